@@ -1,0 +1,136 @@
+// sluice/engine.hpp: Engine, one libuv loop with its BufferPool and objects.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+// The C++ API is source-stable, not ABI-stable; include/sluice/sluice.h is the ABI.
+//
+// An Engine is one libuv loop, the BufferPool of that loop, and every session,
+// inbound and stream created on it. It runs in one of two modes:
+//
+//  * host loop: EngineOptions::loop names the host's uv_loop_t; the host runs
+//    the loop and calls everything on that loop's thread.
+//  * own thread: start() spawns a thread that runs a loop the Engine owns. The
+//    host then reaches it only through post() (a uv_async_t queue), and every
+//    callback arrives on the Engine's thread.
+//
+// Stopping closes every object (inbounds first, then sessions and streams),
+// returns every pool chunk and closes the loop. Thread-safe members: post(),
+// stop() (own-thread mode), running(). Everything else: the loop thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "sluice/buffer.hpp"
+#include "sluice/error.hpp"
+
+struct uv_loop_s;
+
+namespace sluice {
+
+class EngineObject;
+namespace detail {
+struct EngineImpl;
+}
+
+struct EngineOptions {
+  // loop: a host's uv_loop_t to run inside, or nullptr for a loop of the
+  // Engine's own (run by start()).
+  uv_loop_s* loop = nullptr;
+  BufferPoolOptions pool;
+};
+
+// EngineStats are an Engine's counters.
+struct EngineStats {
+  uint64_t bytes_up = 0;         // application -> tunnel, through relays
+  uint64_t bytes_down = 0;       // tunnel -> application
+  uint64_t streams_opened = 0;
+  uint64_t streams_active = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t objects = 0;          // live EngineObjects
+  PoolStats pool;
+};
+
+class Engine {
+ public:
+  // create makes an Engine; with no host loop its own loop is initialized now.
+  static Result<std::unique_ptr<Engine>> create(const EngineOptions& opts = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // start runs the own loop on a new thread (invalid_state with a host loop
+  // or when already started).
+  Status start();
+  // stop (thread-safe, own-thread mode) closes every object on the loop thread,
+  // waits for the thread to end and closes the loop. Idempotent.
+  Status stop();
+  // close_all (loop thread) starts closing every object; |cb| runs when the
+  // last one has closed. In host-loop mode this is how the host shuts down.
+  void close_all(void (*cb)(void* user), void* user);
+
+  // post queues |fn| to run on the loop thread (thread-safe). closed once the
+  // Engine is stopping.
+  Status post(std::function<void()> fn);
+
+  // run_for_test runs the loop until no handle is active (host-loop-free
+  // tests without a thread).
+  void run_for_test();
+
+  uv_loop_s* loop() noexcept;
+  BufferPool& pool() noexcept;
+  bool running() const noexcept;
+  bool on_loop_thread() const noexcept;
+  EngineStats stats() const noexcept;
+
+  // Counters updated by relays and inbounds.
+  void count_bytes(uint64_t up, uint64_t down) noexcept;
+  void count_stream_open() noexcept;
+  void count_stream_close() noexcept;
+  void count_accept() noexcept;
+
+  // Registration of objects closed by close_all(); done by EngineObject.
+  void attach(EngineObject* o) noexcept;
+  void detach(EngineObject* o) noexcept;
+
+ private:
+  explicit Engine(detail::EngineImpl* impl) : impl_(impl) {}
+  detail::EngineImpl* impl_;
+};
+
+// EngineObject is the base of everything an Engine closes at stop: inbounds,
+// sessions, relays, host-owned streams. The Engine calls engine_close() once;
+// the object must then close its handles and call finished() when done
+// (which may delete it).
+class EngineObject {
+ public:
+  explicit EngineObject(Engine& e) noexcept : engine_(e) { e.attach(this); }
+  virtual ~EngineObject() { detach_from_engine(); }
+  EngineObject(const EngineObject&) = delete;
+  EngineObject& operator=(const EngineObject&) = delete;
+
+  Engine& engine() const noexcept { return engine_; }
+  // engine_close: the Engine is stopping; close everything and detach.
+  virtual void engine_close() noexcept = 0;
+  // detach_from_engine: the object holds no loop resources any more (or never
+  // did) and need not be waited for; idempotent. Objects owned by something
+  // other than themselves (sessions) call it from engine_close().
+  void detach_from_engine() noexcept {
+    if (attached_) {
+      attached_ = false;
+      engine_.detach(this);
+    }
+  }
+
+ private:
+  friend class Engine;
+  friend struct detail::EngineImpl;
+  Engine& engine_;
+  EngineObject* prev_ = nullptr;
+  EngineObject* next_ = nullptr;
+  bool close_requested_ = false;  // engine_close() was called
+  bool attached_ = true;          // on the Engine's list
+};
+
+}  // namespace sluice

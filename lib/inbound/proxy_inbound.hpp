@@ -1,0 +1,90 @@
+// proxy_inbound.hpp: ProxyInbound, the local SOCKS5 / HTTP proxy / mixed listener.
+//
+// Each accepted connection runs the sans-I/O handshake of its protocol
+// (lib/proto/socks5, lib/proto/http_connect; `mixed` looks at the first byte:
+// 0x05 is SOCKS5, anything else HTTP), asks the Router for a Session, opens a
+// Stream through it and hands both to a Relay. SOCKS5 UDP ASSOCIATE binds a
+// UDP port on the listen address and carries datagrams through the Session's
+// DatagramFlow for as long as the TCP control connection lives.
+//
+// Ownership: created and owned by the host (unique_ptr). close() stops
+// listening and closes every connection still in its handshake (relayed
+// ones belong to their Relays); exactly one callback. The Engine calls it at
+// stop. The owner deletes the inbound only after the close callback.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "inbound/router.hpp"
+#include "net/tcp_listener.hpp"
+#include "session/relay.hpp"
+#include "sluice/engine.hpp"
+
+namespace sluice {
+
+enum class ProxyKind { socks, http, mixed };
+
+struct ProxyUser {
+  std::string username;
+  std::string password;
+};
+
+struct ProxyInboundOptions {
+  ProxyKind kind = ProxyKind::mixed;
+  std::string tag;
+  std::string listen = "127.0.0.1";
+  uint16_t port = 0;                   // 0 = ephemeral (see port())
+  std::vector<ProxyUser> users;        // empty = no authentication
+  bool udp = true;                     // allow SOCKS5 UDP ASSOCIATE
+  uint64_t handshake_timeout_ms = 10000;
+  net::ListenOptions listen_opts;
+  RelayOptions relay;
+};
+
+// ProxyInboundStats count connections by outcome.
+struct ProxyInboundStats {
+  uint64_t accepted = 0;
+  uint64_t relayed = 0;
+  uint64_t udp_associations = 0;
+  uint64_t handshake_failures = 0;
+  uint64_t auth_failures = 0;
+  uint64_t open_failures = 0;
+};
+
+class ProxyInbound final : public EngineObject, net::AcceptHandler {
+ public:
+  static Result<std::unique_ptr<ProxyInbound>> create(Engine& e, const ProxyInboundOptions& o,
+                                                      Router* router, std::string* reason);
+  ~ProxyInbound() override;
+
+  uint16_t port() const noexcept { return port_; }
+  const std::string& tag() const noexcept { return opts_.tag; }
+  const ProxyInboundStats& stats() const noexcept { return stats_; }
+  void close(CloseCallback cb, void* user) noexcept;
+  void engine_close() noexcept override { close(nullptr, nullptr); }
+
+  struct Conn;  // one accepted connection in its handshake (internal)
+
+ private:
+  ProxyInbound(Engine& e, const ProxyInboundOptions& o, Router* r);
+  void on_accept(std::unique_ptr<net::TcpTransport> t) override;
+  void conn_closed(Conn* c) noexcept;
+  void maybe_closed() noexcept;
+  friend struct Conn;
+
+  ProxyInboundOptions opts_;
+  Router* router_;
+  std::unique_ptr<net::TcpListener> listener_;
+  uint16_t port_ = 0;
+  std::vector<Conn*> conns_;  // connections not yet handed to a Relay
+  ProxyInboundStats stats_;
+  bool closing_ = false;
+  bool listener_closed_ = false;
+  CloseCallback close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+};
+
+}  // namespace sluice

@@ -1,0 +1,262 @@
+// dialer.cpp: DNS resolution and Happy Eyeballs connection racing.
+#include "net/dialer.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <vector>
+
+#include "core/check.hpp"
+#include "net/uv_error.hpp"
+#include "sluice/log.hpp"
+
+namespace sluice::net {
+
+struct Dial::Impl {
+  struct Attempt {
+    Impl* owner;
+    std::unique_ptr<TcpTransport> t;
+    uv_connect_t req{};
+    sockaddr_storage addr{};
+    bool done = false;
+  };
+
+  Engine& engine;
+  Dial facade{this};
+  std::string host;
+  uint16_t port;
+  DialOptions opts;
+  DialHandler* handler;
+  uv_getaddrinfo_t gai{};
+  uv_timer_t timeout{};
+  uv_timer_t stagger{};
+  bool resolving = false;
+  bool finished = false;  // result delivered or cancelled
+  int open_handles = 0;   // timers still to close
+  int pending_connects = 0;
+  std::vector<sockaddr_storage> addrs;
+  size_t next_addr = 0;
+  std::vector<std::unique_ptr<Attempt>> attempts;
+  std::string last_error;
+  int last_status = UV_ECONNREFUSED;
+
+  Impl(Engine& e, std::string_view h, uint16_t p, const DialOptions& o, DialHandler* hd)
+      : engine(e), host(h), port(p), opts(o), handler(hd) {}
+
+  void begin() {
+    uv_timer_init(engine.loop(), &timeout);
+    uv_timer_init(engine.loop(), &stagger);
+    timeout.data = stagger.data = this;
+    open_handles = 2;
+    uv_timer_start(&timeout, on_timeout, opts.connect_timeout_ms, 0);
+
+    sockaddr_storage ss{};
+    if (parse_literal(&ss)) {
+      addrs.push_back(ss);
+      next_attempt();
+      return;
+    }
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    gai.data = this;
+    char portstr[8];
+    std::snprintf(portstr, sizeof portstr, "%u", port);
+    int rc = uv_getaddrinfo(engine.loop(), &gai, on_resolved, host.c_str(), portstr, &hints);
+    if (rc != 0) {
+      fail(rc, "resolve");
+      return;
+    }
+    resolving = true;
+  }
+
+  bool parse_literal(sockaddr_storage* ss) {
+    std::string h = host;
+    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    if (uv_ip4_addr(h.c_str(), port, reinterpret_cast<sockaddr_in*>(ss)) == 0) return true;
+    if (uv_ip6_addr(h.c_str(), port, reinterpret_cast<sockaddr_in6*>(ss)) == 0) return true;
+    return false;
+  }
+
+  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
+    auto* self = static_cast<Impl*>(req->data);
+    self->resolving = false;
+    if (self->finished) {
+      uv_freeaddrinfo(res);
+      self->maybe_free();
+      return;
+    }
+    if (status != 0) {
+      uv_freeaddrinfo(res);
+      self->fail(status, "resolve");
+      return;
+    }
+    // RFC 8305 §4: interleave the families, IPv6 first.
+    std::vector<sockaddr_storage> v6, v4;
+    for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+      sockaddr_storage ss{};
+      std::memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+      (ai->ai_family == AF_INET6 ? v6 : v4).push_back(ss);
+    }
+    uv_freeaddrinfo(res);
+    for (size_t i = 0; i < v6.size() || i < v4.size(); ++i) {
+      if (i < v6.size()) self->addrs.push_back(v6[i]);
+      if (i < v4.size()) self->addrs.push_back(v4[i]);
+    }
+    if (self->addrs.empty()) {
+      self->fail(UV_EAI_NODATA, "resolve");
+      return;
+    }
+    self->next_attempt();
+  }
+
+  void next_attempt() {
+    while (!finished && next_addr < addrs.size()) {
+      const sockaddr_storage& ss = addrs[next_addr++];
+      auto tr = TcpTransport::create(engine, ss.ss_family);
+      if (!tr) {
+        last_status = UV_ENOMEM;
+        continue;
+      }
+      auto a = std::make_unique<Attempt>();
+      a->owner = this;
+      a->t = std::move(*tr);
+      a->addr = ss;
+      if (opts.fast_open) {
+#ifdef TCP_FASTOPEN_CONNECT
+        uv_os_fd_t fd;
+        if (uv_fileno(reinterpret_cast<uv_handle_t*>(a->t->handle()), &fd) == 0) {
+          int one = 1;
+          setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof one);
+        }
+#endif
+      }
+      a->req.data = a.get();
+      int rc = uv_tcp_connect(&a->req, a->t->handle(), reinterpret_cast<const sockaddr*>(&a->addr),
+                              on_connect);
+      if (rc != 0) {
+        last_status = rc;
+        last_error = describe(ss, rc);
+        close_and_delete(a->t.release());
+        continue;
+      }
+      pending_connects++;
+      attempts.push_back(std::move(a));
+      if (next_addr < addrs.size())
+        uv_timer_start(&stagger, on_stagger, opts.attempt_delay_ms, 0);
+      return;
+    }
+    if (!finished && pending_connects == 0) fail(last_status, nullptr);
+  }
+
+  static void on_stagger(uv_timer_t* t) {
+    auto* self = static_cast<Impl*>(t->data);
+    self->next_attempt();
+  }
+
+  static void on_connect(uv_connect_t* req, int status) {
+    auto* a = static_cast<Attempt*>(req->data);
+    Impl* self = a->owner;
+    a->done = true;
+    self->pending_connects--;
+    if (self->finished || status == UV_ECANCELED) {
+      self->maybe_free();
+      return;
+    }
+    if (status != 0) {
+      self->last_status = status;
+      self->last_error = describe(a->addr, status);
+      // Close this one now; start the next without waiting for the stagger.
+      for (auto& p : self->attempts)
+        if (p.get() == a && p->t) close_and_delete(p->t.release());
+      uv_timer_stop(&self->stagger);
+      self->next_attempt();
+      return;
+    }
+    std::unique_ptr<TcpTransport> winner = std::move(a->t);
+    winner->set_options(self->opts.nodelay, self->opts.keepalive_s);
+    self->finish_ok(std::move(winner));
+  }
+
+  static std::string describe(const sockaddr_storage& ss, int status) {
+    char ip[INET6_ADDRSTRLEN] = {0};
+    if (ss.ss_family == AF_INET6)
+      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&ss), ip, sizeof ip);
+    else
+      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&ss), ip, sizeof ip);
+    return std::string(ip) + ": " + uv_strerror(status);
+  }
+
+  static void on_timeout(uv_timer_t* t) {
+    auto* self = static_cast<Impl*>(t->data);
+    self->fail(UV_ETIMEDOUT, "connect");
+  }
+
+  void finish_ok(std::unique_ptr<TcpTransport> t) {
+    DialHandler* h = handler;
+    stop_all();
+    if (h) h->on_dial(std::move(t), "");
+    maybe_free();
+  }
+
+  void fail(int status, const char* what) {
+    if (finished) return;
+    std::string reason = host + ":" + std::to_string(port) + ": ";
+    if (what) reason += std::string(what) + ": " + uv_strerror(status);
+    else reason += last_error.empty() ? uv_strerror(status) : last_error;
+    DialHandler* h = handler;
+    stop_all();
+    if (h) h->on_dial(errc_from_uv(status), reason.c_str());
+    maybe_free();
+  }
+
+  // stop_all marks the dial finished, cancels DNS, closes timers and losers.
+  void stop_all() {
+    finished = true;
+    handler = nullptr;
+    if (resolving) uv_cancel(reinterpret_cast<uv_req_t*>(&gai));
+    for (auto& a : attempts)
+      if (a->t) close_and_delete(a->t.release());  // pending connects get ECANCELED
+    if (open_handles == 2) {
+      auto on_closed = [](uv_handle_t* h) {
+        auto* self = static_cast<Impl*>(h->data);
+        self->open_handles--;
+        self->maybe_free();
+      };
+      uv_close(reinterpret_cast<uv_handle_t*>(&timeout), on_closed);
+      uv_close(reinterpret_cast<uv_handle_t*>(&stagger), on_closed);
+    }
+  }
+
+  void maybe_free() {
+    if (finished && !resolving && open_handles == 0 && pending_connects == 0) delete this;
+  }
+};
+
+Dial* Dial::start(Engine& e, std::string_view host, uint16_t port, const DialOptions& o,
+                  DialHandler* h) noexcept {
+  auto* impl = new (std::nothrow) Impl(e, host, port, o, h);
+  if (!impl) {
+    h->on_dial(Errc::no_memory, "out of memory");
+    return nullptr;
+  }
+  Dial* d = &impl->facade;
+  if (port == 0 || host.empty()) {
+    // Still go through the normal path so the callback and freeing are uniform.
+    impl->begin();
+    impl->fail(UV_EINVAL, "invalid address");
+    return nullptr;
+  }
+  impl->begin();
+  return impl->finished ? nullptr : d;
+}
+
+void Dial::cancel() noexcept {
+  impl_->stop_all();
+  impl_->maybe_free();
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,237 @@
+// engine.cpp: Engine, its loop (own thread or host), post queue and object list.
+#include "sluice/engine.hpp"
+
+#include <uv.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "core/check.hpp"
+#include "sluice/log.hpp"
+
+namespace sluice {
+namespace detail {
+
+struct EngineImpl {
+  Engine* self = nullptr;
+  uv_loop_t own_loop{};
+  uv_loop_t* loop = nullptr;
+  bool own = false;         // the Engine initialized loop itself
+  BufferPool pool;
+  std::thread thread;
+  std::atomic<bool> running{false};
+  std::thread::id loop_thread{};
+
+  uv_async_t async{};
+  bool async_open = false;
+  std::mutex mu;            // guards queue and stopping
+  std::deque<std::function<void()>> queue;
+  bool stopping = false;
+
+  EngineObject* objects = nullptr;  // intrusive list of live objects
+  uint64_t object_count = 0;
+  bool closing_all = false;
+  void (*close_cb)(void*) = nullptr;
+  void* close_user = nullptr;
+
+  EngineStats stats;
+
+  explicit EngineImpl(const EngineOptions& o) : pool(o.pool) {}
+
+  static void on_async(uv_async_t* h) {
+    auto* impl = static_cast<EngineImpl*>(h->data);
+    std::deque<std::function<void()>> batch;
+    {
+      std::lock_guard<std::mutex> lock(impl->mu);
+      batch.swap(impl->queue);
+    }
+    for (auto& fn : batch) fn();
+  }
+
+  void maybe_finish_close() {
+    if (!closing_all || object_count != 0 || !async_open) return;
+    // Run queued posts one last time so nothing accepted is silently dropped.
+    on_async(&async);
+    async_open = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&async), [](uv_handle_t* h) {
+      auto* impl = static_cast<EngineImpl*>(h->data);
+      impl->closing_all = false;
+      auto cb = impl->close_cb;
+      void* user = impl->close_user;
+      impl->close_cb = nullptr;
+      if (cb) cb(user);
+    });
+  }
+};
+
+}  // namespace detail
+
+Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& opts) {
+  auto* impl = new (std::nothrow) detail::EngineImpl(opts);
+  if (!impl) return Errc::no_memory;
+  if (opts.loop) {
+    impl->loop = opts.loop;
+  } else {
+    int rc = uv_loop_init(&impl->own_loop);
+    if (rc != 0) {
+      delete impl;
+      return Errc::io_error;
+    }
+    impl->loop = &impl->own_loop;
+    impl->own = true;
+  }
+  int rc = uv_async_init(impl->loop, &impl->async, detail::EngineImpl::on_async);
+  if (rc != 0) {
+    if (impl->own) uv_loop_close(&impl->own_loop);
+    delete impl;
+    return Errc::io_error;
+  }
+  impl->async.data = impl;
+  impl->async_open = true;
+  // The async handle must not keep a host's loop (or run_for_test) alive;
+  // start() refs it for the own thread, which should run until stop().
+  uv_unref(reinterpret_cast<uv_handle_t*>(&impl->async));
+  impl->loop_thread = std::this_thread::get_id();
+  std::unique_ptr<Engine> e(new (std::nothrow) Engine(impl));
+  if (!e) return Errc::no_memory;
+  impl->self = e.get();
+  return e;
+}
+
+Engine::~Engine() {
+  if (impl_->thread.joinable()) (void)stop();
+  if (impl_->async_open) {
+    // Not stopped by stop() or close_all(): close everything now, on this
+    // thread, which is the loop thread in host-loop and never-started modes.
+    bool done = false;
+    close_all([](void* u) { *static_cast<bool*>(u) = true; }, &done);
+    if (impl_->own) {
+      while (!done) uv_run(impl_->loop, UV_RUN_ONCE);
+    } else {
+      // A host loop: the host must run it to finish; we can only warn.
+      if (!done) SLUICE_LOG_ERROR("engine destroyed before close_all completed on the host loop");
+    }
+  }
+  if (impl_->own) {
+    uv_run(impl_->loop, UV_RUN_NOWAIT);
+    int rc = uv_loop_close(impl_->loop);
+    if (rc != 0) SLUICE_LOG_ERROR("engine loop closed with handles still open");
+  }
+  delete impl_;
+}
+
+Status Engine::start() {
+  if (!impl_->own || impl_->thread.joinable() || !impl_->async_open) return Errc::invalid_state;
+  uv_ref(reinterpret_cast<uv_handle_t*>(&impl_->async));
+  impl_->running = true;
+  std::atomic<bool> ready{false};
+  impl_->thread = std::thread([this, &ready] {
+    impl_->loop_thread = std::this_thread::get_id();
+    ready = true;
+    uv_run(impl_->loop, UV_RUN_DEFAULT);
+    impl_->running = false;
+  });
+  while (!ready) std::this_thread::yield();
+  return {};
+}
+
+Status Engine::stop() {
+  if (!impl_->thread.joinable()) return {};
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (!impl_->stopping) {
+      impl_->stopping = true;
+      impl_->queue.push_back([this] { close_all(nullptr, nullptr); });
+    }
+  }
+  uv_async_send(&impl_->async);
+  impl_->thread.join();
+  impl_->loop_thread = std::this_thread::get_id();
+  return {};
+}
+
+void Engine::close_all(void (*cb)(void* user), void* user) {
+  impl_->close_cb = cb;
+  impl_->close_user = user;
+  if (impl_->closing_all || !impl_->async_open) {
+    if (!impl_->async_open && cb) cb(user);
+    return;
+  }
+  impl_->closing_all = true;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  // engine_close may detach and delete any object, itself or others, so never
+  // hold a pointer across the call: rescan for the next object not yet told.
+  // Quadratic in the number of objects, which only matters at stop.
+  for (;;) {
+    EngineObject* o = impl_->objects;
+    while (o && o->close_requested_) o = o->next_;
+    if (!o) break;
+    o->close_requested_ = true;
+    o->engine_close();
+  }
+  impl_->maybe_finish_close();
+}
+
+Status Engine::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopping || !impl_->async_open) return Errc::closed;
+    impl_->queue.push_back(std::move(fn));
+  }
+  uv_async_send(&impl_->async);
+  return {};
+}
+
+void Engine::run_for_test() { uv_run(impl_->loop, UV_RUN_DEFAULT); }
+
+uv_loop_s* Engine::loop() noexcept { return impl_->loop; }
+BufferPool& Engine::pool() noexcept { return impl_->pool; }
+bool Engine::running() const noexcept { return impl_->running; }
+bool Engine::on_loop_thread() const noexcept {
+  return std::this_thread::get_id() == impl_->loop_thread;
+}
+
+EngineStats Engine::stats() const noexcept {
+  EngineStats s = impl_->stats;
+  s.objects = impl_->object_count;
+  s.pool = impl_->pool.stats();
+  return s;
+}
+
+void Engine::count_bytes(uint64_t up, uint64_t down) noexcept {
+  impl_->stats.bytes_up += up;
+  impl_->stats.bytes_down += down;
+}
+void Engine::count_stream_open() noexcept {
+  impl_->stats.streams_opened++;
+  impl_->stats.streams_active++;
+}
+void Engine::count_stream_close() noexcept {
+  if (impl_->stats.streams_active) impl_->stats.streams_active--;
+}
+void Engine::count_accept() noexcept { impl_->stats.connections_accepted++; }
+
+void Engine::attach(EngineObject* o) noexcept {
+  o->prev_ = nullptr;
+  o->next_ = impl_->objects;
+  if (impl_->objects) impl_->objects->prev_ = o;
+  impl_->objects = o;
+  impl_->object_count++;
+}
+
+void Engine::detach(EngineObject* o) noexcept {
+  if (o->prev_) o->prev_->next_ = o->next_;
+  else if (impl_->objects == o) impl_->objects = o->next_;
+  if (o->next_) o->next_->prev_ = o->prev_;
+  o->prev_ = o->next_ = nullptr;
+  SLUICE_CHECK(impl_->object_count > 0);
+  impl_->object_count--;
+  impl_->maybe_finish_close();
+}
+
+}  // namespace sluice

@@ -1,0 +1,88 @@
+// relay.hpp: Relay, which splices two Streams in both directions.
+//
+// Slices read from one side are written to the other as they are: no payload
+// copy. Each side's write queue has watermarks; while one side is above its
+// high mark the other side stops reading, so a relay buffers at most about
+// `high` bytes per direction. End-of-stream from one side half-closes the
+// other (after its queue drains); when both directions have ended and both
+// queues are empty, or on any error, or after idle_timeout_ms without
+// traffic, the relay closes both sides and frees itself.
+//
+// Threads: the Engine's loop thread. Owned by itself (and closed by the
+// Engine at stop).
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+
+#include "sluice/engine.hpp"
+#include "sluice/transport.hpp"
+
+namespace sluice {
+
+struct RelayOptions {
+  uint64_t idle_timeout_ms = 300000;
+  size_t low_watermark = 128 * 1024;
+  size_t high_watermark = 512 * 1024;
+};
+
+struct RelayResult {
+  uint64_t bytes_a_to_b = 0;
+  uint64_t bytes_b_to_a = 0;
+  Errc error = Errc::ok;   // first error, or timed_out on idle
+  int failed_side = -1;    // 0 = a, 1 = b, -1 = none
+  uint64_t bytes_lost = 0; // accepted for writing but never sent (closed early)
+};
+
+class RelayObserver {
+ public:
+  virtual ~RelayObserver() = default;
+  virtual void on_relay_done(const RelayResult& r) = 0;
+};
+
+class Relay final : public EngineObject {
+ public:
+  // start splices |a| and |b| (both connected) and returns the relay, which
+  // owns itself from now on. |obs| (may be null) hears the result once.
+  static Relay* start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Transport> b,
+                      const RelayOptions& o, RelayObserver* obs) noexcept;
+
+  void engine_close() noexcept override { finish(Errc::canceled, -1); }
+  // detach_observer: the observer is going away; no callback.
+  void detach_observer() noexcept { observer_ = nullptr; }
+  const RelayResult& result() const noexcept { return result_; }
+
+ private:
+  struct Side final : TransportHandler {
+    Relay* relay = nullptr;
+    int idx = 0;
+    std::unique_ptr<Transport> t;
+    bool eof = false;        // this side's peer ended its stream
+    bool paused = false;     // reading stopped because the other side is full
+    void on_data(Slice&& data) override;
+    void on_eof() override;
+    void on_error(Errc e) override;
+    void on_write_high() override;
+    void on_write_low() override;
+    void on_drained() override;
+  };
+
+  Relay(Engine& e, const RelayOptions& o) noexcept;
+  ~Relay() override;
+  void finish(Errc err, int side) noexcept;
+  void maybe_done() noexcept;
+  void closed_one() noexcept;
+  static void on_idle_timer(uv_timer_t* t);
+
+  RelayOptions opts_;
+  Side side_[2];
+  uv_timer_t idle_{};
+  uint64_t last_activity_ = 0;
+  RelayObserver* observer_ = nullptr;
+  RelayResult result_;
+  bool finishing_ = false;
+  int open_ = 0;  // handles (two transports + timer) not yet closed
+};
+
+}  // namespace sluice
