@@ -1,0 +1,169 @@
+// instance.cpp: building sessions, router and inbounds from a Config.
+#include "inbound/instance.hpp"
+
+#include "session/block_session.hpp"
+#include "session/direct_session.hpp"
+#include "session/upstream_proxy_session.hpp"
+
+namespace sluice {
+
+namespace {
+uint64_t to_ms(Duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+net::DialOptions dial_options(const DialOptions& d) {
+  net::DialOptions o;
+  o.connect_timeout_ms = to_ms(d.connect_timeout);
+  if (o.connect_timeout_ms == 0) o.connect_timeout_ms = 5000;
+  o.attempt_delay_ms = to_ms(d.fallback_delay);
+  if (o.attempt_delay_ms == 0) o.attempt_delay_ms = 300;
+  o.fast_open = d.tcp_fast_open;
+  o.keepalive_s = d.disable_tcp_keep_alive
+                      ? 0
+                      : static_cast<unsigned>(std::max<uint64_t>(1, to_ms(d.tcp_keep_alive) / 1000));
+  return o;
+}
+}  // namespace
+
+Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& o,
+                                              std::string* error_detail) {
+  auto fail = [&](Errc err, const std::string& why) -> Errc {
+    if (error_detail) *error_detail = "outbound " + o.tag + ": " + why;
+    return err;
+  };
+  if (!o.dial.detour.empty()) return fail(Errc::not_supported, "detour is not supported yet");
+  switch (o.type) {
+    case OutboundType::direct:
+      return std::unique_ptr<Session>(new DirectSession(e, o.tag, dial_options(o.dial)));
+    case OutboundType::block:
+      return std::unique_ptr<Session>(new BlockSession(e, o.tag));
+    case OutboundType::socks: {
+      const auto& so = std::get<SocksOutboundOptions>(o.options);
+      if (so.version != "5") return fail(Errc::not_supported, "socks version " + so.version + " (only 5)");
+      UpstreamProxyOptions u;
+      u.kind = UpstreamProxyOptions::Kind::socks;
+      u.server = so.endpoint.server;
+      u.server_port = so.endpoint.server_port;
+      u.username = so.username;
+      u.password = so.password;
+      u.dial = dial_options(o.dial);
+      return std::unique_ptr<Session>(new UpstreamProxySession(e, o.tag, std::move(u)));
+    }
+    case OutboundType::http: {
+      const auto& ho = std::get<HttpOutboundOptions>(o.options);
+      if (ho.tls.enabled) return fail(Errc::not_supported, "http outbound over TLS needs the TLS transport");
+      UpstreamProxyOptions u;
+      u.kind = UpstreamProxyOptions::Kind::http;
+      u.server = ho.endpoint.server;
+      u.server_port = ho.endpoint.server_port;
+      u.username = ho.username;
+      u.password = ho.password;
+      u.headers = ho.headers;
+      u.dial = dial_options(o.dial);
+      return std::unique_ptr<Session>(new UpstreamProxySession(e, o.tag, std::move(u)));
+    }
+  }
+  return fail(Errc::not_supported, "unknown outbound type");
+}
+
+Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
+                                                   std::string* reason) {
+  std::unique_ptr<Instance> inst(new (std::nothrow) Instance(e));
+  if (!inst) return Errc::no_memory;
+  for (const auto& o : cfg.outbounds) {
+    auto s = make_session(e, o, reason);
+    if (!s) return s.error();
+    inst->sessions_.push_back(std::move(*s));
+  }
+  if (inst->sessions_.empty()) {
+    // sing-box's default: with no outbound, traffic goes out directly.
+    inst->sessions_.push_back(std::make_unique<DirectSession>(e, "direct", net::DialOptions{}));
+  }
+  const OutboundOptions* fo = cfg.final_outbound();
+  inst->final_ = fo ? inst->session(fo->tag) : inst->sessions_.front().get();
+  if (!inst->final_) inst->final_ = inst->sessions_.front().get();
+  inst->router_ = std::make_unique<FinalRouter>(inst->final_);
+
+  for (const auto& in : cfg.inbounds) {
+    ProxyInboundOptions po;
+    po.tag = in.tag;
+    po.listen = in.listen.listen;
+    po.port = in.listen.listen_port;
+    auto copy_users = [&](const std::vector<User>& users) {
+      for (const auto& u : users) po.users.push_back({u.username, u.password});
+    };
+    switch (in.type) {
+      case InboundType::socks: {
+        const auto& so = std::get<SocksInboundOptions>(in.options);
+        po.kind = ProxyKind::socks;
+        copy_users(so.users);
+        po.udp = so.udp;
+        break;
+      }
+      case InboundType::http:
+        po.kind = ProxyKind::http;
+        copy_users(std::get<HttpInboundOptions>(in.options).users);
+        po.udp = false;
+        break;
+      case InboundType::mixed: {
+        const auto& mo = std::get<MixedInboundOptions>(in.options);
+        po.kind = ProxyKind::mixed;
+        copy_users(mo.users);
+        po.udp = mo.udp;
+        break;
+      }
+    }
+    std::string why;
+    auto pi = ProxyInbound::create(e, po, inst->router_.get(), &why);
+    if (!pi) {
+      if (reason) *reason = "inbound " + in.tag + ": " + why;
+      // Close what was already listening; the Engine's loop finishes it.
+      Instance* raw = inst.release();
+      raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+      return pi.error();
+    }
+    inst->inbounds_.push_back(std::move(*pi));
+  }
+  return inst;
+}
+
+Instance::~Instance() = default;
+
+Session* Instance::session(std::string_view tag) const noexcept {
+  for (const auto& s : sessions_)
+    if (s->tag() == tag) return s.get();
+  return nullptr;
+}
+
+ProxyInbound* Instance::inbound(std::string_view tag) const noexcept {
+  for (const auto& i : inbounds_)
+    if (i->tag() == tag) return i.get();
+  return nullptr;
+}
+
+void Instance::close(CloseCallback cb, void* user) noexcept {
+  if (closing_) return;
+  closing_ = true;
+  close_cb_ = cb;
+  close_user_ = user;
+  open_inbounds_ = inbounds_.size();
+  if (open_inbounds_ == 0) {
+    inbound_closed();
+    return;
+  }
+  for (auto& i : inbounds_)
+    i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
+}
+
+void Instance::inbound_closed() noexcept {
+  if (open_inbounds_ > 0) --open_inbounds_;
+  if (open_inbounds_ > 0) return;
+  for (auto& s : sessions_) s->engine_close();
+  closed_ = true;
+  CloseCallback cb = close_cb_;
+  close_cb_ = nullptr;
+  if (cb) cb(close_user_);
+}
+
+}  // namespace sluice

@@ -1,0 +1,57 @@
+// instance.hpp: Instance, everything a Config describes, running on one Engine.
+//
+// An Instance builds one Session per outbound, a Router (route.final), and one
+// inbound per inbound entry, and owns them. The C ABI's "add from JSON" and
+// `sluice run` both go through it. close() closes the inbounds (the relays
+// they started belong to the Engine) and then the sessions; exactly one
+// callback; delete the Instance only after it.
+//
+// Threads: the Engine's loop thread (or before the Engine starts).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "inbound/proxy_inbound.hpp"
+#include "inbound/router.hpp"
+#include "sluice/config.hpp"
+#include "sluice/engine.hpp"
+#include "sluice/session.hpp"
+
+namespace sluice {
+
+class Instance {
+ public:
+  // create builds |cfg| on |e|. On failure |reason| names the inbound or
+  // outbound at fault and nothing is left running.
+  static Result<std::unique_ptr<Instance>> create(Engine& e, const Config& cfg,
+                                                  std::string* reason);
+  ~Instance();
+
+  Session* session(std::string_view tag) const noexcept;  // nullptr if none
+  Session* final_session() const noexcept { return final_; }
+  size_t inbound_count() const noexcept { return inbounds_.size(); }
+  ProxyInbound* inbound(size_t i) const noexcept { return inbounds_[i].get(); }
+  ProxyInbound* inbound(std::string_view tag) const noexcept;
+
+  void close(CloseCallback cb, void* user) noexcept;
+  bool closed() const noexcept { return closed_; }
+
+ private:
+  explicit Instance(Engine& e) : engine_(e) {}
+  void inbound_closed() noexcept;
+
+  Engine& engine_;
+  std::vector<std::unique_ptr<Session>> sessions_;
+  std::unique_ptr<FinalRouter> router_;
+  std::vector<std::unique_ptr<ProxyInbound>> inbounds_;
+  Session* final_ = nullptr;
+  size_t open_inbounds_ = 0;
+  bool closing_ = false;
+  bool closed_ = false;
+  CloseCallback close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+};
+
+}  // namespace sluice
