@@ -12,6 +12,10 @@
 //    host then reaches it only through post() (a uv_async_t queue), and every
 //    callback arrives on the Engine's thread.
 //
+// Creating the first Engine sets SIGPIPE to SIG_IGN if it still has the
+// default disposition (a write to a vanished peer must fail with EPIPE, not
+// kill the host); a handler the host installed is left alone.
+//
 // Stopping closes every object (inbounds first, then sessions and streams),
 // returns every pool chunk and closes the loop. Thread-safe members: post(),
 // stop() (own-thread mode), running(). Everything else: the loop thread.

@@ -184,6 +184,9 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
       in.advance(std::min(step.consumed, in.size()));
       switch (step.kind) {
         case socks5::ServerStep::need_more:
+          // A greeting may arrive with the request pipelined behind it: feed
+          // what is left before waiting for more.
+          if (step.consumed > 0 && !in.empty()) continue;
           return;
         case socks5::ServerStep::check_auth: {
           bool ok = false;

@@ -205,8 +205,13 @@ struct Dial::Impl {
   void fail(int status, const char* what) {
     if (finished) return;
     std::string reason = host + ":" + std::to_string(port) + ": ";
-    if (what) reason += std::string(what) + ": " + uv_strerror(status);
-    else reason += last_error.empty() ? uv_strerror(status) : last_error;
+    if (what) {
+      reason += std::string(what) + ": " + uv_strerror(status);
+    } else if (last_error.empty() || addrs.size() == 1) {
+      reason += uv_strerror(status);  // one address: it is the host itself
+    } else {
+      reason += last_error;           // several: say which failed last
+    }
     DialHandler* h = handler;
     stop_all();
     if (h) h->on_dial(errc_from_uv(status), reason.c_str());

@@ -3,6 +3,8 @@
 
 #include <uv.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -68,7 +70,27 @@ struct EngineImpl {
 
 }  // namespace detail
 
+namespace {
+// ignore_sigpipe: libuv writes to TCP sockets with write(2), so a peer that
+// has gone raises SIGPIPE, whose default action kills the process. A proxy
+// must survive that (the write fails with EPIPE instead). Only a default
+// disposition is changed; a host's own handler is left alone.
+void ignore_sigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    if (sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+      sa.sa_handler = SIG_IGN;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = 0;
+      sigaction(SIGPIPE, &sa, nullptr);
+    }
+  });
+}
+}  // namespace
+
 Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& opts) {
+  ignore_sigpipe();
   auto* impl = new (std::nothrow) detail::EngineImpl(opts);
   if (!impl) return Errc::no_memory;
   if (opts.loop) {

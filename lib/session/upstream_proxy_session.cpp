@@ -98,6 +98,19 @@ struct UpstreamProxySession::Pending final : net::DialHandler, TransportHandler 
     std::span<const uint8_t> bytes(*p, n);
     if (socks) {
       socks5::ClientStep step = socks->feed(bytes);
+      // Several handshake replies may arrive in one read: keep feeding.
+      while (step.kind == socks5::ClientStep::need_more && step.consumed > 0 &&
+             step.consumed < bytes.size()) {
+        Status st = send(socks->output());
+        socks->clear_output();
+        if (!st) {
+          complete(st.error());
+          return;
+        }
+        in.advance(step.consumed);
+        bytes = bytes.subspan(step.consumed);
+        step = socks->feed(bytes);
+      }
       Status st = send(socks->output());
       socks->clear_output();
       if (!st) {

@@ -103,6 +103,21 @@ TEST_CASE("64 MiB through SOCKS5 -> direct, hash-checked both ways", "[integrati
   CHECK(st.bytes_down >= kTotal);
 }
 
+TEST_CASE("a SOCKS5 request pipelined behind the greeting, with data behind it", "[integration][proxy]") {
+  Rig rig(ProxyKind::socks);
+  int fd = tcp_connect(rig.inbound->port());
+  const uint16_t p = rig.echo->port();
+  const uint8_t msg[] = {5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(p >> 8),
+                         static_cast<uint8_t>(p), 'h', 'i'};
+  REQUIRE(send_all(fd, msg, sizeof msg));
+  uint8_t reply[2 + 10 + 2];
+  REQUIRE(recv_exact(fd, reply, sizeof reply));
+  CHECK(reply[1] == 0);  // no-auth chosen
+  CHECK(reply[3] == 0);  // succeeded
+  CHECK(std::string(reinterpret_cast<char*>(reply + 12), 2) == "hi");
+  ::close(fd);
+}
+
 TEST_CASE("half-close from the client: data still flows back", "[integration][proxy]") {
   Rig rig(ProxyKind::mixed);
   int fd = socks_to(rig, rig.echo->port());

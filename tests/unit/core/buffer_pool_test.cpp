@@ -85,8 +85,14 @@ TEST_CASE("trim returns only completely free slabs", "[core][buffer_pool]") {
   CHECK(pool.trim() == 0);  // every slab has a chunk out
   held.resize(1);           // keep one chunk: its slab must stay
   const size_t freed = pool.trim();
+#ifndef SLUICE_NOPOOL
   CHECK(freed > 0);
   CHECK(pool.stats().slab_bytes == full - freed);
+#else
+  // Without pooling every chunk is its own allocation, freed on release.
+  CHECK(freed == 0);
+  CHECK(pool.stats().slab_bytes < full);
+#endif
   CHECK(pool.stats().slab_bytes > 0);
   CHECK(held[0].unique());
   held.clear();

@@ -1,0 +1,185 @@
+// cmd_demo.cpp: `sluice demo`: client and server of every protocol sluice has,
+// on 127.0.0.1, real traffic through each, one table.
+//
+// Each row is a chain the measuring client enters through a local SOCKS5
+// port: a client-side sluice instance (socks inbound -> the protocol's
+// outbound) talking to a server-side instance (the protocol's inbound ->
+// direct), ending at an echo or sink server. Both instances run on their own
+// Engine thread in this process; the echo/sink servers and the client run on
+// plain threads (examples/sluice/measure.hpp), so every row is measured
+// against the same direct-TCP baseline in the same run.
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "inbound/instance.hpp"
+#include "measure.hpp"
+#include "sluice/config.hpp"
+#include "sluice/engine.hpp"
+#include "sluice/log.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+// Side is one running sluice instance on its own Engine thread.
+struct Side {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Instance> instance;
+
+  bool start(const std::string& json, std::string* why) {
+    ConfigDiagnostics diag;
+    auto cfg = parse_config(json, &diag);
+    if (!cfg) {
+      *why = diag.error;
+      return false;
+    }
+    auto e = Engine::create();
+    if (!e) {
+      *why = errc_message(e.error());
+      return false;
+    }
+    engine = std::move(*e);
+    auto inst = Instance::create(*engine, *cfg, why);
+    if (!inst) return false;
+    instance = std::move(*inst);
+    return static_cast<bool>(engine->start());
+  }
+  uint16_t port(const char* tag) const {
+    ProxyInbound* in = instance->inbound(tag);
+    return in ? in->port() : 0;
+  }
+  ~Side() {
+    if (engine) (void)engine->stop();
+    instance.reset();
+    engine.reset();
+  }
+};
+
+// Row describes one protocol chain: the JSON of its server side (an inbound
+// tagged "in") and of its client side given the server's port.
+struct Row {
+  std::string name;
+  std::string server_json;                                   // empty: no server side
+  std::function<std::string(uint16_t server_port)> client_json;
+};
+
+std::string socks_client_to(const std::string& outbound) {
+  return R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],)"
+         R"("outbounds":[)" + outbound + R"(]})";
+}
+
+std::vector<Row> rows() {
+  const std::string direct_server =
+      R"({"log":{"level":"error"},"inbounds":[{"type":"%s","tag":"in","listen":"127.0.0.1","listen_port":0}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+  auto server = [&](const char* type) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, direct_server.c_str(), type);
+    return std::string(buf);
+  };
+  std::vector<Row> v;
+  v.push_back({"socks in -> direct", "", [&](uint16_t) {
+                 return socks_client_to(R"({"type":"direct","tag":"direct"})");
+               }});
+  v.push_back({"socks out -> socks in", server("socks"), [](uint16_t p) {
+                 return socks_client_to(R"({"type":"socks","tag":"up","server":"127.0.0.1","server_port":)" +
+                                        std::to_string(p) + "}");
+               }});
+  v.push_back({"http out -> http in", server("http"), [](uint16_t p) {
+                 return socks_client_to(R"({"type":"http","tag":"up","server":"127.0.0.1","server_port":)" +
+                                        std::to_string(p) + "}");
+               }});
+  v.push_back({"socks out -> mixed in", server("mixed"), [](uint16_t p) {
+                 return socks_client_to(R"({"type":"socks","tag":"up","server":"127.0.0.1","server_port":)" +
+                                        std::to_string(p) + "}");
+               }});
+  return v;
+}
+
+measure::PathResult run_path(const measure::Path& path, measure::TestServer& echo,
+                             measure::TestServer& sink, double seconds) {
+  measure::PathResult r;
+  r.name = path.name;
+  r.up = measure::measure_bulk(path, sink, measure::Direction::upload, seconds, 0.2);
+  r.down = measure::measure_bulk(path, sink, measure::Direction::download, seconds, 0.2);
+  r.rtt = measure::measure_rtt(path, echo.target(), 1000, 100);
+  r.setup = measure::measure_setup(path, echo.target(), 100, 5);
+  return r;
+}
+
+}  // namespace
+
+int cmd_demo(int argc, char** argv) {
+  bool json = false;
+  double seconds = 1.0;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--json") == 0) json = true;
+    else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
+  }
+  if (seconds <= 0) seconds = 1.0;
+  set_log_level(LogLevel::warn);
+  measure::raise_fd_limit(4096);
+
+  std::string err;
+  auto echo = measure::TestServer::start(measure::TestServer::Mode::echo, &err);
+  auto sink = echo ? measure::TestServer::start(measure::TestServer::Mode::sink, &err) : nullptr;
+  if (!echo || !sink) {
+    std::fprintf(stderr, "sluice demo: test servers: %s\n", err.c_str());
+    return 1;
+  }
+  if (!json) {
+    std::printf("sluice demo: every protocol's client and server on 127.0.0.1, %.1f s bulk per direction\n\n",
+                seconds);
+    std::printf("%s\n", measure::format_header().c_str());
+  }
+  std::vector<measure::PathResult> results;
+  results.push_back(run_path(measure::Path::direct(), *echo, *sink, seconds));
+  const measure::PathResult* base = &results.front();
+  if (!json) std::printf("%s\n", measure::format_row(results.back(), nullptr).c_str());
+  std::fflush(stdout);
+
+  bool all_ok = results.back().ok();
+  for (const Row& row : rows()) {
+    Side server, client;
+    uint16_t server_port = 0;
+    std::string why;
+    if (!row.server_json.empty()) {
+      if (!server.start(row.server_json, &why)) {
+        std::fprintf(stderr, "sluice demo: %s: server side: %s\n", row.name.c_str(), why.c_str());
+        all_ok = false;
+        continue;
+      }
+      server_port = server.port("in");
+    }
+    if (!client.start(row.client_json(server_port), &why)) {
+      std::fprintf(stderr, "sluice demo: %s: client side: %s\n", row.name.c_str(), why.c_str());
+      all_ok = false;
+      continue;
+    }
+    results.push_back(run_path(measure::Path::socks5(row.name, client.port("in")), *echo, *sink, seconds));
+    base = &results.front();
+    all_ok = all_ok && results.back().ok();
+    if (!json) {
+      std::printf("%s\n", measure::format_row(results.back(), base).c_str());
+      if (!results.back().ok()) std::printf("    problems: %s\n", results.back().problems().c_str());
+      std::fflush(stdout);
+    }
+  }
+  if (json) {
+    std::printf("[\n");
+    for (size_t i = 0; i < results.size(); ++i)
+      std::printf("  %s%s\n", measure::to_json(results[i], i ? &results[0] : nullptr).c_str(),
+                  i + 1 < results.size() ? "," : "");
+    std::printf("]\n");
+  } else {
+    std::printf("\n%s\n", all_ok ? "all rows ok: real traffic through every protocol"
+                                 : "some rows failed: see problems above");
+  }
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace sluice::cli
