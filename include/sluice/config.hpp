@@ -1,0 +1,202 @@
+// sluice/config.hpp: the option structs a sing-box style JSON document turns
+// into, and the parser entry points.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+// The C++ API is source-stable, not ABI-stable; include/sluice/sluice.h is the ABI.
+//
+// Field names follow sing-box (see ../shared/specs/config.md). A Config is a
+// plain value: the parser builds it, the Engine copies what it needs, nobody
+// shares it. Defaults below are sing-box's unless a comment says otherwise.
+//
+// Extending: a new protocol adds a per-type options struct, an enumerator to
+// InboundType/OutboundType and an alternative to the matching std::variant
+// (kept in the same order as the enum), plus one parse function in
+// lib/config. Options shared by several protocols (TLS, dial, listen) are
+// their own structs so a protocol embeds them.
+//
+// Errors: parse_config returns config_wrong_type, config_missing_field or
+// config_invalid (or config_io for files) and puts a detail naming the JSON
+// path in ConfigDiagnostics::error ("inbounds[0].listen_port: expected
+// integer 0..65535, got string"). Unknown fields are not errors: each becomes
+// a warning with its path, so documents written for newer sing-box versions
+// still load.
+//
+// Threading: pure functions, no shared state.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "sluice/error.hpp"
+#include "sluice/log.hpp"
+
+namespace sluice {
+
+using Duration = std::chrono::nanoseconds;
+
+// parse_duration reads Go's time.ParseDuration syntax plus sing-box's "d"
+// (24h): "300ms", "1.5h", "1m30s", "-2s", "0". Units ns, us, µs, μs, ms, s,
+// m, h, d. A number without a unit other than "0" is config_invalid, as is
+// overflow past ~292 years.
+Result<Duration> parse_duration(std::string_view text);
+
+struct LogOptions {
+  LogLevel level = LogLevel::info;
+  bool disabled = false;
+  bool timestamp = true;
+};
+
+// User is one inbound account (RFC 1929 / HTTP Basic).
+struct User {
+  std::string username;
+  std::string password;
+};
+
+// ListenOptions are the listen fields every inbound shares.
+struct ListenOptions {
+  // listen is an IP literal. Default 127.0.0.1, not sing-box's "::": a
+  // proxy port open to the network by accident is worse than a surprise.
+  std::string listen = "127.0.0.1";
+  uint16_t listen_port = 0;  // required; 0 asks the OS for a free port
+  bool tcp_fast_open = false;
+  Duration udp_timeout = std::chrono::minutes(5);
+};
+
+enum class InboundType : uint8_t { socks, http, mixed };
+
+struct SocksInboundOptions {
+  std::vector<User> users;  // empty = no authentication
+  bool udp = true;          // accept UDP ASSOCIATE (sluice extension; sing-box always does)
+};
+struct HttpInboundOptions {
+  std::vector<User> users;
+};
+// MixedInboundOptions serves SOCKS5 and HTTP on one port, told apart by the
+// first byte.
+struct MixedInboundOptions {
+  std::vector<User> users;
+  bool udp = true;
+};
+
+struct InboundOptions {
+  InboundType type = InboundType::socks;
+  std::string tag;
+  ListenOptions listen;
+  // The alternative matches |type| (same order as InboundType).
+  std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions> options;
+};
+
+enum class DomainStrategy : uint8_t { as_is, prefer_ipv4, prefer_ipv6, ipv4_only, ipv6_only };
+
+// DialOptions are the dial fields merged into every outbound (config.md §2).
+struct DialOptions {
+  std::string detour;  // dial through this outbound tag; the rest is then ignored
+  Duration connect_timeout = std::chrono::seconds(5);
+  bool tcp_fast_open = false;
+  bool disable_tcp_keep_alive = false;
+  Duration tcp_keep_alive = std::chrono::minutes(5);
+  Duration tcp_keep_alive_interval = std::chrono::seconds(75);
+  std::string bind_interface;
+  std::string inet4_bind_address;
+  std::string inet6_bind_address;
+  uint32_t routing_mark = 0;
+  DomainStrategy domain_strategy = DomainStrategy::as_is;
+  Duration fallback_delay = std::chrono::milliseconds(300);
+  bool udp_fragment = false;
+};
+
+// TlsClientOptions is the outbound "tls" object (config.md §1), the fields
+// this version implements. ech/reality/utls arrive with their protocols.
+struct TlsClientOptions {
+  bool enabled = false;
+  std::string server_name;  // empty = the outbound's server
+  bool disable_sni = false;
+  bool insecure = false;
+  std::vector<std::string> alpn;
+  std::string min_version;  // "1.0".."1.3"; empty = library default
+  std::string max_version;
+  std::string certificate;  // PEM text to trust instead of the system store (lines joined with \n)
+  std::string certificate_path;
+};
+
+// Network says which of TCP and UDP an outbound carries.
+struct Network {
+  bool tcp = true;
+  bool udp = true;
+};
+
+// ServerEndpoint is "server" + "server_port".
+struct ServerEndpoint {
+  std::string server;
+  uint16_t server_port = 0;
+};
+
+enum class OutboundType : uint8_t { direct, block, socks, http };
+
+struct DirectOutboundOptions {};
+struct BlockOutboundOptions {};
+struct SocksOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string version = "5";  // only "5" is implemented
+  std::string username;
+  std::string password;
+  Network network;
+};
+struct HttpOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string username;
+  std::string password;
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> headers;  // list values become repeated fields
+  TlsClientOptions tls;
+};
+
+struct OutboundOptions {
+  OutboundType type = OutboundType::direct;
+  std::string tag;
+  DialOptions dial;
+  // The alternative matches |type| (same order as OutboundType).
+  std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
+               HttpOutboundOptions>
+      options;
+};
+
+struct RouteOptions {
+  // final names the outbound for traffic no rule matches; empty = the first
+  // outbound (sing-box's default).
+  std::string final_outbound;
+};
+
+struct Config {
+  LogOptions log;
+  std::vector<InboundOptions> inbounds;
+  std::vector<OutboundOptions> outbounds;
+  RouteOptions route;
+
+  // find_outbound returns the outbound tagged |tag|, or nullptr.
+  const OutboundOptions* find_outbound(std::string_view tag) const noexcept;
+  // final_outbound resolves route.final (or the first outbound); nullptr if
+  // there are no outbounds.
+  const OutboundOptions* final_outbound() const noexcept;
+};
+
+// ConfigDiagnostics collects what parsing had to say beyond success.
+struct ConfigDiagnostics {
+  std::vector<std::string> warnings;  // "outbounds[1].tls.foo: unknown field", ...
+  std::string error;                  // set when parsing fails: path and reason
+};
+
+// parse_config parses a JSON document. |diag| may be nullptr.
+Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag);
+// load_config_file reads |path| and parses it; config_io if it cannot be read.
+Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag);
+
+const char* inbound_type_name(InboundType t) noexcept;
+const char* outbound_type_name(OutboundType t) noexcept;
+
+}  // namespace sluice

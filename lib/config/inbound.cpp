@@ -1,0 +1,112 @@
+// config/inbound.cpp: inbound objects (socks, http, mixed) and their listen
+// fields (config.md section 4).
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include <arpa/inet.h>
+
+#include "config/parse.hpp"
+
+namespace sluice::config {
+namespace {
+
+// Listen fields sluice accepts but does not act on: sing-box tuning knobs and
+// deprecated sniffing options. They warn so nobody relies on them silently.
+constexpr std::string_view kIgnoredListenFields[] = {
+    "bind_interface", "routing_mark", "reuse_addr", "netns", "tcp_multi_path",
+    "disable_tcp_keep_alive", "tcp_keep_alive", "tcp_keep_alive_interval", "udp_fragment",
+    "detour", "sniff", "sniff_override_destination", "sniff_timeout", "domain_strategy",
+    "udp_disable_domain_unmapping",
+};
+
+Status parse_listen(ObjectReader& r, ListenOptions* out) {
+  std::string listen;
+  SLUICE_TRY(r.string("listen", &listen));
+  if (!listen.empty()) {
+    if (!is_ip_literal(listen)) {
+      return r.ctx().fail(Errc::config_invalid, r.path("listen"),
+                          "expected an IP address, got \"" + listen + "\"");
+    }
+    out->listen = listen;
+  }
+  SLUICE_TRY(r.port("listen_port", &out->listen_port, true, 0));
+  SLUICE_TRY(r.boolean("tcp_fast_open", &out->tcp_fast_open));
+  SLUICE_TRY(r.duration("udp_timeout", &out->udp_timeout));
+  for (std::string_view f : kIgnoredListenFields) r.ignore(f, "not supported, ignored");
+  return {};
+}
+
+// parse_users reads [{username, password}]. Usernames are 1..255 bytes
+// without ':' and passwords at most 255 bytes, so every account works over
+// both SOCKS5 (RFC 1929 length bytes) and HTTP Basic (RFC 7617 section 2).
+Status parse_users(ObjectReader& r, std::vector<User>* out) {
+  const Json* arr;
+  SLUICE_TRY(r.array("users", &arr));
+  if (arr == nullptr) return {};
+  std::string base = r.path("users");
+  for (size_t i = 0; i < arr->size(); ++i) {
+    std::string p = index_path(base, i);
+    SLUICE_TRY(check_object(r.ctx(), (*arr)[i], p));
+    ObjectReader u(r.ctx(), (*arr)[i], p);
+    User user;
+    SLUICE_TRY(u.string("username", &user.username, true));
+    SLUICE_TRY(u.string("password", &user.password));
+    if (user.username.size() > 255 || user.username.find(':') != std::string::npos) {
+      return r.ctx().fail(Errc::config_invalid, u.path("username"),
+                          "must be 1..255 bytes without ':'");
+    }
+    if (user.password.size() > 255) {
+      return r.ctx().fail(Errc::config_invalid, u.path("password"), "must be at most 255 bytes");
+    }
+    u.finish();
+    out->push_back(std::move(user));
+  }
+  return {};
+}
+
+}  // namespace
+
+bool is_ip_literal(std::string_view s) {
+  if (s.empty() || s.size() > 45) return false;
+  char buf[46];
+  s.copy(buf, s.size());
+  buf[s.size()] = '\0';
+  unsigned char addr[16];
+  return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, InboundOptions* out) {
+  SLUICE_TRY(check_object(ctx, j, path));
+  ObjectReader r(ctx, j, path);
+  std::string type;
+  SLUICE_TRY(r.string("type", &type, true));
+  SLUICE_TRY(r.string("tag", &out->tag));
+  if (type == "socks") {
+    out->type = InboundType::socks;
+    SocksInboundOptions o;
+    SLUICE_TRY(parse_users(r, &o.users));
+    SLUICE_TRY(r.boolean("udp", &o.udp));
+    out->options = std::move(o);
+  } else if (type == "http") {
+    out->type = InboundType::http;
+    HttpInboundOptions o;
+    SLUICE_TRY(parse_users(r, &o.users));
+    r.ignore("set_system_proxy", "not supported, ignored");
+    r.ignore("tls", "HTTPS proxy inbound not supported yet, ignored");
+    out->options = std::move(o);
+  } else if (type == "mixed") {
+    out->type = InboundType::mixed;
+    MixedInboundOptions o;
+    SLUICE_TRY(parse_users(r, &o.users));
+    SLUICE_TRY(r.boolean("udp", &o.udp));
+    r.ignore("set_system_proxy", "not supported, ignored");
+    out->options = std::move(o);
+  } else {
+    return ctx.fail(Errc::config_invalid, r.path("type"),
+                    "unsupported inbound type \"" + type + "\" (expected socks, http or mixed)");
+  }
+  SLUICE_TRY(parse_listen(r, &out->listen));
+  r.finish();
+  return {};
+}
+
+}  // namespace sluice::config

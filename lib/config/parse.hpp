@@ -1,0 +1,22 @@
+// config/parse.hpp: the per-section parsers behind parse_config. Private to
+// lib/config.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#pragma once
+
+#include "config/json_reader.hpp"
+#include "sluice/config.hpp"
+
+namespace sluice::config {
+
+// parse_inbound reads inbounds[i]; |path| is "inbounds[i]".
+Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, InboundOptions* out);
+// parse_outbound reads outbounds[i]; |path| is "outbounds[i]".
+Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path, OutboundOptions* out);
+// parse_tls_client reads an outbound "tls" object.
+Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
+                        TlsClientOptions* out);
+// is_ip_literal reports whether |s| is an IPv4 or IPv6 address.
+bool is_ip_literal(std::string_view s);
+
+}  // namespace sluice::config
