@@ -116,9 +116,11 @@ struct Dial::Impl {
   void next_attempt() {
     while (!finished && next_addr < addrs.size()) {
       const sockaddr_storage& ss = addrs[next_addr++];
-      auto tr = TcpTransport::create(engine, ss.ss_family);
+      int uv_rc = UV_ENOMEM;
+      auto tr = TcpTransport::create(engine, ss.ss_family, &uv_rc);
       if (!tr) {
-        last_status = UV_ENOMEM;
+        last_status = uv_rc;
+        last_error = std::string("socket: ") + uv_strerror(uv_rc);
         continue;
       }
       auto a = std::make_unique<Attempt>();

@@ -49,13 +49,17 @@ std::string format_addr(const sockaddr_storage& ss) {
 
 TcpTransport::TcpTransport(Engine& e) noexcept : engine_(e) {}
 
-Result<std::unique_ptr<TcpTransport>> TcpTransport::create(Engine& e, int family) {
+Result<std::unique_ptr<TcpTransport>> TcpTransport::create(Engine& e, int family,
+                                                           int* uv_status) {
   std::unique_ptr<TcpTransport> t(new (std::nothrow) TcpTransport(e));
   if (!t) return Errc::no_memory;
   int rc = family == AF_UNSPEC ? uv_tcp_init(e.loop(), &t->tcp_)
                                : uv_tcp_init_ex(e.loop(), &t->tcp_, static_cast<unsigned>(family));
   if (rc != 0) {
-    // Nothing was registered with the loop; plain delete is safe.
+    // uv_tcp_init_ex failed after marking the handle but before registering
+    // it with the loop (e.g. EMFILE from socket()): plain delete is safe.
+    t->closing_ = true;
+    if (uv_status) *uv_status = rc;
     return errc_from_uv(rc);
   }
   t->tcp_.data = t.get();

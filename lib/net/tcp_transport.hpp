@@ -23,7 +23,9 @@ class TcpTransport final : public Transport {
   // create initializes an unconnected handle on |e|'s loop. |family| AF_INET or
   // AF_INET6 creates the socket now (so options can be set before connect);
   // AF_UNSPEC defers it (for accept).
-  static Result<std::unique_ptr<TcpTransport>> create(Engine& e, int family);
+  // |uv_status| (may be null) receives libuv's code on failure (e.g. UV_EMFILE).
+  static Result<std::unique_ptr<TcpTransport>> create(Engine& e, int family,
+                                                      int* uv_status = nullptr);
   ~TcpTransport() override;
 
   uv_tcp_t* handle() noexcept { return &tcp_; }

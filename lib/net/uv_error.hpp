@@ -25,6 +25,8 @@ inline Errc errc_from_uv(int status) noexcept {
     case UV_ENOBUFS:
     case UV_ENOMEM: return Errc::no_memory;
     case UV_EINVAL: return Errc::invalid_argument;
+    case UV_EMFILE:
+    case UV_ENFILE: return Errc::limit_exceeded;  // out of file descriptors
     case UV_EAI_NONAME:
     case UV_EAI_AGAIN:
     case UV_EAI_FAIL:

@@ -1,0 +1,487 @@
+// tunnel_bench: end-to-end throughput, latency, setup time, memory and CPU of
+// sluice paths, each row measured in the same run as a direct-TCP baseline.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// The bench process holds the clients and the test servers
+// (examples/sluice/measure.hpp: plain sockets and epoll threads). Every
+// sluice instance runs in a child process (this binary re-executed with
+// --serve), so the child's VmRSS and utime+stime are the proxy's alone.
+//
+// A row is a RowDef: an optional server side (terminates the protocol, goes
+// direct) and a client side (a SOCKS5 inbound whose outbound is the protocol
+// client, pointed at the server side's port). Each side is one small function
+// that builds its objects on an Engine and returns the port it listens on;
+// the bench points the measuring client at the client side's SOCKS5 port.
+// Adding a protocol = two such functions and one line in kRows.
+//
+//   tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] [--rows id,id]
+//   tunnel_bench --serve <row-id> <client|server> <upstream-port>   (internal)
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "inbound/proxy_inbound.hpp"
+#include "inbound/router.hpp"
+#include "measure.hpp"
+#include "session/direct_session.hpp"
+#include "sluice/engine.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace sluice;
+namespace m = sluice::measure;
+
+// ------------------------------------------------------------------ rows
+
+// Keep owns one side's objects; they are destroyed newest first, after the
+// Engine has stopped (which closed them).
+struct Keep {
+  std::vector<std::shared_ptr<void>> objs;
+  template <typename T>
+  T* add(std::unique_ptr<T> p) {
+    T* raw = p.get();
+    objs.emplace_back(std::move(p));
+    return raw;
+  }
+  void clear() {
+    while (!objs.empty()) objs.pop_back();
+  }
+};
+
+// SideFn builds one side on |e| (not yet started) and returns the port it
+// listens on. |upstream| is the server side's port (client sides only).
+using SideFn = Result<uint16_t> (*)(Engine& e, uint16_t upstream, Keep& keep, std::string* reason);
+
+struct RowDef {
+  const char* id;    // for --rows and --serve
+  const char* name;  // table label
+  SideFn server;     // nullptr: the row has no server-side instance
+  SideFn client;     // returns the SOCKS5 port the measuring client uses
+};
+
+// socks_front puts a no-auth SOCKS5 inbound on 127.0.0.1 in front of
+// |outbound| (the protocol client, or direct) and returns its port.
+Result<uint16_t> socks_front(Engine& e, std::unique_ptr<Session> outbound, Keep& keep,
+                             std::string* reason) {
+  Session* s = keep.add(std::move(outbound));
+  FinalRouter* router = keep.add(std::make_unique<FinalRouter>(s));
+  ProxyInboundOptions o;
+  o.kind = ProxyKind::socks;
+  o.tag = "socks-in";
+  o.udp = false;
+  auto in = ProxyInbound::create(e, o, router, reason);
+  if (!in) return in.error();
+  return keep.add(std::move(*in))->port();
+}
+
+// Row "SOCKS5 inbound -> direct": one instance, no tunnel.
+Result<uint16_t> socks_direct_client(Engine& e, uint16_t, Keep& keep, std::string* reason) {
+  return socks_front(e, std::make_unique<DirectSession>(e, "direct", net::DialOptions{}), keep,
+                     reason);
+}
+
+const RowDef kRows[] = {
+    {"socks-direct", "SOCKS5 inbound -> direct", nullptr, socks_direct_client},
+    // Later: {"trojan-tls", "Trojan+TLS", trojan_server, trojan_client}, ...
+};
+
+const RowDef* find_row(std::string_view id) {
+  for (const auto& r : kRows)
+    if (id == r.id) return &r;
+  return nullptr;
+}
+
+// ------------------------------------------------------------------ child
+
+// serve runs one side until stdin reaches EOF (the bench closed its pipe or
+// died), printing "PORT <n>" once listening.
+int serve(const RowDef& row, bool server_side, uint16_t upstream) {
+  m::raise_fd_limit(20000);
+  SideFn fn = server_side ? row.server : row.client;
+  if (!fn) {
+    std::fprintf(stderr, "serve: row %s has no %s side\n", row.id, server_side ? "server" : "client");
+    return 2;
+  }
+  auto e = Engine::create();
+  if (!e) {
+    std::fprintf(stderr, "serve: Engine::create failed\n");
+    return 2;
+  }
+  Keep keep;
+  std::string reason;
+  auto port = fn(**e, upstream, keep, &reason);
+  if (!port) {
+    std::fprintf(stderr, "serve %s: %s\n", row.id, reason.c_str());
+    return 2;
+  }
+  if (!(*e)->start()) {
+    std::fprintf(stderr, "serve: Engine::start failed\n");
+    return 2;
+  }
+  std::printf("PORT %u\n", static_cast<unsigned>(*port));
+  std::fflush(stdout);
+  char buf[64];
+  while (true) {
+    ssize_t k = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (k == 0 || (k < 0 && errno != EINTR)) break;
+  }
+  (void)(*e)->stop();
+  keep.clear();
+  e->reset();
+  return 0;
+}
+
+// Child is one spawned side.
+struct Child {
+  pid_t pid = -1;
+  int stdin_w = -1;  // closing it tells the child to stop
+  uint16_t port = 0;
+  bool server_side = false;
+
+  ~Child() { stop(); }
+  void stop() {
+    if (stdin_w >= 0) ::close(stdin_w);
+    stdin_w = -1;
+    if (pid <= 0) return;
+    for (int i = 0; i < 1000; ++i) {  // up to ~10 s for a clean stop
+      int st = 0;
+      if (::waitpid(pid, &st, WNOHANG) == pid) {
+        pid = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+};
+
+std::unique_ptr<Child> spawn_side(const RowDef& row, bool server_side, uint16_t upstream,
+                                  std::string* error) {
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
+    *error = "pipe2 failed";
+    return nullptr;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+  const std::string up = std::to_string(upstream);
+  std::string exe = "/proc/self/exe";
+  std::vector<std::string> args = {"tunnel_bench", "--serve", row.id,
+                                   server_side ? "server" : "client", up};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  auto c = std::make_unique<Child>();
+  c->server_side = server_side;
+  int rc = posix_spawn(&c->pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  c->stdin_w = in[1];
+  if (rc != 0) {
+    c->pid = -1;
+    ::close(out[0]);
+    *error = std::string("posix_spawn: ") + std::strerror(rc);
+    return nullptr;
+  }
+  // Read "PORT <n>\n" (10 s at most).
+  std::string line;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd pf{out[0], POLLIN, 0};
+    if (::poll(&pf, 1, 100) <= 0) continue;
+    char b[64];
+    ssize_t k = ::read(out[0], b, sizeof b);
+    if (k <= 0) break;
+    line.append(b, static_cast<size_t>(k));
+  }
+  ::close(out[0]);
+  unsigned port = 0;
+  if (std::sscanf(line.c_str(), "PORT %u", &port) != 1 || port == 0 || port > 65535) {
+    *error = std::string("the ") + row.id + (server_side ? " server" : " client") +
+             " side did not start (see stderr)";
+    return nullptr;
+  }
+  c->port = static_cast<uint16_t>(port);
+  return c;
+}
+
+// ------------------------------------------------------------------ bench
+
+struct Settings {
+  double seconds = 3;
+  double warmup_s = 0.5;
+  int rounds = 3;  // bulk windows per row and direction, interleaved across rows
+  int rtt_round_trips = 2000;
+  int rtt_warmup = 200;
+  int setup_connections = 200;
+  int setup_warmup = 10;
+  int idle_connections = 1000;
+  bool json = false;
+  bool quick = false;
+  std::vector<std::string> rows;  // empty = all
+};
+
+double cpu_of(const std::vector<Child*>& procs) {
+  double s = 0;
+  for (Child* c : procs) s += m::read_proc(c->pid).cpu_s;
+  return s;
+}
+
+// Entry is one row being measured: its path and the sluice processes
+// behind it (none for direct TCP).
+struct Entry {
+  m::Path path;
+  std::unique_ptr<Child> server, client;
+  std::vector<Child*> procs;
+  m::PathResult r;
+  double proxy_cpu = 0, ends_cpu = 0;  // over the bulk windows
+};
+
+// measure_connections: setup time, RTT and (for sluice rows) RSS per idle
+// tunnelled connection.
+void measure_connections(Entry& e, m::TestServer& echo, const Settings& s) {
+  m::PathResult& r = e.r;
+  r.name = e.path.name;
+  r.setup = m::measure_setup(e.path, echo.target(), s.setup_connections, s.setup_warmup);
+  r.rtt = m::measure_rtt(e.path, echo.target(), s.rtt_round_trips, s.rtt_warmup);
+  if (e.procs.empty()) return;
+  std::vector<uint64_t> before;
+  for (Child* c : e.procs) before.push_back(m::read_proc(c->pid).rss_kib);
+  {
+    m::IdleSet idle;
+    m::open_idle(e.path, echo.target(), s.idle_connections, idle);
+    r.idle_attempts = idle.attempts;
+    r.idle_succeeded = static_cast<int>(idle.succeeded());
+    for (size_t i = 0; i < e.procs.size() && idle.succeeded() > 0; ++i) {
+      const double after = static_cast<double>(m::read_proc(e.procs[i]->pid).rss_kib);
+      const double per =
+          (after - static_cast<double>(before[i])) / static_cast<double>(idle.succeeded());
+      (e.procs[i]->server_side ? r.rss_kib_per_conn_server : r.rss_kib_per_conn_client) = per;
+    }
+  }  // closes them; give the proxy a moment to tear down before the bulk phase
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+}
+
+// add_window: one bulk window of |e| in direction |d|, accumulated into its
+// row, with the CPU time of the sluice processes and of this process (the
+// clients and test servers: the two ends of every path).
+void add_window(Entry& e, m::TestServer& sink, m::Direction d, double seconds, const Settings& s) {
+  double c0 = 0, e0 = 0;
+  const pid_t self = ::getpid();
+  m::WindowHook hook = [&](bool begin) {
+    const double now_ends = m::read_proc(self).cpu_s;
+    const double now = e.procs.empty() ? 0 : cpu_of(e.procs);
+    if (begin) {
+      c0 = now;
+      e0 = now_ends;
+    } else {
+      e.proxy_cpu += now - c0;
+      e.ends_cpu += now_ends - e0;
+    }
+  };
+  m::BulkResult w = m::measure_bulk(e.path, sink, d, seconds, s.warmup_s, hook);
+  m::BulkResult& acc = d == m::Direction::upload ? e.r.up : e.r.down;
+  const bool first = acc.seconds == 0 && acc.error.empty();
+  acc.bytes += w.bytes;
+  acc.seconds += w.seconds;
+  acc.bytes_per_s = acc.seconds > 0 ? static_cast<double>(acc.bytes) / acc.seconds : 0;
+  acc.ok = (first || acc.ok) && w.ok;
+  if (!w.ok && acc.error.empty()) acc.error = w.error;
+}
+
+// finish_cpu: CPU seconds per GB over every bulk window.
+void finish_cpu(Entry& e) {
+  const double gb = static_cast<double>(e.r.up.bytes + e.r.down.bytes) / 1e9;
+  if (gb <= 0) return;
+  if (!e.procs.empty()) e.r.cpu_s_per_gb = e.proxy_cpu / gb;
+  e.r.ends_cpu_s_per_gb = e.ends_cpu / gb;
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) {
+      auto c = line.find(':');
+      return c == std::string::npos ? line : line.substr(c + 2);
+    }
+  return "unknown";
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] [--rows id,...]\n"
+               "rows:");
+  for (const auto& r : kRows) std::fprintf(stderr, " %s", r.id);
+  std::fprintf(stderr, "\n");
+  return 2;
+}
+
+int bench(const Settings& s) {
+  m::raise_fd_limit(20000);
+  std::string err;
+  auto echo = m::TestServer::start(m::TestServer::Mode::echo, &err);
+  auto sink = echo ? m::TestServer::start(m::TestServer::Mode::sink, &err) : nullptr;
+  if (!echo || !sink) {
+    std::fprintf(stderr, "tunnel_bench: test servers: %s\n", err.c_str());
+    return 1;
+  }
+  const unsigned nproc = std::thread::hardware_concurrency();
+  const std::string cpu = cpu_model();
+  if (!s.json)
+    std::printf(
+        "tunnel_bench: %u CPUs (%s), bulk %.1f s per direction in %d interleaved windows, "
+        "%d idle connections\n\n%s\n",
+        nproc, cpu.c_str(), s.seconds, s.rounds, s.idle_connections, m::format_header().c_str());
+
+  // Start every row's sluice processes first, so the bulk windows of all
+  // rows can be interleaved round by round: background load then weighs on
+  // the baseline and the rows alike.
+  std::vector<std::unique_ptr<Entry>> entries;
+  bool ok = true;
+  entries.push_back(std::make_unique<Entry>());
+  entries.back()->path = m::Path::direct();
+  for (const auto& row : kRows) {
+    if (!s.rows.empty() && std::find(s.rows.begin(), s.rows.end(), row.id) == s.rows.end())
+      continue;
+    auto e = std::make_unique<Entry>();
+    uint16_t upstream = 0;
+    if (row.server) {
+      e->server = spawn_side(row, true, 0, &err);
+      if (!e->server) {
+        std::fprintf(stderr, "tunnel_bench: %s: %s\n", row.name, err.c_str());
+        ok = false;
+        continue;
+      }
+      upstream = e->server->port;
+      e->procs.push_back(e->server.get());
+    }
+    e->client = spawn_side(row, false, upstream, &err);
+    if (!e->client) {
+      std::fprintf(stderr, "tunnel_bench: %s: %s\n", row.name, err.c_str());
+      ok = false;
+      continue;
+    }
+    e->procs.push_back(e->client.get());
+    e->path = m::Path::socks5(row.name, e->client->port);
+    entries.push_back(std::move(e));
+  }
+
+  for (auto& e : entries) measure_connections(*e, *echo, s);
+  const double window = s.seconds / s.rounds;
+  for (int round = 0; round < s.rounds; ++round)
+    for (m::Direction d : {m::Direction::upload, m::Direction::download})
+      for (auto& e : entries) add_window(*e, *sink, d, window, s);
+
+  std::vector<m::PathResult> results;
+  for (auto& e : entries) {
+    finish_cpu(*e);
+    results.push_back(e->r);
+  }
+  const m::PathResult* base = &results.front();
+  if (!s.json)
+    for (size_t i = 0; i < results.size(); ++i)
+      std::printf("%s\n", m::format_row(results[i], i == 0 ? nullptr : base).c_str());
+  entries.clear();  // stops the sluice processes
+
+  for (const auto& r : results) ok = ok && r.ok();
+  if (s.json) {
+    std::string j = "{\"bench\": \"tunnel_bench\", \"nproc\": " + std::to_string(nproc) +
+                    ", \"cpu\": \"" + cpu + "\", \"seconds\": " + std::to_string(s.seconds) +
+                    ", \"rounds\": " + std::to_string(s.rounds) +
+                    ", \"idle_connections\": " + std::to_string(s.idle_connections) +
+                    ", \"ok\": " + (ok ? "true" : "false") + ", \"rows\": [\n";
+    for (size_t i = 0; i < results.size(); ++i)
+      j += "  " + m::to_json(results[i], i == 0 ? nullptr : &results.front()) +
+           (i + 1 < results.size() ? ",\n" : "\n");
+    j += "]}\n";
+    std::fputs(j.c_str(), stdout);
+  }
+  if (!ok) {
+    for (const auto& r : results)
+      if (!r.ok()) std::fprintf(stderr, "tunnel_bench: %s: %s\n", r.name.c_str(), r.problems().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  if (argc >= 2 && std::string_view(argv[1]) == "--serve") {
+    if (argc != 5) return usage();
+    const RowDef* row = find_row(argv[2]);
+    if (!row) return usage();
+    return serve(*row, std::string_view(argv[3]) == "server",
+                 static_cast<uint16_t>(std::atoi(argv[4])));
+  }
+  Settings s;
+  bool seconds_given = false, idle_given = false, rounds_given = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--json") {
+      s.json = true;
+    } else if (a == "--quick") {
+      s.quick = true;
+    } else if (a == "--seconds" && i + 1 < argc) {
+      s.seconds = std::atof(argv[++i]);
+      seconds_given = true;
+      if (s.seconds <= 0) return usage();
+    } else if (a == "--rounds" && i + 1 < argc) {
+      s.rounds = std::atoi(argv[++i]);
+      rounds_given = true;
+      if (s.rounds <= 0) return usage();
+    } else if (a == "--idle" && i + 1 < argc) {
+      s.idle_connections = std::atoi(argv[++i]);
+      idle_given = true;
+      if (s.idle_connections <= 0) return usage();
+    } else if (a == "--rows" && i + 1 < argc) {
+      std::string_view list = argv[++i];
+      while (!list.empty()) {
+        size_t c = list.find(',');
+        std::string id(list.substr(0, c));
+        if (!find_row(id)) return usage();
+        s.rows.push_back(id);
+        list = c == std::string_view::npos ? std::string_view() : list.substr(c + 1);
+      }
+    } else {
+      return usage();
+    }
+  }
+  if (s.quick) {
+    if (!seconds_given) s.seconds = 0.5;
+    if (!idle_given) s.idle_connections = 200;
+    s.warmup_s = 0.2;
+    if (!rounds_given) s.rounds = 1;
+    s.rtt_round_trips = 200;
+    s.rtt_warmup = 20;
+    s.setup_connections = 20;
+    s.setup_warmup = 2;
+  }
+  return bench(s);
+}
