@@ -133,7 +133,7 @@ TEST_CASE("ML-KEM-768 encapsulation key input checks (FIPS 203 §7.2)", "[crypto
   SECTION("wrong lengths are invalid_argument") {
     for (size_t len : {size_t{0}, size_t{1}, size_t{1183}, size_t{1185}, size_t{1216}}) {
       std::vector<uint8_t> ek(len, 0);
-      std::memcpy(ek.data(), good.data(), std::min(len, good.size()));
+      if (len) std::memcpy(ek.data(), good.data(), std::min(len, good.size()));
       CHECK(Mlkem768EncapsKey::parse(ek).error() == Errc::invalid_argument);
     }
   }
@@ -196,7 +196,7 @@ TEST_CASE("ML-KEM-768 decapsulation key input checks (FIPS 203 §7.3)", "[crypto
   SECTION("wrong lengths are invalid_argument") {
     for (size_t len : {size_t{0}, size_t{2399}, size_t{2401}, size_t{1184}}) {
       std::vector<uint8_t> bad(len, 0);
-      std::memcpy(bad.data(), good.data(), std::min(len, good.size()));
+      if (len) std::memcpy(bad.data(), good.data(), std::min(len, good.size()));
       CHECK(Mlkem768DecapsKey::parse(bad).error() == Errc::invalid_argument);
     }
   }
@@ -232,7 +232,7 @@ TEST_CASE("ML-KEM-768 decapsulation: ciphertext length and implicit rejection", 
     uint8_t out[32];
     for (size_t len : {size_t{0}, size_t{1087}, size_t{1089}, size_t{1120}}) {
       std::vector<uint8_t> bad(len, 0);
-      std::memcpy(bad.data(), ct, std::min(len, sizeof(ct)));
+      if (len) std::memcpy(bad.data(), ct, std::min(len, sizeof(ct)));
       CHECK(dk.decapsulate(bad, out).error() == Errc::invalid_argument);
     }
   }
