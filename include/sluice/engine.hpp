@@ -69,9 +69,12 @@ class Engine {
   Status start();
   // stop (thread-safe, own-thread mode) closes every object on the loop thread,
   // waits for the thread to end and closes the loop. Idempotent.
+  // invalid_state when called on the loop thread itself (it would wait for itself).
   Status stop();
-  // close_all (loop thread) starts closing every object; |cb| runs when the
-  // last one has closed. In host-loop mode this is how the host shuts down.
+  // close_all (loop thread) starts closing every object; |cb| (may be null)
+  // runs when the last one has closed. Calling it again while it is under
+  // way adds another waiter; after it finished, |cb| runs at once. In
+  // host-loop mode this is how the host shuts down.
   void close_all(void (*cb)(void* user), void* user);
 
   // post queues |fn| to run on the loop thread (thread-safe). closed once the

@@ -507,7 +507,18 @@ void ProxyInbound::conn_closed(Conn* c) noexcept {
 }
 
 void ProxyInbound::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) return;
+  if (closing_) {
+    // Already closing (e.g. the Engine stopped first): this caller still
+    // hears about the end, at once if it already happened.
+    if (!cb) return;
+    if (closed_) {
+      cb(user);
+    } else if (!close_cb_) {
+      close_cb_ = cb;
+      close_user_ = user;
+    }
+    return;
+  }
   closing_ = true;
   close_cb_ = cb;
   close_user_ = user;
@@ -523,7 +534,8 @@ void ProxyInbound::close(CloseCallback cb, void* user) noexcept {
 }
 
 void ProxyInbound::maybe_closed() noexcept {
-  if (!closing_ || !listener_closed_ || !conns_.empty()) return;
+  if (!closing_ || !listener_closed_ || !conns_.empty() || closed_) return;
+  closed_ = true;
   detach_from_engine();
   CloseCallback cb = close_cb_;
   close_cb_ = nullptr;

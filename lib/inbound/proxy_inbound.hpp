@@ -83,6 +83,7 @@ class ProxyInbound final : public EngineObject, net::AcceptHandler {
   ProxyInboundStats stats_;
   bool closing_ = false;
   bool listener_closed_ = false;
+  bool closed_ = false;  // the close finished (callback delivered)
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
 };

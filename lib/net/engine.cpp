@@ -9,6 +9,8 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/check.hpp"
 #include "sluice/log.hpp"
@@ -35,8 +37,8 @@ struct EngineImpl {
   EngineObject* objects = nullptr;  // intrusive list of live objects
   uint64_t object_count = 0;
   bool closing_all = false;
-  void (*close_cb)(void*) = nullptr;
-  void* close_user = nullptr;
+  // Everyone waiting for close_all to finish (it may be asked more than once).
+  std::vector<std::pair<void (*)(void*), void*>> close_waiters;
 
   EngineStats stats;
 
@@ -60,10 +62,9 @@ struct EngineImpl {
     uv_close(reinterpret_cast<uv_handle_t*>(&async), [](uv_handle_t* h) {
       auto* impl = static_cast<EngineImpl*>(h->data);
       impl->closing_all = false;
-      auto cb = impl->close_cb;
-      void* user = impl->close_user;
-      impl->close_cb = nullptr;
-      if (cb) cb(user);
+      auto waiters = std::move(impl->close_waiters);
+      impl->close_waiters.clear();
+      for (auto& [cb, user] : waiters) cb(user);
     });
   }
 };
@@ -161,6 +162,8 @@ Status Engine::start() {
 
 Status Engine::stop() {
   if (!impl_->thread.joinable()) return {};
+  // The loop thread cannot wait for itself to end.
+  if (std::this_thread::get_id() == impl_->thread.get_id()) return Errc::invalid_state;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (!impl_->stopping) {
@@ -175,12 +178,12 @@ Status Engine::stop() {
 }
 
 void Engine::close_all(void (*cb)(void* user), void* user) {
-  impl_->close_cb = cb;
-  impl_->close_user = user;
-  if (impl_->closing_all || !impl_->async_open) {
-    if (!impl_->async_open && cb) cb(user);
+  if (!impl_->async_open) {
+    if (cb) cb(user);  // already closed
     return;
   }
+  if (cb) impl_->close_waiters.emplace_back(cb, user);
+  if (impl_->closing_all) return;
   impl_->closing_all = true;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);

@@ -64,9 +64,15 @@ Result<std::unique_ptr<DatagramFlow>> DirectSession::open_datagram(DatagramHandl
 }
 
 void DirectSession::engine_close() noexcept {
-  for (auto& p : pending_)
-    if (p->dial) p->dial->cancel();
+  // Pending opens are failed, not forgotten: their handlers may hold data
+  // (a client's first bytes) that must be reported lost.
+  std::vector<std::unique_ptr<Pending>> pending = std::move(pending_);
   pending_.clear();
+  for (auto& p : pending) {
+    if (p->dial) p->dial->cancel();
+    p->dial = nullptr;
+    if (p->handler) p->handler->on_open(Errc::canceled, "engine stopping");
+  }
   detach_from_engine();  // owned by its creator, which deletes it
 }
 

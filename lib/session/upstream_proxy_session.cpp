@@ -199,7 +199,6 @@ struct UpstreamProxySession::Pending final : net::DialHandler, TransportHandler 
 UpstreamProxySession::UpstreamProxySession(Engine& e, std::string tag, UpstreamProxyOptions o)
     : Session(e, std::move(tag)), opts_(std::move(o)) {}
 
-UpstreamProxySession::~UpstreamProxySession() { engine_close(); }
 
 void UpstreamProxySession::open_stream(std::string_view host, uint16_t port,
                                        OpenHandler* h) noexcept {
@@ -234,12 +233,21 @@ void UpstreamProxySession::cancel_open(OpenHandler* h) noexcept {
 }
 
 void UpstreamProxySession::engine_close() noexcept {
+  // Fail pending opens (never forget them silently), then detach.
+  std::vector<Pending*> live = pending_;
+  for (Pending* p : live) {
+    p->reason = "engine stopping";
+    p->complete(Errc::canceled);
+  }
+  detach_from_engine();
+}
+
+UpstreamProxySession::~UpstreamProxySession() {
   std::vector<Pending*> live = pending_;
   for (Pending* p : live) {
     p->discard();
     finish(p);
   }
-  detach_from_engine();
 }
 
 }  // namespace sluice

@@ -1,0 +1,92 @@
+// instance.hpp: CInstance and CSession, the objects behind sluice_instance
+// and sluice_session handles.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// A CInstance owns an Instance (sessions, router, inbounds built from a
+// Config) and the CSession wrappers handed out for its sessions. It is an
+// EngineObject so that engine stop closes the Instance; created after the
+// Instance, it sits ahead of the Instance's inbounds in the Engine's list and
+// is told first, so the Instance's own close (which needs its inbounds'
+// close callbacks) runs rather than the inbounds' plain engine_close.
+//
+// States: open -> closing -> closed. sluice_instance_close in `open` starts
+// the close and ends with the host's callback one loop turn later (a uv
+// handle closed as a hop, so the callback never runs inside the call) and
+// the delete. Engine stop in `open` also closes, then only detaches: the
+// memory stays until sluice_instance_close (which then calls back at once)
+// or sluice_engine_free.
+//
+// Streams still opening through the instance's sessions are listed in
+// opening_ and cancelled when it closes (their sessions go away).
+//
+// Threads: the Engine's loop thread.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <vector>
+
+#include "capi/handle.hpp"
+#include "inbound/instance.hpp"
+
+namespace sluice::capi {
+
+class CEngine;
+class CInstance;
+class CStream;
+
+class CSession final : public sluice_session {
+ public:
+  using Opaque = sluice_session;
+  CSession(CInstance& owner, Session& s) noexcept : owner_(owner), session_(s) {}
+  CInstance& owner() noexcept { return owner_; }
+  Session& session() noexcept { return session_; }
+
+ private:
+  CInstance& owner_;
+  Session& session_;
+};
+
+class CInstance final : public sluice_instance, public EngineObject {
+ public:
+  using Opaque = sluice_instance;
+
+  CInstance(CEngine& ce, std::unique_ptr<Instance>&& inst);
+  ~CInstance() override;
+
+  CEngine& cengine() noexcept { return ce_; }
+  Instance& instance() noexcept { return *inst_; }
+  bool open() const noexcept { return state_ == State::open; }
+
+  // session_handle returns the wrapper for |s|, creating it once.
+  CSession* session_handle(Session& s);
+  // user_close implements sluice_instance_close; may delete this.
+  int user_close(sluice_instance_close_cb cb, void* user) noexcept;
+  void engine_close() noexcept override;
+
+  void add_opening(CStream* s);
+  void remove_opening(CStream* s) noexcept;
+
+ private:
+  friend class CEngine;  // engine_prev_/engine_next_
+  enum class State { open, closing, closed };
+  void begin_close() noexcept;
+  static void on_instance_closed(void* self) noexcept;
+  static void on_hop_closed(uv_handle_t* h) noexcept;
+
+  CEngine& ce_;
+  std::unique_ptr<Instance> inst_;
+  std::vector<std::unique_ptr<CSession>> sessions_;  // handles given out so far
+  std::vector<CStream*> opening_;                    // streams opening through our sessions
+  State state_ = State::open;
+  bool user_close_ = false;                          // sluice_instance_close was called
+  sluice_instance_close_cb close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+  uv_timer_t hop_{};                                 // closed once to defer the callback
+  CInstance* engine_prev_ = nullptr;                 // CEngine's list of live instances
+  CInstance* engine_next_ = nullptr;
+};
+
+}  // namespace sluice::capi

@@ -1,0 +1,474 @@
+/* sluice/sluice.h: the stable C ABI of sluice.
+ *
+ * Copyright 2026 the sluice authors. Apache-2.0.
+ *
+ * This header is the ABI: functions are only added, structs only grow at
+ * their end (each field says "since vN"), numbers never change. The C++
+ * headers next to it are source-stable only.
+ *
+ * Objects and ownership
+ *
+ *   sluice_engine    one libuv loop with its buffer pool; owns everything
+ *                    created on it. sluice_engine_new / sluice_engine_free.
+ *   sluice_instance  a running configuration (sing-box style JSON): its
+ *                    outbound sessions and inbound listeners.
+ *                    sluice_instance_new / sluice_instance_close.
+ *   sluice_session   one outbound of an instance, borrowed from it
+ *                    (sluice_instance_get0_session); valid until the
+ *                    instance's close callback.
+ *   sluice_stream    a byte stream to host:port through a session.
+ *                    sluice_stream_open / sluice_stream_close.
+ *
+ * Objects doing I/O close asynchronously: *_close starts it, exactly one
+ * close callback ends it, nothing is called back after it, and the memory
+ * is reclaimed when the callback returns.
+ *
+ * Threads
+ *
+ * Everything belongs to its engine's loop thread unless its documentation
+ * says "thread-safe": in own-thread mode the host reaches the loop with
+ * sluice_engine_post, and every callback arrives on the loop thread. Before
+ * sluice_engine_start (and after sluice_engine_stop) the thread that created
+ * the engine counts as the loop thread. A call on the wrong thread returns
+ * SLUICE_ERR_INVALID_STATE (debug builds abort instead).
+ *
+ * Errors
+ *
+ * Functions return 0 or a negative sluice_error. A call that fails never
+ * invokes its callback. Detail (OS error, peer reason, JSON path) is in the
+ * object's *_failure_reason string.
+ *
+ * Versioned structs
+ *
+ * Option and callback structs begin with a version field; initialize them
+ * with the matching *_init(&s, SLUICE_..._VERSION), which zero-fills, sets
+ * the version and every default. A library newer than the header reads
+ * older versions; a version it does not know is SLUICE_ERR_INVALID_ARGUMENT.
+ */
+#ifndef SLUICE_SLUICE_H
+#define SLUICE_SLUICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SLUICE_EXTERN __attribute__((visibility("default")))
+#else
+#define SLUICE_EXTERN
+#endif
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------ */
+
+/* sluice_error lists every code, value for value the C++ sluice::Errc.
+ * 0 is success; errors are negative and grouped in ranges: -1xx generic,
+ * -2xx network and OS, -3xx cryptography and TLS, -4xx protocol (a peer sent
+ * something wrong), -5xx configuration, and at or below SLUICE_ERR_FATAL
+ * the object that returned it is dead. The numbers are the same on every
+ * platform and never change. */
+typedef enum sluice_error {
+  SLUICE_OK = 0,
+
+  SLUICE_ERR_INVALID_ARGUMENT = -101,
+  SLUICE_ERR_INVALID_STATE = -102,
+  SLUICE_ERR_WOULD_BLOCK = -103,
+  SLUICE_ERR_BUFFER_TOO_SMALL = -104,
+  SLUICE_ERR_NOT_SUPPORTED = -105,
+  SLUICE_ERR_CANCELED = -106,
+  SLUICE_ERR_TIMED_OUT = -107,
+  SLUICE_ERR_CLOSED = -108,
+  SLUICE_ERR_LIMIT_EXCEEDED = -109,
+
+  SLUICE_ERR_IO = -201,
+  SLUICE_ERR_EOF = -202,
+  SLUICE_ERR_CONNECTION_REFUSED = -203,
+  SLUICE_ERR_CONNECTION_RESET = -204,
+  SLUICE_ERR_CONNECTION_ABORTED = -205,
+  SLUICE_ERR_HOST_UNREACHABLE = -206,
+  SLUICE_ERR_NETWORK_UNREACHABLE = -207,
+  SLUICE_ERR_ADDRESS_IN_USE = -208,
+  SLUICE_ERR_ADDRESS_NOT_AVAILABLE = -209,
+  SLUICE_ERR_DNS_FAILURE = -210,
+  SLUICE_ERR_BROKEN_PIPE = -211,
+
+  SLUICE_ERR_CRYPTO_FAILURE = -301,
+  SLUICE_ERR_DECRYPT_FAILED = -302,
+  SLUICE_ERR_BAD_KEY = -303,
+  SLUICE_ERR_TLS_HANDSHAKE_FAILED = -304,
+  SLUICE_ERR_TLS_ALERT = -305,
+  SLUICE_ERR_CERT_VERIFY_FAILED = -306,
+  SLUICE_ERR_PIN_MISMATCH = -307,
+  SLUICE_ERR_ECH_REJECTED = -308,
+
+  SLUICE_ERR_MALFORMED = -401,
+  SLUICE_ERR_PROTOCOL_VIOLATION = -402,
+  SLUICE_ERR_UNSUPPORTED_VERSION = -403,
+  SLUICE_ERR_UNKNOWN_COMMAND = -404,
+  SLUICE_ERR_UNSUPPORTED_ADDRESS_TYPE = -405,
+  SLUICE_ERR_AUTH_FAILED = -406,
+  SLUICE_ERR_FRAME_TOO_LARGE = -407,
+  SLUICE_ERR_TRUNCATED = -408,
+
+  SLUICE_ERR_CONFIG_INVALID = -501,
+  SLUICE_ERR_CONFIG_UNKNOWN_FIELD = -502,
+  SLUICE_ERR_CONFIG_MISSING_FIELD = -503,
+  SLUICE_ERR_CONFIG_WRONG_TYPE = -504,
+  SLUICE_ERR_CONFIG_IO = -505,
+
+  /* SLUICE_ERR_FATAL is the threshold, not a code: see sluice_err_is_fatal. */
+  SLUICE_ERR_FATAL = -900,
+  SLUICE_ERR_INTERNAL = -901,
+  SLUICE_ERR_NO_MEMORY = -902,
+  SLUICE_ERR_CALLBACK_FAILURE = -903
+} sluice_error;
+
+/* sluice_strerror returns the stable English message for |error| (any int:
+ * unknown values give "unknown error"). The string is static, never NULL.
+ * Thread-safe. Since v1. */
+SLUICE_EXTERN const char *sluice_strerror(int error);
+
+/* sluice_err_is_fatal returns 1 if |error| is at or below SLUICE_ERR_FATAL
+ * (the object that returned it is dead and can only be closed), else 0.
+ * Thread-safe. Since v1. */
+SLUICE_EXTERN int sluice_err_is_fatal(int error);
+
+/* sluice_version returns the library version, "MAJOR.MINOR.PATCH" (static
+ * string). Thread-safe. Since v1. */
+SLUICE_EXTERN const char *sluice_version(void);
+
+/* sluice_version_number returns the version as 0xMMmmpp (major, minor,
+ * patch, one byte each): 0.1.0 is 0x000100. Thread-safe. Since v1. */
+SLUICE_EXTERN uint32_t sluice_version_number(void);
+
+/* ------------------------------------------------------------------------
+ * Logging (process-wide)
+ * ------------------------------------------------------------------------ */
+
+typedef enum sluice_log_level {
+  SLUICE_LOG_TRACE = 0,
+  SLUICE_LOG_DEBUG = 1,
+  SLUICE_LOG_INFO = 2,
+  SLUICE_LOG_WARN = 3,
+  SLUICE_LOG_ERROR = 4,
+  SLUICE_LOG_OFF = 5
+} sluice_log_level;
+
+/* sluice_log_cb receives one log line: |level| a sluice_log_level, |msg|
+ * the text, |msg_len| bytes plus a terminating NUL, without a trailing
+ * newline, borrowed for the call. It is called on whichever thread logs
+ * (normally a loop thread), one call at a time, and must not call
+ * sluice_set_log_callback. */
+typedef void (*sluice_log_cb)(int level, const char *msg, size_t msg_len, void *user_data);
+
+/* sluice_set_log_callback installs |cb| (NULL restores the default, which
+ * writes to stderr) with |user_data| passed back on every call. When it
+ * returns, the previous callback is no longer running and never called
+ * again. Thread-safe; not from inside a log callback. Since v1. */
+SLUICE_EXTERN void sluice_set_log_callback(sluice_log_cb cb, void *user_data);
+
+/* sluice_set_log_level drops messages below |level| (a sluice_log_level;
+ * default SLUICE_LOG_INFO; SLUICE_LOG_OFF silences everything). Returns 0,
+ * or SLUICE_ERR_INVALID_ARGUMENT for a value outside the enum. Thread-safe.
+ * Since v1. */
+SLUICE_EXTERN int sluice_set_log_level(int level);
+
+/* ------------------------------------------------------------------------
+ * Engine
+ * ------------------------------------------------------------------------ */
+
+typedef struct sluice_engine sluice_engine;
+typedef struct sluice_instance sluice_instance;
+typedef struct sluice_session sluice_session;
+typedef struct sluice_stream sluice_stream;
+
+#define SLUICE_ENGINE_OPTIONS_V1 1
+#define SLUICE_ENGINE_OPTIONS_VERSION SLUICE_ENGINE_OPTIONS_V1
+
+/* sluice_engine_options configure sluice_engine_new. */
+typedef struct sluice_engine_options {
+  uint32_t version; /* SLUICE_ENGINE_OPTIONS_VERSION */
+  /* uv_loop: the host's uv_loop_t* to run inside (the host runs it and
+   * calls everything on its thread), or NULL (default) for a loop of the
+   * engine's own that sluice_engine_start runs on a new thread. Since v1. */
+  void *uv_loop;
+  /* pool_max_bytes caps the buffer pool's memory; 0 (default) = no cap.
+   * Since v1. */
+  uint64_t pool_max_bytes;
+} sluice_engine_options;
+
+/* sluice_engine_options_init zero-fills |options| for |version| (only the
+ * fields that version has are written), sets options->version and every
+ * default. Returns 0, or SLUICE_ERR_INVALID_ARGUMENT if |options| is NULL or
+ * |version| unknown. Thread-safe. Since v1. */
+SLUICE_EXTERN int sluice_engine_options_init(sluice_engine_options *options, uint32_t version);
+
+/* sluice_engine_new creates an engine and sets |*out_engine| on success only.
+ * |options| may be NULL (defaults: own thread); it is read during the call
+ * only. The calling thread is the loop thread until sluice_engine_start.
+ * Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL |out_engine|, unknown options
+ * version), SLUICE_ERR_IO (the loop could not be set up) or
+ * SLUICE_ERR_NO_MEMORY. Since v1. */
+SLUICE_EXTERN int sluice_engine_new(const sluice_engine_options *options,
+                                    sluice_engine **out_engine);
+
+/* sluice_engine_start runs the engine's own loop on a new thread; from then
+ * on reach it with sluice_engine_post. Call it from the thread that created
+ * the engine. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL), or
+ * SLUICE_ERR_INVALID_STATE (host-loop mode, already started, or stopped).
+ * Since v1. */
+SLUICE_EXTERN int sluice_engine_start(sluice_engine *engine);
+
+/* sluice_engine_stop closes every object on the engine: inbounds, sessions
+ * and streams (each stream gets its on_close; instances not yet closed stay
+ * allocated, closed, until sluice_instance_close or sluice_engine_free).
+ * Own-thread mode: thread-safe, except from the loop thread itself (that
+ * would wait for itself: SLUICE_ERR_INVALID_STATE); it returns when the loop
+ * thread has ended, and the calling thread becomes the loop thread. A never
+ * started engine closes everything on the calling thread before returning.
+ * Host-loop mode: call it on the loop thread; it starts the close, which
+ * completes while the host keeps running its loop. Idempotent. Returns 0,
+ * SLUICE_ERR_INVALID_ARGUMENT (NULL) or SLUICE_ERR_INVALID_STATE. Since v1. */
+SLUICE_EXTERN int sluice_engine_stop(sluice_engine *engine);
+
+/* sluice_engine_free stops the engine if needed (as sluice_engine_stop),
+ * frees instances never closed, and frees the engine. NULL does nothing.
+ * Not from the loop thread of a running own-thread engine nor from any
+ * callback; in host-loop mode only after the host ran its loop to the end
+ * of sluice_engine_stop's close. Every handle of the engine is invalid
+ * afterwards. Since v1. */
+SLUICE_EXTERN void sluice_engine_free(sluice_engine *engine);
+
+/* sluice_engine_post_cb is a function queued by sluice_engine_post. */
+typedef void (*sluice_engine_post_cb)(void *user_data);
+
+/* sluice_engine_post queues |fn|(|user_data|) to run on the loop thread.
+ * Thread-safe; may be called from callbacks. Functions run in the order
+ * posted; every accepted one runs, even during stop. Returns 0,
+ * SLUICE_ERR_INVALID_ARGUMENT (NULL |engine| or |fn|), SLUICE_ERR_CLOSED
+ * (the engine is stopping or stopped: |fn| will not run) or
+ * SLUICE_ERR_NO_MEMORY. Since v1. */
+SLUICE_EXTERN int sluice_engine_post(sluice_engine *engine, sluice_engine_post_cb fn,
+                                     void *user_data);
+
+/* sluice_engine_is_loop_thread returns 1 if the calling thread is |engine|'s
+ * loop thread (see "Threads" above), else 0. Thread-safe. Since v1. */
+SLUICE_EXTERN int sluice_engine_is_loop_thread(const sluice_engine *engine);
+
+#define SLUICE_ENGINE_STATS_V1 1
+#define SLUICE_ENGINE_STATS_VERSION SLUICE_ENGINE_STATS_V1
+
+/* sluice_engine_stats is filled by sluice_engine_get_stats: the caller sets
+ * version (sluice_engine_stats_init), the library fills the fields that
+ * version has. */
+typedef struct sluice_engine_stats {
+  uint32_t version;             /* SLUICE_ENGINE_STATS_VERSION */
+  uint64_t bytes_up;            /* application -> tunnel (relays, stream writes). v1 */
+  uint64_t bytes_down;          /* tunnel -> application. v1 */
+  uint64_t streams_opened;      /* streams opened since creation. v1 */
+  uint64_t streams_active;      /* streams open now. v1 */
+  uint64_t connections_accepted; /* by inbounds. v1 */
+  uint64_t pool_hits;           /* buffer pool gets served from a free list. v1 */
+  uint64_t pool_misses;         /* gets that took new memory. v1 */
+  uint64_t pool_bytes_outstanding; /* pool bytes in use now. v1 */
+  uint64_t pool_high_water;     /* max of pool_bytes_outstanding. v1 */
+} sluice_engine_stats;
+
+/* sluice_engine_stats_init zero-fills |stats| for |version| and sets its
+ * version. Returns 0 or SLUICE_ERR_INVALID_ARGUMENT (NULL, unknown version).
+ * Thread-safe. Since v1. */
+SLUICE_EXTERN int sluice_engine_stats_init(sluice_engine_stats *stats, uint32_t version);
+
+/* sluice_engine_get_stats copies |engine|'s counters into |out_stats|, whose
+ * version field says how much the caller's struct holds. Loop thread.
+ * Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL, unknown version) or
+ * SLUICE_ERR_INVALID_STATE (wrong thread). Since v1. */
+SLUICE_EXTERN int sluice_engine_get_stats(sluice_engine *engine,
+                                          sluice_engine_stats *out_stats);
+
+/* sluice_engine_failure_reason returns the detail of the last failed call
+ * on |engine| that has one (sluice_instance_new: the JSON path and reason,
+ * e.g. "inbounds[0].listen_port: expected integer 0..65535, got string"),
+ * or "". Borrowed: valid until the next call on |engine|. Never NULL (""
+ * for a NULL |engine|). Loop thread. Since v1. */
+SLUICE_EXTERN const char *sluice_engine_failure_reason(const sluice_engine *engine);
+
+/* ------------------------------------------------------------------------
+ * Instance: a running configuration
+ * ------------------------------------------------------------------------ */
+
+/* sluice_instance_new parses |json| (|json_len| bytes, a sing-box style
+ * document; borrowed for the call, need not be NUL-terminated), builds its
+ * outbound sessions and starts its inbound listeners on |engine|, and sets
+ * |*out_instance| on success only. Unknown fields are logged as warnings,
+ * not errors. On failure sluice_engine_failure_reason names the cause.
+ * Loop thread (or before sluice_engine_start). Returns 0,
+ * SLUICE_ERR_INVALID_ARGUMENT (NULL argument), SLUICE_ERR_INVALID_STATE
+ * (wrong thread, engine stopped), SLUICE_ERR_CONFIG_* (bad document),
+ * SLUICE_ERR_NOT_SUPPORTED (a feature this build lacks), network errors
+ * such as SLUICE_ERR_ADDRESS_IN_USE (a listener could not bind), or
+ * SLUICE_ERR_NO_MEMORY. Since v1. */
+SLUICE_EXTERN int sluice_instance_new(sluice_engine *engine, const char *json, size_t json_len,
+                                      sluice_instance **out_instance);
+
+/* sluice_instance_inbound_port sets |*out_port| to the port the inbound
+ * tagged |tag| listens on (useful with listen_port 0); |tag| NULL means the
+ * first inbound. Loop thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL
+ * |instance| or |out_port|, no such inbound) or SLUICE_ERR_INVALID_STATE
+ * (wrong thread, instance closing). Since v1. */
+SLUICE_EXTERN int sluice_instance_inbound_port(sluice_instance *instance, const char *tag,
+                                               uint16_t *out_port);
+
+/* sluice_instance_get0_session sets |*out_session| to the outbound session
+ * tagged |tag|, or with |tag| NULL to the route's final one (route.final,
+ * else the first outbound, else an implicit "direct"). The session is
+ * borrowed: it stays valid until the instance's close callback. Loop
+ * thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL |instance| or
+ * |out_session|, no such outbound), SLUICE_ERR_INVALID_STATE (wrong thread,
+ * instance closing) or SLUICE_ERR_NO_MEMORY. Since v1. */
+SLUICE_EXTERN int sluice_instance_get0_session(sluice_instance *instance, const char *tag,
+                                               sluice_session **out_session);
+
+/* sluice_instance_close_cb ends sluice_instance_close. */
+typedef void (*sluice_instance_close_cb)(void *user_data);
+
+/* sluice_instance_close stops the instance's listeners, fails its streams
+ * still opening (on_open with SLUICE_ERR_CANCELED) and closes its sessions;
+ * streams already open are independent and stay open. |cb| (may be NULL)
+ * is called exactly once with |user_data|, later on the loop thread; the
+ * instance and its sessions are freed when it returns. If the engine has
+ * already stopped, |cb| is called before this function returns. Loop
+ * thread; may be called from callbacks. Returns 0,
+ * SLUICE_ERR_INVALID_ARGUMENT (NULL |instance|) or SLUICE_ERR_INVALID_STATE
+ * (wrong thread, already closing: |cb| is then not called). Since v1. */
+SLUICE_EXTERN int sluice_instance_close(sluice_instance *instance, sluice_instance_close_cb cb,
+                                        void *user_data);
+
+/* ------------------------------------------------------------------------
+ * Streams
+ * ------------------------------------------------------------------------ */
+
+/* Stream callbacks. Each is called on the loop thread with the stream's
+ * user data (sluice_stream_open's |stream_user_data|) last. Those returning
+ * int return 0, or SLUICE_ERR_CALLBACK_FAILURE (any nonzero value counts):
+ * the stream then fails with SLUICE_ERR_CALLBACK_FAILURE, stops reading,
+ * refuses writes and calls nothing more but on_write_complete and on_close.
+ * Every callback may call any sluice_stream_* function on its stream,
+ * including sluice_stream_close. */
+
+/* on_open: the open finished. |status| 0: the stream is connected, reading
+ * starts when on_open returns (unless paused). Otherwise the error, with
+ * |reason| (borrowed for the call) in words, e.g. "127.0.0.1:9: connection
+ * refused"; the stream is then dead and only sluice_stream_close remains. */
+typedef int (*sluice_stream_open_cb)(sluice_stream *stream, int status, const char *reason,
+                                     void *stream_user_data);
+/* on_data: |data_len| (> 0) bytes arrived. |data| is borrowed for the call
+ * only: copy what you keep. */
+typedef int (*sluice_stream_data_cb)(sluice_stream *stream, const uint8_t *data,
+                                     size_t data_len, void *stream_user_data);
+/* on_eof: the peer ended its side; no more on_data. Writing may go on. */
+typedef int (*sluice_stream_eof_cb)(sluice_stream *stream, void *stream_user_data);
+/* on_write_complete: the library no longer uses the buffer given to the
+ * sluice_stream_write that took |write_ctx|. |status| 0: the bytes were
+ * handed to the OS (complete is not delivered); SLUICE_ERR_CLOSED: the
+ * stream closed first and the bytes were dropped; another error: the
+ * stream failed. Called once per successful sluice_stream_write, never from
+ * inside it, and for every write before on_close. */
+typedef int (*sluice_stream_write_complete_cb)(sluice_stream *stream, void *write_ctx,
+                                               int status, void *stream_user_data);
+/* on_error: the connection failed (reset, timeout, ...) with |error|;
+ * sluice_stream_failure_reason has the detail. Only sluice_stream_close
+ * remains useful. Called from the loop, never from inside a sluice_* call,
+ * and not at all once sluice_stream_close was called. */
+typedef void (*sluice_stream_error_cb)(sluice_stream *stream, int error,
+                                       void *stream_user_data);
+/* on_close: the last callback; the stream is freed when it returns. */
+typedef void (*sluice_stream_close_cb)(sluice_stream *stream, void *stream_user_data);
+
+#define SLUICE_STREAM_CALLBACKS_V1 1
+#define SLUICE_STREAM_CALLBACKS_VERSION SLUICE_STREAM_CALLBACKS_V1
+
+typedef struct sluice_stream_callbacks {
+  uint32_t version;                                  /* SLUICE_STREAM_CALLBACKS_VERSION */
+  sluice_stream_open_cb on_open;                     /* required. v1 */
+  sluice_stream_data_cb on_data;                     /* required. v1 */
+  sluice_stream_eof_cb on_eof;                       /* optional. v1 */
+  sluice_stream_write_complete_cb on_write_complete; /* optional. v1 */
+  sluice_stream_error_cb on_error;                   /* optional. v1 */
+  sluice_stream_close_cb on_close;                   /* optional. v1 */
+} sluice_stream_callbacks;
+
+/* sluice_stream_callbacks_init zero-fills |callbacks| for |version| (every
+ * callback NULL) and sets its version. Returns 0 or
+ * SLUICE_ERR_INVALID_ARGUMENT (NULL, unknown version). Thread-safe.
+ * Since v1. */
+SLUICE_EXTERN int sluice_stream_callbacks_init(sluice_stream_callbacks *callbacks,
+                                               uint32_t version);
+
+/* sluice_stream_open starts opening a stream to |host| (a domain name or an
+ * IP literal without brackets; copied) and |port| through |session|, and
+ * sets |*out_stream| on success only. |callbacks| is copied; on_open always
+ * follows later (never from inside this call), then whatever else, then
+ * on_close after sluice_stream_close or engine stop: every stream handed
+ * out must be closed. Loop thread; may be called from callbacks. Returns 0,
+ * SLUICE_ERR_INVALID_ARGUMENT (NULL or empty |host|, |host| longer than 255
+ * bytes, port 0, missing required callback, unknown callbacks version),
+ * SLUICE_ERR_INVALID_STATE (wrong thread, the session's instance is closing
+ * or the engine stopping) or SLUICE_ERR_NO_MEMORY. Since v1. */
+SLUICE_EXTERN int sluice_stream_open(sluice_session *session, const char *host, uint16_t port,
+                                     const sluice_stream_callbacks *callbacks,
+                                     void *stream_user_data, sluice_stream **out_stream);
+
+/* sluice_stream_write queues |data_len| bytes at |data| for sending without
+ * copying them: the caller keeps |data| unchanged and alive until
+ * on_write_complete returns |write_ctx| (any value, not interpreted).
+ * |data| may be NULL only if |data_len| is 0. Loop thread; may be called
+ * from callbacks. Returns 0 (on_write_complete will follow),
+ * SLUICE_ERR_INVALID_ARGUMENT (NULL |stream|, NULL |data| with a length,
+ * |data_len| over 4 GiB - 1), SLUICE_ERR_INVALID_STATE (wrong thread, not
+ * open yet), SLUICE_ERR_CLOSED (after shutdown or close), the error that
+ * failed the stream, or SLUICE_ERR_NO_MEMORY. On error |data| is not
+ * retained and on_write_complete is not called for it. Since v1. */
+SLUICE_EXTERN int sluice_stream_write(sluice_stream *stream, const uint8_t *data,
+                                      size_t data_len, void *write_ctx);
+
+/* sluice_stream_shutdown ends the sending side once every queued byte is
+ * written (TCP FIN); reading goes on. Loop thread. Returns 0,
+ * SLUICE_ERR_INVALID_ARGUMENT, SLUICE_ERR_INVALID_STATE (wrong thread, not
+ * open), SLUICE_ERR_CLOSED or the error that failed the stream. Since v1. */
+SLUICE_EXTERN int sluice_stream_shutdown(sluice_stream *stream);
+
+/* sluice_stream_pause_reading stops on_data / on_eof until
+ * sluice_stream_resume_reading (the peer is then pushed back by TCP flow
+ * control). Allowed while opening: reading then does not start after
+ * on_open. Loop thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT or
+ * SLUICE_ERR_INVALID_STATE (wrong thread). Since v1. */
+SLUICE_EXTERN int sluice_stream_pause_reading(sluice_stream *stream);
+
+/* sluice_stream_resume_reading undoes sluice_stream_pause_reading. Same
+ * rules and return values. Since v1. */
+SLUICE_EXTERN int sluice_stream_resume_reading(sluice_stream *stream);
+
+/* sluice_stream_close closes |stream| in any state (opening: the open is
+ * cancelled, on_open is not called). Queued writes are dropped and complete
+ * with SLUICE_ERR_CLOSED; then on_close is called exactly once, later, and
+ * the stream is freed when it returns. Calling it again before on_close
+ * does nothing. Loop thread; may be called from any callback of the
+ * stream. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL) or
+ * SLUICE_ERR_INVALID_STATE (wrong thread). Since v1. */
+SLUICE_EXTERN int sluice_stream_close(sluice_stream *stream);
+
+/* sluice_stream_failure_reason returns why the stream failed or its open
+ * did ("" if it did not). Borrowed: valid until the next call on |stream|.
+ * Never NULL. Loop thread. Since v1. */
+SLUICE_EXTERN const char *sluice_stream_failure_reason(const sluice_stream *stream);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SLUICE_SLUICE_H */
