@@ -76,8 +76,10 @@ void CEngine::link(CInstance* i) noexcept {
 }
 
 void CEngine::unlink(CInstance* i) noexcept {
-  if (i->engine_prev_) i->engine_prev_->engine_next_ = i->engine_next_;
-  else if (instances_ == i) instances_ = i->engine_next_;
+  if (i->engine_prev_)
+    i->engine_prev_->engine_next_ = i->engine_next_;
+  else if (instances_ == i)
+    instances_ = i->engine_next_;
   if (i->engine_next_) i->engine_next_->engine_prev_ = i->engine_prev_;
   i->engine_prev_ = i->engine_next_ = nullptr;
 }

@@ -51,13 +51,13 @@ class CEngine final : public sluice_engine {
   bool close_everything() noexcept;
 
   std::unique_ptr<Engine> engine_;
-  const bool own_loop_;              // the engine runs its own loop (not a host's)
-  bool started_ = false;             // start() spawned the loop thread
+  const bool own_loop_;                // the engine runs its own loop (not a host's)
+  bool started_ = false;               // start() spawned the loop thread
   std::atomic<bool> stopping_{false};  // stop() was called (read by the loop thread)
-  std::recursive_mutex stop_mu_;     // serializes stop(); recursive for callbacks run by it
-  bool closing_now_ = false;         // close_everything() is on the stack (under stop_mu_)
-  std::string failure_;              // last failure reason (loop thread)
-  CInstance* instances_ = nullptr;   // live instances, linked through CInstance
+  std::recursive_mutex stop_mu_;       // serializes stop(); recursive for callbacks run by it
+  bool closing_now_ = false;           // close_everything() is on the stack (under stop_mu_)
+  std::string failure_;                // last failure reason (loop thread)
+  CInstance* instances_ = nullptr;     // live instances, linked through CInstance
 };
 
 }  // namespace sluice::capi

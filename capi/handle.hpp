@@ -18,15 +18,15 @@
 #include "sluice/error.hpp"
 #include "sluice/sluice.h"
 
-#define SLUICE_CAPI_OPAQUE(name)                 \
-  struct name {                                  \
-   public:                                       \
-    name(const name&) = delete;                  \
-    name& operator=(const name&) = delete;       \
-                                                 \
-   protected:                                    \
-    name() = default;                            \
-    ~name() = default;                           \
+#define SLUICE_CAPI_OPAQUE(name)           \
+  struct name {                            \
+   public:                                 \
+    name(const name&) = delete;            \
+    name& operator=(const name&) = delete; \
+                                           \
+   protected:                              \
+    name() = default;                      \
+    ~name() = default;                     \
   }
 
 SLUICE_CAPI_OPAQUE(sluice_engine);

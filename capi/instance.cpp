@@ -148,8 +148,10 @@ SLUICE_EXTERN int sluice_instance_inbound_port(sluice_instance* instance, const 
   if (!on_loop(ci->engine()) || !ci->open()) return SLUICE_ERR_INVALID_STATE;
   sluice::Instance& inst = ci->instance();
   sluice::ProxyInbound* in = nullptr;
-  if (tag) in = inst.inbound(std::string_view(tag));
-  else if (inst.inbound_count() > 0) in = inst.inbound(size_t{0});
+  if (tag)
+    in = inst.inbound(std::string_view(tag));
+  else if (inst.inbound_count() > 0)
+    in = inst.inbound(size_t{0});
   if (!in) return SLUICE_ERR_INVALID_ARGUMENT;
   *out_port = in->port();
   return SLUICE_OK;

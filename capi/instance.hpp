@@ -81,11 +81,11 @@ class CInstance final : public sluice_instance, public EngineObject {
   std::vector<std::unique_ptr<CSession>> sessions_;  // handles given out so far
   std::vector<CStream*> opening_;                    // streams opening through our sessions
   State state_ = State::open;
-  bool user_close_ = false;                          // sluice_instance_close was called
+  bool user_close_ = false;  // sluice_instance_close was called
   sluice_instance_close_cb close_cb_ = nullptr;
   void* close_user_ = nullptr;
-  uv_timer_t hop_{};                                 // closed once to defer the callback
-  CInstance* engine_prev_ = nullptr;                 // CEngine's list of live instances
+  uv_timer_t hop_{};                  // closed once to defer the callback
+  CInstance* engine_prev_ = nullptr;  // CEngine's list of live instances
   CInstance* engine_next_ = nullptr;
 };
 

@@ -20,7 +20,7 @@ struct LogTarget {
   void* user;
 };
 
-std::mutex g_install_mu;       // serializes installations (guards g_target)
+std::mutex g_install_mu;        // serializes installations (guards g_target)
 LogTarget* g_target = nullptr;  // the pair now installed, or nullptr
 
 void forward(void* user, LogLevel level, const char* msg, size_t len) {

@@ -83,8 +83,10 @@ void CStream::on_open(Result<std::unique_ptr<Stream>> stream, const char* reason
     // Completed inside open_stream: keep it for hop_ (on_open is never
     // called from inside sluice_stream_open).
     open_ready_ = true;
-    if (stream) open_stream_ = std::move(*stream);
-    else open_error_ = stream.error();
+    if (stream)
+      open_stream_ = std::move(*stream);
+    else
+      open_error_ = stream.error();
     try {
       open_reason_ = reason ? reason : "";
     } catch (...) {
@@ -170,8 +172,10 @@ void CStream::link(WriteReq* r) noexcept {
 }
 
 void CStream::unlink(WriteReq* r) noexcept {
-  if (r->prev) r->prev->next = r->next;
-  else if (writes_ == r) writes_ = r->next;
+  if (r->prev)
+    r->prev->next = r->next;
+  else if (writes_ == r)
+    writes_ = r->next;
   if (r->next) r->next->prev = r->prev;
   r->prev = r->next = nullptr;
 }
@@ -189,8 +193,8 @@ void CStream::on_release(void* user, const uint8_t*, size_t) noexcept {
   }
   self->unlink(req);
   if (!req->suppress) {
-    const int status = self->state_ == State::closing ? SLUICE_ERR_CLOSED
-                                                      : to_c(self->transport_error_);
+    const int status =
+        self->state_ == State::closing ? SLUICE_ERR_CLOSED : to_c(self->transport_error_);
     try {
       self->completions_.push_back({req->ctx, status});
     } catch (...) {
@@ -255,8 +259,10 @@ int CStream::shutdown() noexcept {
 int CStream::set_reading(bool on) noexcept {
   paused_ = !on;
   if (state_ != State::open) return SLUICE_OK;
-  if (on) t_->read_start();
-  else t_->read_stop();
+  if (on)
+    t_->read_start();
+  else
+    t_->read_stop();
   return SLUICE_OK;
 }
 
@@ -295,8 +301,10 @@ void CStream::drain_completions() noexcept {
   batch.swap(completions_);
   for (const Completion& c : batch) {
     if (cbs_.on_write_complete) {
-      if (state_ == State::closing) cbs_.on_write_complete(this, c.ctx, c.status, user_);
-      else (void)call("on_write_complete", cbs_.on_write_complete, c.ctx, c.status);
+      if (state_ == State::closing)
+        cbs_.on_write_complete(this, c.ctx, c.status, user_);
+      else
+        (void)call("on_write_complete", cbs_.on_write_complete, c.ctx, c.status);
     }
   }
 }
@@ -320,7 +328,9 @@ void CStream::close() noexcept {
   uv_close(reinterpret_cast<uv_handle_t*>(&hop_), &CStream::on_hop_closed);
 }
 
-void CStream::on_transport_closed(void* self) noexcept { static_cast<CStream*>(self)->one_closed(); }
+void CStream::on_transport_closed(void* self) noexcept {
+  static_cast<CStream*>(self)->one_closed();
+}
 
 void CStream::on_hop_closed(uv_handle_t* h) noexcept {
   static_cast<CStream*>(h->data)->one_closed();
@@ -377,7 +387,8 @@ SLUICE_EXTERN int sluice_stream_open(sluice_session* session, const char* host, 
   if (!on_loop(cs->owner().engine())) return SLUICE_ERR_INVALID_STATE;
   if (!cs->owner().open() || cs->owner().cengine().stopping()) return SLUICE_ERR_INVALID_STATE;
   return guard([&]() -> int {
-    *out_stream = CStream::start(*cs, std::string_view(host, host_len), port, cbs, stream_user_data);
+    *out_stream =
+        CStream::start(*cs, std::string_view(host, host_len), port, cbs, stream_user_data);
     return SLUICE_OK;
   });
 }
@@ -425,4 +436,3 @@ SLUICE_EXTERN const char* sluice_stream_failure_reason(const sluice_stream* stre
 }
 
 }  // extern "C"
-

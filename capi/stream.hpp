@@ -66,10 +66,10 @@ class CStream final : public sluice_stream,
   // WriteReq is one sluice_stream_write whose bytes the library still holds;
   // linked into writes_ until its release callback (or until orphaned).
   struct WriteReq {
-    CStream* stream;       // nullptr once orphaned (stream gone first)
-    void* ctx;             // the host's write_ctx
-    bool released = false; // released inside the write() call itself
-    bool suppress = false; // the write() failed: no completion for it
+    CStream* stream;        // nullptr once orphaned (stream gone first)
+    void* ctx;              // the host's write_ctx
+    bool released = false;  // released inside the write() call itself
+    bool suppress = false;  // the write() failed: no completion for it
     WriteReq* prev = nullptr;
     WriteReq* next = nullptr;
   };
@@ -78,8 +78,7 @@ class CStream final : public sluice_stream,
     int status;
   };
 
-  CStream(CEngine& ce, CInstance& inst, Session& s, const sluice_stream_callbacks& cbs,
-          void* user);
+  CStream(CEngine& ce, CInstance& inst, Session& s, const sluice_stream_callbacks& cbs, void* user);
   ~CStream() override;
 
   // OpenHandler
@@ -109,11 +108,11 @@ class CStream final : public sluice_stream,
   void finish() noexcept;
 
   CEngine& ce_;
-  CInstance* inst_;                  // while opening: its list holds us
-  Session* session_;                 // while opening: to cancel the open
-  sluice_stream_callbacks cbs_;      // lifted to the latest version
-  void* user_;                       // stream_user_data
-  std::unique_ptr<Stream> t_;        // once open
+  CInstance* inst_;              // while opening: its list holds us
+  Session* session_;             // while opening: to cancel the open
+  sluice_stream_callbacks cbs_;  // lifted to the latest version
+  void* user_;                   // stream_user_data
+  std::unique_ptr<Stream> t_;    // once open
   State state_ = State::opening;
   Errc error_ = Errc::ok;            // why the stream failed (writes return it)
   Errc transport_error_ = Errc::ok;  // a transport failure (write completion status)
@@ -135,7 +134,7 @@ class CStream final : public sluice_stream,
   WriteReq* writes_ = nullptr;          // outstanding writes (list head)
   uv_timer_t hop_{};                    // zero-delay deferral timer
   bool hop_armed_ = false;
-  int closes_pending_ = 0;              // handles still closing (hop_, transport)
+  int closes_pending_ = 0;  // handles still closing (hop_, transport)
 };
 
 }  // namespace sluice::capi

@@ -118,7 +118,8 @@ int serve(const RowDef& row, bool server_side, uint16_t upstream) {
   m::raise_fd_limit(20000);
   SideFn fn = server_side ? row.server : row.client;
   if (!fn) {
-    std::fprintf(stderr, "serve: row %s has no %s side\n", row.id, server_side ? "server" : "client");
+    std::fprintf(stderr, "serve: row %s has no %s side\n", row.id,
+                 server_side ? "server" : "client");
     return 2;
   }
   auto e = Engine::create();
@@ -334,7 +335,8 @@ std::string cpu_model() {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] [--rows id,...]\n"
+               "usage: tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] "
+               "[--rows id,...]\n"
                "rows:");
   for (const auto& r : kRows) std::fprintf(stderr, " %s", r.id);
   std::fprintf(stderr, "\n");
@@ -423,7 +425,8 @@ int bench(const Settings& s) {
   }
   if (!ok) {
     for (const auto& r : results)
-      if (!r.ok()) std::fprintf(stderr, "tunnel_bench: %s: %s\n", r.name.c_str(), r.problems().c_str());
+      if (!r.ok())
+        std::fprintf(stderr, "tunnel_bench: %s: %s\n", r.name.c_str(), r.problems().c_str());
     return 1;
   }
   return 0;

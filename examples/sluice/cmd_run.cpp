@@ -6,11 +6,11 @@
 #include <memory>
 #include <string>
 
+#include "commands.hpp"
 #include "inbound/instance.hpp"
 #include "sluice/config.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/log.hpp"
-#include "commands.hpp"
 
 namespace sluice::cli {
 
@@ -66,7 +66,8 @@ struct RunState {
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
     if (draining) uv_close(reinterpret_cast<uv_handle_t*>(&drain), nullptr);
     const uint64_t left = engine->stats().streams_active;
-    if (left) SLUICE_LOG_WARN("closing %llu streams still active", static_cast<unsigned long long>(left));
+    if (left)
+      SLUICE_LOG_WARN("closing %llu streams still active", static_cast<unsigned long long>(left));
     engine->close_all(nullptr, nullptr);
   }
 };
@@ -84,8 +85,10 @@ int cmd_check(const std::string& path) {
 int cmd_run(const std::string& path) {
   auto cfg = load(path);
   if (!cfg) return 1;
-  if (cfg->log.disabled) set_log_level(LogLevel::off);
-  else set_log_level(cfg->log.level);
+  if (cfg->log.disabled)
+    set_log_level(LogLevel::off);
+  else
+    set_log_level(cfg->log.level);
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -119,7 +122,9 @@ int cmd_run(const std::string& path) {
   uv_signal_init(&loop, &st.sigint);
   uv_signal_init(&loop, &st.sigterm);
   st.sigint.data = st.sigterm.data = &st;
-  auto on_sig = [](uv_signal_t* h, int signum) { static_cast<RunState*>(h->data)->on_signal(signum); };
+  auto on_sig = [](uv_signal_t* h, int signum) {
+    static_cast<RunState*>(h->data)->on_signal(signum);
+  };
   uv_signal_start(&st.sigint, on_sig, SIGINT);
   uv_signal_start(&st.sigterm, on_sig, SIGTERM);
   uv_run(&loop, UV_RUN_DEFAULT);

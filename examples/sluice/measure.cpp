@@ -34,9 +34,7 @@ double us_since(Clock::time_point t0, Clock::time_point t1) {
   return std::chrono::duration<double, std::micro>(t1 - t0).count();
 }
 
-std::string errno_text(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 bool send_all(int fd, const void* p, size_t n) {
   const auto* b = static_cast<const uint8_t*>(p);
@@ -103,7 +101,8 @@ bool socks5_connect(int fd, const Target& t, std::string* error, int timeout_ms)
   uint8_t rep[4];
   if (!recv_exact(fd, rep, 4, timeout_ms) || rep[0] != 5)
     return (*error = "socks5: no reply (closed or timed out)", false);
-  if (rep[1] != 0) return (*error = "socks5: CONNECT refused, REP " + std::to_string(rep[1]), false);
+  if (rep[1] != 0)
+    return (*error = "socks5: CONNECT refused, REP " + std::to_string(rep[1]), false);
   size_t rest = rep[3] == 1 ? 6 : rep[3] == 4 ? 18 : 0;
   if (rep[3] == 3) {
     uint8_t l = 0;
@@ -164,8 +163,8 @@ struct Conn {
   int fd = -1;
   std::vector<char> pending;  // echo: bytes read but not yet written back
   size_t pending_off = 0;
-  bool decided = false;       // sink: first byte seen
-  bool source = false;        // sink: the peer asked for a download
+  bool decided = false;  // sink: first byte seen
+  bool source = false;   // sink: the peer asked for a download
 };
 
 constexpr size_t kIoSize = 256 * 1024;
@@ -292,11 +291,15 @@ void TestServer::run() noexcept {
       if (ev & EPOLLOUT) {
         if (c.source) {
           ssize_t k = ::send(fd, zeros.data(), zeros.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-          if (k > 0) sent_.fetch_add(static_cast<uint64_t>(k), std::memory_order_relaxed);
-          else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) dead = true;
+          if (k > 0)
+            sent_.fetch_add(static_cast<uint64_t>(k), std::memory_order_relaxed);
+          else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            dead = true;
         } else {
-          if (!flush(c)) dead = true;
-          else if (c.pending.empty()) watch(c, EPOLLIN);  // resume reading
+          if (!flush(c))
+            dead = true;
+          else if (c.pending.empty())
+            watch(c, EPOLLIN);  // resume reading
         }
       }
       if (!dead && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
@@ -310,8 +313,10 @@ void TestServer::run() noexcept {
             if (mode_ == Mode::echo) {
               c.pending.assign(buf.data(), buf.data() + k);
               c.pending_off = 0;
-              if (!flush(c)) dead = true;
-              else if (!c.pending.empty()) watch(c, EPOLLOUT);
+              if (!flush(c))
+                dead = true;
+              else if (!c.pending.empty())
+                watch(c, EPOLLOUT);
             } else if (!c.decided) {
               c.decided = true;
               if (buf[0] == 'D') {
@@ -394,8 +399,10 @@ BulkResult measure_bulk(const Path& p, TestServer& sink, Direction d, double sec
   r.bytes = c1 - c0;
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
   r.bytes_per_s = r.seconds > 0 ? static_cast<double>(r.bytes) / r.seconds : 0;
-  if (failed) r.error = "the stream failed during the run";
-  else if (r.bytes == 0) r.error = "no bytes arrived in the window";
+  if (failed)
+    r.error = "the stream failed during the run";
+  else if (r.bytes == 0)
+    r.error = "no bytes arrived in the window";
   r.ok = !failed && r.bytes > 0;
   return r;
 }
@@ -445,8 +452,7 @@ bool one_round_trip(int fd, std::string* error) {
   const char b = 'x';
   char back = 0;
   if (!send_all(fd, &b, 1)) return (*error = errno_text("send"), false);
-  if (!recv_exact(fd, &back, 1, 10000) || back != b)
-    return (*error = "no echo within 10 s", false);
+  if (!recv_exact(fd, &back, 1, 10000) || back != b) return (*error = "no echo within 10 s", false);
   return true;
 }
 }  // namespace
@@ -593,9 +599,12 @@ constexpr size_t kNameWidth = 26;
 std::string json_string(const std::string& s) {
   std::string o = "\"";
   for (char ch : s) {
-    if (ch == '"' || ch == '\\') o += '\\', o += ch;
-    else if (static_cast<unsigned char>(ch) < 0x20) o += fmt("\\u%04x", static_cast<unsigned char>(ch));
-    else o += ch;
+    if (ch == '"' || ch == '\\')
+      o += '\\', o += ch;
+    else if (static_cast<unsigned char>(ch) < 0x20)
+      o += fmt("\\u%04x", static_cast<unsigned char>(ch));
+    else
+      o += ch;
   }
   return o + "\"";
 }

@@ -39,12 +39,14 @@ namespace sluice::measure {
 
 // Path: how the client reaches a target.
 struct Path {
-  std::string name;            // for tables: "direct TCP", "SOCKS5 inbound -> direct"
-  uint16_t socks_port = 0;     // 0 = direct TCP; else a no-auth SOCKS5 proxy
+  std::string name;         // for tables: "direct TCP", "SOCKS5 inbound -> direct"
+  uint16_t socks_port = 0;  // 0 = direct TCP; else a no-auth SOCKS5 proxy
   std::string socks_host = "127.0.0.1";
 
   static Path direct(std::string name = "direct TCP") { return {std::move(name), 0, "127.0.0.1"}; }
-  static Path socks5(std::string name, uint16_t port) { return {std::move(name), port, "127.0.0.1"}; }
+  static Path socks5(std::string name, uint16_t port) {
+    return {std::move(name), port, "127.0.0.1"};
+  }
 };
 
 // Target: host (an IPv4 literal or a name the proxy resolves) and port.
@@ -99,8 +101,8 @@ using WindowHook = std::function<void(bool begin)>;
 struct BulkResult {
   bool ok = false;
   std::string error;
-  uint64_t bytes = 0;       // counted at the receiver during the window
-  double seconds = 0;       // the window's length
+  uint64_t bytes = 0;  // counted at the receiver during the window
+  double seconds = 0;  // the window's length
   double bytes_per_s = 0;
 };
 
@@ -153,8 +155,8 @@ void open_idle(const Path& p, const Target& echo, int n, IdleSet& out);
 // ProcStats: one process's resident memory and CPU time.
 struct ProcStats {
   bool ok = false;
-  uint64_t rss_kib = 0;       // VmRSS
-  double cpu_s = 0;           // utime + stime
+  uint64_t rss_kib = 0;  // VmRSS
+  double cpu_s = 0;      // utime + stime
 };
 ProcStats read_proc(pid_t pid);
 
@@ -174,10 +176,10 @@ struct PathResult {
   double rss_kib_per_conn_server = -1;  // the server-side one (protocol rows)
   int idle_attempts = 0;
   int idle_succeeded = 0;
-  double cpu_s_per_gb = -1;             // proxy processes' CPU over both bulk windows
-  double ends_cpu_s_per_gb = -1;        // the measuring process's (clients + test servers)
-  bool ok() const noexcept;             // everything ran and every connection succeeded
-  std::string problems() const;         // what was not ok, "" if ok()
+  double cpu_s_per_gb = -1;       // proxy processes' CPU over both bulk windows
+  double ends_cpu_s_per_gb = -1;  // the measuring process's (clients + test servers)
+  bool ok() const noexcept;       // everything ran and every connection succeeded
+  std::string problems() const;   // what was not ok, "" if ok()
 };
 
 // format_header / format_row: a fixed-width text table; |baseline| (may be

@@ -87,20 +87,20 @@ class Chunk {
   Chunk() = default;
   void release() noexcept;
 
-  uint8_t* base_ = nullptr;         // first byte of headroom (pool) or of the memory
-  uint32_t capacity_ = 0;           // bytes from base_ to the end of tailroom
-  uint32_t refs_ = 0;               // Slices pointing here; 0 only while on a free list
+  uint8_t* base_ = nullptr;  // first byte of headroom (pool) or of the memory
+  uint32_t capacity_ = 0;    // bytes from base_ to the end of tailroom
+  uint32_t refs_ = 0;        // Slices pointing here; 0 only while on a free list
   Kind kind_ = Kind::pool;
-  uint8_t size_class_ = 0;          // SizeClass for pool chunks
+  uint8_t size_class_ = 0;  // SizeClass for pool chunks
   union {
-    detail::Slab* slab_;            // pool: the slab it was carved from
-    detail::PoolState* pool_;       // heap (nopool build): the pool to credit
+    detail::Slab* slab_;       // pool: the slab it was carved from
+    detail::PoolState* pool_;  // heap (nopool build): the pool to credit
     struct {
       ChunkReleaseFn fn;
       void* user;
     } foreign_;
   };
-  Chunk* next_free_ = nullptr;      // free-list link inside its slab
+  Chunk* next_free_ = nullptr;  // free-list link inside its slab
 };
 
 // Slice is a counted view into a Chunk. Default-constructed, it is empty and
@@ -154,9 +154,7 @@ class Slice {
   size_t size() const noexcept { return len_; }
   const uint8_t* data() const noexcept { return chunk_ ? chunk_->base() + off_ : nullptr; }
   std::span<const uint8_t> span() const noexcept { return {data(), len_}; }
-  std::string_view view() const noexcept {
-    return {reinterpret_cast<const char*>(data()), len_};
-  }
+  std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data()), len_}; }
   const Chunk* chunk() const noexcept { return chunk_; }
 
   // unique: this Slice holds the only reference to a pool or heap chunk, so it
@@ -199,13 +197,13 @@ class Slice {
 
 // PoolStats are the BufferPool's counters.
 struct PoolStats {
-  uint64_t hits = 0;              // get() served from a free list
-  uint64_t misses = 0;            // get() that had to take a new slab
-  uint64_t failures = 0;          // get() that failed (limit or allocator)
+  uint64_t hits = 0;      // get() served from a free list
+  uint64_t misses = 0;    // get() that had to take a new slab
+  uint64_t failures = 0;  // get() that failed (limit or allocator)
   uint64_t chunks_outstanding = 0;
-  uint64_t bytes_outstanding = 0; // payload bytes of chunks handed out
-  uint64_t high_water = 0;        // max of bytes_outstanding
-  uint64_t slab_bytes = 0;        // memory currently held in slabs
+  uint64_t bytes_outstanding = 0;  // payload bytes of chunks handed out
+  uint64_t high_water = 0;         // max of bytes_outstanding
+  uint64_t slab_bytes = 0;         // memory currently held in slabs
   uint64_t slabs = 0;
 };
 
@@ -300,11 +298,11 @@ class Chain {
 
   static constexpr size_t kInline = 4;
   Slice inline_[kInline];
-  Slice* slots_ = inline_;   // inline_ or a heap array of cap_ Slices
+  Slice* slots_ = inline_;  // inline_ or a heap array of cap_ Slices
   uint32_t cap_ = kInline;
-  uint32_t head_ = 0;        // first used slot
-  uint32_t tail_ = 0;        // one past the last used slot
-  size_t bytes_ = 0;         // sum of the Slices' sizes
+  uint32_t head_ = 0;  // first used slot
+  uint32_t tail_ = 0;  // one past the last used slot
+  size_t bytes_ = 0;   // sum of the Slices' sizes
 };
 
 }  // namespace sluice

@@ -147,24 +147,21 @@ class Aead {
   // seal_scatter encrypts |len| bytes from |in| to |out| (|out| == |in| or
   // not overlapping) and writes the tag to |tag_out|: the ciphertext and the
   // tag may live in different buffers (a Chain's last Slice, a QUIC packet).
-  [[nodiscard]] Status seal_scatter(std::span<const uint8_t> nonce,
-                                    std::span<const uint8_t> ad, const uint8_t* in,
-                                    size_t len, uint8_t* out,
+  [[nodiscard]] Status seal_scatter(std::span<const uint8_t> nonce, std::span<const uint8_t> ad,
+                                    const uint8_t* in, size_t len, uint8_t* out,
                                     uint8_t* tag_out) const noexcept;
 
   // open_gather verifies |tag| and decrypts |len| bytes from |in| to |out|
   // (|out| == |in| or not overlapping).
-  [[nodiscard]] Status open_gather(std::span<const uint8_t> nonce,
-                                   std::span<const uint8_t> ad, const uint8_t* in,
-                                   size_t len, const uint8_t* tag,
+  [[nodiscard]] Status open_gather(std::span<const uint8_t> nonce, std::span<const uint8_t> ad,
+                                   const uint8_t* in, size_t len, const uint8_t* tag,
                                    uint8_t* out) const noexcept;
 
   // seal_in_place encrypts the first |len| bytes of |buf| in place and writes
   // the tag right after them; returns len + kAeadTagLen, the sealed length.
   // buffer_too_small if buf.size() < len + kAeadTagLen.
   [[nodiscard]] Result<size_t> seal_in_place(std::span<const uint8_t> nonce,
-                                             std::span<const uint8_t> ad,
-                                             std::span<uint8_t> buf,
+                                             std::span<const uint8_t> ad, std::span<uint8_t> buf,
                                              size_t len) const noexcept;
 
   // open_in_place verifies and decrypts |buf| = ciphertext || tag in place;
@@ -177,15 +174,15 @@ class Aead {
   // into its tailroom, so s.size() grows by kAeadTagLen. Requires
   // s.unique() (else invalid_argument) and s.tailroom() >= kAeadTagLen
   // (else buffer_too_small). On failure |s| is unchanged in length.
-  [[nodiscard]] Status seal_in_place(std::span<const uint8_t> nonce,
-                                     std::span<const uint8_t> ad, Slice& s) const noexcept;
+  [[nodiscard]] Status seal_in_place(std::span<const uint8_t> nonce, std::span<const uint8_t> ad,
+                                     Slice& s) const noexcept;
 
   // open_in_place verifies the tag at the end of |s|, decrypts the rest in
   // place and truncates the tag off, so s.size() shrinks by kAeadTagLen.
   // Requires s.unique() (else invalid_argument); a Slice shorter than a tag
   // is decrypt_failed. On failure |s| keeps its length (bytes zeroed).
-  [[nodiscard]] Status open_in_place(std::span<const uint8_t> nonce,
-                                     std::span<const uint8_t> ad, Slice& s) const noexcept;
+  [[nodiscard]] Status open_in_place(std::span<const uint8_t> nonce, std::span<const uint8_t> ad,
+                                     Slice& s) const noexcept;
 
   // kCtxSize is the inline storage reserved for BoringSSL's EVP_AEAD_CTX;
   // lib/crypto/aead.cpp static_asserts it is large enough.
@@ -277,8 +274,7 @@ class Blake2b256 {
   void reset() noexcept;
 
   // hash is the one-shot form.
-  static void hash(std::span<const uint8_t> data,
-                   std::span<uint8_t, kBlake2b256Len> out) noexcept;
+  static void hash(std::span<const uint8_t> data, std::span<uint8_t, kBlake2b256Len> out) noexcept;
 
   // kStateSize is the inline storage for BoringSSL's BLAKE2B_CTX.
   static constexpr size_t kStateSize = 224;
@@ -324,8 +320,7 @@ class Hmac {
   // mac is the one-shot form: writes digest_len(alg) bytes of
   // HMAC-Hash(|key|, |data|) to |out|; buffer_too_small if |out| is shorter.
   [[nodiscard]] static Status mac(DigestAlgorithm alg, std::span<const uint8_t> key,
-                                  std::span<const uint8_t> data,
-                                  std::span<uint8_t> out) noexcept;
+                                  std::span<const uint8_t> data, std::span<uint8_t> out) noexcept;
 
  private:
   Digest inner_start_;  // state after absorbing key ^ ipad
@@ -348,8 +343,7 @@ class Hmac {
 // info, L). invalid_argument if L > 255 * digest_len(alg) or |prk| is
 // shorter than digest_len(alg) (RFC 5869 §2.3).
 [[nodiscard]] Status hkdf_expand(DigestAlgorithm alg, std::span<const uint8_t> prk,
-                                 std::span<const uint8_t> info,
-                                 std::span<uint8_t> out) noexcept;
+                                 std::span<const uint8_t> info, std::span<uint8_t> out) noexcept;
 
 // hkdf_expand_label fills |out| with HKDF-Expand-Label(secret, label,
 // context, out.size()) of RFC 8446 §7.1: the HkdfLabel is the 16-bit length,
@@ -358,8 +352,7 @@ class Hmac {
 // if the full label exceeds 255 bytes, |context| exceeds 255 bytes or
 // out.size() exceeds 65535, plus hkdf_expand()'s errors.
 [[nodiscard]] Status hkdf_expand_label(DigestAlgorithm alg, std::span<const uint8_t> secret,
-                                       std::string_view label,
-                                       std::span<const uint8_t> context,
+                                       std::string_view label, std::span<const uint8_t> context,
                                        std::span<uint8_t> out) noexcept;
 
 // derive_secret writes Derive-Secret(secret, label, messages) of RFC 8446
@@ -367,8 +360,7 @@ class Hmac {
 // |transcript_hash| = Transcript-Hash(messages) (the caller keeps the running
 // Digest). buffer_too_small if |out| is shorter than digest_len(alg).
 [[nodiscard]] Status derive_secret(DigestAlgorithm alg, std::span<const uint8_t> secret,
-                                   std::string_view label,
-                                   std::span<const uint8_t> transcript_hash,
+                                   std::string_view label, std::span<const uint8_t> transcript_hash,
                                    std::span<uint8_t> out) noexcept;
 
 // ---------------------------------------------------------------------------
@@ -385,8 +377,7 @@ inline constexpr size_t kX25519KeyLen = 32;
 // bad_key if the result is all zeros (a small-order peer key, RFC 7748 §6.1),
 // and then |out| is zeroed.
 [[nodiscard]] Status x25519(std::span<const uint8_t> private_key,
-                            std::span<const uint8_t> peer_public,
-                            std::span<uint8_t> out) noexcept;
+                            std::span<const uint8_t> peer_public, std::span<uint8_t> out) noexcept;
 
 // x25519_public_from_private writes the public key X25519(private_key, 9)
 // into the front of |out|. invalid_argument if |private_key| is not 32

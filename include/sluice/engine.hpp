@@ -47,12 +47,12 @@ struct EngineOptions {
 
 // EngineStats are an Engine's counters.
 struct EngineStats {
-  uint64_t bytes_up = 0;         // application -> tunnel, through relays
-  uint64_t bytes_down = 0;       // tunnel -> application
+  uint64_t bytes_up = 0;    // application -> tunnel, through relays
+  uint64_t bytes_down = 0;  // tunnel -> application
   uint64_t streams_opened = 0;
   uint64_t streams_active = 0;
   uint64_t connections_accepted = 0;
-  uint64_t objects = 0;          // live EngineObjects
+  uint64_t objects = 0;  // live EngineObjects
   PoolStats pool;
 };
 

@@ -99,9 +99,7 @@ const char* errc_message(Errc e) noexcept;
 const char* errc_name(Errc e) noexcept;
 
 // errc_is_fatal reports whether |e| is at or below the fatal threshold.
-constexpr bool errc_is_fatal(Errc e) noexcept {
-  return static_cast<int32_t>(e) <= kFatalThreshold;
-}
+constexpr bool errc_is_fatal(Errc e) noexcept { return static_cast<int32_t>(e) <= kFatalThreshold; }
 
 // errc_from_int converts a C error code; values that name no enumerator map to
 // Errc::internal.
@@ -117,24 +115,34 @@ const Errc* errc_all_for_test(std::size_t* count) noexcept;
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(const T& v) : ok_(true) { new (&storage_.value) T(v); }  // NOLINT implicit
+  Result(const T& v) : ok_(true) { new (&storage_.value) T(v); }        // NOLINT implicit
   Result(T&& v) : ok_(true) { new (&storage_.value) T(std::move(v)); }  // NOLINT implicit
   Result(Errc e) : ok_(false) { storage_.error = e == Errc::ok ? Errc::internal : e; }  // NOLINT
 
   Result(const Result& o) : ok_(o.ok_) {
-    if (ok_) new (&storage_.value) T(o.storage_.value);
-    else storage_.error = o.storage_.error;
+    if (ok_)
+      new (&storage_.value) T(o.storage_.value);
+    else
+      storage_.error = o.storage_.error;
   }
   Result(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) : ok_(o.ok_) {
-    if (ok_) new (&storage_.value) T(std::move(o.storage_.value));
-    else storage_.error = o.storage_.error;
+    if (ok_)
+      new (&storage_.value) T(std::move(o.storage_.value));
+    else
+      storage_.error = o.storage_.error;
   }
   Result& operator=(const Result& o) {
-    if (this != &o) { this->~Result(); new (this) Result(o); }
+    if (this != &o) {
+      this->~Result();
+      new (this) Result(o);
+    }
     return *this;
   }
   Result& operator=(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) {
-    if (this != &o) { this->~Result(); new (this) Result(std::move(o)); }
+    if (this != &o) {
+      this->~Result();
+      new (this) Result(std::move(o));
+    }
     return *this;
   }
   ~Result() {
@@ -145,9 +153,18 @@ class [[nodiscard]] Result {
   explicit operator bool() const noexcept { return ok_; }
   Errc error() const noexcept { return ok_ ? Errc::ok : storage_.error; }
 
-  T& value() & { check(); return storage_.value; }
-  const T& value() const& { check(); return storage_.value; }
-  T&& value() && { check(); return std::move(storage_.value); }
+  T& value() & {
+    check();
+    return storage_.value;
+  }
+  const T& value() const& {
+    check();
+    return storage_.value;
+  }
+  T&& value() && {
+    check();
+    return std::move(storage_.value);
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -188,8 +205,8 @@ using Status = Result<void>;
 
 // SLUICE_TRY evaluates a Result<void>/Status expression and returns its error
 // from the enclosing function if it failed.
-#define SLUICE_TRY(expr)                                   \
-  do {                                                     \
-    auto sluice_try_r_ = (expr);                           \
+#define SLUICE_TRY(expr)                                          \
+  do {                                                            \
+    auto sluice_try_r_ = (expr);                                  \
     if (!sluice_try_r_.has_value()) return sluice_try_r_.error(); \
   } while (0)

@@ -35,12 +35,13 @@ bool parse_log_level(const char* name, size_t len, LogLevel* out) noexcept;
 // log_message formats printf-style and hands the line to the sink. Lines longer
 // than 1 KiB are cut. Prefer the SLUICE_LOG macro, which skips formatting when
 // the level is off.
-void log_message(LogLevel level, const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
+void log_message(LogLevel level, const char* fmt, ...) noexcept
+    __attribute__((format(printf, 2, 3)));
 
 }  // namespace sluice
 
-#define SLUICE_LOG(level, ...)                                              \
-  do {                                                                      \
+#define SLUICE_LOG(level, ...)                                                   \
+  do {                                                                           \
     if (::sluice::log_enabled(level)) ::sluice::log_message(level, __VA_ARGS__); \
   } while (0)
 #define SLUICE_LOG_DEBUG(...) SLUICE_LOG(::sluice::LogLevel::debug, __VA_ARGS__)

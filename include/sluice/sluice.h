@@ -130,7 +130,7 @@ typedef enum sluice_error {
 /* sluice_strerror returns the stable English message for |error| (any int:
  * unknown values give "unknown error"). The string is static, never NULL.
  * Thread-safe. Since v1. */
-SLUICE_EXTERN const char *sluice_strerror(int error);
+SLUICE_EXTERN const char* sluice_strerror(int error);
 
 /* sluice_err_is_fatal returns 1 if |error| is at or below SLUICE_ERR_FATAL
  * (the object that returned it is dead and can only be closed), else 0.
@@ -139,7 +139,7 @@ SLUICE_EXTERN int sluice_err_is_fatal(int error);
 
 /* sluice_version returns the library version, "MAJOR.MINOR.PATCH" (static
  * string). Thread-safe. Since v1. */
-SLUICE_EXTERN const char *sluice_version(void);
+SLUICE_EXTERN const char* sluice_version(void);
 
 /* sluice_version_number returns the version as 0xMMmmpp (major, minor,
  * patch, one byte each): 0.1.0 is 0x000100. Thread-safe. Since v1. */
@@ -163,13 +163,13 @@ typedef enum sluice_log_level {
  * newline, borrowed for the call. It is called on whichever thread logs
  * (normally a loop thread), one call at a time, and must not call
  * sluice_set_log_callback. */
-typedef void (*sluice_log_cb)(int level, const char *msg, size_t msg_len, void *user_data);
+typedef void (*sluice_log_cb)(int level, const char* msg, size_t msg_len, void* user_data);
 
 /* sluice_set_log_callback installs |cb| (NULL restores the default, which
  * writes to stderr) with |user_data| passed back on every call. When it
  * returns, the previous callback is no longer running and never called
  * again. Thread-safe; not from inside a log callback. Since v1. */
-SLUICE_EXTERN void sluice_set_log_callback(sluice_log_cb cb, void *user_data);
+SLUICE_EXTERN void sluice_set_log_callback(sluice_log_cb cb, void* user_data);
 
 /* sluice_set_log_level drops messages below |level| (a sluice_log_level;
  * default SLUICE_LOG_INFO; SLUICE_LOG_OFF silences everything). Returns 0,
@@ -195,7 +195,7 @@ typedef struct sluice_engine_options {
   /* uv_loop: the host's uv_loop_t* to run inside (the host runs it and
    * calls everything on its thread), or NULL (default) for a loop of the
    * engine's own that sluice_engine_start runs on a new thread. Since v1. */
-  void *uv_loop;
+  void* uv_loop;
   /* pool_max_bytes caps the buffer pool's memory; 0 (default) = no cap.
    * Since v1. */
   uint64_t pool_max_bytes;
@@ -205,7 +205,7 @@ typedef struct sluice_engine_options {
  * fields that version has are written), sets options->version and every
  * default. Returns 0, or SLUICE_ERR_INVALID_ARGUMENT if |options| is NULL or
  * |version| unknown. Thread-safe. Since v1. */
-SLUICE_EXTERN int sluice_engine_options_init(sluice_engine_options *options, uint32_t version);
+SLUICE_EXTERN int sluice_engine_options_init(sluice_engine_options* options, uint32_t version);
 
 /* sluice_engine_new creates an engine and sets |*out_engine| on success only.
  * |options| may be NULL (defaults: own thread); it is read during the call
@@ -213,15 +213,15 @@ SLUICE_EXTERN int sluice_engine_options_init(sluice_engine_options *options, uin
  * Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL |out_engine|, unknown options
  * version), SLUICE_ERR_IO (the loop could not be set up) or
  * SLUICE_ERR_NO_MEMORY. Since v1. */
-SLUICE_EXTERN int sluice_engine_new(const sluice_engine_options *options,
-                                    sluice_engine **out_engine);
+SLUICE_EXTERN int sluice_engine_new(const sluice_engine_options* options,
+                                    sluice_engine** out_engine);
 
 /* sluice_engine_start runs the engine's own loop on a new thread; from then
  * on reach it with sluice_engine_post. Call it from the thread that created
  * the engine. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL), or
  * SLUICE_ERR_INVALID_STATE (host-loop mode, already started, or stopped).
  * Since v1. */
-SLUICE_EXTERN int sluice_engine_start(sluice_engine *engine);
+SLUICE_EXTERN int sluice_engine_start(sluice_engine* engine);
 
 /* sluice_engine_stop closes every object on the engine: inbounds, sessions
  * and streams (each stream gets its on_close; instances not yet closed stay
@@ -233,7 +233,7 @@ SLUICE_EXTERN int sluice_engine_start(sluice_engine *engine);
  * Host-loop mode: call it on the loop thread; it starts the close, which
  * completes while the host keeps running its loop. Idempotent. Returns 0,
  * SLUICE_ERR_INVALID_ARGUMENT (NULL) or SLUICE_ERR_INVALID_STATE. Since v1. */
-SLUICE_EXTERN int sluice_engine_stop(sluice_engine *engine);
+SLUICE_EXTERN int sluice_engine_stop(sluice_engine* engine);
 
 /* sluice_engine_free stops the engine if needed (as sluice_engine_stop),
  * frees instances never closed, and frees the engine. NULL does nothing.
@@ -241,10 +241,10 @@ SLUICE_EXTERN int sluice_engine_stop(sluice_engine *engine);
  * callback; in host-loop mode only after the host ran its loop to the end
  * of sluice_engine_stop's close. Every handle of the engine is invalid
  * afterwards. Since v1. */
-SLUICE_EXTERN void sluice_engine_free(sluice_engine *engine);
+SLUICE_EXTERN void sluice_engine_free(sluice_engine* engine);
 
 /* sluice_engine_post_cb is a function queued by sluice_engine_post. */
-typedef void (*sluice_engine_post_cb)(void *user_data);
+typedef void (*sluice_engine_post_cb)(void* user_data);
 
 /* sluice_engine_post queues |fn|(|user_data|) to run on the loop thread.
  * Thread-safe; may be called from callbacks. Functions run in the order
@@ -252,12 +252,12 @@ typedef void (*sluice_engine_post_cb)(void *user_data);
  * SLUICE_ERR_INVALID_ARGUMENT (NULL |engine| or |fn|), SLUICE_ERR_CLOSED
  * (the engine is stopping or stopped: |fn| will not run) or
  * SLUICE_ERR_NO_MEMORY. Since v1. */
-SLUICE_EXTERN int sluice_engine_post(sluice_engine *engine, sluice_engine_post_cb fn,
-                                     void *user_data);
+SLUICE_EXTERN int sluice_engine_post(sluice_engine* engine, sluice_engine_post_cb fn,
+                                     void* user_data);
 
 /* sluice_engine_is_loop_thread returns 1 if the calling thread is |engine|'s
  * loop thread (see "Threads" above), else 0. Thread-safe. Since v1. */
-SLUICE_EXTERN int sluice_engine_is_loop_thread(const sluice_engine *engine);
+SLUICE_EXTERN int sluice_engine_is_loop_thread(const sluice_engine* engine);
 
 #define SLUICE_ENGINE_STATS_V1 1
 #define SLUICE_ENGINE_STATS_VERSION SLUICE_ENGINE_STATS_V1
@@ -266,36 +266,35 @@ SLUICE_EXTERN int sluice_engine_is_loop_thread(const sluice_engine *engine);
  * version (sluice_engine_stats_init), the library fills the fields that
  * version has. */
 typedef struct sluice_engine_stats {
-  uint32_t version;             /* SLUICE_ENGINE_STATS_VERSION */
-  uint64_t bytes_up;            /* application -> tunnel (relays, stream writes). v1 */
-  uint64_t bytes_down;          /* tunnel -> application. v1 */
-  uint64_t streams_opened;      /* streams opened since creation. v1 */
-  uint64_t streams_active;      /* streams open now. v1 */
-  uint64_t connections_accepted; /* by inbounds. v1 */
-  uint64_t pool_hits;           /* buffer pool gets served from a free list. v1 */
-  uint64_t pool_misses;         /* gets that took new memory. v1 */
+  uint32_t version;                /* SLUICE_ENGINE_STATS_VERSION */
+  uint64_t bytes_up;               /* application -> tunnel (relays, stream writes). v1 */
+  uint64_t bytes_down;             /* tunnel -> application. v1 */
+  uint64_t streams_opened;         /* streams opened since creation. v1 */
+  uint64_t streams_active;         /* streams open now. v1 */
+  uint64_t connections_accepted;   /* by inbounds. v1 */
+  uint64_t pool_hits;              /* buffer pool gets served from a free list. v1 */
+  uint64_t pool_misses;            /* gets that took new memory. v1 */
   uint64_t pool_bytes_outstanding; /* pool bytes in use now. v1 */
-  uint64_t pool_high_water;     /* max of pool_bytes_outstanding. v1 */
+  uint64_t pool_high_water;        /* max of pool_bytes_outstanding. v1 */
 } sluice_engine_stats;
 
 /* sluice_engine_stats_init zero-fills |stats| for |version| and sets its
  * version. Returns 0 or SLUICE_ERR_INVALID_ARGUMENT (NULL, unknown version).
  * Thread-safe. Since v1. */
-SLUICE_EXTERN int sluice_engine_stats_init(sluice_engine_stats *stats, uint32_t version);
+SLUICE_EXTERN int sluice_engine_stats_init(sluice_engine_stats* stats, uint32_t version);
 
 /* sluice_engine_get_stats copies |engine|'s counters into |out_stats|, whose
  * version field says how much the caller's struct holds. Loop thread.
  * Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL, unknown version) or
  * SLUICE_ERR_INVALID_STATE (wrong thread). Since v1. */
-SLUICE_EXTERN int sluice_engine_get_stats(sluice_engine *engine,
-                                          sluice_engine_stats *out_stats);
+SLUICE_EXTERN int sluice_engine_get_stats(sluice_engine* engine, sluice_engine_stats* out_stats);
 
 /* sluice_engine_failure_reason returns the detail of the last failed call
  * on |engine| that has one (sluice_instance_new: the JSON path and reason,
  * e.g. "inbounds[0].listen_port: expected integer 0..65535, got string"),
  * or "". Borrowed: valid until the next call on |engine|. Never NULL (""
  * for a NULL |engine|). Loop thread. Since v1. */
-SLUICE_EXTERN const char *sluice_engine_failure_reason(const sluice_engine *engine);
+SLUICE_EXTERN const char* sluice_engine_failure_reason(const sluice_engine* engine);
 
 /* ------------------------------------------------------------------------
  * Instance: a running configuration
@@ -312,16 +311,16 @@ SLUICE_EXTERN const char *sluice_engine_failure_reason(const sluice_engine *engi
  * SLUICE_ERR_NOT_SUPPORTED (a feature this build lacks), network errors
  * such as SLUICE_ERR_ADDRESS_IN_USE (a listener could not bind), or
  * SLUICE_ERR_NO_MEMORY. Since v1. */
-SLUICE_EXTERN int sluice_instance_new(sluice_engine *engine, const char *json, size_t json_len,
-                                      sluice_instance **out_instance);
+SLUICE_EXTERN int sluice_instance_new(sluice_engine* engine, const char* json, size_t json_len,
+                                      sluice_instance** out_instance);
 
 /* sluice_instance_inbound_port sets |*out_port| to the port the inbound
  * tagged |tag| listens on (useful with listen_port 0); |tag| NULL means the
  * first inbound. Loop thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL
  * |instance| or |out_port|, no such inbound) or SLUICE_ERR_INVALID_STATE
  * (wrong thread, instance closing). Since v1. */
-SLUICE_EXTERN int sluice_instance_inbound_port(sluice_instance *instance, const char *tag,
-                                               uint16_t *out_port);
+SLUICE_EXTERN int sluice_instance_inbound_port(sluice_instance* instance, const char* tag,
+                                               uint16_t* out_port);
 
 /* sluice_instance_get0_session sets |*out_session| to the outbound session
  * tagged |tag|, or with |tag| NULL to the route's final one (route.final,
@@ -330,11 +329,11 @@ SLUICE_EXTERN int sluice_instance_inbound_port(sluice_instance *instance, const 
  * thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL |instance| or
  * |out_session|, no such outbound), SLUICE_ERR_INVALID_STATE (wrong thread,
  * instance closing) or SLUICE_ERR_NO_MEMORY. Since v1. */
-SLUICE_EXTERN int sluice_instance_get0_session(sluice_instance *instance, const char *tag,
-                                               sluice_session **out_session);
+SLUICE_EXTERN int sluice_instance_get0_session(sluice_instance* instance, const char* tag,
+                                               sluice_session** out_session);
 
 /* sluice_instance_close_cb ends sluice_instance_close. */
-typedef void (*sluice_instance_close_cb)(void *user_data);
+typedef void (*sluice_instance_close_cb)(void* user_data);
 
 /* sluice_instance_close stops the instance's listeners, fails its streams
  * still opening (on_open with SLUICE_ERR_CANCELED) and closes its sessions;
@@ -345,8 +344,8 @@ typedef void (*sluice_instance_close_cb)(void *user_data);
  * thread; may be called from callbacks. Returns 0,
  * SLUICE_ERR_INVALID_ARGUMENT (NULL |instance|) or SLUICE_ERR_INVALID_STATE
  * (wrong thread, already closing: |cb| is then not called). Since v1. */
-SLUICE_EXTERN int sluice_instance_close(sluice_instance *instance, sluice_instance_close_cb cb,
-                                        void *user_data);
+SLUICE_EXTERN int sluice_instance_close(sluice_instance* instance, sluice_instance_close_cb cb,
+                                        void* user_data);
 
 /* ------------------------------------------------------------------------
  * Streams
@@ -364,30 +363,29 @@ SLUICE_EXTERN int sluice_instance_close(sluice_instance *instance, sluice_instan
  * starts when on_open returns (unless paused). Otherwise the error, with
  * |reason| (borrowed for the call) in words, e.g. "127.0.0.1:9: connection
  * refused"; the stream is then dead and only sluice_stream_close remains. */
-typedef int (*sluice_stream_open_cb)(sluice_stream *stream, int status, const char *reason,
-                                     void *stream_user_data);
+typedef int (*sluice_stream_open_cb)(sluice_stream* stream, int status, const char* reason,
+                                     void* stream_user_data);
 /* on_data: |data_len| (> 0) bytes arrived. |data| is borrowed for the call
  * only: copy what you keep. */
-typedef int (*sluice_stream_data_cb)(sluice_stream *stream, const uint8_t *data,
-                                     size_t data_len, void *stream_user_data);
+typedef int (*sluice_stream_data_cb)(sluice_stream* stream, const uint8_t* data, size_t data_len,
+                                     void* stream_user_data);
 /* on_eof: the peer ended its side; no more on_data. Writing may go on. */
-typedef int (*sluice_stream_eof_cb)(sluice_stream *stream, void *stream_user_data);
+typedef int (*sluice_stream_eof_cb)(sluice_stream* stream, void* stream_user_data);
 /* on_write_complete: the library no longer uses the buffer given to the
  * sluice_stream_write that took |write_ctx|. |status| 0: the bytes were
  * handed to the OS (complete is not delivered); SLUICE_ERR_CLOSED: the
  * stream closed first and the bytes were dropped; another error: the
  * stream failed. Called once per successful sluice_stream_write, never from
  * inside it, and for every write before on_close. */
-typedef int (*sluice_stream_write_complete_cb)(sluice_stream *stream, void *write_ctx,
-                                               int status, void *stream_user_data);
+typedef int (*sluice_stream_write_complete_cb)(sluice_stream* stream, void* write_ctx, int status,
+                                               void* stream_user_data);
 /* on_error: the connection failed (reset, timeout, ...) with |error|;
  * sluice_stream_failure_reason has the detail. Only sluice_stream_close
  * remains useful. Called from the loop, never from inside a sluice_* call,
  * and not at all once sluice_stream_close was called. */
-typedef void (*sluice_stream_error_cb)(sluice_stream *stream, int error,
-                                       void *stream_user_data);
+typedef void (*sluice_stream_error_cb)(sluice_stream* stream, int error, void* stream_user_data);
 /* on_close: the last callback; the stream is freed when it returns. */
-typedef void (*sluice_stream_close_cb)(sluice_stream *stream, void *stream_user_data);
+typedef void (*sluice_stream_close_cb)(sluice_stream* stream, void* stream_user_data);
 
 #define SLUICE_STREAM_CALLBACKS_V1 1
 #define SLUICE_STREAM_CALLBACKS_VERSION SLUICE_STREAM_CALLBACKS_V1
@@ -406,7 +404,7 @@ typedef struct sluice_stream_callbacks {
  * callback NULL) and sets its version. Returns 0 or
  * SLUICE_ERR_INVALID_ARGUMENT (NULL, unknown version). Thread-safe.
  * Since v1. */
-SLUICE_EXTERN int sluice_stream_callbacks_init(sluice_stream_callbacks *callbacks,
+SLUICE_EXTERN int sluice_stream_callbacks_init(sluice_stream_callbacks* callbacks,
                                                uint32_t version);
 
 /* sluice_stream_open starts opening a stream to |host| (a domain name or an
@@ -419,9 +417,9 @@ SLUICE_EXTERN int sluice_stream_callbacks_init(sluice_stream_callbacks *callback
  * bytes, port 0, missing required callback, unknown callbacks version),
  * SLUICE_ERR_INVALID_STATE (wrong thread, the session's instance is closing
  * or the engine stopping) or SLUICE_ERR_NO_MEMORY. Since v1. */
-SLUICE_EXTERN int sluice_stream_open(sluice_session *session, const char *host, uint16_t port,
-                                     const sluice_stream_callbacks *callbacks,
-                                     void *stream_user_data, sluice_stream **out_stream);
+SLUICE_EXTERN int sluice_stream_open(sluice_session* session, const char* host, uint16_t port,
+                                     const sluice_stream_callbacks* callbacks,
+                                     void* stream_user_data, sluice_stream** out_stream);
 
 /* sluice_stream_write queues |data_len| bytes at |data| for sending without
  * copying them: the caller keeps |data| unchanged and alive until
@@ -433,25 +431,25 @@ SLUICE_EXTERN int sluice_stream_open(sluice_session *session, const char *host, 
  * open yet), SLUICE_ERR_CLOSED (after shutdown or close), the error that
  * failed the stream, or SLUICE_ERR_NO_MEMORY. On error |data| is not
  * retained and on_write_complete is not called for it. Since v1. */
-SLUICE_EXTERN int sluice_stream_write(sluice_stream *stream, const uint8_t *data,
-                                      size_t data_len, void *write_ctx);
+SLUICE_EXTERN int sluice_stream_write(sluice_stream* stream, const uint8_t* data, size_t data_len,
+                                      void* write_ctx);
 
 /* sluice_stream_shutdown ends the sending side once every queued byte is
  * written (TCP FIN); reading goes on. Loop thread. Returns 0,
  * SLUICE_ERR_INVALID_ARGUMENT, SLUICE_ERR_INVALID_STATE (wrong thread, not
  * open), SLUICE_ERR_CLOSED or the error that failed the stream. Since v1. */
-SLUICE_EXTERN int sluice_stream_shutdown(sluice_stream *stream);
+SLUICE_EXTERN int sluice_stream_shutdown(sluice_stream* stream);
 
 /* sluice_stream_pause_reading stops on_data / on_eof until
  * sluice_stream_resume_reading (the peer is then pushed back by TCP flow
  * control). Allowed while opening: reading then does not start after
  * on_open. Loop thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT or
  * SLUICE_ERR_INVALID_STATE (wrong thread). Since v1. */
-SLUICE_EXTERN int sluice_stream_pause_reading(sluice_stream *stream);
+SLUICE_EXTERN int sluice_stream_pause_reading(sluice_stream* stream);
 
 /* sluice_stream_resume_reading undoes sluice_stream_pause_reading. Same
  * rules and return values. Since v1. */
-SLUICE_EXTERN int sluice_stream_resume_reading(sluice_stream *stream);
+SLUICE_EXTERN int sluice_stream_resume_reading(sluice_stream* stream);
 
 /* sluice_stream_close closes |stream| in any state (opening: the open is
  * cancelled, on_open is not called). Queued writes are dropped and complete
@@ -460,12 +458,12 @@ SLUICE_EXTERN int sluice_stream_resume_reading(sluice_stream *stream);
  * does nothing. Loop thread; may be called from any callback of the
  * stream. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL) or
  * SLUICE_ERR_INVALID_STATE (wrong thread). Since v1. */
-SLUICE_EXTERN int sluice_stream_close(sluice_stream *stream);
+SLUICE_EXTERN int sluice_stream_close(sluice_stream* stream);
 
 /* sluice_stream_failure_reason returns why the stream failed or its open
  * did ("" if it did not). Borrowed: valid until the next call on |stream|.
  * Never NULL. Loop thread. Since v1. */
-SLUICE_EXTERN const char *sluice_stream_failure_reason(const sluice_stream *stream);
+SLUICE_EXTERN const char* sluice_stream_failure_reason(const sluice_stream* stream);
 
 #ifdef __cplusplus
 } /* extern "C" */

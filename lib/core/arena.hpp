@@ -38,7 +38,8 @@ class Arena {
   // has one. T's constructor must not throw.
   template <typename T, typename... Args>
   Result<T*> make(Args&&... args) noexcept {
-    static_assert(std::is_nothrow_constructible_v<T, Args...>, "arena objects construct without throwing");
+    static_assert(std::is_nothrow_constructible_v<T, Args...>,
+                  "arena objects construct without throwing");
     auto mem = allocate(sizeof(T), alignof(T));
     if (!mem) return mem.error();
     if constexpr (!std::is_trivially_destructible_v<T>) {
@@ -55,8 +56,8 @@ class Arena {
   // rewinds. Pointers handed out before are invalid afterwards.
   void reset() noexcept;
 
-  size_t bytes_used() const noexcept { return used_; }   // bytes handed out since reset
-  size_t bytes_held() const noexcept { return held_; }   // bytes of blocks held
+  size_t bytes_used() const noexcept { return used_; }  // bytes handed out since reset
+  size_t bytes_held() const noexcept { return held_; }  // bytes of blocks held
 
  private:
   struct Block;
@@ -69,8 +70,8 @@ class Arena {
   Block* new_block(size_t min_payload) noexcept;
 
   ArenaOptions opts_;
-  Block* head_ = nullptr;   // current block; older ones linked through Block::prev
-  Dtor* dtors_ = nullptr;   // newest first
+  Block* head_ = nullptr;  // current block; older ones linked through Block::prev
+  Dtor* dtors_ = nullptr;  // newest first
   size_t used_ = 0;
   size_t held_ = 0;
 };

@@ -21,7 +21,8 @@ void* raw_alloc(size_t n) noexcept {
 #ifdef SLUICE_HAVE_MIMALLOC
   return mi_malloc_aligned(n, kChunkHeaderSpace);
 #else
-  return std::aligned_alloc(kChunkHeaderSpace, (n + kChunkHeaderSpace - 1) & ~(kChunkHeaderSpace - 1));
+  return std::aligned_alloc(kChunkHeaderSpace,
+                            (n + kChunkHeaderSpace - 1) & ~(kChunkHeaderSpace - 1));
 #endif
 }
 
@@ -56,8 +57,10 @@ void PoolState::link_avail(Slab* s) noexcept {
 
 void PoolState::unlink_avail(Slab* s) noexcept {
   ClassState& cs = classes[s->cls];
-  if (s->avail_prev) s->avail_prev->avail_next = s->avail_next;
-  else cs.avail = s->avail_next;
+  if (s->avail_prev)
+    s->avail_prev->avail_next = s->avail_next;
+  else
+    cs.avail = s->avail_next;
   if (s->avail_next) s->avail_next->avail_prev = s->avail_prev;
   s->avail_prev = s->avail_next = nullptr;
   s->in_avail = false;
@@ -100,8 +103,10 @@ Slab* PoolState::new_slab(size_t cls) noexcept {
 void PoolState::free_slab(Slab* s) noexcept {
   ClassState& cs = classes[s->cls];
   if (s->in_avail) unlink_avail(s);
-  if (s->prev) s->prev->next = s->next;
-  else cs.all = s->next;
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    cs.all = s->next;
   if (s->next) s->next->prev = s->prev;
   stats.slab_bytes -= s->bytes;
   stats.slabs--;

@@ -34,7 +34,8 @@ void set_log_level(LogLevel level) noexcept { g_level.store(static_cast<int>(lev
 LogLevel log_level() noexcept { return static_cast<LogLevel>(g_level.load()); }
 
 bool log_enabled(LogLevel level) noexcept {
-  return level != LogLevel::off && static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+  return level != LogLevel::off &&
+         static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
 }
 
 const char* log_level_name(LogLevel level) noexcept {
@@ -48,9 +49,9 @@ bool parse_log_level(const char* name, size_t len, LogLevel* out) noexcept {
     LogLevel level;
   };
   static constexpr Alias kAliases[] = {
-      {"trace", LogLevel::trace}, {"debug", LogLevel::debug}, {"info", LogLevel::info},
+      {"trace", LogLevel::trace}, {"debug", LogLevel::debug},  {"info", LogLevel::info},
       {"warn", LogLevel::warn},   {"warning", LogLevel::warn}, {"error", LogLevel::error},
-      {"fatal", LogLevel::error}, {"panic", LogLevel::error}, {"off", LogLevel::off},
+      {"fatal", LogLevel::error}, {"panic", LogLevel::error},  {"off", LogLevel::off},
   };
   for (const auto& a : kAliases) {
     if (std::strlen(a.name) == len && std::memcmp(a.name, name, len) == 0) {
@@ -70,8 +71,10 @@ void log_message(LogLevel level, const char* fmt, ...) noexcept {
   if (n < 0) return;
   size_t len = static_cast<size_t>(n) < sizeof buf ? static_cast<size_t>(n) : sizeof buf - 1;
   std::lock_guard<std::mutex> lock(g_sink_mu);
-  if (g_sink) g_sink(g_user, level, buf, len);
-  else stderr_sink(level, buf, len);
+  if (g_sink)
+    g_sink(g_user, level, buf, len);
+  else
+    stderr_sink(level, buf, len);
 }
 
 }  // namespace sluice

@@ -28,16 +28,16 @@ constexpr size_t block_stride(size_t cls) {
 
 struct Slab {
   PoolState* pool;
-  Slab* prev;          // all-slabs list of the class
+  Slab* prev;  // all-slabs list of the class
   Slab* next;
-  Slab* avail_prev;    // available list (free_count > 0)
+  Slab* avail_prev;  // available list (free_count > 0)
   Slab* avail_next;
-  Chunk* free_head;    // this slab's free blocks
+  Chunk* free_head;  // this slab's free blocks
   uint32_t free_count;
   uint32_t total;
   uint8_t cls;
   bool in_avail;
-  size_t bytes;        // bytes of this allocation
+  size_t bytes;  // bytes of this allocation
 };
 
 // kSlabHeaderSpace: bytes before a slab's first block, cache-line padded.

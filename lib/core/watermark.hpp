@@ -22,7 +22,8 @@ class WatermarkBuffer {
   // low must be <= high.
   WatermarkBuffer(size_t low, size_t high) noexcept;
 
-  void set_callbacks(WatermarkCallback above_high, WatermarkCallback below_low, void* user) noexcept;
+  void set_callbacks(WatermarkCallback above_high, WatermarkCallback below_low,
+                     void* user) noexcept;
   void set_watermarks(size_t low, size_t high) noexcept;
 
   // push appends a Slice; fires above-high on the crossing.

@@ -33,9 +33,12 @@ const EVP_AEAD_CTX* ctx_of(const unsigned char* storage) noexcept {
 
 const EVP_AEAD* evp_aead(AeadAlgorithm alg) noexcept {
   switch (alg) {
-    case AeadAlgorithm::aes_128_gcm: return EVP_aead_aes_128_gcm();
-    case AeadAlgorithm::aes_256_gcm: return EVP_aead_aes_256_gcm();
-    case AeadAlgorithm::chacha20_poly1305: return EVP_aead_chacha20_poly1305();
+    case AeadAlgorithm::aes_128_gcm:
+      return EVP_aead_aes_128_gcm();
+    case AeadAlgorithm::aes_256_gcm:
+      return EVP_aead_aes_256_gcm();
+    case AeadAlgorithm::chacha20_poly1305:
+      return EVP_aead_chacha20_poly1305();
   }
   return nullptr;
 }
@@ -48,18 +51,24 @@ uint8_t g_empty_byte;
 
 size_t aead_key_len(AeadAlgorithm alg) noexcept {
   switch (alg) {
-    case AeadAlgorithm::aes_128_gcm: return 16;
-    case AeadAlgorithm::aes_256_gcm: return 32;
-    case AeadAlgorithm::chacha20_poly1305: return 32;
+    case AeadAlgorithm::aes_128_gcm:
+      return 16;
+    case AeadAlgorithm::aes_256_gcm:
+      return 32;
+    case AeadAlgorithm::chacha20_poly1305:
+      return 32;
   }
   return 0;
 }
 
 const char* aead_name(AeadAlgorithm alg) noexcept {
   switch (alg) {
-    case AeadAlgorithm::aes_128_gcm: return "aes-128-gcm";
-    case AeadAlgorithm::aes_256_gcm: return "aes-256-gcm";
-    case AeadAlgorithm::chacha20_poly1305: return "chacha20-poly1305";
+    case AeadAlgorithm::aes_128_gcm:
+      return "aes-128-gcm";
+    case AeadAlgorithm::aes_256_gcm:
+      return "aes-256-gcm";
+    case AeadAlgorithm::chacha20_poly1305:
+      return "chacha20-poly1305";
   }
   return "unknown";
 }

@@ -39,10 +39,14 @@ void check_alg(DigestAlgorithm alg) noexcept {
 
 size_t digest_len(DigestAlgorithm alg) noexcept {
   switch (alg) {
-    case DigestAlgorithm::sha224: return SHA224_DIGEST_LENGTH;
-    case DigestAlgorithm::sha256: return SHA256_DIGEST_LENGTH;
-    case DigestAlgorithm::sha384: return SHA384_DIGEST_LENGTH;
-    case DigestAlgorithm::sha512: return SHA512_DIGEST_LENGTH;
+    case DigestAlgorithm::sha224:
+      return SHA224_DIGEST_LENGTH;
+    case DigestAlgorithm::sha256:
+      return SHA256_DIGEST_LENGTH;
+    case DigestAlgorithm::sha384:
+      return SHA384_DIGEST_LENGTH;
+    case DigestAlgorithm::sha512:
+      return SHA512_DIGEST_LENGTH;
   }
   return 0;
 }
@@ -50,9 +54,11 @@ size_t digest_len(DigestAlgorithm alg) noexcept {
 size_t digest_block_len(DigestAlgorithm alg) noexcept {
   switch (alg) {
     case DigestAlgorithm::sha224:
-    case DigestAlgorithm::sha256: return SHA256_CBLOCK;
+    case DigestAlgorithm::sha256:
+      return SHA256_CBLOCK;
     case DigestAlgorithm::sha384:
-    case DigestAlgorithm::sha512: return SHA512_CBLOCK;
+    case DigestAlgorithm::sha512:
+      return SHA512_CBLOCK;
   }
   return 0;
 }
@@ -66,20 +72,36 @@ Digest::~Digest() { OPENSSL_cleanse(state_, sizeof(state_)); }
 
 void Digest::reset() noexcept {
   switch (alg_) {
-    case DigestAlgorithm::sha224: SHA224_Init(sha256_of(state_)); break;
-    case DigestAlgorithm::sha256: SHA256_Init(sha256_of(state_)); break;
-    case DigestAlgorithm::sha384: SHA384_Init(sha512_of(state_)); break;
-    case DigestAlgorithm::sha512: SHA512_Init(sha512_of(state_)); break;
+    case DigestAlgorithm::sha224:
+      SHA224_Init(sha256_of(state_));
+      break;
+    case DigestAlgorithm::sha256:
+      SHA256_Init(sha256_of(state_));
+      break;
+    case DigestAlgorithm::sha384:
+      SHA384_Init(sha512_of(state_));
+      break;
+    case DigestAlgorithm::sha512:
+      SHA512_Init(sha512_of(state_));
+      break;
   }
 }
 
 void Digest::update(const void* data, size_t len) noexcept {
   if (len == 0) return;
   switch (alg_) {
-    case DigestAlgorithm::sha224: SHA224_Update(sha256_of(state_), data, len); break;
-    case DigestAlgorithm::sha256: SHA256_Update(sha256_of(state_), data, len); break;
-    case DigestAlgorithm::sha384: SHA384_Update(sha512_of(state_), data, len); break;
-    case DigestAlgorithm::sha512: SHA512_Update(sha512_of(state_), data, len); break;
+    case DigestAlgorithm::sha224:
+      SHA224_Update(sha256_of(state_), data, len);
+      break;
+    case DigestAlgorithm::sha256:
+      SHA256_Update(sha256_of(state_), data, len);
+      break;
+    case DigestAlgorithm::sha384:
+      SHA384_Update(sha512_of(state_), data, len);
+      break;
+    case DigestAlgorithm::sha512:
+      SHA512_Update(sha512_of(state_), data, len);
+      break;
   }
 }
 
@@ -88,10 +110,18 @@ void Digest::update(std::span<const uint8_t> data) noexcept { update(data.data()
 Status Digest::finish(std::span<uint8_t> out) noexcept {
   if (out.size() < size()) return Errc::buffer_too_small;
   switch (alg_) {
-    case DigestAlgorithm::sha224: SHA224_Final(out.data(), sha256_of(state_)); break;
-    case DigestAlgorithm::sha256: SHA256_Final(out.data(), sha256_of(state_)); break;
-    case DigestAlgorithm::sha384: SHA384_Final(out.data(), sha512_of(state_)); break;
-    case DigestAlgorithm::sha512: SHA512_Final(out.data(), sha512_of(state_)); break;
+    case DigestAlgorithm::sha224:
+      SHA224_Final(out.data(), sha256_of(state_));
+      break;
+    case DigestAlgorithm::sha256:
+      SHA256_Final(out.data(), sha256_of(state_));
+      break;
+    case DigestAlgorithm::sha384:
+      SHA384_Final(out.data(), sha512_of(state_));
+      break;
+    case DigestAlgorithm::sha512:
+      SHA512_Final(out.data(), sha512_of(state_));
+      break;
   }
   reset();
   return {};

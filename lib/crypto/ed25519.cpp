@@ -47,14 +47,15 @@ Ed25519KeyPair::~Ed25519KeyPair() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
 std::span<const uint8_t, kEd25519PublicKeyLen> Ed25519KeyPair::public_key() const noexcept {
   return std::span<const uint8_t, kEd25519PublicKeyLen>(key_.data() + kEd25519SeedLen,
-                                                         kEd25519PublicKeyLen);
+                                                        kEd25519PublicKeyLen);
 }
 
 std::span<const uint8_t, kEd25519SeedLen> Ed25519KeyPair::seed() const noexcept {
   return std::span<const uint8_t, kEd25519SeedLen>(key_.data(), kEd25519SeedLen);
 }
 
-Status Ed25519KeyPair::sign(std::span<const uint8_t> message, std::span<uint8_t> out) const noexcept {
+Status Ed25519KeyPair::sign(std::span<const uint8_t> message,
+                            std::span<uint8_t> out) const noexcept {
   if (out.size() < kEd25519SignatureLen) return Errc::buffer_too_small;
   // ED25519_sign only fails on allocation failure in builds that hash with
   // an allocating SHA-512; report it rather than hand back a zeroed signature.

@@ -26,8 +26,8 @@ Status hkdf_extract(DigestAlgorithm alg, std::span<const uint8_t> salt,
   return Hmac::mac(alg, salt, ikm, out_prk);
 }
 
-Status hkdf_expand(DigestAlgorithm alg, std::span<const uint8_t> prk,
-                   std::span<const uint8_t> info, std::span<uint8_t> out) noexcept {
+Status hkdf_expand(DigestAlgorithm alg, std::span<const uint8_t> prk, std::span<const uint8_t> info,
+                   std::span<uint8_t> out) noexcept {
   const size_t hash_len = digest_len(alg);
   if (out.size() > 255 * hash_len || prk.size() < hash_len) return Errc::invalid_argument;
   Hmac mac(alg, prk);
@@ -72,9 +72,8 @@ Status hkdf_expand_label(DigestAlgorithm alg, std::span<const uint8_t> secret,
   return hkdf_expand(alg, secret, std::span<const uint8_t>(info, n), out);
 }
 
-Status derive_secret(DigestAlgorithm alg, std::span<const uint8_t> secret,
-                     std::string_view label, std::span<const uint8_t> transcript_hash,
-                     std::span<uint8_t> out) noexcept {
+Status derive_secret(DigestAlgorithm alg, std::span<const uint8_t> secret, std::string_view label,
+                     std::span<const uint8_t> transcript_hash, std::span<uint8_t> out) noexcept {
   const size_t hash_len = digest_len(alg);
   if (out.size() < hash_len) return Errc::buffer_too_small;
   return hkdf_expand_label(alg, secret, label, transcript_hash, out.first(hash_len));

@@ -57,8 +57,8 @@ Status Hmac::finish(std::span<uint8_t> out) noexcept {
   return {};
 }
 
-Status Hmac::mac(DigestAlgorithm alg, std::span<const uint8_t> key,
-                 std::span<const uint8_t> data, std::span<uint8_t> out) noexcept {
+Status Hmac::mac(DigestAlgorithm alg, std::span<const uint8_t> key, std::span<const uint8_t> data,
+                 std::span<uint8_t> out) noexcept {
   if (out.size() < digest_len(alg)) return Errc::buffer_too_small;
   Hmac h(alg, key);
   h.update(data);

@@ -70,12 +70,12 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
   ProxyInbound* inbound;
   Engine& engine;
   std::unique_ptr<net::TcpTransport> client;
-  Chain in;                       // received, not yet consumed handshake bytes
+  Chain in;  // received, not yet consumed handshake bytes
   State state = State::sniff;
   socks5::ServerHandshake socks;
   http::ProxyRequest http_req;
   TargetAddress target;
-  Session* session = nullptr;     // set while an open is pending
+  Session* session = nullptr;  // set while an open is pending
   uv_timer_t timer{};
   int open_handles = 0;           // timer (+ UDP socket) still to close
   bool flush_then_close = false;  // close once the last reply is written
@@ -90,7 +90,10 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
   Slice udp_buf;
 
   Conn(ProxyInbound* in_, std::unique_ptr<net::TcpTransport> t)
-      : inbound(in_), engine(in_->engine()), client(std::move(t)), socks(!in_->opts_.users.empty()) {}
+      : inbound(in_),
+        engine(in_->engine()),
+        client(std::move(t)),
+        socks(!in_->opts_.users.empty()) {}
 
   void start() {
     uv_timer_init(engine.loop(), &timer);
@@ -144,8 +147,10 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
 
   void flush_and_close() {
     state = State::closing;
-    if (client->write_buffered() == 0) close_now();
-    else flush_then_close = true;
+    if (client->write_buffered() == 0)
+      close_now();
+    else
+      flush_then_close = true;
   }
 
   void send(std::span<const uint8_t> bytes) {
@@ -170,8 +175,10 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
       const uint8_t first = in[0].data()[0];
       state = first == 0x05 ? State::socks : State::http;
     }
-    if (state == State::socks) process_socks();
-    else if (state == State::http) process_http();
+    if (state == State::socks)
+      process_socks();
+    else if (state == State::http)
+      process_http();
   }
 
   void process_socks() {
@@ -268,8 +275,8 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
     if (!stream) {
       inbound->stats_.open_failures++;
       SLUICE_LOG_INFO("inbound %s: open %s failed: %s%s%s", inbound->opts_.tag.c_str(),
-                      target.to_string().c_str(), errc_message(stream.error()),
-                      *reason ? ": " : "", reason);
+                      target.to_string().c_str(), errc_message(stream.error()), *reason ? ": " : "",
+                      reason);
       if (socks.request().command == socks5::Command::connect && !http_req.method.size() &&
           inbound_socks()) {
         (void)socks.reply(socks5::rep_for_error(stream.error()), TargetAddress());
@@ -326,7 +333,8 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
     }
     session = inbound->router_->route(inbound->opts_.tag, target);
     Result<std::unique_ptr<DatagramFlow>> f =
-        session ? session->open_datagram(this) : Result<std::unique_ptr<DatagramFlow>>(Errc::not_supported);
+        session ? session->open_datagram(this)
+                : Result<std::unique_ptr<DatagramFlow>>(Errc::not_supported);
     session = nullptr;
     if (!f) {
       (void)socks.reply(socks5::rep_for_error(f.error()), TargetAddress());
@@ -337,7 +345,8 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
     }
     flow = std::move(*f);
     sockaddr_storage bind_addr{};
-    if (!sockaddr_from(inbound->opts_.listen, 0, &bind_addr)) sockaddr_from("0.0.0.0", 0, &bind_addr);
+    if (!sockaddr_from(inbound->opts_.listen, 0, &bind_addr))
+      sockaddr_from("0.0.0.0", 0, &bind_addr);
     int rc = uv_udp_init(engine.loop(), &udp);
     if (rc == 0) {
       udp.data = this;
@@ -366,7 +375,8 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
     } else {
       std::array<uint8_t, 16> a;
       std::memcpy(a.data(), &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, 16);
-      bound = TargetAddress::from_ipv6(a, ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port));
+      bound =
+          TargetAddress::from_ipv6(a, ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port));
     }
     (void)socks.reply(socks5::Rep::succeeded, bound);
     send(socks.output());

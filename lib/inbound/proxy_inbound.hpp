@@ -36,9 +36,9 @@ struct ProxyInboundOptions {
   ProxyKind kind = ProxyKind::mixed;
   std::string tag;
   std::string listen = "127.0.0.1";
-  uint16_t port = 0;                   // 0 = ephemeral (see port())
-  std::vector<ProxyUser> users;        // empty = no authentication
-  bool udp = true;                     // allow SOCKS5 UDP ASSOCIATE
+  uint16_t port = 0;             // 0 = ephemeral (see port())
+  std::vector<ProxyUser> users;  // empty = no authentication
+  bool udp = true;               // allow SOCKS5 UDP ASSOCIATE
   uint64_t handshake_timeout_ms = 10000;
   net::ListenOptions listen_opts;
   RelayOptions relay;

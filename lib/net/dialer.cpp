@@ -147,8 +147,7 @@ struct Dial::Impl {
       }
       pending_connects++;
       attempts.push_back(std::move(a));
-      if (next_addr < addrs.size())
-        uv_timer_start(&stagger, on_stagger, opts.attempt_delay_ms, 0);
+      if (next_addr < addrs.size()) uv_timer_start(&stagger, on_stagger, opts.attempt_delay_ms, 0);
       return;
     }
     if (!finished && pending_connects == 0) fail(last_status, nullptr);
@@ -212,7 +211,7 @@ struct Dial::Impl {
     } else if (last_error.empty() || addrs.size() == 1) {
       reason += uv_strerror(status);  // one address: it is the host itself
     } else {
-      reason += last_error;           // several: say which failed last
+      reason += last_error;  // several: say which failed last
     }
     DialHandler* h = handler;
     stop_all();

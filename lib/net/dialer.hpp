@@ -24,8 +24,8 @@ struct DialOptions {
   uint64_t connect_timeout_ms = 10000;
   uint64_t attempt_delay_ms = 250;  // RFC 8305 §5 "Connection Attempt Delay"
   bool nodelay = true;
-  unsigned keepalive_s = 0;         // 0 = keep-alive off
-  bool fast_open = false;           // TCP_FASTOPEN_CONNECT where the kernel has it
+  unsigned keepalive_s = 0;  // 0 = keep-alive off
+  bool fast_open = false;    // TCP_FASTOPEN_CONNECT where the kernel has it
 };
 
 class DialHandler {

@@ -22,7 +22,7 @@ struct EngineImpl {
   Engine* self = nullptr;
   uv_loop_t own_loop{};
   uv_loop_t* loop = nullptr;
-  bool own = false;         // the Engine initialized loop itself
+  bool own = false;  // the Engine initialized loop itself
   BufferPool pool;
   std::thread thread;
   std::atomic<bool> running{false};
@@ -30,7 +30,7 @@ struct EngineImpl {
 
   uv_async_t async{};
   bool async_open = false;
-  std::mutex mu;            // guards queue and stopping
+  std::mutex mu;  // guards queue and stopping
   std::deque<std::function<void()>> queue;
   bool stopping = false;
 
@@ -250,8 +250,10 @@ void Engine::attach(EngineObject* o) noexcept {
 }
 
 void Engine::detach(EngineObject* o) noexcept {
-  if (o->prev_) o->prev_->next_ = o->next_;
-  else if (impl_->objects == o) impl_->objects = o->next_;
+  if (o->prev_)
+    o->prev_->next_ = o->next_;
+  else if (impl_->objects == o)
+    impl_->objects = o->next_;
   if (o->next_) o->next_->prev_ = o->prev_;
   o->prev_ = o->next_ = nullptr;
   SLUICE_CHECK(impl_->object_count > 0);

@@ -54,7 +54,7 @@ Result<std::unique_ptr<TcpListener>> TcpListener::create(Engine& e, std::string_
   int len = sizeof bound;
   uv_tcp_getsockname(&l->tcp_, reinterpret_cast<sockaddr*>(&bound), &len);
   l->port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+                                               : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   return l;
 }
 
@@ -81,8 +81,10 @@ void TcpListener::on_connection(uv_stream_t* s, int status) {
   }
   t->set_options(l->opts_.nodelay, 0);
   l->engine_.count_accept();
-  if (l->handler_) l->handler_->on_accept(std::move(t));
-  else close_and_delete(t.release());
+  if (l->handler_)
+    l->handler_->on_accept(std::move(t));
+  else
+    close_and_delete(t.release());
 }
 
 void TcpListener::close(CloseCallback cb, void* user) noexcept {

@@ -49,8 +49,7 @@ std::string format_addr(const sockaddr_storage& ss) {
 
 TcpTransport::TcpTransport(Engine& e) noexcept : engine_(e) {}
 
-Result<std::unique_ptr<TcpTransport>> TcpTransport::create(Engine& e, int family,
-                                                           int* uv_status) {
+Result<std::unique_ptr<TcpTransport>> TcpTransport::create(Engine& e, int family, int* uv_status) {
   std::unique_ptr<TcpTransport> t(new (std::nothrow) TcpTransport(e));
   if (!t) return Errc::no_memory;
   int rc = family == AF_UNSPEC ? uv_tcp_init(e.loop(), &t->tcp_)

@@ -73,10 +73,10 @@ class TcpTransport final : public Transport {
   uv_write_t wreq_{};
   uv_shutdown_t sreq_{};
   TransportHandler* handler_ = nullptr;  // not owned
-  Slice read_buf_;          // chunk lent to libuv between alloc and read callbacks
-  Chain unread_;            // pushed-back bytes, delivered before socket reads
-  Chain inflight_;          // bytes of the uv_write in flight
-  Chain queued_;            // bytes waiting for the next uv_write
+  Slice read_buf_;                       // chunk lent to libuv between alloc and read callbacks
+  Chain unread_;                         // pushed-back bytes, delivered before socket reads
+  Chain inflight_;                       // bytes of the uv_write in flight
+  Chain queued_;                         // bytes waiting for the next uv_write
   size_t low_ = 128 * 1024;
   size_t high_ = 512 * 1024;
   bool above_high_ = false;
@@ -89,7 +89,7 @@ class TcpTransport final : public Transport {
   bool eof_delivered_ = false;  // the current handler heard on_eof
   bool failed_ = false;
   bool closing_ = false;
-  bool delivering_ = false; // inside deliver_unread (no recursion)
+  bool delivering_ = false;  // inside deliver_unread (no recursion)
   Errc error_ = Errc::ok;
   std::string reason_;
   CloseCallback close_cb_ = nullptr;

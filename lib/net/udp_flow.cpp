@@ -142,8 +142,10 @@ void UdpFlow::send_to(const sockaddr_storage& ss, uint16_t port, const Slice& pa
   uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(payload.data())),
                            static_cast<unsigned>(payload.size()));
   int rc = uv_udp_try_send(&udp_, &b, 1, reinterpret_cast<const sockaddr*>(&dst));
-  if (rc >= 0) stats_.sent++;
-  else stats_.dropped++;
+  if (rc >= 0)
+    stats_.sent++;
+  else
+    stats_.dropped++;
 }
 
 Status UdpFlow::send(const Endpoint& to, Slice&& payload) noexcept {

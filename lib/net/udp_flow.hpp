@@ -44,10 +44,10 @@ class UdpFlow final : public DatagramFlow {
   DatagramHandler* handler_;
   uv_udp_t udp_{};
   Slice read_buf_;
-  std::vector<CacheEntry> cache_;   // resolved names, bounded
-  std::vector<Resolve*> resolving_; // lookups in flight
+  std::vector<CacheEntry> cache_;    // resolved names, bounded
+  std::vector<Resolve*> resolving_;  // lookups in flight
   bool closing_ = false;
-  int open_ = 0;                    // the socket plus lookups still in flight
+  int open_ = 0;  // the socket plus lookups still in flight
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
   DatagramFlowStats stats_;

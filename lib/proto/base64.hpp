@@ -18,8 +18,8 @@ enum class Base64Alphabet : uint8_t { standard, url };
 // base64_encode encodes |data|; |pad| appends '=' to a multiple of 4.
 std::string base64_encode(std::span<const uint8_t> data,
                           Base64Alphabet alphabet = Base64Alphabet::standard, bool pad = true);
-std::string base64_encode(std::string_view data,
-                          Base64Alphabet alphabet = Base64Alphabet::standard, bool pad = true);
+std::string base64_encode(std::string_view data, Base64Alphabet alphabet = Base64Alphabet::standard,
+                          bool pad = true);
 
 // base64_decode decodes |text| in the given alphabet. Padding is optional but,
 // when present, must be correct; whitespace, characters of the other alphabet

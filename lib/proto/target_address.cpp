@@ -162,9 +162,12 @@ std::string TargetAddress::to_string() const {
 
 size_t TargetAddress::socks_size() const noexcept {
   switch (kind_) {
-    case ipv4: return 1 + 4 + 2;
-    case ipv6: return 1 + 16 + 2;
-    case domain: break;
+    case ipv4:
+      return 1 + 4 + 2;
+    case ipv6:
+      return 1 + 16 + 2;
+    case domain:
+      break;
   }
   return 1 + 1 + len_ + 2;
 }
@@ -174,8 +177,12 @@ Result<size_t> TargetAddress::encode_socks(std::span<uint8_t> out) const {
   if (out.size() < n) return Errc::buffer_too_small;
   uint8_t* p = out.data();
   switch (kind_) {
-    case ipv4: *p++ = kAtypIpv4; break;
-    case ipv6: *p++ = kAtypIpv6; break;
+    case ipv4:
+      *p++ = kAtypIpv4;
+      break;
+    case ipv6:
+      *p++ = kAtypIpv6;
+      break;
     case domain:
       *p++ = kAtypDomain;
       *p++ = len_;

@@ -85,8 +85,8 @@ class TargetAddress {
 
  private:
   Kind kind_ = ipv4;
-  uint8_t len_ = 4;   // bytes used in addr_: 4, 16, or the domain length 1..255
-  uint16_t port_ = 0; // host byte order
+  uint8_t len_ = 4;    // bytes used in addr_: 4, 16, or the domain length 1..255
+  uint16_t port_ = 0;  // host byte order
   std::array<uint8_t, kMaxDomain> addr_{};
 };
 

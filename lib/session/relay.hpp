@@ -30,9 +30,9 @@ struct RelayOptions {
 struct RelayResult {
   uint64_t bytes_a_to_b = 0;
   uint64_t bytes_b_to_a = 0;
-  Errc error = Errc::ok;   // first error, or timed_out on idle
-  int failed_side = -1;    // 0 = a, 1 = b, -1 = none
-  uint64_t bytes_lost = 0; // accepted for writing but never sent (closed early)
+  Errc error = Errc::ok;    // first error, or timed_out on idle
+  int failed_side = -1;     // 0 = a, 1 = b, -1 = none
+  uint64_t bytes_lost = 0;  // accepted for writing but never sent (closed early)
 };
 
 class RelayObserver {
@@ -58,8 +58,8 @@ class Relay final : public EngineObject {
     Relay* relay = nullptr;
     int idx = 0;
     std::unique_ptr<Transport> t;
-    bool eof = false;        // this side's peer ended its stream
-    bool paused = false;     // reading stopped because the other side is full
+    bool eof = false;     // this side's peer ended its stream
+    bool paused = false;  // reading stopped because the other side is full
     void on_data(Slice&& data) override;
     void on_eof() override;
     void on_error(Errc e) override;

@@ -199,7 +199,6 @@ struct UpstreamProxySession::Pending final : net::DialHandler, TransportHandler 
 UpstreamProxySession::UpstreamProxySession(Engine& e, std::string tag, UpstreamProxyOptions o)
     : Session(e, std::move(tag)), opts_(std::move(o)) {}
 
-
 void UpstreamProxySession::open_stream(std::string_view host, uint16_t port,
                                        OpenHandler* h) noexcept {
   auto t = TargetAddress::from_host(host, port);

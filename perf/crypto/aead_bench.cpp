@@ -29,9 +29,12 @@ constexpr AeadAlgorithm kAlgs[] = {AeadAlgorithm::aes_128_gcm, AeadAlgorithm::ae
 
 const EVP_AEAD* evp_of(AeadAlgorithm alg) {
   switch (alg) {
-    case AeadAlgorithm::aes_128_gcm: return EVP_aead_aes_128_gcm();
-    case AeadAlgorithm::aes_256_gcm: return EVP_aead_aes_256_gcm();
-    case AeadAlgorithm::chacha20_poly1305: return EVP_aead_chacha20_poly1305();
+    case AeadAlgorithm::aes_128_gcm:
+      return EVP_aead_aes_128_gcm();
+    case AeadAlgorithm::aes_256_gcm:
+      return EVP_aead_aes_256_gcm();
+    case AeadAlgorithm::chacha20_poly1305:
+      return EVP_aead_chacha20_poly1305();
   }
   return nullptr;
 }
@@ -91,8 +94,8 @@ void seal_raw(benchmark::State& state) {
   uint8_t* p = s.mutable_data();  // the tag goes into the tailroom, as above
   for (auto _ : state) {
     size_t out_len = 0;
-    if (!EVP_AEAD_CTX_seal(&f.raw, p, &out_len, len + sluice::kAeadTagLen, f.nonce,
-                           sizeof(f.nonce), p, len, f.ad, sizeof(f.ad))) {
+    if (!EVP_AEAD_CTX_seal(&f.raw, p, &out_len, len + sluice::kAeadTagLen, f.nonce, sizeof(f.nonce),
+                           p, len, f.ad, sizeof(f.ad))) {
       state.SkipWithError("seal failed");
     }
     benchmark::ClobberMemory();
@@ -133,8 +136,8 @@ void open_raw(benchmark::State& state) {
   Fixture f(alg);
   Sealed s = seal_once(f, len);
   for (auto _ : state) {
-    if (!EVP_AEAD_CTX_open_gather(&f.raw, s.out.data(), f.nonce, sizeof(f.nonce), s.ct.data(),
-                                  len, s.tag.data(), s.tag.size(), f.ad, sizeof(f.ad))) {
+    if (!EVP_AEAD_CTX_open_gather(&f.raw, s.out.data(), f.nonce, sizeof(f.nonce), s.ct.data(), len,
+                                  s.tag.data(), s.tag.size(), f.ad, sizeof(f.ad))) {
       state.SkipWithError("open failed");
     }
     benchmark::ClobberMemory();

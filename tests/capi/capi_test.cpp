@@ -387,7 +387,8 @@ TEST_CASE("a stream through the C API: open, write, read, shutdown, close", "[ca
   static const uint8_t kHello[] = "hello through sluice";
   const size_t n = sizeof kHello - 1;
   int rc = 1;
-  run_on(host.engine, [&] { rc = sluice_stream_write(s, kHello, n, const_cast<uint8_t*>(kHello)); });
+  run_on(host.engine,
+         [&] { rc = sluice_stream_write(s, kHello, n, const_cast<uint8_t*>(kHello)); });
   REQUIRE(rc == SLUICE_OK);
   REQUIRE(p.wait([&](Probe& q) { return q.data.size() >= n && !q.writes.empty(); }));
   CHECK(p.data == std::string(reinterpret_cast<const char*>(kHello), n));
@@ -474,11 +475,12 @@ TEST_CASE("engine stop calls on_close for every open stream", "[capi][engine]") 
 
   // The instance was closed by the stop; closing it now calls back at once.
   int calls = 0;
-  CHECK(sluice_instance_close(host.instance, [](void* u) { ++*static_cast<int*>(u); }, &calls) ==
-        SLUICE_OK);
+  CHECK(sluice_instance_close(
+            host.instance, [](void* u) { ++*static_cast<int*>(u); }, &calls) == SLUICE_OK);
   CHECK(calls == 1);
   host.instance = nullptr;
-  CHECK(sluice_engine_post(host.engine, [](void*) {}, nullptr) == SLUICE_ERR_CLOSED);
+  CHECK(sluice_engine_post(
+            host.engine, [](void*) {}, nullptr) == SLUICE_ERR_CLOSED);
   CHECK(sluice_engine_start(host.engine) == SLUICE_ERR_INVALID_STATE);
 }
 
@@ -535,8 +537,8 @@ TEST_CASE("closing the instance cancels streams still opening", "[capi][instance
     sluice_stream* s = nullptr;
     REQUIRE(sluice_stream_open(host.session, "127.0.0.1", srv.echo->port(), &cb, &p, &s) == 0);
     p.stream = s;
-    REQUIRE(sluice_instance_close(host.instance, [](void* u) { ++*static_cast<int*>(u); }, &calls) ==
-            SLUICE_OK);
+    REQUIRE(sluice_instance_close(
+                host.instance, [](void* u) { ++*static_cast<int*>(u); }, &calls) == SLUICE_OK);
     CHECK(sluice_instance_close(host.instance, nullptr, nullptr) == SLUICE_ERR_INVALID_STATE);
     CHECK(calls == 0);  // never from inside the call
     sluice_stream* s2 = nullptr;
@@ -687,7 +689,8 @@ TEST_CASE("host-loop mode: the engine runs inside the host's uv loop", "[capi][e
   CHECK(st.p.open_status == SLUICE_OK);
   CHECK(st.p.data == "host loop");
   int calls = 0;
-  REQUIRE(sluice_instance_close(inst, [](void* u) { ++*static_cast<int*>(u); }, &calls) == 0);
+  REQUIRE(sluice_instance_close(
+              inst, [](void* u) { ++*static_cast<int*>(u); }, &calls) == 0);
   while (calls == 0) uv_run(&loop, UV_RUN_ONCE);
   REQUIRE(sluice_engine_stop(e) == SLUICE_OK);
   uv_run(&loop, UV_RUN_DEFAULT);  // returns once the engine's handles have closed

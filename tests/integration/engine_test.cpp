@@ -1,6 +1,6 @@
 // Engine lifecycle, post(), host-loop mode, the dialer and the relay's timers.
-#include <catch2/catch.hpp>
 #include <uv.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <thread>
@@ -96,13 +96,16 @@ struct DialResult final : net::DialHandler {
   void on_dial(Result<std::unique_ptr<net::TcpTransport>> r, const char* why) override {
     called = true;
     reason = why;
-    if (r) t = std::move(*r);
-    else err = r.error();
+    if (r)
+      t = std::move(*r);
+    else
+      err = r.error();
   }
 };
 }  // namespace
 
-TEST_CASE("dialer: refused, bad name, localhost on both families, cancel", "[integration][dialer]") {
+TEST_CASE("dialer: refused, bad name, localhost on both families, cancel",
+          "[integration][dialer]") {
   uv_loop_t loop;
   REQUIRE(uv_loop_init(&loop) == 0);
   EngineOptions o;

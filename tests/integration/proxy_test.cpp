@@ -103,12 +103,14 @@ TEST_CASE("64 MiB through SOCKS5 -> direct, hash-checked both ways", "[integrati
   CHECK(st.bytes_down >= kTotal);
 }
 
-TEST_CASE("a SOCKS5 request pipelined behind the greeting, with data behind it", "[integration][proxy]") {
+TEST_CASE("a SOCKS5 request pipelined behind the greeting, with data behind it",
+          "[integration][proxy]") {
   Rig rig(ProxyKind::socks);
   int fd = tcp_connect(rig.inbound->port());
   const uint16_t p = rig.echo->port();
-  const uint8_t msg[] = {5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(p >> 8),
-                         static_cast<uint8_t>(p), 'h', 'i'};
+  const uint8_t msg[] = {
+      5,   1,  0, 5, 1, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(p >> 8), static_cast<uint8_t>(p),
+      'h', 'i'};
   REQUIRE(send_all(fd, msg, sizeof msg));
   uint8_t reply[2 + 10 + 2];
   REQUIRE(recv_exact(fd, reply, sizeof reply));
@@ -227,8 +229,9 @@ TEST_CASE("CONNECT and absolute-URI requests through the HTTP inbound", "[integr
   }
   {
     int fd = tcp_connect(rig.inbound->port());
-    const std::string req = "GET http://127.0.0.1:" + std::to_string(rig.echo->port()) +
-                            "/path?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nProxy-Connection: keep-alive\r\n\r\n";
+    const std::string req =
+        "GET http://127.0.0.1:" + std::to_string(rig.echo->port()) +
+        "/path?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nProxy-Connection: keep-alive\r\n\r\n";
     REQUIRE(send_all(fd, req.data(), req.size()));
     std::string got;
     while (got.find("\r\n\r\n") == std::string::npos) {
@@ -244,7 +247,8 @@ TEST_CASE("CONNECT and absolute-URI requests through the HTTP inbound", "[integr
   }
 }
 
-TEST_CASE("malformed SOCKS5 and HTTP requests get an error reply and a close", "[integration][proxy]") {
+TEST_CASE("malformed SOCKS5 and HTTP requests get an error reply and a close",
+          "[integration][proxy]") {
   Rig rig(ProxyKind::mixed, {});
   SECTION("SOCKS5 with no acceptable method") {
     int fd = tcp_connect(rig.inbound->port());
@@ -337,7 +341,8 @@ TEST_CASE("authentication: SOCKS5 user/pass and HTTP Basic", "[integration][prox
   }
 }
 
-TEST_CASE("socks and http upstream sessions chain through a second inbound", "[integration][proxy]") {
+TEST_CASE("socks and http upstream sessions chain through a second inbound",
+          "[integration][proxy]") {
   for (auto kind : {UpstreamProxyOptions::Kind::socks, UpstreamProxyOptions::Kind::http}) {
     Rig server(ProxyKind::mixed);
     auto engine = std::move(*Engine::create());
@@ -393,7 +398,8 @@ struct UdpEcho {
         sockaddr_storage from{};
         socklen_t fl = sizeof from;
         ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
-        if (n > 0) ::sendto(fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), fl);
+        if (n > 0)
+          ::sendto(fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), fl);
       }
     });
   }
@@ -426,12 +432,21 @@ TEST_CASE("SOCKS5 UDP ASSOCIATE carries datagrams both ways", "[integration][pro
 
   int u = ::socket(AF_INET, SOCK_DGRAM, 0);
   for (int i = 0; i < 20; ++i) {
-    std::vector<uint8_t> dgram = {0, 0, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(echo.port >> 8),
+    std::vector<uint8_t> dgram = {0,
+                                  0,
+                                  0,
+                                  1,
+                                  127,
+                                  0,
+                                  0,
+                                  1,
+                                  static_cast<uint8_t>(echo.port >> 8),
                                   static_cast<uint8_t>(echo.port)};
-    const std::string payload = "datagram #" + std::to_string(i) + std::string(static_cast<size_t>(i) * 50, 'x');
+    const std::string payload =
+        "datagram #" + std::to_string(i) + std::string(static_cast<size_t>(i) * 50, 'x');
     dgram.insert(dgram.end(), payload.begin(), payload.end());
-    REQUIRE(::sendto(u, dgram.data(), dgram.size(), 0, reinterpret_cast<sockaddr*>(&relay), sizeof relay) ==
-            static_cast<ssize_t>(dgram.size()));
+    REQUIRE(::sendto(u, dgram.data(), dgram.size(), 0, reinterpret_cast<sockaddr*>(&relay),
+                     sizeof relay) == static_cast<ssize_t>(dgram.size()));
     pollfd pf{u, POLLIN, 0};
     REQUIRE(::poll(&pf, 1, 5000) == 1);
     uint8_t back[4096];
@@ -443,8 +458,17 @@ TEST_CASE("SOCKS5 UDP ASSOCIATE carries datagrams both ways", "[integration][pro
     CHECK(std::string(reinterpret_cast<char*>(back + 10), static_cast<size_t>(n) - 10) == payload);
   }
   // A fragmented datagram (FRAG != 0) is dropped, and the association survives.
-  const uint8_t frag[] = {0, 0, 1, 1, 127, 0, 0, 1, static_cast<uint8_t>(echo.port >> 8),
-                          static_cast<uint8_t>(echo.port), 'z'};
+  const uint8_t frag[] = {0,
+                          0,
+                          1,
+                          1,
+                          127,
+                          0,
+                          0,
+                          1,
+                          static_cast<uint8_t>(echo.port >> 8),
+                          static_cast<uint8_t>(echo.port),
+                          'z'};
   ::sendto(u, frag, sizeof frag, 0, reinterpret_cast<sockaddr*>(&relay), sizeof relay);
   pollfd pf{u, POLLIN, 0};
   CHECK(::poll(&pf, 1, 200) == 0);

@@ -73,11 +73,11 @@ class TestServer final : public EngineObject, public net::AcceptHandler {
 };
 
 // Blocking client helpers.
-int tcp_connect(uint16_t port);                     // connect to 127.0.0.1:port or abort
+int tcp_connect(uint16_t port);  // connect to 127.0.0.1:port or abort
 bool send_all(int fd, const void* p, size_t n);
 bool recv_exact(int fd, void* p, size_t n, int timeout_ms = 10000);
 std::string recv_some(int fd, int timeout_ms = 10000);  // "" on EOF/timeout
-bool wait_eof(int fd, int timeout_ms = 10000);      // true when the peer closed/shut down
+bool wait_eof(int fd, int timeout_ms = 10000);          // true when the peer closed/shut down
 // socks5_connect performs a no-auth SOCKS5 CONNECT to host:port over |fd|;
 // returns the REP code (0 = success) or -1 on a protocol failure.
 int socks5_connect(int fd, const std::string& host, uint16_t port);

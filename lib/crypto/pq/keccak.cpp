@@ -66,66 +66,145 @@ constexpr uint64_t rotl(uint64_t v, int n) { return std::rotl(v, n); }
 // ((X + 3Y) mod 5, X)), applies θ's D and ρ's offset (Algorithm 2, listed
 // per source lane), and runs χ and, for lane 0, ι. Generated from those two
 // rules by a short script, so each index is mechanical.
-#define SLUICE_KECCAK_ROUND(A, E, rc) \
-  do { \
+#define SLUICE_KECCAK_ROUND(A, E, rc)                          \
+  do {                                                         \
     const uint64_t c0 = A##00 ^ A##05 ^ A##10 ^ A##15 ^ A##20; \
     const uint64_t c1 = A##01 ^ A##06 ^ A##11 ^ A##16 ^ A##21; \
     const uint64_t c2 = A##02 ^ A##07 ^ A##12 ^ A##17 ^ A##22; \
     const uint64_t c3 = A##03 ^ A##08 ^ A##13 ^ A##18 ^ A##23; \
     const uint64_t c4 = A##04 ^ A##09 ^ A##14 ^ A##19 ^ A##24; \
-    const uint64_t d0 = c4 ^ rotl(c1, 1); \
-    const uint64_t d1 = c0 ^ rotl(c2, 1); \
-    const uint64_t d2 = c1 ^ rotl(c3, 1); \
-    const uint64_t d3 = c2 ^ rotl(c4, 1); \
-    const uint64_t d4 = c3 ^ rotl(c0, 1); \
-    { const uint64_t b00 = rotl(A##00 ^ d0, 0); const uint64_t b01 = rotl(A##06 ^ d1, 44); const uint64_t b02 = rotl(A##12 ^ d2, 43); \
-      const uint64_t b03 = rotl(A##18 ^ d3, 21); const uint64_t b04 = rotl(A##24 ^ d4, 14); \
-      E##00 = b00 ^ (~b01 & b02); E##01 = b01 ^ (~b02 & b03); E##02 = b02 ^ (~b03 & b04); \
-      E##03 = b03 ^ (~b04 & b00); E##04 = b04 ^ (~b00 & b01); } \
-    { const uint64_t b10 = rotl(A##03 ^ d3, 28); const uint64_t b11 = rotl(A##09 ^ d4, 20); const uint64_t b12 = rotl(A##10 ^ d0, 3); \
-      const uint64_t b13 = rotl(A##16 ^ d1, 45); const uint64_t b14 = rotl(A##22 ^ d2, 61); \
-      E##05 = b10 ^ (~b11 & b12); E##06 = b11 ^ (~b12 & b13); E##07 = b12 ^ (~b13 & b14); \
-      E##08 = b13 ^ (~b14 & b10); E##09 = b14 ^ (~b10 & b11); } \
-    { const uint64_t b20 = rotl(A##01 ^ d1, 1); const uint64_t b21 = rotl(A##07 ^ d2, 6); const uint64_t b22 = rotl(A##13 ^ d3, 25); \
-      const uint64_t b23 = rotl(A##19 ^ d4, 8); const uint64_t b24 = rotl(A##20 ^ d0, 18); \
-      E##10 = b20 ^ (~b21 & b22); E##11 = b21 ^ (~b22 & b23); E##12 = b22 ^ (~b23 & b24); \
-      E##13 = b23 ^ (~b24 & b20); E##14 = b24 ^ (~b20 & b21); } \
-    { const uint64_t b30 = rotl(A##04 ^ d4, 27); const uint64_t b31 = rotl(A##05 ^ d0, 36); const uint64_t b32 = rotl(A##11 ^ d1, 10); \
-      const uint64_t b33 = rotl(A##17 ^ d2, 15); const uint64_t b34 = rotl(A##23 ^ d3, 56); \
-      E##15 = b30 ^ (~b31 & b32); E##16 = b31 ^ (~b32 & b33); E##17 = b32 ^ (~b33 & b34); \
-      E##18 = b33 ^ (~b34 & b30); E##19 = b34 ^ (~b30 & b31); } \
-    { const uint64_t b40 = rotl(A##02 ^ d2, 62); const uint64_t b41 = rotl(A##08 ^ d3, 55); const uint64_t b42 = rotl(A##14 ^ d4, 39); \
-      const uint64_t b43 = rotl(A##15 ^ d0, 41); const uint64_t b44 = rotl(A##21 ^ d1, 2); \
-      E##20 = b40 ^ (~b41 & b42); E##21 = b41 ^ (~b42 & b43); E##22 = b42 ^ (~b43 & b44); \
-      E##23 = b43 ^ (~b44 & b40); E##24 = b44 ^ (~b40 & b41); } \
-    E##00 ^= (rc); \
+    const uint64_t d0 = c4 ^ rotl(c1, 1);                      \
+    const uint64_t d1 = c0 ^ rotl(c2, 1);                      \
+    const uint64_t d2 = c1 ^ rotl(c3, 1);                      \
+    const uint64_t d3 = c2 ^ rotl(c4, 1);                      \
+    const uint64_t d4 = c3 ^ rotl(c0, 1);                      \
+    {                                                          \
+      const uint64_t b00 = rotl(A##00 ^ d0, 0);                \
+      const uint64_t b01 = rotl(A##06 ^ d1, 44);               \
+      const uint64_t b02 = rotl(A##12 ^ d2, 43);               \
+      const uint64_t b03 = rotl(A##18 ^ d3, 21);               \
+      const uint64_t b04 = rotl(A##24 ^ d4, 14);               \
+      E##00 = b00 ^ (~b01 & b02);                              \
+      E##01 = b01 ^ (~b02 & b03);                              \
+      E##02 = b02 ^ (~b03 & b04);                              \
+      E##03 = b03 ^ (~b04 & b00);                              \
+      E##04 = b04 ^ (~b00 & b01);                              \
+    }                                                          \
+    {                                                          \
+      const uint64_t b10 = rotl(A##03 ^ d3, 28);               \
+      const uint64_t b11 = rotl(A##09 ^ d4, 20);               \
+      const uint64_t b12 = rotl(A##10 ^ d0, 3);                \
+      const uint64_t b13 = rotl(A##16 ^ d1, 45);               \
+      const uint64_t b14 = rotl(A##22 ^ d2, 61);               \
+      E##05 = b10 ^ (~b11 & b12);                              \
+      E##06 = b11 ^ (~b12 & b13);                              \
+      E##07 = b12 ^ (~b13 & b14);                              \
+      E##08 = b13 ^ (~b14 & b10);                              \
+      E##09 = b14 ^ (~b10 & b11);                              \
+    }                                                          \
+    {                                                          \
+      const uint64_t b20 = rotl(A##01 ^ d1, 1);                \
+      const uint64_t b21 = rotl(A##07 ^ d2, 6);                \
+      const uint64_t b22 = rotl(A##13 ^ d3, 25);               \
+      const uint64_t b23 = rotl(A##19 ^ d4, 8);                \
+      const uint64_t b24 = rotl(A##20 ^ d0, 18);               \
+      E##10 = b20 ^ (~b21 & b22);                              \
+      E##11 = b21 ^ (~b22 & b23);                              \
+      E##12 = b22 ^ (~b23 & b24);                              \
+      E##13 = b23 ^ (~b24 & b20);                              \
+      E##14 = b24 ^ (~b20 & b21);                              \
+    }                                                          \
+    {                                                          \
+      const uint64_t b30 = rotl(A##04 ^ d4, 27);               \
+      const uint64_t b31 = rotl(A##05 ^ d0, 36);               \
+      const uint64_t b32 = rotl(A##11 ^ d1, 10);               \
+      const uint64_t b33 = rotl(A##17 ^ d2, 15);               \
+      const uint64_t b34 = rotl(A##23 ^ d3, 56);               \
+      E##15 = b30 ^ (~b31 & b32);                              \
+      E##16 = b31 ^ (~b32 & b33);                              \
+      E##17 = b32 ^ (~b33 & b34);                              \
+      E##18 = b33 ^ (~b34 & b30);                              \
+      E##19 = b34 ^ (~b30 & b31);                              \
+    }                                                          \
+    {                                                          \
+      const uint64_t b40 = rotl(A##02 ^ d2, 62);               \
+      const uint64_t b41 = rotl(A##08 ^ d3, 55);               \
+      const uint64_t b42 = rotl(A##14 ^ d4, 39);               \
+      const uint64_t b43 = rotl(A##15 ^ d0, 41);               \
+      const uint64_t b44 = rotl(A##21 ^ d1, 2);                \
+      E##20 = b40 ^ (~b41 & b42);                              \
+      E##21 = b41 ^ (~b42 & b43);                              \
+      E##22 = b42 ^ (~b43 & b44);                              \
+      E##23 = b43 ^ (~b44 & b40);                              \
+      E##24 = b44 ^ (~b40 & b41);                              \
+    }                                                          \
+    E##00 ^= (rc);                                             \
   } while (0)
 
-#define SLUICE_KECCAK_LANES(P)                                                     \
-  uint64_t P##00, P##01, P##02, P##03, P##04, P##05, P##06, P##07, P##08, P##09, \
-      P##10, P##11, P##12, P##13, P##14, P##15, P##16, P##17, P##18, P##19, P##20, \
-      P##21, P##22, P##23, P##24
+#define SLUICE_KECCAK_LANES(P)                                                                 \
+  uint64_t P##00, P##01, P##02, P##03, P##04, P##05, P##06, P##07, P##08, P##09, P##10, P##11, \
+      P##12, P##13, P##14, P##15, P##16, P##17, P##18, P##19, P##20, P##21, P##22, P##23, P##24
 
 }  // namespace
 
 void keccak_f1600(uint64_t s[25]) noexcept {
   SLUICE_KECCAK_LANES(a);
   SLUICE_KECCAK_LANES(e);
-  a00 = s[0]; a01 = s[1]; a02 = s[2]; a03 = s[3]; a04 = s[4];
-  a05 = s[5]; a06 = s[6]; a07 = s[7]; a08 = s[8]; a09 = s[9];
-  a10 = s[10]; a11 = s[11]; a12 = s[12]; a13 = s[13]; a14 = s[14];
-  a15 = s[15]; a16 = s[16]; a17 = s[17]; a18 = s[18]; a19 = s[19];
-  a20 = s[20]; a21 = s[21]; a22 = s[22]; a23 = s[23]; a24 = s[24];
+  a00 = s[0];
+  a01 = s[1];
+  a02 = s[2];
+  a03 = s[3];
+  a04 = s[4];
+  a05 = s[5];
+  a06 = s[6];
+  a07 = s[7];
+  a08 = s[8];
+  a09 = s[9];
+  a10 = s[10];
+  a11 = s[11];
+  a12 = s[12];
+  a13 = s[13];
+  a14 = s[14];
+  a15 = s[15];
+  a16 = s[16];
+  a17 = s[17];
+  a18 = s[18];
+  a19 = s[19];
+  a20 = s[20];
+  a21 = s[21];
+  a22 = s[22];
+  a23 = s[23];
+  a24 = s[24];
   // Two rounds per iteration, A -> E -> A, so the state never moves.
   for (unsigned ir = 0; ir < 24; ir += 2) {
     SLUICE_KECCAK_ROUND(a, e, kRc.v[ir]);
     SLUICE_KECCAK_ROUND(e, a, kRc.v[ir + 1]);
   }
-  s[0] = a00; s[1] = a01; s[2] = a02; s[3] = a03; s[4] = a04;
-  s[5] = a05; s[6] = a06; s[7] = a07; s[8] = a08; s[9] = a09;
-  s[10] = a10; s[11] = a11; s[12] = a12; s[13] = a13; s[14] = a14;
-  s[15] = a15; s[16] = a16; s[17] = a17; s[18] = a18; s[19] = a19;
-  s[20] = a20; s[21] = a21; s[22] = a22; s[23] = a23; s[24] = a24;
+  s[0] = a00;
+  s[1] = a01;
+  s[2] = a02;
+  s[3] = a03;
+  s[4] = a04;
+  s[5] = a05;
+  s[6] = a06;
+  s[7] = a07;
+  s[8] = a08;
+  s[9] = a09;
+  s[10] = a10;
+  s[11] = a11;
+  s[12] = a12;
+  s[13] = a13;
+  s[14] = a14;
+  s[15] = a15;
+  s[16] = a16;
+  s[17] = a17;
+  s[18] = a18;
+  s[19] = a19;
+  s[20] = a20;
+  s[21] = a21;
+  s[22] = a22;
+  s[23] = a23;
+  s[24] = a24;
 }
 
 #undef SLUICE_KECCAK_ROUND

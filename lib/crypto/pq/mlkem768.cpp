@@ -20,9 +20,9 @@ using mlkem::Poly;
 namespace {
 
 constexpr int kK = 3;
-constexpr size_t kPolyBytes = 384;                 // ByteEncode12 of one polynomial
+constexpr size_t kPolyBytes = 384;                   // ByteEncode12 of one polynomial
 constexpr size_t kPkeSecretBytes = kPolyBytes * kK;  // dk_PKE
-constexpr size_t kU_Bytes = 320 * kK;              // c1 = ByteEncode10(u), k polynomials
+constexpr size_t kU_Bytes = 320 * kK;                // c1 = ByteEncode10(u), k polynomials
 static_assert(kU_Bytes + 128 == kMlkem768CiphertextSize);
 static_assert(kPkeSecretBytes + kMlkem768EncapsKeySize + 64 == kMlkem768DecapsKeySize);
 
@@ -65,7 +65,8 @@ Result<Mlkem768EncapsKey> Mlkem768EncapsKey::parse(std::span<const uint8_t> ek) 
   for (int i = 0; i < kK; ++i) {
     // §7.2 modulus check: ByteEncode12(ByteDecode12(ek[384i : 384(i+1)])) must
     // give back the same bytes, i.e. no 12-bit field may hold a value >= q.
-    if (!mlkem::byte_decode12_checked(&key.t_hat_[i], ek.data() + kPolyBytes * i)) return Errc::bad_key;
+    if (!mlkem::byte_decode12_checked(&key.t_hat_[i], ek.data() + kPolyBytes * i))
+      return Errc::bad_key;
   }
   std::memcpy(key.ek_, ek.data(), kMlkem768EncapsKeySize);
   Sha3_256::hash(key.ek_, sizeof(key.ek_), key.ek_hash_);
@@ -77,8 +78,8 @@ Result<Mlkem768EncapsKey> Mlkem768EncapsKey::parse(std::span<const uint8_t> ek) 
 void Mlkem768EncapsKey::encrypt(const uint8_t m[32], const uint8_t r[32],
                                 uint8_t out_ct[kMlkem768CiphertextSize]) const noexcept {
   Poly y[kK], e1[kK], e2, mu, u, v;
-  Wiper wipe_y(y, sizeof(y)), wipe_e1(e1, sizeof(e1)), wipe_e2(&e2, sizeof(e2)), wipe_mu(&mu, sizeof(mu)),
-      wipe_u(&u, sizeof(u)), wipe_v(&v, sizeof(v));
+  Wiper wipe_y(y, sizeof(y)), wipe_e1(e1, sizeof(e1)), wipe_e2(&e2, sizeof(e2)),
+      wipe_mu(&mu, sizeof(mu)), wipe_u(&u, sizeof(u)), wipe_v(&v, sizeof(v));
   BaseMulAcc acc;
   Wiper wipe_acc(&acc, sizeof(acc));
 
@@ -108,9 +109,10 @@ void Mlkem768EncapsKey::encrypt(const uint8_t m[32], const uint8_t r[32],
   mlkem::compress_encode4(out_ct + kU_Bytes, v);  // step 23: c2
 }
 
-void Mlkem768EncapsKey::encapsulate_deterministic(std::span<const uint8_t, kMlkemMessageSize> m,
-                                                  std::span<uint8_t, kMlkem768CiphertextSize> out_ct,
-                                                  std::span<uint8_t, kMlkemSharedSecretSize> out_secret) const noexcept {
+void Mlkem768EncapsKey::encapsulate_deterministic(
+    std::span<const uint8_t, kMlkemMessageSize> m,
+    std::span<uint8_t, kMlkem768CiphertextSize> out_ct,
+    std::span<uint8_t, kMlkemSharedSecretSize> out_secret) const noexcept {
   // Algorithm 17: (K, r) <- G(m ‖ H(ek)); c <- K-PKE.Encrypt(ek, m, r).
   uint8_t kr[64];
   Wiper wipe_kr(kr, sizeof(kr));
@@ -122,8 +124,9 @@ void Mlkem768EncapsKey::encapsulate_deterministic(std::span<const uint8_t, kMlke
   std::memcpy(out_secret.data(), kr, kMlkemSharedSecretSize);
 }
 
-Status Mlkem768EncapsKey::encapsulate(std::span<uint8_t, kMlkem768CiphertextSize> out_ct,
-                                      std::span<uint8_t, kMlkemSharedSecretSize> out_secret) const noexcept {
+Status Mlkem768EncapsKey::encapsulate(
+    std::span<uint8_t, kMlkem768CiphertextSize> out_ct,
+    std::span<uint8_t, kMlkemSharedSecretSize> out_secret) const noexcept {
   uint8_t m[kMlkemMessageSize];
   Wiper wipe_m(m, sizeof(m));
   if (RAND_bytes(m, sizeof(m)) != 1) return Errc::crypto_failure;  // Algorithm 20 step 1
@@ -138,7 +141,8 @@ Mlkem768DecapsKey::~Mlkem768DecapsKey() {
   OPENSSL_cleanse(z_, sizeof(z_));
 }
 
-Mlkem768DecapsKey Mlkem768DecapsKey::from_seed(std::span<const uint8_t, kMlkemSeedSize> seed) noexcept {
+Mlkem768DecapsKey Mlkem768DecapsKey::from_seed(
+    std::span<const uint8_t, kMlkemSeedSize> seed) noexcept {
   Mlkem768DecapsKey key;
   Mlkem768EncapsKey& ek = key.ek_;
 
@@ -226,8 +230,9 @@ void Mlkem768DecapsKey::encode(std::span<uint8_t, kMlkem768DecapsKeySize> out) c
   std::memcpy(out.data() + kDkZOffset, z_, 32);
 }
 
-Status Mlkem768DecapsKey::decapsulate(std::span<const uint8_t> ct,
-                                      std::span<uint8_t, kMlkemSharedSecretSize> out_secret) const noexcept {
+Status Mlkem768DecapsKey::decapsulate(
+    std::span<const uint8_t> ct,
+    std::span<uint8_t, kMlkemSharedSecretSize> out_secret) const noexcept {
   if (ct.size() != kMlkem768CiphertextSize) return Errc::invalid_argument;  // §7.3 check 1
 
   // K-PKE.Decrypt (Algorithm 15): w = v' - NTT^-1(ŝ^T ∘ NTT(u')).

@@ -35,8 +35,8 @@
 
 namespace sluice::pq {
 
-inline constexpr size_t kMlkem768EncapsKeySize = 1184;  // 384 k + 32
-inline constexpr size_t kMlkem768DecapsKeySize = 2400;  // 768 k + 96
+inline constexpr size_t kMlkem768EncapsKeySize = 1184;   // 384 k + 32
+inline constexpr size_t kMlkem768DecapsKeySize = 2400;   // 768 k + 96
 inline constexpr size_t kMlkem768CiphertextSize = 1088;  // 32 (du k + dv)
 inline constexpr size_t kMlkemSharedSecretSize = 32;
 inline constexpr size_t kMlkemSeedSize = 64;     // d ‖ z (Algorithm 16 inputs)
@@ -63,9 +63,10 @@ class Mlkem768EncapsKey {
 
   // encapsulate_deterministic is ML-KEM.Encaps_internal (Algorithm 17) on the
   // caller's |m|. For known-answer tests; m must be fresh randomness in use.
-  void encapsulate_deterministic(std::span<const uint8_t, kMlkemMessageSize> m,
-                                 std::span<uint8_t, kMlkem768CiphertextSize> out_ct,
-                                 std::span<uint8_t, kMlkemSharedSecretSize> out_secret) const noexcept;
+  void encapsulate_deterministic(
+      std::span<const uint8_t, kMlkemMessageSize> m,
+      std::span<uint8_t, kMlkem768CiphertextSize> out_ct,
+      std::span<uint8_t, kMlkemSharedSecretSize> out_secret) const noexcept;
 
  private:
   friend class Mlkem768DecapsKey;
@@ -74,7 +75,8 @@ class Mlkem768EncapsKey {
   // expand_matrix fills a_hat_ from rho (Algorithm 13 steps 3-7).
   void expand_matrix() noexcept;
   // encrypt is K-PKE.Encrypt (Algorithm 14).
-  void encrypt(const uint8_t m[32], const uint8_t r[32], uint8_t out_ct[kMlkem768CiphertextSize]) const noexcept;
+  void encrypt(const uint8_t m[32], const uint8_t r[32],
+               uint8_t out_ct[kMlkem768CiphertextSize]) const noexcept;
 
   mlkem::Poly t_hat_[3];     // t̂, NTT domain, [0, q)
   mlkem::Poly a_hat_[3][3];  // a_hat_[i][j] = Â[i, j] = SampleNTT(ρ ‖ j ‖ i), [0, q)

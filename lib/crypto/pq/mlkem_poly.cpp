@@ -37,8 +37,8 @@ constexpr int32_t pow_mod(int32_t b, int32_t e) {
   }
   return static_cast<int32_t>(r);
 }
-constexpr int32_t kR = (1 << 16) % kQ32;           // R mod q
-constexpr int32_t kR2 = int64_t{kR} * kR % kQ32;   // R^2 mod q
+constexpr int32_t kR = (1 << 16) % kQ32;          // R mod q
+constexpr int32_t kR2 = int64_t{kR} * kR % kQ32;  // R^2 mod q
 // kInvNttScale is 128^-1 (3303, Algorithm 10 step 14) times R^2, so a
 // Montgomery multiplication by it scales by 128^-1 and by R.
 constexpr int32_t kInv128 = pow_mod(128, kQ32 - 2);
@@ -112,7 +112,9 @@ constexpr uint64_t kDivShift = 34;
 constexpr uint64_t kDivM = ((uint64_t{1} << kDivShift) + kQ32 - 1) / kQ32;
 static_assert(kDivM * kQ32 - (uint64_t{1} << kDivShift) <= (uint64_t{1} << (kDivShift - 22)));
 
-inline uint32_t div_q(uint32_t n) { return static_cast<uint32_t>((uint64_t{n} * kDivM) >> kDivShift); }
+inline uint32_t div_q(uint32_t n) {
+  return static_cast<uint32_t>((uint64_t{n} * kDivM) >> kDivShift);
+}
 
 // compress takes x in [0, q).
 inline uint32_t compress(uint32_t x, int d) {
@@ -126,8 +128,12 @@ inline int16_t decompress(uint32_t y, int d) {
 
 }  // namespace
 
-uint16_t compress_for_test(uint16_t x, int d) noexcept { return static_cast<uint16_t>(compress(x, d)); }
-uint16_t decompress_for_test(uint16_t y, int d) noexcept { return static_cast<uint16_t>(decompress(y, d)); }
+uint16_t compress_for_test(uint16_t x, int d) noexcept {
+  return static_cast<uint16_t>(compress(x, d));
+}
+uint16_t decompress_for_test(uint16_t y, int d) noexcept {
+  return static_cast<uint16_t>(decompress(y, d));
+}
 
 void reduce_all(Poly* p) noexcept {
   for (auto& c : p->c) c = barrett_reduce(c);
@@ -187,8 +193,9 @@ void base_mul_acc(BaseMulAcc* acc, const Poly& a, const Poly& b, bool first) noe
     const int32_t b0 = b.c[2 * i], b1 = b.c[2 * i + 1];
     // c0 = a0 b0 + a1 b1 γ: a1 b1 is reduced first (it picks up R^-1), and
     // γ is stored times R, so both terms carry the same R after summing.
-    const int32_t c0 = a0 * b0 + int32_t{fqmul(static_cast<int16_t>(a1), static_cast<int16_t>(b1))} *
-                                     kTables.gammas[i];
+    const int32_t c0 =
+        a0 * b0 +
+        int32_t{fqmul(static_cast<int16_t>(a1), static_cast<int16_t>(b1))} * kTables.gammas[i];
     const int32_t c1 = a0 * b1 + a1 * b0;
     if (first) {
       acc->c[2 * i] = c0;

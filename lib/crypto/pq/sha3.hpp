@@ -64,7 +64,9 @@ class Shake {
 
   // squeeze_blocks writes |nblocks| * kRate bytes; only while every squeeze
   // so far has been whole blocks (see KeccakSponge::squeeze_blocks).
-  void squeeze_blocks(uint8_t* out, size_t nblocks) noexcept { sponge_.squeeze_blocks(out, nblocks); }
+  void squeeze_blocks(uint8_t* out, size_t nblocks) noexcept {
+    sponge_.squeeze_blocks(out, nblocks);
+  }
 
   void reset() noexcept { sponge_.reset(); }
 

@@ -45,15 +45,18 @@ class X25519Mlkem768Client {
 
   // from_seed_for_test is generate() with the ML-KEM seed d ‖ z and the X25519
   // private key supplied, for known-answer and cross-check tests.
-  static X25519Mlkem768Client from_seed_for_test(std::span<const uint8_t, kMlkemSeedSize> mlkem_seed,
-                                                 std::span<const uint8_t, 32> x25519_private) noexcept;
+  static X25519Mlkem768Client from_seed_for_test(
+      std::span<const uint8_t, kMlkemSeedSize> mlkem_seed,
+      std::span<const uint8_t, 32> x25519_private) noexcept;
 
   ~X25519Mlkem768Client();
   X25519Mlkem768Client(const X25519Mlkem768Client&) noexcept = default;
   X25519Mlkem768Client& operator=(const X25519Mlkem768Client&) noexcept = default;
 
   // share returns the 1216-byte client key_share data, borrowed.
-  std::span<const uint8_t, kX25519Mlkem768ClientShareSize> share() const noexcept { return std::span(share_); }
+  std::span<const uint8_t, kX25519Mlkem768ClientShareSize> share() const noexcept {
+    return std::span(share_);
+  }
 
   // finish decapsulates the ML-KEM ciphertext and completes X25519 with the
   // server's public value from |server_share| (1120 bytes), writing the 64-byte
@@ -63,10 +66,11 @@ class X25519Mlkem768Client {
                 std::span<uint8_t, kX25519Mlkem768SecretSize> out_secret) const noexcept;
 
  private:
-  X25519Mlkem768Client(const Mlkem768DecapsKey& mlkem, std::span<const uint8_t, 32> x25519_private) noexcept;
+  X25519Mlkem768Client(const Mlkem768DecapsKey& mlkem,
+                       std::span<const uint8_t, 32> x25519_private) noexcept;
 
-  Mlkem768DecapsKey mlkem_;       // ML-KEM key pair; its encapsulation key opens share_
-  uint8_t x25519_private_[32];    // secret scalar (BoringSSL clamps when used)
+  Mlkem768DecapsKey mlkem_;     // ML-KEM key pair; its encapsulation key opens share_
+  uint8_t x25519_private_[32];  // secret scalar (BoringSSL clamps when used)
   uint8_t share_[kX25519Mlkem768ClientShareSize];  // ek ‖ X25519 public
 };
 
@@ -80,10 +84,10 @@ Status x25519_mlkem768_server(std::span<const uint8_t> client_share,
 
 // x25519_mlkem768_server_for_test is x25519_mlkem768_server with the ML-KEM
 // message m and the X25519 private key supplied instead of drawn.
-Status x25519_mlkem768_server_for_test(std::span<const uint8_t> client_share,
-                                       std::span<const uint8_t, kMlkemMessageSize> mlkem_m,
-                                       std::span<const uint8_t, 32> x25519_private,
-                                       std::span<uint8_t, kX25519Mlkem768ServerShareSize> out_share,
-                                       std::span<uint8_t, kX25519Mlkem768SecretSize> out_secret) noexcept;
+Status x25519_mlkem768_server_for_test(
+    std::span<const uint8_t> client_share, std::span<const uint8_t, kMlkemMessageSize> mlkem_m,
+    std::span<const uint8_t, 32> x25519_private,
+    std::span<uint8_t, kX25519Mlkem768ServerShareSize> out_share,
+    std::span<uint8_t, kX25519Mlkem768SecretSize> out_secret) noexcept;
 
 }  // namespace sluice::pq

@@ -66,11 +66,15 @@ Errc errc_for_status(int status) noexcept {
   if (status >= 200 && status < 300) return Errc::ok;
   switch (status) {
     case 403:
-    case 407: return Errc::auth_failed;
+    case 407:
+      return Errc::auth_failed;
     case 502:
-    case 503: return Errc::connection_refused;
-    case 504: return Errc::timed_out;
-    default: return Errc::protocol_violation;
+    case 503:
+      return Errc::connection_refused;
+    case 504:
+      return Errc::timed_out;
+    default:
+      return Errc::protocol_violation;
   }
 }
 

@@ -21,10 +21,10 @@
 namespace sluice::http {
 
 struct ConnectRequestOptions {
-  std::string username;          // empty = no Proxy-Authorization
+  std::string username;  // empty = no Proxy-Authorization
   std::string password;
-  std::vector<Header> headers;   // extra fields, sent in order after Host
-  std::string user_agent;        // empty = no User-Agent field
+  std::vector<Header> headers;  // extra fields, sent in order after Host
+  std::string user_agent;       // empty = no User-Agent field
 };
 
 // build_connect_request makes "CONNECT host:port HTTP/1.1" with Host, the

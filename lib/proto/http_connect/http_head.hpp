@@ -39,15 +39,15 @@ struct Header {
 };
 
 struct RequestHead {
-  std::string method;   // a token, case-sensitive (RFC 9110 section 9.1)
-  std::string target;   // request-target as received
+  std::string method;     // a token, case-sensitive (RFC 9110 section 9.1)
+  std::string target;     // request-target as received
   int version_minor = 1;  // HTTP/1.<minor>; 0 or 1
   std::vector<Header> headers;
 };
 
 struct ResponseHead {
   int version_minor = 1;
-  int status = 0;       // 100..999
+  int status = 0;  // 100..999
   std::string reason;
   std::vector<Header> headers;
 };

@@ -13,7 +13,8 @@ namespace {
 // applies when the port is absent; 0 means the port is required.
 Result<TargetAddress> parse_authority(std::string_view auth, uint16_t default_port) {
   if (auth.empty()) return Errc::malformed;
-  if (auth.find('@') != std::string_view::npos) return Errc::malformed;  // userinfo (RFC 9110 4.2.4)
+  if (auth.find('@') != std::string_view::npos)
+    return Errc::malformed;  // userinfo (RFC 9110 4.2.4)
   size_t host_end;
   if (auth.front() == '[') {
     host_end = auth.find(']');
@@ -48,8 +49,8 @@ Result<TargetAddress> parse_authority(std::string_view auth, uint16_t default_po
 
 bool is_hop_by_hop(std::string_view name) noexcept {
   static constexpr std::string_view kHop[] = {
-      "Connection", "Proxy-Connection", "Keep-Alive", "TE", "Trailer",
-      "Proxy-Authorization", "Proxy-Authenticate", "Upgrade",
+      "Connection", "Proxy-Connection",    "Keep-Alive",         "TE",
+      "Trailer",    "Proxy-Authorization", "Proxy-Authenticate", "Upgrade",
   };
   for (std::string_view h : kHop) {
     if (iequals(name, h)) return true;
@@ -109,7 +110,8 @@ ParseResult<ProxyRequest> parse_proxy_request(std::span<const uint8_t> in) {
     std::string_view rest = uri.substr(colon + 3);
     size_t path_at = rest.find_first_of("/?#");
     std::string_view auth = rest.substr(0, path_at);
-    std::string_view path = path_at == std::string_view::npos ? std::string_view() : rest.substr(path_at);
+    std::string_view path =
+        path_at == std::string_view::npos ? std::string_view() : rest.substr(path_at);
     auto t = parse_authority(auth, 80);
     if (!t) return R::fail(Errc::malformed);
     // A fragment never goes on the wire (RFC 9110 section 4.2.5).
@@ -181,18 +183,30 @@ bool check_basic_auth(const ProxyRequest& req, std::string_view username,
 
 std::string_view reason_phrase(int status) noexcept {
   switch (status) {
-    case 200: return "Connection established";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 405: return "Method Not Allowed";
-    case 407: return "Proxy Authentication Required";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 200:
+      return "Connection established";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 405:
+      return "Method Not Allowed";
+    case 407:
+      return "Proxy Authentication Required";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
   }
 }
 
@@ -217,11 +231,16 @@ std::string build_response(int status, std::string_view realm) {
 int status_for_error(Errc e) noexcept {
   switch (e) {
     case Errc::frame_too_large:
-    case Errc::limit_exceeded: return 431;
-    case Errc::auth_failed: return 407;
-    case Errc::not_supported: return 405;
-    case Errc::unsupported_version: return 505;
-    case Errc::timed_out: return 504;
+    case Errc::limit_exceeded:
+      return 431;
+    case Errc::auth_failed:
+      return 407;
+    case Errc::not_supported:
+      return 405;
+    case Errc::unsupported_version:
+      return 505;
+    case Errc::timed_out:
+      return 504;
     case Errc::connection_refused:
     case Errc::connection_reset:
     case Errc::connection_aborted:
@@ -231,8 +250,10 @@ int status_for_error(Errc e) noexcept {
     case Errc::io_error:
     case Errc::eof:
     case Errc::tls_handshake_failed:
-    case Errc::cert_verify_failed: return 502;
-    default: return 400;
+    case Errc::cert_verify_failed:
+      return 502;
+    default:
+      return 400;
   }
 }
 

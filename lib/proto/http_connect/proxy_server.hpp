@@ -30,11 +30,11 @@
 namespace sluice::http {
 
 struct ProxyRequest {
-  bool connect = false;      // CONNECT (tunnel) vs forwarded request
-  TargetAddress target;      // where to dial
+  bool connect = false;  // CONNECT (tunnel) vs forwarded request
+  TargetAddress target;  // where to dial
   std::string method;
-  std::string authority;     // host[:port] as written in the request-target (for Host)
-  std::string path;          // origin-form path?query for a forwarded request; empty for CONNECT
+  std::string authority;  // host[:port] as written in the request-target (for Host)
+  std::string path;       // origin-form path?query for a forwarded request; empty for CONNECT
   int version_minor = 1;
   std::vector<Header> headers;  // as received
 };

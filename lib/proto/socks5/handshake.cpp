@@ -143,8 +143,8 @@ ClientStep ClientHandshake::feed(std::span<const uint8_t> in) {
         if (m.value == kMethodNoAuth) {
           if (auto s = queue_request(); !s) return fail(s.error());
         } else if (m.value == kMethodUserPass && !username_.empty()) {
-          auto n = build_auth_request(username_, password_,
-                                      std::span<uint8_t>(out_).subspan(out_len_));
+          auto n =
+              build_auth_request(username_, password_, std::span<uint8_t>(out_).subspan(out_len_));
           if (!n) return fail(n.error());
           out_len_ += *n;
           phase_ = Phase::auth;

@@ -62,7 +62,15 @@ class ServerHandshake {
   bool done() const noexcept { return phase_ == Phase::done; }
 
  private:
-  enum class Phase : uint8_t { greeting, auth, auth_pending, request, request_pending, done, failed };
+  enum class Phase : uint8_t {
+    greeting,
+    auth,
+    auth_pending,
+    request,
+    request_pending,
+    done,
+    failed
+  };
   void queue(std::span<const uint8_t> bytes) noexcept;
   ServerStep fail(Errc e, size_t consumed) noexcept;
 

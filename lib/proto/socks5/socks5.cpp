@@ -90,19 +90,28 @@ Result<size_t> build_reply(Rep rep, const TargetAddress& bound, std::span<uint8_
 
 Rep rep_for_error(Errc e) noexcept {
   switch (e) {
-    case Errc::ok: return Rep::succeeded;
+    case Errc::ok:
+      return Rep::succeeded;
     case Errc::unknown_command:
-    case Errc::not_supported: return Rep::command_not_supported;
-    case Errc::unsupported_address_type: return Rep::address_type_not_supported;
-    case Errc::connection_refused: return Rep::connection_refused;
+    case Errc::not_supported:
+      return Rep::command_not_supported;
+    case Errc::unsupported_address_type:
+      return Rep::address_type_not_supported;
+    case Errc::connection_refused:
+      return Rep::connection_refused;
     case Errc::host_unreachable:
-    case Errc::dns_failure: return Rep::host_unreachable;
-    case Errc::network_unreachable: return Rep::network_unreachable;
+    case Errc::dns_failure:
+      return Rep::host_unreachable;
+    case Errc::network_unreachable:
+      return Rep::network_unreachable;
     // RFC 1928 names no timeout code; 0x06 "TTL expired" is what Dante and
     // sing-box send for a dial timeout.
-    case Errc::timed_out: return Rep::ttl_expired;
-    case Errc::auth_failed: return Rep::not_allowed;
-    default: return Rep::general_failure;
+    case Errc::timed_out:
+      return Rep::ttl_expired;
+    case Errc::auth_failed:
+      return Rep::not_allowed;
+    default:
+      return Rep::general_failure;
   }
 }
 
@@ -178,15 +187,24 @@ ParseResult<Reply> parse_reply(std::span<const uint8_t> in) {
 
 Errc errc_for_rep(Rep rep) noexcept {
   switch (rep) {
-    case Rep::succeeded: return Errc::ok;
-    case Rep::not_allowed: return Errc::auth_failed;
-    case Rep::network_unreachable: return Errc::network_unreachable;
-    case Rep::host_unreachable: return Errc::host_unreachable;
-    case Rep::connection_refused: return Errc::connection_refused;
-    case Rep::ttl_expired: return Errc::timed_out;
-    case Rep::command_not_supported: return Errc::not_supported;
-    case Rep::address_type_not_supported: return Errc::unsupported_address_type;
-    case Rep::general_failure: break;
+    case Rep::succeeded:
+      return Errc::ok;
+    case Rep::not_allowed:
+      return Errc::auth_failed;
+    case Rep::network_unreachable:
+      return Errc::network_unreachable;
+    case Rep::host_unreachable:
+      return Errc::host_unreachable;
+    case Rep::connection_refused:
+      return Errc::connection_refused;
+    case Rep::ttl_expired:
+      return Errc::timed_out;
+    case Rep::command_not_supported:
+      return Errc::not_supported;
+    case Rep::address_type_not_supported:
+      return Errc::unsupported_address_type;
+    case Rep::general_failure:
+      break;
   }
   return Errc::protocol_violation;
 }

@@ -60,8 +60,8 @@ inline constexpr size_t kMaxReplySize = kMaxRequestSize;
 
 // Greeting is the client's version/method selection message.
 struct Greeting {
-  uint8_t nmethods = 0;                 // 1..255
-  std::array<uint8_t, 255> methods{};   // the first nmethods are valid
+  uint8_t nmethods = 0;                // 1..255
+  std::array<uint8_t, 255> methods{};  // the first nmethods are valid
   bool offers(uint8_t method) const noexcept;
 };
 

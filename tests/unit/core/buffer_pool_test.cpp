@@ -101,7 +101,8 @@ TEST_CASE("trim returns only completely free slabs", "[core][buffer_pool]") {
   CHECK(pool.stats().slabs == 0);
 }
 
-TEST_CASE("a Slice can outlive its BufferPool: the pool is orphaned, then freed", "[core][buffer_pool]") {
+TEST_CASE("a Slice can outlive its BufferPool: the pool is orphaned, then freed",
+          "[core][buffer_pool]") {
   const size_t before = BufferPool::orphaned_pools_for_test();
   Slice survivor;
   {
@@ -121,7 +122,8 @@ TEST_CASE("a Slice can outlive its BufferPool: the pool is orphaned, then freed"
   CHECK(BufferPool::orphaned_pools_for_test() == before);
 }
 
-TEST_CASE("refcount edge cases: many sharers, last release returns the chunk", "[core][buffer_pool]") {
+TEST_CASE("refcount edge cases: many sharers, last release returns the chunk",
+          "[core][buffer_pool]") {
   BufferPool pool;
   auto r = pool.get(10);
   REQUIRE(r);

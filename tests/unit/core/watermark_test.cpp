@@ -33,7 +33,7 @@ TEST_CASE("callbacks fire once per crossing", "[core][watermark]") {
   CHECK(c.high == 1);  // still above: no second call
   wb.drain(1000);      // 800 left: between the marks
   CHECK(c.low == 0);
-  wb.drain(750);       // 50 left: at or below low
+  wb.drain(750);  // 50 left: at or below low
   CHECK(c.low == 1);
   CHECK_FALSE(wb.above_high());
   wb.drain(50);

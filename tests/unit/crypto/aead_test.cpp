@@ -118,16 +118,16 @@ const Vector kVectors[] = {
      "", "00000000000000000000000000000000", "cea7403d4d606b6e074ec5d3baf39d18",
      "d0d1c8a799996bf0265b98b5d48ab919"},
     {"GCM test case 15", AeadAlgorithm::aes_256_gcm,
-     "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
-     "cafebabefacedbaddecaf888", "",
+     "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
+     "",
      "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e24"
      "49a6b525b16aedf5aa0de657ba637b391aafd255",
      "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b10"
      "56828838c5f61e6393ba7a0abcc9f662898015ad",
      "b094dac5d93471bdec1a502270e3cc6c"},
     {"GCM test case 16", AeadAlgorithm::aes_256_gcm,
-     "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
-     "cafebabefacedbaddecaf888", "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+     "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
+     "feedfacedeadbeeffeedfacedeadbeefabaddad2",
      "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e24"
      "49a6b525b16aedf5aa0de657ba637b39",
      "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b10"
@@ -186,8 +186,7 @@ TEST_CASE("AEAD published vectors through seal_scatter/open_gather out of place"
   }
 }
 
-TEST_CASE("AEAD published vectors on a pool Slice: tag appended into tailroom",
-          "[crypto][aead]") {
+TEST_CASE("AEAD published vectors on a pool Slice: tag appended into tailroom", "[crypto][aead]") {
   BufferPool pool;
   for (const Vector& v : kVectors) {
     INFO(v.name);
@@ -212,15 +211,14 @@ TEST_CASE("AEAD published vectors on a pool Slice: tag appended into tailroom",
 // the write keys and IVs the RFC derives. TLS 1.3 record protection is
 // AES-128-GCM with nonce = iv XOR seq and AD = the 5-byte record header
 // (RFC 8446 §5.2); the inner plaintext is content || content type.
-TEST_CASE("AES-128-GCM reproduces RFC 8448 records with xor_nonce and headroom",
-          "[crypto][aead]") {
+TEST_CASE("AES-128-GCM reproduces RFC 8448 records with xor_nonce and headroom", "[crypto][aead]") {
   struct Record {
     const char* name;
     const char* key;
     const char* iv;
     uint64_t seq;
-    const char* inner;  // TLSInnerPlaintext
-    const char* record; // the record on the wire
+    const char* inner;   // TLSInnerPlaintext
+    const char* record;  // the record on the wire
   };
   const Record records[] = {
       {"client Finished (client handshake key, seq 0)", "dbfaa693d1762c5b666af5d950258d01",
@@ -273,8 +271,7 @@ TEST_CASE("xor_nonce XORs the big-endian sequence number into the IV's last 8 by
   CHECK(to_hex(out) == "00010203050705030d0f0d03");
 }
 
-TEST_CASE("AEAD round trips on Slices of every size up to a full 16 KiB chunk",
-          "[crypto][aead]") {
+TEST_CASE("AEAD round trips on Slices of every size up to a full 16 KiB chunk", "[crypto][aead]") {
   BufferPool pool;
   Bytes key(32), nonce(kAeadNonceLen), ad = ascii("header");
   random_bytes(key);
@@ -357,8 +354,7 @@ TEST_CASE("AEAD open fails on a wrong tag, tampered ciphertext, AD or nonce", "[
     const Bytes sealed(good.data(), good.data() + good.size());
     good.reset();
 
-    auto expect_fail = [&](Bytes record, std::span<const uint8_t> n,
-                           std::span<const uint8_t> d) {
+    auto expect_fail = [&](Bytes record, std::span<const uint8_t> n, std::span<const uint8_t> d) {
       Slice s = slice_of(pool, record);
       CHECK(a.open_in_place(n, d, s).error() == Errc::decrypt_failed);
       CHECK(s.size() == record.size());  // the tag is not truncated on failure
@@ -398,8 +394,7 @@ TEST_CASE("AEAD open fails on a wrong tag, tampered ciphertext, AD or nonce", "[
   CHECK(pool.stats().chunks_outstanding == 0);
 }
 
-TEST_CASE("AEAD on a Slice refuses shared, foreign and tailroom-less Slices",
-          "[crypto][aead]") {
+TEST_CASE("AEAD on a Slice refuses shared, foreign and tailroom-less Slices", "[crypto][aead]") {
   BufferPool pool;
   Aead a = make(AeadAlgorithm::chacha20_poly1305, Bytes(32, 1));
   const Bytes nonce(kAeadNonceLen, 0);
@@ -480,8 +475,7 @@ TEST_CASE("AEAD span and pointer forms check sizes, nulls and aliasing", "[crypt
   CHECK(a.open(nonce, ad, nullptr, 0, tag).error() == Errc::decrypt_failed);
 }
 
-TEST_CASE("an empty or moved-from Aead is invalid_state; a moved-to one works",
-          "[crypto][aead]") {
+TEST_CASE("an empty or moved-from Aead is invalid_state; a moved-to one works", "[crypto][aead]") {
   const Bytes key = hex("feffe9928665731c6d6a8f9467308308");
   const Bytes nonce = hex("cafebabefacedbaddecaf888");
   Bytes buf(16, 0);

@@ -26,8 +26,10 @@ TEST_CASE("BoringSSL is loaded and no OpenSSL library is", "[crypto][boringssl]"
   while (std::getline(maps, line)) {
     if (line.find("/android/libcrypto.so") != std::string::npos) boring = true;
     // OpenSSL 3 (libcrypto.so.3 / libssl.so.3) or 1.1 must not be mapped.
-    if (line.find("libcrypto.so.3") != std::string::npos || line.find("libssl.so.3") != std::string::npos ||
-        line.find("libcrypto.so.1.1") != std::string::npos || line.find("libssl.so.1.1") != std::string::npos)
+    if (line.find("libcrypto.so.3") != std::string::npos ||
+        line.find("libssl.so.3") != std::string::npos ||
+        line.find("libcrypto.so.1.1") != std::string::npos ||
+        line.find("libssl.so.1.1") != std::string::npos)
       openssl = line;
   }
   CHECK(boring);

@@ -133,8 +133,7 @@ TEST_CASE("Digest fed a byte at a time equals the one-shot hash; finish resets",
   }
 }
 
-TEST_CASE("copying a Digest forks the running hash (transcript snapshots)",
-          "[crypto][digest]") {
+TEST_CASE("copying a Digest forks the running hash (transcript snapshots)", "[crypto][digest]") {
   Digest running(DigestAlgorithm::sha256);
   running.update(ascii("ab"));
   Digest snapshot = running;

@@ -1,9 +1,9 @@
 // Tests for HKDF and the TLS 1.3 key schedule helpers (lib/crypto/hkdf.cpp):
 // RFC 5869 test cases 1-3, the whole RFC 8448 §3 1-RTT key schedule, a
 // cross-check of HKDF-SHA384 against BoringSSL's HKDF(), and the errors.
-#include <catch2/catch.hpp>
 #include <openssl/digest.h>
 #include <openssl/hkdf.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <string_view>
@@ -110,11 +110,12 @@ TEST_CASE("HKDF rejects out-of-range lengths and short buffers", "[crypto][hkdf]
   uint8_t prk[32] = {};
   Bytes out(255 * 32 + 1);
   CHECK(hkdf_expand(DigestAlgorithm::sha256, prk, {}, out).error() == Errc::invalid_argument);
-  CHECK(hkdf_expand(DigestAlgorithm::sha256, prk, {},
-                    std::span<uint8_t>(out.data(), 255 * 32)).has_value());
+  CHECK(hkdf_expand(DigestAlgorithm::sha256, prk, {}, std::span<uint8_t>(out.data(), 255 * 32))
+            .has_value());
   // RFC 5869 §2.3: PRK is at least HashLen bytes.
   CHECK(hkdf_expand(DigestAlgorithm::sha256, std::span<const uint8_t>(prk, 31), {},
-                    std::span<uint8_t>(out.data(), 32)).error() == Errc::invalid_argument);
+                    std::span<uint8_t>(out.data(), 32))
+            .error() == Errc::invalid_argument);
   uint8_t short_prk[31];
   CHECK(hkdf_extract(DigestAlgorithm::sha256, {}, ascii("ikm"), short_prk).error() ==
         Errc::buffer_too_small);
@@ -124,14 +125,14 @@ TEST_CASE("HKDF rejects out-of-range lengths and short buffers", "[crypto][hkdf]
   Bytes secret(32, 1), key(16);
   CHECK(hkdf_expand_label(DigestAlgorithm::sha256, secret, std::string(249, 'x'), {}, key)
             .has_value());  // 6 + 249 = 255: the longest label
-  CHECK(hkdf_expand_label(DigestAlgorithm::sha256, secret, std::string(250, 'x'), {}, key)
-            .error() == Errc::invalid_argument);
+  CHECK(
+      hkdf_expand_label(DigestAlgorithm::sha256, secret, std::string(250, 'x'), {}, key).error() ==
+      Errc::invalid_argument);
   CHECK(hkdf_expand_label(DigestAlgorithm::sha256, secret, "", {}, key).error() ==
         Errc::invalid_argument);
   CHECK(hkdf_expand_label(DigestAlgorithm::sha256, secret, "key", Bytes(256, 0), key).error() ==
         Errc::invalid_argument);
-  CHECK(hkdf_expand_label(DigestAlgorithm::sha256, secret, "key", Bytes(255, 0), key)
-            .has_value());
+  CHECK(hkdf_expand_label(DigestAlgorithm::sha256, secret, "key", Bytes(255, 0), key).has_value());
   uint8_t small[31];
   CHECK(derive_secret(DigestAlgorithm::sha256, secret, "derived", {}, small).error() ==
         Errc::buffer_too_small);

@@ -1,9 +1,9 @@
 // Tests for Hmac (lib/crypto/hmac.cpp): RFC 4231 test cases for SHA-256,
 // SHA-384 and SHA-512, incremental use, and a cross-check of the in-house
 // HMAC construction against BoringSSL's own HMAC() for many key lengths.
-#include <catch2/catch.hpp>
 #include <openssl/digest.h>
 #include <openssl/hmac.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <string_view>

@@ -85,7 +85,8 @@ TEST_CASE("X25519 iterated 1 and 1000 times (RFC 7748 section 5.2)", "[crypto][x
     REQUIRE(x25519(k, u, r).has_value());
     u = k;
     k = r;
-    if (i == 1) CHECK(to_hex(k) == "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
+    if (i == 1)
+      CHECK(to_hex(k) == "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
   }
   CHECK(to_hex(k) == "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
 }
