@@ -1,0 +1,813 @@
+// connection.cpp: one QUIC connection: ngtcp2 callbacks, the write loop, timers, close.
+#include "quic/connection.hpp"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/check.hpp"
+#include "quic/datagram.hpp"
+#include "quic/endpoint.hpp"
+#include "quic/quic_crypto.hpp"
+#include "quic/quic_stream.hpp"
+#include "sluice/log.hpp"
+
+namespace sluice::quic {
+
+namespace {
+
+uint64_t now_ns() noexcept { return uv_hrtime(); }
+
+Connection* self(void* user) noexcept { return static_cast<Connection*>(user); }
+
+ngtcp2_cc_algo cc_algo(CongestionControl c) noexcept {
+  switch (c) {
+    case CongestionControl::reno: return NGTCP2_CC_ALGO_RENO;
+    case CongestionControl::bbr: return NGTCP2_CC_ALGO_BBR;
+    case CongestionControl::bbr2: return NGTCP2_CC_ALGO_BBR2;
+    default: return NGTCP2_CC_ALGO_CUBIC;
+  }
+}
+
+std::string cid_key(const uint8_t* p, size_t n) {
+  return std::string(reinterpret_cast<const char*>(p), n);
+}
+
+// The packet-protection update_key callback, wrapped to count key updates.
+ngtcp2_update_key g_update_key = nullptr;
+
+Errc errc_of_liberr(int rv) noexcept {
+  switch (rv) {
+    case NGTCP2_ERR_CRYPTO: return Errc::tls_handshake_failed;
+    case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
+    case NGTCP2_ERR_IDLE_CLOSE: return Errc::timed_out;
+    case NGTCP2_ERR_NOMEM: return Errc::no_memory;
+    case NGTCP2_ERR_CALLBACK_FAILURE: return Errc::callback_failure;
+    default: return Errc::protocol_violation;
+  }
+}
+
+}  // namespace
+
+void ConnectionHandler::on_stream(Connection&, std::unique_ptr<QuicStream> s) {
+  // Nobody wants peer streams here: refuse it (RESET_STREAM/STOP_SENDING).
+  s->reset(0);
+  close_and_delete(s.release());
+}
+
+Connection::Connection(Endpoint& ep, bool server, const ConnectionOptions& o) noexcept
+    : ep_(ep), server_(server), opts_(o) {}
+
+Connection::~Connection() {
+  for (auto& [id, s] : streams_) {
+    (void)id;
+    s->on_closed_by_conn(Errc::closed, "connection deleted");
+  }
+  if (conn_) ngtcp2_conn_del(conn_);
+  if (tls_.ssl) SSL_free(tls_.ssl);
+}
+
+bool Connection::handshake_completed() const noexcept {
+  return conn_ && ngtcp2_conn_get_handshake_completed(conn_);
+}
+
+void Connection::fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const noexcept {
+  ngtcp2_settings_default(&s);
+  s.initial_ts = now_ns();
+  s.cc_algo = cc_algo(opts_.cc);
+  s.max_tx_udp_payload_size = opts_.max_tx_udp_payload_size;
+  s.max_window = opts_.max_conn_window;
+  s.max_stream_window = opts_.max_stream_window;
+  s.handshake_timeout = opts_.handshake_timeout_ms * NGTCP2_MILLISECONDS;
+  ngtcp2_transport_params_default(&p);
+  p.initial_max_stream_data_bidi_local = opts_.stream_window;
+  p.initial_max_stream_data_bidi_remote = opts_.stream_window;
+  p.initial_max_stream_data_uni = opts_.stream_window;
+  p.initial_max_data = opts_.conn_window;
+  p.initial_max_streams_bidi = opts_.max_streams_bidi;
+  p.initial_max_streams_uni = opts_.max_streams_uni;
+  p.max_idle_timeout = opts_.idle_timeout_ms * NGTCP2_MILLISECONDS;
+  p.max_datagram_frame_size = opts_.max_datagram_frame_size;
+}
+
+void Connection::set_path(const sockaddr* remote) noexcept {
+  std::memcpy(&remote_, remote, sockaddr_len(remote));
+  const auto& local = ep_.socket().local_address();
+  std::memcpy(&local_, &local, sizeof local_);
+  path_.local.addr = reinterpret_cast<ngtcp2_sockaddr*>(&local_);
+  path_.local.addrlen = ep_.socket().local_address_len();
+  path_.remote.addr = reinterpret_cast<ngtcp2_sockaddr*>(&remote_);
+  path_.remote.addrlen = sockaddr_len(remote);
+}
+
+Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls) noexcept {
+  uv_timer_init(ep_.engine().loop(), &timer_);
+  timer_.data = this;
+  timer_open_ = true;
+  set_path(remote);
+  ngtcp2_cid dcid, scid;
+  dcid.datalen = 18;  // >= 8 bytes of entropy (RFC 9000 §7.2)
+  random_bytes({dcid.data, dcid.datalen});
+  scid.datalen = ep_.opts_.scid_len;
+  random_bytes({scid.data, scid.datalen});
+  ngtcp2_settings s;
+  ngtcp2_transport_params p;
+  fill_settings(s, p);
+  ngtcp2_callbacks cb{};
+  fill_callbacks(cb);
+  int rv = ngtcp2_conn_client_new(&conn_, &dcid, &scid, &path_, NGTCP2_PROTO_VER_V1, &cb, &s, &p,
+                                  nullptr, this);
+  if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;
+  tls_.conn = conn_;
+  if (!new_quic_ssl(tls, tls_)) return Errc::crypto_failure;
+  ngtcp2_conn_set_tls_native_handle(conn_, tls_.ssl);
+  if (install_retry_aead(conn_) != 0) return Errc::no_memory;
+  const std::string key = cid_key(scid.data, scid.datalen);
+  ep_.register_cid(key, this);
+  cids_.push_back(key);
+  if (opts_.keep_alive_ms) ngtcp2_conn_set_keep_alive_timeout(conn_, opts_.keep_alive_ms * NGTCP2_MILLISECONDS);
+  return {};
+}
+
+Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
+                               const QuicTlsContext& tls) noexcept {
+  uv_timer_init(ep_.engine().loop(), &timer_);
+  timer_.data = this;
+  timer_open_ = true;
+  set_path(remote);
+  ngtcp2_cid scid;
+  scid.datalen = ep_.opts_.scid_len;
+  random_bytes({scid.data, scid.datalen});
+  ngtcp2_settings s;
+  ngtcp2_transport_params p;
+  fill_settings(s, p);
+  p.original_dcid = hd.dcid;  // RFC 9000 §7.3
+  p.stateless_reset_token_present = 1;
+  ep_.reset_key_.token({scid.data, scid.datalen}, p.stateless_reset_token);
+  ngtcp2_callbacks cb{};
+  fill_callbacks(cb);
+  tls_.assume_peer_max_datagram_frame_size = opts_.assume_peer_max_datagram_frame_size;
+  int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid, &path_, hd.version, &cb, &s, &p,
+                                  nullptr, this);
+  if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;
+  tls_.conn = conn_;
+  if (!new_quic_ssl(tls, tls_)) return Errc::crypto_failure;
+  ngtcp2_conn_set_tls_native_handle(conn_, tls_.ssl);
+  // Route both our CID and the client's chosen DCID (its retransmitted
+  // Initials still carry it) to this connection.
+  for (const ngtcp2_cid* c : std::initializer_list<const ngtcp2_cid*>{&scid, &hd.dcid}) {
+    const std::string key = cid_key(c->data, c->datalen);
+    ep_.register_cid(key, this);
+    cids_.push_back(key);
+  }
+  if (opts_.keep_alive_ms) ngtcp2_conn_set_keep_alive_timeout(conn_, opts_.keep_alive_ms * NGTCP2_MILLISECONDS);
+  return {};
+}
+
+// --- reading ------------------------------------------------------------------
+
+void Connection::read(const sockaddr* from, const uint8_t* data, size_t len) noexcept {
+  if (state_ == State::dead || state_ == State::draining) return;
+  if (state_ == State::closing) return;  // RFC 9000 §10.2.1 lets us stay quiet
+  ngtcp2_path path = path_;
+  path.remote.addr = const_cast<ngtcp2_sockaddr*>(reinterpret_cast<const ngtcp2_sockaddr*>(from));
+  path.remote.addrlen = sockaddr_len(from);
+  ngtcp2_pkt_info pi{};
+  stats_.packets_read++;
+  int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, data, len, now_ns());
+  if (rv == 0) {
+    // A new remote address (NAT rebinding, port hopping) becomes our path
+    // once ngtcp2 has validated it; writes use ngtcp2's path anyway.
+    ep_.mark_dirty(this);
+    return;
+  }
+  switch (rv) {
+    case NGTCP2_ERR_DRAINING:
+      start_draining(Errc::closed);
+      return;
+    case NGTCP2_ERR_DROP_CONN:
+    case NGTCP2_ERR_RETRY:
+      close_error_ = Errc::connection_aborted;
+      teardown();
+      return;
+    case NGTCP2_ERR_DISCARD_PKT:
+      return;
+    default:
+      SLUICE_LOG_DEBUG("quic: read_pkt: %s", ngtcp2_strerror(rv));
+      fail(rv);
+  }
+}
+
+// --- writing ------------------------------------------------------------------
+
+void Connection::schedule_write() noexcept {
+  if (state_ == State::open) ep_.mark_dirty(this);
+}
+
+void Connection::stream_wants_send(QuicStream* s) noexcept {
+  if (!s->in_send_queue_) {
+    s->in_send_queue_ = true;
+    send_queue_.push_back(s);
+  }
+  schedule_write();
+}
+
+void Connection::write() noexcept {
+  if (state_ != State::open || in_write_ || conn_ == nullptr) return;
+  in_write_ = true;
+  const uint64_t now = now_ns();
+  bool more = true;
+  bool ok = true;
+  // Each batch is at most one send quantum; keep going while ngtcp2 has
+  // more to send now (it returns 0 when congestion- or pacing-limited).
+  for (int rounds = 0; more && ok && rounds < 16 && state_ == State::open; ++rounds) {
+    ok = write_batch(now, &more);
+  }
+  in_write_ = false;
+  if (state_ == State::open) {
+    ngtcp2_conn_update_pkt_tx_time(conn_, now);
+    arm_timer();
+  }
+}
+
+bool Connection::write_batch(uint64_t now, bool* more) noexcept {
+  *more = false;
+  if (!sendbuf_.chunk()) {
+    auto r = ep_.engine().pool().get(SizeClass::k64K);
+    if (!r) return false;
+    sendbuf_ = std::move(*r);
+  }
+  uint8_t* buf = sendbuf_.chunk()->base() + sendbuf_.headroom();
+  const size_t cap = kClassPayload[2];
+  const size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
+  const size_t quantum = std::min(ngtcp2_conn_get_send_quantum(conn_), cap);
+  const size_t max_pkts =
+      std::min({UdpSocket::kMaxGsoSegments, std::max<size_t>(1, quantum / max_udp), cap / max_udp});
+  size_t off = 0, npkts = 0, segment = 0;
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi{};
+
+  auto flush = [&](size_t len) {
+    if (len == 0) return;
+    Status st = ep_.socket().send(reinterpret_cast<const sockaddr*>(ps.path.remote.addr), buf,
+                                  len, segment);
+    stats_.send_batches++;
+    // A full socket buffer loses the run; QUIC's loss recovery resends it.
+    (void)st;
+  };
+
+  while (npkts < max_pkts) {
+    ngtcp2_ssize nwrite = 0;
+    ngtcp2_ssize ndatalen = -1;
+    QuicStream* s = nullptr;
+    bool fin = false;
+    size_t veclen = 0;
+    if (!datagrams_.empty()) {
+      Slice& d = datagrams_.front();
+      ngtcp2_vec v{const_cast<uint8_t*>(d.data()), d.size()};
+      int accepted = 0;
+      nwrite = ngtcp2_conn_writev_datagram(conn_, &ps.path, &pi, buf + off, max_udp, &accepted,
+                                           NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &v, 1, now);
+      if (accepted) {
+        stats_.datagrams_sent++;
+        datagrams_.pop_front();
+      }
+      if (nwrite == NGTCP2_ERR_WRITE_MORE) continue;
+      if (nwrite == NGTCP2_ERR_INVALID_ARGUMENT || nwrite == NGTCP2_ERR_INVALID_STATE) {
+        // Too big for the peer's limit, or the peer takes none.
+        stats_.datagrams_dropped++;
+        if (!accepted) datagrams_.pop_front();
+        continue;
+      }
+      if (nwrite == 0 && !accepted) {
+        // Cannot fit now (congestion-limited); try again later.
+        break;
+      }
+    } else {
+      while (!send_queue_.empty() && !send_queue_.front()->wants_send()) {
+        send_queue_.front()->in_send_queue_ = false;
+        send_queue_.pop_front();
+      }
+      ngtcp2_vec vec[16];
+      size_t nvec = 0;
+      int64_t sid = -1;
+      uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+      if (!send_queue_.empty()) {
+        s = send_queue_.front();
+        sid = s->id_;
+        size_t skip = s->unsent_off_;
+        for (size_t i = 0; i < s->send_.count() && nvec < 16; ++i) {
+          const Slice& sl = s->send_[i];
+          if (skip >= sl.size()) {
+            skip -= sl.size();
+            continue;
+          }
+          vec[nvec].base = const_cast<uint8_t*>(sl.data()) + skip;
+          vec[nvec].len = sl.size() - skip;
+          veclen += vec[nvec].len;
+          skip = 0;
+          ++nvec;
+        }
+        if (s->fin_wanted_ && veclen == s->unsent()) {
+          fin = true;
+          flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+        }
+      }
+      nwrite = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, buf + off, max_udp, &ndatalen,
+                                         flags, sid, nvec ? vec : nullptr, nvec, now);
+      if (s && ndatalen >= 0) {
+        s->on_sent(static_cast<size_t>(ndatalen),
+                   fin && static_cast<size_t>(ndatalen) == veclen);
+      }
+      if (nwrite < 0) {
+        switch (nwrite) {
+          case NGTCP2_ERR_WRITE_MORE:
+            if (s && s->wants_send()) {
+              // Round robin: the next stream gets the rest of this packet.
+              send_queue_.pop_front();
+              send_queue_.push_back(s);
+            }
+            continue;
+          case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+          case NGTCP2_ERR_STREAM_SHUT_WR:
+          case NGTCP2_ERR_STREAM_NOT_FOUND:
+            // Blocked by flow control (extend_max_stream_data re-queues it)
+            // or no longer writable.
+            if (s) {
+              s->in_send_queue_ = false;
+              send_queue_.pop_front();
+            }
+            continue;
+          default:
+            fail(static_cast<int>(nwrite));
+            return false;
+        }
+      }
+      if (s && !send_queue_.empty() && send_queue_.front() == s) {
+        send_queue_.pop_front();
+        if (s->wants_send()) {
+          send_queue_.push_back(s);
+        } else {
+          s->in_send_queue_ = false;
+        }
+      }
+    }
+    if (nwrite < 0) {
+      fail(static_cast<int>(nwrite));
+      return false;
+    }
+    if (nwrite == 0) break;  // nothing more now: limited, or done
+    const size_t n = static_cast<size_t>(nwrite);
+    stats_.packets_written++;
+    if (npkts == 0) {
+      segment = n;
+    } else if (n > segment) {
+      // A GSO run needs equal sizes with only the last smaller: send what we
+      // have and start a new run with this packet.
+      flush(off);
+      std::memmove(buf, buf + off, n);
+      off = 0;
+      npkts = 0;
+      segment = n;
+    }
+    off += n;
+    ++npkts;
+    if (n < segment) {
+      flush(off);
+      off = 0;
+      npkts = 0;
+      *more = true;
+      return true;
+    }
+  }
+  flush(off);
+  *more = npkts == max_pkts;
+  return true;
+}
+
+void Connection::arm_timer() noexcept {
+  if (!timer_open_ || conn_ == nullptr) return;
+  const uint64_t expiry = ngtcp2_conn_get_expiry(conn_);
+  const uint64_t now = now_ns();
+  uint64_t ms = 0;
+  if (expiry == UINT64_MAX) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  if (expiry > now) ms = (expiry - now + NGTCP2_MILLISECONDS - 1) / NGTCP2_MILLISECONDS;
+  uv_timer_start(&timer_, on_timer, ms, 0);
+}
+
+void Connection::on_timer(uv_timer_t* t) {
+  auto* c = static_cast<Connection*>(t->data);
+  if (c->state_ == State::closing || c->state_ == State::draining) {
+    c->teardown();  // the closing/draining period (3 PTO) is over
+    return;
+  }
+  if (c->state_ != State::open) return;
+  int rv = ngtcp2_conn_handle_expiry(c->conn_, now_ns());
+  if (rv != 0) {
+    if (rv == NGTCP2_ERR_IDLE_CLOSE) {
+      // RFC 9000 §10.1: silently discard the state.
+      c->close_error_ = Errc::timed_out;
+      c->close_reason_ = "idle timeout";
+      c->teardown();
+      return;
+    }
+    c->fail(rv);
+    return;
+  }
+  c->write();
+}
+
+// --- closing ------------------------------------------------------------------
+
+void Connection::fail(int rv) noexcept {
+  if (state_ != State::open) return;
+  if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+    close_error_ = Errc::timed_out;
+    close_reason_ = ngtcp2_strerror(rv);
+    teardown();
+    return;
+  }
+  ngtcp2_connection_close_error ccerr;
+  if (rv == NGTCP2_ERR_CRYPTO) {
+    ngtcp2_connection_close_error_set_transport_error_tls_alert(
+        &ccerr, ngtcp2_conn_get_tls_alert(conn_), nullptr, 0);
+  } else {
+    ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, rv, nullptr, 0);
+  }
+  close_error_ = errc_of_liberr(rv);
+  close_reason_ = ngtcp2_strerror(rv);
+  uint8_t* buf = sendbuf_.chunk() ? sendbuf_.chunk()->base() + sendbuf_.headroom() : nullptr;
+  uint8_t local[1500];
+  if (!buf) buf = local;
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi{};
+  ngtcp2_ssize n =
+      ngtcp2_conn_write_connection_close(conn_, &ps.path, &pi, buf, 1500, &ccerr, now_ns());
+  if (n > 0) {
+    (void)ep_.socket().send(reinterpret_cast<const sockaddr*>(ps.path.remote.addr), buf,
+                            static_cast<size_t>(n), 0);
+  }
+  state_ = State::closing;
+  for (auto& [id, s] : streams_) {
+    (void)id;
+    s->on_closed_by_conn(close_error_, close_reason_.c_str());
+  }
+  if (timer_open_) {
+    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1,
+                   0);
+  } else {
+    teardown();
+  }
+}
+
+void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
+  if (state_ != State::open) return;
+  close_error_ = Errc::closed;
+  close_app_error_ = app_error;
+  close_reason_ = std::string(reason);
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_connection_close_error_set_application_error(
+      &ccerr, app_error, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
+  uint8_t buf[1500];
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi{};
+  ngtcp2_ssize n =
+      ngtcp2_conn_write_connection_close(conn_, &ps.path, &pi, buf, sizeof buf, &ccerr, now_ns());
+  if (n > 0) {
+    (void)ep_.socket().send(reinterpret_cast<const sockaddr*>(ps.path.remote.addr), buf,
+                            static_cast<size_t>(n), 0);
+  }
+  state_ = State::closing;
+  for (auto& [id, s] : streams_) {
+    (void)id;
+    s->on_closed_by_conn(Errc::closed, "connection closed");
+  }
+  // RFC 9000 §10.2: stay in the closing state for three PTOs.
+  if (timer_open_) {
+    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1,
+                   0);
+  } else {
+    teardown();
+  }
+}
+
+void Connection::start_draining(Errc e) noexcept {
+  if (state_ != State::open) return;
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_conn_get_connection_close_error(conn_, &ccerr);
+  close_error_ = e;
+  close_app_error_ = ccerr.error_code;
+  if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT && ccerr.error_code != 0)
+    close_error_ = ccerr.error_code >= 0x100 && ccerr.error_code < 0x200 ? Errc::tls_alert
+                                                                          : Errc::protocol_violation;
+  close_reason_.assign(reinterpret_cast<const char*>(ccerr.reason), ccerr.reasonlen);
+  state_ = State::draining;
+  for (auto& [id, s] : streams_) {
+    (void)id;
+    s->on_closed_by_conn(Errc::connection_reset, "peer closed the connection");
+  }
+  if (timer_open_) {
+    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1,
+                   0);
+  } else {
+    teardown();
+  }
+}
+
+void Connection::teardown() noexcept {
+  if (teardown_done_) return;
+  teardown_done_ = true;
+  const State before = state_;
+  state_ = State::dead;
+  if (server_ && !handshake_reported_ && ep_.half_open_ > 0) ep_.half_open_--;
+  for (const auto& c : cids_) ep_.unregister_cid(c);
+  cids_.clear();
+  // Streams hear about it before the handler (a relay closes them).
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, s] : streams) {
+    (void)id;
+    s->on_closed_by_conn(close_error_ == Errc::ok ? Errc::closed : close_error_,
+                         close_reason_.c_str());
+  }
+  send_queue_.clear();
+  datagrams_.clear();
+  (void)before;
+  if (handler_) {
+    ConnectionHandler* h = handler_;
+    handler_ = nullptr;
+    h->on_closed(*this, close_error_ == Errc::ok ? Errc::closed : close_error_, close_app_error_,
+                 close_reason_.c_str());
+  }
+  if (timer_open_) {
+    timer_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), [](uv_handle_t* h) {
+      auto* c = static_cast<Connection*>(h->data);
+      c->ep_.connection_done(c);
+    });
+  } else {
+    ep_.connection_done(this);
+  }
+}
+
+Status Connection::initiate_key_update() noexcept {
+  if (state_ != State::open) return Errc::closed;
+  int rv = ngtcp2_conn_initiate_key_update(conn_, now_ns());
+  if (rv != 0) return Errc::invalid_state;
+  schedule_write();
+  return {};
+}
+
+ngtcp2_conn_stat Connection::conn_stat() const noexcept {
+  ngtcp2_conn_stat st{};
+  if (conn_) ngtcp2_conn_get_conn_stat(conn_, &st);
+  return st;
+}
+
+std::string Connection::alpn() const { return tls_.ssl ? negotiated_alpn(tls_.ssl) : ""; }
+
+// --- streams and datagrams ----------------------------------------------------
+
+Result<std::unique_ptr<QuicStream>> Connection::adopt_stream(int64_t id) noexcept {
+  std::unique_ptr<QuicStream> s(new (std::nothrow) QuicStream(this, id));
+  if (!s) return Errc::no_memory;
+  s->loop_ = ep_.engine().loop();
+  streams_[id] = s.get();
+  ngtcp2_conn_set_stream_user_data(conn_, id, s.get());
+  return s;
+}
+
+Result<std::unique_ptr<QuicStream>> Connection::open_bidi_stream() noexcept {
+  if (state_ != State::open) return Errc::closed;
+  int64_t id;
+  int rv = ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr);
+  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) return Errc::limit_exceeded;
+  if (rv != 0) return Errc::invalid_state;
+  return adopt_stream(id);
+}
+
+Result<std::unique_ptr<QuicStream>> Connection::open_uni_stream() noexcept {
+  if (state_ != State::open) return Errc::closed;
+  int64_t id;
+  int rv = ngtcp2_conn_open_uni_stream(conn_, &id, nullptr);
+  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) return Errc::limit_exceeded;
+  if (rv != 0) return Errc::invalid_state;
+  return adopt_stream(id);
+}
+
+void Connection::stream_closing(QuicStream* s) noexcept {
+  streams_.erase(s->id_);
+  auto it = std::find(send_queue_.begin(), send_queue_.end(), s);
+  if (it != send_queue_.end()) send_queue_.erase(it);
+  if (state_ == State::open && conn_) {
+    ngtcp2_conn_set_stream_user_data(conn_, s->id_, nullptr);
+    schedule_write();
+  }
+}
+
+void Connection::extend_credit(QuicStream* s, size_t n) noexcept {
+  if (state_ != State::open || n == 0) return;
+  ngtcp2_conn_extend_max_stream_offset(conn_, s->id_, n);
+  ngtcp2_conn_extend_max_offset(conn_, n);
+  schedule_write();
+}
+
+size_t Connection::max_datagram_payload() const noexcept {
+  if (state_ != State::open || conn_ == nullptr) return 0;
+  const ngtcp2_transport_params* rp = ngtcp2_conn_get_remote_transport_params(conn_);
+  if (rp == nullptr) return 0;
+  const ngtcp2_cid* dcid = ngtcp2_conn_get_dcid(conn_);
+  return quic::max_datagram_payload(rp->max_datagram_frame_size,
+                                    ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_),
+                                    dcid ? dcid->datalen : NGTCP2_MAX_CIDLEN);
+}
+
+Status Connection::send_datagram(const uint8_t* data, size_t len) noexcept {
+  if (state_ != State::open) return Errc::closed;
+  const ngtcp2_transport_params* rp = ngtcp2_conn_get_remote_transport_params(conn_);
+  if (rp == nullptr || rp->max_datagram_frame_size == 0) return Errc::not_supported;
+  if (len > max_datagram_payload()) {
+    stats_.datagrams_dropped++;
+    return Errc::frame_too_large;
+  }
+  if (datagrams_.size() >= opts_.datagram_queue_max) {
+    stats_.datagrams_dropped++;
+    return Errc::limit_exceeded;
+  }
+  auto r = ep_.engine().pool().copy_from(data, len);
+  if (!r) {
+    stats_.datagrams_dropped++;
+    return r.error();
+  }
+  datagrams_.push_back(std::move(*r));
+  schedule_write();
+  return {};
+}
+
+// --- ngtcp2 callbacks -----------------------------------------------------------
+
+int Connection::cb_recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t,
+                                    const uint8_t* data, size_t len, void* user,
+                                    void* stream_user) {
+  Connection* c = self(user);
+  auto* s = static_cast<QuicStream*>(stream_user);
+  if (s == nullptr) {
+    // The owner closed it: discard, but keep the connection's window open.
+    if (len) {
+      ngtcp2_conn_extend_max_stream_offset(c->conn_, id, len);
+      ngtcp2_conn_extend_max_offset(c->conn_, len);
+    }
+    return 0;
+  }
+  s->on_recv(data, len, (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
+  return 0;
+}
+
+int Connection::cb_stream_open(ngtcp2_conn*, int64_t id, void* user) {
+  Connection* c = self(user);
+  auto r = c->adopt_stream(id);
+  if (!r) return NGTCP2_ERR_CALLBACK_FAILURE;
+  if (c->handler_) {
+    c->handler_->on_stream(*c, std::move(*r));
+  } else {
+    ConnectionHandler dflt;
+    dflt.on_stream(*c, std::move(*r));
+  }
+  return 0;
+}
+
+int Connection::cb_stream_close(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t app_error,
+                                void* user, void* stream_user) {
+  Connection* c = self(user);
+  auto* s = static_cast<QuicStream*>(stream_user);
+  if (s) {
+    if ((flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) && !(s->rx_fin_ && s->fin_sent_))
+      s->on_peer_reset(app_error);
+    s->on_stream_closed();
+  }
+  c->orphans_.erase(id);
+  // Give the peer its stream back (RFC 9000 §4.6): ngtcp2 leaves MAX_STREAMS to us.
+  if (!ngtcp2_conn_is_local_stream(c->conn_, id)) {
+    if (ngtcp2_is_bidi_stream(id)) {
+      ngtcp2_conn_extend_max_streams_bidi(c->conn_, 1);
+    } else {
+      ngtcp2_conn_extend_max_streams_uni(c->conn_, 1);
+    }
+  }
+  return 0;
+}
+
+int Connection::cb_stream_reset(ngtcp2_conn*, int64_t, uint64_t, uint64_t app_error, void*,
+                                void* stream_user) {
+  if (auto* s = static_cast<QuicStream*>(stream_user)) s->on_peer_reset(app_error);
+  return 0;
+}
+
+int Connection::cb_stream_stop_sending(ngtcp2_conn*, int64_t, uint64_t app_error, void*,
+                                       void* stream_user) {
+  if (auto* s = static_cast<QuicStream*>(stream_user)) s->on_peer_reset(app_error);
+  return 0;
+}
+
+int Connection::cb_acked_stream_data_offset(ngtcp2_conn*, int64_t id, uint64_t, uint64_t datalen,
+                                            void* user, void* stream_user) {
+  Connection* c = self(user);
+  if (auto* s = static_cast<QuicStream*>(stream_user)) {
+    s->on_acked(datalen);
+    return 0;
+  }
+  auto it = c->orphans_.find(id);
+  if (it != c->orphans_.end()) {
+    it->second.advance(std::min<size_t>(datalen, it->second.size()));
+    if (it->second.empty()) c->orphans_.erase(it);
+  }
+  return 0;
+}
+
+int Connection::cb_extend_max_stream_data(ngtcp2_conn*, int64_t, uint64_t, void* user,
+                                          void* stream_user) {
+  Connection* c = self(user);
+  if (auto* s = static_cast<QuicStream*>(stream_user); s && s->wants_send())
+    c->stream_wants_send(s);
+  return 0;
+}
+
+int Connection::cb_extend_max_streams(ngtcp2_conn*, uint64_t, void* user) {
+  Connection* c = self(user);
+  if (c->handler_ && c->state_ == State::open) c->handler_->on_streams_available(*c);
+  return 0;
+}
+
+int Connection::cb_handshake_completed(ngtcp2_conn*, void* user) {
+  Connection* c = self(user);
+  if (c->server_ && c->ep_.half_open_ > 0) c->ep_.half_open_--;
+  c->handshake_reported_ = true;
+  if (c->handler_) c->handler_->on_handshake_done(*c);
+  return 0;
+}
+
+int Connection::cb_recv_datagram(ngtcp2_conn*, uint32_t, const uint8_t* data, size_t len,
+                                 void* user) {
+  Connection* c = self(user);
+  c->stats_.datagrams_received++;
+  if (c->handler_) c->handler_->on_datagram(*c, data, len);
+  return 0;
+}
+
+int Connection::cb_get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token,
+                                         size_t cidlen, void* user) {
+  Connection* c = self(user);
+  cid->datalen = cidlen;
+  random_bytes({cid->data, cidlen});
+  c->ep_.reset_key_.token({cid->data, cidlen}, token);
+  std::string key = cid_key(cid->data, cidlen);
+  c->ep_.register_cid(key, c);
+  c->cids_.push_back(std::move(key));
+  return 0;
+}
+
+int Connection::cb_remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user) {
+  Connection* c = self(user);
+  const std::string key = cid_key(cid->data, cid->datalen);
+  c->ep_.unregister_cid(key);
+  auto it = std::find(c->cids_.begin(), c->cids_.end(), key);
+  if (it != c->cids_.end()) c->cids_.erase(it);
+  return 0;
+}
+
+int Connection::cb_update_key(ngtcp2_conn* conn, uint8_t* a, uint8_t* b,
+                              ngtcp2_crypto_aead_ctx* c, uint8_t* d, ngtcp2_crypto_aead_ctx* e,
+                              uint8_t* f, const uint8_t* g, const uint8_t* h, size_t len,
+                              void* user) {
+  self(user)->stats_.key_updates++;
+  return g_update_key(conn, a, b, c, d, e, f, g, h, len, user);
+}
+
+void Connection::fill_callbacks(ngtcp2_callbacks& cb) noexcept {
+  set_packet_protection_callbacks(cb);
+  set_tls_callbacks(cb);
+  g_update_key = cb.update_key;
+  cb.update_key = cb_update_key;
+  cb.recv_stream_data = cb_recv_stream_data;
+  cb.stream_open = cb_stream_open;
+  cb.stream_close = cb_stream_close;
+  cb.stream_reset = cb_stream_reset;
+  cb.stream_stop_sending = cb_stream_stop_sending;
+  cb.acked_stream_data_offset = cb_acked_stream_data_offset;
+  cb.extend_max_stream_data = cb_extend_max_stream_data;
+  cb.extend_max_local_streams_bidi = cb_extend_max_streams;
+  cb.extend_max_local_streams_uni = cb_extend_max_streams;
+  cb.handshake_completed = cb_handshake_completed;
+  cb.recv_datagram = cb_recv_datagram;
+  cb.get_new_connection_id = cb_get_new_connection_id;
+  cb.remove_connection_id = cb_remove_connection_id;
+}
+
+}  // namespace sluice::quic

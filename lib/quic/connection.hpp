@@ -1,0 +1,227 @@
+// connection.hpp: Connection, one QUIC connection (ngtcp2_conn + BoringSSL).
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// A Connection is created by its Endpoint (client: Endpoint::connect;
+// server: on a client's first Initial) and lives on the Endpoint's socket.
+// It turns received datagrams into ngtcp2_conn_read_pkt calls, and writes
+// after each receive batch, each timer expiry and each new piece of
+// application data: stream data round-robin over the streams that have
+// some, queued DATAGRAM frames, then whatever ngtcp2 wants to send alone
+// (ACKs, retransmissions, PINGs). Packets are built back to back into one
+// 64 KiB buffer, up to ngtcp2_conn_get_send_quantum bytes, and go to the
+// socket as one GSO run; the pacer's next send time
+// (ngtcp2_conn_update_pkt_tx_time) and every other deadline come back
+// through ngtcp2_conn_get_expiry, which arms the connection's one timer.
+//
+// Closing: close() sends CONNECTION_CLOSE with an application error code
+// (RFC 9000 §10.2) and stays in the closing state for three PTOs; a peer's
+// CONNECTION_CLOSE puts it in the draining state for three PTOs; an idle
+// timeout (max_idle_timeout, RFC 9000 §10.1) ends it silently. At the end
+// the handler hears on_closed exactly once and the Endpoint deletes the
+// Connection: the pointer is valid until on_closed returns.
+//
+// Threads: the Engine's loop thread.
+#pragma once
+
+#include <ngtcp2/ngtcp2.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "quic/quic_tls.hpp"
+#include "sluice/buffer.hpp"
+#include "sluice/error.hpp"
+
+namespace sluice::quic {
+
+class Endpoint;
+class QuicStream;
+
+// CongestionControl names ngtcp2 0.12.1's algorithms (settings.cc_algo; the
+// library has no pluggable controller, see docs/protocols/quic.md).
+enum class CongestionControl : uint8_t { cubic, reno, bbr, bbr2 };
+
+struct ConnectionOptions {
+  CongestionControl cc = CongestionControl::cubic;
+  uint64_t idle_timeout_ms = 30000;   // max_idle_timeout TP (RFC 9000 §10.1)
+  uint64_t keep_alive_ms = 0;         // PING after this much quiet; 0 = off
+  uint64_t handshake_timeout_ms = 10000;
+  // max_datagram_frame_size TP (RFC 9221 §3); 0 disables datagrams.
+  uint64_t max_datagram_frame_size = 65535;
+  // Server: treat a client's absent max_datagram_frame_size as this (0 = no).
+  uint64_t assume_peer_max_datagram_frame_size = 0;
+  uint64_t stream_window = 2u << 20;       // initial_max_stream_data_*
+  uint64_t max_stream_window = 16u << 20;  // auto-tuning ceiling
+  uint64_t conn_window = 8u << 20;         // initial_max_data
+  uint64_t max_conn_window = 32u << 20;
+  uint64_t max_streams_bidi = 1024;
+  uint64_t max_streams_uni = 64;
+  size_t max_tx_udp_payload_size = 1452;   // ngtcp2's default; PMTUD probes up to it
+  size_t datagram_queue_max = 256;         // queued DATAGRAMs before drop-and-count
+};
+
+struct ConnectionStats {
+  uint64_t packets_read = 0;
+  uint64_t packets_written = 0;
+  uint64_t send_batches = 0;         // socket sends (one GSO run each)
+  uint64_t datagrams_sent = 0;
+  uint64_t datagrams_received = 0;
+  uint64_t datagrams_dropped = 0;    // too big, queue full, or lost in the socket
+  uint64_t key_updates = 0;
+};
+
+class Connection;
+
+// ConnectionHandler hears a connection's events on the loop thread.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  virtual void on_handshake_done(Connection&) {}
+  // on_stream hands over a stream the peer opened; dropping it resets it.
+  virtual void on_stream(Connection&, std::unique_ptr<QuicStream> s);
+  virtual void on_datagram(Connection&, const uint8_t* data, size_t len) {
+    (void)data;
+    (void)len;
+  }
+  // on_streams_available: open_*_stream may succeed again.
+  virtual void on_streams_available(Connection&) {}
+  // on_closed: the connection ended; |app_error| is the peer's or our
+  // application error code when |e| is Errc::closed. Last call.
+  virtual void on_closed(Connection&, Errc e, uint64_t app_error, const char* reason) {
+    (void)e;
+    (void)app_error;
+    (void)reason;
+  }
+};
+
+class Connection {
+ public:
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void set_handler(ConnectionHandler* h) noexcept { handler_ = h; }
+  bool server() const noexcept { return server_; }
+  bool handshake_completed() const noexcept;
+  bool closed() const noexcept { return state_ != State::open; }
+
+  // open_bidi_stream / open_uni_stream: limit_exceeded while the peer's
+  // stream limit is reached (on_streams_available follows when it rises),
+  // invalid_state before the handshake keys allow it or after close.
+  Result<std::unique_ptr<QuicStream>> open_bidi_stream() noexcept;
+  Result<std::unique_ptr<QuicStream>> open_uni_stream() noexcept;
+
+  // send_datagram queues one DATAGRAM frame (RFC 9221). Unreliable: a
+  // payload above max_datagram_payload() or a full queue is dropped and
+  // counted (stats().datagrams_dropped) and reported as frame_too_large /
+  // limit_exceeded; not_supported if the peer takes no datagrams.
+  Status send_datagram(const uint8_t* data, size_t len) noexcept;
+  // max_datagram_payload is the largest payload that fits now (0 if none).
+  size_t max_datagram_payload() const noexcept;
+
+  // close sends CONNECTION_CLOSE with |app_error| and |reason| and ends the
+  // connection after the closing period (on_closed follows).
+  void close(uint64_t app_error, std::string_view reason = {}) noexcept;
+  // initiate_key_update starts a 1-RTT key update (RFC 9001 §6).
+  Status initiate_key_update() noexcept;
+
+  std::string alpn() const;
+  SSL* ssl() const noexcept { return tls_.ssl; }
+  ngtcp2_conn* native() const noexcept { return conn_; }
+  const ConnectionStats& stats() const noexcept { return stats_; }
+  // congestion returns ngtcp2's view: cwnd, srtt, bytes in flight, pacing.
+  ngtcp2_conn_stat conn_stat() const noexcept;
+  const ConnectionOptions& options() const noexcept { return opts_; }
+
+ private:
+  friend class Endpoint;
+  friend class QuicStream;
+  enum class State : uint8_t { open, closing, draining, dead };
+
+  Connection(Endpoint& ep, bool server, const ConnectionOptions& o) noexcept;
+  // init_client / init_server create the ngtcp2 connection and the SSL.
+  Status init_client(const sockaddr* remote, const QuicTlsContext& tls) noexcept;
+  Status init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
+                     const QuicTlsContext& tls) noexcept;
+  void fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const noexcept;
+  static void fill_callbacks(ngtcp2_callbacks& cb) noexcept;
+  void set_path(const sockaddr* remote) noexcept;
+
+  // read handles one datagram addressed to this connection.
+  void read(const sockaddr* from, const uint8_t* data, size_t len) noexcept;
+  // write sends everything ngtcp2 is willing to send now and re-arms the timer.
+  void write() noexcept;
+  bool write_batch(uint64_t now, bool* more) noexcept;
+  void arm_timer() noexcept;
+  static void on_timer(uv_timer_t* t);
+  void fail(int ngtcp2_error) noexcept;
+  void start_draining(Errc e) noexcept;
+  void teardown() noexcept;  // ends the connection: streams, CIDs, handler, timer
+  void schedule_write() noexcept;
+  void stream_wants_send(QuicStream* s) noexcept;
+  void stream_closing(QuicStream* s) noexcept;
+  void extend_credit(QuicStream* s, size_t n) noexcept;
+  Result<std::unique_ptr<QuicStream>> adopt_stream(int64_t id) noexcept;
+
+  // ngtcp2 callbacks
+  static int cb_recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t offset,
+                                 const uint8_t* data, size_t len, void* user, void* stream_user);
+  static int cb_stream_open(ngtcp2_conn*, int64_t id, void* user);
+  static int cb_stream_close(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t app_error,
+                             void* user, void* stream_user);
+  static int cb_stream_reset(ngtcp2_conn*, int64_t id, uint64_t final_size, uint64_t app_error,
+                             void* user, void* stream_user);
+  static int cb_stream_stop_sending(ngtcp2_conn*, int64_t id, uint64_t app_error, void* user,
+                                    void* stream_user);
+  static int cb_acked_stream_data_offset(ngtcp2_conn*, int64_t id, uint64_t offset,
+                                         uint64_t datalen, void* user, void* stream_user);
+  static int cb_extend_max_stream_data(ngtcp2_conn*, int64_t id, uint64_t max_data, void* user,
+                                       void* stream_user);
+  static int cb_extend_max_streams(ngtcp2_conn*, uint64_t max_streams, void* user);
+  static int cb_handshake_completed(ngtcp2_conn*, void* user);
+  static int cb_recv_datagram(ngtcp2_conn*, uint32_t flags, const uint8_t* data, size_t len,
+                              void* user);
+  static int cb_get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token,
+                                      size_t cidlen, void* user);
+  static int cb_remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user);
+  static int cb_update_key(ngtcp2_conn*, uint8_t*, uint8_t*, ngtcp2_crypto_aead_ctx*, uint8_t*,
+                           ngtcp2_crypto_aead_ctx*, uint8_t*, const uint8_t*, const uint8_t*,
+                           size_t, void*);
+
+  Endpoint& ep_;
+  bool server_;
+  ConnectionOptions opts_;
+  ConnectionHandler* handler_ = nullptr;
+  ngtcp2_conn* conn_ = nullptr;
+  TlsBinding tls_;
+  State state_ = State::open;
+  Errc close_error_ = Errc::ok;
+  uint64_t close_app_error_ = 0;
+  std::string close_reason_;
+  uv_timer_t timer_{};
+  bool timer_open_ = false;
+  sockaddr_storage remote_{};
+  sockaddr_storage local_{};
+  ngtcp2_path path_{};
+  Slice sendbuf_;                                 // 64 KiB pool chunk for one GSO run
+  std::unordered_map<int64_t, QuicStream*> streams_;
+  std::deque<QuicStream*> send_queue_;            // streams with data to send, round robin
+  std::deque<Slice> datagrams_;                   // queued DATAGRAM payloads
+  // Send data of streams the owner closed while ngtcp2 may still retransmit
+  // from it; freed on ack or when ngtcp2 closes the stream.
+  std::unordered_map<int64_t, Chain> orphans_;
+  std::vector<std::string> cids_;                 // CIDs registered with the Endpoint
+  bool in_write_ = false;
+  bool write_scheduled_ = false;
+  bool handshake_reported_ = false;
+  bool teardown_done_ = false;
+  ConnectionStats stats_;
+};
+
+}  // namespace sluice::quic

@@ -1,0 +1,256 @@
+// endpoint.cpp: CID routing, accepting, version negotiation, stateless reset.
+#include "quic/endpoint.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/check.hpp"
+#include "quic/quic_stream.hpp"
+#include "sluice/log.hpp"
+
+namespace sluice::quic {
+
+Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOptions& o,
+                                                   std::shared_ptr<QuicTlsContext> tls,
+                                                   AcceptHandler* acceptor) {
+  if (!tls || tls->server() != (acceptor != nullptr)) return Errc::invalid_argument;
+  if (o.scid_len < 8 || o.scid_len > NGTCP2_MAX_CIDLEN) return Errc::invalid_argument;
+  std::unique_ptr<Endpoint> ep(new (std::nothrow) Endpoint(e, o));
+  if (!ep) return Errc::no_memory;
+  ep->tls_ = std::move(tls);
+  ep->acceptor_ = acceptor;
+  sockaddr_storage ss{};
+  if (uv_ip4_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+      uv_ip6_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
+    ep->socket_closed_ = true;
+    return Errc::invalid_argument;
+  }
+  auto s = UdpSocket::create(e.loop(), reinterpret_cast<sockaddr*>(&ss), ep.get(), o.allow_gso);
+  if (!s) {
+    ep->socket_closed_ = true;
+    return s.error();
+  }
+  ep->socket_ = std::move(*s);
+  return ep;
+}
+
+Endpoint::~Endpoint() {
+  // The owner waited for close(); connections are gone by then.
+  SLUICE_CHECK(conns_.empty());
+  SLUICE_CHECK(socket_closed_ || !socket_);
+}
+
+uint16_t Endpoint::port() const noexcept {
+  const auto& a = socket_->local_address();
+  return a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6*>(&a)->sin6_port)
+                                 : ntohs(reinterpret_cast<const sockaddr_in*>(&a)->sin_port);
+}
+
+Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port,
+                                      ConnectionHandler* h, const ConnectionOptions* o) {
+  if (closing_ || tls_->server()) return Errc::invalid_state;
+  sockaddr_storage ss{};
+  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+      uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
+    return Errc::invalid_argument;
+  }
+  std::unique_ptr<Connection> c(new (std::nothrow) Connection(*this, false, o ? *o : opts_.connection));
+  if (!c) return Errc::no_memory;
+  Connection* raw = c.get();
+  conns_.push_back(std::move(c));
+  Status st = raw->init_client(reinterpret_cast<sockaddr*>(&ss), *tls_);
+  if (!st) {
+    raw->teardown();
+    return st.error();
+  }
+  raw->set_handler(h);
+  // The first write triggers client_initial: keys, ClientHello, Initial.
+  raw->write();
+  return raw;
+}
+
+void Endpoint::on_datagram(const sockaddr* from, const uint8_t* data, size_t len) {
+  if (closing_) return;
+  ngtcp2_version_cid vc;
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, opts_.scid_len);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    send_version_negotiation(from, vc);
+    return;
+  }
+  if (rv != 0) {
+    stats_.unroutable++;
+    return;
+  }
+  auto it = routes_.find(std::string(reinterpret_cast<const char*>(vc.dcid), vc.dcidlen));
+  if (it != routes_.end()) {
+    it->second->read(from, data, len);
+    return;
+  }
+  if (acceptor_ && (data[0] & 0x80)) {
+    accept(from, data, len);
+    return;
+  }
+  if (acceptor_ && !(data[0] & 0x80)) {
+    send_stateless_reset(from, vc, len);
+    return;
+  }
+  stats_.unroutable++;
+}
+
+void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noexcept {
+  ngtcp2_pkt_hd hd;
+  // ngtcp2_accept checks: a client Initial (or 0-RTT) of a supported version,
+  // in a datagram of at least 1200 bytes (RFC 9000 §14.1).
+  if (ngtcp2_accept(&hd, data, len) != 0) {
+    stats_.unroutable++;
+    return;
+  }
+  if (half_open_ >= opts_.max_half_open) {
+    stats_.connections_refused++;
+    return;
+  }
+  std::unique_ptr<Connection> c(new (std::nothrow) Connection(*this, true, opts_.connection));
+  if (!c) return;
+  Connection* raw = c.get();
+  conns_.push_back(std::move(c));
+  half_open_++;
+  Status st = raw->init_server(from, hd, *tls_);
+  if (!st) {
+    stats_.connections_refused++;
+    raw->teardown();
+    return;
+  }
+  stats_.connections_accepted++;
+  engine().count_accept();
+  acceptor_->on_connection(*raw);
+  if (raw->state_ == Connection::State::open) raw->read(from, data, len);
+}
+
+void Endpoint::send_version_negotiation(const sockaddr* to,
+                                        const ngtcp2_version_cid& vc) noexcept {
+  // RFC 9000 §6.1: answer with the versions we speak (and a reserved one,
+  // §15, to keep clients honest about greasing).
+  if (!acceptor_) return;
+  uint8_t buf[256];
+  uint8_t r;
+  random_bytes({&r, 1});
+  const uint32_t versions[] = {NGTCP2_PROTO_VER_V1, 0x1a2a3a4au};
+  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof buf, r, vc.scid, vc.scidlen,
+                                                        vc.dcid, vc.dcidlen, versions, 2);
+  if (n > 0) {
+    stats_.version_negotiations++;
+    (void)socket_->send(to, buf, static_cast<size_t>(n), 0);
+  }
+}
+
+void Endpoint::send_stateless_reset(const sockaddr* to, const ngtcp2_version_cid& vc,
+                                    size_t len) noexcept {
+  // RFC 9000 §10.3: smaller than what triggered it (so two endpoints can't
+  // loop), at least 21 bytes, or stay silent (§10.3.3).
+  if (len < 22 || vc.dcidlen == 0) {
+    stats_.unroutable++;
+    return;
+  }
+  uint8_t token[kStatelessResetTokenLen];
+  reset_key_.token({vc.dcid, vc.dcidlen}, token);
+  uint8_t rand[64];
+  const size_t randlen = std::min<size_t>(sizeof rand, len - 1 - kStatelessResetTokenLen);
+  random_bytes({rand, randlen});
+  uint8_t buf[128];
+  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, sizeof buf, token, rand, randlen);
+  if (n > 0) {
+    stats_.stateless_resets++;
+    (void)socket_->send(to, buf, static_cast<size_t>(n), 0);
+  }
+}
+
+void Endpoint::mark_dirty(Connection* c) {
+  if (c->write_scheduled_) return;
+  c->write_scheduled_ = true;
+  dirty_.push_back(c);
+  if (!idle_started_) {
+    // Writes requested outside a receive batch (the application wrote to a
+    // stream) run once per loop iteration, batched.
+    if (!idle_init_) {
+      uv_idle_init(engine().loop(), &idle_);
+      idle_.data = this;
+      idle_init_ = true;
+    }
+    uv_idle_start(&idle_, [](uv_idle_t* i) { static_cast<Endpoint*>(i->data)->on_batch_end(); });
+    idle_started_ = true;
+  }
+}
+
+void Endpoint::on_batch_end() {
+  if (idle_started_) {
+    uv_idle_stop(&idle_);
+    idle_started_ = false;
+  }
+  // Writing may mark more connections dirty (or the same one again).
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    Connection* c = dirty_[i];
+    if (!c) continue;
+    c->write_scheduled_ = false;
+    c->write();
+  }
+  dirty_.clear();
+}
+
+void Endpoint::connection_done(Connection* c) noexcept {
+  for (auto& d : dirty_) {
+    if (d == c) d = nullptr;
+  }
+  auto it = std::find_if(conns_.begin(), conns_.end(),
+                         [c](const std::unique_ptr<Connection>& p) { return p.get() == c; });
+  if (it != conns_.end()) conns_.erase(it);
+  maybe_finish_close();
+}
+
+void Endpoint::close(CloseCallback cb, void* user) noexcept {
+  if (closing_) return;
+  closing_ = true;
+  close_cb_ = cb;
+  close_user_ = user;
+  // Copy: closing a connection may end it at once.
+  std::vector<Connection*> all;
+  for (auto& c : conns_) all.push_back(c.get());
+  for (Connection* c : all) {
+    if (c->state_ == Connection::State::open) c->close(0, "endpoint closing");
+    // Don't wait out three PTOs at shutdown: the peer learns from the
+    // CONNECTION_CLOSE, and a retransmission would not reach a closed socket.
+    if (c->state_ != Connection::State::dead) c->teardown();
+  }
+  maybe_finish_close();
+}
+
+void Endpoint::maybe_finish_close() noexcept {
+  if (!closing_ || !conns_.empty() || socket_closing_) return;
+  socket_closing_ = true;
+  if (idle_init_) {
+    idle_init_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&idle_), [](uv_handle_t* h) {
+      auto* ep = static_cast<Endpoint*>(h->data);
+      ep->idle_closed_ = true;
+      ep->maybe_finish_socket();
+    });
+  } else {
+    idle_closed_ = true;
+  }
+  socket_->close(
+      [](void* u) {
+        auto* ep = static_cast<Endpoint*>(u);
+        ep->socket_closed_ = true;
+        ep->maybe_finish_socket();
+      },
+      this);
+}
+
+void Endpoint::maybe_finish_socket() noexcept {
+  if (!socket_closed_ || !idle_closed_) return;
+  detach_from_engine();
+  if (close_cb_) close_cb_(close_user_);  // may delete this
+}
+
+void Endpoint::engine_close() noexcept { close(nullptr, nullptr); }
+
+}  // namespace sluice::quic

@@ -1,0 +1,124 @@
+// endpoint.hpp: Endpoint, one UDP socket carrying QUIC connections.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// An Endpoint owns a UdpSocket and every Connection on it. Incoming
+// datagrams are routed by Destination Connection ID through one table that
+// holds every CID any of its connections issued (RFC 9000 §5.2). On a
+// server, an unknown DCID in a client Initial of a supported version starts
+// a connection (bounded: at most max_half_open connections may be in their
+// handshake at once, further Initials are dropped); an unsupported version
+// gets a Version Negotiation packet (RFC 9000 §6); a short-header packet for
+// an unknown CID gets a Stateless Reset (RFC 9000 §10.3) whose token is
+// recomputable from the CID, so it works after a restart with the same key.
+//
+// Client endpoints use the same machinery with one or more connect()s.
+//
+// Lifetime: the creator owns the Endpoint; close() closes every connection
+// (CONNECTION_CLOSE with code 0), then the socket, then calls back once.
+// Threads: the Engine's loop thread.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "quic/connection.hpp"
+#include "quic/quic_crypto.hpp"
+#include "quic/udp_socket.hpp"
+#include "sluice/engine.hpp"
+
+namespace sluice::quic {
+
+struct EndpointOptions {
+  std::string bind_host = "127.0.0.1";
+  uint16_t bind_port = 0;
+  bool allow_gso = true;
+  size_t max_half_open = 256;    // server: handshakes in progress at once
+  size_t scid_len = 16;          // length of the CIDs we issue
+  ConnectionOptions connection;  // defaults for every connection
+};
+
+// AcceptHandler receives a server Endpoint's new connections right after
+// their first Initial; the handler usually installs a ConnectionHandler and
+// waits for on_handshake_done.
+class AcceptHandler {
+ public:
+  virtual ~AcceptHandler() = default;
+  virtual void on_connection(Connection& c) = 0;
+};
+
+struct EndpointStats {
+  uint64_t connections_accepted = 0;
+  uint64_t connections_refused = 0;   // over the half-open bound or bad Initial
+  uint64_t version_negotiations = 0;
+  uint64_t stateless_resets = 0;
+  uint64_t unroutable = 0;            // dropped: no connection, no reply due
+};
+
+class Endpoint final : public EngineObject, public UdpSocketHandler {
+ public:
+  // create opens the socket. A server needs |tls| with a certificate and
+  // |acceptor|; a client endpoint passes a client |tls| and no acceptor.
+  static Result<std::unique_ptr<Endpoint>> create(Engine& e, const EndpointOptions& o,
+                                                  std::shared_ptr<QuicTlsContext> tls,
+                                                  AcceptHandler* acceptor);
+  ~Endpoint() override;
+
+  // connect starts a client connection to |host|:|port| (an IP literal).
+  // The Connection is owned by the Endpoint; |h| hears its events.
+  Result<Connection*> connect(const std::string& host, uint16_t port, ConnectionHandler* h,
+                              const ConnectionOptions* o = nullptr);
+
+  uint16_t port() const noexcept;
+  UdpSocket& socket() noexcept { return *socket_; }
+  const EndpointStats& stats() const noexcept { return stats_; }
+  size_t connection_count() const noexcept { return conns_.size(); }
+
+  // close closes everything; |cb| once all handles are closed.
+  void close(CloseCallback cb, void* user) noexcept;
+  void engine_close() noexcept override;
+
+ private:
+  friend class Connection;
+  Endpoint(Engine& e, const EndpointOptions& o) : EngineObject(e), opts_(o) {}
+  void on_datagram(const sockaddr* from, const uint8_t* data, size_t len) override;
+  void on_batch_end() override;
+  void accept(const sockaddr* from, const uint8_t* data, size_t len) noexcept;
+  void send_version_negotiation(const sockaddr* to, const ngtcp2_version_cid& vc) noexcept;
+  void send_stateless_reset(const sockaddr* to, const ngtcp2_version_cid& vc,
+                            size_t len) noexcept;
+  void register_cid(const std::string& cid, Connection* c) { routes_[cid] = c; }
+  void unregister_cid(const std::string& cid) { routes_.erase(cid); }
+  void mark_dirty(Connection* c);
+  void connection_done(Connection* c) noexcept;  // teardown finished
+  void maybe_finish_close() noexcept;
+  void maybe_finish_socket() noexcept;
+
+  EndpointOptions opts_;
+  std::shared_ptr<QuicTlsContext> tls_;
+  AcceptHandler* acceptor_ = nullptr;
+  std::unique_ptr<UdpSocket> socket_;
+  StatelessResetKey reset_key_;
+  std::unordered_map<std::string, Connection*> routes_;  // DCID bytes -> connection
+  std::vector<std::unique_ptr<Connection>> conns_;
+  std::vector<Connection*> dirty_;  // connections that read packets this batch
+  size_t half_open_ = 0;
+  int pending_closes_ = 0;          // connection timers still closing
+  uv_idle_t idle_{};                // runs writes requested outside a receive batch
+  bool idle_init_ = false;
+  bool idle_started_ = false;
+  bool idle_closed_ = false;
+  bool closing_ = false;
+  bool socket_closing_ = false;
+  bool socket_closed_ = false;
+  CloseCallback close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+  EndpointStats stats_;
+};
+
+}  // namespace sluice::quic

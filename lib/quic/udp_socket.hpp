@@ -1,0 +1,112 @@
+// udp_socket.hpp: UdpSocket, the batched UDP driver under every QUIC endpoint.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// Receiving: a libuv UDP handle opened with UV_UDP_RECVMMSG, so one
+// recvmmsg(2) drains up to kRecvBatch datagrams into one buffer owned by the
+// socket (libuv carves 64 KiB per slot). Datagrams are handed to the handler
+// one by one and consumed synchronously (ngtcp2 decrypts into its own
+// buffer), so nothing is allocated per packet; on_batch_end() follows every
+// batch so connections write once per batch, not once per packet.
+//
+// Sending: send() takes a run of equal-size QUIC packets (the last may be
+// shorter) for one destination. Where the kernel has UDP GSO (Linux >= 4.18,
+// detected at run time by setting UDP_SEGMENT), the run goes down in one
+// sendmsg(2) with a UDP_SEGMENT control message; otherwise sendmmsg(2) sends
+// one message per packet. Both go straight to the socket fd: libuv has no
+// API for either, and its own queue would copy.
+//
+// Socket buffers are raised to kSocketBuffer (SO_*BUFFORCE when permitted,
+// else whatever net.core.[rw]mem_max allows).
+//
+// Threads: the Engine's loop thread. close() is asynchronous (one callback).
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "sluice/error.hpp"
+#include "sluice/transport.hpp"
+
+namespace sluice::quic {
+
+class UdpSocketHandler {
+ public:
+  virtual ~UdpSocketHandler() = default;
+  // on_datagram: one datagram, borrowed for the call.
+  virtual void on_datagram(const sockaddr* from, const uint8_t* data, size_t len) = 0;
+  // on_batch_end: the last datagram of a receive batch was delivered.
+  virtual void on_batch_end() = 0;
+};
+
+struct UdpSocketStats {
+  uint64_t datagrams_received = 0;
+  uint64_t recv_batches = 0;    // recvmmsg rounds that delivered something
+  uint64_t datagrams_sent = 0;
+  uint64_t send_calls = 0;      // sendmsg/sendmmsg syscalls
+  uint64_t send_would_block = 0;
+  uint64_t send_errors = 0;
+};
+
+class UdpSocket {
+ public:
+  static constexpr size_t kRecvBatch = 16;          // datagrams per recvmmsg
+  static constexpr size_t kMaxGsoSegments = 64;     // kernel UDP_MAX_SEGMENTS
+  static constexpr int kSocketBuffer = 8 << 20;
+
+  // create binds a socket to |bind_addr| on |loop| and starts receiving.
+  // |allow_gso| false forces the sendmmsg path (tests, benchmarks).
+  static Result<std::unique_ptr<UdpSocket>> create(uv_loop_t* loop, const sockaddr* bind_addr,
+                                                   UdpSocketHandler* h, bool allow_gso = true);
+  ~UdpSocket();
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  // send writes |len| bytes holding packets of |segment| bytes each (the last
+  // may be shorter) to |to|. would_block if the socket buffer is full (nothing
+  // was sent then); io_error for other failures (the packets count as lost).
+  Status send(const sockaddr* to, const uint8_t* data, size_t len, size_t segment) noexcept;
+
+  // local_address is the bound address (port resolved).
+  const sockaddr_storage& local_address() const noexcept { return local_; }
+  socklen_t local_address_len() const noexcept { return local_len_; }
+  bool gso() const noexcept { return gso_; }
+  const UdpSocketStats& stats() const noexcept { return stats_; }
+
+  // close stops receiving and closes the handle; |cb| runs once.
+  void close(CloseCallback cb, void* user) noexcept;
+
+ private:
+  UdpSocket() = default;
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_recv(uv_udp_t* u, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+                      unsigned flags);
+  Status send_mmsg(const sockaddr* to, socklen_t tolen, const uint8_t* data, size_t len,
+                   size_t segment) noexcept;
+
+  uv_udp_t udp_{};
+  int fd_ = -1;
+  UdpSocketHandler* handler_ = nullptr;
+  std::unique_ptr<uint8_t[]> rbuf_;  // kRecvBatch slots of 64 KiB, lent to libuv
+  bool rbuf_lent_ = false;
+  bool batch_had_data_ = false;
+  bool gso_ = false;
+  bool closing_ = false;
+  sockaddr_storage local_{};
+  socklen_t local_len_ = 0;
+  UdpSocketStats stats_;
+  CloseCallback close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+};
+
+// sockaddr_len returns the length of an AF_INET or AF_INET6 address.
+inline socklen_t sockaddr_len(const sockaddr* a) noexcept {
+  return a->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+}  // namespace sluice::quic
