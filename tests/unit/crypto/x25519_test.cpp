@@ -10,47 +10,16 @@
 #include <vector>
 
 #include "sluice/cipher.hpp"
+#include "support/hex.hpp"
 
 using namespace sluice;
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-// hex decodes a hex string, skipping spaces.
-[[maybe_unused]] Bytes hex(std::string_view s) {
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  Bytes out;
-  int hi = -1;
-  for (char c : s) {
-    int v = nib(c);
-    if (v < 0) continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return out;
-}
-
-[[maybe_unused]] std::string to_hex(std::span<const uint8_t> b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint8_t x : b) {
-    s += d[x >> 4];
-    s += d[x & 15];
-  }
-  return s;
-}
-
-[[maybe_unused]] Bytes ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
+using test::Bytes;
+using test::hex;
+using test::to_hex;
+using test::ascii;
 
 }  // namespace
 
