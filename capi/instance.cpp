@@ -147,13 +147,15 @@ SLUICE_EXTERN int sluice_instance_inbound_port(sluice_instance* instance, const 
   CInstance* ci = from_opaque<CInstance>(instance);
   if (!on_loop(ci->engine()) || !ci->open()) return SLUICE_ERR_INVALID_STATE;
   sluice::Instance& inst = ci->instance();
-  sluice::ProxyInbound* in = nullptr;
+  // Any inbound kind (proxy or protocol server) by tag; without a tag the
+  // first proxy inbound.
+  uint16_t port = 0;
   if (tag)
-    in = inst.inbound(std::string_view(tag));
+    port = inst.inbound_port(std::string_view(tag));
   else if (inst.inbound_count() > 0)
-    in = inst.inbound(size_t{0});
-  if (!in) return SLUICE_ERR_INVALID_ARGUMENT;
-  *out_port = in->port();
+    port = inst.inbound(size_t{0})->port();
+  if (port == 0) return SLUICE_ERR_INVALID_ARGUMENT;
+  *out_port = port;
   return SLUICE_OK;
 }
 

@@ -16,6 +16,9 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "crypto/tls_ech.hpp"
+#include "crypto/tls_keypair.hpp"
+#include "crypto/tls_verify.hpp"
 #include "inbound/instance.hpp"
 #include "measure.hpp"
 #include "sluice/config.hpp"
@@ -49,10 +52,7 @@ struct Side {
     instance = std::move(*inst);
     return static_cast<bool>(engine->start());
   }
-  uint16_t port(const char* tag) const {
-    ProxyInbound* in = instance->inbound(tag);
-    return in ? in->port() : 0;
-  }
+  uint16_t port(const char* tag) const { return instance->inbound_port(tag); }
   ~Side() {
     if (engine) (void)engine->stop();
     instance.reset();
@@ -71,6 +71,52 @@ struct Row {
 std::string socks_client_to(const std::string& outbound) {
   return R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],)"
          R"("outbounds":[)" + outbound + R"(]})";
+}
+
+// json_text escapes PEM text for a JSON string.
+std::string json_text(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') out += "\\n";
+    else if (c == '"' || c == '\\') (out += '\\') += c;
+    else out += c;
+  }
+  return out;
+}
+
+// add_trojan_rows: Trojan over TLS, and over TLS with ECH, with a
+// certificate and ECH keys made for this run; the client pins the
+// certificate (certificate_sha256).
+void add_trojan_rows(std::vector<Row>& v) {
+  tls::CertificateRequest req;
+  req.name = "secret.test";
+  auto kp = tls::generate_certificate(req);
+  auto ech = tls::generate_ech_keypair("public.test");
+  if (!kp || !ech) return;
+  auto pins = tls::leaf_pins_pem(kp->certificate);
+  if (!pins) return;
+  const std::string pin = pins->first;
+  auto trojan_server = [kp](const std::string& ech_key) {
+    std::string tls = R"("tls":{"enabled":true,"server_name":"secret.test","certificate":")" +
+                      json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) + R"(")";
+    if (!ech_key.empty()) tls += R"(,"ech":{"enabled":true,"key":")" + json_text(ech_key) + R"("})";
+    tls += "}";
+    return R"({"log":{"level":"error"},"inbounds":[{"type":"trojan","tag":"in","listen":"127.0.0.1","listen_port":0,)"
+           R"("users":[{"name":"demo","password":"demo password"}],)" + tls +
+           R"(}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+  };
+  auto trojan_client = [pin](uint16_t p, const std::string& ech_config) {
+    std::string tls = R"("tls":{"enabled":true,"server_name":"secret.test","certificate_sha256":[")" + pin + R"("])";
+    if (!ech_config.empty()) tls += R"(,"ech":{"enabled":true,"config":")" + json_text(ech_config) + R"("})";
+    tls += "}";
+    return socks_client_to(R"({"type":"trojan","tag":"t","server":"127.0.0.1","server_port":)" +
+                           std::to_string(p) + R"(,"password":"demo password",)" + tls + "}");
+  };
+  v.push_back({"trojan+tls", trojan_server(""),
+               [trojan_client](uint16_t p) { return trojan_client(p, ""); }});
+  const std::string cfg = ech->configs;
+  v.push_back({"trojan+tls+ech", trojan_server(ech->keys),
+               [trojan_client, cfg](uint16_t p) { return trojan_client(p, cfg); }});
 }
 
 std::vector<Row> rows() {
@@ -97,6 +143,7 @@ std::vector<Row> rows() {
                  return socks_client_to(R"({"type":"socks","tag":"up","server":"127.0.0.1","server_port":)" +
                                         std::to_string(p) + "}");
                }});
+  add_trojan_rows(v);
   return v;
 }
 

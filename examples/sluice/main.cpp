@@ -20,6 +20,9 @@ void usage(FILE* out) {
                "  demo [--json] [--seconds N]\n"
                "                  client and server of each protocol on 127.0.0.1,\n"
                "                  real traffic through each, a table of results\n"
+               "  generate tls-keypair NAME | ech-keypair PUBLIC_NAME\n"
+               "                  print a self-signed certificate and key, or an ECH\n"
+               "                  config/key pair, as PEM\n"
                "  version         print the version\n");
 }
 
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
     return cmd == "run" ? sluice::cli::cmd_run(path) : sluice::cli::cmd_check(path);
   }
   if (cmd == "demo") return sluice::cli::cmd_demo(argc - 1, argv + 1);
+  if (cmd == "generate") return sluice::cli::cmd_generate(argc - 1, argv + 1);
   if (cmd == "version" || cmd == "--version") {
     std::printf("sluice %s\n", SLUICE_VERSION_STRING);
     return 0;

@@ -67,7 +67,81 @@ struct ListenOptions {
   Duration udp_timeout = std::chrono::minutes(5);
 };
 
-enum class InboundType : uint8_t { socks, http, mixed };
+// TlsEchClientOptions is an outbound's "tls.ech" (config.md 1.1,
+// ../shared/specs/ech.md section 5.1).
+struct TlsEchClientOptions {
+  bool enabled = false;
+  std::string config;  // PEM "ECH CONFIGS" block (lines joined with \n); share links' bare base64 is wrapped
+  std::string config_path;
+  std::string query_server_name;  // parsed; the DNS HTTPS lookup is not implemented
+  // grease (sluice extension): with no config, send a GREASE ECH extension
+  // instead of failing for want of a DNS lookup.
+  bool grease = false;
+};
+
+// TlsUtlsOptions is "tls.utls". sluice has one browser-like ClientHello
+// (Chrome's, as far as BoringSSL can shape it); every fingerprint maps to it.
+struct TlsUtlsOptions {
+  bool enabled = false;
+  std::string fingerprint;
+};
+
+// TlsClientOptions is the outbound "tls" object (config.md section 1).
+struct TlsClientOptions {
+  bool enabled = false;
+  std::string server_name;  // empty = the outbound's server
+  bool disable_sni = false;
+  bool insecure = false;
+  std::vector<std::string> alpn;
+  std::string min_version;  // "1.0".."1.3"; empty = library default
+  std::string max_version;
+  std::vector<std::string> cipher_suites;      // TLS <= 1.2 suites by IANA name
+  std::vector<std::string> curve_preferences;  // P256 P384 P521 X25519
+  std::string certificate;  // PEM text to trust instead of the system store (lines joined with \n)
+  std::string certificate_path;
+  // certificate_public_key_sha256: base64 SHA-256 of the leaf's
+  // SubjectPublicKeyInfo (sing-box); any match passes and replaces chain and
+  // name verification.
+  std::vector<std::string> certificate_public_key_sha256;
+  // certificate_sha256 (sluice extension): hex SHA-256 of the whole leaf
+  // certificate (hysteria2's pinSHA256, Xray's pcs); same rule.
+  std::vector<std::string> certificate_sha256;
+  TlsUtlsOptions utls;
+  TlsEchClientOptions ech;
+};
+
+// TlsCertificateOptions is one certificate chain and its key, PEM inline
+// (lines joined with \n) or from files.
+struct TlsCertificateOptions {
+  std::vector<std::string> server_name;  // names it serves (sni_certificates only); "*.x" wildcards
+  std::string certificate;
+  std::string certificate_path;
+  std::string key;
+  std::string key_path;
+};
+
+// TlsEchServerOptions is an inbound's "tls.ech" (ech.md section 5.2).
+struct TlsEchServerOptions {
+  bool enabled = false;
+  std::string key;  // PEM "ECH KEYS" block (lines joined with \n)
+  std::string key_path;
+};
+
+// TlsServerOptions is the inbound "tls" object (config.md section 4).
+struct TlsServerOptions {
+  bool enabled = false;
+  std::string server_name;
+  std::vector<std::string> alpn;  // preference order for selection
+  std::string min_version;
+  std::string max_version;
+  TlsCertificateOptions certificate;  // the default chain ("certificate", "key", ...)
+  // sni_certificates (sluice extension): more chains, chosen by the
+  // client's SNI (the inner SNI when ECH is accepted).
+  std::vector<TlsCertificateOptions> sni_certificates;
+  TlsEchServerOptions ech;
+};
+
+enum class InboundType : uint8_t { socks, http, mixed, trojan };
 
 struct SocksInboundOptions {
   std::vector<User> users;  // empty = no authentication
@@ -83,12 +157,34 @@ struct MixedInboundOptions {
   bool udp = true;
 };
 
+// TrojanUser is one account of a trojan inbound.
+struct TrojanUser {
+  std::string name;
+  std::string password;
+};
+
+// TrojanFallback is where a trojan inbound sends connections that do not
+// authenticate (sing-box "fallback": server + server_port).
+struct TrojanFallback {
+  std::string server;
+  uint16_t server_port = 0;
+};
+
+struct TrojanInboundOptions {
+  std::vector<TrojanUser> users;
+  TlsServerOptions tls;
+  TrojanFallback fallback;  // server empty = close unauthenticated connections
+  // fallback_for_alpn: per negotiated ALPN; when set, other ALPNs are refused.
+  std::vector<std::pair<std::string, TrojanFallback>> fallback_for_alpn;
+};
+
 struct InboundOptions {
   InboundType type = InboundType::socks;
   std::string tag;
   ListenOptions listen;
   // The alternative matches |type| (same order as InboundType).
-  std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions> options;
+  std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions>
+      options;
 };
 
 enum class DomainStrategy : uint8_t { as_is, prefer_ipv4, prefer_ipv6, ipv4_only, ipv6_only };
@@ -110,20 +206,6 @@ struct DialOptions {
   bool udp_fragment = false;
 };
 
-// TlsClientOptions is the outbound "tls" object (config.md §1), the fields
-// this version implements. ech/reality/utls arrive with their protocols.
-struct TlsClientOptions {
-  bool enabled = false;
-  std::string server_name;  // empty = the outbound's server
-  bool disable_sni = false;
-  bool insecure = false;
-  std::vector<std::string> alpn;
-  std::string min_version;  // "1.0".."1.3"; empty = library default
-  std::string max_version;
-  std::string certificate;  // PEM text to trust instead of the system store (lines joined with \n)
-  std::string certificate_path;
-};
-
 // Network says which of TCP and UDP an outbound carries.
 struct Network {
   bool tcp = true;
@@ -136,7 +218,7 @@ struct ServerEndpoint {
   uint16_t server_port = 0;
 };
 
-enum class OutboundType : uint8_t { direct, block, socks, http };
+enum class OutboundType : uint8_t { direct, block, socks, http, trojan };
 
 struct DirectOutboundOptions {};
 struct BlockOutboundOptions {};
@@ -156,13 +238,20 @@ struct HttpOutboundOptions {
   TlsClientOptions tls;
 };
 
+struct TrojanOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string password;
+  Network network;
+  TlsClientOptions tls;  // Trojan runs over TLS: "enabled" must be true
+};
+
 struct OutboundOptions {
   OutboundType type = OutboundType::direct;
   std::string tag;
   DialOptions dial;
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
-               HttpOutboundOptions>
+               HttpOutboundOptions, TrojanOutboundOptions>
       options;
 };
 
@@ -195,6 +284,11 @@ struct ConfigDiagnostics {
 Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag);
 // load_config_file reads |path| and parses it; config_io if it cannot be read.
 Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag);
+
+// parse_trojan_link turns a trojan:// share link (config.md 5.2) into a
+// trojan outbound tagged with the link's #fragment. config_invalid with a
+// reason in |why| (may be null) for a malformed link.
+Result<OutboundOptions> parse_trojan_link(std::string_view link, std::string* why);
 
 const char* inbound_type_name(InboundType t) noexcept;
 const char* outbound_type_name(OutboundType t) noexcept;

@@ -187,6 +187,7 @@ const char* inbound_type_name(InboundType t) noexcept {
     case InboundType::socks: return "socks";
     case InboundType::http: return "http";
     case InboundType::mixed: return "mixed";
+    case InboundType::trojan: return "trojan";
   }
   return "unknown";
 }
@@ -197,6 +198,7 @@ const char* outbound_type_name(OutboundType t) noexcept {
     case OutboundType::block: return "block";
     case OutboundType::socks: return "socks";
     case OutboundType::http: return "http";
+    case OutboundType::trojan: return "trojan";
   }
   return "unknown";
 }

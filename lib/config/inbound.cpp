@@ -100,9 +100,15 @@ Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, Inb
     SLUICE_TRY(r.boolean("udp", &o.udp));
     r.ignore("set_system_proxy", "not supported, ignored");
     out->options = std::move(o);
+  } else if (type == "trojan") {
+    out->type = InboundType::trojan;
+    TrojanInboundOptions o;
+    SLUICE_TRY(parse_trojan_inbound(r, &o));
+    out->options = std::move(o);
   } else {
     return ctx.fail(Errc::config_invalid, r.path("type"),
-                    "unsupported inbound type \"" + type + "\" (expected socks, http or mixed)");
+                    "unsupported inbound type \"" + type +
+                        "\" (expected socks, http, mixed or trojan)");
   }
   SLUICE_TRY(parse_listen(r, &out->listen));
   r.finish();

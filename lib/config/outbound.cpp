@@ -92,6 +92,8 @@ Status parse_dial(ObjectReader& r, DialOptions* out) {
   return {};
 }
 
+}  // namespace
+
 Status parse_network(ObjectReader& r, Network* out) {
   std::vector<std::string> list;
   SLUICE_TRY(r.listable("network", &list));
@@ -116,6 +118,8 @@ Status parse_server(ObjectReader& r, ServerEndpoint* out) {
   SLUICE_TRY(r.port("server_port", &out->server_port, true, 1));
   return {};
 }
+
+namespace {
 
 Status parse_socks(ObjectReader& r, SocksOutboundOptions* o) {
   SLUICE_TRY(parse_server(r, &o->endpoint));
@@ -232,10 +236,15 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
     HttpOutboundOptions o;
     SLUICE_TRY(parse_http(r, &o));
     out->options = std::move(o);
+  } else if (type == "trojan") {
+    out->type = OutboundType::trojan;
+    TrojanOutboundOptions o;
+    SLUICE_TRY(parse_trojan_outbound(r, &o));
+    out->options = std::move(o);
   } else {
     return ctx.fail(Errc::config_invalid, r.path("type"),
                     "unsupported outbound type \"" + type +
-                        "\" (expected direct, block, socks or http)");
+                        "\" (expected direct, block, socks, http or trojan)");
   }
   if (out->type != OutboundType::block) SLUICE_TRY(parse_dial(r, &out->dial));
   r.finish();

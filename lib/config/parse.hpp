@@ -16,6 +16,17 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path, Ou
 // parse_tls_client reads an outbound "tls" object.
 Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
                         TlsClientOptions* out);
+// parse_tls_server reads an inbound "tls" object.
+Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
+                        TlsServerOptions* out);
+// parse_trojan_outbound reads the trojan-specific fields of an outbound.
+Status parse_trojan_outbound(ObjectReader& r, TrojanOutboundOptions* o);
+// parse_trojan_inbound reads the trojan-specific fields of an inbound.
+Status parse_trojan_inbound(ObjectReader& r, TrojanInboundOptions* o);
+// parse_network reads "network" (tcp, udp or both).
+Status parse_network(ObjectReader& r, Network* out);
+// parse_server reads the required "server" and "server_port".
+Status parse_server(ObjectReader& r, ServerEndpoint* out);
 // is_ip_literal reports whether |s| is an IPv4 or IPv6 address.
 bool is_ip_literal(std::string_view s);
 

@@ -3,6 +3,7 @@
 
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
+#include "session/trojan_session.hpp"
 #include "session/upstream_proxy_session.hpp"
 
 namespace sluice {
@@ -63,6 +64,18 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       u.dial = dial_options(o.dial);
       return std::unique_ptr<Session>(new UpstreamProxySession(e, o.tag, std::move(u)));
     }
+    case OutboundType::trojan: {
+      const auto& to = std::get<TrojanOutboundOptions>(o.options);
+      TrojanSessionOptions t;
+      t.server = to.endpoint.server;
+      t.server_port = to.endpoint.server_port;
+      t.password = to.password;
+      t.dial.dial = dial_options(o.dial);
+      std::string why;
+      auto s = TrojanSession::create(e, o.tag, t, to.tls, &why);
+      if (!s) return fail(s.error(), why);
+      return std::unique_ptr<Session>(std::move(*s));
+    }
   }
   return fail(Errc::not_supported, "unknown outbound type");
 }
@@ -86,6 +99,27 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
   inst->router_ = std::make_unique<FinalRouter>(inst->final_);
 
   for (const auto& in : cfg.inbounds) {
+    if (in.type == InboundType::trojan) {
+      const auto& to = std::get<TrojanInboundOptions>(in.options);
+      TrojanInboundConfig tc;
+      tc.tag = in.tag;
+      tc.listen = in.listen.listen;
+      tc.port = in.listen.listen_port;
+      tc.users = to.users;
+      tc.tls = to.tls;
+      tc.fallback = to.fallback;
+      tc.fallback_for_alpn = to.fallback_for_alpn;
+      std::string why;
+      auto ti = TrojanInbound::create(e, tc, inst->router_.get(), &why);
+      if (!ti) {
+        if (reason) *reason = "inbound " + in.tag + ": " + why;
+        Instance* raw = inst.release();
+        raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+        return ti.error();
+      }
+      inst->trojan_inbounds_.push_back(std::move(*ti));
+      continue;
+    }
     ProxyInboundOptions po;
     po.tag = in.tag;
     po.listen = in.listen.listen;
@@ -113,6 +147,8 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
         po.udp = mo.udp;
         break;
       }
+      case InboundType::trojan:
+        break;  // handled above
     }
     std::string why;
     auto pi = ProxyInbound::create(e, po, inst->router_.get(), &why);
@@ -142,17 +178,31 @@ ProxyInbound* Instance::inbound(std::string_view tag) const noexcept {
   return nullptr;
 }
 
+TrojanInbound* Instance::trojan_inbound(std::string_view tag) const noexcept {
+  for (const auto& i : trojan_inbounds_)
+    if (i->tag() == tag) return i.get();
+  return nullptr;
+}
+
+uint16_t Instance::inbound_port(std::string_view tag) const noexcept {
+  if (ProxyInbound* p = inbound(tag)) return p->port();
+  if (TrojanInbound* t = trojan_inbound(tag)) return t->port();
+  return 0;
+}
+
 void Instance::close(CloseCallback cb, void* user) noexcept {
   if (closing_) return;
   closing_ = true;
   close_cb_ = cb;
   close_user_ = user;
-  open_inbounds_ = inbounds_.size();
+  open_inbounds_ = inbounds_.size() + trojan_inbounds_.size();
   if (open_inbounds_ == 0) {
     inbound_closed();
     return;
   }
   for (auto& i : inbounds_)
+    i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
+  for (auto& i : trojan_inbounds_)
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
 }
 

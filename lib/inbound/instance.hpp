@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "inbound/proxy_inbound.hpp"
+#include "inbound/trojan_inbound.hpp"
 #include "inbound/router.hpp"
 #include "sluice/config.hpp"
 #include "sluice/engine.hpp"
@@ -34,6 +35,10 @@ class Instance {
   size_t inbound_count() const noexcept { return inbounds_.size(); }
   ProxyInbound* inbound(size_t i) const noexcept { return inbounds_[i].get(); }
   ProxyInbound* inbound(std::string_view tag) const noexcept;
+  // trojan_inbound: the Trojan server tagged |tag|, or nullptr.
+  TrojanInbound* trojan_inbound(std::string_view tag) const noexcept;
+  // inbound_port: the listening port of any inbound tagged |tag| (0 if none).
+  uint16_t inbound_port(std::string_view tag) const noexcept;
 
   void close(CloseCallback cb, void* user) noexcept;
   bool closed() const noexcept { return closed_; }
@@ -46,6 +51,7 @@ class Instance {
   std::vector<std::unique_ptr<Session>> sessions_;
   std::unique_ptr<FinalRouter> router_;
   std::vector<std::unique_ptr<ProxyInbound>> inbounds_;
+  std::vector<std::unique_ptr<TrojanInbound>> trojan_inbounds_;
   Session* final_ = nullptr;
   size_t open_inbounds_ = 0;
   bool closing_ = false;

@@ -1,0 +1,321 @@
+// trojan_inbound.cpp: TLS, the Trojan request, then a Relay to the target
+// or to the fallback server.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include "inbound/trojan_inbound.hpp"
+
+#include <uv.h>
+
+#include <algorithm>
+
+#include "core/check.hpp"
+#include "sluice/cipher.hpp"
+#include "sluice/log.hpp"
+#include "transport/tls_transport.hpp"
+
+namespace sluice {
+
+struct TrojanInbound::Conn final : TransportHandler, TlsHandshakeHandler, OpenHandler,
+                                   net::DialHandler {
+  enum class State { handshake, request, opening, fallback, closing };
+
+  TrojanInbound* inbound;
+  Engine& engine;
+  std::unique_ptr<TlsTransport> tls;
+  Chain in;  // plaintext received and not yet consumed (all of it, for the fallback)
+  State state = State::handshake;
+  Session* session = nullptr;  // while an open is pending
+  net::Dial* dial = nullptr;   // while the fallback is being dialed
+  TargetAddress target;
+  uv_timer_t timer{};
+  bool closed = false;
+
+  Conn(TrojanInbound* in_, std::unique_ptr<TlsTransport> t)
+      : inbound(in_), engine(in_->engine()), tls(std::move(t)) {}
+
+  void start() {
+    uv_timer_init(engine.loop(), &timer);
+    timer.data = this;
+    uv_timer_start(
+        &timer, [](uv_timer_t* t) { static_cast<Conn*>(t->data)->on_timeout(); },
+        inbound->opts_.handshake_timeout_ms, 0);
+    tls->set_handler(this);
+    tls->start_handshake(this);
+  }
+
+  void on_timeout() {
+    // A client that finished TLS but never sent a full request is a prober
+    // as far as we know: the fallback gets what it sent.
+    if (state == State::request && !in.empty()) {
+      fallback("request timed out");
+      return;
+    }
+    SLUICE_LOG_DEBUG("trojan %s: handshake timed out", inbound->opts_.tag.c_str());
+    close_now();
+  }
+
+  void on_handshake(Errc e, const char* reason) override {
+    if (e != Errc::ok) {
+      inbound->stats_.tls_failures++;
+      SLUICE_LOG_DEBUG("trojan %s: %s", inbound->opts_.tag.c_str(), reason);
+      close_now();
+      return;
+    }
+    state = State::request;
+    tls->read_start();
+  }
+
+  void on_data(Slice&& data) override {
+    if (state == State::opening || state == State::fallback) {
+      (void)in.push_back(std::move(data));  // kept for the stream
+      return;
+    }
+    if (state != State::request) return;
+    if (!in.push_back(std::move(data))) {
+      close_now();
+      return;
+    }
+    const size_t n = std::min(in.size(), trojan::kMaxRequestSize);
+    auto p = in.linearize(n, engine.pool());
+    if (!p) {
+      close_now();
+      return;
+    }
+    auto r = trojan::parse_request({*p, n});
+    if (r.need_more()) return;
+    if (r.failed()) {
+      fallback(errc_message(r.error));
+      return;
+    }
+    const std::string* user = inbound->user_for(r.value.hash);
+    if (user == nullptr) {
+      inbound->stats_.auth_failures++;
+      fallback("unknown password");
+      return;
+    }
+    if (r.value.command != trojan::Command::connect) {
+      SLUICE_LOG_DEBUG("trojan %s: user %s: UDP ASSOCIATE is not supported", inbound->opts_.tag.c_str(),
+                       user->c_str());
+      close_now();
+      return;
+    }
+    in.advance(r.consumed);
+    target = r.value.target;
+    open();
+  }
+
+  void on_eof() override {
+    // The client ended its side: whatever it sent goes on (to the target
+    // once opened, or to the fallback); with nothing at all, just close.
+    if (state == State::opening || state == State::fallback) return;
+    if (state == State::request && !in.empty()) {
+      fallback("end of stream inside the request");
+      return;
+    }
+    close_now();
+  }
+  void on_error(Errc) override { close_now(); }
+
+  void open() {
+    state = State::opening;
+    tls->read_stop();
+    session = inbound->router_->route(inbound->opts_.tag, target);
+    if (!session) {
+      on_open(Errc::not_supported, "no route");
+      return;
+    }
+    session->open_stream(target.host(), target.port(), this);
+  }
+
+  void on_open(Result<std::unique_ptr<Stream>> stream, const char* reason) override {
+    session = nullptr;
+    if (!stream) {
+      inbound->stats_.open_failures++;
+      SLUICE_LOG_INFO("trojan %s: open %s failed: %s%s%s", inbound->opts_.tag.c_str(),
+                      target.to_string().c_str(), errc_message(stream.error()), *reason ? ": " : "",
+                      reason);
+      close_now();
+      return;
+    }
+    std::unique_ptr<Stream> s = std::move(*stream);
+    if (!in.empty() && !s->write(std::move(in))) {
+      close_and_delete(s.release());
+      close_now();
+      return;
+    }
+    inbound->stats_.relayed++;
+    hand_over(std::move(s));
+  }
+
+  const TrojanFallback* fallback_target() const {
+    if (!inbound->opts_.fallback_for_alpn.empty()) {
+      const std::string& alpn = tls->info().alpn;
+      for (const auto& [a, f] : inbound->opts_.fallback_for_alpn)
+        if (a == alpn) return &f;
+    }
+    return inbound->opts_.fallback.server.empty() ? nullptr : &inbound->opts_.fallback;
+  }
+
+  void fallback(const char* why) {
+    const TrojanFallback* f = fallback_target();
+    if (f == nullptr) {
+      SLUICE_LOG_DEBUG("trojan %s: not a Trojan request (%s), no fallback: closing",
+                       inbound->opts_.tag.c_str(), why);
+      close_now();
+      return;
+    }
+    SLUICE_LOG_DEBUG("trojan %s: not a Trojan request (%s): fallback to %s:%u",
+                     inbound->opts_.tag.c_str(), why, f->server.c_str(), f->server_port);
+    inbound->stats_.fallbacks++;
+    state = State::fallback;
+    tls->read_stop();
+    dial = net::Dial::start(engine, f->server, f->server_port, inbound->opts_.fallback_dial, this);
+  }
+
+  void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) override {
+    dial = nullptr;
+    if (!t) {
+      SLUICE_LOG_INFO("trojan %s: fallback dial failed: %s", inbound->opts_.tag.c_str(), reason);
+      close_now();
+      return;
+    }
+    std::unique_ptr<Stream> s(t->release());
+    // Unchanged: the bytes the prober sent, in order, before anything newer.
+    if (!in.empty() && !s->write(std::move(in))) {
+      close_and_delete(s.release());
+      close_now();
+      return;
+    }
+    hand_over(std::move(s));
+  }
+
+  void hand_over(std::unique_ptr<Stream> s) {
+    tls->set_handler(nullptr);
+    Relay::start(engine, std::unique_ptr<Transport>(tls.release()), std::move(s),
+                 inbound->opts_.relay, nullptr);
+    close_now();  // frees this Conn; the TLS transport is the Relay's now
+  }
+
+  void close_now() {
+    if (closed) return;
+    closed = true;
+    state = State::closing;
+    if (session) {
+      session->cancel_open(this);
+      session = nullptr;
+    }
+    if (dial) {
+      dial->cancel();
+      dial = nullptr;
+    }
+    if (tls) close_and_delete(tls.release());
+    in.clear();
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* h) {
+      auto* c = static_cast<Conn*>(h->data);
+      c->inbound->conn_closed(c);
+    });
+  }
+};
+
+TrojanInbound::TrojanInbound(Engine& e, const TrojanInboundConfig& o, Router* r)
+    : EngineObject(e), opts_(o), router_(r) {}
+
+TrojanInbound::~TrojanInbound() { SLUICE_CHECK(listener_ == nullptr || listener_closed_); }
+
+Result<std::unique_ptr<TrojanInbound>> TrojanInbound::create(Engine& e,
+                                                             const TrojanInboundConfig& o,
+                                                             Router* router, std::string* reason) {
+  if (!router) return Errc::invalid_argument;
+  std::string why;
+  auto ctx = tls::TlsServerContext::create(o.tls, &why);
+  if (!ctx) {
+    if (reason) *reason = "tls: " + why;
+    return ctx.error();
+  }
+  std::unique_ptr<TrojanInbound> in(new (std::nothrow) TrojanInbound(e, o, router));
+  if (!in) return Errc::no_memory;
+  in->ctx_ = std::move(*ctx);
+  for (const TrojanUser& u : o.users)
+    in->users_.emplace_back(trojan::hash_password(u.password), u.name);
+  auto l = net::TcpListener::create(e, o.listen, o.port, o.listen_opts, in.get(), reason);
+  if (!l) {
+    in->closing_ = true;
+    in->listener_closed_ = true;
+    in->detach_from_engine();
+    return l.error();
+  }
+  in->listener_ = std::move(*l);
+  in->port_ = in->listener_->port();
+  return in;
+}
+
+const std::string* TrojanInbound::user_for(const trojan::PasswordHash& h) const noexcept {
+  // Clients send lower-case hex; compare every user in constant time.
+  trojan::PasswordHash lower;
+  for (size_t i = 0; i < h.size(); ++i)
+    lower[i] = (h[i] >= 'A' && h[i] <= 'F') ? static_cast<char>(h[i] - 'A' + 'a') : h[i];
+  const std::string* found = nullptr;
+  for (const auto& [hash, name] : users_) {
+    if (constant_time_equal({reinterpret_cast<const uint8_t*>(hash.data()), hash.size()},
+                            {reinterpret_cast<const uint8_t*>(lower.data()), lower.size()}))
+      found = &name;
+  }
+  return found;
+}
+
+void TrojanInbound::on_accept(std::unique_ptr<net::TcpTransport> t) {
+  if (closing_) {
+    close_and_delete(t.release());
+    return;
+  }
+  stats_.accepted++;
+  auto tls = TlsTransport::server(engine(), std::move(t), ctx_);
+  if (!tls) return;
+  auto* c = new (std::nothrow) Conn(this, std::move(*tls));
+  if (!c) return;
+  conns_.push_back(c);
+  c->start();
+}
+
+void TrojanInbound::conn_closed(Conn* c) noexcept {
+  auto it = std::find(conns_.begin(), conns_.end(), c);
+  if (it != conns_.end()) conns_.erase(it);
+  delete c;
+  maybe_closed();
+}
+
+void TrojanInbound::close(CloseCallback cb, void* user) noexcept {
+  if (closing_) {
+    if (!cb) return;
+    if (closed_) {
+      cb(user);
+    } else if (!close_cb_) {
+      close_cb_ = cb;
+      close_user_ = user;
+    }
+    return;
+  }
+  closing_ = true;
+  close_cb_ = cb;
+  close_user_ = user;
+  std::vector<Conn*> live = conns_;
+  for (Conn* c : live) c->close_now();
+  listener_->close(
+      [](void* u) {
+        auto* self = static_cast<TrojanInbound*>(u);
+        self->listener_closed_ = true;
+        self->maybe_closed();
+      },
+      this);
+}
+
+void TrojanInbound::maybe_closed() noexcept {
+  if (!closing_ || !listener_closed_ || !conns_.empty() || closed_) return;
+  closed_ = true;
+  detach_from_engine();
+  CloseCallback cb = close_cb_;
+  close_cb_ = nullptr;
+  if (cb) cb(close_user_);
+}
+
+}  // namespace sluice

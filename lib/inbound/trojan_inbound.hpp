@@ -1,0 +1,100 @@
+// trojan_inbound.hpp: TrojanInbound, the Trojan server.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// Each accepted connection is a TLS server (TlsTransport). After the
+// handshake the first plaintext must be a Trojan request (lib/proto/trojan)
+// whose password hash belongs to a configured user; the request's target is
+// then opened through the Router's Session and relayed. Anything else (an
+// HTTP request from a prober, a wrong password, a malformed header) goes,
+// unchanged and including every byte already read, to the fallback server
+// (sing-box `fallback`, or per negotiated ALPN `fallback_for_alpn`), as
+// trojan-gfw's remote_addr does, so a prober sees an ordinary web server.
+// Without a fallback such connections are closed.
+//
+// UDP ASSOCIATE requests are refused (closed) in this version.
+//
+// Ownership and closing as ProxyInbound: close() stops listening and closes
+// connections not yet handed to a Relay; exactly one callback.
+// Threads: the Engine's loop thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crypto/tls_context.hpp"
+#include "inbound/router.hpp"
+#include "net/dialer.hpp"
+#include "net/tcp_listener.hpp"
+#include "proto/trojan/trojan.hpp"
+#include "session/relay.hpp"
+#include "sluice/config.hpp"
+#include "sluice/engine.hpp"
+
+namespace sluice {
+
+struct TrojanInboundConfig {
+  std::string tag;
+  std::string listen = "127.0.0.1";
+  uint16_t port = 0;  // 0 = ephemeral
+  std::vector<TrojanUser> users;
+  TlsServerOptions tls;
+  TrojanFallback fallback;
+  std::vector<std::pair<std::string, TrojanFallback>> fallback_for_alpn;
+  // handshake_timeout_ms bounds the TLS handshake plus the request header.
+  uint64_t handshake_timeout_ms = 10000;
+  net::ListenOptions listen_opts;
+  net::DialOptions fallback_dial;
+  RelayOptions relay;
+};
+
+struct TrojanInboundStats {
+  uint64_t accepted = 0;
+  uint64_t relayed = 0;
+  uint64_t fallbacks = 0;
+  uint64_t tls_failures = 0;
+  uint64_t auth_failures = 0;  // well-formed header, unknown password
+  uint64_t open_failures = 0;
+};
+
+class TrojanInbound final : public EngineObject, net::AcceptHandler {
+ public:
+  static Result<std::unique_ptr<TrojanInbound>> create(Engine& e, const TrojanInboundConfig& o,
+                                                       Router* router, std::string* reason);
+  ~TrojanInbound() override;
+
+  uint16_t port() const noexcept { return port_; }
+  const std::string& tag() const noexcept { return opts_.tag; }
+  const TrojanInboundStats& stats() const noexcept { return stats_; }
+  tls::TlsServerContext& tls_context() noexcept { return *ctx_; }
+  void close(CloseCallback cb, void* user) noexcept;
+  void engine_close() noexcept override { close(nullptr, nullptr); }
+
+  struct Conn;
+
+ private:
+  TrojanInbound(Engine& e, const TrojanInboundConfig& o, Router* r);
+  void on_accept(std::unique_ptr<net::TcpTransport> t) override;
+  void conn_closed(Conn* c) noexcept;
+  void maybe_closed() noexcept;
+  const std::string* user_for(const trojan::PasswordHash& h) const noexcept;
+  friend struct Conn;
+
+  TrojanInboundConfig opts_;
+  Router* router_;
+  std::shared_ptr<tls::TlsServerContext> ctx_;
+  std::vector<std::pair<trojan::PasswordHash, std::string>> users_;  // hash -> name
+  std::unique_ptr<net::TcpListener> listener_;
+  uint16_t port_ = 0;
+  std::vector<Conn*> conns_;
+  TrojanInboundStats stats_;
+  bool closing_ = false;
+  bool listener_closed_ = false;
+  bool closed_ = false;
+  CloseCallback close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+};
+
+}  // namespace sluice

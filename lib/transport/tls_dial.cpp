@@ -1,0 +1,159 @@
+// tls_dial.cpp: TCP dial + TLS handshake + one ECH retry.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include "transport/tls_dial.hpp"
+
+#include "crypto/tls_ech.hpp"
+
+#include <uv.h>
+
+#include "sluice/log.hpp"
+#include "transport/tls_session_registry.hpp"
+
+namespace sluice {
+
+struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
+  Engine& engine;
+  std::string host;
+  uint16_t port;
+  std::shared_ptr<const tls::TlsClientContext> ctx;
+  std::shared_ptr<tls::TlsSessionCache> cache;  // keeps the cache alive while dialing
+  TlsDialOptions opts;
+  TlsDialHandler* handler;
+  TlsDial* outer = nullptr;
+  net::Dial* dial = nullptr;
+  std::unique_ptr<TlsTransport> tls;
+  std::vector<uint8_t> retry_configs;  // set for the second attempt
+  bool retried = false;
+  uv_timer_t timer{};
+  bool done = false;
+
+  Impl(Engine& e, std::string_view h, uint16_t p, std::shared_ptr<const tls::TlsClientContext> c,
+       const TlsDialOptions& o, TlsDialHandler* hd)
+      : engine(e), host(h), port(p), ctx(std::move(c)), opts(o), handler(hd) {}
+
+  void begin() {
+    uv_timer_init(engine.loop(), &timer);
+    timer.data = this;
+    arm();
+    if (opts.use_session_cache) cache = session_cache_for(engine);
+    dial = net::Dial::start(engine, host, port, opts.dial, this);
+  }
+
+  void arm() {
+    uv_timer_start(
+        &timer,
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Impl*>(t->data);
+          self->complete(Errc::timed_out, "TLS connection to " + self->host + " timed out");
+        },
+        opts.dial.connect_timeout_ms + opts.handshake_timeout_ms, 0);
+  }
+
+  void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* why) override {
+    dial = nullptr;
+    if (!t) {
+      complete(t.error(), why);
+      return;
+    }
+    tls::TlsClientParams p;
+    if (cache) {
+      p.cache = cache.get();
+      p.cache_key = tls::TlsSessionCache::key(host, port, ctx->server_name(), ctx->alpn(),
+                                              ctx->policy().id());
+    }
+    p.ech_config_list = retry_configs;
+    auto r = TlsTransport::client(engine, std::unique_ptr<Transport>(t->release()), ctx,
+                                  std::move(p));
+    if (!r) {
+      complete(r.error(), "TLS setup failed");
+      return;
+    }
+    tls = std::move(*r);
+    tls->start_handshake(this);
+  }
+
+  void on_handshake(Errc e, const char* reason) override {
+    if (e == Errc::ok) {
+      if (ctx->ech_enabled())
+        SLUICE_LOG_DEBUG("tls %s:%u: ECH %s", host.c_str(), port,
+                         tls->info().ech_accepted ? "accepted" : "not used (GREASE)");
+      complete(Errc::ok, "");
+      return;
+    }
+    if (e == Errc::ech_rejected && !retried && !tls->connection().ech_retry_configs().empty()) {
+      // The server's keys changed: retry once with the configs it sent,
+      // after checking they are usable (the same filter as configured lists).
+      std::string why;
+      auto list = tls::filter_ech_config_list(tls->connection().ech_retry_configs(), &why);
+      if (list) {
+        SLUICE_LOG_INFO("tls %s:%u: ECH rejected, retrying with the server's retry configs",
+                        host.c_str(), port);
+        retried = true;
+        retry_configs = std::move(*list);
+        close_and_delete(tls.release());
+        dial = net::Dial::start(engine, host, port, opts.dial, this);
+        return;
+      }
+      complete(e, std::string(reason) + "; retry configs unusable: " + why);
+      return;
+    }
+    std::string why = reason;
+    if (e == Errc::ech_rejected && retried) why += " (after one retry with the server's configs)";
+    complete(e, why);
+  }
+
+  void complete(Errc e, const std::string& why) {
+    if (done) return;
+    done = true;
+    if (dial) {
+      dial->cancel();
+      dial = nullptr;
+    }
+    TlsDialHandler* h = handler;
+    handler = nullptr;
+    std::unique_ptr<TlsTransport> t = std::move(tls);
+    if (e != Errc::ok && t) close_and_delete(t.release());
+    free_later();
+    if (h) {
+      if (e == Errc::ok)
+        h->on_tls_dial(std::move(t), "");
+      else
+        h->on_tls_dial(e, why.c_str());
+    } else if (t) {
+      close_and_delete(t.release());
+    }
+  }
+
+  void cancel() {
+    handler = nullptr;
+    complete(Errc::canceled, "canceled");
+  }
+
+  void free_later() {
+    delete outer;
+    outer = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer),
+             [](uv_handle_t* h) { delete static_cast<Impl*>(h->data); });
+  }
+};
+
+TlsDial* TlsDial::start(Engine& e, std::string_view host, uint16_t port,
+                        std::shared_ptr<const tls::TlsClientContext> ctx, const TlsDialOptions& o,
+                        TlsDialHandler* h) noexcept {
+  auto* impl = new (std::nothrow) Impl(e, host, port, std::move(ctx), o, h);
+  if (!impl) {
+    h->on_tls_dial(Errc::no_memory, "out of memory");
+    return nullptr;
+  }
+  auto* d = new (std::nothrow) TlsDial(impl);
+  impl->outer = d;
+  impl->begin();
+  // The dial may have completed inside begin() (bad address): then |d| is
+  // already gone.
+  return impl->done ? nullptr : d;
+}
+
+void TlsDial::cancel() noexcept { impl_->cancel(); }
+
+}  // namespace sluice

@@ -1,0 +1,335 @@
+// tls_transport.cpp: TlsTransport, TlsConnection driven over an inner Transport.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include "transport/tls_transport.hpp"
+
+#include <uv.h>
+
+#include "sluice/log.hpp"
+
+namespace sluice {
+
+TlsTransport::TlsTransport(Engine& e, std::unique_ptr<Transport> inner) noexcept
+    : engine_(e), inner_(std::move(inner)) {}
+
+TlsTransport::~TlsTransport() = default;
+
+Result<std::unique_ptr<TlsTransport>> TlsTransport::client(
+    Engine& e, std::unique_ptr<Transport> inner, std::shared_ptr<const tls::TlsClientContext> ctx,
+    tls::TlsClientParams params) {
+  params.now_ms = uv_now(e.loop());
+  auto c = tls::TlsConnection::client(std::move(ctx), e.pool(), std::move(params));
+  if (!c) {
+    close_and_delete(inner.release());
+    return c.error();
+  }
+  std::unique_ptr<TlsTransport> t(new (std::nothrow) TlsTransport(e, std::move(inner)));
+  if (!t) return Errc::no_memory;
+  t->conn_ = std::move(*c);
+  t->inner_->set_handler(t.get());
+  return t;
+}
+
+Result<std::unique_ptr<TlsTransport>> TlsTransport::server(
+    Engine& e, std::unique_ptr<Transport> inner, std::shared_ptr<tls::TlsServerContext> ctx) {
+  auto c = tls::TlsConnection::server(std::move(ctx), e.pool());
+  if (!c) {
+    close_and_delete(inner.release());
+    return c.error();
+  }
+  std::unique_ptr<TlsTransport> t(new (std::nothrow) TlsTransport(e, std::move(inner)));
+  if (!t) return Errc::no_memory;
+  t->conn_ = std::move(*c);
+  t->inner_->set_handler(t.get());
+  return t;
+}
+
+void TlsTransport::start_handshake(TlsHandshakeHandler* h) noexcept {
+  if (closing_ || handshaking_ || conn_->handshake_done()) return;
+  hs_handler_ = h;
+  handshaking_ = true;
+  hs_start_us_ = uv_hrtime() / 1000;
+  inner_->read_start();
+  drive_handshake();
+}
+
+Status TlsTransport::flush() noexcept {
+  if (!conn_->has_output()) return {};
+  Chain out = conn_->take_output();
+  return inner_->write(std::move(out));
+}
+
+void TlsTransport::drive_handshake() noexcept {
+  conn_->set_now(uv_now(engine_.loop()));
+  const tls::HandshakeProgress p = conn_->handshake();
+  // Alerts describing a failure are flushed too, so the peer learns why.
+  Status st = flush();
+  if (closing_) return;
+  if (p == tls::HandshakeProgress::failed) {
+    finish_handshake(conn_->error());
+    return;
+  }
+  if (!st) {
+    finish_handshake(st.error());
+    return;
+  }
+  if (p == tls::HandshakeProgress::done) finish_handshake(Errc::ok);
+}
+
+void TlsTransport::finish_handshake(Errc e) noexcept {
+  handshaking_ = false;
+  TlsHandshakeHandler* h = hs_handler_;
+  hs_handler_ = nullptr;
+  if (e == Errc::ok) {
+    info_.version = conn_->version();
+    info_.cipher = conn_->cipher();
+    info_.alpn = conn_->alpn();
+    info_.server_name = conn_->is_server() ? conn_->server_name() : "";
+    info_.resumed = conn_->session_reused();
+    info_.ech_accepted = conn_->ech_accepted();
+    info_.handshake_us = uv_hrtime() / 1000 - hs_start_us_;
+    // Received application data waits for read_start(); the inner transport
+    // pauses until then so nothing piles up.
+    if (!reading_) inner_->read_stop();
+    if (!plain_out_.empty()) {
+      Chain q = std::move(plain_out_);
+      Status st = encrypt(std::move(q));
+      if (!st) {
+        fail(st.error(), conn_->failure_reason().empty() ? "write failed" : conn_->failure_reason());
+        e = st.error();
+      }
+    }
+    if (e == Errc::ok) maybe_shutdown();
+  } else {
+    failed_ = true;
+    error_ = e;
+    reason_ = conn_->failure_reason().empty() ? std::string(inner_->failure_reason())
+                                               : conn_->failure_reason();
+    if (reason_.empty()) reason_ = errc_message(e);
+    inner_->read_stop();
+  }
+  if (h) h->on_handshake(e, reason_.c_str());
+}
+
+// --- inner events -------------------------------------------------------
+
+void TlsTransport::on_data(Slice&& data) {
+  if (closing_) return;
+  Status st = conn_->feed(std::move(data));
+  if (!st) {
+    fail(st.error(), "out of memory");
+    return;
+  }
+  if (handshaking_) {
+    drive_handshake();
+    if (closing_ || failed_ || handshaking_) return;
+  }
+  if (conn_->handshake_done() && reading_) process_reads();
+}
+
+void TlsTransport::on_eof() {
+  if (closing_) return;
+  conn_->feed_eof();
+  if (handshaking_) {
+    drive_handshake();
+    return;
+  }
+  if (reading_) process_reads();
+}
+
+void TlsTransport::on_error(Errc e) {
+  if (closing_) return;
+  const std::string why = inner_->failure_reason();
+  if (handshaking_) {
+    failed_ = true;
+    reason_ = why.empty() ? errc_message(e) : why;
+    handshaking_ = false;
+    error_ = e;
+    TlsHandshakeHandler* h = hs_handler_;
+    hs_handler_ = nullptr;
+    if (h) h->on_handshake(e, reason_.c_str());
+    return;
+  }
+  fail(e, why);
+}
+
+void TlsTransport::on_write_high() {
+  if (handler_ && !closing_) handler_->on_write_high();
+}
+void TlsTransport::on_write_low() {
+  if (handler_ && !closing_) handler_->on_write_low();
+}
+void TlsTransport::on_drained() {
+  if (handler_ && !closing_ && plain_out_.empty()) handler_->on_drained();
+}
+
+void TlsTransport::fail(Errc e, const std::string& reason) noexcept {
+  if (failed_ || closing_) return;
+  failed_ = true;
+  error_ = e;
+  reason_ = reason.empty() ? errc_message(e) : reason;
+  inner_->read_stop();
+  if (handler_) handler_->on_error(e);
+}
+
+// process_reads delivers pushed-back bytes, then one record at a time while
+// the owner wants data. A handler that calls read_stop() (or close())
+// inside on_data stops it at that record boundary.
+void TlsTransport::process_reads() noexcept {
+  if (processing_) return;
+  processing_ = true;
+  while (reading_ && !closing_ && !detached_ && !unread_.empty()) {
+    Slice s = unread_.pop_front();
+    stats_.bytes_read += s.size();
+    if (handler_) handler_->on_data(std::move(s));
+  }
+  while (reading_ && !closing_ && !detached_ && !failed_ && !eof_) {
+    conn_->set_now(uv_now(engine_.loop()));
+    Result<Slice> r = conn_->read();
+    // Post-handshake messages (a KeyUpdate) may have queued a reply.
+    Status fst = flush();
+    if (!r) {
+      if (r.error() == Errc::eof) {
+        eof_ = true;
+        if (conn_->truncated())
+          SLUICE_LOG_DEBUG("tls: peer ended the stream without close_notify");
+        break;
+      }
+      fail(r.error(), conn_->failure_reason());
+      break;
+    }
+    if (!fst) {
+      fail(fst.error(), inner_->failure_reason());
+      break;
+    }
+    if (r->empty()) break;  // need more raw bytes
+    stats_.bytes_read += r->size();
+    if (handler_) handler_->on_data(std::move(*r));
+  }
+  if (eof_ && !eof_delivered_ && reading_ && !closing_ && !detached_ && unread_.empty()) {
+    eof_delivered_ = true;
+    if (handler_) handler_->on_eof();
+  }
+  processing_ = false;
+}
+
+// --- Transport ----------------------------------------------------------
+
+Status TlsTransport::encrypt(Chain&& plain) noexcept {
+  while (!plain.empty()) {
+    Slice s = plain.pop_front();
+    SLUICE_TRY(conn_->write(s.span()));
+  }
+  return flush();
+}
+
+Status TlsTransport::write(Chain&& data) noexcept {
+  if (closing_ || shutdown_wanted_ || detached_) return Errc::closed;
+  if (failed_) return error_;
+  if (data.empty()) return {};
+  stats_.bytes_written += data.size();
+  if (!conn_->handshake_done()) return plain_out_.append(std::move(data));
+  Status st = encrypt(std::move(data));
+  if (!st) {
+    const std::string why =
+        conn_->failure_reason().empty() ? inner_->failure_reason() : conn_->failure_reason();
+    fail(st.error(), why);
+    return st;
+  }
+  return {};
+}
+
+size_t TlsTransport::write_buffered() const noexcept {
+  return plain_out_.size() + (inner_ ? inner_->write_buffered() : 0);
+}
+
+void TlsTransport::set_write_watermarks(size_t low, size_t high) noexcept {
+  if (inner_) inner_->set_write_watermarks(low, high);
+}
+
+void TlsTransport::read_start() noexcept {
+  if (closing_ || failed_ || detached_) return;
+  reading_ = true;
+  if (handshaking_ || !conn_->handshake_done()) return;
+  process_reads();
+  if (reading_ && !closing_ && !failed_ && !eof_ && !detached_) inner_->read_start();
+}
+
+void TlsTransport::read_stop() noexcept {
+  reading_ = false;
+  if (!closing_ && !detached_ && !handshaking_) inner_->read_stop();
+}
+
+Status TlsTransport::unread(Chain&& data) noexcept {
+  if (closing_ || detached_) return Errc::closed;
+  SLUICE_TRY(data.append(std::move(unread_)));
+  unread_ = std::move(data);
+  if (reading_ && conn_->handshake_done()) process_reads();
+  return {};
+}
+
+void TlsTransport::maybe_shutdown() noexcept {
+  if (!shutdown_wanted_ || shutdown_sent_ || !conn_->handshake_done() || failed_ || closing_)
+    return;
+  shutdown_sent_ = true;
+  Status st = conn_->send_close_notify();
+  if (st) st = flush();
+  if (st) st = inner_->shutdown();
+  if (!st) fail(st.error(), inner_->failure_reason());
+}
+
+Status TlsTransport::shutdown() noexcept {
+  if (closing_ || detached_) return Errc::closed;
+  if (failed_) return error_;
+  shutdown_wanted_ = true;
+  maybe_shutdown();
+  return failed_ ? Status{error_} : Status{};
+}
+
+void TlsTransport::close(CloseCallback cb, void* user) noexcept {
+  if (closing_) return;
+  closing_ = true;
+  handler_ = nullptr;
+  hs_handler_ = nullptr;
+  close_cb_ = cb;
+  close_user_ = user;
+  stats_.bytes_dropped_at_close += write_buffered();
+  plain_out_.clear();
+  unread_.clear();
+  if (!inner_) {
+    if (cb) cb(user);  // detached: nothing left to close
+    return;
+  }
+  inner_->set_handler(nullptr);
+  inner_->close(
+      [](void* u) {
+        auto* self = static_cast<TlsTransport*>(u);
+        self->inner_.reset();
+        CloseCallback c = self->close_cb_;
+        void* cu = self->close_user_;
+        if (c) c(cu);  // may delete self
+      },
+      this);
+}
+
+Result<TlsTransport::Detached> TlsTransport::detach() noexcept {
+  if (closing_ || detached_ || handshaking_ || !conn_->handshake_done() || !plain_out_.empty())
+    return Errc::invalid_state;
+  Detached d;
+  d.plaintext = std::move(unread_);
+  while (conn_->pending_plaintext() > 0) {
+    auto s = conn_->read_pending_plaintext();
+    if (!s) return s.error();
+    if (s->empty()) break;
+    SLUICE_TRY(d.plaintext.push_back(std::move(*s)));
+  }
+  d.raw = conn_->take_raw_unconsumed();
+  inner_->read_stop();
+  inner_->set_handler(nullptr);
+  d.inner = std::move(inner_);
+  detached_ = true;
+  reading_ = false;
+  return d;
+}
+
+}  // namespace sluice

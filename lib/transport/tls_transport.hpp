@@ -1,0 +1,150 @@
+// tls_transport.hpp: TlsTransport, TLS (client or server) decorating any
+// inner Transport.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// The TLS state machine is tls::TlsConnection (lib/crypto, sans I/O); this
+// class moves bytes between it and the inner Transport on the loop:
+//
+//   inner on_data -> feed -> handshake / read one record at a time -> on_data
+//   write(plain)  -> encrypt into pool chunks -> inner write
+//
+// The handshake starts with start_handshake(); its handler hears the result
+// exactly once (unless close() comes first). Writes made before that are
+// queued as plaintext and sent when the handshake completes; received
+// application data waits inside until read_start().
+//
+// Half-close: shutdown() sends close_notify after the queued bytes and then
+// shuts the inner transport's write side; the peer's close_notify (or a raw
+// end-of-stream without one, which many peers do) arrives as on_eof.
+//
+// Leaving TLS mid-stream (VLESS Vision): with reading stopped, detach()
+// returns the inner transport, the decrypted-but-unread plaintext and the
+// raw bytes not yet handed to BoringSSL, and leaves this object empty (its
+// close() then completes at once). Because records are opened one per read,
+// a handler can stop at any record boundary by calling read_stop() inside
+// on_data.
+//
+// Ownership: owns the inner transport. Threads: the Engine's loop thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "crypto/tls_connection.hpp"
+#include "sluice/engine.hpp"
+#include "sluice/transport.hpp"
+
+namespace sluice {
+
+// TlsHandshakeHandler hears how a handshake ended.
+class TlsHandshakeHandler {
+ public:
+  virtual ~TlsHandshakeHandler() = default;
+  // on_handshake: Errc::ok, or the failure (reason borrowed for the call).
+  virtual void on_handshake(Errc result, const char* reason) = 0;
+};
+
+// TlsStats adds TLS facts to TransportStats.
+struct TlsInfo {
+  std::string version;
+  std::string cipher;
+  std::string alpn;
+  std::string server_name;  // server side: the SNI received
+  bool resumed = false;
+  bool ech_accepted = false;
+  uint64_t handshake_us = 0;  // from start_handshake to completion
+};
+
+class TlsTransport final : public Transport, private TransportHandler {
+ public:
+  static Result<std::unique_ptr<TlsTransport>> client(
+      Engine& e, std::unique_ptr<Transport> inner, std::shared_ptr<const tls::TlsClientContext> ctx,
+      tls::TlsClientParams params);
+  static Result<std::unique_ptr<TlsTransport>> server(Engine& e, std::unique_ptr<Transport> inner,
+                                                      std::shared_ptr<tls::TlsServerContext> ctx);
+  ~TlsTransport() override;
+
+  // start_handshake sends the first flight (client) or waits for one
+  // (server). |h| is called exactly once unless close() comes first; it
+  // may close this transport inside the call.
+  void start_handshake(TlsHandshakeHandler* h) noexcept;
+  bool handshake_done() const noexcept { return conn_->handshake_done(); }
+  const TlsInfo& info() const noexcept { return info_; }
+  tls::TlsConnection& connection() noexcept { return *conn_; }
+  Transport* inner() noexcept { return inner_.get(); }
+
+  // Detached is what detach() hands back.
+  struct Detached {
+    std::unique_ptr<Transport> inner;
+    Chain plaintext;  // decrypted, not yet delivered (unread() bytes first)
+    Chain raw;        // received, not yet given to TLS
+  };
+  // detach gives up TLS (see the file comment); invalid_state while a
+  // handshake runs or while writes are queued in plaintext.
+  Result<Detached> detach() noexcept;
+
+  void set_handler(TransportHandler* h) noexcept override {
+    // A new owner hears an end-of-stream the previous one already saw.
+    if (h != handler_) eof_delivered_ = false;
+    handler_ = h;
+  }
+  Status write(Chain&& data) noexcept override;
+  size_t write_buffered() const noexcept override;
+  void set_write_watermarks(size_t low, size_t high) noexcept override;
+  void read_start() noexcept override;
+  void read_stop() noexcept override;
+  Status unread(Chain&& data) noexcept override;
+  Status shutdown() noexcept override;
+  void close(CloseCallback cb, void* user) noexcept override;
+  const char* failure_reason() const noexcept override { return reason_.c_str(); }
+  TransportStats stats() const noexcept override { return stats_; }
+
+  using Transport::write;
+
+ private:
+  TlsTransport(Engine& e, std::unique_ptr<Transport> inner) noexcept;
+
+  // inner transport events
+  void on_data(Slice&& data) override;
+  void on_eof() override;
+  void on_error(Errc e) override;
+  void on_write_high() override;
+  void on_write_low() override;
+  void on_drained() override;
+
+  void drive_handshake() noexcept;
+  void finish_handshake(Errc e) noexcept;
+  void process_reads() noexcept;
+  Status flush() noexcept;
+  Status encrypt(Chain&& plain) noexcept;
+  void maybe_shutdown() noexcept;
+  void fail(Errc e, const std::string& reason) noexcept;
+
+  Engine& engine_;
+  std::unique_ptr<Transport> inner_;
+  std::unique_ptr<tls::TlsConnection> conn_;
+  TransportHandler* handler_ = nullptr;      // not owned
+  TlsHandshakeHandler* hs_handler_ = nullptr;  // not owned; cleared once called
+  Chain plain_out_;  // written before the handshake finished
+  Chain unread_;     // pushed back by the owner, delivered first
+  TlsInfo info_;
+  uint64_t hs_start_us_ = 0;
+  bool handshaking_ = false;
+  bool reading_ = false;
+  bool processing_ = false;  // inside process_reads (no recursion)
+  bool eof_ = false;         // TLS end-of-stream seen
+  bool eof_delivered_ = false;
+  bool shutdown_wanted_ = false;
+  bool shutdown_sent_ = false;
+  bool failed_ = false;
+  bool closing_ = false;
+  bool detached_ = false;
+  Errc error_ = Errc::ok;
+  std::string reason_;
+  CloseCallback close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+  TransportStats stats_;
+};
+
+}  // namespace sluice

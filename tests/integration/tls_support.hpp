@@ -1,0 +1,92 @@
+// tls_support.hpp: TLS test servers on an Engine for end-to-end tests.
+//
+// TlsEchoServer terminates TLS and echoes (half-closing after the peer's
+// end-of-stream). TlsForwarder accepts plain TCP and carries each
+// connection over a TlsDial to a TLS server through a Relay, so the test
+// thread drives TLS with ordinary blocking sockets.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "net/tcp_listener.hpp"
+#include "session/relay.hpp"
+#include "support.hpp"
+#include "transport/tls_dial.hpp"
+#include "transport/tls_transport.hpp"
+
+namespace sluice::test {
+
+class TlsEchoServer final : public EngineObject, public net::AcceptHandler {
+ public:
+  TlsEchoServer(Engine& e, std::shared_ptr<tls::TlsServerContext> ctx);
+  ~TlsEchoServer() override;
+  uint16_t port() const { return port_; }
+  void engine_close() noexcept override;
+
+  struct Seen {
+    std::string server_name, alpn;
+    bool ech_accepted = false;
+    bool resumed = false;
+    Errc error = Errc::ok;
+    std::string reason;
+  };
+  std::vector<Seen> seen() {
+    std::lock_guard<std::mutex> l(mu_);
+    return seen_;
+  }
+  void record(Seen s) {
+    std::lock_guard<std::mutex> l(mu_);
+    seen_.push_back(std::move(s));
+  }
+
+  struct Conn;
+  std::vector<Conn*> conns_;
+  std::shared_ptr<tls::TlsServerContext> ctx_;
+
+ private:
+  void on_accept(std::unique_ptr<net::TcpTransport> t) override;
+  std::unique_ptr<net::TcpListener> listener_;
+  uint16_t port_ = 0;
+  std::mutex mu_;
+  std::vector<Seen> seen_;
+};
+
+class TlsForwarder final : public EngineObject, public net::AcceptHandler {
+ public:
+  TlsForwarder(Engine& e, std::shared_ptr<const tls::TlsClientContext> ctx, uint16_t target_port,
+               TlsDialOptions o = {});
+  ~TlsForwarder() override;
+  uint16_t port() const { return port_; }
+  void engine_close() noexcept override;
+
+  struct Result {
+    Errc error = Errc::ok;
+    std::string reason;
+    TlsInfo info;
+  };
+  std::vector<Result> results() {
+    std::lock_guard<std::mutex> l(mu_);
+    return results_;
+  }
+  void record(Result r) {
+    std::lock_guard<std::mutex> l(mu_);
+    results_.push_back(std::move(r));
+  }
+
+  struct Pending;
+  std::vector<Pending*> pending_;
+  std::shared_ptr<const tls::TlsClientContext> ctx_;
+  uint16_t target_port_;
+  TlsDialOptions opts_;
+
+ private:
+  void on_accept(std::unique_ptr<net::TcpTransport> t) override;
+  std::unique_ptr<net::TcpListener> listener_;
+  uint16_t port_ = 0;
+  std::mutex mu_;
+  std::vector<Result> results_;
+};
+
+}  // namespace sluice::test
