@@ -22,17 +22,17 @@ static const char kConfig[] =
     "\"outbounds\":[{\"type\":\"direct\",\"tag\":\"direct\"}]}";
 
 struct fetch {
-  const char *host;
+  const char* host;
   uint16_t port;
   char request[1024];
-  sluice_instance *instance;
+  sluice_instance* instance;
   int status; /* the stream's outcome: 0 or a sluice_error */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int done;
 };
 
-static void finish(struct fetch *f, int status) {
+static void finish(struct fetch* f, int status) {
   pthread_mutex_lock(&f->mu);
   if (f->status == 0) f->status = status;
   f->done = 1;
@@ -40,8 +40,8 @@ static void finish(struct fetch *f, int status) {
   pthread_mutex_unlock(&f->mu);
 }
 
-static int on_open(sluice_stream *s, int status, const char *reason, void *user) {
-  struct fetch *f = user;
+static int on_open(sluice_stream* s, int status, const char* reason, void* user) {
+  struct fetch* f = user;
   if (status != SLUICE_OK) {
     fprintf(stderr, "embed: connect failed: %s (%s)\n", sluice_strerror(status), reason);
     f->status = status;
@@ -49,40 +49,40 @@ static int on_open(sluice_stream *s, int status, const char *reason, void *user)
     return 0;
   }
   /* The request buffer lives in |f| until on_close: borrowed, not copied. */
-  return sluice_stream_write(s, (const uint8_t *)f->request, strlen(f->request), NULL);
+  return sluice_stream_write(s, (const uint8_t*)f->request, strlen(f->request), NULL);
 }
 
-static int on_data(sluice_stream *s, const uint8_t *data, size_t len, void *user) {
+static int on_data(sluice_stream* s, const uint8_t* data, size_t len, void* user) {
   (void)s;
   (void)user;
   fwrite(data, 1, len, stdout); /* borrowed for this call only */
   return 0;
 }
 
-static int on_eof(sluice_stream *s, void *user) {
+static int on_eof(sluice_stream* s, void* user) {
   (void)user;
   sluice_stream_close(s); /* HTTP/1.0: the server closes after the response */
   return 0;
 }
 
-static void on_error(sluice_stream *s, int error, void *user) {
-  struct fetch *f = user;
+static void on_error(sluice_stream* s, int error, void* user) {
+  struct fetch* f = user;
   fprintf(stderr, "embed: stream failed: %s (%s)\n", sluice_strerror(error),
           sluice_stream_failure_reason(s));
   f->status = error;
   sluice_stream_close(s);
 }
 
-static void on_close(sluice_stream *s, void *user) {
+static void on_close(sluice_stream* s, void* user) {
   (void)s;
   finish(user, 0);
 }
 
 /* start runs on the loop thread (posted by main). */
-static void start(void *user) {
-  struct fetch *f = user;
-  sluice_session *session = NULL;
-  sluice_stream *stream = NULL;
+static void start(void* user) {
+  struct fetch* f = user;
+  sluice_session* session = NULL;
+  sluice_stream* stream = NULL;
   sluice_stream_callbacks cb;
   uint16_t socks_port = 0;
   int rc;
@@ -105,9 +105,9 @@ static void start(void *user) {
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   struct fetch f;
-  sluice_engine *engine = NULL;
+  sluice_engine* engine = NULL;
   int rc;
 
   if (argc < 3) {
@@ -146,8 +146,8 @@ int main(int argc, char **argv) {
   while (!f.done) pthread_cond_wait(&f.cv, &f.mu);
   pthread_mutex_unlock(&f.mu);
 
-  sluice_engine_stop(engine);  /* closes the instance too */
-  sluice_engine_free(engine);  /* and frees it */
+  sluice_engine_stop(engine); /* closes the instance too */
+  sluice_engine_free(engine); /* and frees it */
   fflush(stdout);
   return f.status == SLUICE_OK ? 0 : 1;
 }

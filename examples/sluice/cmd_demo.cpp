@@ -64,22 +64,26 @@ struct Side {
 // tagged "in") and of its client side given the server's port.
 struct Row {
   std::string name;
-  std::string server_json;                                   // empty: no server side
+  std::string server_json;  // empty: no server side
   std::function<std::string(uint16_t server_port)> client_json;
 };
 
 std::string socks_client_to(const std::string& outbound) {
   return R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],)"
-         R"("outbounds":[)" + outbound + R"(]})";
+         R"("outbounds":[)" +
+         outbound + R"(]})";
 }
 
 // json_text escapes PEM text for a JSON string.
 std::string json_text(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '"' || c == '\\') (out += '\\') += c;
-    else out += c;
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '"' || c == '\\')
+      (out += '\\') += c;
+    else
+      out += c;
   }
   return out;
 }
@@ -98,16 +102,20 @@ void add_trojan_rows(std::vector<Row>& v) {
   const std::string pin = pins->first;
   auto trojan_server = [kp](const std::string& ech_key) {
     std::string tls = R"("tls":{"enabled":true,"server_name":"secret.test","certificate":")" +
-                      json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) + R"(")";
+                      json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) +
+                      R"(")";
     if (!ech_key.empty()) tls += R"(,"ech":{"enabled":true,"key":")" + json_text(ech_key) + R"("})";
     tls += "}";
     return R"({"log":{"level":"error"},"inbounds":[{"type":"trojan","tag":"in","listen":"127.0.0.1","listen_port":0,)"
-           R"("users":[{"name":"demo","password":"demo password"}],)" + tls +
-           R"(}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+           R"("users":[{"name":"demo","password":"demo password"}],)" +
+           tls + R"(}],"outbounds":[{"type":"direct","tag":"direct"}]})";
   };
   auto trojan_client = [pin](uint16_t p, const std::string& ech_config) {
-    std::string tls = R"("tls":{"enabled":true,"server_name":"secret.test","certificate_sha256":[")" + pin + R"("])";
-    if (!ech_config.empty()) tls += R"(,"ech":{"enabled":true,"config":")" + json_text(ech_config) + R"("})";
+    std::string tls =
+        R"("tls":{"enabled":true,"server_name":"secret.test","certificate_sha256":[")" + pin +
+        R"("])";
+    if (!ech_config.empty())
+      tls += R"(,"ech":{"enabled":true,"config":")" + json_text(ech_config) + R"("})";
     tls += "}";
     return socks_client_to(R"({"type":"trojan","tag":"t","server":"127.0.0.1","server_port":)" +
                            std::to_string(p) + R"(,"password":"demo password",)" + tls + "}");
@@ -128,20 +136,22 @@ std::vector<Row> rows() {
     return std::string(buf);
   };
   std::vector<Row> v;
-  v.push_back({"socks in -> direct", "", [&](uint16_t) {
-                 return socks_client_to(R"({"type":"direct","tag":"direct"})");
-               }});
+  v.push_back({"socks in -> direct", "",
+               [&](uint16_t) { return socks_client_to(R"({"type":"direct","tag":"direct"})"); }});
   v.push_back({"socks out -> socks in", server("socks"), [](uint16_t p) {
-                 return socks_client_to(R"({"type":"socks","tag":"up","server":"127.0.0.1","server_port":)" +
-                                        std::to_string(p) + "}");
+                 return socks_client_to(
+                     R"({"type":"socks","tag":"up","server":"127.0.0.1","server_port":)" +
+                     std::to_string(p) + "}");
                }});
   v.push_back({"http out -> http in", server("http"), [](uint16_t p) {
-                 return socks_client_to(R"({"type":"http","tag":"up","server":"127.0.0.1","server_port":)" +
-                                        std::to_string(p) + "}");
+                 return socks_client_to(
+                     R"({"type":"http","tag":"up","server":"127.0.0.1","server_port":)" +
+                     std::to_string(p) + "}");
                }});
   v.push_back({"socks out -> mixed in", server("mixed"), [](uint16_t p) {
-                 return socks_client_to(R"({"type":"socks","tag":"up","server":"127.0.0.1","server_port":)" +
-                                        std::to_string(p) + "}");
+                 return socks_client_to(
+                     R"({"type":"socks","tag":"up","server":"127.0.0.1","server_port":)" +
+                     std::to_string(p) + "}");
                }});
   add_trojan_rows(v);
   return v;
@@ -164,8 +174,10 @@ int cmd_demo(int argc, char** argv) {
   bool json = false;
   double seconds = 1.0;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) json = true;
-    else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
+    if (std::strcmp(argv[i], "--json") == 0)
+      json = true;
+    else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
   }
   if (seconds <= 0) seconds = 1.0;
   set_log_level(LogLevel::warn);
@@ -179,8 +191,10 @@ int cmd_demo(int argc, char** argv) {
     return 1;
   }
   if (!json) {
-    std::printf("sluice demo: every protocol's client and server on 127.0.0.1, %.1f s bulk per direction\n\n",
-                seconds);
+    std::printf(
+        "sluice demo: every protocol's client and server on 127.0.0.1, %.1f s bulk per "
+        "direction\n\n",
+        seconds);
     std::printf("%s\n", measure::format_header().c_str());
   }
   std::vector<measure::PathResult> results;
@@ -207,12 +221,14 @@ int cmd_demo(int argc, char** argv) {
       all_ok = false;
       continue;
     }
-    results.push_back(run_path(measure::Path::socks5(row.name, client.port("in")), *echo, *sink, seconds));
+    results.push_back(
+        run_path(measure::Path::socks5(row.name, client.port("in")), *echo, *sink, seconds));
     base = &results.front();
     all_ok = all_ok && results.back().ok();
     if (!json) {
       std::printf("%s\n", measure::format_row(results.back(), base).c_str());
-      if (!results.back().ok()) std::printf("    problems: %s\n", results.back().problems().c_str());
+      if (!results.back().ok())
+        std::printf("    problems: %s\n", results.back().problems().c_str());
       std::fflush(stdout);
     }
   }

@@ -52,7 +52,8 @@ int cmd_generate(int argc, char** argv) {
   if (what == "ech-keypair") {
     auto kp = tls::generate_ech_keypair(name);
     if (!kp) {
-      std::fprintf(stderr, "sluice generate: \"%s\" is not a valid DNS public name\n", name.c_str());
+      std::fprintf(stderr, "sluice generate: \"%s\" is not a valid DNS public name\n",
+                   name.c_str());
       return 1;
     }
     std::fputs(kp->configs.c_str(), stdout);

@@ -71,7 +71,8 @@ struct ListenOptions {
 // ../shared/specs/ech.md section 5.1).
 struct TlsEchClientOptions {
   bool enabled = false;
-  std::string config;  // PEM "ECH CONFIGS" block (lines joined with \n); share links' bare base64 is wrapped
+  std::string config;  // PEM "ECH CONFIGS" block (lines joined with \n); share links' bare base64
+                       // is wrapped
   std::string config_path;
   std::string query_server_name;  // parsed; the DNS HTTPS lookup is not implemented
   // grease (sluice extension): with no config, send a GREASE ECH extension

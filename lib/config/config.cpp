@@ -19,8 +19,9 @@ Status parse_log(ConfigCtx& ctx, const Json& j, LogOptions* out) {
   std::string level;
   SLUICE_TRY(r.string("level", &level));
   if (!level.empty() && !parse_log_level(level.data(), level.size(), &out->level)) {
-    return ctx.fail(Errc::config_invalid, r.path("level"),
-                    "expected trace, debug, info, warn, error, fatal or panic, got \"" + level + "\"");
+    return ctx.fail(
+        Errc::config_invalid, r.path("level"),
+        "expected trace, debug, info, warn, error, fatal or panic, got \"" + level + "\"");
   }
   SLUICE_TRY(r.boolean("disabled", &out->disabled));
   SLUICE_TRY(r.boolean("timestamp", &out->timestamp));
@@ -149,7 +150,8 @@ Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag) {
     // e.what() reads "[json.exception.parse_error.101] parse error at line 3,
     // column 5: syntax error ..."; keep the part after the tag.
     std::string_view what = e.what();
-    if (size_t close = what.find("] "); close != std::string_view::npos) what.remove_prefix(close + 2);
+    if (size_t close = what.find("] "); close != std::string_view::npos)
+      what.remove_prefix(close + 2);
     return ctx.fail(Errc::config_invalid, "(document)", what);
   } catch (const std::bad_alloc&) {
     return Errc::no_memory;
@@ -184,21 +186,30 @@ Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag
 
 const char* inbound_type_name(InboundType t) noexcept {
   switch (t) {
-    case InboundType::socks: return "socks";
-    case InboundType::http: return "http";
-    case InboundType::mixed: return "mixed";
-    case InboundType::trojan: return "trojan";
+    case InboundType::socks:
+      return "socks";
+    case InboundType::http:
+      return "http";
+    case InboundType::mixed:
+      return "mixed";
+    case InboundType::trojan:
+      return "trojan";
   }
   return "unknown";
 }
 
 const char* outbound_type_name(OutboundType t) noexcept {
   switch (t) {
-    case OutboundType::direct: return "direct";
-    case OutboundType::block: return "block";
-    case OutboundType::socks: return "socks";
-    case OutboundType::http: return "http";
-    case OutboundType::trojan: return "trojan";
+    case OutboundType::direct:
+      return "direct";
+    case OutboundType::block:
+      return "block";
+    case OutboundType::socks:
+      return "socks";
+    case OutboundType::http:
+      return "http";
+    case OutboundType::trojan:
+      return "trojan";
   }
   return "unknown";
 }

@@ -12,9 +12,20 @@ namespace {
 // Listen fields sluice accepts but does not act on: sing-box tuning knobs and
 // deprecated sniffing options. They warn so nobody relies on them silently.
 constexpr std::string_view kIgnoredListenFields[] = {
-    "bind_interface", "routing_mark", "reuse_addr", "netns", "tcp_multi_path",
-    "disable_tcp_keep_alive", "tcp_keep_alive", "tcp_keep_alive_interval", "udp_fragment",
-    "detour", "sniff", "sniff_override_destination", "sniff_timeout", "domain_strategy",
+    "bind_interface",
+    "routing_mark",
+    "reuse_addr",
+    "netns",
+    "tcp_multi_path",
+    "disable_tcp_keep_alive",
+    "tcp_keep_alive",
+    "tcp_keep_alive_interval",
+    "udp_fragment",
+    "detour",
+    "sniff",
+    "sniff_override_destination",
+    "sniff_timeout",
+    "domain_strategy",
     "udp_disable_domain_unmapping",
 };
 
@@ -106,9 +117,9 @@ Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, Inb
     SLUICE_TRY(parse_trojan_inbound(r, &o));
     out->options = std::move(o);
   } else {
-    return ctx.fail(Errc::config_invalid, r.path("type"),
-                    "unsupported inbound type \"" + type +
-                        "\" (expected socks, http, mixed or trojan)");
+    return ctx.fail(
+        Errc::config_invalid, r.path("type"),
+        "unsupported inbound type \"" + type + "\" (expected socks, http, mixed or trojan)");
   }
   SLUICE_TRY(parse_listen(r, &out->listen));
   r.finish();

@@ -21,9 +21,9 @@ Status parse_domain_strategy(ObjectReader& r, DomainStrategy* out) {
   } else if (s == "ipv6_only") {
     *out = DomainStrategy::ipv6_only;
   } else {
-    return r.ctx().fail(Errc::config_invalid, r.path("domain_strategy"),
-                        "expected as_is, prefer_ipv4, prefer_ipv6, ipv4_only or ipv6_only, got \"" +
-                            s + "\"");
+    return r.ctx().fail(
+        Errc::config_invalid, r.path("domain_strategy"),
+        "expected as_is, prefer_ipv4, prefer_ipv6, ipv4_only or ipv6_only, got \"" + s + "\"");
   }
   return {};
 }
@@ -44,7 +44,7 @@ Status parse_routing_mark(ObjectReader& r, uint32_t* out) {
     uint64_t m = 0;
     bool ok = !digits.empty() && digits.size() <= 10;
     for (char c : digits) {
-      int d = (c >= '0' && c <= '9') ? c - '0'
+      int d = (c >= '0' && c <= '9')                 ? c - '0'
               : (base == 16 && c >= 'a' && c <= 'f') ? c - 'a' + 10
               : (base == 16 && c >= 'A' && c <= 'F') ? c - 'A' + 10
                                                      : -1;
@@ -72,8 +72,8 @@ Status parse_dial(ObjectReader& r, DialOptions* out) {
   SLUICE_TRY(r.string("inet4_bind_address", &out->inet4_bind_address));
   SLUICE_TRY(r.string("inet6_bind_address", &out->inet6_bind_address));
   for (const char* k : {"inet4_bind_address", "inet6_bind_address"}) {
-    const std::string& v =
-        std::string_view(k) == "inet4_bind_address" ? out->inet4_bind_address : out->inet6_bind_address;
+    const std::string& v = std::string_view(k) == "inet4_bind_address" ? out->inet4_bind_address
+                                                                       : out->inet6_bind_address;
     if (!v.empty() && !is_ip_literal(v)) {
       return r.ctx().fail(Errc::config_invalid, r.path(k),
                           "expected an IP address, got \"" + v + "\"");
@@ -190,9 +190,9 @@ Status parse_http(ObjectReader& r, HttpOutboundOptions* o) {
           values.push_back(e.get<std::string>());
         }
       } else {
-        return r.ctx().fail(Errc::config_wrong_type, p,
-                            std::string("expected string or array of strings, got ") +
-                                json_type_name(*it));
+        return r.ctx().fail(
+            Errc::config_wrong_type, p,
+            std::string("expected string or array of strings, got ") + json_type_name(*it));
       }
       for (std::string& v : values) {
         if (bad_char(v)) return r.ctx().fail(Errc::config_invalid, p, "control character in value");

@@ -117,7 +117,8 @@ Status check_pins(ObjectReader& r, const TlsClientOptions& o) {
 Status parse_cert(ObjectReader& r, TlsCertificateOptions* out) {
   SLUICE_TRY(pem_lines(r, "certificate", &out->certificate));
   SLUICE_TRY(r.string("certificate_path", &out->certificate_path));
-  SLUICE_TRY(conflict(r, out->certificate, out->certificate_path, "certificate_path", "certificate"));
+  SLUICE_TRY(
+      conflict(r, out->certificate, out->certificate_path, "certificate_path", "certificate"));
   SLUICE_TRY(pem_lines(r, "key", &out->key));
   SLUICE_TRY(r.string("key_path", &out->key_path));
   SLUICE_TRY(conflict(r, out->key, out->key_path, "key_path", "key"));
@@ -140,7 +141,8 @@ Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
   SLUICE_TRY(r.listable("curve_preferences", &out->curve_preferences));
   SLUICE_TRY(pem_lines(r, "certificate", &out->certificate));
   SLUICE_TRY(r.string("certificate_path", &out->certificate_path));
-  SLUICE_TRY(conflict(r, out->certificate, out->certificate_path, "certificate_path", "certificate"));
+  SLUICE_TRY(
+      conflict(r, out->certificate, out->certificate_path, "certificate_path", "certificate"));
   SLUICE_TRY(r.listable("certificate_public_key_sha256", &out->certificate_public_key_sha256));
   SLUICE_TRY(r.listable("certificate_sha256", &out->certificate_sha256));
   SLUICE_TRY(check_pins(r, *out));
@@ -164,8 +166,8 @@ Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
   if (sub != nullptr) {
     SLUICE_TRY(parse_ech_client(ctx, *sub, r.path("ech"), &out->ech));
     if (!on && !sub->empty()) ctx.warn(r.path("ech"), "not enabled, ignored");
-    if (on && (out->min_version == "1.0" || out->min_version == "1.1" ||
-               out->min_version == "1.2")) {
+    if (on &&
+        (out->min_version == "1.0" || out->min_version == "1.1" || out->min_version == "1.2")) {
       return ctx.fail(Errc::config_invalid, r.path("min_version"), "ECH needs TLS 1.3");
     }
     if (on && !out->max_version.empty() && out->max_version != "1.3") {
@@ -175,12 +177,12 @@ Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
   SLUICE_TRY(sub_object(r, "reality", &sub, &on));
   if (on) return ctx.fail(Errc::config_invalid, r.path("reality"), "not supported yet");
   if (sub != nullptr && !sub->empty()) ctx.warn(r.path("reality"), "not enabled, ignored");
-  for (const char* k : {"client_certificate", "client_certificate_path", "client_key",
-                        "client_key_path"}) {
+  for (const char* k :
+       {"client_certificate", "client_certificate_path", "client_key", "client_key_path"}) {
     r.ignore(k, "client certificates are not supported yet, ignored");
   }
-  for (const char* k : {"fragment", "fragment_fallback_delay", "record_fragment", "kernel_tx",
-                        "kernel_rx"}) {
+  for (const char* k :
+       {"fragment", "fragment_fallback_delay", "record_fragment", "kernel_tx", "kernel_rx"}) {
     r.ignore(k);
   }
   r.finish();
@@ -218,7 +220,8 @@ Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
                     "a TLS server needs certificate or certificate_path (acme is not supported)");
   }
   if (out->enabled && out->certificate.key.empty() && out->certificate.key_path.empty()) {
-    return ctx.fail(Errc::config_missing_field, r.path("key"), "a TLS server needs key or key_path");
+    return ctx.fail(Errc::config_missing_field, r.path("key"),
+                    "a TLS server needs key or key_path");
   }
   const Json* sub;
   bool on;
@@ -238,9 +241,9 @@ Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
   SLUICE_TRY(sub_object(r, "reality", &sub, &on));
   if (on) return ctx.fail(Errc::config_invalid, r.path("reality"), "not supported yet");
   SLUICE_TRY(r.reject("acme", "ACME is not supported; give certificate and key"));
-  for (const char* k : {"cipher_suites", "curve_preferences", "client_authentication",
-                        "client_certificate", "client_certificate_path",
-                        "client_certificate_public_key_sha256"}) {
+  for (const char* k :
+       {"cipher_suites", "curve_preferences", "client_authentication", "client_certificate",
+        "client_certificate_path", "client_certificate_public_key_sha256"}) {
     r.ignore(k, "not supported yet, ignored");
   }
   for (const char* k : {"kernel_tx", "kernel_rx"}) r.ignore(k);

@@ -6,7 +6,8 @@
 namespace sluice::config {
 namespace {
 
-Status parse_fallback(ObjectReader& r, const Json& j, const std::string& path, TrojanFallback* out) {
+Status parse_fallback(ObjectReader& r, const Json& j, const std::string& path,
+                      TrojanFallback* out) {
   SLUICE_TRY(check_object(r.ctx(), j, path));
   ObjectReader f(r.ctx(), j, path);
   SLUICE_TRY(f.string("server", &out->server, true));
@@ -39,7 +40,8 @@ Status parse_trojan_inbound(ObjectReader& r, TrojanInboundOptions* o) {
   const Json* arr;
   SLUICE_TRY(r.array("users", &arr));
   if (arr == nullptr || arr->empty())
-    return r.ctx().fail(Errc::config_missing_field, r.path("users"), "at least one user is required");
+    return r.ctx().fail(Errc::config_missing_field, r.path("users"),
+                        "at least one user is required");
   for (size_t i = 0; i < arr->size(); ++i) {
     std::string p = index_path(r.path("users"), i);
     SLUICE_TRY(check_object(r.ctx(), (*arr)[i], p));

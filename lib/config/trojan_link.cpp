@@ -47,8 +47,8 @@ std::vector<std::string> split(std::string_view s, char sep) {
   size_t start = 0;
   for (;;) {
     const size_t p = s.find(sep, start);
-    std::string_view part = s.substr(start, p == std::string_view::npos ? std::string_view::npos
-                                                                        : p - start);
+    std::string_view part =
+        s.substr(start, p == std::string_view::npos ? std::string_view::npos : p - start);
     if (!part.empty()) out.emplace_back(part);
     if (p == std::string_view::npos) break;
     start = p + 1;

@@ -212,15 +212,14 @@ int TlsConnection::verify_peer(uint8_t* out_alert) noexcept {
   const char* name = nullptr;
   size_t name_len = 0;
   SSL_get0_ech_name_override(ssl_, &name, &name_len);
-  const std::string host =
-      name_len > 0 ? std::string(name, name_len) : client_ctx_->server_name();
+  const std::string host = name_len > 0 ? std::string(name, name_len) : client_ctx_->server_name();
   std::string why;
   const Errc e = client_ctx_->policy().verify(chain, host, &why);
   if (e == Errc::ok) return 1;
   verify_error_ = e;
   verify_reason_ = e == Errc::pin_mismatch ? why : "certificate verify failed: " + why;
   *out_alert = why.find("expired") != std::string::npos ? SSL_AD_CERTIFICATE_EXPIRED
-                                                         : SSL_AD_BAD_CERTIFICATE;
+                                                        : SSL_AD_BAD_CERTIFICATE;
   return 0;
 }
 
@@ -255,8 +254,8 @@ Errc TlsConnection::fail_from(int ret) noexcept {
     std::string what = error_words(packed);
     if (peer_alert_ >= 0) {
       error_ = Errc::tls_alert;
-      what = std::string("peer sent alert \"") + SSL_alert_desc_string_long(peer_alert_) +
-             "\" (" + std::to_string(peer_alert_) + ")";
+      what = std::string("peer sent alert \"") + SSL_alert_desc_string_long(peer_alert_) + "\" (" +
+             std::to_string(peer_alert_) + ")";
     } else if (ERR_GET_REASON(packed) == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC) {
       error_ = Errc::decrypt_failed;
     } else {

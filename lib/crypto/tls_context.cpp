@@ -4,8 +4,6 @@
 #include "crypto/tls_context.hpp"
 
 #include <arpa/inet.h>
-#include <cstring>
-#include <cctype>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -15,6 +13,8 @@
 #include <openssl/pool.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <cctype>
+#include <cstring>
 
 #include "crypto/tls_connection.hpp"
 #include "crypto/tls_ech.hpp"
@@ -76,21 +76,22 @@ Result<std::string> cipher_list_from_iana(SSL_CTX* ctx, const std::vector<std::s
 Result<std::string> curve_list(const std::vector<std::string>& names, std::string* why) {
   std::string out;
   for (const std::string& n : names) {
-    const char* c = n == "P256"    ? "P-256"
-                    : n == "P384"  ? "P-384"
-                    : n == "P521"  ? "P-521"
+    const char* c = n == "P256"     ? "P-256"
+                    : n == "P384"   ? "P-384"
+                    : n == "P521"   ? "P-521"
                     : n == "X25519" ? "X25519"
                                     : nullptr;
     if (n == "X25519MLKEM768") continue;  // not in BoringSSL API 17: offered groups stay classic
-    if (c == nullptr) return fail(why, Errc::config_invalid, "curve_preferences: unknown \"" + n + "\"");
+    if (c == nullptr)
+      return fail(why, Errc::config_invalid, "curve_preferences: unknown \"" + n + "\"");
     if (!out.empty()) out.push_back(':');
     out += c;
   }
   return out;
 }
 
-Status set_versions(SSL_CTX* ctx, const std::string& min, const std::string& max,
-                    uint16_t dflt_min, uint16_t dflt_max, std::string* why) {
+Status set_versions(SSL_CTX* ctx, const std::string& min, const std::string& max, uint16_t dflt_min,
+                    uint16_t dflt_max, std::string* why) {
   const uint16_t lo = min.empty() ? dflt_min : parse_tls_version(min);
   const uint16_t hi = max.empty() ? dflt_max : parse_tls_version(max);
   if ((lo && !SSL_CTX_set_min_proto_version(ctx, lo)) ||
@@ -169,8 +170,8 @@ TlsClientContext::~TlsClientContext() {
 }
 
 Result<std::shared_ptr<TlsClientContext>> TlsClientContext::create(
-    const TlsClientOptions& o, std::string_view server, const std::vector<std::string>& default_alpn,
-    std::string* why) {
+    const TlsClientOptions& o, std::string_view server,
+    const std::vector<std::string>& default_alpn, std::string* why) {
   std::shared_ptr<TlsClientContext> c(new (std::nothrow) TlsClientContext());
   if (!c) return Errc::no_memory;
   c->server_name_ = o.server_name.empty() ? std::string(server) : o.server_name;
@@ -282,7 +283,8 @@ Result<CertifiedKey> load_certified_key(const TlsCertificateOptions& o, std::str
     return fail(why, Errc::config_invalid, "key: not a PEM private key");
   }
   const uint8_t* p = CRYPTO_BUFFER_data(k.chain[0]);
-  bssl::UniquePtr<X509> leaf(d2i_X509(nullptr, &p, static_cast<long>(CRYPTO_BUFFER_len(k.chain[0]))));
+  bssl::UniquePtr<X509> leaf(
+      d2i_X509(nullptr, &p, static_cast<long>(CRYPTO_BUFFER_len(k.chain[0]))));
   bssl::UniquePtr<EVP_PKEY> leaf_key(leaf ? X509_get_pubkey(leaf.get()) : nullptr);
   if (!leaf_key || EVP_PKEY_cmp(leaf_key.get(), k.key) != 1) {
     free_certified_key(k);
@@ -310,8 +312,8 @@ Result<std::shared_ptr<TlsServerContext>> TlsServerContext::create(const TlsServ
   SLUICE_TRY(set_versions(ctx, o.min_version, o.max_version, 0, TLS1_3_VERSION, why));
   auto def = load_certified_key(o.certificate, why);
   if (!def) return def.error();
-  const bool ok = SSL_CTX_set_chain_and_key(ctx, def->chain.data(), def->chain.size(), def->key,
-                                            nullptr);
+  const bool ok =
+      SSL_CTX_set_chain_and_key(ctx, def->chain.data(), def->chain.size(), def->key, nullptr);
   free_certified_key(*def);
   if (!ok) return fail(why, Errc::config_invalid, "certificate: rejected by BoringSSL");
   for (size_t i = 0; i < o.sni_certificates.size(); ++i) {

@@ -134,7 +134,8 @@ Result<std::vector<uint8_t>> ech_config_list_from_text(std::string_view text, st
   if (text.find("-----BEGIN") != std::string_view::npos)
     return parse_single_pem(text, "ECH CONFIGS", why);
   auto b = decode_base64(text);
-  if (!b || b->empty()) return fail(why, "ECH config is neither an ECH CONFIGS PEM block nor base64");
+  if (!b || b->empty())
+    return fail(why, "ECH config is neither an ECH CONFIGS PEM block nor base64");
   return std::move(*b);
 }
 

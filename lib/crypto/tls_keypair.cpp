@@ -50,10 +50,10 @@ Result<KeyPairPem> generate_certificate(const CertificateRequest& req) {
   bssl::UniquePtr<X509> issuer;
   bssl::UniquePtr<EVP_PKEY> issuer_key;
   if (!req.issuer_cert_pem.empty()) {
-    bssl::UniquePtr<BIO> cb(BIO_new_mem_buf(req.issuer_cert_pem.data(),
-                                            static_cast<int>(req.issuer_cert_pem.size())));
-    bssl::UniquePtr<BIO> kb(BIO_new_mem_buf(req.issuer_key_pem.data(),
-                                            static_cast<int>(req.issuer_key_pem.size())));
+    bssl::UniquePtr<BIO> cb(
+        BIO_new_mem_buf(req.issuer_cert_pem.data(), static_cast<int>(req.issuer_cert_pem.size())));
+    bssl::UniquePtr<BIO> kb(
+        BIO_new_mem_buf(req.issuer_key_pem.data(), static_cast<int>(req.issuer_key_pem.size())));
     issuer.reset(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
     issuer_key.reset(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
     if (!issuer || !issuer_key) return Errc::invalid_argument;
@@ -75,8 +75,7 @@ Result<KeyPairPem> generate_certificate(const CertificateRequest& req) {
   if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                                   reinterpret_cast<const uint8_t*>(req.name.c_str()), -1, -1, 0))
     return Errc::crypto_failure;
-  if (!X509_set_issuer_name(cert.get(),
-                            issuer ? X509_get_subject_name(issuer.get()) : name) ||
+  if (!X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer.get()) : name) ||
       !X509_set_pubkey(cert.get(), key.get()))
     return Errc::crypto_failure;
 
@@ -86,7 +85,8 @@ Result<KeyPairPem> generate_certificate(const CertificateRequest& req) {
   if (issuer) ok = ok && add_ext(cert.get(), signer_cert, NID_authority_key_identifier, "keyid");
   if (req.is_ca) {
     ok = ok && add_ext(cert.get(), signer_cert, NID_basic_constraints, "critical,CA:TRUE") &&
-         add_ext(cert.get(), signer_cert, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+         add_ext(cert.get(), signer_cert, NID_key_usage,
+                 "critical,keyCertSign,cRLSign,digitalSignature");
   } else {
     ok = ok && add_ext(cert.get(), signer_cert, NID_basic_constraints, "critical,CA:FALSE") &&
          add_ext(cert.get(), signer_cert, NID_key_usage, "critical,digitalSignature") &&

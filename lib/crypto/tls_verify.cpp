@@ -32,8 +32,9 @@ X509_STORE* system_store(std::string* why) {
     if (!X509_STORE_load_locations(s, kSystemCaBundle, nullptr)) {
       ERR_clear_error();
       X509_STORE_free(s);
-      if (why) *why = std::string("cannot load the system CA bundle ") + kSystemCaBundle +
-                      " (apt-get install ca-certificates)";
+      if (why)
+        *why = std::string("cannot load the system CA bundle ") + kSystemCaBundle +
+               " (apt-get install ca-certificates)";
       return nullptr;
     }
     store = s;

@@ -20,9 +20,10 @@ net::DialOptions dial_options(const DialOptions& d) {
   o.attempt_delay_ms = to_ms(d.fallback_delay);
   if (o.attempt_delay_ms == 0) o.attempt_delay_ms = 300;
   o.fast_open = d.tcp_fast_open;
-  o.keepalive_s = d.disable_tcp_keep_alive
-                      ? 0
-                      : static_cast<unsigned>(std::max<uint64_t>(1, to_ms(d.tcp_keep_alive) / 1000));
+  o.keepalive_s =
+      d.disable_tcp_keep_alive
+          ? 0
+          : static_cast<unsigned>(std::max<uint64_t>(1, to_ms(d.tcp_keep_alive) / 1000));
   return o;
 }
 }  // namespace
@@ -41,7 +42,8 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       return std::unique_ptr<Session>(new BlockSession(e, o.tag));
     case OutboundType::socks: {
       const auto& so = std::get<SocksOutboundOptions>(o.options);
-      if (so.version != "5") return fail(Errc::not_supported, "socks version " + so.version + " (only 5)");
+      if (so.version != "5")
+        return fail(Errc::not_supported, "socks version " + so.version + " (only 5)");
       UpstreamProxyOptions u;
       u.kind = UpstreamProxyOptions::Kind::socks;
       u.server = so.endpoint.server;
@@ -53,7 +55,8 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
     }
     case OutboundType::http: {
       const auto& ho = std::get<HttpOutboundOptions>(o.options);
-      if (ho.tls.enabled) return fail(Errc::not_supported, "http outbound over TLS needs the TLS transport");
+      if (ho.tls.enabled)
+        return fail(Errc::not_supported, "http outbound over TLS needs the TLS transport");
       UpstreamProxyOptions u;
       u.kind = UpstreamProxyOptions::Kind::http;
       u.server = ho.endpoint.server;

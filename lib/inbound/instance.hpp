@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "inbound/proxy_inbound.hpp"
-#include "inbound/trojan_inbound.hpp"
 #include "inbound/router.hpp"
+#include "inbound/trojan_inbound.hpp"
 #include "sluice/config.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/session.hpp"

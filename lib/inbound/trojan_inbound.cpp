@@ -15,7 +15,9 @@
 
 namespace sluice {
 
-struct TrojanInbound::Conn final : TransportHandler, TlsHandshakeHandler, OpenHandler,
+struct TrojanInbound::Conn final : TransportHandler,
+                                   TlsHandshakeHandler,
+                                   OpenHandler,
                                    net::DialHandler {
   enum class State { handshake, request, opening, fallback, closing };
 
@@ -94,8 +96,8 @@ struct TrojanInbound::Conn final : TransportHandler, TlsHandshakeHandler, OpenHa
       return;
     }
     if (r.value.command != trojan::Command::connect) {
-      SLUICE_LOG_DEBUG("trojan %s: user %s: UDP ASSOCIATE is not supported", inbound->opts_.tag.c_str(),
-                       user->c_str());
+      SLUICE_LOG_DEBUG("trojan %s: user %s: UDP ASSOCIATE is not supported",
+                       inbound->opts_.tag.c_str(), user->c_str());
       close_now();
       return;
     }

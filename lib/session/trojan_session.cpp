@@ -47,7 +47,9 @@ struct TrojanSession::Pending final : TlsDialHandler {
 
 TrojanSession::TrojanSession(Engine& e, std::string tag, const TrojanSessionOptions& o,
                              std::shared_ptr<tls::TlsClientContext> ctx)
-    : Session(e, std::move(tag)), opts_(o), hash_(trojan::hash_password(o.password)),
+    : Session(e, std::move(tag)),
+      opts_(o),
+      hash_(trojan::hash_password(o.password)),
       ctx_(std::move(ctx)) {}
 
 Result<std::unique_ptr<TrojanSession>> TrojanSession::create(Engine& e, std::string tag,

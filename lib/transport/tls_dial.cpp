@@ -63,8 +63,8 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
                                               ctx->policy().id());
     }
     p.ech_config_list = retry_configs;
-    auto r = TlsTransport::client(engine, std::unique_ptr<Transport>(t->release()), ctx,
-                                  std::move(p));
+    auto r =
+        TlsTransport::client(engine, std::unique_ptr<Transport>(t->release()), ctx, std::move(p));
     if (!r) {
       complete(r.error(), "TLS setup failed");
       return;

@@ -95,7 +95,8 @@ void TlsTransport::finish_handshake(Errc e) noexcept {
       Chain q = std::move(plain_out_);
       Status st = encrypt(std::move(q));
       if (!st) {
-        fail(st.error(), conn_->failure_reason().empty() ? "write failed" : conn_->failure_reason());
+        fail(st.error(),
+             conn_->failure_reason().empty() ? "write failed" : conn_->failure_reason());
         e = st.error();
       }
     }
@@ -104,7 +105,7 @@ void TlsTransport::finish_handshake(Errc e) noexcept {
     failed_ = true;
     error_ = e;
     reason_ = conn_->failure_reason().empty() ? std::string(inner_->failure_reason())
-                                               : conn_->failure_reason();
+                                              : conn_->failure_reason();
     if (reason_.empty()) reason_ = errc_message(e);
     inner_->read_stop();
   }
@@ -191,8 +192,7 @@ void TlsTransport::process_reads() noexcept {
     if (!r) {
       if (r.error() == Errc::eof) {
         eof_ = true;
-        if (conn_->truncated())
-          SLUICE_LOG_DEBUG("tls: peer ended the stream without close_notify");
+        if (conn_->truncated()) SLUICE_LOG_DEBUG("tls: peer ended the stream without close_notify");
         break;
       }
       fail(r.error(), conn_->failure_reason());

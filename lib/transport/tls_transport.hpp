@@ -124,10 +124,10 @@ class TlsTransport final : public Transport, private TransportHandler {
   Engine& engine_;
   std::unique_ptr<Transport> inner_;
   std::unique_ptr<tls::TlsConnection> conn_;
-  TransportHandler* handler_ = nullptr;      // not owned
+  TransportHandler* handler_ = nullptr;        // not owned
   TlsHandshakeHandler* hs_handler_ = nullptr;  // not owned; cleared once called
-  Chain plain_out_;  // written before the handshake finished
-  Chain unread_;     // pushed back by the owner, delivered first
+  Chain plain_out_;                            // written before the handshake finished
+  Chain unread_;                               // pushed back by the owner, delivered first
   TlsInfo info_;
   uint64_t hs_start_us_ = 0;
   bool handshaking_ = false;

@@ -9,25 +9,26 @@
 
 #include "sluice/sluice.h"
 
-#define CHECK(cond)                                                      \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      return 1;                                                          \
-    }                                                                    \
+      return 1;                                                                \
+    }                                                                          \
   } while (0)
 
 static const char kConfig[] =
-    "{\"inbounds\":[{\"type\":\"socks\",\"tag\":\"in\",\"listen\":\"127.0.0.1\",\"listen_port\":0}],"
+    "{\"inbounds\":[{\"type\":\"socks\",\"tag\":\"in\",\"listen\":\"127.0.0.1\",\"listen_port\":0}]"
+    ","
     "\"outbounds\":[{\"type\":\"direct\",\"tag\":\"direct\"}]}";
 static const uint8_t kGreeting[3] = {5, 1, 0}; /* SOCKS5, one method: no auth */
 
 struct state {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  sluice_engine *engine;
-  sluice_instance *instance;
-  sluice_stream *stream;
+  sluice_engine* engine;
+  sluice_instance* instance;
+  sluice_stream* stream;
   int open_status;
   int wrote;
   uint8_t reply[2];
@@ -36,40 +37,41 @@ struct state {
   int rc; /* first failure on the loop thread */
 };
 
-static void signal_state(struct state *st) {
+static void signal_state(struct state* st) {
   pthread_mutex_lock(&st->mu);
   pthread_cond_broadcast(&st->cv);
   pthread_mutex_unlock(&st->mu);
 }
 
-static int on_open(sluice_stream *s, int status, const char *reason, void *user) {
-  struct state *st = user;
+static int on_open(sluice_stream* s, int status, const char* reason, void* user) {
+  struct state* st = user;
   st->open_status = status;
   if (status != SLUICE_OK) {
     fprintf(stderr, "open failed: %s (%s)\n", sluice_strerror(status), reason);
     sluice_stream_close(s);
     return 0;
   }
-  return sluice_stream_write(s, kGreeting, sizeof kGreeting, (void *)kGreeting);
+  return sluice_stream_write(s, kGreeting, sizeof kGreeting, (void*)kGreeting);
 }
 
-static int on_data(sluice_stream *s, const uint8_t *data, size_t len, void *user) {
-  struct state *st = user;
+static int on_data(sluice_stream* s, const uint8_t* data, size_t len, void* user) {
+  struct state* st = user;
   size_t i;
-  for (i = 0; i < len && st->reply_len < sizeof st->reply; ++i) st->reply[st->reply_len++] = data[i];
+  for (i = 0; i < len && st->reply_len < sizeof st->reply; ++i)
+    st->reply[st->reply_len++] = data[i];
   if (st->reply_len == sizeof st->reply) sluice_stream_close(s);
   return 0;
 }
 
-static int on_write_complete(sluice_stream *s, void *ctx, int status, void *user) {
-  struct state *st = user;
+static int on_write_complete(sluice_stream* s, void* ctx, int status, void* user) {
+  struct state* st = user;
   (void)s;
-  if (ctx == (void *)kGreeting && status == SLUICE_OK) st->wrote = 1;
+  if (ctx == (void*)kGreeting && status == SLUICE_OK) st->wrote = 1;
   return 0;
 }
 
-static void on_close(sluice_stream *s, void *user) {
-  struct state *st = user;
+static void on_close(sluice_stream* s, void* user) {
+  struct state* st = user;
   (void)s;
   pthread_mutex_lock(&st->mu);
   st->closed = 1;
@@ -77,9 +79,9 @@ static void on_close(sluice_stream *s, void *user) {
   pthread_mutex_unlock(&st->mu);
 }
 
-static void open_stream(void *user) {
-  struct state *st = user;
-  sluice_session *session = NULL;
+static void open_stream(void* user) {
+  struct state* st = user;
+  sluice_session* session = NULL;
   sluice_stream_callbacks cb;
   uint16_t port = 0;
   int rc;
@@ -106,7 +108,7 @@ static void open_stream(void *user) {
 int main(void) {
   struct state st;
   sluice_engine_options opts;
-  sluice_instance *bad = NULL;
+  sluice_instance* bad = NULL;
   memset(&st, 0, sizeof st);
   pthread_mutex_init(&st.mu, NULL);
   pthread_cond_init(&st.cv, NULL);

@@ -68,7 +68,8 @@ inline SelfSigned make_self_signed() {
 }
 
 inline std::shared_ptr<quic::QuicTlsContext> server_tls(const SelfSigned& c,
-                                                        std::vector<std::string> alpn = {"sluice-test"}) {
+                                                        std::vector<std::string> alpn = {
+                                                            "sluice-test"}) {
   quic::QuicTlsOptions o;
   o.server = true;
   o.alpn = std::move(alpn);
@@ -79,7 +80,8 @@ inline std::shared_ptr<quic::QuicTlsContext> server_tls(const SelfSigned& c,
   return std::shared_ptr<quic::QuicTlsContext>(std::move(*r));
 }
 
-inline std::shared_ptr<quic::QuicTlsContext> client_tls(std::vector<std::string> alpn = {"sluice-test"}) {
+inline std::shared_ptr<quic::QuicTlsContext> client_tls(std::vector<std::string> alpn = {
+                                                            "sluice-test"}) {
   quic::QuicTlsOptions o;
   o.alpn = std::move(alpn);
   o.server_name = "localhost";
@@ -258,8 +260,8 @@ struct LossyRelay {
     return ntohs(a.sin_port);
   }
   void send_to(const uint8_t* d, size_t n, const sockaddr* to) {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(d)),
-                             static_cast<unsigned>(n));
+    uv_buf_t b =
+        uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(d)), static_cast<unsigned>(n));
     (void)uv_udp_try_send(&udp, &b, 1, to);
   }
   void forward(const uint8_t* d, size_t n, const sockaddr* from) {

@@ -199,9 +199,8 @@ TEST_CASE("QUIC through a relay dropping 5 % and reordering", "[integration][qui
   const uint16_t rport = on_loop(*f.engine, [&] { return relay->port(); });
   f.connect(rport);
   run_transfers(f, 4, 1u << 20, 120000ms);
-  auto counts = on_loop(*f.engine, [&] {
-    return std::make_pair(relay->dropped, relay->reordered);
-  });
+  auto counts =
+      on_loop(*f.engine, [&] { return std::make_pair(relay->dropped, relay->reordered); });
   CHECK(counts.first > 0);
   CHECK(counts.second > 0);
   std::atomic<bool> relay_closed{false};

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <thread>
 
-#include "tls_support.hpp"
 #include "../unit/transport/tls_test_util.hpp"
+#include "tls_support.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
@@ -157,7 +157,8 @@ TEST_CASE("200 concurrent TLS streams; idle memory per connection", "[integratio
   TlsRig rig;
   constexpr int kStreams = 200;
   const size_t rss0 = rss_kib();
-  const uint64_t pool0 = on_loop(*rig.engine, [&] { return rig.engine->stats().pool.bytes_outstanding; });
+  const uint64_t pool0 =
+      on_loop(*rig.engine, [&] { return rig.engine->stats().pool.bytes_outstanding; });
   std::vector<int> fds;
   for (int i = 0; i < kStreams; ++i) fds.push_back(tcp_connect(rig.fwd->port()));
   int ok = 0;
@@ -175,11 +176,13 @@ TEST_CASE("200 concurrent TLS streams; idle memory per connection", "[integratio
   // this process) plus two plain sockets.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const size_t rss1 = rss_kib();
-  const uint64_t pool1 = on_loop(*rig.engine, [&] { return rig.engine->stats().pool.bytes_outstanding; });
-  std::printf("idle TLS tunnels: %d, RSS +%zu KiB (%.1f KiB per tunnel = 2 TLS endpoints), pool "
-              "bytes outstanding %llu\n",
-              kStreams, rss1 - rss0, double(rss1 - rss0) / kStreams,
-              static_cast<unsigned long long>(pool1 - pool0));
+  const uint64_t pool1 =
+      on_loop(*rig.engine, [&] { return rig.engine->stats().pool.bytes_outstanding; });
+  std::printf(
+      "idle TLS tunnels: %d, RSS +%zu KiB (%.1f KiB per tunnel = 2 TLS endpoints), pool "
+      "bytes outstanding %llu\n",
+      kStreams, rss1 - rss0, double(rss1 - rss0) / kStreams,
+      static_cast<unsigned long long>(pool1 - pool0));
   CHECK(pool1 - pool0 == 0);  // idle connections hold no pool buffers
   for (int fd : fds) ::close(fd);
 }

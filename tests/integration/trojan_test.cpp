@@ -99,7 +99,8 @@ struct TrojanRig {
     return fd;
   }
   TrojanInboundStats server_stats() {
-    return on_loop(*server->engine, [this] { return server->instance->trojan_inbound("in")->stats(); });
+    return on_loop(*server->engine,
+                   [this] { return server->instance->trojan_inbound("in")->stats(); });
   }
 };
 
@@ -229,11 +230,12 @@ TEST_CASE("trojan: an untrusted server certificate fails the open with the reaso
   TrojanRig rig;
   Pki other = make_pki("trojan.test");
   const std::string other_ca = write_temp("other_ca.pem", other.ca.certificate);
-  Side client(R"({"log":{"level":"fatal"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+  Side client(
+      R"({"log":{"level":"fatal"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
       "outbounds":[{"type":"trojan","tag":"t","server":"127.0.0.1","server_port":)" +
-              std::to_string(rig.server->port("in")) +
-              R"(,"password":"correct horse","tls":{"enabled":true,"server_name":"trojan.test","certificate_path":")" +
-              other_ca + R"("}}]})");
+      std::to_string(rig.server->port("in")) +
+      R"(,"password":"correct horse","tls":{"enabled":true,"server_name":"trojan.test","certificate_path":")" +
+      other_ca + R"("}}]})");
   int fd = tcp_connect(client.port("in"));
   CHECK(socks5_connect(fd, "127.0.0.1", rig.echo->port()) != 0);
   ::close(fd);

@@ -48,11 +48,16 @@ std::string hex(const uint8_t* p, size_t n) {
 
 const char* errc_name_local(Errc e) {
   switch (e) {
-    case Errc::invalid_argument: return "invalid_argument";
-    case Errc::bad_key: return "bad_key";
-    case Errc::malformed: return "malformed";
-    case Errc::crypto_failure: return "crypto_failure";
-    default: return "other";
+    case Errc::invalid_argument:
+      return "invalid_argument";
+    case Errc::bad_key:
+      return "bad_key";
+    case Errc::malformed:
+      return "malformed";
+    case Errc::crypto_failure:
+      return "crypto_failure";
+    default:
+      return "other";
   }
 }
 
@@ -69,7 +74,8 @@ std::string run(const std::string& line) {
   auto fixed = [](const std::vector<uint8_t>& v, size_t n) { return v.size() == n; };
 
   if (cmd == "keygen" && need(1) && fixed(args[0], kMlkemSeedSize)) {
-    const auto dk = Mlkem768DecapsKey::from_seed(std::span<const uint8_t, kMlkemSeedSize>(args[0].data(), kMlkemSeedSize));
+    const auto dk = Mlkem768DecapsKey::from_seed(
+        std::span<const uint8_t, kMlkemSeedSize>(args[0].data(), kMlkemSeedSize));
     uint8_t dkb[kMlkem768DecapsKeySize];
     dk.encode(dkb);
     const auto ek = dk.encaps_key().bytes();
@@ -79,7 +85,8 @@ std::string run(const std::string& line) {
     auto ek = Mlkem768EncapsKey::parse(args[0]);
     if (!ek) return std::string("error ") + errc_name_local(ek.error());
     uint8_t ct[kMlkem768CiphertextSize], k[kMlkemSharedSecretSize];
-    ek->encapsulate_deterministic(std::span<const uint8_t, kMlkemMessageSize>(args[1].data(), kMlkemMessageSize), ct, k);
+    ek->encapsulate_deterministic(
+        std::span<const uint8_t, kMlkemMessageSize>(args[1].data(), kMlkemMessageSize), ct, k);
     return hex(ct, sizeof(ct)) + " " + hex(k, sizeof(k));
   }
   if (cmd == "decaps" && need(2)) {
@@ -101,7 +108,8 @@ std::string run(const std::string& line) {
     if (!s) return std::string("error ") + errc_name_local(s.error());
     return hex(secret, sizeof(secret));
   }
-  if (cmd == "hybrid_server" && need(3) && fixed(args[1], kMlkemMessageSize) && fixed(args[2], 32)) {
+  if (cmd == "hybrid_server" && need(3) && fixed(args[1], kMlkemMessageSize) &&
+      fixed(args[2], 32)) {
     uint8_t share[kX25519Mlkem768ServerShareSize], secret[kX25519Mlkem768SecretSize];
     const Status s = x25519_mlkem768_server_for_test(
         args[0], std::span<const uint8_t, kMlkemMessageSize>(args[1].data(), kMlkemMessageSize),

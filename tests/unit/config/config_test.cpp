@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <cstdio>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "sluice/config.hpp"
 
@@ -108,8 +108,7 @@ TEST_CASE("config: full valid document", "[config]") {
   CHECK(ho.tls.enabled);
   CHECK(ho.tls.insecure);
   CHECK(ho.tls.alpn == std::vector<std::string>{"http/1.1"});
-  CHECK(ho.tls.certificate ==
-        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----");
+  CHECK(ho.tls.certificate == "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----");
   CHECK(ho.tls.min_version == "1.2");
   CHECK(has_warning(d, "outbounds[1].tls.utls"));
 
@@ -143,7 +142,8 @@ TEST_CASE("config: defaults", "[config]") {
   CHECK(r->outbounds[0].dial.connect_timeout == seconds(5));
   CHECK(r->outbounds[0].dial.tcp_keep_alive == minutes(5));
 
-  auto s = parse_config(R"({"outbounds":[{"type":"socks","server":"h","server_port":1}]})", nullptr);
+  auto s =
+      parse_config(R"({"outbounds":[{"type":"socks","server":"h","server_port":1}]})", nullptr);
   REQUIRE(s);
   const auto& so = std::get<SocksOutboundOptions>(s->outbounds[0].options);
   CHECK(so.version == "5");
@@ -162,7 +162,8 @@ TEST_CASE("config: unknown fields are warnings with their path", "[config]") {
     "outbounds": [{"type": "direct"},
                   {"type": "http", "server": "h", "server_port": 1, "tls": {"foo": 1}}],
     "route": {"rules": []}
-  })", &d);
+  })",
+                        &d);
   REQUIRE(r);
   CHECK(has_warning(d, "dns: unknown field"));
   CHECK(has_warning(d, "log.foo: unknown field"));
@@ -182,11 +183,13 @@ TEST_CASE("config: wrong types name the path", "[config]") {
   Case cases[] = {
       {R"([])", Errc::config_wrong_type, "(document): expected object, got array"},
       {R"({"log": 1})", Errc::config_wrong_type, "log: expected object, got integer"},
-      {R"({"log": {"level": 3}})", Errc::config_wrong_type, "log.level: expected string, got integer"},
+      {R"({"log": {"level": 3}})", Errc::config_wrong_type,
+       "log.level: expected string, got integer"},
       {R"({"log": {"disabled": "yes"}})", Errc::config_wrong_type,
        "log.disabled: expected boolean, got string"},
       {R"({"inbounds": {}})", Errc::config_wrong_type, "inbounds: expected array, got object"},
-      {R"({"inbounds": [1]})", Errc::config_wrong_type, "inbounds[0]: expected object, got integer"},
+      {R"({"inbounds": [1]})", Errc::config_wrong_type,
+       "inbounds[0]: expected object, got integer"},
       {R"({"inbounds": [{"type": "socks", "listen_port": "1080"}]})", Errc::config_wrong_type,
        "inbounds[0].listen_port: expected integer 0..65535, got string"},
       {R"({"inbounds": [{"type": "socks", "listen_port": 10.5}]})", Errc::config_wrong_type,
@@ -348,10 +351,12 @@ TEST_CASE("config: invalid values", "[config]") {
     CHECK(detail.rfind(c.detail, 0) == 0);
   }
   // Explicit default values of rejected fields still load.
-  CHECK(parse_config(R"({"outbounds": [{"type": "direct", "override_address": "", "override_port": 0}]})",
-                     nullptr));
-  CHECK(parse_config(R"({"outbounds": [{"type": "socks", "server": "h", "server_port": 1, "udp_over_tcp": false}]})",
-                     nullptr));
+  CHECK(parse_config(
+      R"({"outbounds": [{"type": "direct", "override_address": "", "override_port": 0}]})",
+      nullptr));
+  CHECK(parse_config(
+      R"({"outbounds": [{"type": "socks", "server": "h", "server_port": 1, "udp_over_tcp": false}]})",
+      nullptr));
 }
 
 TEST_CASE("config: JSON syntax errors", "[config]") {

@@ -42,9 +42,30 @@ TEST_CASE("parse_duration accepts Go syntax and days", "[config][duration]") {
 }
 
 TEST_CASE("parse_duration rejects bad text", "[config][duration]") {
-  for (const char* bad : {"", "5", "300", "-", "+", ".", "s", "5x", "5 s", " 5s", "5s ", "1.2.3s",
-                          "5S", "5sec", "1m30", "9223372036854775808ns", "3000000h", "1e3s",
-                          "-.s", "--5s", "5ss", "107000d", "99999999999999999999ns", "92233720368547758080ns"}) {
+  for (const char* bad : {"",
+                          "5",
+                          "300",
+                          "-",
+                          "+",
+                          ".",
+                          "s",
+                          "5x",
+                          "5 s",
+                          " 5s",
+                          "5s ",
+                          "1.2.3s",
+                          "5S",
+                          "5sec",
+                          "1m30",
+                          "9223372036854775808ns",
+                          "3000000h",
+                          "1e3s",
+                          "-.s",
+                          "--5s",
+                          "5ss",
+                          "107000d",
+                          "99999999999999999999ns",
+                          "92233720368547758080ns"}) {
     INFO(bad);
     CHECK(parse_duration(bad).error() == Errc::config_invalid);
   }

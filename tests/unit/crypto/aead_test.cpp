@@ -17,10 +17,10 @@ using namespace sluice;
 
 namespace {
 
+using test::ascii;
 using test::Bytes;
 using test::hex;
 using test::to_hex;
-using test::ascii;
 
 Aead make(AeadAlgorithm alg, const Bytes& key) {
   auto r = Aead::create(alg, key);

@@ -19,10 +19,10 @@ using namespace sluice;
 
 namespace {
 
+using test::ascii;
 using test::Bytes;
 using test::hex;
 using test::to_hex;
-using test::ascii;
 
 std::string b2(std::string_view msg) {
   std::array<uint8_t, kBlake2b256Len> out;

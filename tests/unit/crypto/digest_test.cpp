@@ -15,10 +15,10 @@ using namespace sluice;
 
 namespace {
 
+using test::ascii;
 using test::Bytes;
 using test::hex;
 using test::to_hex;
-using test::ascii;
 
 std::string digest_hex(DigestAlgorithm alg, std::string_view msg) {
   uint8_t out[kMaxDigestLen];

@@ -16,10 +16,10 @@ using namespace sluice;
 
 namespace {
 
+using test::ascii;
 using test::Bytes;
 using test::hex;
 using test::to_hex;
-using test::ascii;
 
 struct Case {
   const char* name;

@@ -22,8 +22,8 @@ TEST_CASE("base64 RFC 4648 vectors", "[proto][base64]") {
 }
 
 TEST_CASE("base64 rejects malformed text", "[proto][base64]") {
-  for (const char* bad : {"Z", "Zg=", "Zg===", "Zm9v=", "Z===", "Zh==", "Zm 9v", "Zm9v\n", "-_8=",
-                          "Zg==Zg==", "=", "==", "Zm8==", "@@@@"}) {
+  for (const char* bad : {"Z", "Zg=", "Zg===", "Zm9v=", "Z===", "Zh==", "Zm 9v", "Zm9v\n",
+                          "-_8=", "Zg==Zg==", "=", "==", "Zm8==", "@@@@"}) {
     INFO(bad);
     CHECK(base64_decode(bad).error() == Errc::malformed);
   }

@@ -89,8 +89,8 @@ TEST_CASE("http request head limits", "[proto][http]") {
   std::string exact = base + std::string(kMaxHeadSize - base.size() - 4, 'a') + "\r\n\r\n";
   REQUIRE(exact.size() == kMaxHeadSize);
   CHECK(parse_request_head(sv(bytes(exact))).done());
-  CHECK(parse_request_head(sv(bytes(base + std::string(kMaxHeadSize - base.size() - 3, 'a') +
-                                    "\r\n\r\n")))
+  CHECK(parse_request_head(
+            sv(bytes(base + std::string(kMaxHeadSize - base.size() - 3, 'a') + "\r\n\r\n")))
             .error == Errc::frame_too_large);
   CHECK(status_for_error(Errc::frame_too_large) == 431);
   CHECK(status_for_error(Errc::limit_exceeded) == 431);
@@ -111,17 +111,13 @@ TEST_CASE("http proxy CONNECT requests", "[proto][http]") {
   REQUIRE(v4.done());
   CHECK(v4.value.target.kind() == TargetAddress::ipv4);
 
-  for (const char* bad : {"CONNECT example.com HTTP/1.1\r\n\r\n",
-                          "CONNECT example.com: HTTP/1.1\r\n\r\n",
-                          "CONNECT example.com:0 HTTP/1.1\r\n\r\n",
-                          "CONNECT example.com:65536 HTTP/1.1\r\n\r\n",
-                          "CONNECT example.com:44x HTTP/1.1\r\n\r\n",
-                          "CONNECT :443 HTTP/1.1\r\n\r\n",
-                          "CONNECT u@example.com:443 HTTP/1.1\r\n\r\n",
-                          "CONNECT http://example.com:443/ HTTP/1.1\r\n\r\n",
-                          "CONNECT [::1 HTTP/1.1\r\n\r\n",
-                          "CONNECT [::1]x443 HTTP/1.1\r\n\r\n",
-                          "CONNECT example.com:1234567 HTTP/1.1\r\n\r\n"}) {
+  for (const char* bad :
+       {"CONNECT example.com HTTP/1.1\r\n\r\n", "CONNECT example.com: HTTP/1.1\r\n\r\n",
+        "CONNECT example.com:0 HTTP/1.1\r\n\r\n", "CONNECT example.com:65536 HTTP/1.1\r\n\r\n",
+        "CONNECT example.com:44x HTTP/1.1\r\n\r\n", "CONNECT :443 HTTP/1.1\r\n\r\n",
+        "CONNECT u@example.com:443 HTTP/1.1\r\n\r\n",
+        "CONNECT http://example.com:443/ HTTP/1.1\r\n\r\n", "CONNECT [::1 HTTP/1.1\r\n\r\n",
+        "CONNECT [::1]x443 HTTP/1.1\r\n\r\n", "CONNECT example.com:1234567 HTTP/1.1\r\n\r\n"}) {
     INFO(bad);
     CHECK(parse(bad).error == Errc::malformed);
   }
@@ -255,9 +251,10 @@ TEST_CASE("http CONNECT client request", "[proto][http]") {
   o.headers = {{"X-A", "1"}, {"X-B", "two words"}};
   auto full = build_connect_request(t, o);
   REQUIRE(full);
-  CHECK(*full ==
-        "CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n"
-        "User-Agent: sluice\r\nProxy-Authorization: Basic dTpw\r\nX-A: 1\r\nX-B: two words\r\n\r\n");
+  CHECK(
+      *full ==
+      "CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n"
+      "User-Agent: sluice\r\nProxy-Authorization: Basic dTpw\r\nX-A: 1\r\nX-B: two words\r\n\r\n");
   // Our server side accepts what our client sends.
   auto back = parse(*full);
   REQUIRE(back.done());
@@ -304,11 +301,11 @@ TEST_CASE("http CONNECT client response", "[proto][http]") {
   CHECK(errc_for_status(500) == Errc::protocol_violation);
   CHECK(errc_for_status(299) == Errc::ok);
 
-  for (const char* bad : {"HTTX/1.1 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
-                          "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n",
-                          "HTTP/1.1  200 OK\r\n\r\n", "HTTP/1.1 099 OK\r\n\r\n",
-                          "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
-                          "HTTP/1.1 200 O\x01K\r\n\r\n", "SSH-2.0-OpenSSH\r\n"}) {
+  for (const char* bad :
+       {"HTTX/1.1 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+        "HTTP/1.1 abc OK\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n", "HTTP/1.1 099 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n", "HTTP/1.1 200 O\x01K\r\n\r\n",
+        "SSH-2.0-OpenSSH\r\n"}) {
     INFO(bad);
     CHECK(parse_connect_response(sv(bytes(bad))).error == Errc::malformed);
   }

@@ -86,7 +86,8 @@ TEST_CASE("socks5 username/password request (RFC 1929)", "[proto][socks5]") {
 }
 
 TEST_CASE("socks5 requests", "[proto][socks5]") {
-  Bytes connect = bytes({5, 1, 0, 3, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', 1, 0xBB});
+  Bytes connect =
+      bytes({5, 1, 0, 3, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', 1, 0xBB});
   auto r = parse_request(sv(connect));
   REQUIRE(r.done());
   CHECK(r.consumed == connect.size());
@@ -376,7 +377,8 @@ ClientStep run_client(ClientHandshake& c, const Bytes& server, Bytes* sent) {
 
 TEST_CASE("socks5 client handshake", "[proto][socks5][handshake]") {
   auto target = *TargetAddress::parse("example.com:443");
-  Bytes req = bytes({5, 1, 0, 3, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', 1, 0xBB});
+  Bytes req =
+      bytes({5, 1, 0, 3, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', 1, 0xBB});
   Bytes ok_reply = bytes({5, 0, 0, 1, 1, 2, 3, 4, 0, 9});
 
   SECTION("no auth") {
@@ -453,7 +455,8 @@ TEST_CASE("socks5 client handshake", "[proto][socks5][handshake]") {
   }
 }
 
-TEST_CASE("socks5 handshakes never overflow when output is flushed late", "[proto][socks5][handshake]") {
+TEST_CASE("socks5 handshakes never overflow when output is flushed late",
+          "[proto][socks5][handshake]") {
   std::string name(255, 'd');
   auto bound = *TargetAddress::from_domain(name, 1);
   ServerHandshake hs(true);

@@ -40,11 +40,27 @@ TEST_CASE("TargetAddress parses host:port forms", "[proto][target_address]") {
 
 TEST_CASE("TargetAddress rejects bad host:port", "[proto][target_address]") {
   const char* bad[] = {
-      "",            "example.com",   "example.com:",  ":80",          "example.com:0",
-      "example.com:65536", "example.com:99999", "example.com:+80", "example.com:8a",
-      "example.com:-1", "example.com: 80", "::1:80",  "[::1]80",      "[::1]:",
-      "[::1:80",     "[zzz]:80",      "[1.2.3.4]:80", "exa mple.com:80", "a/b:80",
-      "user@host:80", "example.com:123456",
+      "",
+      "example.com",
+      "example.com:",
+      ":80",
+      "example.com:0",
+      "example.com:65536",
+      "example.com:99999",
+      "example.com:+80",
+      "example.com:8a",
+      "example.com:-1",
+      "example.com: 80",
+      "::1:80",
+      "[::1]80",
+      "[::1]:",
+      "[::1:80",
+      "[zzz]:80",
+      "[1.2.3.4]:80",
+      "exa mple.com:80",
+      "a/b:80",
+      "user@host:80",
+      "example.com:123456",
   };
   for (const char* s : bad) {
     INFO(s);
@@ -88,8 +104,8 @@ TEST_CASE("TargetAddress default and equality", "[proto][target_address]") {
 }
 
 TEST_CASE("TargetAddress SOCKS encoding round-trips", "[proto][target_address]") {
-  for (const char* s : {"1.2.3.4:80", "[::ffff:1.2.3.4]:8080", "example.com:443",
-                        "[2001:db8::1]:1"}) {
+  for (const char* s :
+       {"1.2.3.4:80", "[::ffff:1.2.3.4]:8080", "example.com:443", "[2001:db8::1]:1"}) {
     INFO(s);
     auto t = *TargetAddress::parse(s);
     uint8_t buf[TargetAddress::kMaxSocksSize];
@@ -126,7 +142,8 @@ TEST_CASE("TargetAddress SOCKS decoding rejects garbage", "[proto][target_addres
   // A NUL or control byte in a domain fails as soon as it arrives.
   CHECK(TargetAddress::decode_socks(sv(bytes({0x03, 5, 'a', 0}))).error == Errc::malformed);
   CHECK(TargetAddress::decode_socks(sv(bytes({0x03, 2, 'a', ' ', 0, 1}))).error == Errc::malformed);
-  CHECK(TargetAddress::decode_socks(sv(bytes({0x03, 2, 'a', '\n', 0, 1}))).error == Errc::malformed);
+  CHECK(TargetAddress::decode_socks(sv(bytes({0x03, 2, 'a', '\n', 0, 1}))).error ==
+        Errc::malformed);
   // Max-length domain.
   Bytes big = bytes({0x03, 255});
   big.insert(big.end(), 255, 'x');

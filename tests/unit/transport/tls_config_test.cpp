@@ -8,12 +8,13 @@ using namespace sluice;
 
 TEST_CASE("trojan outbound with a full tls object", "[config][trojan]") {
   ConfigDiagnostics d;
-  auto c = parse_config(R"({"outbounds":[{"type":"trojan","tag":"t","server":"h.example","server_port":443,
+  auto c = parse_config(
+      R"({"outbounds":[{"type":"trojan","tag":"t","server":"h.example","server_port":443,
       "password":"pw","tls":{"enabled":true,"server_name":"sni.example","alpn":["h2","http/1.1"],
       "min_version":"1.3","certificate_public_key_sha256":["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="],
       "utls":{"enabled":true,"fingerprint":"chrome"},
       "ech":{"enabled":true,"config":["-----BEGIN ECH CONFIGS-----","AEX+DQ==","-----END ECH CONFIGS-----"]}}}]})",
-                        &d);
+      &d);
   INFO(d.error);
   REQUIRE(c);
   const auto& o = c->outbounds[0];
@@ -24,8 +25,7 @@ TEST_CASE("trojan outbound with a full tls object", "[config][trojan]") {
   CHECK(t.tls.alpn.size() == 2);
   CHECK(t.tls.utls.enabled);
   CHECK(t.tls.ech.enabled);
-  CHECK(t.tls.ech.config ==
-        "-----BEGIN ECH CONFIGS-----\nAEX+DQ==\n-----END ECH CONFIGS-----");
+  CHECK(t.tls.ech.config == "-----BEGIN ECH CONFIGS-----\nAEX+DQ==\n-----END ECH CONFIGS-----");
   CHECK(t.tls.certificate_public_key_sha256.size() == 1);
 }
 
@@ -64,14 +64,15 @@ TEST_CASE("trojan/tls config errors name the field", "[config][trojan]") {
 
 TEST_CASE("trojan inbound: users, tls, fallback, fallback_for_alpn", "[config][trojan]") {
   ConfigDiagnostics d;
-  auto c = parse_config(R"({"inbounds":[{"type":"trojan","tag":"tr","listen":"0.0.0.0","listen_port":8443,
+  auto c = parse_config(
+      R"({"inbounds":[{"type":"trojan","tag":"tr","listen":"0.0.0.0","listen_port":8443,
       "users":[{"name":"a","password":"1"},{"name":"b","password":"2"}],
       "tls":{"enabled":true,"server_name":"x","certificate_path":"/c.pem","key_path":"/k.pem",
              "alpn":["h2","http/1.1"],"ech":{"enabled":true,"key_path":"/ech.pem"},
              "sni_certificates":[{"server_name":"y","certificate_path":"/y.pem","key_path":"/yk.pem"}]},
       "fallback":{"server":"127.0.0.1","server_port":80},
       "fallback_for_alpn":{"h2":{"server":"127.0.0.1","server_port":81}}}]})",
-                        &d);
+      &d);
   INFO(d.error);
   REQUIRE(c);
   const auto& t = std::get<TrojanInboundOptions>(c->inbounds[0].options);
@@ -89,7 +90,8 @@ TEST_CASE("trojan:// share links", "[config][trojan]") {
   std::string why;
   auto o = parse_trojan_link(
       "trojan://p%40ss%3Aword@example.com:8443?security=tls&sni=real.example&alpn=h2%2Chttp%2F1.1"
-      "&fp=chrome&type=tcp&allowInsecure=1&pcs=" + std::string(64, 'a') + "#my%20node",
+      "&fp=chrome&type=tcp&allowInsecure=1&pcs=" +
+          std::string(64, 'a') + "#my%20node",
       &why);
   INFO(why);
   REQUIRE(o);
@@ -105,7 +107,8 @@ TEST_CASE("trojan:// share links", "[config][trojan]") {
   CHECK(t.tls.insecure);
   CHECK(t.tls.certificate_sha256.size() == 1);
 
-  auto v6 = parse_trojan_link("trojan://pw@[2001:db8::1]:443?peer=old.example&ech=AEX%2BDQ%3D%3D", &why);
+  auto v6 =
+      parse_trojan_link("trojan://pw@[2001:db8::1]:443?peer=old.example&ech=AEX%2BDQ%3D%3D", &why);
   REQUIRE(v6);
   const auto& t6 = std::get<TrojanOutboundOptions>(v6->options);
   CHECK(t6.endpoint.server == "2001:db8::1");
@@ -113,9 +116,9 @@ TEST_CASE("trojan:// share links", "[config][trojan]") {
   CHECK(t6.tls.ech.enabled);
   CHECK(t6.tls.ech.config.rfind("-----BEGIN ECH CONFIGS-----", 0) == 0);
 
-  for (const char* bad : {"vless://pw@h:1", "trojan://h:1", "trojan://pw@h", "trojan://pw@h:0",
-                          "trojan://pw@h:70000", "trojan://pw@h:1?security=none",
-                          "trojan://pw@h:1?type=ws", "trojan://%zz@h:1"}) {
+  for (const char* bad :
+       {"vless://pw@h:1", "trojan://h:1", "trojan://pw@h", "trojan://pw@h:0", "trojan://pw@h:70000",
+        "trojan://pw@h:1?security=none", "trojan://pw@h:1?type=ws", "trojan://%zz@h:1"}) {
     INFO(bad);
     CHECK_FALSE(parse_trojan_link(bad, &why));
   }

@@ -73,7 +73,8 @@ TEST_CASE("ECH keypair layout matches sing-box's", "[transport][ech]") {
 
 TEST_CASE("ECH config lists: Cloudflare vector, malformed, wrong KEM", "[transport][ech]") {
   auto cf = tls::ech_config_list_from_text(
-      "AEX+DQBBrAAgACCInfIgdvp+4xqPkMYvPt1Rv7zxtllWm3SjIjWxBoEgfAAEAAEAAQASY2xvdWRmbGFyZS1lY2guY29tAAA=",
+      "AEX+DQBBrAAgACCInfIgdvp+"
+      "4xqPkMYvPt1Rv7zxtllWm3SjIjWxBoEgfAAEAAEAAQASY2xvdWRmbGFyZS1lY2guY29tAAA=",
       nullptr);
   REQUIRE(cf);
   auto parsed = tls::parse_ech_config_list(*cf, nullptr);
@@ -90,7 +91,8 @@ TEST_CASE("ECH config lists: Cloudflare vector, malformed, wrong KEM", "[transpo
   bad = *cf;
   bad.resize(20);
   CHECK_FALSE(tls::parse_ech_config_list(bad, nullptr));
-  CHECK_FALSE(tls::ech_config_list_from_text("-----BEGIN ECH CONFIGS-----\nAAA=\n-----END ECH CONFIGS-----\nx", &why));
+  CHECK_FALSE(tls::ech_config_list_from_text(
+      "-----BEGIN ECH CONFIGS-----\nAAA=\n-----END ECH CONFIGS-----\nx", &why));
   CHECK_THAT(why, Catch::Contains("after the PEM block"));
 
   // KEM 0x0010 (P-256) only: nothing usable. BoringSSL would reject the

@@ -26,9 +26,13 @@ using namespace sluice::pq;
 namespace {
 
 template <typename T>
-void secret(T* p, size_t n) { (void)VALGRIND_MAKE_MEM_UNDEFINED(p, n); }
+void secret(T* p, size_t n) {
+  (void)VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+}
 template <typename T>
-void declassify(T* p, size_t n) { (void)VALGRIND_MAKE_MEM_DEFINED(p, n); }
+void declassify(T* p, size_t n) {
+  (void)VALGRIND_MAKE_MEM_DEFINED(p, n);
+}
 
 int failures = 0;
 void expect(bool ok, const char* what) {
@@ -41,7 +45,8 @@ void expect(bool ok, const char* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (!RUNNING_ON_VALGRIND) std::fprintf(stderr, "mlkem768_ctgrind: not under valgrind; only functional checks run\n");
+  if (!RUNNING_ON_VALGRIND)
+    std::fprintf(stderr, "mlkem768_ctgrind: not under valgrind; only functional checks run\n");
 
   uint8_t seed[kMlkemSeedSize];
   RAND_bytes(seed, sizeof(seed));
@@ -62,7 +67,8 @@ int main(int argc, char** argv) {
     uint8_t m[kMlkemMessageSize], ct[kMlkem768CiphertextSize], k[32], k_dec[32], k_rej[32];
     RAND_bytes(m, sizeof(m));
     secret(m, sizeof(m));
-    dk.encaps_key().encapsulate_deterministic(std::span<const uint8_t, kMlkemMessageSize>(m), ct, k);
+    dk.encaps_key().encapsulate_deterministic(std::span<const uint8_t, kMlkemMessageSize>(m), ct,
+                                              k);
     declassify(ct, sizeof(ct));  // the ciphertext is sent in the clear
 
     // Decaps (Algorithm 18): valid ciphertext, then a modified one (implicit
@@ -77,8 +83,8 @@ int main(int argc, char** argv) {
     uint8_t dk_bytes[kMlkem768DecapsKeySize];
     dk.encode(dk_bytes);
     declassify(dk_bytes, sizeof(dk_bytes));
-    secret(dk_bytes, 1152);         // dk_PKE = ByteEncode12(ŝ)
-    secret(dk_bytes + 2368, 32);    // z
+    secret(dk_bytes, 1152);       // dk_PKE = ByteEncode12(ŝ)
+    secret(dk_bytes + 2368, 32);  // z
     auto parsed = Mlkem768DecapsKey::parse(dk_bytes);
     uint8_t k_parsed[32];
     if (parsed) (void)parsed->decapsulate(ct, k_parsed);
@@ -87,8 +93,8 @@ int main(int argc, char** argv) {
     uint8_t xpriv[32];
     RAND_bytes(xpriv, sizeof(xpriv));
     secret(xpriv, sizeof(xpriv));
-    const auto client = X25519Mlkem768Client::from_seed_for_test(std::span<const uint8_t, kMlkemSeedSize>(seed),
-                                                                 std::span<const uint8_t, 32>(xpriv));
+    const auto client = X25519Mlkem768Client::from_seed_for_test(
+        std::span<const uint8_t, kMlkemSeedSize>(seed), std::span<const uint8_t, 32>(xpriv));
     uint8_t share[kX25519Mlkem768ClientShareSize];
     std::memcpy(share, client.share().data(), sizeof(share));
     declassify(share, sizeof(share));
@@ -105,7 +111,8 @@ int main(int argc, char** argv) {
     declassify(csecret, sizeof(csecret));
     expect(std::memcmp(k, k_dec, 32) == 0, "decapsulation of a valid ciphertext");
     expect(std::memcmp(k, k_rej, 32) != 0, "implicit rejection of a modified ciphertext");
-    expect(parsed.has_value() && std::memcmp(k, k_parsed, 32) == 0, "decapsulation with a parsed dk");
+    expect(parsed.has_value() && std::memcmp(k, k_parsed, 32) == 0,
+           "decapsulation with a parsed dk");
     expect(client_ok && std::memcmp(ssecret, csecret, 64) == 0, "X25519MLKEM768 agreement");
 
     declassify(seed, sizeof(seed));

@@ -79,12 +79,15 @@ std::string cctv_accumulated(int n) {
 
 }  // namespace
 
-TEST_CASE("ML-KEM-768 matches the C2SP CCTV accumulated vectors (10,000 tests)", "[crypto][pq][mlkem]") {
-  CHECK(cctv_accumulated(10000) == "f959d18d3d1180121433bf0e05f11e7908cf9d03edc150b2b07cb90bef5bc1c1");
+TEST_CASE("ML-KEM-768 matches the C2SP CCTV accumulated vectors (10,000 tests)",
+          "[crypto][pq][mlkem]") {
+  CHECK(cctv_accumulated(10000) ==
+        "f959d18d3d1180121433bf0e05f11e7908cf9d03edc150b2b07cb90bef5bc1c1");
 }
 
 TEST_CASE("ML-KEM-768 1,000,000 C2SP CCTV accumulated vectors", "[.][slow][crypto][pq][mlkem]") {
-  CHECK(cctv_accumulated(1000000) == "3b108396a277f2952ff3243a985c9709bcb95788c39b7b36a2c4e19d1a41e51e");
+  CHECK(cctv_accumulated(1000000) ==
+        "3b108396a277f2952ff3243a985c9709bcb95788c39b7b36a2c4e19d1a41e51e");
 }
 
 TEST_CASE("ML-KEM-768 matches the C2SP CCTV unlucky-sample vector", "[crypto][pq][mlkem]") {
@@ -127,7 +130,8 @@ TEST_CASE("ML-KEM-768 round trip through the RNG", "[crypto][pq][mlkem]") {
 
 TEST_CASE("ML-KEM-768 encapsulation key input checks (FIPS 203 §7.2)", "[crypto][pq][mlkem]") {
   const auto dk = key_from_byte(7);
-  const auto good = std::vector<uint8_t>(dk.encaps_key().bytes().begin(), dk.encaps_key().bytes().end());
+  const auto good =
+      std::vector<uint8_t>(dk.encaps_key().bytes().begin(), dk.encaps_key().bytes().end());
   REQUIRE(Mlkem768EncapsKey::parse(good).has_value());
 
   SECTION("wrong lengths are invalid_argument") {
@@ -218,7 +222,8 @@ TEST_CASE("ML-KEM-768 decapsulation key input checks (FIPS 203 §7.3)", "[crypto
   }
 }
 
-TEST_CASE("ML-KEM-768 decapsulation: ciphertext length and implicit rejection", "[crypto][pq][mlkem]") {
+TEST_CASE("ML-KEM-768 decapsulation: ciphertext length and implicit rejection",
+          "[crypto][pq][mlkem]") {
   uint8_t seed[kMlkemSeedSize];
   for (size_t i = 0; i < sizeof(seed); ++i) seed[i] = static_cast<uint8_t>(i * 13 + 5);
   const auto dk = Mlkem768DecapsKey::from_seed(Seed(seed));
@@ -262,7 +267,8 @@ TEST_CASE("ML-KEM-768 decapsulation: ciphertext length and implicit rejection", 
   }
 }
 
-TEST_CASE("ML-KEM-768 deterministic keys and encapsulations are reproducible", "[crypto][pq][mlkem]") {
+TEST_CASE("ML-KEM-768 deterministic keys and encapsulations are reproducible",
+          "[crypto][pq][mlkem]") {
   const auto a = key_from_byte(1), b = key_from_byte(1), c = key_from_byte(2);
   CHECK(encode_dk(a) == encode_dk(b));
   CHECK(encode_dk(a) != encode_dk(c));
@@ -274,7 +280,8 @@ TEST_CASE("ML-KEM-768 deterministic keys and encapsulations are reproducible", "
   CHECK(std::memcmp(k1, k2, sizeof(k1)) == 0);
 }
 
-TEST_CASE("Compress_d and Decompress_d without division match FIPS 203 §4.2.1", "[crypto][pq][mlkem]") {
+TEST_CASE("Compress_d and Decompress_d without division match FIPS 203 §4.2.1",
+          "[crypto][pq][mlkem]") {
   // Reference: round(2^d x / q) mod 2^d and round(q y / 2^d), with rounding
   // done in exact integer arithmetic (q is odd, so there are no ties).
   constexpr uint32_t q = 3329;
@@ -298,7 +305,10 @@ TEST_CASE("NTT multiplication equals schoolbook multiplication in R_q", "[crypto
   // independent of any stored vector: (X^256 + 1)-negacyclic product.
   mlkem::Poly a, b;
   uint32_t s = 12345;
-  auto next = [&s] { s = s * 1103515245u + 12345u; return static_cast<int16_t>((s >> 16) % 3329); };
+  auto next = [&s] {
+    s = s * 1103515245u + 12345u;
+    return static_cast<int16_t>((s >> 16) % 3329);
+  };
   for (int i = 0; i < 256; ++i) {
     a.c[i] = next();
     b.c[i] = static_cast<int16_t>(next() % 5 - 2);  // small, like a CBD sample
@@ -307,8 +317,10 @@ TEST_CASE("NTT multiplication equals schoolbook multiplication in R_q", "[crypto
   for (int i = 0; i < 256; ++i) {
     for (int j = 0; j < 256; ++j) {
       const int64_t p = int64_t{a.c[i]} * b.c[j];
-      if (i + j < 256) want[i + j] += p;
-      else want[i + j - 256] -= p;
+      if (i + j < 256)
+        want[i + j] += p;
+      else
+        want[i + j - 256] -= p;
     }
   }
   mlkem::Poly an = a, bn = b, r;

@@ -124,9 +124,11 @@ std::string xof(const std::vector<uint8_t>& msg, size_t out_len) {
 template <typename X>
 std::string xof_pieces(const std::vector<uint8_t>& msg, size_t step, size_t out_len, size_t ostep) {
   X x;
-  for (size_t i = 0; i < msg.size(); i += step) x.absorb(msg.data() + i, std::min(step, msg.size() - i));
+  for (size_t i = 0; i < msg.size(); i += step)
+    x.absorb(msg.data() + i, std::min(step, msg.size() - i));
   std::vector<uint8_t> out(out_len);
-  for (size_t i = 0; i < out_len; i += ostep) x.squeeze(out.data() + i, std::min(ostep, out_len - i));
+  for (size_t i = 0; i < out_len; i += ostep)
+    x.squeeze(out.data() + i, std::min(ostep, out_len - i));
   return hex(out);
 }
 

@@ -64,8 +64,8 @@ TEST_CASE("X25519MLKEM768 layout: ML-KEM first, then X25519", "[crypto][pq][hybr
 
   ServerShare sshare;
   Secret ssecret, csecret;
-  REQUIRE(x25519_mlkem768_server_for_test(share, std::span<const uint8_t, 32>(m), std::span<const uint8_t, 32>(spriv),
-                                          sshare, ssecret)
+  REQUIRE(x25519_mlkem768_server_for_test(share, std::span<const uint8_t, 32>(m),
+                                          std::span<const uint8_t, 32>(spriv), sshare, ssecret)
               .has_value());
   // server share = ciphertext ‖ X25519 public; secret = K ‖ X25519(a, B)
   uint8_t ct[kMlkem768CiphertextSize], k[32], dh[32];
