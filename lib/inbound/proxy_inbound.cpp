@@ -64,7 +64,10 @@ bool same_ip(const sockaddr* a, const sockaddr* b) {
 
 // Conn is one accepted connection from accept until it is handed to a Relay
 // (or, for UDP ASSOCIATE, until the control connection ends).
-struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler {
+struct ProxyInbound::Conn final : ListeningInbound::TrackedConn,
+                                  TransportHandler,
+                                  OpenHandler,
+                                  DatagramHandler {
   enum class State { sniff, socks, http, opening, udp, closing };
 
   ProxyInbound* inbound;
@@ -447,7 +450,7 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
   }
 
   // --- teardown ---------------------------------------------------------------
-  void close_now() {
+  void close_now() noexcept override {
     if (closed) return;
     closed = true;
     state = State::closing;
@@ -476,80 +479,30 @@ struct ProxyInbound::Conn final : TransportHandler, OpenHandler, DatagramHandler
 };
 
 ProxyInbound::ProxyInbound(Engine& e, const ProxyInboundOptions& o, Router* r)
-    : EngineObject(e), opts_(o), router_(r) {}
+    : ListeningInbound(e), opts_(o), router_(r) {}
 
-ProxyInbound::~ProxyInbound() { SLUICE_CHECK(listener_ == nullptr || listener_closed_); }
+ProxyInbound::~ProxyInbound() = default;
 
 Result<std::unique_ptr<ProxyInbound>> ProxyInbound::create(Engine& e, const ProxyInboundOptions& o,
                                                            Router* router, std::string* reason) {
   if (!router) return Errc::invalid_argument;
   std::unique_ptr<ProxyInbound> in(new (std::nothrow) ProxyInbound(e, o, router));
   if (!in) return Errc::no_memory;
-  auto l = net::TcpListener::create(e, o.listen, o.port, o.listen_opts, in.get(), reason);
-  if (!l) {
-    in->closing_ = true;
-    in->listener_closed_ = true;
-    in->detach_from_engine();
-    return l.error();
-  }
-  in->listener_ = std::move(*l);
-  in->port_ = in->listener_->port();
+  Status st = in->listen(o.listen, o.port, o.listen_opts, reason);
+  if (!st) return st.error();
   return in;
 }
 
 void ProxyInbound::on_accept(std::unique_ptr<net::TcpTransport> t) {
-  if (closing_) {
+  if (closing()) {
     close_and_delete(t.release());
     return;
   }
   stats_.accepted++;
   auto* c = new (std::nothrow) Conn(this, std::move(t));
   if (!c) return;
-  conns_.push_back(c);
+  track(c);
   c->start();
-}
-
-void ProxyInbound::conn_closed(Conn* c) noexcept {
-  auto it = std::find(conns_.begin(), conns_.end(), c);
-  if (it != conns_.end()) conns_.erase(it);
-  delete c;
-  maybe_closed();
-}
-
-void ProxyInbound::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) {
-    // Already closing (e.g. the Engine stopped first): this caller still
-    // hears about the end, at once if it already happened.
-    if (!cb) return;
-    if (closed_) {
-      cb(user);
-    } else if (!close_cb_) {
-      close_cb_ = cb;
-      close_user_ = user;
-    }
-    return;
-  }
-  closing_ = true;
-  close_cb_ = cb;
-  close_user_ = user;
-  std::vector<Conn*> live = conns_;
-  for (Conn* c : live) c->close_now();
-  listener_->close(
-      [](void* u) {
-        auto* self = static_cast<ProxyInbound*>(u);
-        self->listener_closed_ = true;
-        self->maybe_closed();
-      },
-      this);
-}
-
-void ProxyInbound::maybe_closed() noexcept {
-  if (!closing_ || !listener_closed_ || !conns_.empty() || closed_) return;
-  closed_ = true;
-  detach_from_engine();
-  CloseCallback cb = close_cb_;
-  close_cb_ = nullptr;
-  if (cb) cb(close_user_);
 }
 
 }  // namespace sluice

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "inbound/listening_inbound.hpp"
 #include "inbound/router.hpp"
 #include "net/tcp_listener.hpp"
 #include "session/relay.hpp"
@@ -54,38 +55,25 @@ struct ProxyInboundStats {
   uint64_t open_failures = 0;
 };
 
-class ProxyInbound final : public EngineObject, net::AcceptHandler {
+class ProxyInbound final : public ListeningInbound {
  public:
   static Result<std::unique_ptr<ProxyInbound>> create(Engine& e, const ProxyInboundOptions& o,
                                                       Router* router, std::string* reason);
   ~ProxyInbound() override;
 
-  uint16_t port() const noexcept { return port_; }
   const std::string& tag() const noexcept { return opts_.tag; }
   const ProxyInboundStats& stats() const noexcept { return stats_; }
-  void close(CloseCallback cb, void* user) noexcept;
-  void engine_close() noexcept override { close(nullptr, nullptr); }
 
   struct Conn;  // one accepted connection in its handshake (internal)
 
  private:
   ProxyInbound(Engine& e, const ProxyInboundOptions& o, Router* r);
   void on_accept(std::unique_ptr<net::TcpTransport> t) override;
-  void conn_closed(Conn* c) noexcept;
-  void maybe_closed() noexcept;
   friend struct Conn;
 
   ProxyInboundOptions opts_;
   Router* router_;
-  std::unique_ptr<net::TcpListener> listener_;
-  uint16_t port_ = 0;
-  std::vector<Conn*> conns_;  // connections not yet handed to a Relay
   ProxyInboundStats stats_;
-  bool closing_ = false;
-  bool listener_closed_ = false;
-  bool closed_ = false;  // the close finished (callback delivered)
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
 };
 
 }  // namespace sluice

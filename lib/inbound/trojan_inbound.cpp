@@ -15,7 +15,8 @@
 
 namespace sluice {
 
-struct TrojanInbound::Conn final : TransportHandler,
+struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
+                                   TransportHandler,
                                    TlsHandshakeHandler,
                                    OpenHandler,
                                    net::DialHandler {
@@ -198,7 +199,7 @@ struct TrojanInbound::Conn final : TransportHandler,
     close_now();  // frees this Conn; the TLS transport is the Relay's now
   }
 
-  void close_now() {
+  void close_now() noexcept override {
     if (closed) return;
     closed = true;
     state = State::closing;
@@ -220,9 +221,9 @@ struct TrojanInbound::Conn final : TransportHandler,
 };
 
 TrojanInbound::TrojanInbound(Engine& e, const TrojanInboundConfig& o, Router* r)
-    : EngineObject(e), opts_(o), router_(r) {}
+    : ListeningInbound(e), opts_(o), router_(r) {}
 
-TrojanInbound::~TrojanInbound() { SLUICE_CHECK(listener_ == nullptr || listener_closed_); }
+TrojanInbound::~TrojanInbound() = default;
 
 Result<std::unique_ptr<TrojanInbound>> TrojanInbound::create(Engine& e,
                                                              const TrojanInboundConfig& o,
@@ -239,15 +240,8 @@ Result<std::unique_ptr<TrojanInbound>> TrojanInbound::create(Engine& e,
   in->ctx_ = std::move(*ctx);
   for (const TrojanUser& u : o.users)
     in->users_.emplace_back(trojan::hash_password(u.password), u.name);
-  auto l = net::TcpListener::create(e, o.listen, o.port, o.listen_opts, in.get(), reason);
-  if (!l) {
-    in->closing_ = true;
-    in->listener_closed_ = true;
-    in->detach_from_engine();
-    return l.error();
-  }
-  in->listener_ = std::move(*l);
-  in->port_ = in->listener_->port();
+  Status st = in->listen(o.listen, o.port, o.listen_opts, reason);
+  if (!st) return st.error();
   return in;
 }
 
@@ -266,7 +260,7 @@ const std::string* TrojanInbound::user_for(const trojan::PasswordHash& h) const 
 }
 
 void TrojanInbound::on_accept(std::unique_ptr<net::TcpTransport> t) {
-  if (closing_) {
+  if (closing()) {
     close_and_delete(t.release());
     return;
   }
@@ -275,49 +269,8 @@ void TrojanInbound::on_accept(std::unique_ptr<net::TcpTransport> t) {
   if (!tls) return;
   auto* c = new (std::nothrow) Conn(this, std::move(*tls));
   if (!c) return;
-  conns_.push_back(c);
+  track(c);
   c->start();
-}
-
-void TrojanInbound::conn_closed(Conn* c) noexcept {
-  auto it = std::find(conns_.begin(), conns_.end(), c);
-  if (it != conns_.end()) conns_.erase(it);
-  delete c;
-  maybe_closed();
-}
-
-void TrojanInbound::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) {
-    if (!cb) return;
-    if (closed_) {
-      cb(user);
-    } else if (!close_cb_) {
-      close_cb_ = cb;
-      close_user_ = user;
-    }
-    return;
-  }
-  closing_ = true;
-  close_cb_ = cb;
-  close_user_ = user;
-  std::vector<Conn*> live = conns_;
-  for (Conn* c : live) c->close_now();
-  listener_->close(
-      [](void* u) {
-        auto* self = static_cast<TrojanInbound*>(u);
-        self->listener_closed_ = true;
-        self->maybe_closed();
-      },
-      this);
-}
-
-void TrojanInbound::maybe_closed() noexcept {
-  if (!closing_ || !listener_closed_ || !conns_.empty() || closed_) return;
-  closed_ = true;
-  detach_from_engine();
-  CloseCallback cb = close_cb_;
-  close_cb_ = nullptr;
-  if (cb) cb(close_user_);
 }
 
 }  // namespace sluice

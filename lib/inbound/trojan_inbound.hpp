@@ -19,6 +19,8 @@
 // Threads: the Engine's loop thread.
 #pragma once
 
+#include "inbound/listening_inbound.hpp"
+
 #include <memory>
 #include <string>
 #include <utility>
@@ -59,26 +61,21 @@ struct TrojanInboundStats {
   uint64_t open_failures = 0;
 };
 
-class TrojanInbound final : public EngineObject, net::AcceptHandler {
+class TrojanInbound final : public ListeningInbound {
  public:
   static Result<std::unique_ptr<TrojanInbound>> create(Engine& e, const TrojanInboundConfig& o,
                                                        Router* router, std::string* reason);
   ~TrojanInbound() override;
 
-  uint16_t port() const noexcept { return port_; }
   const std::string& tag() const noexcept { return opts_.tag; }
   const TrojanInboundStats& stats() const noexcept { return stats_; }
   tls::TlsServerContext& tls_context() noexcept { return *ctx_; }
-  void close(CloseCallback cb, void* user) noexcept;
-  void engine_close() noexcept override { close(nullptr, nullptr); }
 
   struct Conn;
 
  private:
   TrojanInbound(Engine& e, const TrojanInboundConfig& o, Router* r);
   void on_accept(std::unique_ptr<net::TcpTransport> t) override;
-  void conn_closed(Conn* c) noexcept;
-  void maybe_closed() noexcept;
   const std::string* user_for(const trojan::PasswordHash& h) const noexcept;
   friend struct Conn;
 
@@ -86,15 +83,7 @@ class TrojanInbound final : public EngineObject, net::AcceptHandler {
   Router* router_;
   std::shared_ptr<tls::TlsServerContext> ctx_;
   std::vector<std::pair<trojan::PasswordHash, std::string>> users_;  // hash -> name
-  std::unique_ptr<net::TcpListener> listener_;
-  uint16_t port_ = 0;
-  std::vector<Conn*> conns_;
   TrojanInboundStats stats_;
-  bool closing_ = false;
-  bool listener_closed_ = false;
-  bool closed_ = false;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
 };
 
 }  // namespace sluice
