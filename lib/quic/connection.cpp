@@ -23,10 +23,14 @@ Connection* self(void* user) noexcept { return static_cast<Connection*>(user); }
 
 ngtcp2_cc_algo cc_algo(CongestionControl c) noexcept {
   switch (c) {
-    case CongestionControl::reno: return NGTCP2_CC_ALGO_RENO;
-    case CongestionControl::bbr: return NGTCP2_CC_ALGO_BBR;
-    case CongestionControl::bbr2: return NGTCP2_CC_ALGO_BBR2;
-    default: return NGTCP2_CC_ALGO_CUBIC;
+    case CongestionControl::reno:
+      return NGTCP2_CC_ALGO_RENO;
+    case CongestionControl::bbr:
+      return NGTCP2_CC_ALGO_BBR;
+    case CongestionControl::bbr2:
+      return NGTCP2_CC_ALGO_BBR2;
+    default:
+      return NGTCP2_CC_ALGO_CUBIC;
   }
 }
 
@@ -39,12 +43,17 @@ ngtcp2_update_key g_update_key = nullptr;
 
 Errc errc_of_liberr(int rv) noexcept {
   switch (rv) {
-    case NGTCP2_ERR_CRYPTO: return Errc::tls_handshake_failed;
+    case NGTCP2_ERR_CRYPTO:
+      return Errc::tls_handshake_failed;
     case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
-    case NGTCP2_ERR_IDLE_CLOSE: return Errc::timed_out;
-    case NGTCP2_ERR_NOMEM: return Errc::no_memory;
-    case NGTCP2_ERR_CALLBACK_FAILURE: return Errc::callback_failure;
-    default: return Errc::protocol_violation;
+    case NGTCP2_ERR_IDLE_CLOSE:
+      return Errc::timed_out;
+    case NGTCP2_ERR_NOMEM:
+      return Errc::no_memory;
+    case NGTCP2_ERR_CALLBACK_FAILURE:
+      return Errc::callback_failure;
+    default:
+      return Errc::protocol_violation;
   }
 }
 
@@ -57,7 +66,9 @@ void ConnectionHandler::on_stream(Connection&, std::unique_ptr<QuicStream> s) {
 }
 
 Connection::Connection(Endpoint& ep, bool server, const ConnectionOptions& o) noexcept
-    : ep_(ep), server_(server), opts_(o) {}
+    : ep_(ep), server_(server), opts_(o), peer_bidi_limit_(o.max_streams_bidi) {}
+
+BufferPool& Connection::pool() noexcept { return ep_.engine().pool(); }
 
 Connection::~Connection() {
   for (auto& [id, s] : streams_) {
@@ -126,7 +137,8 @@ Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls
   const std::string key = cid_key(scid.data, scid.datalen);
   ep_.register_cid(key, this);
   cids_.push_back(key);
-  if (opts_.keep_alive_ms) ngtcp2_conn_set_keep_alive_timeout(conn_, opts_.keep_alive_ms * NGTCP2_MILLISECONDS);
+  if (opts_.keep_alive_ms)
+    ngtcp2_conn_set_keep_alive_timeout(conn_, opts_.keep_alive_ms * NGTCP2_MILLISECONDS);
   return {};
 }
 
@@ -148,8 +160,8 @@ Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
   ngtcp2_callbacks cb{};
   fill_callbacks(cb);
   tls_.assume_peer_max_datagram_frame_size = opts_.assume_peer_max_datagram_frame_size;
-  int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid, &path_, hd.version, &cb, &s, &p,
-                                  nullptr, this);
+  int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid, &path_, hd.version, &cb, &s, &p, nullptr,
+                                  this);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;
   tls_.conn = conn_;
   if (!new_quic_ssl(tls, tls_)) return Errc::crypto_failure;
@@ -161,7 +173,8 @@ Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
     ep_.register_cid(key, this);
     cids_.push_back(key);
   }
-  if (opts_.keep_alive_ms) ngtcp2_conn_set_keep_alive_timeout(conn_, opts_.keep_alive_ms * NGTCP2_MILLISECONDS);
+  if (opts_.keep_alive_ms)
+    ngtcp2_conn_set_keep_alive_timeout(conn_, opts_.keep_alive_ms * NGTCP2_MILLISECONDS);
   return {};
 }
 
@@ -175,7 +188,18 @@ void Connection::read(const sockaddr* from, const uint8_t* data, size_t len) noe
   path.remote.addrlen = sockaddr_len(from);
   ngtcp2_pkt_info pi{};
   stats_.packets_read++;
+  in_read_ = true;
   int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, data, len, now_ns());
+  in_read_ = false;
+  if (close_deferred_) {
+    // A handler asked to close from inside a callback of this packet.
+    close_deferred_ = false;
+    if (rv == 0 || rv == NGTCP2_ERR_DISCARD_PKT) {
+      std::string reason = std::move(close_reason_);
+      close(close_app_error_, reason);
+      return;
+    }
+  }
   if (rv == 0) {
     // A new remote address (NAT rebinding, port hopping) becomes our path
     // once ngtcp2 has validated it; writes use ngtcp2's path anyway.
@@ -251,8 +275,8 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
 
   auto flush = [&](size_t len) {
     if (len == 0) return;
-    Status st = ep_.socket().send(reinterpret_cast<const sockaddr*>(ps.path.remote.addr), buf,
-                                  len, segment);
+    Status st = ep_.socket().send(reinterpret_cast<const sockaddr*>(ps.path.remote.addr), buf, len,
+                                  segment);
     stats_.send_batches++;
     // A full socket buffer loses the run; QUIC's loss recovery resends it.
     (void)st;
@@ -315,11 +339,10 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
           flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
         }
       }
-      nwrite = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, buf + off, max_udp, &ndatalen,
-                                         flags, sid, nvec ? vec : nullptr, nvec, now);
+      nwrite = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, buf + off, max_udp, &ndatalen, flags,
+                                         sid, nvec ? vec : nullptr, nvec, now);
       if (s && ndatalen >= 0) {
-        s->on_sent(static_cast<size_t>(ndatalen),
-                   fin && static_cast<size_t>(ndatalen) == veclen);
+        s->on_sent(static_cast<size_t>(ndatalen), fin && static_cast<size_t>(ndatalen) == veclen);
       }
       if (nwrite < 0) {
         switch (nwrite) {
@@ -454,13 +477,9 @@ void Connection::fail(int rv) noexcept {
                             static_cast<size_t>(n), 0);
   }
   state_ = State::closing;
-  for (auto& [id, s] : streams_) {
-    (void)id;
-    s->on_closed_by_conn(close_error_, close_reason_.c_str());
-  }
+  detach_streams(close_error_, close_reason_.c_str());
   if (timer_open_) {
-    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1,
-                   0);
+    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, 0);
   } else {
     teardown();
   }
@@ -468,6 +487,16 @@ void Connection::fail(int rv) noexcept {
 
 void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
   if (state_ != State::open) return;
+  if (in_read_) {
+    // ngtcp2_conn_write_connection_close may not run inside a read callback:
+    // read() closes once ngtcp2_conn_read_pkt has returned.
+    if (!close_deferred_) {
+      close_deferred_ = true;
+      close_app_error_ = app_error;
+      close_reason_ = std::string(reason);
+    }
+    return;
+  }
   close_error_ = Errc::closed;
   close_app_error_ = app_error;
   close_reason_ = std::string(reason);
@@ -485,14 +514,10 @@ void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
                             static_cast<size_t>(n), 0);
   }
   state_ = State::closing;
-  for (auto& [id, s] : streams_) {
-    (void)id;
-    s->on_closed_by_conn(Errc::closed, "connection closed");
-  }
+  detach_streams(Errc::closed, "connection closed");
   // RFC 9000 §10.2: stay in the closing state for three PTOs.
   if (timer_open_) {
-    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1,
-                   0);
+    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, 0);
   } else {
     teardown();
   }
@@ -506,18 +531,27 @@ void Connection::start_draining(Errc e) noexcept {
   close_app_error_ = ccerr.error_code;
   if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT && ccerr.error_code != 0)
     close_error_ = ccerr.error_code >= 0x100 && ccerr.error_code < 0x200 ? Errc::tls_alert
-                                                                          : Errc::protocol_violation;
+                                                                         : Errc::protocol_violation;
   close_reason_.assign(reinterpret_cast<const char*>(ccerr.reason), ccerr.reasonlen);
   state_ = State::draining;
-  for (auto& [id, s] : streams_) {
-    (void)id;
-    s->on_closed_by_conn(Errc::connection_reset, "peer closed the connection");
-  }
+  detach_streams(Errc::connection_reset, "peer closed the connection");
   if (timer_open_) {
-    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1,
-                   0);
+    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, 0);
   } else {
     teardown();
+  }
+}
+
+void Connection::detach_streams(Errc e, const char* why) noexcept {
+  // The streams forget the connection (conn_ = nullptr) and the connection
+  // forgets them before anyone hears of it: an owner that closes and frees
+  // its stream in on_error must leave no pointer behind here.
+  auto streams = std::move(streams_);
+  streams_.clear();
+  send_queue_.clear();
+  for (auto& [id, s] : streams) {
+    (void)id;
+    s->on_closed_by_conn(e, why);
   }
 }
 
@@ -530,14 +564,7 @@ void Connection::teardown() noexcept {
   for (const auto& c : cids_) ep_.unregister_cid(c);
   cids_.clear();
   // Streams hear about it before the handler (a relay closes them).
-  auto streams = std::move(streams_);
-  streams_.clear();
-  for (auto& [id, s] : streams) {
-    (void)id;
-    s->on_closed_by_conn(close_error_ == Errc::ok ? Errc::closed : close_error_,
-                         close_reason_.c_str());
-  }
-  send_queue_.clear();
+  detach_streams(close_error_ == Errc::ok ? Errc::closed : close_error_, close_reason_.c_str());
   datagrams_.clear();
   (void)before;
   if (handler_) {
@@ -697,6 +724,7 @@ int Connection::cb_stream_close(ngtcp2_conn*, uint32_t flags, int64_t id, uint64
   if (!ngtcp2_conn_is_local_stream(c->conn_, id)) {
     if (ngtcp2_is_bidi_stream(id)) {
       ngtcp2_conn_extend_max_streams_bidi(c->conn_, 1);
+      c->peer_bidi_limit_++;
     } else {
       ngtcp2_conn_extend_max_streams_uni(c->conn_, 1);
     }
@@ -782,10 +810,9 @@ int Connection::cb_remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, voi
   return 0;
 }
 
-int Connection::cb_update_key(ngtcp2_conn* conn, uint8_t* a, uint8_t* b,
-                              ngtcp2_crypto_aead_ctx* c, uint8_t* d, ngtcp2_crypto_aead_ctx* e,
-                              uint8_t* f, const uint8_t* g, const uint8_t* h, size_t len,
-                              void* user) {
+int Connection::cb_update_key(ngtcp2_conn* conn, uint8_t* a, uint8_t* b, ngtcp2_crypto_aead_ctx* c,
+                              uint8_t* d, ngtcp2_crypto_aead_ctx* e, uint8_t* f, const uint8_t* g,
+                              const uint8_t* h, size_t len, void* user) {
   self(user)->stats_.key_updates++;
   return g_update_key(conn, a, b, c, d, e, f, g, h, len, user);
 }

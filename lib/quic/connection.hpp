@@ -49,8 +49,8 @@ enum class CongestionControl : uint8_t { cubic, reno, bbr, bbr2 };
 
 struct ConnectionOptions {
   CongestionControl cc = CongestionControl::cubic;
-  uint64_t idle_timeout_ms = 30000;   // max_idle_timeout TP (RFC 9000 §10.1)
-  uint64_t keep_alive_ms = 0;         // PING after this much quiet; 0 = off
+  uint64_t idle_timeout_ms = 30000;  // max_idle_timeout TP (RFC 9000 §10.1)
+  uint64_t keep_alive_ms = 0;        // PING after this much quiet; 0 = off
   uint64_t handshake_timeout_ms = 10000;
   // max_datagram_frame_size TP (RFC 9221 §3); 0 disables datagrams.
   uint64_t max_datagram_frame_size = 65535;
@@ -62,17 +62,17 @@ struct ConnectionOptions {
   uint64_t max_conn_window = 32u << 20;
   uint64_t max_streams_bidi = 1024;
   uint64_t max_streams_uni = 64;
-  size_t max_tx_udp_payload_size = 1452;   // ngtcp2's default; PMTUD probes up to it
-  size_t datagram_queue_max = 256;         // queued DATAGRAMs before drop-and-count
+  size_t max_tx_udp_payload_size = 1452;  // ngtcp2's default; PMTUD probes up to it
+  size_t datagram_queue_max = 256;        // queued DATAGRAMs before drop-and-count
 };
 
 struct ConnectionStats {
   uint64_t packets_read = 0;
   uint64_t packets_written = 0;
-  uint64_t send_batches = 0;         // socket sends (one GSO run each)
+  uint64_t send_batches = 0;  // socket sends (one GSO run each)
   uint64_t datagrams_sent = 0;
   uint64_t datagrams_received = 0;
-  uint64_t datagrams_dropped = 0;    // too big, queue full, or lost in the socket
+  uint64_t datagrams_dropped = 0;  // too big, queue full, or lost in the socket
   uint64_t key_updates = 0;
 };
 
@@ -126,7 +126,9 @@ class Connection {
   size_t max_datagram_payload() const noexcept;
 
   // close sends CONNECTION_CLOSE with |app_error| and |reason| and ends the
-  // connection after the closing period (on_closed follows).
+  // connection after the closing period (on_closed follows). Called from a
+  // handler while a packet is being read (stream data, acks), it takes effect
+  // right after that packet: ngtcp2 forbids writing from inside its callbacks.
   void close(uint64_t app_error, std::string_view reason = {}) noexcept;
   // initiate_key_update starts a 1-RTT key update (RFC 9001 §6).
   Status initiate_key_update() noexcept;
@@ -138,6 +140,12 @@ class Connection {
   // congestion returns ngtcp2's view: cwnd, srtt, bytes in flight, pacing.
   ngtcp2_conn_stat conn_stat() const noexcept;
   const ConnectionOptions& options() const noexcept { return opts_; }
+  // pool is the Engine's buffer pool (for layers above: HTTP/3 framing).
+  BufferPool& pool() noexcept;
+  // peer_bidi_stream_limit is the cumulative number of bidirectional streams
+  // the peer may open: initial_max_streams_bidi plus every MAX_STREAMS
+  // extension given back as its streams closed (RFC 9000 §4.6).
+  uint64_t peer_bidi_stream_limit() const noexcept { return peer_bidi_limit_; }
 
  private:
   friend class Endpoint;
@@ -163,6 +171,7 @@ class Connection {
   void fail(int ngtcp2_error) noexcept;
   void start_draining(Errc e) noexcept;
   void teardown() noexcept;  // ends the connection: streams, CIDs, handler, timer
+  void detach_streams(Errc e, const char* why) noexcept;  // every stream hears on_closed_by_conn
   void schedule_write() noexcept;
   void stream_wants_send(QuicStream* s) noexcept;
   void stream_closing(QuicStream* s) noexcept;
@@ -187,8 +196,8 @@ class Connection {
   static int cb_handshake_completed(ngtcp2_conn*, void* user);
   static int cb_recv_datagram(ngtcp2_conn*, uint32_t flags, const uint8_t* data, size_t len,
                               void* user);
-  static int cb_get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token,
-                                      size_t cidlen, void* user);
+  static int cb_get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t cidlen,
+                                      void* user);
   static int cb_remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user);
   static int cb_update_key(ngtcp2_conn*, uint8_t*, uint8_t*, ngtcp2_crypto_aead_ctx*, uint8_t*,
                            ngtcp2_crypto_aead_ctx*, uint8_t*, const uint8_t*, const uint8_t*,
@@ -209,15 +218,18 @@ class Connection {
   sockaddr_storage remote_{};
   sockaddr_storage local_{};
   ngtcp2_path path_{};
-  Slice sendbuf_;                                 // 64 KiB pool chunk for one GSO run
+  Slice sendbuf_;  // 64 KiB pool chunk for one GSO run
   std::unordered_map<int64_t, QuicStream*> streams_;
-  std::deque<QuicStream*> send_queue_;            // streams with data to send, round robin
-  std::deque<Slice> datagrams_;                   // queued DATAGRAM payloads
+  std::deque<QuicStream*> send_queue_;  // streams with data to send, round robin
+  std::deque<Slice> datagrams_;         // queued DATAGRAM payloads
   // Send data of streams the owner closed while ngtcp2 may still retransmit
   // from it; freed on ack or when ngtcp2 closes the stream.
   std::unordered_map<int64_t, Chain> orphans_;
-  std::vector<std::string> cids_;                 // CIDs registered with the Endpoint
+  std::vector<std::string> cids_;  // CIDs registered with the Endpoint
   bool in_write_ = false;
+  bool in_read_ = false;          // inside ngtcp2_conn_read_pkt (its callbacks)
+  bool close_deferred_ = false;   // close() called while in_read_
+  uint64_t peer_bidi_limit_ = 0;  // see peer_bidi_stream_limit()
   bool write_scheduled_ = false;
   bool handshake_reported_ = false;
   bool teardown_done_ = false;

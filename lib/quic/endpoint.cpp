@@ -46,15 +46,16 @@ uint16_t Endpoint::port() const noexcept {
                                  : ntohs(reinterpret_cast<const sockaddr_in*>(&a)->sin_port);
 }
 
-Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port,
-                                      ConnectionHandler* h, const ConnectionOptions* o) {
+Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, ConnectionHandler* h,
+                                      const ConnectionOptions* o) {
   if (closing_ || tls_->server()) return Errc::invalid_state;
   sockaddr_storage ss{};
   if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
       uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
     return Errc::invalid_argument;
   }
-  std::unique_ptr<Connection> c(new (std::nothrow) Connection(*this, false, o ? *o : opts_.connection));
+  std::unique_ptr<Connection> c(new (std::nothrow)
+                                    Connection(*this, false, o ? *o : opts_.connection));
   if (!c) return Errc::no_memory;
   Connection* raw = c.get();
   conns_.push_back(std::move(c));
@@ -126,8 +127,7 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
   if (raw->state_ == Connection::State::open) raw->read(from, data, len);
 }
 
-void Endpoint::send_version_negotiation(const sockaddr* to,
-                                        const ngtcp2_version_cid& vc) noexcept {
+void Endpoint::send_version_negotiation(const sockaddr* to, const ngtcp2_version_cid& vc) noexcept {
   // RFC 9000 §6.1: answer with the versions we speak (and a reserved one,
   // §15, to keep clients honest about greasing).
   if (!acceptor_) return;

@@ -54,10 +54,10 @@ class AcceptHandler {
 
 struct EndpointStats {
   uint64_t connections_accepted = 0;
-  uint64_t connections_refused = 0;   // over the half-open bound or bad Initial
+  uint64_t connections_refused = 0;  // over the half-open bound or bad Initial
   uint64_t version_negotiations = 0;
   uint64_t stateless_resets = 0;
-  uint64_t unroutable = 0;            // dropped: no connection, no reply due
+  uint64_t unroutable = 0;  // dropped: no connection, no reply due
 };
 
 class Endpoint final : public EngineObject, public UdpSocketHandler {
@@ -90,8 +90,7 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   void on_batch_end() override;
   void accept(const sockaddr* from, const uint8_t* data, size_t len) noexcept;
   void send_version_negotiation(const sockaddr* to, const ngtcp2_version_cid& vc) noexcept;
-  void send_stateless_reset(const sockaddr* to, const ngtcp2_version_cid& vc,
-                            size_t len) noexcept;
+  void send_stateless_reset(const sockaddr* to, const ngtcp2_version_cid& vc, size_t len) noexcept;
   void register_cid(const std::string& cid, Connection* c) { routes_[cid] = c; }
   void unregister_cid(const std::string& cid) { routes_.erase(cid); }
   void mark_dirty(Connection* c);
@@ -108,8 +107,8 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   std::vector<std::unique_ptr<Connection>> conns_;
   std::vector<Connection*> dirty_;  // connections that read packets this batch
   size_t half_open_ = 0;
-  int pending_closes_ = 0;          // connection timers still closing
-  uv_idle_t idle_{};                // runs writes requested outside a receive batch
+  int pending_closes_ = 0;  // connection timers still closing
+  uv_idle_t idle_{};        // runs writes requested outside a receive batch
   bool idle_init_ = false;
   bool idle_started_ = false;
   bool idle_closed_ = false;

@@ -14,12 +14,27 @@ namespace sluice::quic {
 // RFC 9001 §6.6: AES-GCM may protect 2^23 packets per key and tolerate 2^52
 // forgeries; ChaCha20-Poly1305's confidentiality limit exceeds 2^62 packets
 // and its integrity limit is 2^36.
-const Suite kSuiteAes128Gcm{0x1301, AeadAlgorithm::aes_128_gcm, DigestAlgorithm::sha256,
-                            HpAlgorithm::aes_128, 16, 1ull << 23, 1ull << 52};
-const Suite kSuiteAes256Gcm{0x1302, AeadAlgorithm::aes_256_gcm, DigestAlgorithm::sha384,
-                            HpAlgorithm::aes_256, 32, 1ull << 23, 1ull << 52};
-const Suite kSuiteChaCha20{0x1303, AeadAlgorithm::chacha20_poly1305, DigestAlgorithm::sha256,
-                           HpAlgorithm::chacha20, 32, 1ull << 62, 1ull << 36};
+const Suite kSuiteAes128Gcm{0x1301,
+                            AeadAlgorithm::aes_128_gcm,
+                            DigestAlgorithm::sha256,
+                            HpAlgorithm::aes_128,
+                            16,
+                            1ull << 23,
+                            1ull << 52};
+const Suite kSuiteAes256Gcm{0x1302,
+                            AeadAlgorithm::aes_256_gcm,
+                            DigestAlgorithm::sha384,
+                            HpAlgorithm::aes_256,
+                            32,
+                            1ull << 23,
+                            1ull << 52};
+const Suite kSuiteChaCha20{0x1303,
+                           AeadAlgorithm::chacha20_poly1305,
+                           DigestAlgorithm::sha256,
+                           HpAlgorithm::chacha20,
+                           32,
+                           1ull << 62,
+                           1ull << 36};
 
 // RFC 9001 §5.2.
 const uint8_t kInitialSaltV1[20] = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
@@ -47,10 +62,14 @@ Aead* aead_of(const ngtcp2_crypto_aead_ctx* c) noexcept {
 
 const Suite* suite_from_tls_id(uint16_t id) noexcept {
   switch (id) {
-    case 0x1301: return &kSuiteAes128Gcm;
-    case 0x1302: return &kSuiteAes256Gcm;
-    case 0x1303: return &kSuiteChaCha20;
-    default: return nullptr;
+    case 0x1301:
+      return &kSuiteAes128Gcm;
+    case 0x1302:
+      return &kSuiteAes256Gcm;
+    case 0x1303:
+      return &kSuiteChaCha20;
+    default:
+      return nullptr;
   }
 }
 
@@ -118,10 +137,9 @@ void hp_mask(const HpKey& k, const uint8_t* sample, uint8_t* out) noexcept {
     case HpAlgorithm::chacha20: {
       // §5.4.4: counter = sample[0..3] little-endian, nonce = sample[4..15],
       // mask = ChaCha20(hp_key, counter, nonce, {0,0,0,0,0}).
-      const uint32_t counter = static_cast<uint32_t>(sample[0]) |
-                               static_cast<uint32_t>(sample[1]) << 8 |
-                               static_cast<uint32_t>(sample[2]) << 16 |
-                               static_cast<uint32_t>(sample[3]) << 24;
+      const uint32_t counter =
+          static_cast<uint32_t>(sample[0]) | static_cast<uint32_t>(sample[1]) << 8 |
+          static_cast<uint32_t>(sample[2]) << 16 | static_cast<uint32_t>(sample[3]) << 24;
       static const uint8_t kZeros[5] = {0, 0, 0, 0, 0};
       CRYPTO_chacha_20(out, kZeros, sizeof kZeros, k.state, sample + 4, counter);
       break;
@@ -207,8 +225,8 @@ Status make_retry_aead_ctx(ngtcp2_crypto_aead& aead, ngtcp2_crypto_aead_ctx& ctx
 }
 
 int encrypt_cb(uint8_t* dest, const ngtcp2_crypto_aead*, const ngtcp2_crypto_aead_ctx* aead_ctx,
-               const uint8_t* plaintext, size_t plaintextlen, const uint8_t* nonce,
-               size_t noncelen, const uint8_t* aad, size_t aadlen) {
+               const uint8_t* plaintext, size_t plaintextlen, const uint8_t* nonce, size_t noncelen,
+               const uint8_t* aad, size_t aadlen) {
   // ngtcp2 guarantees |dest| holds plaintext + tag, and dest == plaintext or
   // no overlap: exactly EVP_AEAD_CTX_seal_scatter's in-place contract.
   Status st = aead_of(aead_ctx)->seal_scatter({nonce, noncelen}, {aad, aadlen}, plaintext,
@@ -400,9 +418,9 @@ int install_traffic_key(ngtcp2_conn* conn, ngtcp2_crypto_level level, KeyDirecti
       rv = ngtcp2_conn_install_early_key(conn, &a, k.iv, kIvLen, &h);
       break;
     case NGTCP2_CRYPTO_LEVEL_APPLICATION:
-      rv = rx ? ngtcp2_conn_install_rx_key(conn, secret.data(), secret.size(), &a, k.iv, kIvLen, &h)
-              : ngtcp2_conn_install_tx_key(conn, secret.data(), secret.size(), &a, k.iv, kIvLen,
-                                           &h);
+      rv =
+          rx ? ngtcp2_conn_install_rx_key(conn, secret.data(), secret.size(), &a, k.iv, kIvLen, &h)
+             : ngtcp2_conn_install_tx_key(conn, secret.data(), secret.size(), &a, k.iv, kIvLen, &h);
       break;
     default:
       break;

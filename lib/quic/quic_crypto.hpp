@@ -47,9 +47,9 @@ enum class HpAlgorithm : uint8_t { aes_128 = 0, aes_256 = 1, chacha20 = 2 };
 // Suite is one TLS 1.3 cipher suite as QUIC uses it. The three instances are
 // static; ngtcp2's native handles point at them.
 struct Suite {
-  uint16_t tls_id;                  // 0x1301, 0x1302, 0x1303 (RFC 8446 §B.4)
+  uint16_t tls_id;  // 0x1301, 0x1302, 0x1303 (RFC 8446 §B.4)
   AeadAlgorithm aead;
-  DigestAlgorithm md;               // the suite's hash: HKDF and the secret length
+  DigestAlgorithm md;  // the suite's hash: HKDF and the secret length
   HpAlgorithm hp;
   size_t key_len;                   // AEAD key and hp key length
   uint64_t max_encryption;          // confidentiality limit, packets (§6.6)

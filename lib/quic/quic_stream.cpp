@@ -58,7 +58,11 @@ void QuicStream::on_acked(uint64_t n) noexcept {
   send_.advance(k);
   unsent_off_ -= std::min(unsent_off_, k);
   check_low();
-  if (send_.empty() && handler_ && !closing_ && !failed_) handler_->on_drained();
+  // Drained means everything asked for went out and was acknowledged: the
+  // bytes, and the FIN once shutdown() asked for it (a FIN sent alone is
+  // acknowledged with n == 0), so the owner may then close() cleanly.
+  if (send_.empty() && (!fin_wanted_ || fin_sent_) && handler_ && !closing_ && !failed_)
+    handler_->on_drained();
 }
 
 void QuicStream::check_low() noexcept {
@@ -137,6 +141,13 @@ void QuicStream::reset(uint64_t app_error) noexcept {
   }
 }
 
+void QuicStream::stop_reading(uint64_t app_error) noexcept {
+  if (conn_ && conn_->state_ == Connection::State::open && !rx_fin_) {
+    ngtcp2_conn_shutdown_stream_read(conn_->conn_, id_, app_error);
+    conn_->schedule_write();
+  }
+}
+
 void QuicStream::on_peer_reset(uint64_t app_error) noexcept {
   if (failed_ || closing_) return;
   if (rx_fin_ && fin_sent_ && send_.empty()) return;  // both directions were done
@@ -181,7 +192,7 @@ void QuicStream::close(CloseCallback cb, void* user) noexcept {
   handler_ = nullptr;
   close_cb_ = cb;
   close_user_ = user;
-  stats_.bytes_dropped_at_close += send_.size() - std::min(send_.size(), unsent_off_) ;
+  stats_.bytes_dropped_at_close += send_.size() - std::min(send_.size(), unsent_off_);
   if (conn_) {
     // Abandon what the peer has not fully exchanged with us (RFC 9000
     // §3.5); data ngtcp2 may still retransmit moves to the connection.

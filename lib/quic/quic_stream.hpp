@@ -7,9 +7,10 @@
 // the front of send_ as ngtcp2 reports it acknowledged (acked bytes never
 // need retransmitting). The watermarks count every byte still held: unsent
 // plus sent-but-unacknowledged, which is the memory the stream pins.
-// shutdown() sends FIN after the last byte; close() before both directions
-// have ended resets the stream (RESET_STREAM and STOP_SENDING with
-// application error 0, RFC 9000 §19.4-§19.5).
+// shutdown() sends FIN after the last byte; on_drained fires once every byte
+// and a requested FIN have been sent and the bytes acknowledged. close()
+// before both directions have ended resets the stream (RESET_STREAM and
+// STOP_SENDING with application error 0, RFC 9000 §19.4-§19.5).
 //
 // Reads: received bytes are copied once out of ngtcp2's decrypt buffer into
 // pool Slices (ngtcp2 owns that buffer only during the callback). While the
@@ -43,6 +44,9 @@ class QuicStream final : public Transport {
   bool bidi() const noexcept { return (id_ & 0x2) == 0; }
   // reset sends RESET_STREAM/STOP_SENDING with |app_error| now (abortive).
   void reset(uint64_t app_error) noexcept;
+  // stop_reading sends STOP_SENDING with |app_error| (RFC 9000 §19.5) and
+  // leaves the write side alone; the peer answers with RESET_STREAM.
+  void stop_reading(uint64_t app_error) noexcept;
 
   // Transport
   void set_handler(TransportHandler* h) noexcept override { handler_ = h; }
@@ -80,18 +84,18 @@ class QuicStream final : public Transport {
   uv_loop_s* loop_ = nullptr;  // for the deferred close callback
   int64_t id_;
   TransportHandler* handler_ = nullptr;
-  Chain send_;                 // unacked bytes, oldest first
-  size_t unsent_off_ = 0;      // offset in send_ of the first byte not yet given to ngtcp2
-  Chain rx_;                   // received, not yet delivered (reading stopped)
+  Chain send_;             // unacked bytes, oldest first
+  size_t unsent_off_ = 0;  // offset in send_ of the first byte not yet given to ngtcp2
+  Chain rx_;               // received, not yet delivered (reading stopped)
   size_t low_ = 256 * 1024;
   size_t high_ = 1024 * 1024;
   bool above_high_ = false;
   bool reading_ = false;
-  bool rx_fin_ = false;        // the peer's FIN arrived (after rx_)
+  bool rx_fin_ = false;  // the peer's FIN arrived (after rx_)
   bool eof_delivered_ = false;
-  bool fin_wanted_ = false;    // shutdown() called
+  bool fin_wanted_ = false;  // shutdown() called
   bool fin_sent_ = false;
-  bool in_send_queue_ = false; // on the connection's send list
+  bool in_send_queue_ = false;  // on the connection's send list
   bool failed_ = false;
   bool closing_ = false;
   bool delivering_ = false;

@@ -17,24 +17,34 @@ namespace {
 
 ngtcp2_crypto_level level_of(ssl_encryption_level_t l) noexcept {
   switch (l) {
-    case ssl_encryption_initial: return NGTCP2_CRYPTO_LEVEL_INITIAL;
-    case ssl_encryption_early_data: return NGTCP2_CRYPTO_LEVEL_EARLY;
-    case ssl_encryption_handshake: return NGTCP2_CRYPTO_LEVEL_HANDSHAKE;
-    case ssl_encryption_application: return NGTCP2_CRYPTO_LEVEL_APPLICATION;
+    case ssl_encryption_initial:
+      return NGTCP2_CRYPTO_LEVEL_INITIAL;
+    case ssl_encryption_early_data:
+      return NGTCP2_CRYPTO_LEVEL_EARLY;
+    case ssl_encryption_handshake:
+      return NGTCP2_CRYPTO_LEVEL_HANDSHAKE;
+    case ssl_encryption_application:
+      return NGTCP2_CRYPTO_LEVEL_APPLICATION;
   }
   return NGTCP2_CRYPTO_LEVEL_INITIAL;
 }
 
 ssl_encryption_level_t ssl_level_of(ngtcp2_crypto_level l) noexcept {
   switch (l) {
-    case NGTCP2_CRYPTO_LEVEL_INITIAL: return ssl_encryption_initial;
-    case NGTCP2_CRYPTO_LEVEL_EARLY: return ssl_encryption_early_data;
-    case NGTCP2_CRYPTO_LEVEL_HANDSHAKE: return ssl_encryption_handshake;
-    default: return ssl_encryption_application;
+    case NGTCP2_CRYPTO_LEVEL_INITIAL:
+      return ssl_encryption_initial;
+    case NGTCP2_CRYPTO_LEVEL_EARLY:
+      return ssl_encryption_early_data;
+    case NGTCP2_CRYPTO_LEVEL_HANDSHAKE:
+      return ssl_encryption_handshake;
+    default:
+      return ssl_encryption_application;
   }
 }
 
-TlsBinding* binding_of(SSL* ssl) noexcept { return static_cast<TlsBinding*>(SSL_get_app_data(ssl)); }
+TlsBinding* binding_of(SSL* ssl) noexcept {
+  return static_cast<TlsBinding*>(SSL_get_app_data(ssl));
+}
 
 // set_local_params encodes ngtcp2's local transport parameters into the
 // TLS extension (RFC 9000 §18, RFC 9001 §8.2).
@@ -196,8 +206,8 @@ int recv_retry_cb(ngtcp2_conn* conn, const ngtcp2_pkt_hd* hd, void*) {
              : NGTCP2_ERR_CALLBACK_FAILURE;
 }
 
-int recv_crypto_data_cb(ngtcp2_conn* conn, ngtcp2_crypto_level level, uint64_t,
-                        const uint8_t* data, size_t len, void*) {
+int recv_crypto_data_cb(ngtcp2_conn* conn, ngtcp2_crypto_level level, uint64_t, const uint8_t* data,
+                        size_t len, void*) {
   SSL* ssl = static_cast<SSL*>(ngtcp2_conn_get_tls_native_handle(conn));
   if (SSL_provide_quic_data(ssl, ssl_level_of(level), data, len) != 1) {
     ERR_clear_error();

@@ -30,8 +30,8 @@
 
 #include <memory>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sluice/error.hpp"
@@ -86,7 +86,7 @@ struct TlsBinding {
   bool remote_params_set = false;
   // 0 = off; otherwise the value used when the peer omits the TP.
   uint64_t assume_peer_max_datagram_frame_size = 0;
-  int tls_error = 0;         // SSL error reason of a failed handshake (for logs)
+  int tls_error = 0;  // SSL error reason of a failed handshake (for logs)
 };
 
 // new_quic_ssl makes the SSL for one connection and binds it to |b| (and

@@ -46,17 +46,17 @@ class UdpSocketHandler {
 
 struct UdpSocketStats {
   uint64_t datagrams_received = 0;
-  uint64_t recv_batches = 0;    // recvmmsg rounds that delivered something
+  uint64_t recv_batches = 0;  // recvmmsg rounds that delivered something
   uint64_t datagrams_sent = 0;
-  uint64_t send_calls = 0;      // sendmsg/sendmmsg syscalls
+  uint64_t send_calls = 0;  // sendmsg/sendmmsg syscalls
   uint64_t send_would_block = 0;
   uint64_t send_errors = 0;
 };
 
 class UdpSocket {
  public:
-  static constexpr size_t kRecvBatch = 16;          // datagrams per recvmmsg
-  static constexpr size_t kMaxGsoSegments = 64;     // kernel UDP_MAX_SEGMENTS
+  static constexpr size_t kRecvBatch = 16;       // datagrams per recvmmsg
+  static constexpr size_t kMaxGsoSegments = 64;  // kernel UDP_MAX_SEGMENTS
   static constexpr int kSocketBuffer = 8 << 20;
 
   // create binds a socket to |bind_addr| on |loop| and starts receiving.
