@@ -35,8 +35,8 @@ Bytes span_bytes(const uint8_t* p, size_t n) { return Bytes(p, p + n); }
 
 // Packet describes one example packet to protect.
 struct Packet {
-  Bytes header;       // unprotected header, ending in the packet number
-  size_t pn_len;      // bytes of packet number at the header's end
+  Bytes header;   // unprotected header, ending in the packet number
+  size_t pn_len;  // bytes of packet number at the header's end
   uint64_t pn;
   Bytes payload;
 };
@@ -78,8 +78,8 @@ Bytes protect(const Keys& k, const Packet& p) {
   std::memcpy(out.data() + hlen, p.payload.data(), p.payload.size());
   uint8_t nonce[kAeadNonceLen];
   xor_nonce(std::span<const uint8_t, kIvLen>(k.iv, kIvLen), p.pn, nonce);
-  REQUIRE(encrypt_cb(out.data() + hlen, &k.aead, &k.aead_ctx, out.data() + hlen,
-                     p.payload.size(), nonce, sizeof nonce, out.data(), hlen) == 0);
+  REQUIRE(encrypt_cb(out.data() + hlen, &k.aead, &k.aead_ctx, out.data() + hlen, p.payload.size(),
+                     nonce, sizeof nonce, out.data(), hlen) == 0);
   uint8_t mask[NGTCP2_HP_SAMPLELEN];
   REQUIRE(hp_mask_cb(mask, &k.hp, &k.hp_ctx, out.data() + pn_off + 4) == 0);
   out[0] ^= mask[0] & ((out[0] & 0x80) ? 0x0f : 0x1f);
@@ -99,8 +99,8 @@ Bytes unprotect(const Keys& k, Bytes pkt, size_t pn_off, uint64_t pn) {
   uint8_t nonce[kAeadNonceLen];
   xor_nonce(std::span<const uint8_t, kIvLen>(k.iv, kIvLen), pn, nonce);
   Bytes out(pkt.size() - hlen - kAeadTagLen);
-  int rv = decrypt_cb(out.data(), &k.aead, &k.aead_ctx, pkt.data() + hlen, pkt.size() - hlen,
-                      nonce, sizeof nonce, pkt.data(), hlen);
+  int rv = decrypt_cb(out.data(), &k.aead, &k.aead_ctx, pkt.data() + hlen, pkt.size() - hlen, nonce,
+                      sizeof nonce, pkt.data(), hlen);
   if (rv != 0) return {};
   return out;
 }
@@ -278,7 +278,8 @@ TEST_CASE("suite lookup and limits follow RFC 9001 §6.6", "[quic][crypto]") {
 TEST_CASE("stateless reset tokens are a keyed function of the CID", "[quic][crypto]") {
   uint8_t key[32];
   for (int i = 0; i < 32; ++i) key[i] = static_cast<uint8_t>(i);
-  StatelessResetKey a(std::span<const uint8_t, 32>(key, 32)), b(std::span<const uint8_t, 32>(key, 32));
+  StatelessResetKey a(std::span<const uint8_t, 32>(key, 32)),
+      b(std::span<const uint8_t, 32>(key, 32));
   StatelessResetKey r;  // random key
   const Bytes cid = hex("0011223344556677");
   uint8_t ta[16], tb[16], tr[16], tc[16];
