@@ -9,6 +9,7 @@
 #include "proto/vless/addons.hpp"
 #include "proto/vless/address.hpp"
 #include "proto/vless/user_id.hpp"
+#include "support/hex.hpp"
 #include "test_util.hpp"
 
 using namespace sluice;
@@ -17,28 +18,6 @@ using namespace sluice::test;
 
 namespace {
 
-Bytes hex(std::string_view s) {
-  Bytes b;
-  int hi = -1;
-  for (char c : s) {
-    int v;
-    if (c >= '0' && c <= '9')
-      v = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      v = c - 'A' + 10;
-    else
-      continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      b.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return b;
-}
 
 const char* kSpecUser = "bf000d23-0752-40b4-affe-68f7707a9661";
 

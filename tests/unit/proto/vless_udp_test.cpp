@@ -7,6 +7,7 @@
 #include "proto/vless/mux_frame.hpp"
 #include "proto/vless/packetaddr.hpp"
 #include "proto/vless/xudp.hpp"
+#include "support/hex.hpp"
 #include "test_util.hpp"
 
 using namespace sluice;
@@ -15,26 +16,6 @@ using namespace sluice::test;
 
 namespace {
 
-Bytes hex(std::string_view s) {
-  Bytes b;
-  int hi = -1;
-  for (char c : s) {
-    int v;
-    if (c >= '0' && c <= '9')
-      v = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      v = c - 'a' + 10;
-    else
-      continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      b.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return b;
-}
 
 Bytes span_bytes(std::span<const uint8_t> s) { return Bytes(s.begin(), s.end()); }
 
