@@ -74,7 +74,9 @@ struct TlsEchClientOptions {
   std::string config;  // PEM "ECH CONFIGS" block (lines joined with \n); share links' bare base64
                        // is wrapped
   std::string config_path;
-  std::string query_server_name;  // parsed; the DNS HTTPS lookup is not implemented
+  // query_server_name is read for sing-box compatibility only: sluice does no
+  // DNS HTTPS lookup, so ECH needs config/config_path (or grease).
+  std::string query_server_name;
   // grease (sluice extension): with no config, send a GREASE ECH extension
   // instead of failing for want of a DNS lookup.
   bool grease = false;
