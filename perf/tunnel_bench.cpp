@@ -13,7 +13,8 @@
 // client, pointed at the server side's port). Each side is one small function
 // that builds its objects on an Engine and returns the port it listens on;
 // the bench points the measuring client at the client side's SOCKS5 port.
-// Adding a protocol = two such functions and one line in kRows.
+// Adding a protocol = a perf/<proto>_rows.cpp with its RowDefs (tunnel_rows.hpp)
+// and one line in all_rows().
 //
 //   tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] [--rows id,id]
 //   tunnel_bench --serve <row-id> <client|server> <upstream-port>   (internal)
@@ -42,6 +43,8 @@
 #include "measure.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
+#include "trojan_rows.hpp"
+#include "tunnel_rows.hpp"
 
 extern char** environ;
 
@@ -49,39 +52,19 @@ namespace {
 
 using namespace sluice;
 namespace m = sluice::measure;
+using perf::Keep;
+using perf::RowDef;
+using perf::SideFn;
+using perf::socks_front;
 
 // ------------------------------------------------------------------ rows
 
-// Keep owns one side's objects; they are destroyed newest first, after the
-// Engine has stopped (which closed them).
-struct Keep {
-  std::vector<std::shared_ptr<void>> objs;
-  template <typename T>
-  T* add(std::unique_ptr<T> p) {
-    T* raw = p.get();
-    objs.emplace_back(std::move(p));
-    return raw;
-  }
-  void clear() {
-    while (!objs.empty()) objs.pop_back();
-  }
-};
-
-// SideFn builds one side on |e| (not yet started) and returns the port it
-// listens on. |upstream| is the server side's port (client sides only).
-using SideFn = Result<uint16_t> (*)(Engine& e, uint16_t upstream, Keep& keep, std::string* reason);
-
-struct RowDef {
-  const char* id;    // for --rows and --serve
-  const char* name;  // table label
-  SideFn server;     // nullptr: the row has no server-side instance
-  SideFn client;     // returns the SOCKS5 port the measuring client uses
-};
+}  // namespace
 
 // socks_front puts a no-auth SOCKS5 inbound on 127.0.0.1 in front of
 // |outbound| (the protocol client, or direct) and returns its port.
-Result<uint16_t> socks_front(Engine& e, std::unique_ptr<Session> outbound, Keep& keep,
-                             std::string* reason) {
+Result<uint16_t> sluice::perf::socks_front(Engine& e, std::unique_ptr<Session> outbound, Keep& keep,
+                                           std::string* reason) {
   Session* s = keep.add(std::move(outbound));
   FinalRouter* router = keep.add(std::make_unique<FinalRouter>(s));
   ProxyInboundOptions o;
@@ -93,19 +76,31 @@ Result<uint16_t> socks_front(Engine& e, std::unique_ptr<Session> outbound, Keep&
   return keep.add(std::move(*in))->port();
 }
 
+namespace {
+
 // Row "SOCKS5 inbound -> direct": one instance, no tunnel.
 Result<uint16_t> socks_direct_client(Engine& e, uint16_t, Keep& keep, std::string* reason) {
   return socks_front(e, std::make_unique<DirectSession>(e, "direct", net::DialOptions{}), keep,
                      reason);
 }
 
-const RowDef kRows[] = {
+const RowDef kBaseRows[] = {
     {"socks-direct", "SOCKS5 inbound -> direct", nullptr, socks_direct_client},
-    // Later: {"trojan-tls", "Trojan+TLS", trojan_server, trojan_client}, ...
 };
 
+// all_rows: every row, in table order; each protocol's rows come from its
+// own file (perf/<proto>_rows.cpp).
+const std::vector<RowDef>& all_rows() {
+  static const std::vector<RowDef> rows = [] {
+    std::vector<RowDef> v(std::begin(kBaseRows), std::end(kBaseRows));
+    for (const auto& r : perf::trojan_rows()) v.push_back(r);
+    return v;
+  }();
+  return rows;
+}
+
 const RowDef* find_row(std::string_view id) {
-  for (const auto& r : kRows)
+  for (const auto& r : all_rows())
     if (id == r.id) return &r;
   return nullptr;
 }
@@ -338,7 +333,7 @@ int usage() {
                "usage: tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] "
                "[--rows id,...]\n"
                "rows:");
-  for (const auto& r : kRows) std::fprintf(stderr, " %s", r.id);
+  for (const auto& r : all_rows()) std::fprintf(stderr, " %s", r.id);
   std::fprintf(stderr, "\n");
   return 2;
 }
@@ -346,6 +341,13 @@ int usage() {
 int bench(const Settings& s) {
   m::raise_fd_limit(20000);
   std::string err;
+  if (!perf::prepare_tls_material(&err)) {
+    std::fprintf(stderr, "tunnel_bench: %s\n", err.c_str());
+    return 1;
+  }
+  struct Cleanup {
+    ~Cleanup() { perf::remove_tls_material(); }
+  } cleanup;
   auto echo = m::TestServer::start(m::TestServer::Mode::echo, &err);
   auto sink = echo ? m::TestServer::start(m::TestServer::Mode::sink, &err) : nullptr;
   if (!echo || !sink) {
@@ -367,7 +369,7 @@ int bench(const Settings& s) {
   bool ok = true;
   entries.push_back(std::make_unique<Entry>());
   entries.back()->path = m::Path::direct();
-  for (const auto& row : kRows) {
+  for (const auto& row : all_rows()) {
     if (!s.rows.empty() && std::find(s.rows.begin(), s.rows.end(), row.id) == s.rows.end())
       continue;
     auto e = std::make_unique<Entry>();
