@@ -19,8 +19,9 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
                                    TransportHandler,
                                    TlsHandshakeHandler,
                                    OpenHandler,
+                                   DatagramHandler,
                                    net::DialHandler {
-  enum class State { handshake, request, opening, fallback, closing };
+  enum class State { handshake, request, opening, fallback, udp, closing };
 
   TrojanInbound* inbound;
   Engine& engine;
@@ -32,6 +33,9 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
   TargetAddress target;
   uv_timer_t timer{};
   bool closed = false;
+  // UDP ASSOCIATE
+  std::unique_ptr<DatagramFlow> flow;
+  uint64_t last_activity = 0;  // uv_now of the last datagram either way
 
   Conn(TrojanInbound* in_, std::unique_ptr<TlsTransport> t)
       : inbound(in_), engine(in_->engine()), tls(std::move(t)) {}
@@ -47,6 +51,18 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
   }
 
   void on_timeout() {
+    if (state == State::udp) {
+      const uint64_t idle = uv_now(engine.loop()) - last_activity;
+      if (idle < inbound->opts_.udp_timeout_ms) {
+        uv_timer_start(
+            &timer, [](uv_timer_t* t) { static_cast<Conn*>(t->data)->on_timeout(); },
+            inbound->opts_.udp_timeout_ms - idle, 0);
+        return;
+      }
+      SLUICE_LOG_DEBUG("trojan %s: UDP association idle, closing", inbound->opts_.tag.c_str());
+      close_now();
+      return;
+    }
     // A client that finished TLS but never sent a full request is a prober
     // as far as we know: the fallback gets what it sent.
     if (state == State::request && !in.empty()) {
@@ -69,6 +85,14 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
   }
 
   void on_data(Slice&& data) override {
+    if (state == State::udp) {
+      if (!in.push_back(std::move(data))) {
+        close_now();
+        return;
+      }
+      udp_from_client();
+      return;
+    }
     if (state == State::opening || state == State::fallback) {
       (void)in.push_back(std::move(data));  // kept for the stream
       return;
@@ -96,18 +120,73 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
       fallback("unknown password");
       return;
     }
-    if (r.value.command != trojan::Command::connect) {
-      SLUICE_LOG_DEBUG("trojan %s: user %s: UDP ASSOCIATE is not supported",
-                       inbound->opts_.tag.c_str(), user->c_str());
-      close_now();
-      return;
-    }
     in.advance(r.consumed);
     target = r.value.target;
+    if (r.value.command == trojan::Command::udp_associate) {
+      start_udp(*user);
+      return;
+    }
     open();
   }
 
+  // --- UDP ASSOCIATE ----------------------------------------------------------
+  void start_udp(const std::string& user) {
+    Session* s = inbound->router_->route(inbound->opts_.tag, target);
+    Result<std::unique_ptr<DatagramFlow>> f =
+        s ? s->open_datagram(this) : Result<std::unique_ptr<DatagramFlow>>(Errc::not_supported);
+    if (!f) {
+      inbound->stats_.open_failures++;
+      SLUICE_LOG_INFO("trojan %s: user %s: UDP ASSOCIATE: %s", inbound->opts_.tag.c_str(),
+                      user.c_str(), errc_message(f.error()));
+      close_now();
+      return;
+    }
+    flow = std::move(*f);
+    state = State::udp;
+    inbound->stats_.udp_associations++;
+    last_activity = uv_now(engine.loop());
+    uv_timer_start(
+        &timer, [](uv_timer_t* t) { static_cast<Conn*>(t->data)->on_timeout(); },
+        inbound->opts_.udp_timeout_ms, 0);
+    udp_from_client();  // datagrams that came with the request
+  }
+
+  // udp_from_client sends every complete datagram received so far.
+  void udp_from_client() {
+    trojan::ReceivedUdpPacket p;
+    while (state == State::udp) {
+      auto r = trojan::take_udp_packet(in, engine.pool(), &p);
+      if (!r) {
+        inbound->stats_.udp_malformed++;
+        SLUICE_LOG_DEBUG("trojan %s: malformed UDP frame: %s", inbound->opts_.tag.c_str(),
+                         errc_message(r.error()));
+        close_now();
+        return;
+      }
+      if (!*r) return;
+      last_activity = uv_now(engine.loop());
+      (void)flow->send(Endpoint{p.target.host(), p.target.port()}, std::move(p.payload));
+    }
+  }
+
+  void on_datagram(const Endpoint& from, Slice&& payload) override {
+    if (state != State::udp) return;
+    if (tls->write_buffered() > inbound->opts_.udp_write_queue) return;  // dropped, as UDP
+    auto src = TargetAddress::from_host(from.host, from.port);
+    if (!src) return;
+    Chain framed;
+    if (!trojan::frame_udp_packet(*src, std::move(payload), engine.pool(), &framed)) return;
+    last_activity = uv_now(engine.loop());
+    if (!tls->write(std::move(framed))) close_now();
+  }
+
   void on_eof() override {
+    if (state == State::udp) {
+      // The client ended the association; a partial frame is a truncation.
+      if (!in.empty()) inbound->stats_.udp_malformed++;
+      close_now();
+      return;
+    }
     // The client ended its side: whatever it sent goes on (to the target
     // once opened, or to the fallback); with nothing at all, just close.
     if (state == State::opening || state == State::fallback) return;
@@ -212,6 +291,10 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
       dial = nullptr;
     }
     if (tls) close_and_delete(tls.release());
+    if (flow) {
+      DatagramFlow* f = flow.release();
+      f->close([](void* u) { delete static_cast<DatagramFlow*>(u); }, f);
+    }
     in.clear();
     uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* h) {
       auto* c = static_cast<Conn*>(h->data);

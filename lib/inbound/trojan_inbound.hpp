@@ -12,7 +12,12 @@
 // trojan-gfw's remote_addr does, so a prober sees an ordinary web server.
 // Without a fallback such connections are closed.
 //
-// UDP ASSOCIATE requests are refused (closed) in this version.
+// A UDP ASSOCIATE request opens a DatagramFlow through the Router's
+// Session; the TLS stream then carries framed datagrams both ways (to the
+// flow, and back from any source) until either end closes or nothing moves
+// for udp_timeout_ms. A malformed or truncated frame closes that connection
+// only (counted in udp_malformed). Replies are dropped, not queued, while
+// the TLS write queue holds more than udp_write_queue bytes.
 //
 // Ownership and closing as ProxyInbound: close() stops listening and closes
 // connections not yet handed to a Relay; exactly one callback.
@@ -47,6 +52,9 @@ struct TrojanInboundConfig {
   std::vector<std::pair<std::string, TrojanFallback>> fallback_for_alpn;
   // handshake_timeout_ms bounds the TLS handshake plus the request header.
   uint64_t handshake_timeout_ms = 10000;
+  // udp_timeout_ms ends a UDP association idle that long (sing-box udp_timeout).
+  uint64_t udp_timeout_ms = 5 * 60 * 1000;
+  size_t udp_write_queue = 1024 * 1024;
   net::ListenOptions listen_opts;
   net::DialOptions fallback_dial;
   RelayOptions relay;
@@ -59,6 +67,8 @@ struct TrojanInboundStats {
   uint64_t tls_failures = 0;
   uint64_t auth_failures = 0;  // well-formed header, unknown password
   uint64_t open_failures = 0;
+  uint64_t udp_associations = 0;
+  uint64_t udp_malformed = 0;  // associations closed for a bad frame
 };
 
 class TrojanInbound final : public ListeningInbound {

@@ -10,6 +10,16 @@
 // relay writes (TLS coalesces nothing across writes, so the header is its
 // own record, as trojan-gfw's client does when it has no payload yet).
 //
+// open_datagram returns a flow carried by one TLS connection of its own: a
+// UDP ASSOCIATE request (its address is the first datagram's destination;
+// servers ignore it), then every datagram framed as
+// ATYP|ADDR|PORT|LEN|CRLF|payload in both directions (lib/proto/trojan).
+// Datagrams sent while the connection is still being made wait in a
+// bounded queue; past it, and past a bounded TLS write queue later, they
+// are dropped and counted (UDP semantics). A failed dial, the server ending
+// the stream, or a malformed frame from it fail the flow (on_error, the
+// reason in the log).
+//
 // Threads: the Engine's loop thread.
 #pragma once
 
@@ -23,6 +33,11 @@
 #include "transport/tls_dial.hpp"
 
 namespace sluice {
+
+// Bounds for a UDP flow: bytes of framed datagrams waiting for the TLS
+// connection, and bytes the TLS write queue may hold before datagrams drop.
+inline constexpr size_t kTrojanUdpConnectQueue = 256 * 1024;
+inline constexpr size_t kTrojanUdpWriteQueue = 1024 * 1024;
 
 struct TrojanSessionOptions {
   std::string server;
@@ -43,6 +58,7 @@ class TrojanSession final : public Session {
   const char* type() const noexcept override { return "trojan"; }
   void open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept override;
   void cancel_open(OpenHandler* h) noexcept override;
+  Result<std::unique_ptr<DatagramFlow>> open_datagram(DatagramHandler* h) noexcept override;
   void engine_close() noexcept override;
 
   const tls::TlsClientContext& tls_context() const noexcept { return *ctx_; }

@@ -92,6 +92,68 @@ Result<size_t> encode_udp_header(const TargetAddress& target, size_t length,
   return n;
 }
 
+ParseResult<UdpPacket> parse_udp_header(std::span<const uint8_t> in) {
+  using R = ParseResult<UdpPacket>;
+  auto addr = TargetAddress::decode_socks(in);
+  if (addr.failed()) return R::fail(addr.error);
+  if (addr.need_more()) return R::more();
+  const size_t a = addr.consumed;
+  if (!crlf_ok(in, a + 2)) return R::fail(Errc::malformed);
+  if (in.size() < a + 4) return R::more();
+  UdpPacket p;
+  p.target = addr.value;
+  p.header = a + 4;
+  p.length = (size_t{in[a]} << 8) | in[a + 1];
+  return R::ok(p, p.header);
+}
+
+Status frame_udp_packet(const TargetAddress& target, Slice&& payload, BufferPool& pool,
+                        Chain* out) {
+  const size_t len = payload.size();
+  if (len > kMaxUdpPayload) return Errc::frame_too_large;
+  const size_t hn = udp_header_size(target);
+  if (payload.headroom() >= hn) {
+    if (uint8_t* h = payload.prepend(hn)) {
+      auto w = encode_udp_header(target, len, {h, hn});
+      if (!w) return w.error();
+      return out->push_back(std::move(payload));
+    }
+  }
+  auto hb = pool.get(hn);
+  if (!hb) return hb.error();
+  uint8_t* h = hb->append(hn);
+  auto w = encode_udp_header(target, len, {h, hn});
+  if (!w) return w.error();
+  Status st = out->push_back(std::move(*hb));
+  if (st) st = out->push_back(std::move(payload));
+  return st;
+}
+
+Result<bool> take_udp_packet(Chain& in, BufferPool& pool, ReceivedUdpPacket* out) {
+  if (in.empty()) return false;
+  // The framing usually lies inside the first Slice; gather it only when not.
+  auto h = parse_udp_header(in.front().span());
+  if (h.need_more() && in.front().size() < in.size()) {
+    const size_t n = std::min(in.size(), kMaxUdpHeaderSize);
+    auto p = in.linearize(n, pool);
+    if (!p) return p.error();
+    h = parse_udp_header({*p, n});
+  }
+  if (h.failed()) return h.error;
+  if (h.need_more()) return false;
+  const size_t length = h.value.length;
+  if (in.size() < h.consumed + length) return false;
+  in.advance(h.consumed);
+  out->target = h.value.target;
+  out->payload.reset();
+  if (length == 0) return true;
+  auto p = in.linearize(length, pool);
+  if (!p) return p.error();
+  out->payload = in.front().sub(0, length);
+  in.advance(length);
+  return true;
+}
+
 ParseResult<UdpPacket> parse_udp_packet(std::span<const uint8_t> in) {
   using R = ParseResult<UdpPacket>;
   auto addr = TargetAddress::decode_socks(in);

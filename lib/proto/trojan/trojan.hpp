@@ -33,6 +33,7 @@
 
 #include "proto/parse_result.hpp"
 #include "proto/target_address.hpp"
+#include "sluice/buffer.hpp"
 #include "sluice/error.hpp"
 
 namespace sluice::trojan {
@@ -89,5 +90,30 @@ Result<size_t> encode_udp_header(const TargetAddress& target, size_t length,
 // parse_udp_packet reads one framed packet (header and payload) from the
 // front of |in| (incremental). Errors as parse_request.
 ParseResult<UdpPacket> parse_udp_packet(std::span<const uint8_t> in);
+// parse_udp_header reads only the framing (ATYP..CRLF) from the front of
+// |in|; consumed = header = the framing's length, length = the payload's,
+// which need not have arrived yet.
+ParseResult<UdpPacket> parse_udp_header(std::span<const uint8_t> in);
+
+// frame_udp_packet appends to |out| one framed packet for |target|: the
+// framing goes into |payload|'s headroom when its chunk is unique and has
+// room (one Slice, nothing copied), else into a small chunk from |pool| in
+// front of |payload| (two Slices; the payload is still not copied).
+// Errors: frame_too_large (payload > kMaxUdpPayload), no_memory.
+Status frame_udp_packet(const TargetAddress& target, Slice&& payload, BufferPool& pool, Chain* out);
+
+// ReceivedUdpPacket is one packet taken off a stream by take_udp_packet.
+struct ReceivedUdpPacket {
+  TargetAddress target;
+  Slice payload;  // empty for a zero-length datagram
+};
+
+// take_udp_packet removes one complete framed packet from the front of |in|
+// (the stream's received bytes): true with |out| filled; false when |in|
+// holds only part of a packet (read more); or the framing error
+// (unsupported_address_type, malformed). The payload shares |in|'s chunk
+// when it lies inside one Slice; only a payload or framing that straddles
+// two Slices is gathered into one chunk from |pool|.
+Result<bool> take_udp_packet(Chain& in, BufferPool& pool, ReceivedUdpPacket* out);
 
 }  // namespace sluice::trojan

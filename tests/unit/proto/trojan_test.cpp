@@ -160,3 +160,161 @@ TEST_CASE("trojan UDP packets: framing, several in a row, incremental", "[proto]
     CHECK(z.value.length == 0);
   }
 }
+
+namespace {
+
+// chain_of splits |b| into pool Slices of at most |piece| bytes each.
+Chain chain_of(BufferPool& pool, const Bytes& b, size_t piece) {
+  Chain c;
+  for (size_t off = 0; off < b.size(); off += piece) {
+    auto s = pool.copy_from(b.data() + off, std::min(piece, b.size() - off));
+    REQUIRE(s);
+    REQUIRE(c.push_back(std::move(*s)));
+  }
+  return c;
+}
+
+Bytes bytes_of(const Chain& c) {
+  Bytes b(c.size());
+  c.copy_out(b.data(), b.size());
+  return b;
+}
+
+Bytes framed(const TargetAddress& t, const Bytes& payload) {
+  Bytes h(udp_header_size(t));
+  REQUIRE(encode_udp_header(t, payload.size(), {h.data(), h.size()}));
+  return cat(h, payload);
+}
+
+}  // namespace
+
+TEST_CASE("trojan UDP header parses without its payload", "[proto][trojan]") {
+  auto t =
+      TargetAddress::from_ipv6({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 443);
+  Bytes pkt = framed(t, Bytes(300, 0x5a));
+  auto r = parse_udp_header(std::span<const uint8_t>(pkt).first(23));
+  REQUIRE(r.done());
+  CHECK(r.consumed == 23);
+  CHECK(r.value.header == 23);
+  CHECK(r.value.length == 300);
+  CHECK(r.value.target == t);
+  for (size_t n = 0; n < 23; ++n)
+    CHECK(parse_udp_header(std::span<const uint8_t>(pkt).first(n)).need_more());
+  Bytes bad = pkt;
+  bad[22] = 'x';  // LF of the CRLF
+  CHECK(parse_udp_header(sv(bad)).error == Errc::malformed);
+}
+
+TEST_CASE("trojan UDP framing into pool chunks", "[proto][trojan]") {
+  BufferPool pool;
+  auto t = TargetAddress::from_ipv4({127, 0, 0, 1}, 5353);
+  const Bytes payload = bytes("a datagram");
+  SECTION("in the payload's headroom: one Slice, nothing copied") {
+    auto s = pool.copy_from(payload.data(), payload.size());
+    REQUIRE(s);
+    const uint8_t* at = s->data();
+    Chain out;
+    REQUIRE(frame_udp_packet(t, std::move(*s), pool, &out));
+    REQUIRE(out.count() == 1);
+    CHECK(out[0].data() + udp_header_size(t) == at);
+    CHECK(bytes_of(out) == framed(t, payload));
+  }
+  SECTION("a shared payload gets its framing in a chunk of its own") {
+    auto s = pool.copy_from(payload.data(), payload.size());
+    REQUIRE(s);
+    Slice keep = *s;  // shared: its bytes must not be written
+    Chain out;
+    REQUIRE(frame_udp_packet(t, std::move(*s), pool, &out));
+    REQUIRE(out.count() == 2);
+    CHECK(out[1].data() == keep.data());
+    CHECK(bytes_of(out) == framed(t, payload));
+  }
+  SECTION("a long domain does not fit the headroom") {
+    auto d = TargetAddress::from_domain(std::string(200, 'a') + ".example", 53);
+    REQUIRE(d);
+    auto s = pool.copy_from(payload.data(), payload.size());
+    REQUIRE(s);
+    Chain out;
+    REQUIRE(frame_udp_packet(*d, std::move(*s), pool, &out));
+    CHECK(out.count() == 2);
+    CHECK(bytes_of(out) == framed(*d, payload));
+  }
+  SECTION("the largest payload frames; one byte more is refused") {
+    auto big = pool.get(kMaxUdpPayload + 1);
+    REQUIRE(big);
+    big->append(kMaxUdpPayload);
+    Chain out;
+    REQUIRE(frame_udp_packet(t, Slice(*big), pool, &out));
+    CHECK(out.size() == kMaxUdpPayload + udp_header_size(t));
+    out.clear();
+    REQUIRE(big->append(1) != nullptr);
+    Chain none;
+    CHECK(frame_udp_packet(t, std::move(*big), pool, &none).error() == Errc::frame_too_large);
+    CHECK(none.empty());
+  }
+}
+
+TEST_CASE("trojan UDP packets taken off a stream, however it is split", "[proto][trojan]") {
+  BufferPool pool;
+  auto a = TargetAddress::from_ipv4({10, 0, 0, 1}, 53);
+  auto b = TargetAddress::from_domain("dns.example", 853);
+  REQUIRE(b);
+  Bytes big(5000);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 7);
+  const Bytes stream = cat(cat(framed(a, bytes("first")), framed(*b, big)),
+                           cat(framed(a, {}), framed(a, bytes("x"))));
+  for (size_t piece : {size_t{1}, size_t{3}, size_t{11}, size_t{4096}, stream.size()}) {
+    INFO("pieces of " << piece);
+    Chain all = chain_of(pool, stream, piece);
+    Chain in;
+    std::vector<ReceivedUdpPacket> got;
+    // Feed one piece at a time, taking every complete packet as it arrives.
+    while (!all.empty()) {
+      REQUIRE(in.push_back(all.pop_front()));
+      for (;;) {
+        ReceivedUdpPacket p;
+        auto r = take_udp_packet(in, pool, &p);
+        REQUIRE(r);
+        if (!*r) break;
+        got.push_back(std::move(p));
+      }
+    }
+    CHECK(in.empty());
+    REQUIRE(got.size() == 4);
+    CHECK(got[0].target == a);
+    CHECK(Bytes(got[0].payload.span().begin(), got[0].payload.span().end()) == bytes("first"));
+    CHECK(got[1].target == *b);
+    CHECK(Bytes(got[1].payload.span().begin(), got[1].payload.span().end()) == big);
+    CHECK(got[2].payload.empty());
+    CHECK(Bytes(got[3].payload.span().begin(), got[3].payload.span().end()) == bytes("x"));
+  }
+}
+
+TEST_CASE("trojan UDP stream: malformed frames fail specifically", "[proto][trojan]") {
+  BufferPool pool;
+  auto t = TargetAddress::from_ipv4({10, 0, 0, 1}, 53);
+  Bytes good = framed(t, bytes("ok"));
+  auto take = [&](const Bytes& bytes_in, size_t piece) {
+    Chain in = chain_of(pool, bytes_in, piece);
+    ReceivedUdpPacket p;
+    auto r = take_udp_packet(in, pool, &p);  // the good packet
+    REQUIRE(r);
+    REQUIRE(*r);
+    return take_udp_packet(in, pool, &p);
+  };
+  for (size_t piece : {size_t{1}, size_t{5}, size_t{1000}}) {
+    Bytes atyp = cat(good, good);
+    atyp[good.size()] = 0x02;
+    CHECK(take(atyp, piece).error() == Errc::unsupported_address_type);
+    Bytes cr = cat(good, good);
+    cr[good.size() + 9] = '\n';
+    CHECK(take(cr, piece).error() == Errc::malformed);
+    Bytes empty_domain = cat(good, Bytes{0x03, 0x00, 0x00, 0x35, 0x00, 0x01, '\r', '\n', 'z'});
+    CHECK(take(empty_domain, piece).error() == Errc::malformed);
+    // A frame cut short is not an error yet: the caller decides at EOF.
+    Bytes cut = cat(good, Bytes(good.begin(), good.end() - 1));
+    auto r = take(cut, piece);
+    REQUIRE(r);
+    CHECK_FALSE(*r);
+  }
+}

@@ -1,0 +1,724 @@
+// Trojan interop with independent implementations as Debian ships them:
+// trojan-gfw 1.16 (`trojan`, C++/Boost.Asio/OpenSSL, the reference
+// implementation) and v2ray 4.34 (`v2ray`, Go, crypto/tls). Every direction
+// moves 8 MiB of a seeded pattern through an echo server on 127.0.0.1, both
+// directions of the stream at once, and compares every byte that comes back:
+//
+//  (a) sluice client -> trojan-gfw server (run_type server);
+//  (b) trojan-gfw client (run_type client, its SOCKS5 port) -> sluice server;
+//  (c) sluice client -> v2ray trojan inbound over TLS;
+//  (d) v2ray socks inbound -> v2ray trojan outbound over TLS -> sluice server;
+//
+// plus wrong passwords both ways with trojan-gfw: a sluice client's bytes,
+// header included, are relayed to trojan-gfw's remote_addr (an echo server
+// here), a trojan-gfw client's to the sluice server's fallback, never to
+// the requested target; and
+// UDP ASSOCIATE in the same four directions (the peers' clients take UDP
+// through their SOCKS5 UDP relay, sluice's through its socks inbound), 30
+// datagrams of growing size each, echoed and compared.
+//
+// The peers are required: a missing binary FAILS these tests (run
+// scripts/bootstrap), it never skips them. Each peer runs as a child process
+// with its output in a temp dir; it is killed at scope end on every path and
+// its output is part of any failure message.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "../integration/support.hpp"
+#include "../unit/transport/tls_test_util.hpp"
+#include "inbound/instance.hpp"
+#include "proto/trojan/trojan.hpp"
+
+extern char** environ;
+
+using namespace sluice;
+using namespace sluice::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr size_t kPayload = 8u << 20;
+// trojan-gfw reads UDP (SOCKS5 relay and target sockets) into 8 KiB buffers.
+constexpr size_t kGfwMaxUdpPayload = 8000;
+// v2ray 4.34 frames each Trojan UDP packet in one 2048-byte buf.Buffer and
+// silently truncates what does not fit while the length field keeps the full
+// size, which desynchronises the stream (sluice then closes it as
+// malformed). With an IPv4 address that leaves 2037 payload bytes.
+constexpr size_t kV2rayMaxUdpPayload = 2000;
+
+std::string find_binary(const char* name) {
+  for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/usr/local/bin/"}) {
+    std::string p = std::string(dir) + name;
+    if (access(p.c_str(), X_OK) == 0) return p;
+  }
+  return {};
+}
+
+std::string require_binary(const char* name, const char* package) {
+  std::string p = find_binary(name);
+  if (p.empty())
+    FAIL(std::string("interop peer `") + name + "` not found in /usr/bin, /usr/sbin or " +
+         "/usr/local/bin: install the Debian package `" + package + "` (scripts/bootstrap)");
+  return p;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string tail(const std::string& s, size_t n = 3000) {
+  return s.size() <= n ? s : "..." + s.substr(s.size() - n);
+}
+
+// TempDir is a private directory for configs, certificates and logs.
+struct TempDir {
+  std::string path;
+  std::vector<std::string> files;
+  TempDir() {
+    char tmpl[] = "/tmp/sluice_trojan_interop_XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  std::string file(const std::string& name) {
+    files.push_back(path + "/" + name);
+    return files.back();
+  }
+  std::string write(const std::string& name, const std::string& text) {
+    const std::string p = file(name);
+    std::ofstream(p) << text;
+    return p;
+  }
+  ~TempDir() {
+    for (const std::string& f : files) std::remove(f.c_str());
+    ::rmdir(path.c_str());
+  }
+};
+
+// free_tcp_port asks the kernel for an unused port on 127.0.0.1. A peer
+// started on it may still lose a race for it; start_peer retries then.
+uint16_t free_tcp_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool port_accepts(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// Peer is a spawned program, stdout and stderr into |log|; killed (SIGTERM,
+// then SIGKILL) and reaped at scope end.
+struct Peer {
+  std::string name, log;
+  pid_t pid = -1;
+  int status = 0;
+  bool exited = false;
+
+  Peer(std::string n, std::vector<std::string> argv, std::string log_path)
+      : name(std::move(n)), log(std::move(log_path)) {
+    std::vector<char*> args;
+    for (auto& s : argv) args.push_back(s.data());
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  bool alive() {
+    if (pid <= 0 || exited) return false;
+    if (waitpid(pid, &status, WNOHANG) == pid) exited = true;
+    return !exited;
+  }
+  // wait_listening polls |ports| until each accepts a connection; false if
+  // the peer exits first or |limit| passes.
+  bool wait_listening(const std::vector<uint16_t>& ports, std::chrono::milliseconds limit = 10s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    size_t ready = 0;
+    while (std::chrono::steady_clock::now() < end) {
+      if (!alive()) return false;
+      while (ready < ports.size() && port_accepts(ports[ready])) ++ready;
+      if (ready == ports.size()) return alive();
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  std::string describe() {
+    std::string s =
+        name + (alive() ? " (running)" : " (exited, status " + std::to_string(status) + ")");
+    return s + ", output:\n" + tail(slurp(log));
+  }
+  ~Peer() {
+    if (pid <= 0 || exited) return;
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+      if (waitpid(pid, &status, WNOHANG) == pid) return;
+      std::this_thread::sleep_for(10ms);
+    }
+    ::kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+};
+
+// start_peer starts a peer listening on fresh ports: |make| writes the
+// config for the given ports and returns the argv. A peer that dies before
+// listening (a port taken between free_tcp_port and its bind) is retried on
+// new ports; the third failure fails the test with the peer's output.
+template <typename Make>
+std::unique_ptr<Peer> start_peer(const std::string& name, TempDir& dir, size_t nports, Make make,
+                                 std::vector<uint16_t>* ports_out) {
+  std::string last;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::vector<uint16_t> ports;
+    for (size_t i = 0; i < nports; ++i) ports.push_back(free_tcp_port());
+    std::vector<std::string> argv = make(ports);
+    auto p = std::make_unique<Peer>(name, argv, dir.file(name + std::to_string(attempt) + ".log"));
+    if (p->pid <= 0) FAIL("cannot spawn " + argv[0]);
+    if (p->wait_listening(ports)) {
+      *ports_out = ports;
+      return p;
+    }
+    last = p->describe();
+  }
+  FAIL(name + " did not start listening: " + last);
+  return nullptr;
+}
+
+// Side is a sluice Instance built from JSON on its own Engine thread.
+struct Side {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Instance> instance;
+  explicit Side(const std::string& json) {
+    ConfigDiagnostics diag;
+    auto cfg = parse_config(json, &diag);
+    INFO(diag.error);
+    REQUIRE(cfg);
+    engine = std::move(*Engine::create());
+    std::string why;
+    auto inst = Instance::create(*engine, *cfg, &why);
+    INFO(why);
+    REQUIRE(inst);
+    instance = std::move(*inst);
+    REQUIRE(engine->start());
+  }
+  ~Side() {
+    REQUIRE(engine->stop());
+    const EngineStats st = engine->stats();
+    instance.reset();
+    CHECK(st.objects == 0);
+    CHECK(st.pool.chunks_outstanding == 0);
+    engine.reset();
+  }
+  uint16_t port(const char* tag) { return instance->inbound_port(tag); }
+  TrojanInboundStats trojan_stats() {
+    return on_loop(*engine, [this] { return instance->trojan_inbound("in")->stats(); });
+  }
+};
+
+// Servers are the targets: an echo server and the fallback "web server"
+// (an echo server too, so what it received comes back verifiably).
+struct Servers {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<TestServer> echo, fallback;
+  Servers() {
+    engine = std::move(*Engine::create());
+    echo = std::make_unique<TestServer>(*engine, TestServer::Mode::echo);
+    fallback = std::make_unique<TestServer>(*engine, TestServer::Mode::echo);
+    REQUIRE(engine->start());
+  }
+  ~Servers() {
+    REQUIRE(engine->stop());
+    echo.reset();
+    fallback.reset();
+    engine.reset();
+  }
+};
+
+// Rig holds what every direction needs: a PKI written to PEM files, the
+// target servers and a temp dir.
+struct Rig {
+  TempDir dir;
+  Pki pki = make_pki("trojan.test");
+  std::string cert, key, ca;
+  Servers servers;
+  Rig() {
+    cert = dir.write("cert.pem", pki.leaf.certificate);
+    key = dir.write("key.pem", pki.leaf.private_key);
+    ca = dir.write("ca.pem", pki.ca.certificate);
+  }
+
+  // sluice_client: socks inbound -> trojan outbound to 127.0.0.1:|port|.
+  std::unique_ptr<Side> sluice_client(uint16_t port, const std::string& password) {
+    return std::make_unique<Side>(
+        R"({"log":{"level":"error"},
+            "inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+            "outbounds":[{"type":"trojan","tag":"t","server":"127.0.0.1","server_port":)" +
+        std::to_string(port) + R"(,"password":")" + password +
+        R"(","tls":{"enabled":true,"server_name":"trojan.test","certificate_path":")" + ca +
+        R"("}}]})");
+  }
+  // sluice_server: trojan inbound (fallback to the fallback server) -> direct.
+  std::unique_ptr<Side> sluice_server(const std::string& password) {
+    return std::make_unique<Side>(
+        R"({"log":{"level":"error"},
+            "inbounds":[{"type":"trojan","tag":"in","listen":"127.0.0.1","listen_port":0,
+              "users":[{"name":"peer","password":")" +
+        password + R"("}],
+              "tls":{"enabled":true,"server_name":"trojan.test","certificate_path":")" +
+        cert + R"(","key_path":")" + key + R"("},
+              "fallback":{"server":"127.0.0.1","server_port":)" +
+        std::to_string(servers.fallback->port()) + R"(}}],
+            "outbounds":[{"type":"direct","tag":"direct"}]})");
+  }
+
+  // trojan_gfw_server: run_type server on a fresh port; remote_addr is the
+  // fallback server.
+  std::unique_ptr<Peer> trojan_gfw_server(const std::string& password, uint16_t* port) {
+    const std::string bin = require_binary("trojan", "trojan");
+    std::vector<uint16_t> ports;
+    auto p = start_peer(
+        "trojan-gfw-server", dir, 1,
+        [&](const std::vector<uint16_t>& ps) {
+          const std::string cfg =
+              dir.write("trojan-server.json",
+                        R"({"run_type":"server","local_addr":"127.0.0.1","local_port":)" +
+                            std::to_string(ps[0]) + R"(,"remote_addr":"127.0.0.1","remote_port":)" +
+                            std::to_string(servers.fallback->port()) + R"(,"password":[")" +
+                            password + R"("],"log_level":1,"ssl":{"cert":")" + cert +
+                            R"(","key":")" + key + R"(","alpn":["http/1.1"]}})");
+          return std::vector<std::string>{bin, "-c", cfg};
+        },
+        &ports);
+    *port = ports[0];
+    return p;
+  }
+
+  // trojan_gfw_client: run_type client (a SOCKS5 server on a fresh port,
+  // TCP and UDP) towards 127.0.0.1:|server_port|, verifying the server
+  // against the test CA and the name trojan.test.
+  std::unique_ptr<Peer> trojan_gfw_client(uint16_t server_port, const std::string& password,
+                                          uint16_t* socks_port) {
+    const std::string bin = require_binary("trojan", "trojan");
+    std::vector<uint16_t> ports;
+    auto p = start_peer(
+        "trojan-gfw-client", dir, 1,
+        [&](const std::vector<uint16_t>& ps) {
+          const std::string cfg = dir.write(
+              "trojan-client.json",
+              R"({"run_type":"client","local_addr":"127.0.0.1","local_port":)" +
+                  std::to_string(ps[0]) + R"(,"remote_addr":"127.0.0.1","remote_port":)" +
+                  std::to_string(server_port) + R"(,"password":[")" + password +
+                  R"("],"log_level":1,"ssl":{"verify":true,"verify_hostname":true,"cert":")" + ca +
+                  R"(","sni":"trojan.test","alpn":["http/1.1"]}})");
+          return std::vector<std::string>{bin, "-c", cfg};
+        },
+        &ports);
+    *socks_port = ports[0];
+    return p;
+  }
+
+  // v2ray_server: a trojan inbound over TLS with a freedom outbound.
+  std::unique_ptr<Peer> v2ray_server(const std::string& password, uint16_t* port) {
+    const std::string bin = require_binary("v2ray", "v2ray");
+    std::vector<uint16_t> ports;
+    auto p = start_peer(
+        "v2ray-server", dir, 1,
+        [&](const std::vector<uint16_t>& ps) {
+          const std::string cfg = dir.write("v2ray-server.json",
+                                            R"({"log":{"loglevel":"info"},
+                  "inbounds":[{"listen":"127.0.0.1","port":)" +
+                                                std::to_string(ps[0]) + R"(,"protocol":"trojan",
+                    "settings":{"clients":[{"password":")" +
+                                                password + R"("}]},
+                    "streamSettings":{"network":"tcp","security":"tls",
+                      "tlsSettings":{"certificates":[{"certificateFile":")" +
+                                                cert + R"(","keyFile":")" + key + R"("}]}}}],
+                  "outbounds":[{"protocol":"freedom"}]})");
+          return std::vector<std::string>{bin, "-config", cfg};
+        },
+        &ports);
+    *port = ports[0];
+    return p;
+  }
+
+  // v2ray_client: a socks inbound (TCP and UDP) and a trojan outbound over
+  // TLS to 127.0.0.1:|server_port|, verifying against the test CA.
+  std::unique_ptr<Peer> v2ray_client(uint16_t server_port, const std::string& password,
+                                     uint16_t* socks_port) {
+    const std::string bin = require_binary("v2ray", "v2ray");
+    std::vector<uint16_t> ports;
+    auto p = start_peer(
+        "v2ray-client", dir, 1,
+        [&](const std::vector<uint16_t>& ps) {
+          const std::string cfg =
+              dir.write("v2ray-client.json",
+                        R"({"log":{"loglevel":"info"},
+                  "inbounds":[{"listen":"127.0.0.1","port":)" +
+                            std::to_string(ps[0]) + R"(,"protocol":"socks",
+                    "settings":{"auth":"noauth","udp":true,"ip":"127.0.0.1"}}],
+                  "outbounds":[{"protocol":"trojan",
+                    "settings":{"servers":[{"address":"127.0.0.1","port":)" +
+                            std::to_string(server_port) + R"(,"password":")" + password + R"("}]},
+                    "streamSettings":{"network":"tcp","security":"tls",
+                      "tlsSettings":{"serverName":"trojan.test","disableSystemRoot":true,
+                        "certificates":[{"usage":"verify","certificateFile":")" +
+                            ca + R"("}]}}}]})");
+          return std::vector<std::string>{bin, "-config", cfg};
+        },
+        &ports);
+    *socks_port = ports[0];
+    return p;
+  }
+};
+
+// echo_transfer writes |total| pattern bytes through |fd| while reading the
+// echo back; true if every byte came back in order. It does not half-close
+// before the echo is complete: trojan-gfw (client and server) tears the
+// whole session down when either side sends end-of-stream.
+bool echo_transfer(int fd, size_t total, uint64_t seed) {
+  std::thread writer([fd, total, seed] {
+    Pattern p(seed);
+    std::vector<uint8_t> buf(256 * 1024);
+    for (size_t sent = 0; sent < total;) {
+      const size_t n = std::min(buf.size(), total - sent);
+      p.fill(buf.data(), n);
+      if (!send_all(fd, buf.data(), n)) return;
+      sent += n;
+    }
+  });
+  Pattern expect(seed);
+  std::vector<uint8_t> got(256 * 1024), want(256 * 1024);
+  size_t received = 0;
+  bool same = true;
+  while (received < total) {
+    const size_t n = std::min(got.size(), total - received);
+    if (!recv_exact(fd, got.data(), n, 30000)) break;
+    expect.fill(want.data(), n);
+    same = same && std::memcmp(got.data(), want.data(), n) == 0;
+    received += n;
+  }
+  if (received < total) ::shutdown(fd, SHUT_RDWR);  // unblock the writer
+  writer.join();
+  return received == total && same;
+}
+
+// through_socks connects to a SOCKS5 server on |socks_port| and CONNECTs to
+// the echo server; -1 (with the REP code in the message) on failure.
+int through_socks(uint16_t socks_port, uint16_t target_port, int* rep) {
+  int fd = tcp_connect(socks_port);
+  *rep = socks5_connect(fd, "127.0.0.1", target_port);
+  if (*rep != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void check_echo_through(uint16_t socks_port, Servers& s, Peer& peer, uint64_t seed) {
+  int rep = 0;
+  int fd = through_socks(socks_port, s.echo->port(), &rep);
+  {
+    INFO("SOCKS5 CONNECT REP " << rep << "; " << peer.describe());
+    REQUIRE(fd >= 0);
+  }
+  const bool ok = echo_transfer(fd, kPayload, seed);
+  ::close(fd);
+  INFO(peer.describe());
+  CHECK(ok);
+}
+
+// --- UDP through a SOCKS5 UDP ASSOCIATE --------------------------------------
+
+// UdpEcho answers every datagram with the same bytes (a thread, 127.0.0.1).
+struct UdpEcho {
+  int fd = -1;
+  uint16_t port = 0;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  UdpEcho() {
+    fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this] {
+      std::vector<char> buf(65536);
+      while (!stop) {
+        pollfd pf{fd, POLLIN, 0};
+        if (::poll(&pf, 1, 50) <= 0) continue;
+        sockaddr_storage from{};
+        socklen_t fl = sizeof from;
+        ssize_t n =
+            ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fl);
+        if (n > 0)
+          ::sendto(fd, buf.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from),
+                   fl);
+      }
+    });
+  }
+  ~UdpEcho() {
+    stop = true;
+    thread.join();
+    ::close(fd);
+  }
+};
+
+// udp_round_trips opens a SOCKS5 UDP ASSOCIATE on |socks_port| and sends
+// |count| datagrams, from 1 to |max_payload| bytes, to the UDP echo server,
+// one at a time, each retried a few times (UDP may drop while the tunnel is
+// being set up); returns how many came back intact from the echo server's
+// address, stopping at the first that does not.
+int udp_round_trips(uint16_t socks_port, uint16_t echo_port, int count, size_t max_payload,
+                    std::string* why) {
+  int ctl = tcp_connect(socks_port);
+  const uint8_t greet[] = {5, 1, 0};
+  uint8_t c[2];
+  if (!send_all(ctl, greet, 3) || !recv_exact(ctl, c, 2) || c[1] != 0) {
+    *why = "SOCKS5 greeting failed";
+    ::close(ctl);
+    return 0;
+  }
+  const uint8_t req[] = {5, 3, 0, 1, 127, 0, 0, 1, 0, 0};
+  uint8_t rep[10];
+  if (!send_all(ctl, req, sizeof req) || !recv_exact(ctl, rep, 10) || rep[1] != 0 || rep[3] != 1) {
+    *why = "SOCKS5 UDP ASSOCIATE refused (REP " + std::to_string(rep[1]) + ")";
+    ::close(ctl);
+    return 0;
+  }
+  sockaddr_in relay{};
+  relay.sin_family = AF_INET;
+  std::memcpy(&relay.sin_addr, rep + 4, 4);
+  std::memcpy(&relay.sin_port, rep + 8, 2);
+  if (relay.sin_addr.s_addr == 0) relay.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+  int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+  int ok = 0;
+  for (int i = 0; i < count; ++i) {
+    std::vector<uint8_t> dgram = {0,
+                                  0,
+                                  0,
+                                  1,
+                                  127,
+                                  0,
+                                  0,
+                                  1,
+                                  static_cast<uint8_t>(echo_port >> 8),
+                                  static_cast<uint8_t>(echo_port)};
+    std::vector<uint8_t> payload(1 + (max_payload - 1) * static_cast<size_t>(i) /
+                                         static_cast<size_t>(count - 1));
+    Pattern(static_cast<uint64_t>(i) + 1000).fill(payload.data(), payload.size());
+    dgram.insert(dgram.end(), payload.begin(), payload.end());
+    bool got = false;
+    for (int attempt = 0; attempt < 5 && !got; ++attempt) {
+      ::sendto(u, dgram.data(), dgram.size(), 0, reinterpret_cast<sockaddr*>(&relay), sizeof relay);
+      pollfd pf{u, POLLIN, 0};
+      while (!got && ::poll(&pf, 1, 1000) == 1) {
+        std::vector<uint8_t> back(65536);
+        ssize_t n = ::recv(u, back.data(), back.size(), 0);
+        // RSV RSV FRAG ATYP=1 127.0.0.1 echo_port payload
+        if (n == static_cast<ssize_t>(dgram.size()) && back[2] == 0 && back[3] == 1 &&
+            std::memcmp(back.data() + 4, dgram.data() + 4, 6) == 0 &&
+            std::memcmp(back.data() + 10, payload.data(), payload.size()) == 0)
+          got = true;
+      }
+    }
+    if (!got) {
+      *why = "datagram #" + std::to_string(i) + " (" + std::to_string(payload.size()) +
+             " bytes) did not come back intact";
+      break;
+    }
+    ++ok;
+  }
+  ::close(u);
+  ::close(ctl);
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("trojan interop: sluice client -> trojan-gfw server", "[interop][trojan]") {
+  Rig rig;
+  uint16_t port = 0;
+  auto peer = rig.trojan_gfw_server("gfw password", &port);
+  auto client = rig.sluice_client(port, "gfw password");
+  check_echo_through(client->port("in"), rig.servers, *peer, 1);
+  CHECK(rig.servers.fallback->received == 0);
+}
+
+TEST_CASE("trojan interop: a wrong password reaches trojan-gfw's remote_addr, not the target",
+          "[interop][trojan]") {
+  Rig rig;
+  uint16_t port = 0;
+  auto peer = rig.trojan_gfw_server("gfw password", &port);
+  auto client = rig.sluice_client(port, "not the password");
+  int rep = 0;
+  int fd = through_socks(client->port("in"), rig.servers.echo->port(), &rep);
+  REQUIRE(fd >= 0);  // Trojan has no reply: the sluice client cannot know yet
+  const std::string probe = "GET / HTTP/1.1\r\nHost: trojan.test\r\n\r\n";
+  REQUIRE(send_all(fd, probe.data(), probe.size()));
+  // trojan-gfw relays what it read, unchanged, to remote_addr (an echo
+  // server): the Trojan header with the wrong hash, then the payload.
+  const auto hash = trojan::hash_password("not the password");
+  const size_t hlen =
+      trojan::request_size(TargetAddress::from_ipv4({127, 0, 0, 1}, rig.servers.echo->port()));
+  std::string got(hlen + probe.size(), '\0');
+  const bool received = recv_exact(fd, got.data(), got.size());
+  ::close(fd);
+  INFO(peer->describe());
+  REQUIRE(received);
+  CHECK(got.substr(0, trojan::kHashLen) == std::string(hash.begin(), hash.end()));
+  CHECK(got.substr(hlen) == probe);
+  CHECK(rig.servers.echo->received == 0);
+}
+
+TEST_CASE("trojan interop: trojan-gfw client -> sluice server", "[interop][trojan]") {
+  Rig rig;
+  auto server = rig.sluice_server("gfw client password");
+  uint16_t socks = 0;
+  auto peer = rig.trojan_gfw_client(server->port("in"), "gfw client password", &socks);
+  check_echo_through(socks, rig.servers, *peer, 2);
+  auto st = server->trojan_stats();
+  CHECK(st.relayed >= 1);
+  CHECK(st.auth_failures == 0);
+}
+
+TEST_CASE("trojan interop: trojan-gfw client with a wrong password gets the sluice fallback",
+          "[interop][trojan]") {
+  Rig rig;
+  auto server = rig.sluice_server("the real password");
+  uint16_t socks = 0;
+  auto peer = rig.trojan_gfw_client(server->port("in"), "a wrong password", &socks);
+  int rep = 0;
+  int fd = through_socks(socks, rig.servers.echo->port(), &rep);
+  {
+    INFO("SOCKS5 CONNECT REP " << rep << "; " << peer->describe());
+    REQUIRE(fd >= 0);
+  }
+  const std::string probe = "GET / HTTP/1.1\r\nHost: trojan.test\r\n\r\n";
+  REQUIRE(send_all(fd, probe.data(), probe.size()));
+  // The sluice server relays everything trojan-gfw sent (its header with the
+  // wrong hash, then the payload) to the fallback, an echo server.
+  const auto hash = trojan::hash_password("a wrong password");
+  const size_t hlen =
+      trojan::request_size(TargetAddress::from_ipv4({127, 0, 0, 1}, rig.servers.echo->port()));
+  std::string got(hlen + probe.size(), '\0');
+  const bool received = recv_exact(fd, got.data(), got.size());
+  ::close(fd);
+  INFO(peer->describe());
+  REQUIRE(received);
+  CHECK(got.substr(0, trojan::kHashLen) == std::string(hash.begin(), hash.end()));
+  CHECK(got.substr(hlen) == probe);
+  CHECK(rig.servers.echo->received == 0);
+  auto st = server->trojan_stats();
+  CHECK(st.auth_failures == 1);
+  CHECK(st.fallbacks == 1);
+  CHECK(st.relayed == 0);
+}
+
+TEST_CASE("trojan interop: sluice client -> v2ray trojan inbound", "[interop][trojan]") {
+  Rig rig;
+  uint16_t port = 0;
+  auto peer = rig.v2ray_server("v2ray password", &port);
+  auto client = rig.sluice_client(port, "v2ray password");
+  check_echo_through(client->port("in"), rig.servers, *peer, 3);
+}
+
+TEST_CASE("trojan interop: v2ray trojan outbound -> sluice server", "[interop][trojan]") {
+  Rig rig;
+  auto server = rig.sluice_server("v2ray client password");
+  uint16_t socks = 0;
+  auto peer = rig.v2ray_client(server->port("in"), "v2ray client password", &socks);
+  check_echo_through(socks, rig.servers, *peer, 4);
+  auto st = server->trojan_stats();
+  CHECK(st.relayed >= 1);
+  CHECK(st.auth_failures == 0);
+}
+
+TEST_CASE("trojan interop: UDP from trojan-gfw client's SOCKS5 relay -> sluice server",
+          "[interop][trojan][udp]") {
+  Rig rig;
+  UdpEcho echo;
+  auto server = rig.sluice_server("gfw udp password");
+  uint16_t socks = 0;
+  auto peer = rig.trojan_gfw_client(server->port("in"), "gfw udp password", &socks);
+  std::string why;
+  const int ok = udp_round_trips(socks, echo.port, 30, kGfwMaxUdpPayload, &why);
+  INFO(why << "; " << peer->describe());
+  CHECK(ok == 30);
+  CHECK(server->trojan_stats().udp_associations >= 1);
+}
+
+TEST_CASE("trojan interop: UDP from the sluice client -> trojan-gfw server",
+          "[interop][trojan][udp]") {
+  Rig rig;
+  UdpEcho echo;
+  uint16_t port = 0;
+  auto peer = rig.trojan_gfw_server("gfw udp password", &port);
+  auto client = rig.sluice_client(port, "gfw udp password");
+  std::string why;
+  const int ok = udp_round_trips(client->port("in"), echo.port, 30, kGfwMaxUdpPayload, &why);
+  INFO(why << "; " << peer->describe());
+  CHECK(ok == 30);
+}
+
+TEST_CASE("trojan interop: UDP from v2ray's trojan outbound -> sluice server",
+          "[interop][trojan][udp]") {
+  Rig rig;
+  UdpEcho echo;
+  auto server = rig.sluice_server("v2ray udp password");
+  uint16_t socks = 0;
+  auto peer = rig.v2ray_client(server->port("in"), "v2ray udp password", &socks);
+  std::string why;
+  const int ok = udp_round_trips(socks, echo.port, 30, kV2rayMaxUdpPayload, &why);
+  INFO(why << "; " << peer->describe());
+  CHECK(ok == 30);
+  CHECK(server->trojan_stats().udp_associations >= 1);
+}
+
+TEST_CASE("trojan interop: UDP from the sluice client -> v2ray trojan inbound",
+          "[interop][trojan][udp]") {
+  Rig rig;
+  UdpEcho echo;
+  uint16_t port = 0;
+  auto peer = rig.v2ray_server("v2ray udp password", &port);
+  auto client = rig.sluice_client(port, "v2ray udp password");
+  std::string why;
+  const int ok = udp_round_trips(client->port("in"), echo.port, 30, kV2rayMaxUdpPayload, &why);
+  INFO(why << "; " << peer->describe());
+  CHECK(ok == 30);
+}
