@@ -43,6 +43,7 @@
 #include "measure.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
+#include "quic_rows.hpp"
 #include "trojan_rows.hpp"
 #include "tunnel_rows.hpp"
 
@@ -94,6 +95,7 @@ const std::vector<RowDef>& all_rows() {
   static const std::vector<RowDef> rows = [] {
     std::vector<RowDef> v(std::begin(kBaseRows), std::end(kBaseRows));
     for (const auto& r : perf::trojan_rows()) v.push_back(r);
+    for (const auto& r : perf::quic_rows()) v.push_back(r);
     return v;
   }();
   return rows;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/check.hpp"
+#include "crypto/tls_session_cache.hpp"
 #include "quic/datagram.hpp"
 #include "quic/endpoint.hpp"
 #include "quic/quic_crypto.hpp"
@@ -112,7 +113,8 @@ void Connection::set_path(const sockaddr* remote) noexcept {
   path_.remote.addrlen = sockaddr_len(remote);
 }
 
-Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls) noexcept {
+Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls,
+                               const std::string& host, uint16_t port) noexcept {
   uv_timer_init(ep_.engine().loop(), &timer_);
   timer_.data = this;
   timer_open_ = true;
@@ -125,15 +127,41 @@ Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls
   ngtcp2_settings s;
   ngtcp2_transport_params p;
   fill_settings(s, p);
+  if (!opts_.initial_token.empty()) {
+    // ngtcp2_conn_client_new copies it.
+    s.token.base = reinterpret_cast<uint8_t*>(const_cast<char*>(opts_.initial_token.data()));
+    s.token.len = opts_.initial_token.size();
+  }
   ngtcp2_callbacks cb{};
   fill_callbacks(cb);
   int rv = ngtcp2_conn_client_new(&conn_, &dcid, &scid, &path_, NGTCP2_PROTO_VER_V1, &cb, &s, &p,
                                   nullptr, this);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;
   tls_.conn = conn_;
+  tls_.loop = ep_.engine().loop();
+  tls_.on_early_rejected = on_early_rejected;
+  tls_.user = this;
   if (!new_quic_ssl(tls, tls_)) return Errc::crypto_failure;
   ngtcp2_conn_set_tls_native_handle(conn_, tls_.ssl);
   if (install_retry_aead(conn_) != 0) return Errc::no_memory;
+  if (tls::TlsSessionCache* cache = ep_.session_cache_.get()) {
+    // Resume with a remembered ticket; with the server's parameters from
+    // that connection, 0-RTT too (streams may be opened right away).
+    tls_.cache = cache;
+    tls_.cache_key = tls.session_key(host, port);
+    if (SSL_SESSION* sess = cache->take(tls_.cache_key, uv_now(ep_.engine().loop()))) {
+      const EarlyTransportParams* ep = session_early_params(sess);
+      const bool early =
+          tls.options().enable_early_data && ep != nullptr && SSL_SESSION_early_data_capable(sess);
+      SSL_set_session(tls_.ssl, sess);
+      SSL_set_early_data_enabled(tls_.ssl, early ? 1 : 0);
+      if (early) {
+        apply_early_params(conn_, *ep);
+        early_attempted_ = true;
+      }
+      SSL_SESSION_free(sess);
+    }
+  }
   const std::string key = cid_key(scid.data, scid.datalen);
   ep_.register_cid(key, this);
   cids_.push_back(key);
@@ -143,7 +171,7 @@ Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls
 }
 
 Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
-                               const QuicTlsContext& tls) noexcept {
+                               const QuicTlsContext& tls, const RetryInfo* retry) noexcept {
   uv_timer_init(ep_.engine().loop(), &timer_);
   timer_.data = this;
   timer_open_ = true;
@@ -155,6 +183,15 @@ Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
   ngtcp2_transport_params p;
   fill_settings(s, p);
   p.original_dcid = hd.dcid;  // RFC 9000 §7.3
+  if (retry) {
+    // After a Retry the client's first DCID travelled in the token; this
+    // Initial's DCID is the Retry's SCID (RFC 9000 §7.3). The validated
+    // token also validates the address (no amplification limit, §8.1).
+    p.original_dcid = retry->original_dcid;
+    p.retry_scid = retry->retry_scid;
+    p.retry_scid_present = 1;
+    s.token = hd.token;
+  }
   p.stateless_reset_token_present = 1;
   ep_.reset_key_.token({scid.data, scid.datalen}, p.stateless_reset_token);
   ngtcp2_callbacks cb{};
@@ -164,6 +201,21 @@ Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
                                   this);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;
   tls_.conn = conn_;
+  if (tls.options().enable_early_data) {
+    // The 0-RTT context: every limit a client may rely on in 0-RTT
+    // (RFC 9000 §7.4.1), so tickets from a more generous configuration get
+    // their 0-RTT refused rather than overrunning today's limits.
+    static const char kTag[] = "sluice-quic-0rtt-v2";
+    tls_.early_data_context.assign(kTag, kTag + sizeof kTag - 1);
+    const EarlyTransportParams e = remember_params(p);
+    for (uint64_t v : {e.initial_max_streams_bidi, e.initial_max_streams_uni,
+                       e.initial_max_stream_data_bidi_local, e.initial_max_stream_data_bidi_remote,
+                       e.initial_max_stream_data_uni, e.initial_max_data,
+                       e.active_connection_id_limit, e.max_datagram_frame_size}) {
+      for (int i = 7; i >= 0; --i)
+        tls_.early_data_context.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    }
+  }
   if (!new_quic_ssl(tls, tls_)) return Errc::crypto_failure;
   ngtcp2_conn_set_tls_native_handle(conn_, tls_.ssl);
   // Route both our CID and the client's chosen DCID (its retransmitted
@@ -191,6 +243,8 @@ void Connection::read(const sockaddr* from, const uint8_t* data, size_t len) noe
   in_read_ = true;
   int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, data, len, now_ns());
   in_read_ = false;
+  if (!early_streams_.empty() && rv == 0 && ngtcp2_conn_get_handshake_completed(conn_))
+    reopen_early_streams();
   if (close_deferred_) {
     // A handler asked to close from inside a callback of this packet.
     close_deferred_ = false;
@@ -237,8 +291,42 @@ void Connection::stream_wants_send(QuicStream* s) noexcept {
   schedule_write();
 }
 
+bool Connection::send_run(const sockaddr* to, size_t off, size_t len, size_t segment) noexcept {
+  const uint8_t* buf = sendbuf_.chunk()->base() + sendbuf_.headroom();
+  size_t sent = 0;
+  Status st = ep_.socket().send(to, buf + off, len, segment, &sent);
+  stats_.send_batches++;
+  if (st || st.error() != Errc::would_block) return true;  // sent, or lost (loss recovery)
+  // Full socket buffer: keep what did not go out; the socket calls back
+  // (Endpoint::on_writable) and write() sends it before anything new.
+  if (npending_ == 0 && to != reinterpret_cast<const sockaddr*>(&pending_to_))
+    std::memcpy(&pending_to_, to, sockaddr_len(to));
+  SLUICE_CHECK(npending_ < 2);
+  pending_[npending_++] = {off + sent, len - sent, segment};
+  return false;
+}
+
+bool Connection::flush_pending() noexcept {
+  while (npending_ > 0) {
+    const PendingRun r = pending_[0];
+    npending_--;
+    if (npending_ > 0) pending_[0] = pending_[1];
+    const size_t before = npending_;
+    if (!send_run(reinterpret_cast<const sockaddr*>(&pending_to_), r.off, r.len, r.segment)) {
+      // send_run appended the unsent tail: it goes back in front.
+      if (before == 1) std::swap(pending_[0], pending_[1]);
+      return false;
+    }
+  }
+  return true;
+}
+
 void Connection::write() noexcept {
   if (state_ != State::open || in_write_ || conn_ == nullptr) return;
+  if (npending_ > 0 && !flush_pending()) {
+    arm_timer();
+    return;  // still blocked: on_writable brings us back
+  }
   in_write_ = true;
   const uint64_t now = now_ns();
   bool more = true;
@@ -273,13 +361,11 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};
 
+  // flush sends buf[0, len) as one run; false when the socket was full
+  // (the rest is pending and the batch must stop).
   auto flush = [&](size_t len) {
-    if (len == 0) return;
-    Status st = ep_.socket().send(reinterpret_cast<const sockaddr*>(ps.path.remote.addr), buf, len,
-                                  segment);
-    stats_.send_batches++;
-    // A full socket buffer loses the run; QUIC's loss recovery resends it.
-    (void)st;
+    if (len == 0) return true;
+    return send_run(reinterpret_cast<const sockaddr*>(ps.path.remote.addr), 0, len, segment);
   };
 
   while (npkts < max_pkts) {
@@ -389,7 +475,11 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
     } else if (n > segment) {
       // A GSO run needs equal sizes with only the last smaller: send what we
       // have and start a new run with this packet.
-      flush(off);
+      if (!flush(off)) {
+        // Blocked: this packet stays where it is, as a second pending run.
+        pending_[npending_++] = {off, n, n};
+        return false;
+      }
       std::memmove(buf, buf + off, n);
       off = 0;
       npkts = 0;
@@ -398,14 +488,14 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
     off += n;
     ++npkts;
     if (n < segment) {
-      flush(off);
+      if (!flush(off)) return false;
       off = 0;
       npkts = 0;
       *more = true;
       return true;
     }
   }
-  flush(off);
+  if (!flush(off)) return false;
   *more = npkts == max_pkts;
   return true;
 }
@@ -420,6 +510,9 @@ void Connection::arm_timer() noexcept {
     return;
   }
   if (expiry > now) ms = (expiry - now + NGTCP2_MILLISECONDS - 1) / NGTCP2_MILLISECONDS;
+  // While the socket is full a past deadline (the pacer's) stays past until
+  // something is sent: poll at 1 ms, the socket's POLLOUT wakes us first.
+  if (ms == 0 && npending_ > 0) ms = 1;
   uv_timer_start(&timer_, on_timer, ms, 0);
 }
 
@@ -464,6 +557,19 @@ void Connection::fail(int rv) noexcept {
   }
   close_error_ = errc_of_liberr(rv);
   close_reason_ = ngtcp2_strerror(rv);
+  if (rv == NGTCP2_ERR_CRYPTO && tls_.verify_error != Errc::ok) {
+    close_error_ = tls_.verify_error;  // pin_mismatch or cert_verify_failed
+    close_reason_ = tls_.verify_reason;
+  } else if (rv == NGTCP2_ERR_CRYPTO && tls_.tls_error == SSL_R_ECH_REJECTED) {
+    close_error_ = Errc::ech_rejected;
+    const uint8_t* rc = nullptr;
+    size_t rc_len = 0;
+    SSL_get0_ech_retry_configs(tls_.ssl, &rc, &rc_len);
+    ech_retry_.assign(rc, rc + rc_len);
+    close_reason_ = rc_len > 0 ? "ECH rejected by the server (it sent retry configs)"
+                               : "ECH rejected by the server without retry configs";
+  }
+  npending_ = 0;  // closing: unsent packets no longer matter
   uint8_t* buf = sendbuf_.chunk() ? sendbuf_.chunk()->base() + sendbuf_.headroom() : nullptr;
   uint8_t local[1500];
   if (!buf) buf = local;
@@ -500,6 +606,7 @@ void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
   close_error_ = Errc::closed;
   close_app_error_ = app_error;
   close_reason_ = std::string(reason);
+  npending_ = 0;
   ngtcp2_connection_close_error ccerr;
   ngtcp2_connection_close_error_set_application_error(
       &ccerr, app_error, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
@@ -549,6 +656,8 @@ void Connection::detach_streams(Errc e, const char* why) noexcept {
   auto streams = std::move(streams_);
   streams_.clear();
   send_queue_.clear();
+  for (QuicStream* s : early_streams_) streams[s->id_] = s;
+  early_streams_.clear();
   for (auto& [id, s] : streams) {
     (void)id;
     s->on_closed_by_conn(e, why);
@@ -600,6 +709,57 @@ ngtcp2_conn_stat Connection::conn_stat() const noexcept {
 
 std::string Connection::alpn() const { return tls_.ssl ? negotiated_alpn(tls_.ssl) : ""; }
 
+bool Connection::session_resumed() const noexcept {
+  return tls_.ssl && SSL_session_reused(tls_.ssl) == 1;
+}
+
+bool Connection::ech_accepted() const noexcept {
+  return tls_.ssl && SSL_ech_accepted(tls_.ssl) == 1;
+}
+
+bool Connection::early_data_accepted() const noexcept {
+  return tls_.ssl && SSL_early_data_accepted(tls_.ssl) == 1;
+}
+
+void Connection::on_early_rejected(void* self) noexcept {
+  // Inside ngtcp2_conn_read_pkt, right before ngtcp2_conn_early_data_rejected
+  // frees every stream: take ours back (nothing of 0-RTT was acknowledged,
+  // so each still holds all it was given) and keep ngtcp2 away from them.
+  auto* c = static_cast<Connection*>(self);
+  for (auto& [id, s] : c->streams_) {
+    ngtcp2_conn_set_stream_user_data(c->conn_, id, nullptr);
+    s->in_send_queue_ = false;
+    c->early_streams_.push_back(s);
+  }
+  c->streams_.clear();
+  c->send_queue_.clear();
+  c->orphans_.clear();
+  std::sort(c->early_streams_.begin(), c->early_streams_.end(),
+            [](const QuicStream* a, const QuicStream* b) { return a->id_ < b->id_; });
+}
+
+void Connection::reopen_early_streams() noexcept {
+  // RFC 9001 §4.6.2: rejected 0-RTT data is sent again in 1-RTT, on fresh
+  // streams; opened in the old order they get the old IDs.
+  auto streams = std::move(early_streams_);
+  early_streams_.clear();
+  for (QuicStream* s : streams) {
+    int64_t id;
+    const int rv = s->bidi() ? ngtcp2_conn_open_bidi_stream(conn_, &id, s)
+                             : ngtcp2_conn_open_uni_stream(conn_, &id, s);
+    if (rv != 0) {
+      s->on_closed_by_conn(Errc::limit_exceeded,
+                           "0-RTT rejected and the stream cannot be reopened");
+      continue;
+    }
+    s->id_ = id;
+    s->unsent_off_ = 0;
+    s->fin_sent_ = false;
+    streams_[id] = s;
+    if (s->wants_send()) stream_wants_send(s);
+  }
+}
+
 // --- streams and datagrams ----------------------------------------------------
 
 Result<std::unique_ptr<QuicStream>> Connection::adopt_stream(int64_t id) noexcept {
@@ -630,6 +790,12 @@ Result<std::unique_ptr<QuicStream>> Connection::open_uni_stream() noexcept {
 }
 
 void Connection::stream_closing(QuicStream* s) noexcept {
+  auto e = std::find(early_streams_.begin(), early_streams_.end(), s);
+  if (e != early_streams_.end()) {
+    early_streams_.erase(e);
+    orphans_.erase(s->id_);  // ngtcp2 no longer knows it: nothing to retransmit
+    return;
+  }
   streams_.erase(s->id_);
   auto it = std::find(send_queue_.begin(), send_queue_.end(), s);
   if (it != send_queue_.end()) send_queue_.erase(it);

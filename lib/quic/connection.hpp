@@ -64,6 +64,9 @@ struct ConnectionOptions {
   uint64_t max_streams_uni = 64;
   size_t max_tx_udp_payload_size = 1452;  // ngtcp2's default; PMTUD probes up to it
   size_t datagram_queue_max = 256;        // queued DATAGRAMs before drop-and-count
+  // Client: a token for the first Initial (from a NEW_TOKEN frame of an
+  // earlier connection to the same server; RFC 9000 §8.1.3). Empty: none.
+  std::string initial_token;
 };
 
 struct ConnectionStats {
@@ -135,6 +138,21 @@ class Connection {
 
   std::string alpn() const;
   SSL* ssl() const noexcept { return tls_.ssl; }
+  // session_resumed: the handshake resumed a ticket (SSL_session_reused).
+  bool session_resumed() const noexcept;
+  // early_data_attempted: a client offered 0-RTT with a remembered ticket and
+  // may open streams and write before the handshake completes; then
+  // early_data_accepted() tells whether the server took it (after the
+  // handshake), early_data_rejected() that the data went again as 1-RTT.
+  bool early_data_attempted() const noexcept { return early_attempted_; }
+  bool early_data_accepted() const noexcept;
+  bool early_data_rejected() const noexcept { return tls_.early_data_rejected; }
+  // ech_accepted: the server decrypted our ECH (the inner hello was used).
+  bool ech_accepted() const noexcept;
+  // ech_retry_configs: after a close with Errc::ech_rejected, the
+  // ECHConfigList the server offered for a retry (empty if none): connect
+  // again with it, as the TLS transport's dialer does.
+  const std::vector<uint8_t>& ech_retry_configs() const noexcept { return ech_retry_; }
   ngtcp2_conn* native() const noexcept { return conn_; }
   const ConnectionStats& stats() const noexcept { return stats_; }
   // congestion returns ngtcp2's view: cwnd, srtt, bytes in flight, pacing.
@@ -150,13 +168,25 @@ class Connection {
  private:
   friend class Endpoint;
   friend class QuicStream;
+  bool send_blocked() const noexcept { return npending_ > 0; }
   enum class State : uint8_t { open, closing, draining, dead };
 
   Connection(Endpoint& ep, bool server, const ConnectionOptions& o) noexcept;
   // init_client / init_server create the ngtcp2 connection and the SSL.
-  Status init_client(const sockaddr* remote, const QuicTlsContext& tls) noexcept;
-  Status init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
-                     const QuicTlsContext& tls) noexcept;
+  Status init_client(const sockaddr* remote, const QuicTlsContext& tls, const std::string& host,
+                     uint16_t port) noexcept;
+  // init_server: |retry| carries what a validated Retry token proved (the
+  // client's original DCID and our Retry SCID), nullptr without Retry.
+  struct RetryInfo {
+    ngtcp2_cid original_dcid;
+    ngtcp2_cid retry_scid;
+  };
+  Status init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd, const QuicTlsContext& tls,
+                     const RetryInfo* retry = nullptr) noexcept;
+  // 0-RTT rejected: take the streams back before ngtcp2 discards them, and
+  // reopen them (same order, so same IDs) once the handshake completes.
+  static void on_early_rejected(void* self) noexcept;
+  void reopen_early_streams() noexcept;
   void fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const noexcept;
   static void fill_callbacks(ngtcp2_callbacks& cb) noexcept;
   void set_path(const sockaddr* remote) noexcept;
@@ -166,6 +196,11 @@ class Connection {
   // write sends everything ngtcp2 is willing to send now and re-arms the timer.
   void write() noexcept;
   bool write_batch(uint64_t now, bool* more) noexcept;
+  // send_run sends one GSO run from sendbuf_; on a full socket the unsent
+  // tail becomes a pending run and false is returned.
+  bool send_run(const sockaddr* to, size_t off, size_t len, size_t segment) noexcept;
+  // flush_pending retries the pending runs; true once none is left.
+  bool flush_pending() noexcept;
   void arm_timer() noexcept;
   static void on_timer(uv_timer_t* t);
   void fail(int ngtcp2_error) noexcept;
@@ -219,13 +254,25 @@ class Connection {
   sockaddr_storage local_{};
   ngtcp2_path path_{};
   Slice sendbuf_;  // 64 KiB pool chunk for one GSO run
+  // Packets ngtcp2 built that a full socket refused (EAGAIN), kept in
+  // sendbuf_ and sent first once the socket is writable (at most two runs:
+  // a batch flushes early only when a packet is bigger than the run's).
+  struct PendingRun {
+    size_t off, len, segment;
+  };
+  PendingRun pending_[2];
+  size_t npending_ = 0;
+  sockaddr_storage pending_to_{};
   std::unordered_map<int64_t, QuicStream*> streams_;
   std::deque<QuicStream*> send_queue_;  // streams with data to send, round robin
   std::deque<Slice> datagrams_;         // queued DATAGRAM payloads
   // Send data of streams the owner closed while ngtcp2 may still retransmit
   // from it; freed on ack or when ngtcp2 closes the stream.
   std::unordered_map<int64_t, Chain> orphans_;
-  std::vector<std::string> cids_;  // CIDs registered with the Endpoint
+  std::vector<std::string> cids_;           // CIDs registered with the Endpoint
+  std::vector<QuicStream*> early_streams_;  // 0-RTT streams waiting to be reopened
+  std::vector<uint8_t> ech_retry_;
+  bool early_attempted_ = false;
   bool in_write_ = false;
   bool in_read_ = false;          // inside ngtcp2_conn_read_pkt (its callbacks)
   bool close_deferred_ = false;   // close() called while in_read_

@@ -7,6 +7,7 @@
 #include "core/check.hpp"
 #include "quic/quic_stream.hpp"
 #include "sluice/log.hpp"
+#include "transport/tls_session_registry.hpp"
 
 namespace sluice::quic {
 
@@ -19,6 +20,8 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   if (!ep) return Errc::no_memory;
   ep->tls_ = std::move(tls);
   ep->acceptor_ = acceptor;
+  if (!acceptor && o.resume_sessions)
+    ep->session_cache_ = o.session_cache ? o.session_cache : session_cache_for(e);
   sockaddr_storage ss{};
   if (uv_ip4_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
       uv_ip6_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
@@ -38,6 +41,7 @@ Endpoint::~Endpoint() {
   // The owner waited for close(); connections are gone by then.
   SLUICE_CHECK(conns_.empty());
   SLUICE_CHECK(socket_closed_ || !socket_);
+  if (retry_aead_ready_) free_aead_ctx(retry_aead_ctx_);
 }
 
 uint16_t Endpoint::port() const noexcept {
@@ -59,14 +63,17 @@ Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, Co
   if (!c) return Errc::no_memory;
   Connection* raw = c.get();
   conns_.push_back(std::move(c));
-  Status st = raw->init_client(reinterpret_cast<sockaddr*>(&ss), *tls_);
+  Status st = raw->init_client(reinterpret_cast<sockaddr*>(&ss), *tls_, host, port);
   if (!st) {
     raw->teardown();
     return st.error();
   }
   raw->set_handler(h);
-  // The first write triggers client_initial: keys, ClientHello, Initial.
-  raw->write();
+  // The first write (later in this loop iteration) triggers client_initial:
+  // keys, ClientHello, Initial. Deferred so that streams the caller opens
+  // and writes right after connect() share the first datagram as 0-RTT:
+  // the pacer would hold a second datagram until the handshake is over.
+  raw->schedule_write();
   return raw;
 }
 
@@ -106,6 +113,36 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
     stats_.unroutable++;
     return;
   }
+  Connection::RetryInfo retry;
+  bool retried = false;
+  if (opts_.retry && hd.type == NGTCP2_PKT_INITIAL) {
+    if (hd.token.len == 0) {
+      send_retry(from, hd);
+      return;
+    }
+    auto odcid = retry_key_.open({hd.token.base, hd.token.len}, from, hd.dcid,
+                                 uv_now(engine().loop()), opts_.retry_token_lifetime_ms);
+    if (!odcid && odcid.error() == Errc::malformed) {
+      // Not one of our Retry tokens (e.g. another server's NEW_TOKEN): as
+      // if there were none (RFC 9000 §8.1.3).
+      stats_.invalid_tokens++;
+      send_retry(from, hd);
+      return;
+    }
+    if (!odcid) {
+      // Our Retry token, but forged, from another address or expired: the
+      // client will not accept a second Retry (RFC 9000 §8.1.2).
+      stats_.invalid_tokens++;
+      send_invalid_token(from, hd);
+      return;
+    }
+    retry.original_dcid = *odcid;
+    retry.retry_scid = hd.dcid;
+    retried = true;
+  } else if (opts_.retry) {
+    stats_.unroutable++;  // 0-RTT before a validated Initial: the client resends it
+    return;
+  }
   if (half_open_ >= opts_.max_half_open) {
     stats_.connections_refused++;
     return;
@@ -115,7 +152,7 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
   Connection* raw = c.get();
   conns_.push_back(std::move(c));
   half_open_++;
-  Status st = raw->init_server(from, hd, *tls_);
+  Status st = raw->init_server(from, hd, *tls_, retried ? &retry : nullptr);
   if (!st) {
     stats_.connections_refused++;
     raw->teardown();
@@ -125,6 +162,57 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
   engine().count_accept();
   acceptor_->on_connection(*raw);
   if (raw->state_ == Connection::State::open) raw->read(from, data, len);
+}
+
+void Endpoint::send_retry(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept {
+  // RFC 9000 §17.2.5: a Retry from a fresh SCID, with a token proving the
+  // client's address and first DCID, and the integrity tag (RFC 9001 §5.8).
+  if (!retry_aead_ready_) {
+    if (!make_retry_aead_ctx(retry_aead_, retry_aead_ctx_)) return;
+    retry_aead_ready_ = true;
+  }
+  ngtcp2_cid scid;
+  scid.datalen = opts_.scid_len;
+  random_bytes({scid.data, scid.datalen});
+  uint8_t token[RetryTokenKey::kTokenLen];
+  if (!retry_key_.seal(to, hd.dcid, scid, uv_now(engine().loop()), token)) return;
+  uint8_t buf[256];
+  ngtcp2_ssize n =
+      ngtcp2_pkt_write_retry(buf, sizeof buf, hd.version, &hd.scid, &scid, &hd.dcid, token,
+                             sizeof token, encrypt_cb, &retry_aead_, &retry_aead_ctx_);
+  if (n > 0) {
+    stats_.retries_sent++;
+    (void)socket_->send(to, buf, static_cast<size_t>(n), 0);
+  }
+}
+
+void Endpoint::send_invalid_token(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept {
+  // RFC 9000 §8.1.2: close at once with INVALID_TOKEN rather than let the
+  // client time out. One Initial packet under the Initial keys of the DCID
+  // the client used, no connection state kept.
+  uint8_t cs[kInitialSecretLen], ss[kInitialSecretLen];
+  PacketKeys tx;
+  const bool ok = derive_initial_secrets({hd.dcid.data, hd.dcid.datalen}, cs, ss).has_value() &&
+                  derive_packet_keys(kSuiteAes128Gcm, ss, tx).has_value();
+  secure_wipe(cs);
+  secure_wipe(ss);
+  if (!ok) return;
+  ngtcp2_crypto_ctx ctx;
+  fill_crypto_ctx(kSuiteAes128Gcm, ctx, true);
+  ngtcp2_crypto_aead_ctx aead{};
+  ngtcp2_crypto_cipher_ctx hp{};
+  if (make_aead_ctx(kSuiteAes128Gcm, {tx.key, tx.key_len}, aead) &&
+      make_cipher_ctx(kSuiteAes128Gcm, {tx.hp, tx.key_len}, hp)) {
+    static const char kReason[] = "invalid Retry token";
+    uint8_t buf[256];
+    ngtcp2_ssize n = ngtcp2_pkt_write_connection_close(
+        buf, sizeof buf, hd.version, &hd.scid, &hd.dcid, NGTCP2_INVALID_TOKEN,
+        reinterpret_cast<const uint8_t*>(kReason), sizeof kReason - 1, encrypt_cb, &ctx.aead, &aead,
+        tx.iv, hp_mask_cb, &ctx.hp, &hp);
+    if (n > 0) (void)socket_->send(to, buf, static_cast<size_t>(n), 0);
+  }
+  free_aead_ctx(aead);
+  free_cipher_ctx(hp);
 }
 
 void Endpoint::send_version_negotiation(const sockaddr* to, const ngtcp2_version_cid& vc) noexcept {
@@ -194,6 +282,14 @@ void Endpoint::on_batch_end() {
     c->write();
   }
   dirty_.clear();
+}
+
+void Endpoint::on_writable() {
+  // The socket takes data again: connections holding refused packets send
+  // them (and whatever else is due) in this loop iteration.
+  for (auto& c : conns_) {
+    if (c->state_ == Connection::State::open && c->send_blocked()) mark_dirty(c.get());
+  }
 }
 
 void Endpoint::connection_done(Connection* c) noexcept {

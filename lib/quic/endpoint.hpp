@@ -12,7 +12,20 @@
 // an unknown CID gets a Stateless Reset (RFC 9000 §10.3) whose token is
 // recomputable from the CID, so it works after a restart with the same key.
 //
-// Client endpoints use the same machinery with one or more connect()s.
+// Address validation (EndpointOptions::retry): a client Initial without a
+// token gets a stateless Retry (RFC 9000 §8.1.2) whose token (RetryTokenKey,
+// retry_token.hpp) binds the client's address, its original DCID, the Retry
+// SCID and the time; the repeated Initial starts the connection with
+// original_destination_connection_id and retry_source_connection_id taken
+// from the token (§7.3). A token that is not one of ours (another server's
+// NEW_TOKEN) counts as none (RFC 9000 §8.1.3); one of ours that fails
+// (forged, another address, expired) gets a stateless CONNECTION_CLOSE with
+// INVALID_TOKEN (§8.1.2) and no connection. Both are counted.
+//
+// Client endpoints use the same machinery with one or more connect()s. They
+// resume TLS sessions (and send 0-RTT when the client context enables it)
+// from a ticket cache: by default the Engine's cache that TLS-over-TCP
+// clients share (lib/transport/tls_session_registry), under QUIC's own keys.
 //
 // Lifetime: the creator owns the Endpoint; close() closes every connection
 // (CONNECTION_CLOSE with code 0), then the socket, then calls back once.
@@ -29,6 +42,7 @@
 
 #include "quic/connection.hpp"
 #include "quic/quic_crypto.hpp"
+#include "quic/retry_token.hpp"
 #include "quic/udp_socket.hpp"
 #include "sluice/engine.hpp"
 
@@ -41,6 +55,13 @@ struct EndpointOptions {
   size_t max_half_open = 256;    // server: handshakes in progress at once
   size_t scid_len = 16;          // length of the CIDs we issue
   ConnectionOptions connection;  // defaults for every connection
+  // Server: validate client addresses with a stateless Retry first.
+  bool retry = false;
+  uint64_t retry_token_lifetime_ms = 10000;
+  // Client: resume sessions (and 0-RTT if QuicTlsOptions::enable_early_data)
+  // from |session_cache|, or from the Engine's shared cache when null.
+  bool resume_sessions = true;
+  std::shared_ptr<tls::TlsSessionCache> session_cache;
 };
 
 // AcceptHandler receives a server Endpoint's new connections right after
@@ -58,6 +79,8 @@ struct EndpointStats {
   uint64_t version_negotiations = 0;
   uint64_t stateless_resets = 0;
   uint64_t unroutable = 0;  // dropped: no connection, no reply due
+  uint64_t retries_sent = 0;
+  uint64_t invalid_tokens = 0;  // Initials dropped for a bad, foreign or expired token
 };
 
 class Endpoint final : public EngineObject, public UdpSocketHandler {
@@ -88,7 +111,10 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   Endpoint(Engine& e, const EndpointOptions& o) : EngineObject(e), opts_(o) {}
   void on_datagram(const sockaddr* from, const uint8_t* data, size_t len) override;
   void on_batch_end() override;
+  void on_writable() override;
   void accept(const sockaddr* from, const uint8_t* data, size_t len) noexcept;
+  void send_retry(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept;
+  void send_invalid_token(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept;
   void send_version_negotiation(const sockaddr* to, const ngtcp2_version_cid& vc) noexcept;
   void send_stateless_reset(const sockaddr* to, const ngtcp2_version_cid& vc, size_t len) noexcept;
   void register_cid(const std::string& cid, Connection* c) { routes_[cid] = c; }
@@ -103,6 +129,11 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   AcceptHandler* acceptor_ = nullptr;
   std::unique_ptr<UdpSocket> socket_;
   StatelessResetKey reset_key_;
+  RetryTokenKey retry_key_;
+  ngtcp2_crypto_aead retry_aead_{};
+  ngtcp2_crypto_aead_ctx retry_aead_ctx_{};
+  bool retry_aead_ready_ = false;
+  std::shared_ptr<tls::TlsSessionCache> session_cache_;
   std::unordered_map<std::string, Connection*> routes_;  // DCID bytes -> connection
   std::vector<std::unique_ptr<Connection>> conns_;
   std::vector<Connection*> dirty_;  // connections that read packets this batch

@@ -1,13 +1,21 @@
 // quic_tls.cpp: BoringSSL's QUIC method feeding ngtcp2 (RFC 9001 §4, §8).
 #include "quic/quic_tls.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/hpke.h>
+#include <openssl/mem.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <uv.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
+#include "crypto/tls_ech.hpp"
+#include "crypto/tls_session_cache.hpp"
 #include "quic/quic_crypto.hpp"
 #include "sluice/log.hpp"
 
@@ -102,8 +110,10 @@ int set_secret(SSL* ssl, ssl_encryption_level_t level, const SSL_CIPHER* cipher,
   const ngtcp2_crypto_level l = level_of(level);
   // 0-RTT keys only go one way: the client writes, the server reads.
   if (l == NGTCP2_CRYPTO_LEVEL_EARLY && (server != (dir == KeyDirection::rx))) return 1;
-  // The server has processed the ClientHello when it gets handshake keys.
-  if (server && l == NGTCP2_CRYPTO_LEVEL_HANDSHAKE && !set_remote_params(*b)) return 0;
+  // The server has processed the ClientHello when it gets 0-RTT or handshake keys.
+  if (server && (l == NGTCP2_CRYPTO_LEVEL_HANDSHAKE || l == NGTCP2_CRYPTO_LEVEL_EARLY) &&
+      !set_remote_params(*b))
+    return 0;
   // The client has read EncryptedExtensions by the time it reads 1-RTT.
   if (!server && l == NGTCP2_CRYPTO_LEVEL_APPLICATION && dir == KeyDirection::rx &&
       !set_remote_params(*b))
@@ -160,12 +170,17 @@ int drive_handshake(ngtcp2_conn* conn, SSL* ssl) {
         case SSL_ERROR_WANT_READ:
         case SSL_ERROR_WANT_WRITE:
           return 0;
-        case SSL_ERROR_EARLY_DATA_REJECTED:
-          // The server refused 0-RTT: ngtcp2 discards 0-RTT state and
-          // resends as 1-RTT; TLS restarts its handshake state.
+        case SSL_ERROR_EARLY_DATA_REJECTED: {
+          // The server refused 0-RTT: ngtcp2 discards the 0-RTT streams
+          // (the Connection first takes its streams back to re-send their
+          // data as 1-RTT) and TLS restarts its handshake state.
+          TlsBinding* b = binding_of(ssl);
+          b->early_data_rejected = true;
+          if (b->on_early_rejected) b->on_early_rejected(b->user);
           SSL_reset_early_data_reject(ssl);
           if (ngtcp2_conn_early_data_rejected(conn) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
           continue;
+        }
         default: {
           TlsBinding* b = binding_of(ssl);
           b->tls_error = static_cast<int>(ERR_GET_REASON(ERR_peek_error()));
@@ -226,6 +241,112 @@ int recv_crypto_data_cb(ngtcp2_conn* conn, ngtcp2_crypto_level level, uint64_t, 
   return 0;
 }
 
+// --- certificate verification (shared with the TLS transport) ---------------
+
+ssl_verify_result_t verify_cb(SSL* ssl, uint8_t* out_alert) {
+  TlsBinding* b = binding_of(ssl);
+  if (b == nullptr || b->ctx == nullptr || b->ctx->policy() == nullptr) return ssl_verify_invalid;
+  const STACK_OF(CRYPTO_BUFFER)* certs = SSL_get0_peer_certificates(ssl);
+  std::vector<std::span<const uint8_t>> chain;
+  for (size_t i = 0; certs && i < sk_CRYPTO_BUFFER_num(certs); ++i) {
+    const CRYPTO_BUFFER* c = sk_CRYPTO_BUFFER_value(certs, i);
+    chain.emplace_back(CRYPTO_BUFFER_data(c), CRYPTO_BUFFER_len(c));
+  }
+  // Under a rejected ECH the outer handshake authenticates the public name
+  // (as lib/crypto/tls_connection does); the handshake then fails anyway.
+  const char* name = nullptr;
+  size_t name_len = 0;
+  SSL_get0_ech_name_override(ssl, &name, &name_len);
+  const std::string host =
+      name_len > 0 ? std::string(name, name_len) : b->ctx->options().server_name;
+  std::string why;
+  const Errc e = b->ctx->policy()->verify(chain, host, &why);
+  if (e == Errc::ok) return ssl_verify_ok;
+  b->verify_error = e;
+  b->verify_reason = e == Errc::pin_mismatch ? why : "certificate verify failed: " + why;
+  *out_alert = why.find("expired") != std::string::npos ? SSL_AD_CERTIFICATE_EXPIRED
+                                                        : SSL_AD_BAD_CERTIFICATE;
+  return ssl_verify_invalid;
+}
+
+// --- tickets and the server's transport parameters ----------------------------
+
+void free_early_params(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<EarlyTransportParams*>(ptr);
+}
+
+int early_params_index() {
+  static const int idx =
+      SSL_SESSION_get_ex_new_index(0, nullptr, nullptr, nullptr, free_early_params);
+  return idx;
+}
+
+int new_session_cb(SSL* ssl, SSL_SESSION* s) {
+  TlsBinding* b = binding_of(ssl);
+  if (b == nullptr || b->cache == nullptr || b->conn == nullptr) return 0;
+  const ngtcp2_transport_params* rp = ngtcp2_conn_get_remote_transport_params(b->conn);
+  if (rp != nullptr && SSL_SESSION_get_ex_data(s, early_params_index()) == nullptr) {
+    auto* e = new (std::nothrow) EarlyTransportParams(remember_params(*rp));
+    if (e && !SSL_SESSION_set_ex_data(s, early_params_index(), e)) delete e;
+  }
+  b->cache->put(b->cache_key, s, b->loop ? uv_now(b->loop) : 0);
+  return 0;  // the cache took its own reference
+}
+
+bool is_ip_literal(const std::string& h) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+EarlyTransportParams remember_params(const ngtcp2_transport_params& p) noexcept {
+  EarlyTransportParams e;
+  e.initial_max_streams_bidi = p.initial_max_streams_bidi;
+  e.initial_max_streams_uni = p.initial_max_streams_uni;
+  e.initial_max_stream_data_bidi_local = p.initial_max_stream_data_bidi_local;
+  e.initial_max_stream_data_bidi_remote = p.initial_max_stream_data_bidi_remote;
+  e.initial_max_stream_data_uni = p.initial_max_stream_data_uni;
+  e.initial_max_data = p.initial_max_data;
+  e.active_connection_id_limit = p.active_connection_id_limit;
+  e.max_datagram_frame_size = p.max_datagram_frame_size;
+  e.max_idle_timeout = p.max_idle_timeout;
+  e.max_udp_payload_size = p.max_udp_payload_size;
+  e.disable_active_migration = p.disable_active_migration != 0;
+  return e;
+}
+
+void apply_early_params(ngtcp2_conn* conn, const EarlyTransportParams& e) noexcept {
+  ngtcp2_transport_params p;
+  ngtcp2_transport_params_default(&p);
+  p.initial_max_streams_bidi = e.initial_max_streams_bidi;
+  p.initial_max_streams_uni = e.initial_max_streams_uni;
+  p.initial_max_stream_data_bidi_local = e.initial_max_stream_data_bidi_local;
+  p.initial_max_stream_data_bidi_remote = e.initial_max_stream_data_bidi_remote;
+  p.initial_max_stream_data_uni = e.initial_max_stream_data_uni;
+  p.initial_max_data = e.initial_max_data;
+  p.active_connection_id_limit = e.active_connection_id_limit;
+  p.max_datagram_frame_size = e.max_datagram_frame_size;
+  p.max_idle_timeout = e.max_idle_timeout;
+  p.max_udp_payload_size = e.max_udp_payload_size;
+  p.disable_active_migration = e.disable_active_migration ? 1 : 0;
+  ngtcp2_conn_set_early_remote_transport_params(conn, &p);
+}
+
+const EarlyTransportParams* session_early_params(SSL_SESSION* s) noexcept {
+  return static_cast<const EarlyTransportParams*>(SSL_SESSION_get_ex_data(s, early_params_index()));
+}
+
+namespace {
+// read_file_text loads a CA file given by path (QuicTlsOptions::ca_file).
+bool read_file_text(const std::string& path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return true;
+}
 }  // namespace
 
 int alpn_select_cb(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
@@ -295,24 +416,73 @@ Result<std::unique_ptr<QuicTlsContext>> QuicTlsContext::create(const QuicTlsOpti
     ok = key && SSL_CTX_use_PrivateKey(c->ctx_, key) == 1;
     EVP_PKEY_free(key);
     if (!ok || SSL_CTX_check_private_key(c->ctx_) != 1) return fail("private key");
-  } else if (o.verify_peer) {
-    SSL_CTX_set_verify(c->ctx_, SSL_VERIFY_PEER, nullptr);
-    const int ok = o.ca_file.empty()
-                       ? SSL_CTX_set_default_verify_paths(c->ctx_)
-                       : SSL_CTX_load_verify_locations(c->ctx_, o.ca_file.c_str(), nullptr);
-    if (ok != 1) return fail("trust anchors");
+    if (!o.ech_keys_pem.empty()) {
+      std::string why;
+      auto keys = tls::parse_ech_keys(o.ech_keys_pem, &why);
+      if (!keys) {
+        if (error) *error = "ech keys: " + why;
+        return keys.error();
+      }
+      bssl::UniquePtr<SSL_ECH_KEYS> set(SSL_ECH_KEYS_new());
+      if (!set) return Errc::no_memory;
+      for (const tls::EchKey& k : *keys) {
+        bssl::ScopedEVP_HPKE_KEY hk;
+        if (!EVP_HPKE_KEY_init(hk.get(), EVP_hpke_x25519_hkdf_sha256(), k.private_key.data(),
+                               k.private_key.size()) ||
+            !SSL_ECH_KEYS_add(set.get(), /*is_retry_config=*/1, k.config.data(), k.config.size(),
+                              hk.get()))
+          return fail("ech keys");
+      }
+      if (!SSL_CTX_set1_ech_keys(c->ctx_, set.get())) return fail("ech keys");
+    }
   } else {
-    SSL_CTX_set_verify(c->ctx_, SSL_VERIFY_NONE, nullptr);
+    // The TLS transport's verifier (custom verify hook -> VerifyPolicy).
+    if (o.policy) {
+      c->policy_ = o.policy;
+    } else {
+      std::string ca = o.ca_pem;
+      if (ca.empty() && !o.ca_file.empty() && !read_file_text(o.ca_file, &ca)) {
+        if (error) *error = "ca_file: cannot read " + o.ca_file;
+        return Errc::config_invalid;
+      }
+      std::string why;
+      auto p =
+          tls::VerifyPolicy::create(!o.verify_peer, ca, o.spki_pins_b64, o.cert_pins_hex, &why);
+      if (!p) {
+        if (error) *error = why;
+        return p.error();
+      }
+      c->policy_ = std::move(*p);
+    }
+    SSL_CTX_set_custom_verify(c->ctx_, SSL_VERIFY_PEER, verify_cb);
+    // Tickets go to the Connection's cache (TlsBinding), not BoringSSL's.
+    SSL_CTX_set_session_cache_mode(c->ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+    SSL_CTX_sess_set_new_cb(c->ctx_, new_session_cb);
+    if (!o.ech_config_list.empty()) {
+      std::string why;
+      auto filtered = tls::filter_ech_config_list(o.ech_config_list, &why);
+      if (!filtered) {
+        if (error) *error = "ech config: " + why;
+        return Errc::config_invalid;
+      }
+      c->opts_.ech_config_list = std::move(*filtered);
+    }
   }
   return c;
 }
 
 QuicTlsContext::~QuicTlsContext() { SSL_CTX_free(ctx_); }
 
+std::string QuicTlsContext::session_key(std::string_view host, uint16_t port) const {
+  return tls::TlsSessionCache::key(std::string("quic:").append(host), port, opts_.server_name,
+                                   opts_.alpn, policy_ ? policy_->id() : std::string());
+}
+
 SSL* new_quic_ssl(const QuicTlsContext& ctx, TlsBinding& b) noexcept {
   SSL* ssl = SSL_new(ctx.native());
   if (!ssl) return nullptr;
   b.ssl = ssl;
+  b.ctx = &ctx;
   SSL_set_app_data(ssl, &b);
   bool ok = SSL_set_quic_method(ssl, &kQuicMethod) == 1;
   SSL_set_quic_use_legacy_codepoint(ssl, 0);  // 57, RFC 9001 §8.2
@@ -320,10 +490,13 @@ SSL* new_quic_ssl(const QuicTlsContext& ctx, TlsBinding& b) noexcept {
   if (ok && o.server) {
     SSL_set_accept_state(ssl);
     if (o.enable_early_data) {
-      // BoringSSL refuses 0-RTT in QUIC without an early-data context; the
-      // stream limits are part of what the client may remember.
+      // BoringSSL refuses 0-RTT in QUIC without an early-data context; it
+      // holds our limits (the Connection encodes them), so a ticket issued
+      // under larger limits than today's gets no 0-RTT (RFC 9000 §7.4.1).
       static const uint8_t kCtx[] = "sluice-quic-0rtt-v1";
-      ok = SSL_set_quic_early_data_context(ssl, kCtx, sizeof kCtx - 1) == 1;
+      const std::vector<uint8_t>& ec = b.early_data_context;
+      ok = ec.empty() ? SSL_set_quic_early_data_context(ssl, kCtx, sizeof kCtx - 1) == 1
+                      : SSL_set_quic_early_data_context(ssl, ec.data(), ec.size()) == 1;
     }
   } else if (ok) {
     SSL_set_connect_state(ssl);
@@ -333,10 +506,11 @@ SSL* new_quic_ssl(const QuicTlsContext& ctx, TlsBinding& b) noexcept {
       wire.insert(wire.end(), p.begin(), p.end());
     }
     ok = SSL_set_alpn_protos(ssl, wire.data(), wire.size()) == 0;  // 0 is success here
-    if (ok && !o.server_name.empty()) {
+    // The name check is VerifyPolicy's (verify_cb); no SNI for IP literals.
+    if (ok && !o.server_name.empty() && !is_ip_literal(o.server_name))
       ok = SSL_set_tlsext_host_name(ssl, o.server_name.c_str()) == 1;
-      if (ok && o.verify_peer) ok = SSL_set1_host(ssl, o.server_name.c_str()) == 1;
-    }
+    if (ok && !o.ech_config_list.empty())
+      ok = SSL_set1_ech_config_list(ssl, o.ech_config_list.data(), o.ech_config_list.size()) == 1;
   }
   if (!ok) {
     ERR_clear_error();

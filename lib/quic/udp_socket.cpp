@@ -3,6 +3,7 @@
 
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -114,13 +115,48 @@ void UdpSocket::on_recv(uv_udp_t* u, ssize_t nread, const uv_buf_t* buf, const s
   }
 }
 
-Status UdpSocket::send(const sockaddr* to, const uint8_t* data, size_t len,
-                       size_t segment) noexcept {
+Status UdpSocket::would_block(size_t* sent, size_t n) noexcept {
+  stats_.send_would_block++;
+  if (sent) *sent = n;
+  if (poll_active_) return Errc::would_block;
+  if (!poll_init_) {
+    // A second fd for the same socket: libuv keeps one watcher per fd and
+    // the uv_udp_t already has fd_.
+    poll_fd_ = ::dup(fd_);
+    if (poll_fd_ < 0 || uv_poll_init(udp_.loop, &poll_, poll_fd_) != 0) {
+      if (poll_fd_ >= 0) ::close(poll_fd_);
+      poll_fd_ = -1;
+      return Errc::would_block;  // the caller's timers retry instead
+    }
+    poll_.data = this;
+    poll_init_ = true;
+  }
+  if (uv_poll_start(&poll_, UV_WRITABLE, on_poll) == 0) {
+    poll_active_ = true;
+    stats_.writable_waits++;
+  }
+  return Errc::would_block;
+}
+
+void UdpSocket::on_poll(uv_poll_t* p, int, int) {
+  auto* s = static_cast<UdpSocket*>(p->data);
+  uv_poll_stop(p);
+  s->poll_active_ = false;
+  if (!s->closing_) s->handler_->on_writable();
+}
+
+Status UdpSocket::send(const sockaddr* to, const uint8_t* data, size_t len, size_t segment,
+                       size_t* sent) noexcept {
   if (closing_) return Errc::closed;
+  if (sent) *sent = 0;
+  if (inject_eagain_ > 0) {
+    inject_eagain_--;
+    return would_block(sent, 0);
+  }
   const socklen_t tolen = sockaddr_len(to);
   if (segment == 0 || segment >= len || !gso_) {
     if (segment == 0 || segment >= len) segment = len;
-    return send_mmsg(to, tolen, data, len, segment);
+    return send_mmsg(to, tolen, data, len, segment, sent);
   }
   iovec iov{const_cast<uint8_t*>(data), len};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
@@ -143,24 +179,22 @@ Status UdpSocket::send(const sockaddr* to, const uint8_t* data, size_t len,
   } while (n < 0 && errno == EINTR);
   stats_.send_calls++;
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      stats_.send_would_block++;
-      return Errc::would_block;
-    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return would_block(sent, 0);
     if (errno == EIO || errno == EINVAL) {
       // The device cannot segment (e.g. checksum offload off): fall back for good.
       gso_ = false;
-      return send_mmsg(to, tolen, data, len, segment);
+      return send_mmsg(to, tolen, data, len, segment, sent);
     }
     stats_.send_errors++;
     return Errc::io_error;
   }
   stats_.datagrams_sent += (len + segment - 1) / segment;
+  if (sent) *sent = len;
   return {};
 }
 
 Status UdpSocket::send_mmsg(const sockaddr* to, socklen_t tolen, const uint8_t* data, size_t len,
-                            size_t segment) noexcept {
+                            size_t segment, size_t* sent_bytes) noexcept {
   mmsghdr msgs[kMaxGsoSegments];
   iovec iov[kMaxGsoSegments];
   size_t n = 0;
@@ -180,10 +214,8 @@ Status UdpSocket::send_mmsg(const sockaddr* to, socklen_t tolen, const uint8_t* 
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        stats_.send_would_block++;
-        // What went out went out; the rest count as lost and QUIC
-        // retransmits it. Report would_block only if nothing was sent.
-        return sent == 0 ? Status{Errc::would_block} : Status{};
+        // What went out went out; the caller keeps the rest for on_writable.
+        return would_block(sent_bytes, std::min(len, sent * segment));
       }
       stats_.send_errors++;
       return Errc::io_error;
@@ -191,6 +223,7 @@ Status UdpSocket::send_mmsg(const sockaddr* to, socklen_t tolen, const uint8_t* 
     sent += static_cast<size_t>(r);
     stats_.datagrams_sent += static_cast<uint64_t>(r);
   }
+  if (sent_bytes) *sent_bytes = len;
   return {};
 }
 
@@ -200,10 +233,22 @@ void UdpSocket::close(CloseCallback cb, void* user) noexcept {
   close_cb_ = cb;
   close_user_ = user;
   if (uv_is_active(reinterpret_cast<uv_handle_t*>(&udp_))) uv_udp_recv_stop(&udp_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&udp_), [](uv_handle_t* h) {
-    auto* s = static_cast<UdpSocket*>(h->data);
-    if (s->close_cb_) s->close_cb_(s->close_user_);
-  });
+  open_handles_ = poll_init_ ? 2 : 1;
+  if (poll_init_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* h) {
+      auto* s = static_cast<UdpSocket*>(h->data);
+      ::close(s->poll_fd_);  // the poll handle no longer watches it
+      s->poll_fd_ = -1;
+      s->maybe_closed();
+    });
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&udp_),
+           [](uv_handle_t* h) { static_cast<UdpSocket*>(h->data)->maybe_closed(); });
+}
+
+void UdpSocket::maybe_closed() noexcept {
+  if (--open_handles_ > 0) return;
+  if (close_cb_) close_cb_(close_user_);
 }
 
 }  // namespace sluice::quic

@@ -16,6 +16,12 @@
 // one message per packet. Both go straight to the socket fd: libuv has no
 // API for either, and its own queue would copy.
 //
+// A full socket buffer (EAGAIN) does not lose the run: send() reports how
+// much went out, the caller keeps the rest, and the socket waits for
+// writability with a uv_poll_t on a dup() of its fd (libuv allows one watcher
+// per fd, and the uv_udp_t owns the original) and calls
+// UdpSocketHandler::on_writable() once it can take more.
+//
 // Socket buffers are raised to kSocketBuffer (SO_*BUFFORCE when permitted,
 // else whatever net.core.[rw]mem_max allows).
 //
@@ -42,14 +48,17 @@ class UdpSocketHandler {
   virtual void on_datagram(const sockaddr* from, const uint8_t* data, size_t len) = 0;
   // on_batch_end: the last datagram of a receive batch was delivered.
   virtual void on_batch_end() = 0;
+  // on_writable: a send that hit a full socket buffer may be retried.
+  virtual void on_writable() {}
 };
 
 struct UdpSocketStats {
   uint64_t datagrams_received = 0;
   uint64_t recv_batches = 0;  // recvmmsg rounds that delivered something
   uint64_t datagrams_sent = 0;
-  uint64_t send_calls = 0;  // sendmsg/sendmmsg syscalls
-  uint64_t send_would_block = 0;
+  uint64_t send_calls = 0;        // sendmsg/sendmmsg syscalls
+  uint64_t send_would_block = 0;  // sends refused by a full buffer (EAGAIN)
+  uint64_t writable_waits = 0;    // times the socket waited for POLLOUT
   uint64_t send_errors = 0;
 };
 
@@ -68,9 +77,17 @@ class UdpSocket {
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   // send writes |len| bytes holding packets of |segment| bytes each (the last
-  // may be shorter) to |to|. would_block if the socket buffer is full (nothing
-  // was sent then); io_error for other failures (the packets count as lost).
-  Status send(const sockaddr* to, const uint8_t* data, size_t len, size_t segment) noexcept;
+  // may be shorter) to |to|. would_block if the socket buffer is full: then
+  // *sent (if given) tells how many leading bytes (whole packets) went out,
+  // and on_writable() follows when the rest may be retried; io_error for
+  // other failures (the packets count as lost).
+  Status send(const sockaddr* to, const uint8_t* data, size_t len, size_t segment,
+              size_t* sent = nullptr) noexcept;
+
+  // inject_would_block makes the next |n| sends fail with EAGAIN as a full
+  // buffer would (tests: loopback UDP never fills the sender's buffer, the
+  // kernel releases its memory when the packet is looped back).
+  void inject_would_block(size_t n) noexcept { inject_eagain_ = n; }
 
   // local_address is the bound address (port resolved).
   const sockaddr_storage& local_address() const noexcept { return local_; }
@@ -87,7 +104,10 @@ class UdpSocket {
   static void on_recv(uv_udp_t* u, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
                       unsigned flags);
   Status send_mmsg(const sockaddr* to, socklen_t tolen, const uint8_t* data, size_t len,
-                   size_t segment) noexcept;
+                   size_t segment, size_t* sent) noexcept;
+  Status would_block(size_t* sent, size_t n) noexcept;
+  static void on_poll(uv_poll_t* p, int status, int events);
+  void maybe_closed() noexcept;
 
   uv_udp_t udp_{};
   int fd_ = -1;
@@ -100,6 +120,12 @@ class UdpSocket {
   sockaddr_storage local_{};
   socklen_t local_len_ = 0;
   UdpSocketStats stats_;
+  uv_poll_t poll_{};  // POLLOUT on poll_fd_ while a send is blocked
+  int poll_fd_ = -1;  // dup of fd_
+  bool poll_init_ = false;
+  bool poll_active_ = false;
+  int open_handles_ = 0;  // closing: handles whose close callback is due
+  size_t inject_eagain_ = 0;
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
 };

@@ -271,13 +271,16 @@ TEST_CASE("sluice HTTP/3 client downloads 16 MiB from ngtcp2's gtlsserver", "[in
 TEST_CASE("ngtcp2's gtlsclient downloads 16 MiB from the sluice HTTP/3 server", "[interop][quic]") {
   const std::string client_bin = find_binary("gtlsclient");
   REQUIRE_FALSE(client_bin.empty());  // apt-get install ngtcp2-client
-  auto [ciphers, want, key_update] = GENERATE(table<const char*, uint16_t, bool>({
-      {kGnutlsAes128, uint16_t{0x1301}, false},
-      {kGnutlsChaCha, uint16_t{0x1303}, false},
-      {kGnutlsAes128, uint16_t{0x1301}, true},
-      {kGnutlsChaCha, uint16_t{0x1303}, true},
+  // The last row has the sluice server validate the address with a Retry
+  // first (gtlsclient follows it and checks the transport parameters).
+  auto [ciphers, want, key_update, retry] = GENERATE(table<const char*, uint16_t, bool, bool>({
+      {kGnutlsAes128, uint16_t{0x1301}, false, false},
+      {kGnutlsChaCha, uint16_t{0x1303}, false, false},
+      {kGnutlsAes128, uint16_t{0x1301}, true, false},
+      {kGnutlsChaCha, uint16_t{0x1303}, true, false},
+      {kGnutlsAes128, uint16_t{0x1301}, false, true},
   }));
-  INFO("ciphers " << ciphers << ", key update " << key_update);
+  INFO("ciphers " << ciphers << ", key update " << key_update << ", retry " << retry);
   SelfSigned cert = make_self_signed();
   TempDir files(cert, 22);
   auto engine = std::move(*Engine::create());
@@ -313,7 +316,9 @@ TEST_CASE("ngtcp2's gtlsclient downloads 16 MiB from the sluice HTTP/3 server", 
   acceptor.s = &server;
   std::unique_ptr<quic::Endpoint> ep;
   on_loop(*engine, [&] {
-    auto s = quic::Endpoint::create(*engine, {}, server_tls(cert, {"h3"}), &acceptor);
+    quic::EndpointOptions eo;
+    eo.retry = retry;
+    auto s = quic::Endpoint::create(*engine, eo, server_tls(cert, {"h3"}), &acceptor);
     REQUIRE(s);
     ep = std::move(*s);
   });
@@ -348,6 +353,9 @@ TEST_CASE("ngtcp2's gtlsclient downloads 16 MiB from the sluice HTTP/3 server", 
   // ngtcp2 derives the next keys once when the handshake is confirmed and
   // once more per key update (RFC 9001 §6): 1 without, 2 with the client's.
   CHECK(server.key_updates.load() == (key_update ? 2u : 1u));
+  const auto eps = on_loop(*engine, [&] { return ep->stats(); });
+  CHECK(eps.retries_sent == (retry ? 1u : 0u));
+  CHECK(eps.invalid_tokens == 0);
 
   std::atomic<bool> done{false};
   on_loop(*engine, [&] {
