@@ -161,6 +161,9 @@ SLUICE_EXTERN int sluice_engine_get_stats(sluice_engine* engine, sluice_engine_s
   full.pool_misses = s.pool.misses;
   full.pool_bytes_outstanding = s.pool.bytes_outstanding;
   full.pool_high_water = s.pool.high_water;
+  full.ech_accepted = s.ech_accepted;
+  full.ech_rejected = s.ech_rejected;
+  full.ech_retried = s.ech_retried;
   return sluice::capi::store(full, out_stats);
 }
 

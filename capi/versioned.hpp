@@ -46,6 +46,8 @@ struct StructVersions<sluice_engine_stats> {
     switch (v) {
       case SLUICE_ENGINE_STATS_V1:
         return SLUICE_SIZE_THROUGH(sluice_engine_stats, pool_high_water);
+      case SLUICE_ENGINE_STATS_V2:
+        return SLUICE_SIZE_THROUGH(sluice_engine_stats, ech_retried);
       default:
         return 0;
     }

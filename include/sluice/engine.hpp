@@ -54,7 +54,17 @@ struct EngineStats {
   uint64_t connections_accepted = 0;
   uint64_t objects = 0;  // live EngineObjects
   PoolStats pool;
+  // ECH on outgoing TLS connections (TlsDial, configured ECHConfigList;
+  // GREASE is not counted): handshakes the server accepted ECH in,
+  // handshakes it rejected ECH in (each attempt), and second attempts made
+  // with the retry configs of a rejection.
+  uint64_t ech_accepted = 0;
+  uint64_t ech_rejected = 0;
+  uint64_t ech_retried = 0;
 };
+
+// EchOutcome is what Engine::count_ech counts.
+enum class EchOutcome : uint8_t { accepted, rejected, retried };
 
 class Engine {
  public:
@@ -91,11 +101,12 @@ class Engine {
   bool on_loop_thread() const noexcept;
   EngineStats stats() const noexcept;
 
-  // Counters updated by relays and inbounds.
+  // Counters updated by relays, inbounds and TLS dials.
   void count_bytes(uint64_t up, uint64_t down) noexcept;
   void count_stream_open() noexcept;
   void count_stream_close() noexcept;
   void count_accept() noexcept;
+  void count_ech(EchOutcome o) noexcept;
 
   // Registration of objects closed by close_all(); done by EngineObject.
   void attach(EngineObject* o) noexcept;

@@ -260,7 +260,8 @@ SLUICE_EXTERN int sluice_engine_post(sluice_engine* engine, sluice_engine_post_c
 SLUICE_EXTERN int sluice_engine_is_loop_thread(const sluice_engine* engine);
 
 #define SLUICE_ENGINE_STATS_V1 1
-#define SLUICE_ENGINE_STATS_VERSION SLUICE_ENGINE_STATS_V1
+#define SLUICE_ENGINE_STATS_V2 2
+#define SLUICE_ENGINE_STATS_VERSION SLUICE_ENGINE_STATS_V2
 
 /* sluice_engine_stats is filled by sluice_engine_get_stats: the caller sets
  * version (sluice_engine_stats_init), the library fills the fields that
@@ -276,6 +277,11 @@ typedef struct sluice_engine_stats {
   uint64_t pool_misses;            /* gets that took new memory. v1 */
   uint64_t pool_bytes_outstanding; /* pool bytes in use now. v1 */
   uint64_t pool_high_water;        /* max of pool_bytes_outstanding. v1 */
+  /* ECH on outgoing TLS connections with a configured ECHConfigList (GREASE
+   * not counted): */
+  uint64_t ech_accepted; /* handshakes in which the server accepted ECH. v2 */
+  uint64_t ech_rejected; /* handshakes in which it rejected ECH (each attempt). v2 */
+  uint64_t ech_retried;  /* second attempts with a rejection's retry configs. v2 */
 } sluice_engine_stats;
 
 /* sluice_engine_stats_init zero-fills |stats| for |version| and sets its

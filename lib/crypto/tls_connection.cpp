@@ -4,6 +4,7 @@
 #include "crypto/tls_connection.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/cipher.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -256,7 +257,12 @@ Errc TlsConnection::fail_from(int ret) noexcept {
       error_ = Errc::tls_alert;
       what = std::string("peer sent alert \"") + SSL_alert_desc_string_long(peer_alert_) + "\" (" +
              std::to_string(peer_alert_) + ")";
-    } else if (ERR_GET_REASON(packed) == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC) {
+    } else if ((ERR_GET_LIB(packed) == ERR_LIB_SSL &&
+                ERR_GET_REASON(packed) == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC) ||
+               (ERR_GET_LIB(packed) == ERR_LIB_CIPHER &&
+                ERR_GET_REASON(packed) == CIPHER_R_BAD_DECRYPT)) {
+      // A record that does not authenticate (TLS 1.3 reports the AEAD's
+      // BAD_DECRYPT).
       error_ = Errc::decrypt_failed;
     } else {
       error_ = done_ ? Errc::protocol_violation : Errc::tls_handshake_failed;
@@ -321,6 +327,46 @@ Result<Slice> TlsConnection::read() noexcept {
   const Errc e = fail_from(n);
   if (e == Errc::eof && truncated_) failed_ = false;  // raw EOF between records
   return e;
+}
+
+Result<size_t> TlsConnection::read_into(std::span<uint8_t> out) noexcept {
+  if (failed_) return error_;
+  if (!done_) return Errc::invalid_state;
+  size_t got = 0;
+  while (got < out.size()) {
+    const int want = static_cast<int>(std::min<size_t>(out.size() - got, INT_MAX));
+    const int n = SSL_read(ssl_, out.data() + got, want);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+      continue;
+    }
+    if (SSL_get_error(ssl_, n) == SSL_ERROR_WANT_READ) {
+      if (got == 0 && raw_eof_ && raw_in_.empty()) {
+        truncated_ = true;
+        return Errc::eof;
+      }
+      return got;
+    }
+    if (got > 0) {
+      // Deliver what was opened; the error comes back on the next call.
+      ERR_clear_error();
+      return got;
+    }
+    const Errc e = fail_from(n);
+    if (e == Errc::eof && truncated_) failed_ = false;
+    return e;
+  }
+  return got;
+}
+
+bool TlsConnection::record_ready() const noexcept {
+  // BoringSSL may hold the start of a record it tried to read (SSL_has_pending):
+  // then only it knows how much is missing, so say yes.
+  if (pending_plaintext() > 0 || raw_eof_ || SSL_has_pending(ssl_)) return true;
+  if (raw_in_.size() < 5) return false;
+  uint8_t h[5];
+  raw_in_.copy_out(h, 5);
+  return raw_in_.size() >= 5 + ((size_t{h[3]} << 8) | h[4]);
 }
 
 size_t TlsConnection::pending_plaintext() const noexcept {

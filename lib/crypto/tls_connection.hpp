@@ -82,6 +82,7 @@ class TlsConnection {
   Status feed(Slice&& raw) noexcept;
   // feed_eof: the peer ended the raw stream.
   void feed_eof() noexcept { raw_eof_ = true; }
+  bool raw_eof() const noexcept { return raw_eof_; }
   // set_now updates the time stored with new session tickets.
   void set_now(uint64_t now_ms) noexcept { now_ms_ = now_ms; }
 
@@ -95,6 +96,15 @@ class TlsConnection {
   // the peer's close_notify (clean) or at a raw end-of-stream without one
   // (truncated() tells). Other errors are fatal.
   Result<Slice> read() noexcept;
+  // read_into opens as many complete application-data records as are
+  // available and copies their plaintext into |out| (a record that does not
+  // fit stays pending); 0 when more raw bytes are needed. Errors as read();
+  // an error met after some bytes were copied is returned by the next call.
+  Result<size_t> read_into(std::span<uint8_t> out) noexcept;
+  // record_ready: false when read() / read_into() certainly produce nothing
+  // now (no plaintext pending, no whole record fed, stream not ended); true
+  // may still yield nothing when BoringSSL holds a partial record.
+  bool record_ready() const noexcept;
   // write encrypts |plain| into records queued for take_output().
   Status write(std::span<const uint8_t> plain) noexcept;
   // send_close_notify queues the close_notify alert (TLS half-close: RFC

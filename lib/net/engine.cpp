@@ -240,6 +240,19 @@ void Engine::count_stream_close() noexcept {
   if (impl_->stats.streams_active) impl_->stats.streams_active--;
 }
 void Engine::count_accept() noexcept { impl_->stats.connections_accepted++; }
+void Engine::count_ech(EchOutcome o) noexcept {
+  switch (o) {
+    case EchOutcome::accepted:
+      impl_->stats.ech_accepted++;
+      break;
+    case EchOutcome::rejected:
+      impl_->stats.ech_rejected++;
+      break;
+    case EchOutcome::retried:
+      impl_->stats.ech_retried++;
+      break;
+  }
+}
 
 void Engine::attach(EngineObject* o) noexcept {
   o->prev_ = nullptr;

@@ -70,17 +70,26 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
       return;
     }
     tls = std::move(*r);
+    tls->set_one_record_reads(opts.one_record_reads);
     tls->start_handshake(this);
   }
 
   void on_handshake(Errc e, const char* reason) override {
     if (e == Errc::ok) {
-      if (ctx->ech_enabled())
-        SLUICE_LOG_DEBUG("tls %s:%u: ECH %s", host.c_str(), port,
-                         tls->info().ech_accepted ? "accepted" : "not used (GREASE)");
+      if (tls->info().ech_accepted) {
+        engine.count_ech(EchOutcome::accepted);
+        if (retried)
+          SLUICE_LOG_INFO("tls %s:%u: ECH accepted with the server's retry configs", host.c_str(),
+                          port);
+        else
+          SLUICE_LOG_DEBUG("tls %s:%u: ECH accepted", host.c_str(), port);
+      } else if (ctx->ech_enabled()) {
+        SLUICE_LOG_DEBUG("tls %s:%u: ECH not used (GREASE)", host.c_str(), port);
+      }
       complete(Errc::ok, "");
       return;
     }
+    if (e == Errc::ech_rejected) engine.count_ech(EchOutcome::rejected);
     if (e == Errc::ech_rejected && !retried && !tls->connection().ech_retry_configs().empty()) {
       // The server's keys changed: retry once with the configs it sent,
       // after checking they are usable (the same filter as configured lists).
@@ -90,6 +99,7 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
         SLUICE_LOG_INFO("tls %s:%u: ECH rejected, retrying with the server's retry configs",
                         host.c_str(), port);
         retried = true;
+        engine.count_ech(EchOutcome::retried);
         retry_configs = std::move(*list);
         close_and_delete(tls.release());
         dial = net::Dial::start(engine, host, port, opts.dial, this);

@@ -28,6 +28,11 @@ struct TlsDialOptions {
   net::DialOptions dial;
   uint64_t handshake_timeout_ms = 10000;
   bool use_session_cache = true;
+  // one_record_reads: the transport delivers one TLS record per on_data
+  // (TlsTransport::set_one_record_reads); false (the default) coalesces
+  // every complete record received, for bulk relays. An owner that needs
+  // record boundaries may also switch before its first read_start().
+  bool one_record_reads = false;
 };
 
 class TlsDialHandler {

@@ -5,6 +5,8 @@
 
 #include <uv.h>
 
+#include <algorithm>
+
 #include "sluice/log.hpp"
 
 namespace sluice {
@@ -186,7 +188,7 @@ void TlsTransport::process_reads() noexcept {
   }
   while (reading_ && !closing_ && !detached_ && !failed_ && !eof_) {
     conn_->set_now(uv_now(engine_.loop()));
-    Result<Slice> r = conn_->read();
+    Result<Slice> r = one_record_ ? conn_->read() : read_coalesced();
     // Post-handshake messages (a KeyUpdate) may have queued a reply.
     Status fst = flush();
     if (!r) {
@@ -211,6 +213,22 @@ void TlsTransport::process_reads() noexcept {
     if (handler_) handler_->on_eof();
   }
   processing_ = false;
+}
+
+// read_coalesced opens every complete record already received into one pool
+// chunk (up to 64 KiB), so the owner sees one on_data, and typically makes
+// one socket write, per inner read instead of one per 16 KiB record. The
+// chunk is sized by what could come out: small records get a small chunk.
+Result<Slice> TlsTransport::read_coalesced() noexcept {
+  if (!conn_->record_ready()) return Slice();  // no chunk taken for a partial record
+  const size_t avail = conn_->raw_unconsumed().size() + conn_->pending_plaintext();
+  auto s = engine_.pool().get(std::clamp(avail, size_t{1}, kClassPayload[2]));
+  if (!s) return s.error();
+  const size_t room = s->tailroom() - kTailroom;
+  auto n = conn_->read_into({s->append(room), room});
+  if (!n) return n.error();
+  s->truncate(*n);
+  return std::move(*s);
 }
 
 // --- Transport ----------------------------------------------------------

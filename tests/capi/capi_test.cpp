@@ -318,6 +318,15 @@ TEST_CASE("versioned structs: init, lifting and unknown versions", "[capi][versi
     st->version = 42;
     CHECK(sluice_engine_get_stats(e, st) == SLUICE_ERR_INVALID_ARGUMENT);
     std::free(st);
+    // v2 appends the ECH counters; a v2 caller gets them filled in.
+    sluice_engine_stats st2;
+    REQUIRE(sluice_engine_stats_init(&st2, SLUICE_ENGINE_STATS_V2) == SLUICE_OK);
+    st2.ech_accepted = st2.ech_rejected = st2.ech_retried = 99;
+    CHECK(sluice_engine_get_stats(e, &st2) == SLUICE_OK);
+    CHECK(st2.version == SLUICE_ENGINE_STATS_V2);
+    CHECK(st2.ech_accepted == 0);
+    CHECK(st2.ech_rejected == 0);
+    CHECK(st2.ech_retried == 0);
 
     auto* cb = static_cast<sluice_stream_callbacks*>(
         std::malloc(offsetof(sluice_stream_callbacks, on_close) + sizeof(sluice_stream_close_cb)));

@@ -1,5 +1,7 @@
 #include "tls_support.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -75,6 +77,7 @@ void TlsEchoServer::on_accept(std::unique_ptr<net::TcpTransport> tcp) {
   c->server = this;
   c->t = std::move(*t);
   c->t->set_handler(c);
+  c->t->set_one_record_reads(false);  // an echo relays in bulk
   conns_.push_back(c);
   c->t->start_handshake(c);
 }
@@ -148,6 +151,108 @@ void TlsForwarder::engine_close() noexcept {
         s->detach_from_engine();
       },
       this);
+}
+
+// --- TcpTap ----------------------------------------------------------------
+
+struct TcpTap::Link {
+  int client = -1;
+  int server = -1;
+  size_t index = 0;         // into sent_
+  bool client_eof = false;  // the client half-closed (passed on)
+  bool server_eof = false;
+};
+
+TcpTap::TcpTap(uint16_t target_port) : target_(target_port) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::listen(listen_fd_, 16) != 0 || ::pipe(stop_) != 0)
+    std::abort();
+  socklen_t len = sizeof a;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+  thread_ = std::thread([this] { run(); });
+}
+
+TcpTap::~TcpTap() {
+  const char x = 0;
+  (void)!::write(stop_[1], &x, 1);
+  thread_.join();
+  ::close(listen_fd_);
+  ::close(stop_[0]);
+  ::close(stop_[1]);
+}
+
+size_t TcpTap::connections() {
+  std::lock_guard<std::mutex> l(mu_);
+  return sent_.size();
+}
+
+std::vector<std::string> TcpTap::client_bytes() {
+  std::lock_guard<std::mutex> l(mu_);
+  return sent_;
+}
+
+void TcpTap::run() {
+  std::vector<Link> links;
+  std::vector<uint8_t> buf(64 * 1024);
+  for (;;) {
+    std::vector<pollfd> fds = {{stop_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    for (const Link& k : links) {
+      fds.push_back({k.client, static_cast<short>(k.client_eof ? 0 : POLLIN), 0});
+      fds.push_back({k.server, static_cast<short>(k.server_eof ? 0 : POLLIN), 0});
+    }
+    if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (fds[0].revents) break;
+    if (fds[1].revents & POLLIN) {
+      int c = ::accept(listen_fd_, nullptr, nullptr);
+      if (c >= 0) {
+        Link k;
+        k.client = c;
+        k.server = tcp_connect(target_);
+        std::lock_guard<std::mutex> l(mu_);
+        k.index = sent_.size();
+        sent_.emplace_back();
+        links.push_back(k);
+      }
+    }
+    for (size_t i = 0; i < links.size() && 2 + 2 * i + 1 < fds.size(); ++i) {
+      Link& k = links[i];
+      for (int side = 0; side < 2; ++side) {
+        if (!(fds[2 + 2 * i + side].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        const int from = side == 0 ? k.client : k.server;
+        const int to = side == 0 ? k.server : k.client;
+        const ssize_t n = ::read(from, buf.data(), buf.size());
+        if (n > 0) {
+          if (side == 0) {
+            std::lock_guard<std::mutex> l(mu_);
+            sent_[k.index].append(reinterpret_cast<const char*>(buf.data()), size_t(n));
+          }
+          if (!send_all(to, buf.data(), size_t(n))) k.client_eof = k.server_eof = true;
+        } else {
+          (side == 0 ? k.client_eof : k.server_eof) = true;
+          ::shutdown(to, SHUT_WR);
+        }
+      }
+    }
+    // Drop links whose both directions ended.
+    for (size_t i = 0; i < links.size();) {
+      if (links[i].client_eof && links[i].server_eof) {
+        ::close(links[i].client);
+        ::close(links[i].server);
+        links.erase(links.begin() + static_cast<ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+  for (const Link& k : links) {
+    ::close(k.client);
+    ::close(k.server);
+  }
 }
 
 }  // namespace sluice::test

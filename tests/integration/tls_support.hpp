@@ -3,11 +3,13 @@
 // TlsEchoServer terminates TLS and echoes (half-closing after the peer's
 // end-of-stream). TlsForwarder accepts plain TCP and carries each
 // connection over a TlsDial to a TLS server through a Relay, so the test
-// thread drives TLS with ordinary blocking sockets.
+// thread drives TLS with ordinary blocking sockets. TcpTap sits between
+// them when a test needs to count or see the TCP connections.
 #pragma once
 
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/tcp_listener.hpp"
@@ -87,6 +89,33 @@ class TlsForwarder final : public EngineObject, public net::AcceptHandler {
   uint16_t port_ = 0;
   std::mutex mu_;
   std::vector<Result> results_;
+};
+
+// TcpTap is a plain TCP forwarder in front of a server, on its own thread
+// (no Engine): it counts the connections that reach it and keeps the bytes
+// each client sent, as they crossed the wire. For small exchanges only (it
+// forwards with blocking sends).
+class TcpTap {
+ public:
+  explicit TcpTap(uint16_t target_port);
+  ~TcpTap();
+  TcpTap(const TcpTap&) = delete;
+  TcpTap& operator=(const TcpTap&) = delete;
+  uint16_t port() const { return port_; }
+  size_t connections();
+  // client_bytes: per connection, in accept order, what the client sent.
+  std::vector<std::string> client_bytes();
+
+ private:
+  struct Link;
+  void run();
+  uint16_t target_;
+  uint16_t port_ = 0;
+  int listen_fd_ = -1;
+  int stop_[2] = {-1, -1};
+  std::mutex mu_;
+  std::vector<std::string> sent_;
+  std::thread thread_;
 };
 
 }  // namespace sluice::test

@@ -114,6 +114,87 @@ TEST_CASE("a big write becomes 16 KiB records in pool chunks", "[transport][tls]
   CHECK(got == big);
 }
 
+TEST_CASE("read_into opens every complete record into one buffer", "[transport][tls]") {
+  Pki pki = make_pki("localhost");
+  Pair p(client_ctx(client_options(pki.ca.certificate, "localhost")),
+         server_ctx(server_options(pki.leaf)));
+  REQUIRE(p.handshake().first == HandshakeProgress::done);
+  std::vector<uint8_t> big(50000);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 13 + 1);
+  REQUIRE(p.client->write(big));  // four records: 3 x 16384 + 848
+  Chain wire = p.client->take_output();
+  // Hold back the last 10 bytes: the fourth record is incomplete.
+  // Nothing fed yet: nothing to read, and no chunk needs to be taken for it.
+  CHECK_FALSE(p.server->record_ready());
+  auto head = wire.split_to(wire.size() - 10);
+  REQUIRE(head);
+  while (!head->empty()) REQUIRE(p.server->feed(head->pop_front()));
+  CHECK(p.server->record_ready());
+  std::vector<uint8_t> out(65536);
+  auto n = p.server->read_into(out);
+  REQUIRE(n);
+  CHECK(*n == 3 * 16384);  // the three complete records, in one call
+  CHECK(std::memcmp(out.data(), big.data(), *n) == 0);
+  n = p.server->read_into(out);
+  REQUIRE(n);
+  CHECK(*n == 0);  // the fourth needs more bytes
+  while (!wire.empty()) REQUIRE(p.server->feed(wire.pop_front()));
+  CHECK(p.server->record_ready());
+  // A buffer smaller than the record: the rest stays pending.
+  n = p.server->read_into({out.data(), 800});
+  REQUIRE(n);
+  CHECK(*n == 800);
+  CHECK(p.server->pending_plaintext() == 48);
+  CHECK(p.server->record_ready());
+  n = p.server->read_into(out);
+  REQUIRE(n);
+  CHECK(*n == 48);
+  CHECK(std::memcmp(out.data(), big.data() + 3 * 16384 + 800, 48) == 0);
+}
+
+TEST_CASE("read_into returns the data before a close_notify, then eof", "[transport][tls]") {
+  Pki pki = make_pki("localhost");
+  Pair p(client_ctx(client_options(pki.ca.certificate, "localhost")),
+         server_ctx(server_options(pki.leaf)));
+  REQUIRE(p.handshake().first == HandshakeProgress::done);
+  REQUIRE(p.client->write({reinterpret_cast<const uint8_t*>("last words"), 10}));
+  REQUIRE(p.client->send_close_notify());
+  move_output(*p.client, *p.server);
+  std::vector<uint8_t> out(1024);
+  auto n = p.server->read_into(out);
+  REQUIRE(n);
+  CHECK(std::string(reinterpret_cast<const char*>(out.data()), *n) == "last words");
+  n = p.server->read_into(out);
+  REQUIRE_FALSE(n);
+  CHECK(n.error() == Errc::eof);
+  CHECK_FALSE(p.server->truncated());
+}
+
+TEST_CASE("read_into: a corrupted record after good ones fails on the next call",
+          "[transport][tls]") {
+  Pki pki = make_pki("localhost");
+  Pair p(client_ctx(client_options(pki.ca.certificate, "localhost")),
+         server_ctx(server_options(pki.leaf)));
+  REQUIRE(p.handshake().first == HandshakeProgress::done);
+  REQUIRE(p.client->write({reinterpret_cast<const uint8_t*>("good"), 4}));
+  Chain good = p.client->take_output();
+  REQUIRE(p.client->write({reinterpret_cast<const uint8_t*>("bad!"), 4}));
+  Chain bad = p.client->take_output();
+  Slice b = bad.pop_front();
+  REQUIRE(b.unique());
+  b.mutable_data()[b.size() - 1] ^= 0x40;  // flip a tag bit
+  while (!good.empty()) REQUIRE(p.server->feed(good.pop_front()));
+  REQUIRE(p.server->feed(std::move(b)));
+  std::vector<uint8_t> out(1024);
+  auto n = p.server->read_into(out);
+  REQUIRE(n);
+  CHECK(std::string(reinterpret_cast<const char*>(out.data()), *n) == "good");
+  n = p.server->read_into(out);
+  REQUIRE_FALSE(n);
+  CHECK(n.error() == Errc::decrypt_failed);
+  CHECK_THAT(p.server->failure_reason(), Catch::Contains("bad decrypt"));
+}
+
 TEST_CASE("verification failures carry the reason", "[transport][tls]") {
   Pki pki = make_pki("localhost");
   auto sctx = server_ctx(server_options(pki.leaf));
