@@ -127,6 +127,40 @@ void add_trojan_rows(std::vector<Row>& v) {
                [trojan_client, cfg](uint16_t p) { return trojan_client(p, cfg); }});
 }
 
+// add_vless_rows: VLESS over TLS without a flow and with
+// xtls-rprx-vision, with a certificate made for this run that the client
+// pins. (The demo's payload is not TLS, so Vision pads and filters but
+// never switches to direct copy; tests/integration/vless_test shows the
+// switch with inner TLS 1.3.)
+void add_vless_rows(std::vector<Row>& v) {
+  tls::CertificateRequest req;
+  req.name = "secret.test";
+  auto kp = tls::generate_certificate(req);
+  if (!kp) return;
+  auto pins = tls::leaf_pins_pem(kp->certificate);
+  if (!pins) return;
+  const std::string pin = pins->first;
+  const std::string uuid = "0d6b6a4e-5f0c-4f55-9a3e-2b7d1c9e8f41";
+  auto server = [kp, uuid](const std::string& flow) {
+    return R"({"log":{"level":"error"},"inbounds":[{"type":"vless","tag":"in","listen":"127.0.0.1","listen_port":0,)"
+           R"("users":[{"name":"demo","uuid":")" +
+           uuid + R"(","flow":")" + flow +
+           R"("}],"tls":{"enabled":true,"server_name":"secret.test","certificate":")" +
+           json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) +
+           R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+  };
+  auto client = [pin, uuid](uint16_t p, const std::string& flow) {
+    return socks_client_to(R"({"type":"vless","tag":"v","server":"127.0.0.1","server_port":)" +
+                           std::to_string(p) + R"(,"uuid":")" + uuid + R"(","flow":")" + flow +
+                           R"(","tls":{"enabled":true,"server_name":"secret.test",)"
+                           R"("certificate_sha256":[")" +
+                           pin + R"("]}})");
+  };
+  v.push_back({"vless+tls", server(""), [client](uint16_t p) { return client(p, ""); }});
+  v.push_back({"vless+tls+vision", server("xtls-rprx-vision"),
+               [client](uint16_t p) { return client(p, "xtls-rprx-vision"); }});
+}
+
 std::vector<Row> rows() {
   const std::string direct_server =
       R"({"log":{"level":"error"},"inbounds":[{"type":"%s","tag":"in","listen":"127.0.0.1","listen_port":0}],"outbounds":[{"type":"direct","tag":"direct"}]})";
@@ -154,6 +188,7 @@ std::vector<Row> rows() {
                      std::to_string(p) + "}");
                }});
   add_trojan_rows(v);
+  add_vless_rows(v);
   return v;
 }
 

@@ -6,6 +6,10 @@
 //   sluice generate ech-keypair <public_name>
 //       an "ECH CONFIGS" block for clients (tls.ech.config) and the matching
 //       "ECH KEYS" block for the server (tls.ech.key), as sing-box prints them
+//   sluice generate uuid [name]
+//       a random (version 4) UUID for a VLESS user, as sing-box prints one;
+//       with a name of 1-30 characters, the UUIDv5 VLESS maps it to
+//       (vless.md section 2, `xray uuid -i name`)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +19,8 @@
 #include "crypto/tls_ech.hpp"
 #include "crypto/tls_keypair.hpp"
 #include "crypto/tls_verify.hpp"
+#include "proto/vless/user_id.hpp"
+#include "sluice/cipher.hpp"
 
 namespace sluice::cli {
 
@@ -22,12 +28,32 @@ namespace {
 int usage() {
   std::fprintf(stderr,
                "usage: sluice generate tls-keypair <name> [--days N]\n"
-               "       sluice generate ech-keypair <public_name>\n");
+               "       sluice generate ech-keypair <public_name>\n"
+               "       sluice generate uuid [name]\n");
   return 2;
+}
+
+int generate_uuid(int argc, char** argv) {
+  vless::UserId id;
+  if (argc >= 3) {
+    const std::string_view name = argv[2];
+    if (name.empty() || name.size() > 30) {
+      std::fprintf(stderr, "sluice generate uuid: a name has 1-30 characters\n");
+      return 1;
+    }
+    id = vless::uuid_v5_nil(name);
+  } else {
+    random_bytes(id);
+    id[6] = static_cast<uint8_t>((id[6] & 0x0f) | 0x40);  // version 4
+    id[8] = static_cast<uint8_t>((id[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  }
+  std::printf("%s\n", vless::format_user_id(id).c_str());
+  return 0;
 }
 }  // namespace
 
 int cmd_generate(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "uuid") == 0) return generate_uuid(argc, argv);
   if (argc < 3) return usage();
   const std::string what = argv[1];
   const std::string name = argv[2];

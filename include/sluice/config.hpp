@@ -144,7 +144,7 @@ struct TlsServerOptions {
   TlsEchServerOptions ech;
 };
 
-enum class InboundType : uint8_t { socks, http, mixed, trojan };
+enum class InboundType : uint8_t { socks, http, mixed, trojan, vless };
 
 struct SocksInboundOptions {
   std::vector<User> users;  // empty = no authentication
@@ -181,12 +181,30 @@ struct TrojanInboundOptions {
   std::vector<std::pair<std::string, TrojanFallback>> fallback_for_alpn;
 };
 
+// VlessUser is one account of a vless inbound (sing-box users[]).
+struct VlessUser {
+  std::string name;
+  std::string uuid;  // a UUID, or any 1-30 character name (mapped to a UUIDv5, vless.md 2)
+  std::string flow;  // "" or "xtls-rprx-vision"
+};
+
+// VlessFallback has the shape of TrojanFallback (server + server_port).
+using VlessFallback = TrojanFallback;
+
+struct VlessInboundOptions {
+  std::vector<VlessUser> users;
+  TlsServerOptions tls;    // disabled = VLESS on plain TCP (security "none")
+  VlessFallback fallback;  // server empty = close unauthenticated connections
+  std::vector<std::pair<std::string, VlessFallback>> fallback_for_alpn;
+};
+
 struct InboundOptions {
   InboundType type = InboundType::socks;
   std::string tag;
   ListenOptions listen;
   // The alternative matches |type| (same order as InboundType).
-  std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions>
+  std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions,
+               VlessInboundOptions>
       options;
 };
 
@@ -221,7 +239,7 @@ struct ServerEndpoint {
   uint16_t server_port = 0;
 };
 
-enum class OutboundType : uint8_t { direct, block, socks, http, trojan };
+enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless };
 
 struct DirectOutboundOptions {};
 struct BlockOutboundOptions {};
@@ -248,13 +266,26 @@ struct TrojanOutboundOptions {
   TlsClientOptions tls;  // Trojan runs over TLS: "enabled" must be true
 };
 
+struct VlessOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string uuid;  // a UUID, or any 1-30 character name (mapped to a UUIDv5)
+  std::string flow;  // "" or "xtls-rprx-vision"
+  // packet_encoding: how UDP is carried. "xudp" (the default, as in
+  // sing-box, when the field is absent) = Mux.Cool session 0 on one
+  // connection; "" = command 0x02, one connection per destination;
+  // "packetaddr" is rejected until implemented.
+  std::string packet_encoding = "xudp";
+  Network network;
+  TlsClientOptions tls;  // disabled = plain TCP (security "none")
+};
+
 struct OutboundOptions {
   OutboundType type = OutboundType::direct;
   std::string tag;
   DialOptions dial;
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
-               HttpOutboundOptions, TrojanOutboundOptions>
+               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions>
       options;
 };
 
@@ -292,6 +323,11 @@ Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag
 // trojan outbound tagged with the link's #fragment. config_invalid with a
 // reason in |why| (may be null) for a malformed link.
 Result<OutboundOptions> parse_trojan_link(std::string_view link, std::string* why);
+
+// parse_vless_link turns a vless:// share link (config.md 5.1) into a vless
+// outbound, as parse_trojan_link does. security=tls and none are built;
+// security=reality is parsed and refused ("REALITY not built yet").
+Result<OutboundOptions> parse_vless_link(std::string_view link, std::string* why);
 
 const char* inbound_type_name(InboundType t) noexcept;
 const char* outbound_type_name(OutboundType t) noexcept;

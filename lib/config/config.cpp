@@ -194,6 +194,8 @@ const char* inbound_type_name(InboundType t) noexcept {
       return "mixed";
     case InboundType::trojan:
       return "trojan";
+    case InboundType::vless:
+      return "vless";
   }
   return "unknown";
 }
@@ -210,6 +212,8 @@ const char* outbound_type_name(OutboundType t) noexcept {
       return "http";
     case OutboundType::trojan:
       return "trojan";
+    case OutboundType::vless:
+      return "vless";
   }
   return "unknown";
 }

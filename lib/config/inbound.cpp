@@ -116,10 +116,15 @@ Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, Inb
     TrojanInboundOptions o;
     SLUICE_TRY(parse_trojan_inbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "vless") {
+    out->type = InboundType::vless;
+    VlessInboundOptions o;
+    SLUICE_TRY(parse_vless_inbound(r, &o));
+    out->options = std::move(o);
   } else {
     return ctx.fail(
         Errc::config_invalid, r.path("type"),
-        "unsupported inbound type \"" + type + "\" (expected socks, http, mixed or trojan)");
+        "unsupported inbound type \"" + type + "\" (expected socks, http, mixed, trojan or vless)");
   }
   SLUICE_TRY(parse_listen(r, &out->listen));
   r.finish();

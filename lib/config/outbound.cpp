@@ -241,10 +241,15 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
     TrojanOutboundOptions o;
     SLUICE_TRY(parse_trojan_outbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "vless") {
+    out->type = OutboundType::vless;
+    VlessOutboundOptions o;
+    SLUICE_TRY(parse_vless_outbound(r, &o));
+    out->options = std::move(o);
   } else {
     return ctx.fail(Errc::config_invalid, r.path("type"),
                     "unsupported outbound type \"" + type +
-                        "\" (expected direct, block, socks, http or trojan)");
+                        "\" (expected direct, block, socks, http, trojan or vless)");
   }
   if (out->type != OutboundType::block) SLUICE_TRY(parse_dial(r, &out->dial));
   r.finish();

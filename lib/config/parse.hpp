@@ -23,6 +23,9 @@ Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
 Status parse_trojan_outbound(ObjectReader& r, TrojanOutboundOptions* o);
 // parse_trojan_inbound reads the trojan-specific fields of an inbound.
 Status parse_trojan_inbound(ObjectReader& r, TrojanInboundOptions* o);
+// parse_vless_outbound / parse_vless_inbound read the vless-specific fields.
+Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o);
+Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o);
 // parse_network reads "network" (tcp, udp or both).
 Status parse_network(ObjectReader& r, Network* out);
 // parse_server reads the required "server" and "server_port".

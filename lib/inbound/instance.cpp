@@ -5,6 +5,7 @@
 #include "session/direct_session.hpp"
 #include "session/trojan_session.hpp"
 #include "session/upstream_proxy_session.hpp"
+#include "session/vless_session.hpp"
 
 namespace sluice {
 
@@ -79,6 +80,24 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       if (!s) return fail(s.error(), why);
       return std::unique_ptr<Session>(std::move(*s));
     }
+    case OutboundType::vless: {
+      const auto& vo = std::get<VlessOutboundOptions>(o.options);
+      VlessSessionOptions v;
+      v.server = vo.endpoint.server;
+      v.server_port = vo.endpoint.server_port;
+      auto id = vless::parse_user_id(vo.uuid);
+      if (!id) return fail(id.error(), "uuid: expected a UUID or a name of 1-30 characters");
+      v.user = *id;
+      v.flow = vo.flow.empty() ? vless::Flow::none : vless::Flow::vision;
+      v.xudp = vo.packet_encoding == "xudp";
+      v.tcp = vo.network.tcp;
+      v.udp = vo.network.udp;
+      v.dial.dial = dial_options(o.dial);
+      std::string why;
+      auto s = VlessSession::create(e, o.tag, v, vo.tls, &why);
+      if (!s) return fail(s.error(), why);
+      return std::unique_ptr<Session>(std::move(*s));
+    }
   }
   return fail(Errc::not_supported, "unknown outbound type");
 }
@@ -112,6 +131,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       tc.tls = to.tls;
       tc.fallback = to.fallback;
       tc.fallback_for_alpn = to.fallback_for_alpn;
+      tc.udp_timeout_ms = std::max<uint64_t>(1, to_ms(in.listen.udp_timeout));
       std::string why;
       auto ti = TrojanInbound::create(e, tc, inst->router_.get(), &why);
       if (!ti) {
@@ -121,6 +141,36 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
         return ti.error();
       }
       inst->trojan_inbounds_.push_back(std::move(*ti));
+      continue;
+    }
+    if (in.type == InboundType::vless) {
+      const auto& vo = std::get<VlessInboundOptions>(in.options);
+      VlessInboundConfig vc;
+      vc.tag = in.tag;
+      vc.listen = in.listen.listen;
+      vc.port = in.listen.listen_port;
+      vc.udp_idle_timeout_ms = std::max<uint64_t>(1, to_ms(in.listen.udp_timeout));
+      std::string why;
+      for (const VlessUser& u : vo.users) {
+        auto id = vless::parse_user_id(u.uuid);
+        if (!id) {
+          why = "user " + u.name + ": bad uuid";
+          break;
+        }
+        vc.users.push_back({u.name, *id, u.flow.empty() ? vless::Flow::none : vless::Flow::vision});
+      }
+      vc.tls = vo.tls;
+      vc.fallback = vo.fallback;
+      vc.fallback_for_alpn = vo.fallback_for_alpn;
+      auto vi = why.empty() ? VlessInbound::create(e, vc, inst->router_.get(), &why)
+                            : Result<std::unique_ptr<VlessInbound>>(Errc::config_invalid);
+      if (!vi) {
+        if (reason) *reason = "inbound " + in.tag + ": " + why;
+        Instance* raw = inst.release();
+        raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+        return vi.error();
+      }
+      inst->vless_inbounds_.push_back(std::move(*vi));
       continue;
     }
     ProxyInboundOptions po;
@@ -151,6 +201,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
         break;
       }
       case InboundType::trojan:
+      case InboundType::vless:
         break;  // handled above
     }
     std::string why;
@@ -187,9 +238,16 @@ TrojanInbound* Instance::trojan_inbound(std::string_view tag) const noexcept {
   return nullptr;
 }
 
+VlessInbound* Instance::vless_inbound(std::string_view tag) const noexcept {
+  for (const auto& i : vless_inbounds_)
+    if (i->tag() == tag) return i.get();
+  return nullptr;
+}
+
 uint16_t Instance::inbound_port(std::string_view tag) const noexcept {
   if (ProxyInbound* p = inbound(tag)) return p->port();
   if (TrojanInbound* t = trojan_inbound(tag)) return t->port();
+  if (VlessInbound* v = vless_inbound(tag)) return v->port();
   return 0;
 }
 
@@ -198,7 +256,7 @@ void Instance::close(CloseCallback cb, void* user) noexcept {
   closing_ = true;
   close_cb_ = cb;
   close_user_ = user;
-  open_inbounds_ = inbounds_.size() + trojan_inbounds_.size();
+  open_inbounds_ = inbounds_.size() + trojan_inbounds_.size() + vless_inbounds_.size();
   if (open_inbounds_ == 0) {
     inbound_closed();
     return;
@@ -206,6 +264,8 @@ void Instance::close(CloseCallback cb, void* user) noexcept {
   for (auto& i : inbounds_)
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
   for (auto& i : trojan_inbounds_)
+    i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
+  for (auto& i : vless_inbounds_)
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
 }
 

@@ -16,6 +16,7 @@
 #include "inbound/proxy_inbound.hpp"
 #include "inbound/router.hpp"
 #include "inbound/trojan_inbound.hpp"
+#include "inbound/vless_inbound.hpp"
 #include "sluice/config.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/session.hpp"
@@ -37,6 +38,8 @@ class Instance {
   ProxyInbound* inbound(std::string_view tag) const noexcept;
   // trojan_inbound: the Trojan server tagged |tag|, or nullptr.
   TrojanInbound* trojan_inbound(std::string_view tag) const noexcept;
+  // vless_inbound: the VLESS server tagged |tag|, or nullptr.
+  VlessInbound* vless_inbound(std::string_view tag) const noexcept;
   // inbound_port: the listening port of any inbound tagged |tag| (0 if none).
   uint16_t inbound_port(std::string_view tag) const noexcept;
 
@@ -52,6 +55,7 @@ class Instance {
   std::unique_ptr<FinalRouter> router_;
   std::vector<std::unique_ptr<ProxyInbound>> inbounds_;
   std::vector<std::unique_ptr<TrojanInbound>> trojan_inbounds_;
+  std::vector<std::unique_ptr<VlessInbound>> vless_inbounds_;
   Session* final_ = nullptr;
   size_t open_inbounds_ = 0;
   bool closing_ = false;

@@ -1,0 +1,105 @@
+// config/vless.cpp: the vless outbound (config.md 3.1) and inbound (4.1).
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include "config/parse.hpp"
+#include "proto/vless/addons.hpp"
+#include "proto/vless/user_id.hpp"
+
+namespace sluice::config {
+namespace {
+
+Status check_uuid(ConfigCtx& ctx, const std::string& path, const std::string& uuid) {
+  if (!vless::parse_user_id(uuid)) {
+    return ctx.fail(Errc::config_invalid, path,
+                    "expected a UUID or a name of 1-30 characters, got \"" + uuid + "\"");
+  }
+  return {};
+}
+
+Status check_flow(ConfigCtx& ctx, const std::string& path, const std::string& flow) {
+  if (flow.empty() || flow == vless::kFlowVision) return {};
+  return ctx.fail(Errc::config_invalid, path,
+                  "expected \"\" or \"xtls-rprx-vision\", got \"" + flow + "\"");
+}
+
+Status parse_fallback(ObjectReader& r, const Json& j, const std::string& path, VlessFallback* out) {
+  SLUICE_TRY(check_object(r.ctx(), j, path));
+  ObjectReader f(r.ctx(), j, path);
+  SLUICE_TRY(f.string("server", &out->server, true));
+  SLUICE_TRY(f.port("server_port", &out->server_port, true, 1));
+  f.finish();
+  return {};
+}
+
+}  // namespace
+
+Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o) {
+  SLUICE_TRY(parse_server(r, &o->endpoint));
+  SLUICE_TRY(r.string("uuid", &o->uuid, true));
+  SLUICE_TRY(check_uuid(r.ctx(), r.path("uuid"), o->uuid));
+  SLUICE_TRY(r.string("flow", &o->flow));
+  SLUICE_TRY(check_flow(r.ctx(), r.path("flow"), o->flow));
+  // Absent means xudp (sing-box's default); an explicit "" means command 0x02.
+  o->packet_encoding = "xudp";
+  SLUICE_TRY(r.string("packet_encoding", &o->packet_encoding));
+  if (o->packet_encoding == "packetaddr") {
+    return r.ctx().fail(Errc::config_invalid, r.path("packet_encoding"),
+                        "\"packetaddr\" is not supported yet (use \"xudp\" or \"\")");
+  }
+  if (!o->packet_encoding.empty() && o->packet_encoding != "xudp") {
+    return r.ctx().fail(
+        Errc::config_invalid, r.path("packet_encoding"),
+        "expected \"\", \"xudp\" or \"packetaddr\", got \"" + o->packet_encoding + "\"");
+  }
+  SLUICE_TRY(parse_network(r, &o->network));
+  const Json* tls;
+  SLUICE_TRY(r.object("tls", &tls));
+  if (tls != nullptr) SLUICE_TRY(parse_tls_client(r.ctx(), *tls, r.path("tls"), &o->tls));
+  if (!o->flow.empty() && !o->tls.enabled) {
+    return r.ctx().fail(Errc::config_invalid, r.path("flow"),
+                        "xtls-rprx-vision needs \"tls\": {\"enabled\": true}");
+  }
+  SLUICE_TRY(r.reject("multiplex", "multiplex is not supported yet"));
+  SLUICE_TRY(r.reject("transport", "v2ray transports are not supported yet"));
+  return {};
+}
+
+Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o) {
+  const Json* arr;
+  SLUICE_TRY(r.array("users", &arr));
+  if (arr == nullptr || arr->empty())
+    return r.ctx().fail(Errc::config_missing_field, r.path("users"),
+                        "at least one user is required");
+  for (size_t i = 0; i < arr->size(); ++i) {
+    std::string p = index_path(r.path("users"), i);
+    SLUICE_TRY(check_object(r.ctx(), (*arr)[i], p));
+    ObjectReader u(r.ctx(), (*arr)[i], p);
+    VlessUser user;
+    SLUICE_TRY(u.string("name", &user.name));
+    SLUICE_TRY(u.string("uuid", &user.uuid, true));
+    SLUICE_TRY(check_uuid(r.ctx(), u.path("uuid"), user.uuid));
+    SLUICE_TRY(u.string("flow", &user.flow));
+    SLUICE_TRY(check_flow(r.ctx(), u.path("flow"), user.flow));
+    u.finish();
+    o->users.push_back(std::move(user));
+  }
+  const Json* tls;
+  SLUICE_TRY(r.object("tls", &tls));
+  if (tls != nullptr) SLUICE_TRY(parse_tls_server(r.ctx(), *tls, r.path("tls"), &o->tls));
+  const Json* fb;
+  SLUICE_TRY(r.object("fallback", &fb));
+  if (fb != nullptr) SLUICE_TRY(parse_fallback(r, *fb, r.path("fallback"), &o->fallback));
+  SLUICE_TRY(r.object("fallback_for_alpn", &fb));
+  if (fb != nullptr) {
+    for (auto it = fb->begin(); it != fb->end(); ++it) {
+      VlessFallback f;
+      SLUICE_TRY(parse_fallback(r, *it, join_path(r.path("fallback_for_alpn"), it.key()), &f));
+      o->fallback_for_alpn.emplace_back(it.key(), std::move(f));
+    }
+  }
+  SLUICE_TRY(r.reject("multiplex", "multiplex is not supported yet"));
+  SLUICE_TRY(r.reject("transport", "v2ray transports are not supported yet"));
+  return {};
+}
+
+}  // namespace sluice::config

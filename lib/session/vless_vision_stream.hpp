@@ -1,0 +1,157 @@
+// vless_vision_stream.hpp: VisionStream, a VLESS connection with flow
+// xtls-rprx-vision (vless.md section 7), client or server side, including
+// the per-direction switch to direct copy.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// Direct copy leaves the outer TLS layer in one direction while the other
+// may still use it, so a VisionStream takes the TLS connection over as soon
+// as it starts: TlsTransport::detach() hands it the TCP transport, the
+// plaintext TLS had decrypted but not delivered and the raw bytes TLS had
+// not read; the TlsTransport object stays alive only for its sans-I/O
+// tls::TlsConnection, which this class then drives itself, one record per
+// read (records after a Direct block are not TLS and must never be opened):
+//
+//   write: VisionWriter pads (or passes through); the result is encrypted
+//          with TlsConnection::write and sent on TCP; after the writer
+//          reports switch_to_direct, the bytes after that batch go to TCP
+//          as they are (no close_notify, no KeyUpdate in that direction);
+//   read:  raw TCP bytes are fed to the TlsConnection, each record's
+//          plaintext goes through the VisionReader; when it reports
+//          switch_to_direct, the plaintext TLS still holds and then the raw
+//          bytes TLS has not read are delivered as they are, and TCP is read
+//          directly from then on.
+//
+// The client sends the request header with the first padding block in one
+// record (an empty long-padding block right away, as Xray does after its
+// 500 ms wait: sluice does not wait) and strips the response header before
+// the first block it reads; the server puts the response header in front of
+// its first block. Both directions share one TrafficState (the inner-TLS
+// filter), as Xray's do.
+//
+// Counters (may be shared by many streams; single loop thread): how many
+// streams switched each direction.
+//
+// Ownership: owns the TLS transport (and through it the TCP one).
+// Threads: the Engine's loop thread.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "proto/vless/user_id.hpp"
+#include "proto/vless/vision_filter.hpp"
+#include "proto/vless/vision_reader.hpp"
+#include "proto/vless/vision_writer.hpp"
+#include "sluice/engine.hpp"
+#include "sluice/transport.hpp"
+#include "transport/tls_transport.hpp"
+
+namespace sluice {
+
+struct VisionCounters {
+  uint64_t streams = 0;
+  uint64_t malformed = 0;     // streams failed by a malformed padding block or response
+  uint64_t direct_read = 0;   // streams whose receive direction switched to direct
+  uint64_t direct_write = 0;  // streams whose send direction switched to direct
+};
+
+class VisionStream final : public Transport, private TransportHandler {
+ public:
+  enum class Role { client, server };
+  // create detaches |tls| (handshake done, nothing queued, reading
+  // stopped). |first| (client role) is the encoded request header, sent at
+  // once with an empty padding block; (server role) the encoded response
+  // header, sent in front of the first block. |received| (server role) is
+  // plaintext already read after the request header: it is read first.
+  static Result<std::unique_ptr<VisionStream>> create(Engine& e, std::unique_ptr<TlsTransport> tls,
+                                                      Role role, const vless::UserId& id,
+                                                      Slice&& first, Chain&& received,
+                                                      std::shared_ptr<VisionCounters> counters);
+  ~VisionStream() override;
+
+  bool direct_read() const noexcept { return read_raw_; }
+  bool direct_write() const noexcept { return write_raw_; }
+
+  void set_handler(TransportHandler* h) noexcept override { handler_ = h; }
+  Status write(Chain&& data) noexcept override;
+  size_t write_buffered() const noexcept override { return tcp_->write_buffered(); }
+  void set_write_watermarks(size_t low, size_t high) noexcept override {
+    tcp_->set_write_watermarks(low, high);
+  }
+  void read_start() noexcept override;
+  void read_stop() noexcept override;
+  Status unread(Chain&& data) noexcept override;
+  Status shutdown() noexcept override;
+  void close(CloseCallback cb, void* user) noexcept override;
+  const char* failure_reason() const noexcept override {
+    return reason_.empty() ? tcp_->failure_reason() : reason_.c_str();
+  }
+  TransportStats stats() const noexcept override { return tcp_->stats(); }
+
+  using Transport::write;
+
+ private:
+  VisionStream(Engine& e, std::unique_ptr<TlsTransport> tls, Role role, const vless::UserId& id,
+               std::shared_ptr<VisionCounters> counters) noexcept;
+
+  Status start(Slice&& first, Chain&& received, TlsTransport::Detached&& d) noexcept;
+
+  // TCP events
+  void on_data(Slice&& data) override;
+  void on_eof() override;
+  void on_error(Errc e) override;
+  void on_write_high() override {
+    if (handler_) handler_->on_write_high();
+  }
+  void on_write_low() override {
+    if (handler_) handler_->on_write_low();
+  }
+  void on_drained() override {
+    if (handler_) handler_->on_drained();
+  }
+
+  Status send_tls(Chain&& plain) noexcept;  // encrypt and write to TCP
+  Status send(Chain&& bytes) noexcept;      // through TLS or raw, per direction
+  // pad_and_send pads |data| (after held_); |final|: hold nothing back.
+  Status pad_and_send(Chain&& data, bool final) noexcept;
+  void pump() noexcept;                   // deliver what can be delivered
+  bool read_records() noexcept;           // false after a failure
+  void on_plaintext(Slice&& s) noexcept;  // one record's plaintext (or raw, after direct)
+  void switch_read_to_direct() noexcept;
+  void fail(Errc e, const char* why) noexcept;
+
+  Engine& engine_;
+  std::unique_ptr<TlsTransport> tls_;  // detached: kept for its TlsConnection
+  std::unique_ptr<Transport> tcp_;
+  tls::TlsConnection* conn_ = nullptr;
+  Role role_;
+  vless::TrafficState state_;
+  vless::VisionWriter writer_;
+  vless::VisionReader reader_;
+  std::shared_ptr<VisionCounters> counters_;
+  TransportHandler* handler_ = nullptr;
+  Slice prefix_;   // server: response header not yet sent
+  Chain pending_;  // plaintext read before the stream took over (server), delivered first
+  Chain held_;     // start of an inner TLS record whose rest has not been written yet
+  // client: the response header as received so far
+  std::array<uint8_t, 2 + 255> resp_{};
+  size_t resp_len_ = 0;
+  bool response_done_ = false;
+  bool reading_ = false;
+  bool in_pump_ = false;
+  bool tcp_eof_ = false;  // TCP ended (fed to TLS while reading it)
+  bool eof_delivered_ = false;
+  bool read_raw_ = false;   // receive direction switched to direct
+  bool write_raw_ = false;  // send direction switched to direct
+  bool switch_write_next_ = false;
+  bool failed_ = false;
+  bool closing_ = false;
+  int closes_ = 0;
+  std::string reason_;
+  CloseCallback close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+};
+
+}  // namespace sluice
