@@ -345,6 +345,8 @@ void VisionStream::pump() noexcept {
     eof_delivered_ = true;
     if (!response_done_ && resp_len_ > 0) {
       fail(Errc::truncated, "end of stream inside the response header");
+    } else if (reader_.in_block()) {
+      fail(Errc::truncated, "end of stream inside a padding block");
     } else if (handler_) {
       handler_->on_eof();
     }

@@ -104,6 +104,12 @@ class Unpadder {
   int current_command() const noexcept { return cur_cmd_; }
   // in_block: inside a block's header, content or padding.
   bool in_block() const noexcept { return rem_cmd_ > 0 || rem_content_ > 0 || rem_padding_ > 0; }
+  // mid_block: part of a block has been read and the rest has not (unlike
+  // in_block, false between a finished Continue block and the next header).
+  bool mid_block() const noexcept {
+    return (rem_cmd_ > 0 && rem_cmd_ < static_cast<int32_t>(kVisionBlockHeader)) ||
+           rem_content_ > 0 || rem_padding_ > 0;
+  }
   int32_t remaining_content() const noexcept { return rem_content_; }
   int32_t remaining_padding() const noexcept { return rem_padding_; }
 

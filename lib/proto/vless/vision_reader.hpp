@@ -57,6 +57,10 @@ class VisionReader {
 
   bool within_padding() const noexcept { return within_padding_; }
   bool direct() const noexcept { return direct_; }
+  // in_block: the last buffer ended part-way through a padding block (its
+  // header, content or padding). A stream that ends here was cut short
+  // (truncated); one that ends between blocks, still padding, did not.
+  bool in_block() const noexcept { return !direct_ && unpadder_.mid_block(); }
 
  private:
   TrafficState& state_;

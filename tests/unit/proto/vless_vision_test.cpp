@@ -20,7 +20,6 @@ using namespace sluice::test;
 
 namespace {
 
-
 UserId spec_user() { return *parse_user_id("bf000d23-0752-40b4-affe-68f7707a9661"); }
 
 void put16(Bytes& b, size_t v) {
@@ -721,4 +720,26 @@ TEST_CASE("vision reader: split deliveries and the direct event", "[proto][vless
   auto step = r.on_buffer(copy, copy.data());
   REQUIRE(step);
   CHECK(step->len == wire.size());
+}
+
+TEST_CASE("vision reader: a stream cut inside a padding block is detectable",
+          "[proto][vless][vision]") {
+  Side server;
+  Bytes t1 = app_data(300, 1);
+  Bytes wire = server.send({t1});
+  // Every cut inside the first block leaves the reader in_block; the whole
+  // block leaves it outside. (A first buffer shorter than user id + block
+  // header, 21 bytes, is raw data to Xray's reader and to ours.)
+  for (size_t cut = 21; cut < wire.size(); ++cut) {
+    Side client;
+    client.recv(Bytes(wire.begin(), wire.begin() + static_cast<long>(cut)));
+    INFO("cut at " << cut << " of " << wire.size());
+    CHECK(client.reader.in_block());
+  }
+  Side client;
+  CHECK(client.recv(wire) == t1);
+  CHECK_FALSE(client.reader.in_block());
+  // Still padding (the block was a Continue) but between blocks: a stream
+  // may end here.
+  CHECK(client.reader.within_padding());
 }
