@@ -16,6 +16,13 @@
 // Adding a protocol = a perf/<proto>_rows.cpp with its RowDefs (tunnel_rows.hpp)
 // and one line in all_rows().
 //
+// Inner TLS: a row with inner_tls has the measuring client run TLS 1.3 to
+// TLS test servers through the path (measure.hpp), and its throughput is
+// also given as a ratio of the "direct TLS" baseline row (inner TLS, no
+// proxy), which runs whenever an inner-TLS row does. A side may leave a
+// report (Keep::report): the child prints it when told to stop and the
+// bench shows it under the table, failing the row on a problem.
+//
 //   tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] [--rows id,id]
 //   tunnel_bench --serve <row-id> <client|server> <upstream-port>   (internal)
 #include <fcntl.h>
@@ -38,14 +45,16 @@
 #include <thread>
 #include <vector>
 
+#include "bench_material.hpp"
 #include "inbound/proxy_inbound.hpp"
 #include "inbound/router.hpp"
 #include "measure.hpp"
+#include "quic_rows.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
-#include "quic_rows.hpp"
 #include "trojan_rows.hpp"
 #include "tunnel_rows.hpp"
+#include "vless_rows.hpp"
 
 extern char** environ;
 
@@ -86,6 +95,7 @@ Result<uint16_t> socks_direct_client(Engine& e, uint16_t, Keep& keep, std::strin
 }
 
 const RowDef kBaseRows[] = {
+    {"direct-tls", "direct TLS", nullptr, nullptr, true},  // the inner-TLS baseline
     {"socks-direct", "SOCKS5 inbound -> direct", nullptr, socks_direct_client},
 };
 
@@ -95,6 +105,7 @@ const std::vector<RowDef>& all_rows() {
   static const std::vector<RowDef> rows = [] {
     std::vector<RowDef> v(std::begin(kBaseRows), std::end(kBaseRows));
     for (const auto& r : perf::trojan_rows()) v.push_back(r);
+    for (const auto& r : perf::vless_rows()) v.push_back(r);
     for (const auto& r : perf::quic_rows()) v.push_back(r);
     return v;
   }();
@@ -110,7 +121,8 @@ const RowDef* find_row(std::string_view id) {
 // ------------------------------------------------------------------ child
 
 // serve runs one side until stdin reaches EOF (the bench closed its pipe or
-// died), printing "PORT <n>" once listening.
+// died), printing "PORT <n>" once listening and, once stopped, the side's
+// report as "REPORT <line>" and "PROBLEM <text>" lines.
 int serve(const RowDef& row, bool server_side, uint16_t upstream) {
   m::raise_fd_limit(20000);
   SideFn fn = server_side ? row.server : row.client;
@@ -143,6 +155,13 @@ int serve(const RowDef& row, bool server_side, uint16_t upstream) {
     if (k == 0 || (k < 0 && errno != EINTR)) break;
   }
   (void)(*e)->stop();
+  if (keep.report) {
+    std::string problem;
+    const std::string line = keep.report(&problem);
+    std::printf("REPORT %s\n", line.c_str());
+    if (!problem.empty()) std::printf("PROBLEM %s\n", problem.c_str());
+    std::fflush(stdout);
+  }
   keep.clear();
   e->reset();
   return 0;
@@ -151,14 +170,17 @@ int serve(const RowDef& row, bool server_side, uint16_t upstream) {
 // Child is one spawned side.
 struct Child {
   pid_t pid = -1;
-  int stdin_w = -1;  // closing it tells the child to stop
+  int stdin_w = -1;   // closing it tells the child to stop
+  int stdout_r = -1;  // after "PORT", the report lines
   uint16_t port = 0;
   bool server_side = false;
+  std::string report, problem;  // from the REPORT / PROBLEM lines
 
   ~Child() { stop(); }
   void stop() {
     if (stdin_w >= 0) ::close(stdin_w);
     stdin_w = -1;
+    if (stdout_r >= 0) read_report();
     if (pid <= 0) return;
     for (int i = 0; i < 1000; ++i) {  // up to ~10 s for a clean stop
       int st = 0;
@@ -171,6 +193,31 @@ struct Child {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     pid = -1;
+  }
+  // read_report reads the child's stdout to EOF (10 s at most).
+  void read_report() {
+    std::string out;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd pf{stdout_r, POLLIN, 0};
+      if (::poll(&pf, 1, 100) <= 0) continue;
+      char b[512];
+      ssize_t k = ::read(stdout_r, b, sizeof b);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) break;
+      out.append(b, static_cast<size_t>(k));
+    }
+    ::close(stdout_r);
+    stdout_r = -1;
+    size_t at = 0;
+    while (at < out.size()) {
+      size_t nl = out.find('\n', at);
+      if (nl == std::string::npos) nl = out.size();
+      const std::string_view l(out.data() + at, nl - at);
+      if (l.rfind("REPORT ", 0) == 0) report = l.substr(7);
+      if (l.rfind("PROBLEM ", 0) == 0) problem = l.substr(8);
+      at = nl + 1;
+    }
   }
 };
 
@@ -205,7 +252,7 @@ std::unique_ptr<Child> spawn_side(const RowDef& row, bool server_side, uint16_t 
     *error = std::string("posix_spawn: ") + std::strerror(rc);
     return nullptr;
   }
-  // Read "PORT <n>\n" (10 s at most).
+  // Read "PORT <n>\n" (10 s at most); the rest is read by Child::stop.
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
@@ -216,7 +263,7 @@ std::unique_ptr<Child> spawn_side(const RowDef& row, bool server_side, uint16_t 
     if (k <= 0) break;
     line.append(b, static_cast<size_t>(k));
   }
-  ::close(out[0]);
+  c->stdout_r = out[0];
   unsigned port = 0;
   if (std::sscanf(line.c_str(), "PORT %u", &port) != 1 || port == 0 || port > 65535) {
     *error = std::string("the ") + row.id + (server_side ? " server" : " client") +
@@ -253,15 +300,26 @@ double cpu_of(const std::vector<Child*>& procs) {
 // behind it (none for direct TCP).
 struct Entry {
   m::Path path;
+  const RowDef* row = nullptr;  // nullptr: the direct TCP baseline
   std::unique_ptr<Child> server, client;
   std::vector<Child*> procs;
   m::PathResult r;
   double proxy_cpu = 0, ends_cpu = 0;  // over the bulk windows
+  std::string report, problem;         // the server side's (Keep::report)
+};
+
+// Servers: the test servers every row's path ends at (TLS ones for inner
+// TLS rows, started only when such a row runs).
+struct Servers {
+  std::unique_ptr<m::TestServer> echo, sink, echo_tls, sink_tls;
+  m::TestServer& echo_for(const Entry& e) const { return e.path.inner_tls ? *echo_tls : *echo; }
+  m::TestServer& sink_for(const Entry& e) const { return e.path.inner_tls ? *sink_tls : *sink; }
 };
 
 // measure_connections: setup time, RTT and (for sluice rows) RSS per idle
 // tunnelled connection.
-void measure_connections(Entry& e, m::TestServer& echo, const Settings& s) {
+void measure_connections(Entry& e, const Servers& servers, const Settings& s) {
+  m::TestServer& echo = servers.echo_for(e);
   m::PathResult& r = e.r;
   r.name = e.path.name;
   r.setup = m::measure_setup(e.path, echo.target(), s.setup_connections, s.setup_warmup);
@@ -287,7 +345,9 @@ void measure_connections(Entry& e, m::TestServer& echo, const Settings& s) {
 // add_window: one bulk window of |e| in direction |d|, accumulated into its
 // row, with the CPU time of the sluice processes and of this process (the
 // clients and test servers: the two ends of every path).
-void add_window(Entry& e, m::TestServer& sink, m::Direction d, double seconds, const Settings& s) {
+void add_window(Entry& e, const Servers& servers, m::Direction d, double seconds,
+                const Settings& s) {
+  m::TestServer& sink = servers.sink_for(e);
   double c0 = 0, e0 = 0;
   const pid_t self = ::getpid();
   m::WindowHook hook = [&](bool begin) {
@@ -340,6 +400,13 @@ int usage() {
   return 2;
 }
 
+std::string json_ratio(double v) {
+  if (v < 0) return "null";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4f", v);
+  return b;
+}
+
 int bench(const Settings& s) {
   m::raise_fd_limit(20000);
   std::string err;
@@ -350,19 +417,48 @@ int bench(const Settings& s) {
   struct Cleanup {
     ~Cleanup() { perf::remove_tls_material(); }
   } cleanup;
-  auto echo = m::TestServer::start(m::TestServer::Mode::echo, &err);
-  auto sink = echo ? m::TestServer::start(m::TestServer::Mode::sink, &err) : nullptr;
-  if (!echo || !sink) {
+  // The rows to run: the selected ones, and the direct TLS baseline with
+  // any inner-TLS row.
+  std::vector<const RowDef*> rows;
+  bool inner_tls = false;
+  for (const auto& row : all_rows())
+    if (s.rows.empty() || std::find(s.rows.begin(), s.rows.end(), row.id) != s.rows.end()) {
+      rows.push_back(&row);
+      inner_tls = inner_tls || row.inner_tls;
+    }
+  if (inner_tls && std::none_of(rows.begin(), rows.end(), [](const RowDef* r) {
+        return r->client == nullptr && r->inner_tls;
+      }))
+    rows.insert(rows.begin(), find_row("direct-tls"));
+
+  Servers servers;
+  servers.echo = m::TestServer::start(m::TestServer::Mode::echo, &err);
+  servers.sink = servers.echo ? m::TestServer::start(m::TestServer::Mode::sink, &err) : nullptr;
+  if (servers.sink && inner_tls) {
+    servers.echo_tls = m::TestServer::start(m::TestServer::Mode::echo, &err, true);
+    servers.sink_tls =
+        servers.echo_tls ? m::TestServer::start(m::TestServer::Mode::sink, &err, true) : nullptr;
+  }
+  if (!servers.echo || !servers.sink || (inner_tls && !servers.sink_tls)) {
     std::fprintf(stderr, "tunnel_bench: test servers: %s\n", err.c_str());
     return 1;
+  }
+  std::string cipher;
+  if (inner_tls) {
+    cipher = m::tls_cipher(&err);
+    if (cipher.empty()) {
+      std::fprintf(stderr, "tunnel_bench: inner TLS: %s\n", err.c_str());
+      return 1;
+    }
   }
   const unsigned nproc = std::thread::hardware_concurrency();
   const std::string cpu = cpu_model();
   if (!s.json)
     std::printf(
         "tunnel_bench: %u CPUs (%s), bulk %.1f s per direction in %d interleaved windows, "
-        "%d idle connections\n\n%s\n",
-        nproc, cpu.c_str(), s.seconds, s.rounds, s.idle_connections, m::format_header().c_str());
+        "%d idle connections%s%s\n\n%s\n",
+        nproc, cpu.c_str(), s.seconds, s.rounds, s.idle_connections,
+        inner_tls ? ", inner TLS 1.3 " : "", cipher.c_str(), m::format_header().c_str());
 
   // Start every row's sluice processes first, so the bulk windows of all
   // rows can be interleaved round by round: background load then weighs on
@@ -371,10 +467,16 @@ int bench(const Settings& s) {
   bool ok = true;
   entries.push_back(std::make_unique<Entry>());
   entries.back()->path = m::Path::direct();
-  for (const auto& row : all_rows()) {
-    if (!s.rows.empty() && std::find(s.rows.begin(), s.rows.end(), row.id) == s.rows.end())
-      continue;
+  for (const RowDef* rp : rows) {
+    const RowDef& row = *rp;
     auto e = std::make_unique<Entry>();
+    e->row = rp;
+    if (!row.client) {  // a direct baseline: no sluice process
+      e->path = m::Path::direct(row.name);
+      e->path.inner_tls = row.inner_tls;
+      entries.push_back(std::move(e));
+      continue;
+    }
     uint16_t upstream = 0;
     if (row.server) {
       e->server = spawn_side(row, true, 0, &err);
@@ -394,25 +496,71 @@ int bench(const Settings& s) {
     }
     e->procs.push_back(e->client.get());
     e->path = m::Path::socks5(row.name, e->client->port);
+    e->path.inner_tls = row.inner_tls;
     entries.push_back(std::move(e));
   }
 
-  for (auto& e : entries) measure_connections(*e, *echo, s);
+  for (auto& e : entries) measure_connections(*e, servers, s);
   const double window = s.seconds / s.rounds;
   for (int round = 0; round < s.rounds; ++round)
     for (m::Direction d : {m::Direction::upload, m::Direction::download})
-      for (auto& e : entries) add_window(*e, *sink, d, window, s);
+      for (auto& e : entries) add_window(*e, servers, d, window, s);
 
+  // Stop the sluice processes (clients first) and collect their reports.
+  for (auto& e : entries) {
+    if (e->client) e->client->stop();
+    if (e->server) {
+      e->server->stop();
+      e->report = e->server->report;
+      e->problem = e->server->problem;
+    }
+  }
   std::vector<m::PathResult> results;
+  const m::PathResult* tls_base = nullptr;  // the direct TLS row, if run
   for (auto& e : entries) {
     finish_cpu(*e);
     results.push_back(e->r);
+    ok = ok && e->problem.empty();
+  }
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (entries[i]->row && !entries[i]->row->client && entries[i]->path.inner_tls)
+      tls_base = &results[i];
+  auto tls_ratio = [&](size_t i, bool up) {
+    const double b = tls_base ? (up ? tls_base->up : tls_base->down).bytes_per_s : 0;
+    return b > 0 ? (up ? results[i].up : results[i].down).bytes_per_s / b : -1.0;
+  };
+  std::vector<bool> inner_paths, inner_rows;  // rows: not the baseline
+  std::vector<std::string> reports;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    inner_paths.push_back(entries[i]->path.inner_tls);
+    inner_rows.push_back(entries[i]->path.inner_tls && &results[i] != tls_base);
+    reports.push_back(entries[i]->report);
   }
   const m::PathResult* base = &results.front();
-  if (!s.json)
+  if (!s.json) {
     for (size_t i = 0; i < results.size(); ++i)
       std::printf("%s\n", m::format_row(results[i], i == 0 ? nullptr : base).c_str());
-  entries.clear();  // stops the sluice processes
+    bool heading = false;
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!inner_rows[i] || !tls_base) continue;
+      if (!heading) std::printf("\ninner-TLS rows as ratios of direct TLS (upload, download):\n");
+      heading = true;
+      std::printf("  %-34s %5.2f  %5.2f\n", results[i].name.c_str(), tls_ratio(i, true),
+                  tls_ratio(i, false));
+    }
+    heading = false;
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (reports[i].empty() && entries[i]->problem.empty()) continue;
+      if (!heading) std::printf("\nserver sides:\n");
+      heading = true;
+      std::printf("  %-34s %s%s%s\n", results[i].name.c_str(), reports[i].c_str(),
+                  entries[i]->problem.empty() ? "" : "   FAILED: ", entries[i]->problem.c_str());
+    }
+  }
+  std::vector<std::string> problems;
+  for (auto& e : entries)
+    if (!e->problem.empty()) problems.push_back(e->path.name + ": " + e->problem);
+  entries.clear();
 
   for (const auto& r : results) ok = ok && r.ok();
   if (s.json) {
@@ -420,10 +568,19 @@ int bench(const Settings& s) {
                     ", \"cpu\": \"" + cpu + "\", \"seconds\": " + std::to_string(s.seconds) +
                     ", \"rounds\": " + std::to_string(s.rounds) +
                     ", \"idle_connections\": " + std::to_string(s.idle_connections) +
+                    ", \"inner_tls_cipher\": " + (cipher.empty() ? "null" : m::json_quote(cipher)) +
                     ", \"ok\": " + (ok ? "true" : "false") + ", \"rows\": [\n";
-    for (size_t i = 0; i < results.size(); ++i)
-      j += "  " + m::to_json(results[i], i == 0 ? nullptr : &results.front()) +
-           (i + 1 < results.size() ? ",\n" : "\n");
+    for (size_t i = 0; i < results.size(); ++i) {
+      std::string row = m::to_json(results[i], i == 0 ? nullptr : &results.front());
+      std::string extra;
+      if (inner_paths[i]) extra += ", \"inner_tls\": true";
+      if (inner_rows[i])
+        extra += ", \"upload_ratio_direct_tls\": " + json_ratio(tls_ratio(i, true)) +
+                 ", \"download_ratio_direct_tls\": " + json_ratio(tls_ratio(i, false));
+      if (!reports[i].empty()) extra += ", \"server_report\": " + m::json_quote(reports[i]);
+      row.insert(row.size() - 1, extra);  // before the closing brace
+      j += "  " + row + (i + 1 < results.size() ? ",\n" : "\n");
+    }
     j += "]}\n";
     std::fputs(j.c_str(), stdout);
   }
@@ -431,6 +588,7 @@ int bench(const Settings& s) {
     for (const auto& r : results)
       if (!r.ok())
         std::fprintf(stderr, "tunnel_bench: %s: %s\n", r.name.c_str(), r.problems().c_str());
+    for (const auto& p : problems) std::fprintf(stderr, "tunnel_bench: %s\n", p.c_str());
     return 1;
   }
   return 0;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ namespace sluice::perf {
 // Engine has stopped (which closed them).
 struct Keep {
   std::vector<std::shared_ptr<void>> objs;
+  // report (optional): called once the Engine has stopped, before clear();
+  // returns a line for the bench's notes and sets |*problem| when the side
+  // did not behave as its row expects (the row then fails).
+  std::function<std::string(std::string* problem)> report;
   template <typename T>
   T* add(std::unique_ptr<T> p) {
     T* raw = p.get();
@@ -32,6 +37,7 @@ struct Keep {
     return raw;
   }
   void clear() {
+    report = nullptr;
     while (!objs.empty()) objs.pop_back();
   }
 };
@@ -44,7 +50,11 @@ struct RowDef {
   const char* id;    // for --rows and --serve
   const char* name;  // table label
   SideFn server;     // nullptr: the row has no server-side instance
-  SideFn client;     // returns the SOCKS5 port the measuring client uses
+  SideFn client;     // returns the SOCKS5 port the measuring client uses;
+                     // nullptr: no sluice at all (a direct baseline)
+  // inner_tls: the measuring client runs TLS 1.3 inside the path, to TLS
+  // test servers; the row is also compared with the "direct TLS" baseline.
+  bool inner_tls = false;
 };
 
 // socks_front puts a no-auth SOCKS5 inbound on 127.0.0.1 in front of

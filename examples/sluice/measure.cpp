@@ -21,8 +21,16 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <unordered_map>
+#include <utility>
+
+#include <openssl/ec_key.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace sluice::measure {
 
@@ -155,6 +163,181 @@ int connect_path(const Path& p, const Target& t, std::string* error, int timeout
   return fd;
 }
 
+// ---------------------------------------------------------------- inner TLS
+
+namespace {
+
+// tls_error: the first queued BoringSSL error (or errno), for messages.
+std::string tls_error(const char* what, SSL* ssl, int rc) {
+  const int e = ssl ? SSL_get_error(ssl, rc) : SSL_ERROR_SSL;
+  const uint32_t q = ERR_get_error();
+  ERR_clear_error();
+  if (q != 0) return std::string(what) + ": " + ERR_reason_error_string(q);
+  if (e == SSL_ERROR_SYSCALL) return errno == 0 ? std::string(what) + ": closed" : errno_text(what);
+  if (e == SSL_ERROR_ZERO_RETURN) return std::string(what) + ": closed";
+  return std::string(what) + ": SSL error " + std::to_string(e);
+}
+
+// client_ctx: TLS 1.3 only, no verification (the peer is our TestServer).
+SSL_CTX* client_ctx() {
+  static SSL_CTX* ctx = [] {
+    SSL_CTX* c = SSL_CTX_new(TLS_method());
+    if (!c) return c;
+    SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION);
+    SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION);
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+    return c;
+  }();
+  return ctx;
+}
+
+// server_ctx: TLS 1.3 only, with a self-signed P-256 certificate made once
+// per process. nullptr with |error| when BoringSSL refuses.
+SSL_CTX* server_ctx(std::string* error) {
+  static std::once_flag once;
+  static SSL_CTX* ctx = nullptr;
+  static std::string failure;
+  std::call_once(once, [] {
+    bssl::UniquePtr<EC_KEY> ec(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
+    bssl::UniquePtr<EVP_PKEY> key(EVP_PKEY_new());
+    bssl::UniquePtr<X509> x(X509_new());
+    bssl::UniquePtr<SSL_CTX> c(SSL_CTX_new(TLS_method()));
+    X509_NAME* name = x ? X509_get_subject_name(x.get()) : nullptr;
+    const auto* cn = reinterpret_cast<const uint8_t*>("measure.test");
+    bool ok =
+        ec && key && x && c && name && EC_KEY_generate_key(ec.get()) &&
+        EVP_PKEY_set1_EC_KEY(key.get(), ec.get()) && X509_set_version(x.get(), X509_VERSION_3) &&
+        ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1) &&
+        X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600) &&
+        X509_gmtime_adj(X509_getm_notAfter(x.get()), 30L * 86400) &&
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, cn, -1, -1, 0) &&
+        X509_set_issuer_name(x.get(), name) && X509_set_pubkey(x.get(), key.get()) &&
+        X509_sign(x.get(), key.get(), EVP_sha256()) && SSL_CTX_use_certificate(c.get(), x.get()) &&
+        SSL_CTX_use_PrivateKey(c.get(), key.get()) &&
+        SSL_CTX_set_min_proto_version(c.get(), TLS1_3_VERSION) &&
+        SSL_CTX_set_max_proto_version(c.get(), TLS1_3_VERSION);
+    if (!ok) {
+      failure = tls_error("test server certificate", nullptr, 0);
+      return;
+    }
+    SSL_CTX_set_mode(c.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    ctx = c.release();
+  });
+  if (!ctx && error) *error = failure;
+  return ctx;
+}
+
+// Stream: one measuring connection, plain or inner TLS. Plain streams use
+// the socket as before (send/recv, poll for timeouts); TLS streams are
+// blocking SSL objects whose waits SO_RCVTIMEO/SO_SNDTIMEO bound.
+class Stream {
+ public:
+  Stream() = default;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream() { close(); }
+
+  // open connects through |p| and, for inner TLS, completes the handshake.
+  bool open(const Path& p, const Target& t, std::string* error, int timeout_ms = 10000) {
+    if (p.inner_tls != t.tls) {
+      *error = p.inner_tls ? "inner TLS path, but the target does not speak TLS"
+                           : "the target speaks TLS, but the path is not inner TLS";
+      return false;
+    }
+    fd_ = connect_path(p, t, error, timeout_ms);
+    if (fd_ < 0) return false;
+    if (!p.inner_tls) return true;
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    SSL_CTX* ctx = client_ctx();
+    ssl_ = ctx ? SSL_new(ctx) : nullptr;
+    if (!ssl_ || !SSL_set_fd(ssl_, fd_)) {
+      *error = tls_error("SSL_new", nullptr, 0);
+      return false;
+    }
+    SSL_set_connect_state(ssl_);
+    const int rc = SSL_do_handshake(ssl_);
+    if (rc != 1) {
+      *error = tls_error("inner TLS handshake", ssl_, rc);
+      return false;
+    }
+    return true;
+  }
+
+  int fd() const noexcept { return fd_; }
+  SSL* ssl() const noexcept { return ssl_; }
+
+  bool write_all(const void* p, size_t n) {
+    if (!ssl_) return send_all(fd_, p, n);
+    // Blocking SSL_write without partial writes sends all of |n| or fails.
+    return n == 0 || SSL_write(ssl_, p, static_cast<int>(n)) == static_cast<int>(n);
+  }
+  // read_some: one blocking read, > 0 bytes, or <= 0 on EOF / failure.
+  ssize_t read_some(void* p, size_t n) {
+    if (!ssl_) {
+      ssize_t k;
+      do k = ::recv(fd_, p, n, 0);
+      while (k < 0 && errno == EINTR);
+      return k;
+    }
+    return SSL_read(ssl_, p, static_cast<int>(std::min<size_t>(n, INT32_MAX)));
+  }
+  // write_some: one blocking write of up to |n| bytes.
+  ssize_t write_some(const void* p, size_t n) {
+    if (!ssl_) {
+      ssize_t k;
+      do k = ::send(fd_, p, n, MSG_NOSIGNAL);
+      while (k < 0 && errno == EINTR);
+      return k;
+    }
+    return SSL_write(ssl_, p, static_cast<int>(std::min<size_t>(n, INT32_MAX)));
+  }
+  bool read_exact(void* p, size_t n, int timeout_ms) {
+    if (!ssl_) return recv_exact(fd_, p, n, timeout_ms);
+    auto* b = static_cast<uint8_t*>(p);
+    while (n > 0) {  // SO_RCVTIMEO (set in open) bounds each read
+      const int k = SSL_read(ssl_, b, static_cast<int>(std::min<size_t>(n, INT32_MAX)));
+      if (k <= 0) return false;
+      b += k;
+      n -= static_cast<size_t>(k);
+    }
+    return true;
+  }
+
+  // release hands the connection over (to an IdleSet): the fd, and the SSL
+  // object (nullptr when plain) owned by |tls|.
+  int release(std::shared_ptr<void>* tls) {
+    if (ssl_) *tls = std::shared_ptr<void>(ssl_, [](void* s) { SSL_free(static_cast<SSL*>(s)); });
+    ssl_ = nullptr;
+    return std::exchange(fd_, -1);
+  }
+
+  void close() noexcept {
+    if (ssl_) SSL_free(ssl_);  // no close_notify: the socket simply closes
+    ssl_ = nullptr;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  SSL* ssl_ = nullptr;
+};
+
+}  // namespace
+
+std::string tls_cipher(std::string* error) {
+  std::string scratch;
+  if (!error) error = &scratch;
+  auto echo = TestServer::start(TestServer::Mode::echo, error, true);
+  if (!echo) return "";
+  Stream s;
+  if (!s.open(Path::direct_tls(), echo->target(), error)) return "";
+  const SSL_CIPHER* c = SSL_get_current_cipher(s.ssl());
+  return c ? SSL_CIPHER_standard_name(c) : "";
+}
+
 // ---------------------------------------------------------------- TestServer
 
 namespace {
@@ -165,15 +348,22 @@ struct Conn {
   size_t pending_off = 0;
   bool decided = false;  // sink: first byte seen
   bool source = false;   // sink: the peer asked for a download
+  SSL* ssl = nullptr;    // TLS servers only
+  uint32_t watching = EPOLLIN;
 };
 
 constexpr size_t kIoSize = 256 * 1024;
+// kTlsBurst bounds the records one TLS connection handles per event, so a
+// fast peer cannot starve the others (level-triggered epoll comes back).
+constexpr int kTlsBurst = 16;
 
 }  // namespace
 
-std::unique_ptr<TestServer> TestServer::start(Mode m, std::string* error) {
+std::unique_ptr<TestServer> TestServer::start(Mode m, std::string* error, bool tls) {
+  if (tls && !server_ctx(error)) return nullptr;
   std::unique_ptr<TestServer> s(new TestServer());
   s->mode_ = m;
+  s->tls_ = tls;
   auto fail = [&](const char* what) -> std::unique_ptr<TestServer> {
     if (error) *error = errno_text(what);
     return nullptr;  // the destructor closes what was opened
@@ -230,6 +420,7 @@ void TestServer::run() noexcept {
   };
   auto drop = [&](int fd) {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    if (auto it = conns.find(fd); it != conns.end() && it->second.ssl) SSL_free(it->second.ssl);
     ::close(fd);
     conns.erase(fd);
     conns_.fetch_sub(1, std::memory_order_relaxed);
@@ -250,6 +441,65 @@ void TestServer::run() noexcept {
     }
     c.pending.clear();
     c.pending_off = 0;
+    return true;
+  };
+  // TLS connections: |tls_watch| changes the epoll set only when needed;
+  // |tls_pump| advances the handshake, the echo or the sink as far as the
+  // socket allows, and returns false when the connection is finished.
+  auto tls_watch = [&](Conn& c, uint32_t what) {
+    if (c.watching == what) return;
+    c.watching = what;
+    watch(c, what);
+  };
+  // tls_blocked: after a failed SSL call, true (and the right events
+  // watched) when it only has to wait for the socket.
+  auto tls_blocked = [&](Conn& c, int rc) {
+    const int e = SSL_get_error(c.ssl, rc);
+    if (e == SSL_ERROR_WANT_READ) {
+      tls_watch(c, c.source ? EPOLLIN | EPOLLOUT : EPOLLIN);
+      return true;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+      tls_watch(c, EPOLLIN | EPOLLOUT);
+      return true;
+    }
+    ERR_clear_error();
+    return false;
+  };
+  auto tls_pump = [&](Conn& c) {
+    if (!SSL_is_init_finished(c.ssl)) {
+      const int rc = SSL_do_handshake(c.ssl);
+      if (rc != 1) return tls_blocked(c, rc);
+    }
+    for (int i = 0; i < kTlsBurst; ++i) {
+      if (c.source) {  // download: zeros until the peer goes away
+        const int k = SSL_write(c.ssl, zeros.data(), static_cast<int>(zeros.size()));
+        if (k <= 0) return tls_blocked(c, k);
+        sent_.fetch_add(static_cast<uint64_t>(k), std::memory_order_relaxed);
+        continue;
+      }
+      while (c.pending_off < c.pending.size()) {  // echo: write back first
+        const int k = SSL_write(c.ssl, c.pending.data() + c.pending_off,
+                                static_cast<int>(c.pending.size() - c.pending_off));
+        if (k <= 0) return tls_blocked(c, k);
+        c.pending_off += static_cast<size_t>(k);
+        sent_.fetch_add(static_cast<uint64_t>(k), std::memory_order_relaxed);
+      }
+      c.pending.clear();
+      c.pending_off = 0;
+      const int k = SSL_read(c.ssl, buf.data(), static_cast<int>(buf.size()));
+      if (k <= 0) return tls_blocked(c, k);
+      received_.fetch_add(static_cast<uint64_t>(k), std::memory_order_relaxed);
+      if (mode_ == Mode::echo) {
+        c.pending.assign(buf.data(), buf.data() + k);
+      } else if (!c.decided) {
+        c.decided = true;
+        c.source = buf[0] == 'D';
+      }
+    }
+    // The burst ended with work left: make sure epoll reports the socket
+    // again (writable for the source or a pending echo, else readable).
+    tls_watch(c, c.source || !c.pending.empty() ? EPOLLIN | EPOLLOUT : EPOLLIN);
     return true;
   };
 
@@ -274,6 +524,16 @@ void TestServer::run() noexcept {
           set_nodelay(cfd);
           Conn c;
           c.fd = cfd;
+          if (tls_) {
+            c.ssl = SSL_new(server_ctx(nullptr));
+            if (!c.ssl || !SSL_set_fd(c.ssl, cfd)) {
+              if (c.ssl) SSL_free(c.ssl);
+              ERR_clear_error();
+              ::close(cfd);
+              continue;
+            }
+            SSL_set_accept_state(c.ssl);
+          }
           conns.emplace(cfd, std::move(c));
           conns_.fetch_add(1, std::memory_order_relaxed);
           epoll_event cev{};
@@ -287,6 +547,10 @@ void TestServer::run() noexcept {
       if (it == conns.end()) continue;
       Conn& c = it->second;
       bool dead = false;
+      if (c.ssl) {
+        if (!tls_pump(c)) drop(fd);
+        continue;
+      }
 
       if (ev & EPOLLOUT) {
         if (c.source) {
@@ -335,7 +599,10 @@ void TestServer::run() noexcept {
     }
     if (stop) break;
   }
-  for (auto& [fd, c] : conns) ::close(fd);
+  for (auto& [fd, c] : conns) {
+    if (c.ssl) SSL_free(c.ssl);
+    ::close(fd);
+  }
   conns_.store(0, std::memory_order_relaxed);
 }
 
@@ -348,12 +615,12 @@ BulkResult measure_bulk(const Path& p, TestServer& sink, Direction d, double sec
     r.error = "measure_bulk needs a sink server";
     return r;
   }
-  int fd = connect_path(p, sink.target(), &r.error);
-  if (fd < 0) return r;
+  Stream st;
+  if (!st.open(p, sink.target(), &r.error)) return r;
+  const int fd = st.fd();
   const char cmd = d == Direction::download ? 'D' : 'U';
-  if (!send_all(fd, &cmd, 1)) {
+  if (!st.write_all(&cmd, 1)) {
     r.error = errno_text("send");
-    ::close(fd);
     return r;
   }
   std::atomic<bool> stop{false};
@@ -363,15 +630,13 @@ BulkResult measure_bulk(const Path& p, TestServer& sink, Direction d, double sec
     std::vector<char> buf(kIoSize, 'u');
     while (!stop.load(std::memory_order_relaxed)) {
       if (d == Direction::upload) {
-        ssize_t k = ::send(fd, buf.data(), buf.size(), MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR) continue;
+        ssize_t k = st.write_some(buf.data(), buf.size());
         if (k <= 0) {
           if (!stop.load()) failed = true;
           return;
         }
       } else {
-        ssize_t k = ::recv(fd, buf.data(), buf.size(), 0);
-        if (k < 0 && errno == EINTR) continue;
+        ssize_t k = st.read_some(buf.data(), buf.size());
         if (k <= 0) {
           if (!stop.load()) failed = true;
           return;
@@ -395,7 +660,7 @@ BulkResult measure_bulk(const Path& p, TestServer& sink, Direction d, double sec
   stop = true;
   ::shutdown(fd, SHUT_RDWR);  // unblocks the worker's send/recv
   worker.join();
-  ::close(fd);
+  st.close();
   r.bytes = c1 - c0;
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
   r.bytes_per_s = r.seconds > 0 ? static_cast<double>(r.bytes) / r.seconds : 0;
@@ -412,22 +677,21 @@ BulkResult measure_bulk(const Path& p, TestServer& sink, Direction d, double sec
 LatencyResult measure_rtt(const Path& p, const Target& echo, int round_trips, int warmup,
                           size_t payload) {
   LatencyResult r;
-  int fd = connect_path(p, echo, &r.error);
-  if (fd < 0) return r;
+  Stream st;
+  if (!st.open(p, echo, &r.error)) return r;
   std::vector<char> out(payload, 'p'), in(payload);
   std::vector<double> us;
   us.reserve(static_cast<size_t>(round_trips));
   for (int i = 0; i < warmup + round_trips; ++i) {
     const auto t0 = Clock::now();
-    if (!send_all(fd, out.data(), out.size()) || !recv_exact(fd, in.data(), in.size(), 10000)) {
+    if (!st.write_all(out.data(), out.size()) || !st.read_exact(in.data(), in.size(), 10000)) {
       r.error = "round trip " + std::to_string(i) + " failed";
-      ::close(fd);
       return r;
     }
     const auto t1 = Clock::now();
     if (i >= warmup) us.push_back(us_since(t0, t1));
   }
-  ::close(fd);
+  st.close();
   r.samples = static_cast<int>(us.size());
   if (us.empty()) {
     r.error = "no samples";
@@ -448,11 +712,11 @@ LatencyResult measure_rtt(const Path& p, const Target& echo, int round_trips, in
 
 namespace {
 // one_round_trip: send one byte and wait for it to come back.
-bool one_round_trip(int fd, std::string* error) {
+bool one_round_trip(Stream& st, std::string* error) {
   const char b = 'x';
   char back = 0;
-  if (!send_all(fd, &b, 1)) return (*error = errno_text("send"), false);
-  if (!recv_exact(fd, &back, 1, 10000) || back != b) return (*error = "no echo within 10 s", false);
+  if (!st.write_all(&b, 1)) return (*error = errno_text("send"), false);
+  if (!st.read_exact(&back, 1, 10000) || back != b) return (*error = "no echo within 10 s", false);
   return true;
 }
 }  // namespace
@@ -465,10 +729,10 @@ SetupResult measure_setup(const Path& p, const Target& echo, int connections, in
     if (timed) ++r.attempts;
     std::string err;
     const auto t0 = Clock::now();
-    int fd = connect_path(p, echo, &err);
-    bool ok = fd >= 0 && one_round_trip(fd, &err);
+    Stream st;
+    bool ok = st.open(p, echo, &err) && one_round_trip(st, &err);
     const auto t1 = Clock::now();
-    if (fd >= 0) ::close(fd);
+    st.close();
     if (!ok) {
       if (r.first_error.empty()) r.first_error = err;
       continue;
@@ -489,6 +753,7 @@ SetupResult measure_setup(const Path& p, const Target& echo, int connections, in
 // ---------------------------------------------------------------- idle
 
 void IdleSet::close_all() noexcept {
+  tls.clear();  // SSL objects first: they point at the fds
   for (int fd : fds) ::close(fd);
   fds.clear();
 }
@@ -498,12 +763,13 @@ void open_idle(const Path& p, const Target& echo, int n, IdleSet& out) {
   for (int i = 0; i < n; ++i) {
     ++out.attempts;
     std::string err;
-    int fd = connect_path(p, echo, &err);
-    if (fd >= 0 && one_round_trip(fd, &err)) {
-      out.fds.push_back(fd);
+    Stream st;
+    if (st.open(p, echo, &err) && one_round_trip(st, &err)) {
+      std::shared_ptr<void> tls;
+      out.fds.push_back(st.release(&tls));
+      if (tls) out.tls.push_back(std::move(tls));
       continue;
     }
-    if (fd >= 0) ::close(fd);
     if (out.first_error.empty()) out.first_error = err;
   }
 }
@@ -594,9 +860,11 @@ double ratio(const BulkResult& r, const PathResult* base, bool up) {
   return b > 0 ? r.bytes_per_s / b : -1;
 }
 
-constexpr size_t kNameWidth = 26;
+constexpr size_t kNameWidth = 28;
 
-std::string json_string(const std::string& s) {
+}  // namespace
+
+std::string json_quote(const std::string& s) {
   std::string o = "\"";
   for (char ch : s) {
     if (ch == '"' || ch == '\\')
@@ -608,6 +876,8 @@ std::string json_string(const std::string& s) {
   }
   return o + "\"";
 }
+
+namespace {
 
 std::string json_number(double v, const char* f = "%.3f") {
   return v < 0 || !std::isfinite(v) ? std::string("null") : fmt(f, v);
@@ -641,9 +911,9 @@ std::string format_row(const PathResult& r, const PathResult* baseline) {
 
 std::string to_json(const PathResult& r, const PathResult* baseline) {
   std::string j = "{";
-  j += "\"path\": " + json_string(r.name);
+  j += "\"path\": " + json_quote(r.name);
   j += ", \"ok\": " + std::string(r.ok() ? "true" : "false");
-  if (!r.ok()) j += ", \"problems\": " + json_string(r.problems());
+  if (!r.ok()) j += ", \"problems\": " + json_quote(r.problems());
   j += ", \"upload_bytes_per_s\": " + json_number(r.up.bytes_per_s, "%.0f");
   j += ", \"upload_ratio\": " + json_number(ratio(r.up, baseline, true), "%.4f");
   j += ", \"download_bytes_per_s\": " + json_number(r.down.bytes_per_s, "%.0f");

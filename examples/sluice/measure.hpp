@@ -4,18 +4,28 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
 // Used by perf/tunnel_bench and by `sluice demo`. Plain C++ with POSIX
-// sockets and threads: nothing here links libuv or sluice, so what it
-// measures is the proxy alone, never the measuring side.
+// sockets and threads, plus BoringSSL's libssl for inner TLS: nothing here
+// links libuv or sluice, so what it measures is the proxy alone, never the
+// measuring side.
 //
 //  * TestServer: an in-process echo or sink server on 127.0.0.1, one epoll
 //    thread each. The sink discards what arrives, or, when a connection's
 //    first byte is 'D', sends zeros until the peer goes away (download).
+//  * Inner TLS (Path::inner_tls, TestServer started with tls): the client
+//    runs a TLS 1.3 handshake over the connection once it reaches the
+//    target (after the SOCKS5 CONNECT) and every measured byte goes through
+//    SSL_write/SSL_read; the server terminates TLS with a self-signed P-256
+//    certificate made in-process (the client does not verify it). BoringSSL
+//    picks the TLS 1.3 suite: TLS_AES_128_GCM_SHA256 on CPUs with AES
+//    instructions, the same for every path (tls_cipher() names it). The
+//    bytes counted are plaintext. Without inner_tls nothing TLS is touched.
 //  * measure_bulk: one stream for N seconds; bytes/s counted at the
 //    receiving end over a timed window after a warm-up.
 //  * measure_rtt: 64-byte ping-pongs over one established connection,
 //    P50/P95/P99 in microseconds.
 //  * measure_setup: connect() start to the first echoed byte (TCP connect,
-//    SOCKS5 handshake, the proxy's upstream dial, one byte round trip).
+//    SOCKS5 handshake, the proxy's upstream dial, the inner TLS handshake if
+//    any, one byte round trip).
 //  * open_idle: many connections, each with one completed round trip, left
 //    open (to measure the proxy's memory per idle connection).
 //  * read_proc: a process's VmRSS and CPU time from /proc.
@@ -42,10 +52,19 @@ struct Path {
   std::string name;         // for tables: "direct TCP", "SOCKS5 inbound -> direct"
   uint16_t socks_port = 0;  // 0 = direct TCP; else a no-auth SOCKS5 proxy
   std::string socks_host = "127.0.0.1";
+  // inner_tls: TLS 1.3 end to end, client to target, inside the path; the
+  // targets must be TestServers started with tls = true.
+  bool inner_tls = false;
 
   static Path direct(std::string name = "direct TCP") { return {std::move(name), 0, "127.0.0.1"}; }
+  static Path direct_tls(std::string name = "direct TLS") {
+    return {std::move(name), 0, "127.0.0.1", true};
+  }
   static Path socks5(std::string name, uint16_t port) {
     return {std::move(name), port, "127.0.0.1"};
+  }
+  static Path socks5_tls(std::string name, uint16_t port) {
+    return {std::move(name), port, "127.0.0.1", true};
   }
 };
 
@@ -53,26 +72,35 @@ struct Path {
 struct Target {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
+  bool tls = false;  // the target terminates TLS (TestServer::start with tls)
 };
 
 // connect_path opens a blocking TCP_NODELAY socket to |t| through |p| (TCP
 // connect, then a no-auth SOCKS5 CONNECT when p.socks_port != 0). Returns
-// the fd, or -1 with |error| set. |timeout_ms| bounds each wait.
+// the fd, or -1 with |error| set. |timeout_ms| bounds each wait. It never
+// runs the inner TLS handshake: the measure_* functions below do.
 int connect_path(const Path& p, const Target& t, std::string* error, int timeout_ms = 10000);
+
+// tls_cipher: the TLS 1.3 suite an inner-TLS handshake with a TestServer
+// negotiates here (e.g. "TLS_AES_128_GCM_SHA256"), or "" with |error|.
+std::string tls_cipher(std::string* error);
 
 // TestServer: echo or sink on 127.0.0.1, ephemeral port, own epoll thread.
 class TestServer {
  public:
   enum class Mode { echo, sink };
   // start binds and starts the thread; nullptr with |error| on failure.
-  static std::unique_ptr<TestServer> start(Mode m, std::string* error);
+  // With |tls|, every connection is TLS 1.3 (server side) and the echo, the
+  // sink's first byte and the counters are about the plaintext.
+  static std::unique_ptr<TestServer> start(Mode m, std::string* error, bool tls = false);
   ~TestServer();  // stops the thread and closes every connection
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
 
   uint16_t port() const noexcept { return port_; }
-  Target target() const { return {"127.0.0.1", port_}; }
+  Target target() const { return {"127.0.0.1", port_, tls_}; }
   Mode mode() const noexcept { return mode_; }
+  bool tls() const noexcept { return tls_; }
   // bytes_received: payload bytes read so far (all connections).
   uint64_t bytes_received() const noexcept { return received_.load(std::memory_order_relaxed); }
   uint64_t bytes_sent() const noexcept { return sent_.load(std::memory_order_relaxed); }
@@ -82,6 +110,7 @@ class TestServer {
   TestServer() = default;
   void run() noexcept;
   Mode mode_ = Mode::echo;
+  bool tls_ = false;
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -141,6 +170,7 @@ SetupResult measure_setup(const Path& p, const Target& echo, int connections = 2
 // IdleSet holds open connections (closed on destruction).
 struct IdleSet {
   std::vector<int> fds;
+  std::vector<std::shared_ptr<void>> tls;  // inner TLS: their SSL objects
   int attempts = 0;
   std::string first_error;
   size_t succeeded() const noexcept { return fds.size(); }
@@ -188,5 +218,7 @@ std::string format_header();
 std::string format_row(const PathResult& r, const PathResult* baseline);
 // to_json: one JSON object for the row (ratios against |baseline| if given).
 std::string to_json(const PathResult& r, const PathResult* baseline);
+// json_quote: |s| as a JSON string literal.
+std::string json_quote(const std::string& s);
 
 }  // namespace sluice::measure
