@@ -49,6 +49,7 @@
 #include "inbound/proxy_inbound.hpp"
 #include "inbound/router.hpp"
 #include "measure.hpp"
+#include "ngtcp2_reference.hpp"
 #include "quic_rows.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
@@ -506,6 +507,16 @@ int bench(const Settings& s) {
     for (m::Direction d : {m::Direction::upload, m::Direction::download})
       for (auto& e : entries) add_window(*e, servers, d, window, s);
 
+  // The QUIC rows' reference: Debian's ngtcp2 example pair, same run.
+  bool want_reference = false;
+  for (auto& e : entries)
+    if (e->row && std::string_view(e->row->id).starts_with("quic")) want_reference = true;
+  perf::ReferenceResult ref;
+  std::string ref_error;
+  const size_t ref_bytes = (s.quick ? 32u : 256u) << 20;
+  const bool have_ref =
+      want_reference && perf::measure_ngtcp2_reference(ref_bytes, &ref, &ref_error);
+
   // Stop the sluice processes (clients first) and collect their reports.
   for (auto& e : entries) {
     if (e->client) e->client->stop();
@@ -548,6 +559,20 @@ int bench(const Settings& s) {
       std::printf("  %-34s %5.2f  %5.2f\n", results[i].name.c_str(), tls_ratio(i, true),
                   tls_ratio(i, false));
     }
+    if (have_ref) {
+      const double d = base->down.bytes_per_s;
+      std::printf(
+          "\nQUIC reference, not a tunnel: gtlsclient <- gtlsserver (ngtcp2 examples), HTTP/3 "
+          "download of %zu MiB: %.0f MB/s = %.2f x direct TCP download, %.2f CPU s/GB\n",
+          ref_bytes >> 20, ref.bytes_per_s / 1e6, d > 0 ? ref.bytes_per_s / d : -1.0,
+          ref.cpu_s_per_gb);
+      for (size_t i = 0; i < results.size(); ++i)
+        if (entries[i]->row && std::string_view(entries[i]->row->id).starts_with("quic"))
+          std::printf("  %-34s download %.2f x the reference\n", results[i].name.c_str(),
+                      results[i].down.bytes_per_s / ref.bytes_per_s);
+    } else if (want_reference) {
+      std::printf("\nQUIC reference not measured: %s\n", ref_error.c_str());
+    }
     heading = false;
     for (size_t i = 0; i < results.size(); ++i) {
       if (reports[i].empty() && entries[i]->problem.empty()) continue;
@@ -569,7 +594,12 @@ int bench(const Settings& s) {
                     ", \"rounds\": " + std::to_string(s.rounds) +
                     ", \"idle_connections\": " + std::to_string(s.idle_connections) +
                     ", \"inner_tls_cipher\": " + (cipher.empty() ? "null" : m::json_quote(cipher)) +
-                    ", \"ok\": " + (ok ? "true" : "false") + ", \"rows\": [\n";
+                    ", \"ok\": " + (ok ? "true" : "false");
+    if (have_ref)
+      j += ", \"quic_reference\": {\"name\": \"gtlsclient <- gtlsserver\", \"bytes\": " +
+           std::to_string(ref_bytes) + ", \"bytes_per_s\": " + json_ratio(ref.bytes_per_s) +
+           ", \"cpu_s_per_gb\": " + json_ratio(ref.cpu_s_per_gb) + "}";
+    j += ", \"rows\": [\n";
     for (size_t i = 0; i < results.size(); ++i) {
       std::string row = m::to_json(results[i], i == 0 ? nullptr : &results.front());
       std::string extra;
