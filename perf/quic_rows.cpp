@@ -11,6 +11,9 @@
 #include <sstream>
 #include <vector>
 
+#include <cinttypes>
+#include <cstdio>
+
 #include "core/check.hpp"
 #include "crypto/tls_verify.hpp"
 #include "proto/target_address.hpp"
@@ -35,6 +38,17 @@ bool read_file(const std::string& path, std::string* out) {
   return true;
 }
 
+// bench_cc: SLUICE_BENCH_QUIC_CC (cubic, reno, bbr, bbr2) picks the
+// congestion controller of both sides for experiments; cubic by default.
+quic::CongestionControl bench_cc() {
+  const char* v = std::getenv("SLUICE_BENCH_QUIC_CC");
+  const std::string_view s = v ? v : "";
+  if (s == "reno") return quic::CongestionControl::reno;
+  if (s == "bbr") return quic::CongestionControl::bbr;
+  if (s == "bbr2") return quic::CongestionControl::bbr2;
+  return quic::CongestionControl::cubic;
+}
+
 Result<std::string> material(const char* name, std::string* reason) {
   const char* d = std::getenv(kEnv);
   std::string text;
@@ -45,6 +59,75 @@ Result<std::string> material(const char* name, std::string* reason) {
   }
   return text;
 }
+
+// StatsReporter: with SLUICE_BENCH_QUIC_STATS set, each side prints its
+// connection's counters every second to stderr (deltas, one line): where
+// a QUIC row's time goes (packets per syscall, cwnd, RTT, flow control).
+class StatsReporter {
+ public:
+  static StatsReporter* start(uv_loop_t* loop, const char* side) {
+    const char* v = std::getenv("SLUICE_BENCH_QUIC_STATS");
+    if (v == nullptr || *v == '\0') return nullptr;
+    auto* r = new StatsReporter;
+    r->side_ = side;
+    uv_timer_init(loop, &r->t_);
+    r->t_.data = r;
+    uv_timer_start(&r->t_, on_tick, 1000, 1000);
+    return r;
+  }
+  void set(quic::Connection* c, quic::Endpoint* ep) {
+    conn_ = c;
+    ep_ = ep;
+    if (c) last_ = c->stats();
+    if (ep) last_sock_ = ep->socket().stats();
+  }
+  // stop closes the timer; the reporter deletes itself afterwards.
+  void stop() {
+    conn_ = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&t_),
+             [](uv_handle_t* h) { delete static_cast<StatsReporter*>(h->data); });
+  }
+
+ private:
+  static void on_tick(uv_timer_t* t) {
+    auto* r = static_cast<StatsReporter*>(t->data);
+    if (r->conn_ == nullptr || r->ep_ == nullptr) return;
+    const quic::ConnectionStats& c = r->conn_->stats();
+    const quic::UdpSocketStats& u = r->ep_->socket().stats();
+    const ngtcp2_conn_stat cs = r->conn_->conn_stat();
+    const quic::ConnectionStats& l = r->last_;
+    const quic::UdpSocketStats& lu = r->last_sock_;
+    const double sent = static_cast<double>(u.datagrams_sent - lu.datagrams_sent);
+    const double calls = static_cast<double>(u.send_calls - lu.send_calls);
+    const double rcvd = static_cast<double>(u.datagrams_received - lu.datagrams_received);
+    const double batches = static_cast<double>(u.recv_batches - lu.recv_batches);
+    std::fprintf(
+        stderr,
+        "quic-stats %s: pkts out %" PRIu64 " in %" PRIu64
+        " | dgrams/send %.1f dgrams/recv-batch %.1f | writes %" PRIu64 " timers %" PRIu64
+        " (due %" PRIu64 ", idle %" PRIu64
+        ")"
+        " fc-blocked %" PRIu64 " eagain %" PRIu64 " | cwnd %" PRIu64 " KiB inflight %" PRIu64
+        " KiB srtt %.0f us minrtt %.0f us"
+        " ssthresh %" PRIu64 " KiB quantum %zu pacing %.2f ns/B\n",
+        r->side_, c.packets_written - l.packets_written, c.packets_read - l.packets_read,
+        calls > 0 ? sent / calls : 0.0, batches > 0 ? rcvd / batches : 0.0,
+        c.write_calls - l.write_calls, c.timer_fires - l.timer_fires,
+        c.timer_immediate - l.timer_immediate, c.timer_idle - l.timer_idle,
+        c.stream_blocked - l.stream_blocked, u.send_would_block - lu.send_would_block,
+        cs.cwnd / 1024, cs.bytes_in_flight / 1024, cs.smoothed_rtt / 1000.0, cs.min_rtt / 1000.0,
+        cs.ssthresh > (1ull << 50) ? 0 : cs.ssthresh / 1024, cs.send_quantum, cs.pacing_rate);
+    r->last_ = c;
+    r->last_sock_ = u;
+  }
+
+  uv_timer_t t_{};
+  const char* side_ = "";
+  quic::Connection* conn_ = nullptr;
+  quic::Endpoint* ep_ = nullptr;
+  quic::ConnectionStats last_;
+  quic::UdpSocketStats last_sock_;
+};
 
 // ---------------------------------------------------------------- server side
 
@@ -71,17 +154,25 @@ class QuicTunnelServer final : public EngineObject,
     if (!tls) return tls.error();
     quic::EndpointOptions o;
     o.allow_gso = gso;
+    o.connection.cc = bench_cc();
     auto ep = quic::Endpoint::create(engine(), o, std::move(*tls), this);
     if (!ep) {
       *reason = "cannot open the QUIC server socket";
       return ep.error();
     }
     ep_ = std::move(*ep);
+    stats_ = StatsReporter::start(engine().loop(), "server");
     return {};
   }
   uint16_t port() const { return ep_->port(); }
 
-  void on_connection(quic::Connection& c) override { c.set_handler(this); }
+  void on_connection(quic::Connection& c) override {
+    c.set_handler(this);
+    if (stats_) stats_->set(&c, ep_.get());
+  }
+  void on_closed(quic::Connection&, Errc, uint64_t, const char*) override {
+    if (stats_) stats_->set(nullptr, nullptr);
+  }
   void on_stream(quic::Connection&, std::unique_ptr<quic::QuicStream> s) override {
     auto f = std::make_unique<Flow>();
     f->server = this;
@@ -92,6 +183,8 @@ class QuicTunnelServer final : public EngineObject,
   }
 
   void engine_close() noexcept override {
+    if (stats_) stats_->stop();
+    stats_ = nullptr;
     auto flows = std::move(flows_);
     flows_.clear();
     for (auto& f : flows) f->abandon();
@@ -174,6 +267,7 @@ class QuicTunnelServer final : public EngineObject,
   DirectSession direct_;
   std::unique_ptr<quic::Endpoint> ep_;
   std::vector<std::unique_ptr<Flow>> flows_;
+  StatsReporter* stats_ = nullptr;
 };
 
 // ---------------------------------------------------------------- client side
@@ -200,12 +294,14 @@ class QuicTunnelSession final : public Session, public quic::ConnectionHandler {
     if (!tls) return tls.error();
     quic::EndpointOptions o;
     o.allow_gso = gso;
+    o.connection.cc = bench_cc();
     auto ep = quic::Endpoint::create(engine(), o, std::move(*tls), nullptr);
     if (!ep) {
       *reason = "cannot open the QUIC client socket";
       return ep.error();
     }
     ep_ = std::move(*ep);
+    stats_ = StatsReporter::start(engine().loop(), "client");
     return {};
   }
 
@@ -222,6 +318,7 @@ class QuicTunnelSession final : public Session, public quic::ConnectionHandler {
       auto c = ep_->connect("127.0.0.1", port_, this);
       if (!c) return fail_waiting(c.error(), "QUIC connect failed");
       conn_ = *c;
+      if (stats_) stats_->set(conn_, ep_.get());
       return;  // on_handshake_done opens the streams
     }
     if (up_) open_waiting();
@@ -244,11 +341,14 @@ class QuicTunnelSession final : public Session, public quic::ConnectionHandler {
   void on_closed(quic::Connection&, Errc e, uint64_t, const char*) override {
     conn_ = nullptr;
     up_ = false;
+    if (stats_) stats_->set(nullptr, nullptr);
     fail_waiting(e, "the QUIC connection closed");
   }
 
   void engine_close() noexcept override {
     waiting_.clear();  // pending opens are cancelled: nobody is called back
+    if (stats_) stats_->stop();
+    stats_ = nullptr;
     if (conn_) conn_->set_handler(nullptr);
     conn_ = nullptr;
     detach_from_engine();
@@ -299,6 +399,7 @@ class QuicTunnelSession final : public Session, public quic::ConnectionHandler {
   quic::Connection* conn_ = nullptr;
   bool up_ = false;
   std::vector<Waiting> waiting_;
+  StatsReporter* stats_ = nullptr;
 };
 
 // ---------------------------------------------------------------- rows

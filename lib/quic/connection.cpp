@@ -291,6 +291,63 @@ void Connection::stream_wants_send(QuicStream* s) noexcept {
   schedule_write();
 }
 
+void Connection::stream_rx_ready(QuicStream* s) noexcept {
+  if (!s->in_rx_queue_) {
+    s->in_rx_queue_ = true;
+    rx_ready_.push_back(s);
+  }
+  // Outside a receive batch (none today: ngtcp2 reports stream data only
+  // from read_pkt, whose batch ends in Endpoint::on_batch_end) the idle
+  // handle would flush it.
+  ep_.mark_dirty(this);
+}
+
+void Connection::stream_low_ready(QuicStream* s) noexcept {
+  if (!s->in_low_queue_) {
+    s->in_low_queue_ = true;
+    low_ready_.push_back(s);
+  }
+}
+
+void Connection::flush_low() noexcept {
+  // As flush_rx: an owner may close any stream or the connection.
+  while (!low_ready_.empty() && state_ == State::open) {
+    QuicStream* s = low_ready_.front();
+    low_ready_.pop_front();
+    s->in_low_queue_ = false;
+    s->check_low();
+  }
+}
+
+void Connection::forget_queued(QuicStream* s) noexcept {
+  if (s->in_send_queue_) {
+    auto it = std::find(send_queue_.begin(), send_queue_.end(), s);
+    if (it != send_queue_.end()) send_queue_.erase(it);
+    s->in_send_queue_ = false;
+  }
+  if (s->in_rx_queue_) {
+    auto it = std::find(rx_ready_.begin(), rx_ready_.end(), s);
+    if (it != rx_ready_.end()) rx_ready_.erase(it);
+    s->in_rx_queue_ = false;
+  }
+  if (s->in_low_queue_) {
+    auto it = std::find(low_ready_.begin(), low_ready_.end(), s);
+    if (it != low_ready_.end()) low_ready_.erase(it);
+    s->in_low_queue_ = false;
+  }
+}
+
+void Connection::flush_rx() noexcept {
+  // One at a time from the front: an owner may close (and forget) any
+  // stream, or the whole connection, from on_data.
+  while (!rx_ready_.empty()) {
+    QuicStream* s = rx_ready_.front();
+    rx_ready_.pop_front();
+    s->in_rx_queue_ = false;
+    s->deliver();
+  }
+}
+
 bool Connection::send_run(const sockaddr* to, size_t off, size_t len, size_t segment) noexcept {
   const uint8_t* buf = sendbuf_.chunk()->base() + sendbuf_.headroom();
   size_t sent = 0;
@@ -328,6 +385,7 @@ void Connection::write() noexcept {
     return;  // still blocked: on_writable brings us back
   }
   in_write_ = true;
+  stats_.write_calls++;
   const uint64_t now = now_ns();
   bool more = true;
   bool ok = true;
@@ -341,6 +399,7 @@ void Connection::write() noexcept {
     ngtcp2_conn_update_pkt_tx_time(conn_, now);
     arm_timer();
   }
+  flush_low();  // last: an owner may end the connection from on_write_low
 }
 
 bool Connection::write_batch(uint64_t now, bool* more) noexcept {
@@ -444,6 +503,7 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
           case NGTCP2_ERR_STREAM_NOT_FOUND:
             // Blocked by flow control (extend_max_stream_data re-queues it)
             // or no longer writable.
+            if (nwrite == NGTCP2_ERR_STREAM_DATA_BLOCKED) stats_.stream_blocked++;
             if (s) {
               s->in_send_queue_ = false;
               send_queue_.pop_front();
@@ -513,6 +573,7 @@ void Connection::arm_timer() noexcept {
   // While the socket is full a past deadline (the pacer's) stays past until
   // something is sent: poll at 1 ms, the socket's POLLOUT wakes us first.
   if (ms == 0 && npending_ > 0) ms = 1;
+  if (ms == 0) stats_.timer_immediate++;
   uv_timer_start(&timer_, on_timer, ms, 0);
 }
 
@@ -523,6 +584,7 @@ void Connection::on_timer(uv_timer_t* t) {
     return;
   }
   if (c->state_ != State::open) return;
+  c->stats_.timer_fires++;
   int rv = ngtcp2_conn_handle_expiry(c->conn_, now_ns());
   if (rv != 0) {
     if (rv == NGTCP2_ERR_IDLE_CLOSE) {
@@ -535,7 +597,9 @@ void Connection::on_timer(uv_timer_t* t) {
     c->fail(rv);
     return;
   }
+  const uint64_t before = c->stats_.packets_written;
   c->write();
+  if (c->stats_.packets_written == before) c->stats_.timer_idle++;
 }
 
 // --- closing ------------------------------------------------------------------
@@ -656,6 +720,8 @@ void Connection::detach_streams(Errc e, const char* why) noexcept {
   auto streams = std::move(streams_);
   streams_.clear();
   send_queue_.clear();
+  rx_ready_.clear();  // each stream delivers what it holds in on_closed_by_conn
+  low_ready_.clear();
   for (QuicStream* s : early_streams_) streams[s->id_] = s;
   early_streams_.clear();
   for (auto& [id, s] : streams) {
@@ -728,11 +794,10 @@ void Connection::on_early_rejected(void* self) noexcept {
   auto* c = static_cast<Connection*>(self);
   for (auto& [id, s] : c->streams_) {
     ngtcp2_conn_set_stream_user_data(c->conn_, id, nullptr);
-    s->in_send_queue_ = false;
+    c->forget_queued(s);
     c->early_streams_.push_back(s);
   }
   c->streams_.clear();
-  c->send_queue_.clear();
   c->orphans_.clear();
   std::sort(c->early_streams_.begin(), c->early_streams_.end(),
             [](const QuicStream* a, const QuicStream* b) { return a->id_ < b->id_; });
@@ -797,8 +862,7 @@ void Connection::stream_closing(QuicStream* s) noexcept {
     return;
   }
   streams_.erase(s->id_);
-  auto it = std::find(send_queue_.begin(), send_queue_.end(), s);
-  if (it != send_queue_.end()) send_queue_.erase(it);
+  forget_queued(s);
   if (state_ == State::open && conn_) {
     ngtcp2_conn_set_stream_user_data(conn_, s->id_, nullptr);
     schedule_write();

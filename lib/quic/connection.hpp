@@ -77,6 +77,11 @@ struct ConnectionStats {
   uint64_t datagrams_received = 0;
   uint64_t datagrams_dropped = 0;  // too big, queue full, or lost in the socket
   uint64_t key_updates = 0;
+  uint64_t write_calls = 0;      // write(): after a receive batch, a timer or new data
+  uint64_t timer_fires = 0;      // the connection's timer (loss, ack delay, pacing, idle)
+  uint64_t timer_immediate = 0;  // armed for a deadline already due after a write
+  uint64_t timer_idle = 0;       // timer fires after which nothing was sent
+  uint64_t stream_blocked = 0;   // a stream's send stopped at the peer's flow-control limit
 };
 
 class Connection;
@@ -196,6 +201,10 @@ class Connection {
   // write sends everything ngtcp2 is willing to send now and re-arms the timer.
   void write() noexcept;
   bool write_batch(uint64_t now, bool* more) noexcept;
+  // flush_rx hands every stream's bytes of the receive batch to its owner
+  // (once per batch, before write(): the credit it returns goes out at once).
+  void flush_rx() noexcept;
+  bool has_rx_ready() const noexcept { return !rx_ready_.empty(); }
   // send_run sends one GSO run from sendbuf_; on a full socket the unsent
   // tail becomes a pending run and false is returned.
   bool send_run(const sockaddr* to, size_t off, size_t len, size_t segment) noexcept;
@@ -209,6 +218,13 @@ class Connection {
   void detach_streams(Errc e, const char* why) noexcept;  // every stream hears on_closed_by_conn
   void schedule_write() noexcept;
   void stream_wants_send(QuicStream* s) noexcept;
+  void stream_rx_ready(QuicStream* s) noexcept;
+  void stream_low_ready(QuicStream* s) noexcept;
+  // flush_low tells the owners of streams that drained to their low
+  // watermark during a write (on_write_low), after it.
+  void flush_low() noexcept;
+  // forget_queued takes |s| off the send and delivery lists.
+  void forget_queued(QuicStream* s) noexcept;
   void stream_closing(QuicStream* s) noexcept;
   void extend_credit(QuicStream* s, size_t n) noexcept;
   Result<std::unique_ptr<QuicStream>> adopt_stream(int64_t id) noexcept;
@@ -265,6 +281,8 @@ class Connection {
   sockaddr_storage pending_to_{};
   std::unordered_map<int64_t, QuicStream*> streams_;
   std::deque<QuicStream*> send_queue_;  // streams with data to send, round robin
+  std::deque<QuicStream*> rx_ready_;    // streams with bytes to deliver (flush_rx)
+  std::deque<QuicStream*> low_ready_;   // streams whose unsent bytes fell to low
   std::deque<Slice> datagrams_;         // queued DATAGRAM payloads
   // Send data of streams the owner closed while ngtcp2 may still retransmit
   // from it; freed on ack or when ngtcp2 closes the stream.

@@ -279,6 +279,22 @@ void Endpoint::on_batch_end() {
     Connection* c = dirty_[i];
     if (!c) continue;
     c->write_scheduled_ = false;
+    if (!c->has_rx_ready()) {
+      c->write();
+      continue;
+    }
+    // Acknowledge the batch before handing its bytes to the owners (their
+    // writes to a socket take longer than an ACK): the peer's next window
+    // of packets is on its way a little sooner, and on a short path that
+    // time is most of the round trip. Then deliver, and write again for
+    // the credit given back and the owners' own writes. A handler may end
+    // the connection, which clears its slot in dirty_.
+    c->write();
+    if (dirty_[i] == nullptr) continue;
+    c->write_scheduled_ = true;  // writes asked for while delivering come below
+    c->flush_rx();
+    if (dirty_[i] == nullptr) continue;
+    c->write_scheduled_ = false;
     c->write();
   }
   dirty_.clear();

@@ -169,8 +169,9 @@ void H3Stream::after_write(size_t n, bool fin) noexcept {
   (void)n;
   if (fin) tx_fin_ = true;
   // Stop nghttp3 framing more for this stream while the QUIC stream holds
-  // more than its high watermark; its on_write_low unblocks it.
-  if (qs_ && !quic_blocked_ && !tx_fin_ && qs_->write_buffered() > high_) {
+  // more unsent bytes than its high watermark (the QuicStream's own
+  // measure); its on_write_low unblocks it.
+  if (qs_ && !quic_blocked_ && !tx_fin_ && qs_->write_unsent() > high_) {
     quic_blocked_ = true;
     nghttp3_conn_block_stream(conn_.h3_, id_);
   }

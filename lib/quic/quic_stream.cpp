@@ -4,6 +4,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 
 #include "core/check.hpp"
@@ -30,7 +31,7 @@ Status QuicStream::write(Chain&& data) noexcept {
   if (data.empty()) return {};
   SLUICE_TRY(send_.append(std::move(data)));
   conn_->stream_wants_send(this);
-  if (!above_high_ && send_.size() > high_) {
+  if (!above_high_ && unsent() > high_) {
     above_high_ = true;
     if (handler_) handler_->on_write_high();
   }
@@ -51,6 +52,8 @@ void QuicStream::on_sent(size_t n, bool fin_sent) noexcept {
   unsent_off_ += n;
   stats_.bytes_written += n;
   if (fin_sent) fin_sent_ = true;
+  // Inside the connection's write loop: on_write_low comes after it.
+  if (above_high_ && unsent() <= low_ && conn_) conn_->stream_low_ready(this);
 }
 
 void QuicStream::on_acked(uint64_t n) noexcept {
@@ -66,7 +69,7 @@ void QuicStream::on_acked(uint64_t n) noexcept {
 }
 
 void QuicStream::check_low() noexcept {
-  if (above_high_ && send_.size() <= low_) {
+  if (above_high_ && unsent() <= low_) {
     above_high_ = false;
     if (handler_ && !closing_ && !failed_) handler_->on_write_low();
   }
@@ -75,30 +78,61 @@ void QuicStream::check_low() noexcept {
 void QuicStream::on_recv(const uint8_t* data, size_t len, bool fin) noexcept {
   if (closing_ || failed_) return;
   stats_.bytes_read += len;
-  // Copy out of ngtcp2's buffer (valid only during the callback) into pool
-  // chunks; at most 64 KiB per Slice.
+  // Append to the batch's chunk (ngtcp2's buffer is valid only during the
+  // callback); a full chunk joins rx_ and a new one starts.
   BufferPool& pool = conn_->ep_.engine().pool();
   while (len > 0) {
-    const size_t n = std::min(len, kClassPayload[2]);
-    auto r = pool.copy_from(data, n);
-    if (!r || !rx_.push_back(std::move(*r))) {
-      failed_ = true;
-      error_ = Errc::no_memory;
-      reason_ = "out of buffer memory";
-      reset(0);
-      if (handler_) handler_->on_error(error_);
-      return;
+    if (rx_tail_.tailroom() == 0 || !rx_tail_.unique()) {
+      if (!take_tail()) return;
+      auto r = pool.get(SizeClass::k64K);
+      if (!r) return fail_rx();
+      rx_tail_ = std::move(*r);
     }
+    const size_t n = std::min(len, rx_tail_.tailroom());
+    std::memcpy(rx_tail_.append(n), data, n);
     data += n;
     len -= n;
   }
   if (fin) rx_fin_ = true;
-  deliver();
+  // Delivered once the whole receive batch is in (Connection::flush_rx).
+  if (conn_) conn_->stream_rx_ready(this);
+}
+
+void QuicStream::fail_rx() noexcept {
+  failed_ = true;
+  error_ = Errc::no_memory;
+  reason_ = "out of buffer memory";
+  reset(0);
+  if (handler_) handler_->on_error(error_);
+}
+
+bool QuicStream::take_tail() noexcept {
+  if (rx_tail_.empty()) {
+    rx_tail_.reset();
+    return true;
+  }
+  Slice t = std::move(rx_tail_);
+  if (t.size() <= t.chunk()->capacity() / 4) {
+    // Small: a right-sized copy; the 64 KiB chunk goes back to the pool.
+    auto r = conn_ ? conn_->ep_.engine().pool().copy_from(t.data(), t.size())
+                   : Result<Slice>(Errc::closed);
+    if (r) t = std::move(*r);
+  }
+  if (!rx_.push_back(std::move(t))) {
+    fail_rx();
+    return false;
+  }
+  return true;
 }
 
 void QuicStream::deliver() noexcept {
   if (delivering_) return;
   delivering_ = true;
+  // While paused the tail keeps filling (no half-empty chunks pile up).
+  if (reading_ && !closing_ && !failed_ && !take_tail()) {
+    delivering_ = false;
+    return;
+  }
   size_t delivered = 0;
   while (reading_ && !closing_ && !failed_ && !rx_.empty()) {
     Slice s = rx_.pop_front();
@@ -108,7 +142,8 @@ void QuicStream::deliver() noexcept {
   // Credit goes back only for what the owner took (RFC 9000 §4.1): a
   // paused reader stops the peer at its window.
   if (conn_ && delivered) conn_->extend_credit(this, delivered);
-  if (reading_ && !closing_ && !failed_ && rx_.empty() && rx_fin_ && !eof_delivered_) {
+  if (reading_ && !closing_ && !failed_ && rx_.empty() && rx_tail_.empty() && rx_fin_ &&
+      !eof_delivered_) {
     eof_delivered_ = true;
     if (handler_) handler_->on_eof();
   }
@@ -150,6 +185,8 @@ void QuicStream::stop_reading(uint64_t app_error) noexcept {
 
 void QuicStream::on_peer_reset(uint64_t app_error) noexcept {
   if (failed_ || closing_) return;
+  deliver();  // bytes that arrived before the reset in this batch
+  if (failed_ || closing_) return;
   if (rx_fin_ && fin_sent_ && send_.empty()) return;  // both directions were done
   failed_ = true;
   error_ = Errc::connection_reset;
@@ -162,10 +199,10 @@ void QuicStream::on_stream_closed() noexcept {
   // send_, and no more data arrives.
   if (conn_) {
     conn_->streams_.erase(id_);
-    auto it = std::find(conn_->send_queue_.begin(), conn_->send_queue_.end(), this);
-    if (it != conn_->send_queue_.end()) conn_->send_queue_.erase(it);
+    conn_->forget_queued(this);
   }
   conn_ = nullptr;
+  if (!failed_ && !closing_) deliver();  // what arrived before the close
   if (!failed_ && !closing_ && !(rx_fin_ && fin_sent_)) {
     failed_ = true;
     error_ = Errc::connection_reset;
@@ -176,6 +213,11 @@ void QuicStream::on_stream_closed() noexcept {
 
 void QuicStream::on_closed_by_conn(Errc e, const char* why) noexcept {
   conn_ = nullptr;
+  in_rx_queue_ = false;
+  in_send_queue_ = false;
+  in_low_queue_ = false;
+  if (failed_ || closing_) return;
+  deliver();  // what arrived before the connection ended
   if (failed_ || closing_) return;
   // Bytes already delivered stay delivered; a stream that finished cleanly
   // in both directions has nothing to report.
@@ -203,6 +245,7 @@ void QuicStream::close(CloseCallback cb, void* user) noexcept {
     conn_ = nullptr;
   }
   rx_.clear();
+  rx_tail_.reset();
   // Exactly one callback, never from inside close().
   struct Deferred {
     uv_timer_t t;

@@ -5,19 +5,32 @@
 // Writes: write() appends the Chain's Slices to send_ (no copy). The
 // connection hands ngtcp2 iovecs into send_ from unsent_off_ on, and drops
 // the front of send_ as ngtcp2 reports it acknowledged (acked bytes never
-// need retransmitting). The watermarks count every byte still held: unsent
-// plus sent-but-unacknowledged, which is the memory the stream pins.
+// need retransmitting). The watermarks count the bytes not yet handed to
+// ngtcp2 (write_unsent()), the analogue of a TCP transport's user-space
+// queue; sent-but-unacknowledged bytes are the analogue of the kernel's
+// socket send buffer, bounded by the congestion window and the peer's
+// flow-control credit. Counting them too would cap a relayed flow at
+// high-watermark bytes per round trip (512 KiB per RTT with the relay's
+// defaults: ~10 MB/s on a 50 ms path) whatever the path could carry.
+// write_buffered() still reports every byte held (unsent + unacknowledged).
 // shutdown() sends FIN after the last byte; on_drained fires once every byte
 // and a requested FIN have been sent and the bytes acknowledged. close()
 // before both directions have ended resets the stream (RESET_STREAM and
 // STOP_SENDING with application error 0, RFC 9000 §19.4-§19.5).
 //
-// Reads: received bytes are copied once out of ngtcp2's decrypt buffer into
-// pool Slices (ngtcp2 owns that buffer only during the callback). While the
-// owner reads, they are delivered at once and the stream's and connection's
-// flow-control credit is extended by what was delivered; after read_stop()
-// they wait in rx_ and no credit is given, so a slow consumer stops the peer
-// at its QUIC window instead of buffering without bound (RFC 9000 §4.1).
+// Reads: received bytes are copied once out of ngtcp2's decrypt buffer
+// (ngtcp2 owns it only during the callback), back to back into one 64 KiB
+// pool chunk (rx_tail_), so the STREAM frames of a whole receive batch become
+// one Slice: the owner gets one on_data per batch, not one per packet (a
+// relay then makes one write to its other side, not one per 1.4 KB). The
+// connection delivers at the end of the batch (Connection::flush_rx). A
+// small batch (at most a quarter of the chunk) is copied into a Slice of
+// its own size instead, so a trickle of tiny frames cannot pin 64 KiB each
+// in a consumer's queue. While the owner reads, the stream's and the
+// connection's flow-control credit is extended by what was delivered; after
+// read_stop() bytes wait (rx_tail_ fills up completely, then rx_) and no
+// credit is given, so a slow consumer stops the peer at its QUIC window
+// instead of buffering without bound (RFC 9000 §4.1).
 //
 // Lifetime: the owner holds the QuicStream (unique_ptr) and closes it before
 // deleting it. If the connection ends first, the stream gets on_error and
@@ -53,6 +66,8 @@ class QuicStream final : public Transport {
   Status write(Chain&& data) noexcept override;
   using Transport::write;
   size_t write_buffered() const noexcept override { return send_.size(); }
+  // write_unsent: bytes written but not yet given to ngtcp2 (the watermarks').
+  size_t write_unsent() const noexcept { return unsent(); }
   void set_write_watermarks(size_t low, size_t high) noexcept override;
   void read_start() noexcept override;
   void read_stop() noexcept override;
@@ -78,6 +93,9 @@ class QuicStream final : public Transport {
   }
   size_t unsent() const noexcept { return send_.size() - unsent_off_; }
   void deliver() noexcept;
+  // take_tail moves rx_tail_ to the end of rx_ (copied if small).
+  bool take_tail() noexcept;
+  void fail_rx() noexcept;
   void check_low() noexcept;
 
   Connection* conn_;           // null once the connection is gone
@@ -86,7 +104,8 @@ class QuicStream final : public Transport {
   TransportHandler* handler_ = nullptr;
   Chain send_;             // unacked bytes, oldest first
   size_t unsent_off_ = 0;  // offset in send_ of the first byte not yet given to ngtcp2
-  Chain rx_;               // received, not yet delivered (reading stopped)
+  Chain rx_;               // received, not yet delivered
+  Slice rx_tail_;          // the chunk this batch's bytes are appended to
   size_t low_ = 256 * 1024;
   size_t high_ = 1024 * 1024;
   bool above_high_ = false;
@@ -96,6 +115,8 @@ class QuicStream final : public Transport {
   bool fin_wanted_ = false;  // shutdown() called
   bool fin_sent_ = false;
   bool in_send_queue_ = false;  // on the connection's send list
+  bool in_rx_queue_ = false;    // on the connection's list to deliver at batch end
+  bool in_low_queue_ = false;   // on the connection's list to check the low watermark
   bool failed_ = false;
   bool closing_ = false;
   bool delivering_ = false;

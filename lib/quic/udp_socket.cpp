@@ -1,4 +1,4 @@
-// udp_socket.cpp: recvmmsg through libuv, GSO or sendmmsg on the fd.
+// udp_socket.cpp: recvmmsg (with GRO where the kernel has it), GSO or sendmmsg, on the fd.
 #include "quic/udp_socket.hpp"
 
 #include <netinet/udp.h>
@@ -15,11 +15,14 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103  // linux/udp.h; glibc 2.36's netinet/udp.h has it
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 namespace sluice::quic {
 
 namespace {
-// libuv's slot size for recvmmsg (UV__UDP_DGRAM_MAXSIZE in 1.44).
+// One receive slot: the largest UDP payload (a GRO run is at most this too).
 constexpr size_t kSlot = 64 * 1024;
 
 void raise_buffer(int fd, int opt_force, int opt, int size) {
@@ -35,7 +38,7 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::create(uv_loop_t* loop, const sock
   s->rbuf_.reset(new (std::nothrow) uint8_t[kSlot * kRecvBatch]);
   if (!s->rbuf_) return Errc::no_memory;
   s->handler_ = h;
-  int rc = uv_udp_init_ex(loop, &s->udp_, bind_addr->sa_family | UV_UDP_RECVMMSG);
+  int rc = uv_udp_init_ex(loop, &s->udp_, bind_addr->sa_family);
   if (rc != 0) return net::errc_from_uv(rc);
   s->udp_.data = s.get();
   auto fail = [&](int code) -> Errc {
@@ -60,89 +63,132 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::create(uv_loop_t* loop, const sock
       s->gso_ = true;
     }
   }
+  // Receive runs of datagrams as one message (split again in receive()).
+  int on = 1;
+  s->gro_ = setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
   int len = sizeof s->local_;
   uv_udp_getsockname(&s->udp_, reinterpret_cast<sockaddr*>(&s->local_), &len);
   s->local_len_ = static_cast<socklen_t>(len);
-  rc = uv_udp_recv_start(&s->udp_, on_alloc, on_recv);
+  // The uv_udp_t never reads: a poll on a second fd for the same socket
+  // does (libuv keeps one watcher per fd).
+  s->poll_fd_ = ::dup(fd);
+  if (s->poll_fd_ < 0) return fail(uv_translate_sys_error(errno));
+  rc = uv_poll_init(loop, &s->poll_, s->poll_fd_);
+  if (rc != 0) {
+    ::close(s->poll_fd_);
+    s->poll_fd_ = -1;
+    return fail(rc);
+  }
+  s->poll_.data = s.get();
+  s->poll_init_ = true;
+  rc = uv_poll_start(&s->poll_, UV_READABLE, on_poll);
   if (rc != 0) return fail(rc);
   return s;
 }
 
 UdpSocket::~UdpSocket() = default;
 
-void UdpSocket::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* s = static_cast<UdpSocket*>(h->data);
-  // One buffer for the whole batch; libuv gives it back (UV_UDP_MMSG_FREE)
-  // before it asks again.
-  s->rbuf_lent_ = true;
-  *buf = uv_buf_init(reinterpret_cast<char*>(s->rbuf_.get()),
-                     static_cast<unsigned>(kSlot * kRecvBatch));
+void UdpSocket::receive() noexcept {
+  mmsghdr msgs[kRecvBatch];
+  iovec iov[kRecvBatch];
+  sockaddr_storage from[kRecvBatch];
+  alignas(cmsghdr) char control[kRecvBatch][CMSG_SPACE(sizeof(int))];
+  for (size_t round = 0; round < kRecvRounds && !closing_; ++round) {
+    for (size_t i = 0; i < kRecvBatch; ++i) {
+      iov[i] = {rbuf_.get() + i * kSlot, kSlot};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      if (gro_) {
+        msgs[i].msg_hdr.msg_control = control[i];
+        msgs[i].msg_hdr.msg_controllen = sizeof control[i];
+      }
+    }
+    int n;
+    do {
+      n = ::recvmmsg(fd_, msgs, kRecvBatch, MSG_DONTWAIT, nullptr);
+    } while (n < 0 && errno == EINTR);
+    // EAGAIN: drained. Other errors are transient for UDP (an ICMP
+    // unreachable surfaces as ECONNREFUSED on Linux): try again next time.
+    if (n <= 0) return;
+    // A batch ends (the connections write, so acknowledge) after every
+    // kRecvBatch datagrams, as without GRO: a full recvmmsg of GRO runs can
+    // hold hundreds, and the peer's window should not wait for all of them.
+    size_t pending = 0;
+    for (int i = 0; i < n && !closing_; ++i) {
+      const msghdr& h = msgs[i].msg_hdr;
+      size_t len = msgs[i].msg_len;
+      if (h.msg_flags & MSG_TRUNC) continue;  // cannot be a QUIC packet of ours
+      size_t seg = len;
+      if (gro_) {
+        for (cmsghdr* cm = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); cm != nullptr;
+             cm = CMSG_NXTHDR(const_cast<msghdr*>(&h), cm)) {
+          if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+            int v = 0;
+            std::memcpy(&v, CMSG_DATA(cm), sizeof v);
+            if (v > 0) seg = static_cast<size_t>(v);
+          }
+        }
+      }
+      if (seg < len) stats_.gro_messages++;
+      const uint8_t* p = rbuf_.get() + static_cast<size_t>(i) * kSlot;
+      const auto* addr = reinterpret_cast<const sockaddr*>(&from[i]);
+      while (len > 0 && !closing_) {
+        const size_t k = std::min(seg, len);
+        stats_.datagrams_received++;
+        handler_->on_datagram(addr, p, k);
+        p += k;
+        len -= k;
+        if (++pending == kRecvBatch && !closing_) {
+          pending = 0;
+          stats_.recv_batches++;
+          handler_->on_batch_end();
+        }
+      }
+    }
+    if (pending > 0 && !closing_) {
+      stats_.recv_batches++;
+      handler_->on_batch_end();
+    }
+    if (static_cast<size_t>(n) < kRecvBatch) return;  // the queue is empty
+  }
 }
 
-void UdpSocket::on_recv(uv_udp_t* u, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                        unsigned flags) {
-  auto* s = static_cast<UdpSocket*>(u->data);
-  if (s->closing_) return;
-  if (flags & UV_UDP_MMSG_FREE) {
-    s->rbuf_lent_ = false;
-    if (s->batch_had_data_) {
-      s->batch_had_data_ = false;
-      s->stats_.recv_batches++;
-      s->handler_->on_batch_end();
-    }
-    return;
-  }
-  if (nread < 0 || (nread == 0 && addr == nullptr)) {
-    // Nothing more to read (EAGAIN) or a transient error (ICMP unreachable
-    // surfaces as ECONNREFUSED on Linux): end the batch, keep receiving.
-    if (s->batch_had_data_) {
-      s->batch_had_data_ = false;
-      s->stats_.recv_batches++;
-      s->handler_->on_batch_end();
-    }
-    return;
-  }
-  if (addr == nullptr || (flags & UV_UDP_PARTIAL)) return;  // truncated: not a QUIC packet
-  s->stats_.datagrams_received++;
-  s->batch_had_data_ = true;
-  s->handler_->on_datagram(addr, reinterpret_cast<const uint8_t*>(buf->base),
-                           static_cast<size_t>(nread));
-  if (!(flags & UV_UDP_MMSG_CHUNK) && !s->closing_) {
-    // Not from recvmmsg (libuv fell back to recvmsg): one datagram per batch.
-    s->batch_had_data_ = false;
-    s->stats_.recv_batches++;
-    s->handler_->on_batch_end();
-  }
+void UdpSocket::update_poll() noexcept {
+  if (!poll_init_ || closing_) return;
+  (void)uv_poll_start(&poll_, UV_READABLE | (want_writable_ ? UV_WRITABLE : 0), on_poll);
 }
 
 Status UdpSocket::would_block(size_t* sent, size_t n) noexcept {
   stats_.send_would_block++;
   if (sent) *sent = n;
-  if (poll_active_) return Errc::would_block;
-  if (!poll_init_) {
-    // A second fd for the same socket: libuv keeps one watcher per fd and
-    // the uv_udp_t already has fd_.
-    poll_fd_ = ::dup(fd_);
-    if (poll_fd_ < 0 || uv_poll_init(udp_.loop, &poll_, poll_fd_) != 0) {
-      if (poll_fd_ >= 0) ::close(poll_fd_);
-      poll_fd_ = -1;
-      return Errc::would_block;  // the caller's timers retry instead
-    }
-    poll_.data = this;
-    poll_init_ = true;
-  }
-  if (uv_poll_start(&poll_, UV_WRITABLE, on_poll) == 0) {
-    poll_active_ = true;
+  if (!want_writable_) {
+    want_writable_ = true;
     stats_.writable_waits++;
+    update_poll();
   }
   return Errc::would_block;
 }
 
-void UdpSocket::on_poll(uv_poll_t* p, int, int) {
+void UdpSocket::on_poll(uv_poll_t* p, int status, int events) {
   auto* s = static_cast<UdpSocket*>(p->data);
-  uv_poll_stop(p);
-  s->poll_active_ = false;
-  if (!s->closing_) s->handler_->on_writable();
+  if (s->closing_) return;
+  if (status < 0) {
+    // POLLERR (a pending socket error, e.g. from ICMP): libuv has stopped
+    // the poll. Reading clears the error; then watch the fd again.
+    s->receive();
+    if (!s->closing_) s->update_poll();
+    return;
+  }
+  if ((events & UV_WRITABLE) && s->want_writable_) {
+    s->want_writable_ = false;
+    s->update_poll();
+    s->handler_->on_writable();
+    if (s->closing_) return;
+  }
+  if (events & UV_READABLE) s->receive();
 }
 
 Status UdpSocket::send(const sockaddr* to, const uint8_t* data, size_t len, size_t segment,
@@ -232,9 +278,9 @@ void UdpSocket::close(CloseCallback cb, void* user) noexcept {
   closing_ = true;
   close_cb_ = cb;
   close_user_ = user;
-  if (uv_is_active(reinterpret_cast<uv_handle_t*>(&udp_))) uv_udp_recv_stop(&udp_);
   open_handles_ = poll_init_ ? 2 : 1;
   if (poll_init_) {
+    uv_poll_stop(&poll_);
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* h) {
       auto* s = static_cast<UdpSocket*>(h->data);
       ::close(s->poll_fd_);  // the poll handle no longer watches it

@@ -2,12 +2,20 @@
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
-// Receiving: a libuv UDP handle opened with UV_UDP_RECVMMSG, so one
-// recvmmsg(2) drains up to kRecvBatch datagrams into one buffer owned by the
-// socket (libuv carves 64 KiB per slot). Datagrams are handed to the handler
-// one by one and consumed synchronously (ngtcp2 decrypts into its own
-// buffer), so nothing is allocated per packet; on_batch_end() follows every
-// batch so connections write once per batch, not once per packet.
+// Receiving: recvmmsg(2) on the socket fd drains up to kRecvBatch messages
+// into one buffer owned by the socket (64 KiB per slot) each time the fd is
+// readable. Where the kernel has UDP GRO (Linux >= 5.0, UDP_GRO socket
+// option, detected at run time) a message may hold a run of equal-size
+// datagrams (the last may be shorter) with their size in a UDP_GRO control
+// message; the socket splits it again. On a GRO-capable device, and always
+// on loopback when the sender used GSO, a whole run then crosses the
+// receiving kernel as one buffer instead of one per datagram. Datagrams are
+// handed to the handler one by one and consumed synchronously (ngtcp2
+// decrypts into its own buffer), so nothing is allocated per packet;
+// on_batch_end() follows every recvmmsg so connections write (and
+// acknowledge) once per batch, not once per packet. libuv has no API for
+// either control message, so the fd is watched with a uv_poll_t (see below)
+// and the uv_udp_t only binds and owns the socket.
 //
 // Sending: send() takes a run of equal-size QUIC packets (the last may be
 // shorter) for one destination. Where the kernel has UDP GSO (Linux >= 4.18,
@@ -17,10 +25,10 @@
 // API for either, and its own queue would copy.
 //
 // A full socket buffer (EAGAIN) does not lose the run: send() reports how
-// much went out, the caller keeps the rest, and the socket waits for
-// writability with a uv_poll_t on a dup() of its fd (libuv allows one watcher
-// per fd, and the uv_udp_t owns the original) and calls
-// UdpSocketHandler::on_writable() once it can take more.
+// much went out, the caller keeps the rest, and the socket also waits for
+// writability and calls UdpSocketHandler::on_writable() once it can take
+// more. Both waits use one uv_poll_t on a dup() of the fd (libuv allows one
+// watcher per fd, and the uv_udp_t owns the original).
 //
 // Socket buffers are raised to kSocketBuffer (SO_*BUFFORCE when permitted,
 // else whatever net.core.[rw]mem_max allows).
@@ -55,6 +63,7 @@ class UdpSocketHandler {
 struct UdpSocketStats {
   uint64_t datagrams_received = 0;
   uint64_t recv_batches = 0;  // recvmmsg rounds that delivered something
+  uint64_t gro_messages = 0;  // received messages that held more than one datagram
   uint64_t datagrams_sent = 0;
   uint64_t send_calls = 0;        // sendmsg/sendmmsg syscalls
   uint64_t send_would_block = 0;  // sends refused by a full buffer (EAGAIN)
@@ -64,7 +73,8 @@ struct UdpSocketStats {
 
 class UdpSocket {
  public:
-  static constexpr size_t kRecvBatch = 16;       // datagrams per recvmmsg
+  static constexpr size_t kRecvBatch = 16;       // messages per recvmmsg
+  static constexpr size_t kRecvRounds = 8;       // recvmmsg calls per readable event
   static constexpr size_t kMaxGsoSegments = 64;  // kernel UDP_MAX_SEGMENTS
   static constexpr int kSocketBuffer = 8 << 20;
 
@@ -93,6 +103,7 @@ class UdpSocket {
   const sockaddr_storage& local_address() const noexcept { return local_; }
   socklen_t local_address_len() const noexcept { return local_len_; }
   bool gso() const noexcept { return gso_; }
+  bool gro() const noexcept { return gro_; }
   const UdpSocketStats& stats() const noexcept { return stats_; }
 
   // close stops receiving and closes the handle; |cb| runs once.
@@ -100,30 +111,31 @@ class UdpSocket {
 
  private:
   UdpSocket() = default;
-  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
-  static void on_recv(uv_udp_t* u, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                      unsigned flags);
   Status send_mmsg(const sockaddr* to, socklen_t tolen, const uint8_t* data, size_t len,
                    size_t segment, size_t* sent) noexcept;
   Status would_block(size_t* sent, size_t n) noexcept;
   static void on_poll(uv_poll_t* p, int status, int events);
+  // receive drains the socket: up to kRecvRounds recvmmsg calls.
+  void receive() noexcept;
+  // update_poll sets the poll's events: readable, plus writable while a
+  // send is blocked.
+  void update_poll() noexcept;
   void maybe_closed() noexcept;
 
   uv_udp_t udp_{};
   int fd_ = -1;
   UdpSocketHandler* handler_ = nullptr;
-  std::unique_ptr<uint8_t[]> rbuf_;  // kRecvBatch slots of 64 KiB, lent to libuv
-  bool rbuf_lent_ = false;
-  bool batch_had_data_ = false;
+  std::unique_ptr<uint8_t[]> rbuf_;  // kRecvBatch slots of 64 KiB
   bool gso_ = false;
+  bool gro_ = false;
   bool closing_ = false;
   sockaddr_storage local_{};
   socklen_t local_len_ = 0;
   UdpSocketStats stats_;
-  uv_poll_t poll_{};  // POLLOUT on poll_fd_ while a send is blocked
+  uv_poll_t poll_{};  // POLLIN on poll_fd_, and POLLOUT while a send is blocked
   int poll_fd_ = -1;  // dup of fd_
   bool poll_init_ = false;
-  bool poll_active_ = false;
+  bool want_writable_ = false;
   int open_handles_ = 0;  // closing: handles whose close callback is due
   size_t inject_eagain_ = 0;
   CloseCallback close_cb_ = nullptr;
