@@ -374,83 +374,19 @@ TEST_CASE("socks and http upstream sessions chain through a second inbound",
   }
 }
 
-namespace {
-// UdpEcho answers every datagram with the same bytes until stopped.
-struct UdpEcho {
-  int fd = -1;
-  uint16_t port = 0;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-  UdpEcho() {
-    fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    thread = std::thread([this] {
-      char buf[65536];
-      while (!stop) {
-        pollfd pf{fd, POLLIN, 0};
-        if (::poll(&pf, 1, 50) <= 0) continue;
-        sockaddr_storage from{};
-        socklen_t fl = sizeof from;
-        ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
-        if (n > 0)
-          ::sendto(fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), fl);
-      }
-    });
-  }
-  ~UdpEcho() {
-    stop = true;
-    thread.join();
-    ::close(fd);
-  }
-};
-}  // namespace
-
 TEST_CASE("SOCKS5 UDP ASSOCIATE carries datagrams both ways", "[integration][proxy][udp]") {
   Rig rig(ProxyKind::socks);
   UdpEcho echo;
-  int ctl = tcp_connect(rig.inbound->port());
-  const uint8_t greet[] = {5, 1, 0};
-  REQUIRE(send_all(ctl, greet, 3));
-  uint8_t c[2];
-  REQUIRE(recv_exact(ctl, c, 2));
-  const uint8_t req[] = {5, 3, 0, 1, 0, 0, 0, 0, 0, 0};
-  REQUIRE(send_all(ctl, req, sizeof req));
-  uint8_t rep[10];
-  REQUIRE(recv_exact(ctl, rep, 10));
-  REQUIRE(rep[1] == 0);
-  REQUIRE(rep[3] == 1);
-  sockaddr_in relay{};
-  relay.sin_family = AF_INET;
-  std::memcpy(&relay.sin_addr, rep + 4, 4);
-  std::memcpy(&relay.sin_port, rep + 8, 2);
-
-  int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+  auto assoc = std::make_unique<SocksUdpAssociation>(rig.inbound->port());
   for (int i = 0; i < 20; ++i) {
-    std::vector<uint8_t> dgram = {0,
-                                  0,
-                                  0,
-                                  1,
-                                  127,
-                                  0,
-                                  0,
-                                  1,
-                                  static_cast<uint8_t>(echo.port >> 8),
-                                  static_cast<uint8_t>(echo.port)};
     const std::string payload =
         "datagram #" + std::to_string(i) + std::string(static_cast<size_t>(i) * 50, 'x');
-    dgram.insert(dgram.end(), payload.begin(), payload.end());
-    REQUIRE(::sendto(u, dgram.data(), dgram.size(), 0, reinterpret_cast<sockaddr*>(&relay),
-                     sizeof relay) == static_cast<ssize_t>(dgram.size()));
-    pollfd pf{u, POLLIN, 0};
+    std::vector<uint8_t> dgram;
+    REQUIRE(assoc->send_to(echo.port, payload.data(), payload.size(), &dgram));
+    pollfd pf{assoc->u, POLLIN, 0};
     REQUIRE(::poll(&pf, 1, 5000) == 1);
     uint8_t back[4096];
-    ssize_t n = ::recv(u, back, sizeof back, 0);
+    ssize_t n = ::recv(assoc->u, back, sizeof back, 0);
     REQUIRE(n == static_cast<ssize_t>(dgram.size()));
     CHECK(back[3] == 1);  // source reported as an IPv4 address
     CHECK(back[8] == dgram[8]);
@@ -469,9 +405,9 @@ TEST_CASE("SOCKS5 UDP ASSOCIATE carries datagrams both ways", "[integration][pro
                           static_cast<uint8_t>(echo.port >> 8),
                           static_cast<uint8_t>(echo.port),
                           'z'};
-  ::sendto(u, frag, sizeof frag, 0, reinterpret_cast<sockaddr*>(&relay), sizeof relay);
-  pollfd pf{u, POLLIN, 0};
+  ::sendto(assoc->u, frag, sizeof frag, 0, reinterpret_cast<sockaddr*>(&assoc->relay),
+           sizeof assoc->relay);
+  pollfd pf{assoc->u, POLLIN, 0};
   CHECK(::poll(&pf, 1, 200) == 0);
-  ::close(u);
-  ::close(ctl);  // ends the association
+  assoc.reset();  // ends the association
 }

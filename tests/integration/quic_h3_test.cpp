@@ -15,16 +15,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <typename P>
-bool wait_until(P pred, std::chrono::milliseconds limit = 30000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
 // H3Fixture: an Engine with an HTTP/3 server endpoint and one client
 // connection that has HTTP/3 up.
 struct H3Fixture {

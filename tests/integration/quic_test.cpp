@@ -14,17 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// wait_until polls |pred| (read from the test thread) for up to |limit|.
-template <typename P>
-bool wait_until(P pred, std::chrono::milliseconds limit = 30000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
 struct ClientHandler final : quic::ConnectionHandler {
   std::atomic<bool> up{false};
   std::atomic<bool> closed{false};

@@ -21,16 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <typename P>
-bool wait_until(P pred, std::chrono::milliseconds limit = 30000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
 struct ClientHandler final : quic::ConnectionHandler {
   std::atomic<bool> up{false};
   std::atomic<bool> closed{false};
@@ -212,6 +202,24 @@ void first_connection(Env& env, uint16_t port, tls::TlsSessionCache& cache) {
   close_conn(env, c, h);
 }
 
+// start_with_ticket starts a server that accepts 0-RTT and a client with its
+// own ticket cache (offering 0-RTT if |client_early_data|), makes a first
+// full handshake that leaves a ticket in that cache, and returns the
+// server's port.
+uint16_t start_with_ticket(Env& env, bool client_early_data) {
+  auto so = server_opts(env.cert);
+  so.enable_early_data = true;
+  env.start_server(so);
+  auto co = client_opts();
+  co.enable_early_data = client_early_data;
+  quic::EndpointOptions eo;
+  eo.session_cache = std::make_shared<tls::TlsSessionCache>();
+  env.start_client(co, eo);
+  const uint16_t port = env.port();
+  first_connection(env, port, *eo.session_cache);
+  return port;
+}
+
 }  // namespace
 
 TEST_CASE("QUIC resumes from the Engine's shared ticket cache and sends 0-RTT",
@@ -242,14 +250,7 @@ TEST_CASE("QUIC resumes from the Engine's shared ticket cache and sends 0-RTT",
 TEST_CASE("QUIC resumption without 0-RTT when the client does not enable it",
           "[integration][quic][tls]") {
   Env env;
-  auto so = server_opts(env.cert);
-  so.enable_early_data = true;
-  env.start_server(so);
-  quic::EndpointOptions eo;
-  eo.session_cache = std::make_shared<tls::TlsSessionCache>();
-  env.start_client(client_opts(), eo);
-  const uint16_t port = env.port();
-  first_connection(env, port, *eo.session_cache);
+  const uint16_t port = start_with_ticket(env, /*client_early_data=*/false);
   EarlyResult r = resume_with_data(env, port, 1000);
   CHECK_FALSE(r.attempted);
   CHECK(r.ok);
@@ -261,16 +262,7 @@ TEST_CASE("QUIC resumption without 0-RTT when the client does not enable it",
 TEST_CASE("QUIC 0-RTT rejected by a server with new ticket keys is re-sent as 1-RTT",
           "[integration][quic][tls]") {
   Env env;
-  auto so = server_opts(env.cert);
-  so.enable_early_data = true;
-  env.start_server(so);
-  auto co = client_opts();
-  co.enable_early_data = true;
-  quic::EndpointOptions eo;
-  eo.session_cache = std::make_shared<tls::TlsSessionCache>();
-  env.start_client(co, eo);
-  const uint16_t port = env.port();
-  first_connection(env, port, *eo.session_cache);
+  const uint16_t port = start_with_ticket(env, /*client_early_data=*/true);
   on_loop(*env.engine, [&] {
     // A restarted server: new ticket keys, the old ticket cannot be opened.
     uint8_t keys[48];
@@ -290,16 +282,7 @@ TEST_CASE("QUIC 0-RTT rejected by a server with new ticket keys is re-sent as 1-
 TEST_CASE("QUIC 0-RTT rejected by a server with lower limits; the session still resumes",
           "[integration][quic][tls]") {
   Env env;
-  auto so = server_opts(env.cert);
-  so.enable_early_data = true;
-  env.start_server(so);
-  auto co = client_opts();
-  co.enable_early_data = true;
-  quic::EndpointOptions eo;
-  eo.session_cache = std::make_shared<tls::TlsSessionCache>();
-  env.start_client(co, eo);
-  const uint16_t port = env.port();
-  first_connection(env, port, *eo.session_cache);
+  const uint16_t port = start_with_ticket(env, /*client_early_data=*/true);
   // Same TLS context (same ticket keys), new endpoint on the same port with
   // a smaller stream window: the 0-RTT context differs (RFC 9000 §7.4.1).
   env.close_endpoint(env.server);

@@ -1,10 +1,13 @@
 #include "support.hpp"
 
 #include <sys/resource.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 
+#include "inbound/instance.hpp"
 #include "net/tcp_transport.hpp"
 
 namespace sluice::test {
@@ -196,6 +199,139 @@ int socks5_connect(int fd, const std::string& host, uint16_t port) {
   std::vector<uint8_t> tail(rest);
   if (rest && !recv_exact(fd, tail.data(), rest)) return -1;
   return rep[1];
+}
+
+bool echo_transfer(int fd, size_t total, uint64_t seed, bool half_close) {
+  std::thread writer([fd, total, seed, half_close] {
+    Pattern p(seed);
+    std::vector<uint8_t> buf(256 * 1024);
+    for (size_t sent = 0; sent < total;) {
+      const size_t n = std::min(buf.size(), total - sent);
+      p.fill(buf.data(), n);
+      if (!send_all(fd, buf.data(), n)) return;
+      sent += n;
+    }
+    if (half_close) ::shutdown(fd, SHUT_WR);
+  });
+  Pattern expect(seed);
+  std::vector<uint8_t> got(256 * 1024), want(256 * 1024);
+  size_t received = 0;
+  bool same = true;
+  while (received < total) {
+    const size_t n = std::min(got.size(), total - received);
+    if (!recv_exact(fd, got.data(), n, 30000)) break;
+    expect.fill(want.data(), n);
+    same = same && std::memcmp(got.data(), want.data(), n) == 0;
+    received += n;
+  }
+  if (received < total) ::shutdown(fd, SHUT_RDWR);  // unblock the writer
+  writer.join();
+  return received == total && same;
+}
+
+UdpEcho::UdpEcho() {
+  fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  thread = std::thread([this] {
+    std::vector<char> buf(65536);
+    while (!stop) {
+      pollfd pf{fd, POLLIN, 0};
+      if (::poll(&pf, 1, 50) <= 0) continue;
+      sockaddr_storage from{};
+      socklen_t fl = sizeof from;
+      ssize_t n =
+          ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      if (n < 0) continue;
+      received++;
+      ::sendto(fd, buf.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), fl);
+    }
+  });
+}
+
+UdpEcho::~UdpEcho() {
+  stop = true;
+  thread.join();
+  ::close(fd);
+}
+
+SocksUdpAssociation::SocksUdpAssociation(uint16_t socks_port) {
+  ctl = tcp_connect(socks_port);
+  const uint8_t greet[] = {5, 1, 0};
+  REQUIRE(send_all(ctl, greet, 3));
+  uint8_t c[2];
+  REQUIRE(recv_exact(ctl, c, 2));
+  const uint8_t req[] = {5, 3, 0, 1, 0, 0, 0, 0, 0, 0};
+  REQUIRE(send_all(ctl, req, sizeof req));
+  uint8_t rep[10];
+  REQUIRE(recv_exact(ctl, rep, 10));
+  REQUIRE(rep[1] == 0);
+  REQUIRE(rep[3] == 1);
+  relay.sin_family = AF_INET;
+  std::memcpy(&relay.sin_addr, rep + 4, 4);
+  std::memcpy(&relay.sin_port, rep + 8, 2);
+  u = ::socket(AF_INET, SOCK_DGRAM, 0);
+}
+
+SocksUdpAssociation::~SocksUdpAssociation() {
+  ::close(u);
+  ::close(ctl);
+}
+
+bool SocksUdpAssociation::send_to(uint16_t port, const void* payload, size_t n,
+                                  std::vector<uint8_t>* sent) {
+  std::vector<uint8_t> d = {
+      0, 0, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port)};
+  const auto* p = static_cast<const uint8_t*>(payload);
+  d.insert(d.end(), p, p + n);
+  const bool ok = ::sendto(u, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&relay),
+                           sizeof relay) == static_cast<ssize_t>(d.size());
+  if (sent) *sent = std::move(d);
+  return ok;
+}
+
+std::string write_temp(const std::string& tag, const std::string& name, const std::string& text) {
+  const std::string path = "/tmp/sluice_" + tag + "_" + std::to_string(::getpid()) + "_" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+Side::Side(const std::string& json) {
+  ConfigDiagnostics diag;
+  auto cfg = parse_config(json, &diag);
+  INFO(diag.error);
+  REQUIRE(cfg);
+  engine = std::move(*Engine::create());
+  std::string why;
+  auto inst = Instance::create(*engine, *cfg, &why);
+  INFO(why);
+  REQUIRE(inst);
+  instance = std::move(*inst);
+  REQUIRE(engine->start());
+}
+
+Side::~Side() {
+  REQUIRE(engine->stop());
+  const EngineStats st = engine->stats();
+  instance.reset();
+  CHECK(st.objects == 0);
+  CHECK(st.pool.chunks_outstanding == 0);
+  engine.reset();
+}
+
+uint16_t Side::port(const char* tag) { return instance->inbound_port(tag); }
+
+TrojanInboundStats Side::trojan_stats(const char* tag) {
+  return on_loop(*engine, [this, tag] { return instance->trojan_inbound(tag)->stats(); });
+}
+
+VlessInboundStats Side::vless_stats(const char* tag) {
+  return on_loop(*engine, [this, tag] { return instance->vless_inbound(tag)->stats(); });
 }
 
 }  // namespace sluice::test

@@ -13,16 +13,24 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/tcp_listener.hpp"
 #include "sluice/engine.hpp"
+
+namespace sluice {
+class Instance;
+struct TrojanInboundStats;
+struct VlessInboundStats;
+}  // namespace sluice
 
 namespace sluice::test {
 
@@ -42,6 +50,19 @@ auto on_loop(Engine& e, F fn) -> decltype(fn()) {
   });
   if (!st) std::abort();
   return fut.get();
+}
+
+// wait_until polls |pred| from the test thread every |every| until it holds
+// (true) or |limit| passes (false).
+template <typename P>
+bool wait_until(P pred, std::chrono::milliseconds limit = std::chrono::seconds(30),
+                std::chrono::milliseconds every = std::chrono::milliseconds(2)) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(every);
+  }
+  return true;
 }
 
 // TestServer is a listener on the Engine whose connections behave per Mode.
@@ -94,6 +115,66 @@ struct Pattern {
       p[i] = static_cast<uint8_t>(state);
     }
   }
+};
+
+// echo_transfer writes |total| Pattern(|seed|) bytes through |fd| from a
+// second thread while reading the echo back; true if every byte came back
+// in order. With |half_close| the writer shuts down its sending side after
+// the last byte; without it the stream stays open both ways until the echo
+// is complete (for peers that tear a session down on end-of-stream).
+bool echo_transfer(int fd, size_t total, uint64_t seed, bool half_close = true);
+
+// UdpEcho answers every datagram to its sender, on its own thread, from
+// 127.0.0.1:|port|; |received| counts the datagrams.
+struct UdpEcho {
+  int fd = -1;
+  uint16_t port = 0;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> received{0};
+  std::thread thread;
+  UdpEcho();
+  UdpEcho(const UdpEcho&) = delete;
+  UdpEcho& operator=(const UdpEcho&) = delete;
+  ~UdpEcho();
+};
+
+// SocksUdpAssociation is an application's no-auth SOCKS5 UDP ASSOCIATE on
+// the SOCKS5 server at 127.0.0.1:|socks_port| (REQUIREd to succeed with an
+// IPv4 relay address): |ctl| keeps the association alive, |u| is the
+// application's UDP socket, |relay| the server's relay. Both sockets are
+// closed at scope end, which ends the association.
+struct SocksUdpAssociation {
+  int ctl = -1;
+  int u = -1;
+  sockaddr_in relay{};
+  explicit SocksUdpAssociation(uint16_t socks_port);
+  SocksUdpAssociation(const SocksUdpAssociation&) = delete;
+  SocksUdpAssociation& operator=(const SocksUdpAssociation&) = delete;
+  ~SocksUdpAssociation();
+  // send_to sends |payload| to 127.0.0.1:|port| through the relay, with the
+  // SOCKS5 UDP header (RSV RSV FRAG=0 ATYP=1 address port); false unless
+  // the whole datagram went out. |sent|, if given, receives the datagram.
+  bool send_to(uint16_t port, const void* payload, size_t n, std::vector<uint8_t>* sent = nullptr);
+};
+
+// write_temp writes |text| to /tmp/sluice_<tag>_<pid>_<name> and returns
+// the path.
+std::string write_temp(const std::string& tag, const std::string& name, const std::string& text);
+
+// Side is an Instance built from JSON (like `sluice run`) on its own Engine
+// thread. At scope end the Engine stops and must have no objects or pool
+// chunks left.
+struct Side {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Instance> instance;
+  explicit Side(const std::string& json);
+  Side(const Side&) = delete;
+  Side& operator=(const Side&) = delete;
+  ~Side();
+  uint16_t port(const char* tag);
+  // The stats of the Trojan / VLESS inbound tagged |tag|, read on the loop.
+  TrojanInboundStats trojan_stats(const char* tag = "in");
+  VlessInboundStats vless_stats(const char* tag = "in");
 };
 
 }  // namespace sluice::test

@@ -1,9 +1,12 @@
 #include "tls_support.hpp"
 
 #include <fcntl.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cstdlib>
+
+#include "../unit/transport/tls_test_util.hpp"
 
 namespace sluice::test {
 
@@ -253,6 +256,26 @@ void TcpTap::run() {
     ::close(k.client);
     ::close(k.server);
   }
+}
+
+void check_tls_prober_echoed(const std::string& ca_pem, const std::string& server_name,
+                             uint16_t port) {
+  auto eng = std::move(*Engine::create());
+  auto fwd =
+      std::make_unique<TlsForwarder>(*eng, client_ctx(client_options(ca_pem, server_name)), port);
+  REQUIRE(eng->start());
+  int fd = tcp_connect(fwd->port());
+  const std::string probe = "GET /index.html HTTP/1.1\r\nHost: " + server_name + "\r\n\r\n";
+  REQUIRE(send_all(fd, probe.data(), probe.size()));
+  std::string got(probe.size(), '\0');
+  REQUIRE(recv_exact(fd, got.data(), got.size()));
+  CHECK(got == probe);
+  ::shutdown(fd, SHUT_WR);
+  CHECK(wait_eof(fd));
+  ::close(fd);
+  REQUIRE(eng->stop());
+  fwd.reset();
+  eng.reset();
 }
 
 }  // namespace sluice::test

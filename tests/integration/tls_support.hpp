@@ -118,4 +118,12 @@ class TcpTap {
   std::thread thread_;
 };
 
+// check_tls_prober_echoed: a TLS client that is not a proxy client (a plain
+// socket -> TlsForwarder trusting |ca_pem| for |server_name|, on its own
+// Engine) sends an HTTP request to the proxy server on 127.0.0.1:|port|;
+// the request must come back unchanged from the server's fallback (an echo
+// server), and the prober's end-of-stream must travel there and back.
+void check_tls_prober_echoed(const std::string& ca_pem, const std::string& server_name,
+                             uint16_t port);
+
 }  // namespace sluice::test

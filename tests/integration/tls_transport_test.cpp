@@ -42,34 +42,6 @@ struct TlsRig {
   }
 };
 
-// echo_transfer sends |total| pattern bytes and checks they come back.
-bool echo_transfer(int fd, size_t total, uint64_t seed) {
-  std::thread writer([fd, total, seed] {
-    Pattern p(seed);
-    std::vector<uint8_t> buf(256 * 1024);
-    for (size_t sent = 0; sent < total;) {
-      const size_t n = std::min(buf.size(), total - sent);
-      p.fill(buf.data(), n);
-      if (!send_all(fd, buf.data(), n)) return;
-      sent += n;
-    }
-    ::shutdown(fd, SHUT_WR);
-  });
-  Pattern expect(seed);
-  std::vector<uint8_t> got(256 * 1024), want(256 * 1024);
-  size_t received = 0;
-  bool same = true;
-  while (received < total) {
-    const size_t n = std::min(got.size(), total - received);
-    if (!recv_exact(fd, got.data(), n, 30000)) break;
-    expect.fill(want.data(), n);
-    same = same && std::memcmp(got.data(), want.data(), n) == 0;
-    received += n;
-  }
-  writer.join();
-  return received == total && same;
-}
-
 size_t rss_kib() {
   std::ifstream f("/proc/self/status");
   std::string line;

@@ -21,40 +21,6 @@ using namespace sluice::test;
 
 namespace {
 
-std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = "/tmp/sluice_trojan_test_" + std::to_string(::getpid()) + "_" + name;
-  std::ofstream(path) << text;
-  return path;
-}
-
-// Side is an Instance on its own Engine thread.
-struct Side {
-  std::unique_ptr<Engine> engine;
-  std::unique_ptr<Instance> instance;
-  explicit Side(const std::string& json) {
-    ConfigDiagnostics diag;
-    auto cfg = parse_config(json, &diag);
-    INFO(diag.error);
-    REQUIRE(cfg);
-    engine = std::move(*Engine::create());
-    std::string why;
-    auto inst = Instance::create(*engine, *cfg, &why);
-    INFO(why);
-    REQUIRE(inst);
-    instance = std::move(*inst);
-    REQUIRE(engine->start());
-  }
-  ~Side() {
-    REQUIRE(engine->stop());
-    const EngineStats st = engine->stats();
-    instance.reset();
-    CHECK(st.objects == 0);
-    CHECK(st.pool.chunks_outstanding == 0);
-    engine.reset();
-  }
-  uint16_t port(const char* tag) { return instance->inbound_port(tag); }
-};
-
 struct TrojanRig {
   Pki pki = make_pki("trojan.test");
   std::string cert_path, key_path, ca_path;
@@ -65,9 +31,9 @@ struct TrojanRig {
   std::unique_ptr<Side> client;
 
   explicit TrojanRig(const std::string& client_password = "correct horse") {
-    cert_path = write_temp("cert.pem", pki.leaf.certificate);
-    key_path = write_temp("key.pem", pki.leaf.private_key);
-    ca_path = write_temp("ca.pem", pki.ca.certificate);
+    cert_path = write_temp("trojan_test", "cert.pem", pki.leaf.certificate);
+    key_path = write_temp("trojan_test", "key.pem", pki.leaf.private_key);
+    ca_path = write_temp("trojan_test", "ca.pem", pki.ca.certificate);
     servers = std::move(*Engine::create());
     echo = std::make_unique<TestServer>(*servers, TestServer::Mode::echo);
     fallback = std::make_unique<TestServer>(*servers, TestServer::Mode::echo);
@@ -107,102 +73,11 @@ struct TrojanRig {
   }
 };
 
-bool echo_transfer(int fd, size_t total, uint64_t seed) {
-  std::thread writer([fd, total, seed] {
-    Pattern p(seed);
-    std::vector<uint8_t> buf(256 * 1024);
-    for (size_t sent = 0; sent < total;) {
-      const size_t n = std::min(buf.size(), total - sent);
-      p.fill(buf.data(), n);
-      if (!send_all(fd, buf.data(), n)) return;
-      sent += n;
-    }
-    ::shutdown(fd, SHUT_WR);
-  });
-  Pattern expect(seed);
-  std::vector<uint8_t> got(256 * 1024), want(256 * 1024);
-  size_t received = 0;
-  bool same = true;
-  while (received < total) {
-    const size_t n = std::min(got.size(), total - received);
-    if (!recv_exact(fd, got.data(), n, 30000)) break;
-    expect.fill(want.data(), n);
-    same = same && std::memcmp(got.data(), want.data(), n) == 0;
-    received += n;
-  }
-  writer.join();
-  return received == total && same;
-}
-
-// UdpEcho answers every datagram with the same bytes (a thread, 127.0.0.1).
-struct UdpEcho {
-  int fd = -1;
-  uint16_t port = 0;
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> received{0};
-  std::thread thread;
-  UdpEcho() {
-    fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    thread = std::thread([this] {
-      std::vector<char> buf(65536);
-      while (!stop) {
-        pollfd pf{fd, POLLIN, 0};
-        if (::poll(&pf, 1, 50) <= 0) continue;
-        sockaddr_storage from{};
-        socklen_t fl = sizeof from;
-        ssize_t n =
-            ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fl);
-        if (n < 0) continue;
-        received++;
-        ::sendto(fd, buf.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), fl);
-      }
-    });
-  }
-  ~UdpEcho() {
-    stop = true;
-    thread.join();
-    ::close(fd);
-  }
-};
-
 // SocksUdp is an application's SOCKS5 UDP ASSOCIATE through the client side.
-struct SocksUdp {
-  int ctl = -1, u = -1;
-  sockaddr_in relay{};
-  explicit SocksUdp(uint16_t socks_port) {
-    ctl = tcp_connect(socks_port);
-    const uint8_t greet[] = {5, 1, 0};
-    uint8_t c[2];
-    REQUIRE(send_all(ctl, greet, 3));
-    REQUIRE(recv_exact(ctl, c, 2));
-    const uint8_t req[] = {5, 3, 0, 1, 0, 0, 0, 0, 0, 0};
-    REQUIRE(send_all(ctl, req, sizeof req));
-    uint8_t rep[10];
-    REQUIRE(recv_exact(ctl, rep, 10));
-    REQUIRE(rep[1] == 0);
-    REQUIRE(rep[3] == 1);
-    relay.sin_family = AF_INET;
-    std::memcpy(&relay.sin_addr, rep + 4, 4);
-    std::memcpy(&relay.sin_port, rep + 8, 2);
-    u = ::socket(AF_INET, SOCK_DGRAM, 0);
-  }
-  ~SocksUdp() {
-    ::close(u);
-    ::close(ctl);
-  }
+struct SocksUdp : SocksUdpAssociation {
+  using SocksUdpAssociation::SocksUdpAssociation;
   void send_to(uint16_t port, const std::vector<uint8_t>& payload) {
-    std::vector<uint8_t> d = {
-        0, 0, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port)};
-    d.insert(d.end(), payload.begin(), payload.end());
-    REQUIRE(::sendto(u, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&relay), sizeof relay) ==
-            static_cast<ssize_t>(d.size()));
+    REQUIRE(SocksUdpAssociation::send_to(port, payload.data(), payload.size()));
   }
   // receive returns the next datagram's payload if it came from
   // 127.0.0.1:|port|; false after |timeout_ms| without one.
@@ -326,24 +201,7 @@ TEST_CASE("trojan: a wrong password goes to the fallback, bytes unchanged",
 TEST_CASE("trojan: a TLS prober sending HTTP sees the fallback web server",
           "[integration][trojan]") {
   TrojanRig rig;
-  // A TLS client that is not a Trojan client: plain socket -> TlsForwarder.
-  TlsClientOptions co = client_options(rig.pki.ca.certificate, "trojan.test");
-  auto eng = std::move(*Engine::create());
-  auto fwd = std::make_unique<TlsForwarder>(*eng, client_ctx(co), rig.server->port("in"));
-  REQUIRE(eng->start());
-  int fd = tcp_connect(fwd->port());
-  const std::string probe = "GET /index.html HTTP/1.1\r\nHost: trojan.test\r\n\r\n";
-  REQUIRE(send_all(fd, probe.data(), probe.size()));
-  std::string got(probe.size(), '\0');
-  REQUIRE(recv_exact(fd, got.data(), got.size()));
-  CHECK(got == probe);
-  // The prober's end-of-stream travels to the fallback and back.
-  ::shutdown(fd, SHUT_WR);
-  CHECK(wait_eof(fd));
-  ::close(fd);
-  REQUIRE(eng->stop());
-  fwd.reset();
-  eng.reset();
+  check_tls_prober_echoed(rig.pki.ca.certificate, "trojan.test", rig.server->port("in"));
   auto st = rig.server_stats();
   CHECK(st.fallbacks == 1);
 }
@@ -352,7 +210,7 @@ TEST_CASE("trojan: an untrusted server certificate fails the open with the reaso
           "[integration][trojan]") {
   TrojanRig rig;
   Pki other = make_pki("trojan.test");
-  const std::string other_ca = write_temp("other_ca.pem", other.ca.certificate);
+  const std::string other_ca = write_temp("trojan_test", "other_ca.pem", other.ca.certificate);
   Side client(
       R"({"log":{"level":"fatal"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
       "outbounds":[{"type":"trojan","tag":"t","server":"127.0.0.1","server_port":)" +

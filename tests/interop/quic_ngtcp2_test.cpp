@@ -139,16 +139,6 @@ struct Child {
   }
 };
 
-template <typename P>
-bool wait_until(P pred, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 // TempDir holds the key, the certificate, a document root with a 16 MiB
 // pattern file, a download directory and the peer's log.
 struct TempDir {
@@ -230,7 +220,7 @@ TEST_CASE("sluice HTTP/3 client downloads 16 MiB from ngtcp2's gtlsserver", "[in
     REQUIRE(r);
     conn = *r;
   });
-  REQUIRE(wait_until([&] { return h.up.load(); }, 10000ms));
+  REQUIRE(wait_until([&] { return h.up.load(); }, 10000ms, 5ms));
   CHECK(on_loop(*engine, [&] { return negotiated_suite(*conn); }) == want);
   CHECK(on_loop(*engine, [&] { return conn->alpn(); }) == "h3");
 
@@ -246,7 +236,7 @@ TEST_CASE("sluice HTTP/3 client downloads 16 MiB from ngtcp2's gtlsserver", "[in
     };
   }
   on_loop(*engine, [&] { REQUIRE(h.h3->request("GET", "localhost", "/blob.bin", {}, false, &x)); });
-  const bool finished = wait_until([&] { return done.load(); }, 60000ms);
+  const bool finished = wait_until([&] { return done.load(); }, 60000ms, 5ms);
   INFO("gtlsserver log: " << tail(read_file(files.log)));
   REQUIRE(finished);
   CHECK(x.error == Errc::ok);
@@ -268,7 +258,7 @@ TEST_CASE("sluice HTTP/3 client downloads 16 MiB from ngtcp2's gtlsserver", "[in
     probe.on_done = [&](Fetch*) { probe_done = true; };
     on_loop(*engine,
             [&] { REQUIRE(h.h3->request("GET", "localhost", "/missing", {}, false, &probe)); });
-    REQUIRE(wait_until([&] { return probe_done.load(); }, 5000ms));
+    REQUIRE(wait_until([&] { return probe_done.load(); }, 5000ms, 5ms));
   }
   CHECK(key_updates() == want_updates);
   CHECK_FALSE(h.closed.load());
@@ -278,7 +268,7 @@ TEST_CASE("sluice HTTP/3 client downloads 16 MiB from ngtcp2's gtlsserver", "[in
     h.h3.reset();
     ep->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &closed);
   });
-  REQUIRE(wait_until([&] { return closed.load(); }, 5000ms));
+  REQUIRE(wait_until([&] { return closed.load(); }, 5000ms, 5ms));
   REQUIRE(engine->stop());
 }
 
@@ -362,8 +352,9 @@ TEST_CASE("ngtcp2's gtlsclient downloads 16 MiB from the sluice HTTP/3 server", 
   CHECK(app.requests.load() == 1);
   // gtlsclient exits as soon as it has the body, so the last ACKs of our
   // data may never come: the exchange ends, cleanly or not.
-  CHECK(wait_until([&] { return app.closed_ok.load() + app.closed_err.load() == 1; }, 10000ms));
-  CHECK(wait_until([&] { return app.connections_closed.load() == 1; }, 10000ms));
+  CHECK(
+      wait_until([&] { return app.closed_ok.load() + app.closed_err.load() == 1; }, 10000ms, 5ms));
+  CHECK(wait_until([&] { return app.connections_closed.load() == 1; }, 10000ms, 5ms));
   // ngtcp2 derives the next keys once when the handshake is confirmed and
   // once more per key update (RFC 9001 §6): 1 without, 2 with the client's.
   CHECK(server.key_updates.load() == (key_update ? 2u : 1u));
@@ -376,7 +367,7 @@ TEST_CASE("ngtcp2's gtlsclient downloads 16 MiB from the sluice HTTP/3 server", 
     app.h3.clear();
     ep->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &done);
   });
-  REQUIRE(wait_until([&] { return done.load(); }, 5000ms));
+  REQUIRE(wait_until([&] { return done.load(); }, 5000ms, 5ms));
   REQUIRE(engine->stop());
 }
 
@@ -432,7 +423,7 @@ TEST_CASE("HTTP/3 bulk download: sluice and ngtcp2 examples", "[.perf][quic]") {
       ep = std::move(*c);
       REQUIRE(ep->connect("127.0.0.1", port, &h));
     });
-    REQUIRE(wait_until([&] { return h.up.load(); }, 10000ms));
+    REQUIRE(wait_until([&] { return h.up.load(); }, 10000ms, 5ms));
     Fetch x;
     x.hash = false;
     std::atomic<bool> done{false};
@@ -440,7 +431,7 @@ TEST_CASE("HTTP/3 bulk download: sluice and ngtcp2 examples", "[.perf][quic]") {
     const double c0 = self_cpu();
     const auto t0 = std::chrono::steady_clock::now();
     on_loop(*engine, [&] { REQUIRE(h.h3->request("GET", "localhost", path, {}, false, &x)); });
-    REQUIRE(wait_until([&] { return done.load(); }, 120000ms));
+    REQUIRE(wait_until([&] { return done.load(); }, 120000ms, 5ms));
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double cpu = self_cpu() - c0;
@@ -450,7 +441,7 @@ TEST_CASE("HTTP/3 bulk download: sluice and ngtcp2 examples", "[.perf][quic]") {
       h.h3.reset();
       ep->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &closed);
     });
-    wait_until([&] { return closed.load(); }, 5000ms);
+    wait_until([&] { return closed.load(); }, 5000ms, 5ms);
     REQUIRE(engine->stop());
     return std::make_pair(secs, cpu);
   };
@@ -496,6 +487,6 @@ TEST_CASE("HTTP/3 bulk download: sluice and ngtcp2 examples", "[.perf][quic]") {
     app.zeros.reset();
     sep->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &done);
   });
-  wait_until([&] { return done.load(); }, 5000ms);
+  wait_until([&] { return done.load(); }, 5000ms, 5ms);
   REQUIRE(server_engine->stop());
 }

@@ -21,26 +21,17 @@
 // scripts/bootstrap), it never skips them. Each peer runs as a child process
 // with its output in a temp dir; it is killed at scope end on every path and
 // its output is part of any failure message.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "../integration/support.hpp"
+#include "../support/peer_process.hpp"
 #include "../unit/transport/tls_test_util.hpp"
 #include "inbound/instance.hpp"
 #include "proto/trojan/trojan.hpp"
-
-extern char** environ;
 
 using namespace sluice;
 using namespace sluice::test;
@@ -56,196 +47,6 @@ constexpr size_t kGfwMaxUdpPayload = 8000;
 // size, which desynchronises the stream (sluice then closes it as
 // malformed). With an IPv4 address that leaves 2037 payload bytes.
 constexpr size_t kV2rayMaxUdpPayload = 2000;
-
-std::string find_binary(const char* name) {
-  for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/usr/local/bin/"}) {
-    std::string p = std::string(dir) + name;
-    if (access(p.c_str(), X_OK) == 0) return p;
-  }
-  return {};
-}
-
-std::string require_binary(const char* name, const char* package) {
-  std::string p = find_binary(name);
-  if (p.empty())
-    FAIL(std::string("interop peer `") + name + "` not found in /usr/bin, /usr/sbin or " +
-         "/usr/local/bin: install the Debian package `" + package + "` (scripts/bootstrap)");
-  return p;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string tail(const std::string& s, size_t n = 3000) {
-  return s.size() <= n ? s : "..." + s.substr(s.size() - n);
-}
-
-// TempDir is a private directory for configs, certificates and logs.
-struct TempDir {
-  std::string path;
-  std::vector<std::string> files;
-  TempDir() {
-    char tmpl[] = "/tmp/sluice_trojan_interop_XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  std::string file(const std::string& name) {
-    files.push_back(path + "/" + name);
-    return files.back();
-  }
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string p = file(name);
-    std::ofstream(p) << text;
-    return p;
-  }
-  ~TempDir() {
-    for (const std::string& f : files) std::remove(f.c_str());
-    ::rmdir(path.c_str());
-  }
-};
-
-// free_tcp_port asks the kernel for an unused port on 127.0.0.1. A peer
-// started on it may still lose a race for it; start_peer retries then.
-uint16_t free_tcp_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool port_accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// Peer is a spawned program, stdout and stderr into |log|; killed (SIGTERM,
-// then SIGKILL) and reaped at scope end.
-struct Peer {
-  std::string name, log;
-  pid_t pid = -1;
-  int status = 0;
-  bool exited = false;
-
-  Peer(std::string n, std::vector<std::string> argv, std::string log_path)
-      : name(std::move(n)), log(std::move(log_path)) {
-    std::vector<char*> args;
-    for (auto& s : argv) args.push_back(s.data());
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  Peer(const Peer&) = delete;
-  Peer& operator=(const Peer&) = delete;
-
-  bool alive() {
-    if (pid <= 0 || exited) return false;
-    if (waitpid(pid, &status, WNOHANG) == pid) exited = true;
-    return !exited;
-  }
-  // wait_listening polls |ports| until each accepts a connection; false if
-  // the peer exits first or |limit| passes.
-  bool wait_listening(const std::vector<uint16_t>& ports, std::chrono::milliseconds limit = 10s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    size_t ready = 0;
-    while (std::chrono::steady_clock::now() < end) {
-      if (!alive()) return false;
-      while (ready < ports.size() && port_accepts(ports[ready])) ++ready;
-      if (ready == ports.size()) return alive();
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-  std::string describe() {
-    std::string s =
-        name + (alive() ? " (running)" : " (exited, status " + std::to_string(status) + ")");
-    return s + ", output:\n" + tail(slurp(log));
-  }
-  ~Peer() {
-    if (pid <= 0 || exited) return;
-    ::kill(pid, SIGTERM);
-    for (int i = 0; i < 200; ++i) {
-      if (waitpid(pid, &status, WNOHANG) == pid) return;
-      std::this_thread::sleep_for(10ms);
-    }
-    ::kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-};
-
-// start_peer starts a peer listening on fresh ports: |make| writes the
-// config for the given ports and returns the argv. A peer that dies before
-// listening (a port taken between free_tcp_port and its bind) is retried on
-// new ports; the third failure fails the test with the peer's output.
-template <typename Make>
-std::unique_ptr<Peer> start_peer(const std::string& name, TempDir& dir, size_t nports, Make make,
-                                 std::vector<uint16_t>* ports_out) {
-  std::string last;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    std::vector<uint16_t> ports;
-    for (size_t i = 0; i < nports; ++i) ports.push_back(free_tcp_port());
-    std::vector<std::string> argv = make(ports);
-    auto p = std::make_unique<Peer>(name, argv, dir.file(name + std::to_string(attempt) + ".log"));
-    if (p->pid <= 0) FAIL("cannot spawn " + argv[0]);
-    if (p->wait_listening(ports)) {
-      *ports_out = ports;
-      return p;
-    }
-    last = p->describe();
-  }
-  FAIL(name + " did not start listening: " + last);
-  return nullptr;
-}
-
-// Side is a sluice Instance built from JSON on its own Engine thread.
-struct Side {
-  std::unique_ptr<Engine> engine;
-  std::unique_ptr<Instance> instance;
-  explicit Side(const std::string& json) {
-    ConfigDiagnostics diag;
-    auto cfg = parse_config(json, &diag);
-    INFO(diag.error);
-    REQUIRE(cfg);
-    engine = std::move(*Engine::create());
-    std::string why;
-    auto inst = Instance::create(*engine, *cfg, &why);
-    INFO(why);
-    REQUIRE(inst);
-    instance = std::move(*inst);
-    REQUIRE(engine->start());
-  }
-  ~Side() {
-    REQUIRE(engine->stop());
-    const EngineStats st = engine->stats();
-    instance.reset();
-    CHECK(st.objects == 0);
-    CHECK(st.pool.chunks_outstanding == 0);
-    engine.reset();
-  }
-  uint16_t port(const char* tag) { return instance->inbound_port(tag); }
-  TrojanInboundStats trojan_stats() {
-    return on_loop(*engine, [this] { return instance->trojan_inbound("in")->stats(); });
-  }
-};
 
 // Servers are the targets: an echo server and the fallback "web server"
 // (an echo server too, so what it received comes back verifiably).
@@ -269,7 +70,7 @@ struct Servers {
 // Rig holds what every direction needs: a PKI written to PEM files, the
 // target servers and a temp dir.
 struct Rig {
-  TempDir dir;
+  TempDir dir{"sluice_trojan_interop_"};
   Pki pki = make_pki("trojan.test");
   std::string cert, key, ca;
   Servers servers;
@@ -403,37 +204,6 @@ struct Rig {
   }
 };
 
-// echo_transfer writes |total| pattern bytes through |fd| while reading the
-// echo back; true if every byte came back in order. It does not half-close
-// before the echo is complete: trojan-gfw (client and server) tears the
-// whole session down when either side sends end-of-stream.
-bool echo_transfer(int fd, size_t total, uint64_t seed) {
-  std::thread writer([fd, total, seed] {
-    Pattern p(seed);
-    std::vector<uint8_t> buf(256 * 1024);
-    for (size_t sent = 0; sent < total;) {
-      const size_t n = std::min(buf.size(), total - sent);
-      p.fill(buf.data(), n);
-      if (!send_all(fd, buf.data(), n)) return;
-      sent += n;
-    }
-  });
-  Pattern expect(seed);
-  std::vector<uint8_t> got(256 * 1024), want(256 * 1024);
-  size_t received = 0;
-  bool same = true;
-  while (received < total) {
-    const size_t n = std::min(got.size(), total - received);
-    if (!recv_exact(fd, got.data(), n, 30000)) break;
-    expect.fill(want.data(), n);
-    same = same && std::memcmp(got.data(), want.data(), n) == 0;
-    received += n;
-  }
-  if (received < total) ::shutdown(fd, SHUT_RDWR);  // unblock the writer
-  writer.join();
-  return received == total && same;
-}
-
 // through_socks connects to a SOCKS5 server on |socks_port| and CONNECTs to
 // the echo server; -1 (with the REP code in the message) on failure.
 int through_socks(uint16_t socks_port, uint16_t target_port, int* rep) {
@@ -453,50 +223,16 @@ void check_echo_through(uint16_t socks_port, Servers& s, Peer& peer, uint64_t se
     INFO("SOCKS5 CONNECT REP " << rep << "; " << peer.describe());
     REQUIRE(fd >= 0);
   }
-  const bool ok = echo_transfer(fd, kPayload, seed);
+  // No half-close before the echo is complete: trojan-gfw (client and
+  // server) tears the whole session down when either side sends
+  // end-of-stream.
+  const bool ok = echo_transfer(fd, kPayload, seed, /*half_close=*/false);
   ::close(fd);
   INFO(peer.describe());
   CHECK(ok);
 }
 
 // --- UDP through a SOCKS5 UDP ASSOCIATE --------------------------------------
-
-// UdpEcho answers every datagram with the same bytes (a thread, 127.0.0.1).
-struct UdpEcho {
-  int fd = -1;
-  uint16_t port = 0;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-  UdpEcho() {
-    fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    thread = std::thread([this] {
-      std::vector<char> buf(65536);
-      while (!stop) {
-        pollfd pf{fd, POLLIN, 0};
-        if (::poll(&pf, 1, 50) <= 0) continue;
-        sockaddr_storage from{};
-        socklen_t fl = sizeof from;
-        ssize_t n =
-            ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fl);
-        if (n > 0)
-          ::sendto(fd, buf.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from),
-                   fl);
-      }
-    });
-  }
-  ~UdpEcho() {
-    stop = true;
-    thread.join();
-    ::close(fd);
-  }
-};
 
 // udp_round_trips opens a SOCKS5 UDP ASSOCIATE on |socks_port| and sends
 // |count| datagrams, from 1 to |max_payload| bytes, to the UDP echo server,
@@ -567,6 +303,15 @@ int udp_round_trips(uint16_t socks_port, uint16_t echo_port, int count, size_t m
   ::close(u);
   ::close(ctl);
   return ok;
+}
+
+// check_udp_through: 30 datagrams of up to |max_payload| bytes through the
+// SOCKS5 UDP relay on |socks_port| to |echo| must all come back intact.
+void check_udp_through(uint16_t socks_port, const UdpEcho& echo, Peer& peer, size_t max_payload) {
+  std::string why;
+  const int ok = udp_round_trips(socks_port, echo.port, 30, max_payload, &why);
+  INFO(why << "; " << peer.describe());
+  CHECK(ok == 30);
 }
 
 }  // namespace
@@ -676,10 +421,7 @@ TEST_CASE("trojan interop: UDP from trojan-gfw client's SOCKS5 relay -> sluice s
   auto server = rig.sluice_server("gfw udp password");
   uint16_t socks = 0;
   auto peer = rig.trojan_gfw_client(server->port("in"), "gfw udp password", &socks);
-  std::string why;
-  const int ok = udp_round_trips(socks, echo.port, 30, kGfwMaxUdpPayload, &why);
-  INFO(why << "; " << peer->describe());
-  CHECK(ok == 30);
+  check_udp_through(socks, echo, *peer, kGfwMaxUdpPayload);
   CHECK(server->trojan_stats().udp_associations >= 1);
 }
 
@@ -690,10 +432,7 @@ TEST_CASE("trojan interop: UDP from the sluice client -> trojan-gfw server",
   uint16_t port = 0;
   auto peer = rig.trojan_gfw_server("gfw udp password", &port);
   auto client = rig.sluice_client(port, "gfw udp password");
-  std::string why;
-  const int ok = udp_round_trips(client->port("in"), echo.port, 30, kGfwMaxUdpPayload, &why);
-  INFO(why << "; " << peer->describe());
-  CHECK(ok == 30);
+  check_udp_through(client->port("in"), echo, *peer, kGfwMaxUdpPayload);
 }
 
 TEST_CASE("trojan interop: UDP from v2ray's trojan outbound -> sluice server",
@@ -703,10 +442,7 @@ TEST_CASE("trojan interop: UDP from v2ray's trojan outbound -> sluice server",
   auto server = rig.sluice_server("v2ray udp password");
   uint16_t socks = 0;
   auto peer = rig.v2ray_client(server->port("in"), "v2ray udp password", &socks);
-  std::string why;
-  const int ok = udp_round_trips(socks, echo.port, 30, kV2rayMaxUdpPayload, &why);
-  INFO(why << "; " << peer->describe());
-  CHECK(ok == 30);
+  check_udp_through(socks, echo, *peer, kV2rayMaxUdpPayload);
   CHECK(server->trojan_stats().udp_associations >= 1);
 }
 
@@ -717,8 +453,5 @@ TEST_CASE("trojan interop: UDP from the sluice client -> v2ray trojan inbound",
   uint16_t port = 0;
   auto peer = rig.v2ray_server("v2ray udp password", &port);
   auto client = rig.sluice_client(port, "v2ray udp password");
-  std::string why;
-  const int ok = udp_round_trips(client->port("in"), echo.port, 30, kV2rayMaxUdpPayload, &why);
-  INFO(why << "; " << peer->describe());
-  CHECK(ok == 30);
+  check_udp_through(client->port("in"), echo, *peer, kV2rayMaxUdpPayload);
 }

@@ -15,247 +15,49 @@
 // scripts/bootstrap), it never skips them. It runs as a child process with
 // its output in a temp dir, killed at scope end on every path; its output
 // is part of any failure message.
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
-#include <chrono>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-#include <thread>
+#include <cstdlib>
 
 #include "../integration/support.hpp"
+#include "../support/peer_process.hpp"
 #include "../unit/transport/tls_test_util.hpp"
 #include "inbound/instance.hpp"
 
-extern char** environ;
-
 using namespace sluice;
 using namespace sluice::test;
-using namespace std::chrono_literals;
 
 namespace {
 
 constexpr size_t kPayload = 8u << 20;
 constexpr const char* kId = "27848739-7e62-4138-9fd3-098a63964b6b";
 
-std::string require_v2ray() {
-  for (const char* p : {"/usr/bin/v2ray", "/usr/sbin/v2ray", "/usr/local/bin/v2ray"})
-    if (access(p, X_OK) == 0) return p;
-  FAIL(
-      "interop peer `v2ray` not found in /usr/bin, /usr/sbin or /usr/local/bin: install the "
-      "Debian package `v2ray` (scripts/bootstrap)");
-  return {};
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// TempDir is a private directory for configs, certificates and logs.
-struct TempDir {
-  std::string path;
-  std::vector<std::string> files;
-  TempDir() {
-    char tmpl[] = "/tmp/sluice_vless_interop_XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  std::string file(const std::string& name) {
-    files.push_back(path + "/" + name);
-    return files.back();
-  }
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string p = file(name);
-    std::ofstream(p) << text;
-    return p;
-  }
-  ~TempDir() {
-    for (const std::string& f : files) std::remove(f.c_str());
-    ::rmdir(path.c_str());
-  }
-};
-
-uint16_t free_tcp_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool port_accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // V2ray is `v2ray -config <file>` listening on one fresh port; a port lost
-// to a race between free_tcp_port and v2ray's bind is retried twice.
+// to a race between free_tcp_port and v2ray's bind is retried (start_peer).
 struct V2ray {
-  std::string log;
-  pid_t pid = -1;
-  int status = 0;
-  bool exited = false;
+  std::unique_ptr<Peer> peer;
   uint16_t port = 0;
 
   // |make_config| writes the config for a port and returns its path.
   template <typename Make>
   V2ray(TempDir& dir, const std::string& name, Make make_config) {
-    const std::string bin = require_v2ray();
-    std::string last;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      port = free_tcp_port();
-      const std::string cfg = make_config(port);
-      log = dir.file(name + std::to_string(attempt) + ".log");
-      spawn({bin, "-config", cfg});
-      REQUIRE(pid > 0);
-      if (wait_listening()) return;
-      last = describe();
-      stop();
-    }
-    FAIL(name + " did not start listening: " + last);
+    const std::string bin = require_binary("v2ray", "v2ray");
+    std::vector<uint16_t> ports;
+    peer = start_peer(
+        name, dir, 1,
+        [&](const std::vector<uint16_t>& ps) {
+          return std::vector<std::string>{bin, "-config", make_config(ps[0])};
+        },
+        &ports);
+    port = ports[0];
   }
-  void spawn(std::vector<std::string> argv) {
-    std::vector<char*> args;
-    for (auto& s : argv) args.push_back(s.data());
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    exited = false;
-    if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  bool alive() {
-    if (pid <= 0 || exited) return false;
-    if (waitpid(pid, &status, WNOHANG) == pid) exited = true;
-    return !exited;
-  }
-  bool wait_listening() {
-    const auto end = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < end) {
-      if (!alive()) return false;
-      if (port_accepts(port)) return alive();
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-  std::string describe() {
-    std::string s =
-        "v2ray" +
-        std::string(alive() ? " (running)" : " (exited, status " + std::to_string(status) + ")");
-    std::string out = slurp(log);
-    if (out.size() > 3000) out = "..." + out.substr(out.size() - 3000);
-    return s + ", output:\n" + out;
-  }
-  void stop() {
-    if (pid <= 0 || exited) return;
-    ::kill(pid, SIGTERM);
-    for (int i = 0; i < 200; ++i) {
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        exited = true;
-        return;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    ::kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    exited = true;
-  }
-  ~V2ray() { stop(); }
-};
-
-// Side is a sluice Instance built from JSON on its own Engine thread.
-struct Side {
-  std::unique_ptr<Engine> engine;
-  std::unique_ptr<Instance> instance;
-  explicit Side(const std::string& json) {
-    ConfigDiagnostics diag;
-    auto cfg = parse_config(json, &diag);
-    INFO(diag.error);
-    REQUIRE(cfg);
-    engine = std::move(*Engine::create());
-    std::string why;
-    auto inst = Instance::create(*engine, *cfg, &why);
-    INFO(why);
-    REQUIRE(inst);
-    instance = std::move(*inst);
-    REQUIRE(engine->start());
-  }
-  ~Side() {
-    REQUIRE(engine->stop());
-    const EngineStats st = engine->stats();
-    instance.reset();
-    CHECK(st.objects == 0);
-    CHECK(st.pool.chunks_outstanding == 0);
-    engine.reset();
-  }
-  uint16_t port(const char* tag) { return instance->inbound_port(tag); }
-  VlessInboundStats vless_stats() {
-    return on_loop(*engine, [this] { return instance->vless_inbound("in")->stats(); });
-  }
-};
-
-// UdpEcho answers every datagram with the same bytes (a thread, 127.0.0.1).
-struct UdpEcho {
-  int fd = -1;
-  uint16_t port = 0;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-  UdpEcho() {
-    fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    thread = std::thread([this] {
-      std::vector<char> buf(65536);
-      while (!stop) {
-        pollfd pf{fd, POLLIN, 0};
-        if (::poll(&pf, 1, 50) <= 0) continue;
-        sockaddr_storage from{};
-        socklen_t fl = sizeof from;
-        ssize_t n =
-            ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fl);
-        if (n > 0)
-          ::sendto(fd, buf.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from),
-                   fl);
-      }
-    });
-  }
-  ~UdpEcho() {
-    stop = true;
-    thread.join();
-    ::close(fd);
-  }
+  std::string describe() { return peer->describe(); }
 };
 
 struct Rig {
-  TempDir dir;
+  TempDir dir{"sluice_vless_interop_"};
   Pki pki = make_pki("vless.test");
   std::string cert, key, ca;
   std::unique_ptr<Engine> servers;
@@ -333,33 +135,6 @@ struct Rig {
     });
   }
 };
-
-bool echo_transfer(int fd, size_t total, uint64_t seed) {
-  std::thread writer([fd, total, seed] {
-    Pattern p(seed);
-    std::vector<uint8_t> buf(256 * 1024);
-    for (size_t sent = 0; sent < total;) {
-      const size_t n = std::min(buf.size(), total - sent);
-      p.fill(buf.data(), n);
-      if (!send_all(fd, buf.data(), n)) return;
-      sent += n;
-    }
-    ::shutdown(fd, SHUT_WR);
-  });
-  Pattern expect(seed);
-  std::vector<uint8_t> got(256 * 1024), want(256 * 1024);
-  size_t received = 0;
-  bool same = true;
-  while (received < total) {
-    const size_t n = std::min(got.size(), total - received);
-    if (!recv_exact(fd, got.data(), n, 30000)) break;
-    expect.fill(want.data(), n);
-    same = same && std::memcmp(got.data(), want.data(), n) == 0;
-    received += n;
-  }
-  writer.join();
-  return received == total && same;
-}
 
 void check_echo_through(uint16_t socks_port, uint16_t echo_port, V2ray& peer, uint64_t seed) {
   int fd = tcp_connect(socks_port);
@@ -441,8 +216,8 @@ int udp_round_trips(uint16_t socks_port, uint16_t echo_port, int count, std::str
 }  // namespace
 
 TEST_CASE("vless interop: v2ray is version 4.x with VLESS", "[interop][vless]") {
-  const std::string bin = require_v2ray();
-  TempDir dir;
+  const std::string bin = require_binary("v2ray", "v2ray");
+  TempDir dir{"sluice_vless_interop_"};
   const std::string out = dir.file("version.txt");
   const std::string cmd = bin + " -version > " + out + " 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
