@@ -131,4 +131,56 @@ Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, Inb
   return {};
 }
 
+namespace {
+
+Status parse_fallback(ObjectReader& r, const Json& j, const std::string& path,
+                      TrojanFallback* out) {
+  SLUICE_TRY(check_object(r.ctx(), j, path));
+  ObjectReader f(r.ctx(), j, path);
+  SLUICE_TRY(f.string("server", &out->server, true));
+  SLUICE_TRY(f.port("server_port", &out->server_port, true, 1));
+  f.finish();
+  return {};
+}
+
+}  // namespace
+
+Status parse_users(ObjectReader& r, const std::function<Status(ObjectReader& u)>& each) {
+  const Json* arr;
+  SLUICE_TRY(r.array("users", &arr));
+  if (arr == nullptr || arr->empty())
+    return r.ctx().fail(Errc::config_missing_field, r.path("users"),
+                        "at least one user is required");
+  for (size_t i = 0; i < arr->size(); ++i) {
+    std::string p = index_path(r.path("users"), i);
+    SLUICE_TRY(check_object(r.ctx(), (*arr)[i], p));
+    ObjectReader u(r.ctx(), (*arr)[i], p);
+    SLUICE_TRY(each(u));
+    u.finish();
+  }
+  return {};
+}
+
+Status parse_fallbacks(ObjectReader& r, TrojanFallback* fallback,
+                       std::vector<std::pair<std::string, TrojanFallback>>* for_alpn) {
+  const Json* fb;
+  SLUICE_TRY(r.object("fallback", &fb));
+  if (fb != nullptr) SLUICE_TRY(parse_fallback(r, *fb, r.path("fallback"), fallback));
+  SLUICE_TRY(r.object("fallback_for_alpn", &fb));
+  if (fb != nullptr) {
+    for (auto it = fb->begin(); it != fb->end(); ++it) {
+      TrojanFallback f;
+      SLUICE_TRY(parse_fallback(r, *it, join_path(r.path("fallback_for_alpn"), it.key()), &f));
+      for_alpn->emplace_back(it.key(), std::move(f));
+    }
+  }
+  return {};
+}
+
+Status reject_multiplex_transport(ObjectReader& r) {
+  SLUICE_TRY(r.reject("multiplex", "multiplex is not supported yet"));
+  SLUICE_TRY(r.reject("transport", "v2ray transports are not supported yet"));
+  return {};
+}
+
 }  // namespace sluice::config

@@ -4,6 +4,8 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #pragma once
 
+#include <functional>
+
 #include "config/json_reader.hpp"
 #include "sluice/config.hpp"
 
@@ -30,6 +32,17 @@ Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o);
 Status parse_network(ObjectReader& r, Network* out);
 // parse_server reads the required "server" and "server_port".
 Status parse_server(ObjectReader& r, ServerEndpoint* out);
+// parse_users reads the required, non-empty "users" array of a trojan or
+// vless inbound, calling |each| with a reader for every element (each
+// element is checked to be an object; unknown keys are reported after).
+Status parse_users(ObjectReader& r, const std::function<Status(ObjectReader& u)>& each);
+// parse_fallbacks reads "fallback" and "fallback_for_alpn" (server +
+// server_port objects) of a trojan or vless inbound.
+Status parse_fallbacks(ObjectReader& r, TrojanFallback* fallback,
+                       std::vector<std::pair<std::string, TrojanFallback>>* for_alpn);
+// reject_multiplex_transport refuses "multiplex" and "transport", which no
+// trojan or vless endpoint supports yet.
+Status reject_multiplex_transport(ObjectReader& r);
 // is_ip_literal reports whether |s| is an IPv4 or IPv6 address.
 bool is_ip_literal(std::string_view s);
 

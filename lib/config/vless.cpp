@@ -22,15 +22,6 @@ Status check_flow(ConfigCtx& ctx, const std::string& path, const std::string& fl
                   "expected \"\" or \"xtls-rprx-vision\", got \"" + flow + "\"");
 }
 
-Status parse_fallback(ObjectReader& r, const Json& j, const std::string& path, VlessFallback* out) {
-  SLUICE_TRY(check_object(r.ctx(), j, path));
-  ObjectReader f(r.ctx(), j, path);
-  SLUICE_TRY(f.string("server", &out->server, true));
-  SLUICE_TRY(f.port("server_port", &out->server_port, true, 1));
-  f.finish();
-  return {};
-}
-
 }  // namespace
 
 Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o) {
@@ -59,47 +50,25 @@ Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o) {
     return r.ctx().fail(Errc::config_invalid, r.path("flow"),
                         "xtls-rprx-vision needs \"tls\": {\"enabled\": true}");
   }
-  SLUICE_TRY(r.reject("multiplex", "multiplex is not supported yet"));
-  SLUICE_TRY(r.reject("transport", "v2ray transports are not supported yet"));
-  return {};
+  return reject_multiplex_transport(r);
 }
 
 Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o) {
-  const Json* arr;
-  SLUICE_TRY(r.array("users", &arr));
-  if (arr == nullptr || arr->empty())
-    return r.ctx().fail(Errc::config_missing_field, r.path("users"),
-                        "at least one user is required");
-  for (size_t i = 0; i < arr->size(); ++i) {
-    std::string p = index_path(r.path("users"), i);
-    SLUICE_TRY(check_object(r.ctx(), (*arr)[i], p));
-    ObjectReader u(r.ctx(), (*arr)[i], p);
+  SLUICE_TRY(parse_users(r, [&](ObjectReader& u) -> Status {
     VlessUser user;
     SLUICE_TRY(u.string("name", &user.name));
     SLUICE_TRY(u.string("uuid", &user.uuid, true));
     SLUICE_TRY(check_uuid(r.ctx(), u.path("uuid"), user.uuid));
     SLUICE_TRY(u.string("flow", &user.flow));
     SLUICE_TRY(check_flow(r.ctx(), u.path("flow"), user.flow));
-    u.finish();
     o->users.push_back(std::move(user));
-  }
+    return {};
+  }));
   const Json* tls;
   SLUICE_TRY(r.object("tls", &tls));
   if (tls != nullptr) SLUICE_TRY(parse_tls_server(r.ctx(), *tls, r.path("tls"), &o->tls));
-  const Json* fb;
-  SLUICE_TRY(r.object("fallback", &fb));
-  if (fb != nullptr) SLUICE_TRY(parse_fallback(r, *fb, r.path("fallback"), &o->fallback));
-  SLUICE_TRY(r.object("fallback_for_alpn", &fb));
-  if (fb != nullptr) {
-    for (auto it = fb->begin(); it != fb->end(); ++it) {
-      VlessFallback f;
-      SLUICE_TRY(parse_fallback(r, *it, join_path(r.path("fallback_for_alpn"), it.key()), &f));
-      o->fallback_for_alpn.emplace_back(it.key(), std::move(f));
-    }
-  }
-  SLUICE_TRY(r.reject("multiplex", "multiplex is not supported yet"));
-  SLUICE_TRY(r.reject("transport", "v2ray transports are not supported yet"));
-  return {};
+  SLUICE_TRY(parse_fallbacks(r, &o->fallback, &o->fallback_for_alpn));
+  return reject_multiplex_transport(r);
 }
 
 }  // namespace sluice::config

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "core/check.hpp"
+#include "inbound/fallback.hpp"
 #include "sluice/cipher.hpp"
 #include "sluice/log.hpp"
 #include "transport/tls_transport.hpp"
@@ -220,8 +221,7 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
       return;
     }
     std::unique_ptr<Stream> s = std::move(*stream);
-    if (!in.empty() && !s->write(std::move(in))) {
-      close_and_delete(s.release());
+    if (!write_pending(s, &in)) {
       close_now();
       return;
     }
@@ -229,17 +229,9 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
     hand_over(std::move(s));
   }
 
-  const TrojanFallback* fallback_target() const {
-    if (!inbound->opts_.fallback_for_alpn.empty()) {
-      const std::string& alpn = tls->info().alpn;
-      for (const auto& [a, f] : inbound->opts_.fallback_for_alpn)
-        if (a == alpn) return &f;
-    }
-    return inbound->opts_.fallback.server.empty() ? nullptr : &inbound->opts_.fallback;
-  }
-
   void fallback(const char* why) {
-    const TrojanFallback* f = fallback_target();
+    const TrojanFallback* f = select_fallback(inbound->opts_.fallback,
+                                              inbound->opts_.fallback_for_alpn, &tls->info().alpn);
     if (f == nullptr) {
       SLUICE_LOG_DEBUG("trojan %s: not a Trojan request (%s), no fallback: closing",
                        inbound->opts_.tag.c_str(), why);
@@ -256,15 +248,9 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
 
   void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) override {
     dial = nullptr;
-    if (!t) {
-      SLUICE_LOG_INFO("trojan %s: fallback dial failed: %s", inbound->opts_.tag.c_str(), reason);
-      close_now();
-      return;
-    }
-    std::unique_ptr<Stream> s(t->release());
     // Unchanged: the bytes the prober sent, in order, before anything newer.
-    if (!in.empty() && !s->write(std::move(in))) {
-      close_and_delete(s.release());
+    std::unique_ptr<Stream> s = fallback_stream(t, reason, &in, "trojan", inbound->opts_.tag);
+    if (!s) {
       close_now();
       return;
     }
@@ -282,19 +268,8 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
     if (closed) return;
     closed = true;
     state = State::closing;
-    if (session) {
-      session->cancel_open(this);
-      session = nullptr;
-    }
-    if (dial) {
-      dial->cancel();
-      dial = nullptr;
-    }
+    cancel_pending(&session, this, &dial, &flow);
     if (tls) close_and_delete(tls.release());
-    if (flow) {
-      DatagramFlow* f = flow.release();
-      f->close([](void* u) { delete static_cast<DatagramFlow*>(u); }, f);
-    }
     in.clear();
     uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* h) {
       auto* c = static_cast<Conn*>(h->data);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "inbound/fallback.hpp"
 #include "proto/vless/header.hpp"
 #include "proto/vless/xudp.hpp"
 #include "session/vless_mux_frames.hpp"
@@ -336,17 +337,23 @@ struct VlessInbound::Conn final : ListeningInbound::TrackedConn,
     t->set_handler(nullptr);
     t = std::make_unique<VlessStream>(std::move(t), VlessStream::Role::server, std::move(*hdr));
     tls = nullptr;
+    serve_datagrams(&Conn::on_udp_data);
+  }
+
+  // serve_datagrams starts reading frames from |t| (the state is already
+  // udp or xudp) and gives |feed| whatever came with the request, while the
+  // state lasts.
+  void serve_datagrams(void (Conn::*feed)(Slice&&)) {
+    const State serving = state;
     t->set_handler(this);
     arm(inbound->opts_.udp_idle_timeout_ms, true);
     t->read_start();
-    if (!in.empty()) {
-      Chain rest = std::move(in);
-      in.clear();
-      while (!rest.empty()) {
-        Slice s = rest.pop_front();
-        on_udp_data(std::move(s));
-        if (state != State::udp) return;
-      }
+    if (in.empty()) return;
+    Chain rest = std::move(in);
+    in.clear();
+    while (!rest.empty()) {
+      (this->*feed)(rest.pop_front());
+      if (state != serving) return;
     }
   }
 
@@ -408,17 +415,7 @@ struct VlessInbound::Conn final : ListeningInbound::TrackedConn,
     t = std::move(*w);
     inbound->stats_.xudp++;
     state = State::xudp;
-    t->set_handler(this);
-    arm(inbound->opts_.udp_idle_timeout_ms, true);
-    t->read_start();
-    if (!in.empty()) {
-      Chain rest = std::move(in);
-      in.clear();
-      while (!rest.empty()) {
-        on_xudp_data(rest.pop_front());
-        if (state != State::xudp) return;
-      }
-    }
+    serve_datagrams(&Conn::on_xudp_data);
   }
 
   void on_xudp_data(Slice&& data) {
@@ -476,17 +473,10 @@ struct VlessInbound::Conn final : ListeningInbound::TrackedConn,
   uint64_t dropped = 0;
 
   // --- fallback ----------------------------------------------------------
-  const VlessFallback* fallback_target() const {
-    if (!inbound->opts_.fallback_for_alpn.empty() && tls != nullptr) {
-      const std::string& alpn = tls->info().alpn;
-      for (const auto& [a, f] : inbound->opts_.fallback_for_alpn)
-        if (a == alpn) return &f;
-    }
-    return inbound->opts_.fallback.server.empty() ? nullptr : &inbound->opts_.fallback;
-  }
-
   void fallback(const char* why) {
-    const VlessFallback* f = fallback_target();
+    const VlessFallback* f =
+        select_fallback(inbound->opts_.fallback, inbound->opts_.fallback_for_alpn,
+                        tls != nullptr ? &tls->info().alpn : nullptr);
     if (f == nullptr) {
       SLUICE_LOG_DEBUG("vless %s: %s, no fallback: closing", inbound->opts_.tag.c_str(), why);
       close_now();
@@ -503,15 +493,9 @@ struct VlessInbound::Conn final : ListeningInbound::TrackedConn,
 
   void on_dial(Result<std::unique_ptr<net::TcpTransport>> d, const char* reason) override {
     dial = nullptr;
-    if (!d) {
-      SLUICE_LOG_INFO("vless %s: fallback dial failed: %s", inbound->opts_.tag.c_str(), reason);
-      close_now();
-      return;
-    }
-    std::unique_ptr<Stream> s(d->release());
     // Unchanged: the bytes the stranger sent, in order, before anything newer.
-    if (!in.empty() && !s->write(std::move(in))) {
-      close_and_delete(s.release());
+    std::unique_ptr<Stream> s = fallback_stream(d, reason, &in, "vless", inbound->opts_.tag);
+    if (!s) {
       close_now();
       return;
     }
@@ -529,18 +513,7 @@ struct VlessInbound::Conn final : ListeningInbound::TrackedConn,
     if (closed) return;
     closed = true;
     state = State::closing;
-    if (session) {
-      session->cancel_open(this);
-      session = nullptr;
-    }
-    if (dial) {
-      dial->cancel();
-      dial = nullptr;
-    }
-    if (flow) {
-      DatagramFlow* f = flow.release();
-      f->close([](void* u) { delete static_cast<DatagramFlow*>(u); }, f);
-    }
+    cancel_pending(&session, this, &dial, &flow);
     if (t) close_and_delete(t.release());
     tls = nullptr;
     in.clear();

@@ -62,16 +62,25 @@ void VlessConnect::failed(Errc e, const char* reason) {
   on_connected(e, why.c_str());
 }
 
-void VlessConnect::connected(std::unique_ptr<Transport> t) {
+Result<Slice> VlessConnect::request_buffer(bool* oom) {
   auto buf = engine_->pool().get(vless::kMaxRequestSize);
-  if (!buf) {
+  *oom = !buf;
+  if (!buf) return buf.error();
+  const size_t n = vless::request_size(request_);
+  auto w = vless::encode_request(request_, {buf->append(n), n});
+  if (!w) return w.error();
+  return buf;
+}
+
+void VlessConnect::connected(std::unique_ptr<Transport> t) {
+  bool oom = false;
+  auto buf = request_buffer(&oom);
+  if (oom) {
     close_and_delete(t.release());
     on_connected(buf.error(), "out of memory");
     return;
   }
-  const size_t n = vless::request_size(request_);
-  auto w = vless::encode_request(request_, {buf->append(n), n});
-  Status st = w ? t->write(std::move(*buf)) : Status{w.error()};
+  Status st = buf ? t->write(std::move(*buf)) : Status{buf.error()};
   if (!st) {
     const std::string why = std::string("vless request: ") + t->failure_reason();
     close_and_delete(t.release());
@@ -92,17 +101,11 @@ void VlessConnect::connected_vision(std::unique_ptr<TlsTransport> t) {
     on_connected(Errc::not_supported, why.c_str());
     return;
   }
-  auto buf = engine_->pool().get(vless::kMaxRequestSize);
+  bool oom = false;
+  auto buf = request_buffer(&oom);
   if (!buf) {
     close_and_delete(t.release());
-    on_connected(buf.error(), "out of memory");
-    return;
-  }
-  const size_t n = vless::request_size(request_);
-  auto w = vless::encode_request(request_, {buf->append(n), n});
-  if (!w) {
-    close_and_delete(t.release());
-    on_connected(w.error(), "vless request");
+    on_connected(buf.error(), oom ? "out of memory" : "vless request");
     return;
   }
   auto s = VisionStream::create(*engine_, std::move(t), VisionStream::Role::client, request_.user,

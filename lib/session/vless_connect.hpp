@@ -47,6 +47,9 @@ class VlessConnect : private TlsDialHandler, private net::DialHandler {
   void connected(std::unique_ptr<Transport> t);
   void connected_vision(std::unique_ptr<TlsTransport> t);
   void failed(Errc e, const char* reason);
+  // request_buffer encodes the request into a pool Slice; on failure |*oom|
+  // says whether the pool was out of memory (else the encoding failed).
+  Result<Slice> request_buffer(bool* oom);
 
   Engine* engine_ = nullptr;
   std::shared_ptr<const VlessTarget> target_;

@@ -156,18 +156,10 @@ Result<bool> take_udp_packet(Chain& in, BufferPool& pool, ReceivedUdpPacket* out
 
 ParseResult<UdpPacket> parse_udp_packet(std::span<const uint8_t> in) {
   using R = ParseResult<UdpPacket>;
-  auto addr = TargetAddress::decode_socks(in);
-  if (addr.failed()) return R::fail(addr.error);
-  if (addr.need_more()) return R::more();
-  const size_t a = addr.consumed;
-  if (!crlf_ok(in, a + 2)) return R::fail(Errc::malformed);
-  if (in.size() < a + 4) return R::more();
-  UdpPacket p;
-  p.target = addr.value;
-  p.header = a + 4;
-  p.length = (size_t{in[a]} << 8) | in[a + 1];
-  if (in.size() < p.header + p.length) return R::more();
-  return R::ok(p, p.header + p.length);
+  auto h = parse_udp_header(in);
+  if (h.failed() || h.need_more()) return h;
+  if (in.size() < h.value.header + h.value.length) return R::more();
+  return R::ok(h.value, h.value.header + h.value.length);
 }
 
 }  // namespace sluice::trojan
