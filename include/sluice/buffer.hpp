@@ -261,6 +261,12 @@ class Chain {
   Status push_front(Slice&& s) noexcept;
   // append moves every Slice of |o| to the end of this Chain.
   Status append(Chain&& o) noexcept;
+  // push_back_framed appends |payload| with |n| header bytes in front and
+  // returns where the caller writes them: the payload's own headroom when it
+  // is unique and has room (one Slice, nothing copied), else a small Slice
+  // from |pool| pushed in front of it. The pointer stays valid while the
+  // bytes are in this Chain. Errors: no_memory (nothing appended).
+  Result<uint8_t*> push_back_framed(Slice&& payload, size_t n, BufferPool& pool) noexcept;
 
   size_t size() const noexcept { return bytes_; }
   bool empty() const noexcept { return bytes_ == 0; }

@@ -96,6 +96,24 @@ Status Chain::push_back(Slice&& s) noexcept {
   return {};
 }
 
+Result<uint8_t*> Chain::push_back_framed(Slice&& payload, size_t n, BufferPool& pool) noexcept {
+  if (uint8_t* h = payload.prepend(n)) {
+    SLUICE_TRY(push_back(std::move(payload)));
+    return h;
+  }
+  auto hdr = pool.get(n);
+  if (!hdr) return hdr.error();
+  uint8_t* h = hdr->append(n);
+  SLUICE_TRY(push_back(std::move(*hdr)));
+  Status st = push_back(std::move(payload));
+  if (!st) {  // take the header back out: nothing appended
+    bytes_ -= slots_[tail_ - 1].size();
+    slots_[--tail_].reset();
+    return st.error();
+  }
+  return h;
+}
+
 Status Chain::push_front(Slice&& s) noexcept {
   if (s.empty()) {
     s.reset();

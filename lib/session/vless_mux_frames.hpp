@@ -9,7 +9,8 @@
 // copy), else in a small pool slice of its own. deframe_mux takes whole
 // frames off the front of what was received and hands each, parsed, to a
 // callback with its data as a Slice: a view of the received Slice when the
-// frame lies inside one (one TLS record), else gathered into a pool slice.
+// frame lies inside one (one TLS record), else of the one Slice the frame is
+// gathered into (Chain::linearize).
 #pragma once
 
 #include <cstdint>
@@ -24,19 +25,12 @@ namespace sluice::vless {
 // header bytes; |out| receives header and payload.
 template <typename W>
 Status prepend_header(BufferPool& pool, Slice&& payload, size_t n, W&& write, Chain* out) {
-  uint8_t* p = payload.prepend(n);
-  Slice hdr;
-  if (p == nullptr) {
-    auto h = pool.get(n);
-    if (!h) return h.error();
-    hdr = std::move(*h);
-    p = hdr.append(n);
-  }
-  auto w = write(std::span<uint8_t>(p, n));
+  auto p = out->push_back_framed(std::move(payload), n, pool);
+  if (!p) return p.error();
+  auto w = write(std::span<uint8_t>(*p, n));
   if (!w) return w.error();
   if (*w != n) return Errc::internal;
-  if (!hdr.empty()) SLUICE_TRY(out->push_back(std::move(hdr)));
-  return out->push_back(std::move(payload));
+  return {};
 }
 
 // deframe_mux calls |on_frame(const MuxFrame&, Slice&& data) -> bool| for
@@ -63,28 +57,20 @@ Status deframe_mux(Chain& in, BufferPool& pool, F&& on_frame) {
       total += 2 + data_len;
     }
     if (in.size() < total) return {};
-    const bool one = in.front().size() >= total;
-    const uint8_t* base = nullptr;
-    if (one) {
-      base = in.front().data();
-    } else {
+    // A frame across Slices is gathered once into one new front Slice
+    // (Chain::linearize); either way its data is then a view of the front.
+    if (in.front().size() < total) {
       auto p = in.linearize(total, pool);
       if (!p) return p.error();
-      base = *p;
     }
+    const uint8_t* base = in.front().data();
     auto r = parse_mux_frame({base, total});
     if (r.failed()) return r.error;
     if (!r.done() || r.consumed != total) return Errc::malformed;
     Slice data;
     if (!r.value.data.empty()) {
       const size_t off = static_cast<size_t>(r.value.data.data() - base);
-      if (one) {
-        data = in.front().sub(off, r.value.data.size());
-      } else {
-        auto c = pool.copy_from(r.value.data.data(), r.value.data.size());
-        if (!c) return c.error();
-        data = std::move(*c);
-      }
+      data = in.front().sub(off, r.value.data.size());
     }
     MuxFrame frame = r.value;
     frame.data = {};    // the bytes go on as |data|; the span dies with advance

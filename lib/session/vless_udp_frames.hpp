@@ -9,7 +9,7 @@
 // own small pool slice in front. deframe_udp takes whole datagrams off the
 // front of what was received: a datagram inside one received Slice (one TLS
 // record) is handed on as a view of it; one that spans Slices is gathered
-// into a fresh pool slice.
+// once (Chain::linearize) and handed on as a view of the gathered Slice.
 #pragma once
 
 #include <cstdint>
@@ -22,16 +22,11 @@ namespace sluice::vless {
 inline Status frame_udp(BufferPool& pool, Slice&& payload, Chain* out) noexcept {
   const size_t len = payload.size();
   if (len > kMaxUdpPayload) return Errc::frame_too_large;
-  uint8_t* p = payload.prepend(kUdpLengthSize);
-  if (p == nullptr) {
-    auto hdr = pool.get(kUdpLengthSize);
-    if (!hdr) return hdr.error();
-    p = hdr->append(kUdpLengthSize);
-    SLUICE_TRY(out->push_back(std::move(*hdr)));
-  }
-  p[0] = static_cast<uint8_t>(len >> 8);
-  p[1] = static_cast<uint8_t>(len);
-  return out->push_back(std::move(payload));
+  auto p = out->push_back_framed(std::move(payload), kUdpLengthSize, pool);
+  if (!p) return p.error();
+  (*p)[0] = static_cast<uint8_t>(len >> 8);
+  (*p)[1] = static_cast<uint8_t>(len);
+  return {};
 }
 
 // deframe_udp calls |deliver(Slice&&)| for each whole non-empty datagram at
@@ -46,19 +41,14 @@ void deframe_udp(Chain& in, BufferPool& pool, uint64_t* dropped, F&& deliver) {
     if (in.size() < kUdpLengthSize + len) return;
     in.advance(kUdpLengthSize);
     if (len == 0) continue;  // nothing to deliver (Xray never sends these)
-    Slice d;
-    if (in.front().size() >= len) {
-      d = in.front().sub(0, len);
-    } else {
-      auto p = in.linearize(len, pool);
-      auto c = p ? pool.copy_from(*p, len) : Result<Slice>(p.error());
-      if (!c) {
-        in.advance(len);
-        ++*dropped;
-        continue;
-      }
-      d = std::move(*c);
+    // Inside one Slice: a view. Across Slices: linearize gathers them into
+    // one new front Slice, which is then viewed the same way.
+    if (in.front().size() < len && !in.linearize(len, pool)) {
+      in.advance(len);
+      ++*dropped;
+      continue;
     }
+    Slice d = in.front().sub(0, len);
     in.advance(len);
     if (!deliver(std::move(d))) return;
   }

@@ -112,21 +112,11 @@ Status frame_udp_packet(const TargetAddress& target, Slice&& payload, BufferPool
   const size_t len = payload.size();
   if (len > kMaxUdpPayload) return Errc::frame_too_large;
   const size_t hn = udp_header_size(target);
-  if (payload.headroom() >= hn) {
-    if (uint8_t* h = payload.prepend(hn)) {
-      auto w = encode_udp_header(target, len, {h, hn});
-      if (!w) return w.error();
-      return out->push_back(std::move(payload));
-    }
-  }
-  auto hb = pool.get(hn);
-  if (!hb) return hb.error();
-  uint8_t* h = hb->append(hn);
-  auto w = encode_udp_header(target, len, {h, hn});
+  auto h = out->push_back_framed(std::move(payload), hn, pool);
+  if (!h) return h.error();
+  auto w = encode_udp_header(target, len, {*h, hn});
   if (!w) return w.error();
-  Status st = out->push_back(std::move(*hb));
-  if (st) st = out->push_back(std::move(payload));
-  return st;
+  return {};
 }
 
 Result<bool> take_udp_packet(Chain& in, BufferPool& pool, ReceivedUdpPacket* out) {

@@ -128,3 +128,32 @@ TEST_CASE("append moves every Slice", "[core][chain]") {
   CHECK(a.count() == 11);
   CHECK(flatten(a) == "12xxxxxxxxxx");
 }
+
+TEST_CASE("push_back_framed writes a header into headroom, or in a Slice of its own",
+          "[core][chain]") {
+  BufferPool pool;
+  Chain c;
+  // A unique pool Slice has headroom: one Slice, the payload not copied.
+  Slice a = make(pool, "payload");
+  const uint8_t* payload_at = a.data();
+  auto h = c.push_back_framed(std::move(a), 3, pool);
+  REQUIRE(h);
+  std::memcpy(*h, "HDR", 3);
+  CHECK(c.count() == 1);
+  CHECK(c[0].data() + 3 == payload_at);
+  CHECK(flatten(c) == "HDRpayload");
+  // A shared Slice may not be written: the header gets its own Slice.
+  Slice b = make(pool, "shared");
+  Slice keep = b;
+  h = c.push_back_framed(std::move(b), 2, pool);
+  REQUIRE(h);
+  std::memcpy(*h, "<>", 2);
+  CHECK(c.count() == 3);
+  CHECK(flatten(c) == "HDRpayload<>shared");
+  CHECK(keep.view() == "shared");
+  // An empty payload leaves just the header.
+  h = c.push_back_framed(Slice(), 1, pool);
+  REQUIRE(h);
+  **h = '!';
+  CHECK(flatten(c) == "HDRpayload<>shared!");
+}

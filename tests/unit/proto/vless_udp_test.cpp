@@ -7,6 +7,7 @@
 #include "proto/vless/mux_frame.hpp"
 #include "proto/vless/packetaddr.hpp"
 #include "proto/vless/xudp.hpp"
+#include "session/vless_udp_frames.hpp"
 #include "support/hex.hpp"
 #include "test_util.hpp"
 
@@ -15,7 +16,6 @@ using namespace sluice::vless;
 using namespace sluice::test;
 
 namespace {
-
 
 Bytes span_bytes(std::span<const uint8_t> s) { return Bytes(s.begin(), s.end()); }
 
@@ -295,4 +295,39 @@ TEST_CASE("xudp server: session 0 UDP only, replies carry the source", "[proto][
   auto back = c.on_frame(frame_of(reply));
   REQUIRE(back);
   CHECK(back->addr == src);
+}
+
+TEST_CASE("vless 0x02 stream deframing: views inside a Slice, one gather across Slices",
+          "[proto][vless][udp]") {
+  BufferPool pool;
+  Chain framed;
+  std::vector<Bytes> sent;
+  for (size_t n : {size_t{1}, size_t{300}, size_t{5000}, size_t{7}}) {
+    Bytes b(n);
+    for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(i * 13 + n);
+    sent.push_back(b);
+    auto s = pool.copy_from(b.data(), b.size());
+    REQUIRE(s);
+    REQUIRE(frame_udp(pool, std::move(*s), &framed));
+  }
+  Bytes wire(framed.size());
+  framed.copy_out(wire.data(), wire.size());
+  for (size_t piece : {size_t{1}, size_t{3}, size_t{301}, size_t{4096}, wire.size()}) {
+    INFO("pieces of " << piece);
+    Chain in;
+    std::vector<Bytes> got;
+    uint64_t dropped = 0;
+    for (size_t off = 0; off < wire.size(); off += piece) {
+      auto s = pool.copy_from(wire.data() + off, std::min(piece, wire.size() - off));
+      REQUIRE(s);
+      REQUIRE(in.push_back(std::move(*s)));
+      deframe_udp(in, pool, &dropped, [&](Slice&& d) {
+        got.push_back(span_bytes(d.span()));
+        return true;
+      });
+    }
+    CHECK(dropped == 0);
+    CHECK(in.empty());
+    CHECK(got == sent);
+  }
 }
