@@ -325,9 +325,6 @@ void TrojanInbound::on_accept(std::unique_ptr<net::TcpTransport> t) {
   stats_.accepted++;
   auto tls = TlsTransport::server(engine(), std::move(t), ctx_);
   if (!tls) return;
-  // Trojan never leaves TLS mid-stream: hand over every complete record
-  // per read (one relay write per read instead of one per 16 KiB record).
-  (*tls)->set_one_record_reads(false);
   auto* c = new (std::nothrow) Conn(this, std::move(*tls));
   if (!c) return;
   track(c);

@@ -208,6 +208,7 @@ struct VlessInbound::Conn final : ListeningInbound::TrackedConn,
       }
       vision = true;
     }
+    if (!vision && tls) tls->set_one_record_reads(false);  // bulk from here on
     if (req.command == vless::Command::rvs) {
       reject(Errc::not_supported, "reverse proxy is not supported", &VlessInboundStats::rejected);
       return;
@@ -578,6 +579,9 @@ void VlessInbound::on_accept(std::unique_ptr<net::TcpTransport> tcp) {
     auto tl = TlsTransport::server(engine(), std::move(tcp), ctx_);
     if (!tl) return;
     TlsTransport* raw = tl->get();
+    // One record per read until the request says whether this is Vision,
+    // which must be able to stop at the record it switches after.
+    raw->set_one_record_reads(true);
     c = new (std::nothrow) Conn(this, std::unique_ptr<Transport>(tl->release()), raw);
   } else {
     c = new (std::nothrow) Conn(this, std::move(tcp), nullptr);

@@ -18,15 +18,14 @@
 // shuts the inner transport's write side; the peer's close_notify (or a raw
 // end-of-stream without one, which many peers do) arrives as on_eof.
 //
-// Reads. By default one on_data carries exactly one record's plaintext, so
-// an owner can stop at any record boundary (VLESS Vision must: what follows
-// its switch point may not be TLS at all, so it must not be opened).
-// set_one_record_reads(false) makes one on_data carry the plaintext of every
-// complete record received so far (up to 64 KiB) instead: for bulk
-// transfers that is one owner write per inner read rather than one per
-// 16 KiB record (about 10% less CPU and 20-30% more throughput for a
-// Trojan tunnel, docs/perf/tunnel.md). TlsDial hands out transports in that
-// mode unless TlsDialOptions::one_record_reads asks otherwise.
+// Reads. By default one on_data carries the plaintext of every complete
+// record received so far (up to 64 KiB): for bulk transfers that is one
+// owner write per inner read rather than one per 16 KiB record (about 10%
+// less CPU and 20-30% more throughput for a Trojan tunnel,
+// docs/perf/tunnel.md). set_one_record_reads(true) makes one on_data carry
+// exactly one record's plaintext, so an owner can stop at any record
+// boundary (VLESS Vision must: what follows its switch point may not be TLS
+// at all, so it must not be opened).
 //
 // Leaving TLS mid-stream (VLESS Vision): with reading stopped, detach()
 // returns the inner transport, the decrypted-but-unread plaintext and the
@@ -81,8 +80,8 @@ class TlsTransport final : public Transport, private TransportHandler {
   bool handshake_done() const noexcept { return conn_->handshake_done(); }
   const TlsInfo& info() const noexcept { return info_; }
   tls::TlsConnection& connection() noexcept { return *conn_; }
-  // set_one_record_reads: true (the default) = one record per on_data;
-  // false = every complete record received so far (see above). May be
+  // set_one_record_reads: true = one record per on_data; false (the
+  // default) = every complete record received so far (see above). May be
   // changed at any time; it applies from the next on_data.
   void set_one_record_reads(bool on) noexcept { one_record_ = on; }
   Transport* inner() noexcept { return inner_.get(); }
@@ -146,7 +145,7 @@ class TlsTransport final : public Transport, private TransportHandler {
   uint64_t hs_start_us_ = 0;
   bool handshaking_ = false;
   bool reading_ = false;
-  bool one_record_ = true;   // set_one_record_reads
+  bool one_record_ = false;  // set_one_record_reads
   bool processing_ = false;  // inside process_reads (no recursion)
   bool eof_ = false;         // TLS end-of-stream seen
   bool eof_delivered_ = false;
