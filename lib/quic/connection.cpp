@@ -87,7 +87,8 @@ bool Connection::handshake_completed() const noexcept {
 void Connection::fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const noexcept {
   ngtcp2_settings_default(&s);
   s.initial_ts = now_ns();
-  s.cc_algo = cc_algo(opts_.cc);
+  // A RateController takes over cubic's table (cc_hook.cpp).
+  s.cc_algo = opts_.rate_controller ? NGTCP2_CC_ALGO_CUBIC : cc_algo(opts_.cc);
   s.max_tx_udp_payload_size = opts_.max_tx_udp_payload_size;
   s.max_window = opts_.max_conn_window;
   s.max_stream_window = opts_.max_stream_window;
@@ -101,6 +102,14 @@ void Connection::fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) c
   p.initial_max_streams_uni = opts_.max_streams_uni;
   p.max_idle_timeout = opts_.idle_timeout_ms * NGTCP2_MILLISECONDS;
   p.max_datagram_frame_size = opts_.max_datagram_frame_size;
+}
+
+Status Connection::make_rate_controller() noexcept {
+  if (!opts_.rate_controller) return {};
+  if (!cc_hook::available()) return Errc::not_supported;
+  rate_ctl_ = opts_.rate_controller();
+  if (!rate_ctl_) return Errc::invalid_argument;
+  return {};
 }
 
 void Connection::set_path(const sockaddr* remote) noexcept {
@@ -134,9 +143,12 @@ Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls
   }
   ngtcp2_callbacks cb{};
   fill_callbacks(cb);
+  if (Status st = make_rate_controller(); !st) return st;
+  cc_hook::Scope cc_scope(opts_.cwnd_ceiling, rate_ctl_.get());
   int rv = ngtcp2_conn_client_new(&conn_, &dcid, &scid, &path_, NGTCP2_PROTO_VER_V1, &cb, &s, &p,
                                   nullptr, this);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;
+  if (rate_ctl_ && !cc_scope.installed()) return Errc::not_supported;
   tls_.conn = conn_;
   tls_.loop = ep_.engine().loop();
   tls_.on_early_rejected = on_early_rejected;
@@ -200,9 +212,12 @@ Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
   int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid, &path_, hd.version, &cb, &s, &p, nullptr,
                                   this);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;
+  if (Status st = make_rate_controller(); !st) return st;
+  cc_hook::Scope cc_scope(opts_.cwnd_ceiling, rate_ctl_.get());
   tls_.conn = conn_;
   if (tls.options().enable_early_data) {
     // The 0-RTT context: every limit a client may rely on in 0-RTT
+  if (rate_ctl_ && !cc_scope.installed()) return Errc::not_supported;
     // (RFC 9000 §7.4.1), so tickets from a more generous configuration get
     // their 0-RTT refused rather than overrunning today's limits.
     static const char kTag[] = "sluice-quic-0rtt-v2";
@@ -466,13 +481,9 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
       if (!send_queue_.empty()) {
         s = send_queue_.front();
         sid = s->id_;
-        size_t skip = s->unsent_off_;
-        for (size_t i = 0; i < s->send_.count() && nvec < 16; ++i) {
+        size_t skip = s->unsent_in_;
+        for (size_t i = s->unsent_idx_; i < s->send_.count() && nvec < 16; ++i) {
           const Slice& sl = s->send_[i];
-          if (skip >= sl.size()) {
-            skip -= sl.size();
-            continue;
-          }
           vec[nvec].base = const_cast<uint8_t*>(sl.data()) + skip;
           vec[nvec].len = sl.size() - skip;
           veclen += vec[nvec].len;
@@ -818,7 +829,7 @@ void Connection::reopen_early_streams() noexcept {
       continue;
     }
     s->id_ = id;
-    s->unsent_off_ = 0;
+    s->rewind_unsent();
     s->fin_sent_ = false;
     streams_[id] = s;
     if (s->wants_send()) stream_wants_send(s);

@@ -29,11 +29,13 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "quic/cc_hook.hpp"
 #include "quic/quic_tls.hpp"
 #include "sluice/buffer.hpp"
 #include "sluice/error.hpp"
@@ -43,12 +45,21 @@ namespace sluice::quic {
 class Endpoint;
 class QuicStream;
 
-// CongestionControl names ngtcp2 0.12.1's algorithms (settings.cc_algo; the
-// library has no pluggable controller, see docs/protocols/quic.md).
+// CongestionControl names ngtcp2 0.12.1's algorithms (settings.cc_algo).
+// reno and cubic get sluice's cwnd ceiling (cc_hook.hpp); a RateController
+// replaces the algorithm altogether.
 enum class CongestionControl : uint8_t { cubic, reno, bbr, bbr2 };
 
 struct ConnectionOptions {
   CongestionControl cc = CongestionControl::cubic;
+  // How reno and cubic bound cwnd growth (cc_hook.hpp): the default follows
+  // the smoothed RTT; `stock` keeps 0.12.1's min-RTT rule, which holds cwnd
+  // near 41 KiB on paths whose queueing delay dwarfs the minimum RTT.
+  CwndCeiling cwnd_ceiling = CwndCeiling::smoothed_rtt;
+  // rate_controller: when set, each connection gets its own controller from
+  // it, which then owns cwnd and pacing (`cc` is ignored). Creating the
+  // connection fails with Errc::not_supported if the hook is unavailable.
+  std::function<std::unique_ptr<RateController>()> rate_controller;
   uint64_t idle_timeout_ms = 30000;  // max_idle_timeout TP (RFC 9000 §10.1)
   uint64_t keep_alive_ms = 0;        // PING after this much quiet; 0 = off
   uint64_t handshake_timeout_ms = 10000;
@@ -196,6 +207,7 @@ class Connection {
   static void fill_callbacks(ngtcp2_callbacks& cb) noexcept;
   void set_path(const sockaddr* remote) noexcept;
 
+  Status make_rate_controller() noexcept;
   // read handles one datagram addressed to this connection.
   void read(const sockaddr* from, const uint8_t* data, size_t len) noexcept;
   // write sends everything ngtcp2 is willing to send now and re-arms the timer.
@@ -261,6 +273,8 @@ class Connection {
   ngtcp2_conn* conn_ = nullptr;
   TlsBinding tls_;
   State state_ = State::open;
+  // rate_ctl_ outlives conn_: ~Connection deletes conn_ first.
+  std::unique_ptr<RateController> rate_ctl_;
   Errc close_error_ = Errc::ok;
   uint64_t close_app_error_ = 0;
   std::string close_reason_;

@@ -50,6 +50,16 @@ Status QuicStream::shutdown() noexcept {
 
 void QuicStream::on_sent(size_t n, bool fin_sent) noexcept {
   unsent_off_ += n;
+  for (size_t left = n; left > 0 && unsent_idx_ < send_.count();) {
+    const size_t rest = send_[unsent_idx_].size() - unsent_in_;
+    if (left < rest) {
+      unsent_in_ += left;
+      break;
+    }
+    left -= rest;
+    ++unsent_idx_;
+    unsent_in_ = 0;
+  }
   stats_.bytes_written += n;
   if (fin_sent) fin_sent_ = true;
   // Inside the connection's write loop: on_write_low comes after it.
@@ -58,8 +68,20 @@ void QuicStream::on_sent(size_t n, bool fin_sent) noexcept {
 
 void QuicStream::on_acked(uint64_t n) noexcept {
   const size_t k = static_cast<size_t>(std::min<uint64_t>(n, send_.size()));
+  // Which Slices Chain::advance(k) drops whole, and how much it trims off
+  // the next one: the unsent cursor moves with them (only sent bytes are
+  // acknowledged, so the cursor is never inside what is dropped).
+  size_t dropped = 0, trim = k;
+  while (trim > 0 && dropped < send_.count() && trim >= send_[dropped].size())
+    trim -= send_[dropped++].size();
   send_.advance(k);
   unsent_off_ -= std::min(unsent_off_, k);
+  if (unsent_idx_ >= dropped) {
+    unsent_idx_ -= dropped;
+    if (unsent_idx_ == 0) unsent_in_ -= std::min(unsent_in_, trim);
+  } else {
+    unsent_idx_ = unsent_in_ = 0;
+  }
   check_low();
   // Drained means everything asked for went out and was acknowledged: the
   // bytes, and the FIN once shutdown() asked for it (a FIN sent alone is

@@ -104,6 +104,12 @@ class QuicStream final : public Transport {
   TransportHandler* handler_ = nullptr;
   Chain send_;             // unacked bytes, oldest first
   size_t unsent_off_ = 0;  // offset in send_ of the first byte not yet given to ngtcp2
+  // The same position as (Slice index in send_, offset in that Slice), so
+  // the write loop starts there instead of walking the unacknowledged
+  // Slices before it for every packet.
+  size_t unsent_idx_ = 0;
+  size_t unsent_in_ = 0;
+  void rewind_unsent() noexcept { unsent_off_ = unsent_idx_ = unsent_in_ = 0; }
   Chain rx_;               // received, not yet delivered
   Slice rx_tail_;          // the chunk this batch's bytes are appended to
   size_t low_ = 256 * 1024;
