@@ -209,15 +209,15 @@ Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
   ngtcp2_callbacks cb{};
   fill_callbacks(cb);
   tls_.assume_peer_max_datagram_frame_size = opts_.assume_peer_max_datagram_frame_size;
+  if (Status st = make_rate_controller(); !st) return st;
+  cc_hook::Scope cc_scope(opts_.cwnd_ceiling, rate_ctl_.get());
   int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid, &path_, hd.version, &cb, &s, &p, nullptr,
                                   this);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;
-  if (Status st = make_rate_controller(); !st) return st;
-  cc_hook::Scope cc_scope(opts_.cwnd_ceiling, rate_ctl_.get());
+  if (rate_ctl_ && !cc_scope.installed()) return Errc::not_supported;
   tls_.conn = conn_;
   if (tls.options().enable_early_data) {
     // The 0-RTT context: every limit a client may rely on in 0-RTT
-  if (rate_ctl_ && !cc_scope.installed()) return Errc::not_supported;
     // (RFC 9000 §7.4.1), so tickets from a more generous configuration get
     // their 0-RTT refused rather than overrunning today's limits.
     static const char kTag[] = "sluice-quic-0rtt-v2";

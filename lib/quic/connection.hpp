@@ -205,9 +205,9 @@ class Connection {
   void reopen_early_streams() noexcept;
   void fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const noexcept;
   static void fill_callbacks(ngtcp2_callbacks& cb) noexcept;
+  Status make_rate_controller() noexcept;
   void set_path(const sockaddr* remote) noexcept;
 
-  Status make_rate_controller() noexcept;
   // read handles one datagram addressed to this connection.
   void read(const sockaddr* from, const uint8_t* data, size_t len) noexcept;
   // write sends everything ngtcp2 is willing to send now and re-arms the timer.
@@ -270,11 +270,11 @@ class Connection {
   bool server_;
   ConnectionOptions opts_;
   ConnectionHandler* handler_ = nullptr;
+  // rate_ctl_ outlives conn_: ~Connection deletes conn_ first.
+  std::unique_ptr<RateController> rate_ctl_;
   ngtcp2_conn* conn_ = nullptr;
   TlsBinding tls_;
   State state_ = State::open;
-  // rate_ctl_ outlives conn_: ~Connection deletes conn_ first.
-  std::unique_ptr<RateController> rate_ctl_;
   Errc close_error_ = Errc::ok;
   uint64_t close_app_error_ = 0;
   std::string close_reason_;
