@@ -141,7 +141,8 @@ class QuicTunnelServer final : public EngineObject,
       : EngineObject(e), direct_(e, "direct", net::DialOptions{}) {}
   ~QuicTunnelServer() override { SLUICE_CHECK(flows_.empty()); }
 
-  Status start(const EngineObject* /*unused*/, bool gso, std::string* reason) {
+  Status start(const EngineObject* /*unused*/, bool gso, quic::CwndCeiling ceiling,
+               std::string* reason) {
     auto cert = material("cert.pem", reason);
     auto key = material("key.pem", reason);
     if (!cert || !key) return Errc::invalid_argument;
@@ -155,6 +156,7 @@ class QuicTunnelServer final : public EngineObject,
     quic::EndpointOptions o;
     o.allow_gso = gso;
     o.connection.cc = bench_cc();
+    o.connection.cwnd_ceiling = ceiling;
     auto ep = quic::Endpoint::create(engine(), o, std::move(*tls), this);
     if (!ep) {
       *reason = "cannot open the QUIC server socket";
@@ -278,7 +280,7 @@ class QuicTunnelSession final : public Session, public quic::ConnectionHandler {
  public:
   QuicTunnelSession(Engine& e, uint16_t server_port) : Session(e, "quic"), port_(server_port) {}
 
-  Status start(bool gso, std::string* reason) {
+  Status start(bool gso, quic::CwndCeiling ceiling, std::string* reason) {
     auto cert = material("cert.pem", reason);
     if (!cert) return cert.error();
     auto pins = tls::leaf_pins_pem(*cert);
@@ -295,6 +297,7 @@ class QuicTunnelSession final : public Session, public quic::ConnectionHandler {
     quic::EndpointOptions o;
     o.allow_gso = gso;
     o.connection.cc = bench_cc();
+    o.connection.cwnd_ceiling = ceiling;
     auto ep = quic::Endpoint::create(engine(), o, std::move(*tls), nullptr);
     if (!ep) {
       *reason = "cannot open the QUIC client socket";
@@ -404,37 +407,37 @@ class QuicTunnelSession final : public Session, public quic::ConnectionHandler {
 
 // ---------------------------------------------------------------- rows
 
-Result<uint16_t> server_side(Engine& e, Keep& keep, std::string* reason, bool gso) {
+// Which tunnel a row runs: GSO or sendmmsg, and sluice's cwnd ceiling or
+// ngtcp2 0.12.1's own (lib/quic/cc_hook.hpp), to show what the hook changes.
+struct Variant {
+  bool gso;
+  quic::CwndCeiling ceiling;
+};
+constexpr Variant kGso{true, quic::CwndCeiling::smoothed_rtt};
+constexpr Variant kNoGso{false, quic::CwndCeiling::smoothed_rtt};
+constexpr Variant kGsoStock{true, quic::CwndCeiling::stock};
+
+template <const Variant& V>
+Result<uint16_t> server_side(Engine& e, uint16_t, Keep& keep, std::string* reason) {
   auto* s = keep.add(std::make_unique<QuicTunnelServer>(e));
-  Status st = s->start(nullptr, gso, reason);
+  Status st = s->start(nullptr, V.gso, V.ceiling, reason);
   if (!st) return st.error();
   return s->port();
 }
 
-Result<uint16_t> client_side(Engine& e, uint16_t upstream, Keep& keep, std::string* reason,
-                             bool gso) {
+template <const Variant& V>
+Result<uint16_t> client_side(Engine& e, uint16_t upstream, Keep& keep, std::string* reason) {
   auto s = std::make_unique<QuicTunnelSession>(e, upstream);
-  Status st = s->start(gso, reason);
+  Status st = s->start(V.gso, V.ceiling, reason);
   if (!st) return st.error();
   return socks_front(e, std::move(s), keep, reason);
 }
 
-Result<uint16_t> gso_server(Engine& e, uint16_t, Keep& k, std::string* r) {
-  return server_side(e, k, r, true);
-}
-Result<uint16_t> nogso_server(Engine& e, uint16_t, Keep& k, std::string* r) {
-  return server_side(e, k, r, false);
-}
-Result<uint16_t> gso_client(Engine& e, uint16_t up, Keep& k, std::string* r) {
-  return client_side(e, up, k, r, true);
-}
-Result<uint16_t> nogso_client(Engine& e, uint16_t up, Keep& k, std::string* r) {
-  return client_side(e, up, k, r, false);
-}
-
 const RowDef kRows[] = {
-    {"quic-gso", "QUIC streams (GSO)", gso_server, gso_client},
-    {"quic-nogso", "QUIC streams (sendmmsg)", nogso_server, nogso_client},
+    {"quic-gso", "QUIC streams (GSO)", server_side<kGso>, client_side<kGso>},
+    {"quic-nogso", "QUIC streams (sendmmsg)", server_side<kNoGso>, client_side<kNoGso>},
+    {"quic-gso-stock", "QUIC streams (GSO, 0.12.1 cwnd rule)", server_side<kGsoStock>,
+     client_side<kGsoStock>},
 };
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <memory>
 #include <unordered_map>
 
+#include "sluice/log.hpp"
+
 namespace {
 
 // ngtcp2_cc_pkt as 0.12.1 lays it out (lib/ngtcp2_cc.h, not installed);
@@ -177,7 +179,14 @@ Layout discover() noexcept {
 }
 
 const Layout& layout() noexcept {
-  static const Layout l = discover();
+  static const Layout l = [] {
+    Layout d = discover();
+    if (!d.ok)
+      SLUICE_LOG_WARN(
+          "quic: this libngtcp2's internal controller layout is not the one sluice checked; "
+          "the congestion-control hook is off (0.12.1 cwnd ceiling, no RateController)");
+    return d;
+  }();
   return l;
 }
 
