@@ -40,6 +40,18 @@ bool read_file(const std::string& path, std::string* out) {
 
 // bench_cc: SLUICE_BENCH_QUIC_CC (cubic, reno, bbr, bbr2) picks the
 // congestion controller of both sides for experiments; cubic by default.
+// bench_payload: SLUICE_BENCH_QUIC_PAYLOAD=N makes both sides send N-byte
+// datagrams from the start (ConnectionOptions::fixed_udp_payload_size), to
+// measure what the per-packet costs are; loopback carries up to 65507.
+void bench_payload(quic::ConnectionOptions& o) {
+  const char* v = std::getenv("SLUICE_BENCH_QUIC_PAYLOAD");
+  if (v == nullptr || *v == '\0') return;
+  const long n = std::strtol(v, nullptr, 10);
+  if (n < 1200 || n > 65507) return;
+  o.max_tx_udp_payload_size = static_cast<size_t>(n);
+  o.fixed_udp_payload_size = true;
+}
+
 quic::CongestionControl bench_cc() {
   const char* v = std::getenv("SLUICE_BENCH_QUIC_CC");
   const std::string_view s = v ? v : "";
@@ -157,6 +169,7 @@ class QuicTunnelServer final : public EngineObject,
     o.allow_gso = gso;
     o.connection.cc = bench_cc();
     o.connection.cwnd_ceiling = ceiling;
+    bench_payload(o.connection);
     auto ep = quic::Endpoint::create(engine(), o, std::move(*tls), this);
     if (!ep) {
       *reason = "cannot open the QUIC server socket";
@@ -298,6 +311,7 @@ class QuicTunnelSession final : public Session, public quic::ConnectionHandler {
     o.allow_gso = gso;
     o.connection.cc = bench_cc();
     o.connection.cwnd_ceiling = ceiling;
+    bench_payload(o.connection);
     auto ep = quic::Endpoint::create(engine(), o, std::move(*tls), nullptr);
     if (!ep) {
       *reason = "cannot open the QUIC client socket";

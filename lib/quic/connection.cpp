@@ -90,6 +90,10 @@ void Connection::fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) c
   // A RateController takes over cubic's table (cc_hook.cpp).
   s.cc_algo = opts_.rate_controller ? NGTCP2_CC_ALGO_CUBIC : cc_algo(opts_.cc);
   s.max_tx_udp_payload_size = opts_.max_tx_udp_payload_size;
+  if (opts_.fixed_udp_payload_size) {
+    s.no_tx_udp_payload_size_shaping = 1;
+    s.no_pmtud = 1;
+  }
   s.max_window = opts_.max_conn_window;
   s.max_stream_window = opts_.max_stream_window;
   s.handshake_timeout = opts_.handshake_timeout_ms * NGTCP2_MILLISECONDS;

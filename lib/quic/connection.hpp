@@ -74,6 +74,12 @@ struct ConnectionOptions {
   uint64_t max_streams_bidi = 1024;
   uint64_t max_streams_uni = 64;
   size_t max_tx_udp_payload_size = 1452;  // ngtcp2's default; PMTUD probes up to it
+  // fixed_udp_payload_size: send max_tx_udp_payload_size-byte datagrams
+  // from the start (bounded by the peer's max_udp_payload_size), without
+  // Path MTU Discovery. Only for links whose MTU the operator knows (a
+  // jumbo-frame LAN: 8952 fits 9000); a path that cannot carry them drops
+  // every full-sized packet and the connection stalls.
+  bool fixed_udp_payload_size = false;
   size_t datagram_queue_max = 256;        // queued DATAGRAMs before drop-and-count
   // Client: a token for the first Initial (from a NEW_TOKEN frame of an
   // earlier connection to the same server; RFC 9000 §8.1.3). Empty: none.
