@@ -410,3 +410,26 @@ TEST_CASE("QUIC RateController factory that makes nothing fails the connect",
   REQUIRE_FALSE(r);
   CHECK(r.error() == Errc::invalid_argument);
 }
+
+TEST_CASE("QUIC fixed UDP payload size: large datagrams from the start, transfers intact",
+          "[integration][quic]") {
+  quic::EndpointOptions o;
+  o.connection.max_tx_udp_payload_size = 8000;  // loopback's MTU is 65536
+  SECTION("with PMTUD (default): 1200-byte packets until probes succeed, never above 1500") {
+    Fixture f(o, o);
+    f.connect();
+    run_transfers(f, 1, 1u << 20);
+    const size_t m = on_loop(*f.engine, [&] { return f.conn->max_datagram_payload(); });
+    CHECK(m > 1000);
+    CHECK(m < 1500);
+  }
+  SECTION("fixed") {
+    o.connection.fixed_udp_payload_size = true;
+    Fixture f(o, o);
+    f.connect();
+    const size_t m = on_loop(*f.engine, [&] { return f.conn->max_datagram_payload(); });
+    CHECK(m > 7900);
+    CHECK(m < 8000);
+    run_transfers(f, 2, 4u << 20);
+  }
+}
