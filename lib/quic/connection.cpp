@@ -187,7 +187,8 @@ Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls
 }
 
 Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
-                               const QuicTlsContext& tls, const RetryInfo* retry) noexcept {
+                               const QuicTlsContext& tls, const RetryInfo* retry,
+                               bool token_validated) noexcept {
   uv_timer_init(ep_.engine().loop(), &timer_);
   timer_.data = this;
   timer_open_ = true;
@@ -207,6 +208,8 @@ Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
     p.retry_scid = retry->retry_scid;
     p.retry_scid_present = 1;
     s.token = hd.token;
+  } else if (token_validated) {
+    s.token = hd.token;  // a NEW_TOKEN of ours: no amplification limit either
   }
   p.stateless_reset_token_present = 1;
   ep_.reset_key_.token({scid.data, scid.datalen}, p.stateless_reset_token);
@@ -1022,7 +1025,17 @@ int Connection::cb_handshake_completed(ngtcp2_conn*, void* user) {
   Connection* c = self(user);
   if (c->server_ && c->ep_.half_open_ > 0) c->ep_.half_open_--;
   c->handshake_reported_ = true;
+  if (c->server_) c->ep_.issue_new_token(*c);  // RFC 9000 §8.1.3
   if (c->handler_) c->handler_->on_handshake_done(*c);
+  return 0;
+}
+
+int Connection::cb_recv_new_token(ngtcp2_conn*, const ngtcp2_vec* token, void* user) {
+  // Client: keep it for the next connection to this server (remote_ is the
+  // address connect() was given).
+  Connection* c = self(user);
+  if (!c->server_)
+    c->ep_.store_new_token(reinterpret_cast<const sockaddr*>(&c->remote_), token->base, token->len);
   return 0;
 }
 
@@ -1077,6 +1090,7 @@ void Connection::fill_callbacks(ngtcp2_callbacks& cb) noexcept {
   cb.extend_max_local_streams_bidi = cb_extend_max_streams;
   cb.extend_max_local_streams_uni = cb_extend_max_streams;
   cb.handshake_completed = cb_handshake_completed;
+  cb.recv_new_token = cb_recv_new_token;
   cb.recv_datagram = cb_recv_datagram;
   cb.get_new_connection_id = cb_get_new_connection_id;
   cb.remove_connection_id = cb_remove_connection_id;

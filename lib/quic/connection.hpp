@@ -80,7 +80,7 @@ struct ConnectionOptions {
   // jumbo-frame LAN: 8952 fits 9000); a path that cannot carry them drops
   // every full-sized packet and the connection stalls.
   bool fixed_udp_payload_size = false;
-  size_t datagram_queue_max = 256;        // queued DATAGRAMs before drop-and-count
+  size_t datagram_queue_max = 256;  // queued DATAGRAMs before drop-and-count
   // Client: a token for the first Initial (from a NEW_TOKEN frame of an
   // earlier connection to the same server; RFC 9000 §8.1.3). Empty: none.
   std::string initial_token;
@@ -203,8 +203,10 @@ class Connection {
     ngtcp2_cid original_dcid;
     ngtcp2_cid retry_scid;
   };
+  // |token_validated|: the Initial's token is a NEW_TOKEN of ours that
+  // opened (RFC 9000 §8.1.3), so the address counts as validated.
   Status init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd, const QuicTlsContext& tls,
-                     const RetryInfo* retry = nullptr) noexcept;
+                     const RetryInfo* retry = nullptr, bool token_validated = false) noexcept;
   // 0-RTT rejected: take the streams back before ngtcp2 discards them, and
   // reopen them (same order, so same IDs) once the handshake completes.
   static void on_early_rejected(void* self) noexcept;
@@ -263,6 +265,7 @@ class Connection {
                                        void* stream_user);
   static int cb_extend_max_streams(ngtcp2_conn*, uint64_t max_streams, void* user);
   static int cb_handshake_completed(ngtcp2_conn*, void* user);
+  static int cb_recv_new_token(ngtcp2_conn*, const ngtcp2_vec* token, void* user);
   static int cb_recv_datagram(ngtcp2_conn*, uint32_t flags, const uint8_t* data, size_t len,
                               void* user);
   static int cb_get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t cidlen,

@@ -2,6 +2,7 @@
 #include "quic/endpoint.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "core/check.hpp"
@@ -11,15 +12,36 @@
 
 namespace sluice::quic {
 
+namespace {
+
+// NEW_TOKEN tokens carry wall-clock time: they outlive the loop's monotonic
+// clock when a key is shared between restarts or servers.
+uint64_t wall_ms() noexcept {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// A client keeps no token longer than this (NEW_TOKEN frames may carry up
+// to a packet's worth; ours are 37 bytes).
+constexpr size_t kMaxStoredTokenLen = 512;
+
+}  // namespace
+
 Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOptions& o,
                                                    std::shared_ptr<QuicTlsContext> tls,
                                                    AcceptHandler* acceptor) {
   if (!tls || tls->server() != (acceptor != nullptr)) return Errc::invalid_argument;
   if (o.scid_len < 8 || o.scid_len > NGTCP2_MAX_CIDLEN) return Errc::invalid_argument;
+  if (!o.token_key.empty() && o.token_key.size() != 32) return Errc::invalid_argument;
   std::unique_ptr<Endpoint> ep(new (std::nothrow) Endpoint(e, o));
   if (!ep) return Errc::no_memory;
   ep->tls_ = std::move(tls);
   ep->acceptor_ = acceptor;
+  if (!o.token_key.empty() && !ep->retry_key_.set_key(o.token_key)) {
+    ep->socket_closed_ = true;
+    return Errc::crypto_failure;
+  }
   if (!acceptor && o.resume_sessions)
     ep->session_cache_ = o.session_cache ? o.session_cache : session_cache_for(e);
   sockaddr_storage ss{};
@@ -58,8 +80,19 @@ Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, Co
       uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
     return Errc::invalid_argument;
   }
-  std::unique_ptr<Connection> c(new (std::nothrow)
-                                    Connection(*this, false, o ? *o : opts_.connection));
+  ConnectionOptions co = o ? *o : opts_.connection;
+  if (co.initial_token.empty() && opts_.use_new_tokens) {
+    // The newest NEW_TOKEN from this server, spent once (RFC 9000 §8.1.3:
+    // a token reused on several connections would let them be linked).
+    auto it = token_index_.find(address_key(reinterpret_cast<sockaddr*>(&ss)));
+    if (it != token_index_.end()) {
+      co.initial_token = std::move(it->second->token);
+      tokens_.erase(it->second);
+      token_index_.erase(it);
+      stats_.new_tokens_used++;
+    }
+  }
+  std::unique_ptr<Connection> c(new (std::nothrow) Connection(*this, false, co));
   if (!c) return Errc::no_memory;
   Connection* raw = c.get();
   conns_.push_back(std::move(c));
@@ -115,8 +148,24 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
   }
   Connection::RetryInfo retry;
   bool retried = false;
-  if (opts_.retry && hd.type == NGTCP2_PKT_INITIAL) {
-    if (hd.token.len == 0) {
+  const bool initial = hd.type == NGTCP2_PKT_INITIAL;
+  // A NEW_TOKEN of ours validates the address (RFC 9000 §8.1.3); one that
+  // fails to open is as good as none: never a reason to close.
+  bool validated = false;
+  const bool new_token =
+      initial && hd.token.len > 0 && hd.token.base[0] == RetryTokenKey::kNewTokenMagic;
+  if (new_token) {
+    validated = retry_key_
+                    .open_new_token({hd.token.base, hd.token.len}, from, wall_ms(),
+                                    opts_.new_token_lifetime_ms)
+                    .has_value();
+    if (validated)
+      stats_.new_tokens_accepted++;
+    else
+      stats_.new_tokens_rejected++;
+  }
+  if (opts_.retry && initial && !validated) {
+    if (hd.token.len == 0 || new_token) {
       send_retry(from, hd);
       return;
     }
@@ -139,7 +188,7 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
     retry.original_dcid = *odcid;
     retry.retry_scid = hd.dcid;
     retried = true;
-  } else if (opts_.retry) {
+  } else if (opts_.retry && !initial) {
     stats_.unroutable++;  // 0-RTT before a validated Initial: the client resends it
     return;
   }
@@ -152,7 +201,7 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
   Connection* raw = c.get();
   conns_.push_back(std::move(c));
   half_open_++;
-  Status st = raw->init_server(from, hd, *tls_, retried ? &retry : nullptr);
+  Status st = raw->init_server(from, hd, *tls_, retried ? &retry : nullptr, validated);
   if (!st) {
     stats_.connections_refused++;
     raw->teardown();
@@ -182,7 +231,7 @@ void Endpoint::send_retry(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept 
                              sizeof token, encrypt_cb, &retry_aead_, &retry_aead_ctx_);
   if (n > 0) {
     stats_.retries_sent++;
-    (void)socket_->send(to, buf, static_cast<size_t>(n), 0);
+    send_control(to, buf, static_cast<size_t>(n));
   }
 }
 
@@ -209,7 +258,7 @@ void Endpoint::send_invalid_token(const sockaddr* to, const ngtcp2_pkt_hd& hd) n
         buf, sizeof buf, hd.version, &hd.scid, &hd.dcid, NGTCP2_INVALID_TOKEN,
         reinterpret_cast<const uint8_t*>(kReason), sizeof kReason - 1, encrypt_cb, &ctx.aead, &aead,
         tx.iv, hp_mask_cb, &ctx.hp, &hp);
-    if (n > 0) (void)socket_->send(to, buf, static_cast<size_t>(n), 0);
+    if (n > 0) send_control(to, buf, static_cast<size_t>(n));
   }
   free_aead_ctx(aead);
   free_cipher_ctx(hp);
@@ -227,7 +276,7 @@ void Endpoint::send_version_negotiation(const sockaddr* to, const ngtcp2_version
                                                         vc.dcid, vc.dcidlen, versions, 2);
   if (n > 0) {
     stats_.version_negotiations++;
-    (void)socket_->send(to, buf, static_cast<size_t>(n), 0);
+    send_control(to, buf, static_cast<size_t>(n));
   }
 }
 
@@ -248,8 +297,102 @@ void Endpoint::send_stateless_reset(const sockaddr* to, const ngtcp2_version_cid
   ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, sizeof buf, token, rand, randlen);
   if (n > 0) {
     stats_.stateless_resets++;
-    (void)socket_->send(to, buf, static_cast<size_t>(n), 0);
+    send_control(to, buf, static_cast<size_t>(n));
   }
+}
+
+void Endpoint::send_control(const sockaddr* to, const uint8_t* data, size_t len) noexcept {
+  if (ctl_count_ == 0) {
+    const Status st = socket_->send(to, data, len, 0);
+    if (st || st.error() != Errc::would_block) return;  // sent, or lost like any datagram
+    // Refused by a full buffer: the socket now waits for POLLOUT and calls
+    // on_writable(), which flushes the queue.
+  }
+  // While packets wait, later ones queue behind them (in order; the socket
+  // is still waiting for writability).
+  if (ctl_count_ == kControlQueue || len > kControlMax) {
+    stats_.control_dropped++;
+    return;
+  }
+  ControlPacket& p = ctl_[(ctl_head_ + ctl_count_) % kControlQueue];
+  std::memcpy(&p.to, to, sockaddr_len(to));
+  p.len = static_cast<uint16_t>(len);
+  std::memcpy(p.data, data, len);
+  ctl_count_++;
+  stats_.control_queued++;
+}
+
+void Endpoint::flush_control() noexcept {
+  while (ctl_count_ > 0) {
+    const ControlPacket& p = ctl_[ctl_head_];
+    const Status st = socket_->send(reinterpret_cast<const sockaddr*>(&p.to), p.data, p.len, 0);
+    if (!st && st.error() == Errc::would_block) return;  // on_writable() comes again
+    ctl_head_ = (ctl_head_ + 1) % kControlQueue;
+    ctl_count_--;
+  }
+  ctl_head_ = 0;
+}
+
+void Endpoint::issue_new_token(Connection& c) noexcept {
+  // RFC 9000 §8.1.3: a token for the client's next connection, bound to the
+  // address it completed this handshake from.
+  if (!opts_.issue_new_tokens || closing_) return;
+  const ngtcp2_path* path = ngtcp2_conn_get_path(c.native());
+  uint8_t token[RetryTokenKey::kNewTokenLen];
+  if (!retry_key_.seal_new_token(reinterpret_cast<const sockaddr*>(path->remote.addr), wall_ms(),
+                                 token))
+    return;
+  if (ngtcp2_conn_submit_new_token(c.native(), token, sizeof token) == 0)
+    stats_.new_tokens_issued++;
+}
+
+void Endpoint::store_new_token(const sockaddr* server, const uint8_t* token, size_t len) {
+  if (!opts_.use_new_tokens || opts_.max_stored_tokens == 0 || len == 0 || len > kMaxStoredTokenLen)
+    return;
+  std::string key = address_key(server);
+  if (auto it = token_index_.find(key); it != token_index_.end()) {
+    // Only the newest token per server is kept.
+    tokens_.erase(it->second);
+    token_index_.erase(it);
+  }
+  tokens_.push_front({key, std::string(reinterpret_cast<const char*>(token), len)});
+  token_index_.emplace(std::move(key), tokens_.begin());
+  while (tokens_.size() > opts_.max_stored_tokens) {
+    token_index_.erase(tokens_.back().key);
+    tokens_.pop_back();
+  }
+  stats_.new_tokens_received++;
+}
+
+std::string Endpoint::take_new_token(const std::string& host, uint16_t port) {
+  sockaddr_storage ss{};
+  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+      uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
+    return {};
+  }
+  auto it = token_index_.find(address_key(reinterpret_cast<sockaddr*>(&ss)));
+  if (it == token_index_.end()) return {};
+  std::string t = std::move(it->second->token);
+  tokens_.erase(it->second);
+  token_index_.erase(it);
+  return t;
+}
+
+std::string Endpoint::address_key(const sockaddr* a) {
+  // Family, port and IP: a token is for one server address.
+  std::string k;
+  if (a->sa_family == AF_INET6) {
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(a);
+    k.push_back('6');
+    k.append(reinterpret_cast<const char*>(&a6->sin6_port), 2);
+    k.append(reinterpret_cast<const char*>(&a6->sin6_addr), 16);
+  } else {
+    const auto* a4 = reinterpret_cast<const sockaddr_in*>(a);
+    k.push_back('4');
+    k.append(reinterpret_cast<const char*>(&a4->sin_port), 2);
+    k.append(reinterpret_cast<const char*>(&a4->sin_addr), 4);
+  }
+  return k;
 }
 
 void Endpoint::mark_dirty(Connection* c) {
@@ -301,8 +444,11 @@ void Endpoint::on_batch_end() {
 }
 
 void Endpoint::on_writable() {
-  // The socket takes data again: connections holding refused packets send
-  // them (and whatever else is due) in this loop iteration.
+  // The socket takes data again: queued control packets go first (they are
+  // small and answer peers that are waiting), then connections holding
+  // refused packets send them (and whatever else is due) in this loop
+  // iteration.
+  flush_control();
   for (auto& c : conns_) {
     if (c->state_ == Connection::State::open && c->send_blocked()) mark_dirty(c.get());
   }

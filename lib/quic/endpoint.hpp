@@ -22,6 +22,21 @@
 // (forged, another address, expired) gets a stateless CONNECTION_CLOSE with
 // INVALID_TOKEN (§8.1.2) and no connection. Both are counted.
 //
+// NEW_TOKEN (RFC 9000 §8.1.3): a server (issue_new_tokens) sends one
+// NEW_TOKEN frame when a handshake completes, sealed under the same key
+// (RetryTokenKey::seal_new_token: the client's IP and the wall-clock time).
+// An Initial carrying a valid one starts a connection as address-validated:
+// no Retry even with |retry| on, and no amplification limit. An invalid,
+// expired or foreign NEW_TOKEN counts as no token (a Retry when |retry| is
+// on; never a close). Clients keep the newest token per server address
+// (at most max_stored_tokens, oldest evicted) and spend each once: connect()
+// sends it as ConnectionOptions::initial_token unless the caller gave one.
+//
+// Control packets (Version Negotiation, Stateless Reset, Retry, stateless
+// CONNECTION_CLOSE) that a full socket refuses wait in a fixed ring of
+// kControlQueue packets (no allocation) and go out, in order, when the
+// socket is writable again; beyond the bound they are dropped and counted.
+//
 // Client endpoints use the same machinery with one or more connect()s. They
 // resume TLS sessions (and send 0-RTT when the client context enables it)
 // from a ticket cache: by default the Engine's cache that TLS-over-TCP
@@ -34,7 +49,9 @@
 
 #include <uv.h>
 
+#include <array>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -58,6 +75,18 @@ struct EndpointOptions {
   // Server: validate client addresses with a stateless Retry first.
   bool retry = false;
   uint64_t retry_token_lifetime_ms = 10000;
+  // Server: send a NEW_TOKEN after each handshake (RFC 9000 §8.1.3), valid
+  // for new_token_lifetime_ms from the client's IP.
+  bool issue_new_tokens = true;
+  uint64_t new_token_lifetime_ms = 24ull * 3600 * 1000;
+  // Server: the 32-byte key of Retry and NEW_TOKEN tokens; empty = random
+  // per Endpoint. A fixed key lets tokens survive a restart and be honoured
+  // by every server sharing it. Any other length: create() fails.
+  std::vector<uint8_t> token_key;
+  // Client: keep NEW_TOKEN tokens from servers and send each in the next
+  // connection's first Initial to the same address (single use).
+  bool use_new_tokens = true;
+  size_t max_stored_tokens = 256;
   // Client: resume sessions (and 0-RTT if QuicTlsOptions::enable_early_data)
   // from |session_cache|, or from the Engine's shared cache when null.
   bool resume_sessions = true;
@@ -81,10 +110,28 @@ struct EndpointStats {
   uint64_t unroutable = 0;  // dropped: no connection, no reply due
   uint64_t retries_sent = 0;
   uint64_t invalid_tokens = 0;  // Initials dropped for a bad, foreign or expired token
+  // NEW_TOKEN (server): frames sent; Initials whose token validated the
+  // address; Initials with a NEW_TOKEN-shaped token that did not (forged,
+  // another key or IP, expired): treated as no token.
+  uint64_t new_tokens_issued = 0;
+  uint64_t new_tokens_accepted = 0;
+  uint64_t new_tokens_rejected = 0;
+  // NEW_TOKEN (client): tokens received and kept; tokens spent by connect().
+  uint64_t new_tokens_received = 0;
+  uint64_t new_tokens_used = 0;
+  // Control packets refused by a full socket: queued (and sent once it was
+  // writable), and dropped because the queue was full.
+  uint64_t control_queued = 0;
+  uint64_t control_dropped = 0;
 };
 
 class Endpoint final : public EngineObject, public UdpSocketHandler {
  public:
+  // Control packets a full socket refused wait in kControlQueue slots of
+  // kControlMax bytes (the largest control packet the Endpoint builds).
+  static constexpr size_t kControlQueue = 16;
+  static constexpr size_t kControlMax = 256;
+
   // create opens the socket. A server needs |tls| with a certificate and
   // |acceptor|; a client endpoint passes a client |tls| and no acceptor.
   static Result<std::unique_ptr<Endpoint>> create(Engine& e, const EndpointOptions& o,
@@ -101,6 +148,13 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   UdpSocket& socket() noexcept { return *socket_; }
   const EndpointStats& stats() const noexcept { return stats_; }
   size_t connection_count() const noexcept { return conns_.size(); }
+  // take_new_token removes and returns the token kept for the server at
+  // |host|:|port| (an IP literal), or an empty string. connect() does this
+  // itself; the accessor lets an application persist tokens.
+  std::string take_new_token(const std::string& host, uint16_t port);
+  size_t stored_tokens() const noexcept { return token_index_.size(); }
+  // control_queue_size: control packets waiting for a writable socket.
+  size_t control_queue_size() const noexcept { return ctl_count_; }
 
   // close closes everything; |cb| once all handles are closed.
   void close(CloseCallback cb, void* user) noexcept;
@@ -117,6 +171,16 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   void send_invalid_token(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept;
   void send_version_negotiation(const sockaddr* to, const ngtcp2_version_cid& vc) noexcept;
   void send_stateless_reset(const sockaddr* to, const ngtcp2_version_cid& vc, size_t len) noexcept;
+  // send_control sends one endpoint-built packet, or queues it while the
+  // socket is full (or earlier ones still wait); flush_control sends the
+  // queue until the socket refuses again.
+  void send_control(const sockaddr* to, const uint8_t* data, size_t len) noexcept;
+  void flush_control() noexcept;
+  // issue_new_token: a server connection finished its handshake.
+  void issue_new_token(Connection& c) noexcept;
+  // store_new_token: a client connection to |server| received a token.
+  void store_new_token(const sockaddr* server, const uint8_t* token, size_t len);
+  static std::string address_key(const sockaddr* a);
   void register_cid(const std::string& cid, Connection* c) { routes_[cid] = c; }
   void unregister_cid(const std::string& cid) { routes_.erase(cid); }
   void mark_dirty(Connection* c);
@@ -149,6 +213,22 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
   EndpointStats stats_;
+  // Client: NEW_TOKEN tokens by server address key, newest first.
+  struct StoredToken {
+    std::string key;
+    std::string token;
+  };
+  std::list<StoredToken> tokens_;
+  std::unordered_map<std::string, std::list<StoredToken>::iterator> token_index_;
+  // Control packets refused by a full socket: a ring of fixed slots.
+  struct ControlPacket {
+    sockaddr_storage to;
+    uint16_t len;
+    uint8_t data[kControlMax];
+  };
+  std::array<ControlPacket, kControlQueue> ctl_{};
+  size_t ctl_head_ = 0;
+  size_t ctl_count_ = 0;
 };
 
 }  // namespace sluice::quic
