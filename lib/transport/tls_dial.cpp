@@ -3,11 +3,9 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "transport/tls_dial.hpp"
 
-#include "crypto/tls_ech.hpp"
-
 #include <uv.h>
 
-#include "sluice/log.hpp"
+#include "transport/ech_retry.hpp"
 #include "transport/tls_session_registry.hpp"
 
 namespace sluice {
@@ -24,13 +22,19 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
   net::Dial* dial = nullptr;
   std::unique_ptr<TlsTransport> tls;
   std::vector<uint8_t> retry_configs;  // set for the second attempt
-  bool retried = false;
+  EchRetry ech;
   uv_timer_t timer{};
   bool done = false;
 
   Impl(Engine& e, std::string_view h, uint16_t p, std::shared_ptr<const tls::TlsClientContext> c,
        const TlsDialOptions& o, TlsDialHandler* hd)
-      : engine(e), host(h), port(p), ctx(std::move(c)), opts(o), handler(hd) {}
+      : engine(e),
+        host(h),
+        port(p),
+        ctx(std::move(c)),
+        opts(o),
+        handler(hd),
+        ech(e, "tls", host, port) {}
 
   void begin() {
     uv_timer_init(engine.loop(), &timer);
@@ -76,41 +80,18 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
 
   void on_handshake(Errc e, const char* reason) override {
     if (e == Errc::ok) {
-      if (tls->info().ech_accepted) {
-        engine.count_ech(EchOutcome::accepted);
-        if (retried)
-          SLUICE_LOG_INFO("tls %s:%u: ECH accepted with the server's retry configs", host.c_str(),
-                          port);
-        else
-          SLUICE_LOG_DEBUG("tls %s:%u: ECH accepted", host.c_str(), port);
-      } else if (ctx->ech_enabled()) {
-        SLUICE_LOG_DEBUG("tls %s:%u: ECH not used (GREASE)", host.c_str(), port);
-      }
+      ech.established(tls->info().ech_accepted, ctx->ech_enabled());
       complete(Errc::ok, "");
       return;
     }
-    if (e == Errc::ech_rejected) engine.count_ech(EchOutcome::rejected);
-    if (e == Errc::ech_rejected && !retried && !tls->connection().ech_retry_configs().empty()) {
-      // The server's keys changed: retry once with the configs it sent,
-      // after checking they are usable (the same filter as configured lists).
-      std::string why;
-      auto list = tls::filter_ech_config_list(tls->connection().ech_retry_configs(), &why);
-      if (list) {
-        SLUICE_LOG_INFO("tls %s:%u: ECH rejected, retrying with the server's retry configs",
-                        host.c_str(), port);
-        retried = true;
-        engine.count_ech(EchOutcome::retried);
-        retry_configs = std::move(*list);
-        close_and_delete(tls.release());
-        dial = net::Dial::start(engine, host, port, opts.dial, this);
-        return;
-      }
-      complete(e, std::string(reason) + "; retry configs unusable: " + why);
+    EchRetry::Verdict v = ech.failed(e, reason, tls->connection().ech_retry_configs());
+    if (v.retry) {
+      retry_configs = std::move(v.configs);
+      close_and_delete(tls.release());
+      dial = net::Dial::start(engine, host, port, opts.dial, this);
       return;
     }
-    std::string why = reason;
-    if (e == Errc::ech_rejected && retried) why += " (after one retry with the server's configs)";
-    complete(e, why);
+    complete(e, v.reason);
   }
 
   void complete(Errc e, const std::string& why) {

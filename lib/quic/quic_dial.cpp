@@ -1,0 +1,303 @@
+// quic_dial.cpp: resolve + QUIC handshake + one ECH retry.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include "quic/quic_dial.hpp"
+
+#include <uv.h>
+
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "net/uv_error.hpp"
+#include "transport/ech_retry.hpp"
+
+namespace sluice::quic {
+
+struct QuicDial::Impl final : ConnectionHandler {
+  // StopGuard tells the dial that the Engine is stopping. A new one is made
+  // right after each Endpoint, so that it is the newer object: close_all()
+  // tells the newest objects first (Engine::attach puts them at the head of
+  // its list), so the dial closes its Endpoint, with the callback that frees
+  // it, before the Engine closes it with none.
+  struct StopGuard final : EngineObject {
+    Impl* dial;
+    StopGuard(Engine& e, Impl* d) noexcept : EngineObject(e), dial(d) {}
+    void engine_close() noexcept override {
+      detach_from_engine();
+      dial->complete(Errc::closed, "engine stopping");
+    }
+  };
+
+  // What a connection callback left for the timer to handle: results are
+  // acted on outside ngtcp2's packet processing (closing an Endpoint from
+  // inside it would free the Connection that is reading).
+  enum class Event : uint8_t { none, handshake_done, closed };
+
+  Engine& engine;
+  std::string host;
+  uint16_t port;
+  std::shared_ptr<QuicTlsContext> tls;  // this attempt's client context
+  QuicDialOptions opts;
+  QuicDialHandler* handler;
+  QuicDial* outer = nullptr;
+  EchRetry ech;
+  uv_timer_t timer{};  // the dial's deadline, or 0 ms to handle |event|
+  uint64_t deadline = 0;
+  bool timer_closed = false;
+  uv_getaddrinfo_t gai{};
+  bool resolving = false;
+  sockaddr_storage addr{};
+  std::string addr_text;  // |addr| as an IP literal (Endpoint::connect takes one)
+  std::unique_ptr<Endpoint> ep;
+  Connection* conn = nullptr;  // ep's connection, until it closes
+  std::unique_ptr<StopGuard> guard;
+  Event event = Event::none;
+  Errc close_error = Errc::ok;
+  std::string close_reason;
+  std::vector<uint8_t> close_retry;  // the server's ECH retry configs
+  bool done = false;
+
+  Impl(Engine& e, std::string_view h, uint16_t p, std::shared_ptr<QuicTlsContext> t,
+       const QuicDialOptions& o, QuicDialHandler* hd)
+      : engine(e),
+        host(h),
+        port(p),
+        tls(std::move(t)),
+        opts(o),
+        handler(hd),
+        ech(e, "quic", host, port) {}
+
+  std::string name() const { return host + ":" + std::to_string(port); }
+
+  void begin() {
+    uv_timer_init(engine.loop(), &timer);
+    timer.data = this;
+    deadline = uv_now(engine.loop()) + opts.handshake_timeout_ms;
+    uv_timer_start(&timer, on_timer, opts.handshake_timeout_ms, 0);
+    guard.reset(new (std::nothrow) StopGuard(engine, this));
+    if (!guard) {
+      complete(Errc::no_memory, "out of memory");
+      return;
+    }
+    if (!tls || tls->server()) {
+      complete(Errc::invalid_argument, "QUIC dial needs a client TLS context");
+      return;
+    }
+    if (port == 0) {
+      complete(Errc::invalid_argument, "QUIC dial to " + name() + ": port 0");
+      return;
+    }
+    std::string h = host;
+    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    if (uv_ip4_addr(h.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
+        uv_ip6_addr(h.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
+      addr_text = h;
+      attempt();
+      return;
+    }
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    gai.data = this;
+    int rc = uv_getaddrinfo(engine.loop(), &gai, on_resolved, host.c_str(), nullptr, &hints);
+    if (rc != 0) {
+      complete(net::errc_from_uv(rc), "resolve " + host + ": " + uv_strerror(rc));
+      return;
+    }
+    resolving = true;
+  }
+
+  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
+    auto* self = static_cast<Impl*>(req->data);
+    self->resolving = false;
+    if (self->done) {
+      uv_freeaddrinfo(res);
+      self->maybe_free();
+      return;
+    }
+    // The first address, in the order getaddrinfo sorted them (RFC 6724).
+    bool found = false;
+    for (addrinfo* ai = status == 0 ? res : nullptr; ai && !found; ai = ai->ai_next) {
+      if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+          ai->ai_addrlen > sizeof self->addr)
+        continue;
+      std::memcpy(&self->addr, ai->ai_addr, ai->ai_addrlen);
+      found = true;
+    }
+    uv_freeaddrinfo(res);
+    if (status != 0 || !found) {
+      const int st = status != 0 ? status : UV_EAI_NODATA;
+      self->complete(net::errc_from_uv(st), "resolve " + self->host + ": " + uv_strerror(st));
+      return;
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    if (self->addr.ss_family == AF_INET6)
+      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&self->addr), text, sizeof text);
+    else
+      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&self->addr), text, sizeof text);
+    self->addr_text = text;
+    self->attempt();
+  }
+
+  // attempt opens a client Endpoint for the current context and connects.
+  void attempt() {
+    EndpointOptions eo = opts.endpoint;
+    if (eo.bind_host.empty()) eo.bind_host = addr.ss_family == AF_INET6 ? "::" : "0.0.0.0";
+    eo.connection.handshake_timeout_ms = opts.handshake_timeout_ms;
+    auto e = Endpoint::create(engine, eo, tls, nullptr);
+    if (!e) {
+      complete(e.error(),
+               "QUIC client endpoint on " + eo.bind_host + ": " + errc_message(e.error()));
+      return;
+    }
+    ep = std::move(*e);
+    guard.reset(new (std::nothrow) StopGuard(engine, this));  // newer than |ep|
+    if (!guard) {
+      complete(Errc::no_memory, "out of memory");
+      return;
+    }
+    auto c = ep->connect(addr_text, port, this);
+    if (!c) {
+      complete(c.error(), "QUIC connect to " + name() + ": " + errc_message(c.error()));
+      return;
+    }
+    conn = *c;
+  }
+
+  void on_handshake_done(Connection& c) override {
+    if (&c != conn || done) return;
+    defer(Event::handshake_done);
+  }
+
+  void on_closed(Connection& c, Errc e, uint64_t, const char* reason) override {
+    if (&c != conn) return;
+    conn = nullptr;
+    if (done) return;
+    close_error = e;
+    close_reason = reason ? reason : "";
+    close_retry = c.ech_retry_configs();
+    defer(Event::closed);
+  }
+
+  void defer(Event ev) {
+    event = ev;
+    uv_timer_start(&timer, on_timer, 0, 0);
+  }
+
+  static void on_timer(uv_timer_t* t) {
+    auto* self = static_cast<Impl*>(t->data);
+    const Event ev = self->event;
+    self->event = Event::none;
+    switch (ev) {
+      case Event::none:
+        self->complete(Errc::timed_out, "QUIC handshake with " + self->name() + " timed out");
+        break;
+      case Event::handshake_done:
+        self->ech.established(self->conn->ech_accepted(),
+                              !self->tls->options().ech_config_list.empty());
+        self->complete(Errc::ok, "");
+        break;
+      case Event::closed:
+        self->attempt_failed();
+        break;
+    }
+  }
+
+  void attempt_failed() {
+    EchRetry::Verdict v = ech.failed(close_error, close_reason, close_retry);
+    if (!v.retry) {
+      complete(close_error, v.reason);
+      return;
+    }
+    // The same options with the server's configs: a new context, as a
+    // client Endpoint's context is fixed.
+    QuicTlsOptions o = tls->options();
+    o.ech_config_list = std::move(v.configs);
+    std::string why;
+    auto r = QuicTlsContext::create(o, &why);
+    if (!r) {
+      complete(r.error(), "QUIC TLS setup for the ECH retry failed: " + why);
+      return;
+    }
+    tls = std::shared_ptr<QuicTlsContext>(std::move(*r));
+    retire_endpoint();
+    const uint64_t now = uv_now(engine.loop());
+    uv_timer_start(&timer, on_timer, deadline > now ? deadline - now : 0, 0);
+    attempt();
+  }
+
+  // retire_endpoint closes the current Endpoint, which frees itself.
+  void retire_endpoint() {
+    if (!ep) return;
+    if (conn) {
+      conn->set_handler(nullptr);
+      conn = nullptr;
+    }
+    Endpoint* raw = ep.release();
+    raw->close([](void* u) { delete static_cast<Endpoint*>(u); }, raw);
+  }
+
+  void complete(Errc e, const std::string& why) {
+    if (done) return;
+    done = true;
+    if (guard) guard->detach_from_engine();
+    if (resolving) uv_cancel(reinterpret_cast<uv_req_t*>(&gai));
+    QuicDialHandler* h = handler;
+    handler = nullptr;
+    QuicDialed out;
+    if (e == Errc::ok && h) {
+      conn->set_handler(nullptr);
+      out.connection = conn;
+      out.endpoint = std::move(ep);
+      conn = nullptr;
+    } else {
+      retire_endpoint();
+    }
+    delete outer;
+    outer = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* t) {
+      auto* self = static_cast<Impl*>(t->data);
+      self->timer_closed = true;
+      self->maybe_free();
+    });
+    if (!h) return;
+    if (e == Errc::ok)
+      h->on_quic_dial(std::move(out), "");
+    else
+      h->on_quic_dial(e, why.c_str());
+  }
+
+  void cancel() {
+    handler = nullptr;
+    complete(Errc::canceled, "canceled");
+  }
+
+  void maybe_free() {
+    if (timer_closed && !resolving) delete this;
+  }
+};
+
+QuicDial* QuicDial::start(Engine& e, std::string_view host, uint16_t port,
+                          std::shared_ptr<QuicTlsContext> tls, const QuicDialOptions& o,
+                          QuicDialHandler* h) noexcept {
+  auto* impl = new (std::nothrow) Impl(e, host, port, std::move(tls), o, h);
+  auto* d = impl ? new (std::nothrow) QuicDial(impl) : nullptr;
+  if (!d) {
+    delete impl;
+    h->on_quic_dial(Errc::no_memory, "out of memory");
+    return nullptr;
+  }
+  impl->outer = d;
+  impl->begin();
+  // The dial may have completed inside begin() (bad arguments, no socket):
+  // then |d| is already gone.
+  return impl->done ? nullptr : d;
+}
+
+void QuicDial::cancel() noexcept { impl_->cancel(); }
+
+}  // namespace sluice::quic
