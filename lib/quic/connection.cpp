@@ -578,7 +578,7 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
   return true;
 }
 
-void Connection::arm_timer() noexcept {
+void Connection::arm_timer(bool after_idle_fire) noexcept {
   if (!timer_open_ || conn_ == nullptr) return;
   const uint64_t expiry = ngtcp2_conn_get_expiry(conn_);
   const uint64_t now = now_ns();
@@ -591,6 +591,13 @@ void Connection::arm_timer() noexcept {
   // While the socket is full a past deadline (the pacer's) stays past until
   // something is sent: poll at 1 ms, the socket's POLLOUT wakes us first.
   if (ms == 0 && npending_ > 0) ms = 1;
+  // A deadline still past after a fire that handled the expiry and sent
+  // nothing is the pacer's release time (0.12.1's ngtcp2_conn_get_expiry
+  // includes it even with nothing left to pace): every other timer would
+  // have moved or made the write send. Without this the loop spins on
+  // 0 ms timers until the next packet arrives. New data or an arriving
+  // packet writes at once anyway; loss timers have 1 ms granularity.
+  if (ms == 0 && after_idle_fire) ms = 1;
   if (ms == 0) stats_.timer_immediate++;
   uv_timer_start(&timer_, on_timer, ms, 0);
 }
@@ -617,7 +624,10 @@ void Connection::on_timer(uv_timer_t* t) {
   }
   const uint64_t before = c->stats_.packets_written;
   c->write();
-  if (c->stats_.packets_written == before) c->stats_.timer_idle++;
+  if (c->stats_.packets_written == before) {
+    c->stats_.timer_idle++;
+    if (c->state_ == State::open) c->arm_timer(true);
+  }
 }
 
 // --- closing ------------------------------------------------------------------

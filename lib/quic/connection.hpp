@@ -230,7 +230,7 @@ class Connection {
   bool send_run(const sockaddr* to, size_t off, size_t len, size_t segment) noexcept;
   // flush_pending retries the pending runs; true once none is left.
   bool flush_pending() noexcept;
-  void arm_timer() noexcept;
+  void arm_timer(bool after_idle_fire = false) noexcept;
   static void on_timer(uv_timer_t* t);
   void fail(int ngtcp2_error) noexcept;
   void start_draining(Errc e) noexcept;
