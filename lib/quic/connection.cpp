@@ -305,10 +305,15 @@ void Connection::schedule_write() noexcept {
   if (state_ == State::open) ep_.mark_dirty(this);
 }
 
+void Connection::enqueue(Ring<QuicStream*>& q, QuicStream* s) noexcept {
+  const bool ok = q.push_back(s);
+  SLUICE_CHECK(ok);  // adopt_stream reserved a place for every stream
+}
+
 void Connection::stream_wants_send(QuicStream* s) noexcept {
   if (!s->in_send_queue_) {
     s->in_send_queue_ = true;
-    send_queue_.push_back(s);
+    enqueue(send_queue_, s);
   }
   schedule_write();
 }
@@ -316,7 +321,7 @@ void Connection::stream_wants_send(QuicStream* s) noexcept {
 void Connection::stream_rx_ready(QuicStream* s) noexcept {
   if (!s->in_rx_queue_) {
     s->in_rx_queue_ = true;
-    rx_ready_.push_back(s);
+    enqueue(rx_ready_, s);
   }
   // Outside a receive batch (none today: ngtcp2 reports stream data only
   // from read_pkt, whose batch ends in Endpoint::on_batch_end) the idle
@@ -327,7 +332,7 @@ void Connection::stream_rx_ready(QuicStream* s) noexcept {
 void Connection::stream_low_ready(QuicStream* s) noexcept {
   if (!s->in_low_queue_) {
     s->in_low_queue_ = true;
-    low_ready_.push_back(s);
+    enqueue(low_ready_, s);
   }
 }
 
@@ -343,18 +348,15 @@ void Connection::flush_low() noexcept {
 
 void Connection::forget_queued(QuicStream* s) noexcept {
   if (s->in_send_queue_) {
-    auto it = std::find(send_queue_.begin(), send_queue_.end(), s);
-    if (it != send_queue_.end()) send_queue_.erase(it);
+    if (size_t i = send_queue_.find_index(s); i < send_queue_.size()) send_queue_.erase_at(i);
     s->in_send_queue_ = false;
   }
   if (s->in_rx_queue_) {
-    auto it = std::find(rx_ready_.begin(), rx_ready_.end(), s);
-    if (it != rx_ready_.end()) rx_ready_.erase(it);
+    if (size_t i = rx_ready_.find_index(s); i < rx_ready_.size()) rx_ready_.erase_at(i);
     s->in_rx_queue_ = false;
   }
   if (s->in_low_queue_) {
-    auto it = std::find(low_ready_.begin(), low_ready_.end(), s);
-    if (it != low_ready_.end()) low_ready_.erase(it);
+    if (size_t i = low_ready_.find_index(s); i < low_ready_.size()) low_ready_.erase_at(i);
     s->in_low_queue_ = false;
   }
 }
@@ -513,7 +515,7 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
             if (s && s->wants_send()) {
               // Round robin: the next stream gets the rest of this packet.
               send_queue_.pop_front();
-              send_queue_.push_back(s);
+              enqueue(send_queue_, s);
             }
             continue;
           case NGTCP2_ERR_STREAM_DATA_BLOCKED:
@@ -535,7 +537,7 @@ bool Connection::write_batch(uint64_t now, bool* more) noexcept {
       if (s && !send_queue_.empty() && send_queue_.front() == s) {
         send_queue_.pop_front();
         if (s->wants_send()) {
-          send_queue_.push_back(s);
+          enqueue(send_queue_, s);
         } else {
           s->in_send_queue_ = false;
         }
@@ -856,6 +858,9 @@ void Connection::reopen_early_streams() noexcept {
 // --- streams and datagrams ----------------------------------------------------
 
 Result<std::unique_ptr<QuicStream>> Connection::adopt_stream(int64_t id) noexcept {
+  const size_t n = streams_.size() + 1;
+  if (!send_queue_.reserve(n) || !rx_ready_.reserve(n) || !low_ready_.reserve(n))
+    return Errc::no_memory;
   std::unique_ptr<QuicStream> s(new (std::nothrow) QuicStream(this, id));
   if (!s) return Errc::no_memory;
   s->loop_ = ep_.engine().loop();
@@ -931,7 +936,10 @@ Status Connection::send_datagram(const uint8_t* data, size_t len) noexcept {
     stats_.datagrams_dropped++;
     return r.error();
   }
-  datagrams_.push_back(std::move(*r));
+  if (!datagrams_.push_back(std::move(*r))) {
+    stats_.datagrams_dropped++;
+    return Errc::no_memory;
+  }
   schedule_write();
   return {};
 }

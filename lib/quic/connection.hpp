@@ -28,13 +28,13 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/ring.hpp"
 #include "quic/cc_hook.hpp"
 #include "quic/quic_tls.hpp"
 #include "sluice/buffer.hpp"
@@ -214,6 +214,7 @@ class Connection {
   void fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const noexcept;
   static void fill_callbacks(ngtcp2_callbacks& cb) noexcept;
   Status make_rate_controller() noexcept;
+  static void enqueue(Ring<QuicStream*>& q, QuicStream* s) noexcept;
   void set_path(const sockaddr* remote) noexcept;
 
   // read handles one datagram addressed to this connection.
@@ -303,10 +304,12 @@ class Connection {
   size_t npending_ = 0;
   sockaddr_storage pending_to_{};
   std::unordered_map<int64_t, QuicStream*> streams_;
-  std::deque<QuicStream*> send_queue_;  // streams with data to send, round robin
-  std::deque<QuicStream*> rx_ready_;    // streams with bytes to deliver (flush_rx)
-  std::deque<QuicStream*> low_ready_;   // streams whose unsent bytes fell to low
-  std::deque<Slice> datagrams_;         // queued DATAGRAM payloads
+  // Each stream is at most once in each of these three queues, and
+  // adopt_stream reserves room for every stream, so pushing never allocates.
+  Ring<QuicStream*> send_queue_;  // streams with data to send, round robin
+  Ring<QuicStream*> rx_ready_;    // streams with bytes to deliver (flush_rx)
+  Ring<QuicStream*> low_ready_;   // streams whose unsent bytes fell to low
+  Ring<Slice> datagrams_;         // queued DATAGRAM payloads
   // Send data of streams the owner closed while ngtcp2 may still retransmit
   // from it; freed on ack or when ngtcp2 closes the stream.
   std::unordered_map<int64_t, Chain> orphans_;

@@ -122,7 +122,7 @@ void Endpoint::on_datagram(const sockaddr* from, const uint8_t* data, size_t len
     stats_.unroutable++;
     return;
   }
-  auto it = routes_.find(std::string(reinterpret_cast<const char*>(vc.dcid), vc.dcidlen));
+  auto it = routes_.find(std::string_view(reinterpret_cast<const char*>(vc.dcid), vc.dcidlen));
   if (it != routes_.end()) {
     it->second->read(from, data, len);
     return;

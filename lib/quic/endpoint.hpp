@@ -54,6 +54,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -198,7 +199,17 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   ngtcp2_crypto_aead_ctx retry_aead_ctx_{};
   bool retry_aead_ready_ = false;
   std::shared_ptr<tls::TlsSessionCache> session_cache_;
-  std::unordered_map<std::string, Connection*> routes_;  // DCID bytes -> connection
+  // CidHash lets routes_ be searched with a string_view of the packet's
+  // DCID: our 16-byte CIDs are past std::string's inline capacity, so a
+  // std::string key per packet was a heap allocation per packet.
+  struct CidHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  // DCID bytes -> connection
+  std::unordered_map<std::string, Connection*, CidHash, std::equal_to<>> routes_;
   std::vector<std::unique_ptr<Connection>> conns_;
   std::vector<Connection*> dirty_;  // connections that read packets this batch
   size_t half_open_ = 0;
