@@ -450,7 +450,7 @@ Result<uint16_t> client_side(Engine& e, uint16_t upstream, Keep& keep, std::stri
 const RowDef kRows[] = {
     {"quic-gso", "QUIC streams (GSO)", server_side<kGso>, client_side<kGso>},
     {"quic-nogso", "QUIC streams (sendmmsg)", server_side<kNoGso>, client_side<kNoGso>},
-    {"quic-gso-stock", "QUIC streams (GSO, 0.12.1 cwnd rule)", server_side<kGsoStock>,
+    {"quic-gso-stock", "QUIC (GSO, 0.12.1 cwnd rule)", server_side<kGsoStock>,
      client_side<kGsoStock>},
 };
 
