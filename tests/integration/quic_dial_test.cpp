@@ -72,31 +72,6 @@ struct Blackhole {
   }
 };
 
-quic::QuicTlsOptions server_opts(const SelfSigned& c) {
-  quic::QuicTlsOptions o;
-  o.server = true;
-  o.alpn = {"sluice-test"};
-  o.cert_pem = c.cert_pem;
-  o.key_pem = c.key_pem;
-  return o;
-}
-
-quic::QuicTlsOptions client_opts() {
-  quic::QuicTlsOptions o;
-  o.alpn = {"sluice-test"};
-  o.server_name = "localhost";
-  o.verify_peer = false;
-  return o;
-}
-
-std::shared_ptr<quic::QuicTlsContext> make_tls(const quic::QuicTlsOptions& o) {
-  std::string why;
-  auto r = quic::QuicTlsContext::create(o, &why);
-  INFO(why);
-  REQUIRE(r);
-  return std::shared_ptr<quic::QuicTlsContext>(std::move(*r));
-}
-
 std::vector<uint8_t> config_list(const tls::EchKeyPairPem& kp) {
   std::string why;
   auto l = tls::ech_config_list_from_text(kp.configs, &why);
@@ -146,14 +121,7 @@ struct Env {
     INFO(dial.reason);
     return dial.error;
   }
-  void close_endpoint(std::unique_ptr<quic::Endpoint>& ep) {
-    if (!ep) return;
-    std::atomic<bool> done{false};
-    on_loop(*engine,
-            [&] { ep->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &done); });
-    REQUIRE(wait_until([&] { return done.load(); }, 10000ms));
-    ep.reset();
-  }
+  void close_endpoint(std::unique_ptr<quic::Endpoint>& ep) { test::close_endpoint(*engine, ep); }
   // open_blackhole starts a silent UDP port; returns it.
   uint16_t open_blackhole() {
     return on_loop(*engine, [&] {

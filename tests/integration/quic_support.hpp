@@ -12,6 +12,8 @@
 #include <uv.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -67,28 +69,81 @@ inline SelfSigned make_self_signed() {
   return out;
 }
 
-inline std::shared_ptr<quic::QuicTlsContext> server_tls(const SelfSigned& c,
-                                                        std::vector<std::string> alpn = {
-                                                            "sluice-test"}) {
+// server_opts / client_opts: the TLS options every QUIC test starts from
+// (a server with |c|, a client that does not verify, both with |alpn|).
+inline quic::QuicTlsOptions server_opts(const SelfSigned& c,
+                                        std::vector<std::string> alpn = {"sluice-test"}) {
   quic::QuicTlsOptions o;
   o.server = true;
   o.alpn = std::move(alpn);
   o.cert_pem = c.cert_pem;
   o.key_pem = c.key_pem;
-  auto r = quic::QuicTlsContext::create(o);
-  if (!r) std::abort();
-  return std::shared_ptr<quic::QuicTlsContext>(std::move(*r));
+  return o;
 }
 
-inline std::shared_ptr<quic::QuicTlsContext> client_tls(std::vector<std::string> alpn = {
-                                                            "sluice-test"}) {
+inline quic::QuicTlsOptions client_opts(std::vector<std::string> alpn = {"sluice-test"}) {
   quic::QuicTlsOptions o;
   o.alpn = std::move(alpn);
   o.server_name = "localhost";
   o.verify_peer = false;
-  auto r = quic::QuicTlsContext::create(o);
-  if (!r) std::abort();
+  return o;
+}
+
+// make_tls builds a context; a test cannot go on without it.
+inline std::shared_ptr<quic::QuicTlsContext> make_tls(const quic::QuicTlsOptions& o) {
+  std::string why;
+  auto r = quic::QuicTlsContext::create(o, &why);
+  if (!r) {
+    std::fprintf(stderr, "QuicTlsContext::create: %s\n", why.c_str());
+    std::abort();
+  }
   return std::shared_ptr<quic::QuicTlsContext>(std::move(*r));
+}
+
+inline std::shared_ptr<quic::QuicTlsContext> server_tls(const SelfSigned& c,
+                                                        std::vector<std::string> alpn = {
+                                                            "sluice-test"}) {
+  return make_tls(server_opts(c, std::move(alpn)));
+}
+
+inline std::shared_ptr<quic::QuicTlsContext> client_tls(std::vector<std::string> alpn = {
+                                                            "sluice-test"}) {
+  return make_tls(client_opts(std::move(alpn)));
+}
+
+// ClientHandler records how a client connection went: handshake, datagrams
+// received, and the close (error, application code, reason, and the ECH
+// retry configs the server sent with a rejection).
+struct ClientHandler final : quic::ConnectionHandler {
+  std::atomic<bool> up{false};
+  std::atomic<bool> closed{false};
+  std::atomic<int> datagrams{0};
+  Errc close_error = Errc::ok;
+  uint64_t app_error = 0;
+  std::string reason;
+  std::vector<uint8_t> retry;
+  void on_handshake_done(quic::Connection&) override { up = true; }
+  void on_datagram(quic::Connection&, const uint8_t*, size_t) override { datagrams++; }
+  void on_closed(quic::Connection& c, Errc e, uint64_t code, const char* why) override {
+    close_error = e;
+    app_error = code;
+    reason = why ? why : "";
+    retry = c.ech_retry_configs();
+    closed = true;
+  }
+};
+
+// close_endpoint closes |ep| on |e|'s loop, waits for it, and drops it.
+inline void close_endpoint(Engine& e, std::unique_ptr<quic::Endpoint>& ep) {
+  if (!ep) return;
+  std::atomic<bool> done{false};
+  on_loop(e,
+          [&] { ep->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &done); });
+  if (!wait_until([&] { return done.load(); }, std::chrono::milliseconds(10000))) {
+    std::fprintf(stderr, "close_endpoint: the endpoint did not close\n");
+    std::abort();
+  }
+  ep.reset();
 }
 
 // EchoStream writes back what it reads and half-closes after the peer's FIN.

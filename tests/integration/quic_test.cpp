@@ -14,23 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct ClientHandler final : quic::ConnectionHandler {
-  std::atomic<bool> up{false};
-  std::atomic<bool> closed{false};
-  std::atomic<int> datagrams{0};
-  Errc close_error = Errc::ok;
-  uint64_t app_error = 0;
-  std::string reason;
-  void on_handshake_done(quic::Connection&) override { up = true; }
-  void on_datagram(quic::Connection&, const uint8_t*, size_t) override { datagrams++; }
-  void on_closed(quic::Connection&, Errc e, uint64_t code, const char* why) override {
-    close_error = e;
-    app_error = code;
-    reason = why ? why : "";
-    closed = true;
-  }
-};
-
 // Fixture: an Engine on its own thread with a server and a client endpoint.
 struct Fixture {
   std::unique_ptr<Engine> engine;

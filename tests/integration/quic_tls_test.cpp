@@ -21,21 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct ClientHandler final : quic::ConnectionHandler {
-  std::atomic<bool> up{false};
-  std::atomic<bool> closed{false};
-  Errc close_error = Errc::ok;
-  std::string reason;
-  std::vector<uint8_t> retry;  // ECH retry configs at close
-  void on_handshake_done(quic::Connection&) override { up = true; }
-  void on_closed(quic::Connection& c, Errc e, uint64_t, const char* why) override {
-    close_error = e;
-    reason = why ? why : "";
-    retry = c.ech_retry_configs();
-    closed = true;
-  }
-};
-
 // Server echoes every stream and counts streams that arrived in 0-RTT
 // (before its handshake completed).
 struct Server final : quic::AcceptHandler, quic::ConnectionHandler {
@@ -54,31 +39,6 @@ struct Server final : quic::AcceptHandler, quic::ConnectionHandler {
     new EchoStream(std::move(s));
   }
 };
-
-quic::QuicTlsOptions server_opts(const SelfSigned& c) {
-  quic::QuicTlsOptions o;
-  o.server = true;
-  o.alpn = {"sluice-test"};
-  o.cert_pem = c.cert_pem;
-  o.key_pem = c.key_pem;
-  return o;
-}
-
-quic::QuicTlsOptions client_opts() {
-  quic::QuicTlsOptions o;
-  o.alpn = {"sluice-test"};
-  o.server_name = "localhost";
-  o.verify_peer = false;
-  return o;
-}
-
-std::shared_ptr<quic::QuicTlsContext> make_tls(const quic::QuicTlsOptions& o) {
-  std::string why;
-  auto r = quic::QuicTlsContext::create(o, &why);
-  INFO(why);
-  REQUIRE(r);
-  return std::shared_ptr<quic::QuicTlsContext>(std::move(*r));
-}
 
 struct Env {
   std::unique_ptr<Engine> engine;
@@ -107,14 +67,7 @@ struct Env {
       client = std::move(*c);
     });
   }
-  void close_endpoint(std::unique_ptr<quic::Endpoint>& ep) {
-    if (!ep) return;
-    std::atomic<bool> done{false};
-    on_loop(*engine,
-            [&] { ep->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &done); });
-    REQUIRE(wait_until([&] { return done.load(); }, 10000ms));
-    ep.reset();
-  }
+  void close_endpoint(std::unique_ptr<quic::Endpoint>& ep) { test::close_endpoint(*engine, ep); }
   ~Env() {
     close_endpoint(client);
     close_endpoint(server);

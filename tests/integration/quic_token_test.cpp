@@ -24,19 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct ClientHandler final : quic::ConnectionHandler {
-  std::atomic<bool> up{false};
-  std::atomic<bool> closed{false};
-  Errc close_error = Errc::ok;
-  std::string reason;
-  void on_handshake_done(quic::Connection&) override { up = true; }
-  void on_closed(quic::Connection&, Errc e, uint64_t, const char* why) override {
-    close_error = e;
-    reason = why ? why : "";
-    closed = true;
-  }
-};
-
 struct Env {
   std::unique_ptr<Engine> engine;
   SelfSigned cert = make_self_signed();
@@ -61,14 +48,7 @@ struct Env {
       return std::move(*c);
     });
   }
-  void close_endpoint(std::unique_ptr<quic::Endpoint>& ep) {
-    if (!ep) return;
-    std::atomic<bool> done{false};
-    on_loop(*engine,
-            [&] { ep->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &done); });
-    REQUIRE(wait_until([&] { return done.load(); }, 10000ms));
-    ep.reset();
-  }
+  void close_endpoint(std::unique_ptr<quic::Endpoint>& ep) { test::close_endpoint(*engine, ep); }
   ~Env() {
     close_endpoint(client);
     close_endpoint(server);
