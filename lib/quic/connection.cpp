@@ -263,7 +263,8 @@ void Connection::read(const sockaddr* from, const uint8_t* data, size_t len) noe
   ngtcp2_pkt_info pi{};
   stats_.packets_read++;
   in_read_ = true;
-  int rv = ngtcp2_conn_read_pkt(conn_, &path, &pi, data, len, now_ns());
+  int rv =
+      ngtcp2_conn_read_pkt(conn_, &path, &pi, data, len, ep_.in_rx_batch_ ? ep_.rx_ts_ : now_ns());
   in_read_ = false;
   if (!early_streams_.empty() && rv == 0 && ngtcp2_conn_get_handshake_completed(conn_))
     reopen_early_streams();

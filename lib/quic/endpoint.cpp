@@ -112,6 +112,10 @@ Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, Co
 
 void Endpoint::on_datagram(const sockaddr* from, const uint8_t* data, size_t len) {
   if (closing_) return;
+  if (!in_rx_batch_) {
+    rx_ts_ = uv_hrtime();
+    in_rx_batch_ = true;
+  }
   ngtcp2_version_cid vc;
   int rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, opts_.scid_len);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
@@ -413,6 +417,7 @@ void Endpoint::mark_dirty(Connection* c) {
 }
 
 void Endpoint::on_batch_end() {
+  in_rx_batch_ = false;  // the writes below read the clock afresh
   if (idle_started_) {
     uv_idle_stop(&idle_);
     idle_started_ = false;

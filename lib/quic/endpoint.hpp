@@ -213,6 +213,12 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   std::vector<std::unique_ptr<Connection>> conns_;
   std::vector<Connection*> dirty_;  // connections that read packets this batch
   size_t half_open_ = 0;
+  // rx_ts_: when the current receive batch began (one clock read per batch
+  // instead of per packet; its packets arrived together). Valid while
+  // in_rx_batch_; nothing else runs between a batch's packets, so no
+  // connection has been given a later time.
+  uint64_t rx_ts_ = 0;
+  bool in_rx_batch_ = false;
   int pending_closes_ = 0;  // connection timers still closing
   uv_idle_t idle_{};        // runs writes requested outside a receive batch
   bool idle_init_ = false;
