@@ -22,10 +22,6 @@ uint64_t wall_ms() noexcept {
                                    .count());
 }
 
-// A client keeps no token longer than this (NEW_TOKEN frames may carry up
-// to a packet's worth; ours are 37 bytes).
-constexpr size_t kMaxStoredTokenLen = 512;
-
 }  // namespace
 
 Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOptions& o,
@@ -44,6 +40,8 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   }
   if (!acceptor && o.resume_sessions)
     ep->session_cache_ = o.session_cache ? o.session_cache : session_cache_for(e);
+  if (!acceptor && o.use_new_tokens)
+    ep->token_store_ = o.token_store ? o.token_store : token_store_for(e);
   sockaddr_storage ss{};
   if (uv_ip4_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
       uv_ip6_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
@@ -81,16 +79,11 @@ Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, Co
     return Errc::invalid_argument;
   }
   ConnectionOptions co = o ? *o : opts_.connection;
-  if (co.initial_token.empty() && opts_.use_new_tokens) {
+  if (co.initial_token.empty() && token_store_) {
     // The newest NEW_TOKEN from this server, spent once (RFC 9000 §8.1.3:
     // a token reused on several connections would let them be linked).
-    auto it = token_index_.find(address_key(reinterpret_cast<sockaddr*>(&ss)));
-    if (it != token_index_.end()) {
-      co.initial_token = std::move(it->second->token);
-      tokens_.erase(it->second);
-      token_index_.erase(it);
-      stats_.new_tokens_used++;
-    }
+    co.initial_token = token_store_->take(reinterpret_cast<sockaddr*>(&ss));
+    if (!co.initial_token.empty()) stats_.new_tokens_used++;
   }
   std::unique_ptr<Connection> c(new (std::nothrow) Connection(*this, false, co));
   if (!c) return Errc::no_memory;
@@ -351,52 +344,8 @@ void Endpoint::issue_new_token(Connection& c) noexcept {
 }
 
 void Endpoint::store_new_token(const sockaddr* server, const uint8_t* token, size_t len) {
-  if (!opts_.use_new_tokens || opts_.max_stored_tokens == 0 || len == 0 || len > kMaxStoredTokenLen)
-    return;
-  std::string key = address_key(server);
-  if (auto it = token_index_.find(key); it != token_index_.end()) {
-    // Only the newest token per server is kept.
-    tokens_.erase(it->second);
-    token_index_.erase(it);
-  }
-  tokens_.push_front({key, std::string(reinterpret_cast<const char*>(token), len)});
-  token_index_.emplace(std::move(key), tokens_.begin());
-  while (tokens_.size() > opts_.max_stored_tokens) {
-    token_index_.erase(tokens_.back().key);
-    tokens_.pop_back();
-  }
-  stats_.new_tokens_received++;
-}
-
-std::string Endpoint::take_new_token(const std::string& host, uint16_t port) {
-  sockaddr_storage ss{};
-  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
-      uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
-    return {};
-  }
-  auto it = token_index_.find(address_key(reinterpret_cast<sockaddr*>(&ss)));
-  if (it == token_index_.end()) return {};
-  std::string t = std::move(it->second->token);
-  tokens_.erase(it->second);
-  token_index_.erase(it);
-  return t;
-}
-
-std::string Endpoint::address_key(const sockaddr* a) {
-  // Family, port and IP: a token is for one server address.
-  std::string k;
-  if (a->sa_family == AF_INET6) {
-    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(a);
-    k.push_back('6');
-    k.append(reinterpret_cast<const char*>(&a6->sin6_port), 2);
-    k.append(reinterpret_cast<const char*>(&a6->sin6_addr), 16);
-  } else {
-    const auto* a4 = reinterpret_cast<const sockaddr_in*>(a);
-    k.push_back('4');
-    k.append(reinterpret_cast<const char*>(&a4->sin_port), 2);
-    k.append(reinterpret_cast<const char*>(&a4->sin_addr), 4);
-  }
-  return k;
+  if (token_store_ && token_store_->put(server, {reinterpret_cast<const char*>(token), len}))
+    stats_.new_tokens_received++;
 }
 
 void Endpoint::mark_dirty(Connection* c) {

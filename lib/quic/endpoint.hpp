@@ -28,9 +28,10 @@
 // An Initial carrying a valid one starts a connection as address-validated:
 // no Retry even with |retry| on, and no amplification limit. An invalid,
 // expired or foreign NEW_TOKEN counts as no token (a Retry when |retry| is
-// on; never a close). Clients keep the newest token per server address
-// (at most max_stored_tokens, oldest evicted) and spend each once: connect()
-// sends it as ConnectionOptions::initial_token unless the caller gave one.
+// on; never a close). Clients keep the newest token per server address in
+// a TokenStore (token_store.hpp; by default the Engine's, shared by all its
+// client Endpoints) and spend each once: connect() sends it as
+// ConnectionOptions::initial_token unless the caller gave one.
 //
 // Control packets (Version Negotiation, Stateless Reset, Retry, stateless
 // CONNECTION_CLOSE) that a full socket refuses wait in a fixed ring of
@@ -51,7 +52,6 @@
 
 #include <array>
 #include <functional>
-#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +61,7 @@
 #include "quic/connection.hpp"
 #include "quic/quic_crypto.hpp"
 #include "quic/retry_token.hpp"
+#include "quic/token_store.hpp"
 #include "quic/udp_socket.hpp"
 #include "sluice/engine.hpp"
 
@@ -87,7 +88,8 @@ struct EndpointOptions {
   // Client: keep NEW_TOKEN tokens from servers and send each in the next
   // connection's first Initial to the same address (single use).
   bool use_new_tokens = true;
-  size_t max_stored_tokens = 256;
+  // ...in |token_store|, or in the Engine's shared store when null.
+  std::shared_ptr<TokenStore> token_store;
   // Client: resume sessions (and 0-RTT if QuicTlsOptions::enable_early_data)
   // from |session_cache|, or from the Engine's shared cache when null.
   bool resume_sessions = true;
@@ -149,11 +151,9 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   UdpSocket& socket() noexcept { return *socket_; }
   const EndpointStats& stats() const noexcept { return stats_; }
   size_t connection_count() const noexcept { return conns_.size(); }
-  // take_new_token removes and returns the token kept for the server at
-  // |host|:|port| (an IP literal), or an empty string. connect() does this
-  // itself; the accessor lets an application persist tokens.
-  std::string take_new_token(const std::string& host, uint16_t port);
-  size_t stored_tokens() const noexcept { return token_index_.size(); }
+  // token_store: where this client keeps NEW_TOKEN tokens (null when
+  // use_new_tokens is off).
+  TokenStore* token_store() const noexcept { return token_store_.get(); }
   // control_queue_size: control packets waiting for a writable socket.
   size_t control_queue_size() const noexcept { return ctl_count_; }
 
@@ -181,7 +181,6 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   void issue_new_token(Connection& c) noexcept;
   // store_new_token: a client connection to |server| received a token.
   void store_new_token(const sockaddr* server, const uint8_t* token, size_t len);
-  static std::string address_key(const sockaddr* a);
   void register_cid(const std::string& cid, Connection* c) { routes_[cid] = c; }
   void unregister_cid(const std::string& cid) { routes_.erase(cid); }
   void mark_dirty(Connection* c);
@@ -230,13 +229,7 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
   EndpointStats stats_;
-  // Client: NEW_TOKEN tokens by server address key, newest first.
-  struct StoredToken {
-    std::string key;
-    std::string token;
-  };
-  std::list<StoredToken> tokens_;
-  std::unordered_map<std::string, std::list<StoredToken>::iterator> token_index_;
+  std::shared_ptr<TokenStore> token_store_;  // client, use_new_tokens
   // Control packets refused by a full socket: a ring of fixed slots.
   struct ControlPacket {
     sockaddr_storage to;

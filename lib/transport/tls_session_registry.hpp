@@ -4,14 +4,12 @@
 //
 // Every TLS client transport of an Engine draws tickets from, and stores
 // tickets in, one tls::TlsSessionCache (keyed by server, port, SNI, ALPN and
-// trust policy; see lib/crypto/tls_session_cache.hpp). The Engine's public
-// type has no slot for it, so the cache hangs off an EngineObject found by
-// Engine address; the Engine's stop closes that object, which forgets the
-// cache (holders of the shared_ptr keep theirs until they let go).
+// trust policy; see lib/crypto/tls_session_cache.hpp), kept by per_engine
+// (lib/net/per_engine.hpp): the Engine's stop forgets it (holders of the
+// shared_ptr keep theirs until they let go).
 //
 // Threads: session_cache_for may be called from the Engine's loop thread or
-// before the Engine starts; the lookup table is guarded by a mutex because
-// several Engines may live on several threads.
+// before the Engine starts.
 #pragma once
 
 #include <memory>

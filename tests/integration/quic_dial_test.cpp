@@ -281,7 +281,10 @@ TEST_CASE("QuicDial times out against a UDP port that never answers",
   const size_t objects = env.objects();
   quic::QuicDialOptions o;
   o.handshake_timeout_ms = 300;
-  o.endpoint.resume_sessions = false;  // no ticket cache (an Engine object of its own)
+  // No ticket cache or token store: the Engine keeps those in an Engine
+  // object of their own, which would outlive the dial.
+  o.endpoint.resume_sessions = false;
+  o.endpoint.use_new_tokens = false;
   env.start_dial("127.0.0.1", port, client_opts(), o);
   CHECK(env.wait_dial() == Errc::timed_out);
   CHECK(env.hole->datagrams.load() >= 1);  // the Initial went out
@@ -298,7 +301,10 @@ TEST_CASE("QuicDial cancel() calls nothing back and frees everything",
   const size_t objects = env.objects();
   quic::QuicDialOptions o;
   o.handshake_timeout_ms = 30000;
-  o.endpoint.resume_sessions = false;  // no ticket cache (an Engine object of its own)
+  // No ticket cache or token store: the Engine keeps those in an Engine
+  // object of their own, which would outlive the dial.
+  o.endpoint.resume_sessions = false;
+  o.endpoint.use_new_tokens = false;
 
   SECTION("while the handshake is in flight") {
     quic::QuicDial* d = env.start_dial("127.0.0.1", port, client_opts(), o);

@@ -66,6 +66,13 @@ struct Env {
   }
 };
 
+// take_token takes the token |ep| keeps for 127.0.0.1:|port| out of its store.
+std::string take_token(quic::Endpoint& ep, uint16_t port) {
+  sockaddr_in a{};
+  uv_ip4_addr("127.0.0.1", port, &a);
+  return ep.token_store()->take(reinterpret_cast<const sockaddr*>(&a));
+}
+
 // Connects |from| to the server, waits for the handshake, checks that the
 // connection carries a stream, and closes it. Returns whether the server's
 // transport parameters said a Retry happened.
@@ -155,7 +162,7 @@ TEST_CASE("QUIC NEW_TOKEN: the next connection to a Retry server skips the Retry
   auto st = env.server_stats();
   CHECK(st.retries_sent == 1);
   CHECK(st.new_tokens_issued == 1);
-  CHECK(on_loop(*env.engine, [&] { return env.client->stored_tokens(); }) == 1);
+  CHECK(on_loop(*env.engine, [&] { return env.client->token_store()->size(); }) == 1);
 
   CHECK_FALSE(round_trip(env, *env.client));  // the token validated the address
   st = env.server_stats();
@@ -191,6 +198,35 @@ struct EarlyServer final : quic::AcceptHandler, quic::ConnectionHandler {
 };
 
 }  // namespace
+
+TEST_CASE("QUIC NEW_TOKEN: a new client Endpoint of the same Engine uses the token",
+          "[integration][quic]") {
+  // What a reconnect through QuicDial does: a new Endpoint (new socket) to
+  // the same server. The Engine's store is shared, so the token is found.
+  Env env;
+  quic::EndpointOptions so;
+  so.retry = true;
+  env.server = env.make_server(so);
+  env.client = env.make_client();
+  CHECK(round_trip(env, *env.client));  // a Retry, then a token
+  wait_for_token(env, *env.client, 1);
+  env.close_endpoint(env.client);
+
+  auto again = env.make_client();
+  CHECK(on_loop(*env.engine, [&] { return again->token_store()->size(); }) == 1);
+  CHECK_FALSE(round_trip(env, *again));  // no Retry this time
+  CHECK(env.server_stats().retries_sent == 1);
+  CHECK(on_loop(*env.engine, [&] { return again->stats().new_tokens_used; }) == 1);
+
+  // A client with a store of its own neither sees nor feeds the Engine's.
+  quic::EndpointOptions own;
+  own.token_store = std::make_shared<quic::TokenStore>();
+  auto apart = env.make_client(own);
+  CHECK(round_trip(env, *apart));  // a Retry: its store was empty
+  CHECK(env.server_stats().retries_sent == 2);
+  env.close_endpoint(again);
+  env.close_endpoint(apart);
+}
 
 TEST_CASE("QUIC NEW_TOKEN lets a resumed client's 0-RTT through a Retry server",
           "[integration][quic]") {
@@ -267,7 +303,7 @@ TEST_CASE("QUIC NEW_TOKEN lets a resumed client's 0-RTT through a Retry server",
       REQUIRE(wait_until(
           [&] {
             return on_loop(*env.engine, [&] {
-              return co.session_cache->tickets() > 0 && env.client->stored_tokens() == 1;
+              return co.session_cache->tickets() > 0 && env.client->token_store()->size() == 1;
             });
           },
           10000ms));
@@ -394,10 +430,9 @@ TEST_CASE("QUIC NEW_TOKEN from one client address is no good from another", "[in
   wait_for_token(env, *env.client, 1);
   const uint16_t port = env.port();
   quic::ConnectionOptions co;
-  co.initial_token =
-      on_loop(*env.engine, [&] { return env.client->take_new_token("127.0.0.1", port); });
+  co.initial_token = on_loop(*env.engine, [&] { return take_token(*env.client, port); });
   REQUIRE(co.initial_token.size() == quic::RetryTokenKey::kNewTokenLen);
-  CHECK(on_loop(*env.engine, [&] { return env.client->stored_tokens(); }) == 0);
+  CHECK(on_loop(*env.engine, [&] { return env.client->token_store()->size(); }) == 0);
   // The same token from 127.0.0.2 (another host, as far as the server
   // knows): ignored, a Retry, and the connection still comes up.
   quic::EndpointOptions other;
@@ -477,7 +512,7 @@ TEST_CASE("QUIC client keeps the newest token per server, bounded, oldest evicte
   std::unique_ptr<quic::Endpoint> servers[3];
   for (auto& s : servers) s = env.make_server({});
   quic::EndpointOptions co;
-  co.max_stored_tokens = 2;
+  co.token_store = std::make_shared<quic::TokenStore>(2);
   env.client = env.make_client(co);
   uint16_t ports[3];
   for (int i = 0; i < 3; ++i) {
@@ -494,14 +529,11 @@ TEST_CASE("QUIC client keeps the newest token per server, bounded, oldest evicte
     REQUIRE(wait_until([&] { return h.closed.load(); }, 10000ms));
   }
   on_loop(*env.engine, [&] {
-    CHECK(env.client->stored_tokens() == 2);
-    CHECK(env.client->take_new_token("127.0.0.1", ports[0]).empty());  // evicted
-    CHECK(env.client->take_new_token("127.0.0.1", ports[1]).size() ==
-          quic::RetryTokenKey::kNewTokenLen);
-    CHECK(env.client->take_new_token("127.0.0.1", ports[2]).size() ==
-          quic::RetryTokenKey::kNewTokenLen);
-    CHECK(env.client->stored_tokens() == 0);
-    CHECK(env.client->take_new_token("not an address", 1).empty());
+    CHECK(env.client->token_store()->size() == 2);
+    CHECK(take_token(*env.client, ports[0]).empty());  // evicted
+    CHECK(take_token(*env.client, ports[1]).size() == quic::RetryTokenKey::kNewTokenLen);
+    CHECK(take_token(*env.client, ports[2]).size() == quic::RetryTokenKey::kNewTokenLen);
+    CHECK(env.client->token_store()->size() == 0);
   });
   for (auto& s : servers) env.close_endpoint(s);
 }
