@@ -26,8 +26,9 @@
 // stream the server opens or a datagram it sends between the handshake and
 // that delivery (the same loop turn or the next) is refused or dropped;
 // Hysteria v2 and TUIC v5 servers send nothing before the client speaks.
-// Session tickets are taken and stored as Endpoint options say (by default
-// the Engine's cache), so a later dial resumes; a dial never sends 0-RTT (it
+// Session tickets and NEW_TOKEN tokens are taken and stored as Endpoint
+// options say (by default in the Engine's cache and token store), so a
+// later dial resumes and skips address validation; a dial never sends 0-RTT (it
 // waits for the handshake): a client that wants to uses Endpoint::connect.
 //
 // Lifetime: a QuicDial frees itself after delivering its result, or after
