@@ -859,7 +859,9 @@ void Connection::reopen_early_streams() noexcept {
 // --- streams and datagrams ----------------------------------------------------
 
 Result<std::unique_ptr<QuicStream>> Connection::adopt_stream(int64_t id) noexcept {
-  const size_t n = streams_.size() + 1;
+  // Every stream may be in each queue once: the open ones, those waiting
+  // to be reopened after a 0-RTT rejection, and this one.
+  const size_t n = streams_.size() + early_streams_.size() + 1;
   if (!send_queue_.reserve(n) || !rx_ready_.reserve(n) || !low_ready_.reserve(n))
     return Errc::no_memory;
   std::unique_ptr<QuicStream> s(new (std::nothrow) QuicStream(this, id));
