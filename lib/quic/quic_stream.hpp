@@ -110,8 +110,8 @@ class QuicStream final : public Transport {
   size_t unsent_idx_ = 0;
   size_t unsent_in_ = 0;
   void rewind_unsent() noexcept { unsent_off_ = unsent_idx_ = unsent_in_ = 0; }
-  Chain rx_;               // received, not yet delivered
-  Slice rx_tail_;          // the chunk this batch's bytes are appended to
+  Chain rx_;       // received, not yet delivered
+  Slice rx_tail_;  // the chunk this batch's bytes are appended to
   size_t low_ = 256 * 1024;
   size_t high_ = 1024 * 1024;
   bool above_high_ = false;
