@@ -266,7 +266,8 @@ SocksUdpAssociation::SocksUdpAssociation(uint16_t socks_port) {
   REQUIRE(send_all(ctl, greet, 3));
   uint8_t c[2];
   REQUIRE(recv_exact(ctl, c, 2));
-  const uint8_t req[] = {5, 3, 0, 1, 0, 0, 0, 0, 0, 0};
+  // DST.ADDR: where our datagrams will come from (port not known yet).
+  const uint8_t req[] = {5, 3, 0, 1, 127, 0, 0, 1, 0, 0};
   REQUIRE(send_all(ctl, req, sizeof req));
   uint8_t rep[10];
   REQUIRE(recv_exact(ctl, rep, 10));
@@ -275,6 +276,8 @@ SocksUdpAssociation::SocksUdpAssociation(uint16_t socks_port) {
   relay.sin_family = AF_INET;
   std::memcpy(&relay.sin_addr, rep + 4, 4);
   std::memcpy(&relay.sin_port, rep + 8, 2);
+  // A server bound to the wildcard may answer 0.0.0.0: its relay is local.
+  if (relay.sin_addr.s_addr == 0) relay.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   u = ::socket(AF_INET, SOCK_DGRAM, 0);
 }
 
@@ -293,6 +296,49 @@ bool SocksUdpAssociation::send_to(uint16_t port, const void* payload, size_t n,
                            sizeof relay) == static_cast<ssize_t>(d.size());
   if (sent) *sent = std::move(d);
   return ok;
+}
+
+bool SocksUdpAssociation::receive(uint16_t port, std::vector<uint8_t>* payload, int timeout_ms) {
+  pollfd pf{u, POLLIN, 0};
+  if (::poll(&pf, 1, timeout_ms) != 1) return false;
+  std::vector<uint8_t> b(65536);
+  const ssize_t n = ::recv(u, b.data(), b.size(), 0);
+  // RSV RSV FRAG=0 ATYP=1 127.0.0.1 port
+  if (n < 10 || b[2] != 0 || b[3] != 1 || b[4] != 127 || b[5] != 0 || b[6] != 0 || b[7] != 1 ||
+      b[8] != (port >> 8) || b[9] != (port & 0xff))
+    return false;
+  payload->assign(b.begin() + 10, b.begin() + n);
+  return true;
+}
+
+bool SocksUdpAssociation::round_trip(uint16_t port, const void* payload, size_t n, int attempts,
+                                     int timeout_ms) {
+  const auto* p = static_cast<const uint8_t*>(payload);
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (!send_to(port, payload, n)) return false;
+    std::vector<uint8_t> back;
+    while (receive(port, &back, timeout_ms))
+      if (back.size() == n && std::memcmp(back.data(), p, n) == 0) return true;
+  }
+  return false;
+}
+
+int udp_round_trips(uint16_t socks_port, uint16_t echo_port, int count, size_t max_payload,
+                    std::string* why) {
+  SocksUdpAssociation a(socks_port);
+  for (int i = 0; i < count; ++i) {
+    const size_t size =
+        count > 1 ? 1 + (max_payload - 1) * static_cast<size_t>(i) / static_cast<size_t>(count - 1)
+                  : max_payload;
+    std::vector<uint8_t> payload(size);
+    Pattern(static_cast<uint64_t>(i) + 1000).fill(payload.data(), payload.size());
+    if (!a.round_trip(echo_port, payload.data(), payload.size(), 5, 1000)) {
+      *why = "datagram #" + std::to_string(i) + " (" + std::to_string(size) +
+             " bytes) did not come back intact";
+      return i;
+    }
+  }
+  return count;
 }
 
 std::string write_temp(const std::string& tag, const std::string& name, const std::string& text) {

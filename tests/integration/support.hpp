@@ -155,7 +155,28 @@ struct SocksUdpAssociation {
   // SOCKS5 UDP header (RSV RSV FRAG=0 ATYP=1 address port); false unless
   // the whole datagram went out. |sent|, if given, receives the datagram.
   bool send_to(uint16_t port, const void* payload, size_t n, std::vector<uint8_t>* sent = nullptr);
+  // receive takes the next datagram's payload if it came from
+  // 127.0.0.1:|port|; false after |timeout_ms| without one, or from
+  // another source.
+  bool receive(uint16_t port, std::vector<uint8_t>* payload, int timeout_ms = 5000);
+  // round_trip sends |n| bytes to the echo server at 127.0.0.1:|port| until
+  // they come back intact from it: up to |attempts| sends, |timeout_ms|
+  // each (UDP may drop one while a tunnel comes up).
+  bool round_trip(uint16_t port, const void* payload, size_t n, int attempts = 3,
+                  int timeout_ms = 2000);
+  template <typename Bytes>
+  bool round_trip(uint16_t port, const Bytes& b) {
+    return round_trip(port, b.data(), b.size());
+  }
 };
+
+// udp_round_trips sends |count| datagrams, growing from 1 to |max_payload|
+// bytes, through a new association on the SOCKS5 server at |socks_port| to
+// the UDP echo server at 127.0.0.1:|echo_port|, one at a time (each with
+// SocksUdpAssociation::round_trip's retries); returns how many came back
+// intact, stopping at the first that did not, which |why| names.
+int udp_round_trips(uint16_t socks_port, uint16_t echo_port, int count, size_t max_payload,
+                    std::string* why);
 
 // write_temp writes |text| to /tmp/sluice_<tag>_<pid>_<name> and returns
 // the path.

@@ -75,33 +75,10 @@ struct TrojanRig {
 
 // SocksUdp is an application's SOCKS5 UDP ASSOCIATE through the client side.
 struct SocksUdp : SocksUdpAssociation {
+  using SocksUdpAssociation::send_to;
   using SocksUdpAssociation::SocksUdpAssociation;
   void send_to(uint16_t port, const std::vector<uint8_t>& payload) {
     REQUIRE(SocksUdpAssociation::send_to(port, payload.data(), payload.size()));
-  }
-  // receive returns the next datagram's payload if it came from
-  // 127.0.0.1:|port|; false after |timeout_ms| without one.
-  bool receive(uint16_t port, std::vector<uint8_t>* payload, int timeout_ms = 5000) {
-    pollfd pf{u, POLLIN, 0};
-    if (::poll(&pf, 1, timeout_ms) != 1) return false;
-    std::vector<uint8_t> b(65536);
-    ssize_t n = ::recv(u, b.data(), b.size(), 0);
-    if (n < 10 || b[2] != 0 || b[3] != 1 || b[4] != 127 || b[7] != 1 || b[8] != (port >> 8) ||
-        b[9] != (port & 0xff))
-      return false;
-    payload->assign(b.begin() + 10, b.begin() + n);
-    return true;
-  }
-  // round_trip sends |payload| to the echo server until it comes back
-  // (UDP may drop one while the tunnel comes up).
-  bool round_trip(uint16_t port, const std::vector<uint8_t>& payload) {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      send_to(port, payload);
-      std::vector<uint8_t> back;
-      while (receive(port, &back, 2000))
-        if (back == payload) return true;
-    }
-    return false;
   }
 };
 
