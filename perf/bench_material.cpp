@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file.hpp"
 #include "crypto/tls_ech.hpp"
 #include "crypto/tls_keypair.hpp"
 #include "crypto/tls_verify.hpp"
@@ -26,15 +27,6 @@ bool write_file(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << text;
   return static_cast<bool>(f.flush());
-}
-
-bool read_file(const std::string& path, std::string* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  *out = ss.str();
-  return true;
 }
 
 }  // namespace
@@ -83,15 +75,21 @@ Result<std::string> material_dir(std::string* reason) {
   return std::string(d);
 }
 
-Result<std::string> certificate_pin(std::string* reason) {
+Result<std::string> material_file(const char* name, std::string* reason) {
   auto dir = material_dir(reason);
   if (!dir) return dir.error();
-  std::string cert;
-  if (!read_file(*dir + "/cert.pem", &cert)) {
-    *reason = "cannot read " + *dir + "/cert.pem";
+  std::string text;
+  if (!read_file(*dir + "/" + name, &text)) {
+    *reason = "cannot read " + *dir + "/" + name;
     return Errc::invalid_argument;
   }
-  auto pins = tls::leaf_pins_pem(cert);
+  return text;
+}
+
+Result<std::string> certificate_pin(std::string* reason) {
+  auto cert = material_file("cert.pem", reason);
+  if (!cert) return cert.error();
+  auto pins = tls::leaf_pins_pem(*cert);
   if (!pins) {
     *reason = "cannot pin the bench certificate";
     return pins.error();

@@ -29,6 +29,8 @@ void remove_tls_material();
 // material_dir is the folder's path, or invalid_argument (with |reason|)
 // in a process that did not inherit it.
 Result<std::string> material_dir(std::string* reason);
+// material_file reads |name| (cert.pem, key.pem, ...) from that folder.
+Result<std::string> material_file(const char* name, std::string* reason);
 // certificate_pin is the SHA-256 (hex) of the bench certificate, for a
 // client's certificate_sha256.
 Result<std::string> certificate_pin(std::string* reason);

@@ -3,19 +3,18 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "quic_rows.hpp"
 
+#include "bench_material.hpp"
+
 #if __has_include(<ngtcp2/ngtcp2.h>)  // lib/quic is built only with ngtcp2
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include <cinttypes>
 #include <cstdio>
 
 #include "core/check.hpp"
-#include "crypto/tls_verify.hpp"
 #include "proto/target_address.hpp"
 #include "quic/endpoint.hpp"
 #include "quic/quic_stream.hpp"
@@ -25,18 +24,7 @@
 namespace sluice::perf {
 namespace {
 
-constexpr const char* kEnv = "SLUICE_BENCH_MATERIAL";
-constexpr const char* kServerName = "bench.test";  // the name in the bench certificate
 constexpr const char* kAlpn = "sluice-bench";
-
-bool read_file(const std::string& path, std::string* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  *out = ss.str();
-  return true;
-}
 
 // bench_cc: SLUICE_BENCH_QUIC_CC (cubic, reno, bbr, bbr2) picks the
 // congestion controller of both sides for experiments; cubic by default.
@@ -59,17 +47,6 @@ quic::CongestionControl bench_cc() {
   if (s == "bbr") return quic::CongestionControl::bbr;
   if (s == "bbr2") return quic::CongestionControl::bbr2;
   return quic::CongestionControl::cubic;
-}
-
-Result<std::string> material(const char* name, std::string* reason) {
-  const char* d = std::getenv(kEnv);
-  std::string text;
-  if (d == nullptr || *d == '\0' || !read_file(std::string(d) + "/" + name, &text)) {
-    *reason = std::string("cannot read ") + name + " from $" + kEnv +
-              " (run the row through tunnel_bench)";
-    return Errc::invalid_argument;
-  }
-  return text;
 }
 
 // StatsReporter: with SLUICE_BENCH_QUIC_STATS set, each side prints its
@@ -155,8 +132,8 @@ class QuicTunnelServer final : public EngineObject,
 
   Status start(const EngineObject* /*unused*/, bool gso, quic::CwndCeiling ceiling,
                std::string* reason) {
-    auto cert = material("cert.pem", reason);
-    auto key = material("key.pem", reason);
+    auto cert = material_file("cert.pem", reason);
+    auto key = material_file("key.pem", reason);
     if (!cert || !key) return Errc::invalid_argument;
     quic::QuicTlsOptions t;
     t.server = true;
@@ -294,17 +271,12 @@ class QuicTunnelSession final : public Session, public quic::ConnectionHandler {
   QuicTunnelSession(Engine& e, uint16_t server_port) : Session(e, "quic"), port_(server_port) {}
 
   Status start(bool gso, quic::CwndCeiling ceiling, std::string* reason) {
-    auto cert = material("cert.pem", reason);
-    if (!cert) return cert.error();
-    auto pins = tls::leaf_pins_pem(*cert);
-    if (!pins) {
-      *reason = "cannot pin the bench certificate";
-      return pins.error();
-    }
+    auto pin = certificate_pin(reason);
+    if (!pin) return pin.error();
     quic::QuicTlsOptions t;
     t.alpn = {kAlpn};
-    t.server_name = kServerName;
-    t.cert_pins_hex = {pins->first};
+    t.server_name = kBenchServerName;
+    t.cert_pins_hex = {*pin};
     auto tls = quic::QuicTlsContext::create(t, reason);
     if (!tls) return tls.error();
     quic::EndpointOptions o;

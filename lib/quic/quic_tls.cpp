@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file.hpp"
 #include "crypto/tls_ech.hpp"
 #include "crypto/tls_session_cache.hpp"
 #include "quic/quic_crypto.hpp"
@@ -337,18 +338,6 @@ const EarlyTransportParams* session_early_params(SSL_SESSION* s) noexcept {
   return static_cast<const EarlyTransportParams*>(SSL_SESSION_get_ex_data(s, early_params_index()));
 }
 
-namespace {
-// read_file_text loads a CA file given by path (QuicTlsOptions::ca_file).
-bool read_file_text(const std::string& path, std::string* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  *out = ss.str();
-  return true;
-}
-}  // namespace
-
 int alpn_select_cb(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                    unsigned inlen, void* arg) {
   auto* ctx = static_cast<QuicTlsContext*>(arg);
@@ -441,7 +430,7 @@ Result<std::unique_ptr<QuicTlsContext>> QuicTlsContext::create(const QuicTlsOpti
       c->policy_ = o.policy;
     } else {
       std::string ca = o.ca_pem;
-      if (ca.empty() && !o.ca_file.empty() && !read_file_text(o.ca_file, &ca)) {
+      if (ca.empty() && !o.ca_file.empty() && !read_file(o.ca_file, &ca)) {
         if (error) *error = "ca_file: cannot read " + o.ca_file;
         return Errc::config_invalid;
       }
