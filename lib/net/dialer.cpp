@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/check.hpp"
+#include "net/resolve.hpp"
 #include "net/uv_error.hpp"
 #include "sluice/log.hpp"
 
@@ -53,32 +54,18 @@ struct Dial::Impl {
     uv_timer_start(&timeout, on_timeout, opts.connect_timeout_ms, 0);
 
     sockaddr_storage ss{};
-    if (parse_literal(&ss)) {
+    if (parse_ip_literal(host, port, &ss)) {
       addrs.push_back(ss);
       next_attempt();
       return;
     }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
     gai.data = this;
-    char portstr[8];
-    std::snprintf(portstr, sizeof portstr, "%u", port);
-    int rc = uv_getaddrinfo(engine.loop(), &gai, on_resolved, host.c_str(), portstr, &hints);
+    int rc = start_getaddrinfo(engine.loop(), &gai, on_resolved, host, SOCK_STREAM);
     if (rc != 0) {
       fail(rc, "resolve");
       return;
     }
     resolving = true;
-  }
-
-  bool parse_literal(sockaddr_storage* ss) {
-    std::string h = host;
-    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    if (uv_ip4_addr(h.c_str(), port, reinterpret_cast<sockaddr_in*>(ss)) == 0) return true;
-    if (uv_ip6_addr(h.c_str(), port, reinterpret_cast<sockaddr_in6*>(ss)) == 0) return true;
-    return false;
   }
 
   static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
@@ -94,18 +81,8 @@ struct Dial::Impl {
       self->fail(status, "resolve");
       return;
     }
-    // RFC 8305 §4: interleave the families, IPv6 first.
-    std::vector<sockaddr_storage> v6, v4;
-    for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-      sockaddr_storage ss{};
-      std::memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-      (ai->ai_family == AF_INET6 ? v6 : v4).push_back(ss);
-    }
+    self->addrs = ordered_addresses(res, self->port);  // RFC 8305 §4
     uv_freeaddrinfo(res);
-    for (size_t i = 0; i < v6.size() || i < v4.size(); ++i) {
-      if (i < v6.size()) self->addrs.push_back(v6[i]);
-      if (i < v4.size()) self->addrs.push_back(v4[i]);
-    }
     if (self->addrs.empty()) {
       self->fail(UV_EAI_NODATA, "resolve");
       return;

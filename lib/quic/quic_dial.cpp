@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "net/resolve.hpp"
 #include "net/uv_error.hpp"
 #include "transport/ech_retry.hpp"
 
@@ -72,6 +73,16 @@ struct QuicDial::Impl final : ConnectionHandler {
 
   std::string name() const { return host + ":" + std::to_string(port); }
 
+  // ip_text: |a|'s address as a literal (Endpoint::connect takes one).
+  static std::string ip_text(const sockaddr_storage& a) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a.ss_family == AF_INET6)
+      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&a), text, sizeof text);
+    else
+      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&a), text, sizeof text);
+    return text;
+  }
+
   void begin() {
     uv_timer_init(engine.loop(), &timer);
     timer.data = this;
@@ -90,20 +101,13 @@ struct QuicDial::Impl final : ConnectionHandler {
       complete(Errc::invalid_argument, "QUIC dial to " + name() + ": port 0");
       return;
     }
-    std::string h = host;
-    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    if (uv_ip4_addr(h.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
-        uv_ip6_addr(h.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
-      addr_text = h;
+    if (net::parse_ip_literal(host, port, &addr)) {
+      addr_text = ip_text(addr);
       attempt();
       return;
     }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_ADDRCONFIG;
     gai.data = this;
-    int rc = uv_getaddrinfo(engine.loop(), &gai, on_resolved, host.c_str(), nullptr, &hints);
+    int rc = net::start_getaddrinfo(engine.loop(), &gai, on_resolved, host, SOCK_DGRAM);
     if (rc != 0) {
       complete(net::errc_from_uv(rc), "resolve " + host + ": " + uv_strerror(rc));
       return;
@@ -119,27 +123,18 @@ struct QuicDial::Impl final : ConnectionHandler {
       self->maybe_free();
       return;
     }
-    // The first address, in the order getaddrinfo sorted them (RFC 6724).
-    bool found = false;
-    for (addrinfo* ai = status == 0 ? res : nullptr; ai && !found; ai = ai->ai_next) {
-      if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-          ai->ai_addrlen > sizeof self->addr)
-        continue;
-      std::memcpy(&self->addr, ai->ai_addr, ai->ai_addrlen);
-      found = true;
-    }
+    // The first address in the order TCP dials try them (RFC 8305 §4):
+    // UDP has no connect step to race.
+    const std::vector<sockaddr_storage> addrs =
+        status == 0 ? net::ordered_addresses(res, self->port) : std::vector<sockaddr_storage>{};
     uv_freeaddrinfo(res);
-    if (status != 0 || !found) {
+    if (addrs.empty()) {
       const int st = status != 0 ? status : UV_EAI_NODATA;
       self->complete(net::errc_from_uv(st), "resolve " + self->host + ": " + uv_strerror(st));
       return;
     }
-    char text[INET6_ADDRSTRLEN] = {};
-    if (self->addr.ss_family == AF_INET6)
-      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&self->addr), text, sizeof text);
-    else
-      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&self->addr), text, sizeof text);
-    self->addr_text = text;
+    self->addr = addrs.front();
+    self->addr_text = ip_text(self->addr);
     self->attempt();
   }
 

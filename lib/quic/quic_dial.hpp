@@ -5,9 +5,9 @@
 //
 // The QUIC counterpart of TlsDial (lib/transport/tls_dial.hpp), for clients
 // that keep one connection to one server and run many streams on it
-// (Hysteria v2, TUIC v5). The dial resolves the host (uv_getaddrinfo, skipped
-// for IP literals; the first address in the system's order is used: UDP has
-// no connect step to race), opens a client Endpoint of its own bound to the
+// (Hysteria v2, TUIC v5). The dial resolves the host as net::Dial does
+// (lib/net/resolve; none for IP literals) and uses the first address in
+// that order: UDP has no connect step to race, opens a client Endpoint of its own bound to the
 // wildcard address of that family, connects, and waits for the handshake.
 //
 // ECH (ech.md 3 step 5; the rules are EchRetry's, shared with TlsDial): when
