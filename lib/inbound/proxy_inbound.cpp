@@ -261,16 +261,10 @@ struct ProxyInbound::Conn final : ListeningInbound::TrackedConn,
   // --- opening the stream -----------------------------------------------------
   void open(const TargetAddress& t) {
     state = State::opening;
-    session = inbound->router_->route(inbound->opts_.tag, t);
-    if (!session) {
-      on_open(Errc::not_supported, "no route");
-      return;
-    }
     // Bytes the client pipelined after its request stay in |in| and go to the
     // stream first; stop reading until the stream exists.
     client->read_stop();
-    const std::string host = t.host();
-    session->open_stream(host, t.port(), this);
+    inbound->router_->open_stream(inbound->opts_.tag, t, this, &session);
   }
 
   void on_open(Result<std::unique_ptr<Stream>> stream, const char* reason) override {
@@ -334,11 +328,7 @@ struct ProxyInbound::Conn final : ListeningInbound::TrackedConn,
       fail(Errc::not_supported, "socks5 udp associate (udp disabled)");
       return;
     }
-    session = inbound->router_->route(inbound->opts_.tag, target);
-    Result<std::unique_ptr<DatagramFlow>> f =
-        session ? session->open_datagram(this)
-                : Result<std::unique_ptr<DatagramFlow>>(Errc::not_supported);
-    session = nullptr;
+    auto f = inbound->router_->open_datagram(inbound->opts_.tag, target, this);
     if (!f) {
       (void)socks.reply(socks5::rep_for_error(f.error()), TargetAddress());
       send(socks.output());

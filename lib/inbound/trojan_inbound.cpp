@@ -132,9 +132,7 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
 
   // --- UDP ASSOCIATE ----------------------------------------------------------
   void start_udp(const std::string& user) {
-    Session* s = inbound->router_->route(inbound->opts_.tag, target);
-    Result<std::unique_ptr<DatagramFlow>> f =
-        s ? s->open_datagram(this) : Result<std::unique_ptr<DatagramFlow>>(Errc::not_supported);
+    auto f = inbound->router_->open_datagram(inbound->opts_.tag, target, this);
     if (!f) {
       inbound->stats_.open_failures++;
       SLUICE_LOG_INFO("trojan %s: user %s: UDP ASSOCIATE: %s", inbound->opts_.tag.c_str(),
@@ -202,12 +200,7 @@ struct TrojanInbound::Conn final : ListeningInbound::TrackedConn,
   void open() {
     state = State::opening;
     tls->read_stop();
-    session = inbound->router_->route(inbound->opts_.tag, target);
-    if (!session) {
-      on_open(Errc::not_supported, "no route");
-      return;
-    }
-    session->open_stream(target.host(), target.port(), this);
+    inbound->router_->open_stream(inbound->opts_.tag, target, this, &session);
   }
 
   void on_open(Result<std::unique_ptr<Stream>> stream, const char* reason) override {

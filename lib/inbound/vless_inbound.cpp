@@ -248,12 +248,7 @@ struct VlessInbound::Conn final : ListeningInbound::TrackedConn,
   void open() {
     state = State::opening;
     t->read_stop();
-    session = inbound->router_->route(inbound->opts_.tag, target);
-    if (!session) {
-      on_open(Errc::not_supported, "no route");
-      return;
-    }
-    session->open_stream(target.host(), target.port(), this);
+    inbound->router_->open_stream(inbound->opts_.tag, target, this, &session);
   }
 
   Result<Slice> response_header() {
@@ -318,10 +313,7 @@ struct VlessInbound::Conn final : ListeningInbound::TrackedConn,
 
   // --- UDP (0x02) --------------------------------------------------------
   void start_udp() {
-    session = inbound->router_->route(inbound->opts_.tag, target);
-    auto f = session ? session->open_datagram(this)
-                     : Result<std::unique_ptr<DatagramFlow>>(Errc::not_supported);
-    session = nullptr;
+    auto f = inbound->router_->open_datagram(inbound->opts_.tag, target, this);
     auto hdr = f ? response_header() : Result<Slice>(f.error());
     if (!hdr) {
       inbound->stats_.open_failures++;
@@ -458,10 +450,7 @@ struct VlessInbound::Conn final : ListeningInbound::TrackedConn,
   }
 
   bool open_xudp_flow() {
-    session = inbound->router_->route(inbound->opts_.tag, xudp.destination());
-    auto f = session ? session->open_datagram(this)
-                     : Result<std::unique_ptr<DatagramFlow>>(Errc::not_supported);
-    session = nullptr;
+    auto f = inbound->router_->open_datagram(inbound->opts_.tag, xudp.destination(), this);
     if (!f) {
       inbound->stats_.open_failures++;
       SLUICE_LOG_INFO("vless %s: xudp to %s: %s", inbound->opts_.tag.c_str(),

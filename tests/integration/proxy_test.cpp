@@ -374,6 +374,44 @@ TEST_CASE("socks and http upstream sessions chain through a second inbound",
   }
 }
 
+TEST_CASE("flows the router refuses: CONNECT and UDP ASSOCIATE get 'command not supported'",
+          "[integration][proxy]") {
+  struct RefuseAll final : Router {
+    std::atomic<int> asked{0};
+    Session* route(std::string_view, const TargetAddress&) noexcept override {
+      asked++;
+      return nullptr;
+    }
+  } router;
+  auto engine = std::move(*Engine::create());
+  ProxyInboundOptions o;
+  o.kind = ProxyKind::socks;
+  std::string reason;
+  auto in = std::move(*ProxyInbound::create(*engine, o, &router, &reason));
+  REQUIRE(engine->start());
+  int fd = tcp_connect(in->port());
+  CHECK(socks5_connect(fd, "127.0.0.1", 9) == 0x07);  // RFC 1928: command not supported
+  CHECK(wait_eof(fd));
+  ::close(fd);
+  // UDP ASSOCIATE: the same reply, and the control connection closes.
+  fd = tcp_connect(in->port());
+  const uint8_t greet[] = {5, 1, 0};
+  REQUIRE(send_all(fd, greet, 3));
+  uint8_t c[2];
+  REQUIRE(recv_exact(fd, c, 2));
+  const uint8_t req[] = {5, 3, 0, 1, 127, 0, 0, 1, 0, 0};
+  REQUIRE(send_all(fd, req, sizeof req));
+  uint8_t rep[10];
+  REQUIRE(recv_exact(fd, rep, 10));
+  CHECK(rep[1] == 0x07);
+  CHECK(wait_eof(fd));
+  ::close(fd);
+  CHECK(router.asked.load() == 2);
+  REQUIRE(engine->stop());
+  in.reset();
+  CHECK(engine->stats().pool.chunks_outstanding == 0);
+}
+
 TEST_CASE("SOCKS5 UDP ASSOCIATE carries datagrams both ways", "[integration][proxy][udp]") {
   Rig rig(ProxyKind::socks);
   UdpEcho echo;
