@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "session/vless_connect.hpp"
-#include "session/vless_udp_frames.hpp"
+#include "proto/vless/udp_framing.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {

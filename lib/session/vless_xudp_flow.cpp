@@ -8,7 +8,7 @@
 #include "proto/vless/udp.hpp"
 #include "proto/vless/xudp.hpp"
 #include "session/vless_connect.hpp"
-#include "session/vless_mux_frames.hpp"
+#include "proto/vless/xudp_framing.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
