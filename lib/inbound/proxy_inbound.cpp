@@ -70,6 +70,9 @@ void ProxyInbound::on_event(DriverEvent ev, const ServerDecision* d, const Datag
         stats_.handshake_failures++;
       if (d && d->cause == RefusalCause::auth) stats_.auth_failures++;
       break;
+    case DriverEvent::timed_out:
+      stats_.handshake_failures++;
+      break;
     case DriverEvent::opened:
       stats_.relayed++;
       break;

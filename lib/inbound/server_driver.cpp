@@ -143,7 +143,7 @@ void ServerDriver::Conn::on_timeout() {
   // The TLS handshake, an open or a fallback dial still pending.
   auto d = ServerDecision::refuse(ServerDecision::reject, Errc::timed_out, "handshake timed out",
                                   RefusalCause::timeout);
-  driver_->on_event(DriverEvent::refused, &d, nullptr);
+  driver_->on_event(DriverEvent::timed_out, &d, nullptr);
   SLUICE_LOG_DEBUG("%s: handshake timed out", prefix());
   close_now();
 }

@@ -82,6 +82,7 @@ enum class DriverEvent : uint8_t {
   accepted,
   tls_failed,
   refused,       // a fallback or reject decision (see the decision's cause)
+  timed_out,     // the deadline passed outside the header phase (TLS, open, fallback dial)
   fallback,      // a fallback dial started
   opened,        // a stream was opened and relayed
   open_failed,   // the Router or the outbound refused the open

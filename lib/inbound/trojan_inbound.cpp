@@ -86,6 +86,8 @@ void TrojanInbound::on_event(DriverEvent ev, const ServerDecision* d,
     case DriverEvent::datagram_end:
       if (r && r->malformed) stats_.udp_malformed++;
       break;
+    case DriverEvent::timed_out:
+      break;
   }
 }
 

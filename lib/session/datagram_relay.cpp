@@ -49,7 +49,11 @@ void FramedStreamPort::drain() noexcept {
     FramedDatagram d;
     auto r = framing_->take(in_, engine_.pool(), &d);
     if (!r) {
-      end(r.error(), "malformed datagram frame");
+      // eof: the framing's own end of the flow (XUDP End), a clean end.
+      if (r.error() == Errc::eof)
+        end(Errc::ok, "the client ended the flow");
+      else
+        end(r.error(), "malformed datagram frame", true);
       return;
     }
     if (!*r) return;
@@ -60,18 +64,18 @@ void FramedStreamPort::drain() noexcept {
 void FramedStreamPort::on_eof() {
   // The client ended the stream; a partial frame is a truncation.
   if (!in_.empty())
-    end(Errc::truncated, "end of stream inside a datagram frame");
+    end(Errc::truncated, "end of stream inside a datagram frame", true);
   else
     end(Errc::ok, "the client ended the stream");
 }
 
 void FramedStreamPort::on_error(Errc e) { end(e, "client stream failed"); }
 
-void FramedStreamPort::end(Errc e, const char* why) noexcept {
+void FramedStreamPort::end(Errc e, const char* why, bool malformed) noexcept {
   if (ended_) return;
   ended_ = true;
   in_.clear();
-  if (h_) h_->on_port_end(e, why);
+  if (h_) h_->on_port_end(e, why, malformed);
 }
 
 bool FramedStreamPort::deliver(const TargetAddress& from, Slice&& payload) noexcept {
@@ -206,20 +210,20 @@ void Socks5UdpPort::start(Handler* h) noexcept {
   int rc = uv_udp_recv_start(&udp_, on_alloc, on_recv);
   if (rc != 0) {
     ended_ = true;
-    h_->on_port_end(net::errc_from_uv(rc), "udp receive failed");
+    h_->on_port_end(net::errc_from_uv(rc), "udp receive failed", false);
   }
 }
 
 void Socks5UdpPort::on_eof() {
   if (ended_) return;
   ended_ = true;
-  if (h_) h_->on_port_end(Errc::ok, "the control connection ended");
+  if (h_) h_->on_port_end(Errc::ok, "the control connection ended", false);
 }
 
 void Socks5UdpPort::on_error(Errc e) {
   if (ended_) return;
   ended_ = true;
-  if (h_) h_->on_port_end(e, "the control connection failed");
+  if (h_) h_->on_port_end(e, "the control connection failed", false);
 }
 
 void Socks5UdpPort::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -383,10 +387,8 @@ void DatagramRelay::on_port_datagram(FramedDatagram&& d) {
   (void)flow_->send(Endpoint{d.address.host(), d.address.port()}, std::move(d.payload));
 }
 
-void DatagramRelay::on_port_end(Errc e, const char* why) {
-  if (e == Errc::malformed || e == Errc::truncated || e == Errc::unsupported_address_type ||
-      e == Errc::frame_too_large || e == Errc::protocol_violation)
-    result_.malformed = true;
+void DatagramRelay::on_port_end(Errc e, const char* why, bool malformed) {
+  if (malformed) result_.malformed = true;
   finish(e, why);
 }
 

@@ -60,8 +60,9 @@ class DatagramPort {
     // on_port_datagram: the client sent |d| (address: its destination).
     virtual void on_port_datagram(FramedDatagram&& d) = 0;
     // on_port_end: the client side ended: ok for a clean end, else the
-    // error (malformed frame, transport failure) and a static description.
-    virtual void on_port_end(Errc e, const char* why) = 0;
+    // error and a static description; |malformed|: a frame that broke the
+    // framing's rules or was cut off by the end of the stream.
+    virtual void on_port_end(Errc e, const char* why, bool malformed) = 0;
   };
   virtual ~DatagramPort() = default;
   // start begins delivering to |h| (datagrams already received first).
@@ -94,7 +95,7 @@ class FramedStreamPort final : public DatagramPort, private TransportHandler {
   void on_eof() override;
   void on_error(Errc e) override;
   void drain() noexcept;
-  void end(Errc e, const char* why) noexcept;
+  void end(Errc e, const char* why, bool malformed = false) noexcept;
 
   Engine& engine_;
   std::unique_ptr<Transport> t_;
@@ -187,7 +188,7 @@ class DatagramRelay final : private DatagramPort::Handler, private DatagramHandl
 
  private:
   void on_port_datagram(FramedDatagram&& d) override;
-  void on_port_end(Errc e, const char* why) override;
+  void on_port_end(Errc e, const char* why, bool malformed) override;
   void on_datagram(const Endpoint& from, Slice&& payload) override;
   void on_error(Errc e) override;
   void finish(Errc e, const char* why) noexcept;
