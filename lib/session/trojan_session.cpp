@@ -3,206 +3,101 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "session/trojan_session.hpp"
 
-#include <uv.h>
-
 #include <algorithm>
 
+#include "session/stream_datagram_flow.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
 namespace {
 
-// TrojanUdpFlow is one UDP ASSOCIATE over its own TLS connection.
-class TrojanUdpFlow final : public DatagramFlow, TlsDialHandler, TransportHandler {
+// TrojanFraming: Trojan's ATYP|ADDR|PORT|LEN|CRLF frames (lib/proto/trojan)
+// as the DatagramFraming of an association's stream.
+class TrojanFraming final : public DatagramFraming {
  public:
-  TrojanUdpFlow(Engine& e, DatagramHandler* h, const TrojanSessionOptions& o,
-                const trojan::PasswordHash& hash, std::shared_ptr<tls::TlsClientContext> ctx)
-      : engine_(e), handler_(h), opts_(o), hash_(hash), ctx_(std::move(ctx)) {}
-  ~TrojanUdpFlow() override {
+  Status frame(const TargetAddress& address, Slice&& payload, BufferPool& pool,
+               Chain* out) noexcept override {
+    return trojan::frame_udp_packet(address, std::move(payload), pool, out);
+  }
+  Result<bool> take(Chain& in, BufferPool& pool, FramedDatagram* d) noexcept override {
+    auto r = trojan::take_udp_packet(in, pool, &p_);
+    if (!r || !*r) return r;
+    d->address = p_.target;
+    d->payload = std::move(p_.payload);
+    return true;
+  }
+
+ private:
+  trojan::ReceivedUdpPacket p_;
+};
+
+// TrojanOpen is one TLS dial to the server for an association.
+class TrojanOpen final : public DatagramCarrier::Open, TlsDialHandler {
+ public:
+  explicit TrojanOpen(CarrierHandler* h) noexcept : handler_(h) {}
+  ~TrojanOpen() override {
     if (dial_) dial_->cancel();
-    if (tls_) close_and_delete(tls_.release());
   }
-
-  void start() noexcept {
-    uv_timer_init(engine_.loop(), &timer_);
-    timer_.data = this;
-    starting_ = true;
-    TlsDial* d = TlsDial::start(engine_, opts_.server, opts_.server_port, ctx_, opts_.dial, this);
-    starting_ = false;
-    if (!dialed_) dial_ = d;
+  void start(Engine& e, const TrojanSessionOptions& o,
+             const std::shared_ptr<tls::TlsClientContext>& ctx) noexcept {
+    TlsDial* d = TlsDial::start(e, o.server, o.server_port, ctx, o.dial, this);
+    if (!answered_) dial_ = d;  // an answer inside start ended the dial
   }
-
-  Status send(const Endpoint& to, Slice&& payload) noexcept override {
-    if (closing_) return Errc::closed;
-    if (failed_) {
-      stats_.dropped++;
-      return error_;
-    }
-    auto t = TargetAddress::from_host(to.host, to.port);
-    if (!t || to.port == 0) {
-      stats_.dropped++;
-      return t ? Status{Errc::invalid_argument} : Status{t.error()};
-    }
-    if (payload.size() > trojan::kMaxUdpPayload) {
-      stats_.dropped++;
-      return Errc::frame_too_large;
-    }
-    if (!have_first_) {
-      first_ = *t;
-      have_first_ = true;
-    }
-    const size_t framed_size = payload.size() + trojan::udp_header_size(*t);
-    const bool connecting = !tls_ || !header_sent_;
-    if (connecting ? queued_.size() + framed_size > kTrojanUdpConnectQueue
-                   : tls_->write_buffered() + framed_size > kTrojanUdpWriteQueue) {
-      stats_.dropped++;
-      return {};
-    }
-    Chain framed;
-    if (!trojan::frame_udp_packet(*t, std::move(payload), engine_.pool(), &framed) ||
-        !queued_.append(std::move(framed))) {
-      stats_.dropped++;
-      return {};
-    }
-    stats_.sent++;
-    if (tls_) flush();
-    return {};
-  }
-
-  void close(CloseCallback cb, void* user) noexcept override {
-    if (closing_) return;
-    closing_ = true;
-    handler_ = nullptr;
-    close_cb_ = cb;
-    close_user_ = user;
-    if (dial_) dial_->cancel();
-    dial_ = nullptr;
-    if (tls_) close_and_delete(tls_.release());
-    queued_.clear();
-    in_.clear();
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), [](uv_handle_t* h) {
-      auto* f = static_cast<TrojanUdpFlow*>(h->data);
-      if (f->close_cb_) f->close_cb_(f->close_user_);
-    });
-  }
-
-  DatagramFlowStats stats() const noexcept override { return stats_; }
 
  private:
   void on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const char* reason) override {
     dial_ = nullptr;
-    dialed_ = true;
+    answered_ = true;
     if (!t) {
-      fail(t.error(), reason);
+      handler_->on_carrier(t.error(), reason);  // may delete this
       return;
     }
-    tls_ = std::move(*t);
-    tls_->set_handler(this);
-    tls_->read_start();
-    if (!queued_.empty()) flush();
+    handler_->on_carrier(std::unique_ptr<Transport>(t->release()), "");  // may delete this
   }
 
-  // flush writes what is queued, behind the request header the first time.
-  void flush() noexcept {
-    Chain out;
-    if (!header_sent_) {
-      const TargetAddress dst = have_first_ ? first_ : TargetAddress::from_ipv4({0, 0, 0, 0}, 0);
-      auto buf = engine_.pool().get(trojan::kMaxRequestSize);
-      if (!buf) {
-        fail(buf.error(), "out of memory");
-        return;
-      }
-      const size_t n = trojan::request_size(dst);
-      auto w =
-          trojan::encode_request(hash_, trojan::Command::udp_associate, dst, {buf->append(n), n});
-      if (!w || !out.push_back(std::move(*buf))) {
-        fail(w ? Errc::no_memory : w.error(), "cannot encode the request");
-        return;
-      }
-      header_sent_ = true;
+  CarrierHandler* handler_;
+  TlsDial* dial_ = nullptr;
+  bool answered_ = false;
+};
+
+// TrojanCarrier: one TLS connection per association, dialed when the flow
+// is made; the UDP ASSOCIATE request (its address is the first datagram's
+// destination; servers ignore it) goes in front of the first frames.
+class TrojanCarrier final : public DatagramCarrier {
+ public:
+  TrojanCarrier(Engine& e, const TrojanSessionOptions& o, const trojan::PasswordHash& hash,
+                std::shared_ptr<tls::TlsClientContext> ctx)
+      : engine_(e), opts_(o), hash_(hash), ctx_(std::move(ctx)) {}
+
+  std::unique_ptr<Open> open(const TargetAddress* first, CarrierHandler* h) noexcept override {
+    (void)first;  // the request is the prefix, written once the first datagram is known
+    auto o = std::unique_ptr<TrojanOpen>(new (std::nothrow) TrojanOpen(h));
+    if (!o) {
+      h->on_carrier(Errc::no_memory, "out of memory");
+      return nullptr;
     }
-    if (!out.append(std::move(queued_))) {
-      fail(Errc::no_memory, "out of memory");
-      return;
-    }
-    queued_.clear();
-    Status st = tls_->write(std::move(out));
-    if (!st) fail(st.error(), tls_->failure_reason());
+    o->start(engine_, opts_, ctx_);
+    return o;
+  }
+  std::unique_ptr<DatagramFraming> framing(const TargetAddress& first) noexcept override {
+    (void)first;
+    return std::unique_ptr<DatagramFraming>(new (std::nothrow) TrojanFraming());
+  }
+  Result<Slice> prefix(const TargetAddress& first, BufferPool& pool) noexcept override {
+    auto buf = pool.get(trojan::kMaxRequestSize);
+    if (!buf) return buf.error();
+    const size_t n = trojan::request_size(first);
+    auto w =
+        trojan::encode_request(hash_, trojan::Command::udp_associate, first, {buf->append(n), n});
+    if (!w) return w.error();
+    return buf;
   }
 
-  void on_data(Slice&& data) override {
-    if (!in_.push_back(std::move(data))) {
-      fail(Errc::no_memory, "out of memory");
-      return;
-    }
-    trojan::ReceivedUdpPacket p;
-    while (!closing_ && !failed_) {
-      auto r = trojan::take_udp_packet(in_, engine_.pool(), &p);
-      if (!r) {
-        fail(r.error(), "malformed UDP frame from the server");
-        return;
-      }
-      if (!*r) return;
-      from_.host = p.target.host();
-      from_.port = p.target.port();
-      stats_.received++;
-      if (handler_) handler_->on_datagram(from_, std::move(p.payload));
-    }
-  }
-  void on_eof() override {
-    fail(in_.empty() ? Errc::closed : Errc::truncated,
-         in_.empty() ? "the server ended the association" : "the server ended inside a frame");
-  }
-  void on_error(Errc e) override { fail(e, tls_ ? tls_->failure_reason() : ""); }
-
-  // fail ends the association: the handler hears on_error (later, from the
-  // loop, when the failure came inside start()).
-  void fail(Errc e, const char* why) noexcept {
-    if (failed_ || closing_) return;
-    failed_ = true;
-    error_ = e;
-    SLUICE_LOG_INFO("trojan udp via %s:%u: %s%s%s", opts_.server.c_str(), opts_.server_port,
-                    errc_message(e), *why ? ": " : "", why);
-    if (dial_) dial_->cancel();
-    dial_ = nullptr;
-    if (tls_) close_and_delete(tls_.release());
-    queued_.clear();
-    in_.clear();
-    if (starting_) {
-      uv_timer_start(
-          &timer_,
-          [](uv_timer_t* t) {
-            auto* f = static_cast<TrojanUdpFlow*>(t->data);
-            if (f->handler_) f->handler_->on_error(f->error_);
-          },
-          0, 0);
-      return;
-    }
-    if (handler_) handler_->on_error(e);
-  }
-
+ private:
   Engine& engine_;
-  DatagramHandler* handler_;
   TrojanSessionOptions opts_;
   trojan::PasswordHash hash_;
   std::shared_ptr<tls::TlsClientContext> ctx_;
-  TlsDial* dial_ = nullptr;
-  std::unique_ptr<TlsTransport> tls_;
-  Chain queued_;  // framed datagrams not yet written (while connecting)
-  Chain in_;      // received bytes not yet framed into datagrams
-  TargetAddress first_;
-  bool have_first_ = false;
-  bool header_sent_ = false;
-  bool starting_ = false;
-  bool dialed_ = false;
-  bool failed_ = false;
-  bool closing_ = false;
-  Errc error_ = Errc::ok;
-  Endpoint from_;
-  uv_timer_t timer_{};
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
-  DatagramFlowStats stats_;
 };
 
 }  // namespace
@@ -290,10 +185,21 @@ void TrojanSession::open_stream(std::string_view host, uint16_t port, OpenHandle
 }
 
 Result<std::unique_ptr<DatagramFlow>> TrojanSession::open_datagram(DatagramHandler* h) noexcept {
-  auto* f = new (std::nothrow) TrojanUdpFlow(engine(), h, opts_, hash_, ctx_);
-  if (!f) return Errc::no_memory;
-  f->start();
-  return std::unique_ptr<DatagramFlow>(f);
+  auto c = std::unique_ptr<DatagramCarrier>(new (std::nothrow)
+                                                TrojanCarrier(engine(), opts_, hash_, ctx_));
+  if (!c) return Errc::no_memory;
+  StreamDatagramFlowOptions o;
+  o.eager = true;
+  o.fail_on_loss = true;
+  o.strict_send = true;
+  o.send_empty = true;
+  o.max_payload = trojan::kMaxUdpPayload;
+  o.connect_queue = kTrojanUdpConnectQueue;
+  o.write_queue = kTrojanUdpWriteQueue;
+  o.name = "trojan udp via " + opts_.server + ":" + std::to_string(opts_.server_port);
+  auto f = StreamDatagramFlow::create(engine(), std::move(c), o, h);
+  if (!f) return f.error();
+  return std::unique_ptr<DatagramFlow>(f->release());
 }
 
 void TrojanSession::forget(Pending* p) noexcept {

@@ -5,12 +5,70 @@
 
 #include <algorithm>
 
+#include "proto/vless/udp_framing.hpp"
+#include "proto/vless/xudp_framing.hpp"
+#include "session/stream_datagram_flow.hpp"
 #include "session/vless_connect.hpp"
-#include "session/vless_udp_flow.hpp"
-#include "session/vless_xudp_flow.hpp"
 #include "sluice/config.hpp"
 
 namespace sluice {
+namespace {
+
+// VlessOpen is one VLESS connection made for a datagram flow.
+class VlessOpen final : public DatagramCarrier::Open, public VlessConnect {
+ public:
+  explicit VlessOpen(CarrierHandler* h) noexcept : handler_(h) {}
+
+ private:
+  void on_connected(Result<std::unique_ptr<Transport>> s, const char* reason) override {
+    handler_->on_carrier(std::move(s), reason);  // may delete this
+  }
+  CarrierHandler* handler_;
+};
+
+// VlessCarrier: UDP as XUDP (command 0x03, Mux.Cool session 0, one
+// connection for every destination; Vision carries it too) or with command
+// 0x02 (one connection per destination, sent without flow as sing-box does).
+class VlessCarrier final : public DatagramCarrier {
+ public:
+  VlessCarrier(Engine& e, std::shared_ptr<const VlessTarget> t) noexcept
+      : engine_(e), target_(std::move(t)) {}
+
+  std::unique_ptr<Open> open(const TargetAddress* first, CarrierHandler* h) noexcept override {
+    if (first == nullptr) {  // not an eager carrier: the request needs the target
+      h->on_carrier(Errc::invalid_argument, "vless: a datagram stream needs its first target");
+      return nullptr;
+    }
+    vless::Request req;
+    req.user = target_->opts.user;
+    if (target_->opts.xudp) {
+      req.addons = vless::Addons::with_flow(target_->opts.flow);
+      req.command = vless::Command::mux;
+    } else {
+      req.command = vless::Command::udp;
+    }
+    req.target = *first;  // Mux requests carry no address: not sent for XUDP
+    auto o = std::unique_ptr<VlessOpen>(new (std::nothrow) VlessOpen(h));
+    if (!o) {
+      h->on_carrier(Errc::no_memory, "out of memory");
+      return nullptr;
+    }
+    o->start(engine_, target_, req);  // may answer at once
+    return o;
+  }
+  std::unique_ptr<DatagramFraming> framing(const TargetAddress& first) noexcept override {
+    if (target_->opts.xudp)
+      return std::unique_ptr<DatagramFraming>(
+          new (std::nothrow) vless::XudpFraming(vless::XudpFraming::client(first)));
+    return std::unique_ptr<DatagramFraming>(new (std::nothrow) vless::UdpFraming(first));
+  }
+
+ private:
+  Engine& engine_;
+  std::shared_ptr<const VlessTarget> target_;
+};
+
+}  // namespace
 
 struct VlessSession::Pending final : VlessConnect {
   VlessSession* session = nullptr;
@@ -95,9 +153,20 @@ void VlessSession::cancel_open(OpenHandler* h) noexcept {
 
 Result<std::unique_ptr<DatagramFlow>> VlessSession::open_datagram(DatagramHandler* h) noexcept {
   if (!target_->opts.udp) return Errc::not_supported;
-  if (target_->opts.xudp)
-    return std::unique_ptr<DatagramFlow>(new VlessXudpFlow(engine(), target_, h));
-  return std::unique_ptr<DatagramFlow>(new VlessUdpFlow(engine(), target_, h));
+  auto c = std::unique_ptr<DatagramCarrier>(new (std::nothrow) VlessCarrier(engine(), target_));
+  if (!c) return Errc::no_memory;
+  StreamDatagramFlowOptions o;
+  // 0x02 names one target per connection; XUDP carries every destination.
+  o.stream_per_target = !target_->opts.xudp;
+  o.max_streams = kVlessUdpMaxStreams;
+  o.send_empty = false;  // Xray neither sends nor delivers empty datagrams
+  o.max_payload = vless::kMaxUdpPayload;
+  o.connect_queue = kVlessUdpConnectQueue;
+  o.write_queue = kVlessUdpWriteQueue;
+  o.name = target_->opts.xudp ? "vless xudp" : "vless udp";
+  auto f = StreamDatagramFlow::create(engine(), std::move(c), o, h);
+  if (!f) return f.error();
+  return std::unique_ptr<DatagramFlow>(f->release());
 }
 
 void VlessSession::engine_close() noexcept {
