@@ -3,13 +3,23 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "session/trojan_session.hpp"
 
-#include <algorithm>
-
+#include "session/client_connect.hpp"
 #include "session/stream_datagram_flow.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
 namespace {
+
+DialTarget trojan_dial_target(const TrojanSessionOptions& o,
+                              const std::shared_ptr<tls::TlsClientContext>& ctx) {
+  DialTarget d;
+  d.strategy = DialTarget::Strategy::tls;
+  d.host = o.server;
+  d.port = o.server_port;
+  d.tls_ctx = ctx;
+  d.tls = o.dial;
+  return d;
+}
 
 // TrojanFraming: Trojan's ATYP|ADDR|PORT|LEN|CRLF frames (lib/proto/trojan)
 // as the DatagramFraming of an association's stream.
@@ -31,33 +41,43 @@ class TrojanFraming final : public DatagramFraming {
   trojan::ReceivedUdpPacket p_;
 };
 
-// TrojanOpen is one TLS dial to the server for an association.
-class TrojanOpen final : public DatagramCarrier::Open, TlsDialHandler {
+// TrojanOpen is one TLS connection to the server for an association (its
+// request is the flow's prefix).
+class TrojanOpen final : public DatagramCarrier::Open, ConnectHandler {
  public:
   explicit TrojanOpen(CarrierHandler* h) noexcept : handler_(h) {}
-  ~TrojanOpen() override {
-    if (dial_) dial_->cancel();
-  }
-  void start(Engine& e, const TrojanSessionOptions& o,
-             const std::shared_ptr<tls::TlsClientContext>& ctx) noexcept {
-    TlsDial* d = TlsDial::start(e, o.server, o.server_port, ctx, o.dial, this);
-    if (!answered_) dial_ = d;  // an answer inside start ended the dial
+  void start(Engine& e, const DialTarget& to) noexcept {
+    connect_.start(e, to, &protocol_, this, "");
   }
 
  private:
-  void on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const char* reason) override {
-    dial_ = nullptr;
-    answered_ = true;
-    if (!t) {
-      handler_->on_carrier(t.error(), reason);  // may delete this
-      return;
-    }
-    handler_->on_carrier(std::unique_ptr<Transport>(t->release()), "");  // may delete this
+  void on_connected(Result<std::unique_ptr<Transport>> t, const char* reason) override {
+    handler_->on_carrier(std::move(t), reason);  // may delete this
   }
 
   CarrierHandler* handler_;
-  TlsDial* dial_ = nullptr;
-  bool answered_ = false;
+  ConnectProtocol protocol_;  // nothing to write or wrap
+  ClientConnect connect_;
+};
+
+// TrojanRequest: the Trojan request header (lib/proto/trojan) as the first
+// plaintext; Trojan has no reply, so the TLS transport is the Stream.
+class TrojanRequest final : public ConnectProtocol {
+ public:
+  TrojanRequest(const trojan::PasswordHash& hash, const TargetAddress& target) noexcept
+      : hash_(hash), target_(target) {}
+  Result<Slice> request(BufferPool& pool) noexcept override {
+    auto buf = pool.get(trojan::kMaxRequestSize);
+    if (!buf) return buf.error();
+    const size_t n = trojan::request_size(target_);
+    auto w = trojan::encode_request(hash_, trojan::Command::connect, target_, {buf->append(n), n});
+    if (!w) return w.error();
+    return buf;
+  }
+
+ private:
+  const trojan::PasswordHash& hash_;  // the session's, which outlives its opens
+  TargetAddress target_;
 };
 
 // TrojanCarrier: one TLS connection per association, dialed when the flow
@@ -76,7 +96,7 @@ class TrojanCarrier final : public DatagramCarrier {
       h->on_carrier(Errc::no_memory, "out of memory");
       return nullptr;
     }
-    o->start(engine_, opts_, ctx_);
+    o->start(engine_, trojan_dial_target(opts_, ctx_));
     return o;
   }
   std::unique_ptr<DatagramFraming> framing(const TargetAddress& first) noexcept override {
@@ -102,44 +122,6 @@ class TrojanCarrier final : public DatagramCarrier {
 
 }  // namespace
 
-struct TrojanSession::Pending final : TlsDialHandler {
-  TrojanSession* session = nullptr;
-  OpenHandler* handler = nullptr;
-  TargetAddress target;
-  TlsDial* dial = nullptr;
-
-  void on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const char* reason) override {
-    dial = nullptr;
-    OpenHandler* h = handler;
-    TrojanSession* s = session;
-    const TargetAddress tgt = target;
-    s->forget(this);  // deletes this
-    if (!t) {
-      std::string why = std::string("trojan server ") + s->opts_.server + ": " + reason;
-      h->on_open(t.error(), why.c_str());
-      return;
-    }
-    std::unique_ptr<TlsTransport> tls = std::move(*t);
-    auto buf = s->engine().pool().get(trojan::kMaxRequestSize);
-    if (!buf) {
-      close_and_delete(tls.release());
-      h->on_open(buf.error(), "out of memory");
-      return;
-    }
-    const size_t n = trojan::request_size(tgt);
-    uint8_t* p = buf->append(n);
-    auto w = trojan::encode_request(s->hash_, trojan::Command::connect, tgt, {p, n});
-    Status st = w ? tls->write(std::move(*buf)) : Status{w.error()};
-    if (!st) {
-      const std::string why = tls->failure_reason();
-      close_and_delete(tls.release());
-      h->on_open(st.error(), why.c_str());
-      return;
-    }
-    h->on_open(std::unique_ptr<Stream>(tls.release()), "");
-  }
-};
-
 TrojanSession::TrojanSession(Engine& e, std::string tag, const TrojanSessionOptions& o,
                              std::shared_ptr<tls::TlsClientContext> ctx)
     : Session(e, std::move(tag)),
@@ -160,10 +142,7 @@ Result<std::unique_ptr<TrojanSession>> TrojanSession::create(Engine& e, std::str
   return std::unique_ptr<TrojanSession>(new TrojanSession(e, std::move(tag), o, std::move(*ctx)));
 }
 
-TrojanSession::~TrojanSession() {
-  for (auto& p : pending_)
-    if (p->dial) p->dial->cancel();
-}
+TrojanSession::~TrojanSession() = default;  // pending_ cancels its opens
 
 void TrojanSession::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
   auto t = TargetAddress::from_host(host, port);
@@ -171,17 +150,13 @@ void TrojanSession::open_stream(std::string_view host, uint16_t port, OpenHandle
     h->on_open(t.error(), "invalid target address");
     return;
   }
-  auto p = std::make_unique<Pending>();
-  p->session = this;
-  p->handler = h;
-  p->target = *t;
-  Pending* raw = p.get();
-  pending_.push_back(std::move(p));
-  TlsDial* d = TlsDial::start(engine(), opts_.server, opts_.server_port, ctx_, opts_.dial, raw);
-  // The dial may have finished inside start (and freed raw).
-  auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [raw](const std::unique_ptr<Pending>& q) { return q.get() == raw; });
-  if (it != pending_.end()) raw->dial = d;
+  auto p = std::unique_ptr<ConnectProtocol>(new (std::nothrow) TrojanRequest(hash_, *t));
+  if (!p) {
+    h->on_open(Errc::no_memory, "out of memory");
+    return;
+  }
+  pending_.open(engine(), trojan_dial_target(opts_, ctx_), std::move(p), h,
+                "trojan server " + opts_.server);
 }
 
 Result<std::unique_ptr<DatagramFlow>> TrojanSession::open_datagram(DatagramHandler* h) noexcept {
@@ -202,30 +177,10 @@ Result<std::unique_ptr<DatagramFlow>> TrojanSession::open_datagram(DatagramHandl
   return std::unique_ptr<DatagramFlow>(f->release());
 }
 
-void TrojanSession::forget(Pending* p) noexcept {
-  auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [p](const std::unique_ptr<Pending>& q) { return q.get() == p; });
-  if (it != pending_.end()) pending_.erase(it);
-}
-
-void TrojanSession::cancel_open(OpenHandler* h) noexcept {
-  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-    if ((*it)->handler == h) {
-      if ((*it)->dial) (*it)->dial->cancel();
-      pending_.erase(it);
-      return;
-    }
-  }
-}
+void TrojanSession::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
 void TrojanSession::engine_close() noexcept {
-  std::vector<std::unique_ptr<Pending>> pending = std::move(pending_);
-  pending_.clear();
-  for (auto& p : pending) {
-    if (p->dial) p->dial->cancel();
-    p->dial = nullptr;
-    if (p->handler) p->handler->on_open(Errc::canceled, "engine stopping");
-  }
+  pending_.fail_all(Errc::canceled, "engine stopping");
   detach_from_engine();
 }
 

@@ -30,6 +30,7 @@
 
 #include "crypto/tls_context.hpp"
 #include "proto/trojan/trojan.hpp"
+#include "session/client_connect.hpp"
 #include "sluice/session.hpp"
 #include "transport/tls_dial.hpp"
 
@@ -64,18 +65,14 @@ class TrojanSession final : public Session {
 
   const tls::TlsClientContext& tls_context() const noexcept { return *ctx_; }
 
-  struct Pending;
-
  private:
   TrojanSession(Engine& e, std::string tag, const TrojanSessionOptions& o,
                 std::shared_ptr<tls::TlsClientContext> ctx);
-  friend struct Pending;
-  void forget(Pending* p) noexcept;
 
   TrojanSessionOptions opts_;
   trojan::PasswordHash hash_;
   std::shared_ptr<tls::TlsClientContext> ctx_;
-  std::vector<std::unique_ptr<Pending>> pending_;
+  PendingOpens pending_;
 };
 
 }  // namespace sluice

@@ -15,15 +15,21 @@ namespace sluice {
 namespace {
 
 // VlessOpen is one VLESS connection made for a datagram flow.
-class VlessOpen final : public DatagramCarrier::Open, public VlessConnect {
+class VlessOpen final : public DatagramCarrier::Open, ConnectHandler {
  public:
-  explicit VlessOpen(CarrierHandler* h) noexcept : handler_(h) {}
+  VlessOpen(Engine& e, const VlessTarget& t, const vless::Request& req, CarrierHandler* h) noexcept
+      : protocol_(e, req, t.opts.server), handler_(h) {}
+  void start(Engine& e, const VlessTarget& t) noexcept {
+    connect_.start(e, vless_dial_target(t), &protocol_, this, "vless server " + t.opts.server);
+  }
 
  private:
   void on_connected(Result<std::unique_ptr<Transport>> s, const char* reason) override {
     handler_->on_carrier(std::move(s), reason);  // may delete this
   }
+  VlessProtocol protocol_;
   CarrierHandler* handler_;
+  ClientConnect connect_;
 };
 
 // VlessCarrier: UDP as XUDP (command 0x03, Mux.Cool session 0, one
@@ -48,12 +54,12 @@ class VlessCarrier final : public DatagramCarrier {
       req.command = vless::Command::udp;
     }
     req.target = *first;  // Mux requests carry no address: not sent for XUDP
-    auto o = std::unique_ptr<VlessOpen>(new (std::nothrow) VlessOpen(h));
+    auto o = std::unique_ptr<VlessOpen>(new (std::nothrow) VlessOpen(engine_, *target_, req, h));
     if (!o) {
       h->on_carrier(Errc::no_memory, "out of memory");
       return nullptr;
     }
-    o->start(engine_, target_, req);  // may answer at once
+    o->start(engine_, *target_);  // may answer at once
     return o;
   }
   std::unique_ptr<DatagramFraming> framing(const TargetAddress& first) noexcept override {
@@ -69,21 +75,6 @@ class VlessCarrier final : public DatagramCarrier {
 };
 
 }  // namespace
-
-struct VlessSession::Pending final : VlessConnect {
-  VlessSession* session = nullptr;
-  OpenHandler* handler = nullptr;
-
-  void on_connected(Result<std::unique_ptr<Transport>> s, const char* reason) override {
-    OpenHandler* h = handler;
-    session->forget(this);  // deletes this
-    if (!s) {
-      h->on_open(s.error(), reason);
-      return;
-    }
-    h->on_open(std::unique_ptr<Stream>(s->release()), "");
-  }
-};
 
 VlessSession::VlessSession(Engine& e, std::string tag, std::shared_ptr<const VlessTarget> target)
     : Session(e, std::move(tag)), target_(std::move(target)) {}
@@ -114,7 +105,7 @@ Result<std::unique_ptr<VlessSession>> VlessSession::create(Engine& e, std::strin
   return std::unique_ptr<VlessSession>(new VlessSession(e, std::move(tag), std::move(target)));
 }
 
-VlessSession::~VlessSession() = default;  // Pending cancels its dial when destroyed
+VlessSession::~VlessSession() = default;  // pending_ cancels its opens
 
 void VlessSession::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
   if (!target_->opts.tcp) {
@@ -131,25 +122,17 @@ void VlessSession::open_stream(std::string_view host, uint16_t port, OpenHandler
   req.addons = vless::Addons::with_flow(target_->opts.flow);
   req.command = vless::Command::tcp;
   req.target = *t;
-  auto p = std::make_unique<Pending>();
-  p->session = this;
-  p->handler = h;
-  Pending* raw = p.get();
-  pending_.push_back(std::move(p));
-  raw->start(engine(), target_, req);
+  auto p = std::unique_ptr<ConnectProtocol>(new (std::nothrow)
+                                                VlessProtocol(engine(), req, target_->opts.server));
+  if (!p) {
+    h->on_open(Errc::no_memory, "out of memory");
+    return;
+  }
+  pending_.open(engine(), vless_dial_target(*target_), std::move(p), h,
+                "vless server " + target_->opts.server);
 }
 
-void VlessSession::forget(Pending* p) noexcept {
-  auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [p](const std::unique_ptr<Pending>& q) { return q.get() == p; });
-  if (it != pending_.end()) pending_.erase(it);
-}
-
-void VlessSession::cancel_open(OpenHandler* h) noexcept {
-  auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [h](const std::unique_ptr<Pending>& q) { return q->handler == h; });
-  if (it != pending_.end()) pending_.erase(it);
-}
+void VlessSession::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
 Result<std::unique_ptr<DatagramFlow>> VlessSession::open_datagram(DatagramHandler* h) noexcept {
   if (!target_->opts.udp) return Errc::not_supported;
@@ -170,12 +153,7 @@ Result<std::unique_ptr<DatagramFlow>> VlessSession::open_datagram(DatagramHandle
 }
 
 void VlessSession::engine_close() noexcept {
-  std::vector<std::unique_ptr<Pending>> pending = std::move(pending_);
-  pending_.clear();
-  for (auto& p : pending) {
-    p->cancel();
-    if (p->handler) p->handler->on_open(Errc::canceled, "engine stopping");
-  }
+  pending_.fail_all(Errc::canceled, "engine stopping");
   detach_from_engine();
 }
 

@@ -34,6 +34,7 @@
 #include "crypto/tls_context.hpp"
 #include "proto/vless/addons.hpp"
 #include "proto/vless/user_id.hpp"
+#include "session/client_connect.hpp"
 #include "sluice/session.hpp"
 #include "transport/tls_dial.hpp"
 
@@ -83,15 +84,11 @@ class VlessSession final : public Session {
   Result<std::unique_ptr<DatagramFlow>> open_datagram(DatagramHandler* h) noexcept override;
   void engine_close() noexcept override;
 
-  struct Pending;
-
  private:
   VlessSession(Engine& e, std::string tag, std::shared_ptr<const VlessTarget> target);
-  friend struct Pending;
-  void forget(Pending* p) noexcept;
 
   std::shared_ptr<const VlessTarget> target_;
-  std::vector<std::unique_ptr<Pending>> pending_;
+  PendingOpens pending_;
 };
 
 }  // namespace sluice

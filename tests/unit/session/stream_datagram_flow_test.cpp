@@ -137,7 +137,8 @@ struct Fixture {
   void run_loop() {
     uv_timer_t t;
     uv_timer_init(engine->loop(), &t);
-    uv_timer_start(&t, [](uv_timer_t*) {}, 1, 0);
+    uv_timer_start(
+        &t, [](uv_timer_t*) {}, 1, 0);
     uv_run(engine->loop(), UV_RUN_DEFAULT);
     uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
     uv_run(engine->loop(), UV_RUN_NOWAIT);
