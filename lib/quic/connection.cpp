@@ -686,7 +686,7 @@ void Connection::fail(int rv) noexcept {
   }
 }
 
-void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
+void Connection::close(uint64_t app_error, std::string_view reason, Errc local) noexcept {
   if (state_ != State::open) return;
   if (in_read_) {
     // ngtcp2_conn_write_connection_close may not run inside a read callback:
@@ -698,7 +698,7 @@ void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
     }
     return;
   }
-  close_error_ = Errc::closed;
+  close_error_ = local;
   close_app_error_ = app_error;
   close_reason_ = std::string(reason);
   npending_ = 0;
@@ -716,7 +716,7 @@ void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
                             static_cast<size_t>(n), 0);
   }
   state_ = State::closing;
-  detach_streams(Errc::closed, "connection closed");
+  detach_streams(local, local == Errc::closed ? "connection closed" : errc_message(local));
   // RFC 9000 §10.2: stay in the closing state for three PTOs.
   if (timer_open_) {
     uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, 0);

@@ -154,7 +154,9 @@ class Connection {
   // connection after the closing period (on_closed follows). Called from a
   // handler while a packet is being read (stream data, acks), it takes effect
   // right after that packet: ngtcp2 forbids writing from inside its callbacks.
-  void close(uint64_t app_error, std::string_view reason = {}) noexcept;
+  // |local| is the error the connection's own streams and handler hear
+  // (Errc::closed, or network_changed when the host reported one).
+  void close(uint64_t app_error, std::string_view reason = {}, Errc local = Errc::closed) noexcept;
   // initiate_key_update starts a 1-RTT key update (RFC 9001 §6).
   Status initiate_key_update() noexcept;
 

@@ -48,12 +48,17 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
     ep->socket_closed_ = true;
     return Errc::invalid_argument;
   }
-  auto s = UdpSocket::create(e.loop(), reinterpret_cast<sockaddr*>(&ss), ep.get(), o.allow_gso);
+  auto s = UdpSocket::create(e.loop(), reinterpret_cast<sockaddr*>(&ss), ep.get(), o.allow_gso,
+                             acceptor ? nullptr : &e);
   if (!s) {
     ep->socket_closed_ = true;
     return s.error();
   }
   ep->socket_ = std::move(*s);
+  if (!acceptor) {
+    ep->hooks_ = net::HostHooks::of(e);
+    ep->hooks_->subscribe(ep.get());
+  }
   return ep;
 }
 
@@ -61,6 +66,7 @@ Endpoint::~Endpoint() {
   // The owner waited for close(); connections are gone by then.
   SLUICE_CHECK(conns_.empty());
   SLUICE_CHECK(socket_closed_ || !socket_);
+  if (hooks_) hooks_->unsubscribe(this);
   if (retry_aead_ready_) free_aead_ctx(retry_aead_ctx_);
 }
 
@@ -418,9 +424,21 @@ void Endpoint::connection_done(Connection* c) noexcept {
   maybe_finish_close();
 }
 
+void Endpoint::on_network_changed(unsigned) noexcept {
+  std::vector<Connection*> all;  // copy: closing a connection may end it at once
+  try {
+    for (auto& c : conns_) all.push_back(c.get());
+  } catch (...) {
+    return;
+  }
+  for (Connection* c : all)
+    if (c->state_ == Connection::State::open) c->close(0, "network changed", Errc::network_changed);
+}
+
 void Endpoint::close(CloseCallback cb, void* user) noexcept {
   if (closing_) return;
   closing_ = true;
+  if (hooks_) hooks_->unsubscribe(this);
   close_cb_ = cb;
   close_user_ = user;
   // Copy: closing a connection may end it at once.

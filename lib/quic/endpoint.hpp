@@ -43,6 +43,11 @@
 // from a ticket cache: by default the Engine's cache that TLS-over-TCP
 // clients share (lib/transport/tls_session_registry), under QUIC's own keys.
 //
+// Network changes: a client Endpoint subscribes to its Engine's
+// (sluice_engine_network_changed) and closes its connections with
+// Errc::network_changed when told, so they fail at once instead of waiting
+// out their idle timeout on a path that is gone.
+//
 // Lifetime: the creator owns the Endpoint; close() closes every connection
 // (CONNECTION_CLOSE with code 0), then the socket, then calls back once.
 // Threads: the Engine's loop thread.
@@ -58,6 +63,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/host_hooks.hpp"
 #include "quic/connection.hpp"
 #include "quic/quic_crypto.hpp"
 #include "quic/retry_token.hpp"
@@ -128,7 +134,9 @@ struct EndpointStats {
   uint64_t control_dropped = 0;
 };
 
-class Endpoint final : public EngineObject, public UdpSocketHandler {
+class Endpoint final : public EngineObject,
+                       public UdpSocketHandler,
+                       private net::NetworkChangeListener {
  public:
   // Control packets a full socket refused wait in kControlQueue slots of
   // kControlMax bytes (the largest control packet the Endpoint builds).
@@ -166,6 +174,10 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   Endpoint(Engine& e, const EndpointOptions& o) : EngineObject(e), opts_(o) {}
   void on_datagram(const sockaddr* from, const uint8_t* data, size_t len) override;
   void on_batch_end() override;
+  // A client endpoint closes its connections when the host reports a
+  // network change (net/host_hooks.hpp): they would otherwise wait out
+  // their idle timeout on a path that is gone; the next open dials anew.
+  void on_network_changed(unsigned flags) noexcept override;
   void on_writable() override;
   void accept(const sockaddr* from, const uint8_t* data, size_t len) noexcept;
   void send_retry(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept;
@@ -198,6 +210,7 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   ngtcp2_crypto_aead_ctx retry_aead_ctx_{};
   bool retry_aead_ready_ = false;
   std::shared_ptr<tls::TlsSessionCache> session_cache_;
+  std::shared_ptr<net::HostHooks> hooks_;  // client: subscribed to network changes
   // CidHash lets routes_ be searched with a string_view of the packet's
   // DCID: our 16-byte CIDs are past std::string's inline capacity, so a
   // std::string key per packet was a heap allocation per packet.

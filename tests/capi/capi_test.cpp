@@ -52,6 +52,8 @@ bool is_c_code(int v) {
     case SLUICE_ERR_ADDRESS_NOT_AVAILABLE:
     case SLUICE_ERR_DNS_FAILURE:
     case SLUICE_ERR_BROKEN_PIPE:
+    case SLUICE_ERR_SOCKET_REFUSED:
+    case SLUICE_ERR_NETWORK_CHANGED:
     case SLUICE_ERR_CRYPTO_FAILURE:
     case SLUICE_ERR_DECRYPT_FAILED:
     case SLUICE_ERR_BAD_KEY:
@@ -203,10 +205,10 @@ struct Host {
   sluice_engine* engine = nullptr;
   sluice_instance* instance = nullptr;
   sluice_session* session = nullptr;
-  Host() {
+  explicit Host(const std::string& config = kConfig) {
     REQUIRE(sluice_engine_new(nullptr, &engine) == SLUICE_OK);
     // Before start, the creating thread is the loop thread.
-    REQUIRE(sluice_instance_new(engine, kConfig, std::strlen(kConfig), &instance) == SLUICE_OK);
+    REQUIRE(sluice_instance_new(engine, config.data(), config.size(), &instance) == SLUICE_OK);
     REQUIRE(sluice_instance_get0_session(instance, nullptr, &session) == SLUICE_OK);
     REQUIRE(sluice_engine_start(engine) == SLUICE_OK);
   }
@@ -268,6 +270,12 @@ TEST_CASE("sluice_strerror covers every C code", "[capi][error]") {
 TEST_CASE("version string and number", "[capi][version]") {
   CHECK(std::string(sluice_version()) == "0.1.0");
   CHECK(sluice_version_number() == 0x000100u);
+  // The header's macros and the library agree.
+  CHECK(std::string(sluice_version()) == SLUICE_VERSION_STRING);
+  CHECK(sluice_version_number() == static_cast<uint32_t>(SLUICE_VERSION_NUM));
+  CHECK(std::to_string(SLUICE_VERSION_MAJOR) + "." + std::to_string(SLUICE_VERSION_MINOR) + "." +
+            std::to_string(SLUICE_VERSION_PATCH) ==
+        SLUICE_VERSION_STRING);
 }
 
 TEST_CASE("versioned structs: init, lifting and unknown versions", "[capi][version]") {
