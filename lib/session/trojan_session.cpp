@@ -3,6 +3,7 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "session/trojan_session.hpp"
 
+#include "proto/trojan/udp_framing.hpp"
 #include "session/client_connect.hpp"
 #include "session/stream_datagram_flow.hpp"
 #include "sluice/log.hpp"
@@ -20,26 +21,6 @@ DialTarget trojan_dial_target(const TrojanSessionOptions& o,
   d.tls = o.dial;
   return d;
 }
-
-// TrojanFraming: Trojan's ATYP|ADDR|PORT|LEN|CRLF frames (lib/proto/trojan)
-// as the DatagramFraming of an association's stream.
-class TrojanFraming final : public DatagramFraming {
- public:
-  Status frame(const TargetAddress& address, Slice&& payload, BufferPool& pool,
-               Chain* out) noexcept override {
-    return trojan::frame_udp_packet(address, std::move(payload), pool, out);
-  }
-  Result<bool> take(Chain& in, BufferPool& pool, FramedDatagram* d) noexcept override {
-    auto r = trojan::take_udp_packet(in, pool, &p_);
-    if (!r || !*r) return r;
-    d->address = p_.target;
-    d->payload = std::move(p_.payload);
-    return true;
-  }
-
- private:
-  trojan::ReceivedUdpPacket p_;
-};
 
 // TrojanOpen is one TLS connection to the server for an association (its
 // request is the flow's prefix).
@@ -101,7 +82,7 @@ class TrojanCarrier final : public DatagramCarrier {
   }
   std::unique_ptr<DatagramFraming> framing(const TargetAddress& first) noexcept override {
     (void)first;
-    return std::unique_ptr<DatagramFraming>(new (std::nothrow) TrojanFraming());
+    return std::unique_ptr<DatagramFraming>(new (std::nothrow) trojan::UdpFraming());
   }
   Result<Slice> prefix(const TargetAddress& first, BufferPool& pool) noexcept override {
     auto buf = pool.get(trojan::kMaxRequestSize);
