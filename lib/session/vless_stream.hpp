@@ -53,12 +53,13 @@ class VlessStream final : public ForwardingTransport {
   void on_eof() override;
   Status flush_prefix(Chain* in_front_of) noexcept;
 
+  // Small members first: they fill ForwardingTransport's tail padding.
   Role role_;
+  bool response_done_ = false;
   Slice prefix_;  // server: response header not yet written
   // client: the response header as received so far (at most 2 + 255 bytes).
   std::array<uint8_t, 2 + 255> resp_{};
   size_t resp_len_ = 0;
-  bool response_done_ = false;
 };
 
 }  // namespace sluice

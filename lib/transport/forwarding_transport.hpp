@@ -120,13 +120,17 @@ class ForwardingTransport : public Transport, protected TransportHandler {
 
   std::unique_ptr<Transport> inner_;
   TransportHandler* handler_ = nullptr;
-  bool failed_ = false;
-  bool closing_ = false;
   std::string reason_;
 
  private:
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
+
+ protected:
+  // Last, so that a decorator's small members fill the padding after them
+  // (a decorator's size decides its allocator bin, per connection).
+  bool failed_ = false;
+  bool closing_ = false;
 };
 
 }  // namespace sluice
