@@ -31,10 +31,9 @@ struct Dial::Impl {
   uint16_t port;
   DialOptions opts;
   DialHandler* handler;
-  uv_getaddrinfo_t gai{};
+  Resolution resolution;
   uv_timer_t timeout{};
   uv_timer_t stagger{};
-  bool resolving = false;
   bool finished = false;  // result delivered or cancelled
   int open_handles = 0;   // timers still to close
   int pending_connects = 0;
@@ -54,41 +53,22 @@ struct Dial::Impl {
     timeout.data = stagger.data = this;
     open_handles = 2;
     uv_timer_start(&timeout, on_timeout, opts.connect_timeout_ms, 0);
-
-    sockaddr_storage ss{};
-    if (parse_ip_literal(host, port, &ss)) {
-      addrs.push_back(ss);
-      next_attempt();
-      return;
-    }
-    gai.data = this;
-    int rc = start_getaddrinfo(engine.loop(), &gai, on_resolved, host, SOCK_STREAM);
-    if (rc != 0) {
-      fail(rc, "resolve");
-      return;
-    }
-    resolving = true;
+    // An IP literal answers at once (no lookup).
+    int rc = resolution.start(engine.loop(), host, port, SOCK_STREAM, on_resolved, this);
+    if (rc != 0) fail(rc, "resolve");
   }
 
-  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
-    auto* self = static_cast<Impl*>(req->data);
-    self->resolving = false;
+  static void on_resolved(void* user, int status, std::vector<sockaddr_storage>&& addrs) {
+    auto* self = static_cast<Impl*>(user);
     if (self->finished) {
-      uv_freeaddrinfo(res);
       self->maybe_free();
       return;
     }
     if (status != 0) {
-      uv_freeaddrinfo(res);
       self->fail(status, "resolve");
       return;
     }
-    self->addrs = ordered_addresses(res, self->port);  // RFC 8305 §4
-    uv_freeaddrinfo(res);
-    if (self->addrs.empty()) {
-      self->fail(UV_EAI_NODATA, "resolve");
-      return;
-    }
+    self->addrs = std::move(addrs);  // RFC 8305 §4 order
     self->next_attempt();
   }
 
@@ -225,7 +205,7 @@ struct Dial::Impl {
   void stop_all() {
     finished = true;
     handler = nullptr;
-    if (resolving) uv_cancel(reinterpret_cast<uv_req_t*>(&gai));
+    resolution.cancel();
     for (auto& a : attempts)
       if (a->t) close_and_delete(a->t.release());  // pending connects get ECANCELED
     if (open_handles == 2) {
@@ -240,7 +220,7 @@ struct Dial::Impl {
   }
 
   void maybe_free() {
-    if (finished && !resolving && open_handles == 0 && pending_connects == 0) delete this;
+    if (finished && !resolution.busy() && open_handles == 0 && pending_connects == 0) delete this;
   }
 };
 
