@@ -542,14 +542,13 @@ SLUICE_EXTERN int sluice_instance_close(sluice_instance* instance, sluice_instan
  *
  * What success means depends on the session. direct: the TCP connection
  * to the target is established. socks and http: the upstream proxy
- * reported that it reached the target (a refusal is an open failure).
- * vless: against a sluice VLESS server the response header arrives only
- * once the server reached the target, so a refusal is an open failure
- * (SLUICE_ERR_CONNECTION_REFUSED, or the error the server's close implies);
- * other servers (Xray) answer at once, and a refusal then shows as a clean
- * on_eof with no data. trojan: the protocol has no reply, so success means
- * the tunnel to the Trojan server is up, not that the target answered; the
- * target's refusal shows as on_eof with no data. */
+ * reported that it reached the target (its refusal is an open failure).
+ * trojan and vless: the tunnel to the server is up and the request is
+ * sent; neither protocol answers before the target does (Trojan has no
+ * reply at all; a VLESS server, sluice's included, sends its response
+ * header in front of the first reply byte, and Xray's does not wait for
+ * the target), so the target's refusal shows later as on_eof with no data
+ * (the server closes the tunnel), not as an open failure. */
 typedef int (*sluice_stream_open_cb)(sluice_stream* stream, int status, const char* reason,
                                      void* stream_user_data);
 /* on_data: |data_len| (> 0) bytes arrived. |data| is borrowed for the call
