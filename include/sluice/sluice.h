@@ -120,8 +120,9 @@ typedef enum sluice_error {
   SLUICE_ERR_ADDRESS_NOT_AVAILABLE = -209,
   SLUICE_ERR_DNS_FAILURE = -210,
   SLUICE_ERR_BROKEN_PIPE = -211,
-  SLUICE_ERR_SOCKET_REFUSED = -212,  /* the socket hook refused a socket. Since v2 */
-  SLUICE_ERR_NETWORK_CHANGED = -213, /* closed by sluice_engine_network_changed. Since v2 */
+  SLUICE_ERR_SOCKET_REFUSED = -212, /* the socket hook refused a socket. Since v2 */
+  SLUICE_ERR_NETWORK_CHANGED =
+      -213, /* closed by sluice_engine_network_changed (could not migrate). Since v2 */
 
   SLUICE_ERR_CRYPTO_FAILURE = -301,
   SLUICE_ERR_DECRYPT_FAILED = -302,
@@ -406,16 +407,19 @@ SLUICE_EXTERN int sluice_engine_set_socket_hook(sluice_engine* engine, sluice_so
 #define SLUICE_NETWORK_WOKE 0x2u /* the device resumed from sleep */
 
 /* sluice_engine_network_changed tells |engine| that the network under it
- * changed, so that connections bound to the old path fail now instead of
- * hanging until their idle timeouts. Every QUIC client connection on the
- * engine is closed (CONNECTION_CLOSE sent on the old path) and its streams
- * and owner hear SLUICE_ERR_NETWORK_CHANGED, so the next open dials again
- * over the new network; this version does not migrate QUIC connections to
- * a new path. Streams over TCP are not touched (TCP cannot move; their own
- * errors and keep-alives apply), and every new dial uses the new network.
- * |flags| is a set of SLUICE_NETWORK_*; unknown bits are ignored and 0
- * means "something changed"; both flags have the same effect today.
- * Loop thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL) or
+ * changed, so that connections bound to the old path do not hang until
+ * their idle timeouts. Each QUIC client endpoint binds a new UDP socket (a
+ * fresh local port, shown to the socket hook) and migrates its connections
+ * to it (RFC 9000 section 9: at once, the new path validated meanwhile);
+ * streams on them carry on. A connection that cannot migrate (handshake not
+ * confirmed, migration disabled by the server, no spare connection ID), or
+ * every connection of an endpoint whose new socket could not be had (e.g.
+ * the hook refused it), is closed with SLUICE_ERR_NETWORK_CHANGED, so the
+ * next open dials again. Streams over TCP are not touched (TCP cannot
+ * move; their own errors and keep-alives apply), and every new dial uses
+ * the new network. |flags| is a set of SLUICE_NETWORK_*; unknown bits are
+ * ignored and 0 means "something changed"; both flags have the same effect
+ * today. Loop thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL) or
  * SLUICE_ERR_INVALID_STATE (wrong thread, engine stopping). Since v2. */
 SLUICE_EXTERN int sluice_engine_network_changed(sluice_engine* engine, uint32_t flags);
 
