@@ -56,8 +56,16 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   }
   ep->socket_ = std::move(*s);
   if (!acceptor) {
-    ep->hooks_ = net::HostHooks::of(e);
-    ep->hooks_->subscribe(ep.get());
+    try {
+      net::subscribe_network_changes(e, ep.get());
+      ep->subscribed_ = true;
+    } catch (...) {
+      // No memory for the subscription: fail; the socket is open, so the
+      // endpoint is closed properly rather than deleted.
+      Endpoint* raw = ep.release();
+      raw->close([](void* u) { delete static_cast<Endpoint*>(u); }, raw);
+      return Errc::no_memory;
+    }
   }
   return ep;
 }
@@ -66,7 +74,7 @@ Endpoint::~Endpoint() {
   // The owner waited for close(); connections are gone by then.
   SLUICE_CHECK(conns_.empty());
   SLUICE_CHECK(socket_closed_ || !socket_);
-  if (hooks_) hooks_->unsubscribe(this);
+  if (subscribed_) net::unsubscribe_network_changes(engine(), this);
   if (retry_aead_ready_) free_aead_ctx(retry_aead_ctx_);
 }
 
@@ -490,7 +498,7 @@ void Endpoint::on_network_changed(unsigned) noexcept {
 void Endpoint::close(CloseCallback cb, void* user) noexcept {
   if (closing_) return;
   closing_ = true;
-  if (hooks_) hooks_->unsubscribe(this);
+  if (subscribed_) net::unsubscribe_network_changes(engine(), this);
   close_cb_ = cb;
   close_user_ = user;
   // Copy: closing a connection may end it at once.

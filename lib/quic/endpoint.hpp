@@ -220,7 +220,7 @@ class Endpoint final : public EngineObject,
   ngtcp2_crypto_aead_ctx retry_aead_ctx_{};
   bool retry_aead_ready_ = false;
   std::shared_ptr<tls::TlsSessionCache> session_cache_;
-  std::shared_ptr<net::HostHooks> hooks_;  // client: subscribed to network changes
+  bool subscribed_ = false;  // client: subscribed to network changes
   // Sockets replaced by a migration, closing; the Endpoint's close waits
   // for them too.
   std::vector<std::unique_ptr<UdpSocket>> retired_;
