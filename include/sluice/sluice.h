@@ -395,7 +395,8 @@ typedef int (*sluice_socket_cb)(int fd, int kind, int family, void* user_data);
 
 /* sluice_engine_set_socket_hook installs |cb| (NULL removes it) with
  * |user_data| for every outbound socket created on |engine| from now on.
- * Loop thread (or before sluice_engine_start). Returns 0,
+ * Loop thread (or before sluice_engine_start); may be called from
+ * callbacks other than the hook itself. Returns 0,
  * SLUICE_ERR_INVALID_ARGUMENT (NULL |engine|) or SLUICE_ERR_INVALID_STATE
  * (wrong thread, engine stopping). Since v2. */
 SLUICE_EXTERN int sluice_engine_set_socket_hook(sluice_engine* engine, sluice_socket_cb cb,
@@ -419,7 +420,8 @@ SLUICE_EXTERN int sluice_engine_set_socket_hook(sluice_engine* engine, sluice_so
  * move; their own errors and keep-alives apply), and every new dial uses
  * the new network. |flags| is a set of SLUICE_NETWORK_*; unknown bits are
  * ignored and 0 means "something changed"; both flags have the same effect
- * today. Loop thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL) or
+ * today. Loop thread; may be called from callbacks other than the socket
+ * hook. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL) or
  * SLUICE_ERR_INVALID_STATE (wrong thread, engine stopping). Since v2. */
 SLUICE_EXTERN int sluice_engine_network_changed(sluice_engine* engine, uint32_t flags);
 

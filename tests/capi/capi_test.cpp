@@ -735,6 +735,7 @@ struct DgProbe {
   int errors = 0;
   int last_error = 0;
   int closes = 0;
+  int datagram_rc = 0;  // what on_datagram returns
 
   template <typename Pred>
   bool wait(Pred pred, std::chrono::milliseconds t = 10s) {
@@ -750,7 +751,7 @@ struct DgProbe {
       p->sources.emplace_back(host, port);
     }
     p->cv.notify_all();
-    return 0;
+    return p->datagram_rc;
   }
   static void on_error(sluice_datagram*, int e, void* u) {
     auto* p = static_cast<DgProbe*>(u);
@@ -921,6 +922,34 @@ TEST_CASE("datagram flows: UDP through direct, Trojan and VLESS to a real UDP ec
     close_flow(host, p);
     CHECK(p.errors == 0);
   }
+}
+
+TEST_CASE("datagram flows: a failing on_datagram fails the flow until it is closed",
+          "[capi][datagram]") {
+  sluice::test::UdpEcho echo;
+  Host host;
+  DgProbe p;
+  p.datagram_rc = SLUICE_ERR_CALLBACK_FAILURE;
+  open_flow(host, "direct", p);
+  CHECK(udp_round_trip(host, p, echo.port, "first"));
+  static const uint8_t kMsg[] = "second";
+  run_on(host.engine, [&] {
+    CHECK_THAT(sluice_datagram_failure_reason(p.flow), Catch::Contains("on_datagram"));
+    CHECK(sluice_datagram_send(p.flow, "127.0.0.1", echo.port, kMsg, 6) ==
+          SLUICE_ERR_CALLBACK_FAILURE);
+  });
+  std::this_thread::sleep_for(100ms);
+  CHECK(p.errors == 0);  // no on_error for a callback failure
+  CHECK(p.closes == 0);  // and no close until the host closes
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    CHECK(p.payloads.size() == 1);
+  }
+  close_flow(host, p);
+  run_on(host.engine, [&] {
+    CHECK(sluice_datagram_close(nullptr) == SLUICE_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(sluice_datagram_failure_reason(nullptr)).empty());
+  });
 }
 
 TEST_CASE("datagram flows: no UDP on block, engine stop closes open flows", "[capi][datagram]") {
