@@ -1,5 +1,5 @@
 // config/inbound.cpp: inbound objects (socks, http, mixed) and their listen
-// fields (config.md section 4).
+// fields (docs/config.md, "Inbounds").
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include <arpa/inet.h>

@@ -74,7 +74,7 @@ class ObjectReader {
   Status port(std::string_view key, uint16_t* out, bool required, uint16_t min);
   Status uint32(std::string_view key, uint32_t* out);
   Status duration(std::string_view key, Duration* out, bool allow_negative = false);
-  // listable: a string or an array of strings (config.md conventions).
+  // listable: a string or an array of strings (docs/config.md, "Conventions").
   Status listable(std::string_view key, std::vector<std::string>* out);
   // object returns the member if it is an object (nullptr if absent).
   Status object(std::string_view key, const Json** out);

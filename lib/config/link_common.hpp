@@ -1,5 +1,5 @@
 // config/link_common.hpp: the parts trojan:// and vless:// share links have in
-// common (config.md 5.1, 5.2). Private to lib/config.
+// common (docs/config.md, "Share links"). Private to lib/config.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //

@@ -1,5 +1,5 @@
-// config/tls.cpp: the outbound and inbound "tls" objects (config.md sections
-// 1, 1.1 and 4), including "ech".
+// config/tls.cpp: the outbound and inbound "tls" objects (docs/config.md,
+// "Outbound TLS" and "Inbound TLS"), including "ech".
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
@@ -38,7 +38,7 @@ Status parse_versions(ObjectReader& r, std::string* min, std::string* max) {
 }
 
 // pem_lines reads a listable PEM blob: an array of lines is joined with \n
-// (config.md conventions).
+// (docs/config.md, "Conventions").
 Status pem_lines(ObjectReader& r, std::string_view key, std::string* out) {
   std::vector<std::string> lines;
   SLUICE_TRY(r.listable(key, &lines));

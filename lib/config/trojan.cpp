@@ -1,4 +1,4 @@
-// config/trojan.cpp: the trojan outbound (config.md 3.2) and inbound (4.2).
+// config/trojan.cpp: the trojan outbound and inbound (docs/config.md).
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "config/parse.hpp"

@@ -1,4 +1,4 @@
-// config/trojan_link.cpp: trojan:// share links (config.md 5.2).
+// config/trojan_link.cpp: trojan:// share links (docs/config.md, "Share links").
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //

@@ -1,4 +1,4 @@
-// config/vless.cpp: the vless outbound (config.md 3.1) and inbound (4.1).
+// config/vless.cpp: the vless outbound and inbound (docs/config.md).
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "config/parse.hpp"

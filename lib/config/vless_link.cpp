@@ -1,4 +1,4 @@
-// config/vless_link.cpp: vless:// share links (config.md 5.1).
+// config/vless_link.cpp: vless:// share links (docs/config.md, "Share links").
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
