@@ -120,8 +120,15 @@ int generate_tls_keypair(const std::string& name, int argc, char** argv) {
     return 1;
   }
   tls::CertificateRequest ca_req;
-  // A subject of its own: a CA named like its leaf would look self-issued.
-  ca_req.name = "sluice CA for " + name;
+  // A subject of its own (a CA named like its leaf would look self-issued),
+  // also a well-formed DNS name, since it lands in the CA's subjectAltName
+  // too and strict parsers (Go's) refuse malformed ones.
+  ca_req.name = "sluice-ca-for-";
+  for (char ch : name) {
+    const bool ok =
+        (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    ca_req.name.push_back(ok ? ch : '-');
+  }
   ca_req.is_ca = true;
   ca_req.not_after_s = days * 86400;
   auto ca = tls::generate_certificate(ca_req);
