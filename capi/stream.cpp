@@ -8,6 +8,7 @@
 #include "capi/engine.hpp"
 #include "capi/instance.hpp"
 #include "capi/versioned.hpp"
+#include "net/engine_internal.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice::capi {
@@ -130,7 +131,7 @@ void CStream::deliver_open(Result<std::unique_ptr<Stream>> r, const char* reason
   t_ = std::move(*r);
   t_->set_handler(this);
   state_ = State::open;
-  engine().count_stream_open();
+  net::count_stream_open(engine());
   counted_ = true;
   if (!call("on_open", cbs_.on_open, 0, "")) return;
   if (state_ == State::open && !paused_) t_->read_start();
@@ -140,7 +141,7 @@ void CStream::deliver_open(Result<std::unique_ptr<Stream>> r, const char* reason
 
 void CStream::on_data(Slice&& data) {
   if (state_ != State::open) return;
-  engine().count_bytes(0, data.size());
+  net::count_bytes(engine(), 0, data.size());
   (void)call("on_data", cbs_.on_data, data.data(), data.size());
 }
 
@@ -231,7 +232,7 @@ int CStream::write(const uint8_t* data, size_t len, void* ctx) noexcept {
     }
     return to_c(st);
   }
-  engine().count_bytes(len, 0);
+  net::count_bytes(engine(), len, 0);
   if (req->released) {
     // Written at once (uv_try_write): report it from the hop, not from here.
     unlink(req);
@@ -353,7 +354,7 @@ void CStream::finish() noexcept {
   }
   writes_ = nullptr;
   drain_completions();
-  if (counted_) engine().count_stream_close();
+  if (counted_) net::count_stream_close(engine());
   if (cbs_.on_close) cbs_.on_close(this, user_);
   delete this;  // ~EngineObject detaches: engine stop may now complete
 }

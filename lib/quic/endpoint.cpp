@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/check.hpp"
+#include "net/engine_internal.hpp"
 #include "quic/quic_stream.hpp"
 #include "sluice/log.hpp"
 #include "transport/tls_session_registry.hpp"
@@ -34,10 +35,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   if (!ep) return Errc::no_memory;
   ep->tls_ = std::move(tls);
   ep->acceptor_ = acceptor;
-  if (!o.token_key.empty() && !ep->retry_key_.set_key(o.token_key)) {
-    ep->socket_closed_ = true;
-    return Errc::crypto_failure;
-  }
+  if (!o.token_key.empty() && !ep->retry_key_.set_key(o.token_key)) return Errc::crypto_failure;
   if (!acceptor && o.resume_sessions)
     ep->session_cache_ = o.session_cache ? o.session_cache : session_cache_for(e);
   if (!acceptor && o.use_new_tokens)
@@ -45,14 +43,10 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   sockaddr_storage ss{};
   if (uv_ip4_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
       uv_ip6_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
-    ep->socket_closed_ = true;
     return Errc::invalid_argument;
   }
   auto s = UdpSocket::create(e.loop(), reinterpret_cast<sockaddr*>(&ss), ep.get(), o.allow_gso);
-  if (!s) {
-    ep->socket_closed_ = true;
-    return s.error();
-  }
+  if (!s) return s.error();
   ep->socket_ = std::move(*s);
   return ep;
 }
@@ -60,7 +54,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
 Endpoint::~Endpoint() {
   // The owner waited for close(); connections are gone by then.
   SLUICE_CHECK(conns_.empty());
-  SLUICE_CHECK(socket_closed_ || !socket_);
+  SLUICE_CHECK(closer_.closed() || !socket_);
   if (retry_aead_ready_) free_aead_ctx(retry_aead_ctx_);
 }
 
@@ -72,7 +66,7 @@ uint16_t Endpoint::port() const noexcept {
 
 Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, ConnectionHandler* h,
                                       const ConnectionOptions* o) {
-  if (closing_ || tls_->server()) return Errc::invalid_state;
+  if (closer_.closing() || tls_->server()) return Errc::invalid_state;
   sockaddr_storage ss{};
   if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
       uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
@@ -104,7 +98,7 @@ Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, Co
 }
 
 void Endpoint::on_datagram(const sockaddr* from, const uint8_t* data, size_t len) {
-  if (closing_) return;
+  if (closer_.closing()) return;
   if (!in_rx_batch_) {
     rx_ts_ = uv_hrtime();
     in_rx_batch_ = true;
@@ -166,8 +160,8 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
       send_retry(from, hd);
       return;
     }
-    auto odcid = retry_key_.open({hd.token.base, hd.token.len}, from, hd.dcid,
-                                 uv_now(engine().loop()), opts_.retry_token_lifetime_ms);
+    auto odcid = retry_key_.open({hd.token.base, hd.token.len}, from, hd.dcid, engine().now_ms(),
+                                 opts_.retry_token_lifetime_ms);
     if (!odcid && odcid.error() == Errc::malformed) {
       // Not one of our Retry tokens (e.g. another server's NEW_TOKEN): as
       // if there were none (RFC 9000 §8.1.3).
@@ -205,7 +199,7 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
     return;
   }
   stats_.connections_accepted++;
-  engine().count_accept();
+  net::count_accept(engine());
   acceptor_->on_connection(*raw);
   if (raw->state_ == Connection::State::open) raw->read(from, data, len);
 }
@@ -221,7 +215,7 @@ void Endpoint::send_retry(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept 
   scid.datalen = opts_.scid_len;
   random_bytes({scid.data, scid.datalen});
   uint8_t token[RetryTokenKey::kTokenLen];
-  if (!retry_key_.seal(to, hd.dcid, scid, uv_now(engine().loop()), token)) return;
+  if (!retry_key_.seal(to, hd.dcid, scid, engine().now_ms(), token)) return;
   uint8_t buf[256];
   ngtcp2_ssize n =
       ngtcp2_pkt_write_retry(buf, sizeof buf, hd.version, &hd.scid, &scid, &hd.dcid, token,
@@ -333,7 +327,7 @@ void Endpoint::flush_control() noexcept {
 void Endpoint::issue_new_token(Connection& c) noexcept {
   // RFC 9000 §8.1.3: a token for the client's next connection, bound to the
   // address it completed this handshake from.
-  if (!opts_.issue_new_tokens || closing_) return;
+  if (!opts_.issue_new_tokens || closer_.closing()) return;
   const ngtcp2_path* path = ngtcp2_conn_get_path(c.native());
   uint8_t token[RetryTokenKey::kNewTokenLen];
   if (!retry_key_.seal_new_token(reinterpret_cast<const sockaddr*>(path->remote.addr), wall_ms(),
@@ -419,10 +413,8 @@ void Endpoint::connection_done(Connection* c) noexcept {
 }
 
 void Endpoint::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) return;
-  closing_ = true;
-  close_cb_ = cb;
-  close_user_ = user;
+  if (!closer_.begin(cb, user)) return;
+  closer_.detach_when_closed(this);
   // Copy: closing a connection may end it at once.
   std::vector<Connection*> all;
   for (auto& c : conns_) all.push_back(c.get());
@@ -436,31 +428,16 @@ void Endpoint::close(CloseCallback cb, void* user) noexcept {
 }
 
 void Endpoint::maybe_finish_close() noexcept {
-  if (!closing_ || !conns_.empty() || socket_closing_) return;
+  if (!closer_.closing() || !conns_.empty() || socket_closing_) return;
   socket_closing_ = true;
   if (idle_init_) {
     idle_init_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&idle_), [](uv_handle_t* h) {
-      auto* ep = static_cast<Endpoint*>(h->data);
-      ep->idle_closed_ = true;
-      ep->maybe_finish_socket();
-    });
-  } else {
-    idle_closed_ = true;
+    closer_.close_handle<&Endpoint::closer_>(&idle_);
   }
-  socket_->close(
-      [](void* u) {
-        auto* ep = static_cast<Endpoint*>(u);
-        ep->socket_closed_ = true;
-        ep->maybe_finish_socket();
-      },
-      this);
-}
-
-void Endpoint::maybe_finish_socket() noexcept {
-  if (!socket_closed_ || !idle_closed_) return;
-  detach_from_engine();
-  if (close_cb_) close_cb_(close_user_);  // may delete this
+  // The last part to close detaches the endpoint and calls back (which may
+  // delete it).
+  socket_->close(closer_.hold_callback(), &closer_);
+  closer_.arm();
 }
 
 void Endpoint::engine_close() noexcept { close(nullptr, nullptr); }
