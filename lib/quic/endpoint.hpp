@@ -208,7 +208,6 @@ class Endpoint final : public EngineObject,
   void mark_dirty(Connection* c);
   void connection_done(Connection* c) noexcept;  // teardown finished
   void maybe_finish_close() noexcept;
-  void maybe_finish_socket() noexcept;
 
   EndpointOptions opts_;
   std::shared_ptr<QuicTlsContext> tls_;
@@ -225,6 +224,7 @@ class Endpoint final : public EngineObject,
   // for them too.
   std::vector<std::unique_ptr<UdpSocket>> retired_;
   int retiring_ = 0;
+  bool retire_held_ = false;  // the close holds closer_ until retired_ is closed
   uint64_t migrations_ = 0;
   // CidHash lets routes_ be searched with a string_view of the packet's
   // DCID: our 16-byte CIDs are past std::string's inline capacity, so a
@@ -246,16 +246,11 @@ class Endpoint final : public EngineObject,
   // connection has been given a later time.
   uint64_t rx_ts_ = 0;
   bool in_rx_batch_ = false;
-  int pending_closes_ = 0;  // connection timers still closing
-  uv_idle_t idle_{};        // runs writes requested outside a receive batch
+  uv_idle_t idle_{};  // runs writes requested outside a receive batch
   bool idle_init_ = false;
   bool idle_started_ = false;
-  bool idle_closed_ = false;
-  bool closing_ = false;
-  bool socket_closing_ = false;
-  bool socket_closed_ = false;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
+  bool socket_closing_ = false;  // the socket's close has begun
+  net::Closer closer_;
   EndpointStats stats_;
   std::shared_ptr<TokenStore> token_store_;  // client, use_new_tokens
   // Control packets refused by a full socket: a ring of fixed slots.
