@@ -22,6 +22,7 @@
 #include "proto/http_connect/proxy_core.hpp"
 #include "proto/socks5/server_core.hpp"
 #include "proto/trojan/server.hpp"
+#include "sluice/log.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
@@ -571,4 +572,63 @@ TEST_CASE("driver: log prefixes name the protocol and the tag, or just the proto
   CHECK(ServerDriver::make_log_prefix("inbound", "") == "inbound");
   CHECK(ServerDriver::make_log_prefix("inbound", "local") == "inbound local");
   CHECK(ServerDriver::make_log_prefix("trojan", "in") == "trojan in");
+}
+
+namespace {
+
+struct LogCapture {
+  std::vector<std::string> lines;
+  LogCapture() {
+    set_log_sink([](void* u, LogLevel, const char* msg,
+                    size_t len) { static_cast<LogCapture*>(u)->lines.emplace_back(msg, len); },
+                 this);
+    set_log_level(LogLevel::debug);
+  }
+  ~LogCapture() {
+    set_log_sink(nullptr, nullptr);
+    set_log_level(LogLevel::info);
+  }
+  bool has_prefix(std::string_view p) const {
+    for (const std::string& l : lines)
+      if (l.rfind(p, 0) == 0) return true;
+    return false;
+  }
+  bool contains(std::string_view p) const {
+    for (const std::string& l : lines)
+      if (l.find(p) != std::string::npos) return true;
+    return false;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("driver: refusals log with the inbound's context, wrong password included",
+          "[inbound][driver]") {
+  // Issue #13: the Trojan wrong-password path must carry the same
+  // "<proto> <tag>: " context as the others; no "inbound : " without a tag.
+  LogCapture log;
+  {
+    ServerDriverOptions o = fast_options();
+    o.proto = "trojan";
+    o.tag = "in";
+    Rig rig(o, trojan_core());
+    auto c = rig.accept();
+    rig.give(*c, trojan_request(trojan::Command::connect, kDns, "not the password"));
+    CHECK(c->closed);
+  }
+  CHECK(log.has_prefix("trojan in: unknown password"));
+  log.lines.clear();
+  {
+    ServerDriverOptions o = fast_options();
+    o.proto = "inbound";
+    o.tag = "";
+    Rig rig(o,
+            [] { return std::make_unique<socks5::ServerCore>(std::span<const UserPass>(), true); });
+    auto c = rig.accept();
+    const uint8_t bad[] = {4, 1, 0};
+    rig.give(*c, {reinterpret_cast<const char*>(bad), sizeof bad});
+    CHECK(c->closed);
+  }
+  CHECK(log.has_prefix("inbound: socks5 handshake"));
+  CHECK_FALSE(log.contains("inbound :"));
 }
