@@ -52,7 +52,9 @@ SLUICE_EXTERN int sluice_engine_set_socket_hook(sluice_engine* engine, sluice_so
   CEngine* ce = from_opaque<CEngine>(engine);
   if (!on_loop(ce->engine()) || ce->stopping()) return SLUICE_ERR_INVALID_STATE;
   return guard([&]() -> int {
-    sluice::net::HostHooks::of(ce->engine())->set_socket_hook(cb, user_data);
+    if (auto hooks = cb ? sluice::net::HostHooks::of(ce->engine())
+                        : sluice::net::HostHooks::find(ce->engine()))
+      hooks->set_socket_hook(cb, user_data);
     return SLUICE_OK;
   });
 }
@@ -63,8 +65,8 @@ SLUICE_EXTERN int sluice_engine_network_changed(sluice_engine* engine, uint32_t 
   if (!on_loop(ce->engine()) || ce->stopping()) return SLUICE_ERR_INVALID_STATE;
   return guard([&]() -> int {
     const unsigned known = flags & sluice::net::kNetworkAll;
-    (void)sluice::net::HostHooks::of(ce->engine())
-        ->network_changed(known != 0 ? known : sluice::net::kNetworkAll);
+    (void)sluice::net::notify_network_changed(ce->engine(),
+                                              known != 0 ? known : sluice::net::kNetworkAll);
     return SLUICE_OK;
   });
 }

@@ -36,7 +36,8 @@ namespace sluice {
 class EngineObject;
 namespace detail {
 struct EngineImpl;
-}
+struct EngineAccess;
+}  // namespace detail
 
 struct EngineOptions {
   // loop: a host's uv_loop_t to run inside, or nullptr for a loop of the
@@ -95,6 +96,11 @@ class Engine {
   // tests without a thread).
   void run_for_test();
 
+  // now_ms: the Engine's clock in milliseconds, the time every deadline is
+  // measured against: libuv's loop time (uv_now, updated once per loop
+  // iteration), or a virtual clock in sluice's own tests. Loop thread.
+  uint64_t now_ms() const noexcept;
+
   uv_loop_s* loop() noexcept;
   BufferPool& pool() noexcept;
   bool running() const noexcept;
@@ -113,6 +119,7 @@ class Engine {
   void detach(EngineObject* o) noexcept;
 
  private:
+  friend struct detail::EngineAccess;
   explicit Engine(detail::EngineImpl* impl) : impl_(impl) {}
   detail::EngineImpl* impl_;
 };

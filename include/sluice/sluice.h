@@ -120,8 +120,9 @@ typedef enum sluice_error {
   SLUICE_ERR_ADDRESS_NOT_AVAILABLE = -209,
   SLUICE_ERR_DNS_FAILURE = -210,
   SLUICE_ERR_BROKEN_PIPE = -211,
-  SLUICE_ERR_SOCKET_REFUSED = -212,  /* the socket hook refused a socket. Since v2 */
-  SLUICE_ERR_NETWORK_CHANGED = -213, /* closed by sluice_engine_network_changed. Since v2 */
+  SLUICE_ERR_SOCKET_REFUSED = -212, /* the socket hook refused a socket. Since v2 */
+  SLUICE_ERR_NETWORK_CHANGED =
+      -213, /* closed by sluice_engine_network_changed (could not migrate). Since v2 */
 
   SLUICE_ERR_CRYPTO_FAILURE = -301,
   SLUICE_ERR_DECRYPT_FAILED = -302,
@@ -394,7 +395,8 @@ typedef int (*sluice_socket_cb)(int fd, int kind, int family, void* user_data);
 
 /* sluice_engine_set_socket_hook installs |cb| (NULL removes it) with
  * |user_data| for every outbound socket created on |engine| from now on.
- * Loop thread (or before sluice_engine_start). Returns 0,
+ * Loop thread (or before sluice_engine_start); may be called from
+ * callbacks other than the hook itself. Returns 0,
  * SLUICE_ERR_INVALID_ARGUMENT (NULL |engine|) or SLUICE_ERR_INVALID_STATE
  * (wrong thread, engine stopping). Since v2. */
 SLUICE_EXTERN int sluice_engine_set_socket_hook(sluice_engine* engine, sluice_socket_cb cb,
@@ -406,16 +408,20 @@ SLUICE_EXTERN int sluice_engine_set_socket_hook(sluice_engine* engine, sluice_so
 #define SLUICE_NETWORK_WOKE 0x2u /* the device resumed from sleep */
 
 /* sluice_engine_network_changed tells |engine| that the network under it
- * changed, so that connections bound to the old path fail now instead of
- * hanging until their idle timeouts. Every QUIC client connection on the
- * engine is closed (CONNECTION_CLOSE sent on the old path) and its streams
- * and owner hear SLUICE_ERR_NETWORK_CHANGED, so the next open dials again
- * over the new network; this version does not migrate QUIC connections to
- * a new path. Streams over TCP are not touched (TCP cannot move; their own
- * errors and keep-alives apply), and every new dial uses the new network.
- * |flags| is a set of SLUICE_NETWORK_*; unknown bits are ignored and 0
- * means "something changed"; both flags have the same effect today.
- * Loop thread. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL) or
+ * changed, so that connections bound to the old path do not hang until
+ * their idle timeouts. Each QUIC client endpoint binds a new UDP socket (a
+ * fresh local port, shown to the socket hook) and migrates its connections
+ * to it (RFC 9000 section 9: at once, the new path validated meanwhile);
+ * streams on them carry on. A connection that cannot migrate (handshake not
+ * confirmed, migration disabled by the server, no spare connection ID), or
+ * every connection of an endpoint whose new socket could not be had (e.g.
+ * the hook refused it), is closed with SLUICE_ERR_NETWORK_CHANGED, so the
+ * next open dials again. Streams over TCP are not touched (TCP cannot
+ * move; their own errors and keep-alives apply), and every new dial uses
+ * the new network. |flags| is a set of SLUICE_NETWORK_*; unknown bits are
+ * ignored and 0 means "something changed"; both flags have the same effect
+ * today. Loop thread; may be called from callbacks other than the socket
+ * hook. Returns 0, SLUICE_ERR_INVALID_ARGUMENT (NULL) or
  * SLUICE_ERR_INVALID_STATE (wrong thread, engine stopping). Since v2. */
 SLUICE_EXTERN int sluice_engine_network_changed(sluice_engine* engine, uint32_t flags);
 
@@ -542,14 +548,13 @@ SLUICE_EXTERN int sluice_instance_close(sluice_instance* instance, sluice_instan
  *
  * What success means depends on the session. direct: the TCP connection
  * to the target is established. socks and http: the upstream proxy
- * reported that it reached the target (a refusal is an open failure).
- * vless: against a sluice VLESS server the response header arrives only
- * once the server reached the target, so a refusal is an open failure
- * (SLUICE_ERR_CONNECTION_REFUSED, or the error the server's close implies);
- * other servers (Xray) answer at once, and a refusal then shows as a clean
- * on_eof with no data. trojan: the protocol has no reply, so success means
- * the tunnel to the Trojan server is up, not that the target answered; the
- * target's refusal shows as on_eof with no data. */
+ * reported that it reached the target (its refusal is an open failure).
+ * trojan and vless: the tunnel to the server is up and the request is
+ * sent; neither protocol answers before the target does (Trojan has no
+ * reply at all; a VLESS server, sluice's included, sends its response
+ * header in front of the first reply byte, and Xray's does not wait for
+ * the target), so the target's refusal shows later as on_eof with no data
+ * (the server closes the tunnel), not as an open failure. */
 typedef int (*sluice_stream_open_cb)(sluice_stream* stream, int status, const char* reason,
                                      void* stream_user_data);
 /* on_data: |data_len| (> 0) bytes arrived. |data| is borrowed for the call

@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "core/check.hpp"
+#include "net/clock.hpp"
+#include "net/engine_internal.hpp"
+#include "net/timer_queue.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
@@ -42,7 +45,70 @@ struct EngineImpl {
 
   EngineStats stats;
 
+  // Every net::Timer of this Engine is in |timers|. One uv_timer_t is armed
+  // for the earliest (|wake_due|: the due time it is armed for); a timer that
+  // is already due when armed (delay 0, a deferral) is run from a uv_idle_t
+  // instead, because libuv 1.44 runs a uv_timer_t restarted with 0 ms from a
+  // timer callback again in the same pass, without end. On a ManualClock
+  // neither handle is started and the clock fires the timers.
+  net::TimerQueue timers;
+  uv_timer_t wake{};
+  uv_idle_t defer{};
+  bool wake_open = false;
+  bool defer_active = false;
+  uint64_t wake_due = UINT64_MAX;
+  net::ManualClock* manual = nullptr;
+
+  int closing_handles = 0;  // uv_close callbacks close_all still waits for
+
   explicit EngineImpl(const EngineOptions& o) : pool(o.pool) {}
+
+  uint64_t now_ms() const noexcept { return manual ? manual->now_ms() : uv_now(loop); }
+
+  // arm_wake makes the loop wake up for the earliest timer, or for none.
+  void arm_wake() noexcept {
+    if (manual || !wake_open) return;
+    net::Timer* top = timers.top();
+    if (!top) {
+      if (wake_due != UINT64_MAX) uv_timer_stop(&wake);
+      wake_due = UINT64_MAX;
+      if (defer_active) uv_idle_stop(&defer);
+      defer_active = false;
+      return;
+    }
+    const uint64_t now = uv_now(loop);
+    if (top->due_ms() <= now) {
+      // An earlier-armed uv_timer_t, if any, is left alone: waking for it
+      // finds nothing or something due, both harmless.
+      if (!defer_active) uv_idle_start(&defer, on_defer);
+      defer_active = true;
+      return;
+    }
+    if (top->due_ms() == wake_due) return;
+    wake_due = top->due_ms();
+    uv_timer_start(&wake, on_wake, wake_due - now, 0);
+  }
+
+  static void on_wake(uv_timer_t* h) {
+    auto* impl = static_cast<EngineImpl*>(h->data);
+    impl->wake_due = UINT64_MAX;
+    impl->run_due();
+  }
+  static void on_defer(uv_idle_t* h) {
+    auto* impl = static_cast<EngineImpl*>(h->data);
+    uv_idle_stop(h);
+    impl->defer_active = false;
+    impl->run_due();
+  }
+
+  // run_due fires every timer due now that was armed before this pass; timers
+  // armed by the callbacks wait for a later pass, so I/O is not starved.
+  void run_due() noexcept {
+    const uint64_t now = uv_now(loop);
+    const uint64_t limit = timers.next_seq();
+    while (net::Timer* t = timers.pop_due(now, limit)) net::TimerQueue::fire(t);
+    arm_wake();
+  }
 
   static void on_async(uv_async_t* h) {
     auto* impl = static_cast<EngineImpl*>(h->data);
@@ -59,8 +125,21 @@ struct EngineImpl {
     // Run queued posts one last time so nothing accepted is silently dropped.
     on_async(&async);
     async_open = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&async), [](uv_handle_t* h) {
+    close_handle(reinterpret_cast<uv_handle_t*>(&async));
+    if (wake_open) {
+      wake_open = false;
+      wake_due = UINT64_MAX;
+      defer_active = false;
+      close_handle(reinterpret_cast<uv_handle_t*>(&wake));
+      close_handle(reinterpret_cast<uv_handle_t*>(&defer));
+    }
+  }
+
+  void close_handle(uv_handle_t* h) {
+    closing_handles++;
+    uv_close(h, [](uv_handle_t* h) {
       auto* impl = static_cast<EngineImpl*>(h->data);
+      if (--impl->closing_handles != 0) return;
       impl->closing_all = false;
       auto waiters = std::move(impl->close_waiters);
       impl->close_waiters.clear();
@@ -113,6 +192,11 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& opts) {
   }
   impl->async.data = impl;
   impl->async_open = true;
+  uv_timer_init(impl->loop, &impl->wake);  // cannot fail for a timer or idle
+  impl->wake.data = impl;
+  uv_idle_init(impl->loop, &impl->defer);
+  impl->defer.data = impl;
+  impl->wake_open = true;
   // The async handle must not keep a host's loop (or run_for_test) alive;
   // start() refs it for the own thread, which should run until stop().
   uv_unref(reinterpret_cast<uv_handle_t*>(&impl->async));
@@ -125,6 +209,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& opts) {
 
 Engine::~Engine() {
   if (impl_->thread.joinable()) (void)stop();
+  if (impl_->manual) impl_->manual->engine_ = nullptr;
   if (impl_->async_open) {
     // Not stopped by stop() or close_all(): close everything now, on this
     // thread, which is the loop thread in host-loop and never-started modes.
@@ -214,6 +299,8 @@ Status Engine::post(std::function<void()> fn) {
 
 void Engine::run_for_test() { uv_run(impl_->loop, UV_RUN_DEFAULT); }
 
+uint64_t Engine::now_ms() const noexcept { return impl_->now_ms(); }
+
 uv_loop_s* Engine::loop() noexcept { return impl_->loop; }
 BufferPool& Engine::pool() noexcept { return impl_->pool; }
 bool Engine::running() const noexcept { return impl_->running; }
@@ -274,4 +361,44 @@ void Engine::detach(EngineObject* o) noexcept {
   impl_->maybe_finish_close();
 }
 
+namespace net {
+
+TimerQueue& timer_queue(Engine& e) noexcept { return detail::EngineAccess::impl(e)->timers; }
+void timers_changed(Engine& e) noexcept { detail::EngineAccess::impl(e)->arm_wake(); }
+
+Result<std::unique_ptr<Engine>> create_engine(ManualClock& clock, const EngineOptions& opts) {
+  if (clock.engine_) return Errc::invalid_state;  // one Engine per clock
+  auto e = Engine::create(opts);
+  if (!e) return e.error();
+  detail::EngineAccess::impl(**e)->manual = &clock;
+  clock.engine_ = e->get();
+  return e;
+}
+
+void ManualClock::advance(uint64_t ms) noexcept {
+  const uint64_t target = ms > UINT64_MAX - now_ ? UINT64_MAX : now_ + ms;
+  if (engine_) {
+    TimerQueue& q = timer_queue(*engine_);
+    while (Timer* top = q.top()) {
+      if (top->due_ms() > target) break;
+      if (top->due_ms() > now_) now_ = top->due_ms();
+      Timer* t = q.pop_due(now_, UINT64_MAX);
+      TimerQueue::fire(t);
+      if (!engine_) break;  // a callback destroyed the Engine
+    }
+  }
+  now_ = target;
+}
+
+uint64_t ManualClock::next_due_ms() const noexcept {
+  if (!engine_) return UINT64_MAX;
+  const Timer* top = timer_queue(*engine_).top();
+  return top ? top->due_ms() : UINT64_MAX;
+}
+
+size_t ManualClock::armed_timers() const noexcept {
+  return engine_ ? timer_queue(*engine_).size() : 0;
+}
+
+}  // namespace net
 }  // namespace sluice

@@ -2,27 +2,33 @@
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
-// Two things a VPN host needs from every Engine, kept per Engine (per_engine)
-// so the code that creates sockets reaches them with nothing but the Engine:
+// Two things a VPN host needs from every Engine, reachable from the code
+// that creates sockets with nothing but the Engine:
 //
 // - The socket hook: one host callback told the fd of every socket sluice
 //   creates for outbound traffic (TCP dials, direct UDP flows, QUIC client
-//   endpoints) before it connects or sends, which may refuse it. This is
+//   endpoints) before it connects or binds, which may refuse it. This is
 //   where Android's VpnService.protect() or an iOS interface binding goes.
 //   The code creating the socket calls socket_created() once, right after
 //   the socket exists; a refusal fails that socket with Errc::socket_refused.
+//   The hook lives in a per_engine<HostHooks>, made only when a host sets
+//   one; socket_created() only looks it up (find_per_engine), so an Engine
+//   without a hook gains no Engine object and pays one table lookup per
+//   socket.
 // - The network-change registry: objects holding long-lived connections
 //   (QUIC client endpoints) subscribe, and the host's "the network changed"
-//   reaches each of them.
+//   reaches each of them. It is a process-wide table keyed by Engine that
+//   holds only live subscriptions (subscribers leave before they go), so it
+//   adds no Engine object either.
 //
-// Threads: the Engine's loop thread (or before it starts).
+// Threads: the Engine's loop thread (or before it starts); the tables are
+// guarded by mutexes because several Engines may run on several threads.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "sluice/engine.hpp"
 #include "sluice/error.hpp"
@@ -38,8 +44,8 @@ inline constexpr unsigned kNetworkLinkChanged = 1u;  // interface, address or ro
 inline constexpr unsigned kNetworkWoke = 2u;         // the device resumed from sleep
 inline constexpr unsigned kNetworkAll = kNetworkLinkChanged | kNetworkWoke;
 
-// SocketHookFn returns 0 to let the socket proceed; anything else refuses it.
-// (The same signature as sluice.h's sluice_socket_cb.)
+// SocketHookFn returns 0 to let the socket proceed; anything else refuses it
+// (the same signature as sluice.h's sluice_socket_cb).
 using SocketHookFn = int (*)(int fd, int kind, int family, void* user);
 
 // NetworkChangeListener is told about a network change the host reported.
@@ -54,38 +60,27 @@ class NetworkChangeListener {
 struct HostHookStats {
   uint64_t sockets_seen = 0;     // sockets passed to the hook
   uint64_t sockets_refused = 0;  // ... that it refused
-  uint64_t network_changes = 0;  // network_changed() calls
 };
 
+// HostHooks is an Engine's socket hook.
 class HostHooks {
  public:
-  // of returns |e|'s HostHooks; holders keep the shared_ptr so that they
-  // can unsubscribe even after the Engine's stop released its own.
+  // of returns |e|'s HostHooks, creating them; find returns them or null.
   static std::shared_ptr<HostHooks> of(Engine& e);
+  static std::shared_ptr<HostHooks> find(Engine& e) noexcept;
 
   void set_socket_hook(SocketHookFn fn, void* user) noexcept {
     hook_ = fn;
     hook_user_ = user;
   }
-  bool has_socket_hook() const noexcept { return hook_ != nullptr; }
   // check_socket runs the hook on |h|'s fd; socket_refused if it refuses
   // (or the fd cannot be had), ok otherwise (also without a hook).
   Status check_socket(const uv_handle_t* h, SocketKind kind, int family) noexcept;
-
-  // subscribe adds |l| (once); unsubscribe removes it, also while
-  // network_changed() is telling the listeners.
-  void subscribe(NetworkChangeListener* l);
-  void unsubscribe(NetworkChangeListener* l) noexcept;
-  // network_changed tells every listener subscribed when it was called;
-  // returns how many were told.
-  size_t network_changed(unsigned flags) noexcept;
-
   const HostHookStats& stats() const noexcept { return stats_; }
 
  private:
   SocketHookFn hook_ = nullptr;
   void* hook_user_ = nullptr;
-  std::vector<NetworkChangeListener*> listeners_;
   HostHookStats stats_;
 };
 
@@ -93,5 +88,14 @@ class HostHooks {
 // Engine's socket hook (if any) sees |h|'s fd. Returns socket_refused when
 // the host refuses the socket; the caller then closes it and fails.
 Status socket_created(Engine& e, const uv_handle_t* h, SocketKind kind, int family) noexcept;
+
+// subscribe_network_changes adds |l| to |e|'s listeners (once);
+// unsubscribe_network_changes removes it (a no-op if absent), also while
+// notify_network_changed runs. A listener must unsubscribe before it goes.
+void subscribe_network_changes(Engine& e, NetworkChangeListener* l);
+void unsubscribe_network_changes(Engine& e, NetworkChangeListener* l) noexcept;
+// notify_network_changed tells each listener of |e| subscribed when it was
+// called and still subscribed when its turn comes; returns how many.
+size_t notify_network_changed(Engine& e, unsigned flags) noexcept;
 
 }  // namespace sluice::net

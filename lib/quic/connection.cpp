@@ -126,6 +126,30 @@ void Connection::set_path(const sockaddr* remote) noexcept {
   path_.remote.addrlen = sockaddr_len(remote);
 }
 
+Status Connection::migrate() noexcept {
+  if (state_ != State::open || server_ || !conn_) return Errc::invalid_state;
+  sockaddr_storage local;
+  std::memcpy(&local, &ep_.socket().local_address(), sizeof local);
+  const ngtcp2_path* cur = ngtcp2_conn_get_path(conn_);
+  ngtcp2_path np = *cur;  // the remote as ngtcp2 knows it now
+  np.local.addr = reinterpret_cast<ngtcp2_sockaddr*>(&local);
+  np.local.addrlen = ep_.socket().local_address_len();
+  const int rv = ngtcp2_conn_initiate_immediate_migration(conn_, &np, now_ns());
+  if (rv != 0) {
+    SLUICE_LOG_DEBUG("quic: migration refused: %s", ngtcp2_strerror(rv));
+    return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::invalid_state;
+  }
+  // Reads on the new socket now carry the new local address (ngtcp2 copied
+  // the path; path_ points into our own storage).
+  std::memcpy(&remote_, cur->remote.addr, cur->remote.addrlen);
+  path_.remote.addrlen = cur->remote.addrlen;
+  std::memcpy(&local_, &local, sizeof local_);
+  path_.local.addrlen = np.local.addrlen;
+  npending_ = 0;  // a run the old socket refused: loss recovery resends it
+  schedule_write();
+  return {};
+}
+
 Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls,
                                const std::string& host, uint16_t port) noexcept {
   uv_timer_init(ep_.engine().loop(), &timer_);

@@ -218,6 +218,11 @@ class Connection {
   Status make_rate_controller() noexcept;
   static void enqueue(Ring<QuicStream*>& q, QuicStream* s) noexcept;
   void set_path(const sockaddr* remote) noexcept;
+  // migrate moves a client connection to its Endpoint's new socket (RFC
+  // 9000 §9: immediate migration, the new path validated meanwhile);
+  // invalid_state if it cannot (handshake not confirmed, migration disabled
+  // by the peer, no spare connection ID).
+  Status migrate() noexcept;
 
   // read handles one datagram addressed to this connection.
   void read(const sockaddr* from, const uint8_t* data, size_t len) noexcept;

@@ -56,8 +56,16 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   }
   ep->socket_ = std::move(*s);
   if (!acceptor) {
-    ep->hooks_ = net::HostHooks::of(e);
-    ep->hooks_->subscribe(ep.get());
+    try {
+      net::subscribe_network_changes(e, ep.get());
+      ep->subscribed_ = true;
+    } catch (...) {
+      // No memory for the subscription: fail; the socket is open, so the
+      // endpoint is closed properly rather than deleted.
+      Endpoint* raw = ep.release();
+      raw->close([](void* u) { delete static_cast<Endpoint*>(u); }, raw);
+      return Errc::no_memory;
+    }
   }
   return ep;
 }
@@ -66,7 +74,7 @@ Endpoint::~Endpoint() {
   // The owner waited for close(); connections are gone by then.
   SLUICE_CHECK(conns_.empty());
   SLUICE_CHECK(socket_closed_ || !socket_);
-  if (hooks_) hooks_->unsubscribe(this);
+  if (subscribed_) net::unsubscribe_network_changes(engine(), this);
   if (retry_aead_ready_) free_aead_ctx(retry_aead_ctx_);
 }
 
@@ -424,7 +432,7 @@ void Endpoint::connection_done(Connection* c) noexcept {
   maybe_finish_close();
 }
 
-void Endpoint::on_network_changed(unsigned) noexcept {
+void Endpoint::close_all_for_network_change() noexcept {
   std::vector<Connection*> all;  // copy: closing a connection may end it at once
   try {
     for (auto& c : conns_) all.push_back(c.get());
@@ -435,10 +443,62 @@ void Endpoint::on_network_changed(unsigned) noexcept {
     if (c->state_ == Connection::State::open) c->close(0, "network changed", Errc::network_changed);
 }
 
+void Endpoint::on_network_changed(unsigned) noexcept {
+  if (closing_ || acceptor_) return;
+  // A new socket on the same bind address, any port.
+  sockaddr_storage ss{};
+  if (uv_ip4_addr(opts_.bind_host.c_str(), 0, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+      uv_ip6_addr(opts_.bind_host.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
+    close_all_for_network_change();
+    return;
+  }
+  auto s = UdpSocket::create(engine().loop(), reinterpret_cast<sockaddr*>(&ss), this,
+                             opts_.allow_gso, &engine());
+  if (!s) {
+    SLUICE_LOG_INFO("quic: network change: no new socket (%s); closing connections",
+                    errc_message(s.error()));
+    close_all_for_network_change();
+    return;
+  }
+  try {
+    retired_.reserve(retired_.size() + 1);
+  } catch (...) {
+    UdpSocket* raw = s->release();
+    raw->close([](void* u) { delete static_cast<UdpSocket*>(u); }, raw);
+    close_all_for_network_change();
+    return;
+  }
+  std::unique_ptr<UdpSocket> old = std::move(socket_);
+  socket_ = std::move(*s);
+  migrations_++;
+  ctl_head_ = ctl_count_ = 0;  // control packets for the old path no longer matter
+  retiring_++;
+  UdpSocket* raw_old = old.get();
+  retired_.push_back(std::move(old));
+  raw_old->close(
+      [](void* u) {
+        auto* ep = static_cast<Endpoint*>(u);
+        if (--ep->retiring_ == 0) ep->retired_.clear();
+        ep->maybe_finish_socket();
+      },
+      this);
+  std::vector<Connection*> all;
+  try {
+    for (auto& c : conns_) all.push_back(c.get());
+  } catch (...) {
+    close_all_for_network_change();
+    return;
+  }
+  for (Connection* c : all) {
+    if (c->state_ != Connection::State::open) continue;
+    if (!c->migrate()) c->close(0, "network changed", Errc::network_changed);
+  }
+}
+
 void Endpoint::close(CloseCallback cb, void* user) noexcept {
   if (closing_) return;
   closing_ = true;
-  if (hooks_) hooks_->unsubscribe(this);
+  if (subscribed_) net::unsubscribe_network_changes(engine(), this);
   close_cb_ = cb;
   close_user_ = user;
   // Copy: closing a connection may end it at once.
@@ -476,7 +536,7 @@ void Endpoint::maybe_finish_close() noexcept {
 }
 
 void Endpoint::maybe_finish_socket() noexcept {
-  if (!socket_closed_ || !idle_closed_) return;
+  if (!socket_closed_ || !idle_closed_ || retiring_ > 0) return;
   detach_from_engine();
   if (close_cb_) close_cb_(close_user_);  // may delete this
 }
