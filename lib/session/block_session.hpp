@@ -13,7 +13,8 @@ class BlockSession final : public Session {
     h->on_open(Errc::connection_refused, "blocked by the block outbound");
   }
   void cancel_open(OpenHandler*) noexcept override {}
-  void engine_close() noexcept override { detach_from_engine(); }
+  // Nothing is ever in flight: Session's close() (detach, call back on the
+  // next loop turn) is the whole close, at Engine stop too.
 };
 
 }  // namespace sluice

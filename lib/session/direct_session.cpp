@@ -13,6 +13,10 @@ DirectSession::DirectSession(Engine& e, std::string tag, const net::DialOptions&
 DirectSession::~DirectSession() = default;  // pending_ cancels its dials
 
 void DirectSession::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
+  if (close_begun()) {
+    h->on_open(Errc::canceled, "outbound closed");
+    return;
+  }
   target_.host.assign(host.data(), host.size());
   target_.port = port;
   // The dial may answer at once (bad address): the handler hears then.
@@ -22,12 +26,19 @@ void DirectSession::open_stream(std::string_view host, uint16_t port, OpenHandle
 void DirectSession::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
 Result<std::unique_ptr<DatagramFlow>> DirectSession::open_datagram(DatagramHandler* h) noexcept {
+  if (close_begun()) return Errc::closed;
   return net::UdpFlow::create(engine(), h);
 }
 
+void DirectSession::close(CloseCallback cb, void* user) noexcept {
+  if (close_begun()) return;
+  pending_.fail_all(Errc::canceled, "outbound closing");
+  Session::close(cb, user);  // detaches; |cb| on the next loop turn
+}
+
 void DirectSession::engine_close() noexcept {
-  pending_.fail_all(Errc::canceled, "engine stopping");
-  detach_from_engine();
+  if (!close_begun()) pending_.fail_all(Errc::canceled, "engine stopping");
+  close(nullptr, nullptr);
 }
 
 }  // namespace sluice

@@ -127,6 +127,10 @@ Result<std::unique_ptr<TrojanSession>> TrojanSession::create(Engine& e, std::str
 TrojanSession::~TrojanSession() = default;  // pending_ cancels its opens
 
 void TrojanSession::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
+  if (close_begun()) {
+    h->on_open(Errc::canceled, "outbound closed");
+    return;
+  }
   auto t = TargetAddress::from_host(host, port);
   if (!t) {
     h->on_open(t.error(), "invalid target address");
@@ -142,6 +146,7 @@ void TrojanSession::open_stream(std::string_view host, uint16_t port, OpenHandle
 }
 
 Result<std::unique_ptr<DatagramFlow>> TrojanSession::open_datagram(DatagramHandler* h) noexcept {
+  if (close_begun()) return Errc::closed;
   auto c = std::unique_ptr<DatagramCarrier>(new (std::nothrow)
                                                 TrojanCarrier(engine(), opts_, hash_, ctx_));
   if (!c) return Errc::no_memory;
@@ -161,9 +166,15 @@ Result<std::unique_ptr<DatagramFlow>> TrojanSession::open_datagram(DatagramHandl
 
 void TrojanSession::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
+void TrojanSession::close(CloseCallback cb, void* user) noexcept {
+  if (close_begun()) return;
+  pending_.fail_all(Errc::canceled, "outbound closing");
+  Session::close(cb, user);  // detaches; |cb| on the next loop turn
+}
+
 void TrojanSession::engine_close() noexcept {
-  pending_.fail_all(Errc::canceled, "engine stopping");
-  detach_from_engine();
+  if (!close_begun()) pending_.fail_all(Errc::canceled, "engine stopping");
+  close(nullptr, nullptr);
 }
 
 }  // namespace sluice

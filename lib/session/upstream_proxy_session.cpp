@@ -125,6 +125,10 @@ UpstreamProxySession::~UpstreamProxySession() = default;  // pending_ cancels it
 
 void UpstreamProxySession::open_stream(std::string_view host, uint16_t port,
                                        OpenHandler* h) noexcept {
+  if (close_begun()) {
+    h->on_open(Errc::canceled, "outbound closed");
+    return;
+  }
   auto t = TargetAddress::from_host(host, port);
   if (!t) {
     h->on_open(t.error(), "invalid target address");
@@ -140,9 +144,15 @@ void UpstreamProxySession::open_stream(std::string_view host, uint16_t port,
 
 void UpstreamProxySession::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
+void UpstreamProxySession::close(CloseCallback cb, void* user) noexcept {
+  if (close_begun()) return;
+  pending_.fail_all(Errc::canceled, "outbound closing");
+  Session::close(cb, user);  // detaches; |cb| on the next loop turn
+}
+
 void UpstreamProxySession::engine_close() noexcept {
-  pending_.fail_all(Errc::canceled, "engine stopping");
-  detach_from_engine();
+  if (!close_begun()) pending_.fail_all(Errc::canceled, "engine stopping");
+  close(nullptr, nullptr);
 }
 
 }  // namespace sluice

@@ -109,6 +109,10 @@ Result<std::unique_ptr<VlessSession>> VlessSession::create(Engine& e, std::strin
 VlessSession::~VlessSession() = default;  // pending_ cancels its opens
 
 void VlessSession::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
+  if (close_begun()) {
+    h->on_open(Errc::canceled, "outbound closed");
+    return;
+  }
   if (!target_->opts.tcp) {
     h->on_open(Errc::not_supported, "vless outbound: network has no tcp");
     return;
@@ -136,6 +140,7 @@ void VlessSession::open_stream(std::string_view host, uint16_t port, OpenHandler
 void VlessSession::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
 Result<std::unique_ptr<DatagramFlow>> VlessSession::open_datagram(DatagramHandler* h) noexcept {
+  if (close_begun()) return Errc::closed;
   if (!target_->opts.udp) return Errc::not_supported;
   auto c = std::unique_ptr<DatagramCarrier>(new (std::nothrow) VlessCarrier(engine(), target_));
   if (!c) return Errc::no_memory;
@@ -153,9 +158,15 @@ Result<std::unique_ptr<DatagramFlow>> VlessSession::open_datagram(DatagramHandle
   return std::unique_ptr<DatagramFlow>(f->release());
 }
 
+void VlessSession::close(CloseCallback cb, void* user) noexcept {
+  if (close_begun()) return;
+  pending_.fail_all(Errc::canceled, "outbound closing");
+  Session::close(cb, user);  // detaches; |cb| on the next loop turn
+}
+
 void VlessSession::engine_close() noexcept {
-  pending_.fail_all(Errc::canceled, "engine stopping");
-  detach_from_engine();
+  if (!close_begun()) pending_.fail_all(Errc::canceled, "engine stopping");
+  close(nullptr, nullptr);
 }
 
 }  // namespace sluice
