@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/resolve.hpp"
+#include "net/timer.hpp"
 #include "net/uv_error.hpp"
 #include "transport/ech_retry.hpp"
 
@@ -45,9 +46,9 @@ struct QuicDial::Impl final : ConnectionHandler {
   QuicDialHandler* handler;
   QuicDial* outer = nullptr;
   EchRetry ech;
-  uv_timer_t timer{};  // the dial's deadline, or 0 ms to handle |event|
+  net::Timer timer;  // the dial's deadline, or 0 ms to handle |event|
   uint64_t deadline = 0;
-  bool timer_closed = false;
+  bool starting = false;  // inside QuicDial::start: freed only after it returns
   net::Resolution resolution;
   sockaddr_storage addr{};
   std::string addr_text;  // |addr| as an IP literal (Endpoint::connect takes one)
@@ -68,7 +69,8 @@ struct QuicDial::Impl final : ConnectionHandler {
         tls(std::move(t)),
         opts(o),
         handler(hd),
-        ech(e, "quic", host, port) {}
+        ech(e, "quic", host, port),
+        timer(e) {}
 
   std::string name() const { return host + ":" + std::to_string(port); }
 
@@ -83,10 +85,8 @@ struct QuicDial::Impl final : ConnectionHandler {
   }
 
   void begin() {
-    uv_timer_init(engine.loop(), &timer);
-    timer.data = this;
-    deadline = uv_now(engine.loop()) + opts.handshake_timeout_ms;
-    uv_timer_start(&timer, on_timer, opts.handshake_timeout_ms, 0);
+    deadline = engine.now_ms() + opts.handshake_timeout_ms;
+    timer.start(opts.handshake_timeout_ms, on_timer, this);
     guard.reset(new (std::nothrow) StopGuard(engine, this));
     if (!guard) {
       complete(Errc::no_memory, "out of memory");
@@ -165,11 +165,11 @@ struct QuicDial::Impl final : ConnectionHandler {
 
   void defer(Event ev) {
     event = ev;
-    uv_timer_start(&timer, on_timer, 0, 0);
+    timer.start(0, on_timer, this);  // runs on the next pass of the loop
   }
 
-  static void on_timer(uv_timer_t* t) {
-    auto* self = static_cast<Impl*>(t->data);
+  static void on_timer(void* p) {
+    auto* self = static_cast<Impl*>(p);
     const Event ev = self->event;
     self->event = Event::none;
     switch (ev) {
@@ -205,8 +205,8 @@ struct QuicDial::Impl final : ConnectionHandler {
     }
     tls = std::shared_ptr<QuicTlsContext>(std::move(*r));
     retire_endpoint();
-    const uint64_t now = uv_now(engine.loop());
-    uv_timer_start(&timer, on_timer, deadline > now ? deadline - now : 0, 0);
+    const uint64_t now = engine.now_ms();
+    timer.start(deadline > now ? deadline - now : 0, on_timer, this);
     attempt();
   }
 
@@ -237,18 +237,16 @@ struct QuicDial::Impl final : ConnectionHandler {
     } else {
       retire_endpoint();
     }
+    timer.stop();
     delete outer;
     outer = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* t) {
-      auto* self = static_cast<Impl*>(t->data);
-      self->timer_closed = true;
-      self->maybe_free();
-    });
+    const std::string reason = why;  // |why| may be one of ours
+    maybe_free();                    // may delete this
     if (!h) return;
     if (e == Errc::ok)
       h->on_quic_dial(std::move(out), "");
     else
-      h->on_quic_dial(e, why.c_str());
+      h->on_quic_dial(e, reason.c_str());
   }
 
   void cancel() {
@@ -256,8 +254,10 @@ struct QuicDial::Impl final : ConnectionHandler {
     complete(Errc::canceled, "canceled");
   }
 
+  // maybe_free frees the dial once it is over, no lookup is in flight and
+  // QuicDial::start has returned (its Timer needs no asynchronous close).
   void maybe_free() {
-    if (timer_closed && !resolution.busy()) delete this;
+    if (done && !starting && !resolution.busy()) delete this;
   }
 };
 
@@ -272,10 +272,14 @@ QuicDial* QuicDial::start(Engine& e, std::string_view host, uint16_t port,
     return nullptr;
   }
   impl->outer = d;
+  impl->starting = true;
   impl->begin();
+  impl->starting = false;
   // The dial may have completed inside begin() (bad arguments, no socket):
-  // then |d| is already gone.
-  return impl->done ? nullptr : d;
+  // then |d| is already gone and the handler has heard.
+  if (!impl->done) return d;
+  impl->maybe_free();
+  return nullptr;
 }
 
 void QuicDial::cancel() noexcept { impl_->cancel(); }
