@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "net/closer.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
@@ -296,12 +297,22 @@ void StreamDatagramFlow::fail(Errc e) noexcept {
     if (handler_) handler_->on_error(e);
     return;
   }
-  // Never call back inside a call into the flow: from the loop instead.
-  std::weak_ptr<Tracker> w = tracker_;
-  (void)engine_.post([w, e] {
-    auto t = w.lock();
-    if (t && t->flow && t->flow->handler_) t->flow->handler_->on_error(e);
-  });
+  // Never call back inside a call into the flow: on the next loop turn,
+  // if the flow is still there and not closing.
+  struct Deferred {
+    std::weak_ptr<Tracker> tracker;
+    Errc error;
+  };
+  auto* d = new (std::nothrow) Deferred{tracker_, e};
+  if (d == nullptr) return;  // send() still returns the error
+  net::defer(
+      engine_,
+      [](void* u) {
+        std::unique_ptr<Deferred> d(static_cast<Deferred*>(u));
+        auto t = d->tracker.lock();
+        if (t && t->flow && t->flow->handler_) t->flow->handler_->on_error(d->error);
+      },
+      d);
 }
 
 void StreamDatagramFlow::stream_closed() noexcept {
@@ -313,6 +324,11 @@ void StreamDatagramFlow::maybe_finish_close() noexcept {
   if (!closing_ || closing_streams_ > 0 || close_cb_ == nullptr) return;
   CloseCallback cb = close_cb_;
   close_cb_ = nullptr;
+  if (in_close_) {
+    // Never from inside close(): its caller may still be using the flow.
+    net::defer(engine_, cb, close_user_);
+    return;
+  }
   cb(close_user_);  // may delete this
 }
 
@@ -326,7 +342,9 @@ void StreamDatagramFlow::close(CloseCallback cb, void* user) noexcept {
   if (cb == nullptr) return;
   close_cb_ = cb;
   close_user_ = user;
+  in_close_ = true;
   maybe_finish_close();
+  in_close_ = false;
 }
 
 }  // namespace sluice

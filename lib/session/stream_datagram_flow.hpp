@@ -36,9 +36,10 @@
 // forgotten and the next datagram to it opens a new one.
 //
 // close(): pending opens are cancelled, streams closed; exactly one
-// callback, once every stream has finished closing (inside close() when
-// there was none); nothing is delivered after close(). Deleting the flow
-// without close() cancels opens and closes streams without waiting.
+// callback, once every stream has finished closing, never from inside
+// close() (on the next loop turn when there was nothing to wait for);
+// nothing is delivered after close(). Deleting the flow without close()
+// cancels opens and closes streams without waiting.
 //
 // Threads: the Engine's loop thread.
 #pragma once
@@ -155,6 +156,7 @@ class StreamDatagramFlow final : public DatagramFlow {
   int in_call_ = 0;  // inside send() or create(): errors are reported later
   bool failed_ = false;
   bool closing_ = false;
+  bool in_close_ = false;  // inside close(): its callback is deferred
   Errc error_ = Errc::ok;
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
