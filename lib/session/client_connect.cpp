@@ -150,15 +150,16 @@ void ClientConnect::on_data(Slice&& data) {
   ConnectProtocol::ReplyStep step = protocol_->on_reply(in_, engine_->pool(), &out);
   if (!out.empty() && step.kind != ConnectProtocol::ReplyStep::fail) {
     Status st = conn_->write(std::move(out));
-    if (!st) step = {ConnectProtocol::ReplyStep::fail, st.error(), "handshake could not be sent"};
+    if (!st) step = {ConnectProtocol::ReplyStep::fail, st.error(), ""};
   }
   switch (step.kind) {
     case ConnectProtocol::ReplyStep::need_more:
       return;
     case ConnectProtocol::ReplyStep::fail: {
       cancel();
+      // The protocol's own words stand as they are (no |what| prefix).
       const std::string why = step.reason.empty() ? errc_message(step.error) : step.reason;
-      failed(step.error, why.c_str());  // may delete this
+      handler_->on_connected(step.error, why.c_str());  // may delete this
       return;
     }
     case ConnectProtocol::ReplyStep::done:

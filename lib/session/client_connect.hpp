@@ -26,8 +26,10 @@
 //
 // The ConnectHandler hears exactly once, unless cancel() (or destruction)
 // comes first, possibly before start() returns; the owner may delete the
-// ClientConnect inside that call. Reasons are prefixed with |what|
-// ("trojan server example.com: ", "proxy ") when it is not empty.
+// ClientConnect inside that call. The connector's own reasons (the dial's,
+// the deadline's, an end or error during the reply) are prefixed with
+// |what| ("trojan server example.com: ", "proxy "); a protocol's reasons
+// (ReplyStep, wrap) stand as they are.
 //
 // PendingOpens owns a Session's pending open_stream calls: open() starts a
 // ClientConnect for an OpenHandler, which hears on_open exactly once unless
