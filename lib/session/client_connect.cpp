@@ -107,7 +107,8 @@ void ClientConnect::dialed(std::unique_ptr<Transport> t, bool tls) noexcept {
   if (!req) {
     close_and_delete(t.release());
     if (why.empty()) why = req.error() == Errc::no_memory ? "out of memory" : "bad request";
-    failed(req.error(), why.c_str());  // may delete this
+    if (deadline_) deadline_->stop();
+    handler_->on_connected(req.error(), why.c_str());  // a protocol's words: may delete this
     return;
   }
   if (!protocol_->reply_phase()) {

@@ -76,7 +76,8 @@ class ConnectProtocol {
   };
 
   virtual ~ConnectProtocol() = default;
-  // request builds the first bytes; an empty Slice: none. |why| on failure.
+  // request builds the first bytes; an empty Slice: none. |why| on failure
+  // (as the handler will read it; empty: "out of memory" or "bad request").
   virtual Result<Slice> request(BufferPool& pool, std::string* why) noexcept {
     (void)pool;
     (void)why;

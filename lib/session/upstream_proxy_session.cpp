@@ -24,12 +24,12 @@ class ProxyHandshake final : public ConnectProtocol {
       socks_.emplace(socks5::Command::connect, target_, opts_.username, opts_.password);
       Status st = socks_->start();
       if (!st) {
-        *why = "handshake could not be sent";
+        *why = "proxy handshake could not be sent";
         return st.error();
       }
       auto out = copy(pool, socks_->output());
       socks_->clear_output();
-      if (!out) *why = "handshake could not be sent";
+      if (!out) *why = "proxy handshake could not be sent";
       return out;
     }
     http::ConnectRequestOptions o;
@@ -38,11 +38,11 @@ class ProxyHandshake final : public ConnectProtocol {
     for (const auto& [k, v] : opts_.headers) o.headers.push_back({k, v});
     auto req = http::build_connect_request(target_, o);
     if (!req) {
-      *why = "handshake could not be sent";
+      *why = "proxy handshake could not be sent";
       return req.error();
     }
     auto out = copy(pool, {reinterpret_cast<const uint8_t*>(req->data()), req->size()});
-    if (!out) *why = "handshake could not be sent";
+    if (!out) *why = "proxy handshake could not be sent";
     return out;
   }
 
