@@ -231,9 +231,10 @@ bool start_socat(const PeerDef& def, const std::string& bin, const PeerEnv& env,
 }
 
 const PeerDef kPeers[] = {
-    {"peer-trojan-gfw", "trojan-gfw (Trojan+TLS)", "trojan-tls", "trojan", true, start_trojan},
-    {"peer-v2ray-vless", "v2ray 4.34 (VLESS+TLS)", "vless-tls", "v2ray", false, start_v2ray},
-    {"peer-socat", "socat two-hop relay", "socks-direct", "socat", true, start_socat},
+    {"peer-trojan-gfw", "trojan-gfw (Trojan+TLS)", "trojan-tls", "trojan", true, false,
+     start_trojan},
+    {"peer-v2ray-vless", "v2ray 4.34 (VLESS+TLS)", "vless-tls", "v2ray", false, true, start_v2ray},
+    {"peer-socat", "socat two-hop relay", "socks-direct", "socat", true, true, start_socat},
 };
 
 }  // namespace

@@ -413,6 +413,7 @@ struct Proc {
   bool server_side = false;
   bool tree = false;                      // forks per connection: count its children too
   std::unique_ptr<AllocCounter> counter;  // nullptr: allocations not counted
+  bool rw_calls = true;  // its socket I/O is read/readv/write/writev (see rw_calls_of)
 };
 
 // tree_stats: for a process that forks per connection, VmRSS of the
@@ -456,6 +457,41 @@ m::ProcStats tree_stats(pid_t pid) {
 
 m::ProcStats stats_of(const Proc& p) { return p.tree ? tree_stats(p.pid) : m::read_proc(p.pid); }
 
+// io_calls: syscr + syscw from /proc/<pid>/io, the kernel's exact count of
+// read-family (read, readv, pread, preadv) and write-family (write, writev,
+// pwrite, pwritev) system calls the process made; false if unreadable.
+// recv/send/recvmsg/sendmsg and epoll_wait are not in it.
+bool io_calls(pid_t pid, uint64_t* out) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/io");
+  std::string line;
+  int seen = 0;
+  *out = 0;
+  while (std::getline(f, line))
+    if (line.rfind("syscr:", 0) == 0 || line.rfind("syscw:", 0) == 0) {
+      *out += std::strtoull(line.c_str() + 6, nullptr, 10);
+      ++seen;
+    }
+  return seen == 2;
+}
+
+// rw_calls_of: io_calls summed over the processes (and the live children
+// of forking ones); false when one is not countable.
+bool rw_calls_of(const std::vector<Proc>& procs, uint64_t* sum) {
+  *sum = 0;
+  for (const Proc& p : procs) {
+    uint64_t n = 0;
+    if (!p.rw_calls || !io_calls(p.pid, &n)) return false;
+    *sum += n;
+    if (!p.tree) continue;
+    std::ifstream kids("/proc/" + std::to_string(p.pid) + "/task/" + std::to_string(p.pid) +
+                       "/children");
+    long kid = 0;
+    while (kids >> kid)
+      if (io_calls(static_cast<pid_t>(kid), &n)) *sum += n;
+  }
+  return !procs.empty();
+}
+
 // Entry is one row being measured: its path and the processes behind it
 // (none for direct TCP): sluice children, or a peer's programs.
 struct Entry {
@@ -469,11 +505,14 @@ struct Entry {
   double proxy_cpu = 0, ends_cpu = 0;  // over the bulk windows
   uint64_t allocs = 0;                 // over the bulk windows
   bool allocs_counted = false;         // every process had a counter
-  std::string report, problem;         // the server side's (Keep::report)
+  uint64_t rw_calls = 0;               // read/write system calls over the bulk windows
+  bool rw_counted = false;
+  std::string report, problem;  // the server side's (Keep::report)
 
-  void add_proc(pid_t pid, bool server_side, bool tree, bool count) {
+  void add_proc(pid_t pid, bool server_side, bool tree, bool count, bool rw_calls = true) {
     Proc p;
     p.pid = pid;
+    p.rw_calls = rw_calls;
     p.server_side = server_side;
     p.tree = tree;
     if (count && !g_counting.dir.empty()) p.counter = std::make_unique<AllocCounter>(pid);
@@ -544,25 +583,30 @@ void add_window(Entry& e, const Servers& servers, m::Direction d, double seconds
                 const Settings& s) {
   m::TestServer& sink = servers.sink_for(e);
   double c0 = 0, e0 = 0;
-  uint64_t a0 = 0;
-  bool a0_ok = false;
+  uint64_t a0 = 0, w0 = 0;
+  bool a0_ok = false, w0_ok = false;
   const pid_t self = ::getpid();
   m::WindowHook hook = [&](bool begin) {
     const double now_ends = m::read_proc(self).cpu_s;
     const double now = e.procs.empty() ? 0 : cpu_of(e.procs);
-    uint64_t a = 0;
+    uint64_t a = 0, w = 0;
     const bool a_ok = allocs_of(e.procs, &a);
+    const bool w_ok = rw_calls_of(e.procs, &w);
     if (begin) {
       c0 = now;
       e0 = now_ends;
       a0 = a;
       a0_ok = a_ok;
+      w0 = w;
+      w0_ok = w_ok;
     } else {
       e.proxy_cpu += now - c0;
       e.ends_cpu += now_ends - e0;
       const bool first = e.r.up.seconds == 0 && e.r.down.seconds == 0;
       e.allocs_counted = (first || e.allocs_counted) && a0_ok && a_ok;
       if (a0_ok && a_ok) e.allocs += a - a0;
+      e.rw_counted = (first || e.rw_counted) && w0_ok && w_ok;
+      if (w0_ok && w_ok) e.rw_calls += w - w0;
     }
   };
   m::BulkResult w = m::measure_bulk(e.path, sink, d, seconds, s.warmup_s, hook);
@@ -594,24 +638,30 @@ std::string cpu_model() {
   return "unknown";
 }
 
-// with_allocs_header / with_allocs: the table with an allocations column.
-std::string with_allocs_header(const std::string& h) {
+// with_counts_header / with_counts: the table with the allocations and
+// read/write system calls columns.
+std::string with_counts_header(const std::string& h) {
   std::istringstream in(h);
   std::string l1, l2, l3;
   std::getline(in, l1);
   std::getline(in, l2);
   std::getline(in, l3);
-  return l1 + " |  allocs\n" + l2 + " |      /GB\n" + l3 + std::string(11, '-');
+  return l1 + " |   allocs  r/w calls\n" + l2 + " |      /GB        /GB\n" + l3 +
+         std::string(22, '-');
 }
 
-std::string with_allocs(std::string row, double per_gb) {
-  char cell[32];
-  if (per_gb < 0)
-    std::snprintf(cell, sizeof cell, " | %8s", "-");
-  else
-    std::snprintf(cell, sizeof cell, " | %8.0f", per_gb);
+std::string with_counts(std::string row, double allocs_per_gb, double rw_per_gb) {
+  auto cell = [](double v, int width) {
+    char b[32];
+    if (v < 0)
+      std::snprintf(b, sizeof b, "%*s", width, "-");
+    else
+      std::snprintf(b, sizeof b, "%*.0f", width, v);
+    return std::string(b);
+  };
+  const std::string cells = " | " + cell(allocs_per_gb, 8) + " " + cell(rw_per_gb, 10);
   const size_t failed = row.find("   FAILED: ");
-  row.insert(failed == std::string::npos ? row.size() : failed, cell);
+  row.insert(failed == std::string::npos ? row.size() : failed, cells);
   return row;
 }
 
@@ -721,7 +771,7 @@ int bench(const Settings& s) {
         "%d idle connections%s%s\n\n%s\n",
         nproc, cpu.c_str(), s.seconds, s.rounds, s.idle_connections,
         inner_tls ? ", inner TLS 1.3 " : "", cipher.c_str(),
-        with_allocs_header(m::format_header()).c_str());
+        with_counts_header(m::format_header()).c_str());
 
   // Start every row's sluice processes first, so the bulk windows of all
   // rows can be interleaved round by round: background load then weighs on
@@ -798,7 +848,7 @@ int bench(const Settings& s) {
     e->peer_def = &def;
     e->path = run->path;
     for (const auto& pp : run->procs)
-      e->add_proc(pp->pid, pp->server_side, pp->forks, def.libc_heap);
+      e->add_proc(pp->pid, pp->server_side, pp->forks, def.libc_heap, def.rw_syscalls);
     e->peer = std::move(run);
     entries.push_back(std::move(e));
   }
@@ -849,11 +899,13 @@ int bench(const Settings& s) {
     return b > 0 ? (up ? results[i].up : results[i].down).bytes_per_s / b : -1.0;
   };
   // Allocations per 10^9 bytes over the bulk windows (-1: not counted).
-  std::vector<double> allocs_per_gb;
+  // Read/write system calls per 10^9 bytes likewise.
+  std::vector<double> allocs_per_gb, rw_per_gb;
   for (auto& e : entries) {
     const double gb = static_cast<double>(e->r.up.bytes + e->r.down.bytes) / 1e9;
     allocs_per_gb.push_back(e->allocs_counted && gb > 0 ? static_cast<double>(e->allocs) / gb
                                                         : -1.0);
+    rw_per_gb.push_back(e->rw_counted && gb > 0 ? static_cast<double>(e->rw_calls) / gb : -1.0);
   }
   // Peer pairs: (sluice row, its peer row) indexes, both run.
   std::vector<std::pair<size_t, size_t>> pairs;
@@ -873,9 +925,9 @@ int bench(const Settings& s) {
   const m::PathResult* base = &results.front();
   if (!s.json) {
     for (size_t i = 0; i < results.size(); ++i)
-      std::printf("%s\n",
-                  with_allocs(m::format_row(results[i], i == 0 ? nullptr : base), allocs_per_gb[i])
-                      .c_str());
+      std::printf("%s\n", with_counts(m::format_row(results[i], i == 0 ? nullptr : base),
+                                      allocs_per_gb[i], rw_per_gb[i])
+                              .c_str());
     bool heading = false;
     for (size_t i = 0; i < results.size(); ++i) {
       if (!inner_rows[i] || !tls_base) continue;
@@ -917,6 +969,10 @@ int bench(const Settings& s) {
       std::printf(
           "counted by perf/alloc_count.c preloaded into each child, over the bulk windows only "
           "(\"-\": no C-heap counter, e.g. Go's runtime in v2ray)\n");
+    std::printf(
+        "r/w calls/GB: read-family + write-family system calls of the row's processes per 10^9 "
+        "bytes (syscr + syscw of /proc/<pid>/io over the bulk windows; recvmsg/sendmsg/epoll are "
+        "not in it, so \"-\" for trojan-gfw, whose Boost.Asio sockets use recvmsg/sendmsg)\n");
     for (const auto& n : peer_notes) std::printf("%s\n", n.c_str());
     heading = false;
     for (size_t i = 0; i < results.size(); ++i) {
@@ -949,7 +1005,8 @@ int bench(const Settings& s) {
       std::string row = m::to_json(results[i], i == 0 ? nullptr : &results.front());
       std::string extra;
       if (inner_paths[i]) extra += ", \"inner_tls\": true";
-      extra += ", \"allocations_per_gb\": " + json_ratio(allocs_per_gb[i]);
+      extra += ", \"allocations_per_gb\": " + json_ratio(allocs_per_gb[i]) +
+               ", \"rw_syscalls_per_gb\": " + json_ratio(rw_per_gb[i]);
       for (const auto& [a, b] : pairs) {
         if (a != i && b != i) continue;
         const PeerRatios q = peer_ratios(results[a], results[b]);
