@@ -61,7 +61,7 @@ struct PeerDef {
   // the allocation counting shim sees its allocations (not Go's v2ray).
   bool libc_heap;
   // rw_syscalls: its socket I/O is read/readv/write/writev, which
-  // /proc/<pid>/io counts (not trojan-gfw: Boost.Asio uses recvmsg/sendmsg).
+  // /proc/<pid>/io counts (not trojan-gfw: Boost.Asio calls recvfrom/sendto).
   bool rw_syscalls;
   bool (*start)(const PeerDef& def, const std::string& binary, const PeerEnv& env, PeerRun* out,
                 std::string* error);

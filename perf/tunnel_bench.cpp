@@ -971,8 +971,9 @@ int bench(const Settings& s) {
           "(\"-\": no C-heap counter, e.g. Go's runtime in v2ray)\n");
     std::printf(
         "r/w calls/GB: read-family + write-family system calls of the row's processes per 10^9 "
-        "bytes (syscr + syscw of /proc/<pid>/io over the bulk windows; recvmsg/sendmsg/epoll are "
-        "not in it, so \"-\" for trojan-gfw, whose Boost.Asio sockets use recvmsg/sendmsg)\n");
+        "bytes (syscr + syscw of /proc/<pid>/io over the bulk windows; "
+        "recv/send/recvmsg/sendmsg/epoll are "
+        "not in it, so \"-\" for trojan-gfw, whose Boost.Asio sockets use recvfrom/sendto)\n");
     for (const auto& n : peer_notes) std::printf("%s\n", n.c_str());
     heading = false;
     for (size_t i = 0; i < results.size(); ++i) {
