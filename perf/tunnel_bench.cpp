@@ -32,7 +32,8 @@
 // perf/alloc_count.c preloaded, which counts malloc-family calls into a
 // file per process; the bench reads the counters at the start and end of
 // each bulk window, so the column is allocations per 10^9 bytes moved in
-// the steady state of a transfer.
+// the steady state of a transfer. Read/write system calls per 10^9 bytes
+// come from /proc/<pid>/io (syscr + syscw) over the same windows.
 //
 //   tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] [--rows id,id]
 //   tunnel_bench --serve <row-id> <client|server> <upstream-port>   (internal)
@@ -184,17 +185,23 @@ void remove_dir(const std::string& dir) {
   ::rmdir(dir.c_str());
 }
 
-// child_env: this process's environment, plus the counting shim when
-// |count| and counting is on.
+// child_env: this process's environment, plus the counting shim (after
+// anything already in LD_PRELOAD) when |count| and counting is on.
 std::vector<std::string> child_env(bool count) {
+  const bool shim = count && !g_counting.shim.empty();
   std::vector<std::string> env;
+  std::string preload;
   for (char** e = environ; *e; ++e) {
     std::string_view v(*e);
-    if (v.starts_with("LD_PRELOAD=") || v.starts_with("SLUICE_ALLOC_COUNT_DIR=")) continue;
+    if (shim && v.starts_with("LD_PRELOAD=")) {
+      preload = std::string(v.substr(11)) + ":";
+      continue;
+    }
+    if (v.starts_with("SLUICE_ALLOC_COUNT_DIR=")) continue;
     env.emplace_back(v);
   }
-  if (count && !g_counting.shim.empty()) {
-    env.push_back("LD_PRELOAD=" + g_counting.shim);
+  if (shim) {
+    env.push_back("LD_PRELOAD=" + preload + g_counting.shim);
     env.push_back("SLUICE_ALLOC_COUNT_DIR=" + g_counting.dir);
   }
   return env;
@@ -563,7 +570,7 @@ void measure_connections(Entry& e, const Servers& servers, const Settings& s) {
     r.idle_attempts = idle.attempts;
     r.idle_succeeded = static_cast<int>(idle.succeeded());
     // Per side: the sum over that side's processes (socat has two per side).
-    if (e.path.forwards.empty() == false)  // a socat child per connection: let them all start
+    if (!e.path.forwards.empty())  // a socat child per connection: let them all start
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     for (size_t i = 0; i < e.procs.size() && idle.succeeded() > 0; ++i) {
       const double after = static_cast<double>(stats_of(e.procs[i]).rss_kib);
@@ -997,6 +1004,12 @@ int bench(const Settings& s) {
                     ", \"idle_connections\": " + std::to_string(s.idle_connections) +
                     ", \"inner_tls_cipher\": " + (cipher.empty() ? "null" : m::json_quote(cipher)) +
                     ", \"ok\": " + (ok ? "true" : "false");
+    j += ", \"allocations_counted\": " +
+         (g_counting.shim.empty() ? m::json_quote("no: " + g_counting.why_not) : "true");
+    j += ", \"peer_notes\": [";
+    for (size_t i = 0; i < peer_notes.size(); ++i)
+      j += (i ? ", " : "") + m::json_quote(peer_notes[i]);
+    j += "]";
     if (have_ref)
       j += ", \"quic_reference\": {\"name\": \"gtlsclient <- gtlsserver\", \"bytes\": " +
            std::to_string(ref_bytes) + ", \"bytes_per_s\": " + json_ratio(ref.bytes_per_s) +
