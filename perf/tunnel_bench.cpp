@@ -23,12 +23,26 @@
 // report (Keep::report): the child prints it when told to stop and the
 // bench shows it under the table, failing the row on a problem.
 //
+// Peer rows (perf/peer_rows.hpp): trojan-gfw, v2ray and a socat relay run
+// as external processes by the same harness, their windows interleaved with
+// sluice's; each sluice row that has a peer is also given as a ratio of it.
+// They are off in --quick unless named in --rows.
+//
+// Allocations: every child (sluice sides and the C-heap peers) runs with
+// perf/alloc_count.c preloaded, which counts malloc-family calls into a
+// file per process; the bench reads the counters at the start and end of
+// each bulk window, so the column is allocations per 10^9 bytes moved in
+// the steady state of a transfer. Read/write system calls per 10^9 bytes
+// come from /proc/<pid>/io (syscr + syscw) over the same windows.
+//
 //   tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] [--rows id,id]
 //   tunnel_bench --serve <row-id> <client|server> <upstream-port>   (internal)
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +54,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -50,6 +65,7 @@
 #include "inbound/router.hpp"
 #include "measure.hpp"
 #include "ngtcp2_reference.hpp"
+#include "peer_rows.hpp"
 #include "quic_rows.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
@@ -118,6 +134,109 @@ const RowDef* find_row(std::string_view id) {
     if (id == r.id) return &r;
   return nullptr;
 }
+
+// ------------------------------------------------------------------ allocations
+
+// Counting: perf/alloc_count.c (libsluice_alloc_count.so next to this
+// binary), preloaded into every child when available. Not under ASan, whose
+// runtime must come first in the preload order.
+struct Counting {
+  std::string shim;  // the shim's path; "" = not counting
+  std::string dir;   // where the children's counter files appear
+  std::string why_not;
+};
+Counting g_counting;
+
+void init_counting() {
+#if defined(__SANITIZE_ADDRESS__)
+  g_counting.why_not = "an ASan build (the shim cannot precede the ASan runtime)";
+  return;
+#else
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) {
+    g_counting.why_not = "/proc/self/exe unreadable";
+    return;
+  }
+  std::string shim(exe, static_cast<size_t>(n));
+  shim = shim.substr(0, shim.rfind('/') + 1) + "libsluice_alloc_count.so";
+  if (::access(shim.c_str(), R_OK) != 0) {
+    g_counting.why_not = shim + " not found";
+    return;
+  }
+  char dir[] = "/tmp/tunnel_bench_allocs_XXXXXX";
+  if (!::mkdtemp(dir)) {
+    g_counting.why_not = std::string("mkdtemp: ") + std::strerror(errno);
+    return;
+  }
+  g_counting.shim = shim;
+  g_counting.dir = dir;
+#endif
+}
+
+void remove_dir(const std::string& dir) {
+  if (dir.empty()) return;
+  // Only the files this run's children made; no subfolders.
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* de = ::readdir(d))
+      if (de->d_name[0] != '.') ::unlink((dir + "/" + de->d_name).c_str());
+    ::closedir(d);
+  }
+  ::rmdir(dir.c_str());
+}
+
+// child_env: this process's environment, plus the counting shim (after
+// anything already in LD_PRELOAD) when |count| and counting is on.
+std::vector<std::string> child_env(bool count) {
+  const bool shim = count && !g_counting.shim.empty();
+  std::vector<std::string> env;
+  std::string preload;
+  for (char** e = environ; *e; ++e) {
+    std::string_view v(*e);
+    if (shim && v.starts_with("LD_PRELOAD=")) {
+      preload = std::string(v.substr(11)) + ":";
+      continue;
+    }
+    if (v.starts_with("SLUICE_ALLOC_COUNT_DIR=")) continue;
+    env.emplace_back(v);
+  }
+  if (shim) {
+    env.push_back("LD_PRELOAD=" + preload + g_counting.shim);
+    env.push_back("SLUICE_ALLOC_COUNT_DIR=" + g_counting.dir);
+  }
+  return env;
+}
+
+// AllocCounter maps one process's counter file (read only) once it exists.
+class AllocCounter {
+ public:
+  explicit AllocCounter(pid_t pid) : path_(g_counting.dir + "/" + std::to_string(pid)) {}
+  AllocCounter(const AllocCounter&) = delete;
+  AllocCounter& operator=(const AllocCounter&) = delete;
+  ~AllocCounter() {
+    if (map_) ::munmap(map_, kSize);
+  }
+  // allocs: the process's allocation count so far; false when it has no
+  // counter file (not counting, or an allocator the shim does not see).
+  bool allocs(uint64_t* out) {
+    if (!map_ && !g_counting.dir.empty()) {
+      const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return false;
+      void* m = ::mmap(nullptr, kSize, PROT_READ, MAP_SHARED, fd, 0);
+      ::close(fd);
+      if (m == MAP_FAILED) return false;
+      map_ = static_cast<uint64_t*>(m);
+    }
+    if (!map_) return false;
+    *out = __atomic_load_n(&map_[0], __ATOMIC_RELAXED);
+    return true;
+  }
+
+ private:
+  static constexpr size_t kSize = 2 * sizeof(uint64_t);  // allocs, frees
+  std::string path_;
+  uint64_t* map_ = nullptr;
+};
 
 // ------------------------------------------------------------------ child
 
@@ -240,9 +359,13 @@ std::unique_ptr<Child> spawn_side(const RowDef& row, bool server_side, uint16_t 
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env = child_env(true);
+  std::vector<char*> envp;
+  for (auto& v : env) envp.push_back(v.data());
+  envp.push_back(nullptr);
   auto c = std::make_unique<Child>();
   c->server_side = server_side;
-  int rc = posix_spawn(&c->pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
+  int rc = posix_spawn(&c->pid, exe.c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   ::close(in[0]);
   ::close(out[1]);
@@ -288,26 +411,139 @@ struct Settings {
   int idle_connections = 1000;
   bool json = false;
   bool quick = false;
-  std::vector<std::string> rows;  // empty = all
+  std::vector<std::string> rows;  // empty = all (peers: not in --quick)
 };
 
-double cpu_of(const std::vector<Child*>& procs) {
-  double s = 0;
-  for (Child* c : procs) s += m::read_proc(c->pid).cpu_s;
+// Proc is one process behind a row: a sluice side or a peer's.
+struct Proc {
+  pid_t pid = -1;
+  bool server_side = false;
+  bool tree = false;                      // forks per connection: count its children too
+  std::unique_ptr<AllocCounter> counter;  // nullptr: allocations not counted
+  bool rw_calls = true;  // its socket I/O is read/readv/write/writev (see rw_calls_of)
+};
+
+// tree_stats: for a process that forks per connection, VmRSS of the
+// process plus the Pss of each live child (their shared pages counted
+// once), and utime+stime of the process, of its reaped children
+// (cutime+cstime) and of its live children.
+m::ProcStats tree_stats(pid_t pid) {
+  m::ProcStats s;
+  const std::string dir = "/proc/" + std::to_string(pid);
+  const m::ProcStats self = m::read_proc(pid);
+  if (!self.ok) return s;
+  s.rss_kib = self.rss_kib;
+  std::ifstream statf(dir + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(statf)), std::istreambuf_iterator<char>());
+  const size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return s;
+  std::istringstream rest(stat.substr(close_paren + 1));
+  std::string tok;
+  unsigned long long ticks = 0;  // fields 14-17: utime stime cutime cstime
+  for (int field = 3; field <= 17 && (rest >> tok); ++field)
+    if (field >= 14) ticks += std::strtoull(tok.c_str(), nullptr, 10);
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  s.cpu_s = static_cast<double>(ticks) / static_cast<double>(hz > 0 ? hz : 100);
+  std::ifstream kids(dir + "/task/" + std::to_string(pid) + "/children");
+  long kid = 0;
+  while (kids >> kid) {
+    const m::ProcStats k = m::read_proc(static_cast<pid_t>(kid));
+    if (!k.ok) continue;  // exited meanwhile: in cutime once reaped
+    s.cpu_s += k.cpu_s;
+    std::ifstream smaps("/proc/" + std::to_string(kid) + "/smaps_rollup");
+    std::string line;
+    while (std::getline(smaps, line))
+      if (line.rfind("Pss:", 0) == 0) {
+        s.rss_kib += std::strtoull(line.c_str() + 4, nullptr, 10);
+        break;
+      }
+  }
+  s.ok = true;
   return s;
 }
 
-// Entry is one row being measured: its path and the sluice processes
-// behind it (none for direct TCP).
+m::ProcStats stats_of(const Proc& p) { return p.tree ? tree_stats(p.pid) : m::read_proc(p.pid); }
+
+// io_calls: syscr + syscw from /proc/<pid>/io, the kernel's exact count of
+// read-family (read, readv, pread, preadv) and write-family (write, writev,
+// pwrite, pwritev) system calls the process made; false if unreadable.
+// recv/send/recvmsg/sendmsg and epoll_wait are not in it.
+bool io_calls(pid_t pid, uint64_t* out) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/io");
+  std::string line;
+  int seen = 0;
+  *out = 0;
+  while (std::getline(f, line))
+    if (line.rfind("syscr:", 0) == 0 || line.rfind("syscw:", 0) == 0) {
+      *out += std::strtoull(line.c_str() + 6, nullptr, 10);
+      ++seen;
+    }
+  return seen == 2;
+}
+
+// rw_calls_of: io_calls summed over the processes (and the live children
+// of forking ones); false when one is not countable.
+bool rw_calls_of(const std::vector<Proc>& procs, uint64_t* sum) {
+  *sum = 0;
+  for (const Proc& p : procs) {
+    uint64_t n = 0;
+    if (!p.rw_calls || !io_calls(p.pid, &n)) return false;
+    *sum += n;
+    if (!p.tree) continue;
+    std::ifstream kids("/proc/" + std::to_string(p.pid) + "/task/" + std::to_string(p.pid) +
+                       "/children");
+    long kid = 0;
+    while (kids >> kid)
+      if (io_calls(static_cast<pid_t>(kid), &n)) *sum += n;
+  }
+  return !procs.empty();
+}
+
+// Entry is one row being measured: its path and the processes behind it
+// (none for direct TCP): sluice children, or a peer's programs.
 struct Entry {
   m::Path path;
-  const RowDef* row = nullptr;  // nullptr: the direct TCP baseline
+  const RowDef* row = nullptr;              // nullptr: a baseline or a peer
+  const perf::PeerDef* peer_def = nullptr;  // a peer row
   std::unique_ptr<Child> server, client;
-  std::vector<Child*> procs;
+  std::unique_ptr<perf::PeerRun> peer;
+  std::vector<Proc> procs;
   m::PathResult r;
   double proxy_cpu = 0, ends_cpu = 0;  // over the bulk windows
-  std::string report, problem;         // the server side's (Keep::report)
+  uint64_t allocs = 0;                 // over the bulk windows
+  bool allocs_counted = false;         // every process had a counter
+  uint64_t rw_calls = 0;               // read/write system calls over the bulk windows
+  bool rw_counted = false;
+  std::string report, problem;  // the server side's (Keep::report)
+
+  void add_proc(pid_t pid, bool server_side, bool tree, bool count, bool rw_calls = true) {
+    Proc p;
+    p.pid = pid;
+    p.rw_calls = rw_calls;
+    p.server_side = server_side;
+    p.tree = tree;
+    if (count && !g_counting.dir.empty()) p.counter = std::make_unique<AllocCounter>(pid);
+    procs.push_back(std::move(p));
+  }
 };
+
+double cpu_of(const std::vector<Proc>& procs) {
+  double s = 0;
+  for (const Proc& p : procs) s += stats_of(p).cpu_s;
+  return s;
+}
+
+// allocs_of: the processes' allocation counts summed; false when one of
+// them is not counted.
+bool allocs_of(std::vector<Proc>& procs, uint64_t* sum) {
+  *sum = 0;
+  for (Proc& p : procs) {
+    uint64_t a = 0;
+    if (!p.counter || !p.counter->allocs(&a)) return false;
+    *sum += a;
+  }
+  return !procs.empty();
+}
 
 // Servers: the test servers every row's path ends at (TLS ones for inner
 // TLS rows, started only when such a row runs).
@@ -327,17 +563,21 @@ void measure_connections(Entry& e, const Servers& servers, const Settings& s) {
   r.rtt = m::measure_rtt(e.path, echo.target(), s.rtt_round_trips, s.rtt_warmup);
   if (e.procs.empty()) return;
   std::vector<uint64_t> before;
-  for (Child* c : e.procs) before.push_back(m::read_proc(c->pid).rss_kib);
+  for (const Proc& p : e.procs) before.push_back(stats_of(p).rss_kib);
   {
     m::IdleSet idle;
     m::open_idle(e.path, echo.target(), s.idle_connections, idle);
     r.idle_attempts = idle.attempts;
     r.idle_succeeded = static_cast<int>(idle.succeeded());
+    // Per side: the sum over that side's processes (socat has two per side).
+    if (!e.path.forwards.empty())  // a socat child per connection: let them all start
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
     for (size_t i = 0; i < e.procs.size() && idle.succeeded() > 0; ++i) {
-      const double after = static_cast<double>(m::read_proc(e.procs[i]->pid).rss_kib);
+      const double after = static_cast<double>(stats_of(e.procs[i]).rss_kib);
       const double per =
           (after - static_cast<double>(before[i])) / static_cast<double>(idle.succeeded());
-      (e.procs[i]->server_side ? r.rss_kib_per_conn_server : r.rss_kib_per_conn_client) = per;
+      double& side = e.procs[i].server_side ? r.rss_kib_per_conn_server : r.rss_kib_per_conn_client;
+      side = side < 0 ? per : side + per;
     }
   }  // closes them; give the proxy a moment to tear down before the bulk phase
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -350,16 +590,30 @@ void add_window(Entry& e, const Servers& servers, m::Direction d, double seconds
                 const Settings& s) {
   m::TestServer& sink = servers.sink_for(e);
   double c0 = 0, e0 = 0;
+  uint64_t a0 = 0, w0 = 0;
+  bool a0_ok = false, w0_ok = false;
   const pid_t self = ::getpid();
   m::WindowHook hook = [&](bool begin) {
     const double now_ends = m::read_proc(self).cpu_s;
     const double now = e.procs.empty() ? 0 : cpu_of(e.procs);
+    uint64_t a = 0, w = 0;
+    const bool a_ok = allocs_of(e.procs, &a);
+    const bool w_ok = rw_calls_of(e.procs, &w);
     if (begin) {
       c0 = now;
       e0 = now_ends;
+      a0 = a;
+      a0_ok = a_ok;
+      w0 = w;
+      w0_ok = w_ok;
     } else {
       e.proxy_cpu += now - c0;
       e.ends_cpu += now_ends - e0;
+      const bool first = e.r.up.seconds == 0 && e.r.down.seconds == 0;
+      e.allocs_counted = (first || e.allocs_counted) && a0_ok && a_ok;
+      if (a0_ok && a_ok) e.allocs += a - a0;
+      e.rw_counted = (first || e.rw_counted) && w0_ok && w_ok;
+      if (w0_ok && w_ok) e.rw_calls += w - w0;
     }
   };
   m::BulkResult w = m::measure_bulk(e.path, sink, d, seconds, s.warmup_s, hook);
@@ -391,12 +645,72 @@ std::string cpu_model() {
   return "unknown";
 }
 
+// with_counts_header / with_counts: the table with the allocations and
+// read/write system calls columns.
+std::string with_counts_header(const std::string& h) {
+  std::istringstream in(h);
+  std::string l1, l2, l3;
+  std::getline(in, l1);
+  std::getline(in, l2);
+  std::getline(in, l3);
+  return l1 + " |   allocs  r/w calls\n" + l2 + " |      /GB        /GB\n" + l3 +
+         std::string(22, '-');
+}
+
+std::string with_counts(std::string row, double allocs_per_gb, double rw_per_gb) {
+  auto cell = [](double v, int width) {
+    char b[32];
+    if (v < 0)
+      std::snprintf(b, sizeof b, "%*s", width, "-");
+    else
+      std::snprintf(b, sizeof b, "%*.0f", width, v);
+    return std::string(b);
+  };
+  const std::string cells = " | " + cell(allocs_per_gb, 8) + " " + cell(rw_per_gb, 10);
+  const size_t failed = row.find("   FAILED: ");
+  row.insert(failed == std::string::npos ? row.size() : failed, cells);
+  return row;
+}
+
+// PeerRatios: a sluice row over its peer row (-1: not measured).
+struct PeerRatios {
+  double up = -1, down = -1, rtt_p50 = -1, setup = -1, rss = -1, cpu = -1;
+};
+
+PeerRatios peer_ratios(const m::PathResult& a, const m::PathResult& b) {
+  auto q = [](double x, double y) { return x >= 0 && y > 0 ? x / y : -1.0; };
+  // RSS per idle connection: client and server sides together.
+  auto rss = [](const m::PathResult& r) {
+    double t = -1;
+    for (double v : {r.rss_kib_per_conn_client, r.rss_kib_per_conn_server})
+      if (v >= 0) t = t < 0 ? v : t + v;
+    return t;
+  };
+  PeerRatios p;
+  p.up = q(a.up.bytes_per_s, b.up.bytes_per_s);
+  p.down = q(a.down.bytes_per_s, b.down.bytes_per_s);
+  p.rtt_p50 = q(a.rtt.p50_us, b.rtt.p50_us);
+  p.setup = q(a.setup.median_us, b.setup.median_us);
+  p.rss = q(rss(a), rss(b));
+  p.cpu = q(a.cpu_s_per_gb, b.cpu_s_per_gb);
+  return p;
+}
+
+std::string ratio_cell(double v) {
+  if (v < 0) return "-";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f", v);
+  return b;
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: tunnel_bench [--seconds N] [--rounds N] [--quick] [--json] [--idle N] "
                "[--rows id,...]\n"
                "rows:");
   for (const auto& r : all_rows()) std::fprintf(stderr, " %s", r.id);
+  std::fprintf(stderr, "\npeer rows (other programs; not in --quick unless listed):");
+  for (const auto& p : perf::peer_rows()) std::fprintf(stderr, " %s", p.id);
   std::fprintf(stderr, "\n");
   return 2;
 }
@@ -415,8 +729,12 @@ int bench(const Settings& s) {
     std::fprintf(stderr, "tunnel_bench: %s\n", err.c_str());
     return 1;
   }
+  init_counting();
   struct Cleanup {
-    ~Cleanup() { perf::remove_tls_material(); }
+    ~Cleanup() {
+      perf::remove_tls_material();
+      remove_dir(g_counting.dir);
+    }
   } cleanup;
   // The rows to run: the selected ones, and the direct TLS baseline with
   // any inner-TLS row.
@@ -459,7 +777,8 @@ int bench(const Settings& s) {
         "tunnel_bench: %u CPUs (%s), bulk %.1f s per direction in %d interleaved windows, "
         "%d idle connections%s%s\n\n%s\n",
         nproc, cpu.c_str(), s.seconds, s.rounds, s.idle_connections,
-        inner_tls ? ", inner TLS 1.3 " : "", cipher.c_str(), m::format_header().c_str());
+        inner_tls ? ", inner TLS 1.3 " : "", cipher.c_str(),
+        with_counts_header(m::format_header()).c_str());
 
   // Start every row's sluice processes first, so the bulk windows of all
   // rows can be interleaved round by round: background load then weighs on
@@ -487,7 +806,7 @@ int bench(const Settings& s) {
         continue;
       }
       upstream = e->server->port;
-      e->procs.push_back(e->server.get());
+      e->add_proc(e->server->pid, true, false, true);
     }
     e->client = spawn_side(row, false, upstream, &err);
     if (!e->client) {
@@ -495,11 +814,55 @@ int bench(const Settings& s) {
       ok = false;
       continue;
     }
-    e->procs.push_back(e->client.get());
+    e->add_proc(e->client->pid, false, false, true);
     e->path = m::Path::socks5(row.name, e->client->port);
     e->path.inner_tls = row.inner_tls;
     entries.push_back(std::move(e));
   }
+
+  // Peer rows: other programs, started the same way and measured alike.
+  std::vector<std::string> peer_notes;
+  std::string peer_dir;
+  for (const auto& def : perf::peer_rows()) {
+    const bool listed = std::find(s.rows.begin(), s.rows.end(), def.id) != s.rows.end();
+    if (!listed && (!s.rows.empty() || s.quick)) continue;
+    const std::string bin = perf::find_binary(def.binary);
+    if (bin.empty()) {
+      peer_notes.push_back(std::string(def.name) + ": skipped, `" + def.binary +
+                           "` is not installed (not in PATH)");
+      continue;
+    }
+    if (peer_dir.empty()) {
+      char d[] = "/tmp/tunnel_bench_peers_XXXXXX";
+      if (!::mkdtemp(d)) {
+        std::fprintf(stderr, "tunnel_bench: mkdtemp: %s\n", std::strerror(errno));
+        return 1;
+      }
+      peer_dir = d;
+    }
+    perf::PeerEnv env;
+    env.dir = peer_dir;
+    env.echo_port = servers.echo->target().port;
+    env.sink_port = servers.sink->target().port;
+    env.env = child_env(def.libc_heap);
+    auto run = std::make_unique<perf::PeerRun>();
+    if (!def.start(def, bin, env, run.get(), &err)) {
+      std::fprintf(stderr, "tunnel_bench: %s: %s\n", def.name, err.c_str());
+      ok = false;
+      continue;
+    }
+    auto e = std::make_unique<Entry>();
+    e->peer_def = &def;
+    e->path = run->path;
+    for (const auto& pp : run->procs)
+      e->add_proc(pp->pid, pp->server_side, pp->forks, def.libc_heap, def.rw_syscalls);
+    e->peer = std::move(run);
+    entries.push_back(std::move(e));
+  }
+  struct PeerDirCleanup {
+    std::string* dir;
+    ~PeerDirCleanup() { remove_dir(*dir); }
+  } peer_dir_cleanup{&peer_dir};
 
   for (auto& e : entries) measure_connections(*e, servers, s);
   const double window = s.seconds / s.rounds;
@@ -519,6 +882,8 @@ int bench(const Settings& s) {
 
   // Stop the sluice processes (clients first) and collect their reports.
   for (auto& e : entries) {
+    if (e->peer)  // clients first here too
+      for (auto it = e->peer->procs.rbegin(); it != e->peer->procs.rend(); ++it) (*it)->stop();
     if (e->client) e->client->stop();
     if (e->server) {
       e->server->stop();
@@ -540,6 +905,23 @@ int bench(const Settings& s) {
     const double b = tls_base ? (up ? tls_base->up : tls_base->down).bytes_per_s : 0;
     return b > 0 ? (up ? results[i].up : results[i].down).bytes_per_s / b : -1.0;
   };
+  // Allocations per 10^9 bytes over the bulk windows (-1: not counted).
+  // Read/write system calls per 10^9 bytes likewise.
+  std::vector<double> allocs_per_gb, rw_per_gb;
+  for (auto& e : entries) {
+    const double gb = static_cast<double>(e->r.up.bytes + e->r.down.bytes) / 1e9;
+    allocs_per_gb.push_back(e->allocs_counted && gb > 0 ? static_cast<double>(e->allocs) / gb
+                                                        : -1.0);
+    rw_per_gb.push_back(e->rw_counted && gb > 0 ? static_cast<double>(e->rw_calls) / gb : -1.0);
+  }
+  // Peer pairs: (sluice row, its peer row) indexes, both run.
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (size_t j = 0; j < entries.size(); ++j) {
+    if (!entries[j]->peer_def) continue;
+    for (size_t i = 0; i < entries.size(); ++i)
+      if (entries[i]->row && std::string_view(entries[i]->row->id) == entries[j]->peer_def->versus)
+        pairs.emplace_back(i, j);
+  }
   std::vector<bool> inner_paths, inner_rows;  // rows: not the baseline
   std::vector<std::string> reports;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -550,7 +932,9 @@ int bench(const Settings& s) {
   const m::PathResult* base = &results.front();
   if (!s.json) {
     for (size_t i = 0; i < results.size(); ++i)
-      std::printf("%s\n", m::format_row(results[i], i == 0 ? nullptr : base).c_str());
+      std::printf("%s\n", with_counts(m::format_row(results[i], i == 0 ? nullptr : base),
+                                      allocs_per_gb[i], rw_per_gb[i])
+                              .c_str());
     bool heading = false;
     for (size_t i = 0; i < results.size(); ++i) {
       if (!inner_rows[i] || !tls_base) continue;
@@ -573,6 +957,31 @@ int bench(const Settings& s) {
     } else if (want_reference) {
       std::printf("\nQUIC reference not measured: %s\n", ref_error.c_str());
     }
+    if (!pairs.empty())
+      std::printf(
+          "\nsluice rows as ratios of their peer rows, same run (throughput: higher is better; "
+          "RTT, setup, RSS, CPU: lower is better):\n  %-28s %-26s %6s %6s %7s %7s %7s %7s\n",
+          "row", "peer", "up", "down", "RTT P50", "setup", "RSS", "CPU/GB");
+    for (const auto& [i, j] : pairs) {
+      const PeerRatios q = peer_ratios(results[i], results[j]);
+      std::printf("  %-28s %-26s %6s %6s %7s %7s %7s %7s\n", results[i].name.c_str(),
+                  results[j].name.c_str(), ratio_cell(q.up).c_str(), ratio_cell(q.down).c_str(),
+                  ratio_cell(q.rtt_p50).c_str(), ratio_cell(q.setup).c_str(),
+                  ratio_cell(q.rss).c_str(), ratio_cell(q.cpu).c_str());
+    }
+    std::printf("\nallocs/GB: malloc-family calls of the row's processes per 10^9 bytes moved, ");
+    if (g_counting.shim.empty())
+      std::printf("not counted: %s\n", g_counting.why_not.c_str());
+    else
+      std::printf(
+          "counted by perf/alloc_count.c preloaded into each child, over the bulk windows only "
+          "(\"-\": no C-heap counter, e.g. Go's runtime in v2ray)\n");
+    std::printf(
+        "r/w calls/GB: read-family + write-family system calls of the row's processes per 10^9 "
+        "bytes (syscr + syscw of /proc/<pid>/io over the bulk windows; "
+        "recv/send/recvmsg/sendmsg/epoll are "
+        "not in it, so \"-\" for trojan-gfw, whose Boost.Asio sockets use recvfrom/sendto)\n");
+    for (const auto& n : peer_notes) std::printf("%s\n", n.c_str());
     heading = false;
     for (size_t i = 0; i < results.size(); ++i) {
       if (reports[i].empty() && entries[i]->problem.empty()) continue;
@@ -595,6 +1004,12 @@ int bench(const Settings& s) {
                     ", \"idle_connections\": " + std::to_string(s.idle_connections) +
                     ", \"inner_tls_cipher\": " + (cipher.empty() ? "null" : m::json_quote(cipher)) +
                     ", \"ok\": " + (ok ? "true" : "false");
+    j += ", \"allocations_counted\": " +
+         (g_counting.shim.empty() ? m::json_quote("no: " + g_counting.why_not) : "true");
+    j += ", \"peer_notes\": [";
+    for (size_t i = 0; i < peer_notes.size(); ++i)
+      j += (i ? ", " : "") + m::json_quote(peer_notes[i]);
+    j += "]";
     if (have_ref)
       j += ", \"quic_reference\": {\"name\": \"gtlsclient <- gtlsserver\", \"bytes\": " +
            std::to_string(ref_bytes) + ", \"bytes_per_s\": " + json_ratio(ref.bytes_per_s) +
@@ -604,6 +1019,22 @@ int bench(const Settings& s) {
       std::string row = m::to_json(results[i], i == 0 ? nullptr : &results.front());
       std::string extra;
       if (inner_paths[i]) extra += ", \"inner_tls\": true";
+      extra += ", \"allocations_per_gb\": " + json_ratio(allocs_per_gb[i]) +
+               ", \"rw_syscalls_per_gb\": " + json_ratio(rw_per_gb[i]);
+      for (const auto& [a, b] : pairs) {
+        if (a != i && b != i) continue;
+        const PeerRatios q = peer_ratios(results[a], results[b]);
+        if (b == i)
+          extra += ", \"peer_of\": " + m::json_quote(entries[a]->row->id);
+        else
+          extra += ", \"peer\": " + m::json_quote(entries[b]->peer_def->id) +
+                   ", \"ratio_to_peer\": {\"upload\": " + json_ratio(q.up) +
+                   ", \"download\": " + json_ratio(q.down) +
+                   ", \"rtt_p50\": " + json_ratio(q.rtt_p50) +
+                   ", \"setup_median\": " + json_ratio(q.setup) +
+                   ", \"rss_per_conn\": " + json_ratio(q.rss) +
+                   ", \"cpu_per_gb\": " + json_ratio(q.cpu) + "}";
+      }
       if (inner_rows[i])
         extra += ", \"upload_ratio_direct_tls\": " + json_ratio(tls_ratio(i, true)) +
                  ", \"download_ratio_direct_tls\": " + json_ratio(tls_ratio(i, false));
@@ -660,7 +1091,10 @@ int main(int argc, char** argv) {
       while (!list.empty()) {
         size_t c = list.find(',');
         std::string id(list.substr(0, c));
-        if (!find_row(id)) return usage();
+        const auto peers = perf::peer_rows();
+        if (!find_row(id) && std::none_of(peers.begin(), peers.end(),
+                                          [&](const perf::PeerDef& p) { return id == p.id; }))
+          return usage();
         s.rows.push_back(id);
         list = c == std::string_view::npos ? std::string_view() : list.substr(c + 1);
       }

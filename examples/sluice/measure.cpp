@@ -137,7 +137,16 @@ int connect_path(const Path& p, const Target& t, std::string* error, int timeout
   if (!error) error = &scratch;
   const bool via_socks = p.socks_port != 0;
   const std::string& host = via_socks ? p.socks_host : t.host;
-  const uint16_t port = via_socks ? p.socks_port : t.port;
+  uint16_t port = via_socks ? p.socks_port : t.port;
+  if (!via_socks && !p.forwards.empty()) {
+    auto f = std::find_if(p.forwards.begin(), p.forwards.end(),
+                          [&](const auto& fw) { return fw.first == t.port; });
+    if (f == p.forwards.end()) {
+      *error = "the relay has no forward to port " + std::to_string(t.port);
+      return -1;
+    }
+    port = f->second;
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);

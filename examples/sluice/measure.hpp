@@ -43,6 +43,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace sluice::measure {
@@ -55,6 +56,10 @@ struct Path {
   // inner_tls: TLS 1.3 end to end, client to target, inside the path; the
   // targets must be TestServers started with tls = true.
   bool inner_tls = false;
+  // forwards (socks_port 0 only): a relay with fixed targets, such as a
+  // socat chain: a connection to target port |first| goes to 127.0.0.1:
+  // |second| instead, with no SOCKS5 (a target not listed is an error).
+  std::vector<std::pair<uint16_t, uint16_t>> forwards;
 
   static Path direct(std::string name = "direct TCP") { return {std::move(name), 0, "127.0.0.1"}; }
   static Path direct_tls(std::string name = "direct TLS") {
@@ -65,6 +70,11 @@ struct Path {
   }
   static Path socks5_tls(std::string name, uint16_t port) {
     return {std::move(name), port, "127.0.0.1", true};
+  }
+  static Path forward(std::string name, std::vector<std::pair<uint16_t, uint16_t>> forwards) {
+    Path p{std::move(name), 0, "127.0.0.1"};
+    p.forwards = std::move(forwards);
+    return p;
   }
 };
 

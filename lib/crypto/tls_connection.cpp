@@ -213,7 +213,7 @@ int TlsConnection::verify_peer(uint8_t* out_alert) noexcept {
     chain.emplace_back(CRYPTO_BUFFER_data(b), CRYPTO_BUFFER_len(b));
   }
   // Under a rejected ECH the outer handshake authenticates the public name
-  // (ech.md 3 step 5); the connection then fails with ECH_REJECTED anyway.
+  // (draft-ietf-tls-esni-22 section 6.1.6); the connection then fails with ECH_REJECTED anyway.
   const char* name = nullptr;
   size_t name_len = 0;
   SSL_get0_ech_name_override(ssl_, &name, &name_len);

@@ -1,15 +1,15 @@
-// tls_ech.hpp: ECH configuration blobs (../shared/specs/ech.md sections 2.1,
-// 5 and 6): client ECHConfigLists, server key sets, and key generation.
+// tls_ech.hpp: ECH configuration blobs (draft-ietf-tls-esni-22
+// sections 4 and 7, RFC 9180 HPKE): client ECHConfigLists, server key sets, and key generation.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
-// Lists vs single configs (ech.md 9.1): a PEM "ECH CONFIGS" block, a share
+// Lists vs single configs (docs/protocols/tls-ech.md): a PEM "ECH CONFIGS" block, a share
 // link's base64, DNS and retry_configs all carry an ECHConfigList (u16 total
 // length first); the sing-box "ECH KEYS" blob pairs each X25519 private key
 // with one ECHConfig (no list length).
 //
 // BoringSSL API 17 rejects a whole list when one entry has a KEM it lacks
-// (ech.md 6), so the client filters the list first and keeps only entries it
+// (its HPKE KEM table), so the client filters the list first and keeps only entries it
 // can use: version 0xfe0d, KEM 0x0020 (X25519), a suite with KDF 1 and AEAD
 // 1, 2 or 3, a valid DNS public_name, no mandatory extension.
 //
@@ -89,7 +89,7 @@ struct EchKeyPairPem {
 Result<EchKeyPairPem> generate_ech_keypair(std::string_view public_name, uint8_t config_id = 0,
                                            std::span<const uint8_t> private_key = {});
 
-// valid_public_name checks ech.md 9.9: a DNS host name, not IP-like, labels
+// valid_public_name checks the ECHConfig rules for public_name (draft-ietf-tls-esni-22 section 4): a DNS host name, not IP-like, labels
 // of 1..63 letters, digits or hyphens, no trailing dot.
 bool valid_public_name(std::string_view name) noexcept;
 

@@ -5,8 +5,8 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
 // Why it exists: Hysteria v2 authenticates with an HTTP/3 POST /auth and
-// must otherwise look like an HTTP/3 web site (specs/hysteria2.md §3.1-3.2,
-// §7), so sluice needs both ends of plain HTTP/3 requests.
+// must otherwise look like an HTTP/3 web site to anyone without the
+// password (its masquerade), so sluice needs both ends of plain HTTP/3 requests.
 //
 // Layering: H3Connection sits *above* the QUIC streams, which stay sluice
 // Transports. It opens our three unidirectional streams (control, RFC 9114

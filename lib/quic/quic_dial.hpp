@@ -10,7 +10,7 @@
 // that order: UDP has no connect step to race, opens a client Endpoint of its own bound to the
 // wildcard address of that family, connects, and waits for the handshake.
 //
-// ECH (ech.md 3 step 5; the rules are EchRetry's, shared with TlsDial): when
+// ECH (draft-ietf-tls-esni-22 section 6.1.6; the rules are EchRetry's, shared with TlsDial): when
 // the server rejects ECH and sends retry configs, the dial builds a new
 // client context from the same QuicTlsOptions with those configs and
 // connects once more, from a new Endpoint (new socket, new connection IDs:

@@ -6,7 +6,7 @@
 // The dial resolves and connects (net::Dial), wraps the connection in a
 // client TlsTransport that takes and stores tickets in the Engine's cache,
 // and runs the handshake under a timeout. When the server rejects ECH and
-// sends retry configs, it dials once more with them (ech.md 3 step 5); a
+// sends retry configs, it dials once more with them (draft-ietf-tls-esni-22 section 6.1.6); a
 // rejection without retry configs, or a second rejection, fails: the real
 // server name is never sent in clear as a fallback.
 //
