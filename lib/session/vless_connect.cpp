@@ -39,7 +39,7 @@ Result<std::unique_ptr<Transport>> VlessProtocol::wrap(std::unique_ptr<Transport
                                                        Slice&& request, std::string* why) noexcept {
   if (tls && request_.addons.flow() == vless::Flow::vision) {
     std::unique_ptr<TlsTransport> tt(static_cast<TlsTransport*>(t.release()));
-    // vless.md 7.1: Vision needs the outer layer to be TLS 1.3.
+    // Vision needs the outer layer to be TLS 1.3 (docs/protocols/vless.md).
     if (tt->info().version != "TLSv1.3") {
       *why = "vless server " + server_ + ": flow xtls-rprx-vision needs TLS 1.3, got " +
              tt->info().version;

@@ -8,8 +8,8 @@
 // request header (lib/proto/vless) goes out as the first bytes and the
 // connection is handed over at once as a client VlessStream, which strips
 // the server's response header before the first downstream byte (nothing
-// waits for it, vless.md section 4); for flow xtls-rprx-vision (TLS 1.3
-// required, vless.md 7.1) as a client VisionStream that sends the header
+// waits for it); for flow xtls-rprx-vision (TLS 1.3
+// required) as a client VisionStream that sends the header
 // with its first padded block.
 //
 // Threads: the Engine's loop thread.

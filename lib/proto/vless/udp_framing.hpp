@@ -1,5 +1,5 @@
 // proto/vless/udp_framing.hpp: UdpFraming, VLESS command 0x02 datagrams
-// (LEN(2) ‖ payload, vless.md section 6.1) between Slices and a VLESS byte
+// (LEN(2) ‖ payload; docs/protocols/vless.md) between Slices and a VLESS byte
 // stream: the DatagramFraming of a 0x02 stream, for the client's flow and
 // the server's relay alike.
 //

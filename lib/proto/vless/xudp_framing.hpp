@@ -1,5 +1,5 @@
 // proto/vless/xudp_framing.hpp: XudpFraming, XUDP datagrams as Mux.Cool
-// frames on session 0 (vless.md section 6.2) between Slices and a VLESS byte
+// frames on session 0 (docs/protocols/vless.md) between Slices and a VLESS byte
 // stream: the DatagramFraming of an XUDP stream, client or server end.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.

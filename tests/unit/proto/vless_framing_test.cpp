@@ -1,6 +1,6 @@
 // Tests for the VLESS DatagramFramings: UdpFraming (command 0x02) and
-// XudpFraming (Mux.Cool session 0), both ends, byte layouts as vless.md
-// section 6 gives them, split at every point of the stream.
+// XudpFraming (Mux.Cool session 0), both ends, byte layouts as Xray and
+// sing-box write them, split at every point of the stream.
 #include <catch2/catch.hpp>
 
 #include "proto/vless/udp_framing.hpp"
