@@ -50,6 +50,10 @@ struct RecordParse {
   Outcome error;
   size_t consumed = 0;
   RecordView record;
+
+  bool done() const noexcept { return state == ParseState::done; }
+  bool need_more() const noexcept { return state == ParseState::need_more; }
+  bool failed() const noexcept { return state == ParseState::error; }
 };
 
 // next_record frames the next record out of |in|. |protected_epoch| says
