@@ -3,6 +3,7 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "crypto/signature.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/bytestring.h>
 #include <openssl/digest.h>
 #include <openssl/ec.h>
@@ -10,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/nid.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
@@ -55,6 +57,23 @@ const Scheme* find(uint16_t id) noexcept {
   return nullptr;
 }
 
+// key_fits checks |key| has the type (and curve) |s| needs.
+bool key_fits(const Scheme& s, EVP_PKEY* key) noexcept {
+  const int type = EVP_PKEY_id(key);
+  switch (s.kind) {
+    case Kind::ecdsa: {
+      if (type != EVP_PKEY_EC) return false;
+      const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(key);
+      return ec != nullptr && EC_GROUP_get_curve_name(EC_KEY_get0_group(ec)) == s.curve_nid;
+    }
+    case Kind::rsa_pss:
+      return type == EVP_PKEY_RSA && EVP_PKEY_bits(key) >= 1024;
+    case Kind::ed25519:
+      return type == EVP_PKEY_ED25519;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool signature_scheme_supported(uint16_t scheme) noexcept { return find(scheme) != nullptr; }
@@ -75,22 +94,7 @@ Status verify_certificate_signature(uint16_t scheme, std::span<const uint8_t> ce
     ERR_clear_error();
     return Errc::not_supported;
   }
-  const int type = EVP_PKEY_id(key.get());
-  switch (s->kind) {
-    case Kind::ecdsa: {
-      if (type != EVP_PKEY_EC) return Errc::not_supported;
-      const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(key.get());
-      if (ec == nullptr || EC_GROUP_get_curve_name(EC_KEY_get0_group(ec)) != s->curve_nid)
-        return Errc::not_supported;
-      break;
-    }
-    case Kind::rsa_pss:
-      if (type != EVP_PKEY_RSA || EVP_PKEY_bits(key.get()) < 1024) return Errc::not_supported;
-      break;
-    case Kind::ed25519:
-      if (type != EVP_PKEY_ED25519) return Errc::not_supported;
-      break;
-  }
+  if (!key_fits(*s, key.get())) return Errc::not_supported;
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   if (!ctx) return Errc::no_memory;
   EVP_PKEY_CTX* pctx = nullptr;
@@ -107,6 +111,69 @@ Status verify_certificate_signature(uint16_t scheme, std::span<const uint8_t> ce
                                   message.size());
   ERR_clear_error();
   return ok == 1 ? Status{} : Status{Errc::crypto_failure};
+}
+
+Result<SigningKey> SigningKey::from_pem(std::string_view pem) noexcept {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return Errc::no_memory;
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ERR_clear_error();
+  if (key == nullptr) return Errc::malformed;
+  bool usable = false;
+  for (const auto& s : kSchemes) usable = usable || key_fits(s, key);
+  if (!usable) {
+    EVP_PKEY_free(key);
+    return Errc::not_supported;
+  }
+  return SigningKey(key);
+}
+
+SigningKey::SigningKey(SigningKey&& o) noexcept : key_(o.key_) { o.key_ = nullptr; }
+
+SigningKey& SigningKey::operator=(SigningKey&& o) noexcept {
+  if (this != &o) {
+    EVP_PKEY_free(static_cast<EVP_PKEY*>(key_));
+    key_ = o.key_;
+    o.key_ = nullptr;
+  }
+  return *this;
+}
+
+SigningKey::~SigningKey() { EVP_PKEY_free(static_cast<EVP_PKEY*>(key_)); }
+
+bool SigningKey::supports(uint16_t scheme) const noexcept {
+  const Scheme* s = find(scheme);
+  return s != nullptr && key_ != nullptr && key_fits(*s, static_cast<EVP_PKEY*>(key_));
+}
+
+Status SigningKey::sign(uint16_t scheme, std::span<const uint8_t> message,
+                        std::vector<uint8_t>& out) const {
+  if (!supports(scheme)) return Errc::not_supported;
+  const Scheme* s = find(scheme);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx) return Errc::no_memory;
+  EVP_PKEY_CTX* pctx = nullptr;
+  auto* key = static_cast<EVP_PKEY*>(key_);
+  bool ok = EVP_DigestSignInit(ctx.get(), &pctx, s->md(), nullptr, key) == 1;
+  if (ok && s->kind == Kind::rsa_pss)
+    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, -1) == 1;
+  size_t len = 0;
+  ok = ok && EVP_DigestSign(ctx.get(), nullptr, &len, message.data(), message.size()) == 1;
+  if (!ok) {
+    ERR_clear_error();
+    return Errc::crypto_failure;
+  }
+  const size_t at = out.size();
+  out.resize(at + len);
+  if (EVP_DigestSign(ctx.get(), out.data() + at, &len, message.data(), message.size()) != 1) {
+    ERR_clear_error();
+    out.resize(at);
+    return Errc::crypto_failure;
+  }
+  out.resize(at + len);
+  return {};
 }
 
 }  // namespace sluice::crypto

@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
+#include <vector>
 
 #include "sluice/error.hpp"
 
@@ -34,5 +36,35 @@ bool signature_scheme_supported(uint16_t scheme) noexcept;
                                                   std::span<const uint8_t> cert_der,
                                                   std::span<const uint8_t> message,
                                                   std::span<const uint8_t> signature) noexcept;
+
+// SigningKey is a private key (Ed25519, ECDSA P-256/P-384 or RSA) that signs
+// TLS 1.3 CertificateVerify content. Move-only; frees its key on destruction.
+class SigningKey {
+ public:
+  // from_pem loads a PEM private key (PKCS#8 "PRIVATE KEY", or the
+  // traditional EC / RSA forms). malformed if it does not parse,
+  // not_supported for another key type or curve.
+  static Result<SigningKey> from_pem(std::string_view pem) noexcept;
+
+  SigningKey(SigningKey&& o) noexcept;
+  SigningKey& operator=(SigningKey&& o) noexcept;
+  SigningKey(const SigningKey&) = delete;
+  SigningKey& operator=(const SigningKey&) = delete;
+  ~SigningKey();
+
+  // supports reports whether |scheme| fits this key (ECDSA on its curve,
+  // RSA-PSS-RSAE for RSA, ed25519 for Ed25519).
+  bool supports(uint16_t scheme) const noexcept;
+
+  // sign appends the signature of |message| under |scheme| to |out|.
+  // not_supported if the scheme does not fit the key; crypto_failure if
+  // BoringSSL fails.
+  [[nodiscard]] Status sign(uint16_t scheme, std::span<const uint8_t> message,
+                            std::vector<uint8_t>& out) const;
+
+ private:
+  explicit SigningKey(void* key) noexcept : key_(key) {}
+  void* key_ = nullptr;  // EVP_PKEY*
+};
 
 }  // namespace sluice::crypto
