@@ -3,7 +3,7 @@
 // engine's Chrome-profile client against a libssl server, full handshake
 // with ECDSA P-256 certificates verified through VerifyPolicy, ALPN,
 // 1 MiB of hash-checked data each way, key updates forced from both sides,
-// close_notify both ways.
+// close_notify both ways; and libssl as the client of the engine server.
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -15,9 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "crypto/signature.hpp"
 #include "crypto/tls_keypair.hpp"
 #include "crypto/tls_verify.hpp"
 #include "proto/tls13/client.hpp"
+#include "proto/tls13/server.hpp"
 #include "sluice/cipher.hpp"
 
 using namespace sluice;
@@ -229,7 +231,109 @@ void run_session(KeySharePolicy policy) {
   ERR_clear_error();
 }
 
+Vec der_of_pem(const std::string& pem) {
+  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  REQUIRE(x != nullptr);
+  uint8_t* der = nullptr;
+  const int n = i2d_X509(x, &der);
+  X509_free(x);
+  REQUIRE(n > 0);
+  Vec out(der, der + n);
+  OPENSSL_free(der);
+  return out;
+}
+
 }  // namespace
+
+TEST_CASE("BoringSSL libssl client against the engine server", "[tls13][interop][boringssl]") {
+  const Pki pki = make_pki();
+  auto key = crypto::SigningKey::from_pem(pki.leaf.private_key);
+  REQUIRE(key.has_value());
+  ServerConfig sc;
+  sc.certificate_chain = {der_of_pem(pki.leaf.certificate)};
+  sc.key = std::make_shared<crypto::SigningKey>(std::move(*key));
+  sc.alpn = {"h2"};
+  Server server(sc);
+
+  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_method()));
+  REQUIRE(SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION));
+  REQUIRE(SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION));
+  BIO* cab = BIO_new_mem_buf(pki.ca_pem.data(), static_cast<int>(pki.ca_pem.size()));
+  X509* ca = PEM_read_bio_X509(cab, nullptr, nullptr, nullptr);
+  BIO_free(cab);
+  REQUIRE(ca != nullptr);
+  REQUIRE(X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca));
+  X509_free(ca);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  static const uint8_t kAlpn[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  REQUIRE(SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn) == 0);
+  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
+  BIO* rbio = BIO_new(BIO_s_mem());
+  BIO* wbio = BIO_new(BIO_s_mem());
+  SSL_set_bio(ssl.get(), rbio, wbio);
+  SSL_set_connect_state(ssl.get());
+  REQUIRE(SSL_set_tlsext_host_name(ssl.get(), "localhost"));
+  X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl.get()), "localhost", 9);
+
+  auto ssl_to_server = [&] {
+    std::vector<uint8_t> b(BIO_ctrl_pending(wbio));
+    if (b.empty()) return;
+    REQUIRE(BIO_read(wbio, b.data(), static_cast<int>(b.size())) == static_cast<int>(b.size()));
+    Outcome o = server.receive(b);
+    INFO(o.what());
+    REQUIRE(o.ok());
+  };
+  auto server_to_ssl = [&] {
+    auto out = server.output();
+    if (out.empty()) return;
+    REQUIRE(BIO_write(rbio, out.data(), static_cast<int>(out.size())) ==
+            static_cast<int>(out.size()));
+    server.drain(out.size());
+  };
+  for (int i = 0; i < 10 && SSL_do_handshake(ssl.get()) != 1; ++i) {
+    ssl_to_server();
+    server_to_ssl();
+  }
+  INFO(ERR_reason_error_string(ERR_peek_error()));
+  REQUIRE(SSL_do_handshake(ssl.get()) == 1);
+  ssl_to_server();
+  REQUIRE(server.connected());
+  CHECK(SSL_get_verify_result(ssl.get()) == X509_V_OK);
+  CHECK(server.group() == kGroupX25519);
+  CHECK(server.alpn() == "h2");
+  CHECK(server.signature_scheme() == kSigEcdsaSecp256r1Sha256);
+
+  const Vec up = pattern(300000, 3), down = pattern(300000, 4);
+  REQUIRE(SSL_write(ssl.get(), up.data(), static_cast<int>(up.size())) ==
+          static_cast<int>(up.size()));
+  REQUIRE(SSL_key_update(ssl.get(), SSL_KEY_UPDATE_REQUESTED));
+  REQUIRE(SSL_write(ssl.get(), up.data(), 1000) == 1000);
+  ssl_to_server();
+  REQUIRE(server.send(down).has_value());
+  REQUIRE(server.request_key_update().has_value());
+  REQUIRE(server.send(std::span(down).first(1000)).has_value());
+  server_to_ssl();
+  Vec got;
+  std::vector<uint8_t> buf(65536);
+  for (;;) {
+    const int r = SSL_read(ssl.get(), buf.data(), static_cast<int>(buf.size()));
+    if (r <= 0) break;
+    got.insert(got.end(), buf.begin(), buf.begin() + r);
+  }
+  ssl_to_server();  // libssl's KeyUpdate answer
+  Vec want_down = down;
+  want_down.insert(want_down.end(), down.begin(), down.begin() + 1000);
+  Vec want_up = up;
+  want_up.insert(want_up.end(), up.begin(), up.begin() + 1000);
+  CHECK(sha256_hex(got) == sha256_hex(want_down));
+  CHECK(sha256_hex(server.take_application_data()) == sha256_hex(want_up));
+  REQUIRE(server.close().has_value());
+  server_to_ssl();
+  CHECK(SSL_read(ssl.get(), buf.data(), static_cast<int>(buf.size())) == 0);
+  ERR_clear_error();
+}
 
 TEST_CASE("engine client (chrome, hybrid+X25519) against BoringSSL libssl server",
           "[tls13][interop][boringssl]") {
