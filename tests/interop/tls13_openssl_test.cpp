@@ -3,7 +3,8 @@
 // (sluice never links OpenSSL): each cipher suite, Ed25519 / ECDSA P-256 /
 // RSA (RSA-PSS signatures) certificates, hash-checked data both ways through
 // s_server's -rev echo, a key update forced by the client, and the
-// HelloRetryRequest a P-256-only server sends.
+// HelloRetryRequest a P-256-only server sends; and `openssl s_client` against
+// the engine server with the same suites and key types.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -16,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "crypto/signature.hpp"
 #include "proto/tls13/client.hpp"
+#include "proto/tls13/server.hpp"
 #include "sluice/cipher.hpp"
 #include "support/peer_process.hpp"
 
@@ -85,6 +88,26 @@ struct Cert {
   std::string cert, key;
 };
 
+// der_from_pem decodes the base64 body of the first PEM block.
+Vec der_from_pem(const std::string& pem) {
+  static const std::string abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  Vec der;
+  uint32_t acc = 0;
+  int bits = 0;
+  const size_t end = pem.find("-----END");
+  for (size_t i = pem.find('\n') + 1; i < end && i < pem.size(); ++i) {
+    const auto v = abc.find(pem[i]);
+    if (v == std::string::npos) continue;
+    acc = acc << 6 | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      der.push_back(static_cast<uint8_t>(acc >> bits));
+    }
+  }
+  return der;
+}
+
 // make_cert runs `openssl req` for a self-signed certificate for localhost.
 Cert make_cert(TempDir& dir, const std::string& openssl, const std::string& kind) {
   Cert c{dir.file(kind + ".crt"), dir.file(kind + ".key")};
@@ -126,25 +149,7 @@ ClientConfig config_for(const std::string& cert_pem_path) {
   cfg.verifier = [pem](std::span<const CertificateEntry> chain, std::string_view host) {
     if (chain.empty() || host != "localhost")
       return Outcome::fail(Alert::bad_certificate, "no certificate");
-    // base64 of the DER sits between the PEM armour lines.
-    std::string b64;
-    for (size_t i = pem.find('\n') + 1; i < pem.size() && pem[i] != '-'; ++i)
-      if (pem[i] != '\n') b64 += pem[i];
-    static const std::string abc =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    Vec der;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (char ch : b64) {
-      const auto v = abc.find(ch);
-      if (v == std::string::npos) continue;
-      acc = acc << 6 | static_cast<uint32_t>(v);
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        der.push_back(static_cast<uint8_t>(acc >> bits));
-      }
-    }
+    const Vec der = der_from_pem(pem);
     if (!std::equal(der.begin(), der.end(), chain[0].cert_data.begin(), chain[0].cert_data.end()))
       return Outcome::fail(Alert::bad_certificate, "not the expected certificate");
     return Outcome::success();
@@ -255,4 +260,99 @@ TEST_CASE("engine client: HelloRetryRequest from a P-256-only openssl s_server",
   CHECK(c.failed());
   CHECK(c.error().alert() == Alert::handshake_failure);
   CHECK(std::string(c.error().what()) == "key exchange group not implemented");
+}
+
+TEST_CASE("openssl s_client against the engine server: every suite, every key type",
+          "[tls13][interop][openssl]") {
+  const std::string openssl = require_binary("openssl", "openssl");
+  TempDir dir("sluice-tls13-srv-");
+  Vec up(60000);
+  random_bytes(up);
+  std::string up_text;
+  for (uint8_t x : up) up_text += "0123456789abcdef"[x & 15];
+  const std::string in_path = dir.write("in.txt", up_text);
+  std::string down_text;
+  for (int i = 0; i < 80000; ++i) down_text += "abcdefghij"[i % 10];
+
+  const struct {
+    const char* name;
+    uint16_t id;
+  } suites[] = {{"TLS_AES_128_GCM_SHA256", kTlsAes128GcmSha256},
+                {"TLS_AES_256_GCM_SHA384", kTlsAes256GcmSha384},
+                {"TLS_CHACHA20_POLY1305_SHA256", kTlsChacha20Poly1305Sha256}};
+  for (const char* kind : {"ecdsa", "ed25519", "rsa"}) {
+    const Cert cert = make_cert(dir, openssl, kind);
+    auto key = crypto::SigningKey::from_pem(slurp(cert.key));
+    REQUIRE(key.has_value());
+    auto shared_key = std::make_shared<crypto::SigningKey>(std::move(*key));
+    for (const auto& suite : suites) {
+      INFO(kind << " " << suite.name);
+      ServerConfig sc;
+      sc.certificate_chain = {der_from_pem(slurp(cert.cert))};
+      sc.key = shared_key;
+      Server server(sc);
+
+      Fd ls{::socket(AF_INET, SOCK_STREAM, 0)};
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      REQUIRE(::bind(ls.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+      REQUIRE(::listen(ls.fd, 1) == 0);
+      socklen_t alen = sizeof a;
+      REQUIRE(::getsockname(ls.fd, reinterpret_cast<sockaddr*>(&a), &alen) == 0);
+      const std::string out_path = dir.file(std::string("out-") + kind + suite.name);
+      const std::string cmd =
+          openssl + " s_client -connect 127.0.0.1:" + std::to_string(ntohs(a.sin_port)) +
+          " -tls1_3 -ciphersuites " + suite.name +
+          " -groups X25519 -servername localhost -quiet < " + in_path + " > " + out_path;
+      Peer peer("s_client", {"/bin/sh", "-c", cmd}, dir.file("s_client.log"));
+      pollfd lp{ls.fd, POLLIN, 0};
+      REQUIRE(::poll(&lp, 1, 10000) == 1);
+      Fd fd{::accept(ls.fd, nullptr, nullptr)};
+      REQUIRE(fd.fd >= 0);
+
+      std::string got;
+      bool sent = false, eof = false;
+      for (int i = 0; i < 400 && !eof && !server.failed(); ++i) {
+        auto out = server.output();
+        while (!out.empty()) {
+          const ssize_t n = ::send(fd.fd, out.data(), out.size(), MSG_NOSIGNAL);
+          if (n <= 0) break;
+          server.drain(static_cast<size_t>(n));
+          out = server.output();
+        }
+        if (sent && server.output().empty()) break;
+        pollfd p{fd.fd, POLLIN, 0};
+        if (::poll(&p, 1, 50) > 0) {
+          uint8_t buf[65536];
+          const ssize_t n = ::recv(fd.fd, buf, sizeof buf, 0);
+          if (n <= 0) {
+            eof = true;
+          } else {
+            Outcome o = server.receive(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+            INFO(o.what() << " " << peer.describe());
+            REQUIRE(o.ok());
+          }
+        }
+        auto d = server.take_application_data();
+        got.append(d.begin(), d.end());
+        if (!sent && server.connected() && got.size() >= up_text.size()) {
+          const auto* b = reinterpret_cast<const uint8_t*>(down_text.data());
+          REQUIRE(server.send({b, down_text.size() / 2}).has_value());
+          REQUIRE(server.request_key_update().has_value());
+          REQUIRE(server.send({b + down_text.size() / 2, down_text.size() - down_text.size() / 2})
+                      .has_value());
+          REQUIRE(server.close().has_value());
+          sent = true;
+        }
+      }
+      INFO(peer.describe());
+      REQUIRE(server.connected());
+      CHECK(server.cipher_suite() == suite.id);
+      CHECK(server.group() == kGroupX25519);
+      CHECK(got == up_text);
+      for (int i = 0; i < 100 && peer.alive(); ++i) ::poll(nullptr, 0, 50);
+      CHECK(slurp(out_path) == down_text);
+    }
+  }
 }
