@@ -54,13 +54,20 @@ Status Server::queue_plaintext(ContentType type, std::span<const uint8_t> body) 
   return {};
 }
 
-Status Server::queue_protected(ContentType type, std::span<const uint8_t> body) {
+size_t Server::padding_for(size_t wire_length, size_t content_len) noexcept {
+  const size_t natural = kRecordHeaderLen + content_len + kSealOverhead;
+  if (wire_length <= natural || content_len > kMaxPlaintext) return 0;
+  return std::min(wire_length - natural, kMaxPlaintext - content_len);
+}
+
+Status Server::queue_protected(ContentType type, std::span<const uint8_t> body, size_t padding) {
   do {
     const size_t n = std::min(body.size(), kMaxPlaintext);
+    const size_t pad = n == body.size() ? padding : 0;
     const size_t at = out_.size();
-    out_.resize(at + kRecordHeaderLen + n + kSealOverhead);
+    out_.resize(at + kRecordHeaderLen + n + kSealOverhead + pad);
     if (n) std::memcpy(out_.data() + at + kRecordHeaderLen, body.data(), n);
-    auto sealed = write_.seal_span(std::span(out_).subspan(at), n, type);
+    auto sealed = write_.seal_span(std::span(out_).subspan(at), n, type, pad);
     if (!sealed) {
       out_.resize(at);
       return sealed.error();
@@ -239,9 +246,10 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     v13 = v13 || (versions[i] == 0x03 && versions[i + 1] == 0x04);
   if (!v13) return Outcome::fail(Alert::protocol_version, "client does not offer TLS 1.3");
 
-  // Suite in the server's order.
+  // Suite: the template's, else the first in the server's order.
   const CipherSuite* suite = nullptr;
-  for (uint16_t want : cfg_.cipher_suites) {
+  const std::vector<uint16_t> forced = {cfg_.hello_template.cipher_suite};
+  for (uint16_t want : cfg_.hello_template.cipher_suite ? forced : cfg_.cipher_suites) {
     for (size_t i = 0; i + 1 < ch.cipher_suites.size() && !suite; i += 2)
       if ((ch.cipher_suites[i] << 8 | ch.cipher_suites[i + 1]) == want)
         suite = find_cipher_suite(want);
@@ -400,16 +408,22 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
   draw(f.random);
   f.legacy_session_id_echo.assign(ch.legacy_session_id.begin(), ch.legacy_session_id.end());
   f.cipher_suite = suite_->id;
-  f.extensions.emplace_back(ext::supported_versions, std::vector<uint8_t>{0x03, 0x04});
-  {
-    std::vector<uint8_t> k;
-    Writer w(k);
-    w.u16(group_);
-    const size_t l = w.open_prefix(2);
-    w.bytes(server_share);
-    (void)w.close_prefix(l);
-    f.extensions.emplace_back(ext::key_share, std::move(k));
+  for (uint16_t type : cfg_.hello_template.extension_order) {
+    if (type == ext::supported_versions) {
+      f.extensions.emplace_back(ext::supported_versions, std::vector<uint8_t>{0x03, 0x04});
+    } else if (type == ext::key_share) {
+      std::vector<uint8_t> k;
+      Writer w(k);
+      w.u16(group_);
+      const size_t l = w.open_prefix(2);
+      w.bytes(server_share);
+      (void)w.close_prefix(l);
+      f.extensions.emplace_back(ext::key_share, std::move(k));
+    }
   }
+  if (f.extensions.size() != 2 || f.extensions[0].first == f.extensions[1].first)
+    return Outcome::fail(Alert::internal_error,
+                         "ServerHello template must order supported_versions and key_share");
   std::vector<uint8_t> sh;
   if (!encode_server_hello(f, sh)) return Outcome::fail(Alert::internal_error, "SH encoding");
   transcript_->update(sh);
@@ -482,7 +496,8 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     (void)encode_finished(verify.span(), flight);
     transcript_->update(std::span(flight).subspan(at));
   }
-  if (!queue_protected(ContentType::handshake, flight))
+  if (!queue_protected(ContentType::handshake, flight,
+                       padding_for(cfg_.flight_record_length, flight.size())))
     return Outcome::fail(Alert::internal_error, "cannot seal the server flight");
   if (!ks_->master(transcript_hash()) ||
       !write_.init(*suite_, ks_->server_application_traffic().span()))
@@ -538,7 +553,13 @@ Outcome Server::on_alert(std::span<const uint8_t> body) {
 
 Status Server::send(std::span<const uint8_t> data) {
   if (state_ != State::connected || sent_close_) return Errc::invalid_state;
-  return queue_protected(ContentType::application_data, data);
+  size_t padding = 0;
+  if (!sent_app_ && !data.empty()) {
+    sent_app_ = true;
+    if (data.size() <= kMaxPlaintext)
+      padding = padding_for(cfg_.first_app_record_length, data.size());
+  }
+  return queue_protected(ContentType::application_data, data, padding);
 }
 
 std::vector<uint8_t> Server::take_application_data() { return std::exchange(app_, {}); }

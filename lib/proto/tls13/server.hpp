@@ -13,8 +13,10 @@
 // with the first of the client's schemes the key fits; answers ALPN; sends
 // the middlebox-compatibility CCS when the client's session id is not empty;
 // verifies the client Finished. After the handshake: KeyUpdate both ways,
-// alerts, close_notify. Not done yet: session tickets, client certificates,
-// the REALITY ServerHello template and record padding hooks.
+// alerts, close_notify. For REALITY the ServerHello can follow a template
+// (suite, extension order) and the encrypted flight and first application
+// record can be padded to given lengths. Not done yet: session tickets and
+// client certificates.
 #pragma once
 
 #include <array>
@@ -34,6 +36,14 @@
 
 namespace sluice::tls13 {
 
+// ServerHelloTemplate shapes the ServerHello on another server's (REALITY
+// mirrors the real site): the suite to answer with (0: negotiate) and the
+// order of the ServerHello's extensions. The session id is always echoed.
+struct ServerHelloTemplate {
+  uint16_t cipher_suite = 0;
+  std::vector<uint16_t> extension_order = {ext::supported_versions, ext::key_share};
+};
+
 struct ServerConfig {
   std::vector<std::vector<uint8_t>> certificate_chain;  // DER, leaf first; required
   std::shared_ptr<const crypto::SigningKey> key;        // the leaf's key; required
@@ -43,6 +53,13 @@ struct ServerConfig {
   std::vector<std::string> alpn;      // supported protocols, preference order
   std::vector<uint8_t> retry_cookie;  // non-empty: always HRR first with it
   RandomSource random;                // optional, as for Client
+  ServerHelloTemplate hello_template;
+  // Wire lengths to pad to (0: no padding): the record carrying
+  // EncryptedExtensions..Finished (when the flight fits one record) and the
+  // first application data record (when its content fits). A length too
+  // short for the content is not padded.
+  size_t flight_record_length = 0;
+  size_t first_app_record_length = 0;
 };
 
 class Server {
@@ -94,7 +111,8 @@ class Server {
   std::vector<uint8_t> transcript_hash();
   void draw(std::span<uint8_t> out);
   Status queue_plaintext(ContentType type, std::span<const uint8_t> body);
-  Status queue_protected(ContentType type, std::span<const uint8_t> body);
+  Status queue_protected(ContentType type, std::span<const uint8_t> body, size_t padding = 0);
+  static size_t padding_for(size_t wire_length, size_t content_len) noexcept;
 
   ServerConfig cfg_;
   State state_ = State::wait_client_hello;
@@ -103,6 +121,7 @@ class Server {
   bool hrr_ = false;
   bool compat_ = false;
   bool sent_close_ = false;
+  bool sent_app_ = false;
   uint16_t hrr_group_ = 0;
 
   const CipherSuite* suite_ = nullptr;

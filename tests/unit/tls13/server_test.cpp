@@ -12,6 +12,8 @@
 #include "proto/tls13/client.hpp"
 #include "proto/tls13/server.hpp"
 #include "sluice/cipher.hpp"
+#include "support/hex.hpp"
+#include "unit/tls13/rfc8448_vectors.hpp"
 
 using namespace sluice;
 using namespace sluice::tls13;
@@ -267,4 +269,71 @@ TEST_CASE("engine server: hostile client input", "[tls13][server]") {
     Server s(server_config(id));
     CHECK(s.receive(Vec{0x17, 0x03, 0x03, 0x00, 0x01, 0x00}).alert() == Alert::unexpected_message);
   }
+}
+
+TEST_CASE("server on RFC 8448 §3's inputs: the ServerHello byte for byte via a template",
+          "[tls13][server][rfc8448]") {
+  const Identity id = ecdsa_identity();
+  ServerConfig sc = server_config(id);
+  sc.alpn.clear();
+  sc.groups = {kGroupX25519};
+  sc.hello_template.cipher_suite = kTlsAes128GcmSha256;
+  sc.hello_template.extension_order = {ext::key_share, ext::supported_versions};
+  auto calls = std::make_shared<int>(0);
+  sc.random = [calls](std::span<uint8_t> out) {
+    const Vec sh = test::hex(test::rfc8448::kServerHelloRecord);
+    const Vec src = (*calls)++ == 0 ? test::hex(test::rfc8448::kServerPrivate)
+                                    : Vec(sh.begin() + 11, sh.begin() + 43);
+    REQUIRE(out.size() == src.size());
+    std::copy(src.begin(), src.end(), out.begin());
+  };
+  Server s(sc);
+  Vec ch = test::hex("16 03 01 00 c4");
+  const Vec body = test::hex(test::rfc8448::kClientHello);
+  ch.insert(ch.end(), body.begin(), body.end());
+  REQUIRE(s.receive(ch).ok());
+  CHECK(s.server_name() == "server");
+  const Vec want = test::hex(test::rfc8448::kServerHelloRecord);
+  REQUIRE(s.output().size() > want.size());
+  CHECK(test::to_hex(s.output().first(want.size())) == test::to_hex(want));
+  CHECK(s.client_hello().size() == 196);
+}
+
+TEST_CASE("server pads the flight and the first application record to given lengths",
+          "[tls13][server]") {
+  const Identity id = ecdsa_identity();
+  ServerConfig sc = server_config(id);
+  sc.flight_record_length = 3000;
+  sc.first_app_record_length = 1400;
+  Client c(client_config(id.cert));
+  Server s(sc);
+  REQUIRE(c.start().ok());
+  Vec ch(c.output().begin(), c.output().end());
+  c.drain(ch.size());
+  REQUIRE(s.receive(ch).ok());
+  Vec out(s.output().begin(), s.output().end());
+  s.drain(out.size());
+  // ServerHello record, CCS (the Chrome client sends a session id), then
+  // the padded flight as one record.
+  size_t at = 0;
+  std::vector<size_t> lengths;
+  while (at + 5 <= out.size()) {
+    const size_t len = 5 + (size_t{out[at + 3]} << 8 | out[at + 4]);
+    lengths.push_back(len);
+    at += len;
+  }
+  REQUIRE(lengths.size() == 3);
+  CHECK(out[lengths[0]] == 0x14);
+  CHECK(lengths[2] == 3000);
+  REQUIRE(c.receive(out).ok());
+  REQUIRE(c.connected());
+  shuttle(c, s);
+  REQUIRE(s.connected());
+  const Vec hello = {'h', 'i'};
+  REQUIRE(s.send(hello).has_value());
+  CHECK(s.output().size() == 1400);
+  REQUIRE(s.send(hello).has_value());
+  CHECK(s.output().size() == 1400 + 5 + 2 + 1 + 16);  // only the first is padded
+  shuttle(c, s);
+  CHECK(c.take_application_data() == Vec{'h', 'i', 'h', 'i'});
 }
