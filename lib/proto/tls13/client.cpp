@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "crypto/p256.hpp"
 #include "crypto/signature.hpp"
 #include "crypto/tls_verify.hpp"
 #include "proto/tls13/wire.hpp"
@@ -24,7 +25,7 @@ uint16_t grease_from(uint8_t b) noexcept {
 }
 
 bool implemented_group(uint16_t g) noexcept {
-  return g == kGroupX25519 || g == kGroupX25519Mlkem768;
+  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1;
 }
 
 void put_u16(std::vector<uint8_t>& v, uint16_t x) {
@@ -37,6 +38,7 @@ void put_u16(std::vector<uint8_t>& v, uint16_t x) {
 struct Client::Share {
   std::optional<X25519KeyPair> x25519;
   std::optional<pq::X25519Mlkem768Client> hybrid;
+  std::optional<crypto::P256KeyPair> p256;
 };
 
 CertificateVerifier policy_verifier(std::shared_ptr<const tls::VerifyPolicy> policy) {
@@ -138,8 +140,23 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
   // Key shares for the groups being offered (fresh after a HelloRetryRequest).
   share_->x25519.reset();
   share_->hybrid.reset();
+  share_->p256.reset();
   for (uint16_t g : offered_groups_) {
-    if (g == kGroupX25519) {
+    if (g == kGroupSecp256r1) {
+      Result<crypto::P256KeyPair> kp = Errc::invalid_argument;
+      for (int i = 0; i < 8 && !kp.has_value(); ++i) {
+        if (cfg_.random) {
+          std::array<uint8_t, crypto::kP256ScalarLen> priv{};
+          draw(priv);
+          kp = crypto::P256KeyPair::from_private(priv);
+          secure_wipe(priv);
+        } else {
+          kp = crypto::P256KeyPair::generate();
+        }
+      }
+      if (!kp) return Outcome::fail(Alert::internal_error, "P-256 key generation failed");
+      share_->p256.emplace(*kp);
+    } else if (g == kGroupX25519) {
       std::array<uint8_t, 32> priv{};
       draw(priv);
       auto kp = X25519KeyPair::from_private(priv);
@@ -219,6 +236,8 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
           const size_t k = w.open_prefix(2);
           if (g == kGroupX25519)
             w.bytes(share_->x25519->public_key());
+          else if (g == kGroupSecp256r1)
+            w.bytes(share_->p256->public_key());
           else
             w.bytes(share_->hybrid->share());
           if (!w.close_prefix(k)) return false;
@@ -521,6 +540,10 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
     if (!share_->x25519->shared_secret(share.key_exchange, secret))
       return Outcome::fail(Alert::illegal_parameter, "X25519 share of low order");
     secret_len = kX25519KeyLen;
+  } else if (share.group == kGroupSecp256r1) {
+    if (!share_->p256->shared_secret(share.key_exchange, std::span(secret).first<32>()))
+      return Outcome::fail(Alert::illegal_parameter, "bad P-256 server share");
+    secret_len = 32;
   } else {
     const Status st = share_->hybrid->finish(share.key_exchange, secret);
     if (!st) return Outcome::fail(Alert::illegal_parameter, "bad X25519MLKEM768 server share");
@@ -544,6 +567,7 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   if (!st) return Outcome::fail(Alert::internal_error, "handshake key derivation failed");
   share_->x25519.reset();
   share_->hybrid.reset();
+  share_->p256.reset();
   state_ = State::wait_encrypted_extensions;
   return Outcome::success();
 }

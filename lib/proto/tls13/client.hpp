@@ -11,15 +11,15 @@
 // write_protection() / read_protection() directly on pool Chunks.
 //
 // Handshake: X25519 and X25519MLKEM768 key exchange (the key-share policy
-// chooses hybrid + X25519, or X25519 only); HelloRetryRequest for one of
-// those groups, with cookie; middlebox-compatibility CCS tolerated (and sent
+// chooses hybrid + X25519, or X25519 only), P-256 when a HelloRetryRequest
+// asks for it; HelloRetryRequest with cookie; middlebox-compatibility CCS tolerated (and sent
 // when the profile uses a 32-byte session id); EncryptedExtensions (each one
 // must answer an extension the client sent); Certificate through the
 // pluggable verifier; CertificateVerify with the schemes of
 // crypto/signature.hpp; Finished. After the handshake: NewSessionTicket
 // (kept, with its resumption PSK), KeyUpdate both ways, alerts, close_notify.
-// P-256 key exchange and CompressedCertificate are refused with
-// handshake_failure / bad_certificate: the engine does not implement them yet.
+// CompressedCertificate is refused with bad_certificate (decompression needs
+// libbrotli, not linked yet), P-384 key exchange with handshake_failure.
 //
 // Errors: every failure is an Outcome naming the alert; the client sends
 // that alert (in the epoch's protection) into output() and becomes failed().

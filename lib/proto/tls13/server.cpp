@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "crypto/p256.hpp"
 #include "crypto/pq/x25519_mlkem768.hpp"
 #include "proto/tls13/wire.hpp"
 
@@ -16,7 +17,7 @@ namespace {
 constexpr uint8_t kServerCvContext[] = "TLS 1.3, server CertificateVerify";
 
 bool implemented_group(uint16_t g) noexcept {
-  return g == kGroupX25519 || g == kGroupX25519Mlkem768;
+  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1;
 }
 
 bool contains(const std::vector<uint16_t>& v, uint16_t x) {
@@ -381,6 +382,23 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
       return Outcome::fail(Alert::illegal_parameter, "X25519 share of low order");
     server_share.assign(kp->public_key().begin(), kp->public_key().end());
     secret_len = kX25519KeyLen;
+  } else if (share->group == kGroupSecp256r1) {
+    Result<crypto::P256KeyPair> kp = Errc::invalid_argument;
+    for (int i = 0; i < 8 && !kp.has_value(); ++i) {
+      if (cfg_.random) {
+        std::array<uint8_t, crypto::kP256ScalarLen> priv{};
+        draw(priv);
+        kp = crypto::P256KeyPair::from_private(priv);
+        secure_wipe(priv);
+      } else {
+        kp = crypto::P256KeyPair::generate();
+      }
+    }
+    if (!kp) return Outcome::fail(Alert::internal_error, "P-256 key generation failed");
+    if (!kp->shared_secret(share->key_exchange, std::span(secret).first<32>()))
+      return Outcome::fail(Alert::illegal_parameter, "bad P-256 client share");
+    server_share.assign(kp->public_key().begin(), kp->public_key().end());
+    secret_len = 32;
   } else {
     std::array<uint8_t, pq::kX25519Mlkem768ServerShareSize> out{};
     std::array<uint8_t, pq::kX25519Mlkem768SecretSize> s{};

@@ -204,6 +204,21 @@ TEST_CASE("HelloRetryRequest: missing share and retry cookie", "[tls13][server]"
           Vec(c.client_hello().begin(), c.client_hello().end()));
     exchange_data(c, s);
   }
+  SECTION("server wants P-256, which Chrome lists without a share") {
+    ServerConfig sc = server_config(id);
+    sc.groups = {kGroupSecp256r1};
+    Client c(client_config(id.cert));
+    Server s(sc);
+    REQUIRE(c.start().ok());
+    shuttle(c, s);
+    INFO(c.error().what() << " / " << s.error().what());
+    REQUIRE(c.connected());
+    REQUIRE(s.connected());
+    CHECK(c.hello_retry_request());
+    CHECK(c.group() == kGroupSecp256r1);
+    CHECK(s.group() == kGroupSecp256r1);
+    exchange_data(c, s);
+  }
   SECTION("server wants the hybrid but the client sent X25519 only: no common group") {
     ServerConfig sc = server_config(id);
     sc.groups = {kGroupX25519Mlkem768};
