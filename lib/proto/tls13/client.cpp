@@ -309,45 +309,10 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
   return Outcome::success();
 }
 
-Status Client::queue_plaintext(ContentType type, std::span<const uint8_t> body, uint16_t version) {
-  while (!body.empty()) {
-    const size_t n = std::min(body.size(), kMaxPlaintext);
-    const size_t at = out_.size();
-    out_.resize(at + kRecordHeaderLen);
-    write_record_header(out_.data() + at, type, static_cast<uint16_t>(n));
-    out_[at + 1] = static_cast<uint8_t>(version >> 8);
-    out_[at + 2] = static_cast<uint8_t>(version);
-    out_.insert(out_.end(), body.begin(), body.begin() + static_cast<long>(n));
-    body = body.subspan(n);
-  }
-  return {};
-}
-
-Status Client::queue_protected(ContentType type, std::span<const uint8_t> body) {
-  do {
-    const size_t n = std::min(body.size(), kMaxPlaintext);
-    const size_t at = out_.size();
-    out_.resize(at + kRecordHeaderLen + n + kSealOverhead);
-    if (n) std::memcpy(out_.data() + at + kRecordHeaderLen, body.data(), n);
-    auto sealed = write_.seal_span(std::span(out_).subspan(at), n, type);
-    if (!sealed) {
-      out_.resize(at);
-      return sealed.error();
-    }
-    body = body.subspan(n);
-  } while (!body.empty());
-  return {};
-}
-
 Outcome Client::fail(Outcome o) {
   if (state_ == State::failed) return o;
   error_ = o;
-  const std::array<uint8_t, 2> alert = {static_cast<uint8_t>(AlertLevel::fatal),
-                                        static_cast<uint8_t>(o.alert())};
-  if (write_.active())
-    (void)queue_protected(ContentType::alert, alert);
-  else
-    (void)queue_plaintext(ContentType::alert, alert, kTls12);
+  io_.queue_alert(AlertLevel::fatal, o.alert());
   state_ = State::failed;
   return o;
 }
@@ -368,49 +333,20 @@ Outcome Client::start() {
   }
   ch1_ = msg;
   transcript_add(msg);
-  (void)queue_plaintext(ContentType::handshake, msg, 0x0301);
+  (void)io_.queue_plaintext(ContentType::handshake, msg, 0x0301);
   state_ = State::wait_server_hello;
   return Outcome::success();
-}
-
-void Client::drain(size_t n) {
-  out_.erase(out_.begin(), out_.begin() + static_cast<long>(std::min(n, out_.size())));
 }
 
 Outcome Client::receive(std::span<const uint8_t> bytes) {
   if (state_ == State::failed) return error_;
   if (state_ == State::idle) return Outcome::fail(Alert::internal_error, "client not started");
-  in_.insert(in_.end(), bytes.begin(), bytes.end());
-  size_t used = 0;
-  Outcome result;
-  while (state_ != State::failed && !peer_closed_) {
-    auto r = next_record(std::span(in_).subspan(used), read_.active());
-    if (r.state == ParseState::need_more) break;
-    if (r.state == ParseState::error) {
-      result = fail(r.error);
-      break;
-    }
-    std::span<uint8_t> rec(in_.data() + used, r.consumed);
-    used += r.consumed;
-    Outcome o;
-    if (read_.active() &&
-        (r.record.type == ContentType::handshake || r.record.type == ContentType::alert)) {
-      o = Outcome::fail(Alert::unexpected_message, "plaintext record after ServerHello");
-    } else if (read_.active() && r.record.type == ContentType::application_data) {
-      ContentType inner{};
-      std::span<uint8_t> content;
-      o = read_.open_span(rec, inner, content);
-      if (o) o = on_record(inner, content);
-    } else {
-      o = on_record(r.record.type, rec.subspan(kRecordHeaderLen));
-    }
-    if (!o) {
-      result = state_ == State::failed ? o : fail(o);
-      break;
-    }
-  }
-  in_.erase(in_.begin(), in_.begin() + static_cast<long>(used));
-  return result;
+  Outcome o = io_.receive(
+      bytes,
+      [this](ContentType type, std::span<uint8_t> content) { return on_record(type, content); },
+      [this] { return state_ != State::failed && !peer_closed_; });
+  if (!o && state_ != State::failed) return fail(o);
+  return o;
 }
 
 Outcome Client::on_record(ContentType type, std::span<uint8_t> body) {
@@ -428,43 +364,23 @@ Outcome Client::on_record(ContentType type, std::span<uint8_t> body) {
     case ContentType::alert:
       return on_alert(body);
     case ContentType::handshake:
-      if (!read_.active() && state_ != State::wait_server_hello)
+      if (!io_.read.active() && state_ != State::wait_server_hello)
         return Outcome::fail(Alert::unexpected_message, "plaintext handshake after ServerHello");
-      hs_.insert(hs_.end(), body.begin(), body.end());
-      return on_handshake_bytes();
+      return io_.handshake(
+          body, [this](const HandshakeView& m) { return on_message(m); },
+          [](HandshakeType t) {
+            return t == HandshakeType::server_hello || t == HandshakeType::finished ||
+                   t == HandshakeType::key_update;
+          },
+          [this] { return state_ != State::failed; });
     case ContentType::application_data:
       if (state_ != State::connected)
         return Outcome::fail(Alert::unexpected_message, "application data before Finished");
-      app_.insert(app_.end(), body.begin(), body.end());
+      io_.append_application_data(body);
       return Outcome::success();
     default:
       return Outcome::fail(Alert::unexpected_message, "unknown content type");
   }
-}
-
-Outcome Client::on_handshake_bytes() {
-  size_t used = 0;
-  Outcome o;
-  while (state_ != State::failed) {
-    auto r = next_handshake(std::span<const uint8_t>(hs_).subspan(used));
-    if (r.state == ParseState::need_more) break;
-    if (r.state == ParseState::error) {
-      o = r.error;
-      break;
-    }
-    used += r.consumed;
-    const bool key_change = r.msg.type == HandshakeType::server_hello ||
-                            r.msg.type == HandshakeType::finished ||
-                            r.msg.type == HandshakeType::key_update;
-    if (key_change && used != hs_.size()) {
-      o = Outcome::fail(Alert::unexpected_message, "handshake data across a key change");
-      break;
-    }
-    o = on_message(r.msg);
-    if (!o) break;
-  }
-  hs_.erase(hs_.begin(), hs_.begin() + static_cast<long>(std::min(used, hs_.size())));
-  return o;
 }
 
 Outcome Client::on_message(const HandshakeView& msg) {
@@ -562,8 +478,8 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   Status st = ks_->early({});
   if (st) st = ks_->handshake(std::span(secret.data(), secret_len), hello_hash);
   secure_wipe(secret);
-  if (st) st = read_.init(*suite, ks_->server_handshake_traffic().span());
-  if (st) st = write_.init(*suite, ks_->client_handshake_traffic().span());
+  if (st) st = io_.read.init(*suite, ks_->server_handshake_traffic().span());
+  if (st) st = io_.write.init(*suite, ks_->client_handshake_traffic().span());
   if (!st) return Outcome::fail(Alert::internal_error, "handshake key derivation failed");
   share_->x25519.reset();
   share_->hybrid.reset();
@@ -619,10 +535,10 @@ Outcome Client::on_hello_retry(const ServerHello& sh, const HandshakeView& msg) 
   transcript_->update(ch2);
   if (session_id_.size() == 32 && !sent_ccs_) {
     const std::array<uint8_t, 1> ccs = {1};
-    (void)queue_plaintext(ContentType::change_cipher_spec, ccs, kTls12);
+    (void)io_.queue_plaintext(ContentType::change_cipher_spec, ccs, kTls12);
     sent_ccs_ = true;
   }
-  (void)queue_plaintext(ContentType::handshake, ch2, kTls12);
+  (void)io_.queue_plaintext(ContentType::handshake, ch2, kTls12);
   return Outcome::success();
 }
 
@@ -727,16 +643,16 @@ Outcome Client::on_finished(const HandshakeView& msg) {
     return Outcome::fail(Alert::internal_error, "master secret derivation failed");
   if (session_id_.size() == 32 && !sent_ccs_) {
     const std::array<uint8_t, 1> ccs = {1};
-    (void)queue_plaintext(ContentType::change_cipher_spec, ccs, kTls12);
+    (void)io_.queue_plaintext(ContentType::change_cipher_spec, ccs, kTls12);
     sent_ccs_ = true;
   }
   std::vector<uint8_t> fin;
-  if (!encode_finished(mine.span(), fin) || !queue_protected(ContentType::handshake, fin))
+  if (!encode_finished(mine.span(), fin) || !io_.queue_protected(ContentType::handshake, fin))
     return Outcome::fail(Alert::internal_error, "cannot send Finished");
   transcript_->update(fin);
   Status st = ks_->resumption(transcript_hash());
-  if (st) st = read_.init(*suite_, ks_->server_application_traffic().span());
-  if (st) st = write_.init(*suite_, ks_->client_application_traffic().span());
+  if (st) st = io_.read.init(*suite_, ks_->server_application_traffic().span());
+  if (st) st = io_.write.init(*suite_, ks_->client_application_traffic().span());
   if (!st) return Outcome::fail(Alert::internal_error, "traffic key derivation failed");
   leaf_.clear();
   state_ = State::connected;
@@ -758,54 +674,36 @@ Outcome Client::on_post_handshake(const HandshakeView& msg) {
     tickets_.push_back(std::move(s));
     return Outcome::success();
   }
-  if (msg.type == HandshakeType::key_update) {
-    bool requested = false;
-    if (Outcome o = parse_key_update(msg.body, requested); !o) return o;
-    if (!read_.update()) return Outcome::fail(Alert::internal_error, "read key update failed");
-    if (requested && !sent_close_) {
-      std::vector<uint8_t> ku;
-      if (!encode_key_update(false, ku) || !queue_protected(ContentType::handshake, ku) ||
-          !write_.update())
-        return Outcome::fail(Alert::internal_error, "write key update failed");
-    }
-    return Outcome::success();
-  }
+  if (msg.type == HandshakeType::key_update) return io_.key_update(msg, !sent_close_);
   return Outcome::fail(Alert::unexpected_message, "unexpected post-handshake message");
 }
 
 Outcome Client::on_alert(std::span<const uint8_t> body) {
   if (body.size() != 2) return Outcome::fail(Alert::decode_error, "alert is not two bytes");
-  const auto desc = static_cast<Alert>(body[1]);
-  if (desc == Alert::close_notify) {
-    peer_closed_ = true;
-    return Outcome::success();
-  }
-  if (desc == Alert::user_canceled) return Outcome::success();
-  error_ = Outcome::fail(desc, "the server sent a fatal alert");
+  bool close_notify = false;
+  Outcome o = parse_alert(body, close_notify);
+  if (close_notify) peer_closed_ = true;
+  if (o) return o;
+  error_ = o;  // the peer's fatal alert: not answered
   state_ = State::failed;
-  return error_;
+  return o;
 }
 
 Status Client::send(std::span<const uint8_t> data) {
   if (state_ != State::connected || sent_close_) return Errc::invalid_state;
-  return queue_protected(ContentType::application_data, data);
+  return io_.queue_protected(ContentType::application_data, data);
 }
 
-std::vector<uint8_t> Client::take_application_data() { return std::exchange(app_, {}); }
+std::vector<uint8_t> Client::take_application_data() { return io_.take_application_data(); }
 
 Status Client::request_key_update() {
   if (state_ != State::connected || sent_close_) return Errc::invalid_state;
-  std::vector<uint8_t> ku;
-  if (!encode_key_update(true, ku)) return Errc::internal;
-  SLUICE_TRY(queue_protected(ContentType::handshake, ku));
-  return write_.update();
+  return io_.request_key_update();
 }
 
 Status Client::close() {
   if (state_ != State::connected || sent_close_) return Errc::invalid_state;
-  const std::array<uint8_t, 2> alert = {static_cast<uint8_t>(AlertLevel::warning),
-                                        static_cast<uint8_t>(Alert::close_notify)};
-  SLUICE_TRY(queue_protected(ContentType::alert, alert));
+  io_.queue_alert(AlertLevel::warning, Alert::close_notify);
   sent_close_ = true;
   return {};
 }

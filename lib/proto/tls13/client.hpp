@@ -40,6 +40,7 @@
 #include "proto/tls13/messages.hpp"
 #include "proto/tls13/profile.hpp"
 #include "proto/tls13/record.hpp"
+#include "proto/tls13/record_stream.hpp"
 #include "proto/tls13/types.hpp"
 #include "sluice/cipher.hpp"
 
@@ -120,8 +121,8 @@ class Client {
   Outcome receive(std::span<const uint8_t> bytes);
 
   // output is what to send now; drain(n) drops the first n bytes once sent.
-  std::span<const uint8_t> output() const noexcept { return out_; }
-  void drain(size_t n);
+  std::span<const uint8_t> output() const noexcept { return io_.output(); }
+  void drain(size_t n) { io_.drain(n); }
 
   // send seals application data (split into 2^14-byte records) into
   // output(). invalid_state unless connected().
@@ -148,8 +149,8 @@ class Client {
   // client_hello is the first ClientHello as sent (after the hook).
   std::span<const uint8_t> client_hello() const noexcept { return ch1_; }
 
-  RecordProtection& write_protection() noexcept { return write_; }
-  RecordProtection& read_protection() noexcept { return read_; }
+  RecordProtection& write_protection() noexcept { return io_.write; }
+  RecordProtection& read_protection() noexcept { return io_.read; }
 
  private:
   enum class State : uint8_t {
@@ -168,7 +169,6 @@ class Client {
 
   Outcome build_client_hello(std::vector<uint8_t>& out, bool after_hrr);
   Outcome on_record(ContentType type, std::span<uint8_t> body);
-  Outcome on_handshake_bytes();
   Outcome on_message(const HandshakeView& msg);
   Outcome on_server_hello(const HandshakeView& msg);
   Outcome on_hello_retry(const ServerHello& sh, const HandshakeView& msg);
@@ -182,8 +182,6 @@ class Client {
   void transcript_add(std::span<const uint8_t> msg);
   std::vector<uint8_t> transcript_hash();
   void draw(std::span<uint8_t> out);
-  Status queue_plaintext(ContentType type, std::span<const uint8_t> body, uint16_t version);
-  Status queue_protected(ContentType type, std::span<const uint8_t> body);
 
   ClientConfig cfg_;
   State state_ = State::idle;
@@ -213,13 +211,9 @@ class Client {
   std::vector<uint8_t> pending_transcript_;  // messages before the suite is known
   std::vector<uint8_t> leaf_;
   std::string alpn_;
-  RecordProtection read_, write_;
   std::vector<SessionTicket> tickets_;
 
-  std::vector<uint8_t> in_;   // bytes received, not yet a whole record
-  std::vector<uint8_t> hs_;   // handshake plaintext, not yet a whole message
-  std::vector<uint8_t> app_;  // application data received
-  std::vector<uint8_t> out_;  // bytes to send
+  RecordStream io_;
 };
 
 }  // namespace sluice::tls13

@@ -43,91 +43,28 @@ std::vector<uint8_t> Server::transcript_hash() {
   return h;
 }
 
-Status Server::queue_plaintext(ContentType type, std::span<const uint8_t> body) {
-  while (!body.empty()) {
-    const size_t n = std::min(body.size(), kMaxPlaintext);
-    const size_t at = out_.size();
-    out_.resize(at + kRecordHeaderLen);
-    write_record_header(out_.data() + at, type, static_cast<uint16_t>(n));
-    out_.insert(out_.end(), body.begin(), body.begin() + static_cast<long>(n));
-    body = body.subspan(n);
-  }
-  return {};
-}
-
 size_t Server::padding_for(size_t wire_length, size_t content_len) noexcept {
   const size_t natural = kRecordHeaderLen + content_len + kSealOverhead;
   if (wire_length <= natural || content_len > kMaxPlaintext) return 0;
   return std::min(wire_length - natural, kMaxPlaintext - content_len);
 }
 
-Status Server::queue_protected(ContentType type, std::span<const uint8_t> body, size_t padding) {
-  do {
-    const size_t n = std::min(body.size(), kMaxPlaintext);
-    const size_t pad = n == body.size() ? padding : 0;
-    const size_t at = out_.size();
-    out_.resize(at + kRecordHeaderLen + n + kSealOverhead + pad);
-    if (n) std::memcpy(out_.data() + at + kRecordHeaderLen, body.data(), n);
-    auto sealed = write_.seal_span(std::span(out_).subspan(at), n, type, pad);
-    if (!sealed) {
-      out_.resize(at);
-      return sealed.error();
-    }
-    body = body.subspan(n);
-  } while (!body.empty());
-  return {};
-}
-
 Outcome Server::fail(Outcome o) {
   if (state_ == State::failed) return o;
   error_ = o;
-  const std::array<uint8_t, 2> alert = {static_cast<uint8_t>(AlertLevel::fatal),
-                                        static_cast<uint8_t>(o.alert())};
-  if (write_.active())
-    (void)queue_protected(ContentType::alert, alert);
-  else
-    (void)queue_plaintext(ContentType::alert, alert);
+  io_.queue_alert(AlertLevel::fatal, o.alert());
   state_ = State::failed;
   return o;
 }
 
-void Server::drain(size_t n) {
-  out_.erase(out_.begin(), out_.begin() + static_cast<long>(std::min(n, out_.size())));
-}
-
 Outcome Server::receive(std::span<const uint8_t> bytes) {
   if (state_ == State::failed) return error_;
-  in_.insert(in_.end(), bytes.begin(), bytes.end());
-  size_t used = 0;
-  Outcome result;
-  while (state_ != State::failed && !peer_closed_) {
-    auto r = next_record(std::span(in_).subspan(used), read_.active());
-    if (r.need_more()) break;
-    if (r.failed()) {
-      result = fail(r.error);
-      break;
-    }
-    std::span<uint8_t> rec(in_.data() + used, r.consumed);
-    used += r.consumed;
-    Outcome o;
-    if (read_.active() &&
-        (r.record.type == ContentType::handshake || r.record.type == ContentType::alert)) {
-      o = Outcome::fail(Alert::unexpected_message, "plaintext record after ServerHello");
-    } else if (read_.active() && r.record.type == ContentType::application_data) {
-      ContentType inner{};
-      std::span<uint8_t> content;
-      o = read_.open_span(rec, inner, content);
-      if (o) o = on_record(inner, content);
-    } else {
-      o = on_record(r.record.type, rec.subspan(kRecordHeaderLen));
-    }
-    if (!o) {
-      result = state_ == State::failed ? o : fail(o);
-      break;
-    }
-  }
-  in_.erase(in_.begin(), in_.begin() + static_cast<long>(used));
-  return result;
+  Outcome o = io_.receive(
+      bytes,
+      [this](ContentType type, std::span<uint8_t> content) { return on_record(type, content); },
+      [this] { return state_ != State::failed && !peer_closed_; });
+  if (!o && state_ != State::failed) return fail(o);
+  return o;
 }
 
 Outcome Server::on_record(ContentType type, std::span<uint8_t> body) {
@@ -140,55 +77,35 @@ Outcome Server::on_record(ContentType type, std::span<uint8_t> body) {
     case ContentType::alert:
       return on_alert(body);
     case ContentType::handshake:
-      hs_.insert(hs_.end(), body.begin(), body.end());
-      return on_handshake_bytes();
+      return io_.handshake(
+          body, [this](const HandshakeView& m) { return on_message(m); },
+          [](HandshakeType t) {
+            return t == HandshakeType::client_hello || t == HandshakeType::finished ||
+                   t == HandshakeType::key_update;
+          },
+          [this] { return state_ != State::failed; });
     case ContentType::application_data:
       if (state_ != State::connected)
         return Outcome::fail(Alert::unexpected_message, "application data before Finished");
-      app_.insert(app_.end(), body.begin(), body.end());
+      io_.append_application_data(body);
       return Outcome::success();
     default:
       return Outcome::fail(Alert::unexpected_message, "unknown content type");
   }
 }
 
-Outcome Server::on_handshake_bytes() {
-  size_t used = 0;
-  Outcome o;
-  while (state_ != State::failed) {
-    auto r = next_handshake(std::span<const uint8_t>(hs_).subspan(used));
-    if (r.need_more()) break;
-    if (r.failed()) {
-      o = r.error;
-      break;
-    }
-    used += r.consumed;
-    const bool key_change = r.msg.type == HandshakeType::client_hello ||
-                            r.msg.type == HandshakeType::finished ||
-                            r.msg.type == HandshakeType::key_update;
-    if (key_change && used != hs_.size()) {
-      o = Outcome::fail(Alert::unexpected_message, "handshake data across a key change");
-      break;
-    }
-    const auto unexpected =
-        Outcome::fail(Alert::unexpected_message, "unexpected handshake message");
-    switch (state_) {
-      case State::wait_client_hello:
-        o = r.msg.type == HandshakeType::client_hello ? on_client_hello(r.msg) : unexpected;
-        break;
-      case State::wait_finished:
-        o = r.msg.type == HandshakeType::finished ? on_finished(r.msg) : unexpected;
-        break;
-      case State::connected:
-        o = on_post_handshake(r.msg);
-        break;
-      default:
-        o = unexpected;
-    }
-    if (!o) break;
+Outcome Server::on_message(const HandshakeView& msg) {
+  const auto unexpected = Outcome::fail(Alert::unexpected_message, "unexpected handshake message");
+  switch (state_) {
+    case State::wait_client_hello:
+      return msg.type == HandshakeType::client_hello ? on_client_hello(msg) : unexpected;
+    case State::wait_finished:
+      return msg.type == HandshakeType::finished ? on_finished(msg) : unexpected;
+    case State::connected:
+      return on_post_handshake(msg);
+    default:
+      return unexpected;
   }
-  hs_.erase(hs_.begin(), hs_.begin() + static_cast<long>(std::min(used, hs_.size())));
-  return o;
 }
 
 Outcome Server::send_hello_retry(const ClientHello& ch, uint16_t group) {
@@ -221,10 +138,10 @@ Outcome Server::send_hello_retry(const ClientHello& ch, uint16_t group) {
   std::vector<uint8_t> hrr;
   if (!encode_server_hello(f, hrr)) return Outcome::fail(Alert::internal_error, "HRR encoding");
   transcript_->update(hrr);
-  (void)queue_plaintext(ContentType::handshake, hrr);
+  (void)io_.queue_plaintext(ContentType::handshake, hrr);
   if (compat_) {
     const std::array<uint8_t, 1> ccs = {1};
-    (void)queue_plaintext(ContentType::change_cipher_spec, ccs);
+    (void)io_.queue_plaintext(ContentType::change_cipher_spec, ccs);
   }
   hrr_ = true;
   hrr_group_ = group;
@@ -445,18 +362,18 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
   std::vector<uint8_t> sh;
   if (!encode_server_hello(f, sh)) return Outcome::fail(Alert::internal_error, "SH encoding");
   transcript_->update(sh);
-  (void)queue_plaintext(ContentType::handshake, sh);
+  (void)io_.queue_plaintext(ContentType::handshake, sh);
   if (compat_ && !hrr_) {
     const std::array<uint8_t, 1> ccs = {1};
-    (void)queue_plaintext(ContentType::change_cipher_spec, ccs);
+    (void)io_.queue_plaintext(ContentType::change_cipher_spec, ccs);
   }
 
   ks_.emplace(*suite_);
   Status st = ks_->early({});
   if (st) st = ks_->handshake(std::span(secret.data(), secret_len), transcript_hash());
   secure_wipe(secret);
-  if (st) st = read_.init(*suite_, ks_->client_handshake_traffic().span());
-  if (st) st = write_.init(*suite_, ks_->server_handshake_traffic().span());
+  if (st) st = io_.read.init(*suite_, ks_->client_handshake_traffic().span());
+  if (st) st = io_.write.init(*suite_, ks_->server_handshake_traffic().span());
   if (!st) return Outcome::fail(Alert::internal_error, "handshake key derivation failed");
 
   // EncryptedExtensions, Certificate, CertificateVerify, Finished.
@@ -514,11 +431,11 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     (void)encode_finished(verify.span(), flight);
     transcript_->update(std::span(flight).subspan(at));
   }
-  if (!queue_protected(ContentType::handshake, flight,
-                       padding_for(cfg_.flight_record_length, flight.size())))
+  if (!io_.queue_protected(ContentType::handshake, flight,
+                           padding_for(cfg_.flight_record_length, flight.size())))
     return Outcome::fail(Alert::internal_error, "cannot seal the server flight");
   if (!ks_->master(transcript_hash()) ||
-      !write_.init(*suite_, ks_->server_application_traffic().span()))
+      !io_.write.init(*suite_, ks_->server_application_traffic().span()))
     return Outcome::fail(Alert::internal_error, "master secret derivation failed");
   state_ = State::wait_finished;
   return Outcome::success();
@@ -535,7 +452,7 @@ Outcome Server::on_finished(const HandshakeView& msg) {
     return Outcome::fail(Alert::decrypt_error, "client Finished does not verify");
   transcript_->update(msg.raw);
   if (!ks_->resumption(transcript_hash()) ||
-      !read_.init(*suite_, ks_->client_application_traffic().span()))
+      !io_.read.init(*suite_, ks_->client_application_traffic().span()))
     return Outcome::fail(Alert::internal_error, "traffic key derivation failed");
   state_ = State::connected;
   return Outcome::success();
@@ -544,29 +461,18 @@ Outcome Server::on_finished(const HandshakeView& msg) {
 Outcome Server::on_post_handshake(const HandshakeView& msg) {
   if (msg.type != HandshakeType::key_update)
     return Outcome::fail(Alert::unexpected_message, "unexpected post-handshake message");
-  bool requested = false;
-  if (Outcome o = parse_key_update(msg.body, requested); !o) return o;
-  if (!read_.update()) return Outcome::fail(Alert::internal_error, "read key update failed");
-  if (requested && !sent_close_) {
-    std::vector<uint8_t> ku;
-    if (!encode_key_update(false, ku) || !queue_protected(ContentType::handshake, ku) ||
-        !write_.update())
-      return Outcome::fail(Alert::internal_error, "write key update failed");
-  }
-  return Outcome::success();
+  return io_.key_update(msg, !sent_close_);
 }
 
 Outcome Server::on_alert(std::span<const uint8_t> body) {
   if (body.size() != 2) return Outcome::fail(Alert::decode_error, "alert is not two bytes");
-  const auto desc = static_cast<Alert>(body[1]);
-  if (desc == Alert::close_notify) {
-    peer_closed_ = true;
-    return Outcome::success();
-  }
-  if (desc == Alert::user_canceled) return Outcome::success();
-  error_ = Outcome::fail(desc, "the client sent a fatal alert");
+  bool close_notify = false;
+  Outcome o = parse_alert(body, close_notify);
+  if (close_notify) peer_closed_ = true;
+  if (o) return o;
+  error_ = o;  // the peer's fatal alert: not answered
   state_ = State::failed;
-  return error_;
+  return o;
 }
 
 Status Server::send(std::span<const uint8_t> data) {
@@ -577,24 +483,19 @@ Status Server::send(std::span<const uint8_t> data) {
     if (data.size() <= kMaxPlaintext)
       padding = padding_for(cfg_.first_app_record_length, data.size());
   }
-  return queue_protected(ContentType::application_data, data, padding);
+  return io_.queue_protected(ContentType::application_data, data, padding);
 }
 
-std::vector<uint8_t> Server::take_application_data() { return std::exchange(app_, {}); }
+std::vector<uint8_t> Server::take_application_data() { return io_.take_application_data(); }
 
 Status Server::request_key_update() {
   if (state_ != State::connected || sent_close_) return Errc::invalid_state;
-  std::vector<uint8_t> ku;
-  if (!encode_key_update(true, ku)) return Errc::internal;
-  SLUICE_TRY(queue_protected(ContentType::handshake, ku));
-  return write_.update();
+  return io_.request_key_update();
 }
 
 Status Server::close() {
   if (state_ != State::connected || sent_close_) return Errc::invalid_state;
-  const std::array<uint8_t, 2> alert = {static_cast<uint8_t>(AlertLevel::warning),
-                                        static_cast<uint8_t>(Alert::close_notify)};
-  SLUICE_TRY(queue_protected(ContentType::alert, alert));
+  io_.queue_alert(AlertLevel::warning, Alert::close_notify);
   sent_close_ = true;
   return {};
 }

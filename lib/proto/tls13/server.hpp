@@ -32,6 +32,7 @@
 #include "proto/tls13/key_schedule.hpp"
 #include "proto/tls13/messages.hpp"
 #include "proto/tls13/record.hpp"
+#include "proto/tls13/record_stream.hpp"
 #include "proto/tls13/types.hpp"
 
 namespace sluice::tls13 {
@@ -72,8 +73,8 @@ class Server {
   // receive processes bytes from the client; on failure the alert is queued
   // in output() and the server is failed().
   Outcome receive(std::span<const uint8_t> bytes);
-  std::span<const uint8_t> output() const noexcept { return out_; }
-  void drain(size_t n);
+  std::span<const uint8_t> output() const noexcept { return io_.output(); }
+  void drain(size_t n) { io_.drain(n); }
 
   [[nodiscard]] Status send(std::span<const uint8_t> data);
   std::vector<uint8_t> take_application_data();
@@ -94,14 +95,14 @@ class Server {
   // client_hello is the (last) ClientHello exactly as received.
   std::span<const uint8_t> client_hello() const noexcept { return ch_raw_; }
 
-  RecordProtection& write_protection() noexcept { return write_; }
-  RecordProtection& read_protection() noexcept { return read_; }
+  RecordProtection& write_protection() noexcept { return io_.write; }
+  RecordProtection& read_protection() noexcept { return io_.read; }
 
  private:
   enum class State : uint8_t { wait_client_hello, wait_finished, connected, failed };
 
   Outcome on_record(ContentType type, std::span<uint8_t> body);
-  Outcome on_handshake_bytes();
+  Outcome on_message(const HandshakeView& msg);
   Outcome on_client_hello(const HandshakeView& msg);
   Outcome on_finished(const HandshakeView& msg);
   Outcome on_post_handshake(const HandshakeView& msg);
@@ -110,8 +111,6 @@ class Server {
   Outcome fail(Outcome o);
   std::vector<uint8_t> transcript_hash();
   void draw(std::span<uint8_t> out);
-  Status queue_plaintext(ContentType type, std::span<const uint8_t> body);
-  Status queue_protected(ContentType type, std::span<const uint8_t> body, size_t padding = 0);
   static size_t padding_for(size_t wire_length, size_t content_len) noexcept;
 
   ServerConfig cfg_;
@@ -131,9 +130,8 @@ class Server {
   std::vector<uint8_t> ch_raw_;
   std::optional<KeySchedule> ks_;
   std::optional<Digest> transcript_;
-  RecordProtection read_, write_;
 
-  std::vector<uint8_t> in_, hs_, app_, out_;
+  RecordStream io_;
 };
 
 }  // namespace sluice::tls13
