@@ -53,7 +53,15 @@ CertificateVerifier policy_verifier(std::shared_ptr<const tls::VerifyPolicy> pol
     if (e == Errc::ok) return Outcome::success();
     if (e == Errc::pin_mismatch)
       return Outcome::fail(Alert::bad_certificate, "certificate does not match the pins");
-    return Outcome::fail(Alert::bad_certificate, "certificate chain or host name rejected");
+    // The alert follows the verifier's reason, as BoringSSL's client does.
+    auto has = [&reason](const char* s) { return reason.find(s) != std::string::npos; };
+    if (has("expired") || has("not yet valid"))
+      return Outcome::fail(Alert::certificate_expired, "certificate expired or not yet valid");
+    if (has("issuer") || has("self signed") || has("self-signed") || has("untrusted"))
+      return Outcome::fail(Alert::unknown_ca, "certificate chain does not lead to a trusted CA");
+    if (has("mismatch"))
+      return Outcome::fail(Alert::bad_certificate, "certificate is not valid for the host");
+    return Outcome::fail(Alert::bad_certificate, "certificate chain rejected");
   };
 }
 

@@ -60,7 +60,9 @@ using CertificateVerifier =
     std::function<Outcome(std::span<const CertificateEntry> chain, std::string_view server_name)>;
 
 // policy_verifier adapts the TLS transport's VerifyPolicy (trust store,
-// custom CA, pins, insecure).
+// custom CA, pins, insecure). Alerts: unknown_ca (no path to a trust
+// anchor), certificate_expired (expired or not yet valid), bad_certificate
+// (host name mismatch, pin mismatch, anything else).
 CertificateVerifier policy_verifier(std::shared_ptr<const tls::VerifyPolicy> policy);
 
 // ClientHelloHook sees the serialized ClientHello before it is sent: the
