@@ -151,6 +151,12 @@ class Client {
   // client_hello is the first ClientHello as sent (after the hook).
   std::span<const uint8_t> client_hello() const noexcept { return ch1_; }
 
+  // take_pending_input moves out received bytes short of a whole record: with
+  // take_application_data() and the two protections below, everything a
+  // transport needs to run the record layer itself on pool Chunks (the
+  // zero-copy data path) once connected().
+  std::vector<uint8_t> take_pending_input() { return io_.take_pending_input(); }
+
   RecordProtection& write_protection() noexcept { return io_.write; }
   RecordProtection& read_protection() noexcept { return io_.read; }
 

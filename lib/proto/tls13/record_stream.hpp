@@ -64,6 +64,9 @@ class RecordStream {
     app_.insert(app_.end(), d.begin(), d.end());
   }
   std::vector<uint8_t> take_application_data();
+  // take_pending_input moves out the received bytes that do not yet form a
+  // whole record, for a caller switching to its own record handling.
+  std::vector<uint8_t> take_pending_input() { return std::exchange(in_, {}); }
 
   RecordProtection read;
   RecordProtection write;

@@ -95,6 +95,12 @@ class Server {
   // client_hello is the (last) ClientHello exactly as received.
   std::span<const uint8_t> client_hello() const noexcept { return ch_raw_; }
 
+  // take_pending_input moves out received bytes short of a whole record: with
+  // take_application_data() and the two protections below, everything a
+  // transport needs to run the record layer itself on pool Chunks (the
+  // zero-copy data path) once connected().
+  std::vector<uint8_t> take_pending_input() { return io_.take_pending_input(); }
+
   RecordProtection& write_protection() noexcept { return io_.write; }
   RecordProtection& read_protection() noexcept { return io_.read; }
 

@@ -185,6 +185,30 @@ TEST_CASE("client reproduces RFC 8448 §3 byte for byte", "[tls13][client][rfc84
   CHECK(c.peer_closed());
 }
 
+TEST_CASE("handoff to a caller's record layer after the handshake", "[tls13][client]") {
+  int calls = 0;
+  Client c(rfc_config(&calls));
+  REQUIRE(c.start().ok());
+  take(c);
+  const Vec nst = hex(v::kNewSessionTicketRecord);
+  Vec in = cat(cat(hex(v::kServerHelloRecord), hex(v::kServerFlightRecord)), nst);
+  in.resize(in.size() - 100);  // the ticket record arrives in part
+  REQUIRE(c.receive(in).ok());
+  REQUIRE(c.connected());
+  Vec pending = c.take_pending_input();
+  CHECK(pending.size() == nst.size() - 100);
+  // The caller completes the record and opens it in place on a pool Chunk
+  // with the client's read protection.
+  pending.insert(pending.end(), nst.end() - 100, nst.end());
+  BufferPool pool;
+  auto s = pool.copy_from(pending.data(), pending.size());
+  REQUIRE(s.has_value());
+  ContentType type{};
+  REQUIRE(c.read_protection().open(*s, type).ok());
+  CHECK(type == ContentType::handshake);
+  CHECK((*s).data()[0] == static_cast<uint8_t>(HandshakeType::new_session_ticket));
+}
+
 TEST_CASE("client rejects a hostile server with the specific alert", "[tls13][client]") {
   int calls = 0;
   auto run = [&](const Vec& server_bytes) {
