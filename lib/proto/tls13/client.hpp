@@ -68,7 +68,8 @@ CertificateVerifier policy_verifier(std::shared_ptr<const tls::VerifyPolicy> pol
 // ClientHelloHook sees the serialized ClientHello before it is sent: the
 // whole message (read-only), its 32-byte session id (writable in place: the
 // transcript hashes the bytes as the hook leaves them) and the private key of
-// the plain X25519 share. REALITY seals its session id here.
+// the plain X25519 share. REALITY seals its session id here. It runs only
+// when the hello has a 32-byte session id and an X25519 share.
 struct ClientHelloHookView {
   std::span<const uint8_t> message;
   std::span<uint8_t> session_id;
