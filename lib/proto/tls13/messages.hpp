@@ -53,6 +53,10 @@ struct HandshakeParse {
   Outcome error;
   size_t consumed = 0;
   HandshakeView msg;
+
+  bool done() const noexcept { return state == ParseState::done; }
+  bool need_more() const noexcept { return state == ParseState::need_more; }
+  bool failed() const noexcept { return state == ParseState::error; }
 };
 HandshakeParse next_handshake(Bytes in) noexcept;
 

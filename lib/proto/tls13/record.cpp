@@ -83,16 +83,23 @@ void RecordProtection::nonce(std::span<uint8_t, kAeadNonceLen> out) const noexce
   xor_nonce(iv_, seq_, out);
 }
 
-Status RecordProtection::seal(Slice& s, ContentType type, size_t padding) noexcept {
+Status RecordProtection::check_seal(size_t content_len, size_t padding) const noexcept {
   if (!active()) return Errc::invalid_state;
-  if (!s.unique() || s.size() > kMaxPlaintext) return Errc::invalid_argument;
-  if (seq_ == std::numeric_limits<uint64_t>::max()) return Errc::limit_exceeded;
-  const size_t inner = s.size() + 1 + padding;
+  if (content_len > kMaxPlaintext) return Errc::invalid_argument;
   // The encoded TLSInnerPlaintext may not exceed 2^14 + 1 bytes (§5.4).
-  if (padding > kMaxPlaintext || inner > kMaxPlaintext + 1) return Errc::invalid_argument;
+  if (padding > kMaxPlaintext || content_len + 1 + padding > kMaxPlaintext + 1)
+    return Errc::invalid_argument;
+  if (seq_ == std::numeric_limits<uint64_t>::max()) return Errc::limit_exceeded;
+  return {};
+}
+
+Status RecordProtection::seal(Slice& s, ContentType type, size_t padding) noexcept {
+  if (!s.unique()) return Errc::invalid_argument;
+  if (Status st = check_seal(s.size(), padding); !st) return st;
   if (s.headroom() < kRecordHeaderLen || s.tailroom() < kSealOverhead + padding)
     return Errc::buffer_too_small;
   const size_t content_len = s.size();
+  const size_t inner = content_len + 1 + padding;
   uint8_t* tail = s.append(1 + padding);
   tail[0] = static_cast<uint8_t>(type);
   std::memset(tail + 1, 0, padding);
@@ -110,40 +117,40 @@ Status RecordProtection::seal(Slice& s, ContentType type, size_t padding) noexce
   return {};
 }
 
-Outcome RecordProtection::open(Slice& record, ContentType& type) noexcept {
-  if (!active()) return Outcome::fail(Alert::internal_error, "no read keys");
-  if (!record.unique()) return Outcome::fail(Alert::internal_error, "record buffer is shared");
-  if (record.size() < kRecordHeaderLen)
-    return Outcome::fail(Alert::internal_error, "open() needs a whole record");
-  if (seq_ == std::numeric_limits<uint64_t>::max())
-    return Outcome::fail(Alert::internal_error, "read sequence number exhausted");
-  std::array<uint8_t, kRecordHeaderLen> header;
-  std::memcpy(header.data(), record.data(), kRecordHeaderLen);
-  const size_t body_len = size_t{header[3]} << 8 | header[4];
-  if (body_len != record.size() - kRecordHeaderLen)
-    return Outcome::fail(Alert::internal_error, "open() needs exactly one record");
-  if (body_len < kAeadTagLen + 1)
-    return Outcome::fail(Alert::bad_record_mac, "record shorter than a tag and a type");
-  if (body_len > kMaxCiphertext)
-    return Outcome::fail(Alert::record_overflow, "record longer than 2^14 + 256");
-  record.advance(kRecordHeaderLen);
+Result<size_t> RecordProtection::seal_span(std::span<uint8_t> buf, size_t content_len,
+                                           ContentType type, size_t padding) noexcept {
+  if (Status st = check_seal(content_len, padding); !st) return st.error();
+  const size_t inner = content_len + 1 + padding;
+  const size_t total = kRecordHeaderLen + inner + kAeadTagLen;
+  if (buf.size() < total) return Errc::buffer_too_small;
+  uint8_t* body = buf.data() + kRecordHeaderLen;
+  body[content_len] = static_cast<uint8_t>(type);
+  std::memset(body + content_len + 1, 0, padding);
+  write_record_header(buf.data(), ContentType::application_data,
+                      static_cast<uint16_t>(inner + kAeadTagLen));
   std::array<uint8_t, kAeadNonceLen> n;
   nonce(n);
-  if (Status st = aead_.open_in_place(n, header, record); !st)
-    return Outcome::fail(Alert::bad_record_mac, "record authentication failed");
+  auto sealed = aead_.seal_in_place(n, buf.first(kRecordHeaderLen),
+                                    buf.subspan(kRecordHeaderLen, inner + kAeadTagLen), inner);
+  if (!sealed) return sealed.error();
   ++seq_;
-  if (record.size() > kMaxPlaintext + 1)
+  return total;
+}
+
+Outcome RecordProtection::finish_open(uint8_t* p, size_t len, ContentType& type,
+                                      size_t& content_len) noexcept {
+  ++seq_;
+  if (len > kMaxPlaintext + 1)
     return Outcome::fail(Alert::record_overflow, "inner plaintext longer than 2^14");
-  const uint8_t* p = record.data();
-  size_t i = record.size();
+  size_t i = len;
   while (i > 0 && p[i - 1] == 0) --i;
   if (i == 0) return Outcome::fail(Alert::unexpected_message, "record without a content type");
   type = static_cast<ContentType>(p[i - 1]);
-  record.truncate(i - 1);
+  content_len = i - 1;
   switch (type) {
     case ContentType::handshake:
     case ContentType::alert:
-      if (record.empty())
+      if (content_len == 0)
         return Outcome::fail(Alert::unexpected_message, "empty handshake or alert content");
       break;
     case ContentType::application_data:
@@ -152,6 +159,60 @@ Outcome RecordProtection::open(Slice& record, ContentType& type) noexcept {
       return Outcome::fail(Alert::unexpected_message, "inner content type not allowed");
   }
   return Outcome::success();
+}
+
+namespace {
+
+// check_record validates the header of a whole record before decryption.
+Outcome check_record(const uint8_t* rec, size_t size) noexcept {
+  if (size < kRecordHeaderLen)
+    return Outcome::fail(Alert::internal_error, "open() needs a whole record");
+  const size_t body_len = size_t{rec[3]} << 8 | rec[4];
+  if (body_len != size - kRecordHeaderLen)
+    return Outcome::fail(Alert::internal_error, "open() needs exactly one record");
+  if (body_len < kAeadTagLen + 1)
+    return Outcome::fail(Alert::bad_record_mac, "record shorter than a tag and a type");
+  if (body_len > kMaxCiphertext)
+    return Outcome::fail(Alert::record_overflow, "record longer than 2^14 + 256");
+  return Outcome::success();
+}
+
+}  // namespace
+
+Outcome RecordProtection::open(Slice& record, ContentType& type) noexcept {
+  if (!active()) return Outcome::fail(Alert::internal_error, "no read keys");
+  if (!record.unique()) return Outcome::fail(Alert::internal_error, "record buffer is shared");
+  if (seq_ == std::numeric_limits<uint64_t>::max())
+    return Outcome::fail(Alert::internal_error, "read sequence number exhausted");
+  if (Outcome o = check_record(record.data(), record.size()); !o) return o;
+  std::array<uint8_t, kRecordHeaderLen> header;
+  std::memcpy(header.data(), record.data(), kRecordHeaderLen);
+  record.advance(kRecordHeaderLen);
+  std::array<uint8_t, kAeadNonceLen> n;
+  nonce(n);
+  if (Status st = aead_.open_in_place(n, header, record); !st)
+    return Outcome::fail(Alert::bad_record_mac, "record authentication failed");
+  size_t content_len = 0;
+  Outcome o = finish_open(record.mutable_data(), record.size(), type, content_len);
+  if (o) record.truncate(content_len);
+  return o;
+}
+
+Outcome RecordProtection::open_span(std::span<uint8_t> record, ContentType& type,
+                                    std::span<uint8_t>& content) noexcept {
+  if (!active()) return Outcome::fail(Alert::internal_error, "no read keys");
+  if (seq_ == std::numeric_limits<uint64_t>::max())
+    return Outcome::fail(Alert::internal_error, "read sequence number exhausted");
+  if (Outcome o = check_record(record.data(), record.size()); !o) return o;
+  std::array<uint8_t, kAeadNonceLen> n;
+  nonce(n);
+  auto opened =
+      aead_.open_in_place(n, record.first(kRecordHeaderLen), record.subspan(kRecordHeaderLen));
+  if (!opened) return Outcome::fail(Alert::bad_record_mac, "record authentication failed");
+  size_t content_len = 0;
+  Outcome o = finish_open(record.data() + kRecordHeaderLen, *opened, type, content_len);
+  if (o) content = record.subspan(kRecordHeaderLen, content_len);
+  return o;
 }
 
 }  // namespace sluice::tls13

@@ -50,6 +50,10 @@ struct RecordParse {
   Outcome error;
   size_t consumed = 0;
   RecordView record;
+
+  bool done() const noexcept { return state == ParseState::done; }
+  bool need_more() const noexcept { return state == ParseState::need_more; }
+  bool failed() const noexcept { return state == ParseState::error; }
 };
 
 // next_record frames the next record out of |in|. |protected_epoch| says
@@ -100,7 +104,21 @@ class RecordProtection {
   // internal_error without keys, a shared Slice or an exhausted sequence.
   Outcome open(Slice& record, ContentType& type) noexcept;
 
+  // seal_span and open_span are the same operations on plain memory, for the
+  // handshake flights the engine builds in a vector. seal_span: |buf| starts
+  // with kRecordHeaderLen free bytes, then |content_len| bytes of content,
+  // and has room after them for kSealOverhead + |padding|; returns the record
+  // length. open_span: |record| is one whole record; on success |content|
+  // views the content inside it.
+  [[nodiscard]] Result<size_t> seal_span(std::span<uint8_t> buf, size_t content_len,
+                                         ContentType type, size_t padding = 0) noexcept;
+  Outcome open_span(std::span<uint8_t> record, ContentType& type,
+                    std::span<uint8_t>& content) noexcept;
+
  private:
+  Status check_seal(size_t content_len, size_t padding) const noexcept;
+  Outcome finish_open(uint8_t* plain, size_t len, ContentType& type, size_t& content_len) noexcept;
+
   void nonce(std::span<uint8_t, kAeadNonceLen> out) const noexcept;
 
   const CipherSuite* suite_ = nullptr;

@@ -1,0 +1,155 @@
+// fuzz/tls13_handshake_fuzz.cpp: the TLS 1.3 handshake decoders and the
+// client state machine on arbitrary bytes.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// 1. The input is split into handshake messages and each is given to every
+//    decoder; results must be well formed (consumed within bounds, failures
+//    naming an alert other than close_notify).
+// 2. The input is fed, as the server's byte stream, to a client whose random
+//    and X25519 key are RFC 8448 §3's: a corpus seeded with that trace's
+//    server records reaches the encrypted states (EncryptedExtensions,
+//    Certificate, CertificateVerify, Finished, tickets, application data).
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "proto/tls13/client.hpp"
+#include "proto/tls13/messages.hpp"
+
+using namespace sluice;
+using namespace sluice::tls13;
+
+namespace {
+
+void require(bool cond) {
+  if (!cond) std::abort();
+}
+
+void check(const Outcome& o) {
+  if (!o) require(o.alert() != Alert::close_notify && o.what()[0] != '\0');
+}
+
+constexpr uint16_t kCiphers[] = {0x1301, 0x1303, 0x1302};
+constexpr uint16_t kGroups[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100,
+                                0x0101, 0x0102, 0x0103, 0x0104};
+constexpr uint16_t kSigalgs[] = {0x0403, 0x0503, 0x0603, 0x0203, 0x0804, 0x0805, 0x0806, 0x0401,
+                                 0x0501, 0x0601, 0x0201, 0x0402, 0x0502, 0x0602, 0x0202};
+constexpr uint16_t kVersions[] = {0x0304};
+constexpr uint8_t kRenego[] = {0};
+constexpr uint8_t kPskModes[] = {1, 1};
+constexpr uint8_t kRecordSizeLimit[] = {0x40, 0x01};
+constexpr ProfileExtension kExtensions[] = {
+    {ext::server_name, ExtKind::server_name, {}},
+    {ext::renegotiation_info, ExtKind::literal, kRenego},
+    {ext::supported_groups, ExtKind::supported_groups, {}},
+    {ext::session_ticket, ExtKind::literal, {}},
+    {ext::key_share, ExtKind::key_share, {}},
+    {ext::supported_versions, ExtKind::supported_versions, {}},
+    {ext::signature_algorithms, ExtKind::signature_algorithms, {}},
+    {ext::psk_key_exchange_modes, ExtKind::literal, kPskModes},
+    {ext::record_size_limit, ExtKind::literal, kRecordSizeLimit},
+};
+constexpr ClientProfile kRfc8448 = {
+    "rfc8448", false, 0, kCiphers, kGroups, kSigalgs, kVersions, kExtensions, PaddingRule::none,
+};
+constexpr uint8_t kRandom[32] = {0xcb, 0x34, 0xec, 0xb1, 0xe7, 0x81, 0x63, 0xba, 0x1c, 0x38, 0xc6,
+                                 0xda, 0xcb, 0x19, 0x6a, 0x6d, 0xff, 0xa2, 0x1a, 0x8d, 0x99, 0x12,
+                                 0xec, 0x18, 0xa2, 0xef, 0x62, 0x83, 0x02, 0x4d, 0xec, 0xe7};
+constexpr uint8_t kPrivate[32] = {0x49, 0xaf, 0x42, 0xba, 0x7f, 0x79, 0x94, 0x85, 0x2d, 0x71, 0x3e,
+                                  0xf2, 0x78, 0x4b, 0xcb, 0xca, 0xa7, 0x91, 0x1d, 0xe2, 0x6a, 0xdc,
+                                  0x56, 0x42, 0xcb, 0x63, 0x45, 0x40, 0xe7, 0xea, 0x50, 0x05};
+
+void decode_all(std::span<const uint8_t> in) {
+  while (!in.empty()) {
+    auto r = next_handshake(in);
+    if (!r.done()) {
+      if (r.failed()) check(r.error);
+      return;
+    }
+    require(r.consumed >= 4 && r.consumed <= in.size());
+    const Bytes b = r.msg.body;
+    ClientHello ch;
+    check(parse_client_hello(b, r.msg.raw, ch));
+    ServerHello sh;
+    if (Outcome o = parse_server_hello(b, sh); o) {
+      for (const auto& e : sh.extensions.all()) {
+        KeyShareEntry k;
+        uint16_t v = 0;
+        check(parse_server_key_share(e.data, k));
+        check(parse_hrr_key_share(e.data, v));
+        check(parse_server_supported_version(e.data, v));
+      }
+    }
+    for (const auto& e : ch.extensions.all()) {
+      std::array<KeyShareEntry, kMaxKeyShares> shares;
+      size_t n = 0;
+      Bytes list;
+      check(parse_client_key_shares(e.data, shares, n));
+      require(n <= kMaxKeyShares);
+      check(parse_u16_list(e.data, 1, list));
+      check(parse_u16_list(e.data, 2, list));
+    }
+    ExtensionList ee;
+    check(parse_encrypted_extensions(b, ee));
+    Certificate cert;
+    check(parse_certificate(b, cert));
+    require(cert.count <= kMaxCertificates);
+    CertificateVerify cv;
+    check(parse_certificate_verify(b, cv));
+    Bytes fin;
+    check(parse_finished(b, 32, fin));
+    check(parse_finished(b, 48, fin));
+    NewSessionTicket t;
+    check(parse_new_session_ticket(b, t));
+    bool req = false;
+    check(parse_key_update(b, req));
+    in = in.subspan(r.consumed);
+  }
+}
+
+void run_client(std::span<const uint8_t> in) {
+  ClientConfig cfg;
+  cfg.profile = &kRfc8448;
+  cfg.server_name = "server";
+  cfg.alpn.clear();
+  cfg.key_shares = KeySharePolicy::x25519_only;
+  int draws = 0;
+  cfg.random = [&draws](std::span<uint8_t> out) {
+    if (out.size() == 32) {
+      std::memcpy(out.data(), draws++ == 0 ? kRandom : kPrivate, 32);
+    } else {
+      std::memset(out.data(), 0, out.size());
+    }
+  };
+  cfg.verifier = [](std::span<const CertificateEntry>, std::string_view) {
+    return Outcome::success();
+  };
+  Client c(cfg);
+  require(c.start().ok());
+  c.drain(c.output().size());
+  // Split the input in two at a point the input's first byte chooses, so
+  // record and message reassembly are exercised too.
+  const size_t cut = in.empty() ? 0 : in[0] % (in.size() + 1);
+  Outcome o = c.receive(in.first(cut));
+  check(o);
+  if (o) check(c.receive(in.subspan(cut)));
+  if (c.connected()) {
+    const uint8_t data[3] = {1, 2, 3};
+    require(c.send(data).has_value());
+    (void)c.take_application_data();
+    require(c.request_key_update().has_value());
+  }
+  if (c.failed()) require(!c.error().ok());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::span<const uint8_t> in(data, size);
+  decode_all(in);
+  if (size > 0) run_client(in.subspan(1));
+  return 0;
+}

@@ -1,0 +1,503 @@
+// proto/tls13/server.cpp: see server.hpp.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include "proto/tls13/server.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "crypto/p256.hpp"
+#include "crypto/pq/x25519_mlkem768.hpp"
+#include "proto/tls13/wire.hpp"
+
+namespace sluice::tls13 {
+
+namespace {
+
+constexpr uint8_t kServerCvContext[] = "TLS 1.3, server CertificateVerify";
+
+bool implemented_group(uint16_t g) noexcept {
+  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1;
+}
+
+bool contains(const std::vector<uint16_t>& v, uint16_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config) : cfg_(std::move(config)) {}
+Server::~Server() = default;
+
+void Server::draw(std::span<uint8_t> out) {
+  if (cfg_.random)
+    cfg_.random(out);
+  else
+    random_bytes(out);
+}
+
+std::vector<uint8_t> Server::transcript_hash() {
+  std::vector<uint8_t> h(transcript_->size());
+  Digest fork = *transcript_;
+  (void)fork.finish(h);
+  return h;
+}
+
+size_t Server::padding_for(size_t wire_length, size_t content_len) noexcept {
+  const size_t natural = kRecordHeaderLen + content_len + kSealOverhead;
+  if (wire_length <= natural || content_len > kMaxPlaintext) return 0;
+  return std::min(wire_length - natural, kMaxPlaintext - content_len);
+}
+
+Outcome Server::fail(Outcome o) {
+  if (state_ == State::failed) return o;
+  error_ = o;
+  io_.queue_alert(AlertLevel::fatal, o.alert());
+  state_ = State::failed;
+  return o;
+}
+
+Outcome Server::receive(std::span<const uint8_t> bytes) {
+  if (state_ == State::failed) return error_;
+  Outcome o = io_.receive(
+      bytes,
+      [this](ContentType type, std::span<uint8_t> content) { return on_record(type, content); },
+      [this] { return state_ != State::failed && !peer_closed_; });
+  if (!o && state_ != State::failed) return fail(o);
+  return o;
+}
+
+Outcome Server::on_record(ContentType type, std::span<uint8_t> body) {
+  switch (type) {
+    case ContentType::change_cipher_spec:
+      // Tolerated once the first ClientHello is in, until the client Finished.
+      if ((state_ == State::wait_finished || hrr_) && body.size() == 1 && body[0] == 1)
+        return Outcome::success();
+      return Outcome::fail(Alert::unexpected_message, "unexpected change_cipher_spec");
+    case ContentType::alert:
+      return on_alert(body);
+    case ContentType::handshake:
+      return io_.handshake(
+          body, [this](const HandshakeView& m) { return on_message(m); },
+          [](HandshakeType t) {
+            return t == HandshakeType::client_hello || t == HandshakeType::finished ||
+                   t == HandshakeType::key_update;
+          },
+          [this] { return state_ != State::failed; });
+    case ContentType::application_data:
+      if (state_ != State::connected)
+        return Outcome::fail(Alert::unexpected_message, "application data before Finished");
+      io_.append_application_data(body);
+      return Outcome::success();
+    default:
+      return Outcome::fail(Alert::unexpected_message, "unknown content type");
+  }
+}
+
+Outcome Server::on_message(const HandshakeView& msg) {
+  const auto unexpected = Outcome::fail(Alert::unexpected_message, "unexpected handshake message");
+  switch (state_) {
+    case State::wait_client_hello:
+      return msg.type == HandshakeType::client_hello ? on_client_hello(msg) : unexpected;
+    case State::wait_finished:
+      return msg.type == HandshakeType::finished ? on_finished(msg) : unexpected;
+    case State::connected:
+      return on_post_handshake(msg);
+    default:
+      return unexpected;
+  }
+}
+
+Outcome Server::send_hello_retry(const ClientHello& ch, uint16_t group) {
+  // Transcript: message_hash(Hash(ClientHello1)) || HelloRetryRequest.
+  transcript_.emplace(suite_->hash);
+  std::array<uint8_t, kMaxDigestLen> h1{};
+  if (!Digest::hash(suite_->hash, ch.raw, h1))
+    return Outcome::fail(Alert::internal_error, "hash failed");
+  const std::array<uint8_t, 4> mh = {static_cast<uint8_t>(HandshakeType::message_hash), 0, 0,
+                                     static_cast<uint8_t>(suite_->hash_len())};
+  transcript_->update(mh);
+  transcript_->update(std::span(h1.data(), suite_->hash_len()));
+
+  ServerHelloFields f;
+  f.random = kHelloRetryRequestRandom;
+  f.legacy_session_id_echo.assign(ch.legacy_session_id.begin(), ch.legacy_session_id.end());
+  f.cipher_suite = suite_->id;
+  f.extensions.emplace_back(ext::supported_versions, std::vector<uint8_t>{0x03, 0x04});
+  if (group != 0)
+    f.extensions.emplace_back(ext::key_share, std::vector<uint8_t>{static_cast<uint8_t>(group >> 8),
+                                                                   static_cast<uint8_t>(group)});
+  if (!cfg_.retry_cookie.empty()) {
+    std::vector<uint8_t> c;
+    Writer w(c);
+    const size_t l = w.open_prefix(2);
+    w.bytes(cfg_.retry_cookie);
+    if (!w.close_prefix(l)) return Outcome::fail(Alert::internal_error, "cookie too long");
+    f.extensions.emplace_back(ext::cookie, std::move(c));
+  }
+  std::vector<uint8_t> hrr;
+  if (!encode_server_hello(f, hrr)) return Outcome::fail(Alert::internal_error, "HRR encoding");
+  transcript_->update(hrr);
+  (void)io_.queue_plaintext(ContentType::handshake, hrr);
+  if (compat_) {
+    const std::array<uint8_t, 1> ccs = {1};
+    (void)io_.queue_plaintext(ContentType::change_cipher_spec, ccs);
+  }
+  hrr_ = true;
+  hrr_group_ = group;
+  return Outcome::success();
+}
+
+Outcome Server::on_client_hello(const HandshakeView& msg) {
+  if (cfg_.certificate_chain.empty() || !cfg_.key)
+    return Outcome::fail(Alert::internal_error, "server has no certificate or key");
+  ClientHello ch;
+  if (Outcome o = parse_client_hello(msg.body, msg.raw, ch); !o) return o;
+  ch_raw_.assign(msg.raw.begin(), msg.raw.end());
+
+  const Extension* sv = ch.extensions.find(ext::supported_versions);
+  Bytes versions;
+  if (sv == nullptr) return Outcome::fail(Alert::protocol_version, "client does not offer TLS 1.3");
+  if (Outcome o = parse_u16_list(sv->data, 1, versions); !o) return o;
+  bool v13 = false;
+  for (size_t i = 0; i + 1 < versions.size(); i += 2)
+    v13 = v13 || (versions[i] == 0x03 && versions[i + 1] == 0x04);
+  if (!v13) return Outcome::fail(Alert::protocol_version, "client does not offer TLS 1.3");
+
+  // Suite: the template's, else the first in the server's order.
+  const CipherSuite* suite = nullptr;
+  const std::vector<uint16_t> forced = {cfg_.hello_template.cipher_suite};
+  for (uint16_t want : cfg_.hello_template.cipher_suite ? forced : cfg_.cipher_suites) {
+    for (size_t i = 0; i + 1 < ch.cipher_suites.size() && !suite; i += 2)
+      if ((ch.cipher_suites[i] << 8 | ch.cipher_suites[i + 1]) == want)
+        suite = find_cipher_suite(want);
+    if (suite) break;
+  }
+  if (suite == nullptr) return Outcome::fail(Alert::handshake_failure, "no common cipher suite");
+  if (hrr_ && suite != suite_)
+    return Outcome::fail(Alert::illegal_parameter, "suite changed after HelloRetryRequest");
+
+  // Signature scheme: the client's first one the key fits.
+  const Extension* sa = ch.extensions.find(ext::signature_algorithms);
+  if (sa == nullptr) return Outcome::fail(Alert::missing_extension, "no signature_algorithms");
+  Bytes sigalgs;
+  if (Outcome o = parse_u16_list(sa->data, 2, sigalgs); !o) return o;
+  uint16_t scheme = 0;
+  for (size_t i = 0; i + 1 < sigalgs.size() && scheme == 0; i += 2) {
+    const auto s = static_cast<uint16_t>(sigalgs[i] << 8 | sigalgs[i + 1]);
+    if (cfg_.key->supports(s)) scheme = s;
+  }
+  if (scheme == 0)
+    return Outcome::fail(Alert::handshake_failure, "no signature scheme fits the key");
+
+  // Group: the server's first with a client share, else HRR for one listed.
+  const Extension* sg = ch.extensions.find(ext::supported_groups);
+  const Extension* ks = ch.extensions.find(ext::key_share);
+  if (sg == nullptr || ks == nullptr)
+    return Outcome::fail(Alert::missing_extension, "no supported_groups or key_share");
+  Bytes groups_list;
+  if (Outcome o = parse_u16_list(sg->data, 2, groups_list); !o) return o;
+  std::vector<uint16_t> client_groups;
+  for (size_t i = 0; i + 1 < groups_list.size(); i += 2)
+    client_groups.push_back(static_cast<uint16_t>(groups_list[i] << 8 | groups_list[i + 1]));
+  std::array<KeyShareEntry, kMaxKeyShares> shares;
+  size_t nshares = 0;
+  if (Outcome o = parse_client_key_shares(ks->data, shares, nshares); !o) return o;
+  for (size_t i = 0; i < nshares; ++i)
+    if (!contains(client_groups, shares[i].group))
+      return Outcome::fail(Alert::illegal_parameter, "key share for a group not listed");
+  const KeyShareEntry* share = nullptr;
+  for (uint16_t g : cfg_.groups) {
+    if (!implemented_group(g)) continue;
+    for (size_t i = 0; i < nshares && !share; ++i)
+      if (shares[i].group == g) share = &shares[i];
+    if (share) break;
+  }
+  compat_ = !ch.legacy_session_id.empty();
+
+  if (hrr_) {
+    const Extension* cookie = ch.extensions.find(ext::cookie);
+    if (!cfg_.retry_cookie.empty()) {
+      Reader r(cookie ? cookie->data : Bytes{});
+      const Bytes c = r.vec16();
+      if (cookie == nullptr || !r.ok() || !r.empty() ||
+          !std::equal(c.begin(), c.end(), cfg_.retry_cookie.begin(), cfg_.retry_cookie.end()))
+        return Outcome::fail(Alert::illegal_parameter, "cookie not echoed");
+    }
+    if (hrr_group_ != 0 && (share == nullptr || share->group != hrr_group_ || nshares != 1))
+      return Outcome::fail(Alert::illegal_parameter, "second ClientHello ignores the HRR group");
+    transcript_->update(msg.raw);
+  } else {
+    suite_ = suite;
+    uint16_t retry_group = 0;
+    if (share == nullptr) {
+      for (uint16_t g : cfg_.groups)
+        if (implemented_group(g) && contains(client_groups, g)) {
+          retry_group = g;
+          break;
+        }
+      if (retry_group == 0) return Outcome::fail(Alert::handshake_failure, "no common group");
+    }
+    if (retry_group != 0 || !cfg_.retry_cookie.empty()) {
+      if (Outcome o = send_hello_retry(ch, retry_group); !o) return o;
+      return Outcome::success();  // wait for the second ClientHello
+    }
+    transcript_.emplace(suite->hash);
+    transcript_->update(msg.raw);
+  }
+  if (share == nullptr) return Outcome::fail(Alert::handshake_failure, "no usable key share");
+
+  // SNI and ALPN.
+  if (const Extension* sn = ch.extensions.find(ext::server_name)) {
+    Reader r(sn->data);
+    Reader list(r.vec16());
+    const uint8_t type = list.u8();
+    const Bytes name = list.vec16();
+    if (!r.ok() || !r.empty() || !list.ok() || type != 0 || name.empty())
+      return Outcome::fail(Alert::decode_error, "malformed server_name");
+    sni_.assign(name.begin(), name.end());
+  }
+  std::vector<uint8_t> ee_alpn;
+  if (const Extension* al = ch.extensions.find(ext::alpn); al && !cfg_.alpn.empty()) {
+    Reader r(al->data);
+    Reader list(r.vec16());
+    std::vector<std::string> offered;
+    while (list.ok() && !list.empty()) {
+      const Bytes p = list.vec8();
+      if (p.empty()) return Outcome::fail(Alert::decode_error, "empty ALPN protocol");
+      offered.emplace_back(p.begin(), p.end());
+    }
+    if (!r.ok() || !r.empty() || !list.ok() || offered.empty())
+      return Outcome::fail(Alert::decode_error, "malformed ALPN");
+    for (const auto& mine : cfg_.alpn)
+      if (std::find(offered.begin(), offered.end(), mine) != offered.end()) {
+        alpn_ = mine;
+        break;
+      }
+    if (alpn_.empty()) return Outcome::fail(Alert::no_application_protocol, "no common ALPN");
+    Writer w(ee_alpn);
+    const size_t l = w.open_prefix(2);
+    const size_t n = w.open_prefix(1);
+    w.bytes({reinterpret_cast<const uint8_t*>(alpn_.data()), alpn_.size()});
+    (void)w.close_prefix(n);
+    (void)w.close_prefix(l);
+  }
+
+  // Key exchange.
+  std::vector<uint8_t> server_share;
+  std::array<uint8_t, pq::kX25519Mlkem768SecretSize> secret{};
+  size_t secret_len = 0;
+  if (share->group == kGroupX25519) {
+    if (share->key_exchange.size() != kX25519KeyLen)
+      return Outcome::fail(Alert::illegal_parameter, "X25519 share of the wrong length");
+    std::array<uint8_t, 32> priv{};
+    draw(priv);
+    auto kp = X25519KeyPair::from_private(priv);
+    secure_wipe(priv);
+    if (!kp) return Outcome::fail(Alert::internal_error, "X25519 key generation failed");
+    if (!kp->shared_secret(share->key_exchange, secret))
+      return Outcome::fail(Alert::illegal_parameter, "X25519 share of low order");
+    server_share.assign(kp->public_key().begin(), kp->public_key().end());
+    secret_len = kX25519KeyLen;
+  } else if (share->group == kGroupSecp256r1) {
+    Result<crypto::P256KeyPair> kp = Errc::invalid_argument;
+    for (int i = 0; i < 8 && !kp.has_value(); ++i) {
+      if (cfg_.random) {
+        std::array<uint8_t, crypto::kP256ScalarLen> priv{};
+        draw(priv);
+        kp = crypto::P256KeyPair::from_private(priv);
+        secure_wipe(priv);
+      } else {
+        kp = crypto::P256KeyPair::generate();
+      }
+    }
+    if (!kp) return Outcome::fail(Alert::internal_error, "P-256 key generation failed");
+    if (!kp->shared_secret(share->key_exchange, std::span(secret).first<32>()))
+      return Outcome::fail(Alert::illegal_parameter, "bad P-256 client share");
+    server_share.assign(kp->public_key().begin(), kp->public_key().end());
+    secret_len = 32;
+  } else {
+    std::array<uint8_t, pq::kX25519Mlkem768ServerShareSize> out{};
+    std::array<uint8_t, pq::kX25519Mlkem768SecretSize> s{};
+    Status st;
+    if (cfg_.random) {
+      std::array<uint8_t, pq::kMlkemMessageSize> m{};
+      std::array<uint8_t, 32> priv{};
+      draw(m);
+      draw(priv);
+      st = pq::x25519_mlkem768_server_for_test(share->key_exchange, m, priv, out, s);
+    } else {
+      st = pq::x25519_mlkem768_server(share->key_exchange, out, s);
+    }
+    if (!st) return Outcome::fail(Alert::illegal_parameter, "bad X25519MLKEM768 client share");
+    server_share.assign(out.begin(), out.end());
+    secret = s;
+    secure_wipe(s);
+    secret_len = pq::kX25519Mlkem768SecretSize;
+  }
+  group_ = share->group;
+  scheme_ = scheme;
+
+  // ServerHello.
+  ServerHelloFields f;
+  draw(f.random);
+  f.legacy_session_id_echo.assign(ch.legacy_session_id.begin(), ch.legacy_session_id.end());
+  f.cipher_suite = suite_->id;
+  for (uint16_t type : cfg_.hello_template.extension_order) {
+    if (type == ext::supported_versions) {
+      f.extensions.emplace_back(ext::supported_versions, std::vector<uint8_t>{0x03, 0x04});
+    } else if (type == ext::key_share) {
+      std::vector<uint8_t> k;
+      Writer w(k);
+      w.u16(group_);
+      const size_t l = w.open_prefix(2);
+      w.bytes(server_share);
+      (void)w.close_prefix(l);
+      f.extensions.emplace_back(ext::key_share, std::move(k));
+    }
+  }
+  if (f.extensions.size() != 2 || f.extensions[0].first == f.extensions[1].first)
+    return Outcome::fail(Alert::internal_error,
+                         "ServerHello template must order supported_versions and key_share");
+  std::vector<uint8_t> sh;
+  if (!encode_server_hello(f, sh)) return Outcome::fail(Alert::internal_error, "SH encoding");
+  transcript_->update(sh);
+  (void)io_.queue_plaintext(ContentType::handshake, sh);
+  if (compat_ && !hrr_) {
+    const std::array<uint8_t, 1> ccs = {1};
+    (void)io_.queue_plaintext(ContentType::change_cipher_spec, ccs);
+  }
+
+  ks_.emplace(*suite_);
+  Status st = ks_->early({});
+  if (st) st = ks_->handshake(std::span(secret.data(), secret_len), transcript_hash());
+  secure_wipe(secret);
+  if (st) st = io_.read.init(*suite_, ks_->client_handshake_traffic().span());
+  if (st) st = io_.write.init(*suite_, ks_->server_handshake_traffic().span());
+  if (!st) return Outcome::fail(Alert::internal_error, "handshake key derivation failed");
+
+  // EncryptedExtensions, Certificate, CertificateVerify, Finished.
+  std::vector<uint8_t> flight;
+  {
+    std::vector<uint8_t> body;
+    Writer w(body);
+    const size_t l = w.open_prefix(2);
+    if (!ee_alpn.empty()) {
+      w.u16(ext::alpn);
+      const size_t d = w.open_prefix(2);
+      w.bytes(ee_alpn);
+      (void)w.close_prefix(d);
+    }
+    (void)w.close_prefix(l);
+    (void)encode_handshake(HandshakeType::encrypted_extensions, body, flight);
+  }
+  {
+    std::vector<uint8_t> body;
+    Writer w(body);
+    w.u8(0);
+    const size_t l = w.open_prefix(3);
+    for (const auto& der : cfg_.certificate_chain) {
+      const size_t c = w.open_prefix(3);
+      w.bytes(der);
+      if (!w.close_prefix(c)) return Outcome::fail(Alert::internal_error, "certificate too big");
+      w.u16(0);
+    }
+    if (!w.close_prefix(l)) return Outcome::fail(Alert::internal_error, "chain too big");
+    (void)encode_handshake(HandshakeType::certificate, body, flight);
+  }
+  transcript_->update(flight);
+  {
+    std::vector<uint8_t> content(64, 0x20);
+    content.insert(content.end(), std::begin(kServerCvContext), std::end(kServerCvContext));
+    const auto h = transcript_hash();
+    content.insert(content.end(), h.begin(), h.end());
+    std::vector<uint8_t> body;
+    Writer w(body);
+    w.u16(scheme_);
+    const size_t l = w.open_prefix(2);
+    if (!cfg_.key->sign(scheme_, content, body))
+      return Outcome::fail(Alert::internal_error, "CertificateVerify signing failed");
+    (void)w.close_prefix(l);
+    const size_t at = flight.size();
+    (void)encode_handshake(HandshakeType::certificate_verify, body, flight);
+    transcript_->update(std::span(flight).subspan(at));
+  }
+  {
+    Secret verify;
+    if (!finished_verify_data(*suite_, ks_->server_handshake_traffic().span(), transcript_hash(),
+                              verify))
+      return Outcome::fail(Alert::internal_error, "Finished derivation failed");
+    const size_t at = flight.size();
+    (void)encode_finished(verify.span(), flight);
+    transcript_->update(std::span(flight).subspan(at));
+  }
+  if (!io_.queue_protected(ContentType::handshake, flight,
+                           padding_for(cfg_.flight_record_length, flight.size())))
+    return Outcome::fail(Alert::internal_error, "cannot seal the server flight");
+  if (!ks_->master(transcript_hash()) ||
+      !io_.write.init(*suite_, ks_->server_application_traffic().span()))
+    return Outcome::fail(Alert::internal_error, "master secret derivation failed");
+  state_ = State::wait_finished;
+  return Outcome::success();
+}
+
+Outcome Server::on_finished(const HandshakeView& msg) {
+  Secret expected;
+  if (!finished_verify_data(*suite_, ks_->client_handshake_traffic().span(), transcript_hash(),
+                            expected))
+    return Outcome::fail(Alert::internal_error, "Finished derivation failed");
+  Bytes got;
+  if (Outcome o = parse_finished(msg.body, suite_->hash_len(), got); !o) return o;
+  if (!constant_time_equal(got, expected.span()))
+    return Outcome::fail(Alert::decrypt_error, "client Finished does not verify");
+  transcript_->update(msg.raw);
+  if (!ks_->resumption(transcript_hash()) ||
+      !io_.read.init(*suite_, ks_->client_application_traffic().span()))
+    return Outcome::fail(Alert::internal_error, "traffic key derivation failed");
+  state_ = State::connected;
+  return Outcome::success();
+}
+
+Outcome Server::on_post_handshake(const HandshakeView& msg) {
+  if (msg.type != HandshakeType::key_update)
+    return Outcome::fail(Alert::unexpected_message, "unexpected post-handshake message");
+  return io_.key_update(msg, !sent_close_);
+}
+
+Outcome Server::on_alert(std::span<const uint8_t> body) {
+  if (body.size() != 2) return Outcome::fail(Alert::decode_error, "alert is not two bytes");
+  bool close_notify = false;
+  Outcome o = parse_alert(body, close_notify);
+  if (close_notify) peer_closed_ = true;
+  if (o) return o;
+  error_ = o;  // the peer's fatal alert: not answered
+  state_ = State::failed;
+  return o;
+}
+
+Status Server::send(std::span<const uint8_t> data) {
+  if (state_ != State::connected || sent_close_) return Errc::invalid_state;
+  size_t padding = 0;
+  if (!sent_app_ && !data.empty()) {
+    sent_app_ = true;
+    if (data.size() <= kMaxPlaintext)
+      padding = padding_for(cfg_.first_app_record_length, data.size());
+  }
+  return io_.queue_protected(ContentType::application_data, data, padding);
+}
+
+std::vector<uint8_t> Server::take_application_data() { return io_.take_application_data(); }
+
+Status Server::request_key_update() {
+  if (state_ != State::connected || sent_close_) return Errc::invalid_state;
+  return io_.request_key_update();
+}
+
+Status Server::close() {
+  if (state_ != State::connected || sent_close_) return Errc::invalid_state;
+  io_.queue_alert(AlertLevel::warning, Alert::close_notify);
+  sent_close_ = true;
+  return {};
+}
+
+}  // namespace sluice::tls13

@@ -1,0 +1,143 @@
+// proto/tls13/server.hpp: the sans-I/O TLS 1.3 server handshake and
+// connection (RFC 8446), the counterpart of client.hpp.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// Bytes in, bytes out, like Client. The server parses the whole ClientHello
+// and keeps its raw bytes (client_hello()); picks the suite in its own order,
+// the group in its own order among the client's shares (X25519MLKEM768,
+// X25519, P-256), sending a HelloRetryRequest when the client listed a usable
+// group without a share for it, or when a retry cookie is configured
+// (stateless-retry style: the second ClientHello must echo it); signs
+// CertificateVerify with an Ed25519, ECDSA or RSA key (crypto/signature.hpp)
+// with the first of the client's schemes the key fits; answers ALPN; sends
+// the middlebox-compatibility CCS when the client's session id is not empty;
+// verifies the client Finished. After the handshake: KeyUpdate both ways,
+// alerts, close_notify. For REALITY the ServerHello can follow a template
+// (suite, extension order) and the encrypted flight and first application
+// record can be padded to given lengths. Not done yet: session tickets and
+// client certificates.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crypto/signature.hpp"
+#include "proto/tls13/client.hpp"
+#include "proto/tls13/key_schedule.hpp"
+#include "proto/tls13/messages.hpp"
+#include "proto/tls13/record.hpp"
+#include "proto/tls13/record_stream.hpp"
+#include "proto/tls13/types.hpp"
+
+namespace sluice::tls13 {
+
+// ServerHelloTemplate shapes the ServerHello on another server's (REALITY
+// mirrors the real site): the suite to answer with (0: negotiate) and the
+// order of the ServerHello's extensions. The session id is always echoed.
+struct ServerHelloTemplate {
+  uint16_t cipher_suite = 0;
+  std::vector<uint16_t> extension_order = {ext::supported_versions, ext::key_share};
+};
+
+struct ServerConfig {
+  std::vector<std::vector<uint8_t>> certificate_chain;  // DER, leaf first; required
+  std::shared_ptr<const crypto::SigningKey> key;        // the leaf's key; required
+  std::vector<uint16_t> cipher_suites = {kTlsAes128GcmSha256, kTlsAes256GcmSha384,
+                                         kTlsChacha20Poly1305Sha256};   // preference
+  std::vector<uint16_t> groups = {kGroupX25519Mlkem768, kGroupX25519};  // preference
+  std::vector<std::string> alpn;      // supported protocols, preference order
+  std::vector<uint8_t> retry_cookie;  // non-empty: always HRR first with it
+  RandomSource random;                // optional, as for Client
+  ServerHelloTemplate hello_template;
+  // Wire lengths to pad to (0: no padding): the record carrying
+  // EncryptedExtensions..Finished (when the flight fits one record) and the
+  // first application data record (when its content fits). A length too
+  // short for the content is not padded.
+  size_t flight_record_length = 0;
+  size_t first_app_record_length = 0;
+};
+
+class Server {
+ public:
+  explicit Server(ServerConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // receive processes bytes from the client; on failure the alert is queued
+  // in output() and the server is failed().
+  Outcome receive(std::span<const uint8_t> bytes);
+  std::span<const uint8_t> output() const noexcept { return io_.output(); }
+  void drain(size_t n) { io_.drain(n); }
+
+  [[nodiscard]] Status send(std::span<const uint8_t> data);
+  std::vector<uint8_t> take_application_data();
+  [[nodiscard]] Status request_key_update();
+  [[nodiscard]] Status close();
+
+  bool connected() const noexcept { return state_ == State::connected; }
+  bool failed() const noexcept { return state_ == State::failed; }
+  bool peer_closed() const noexcept { return peer_closed_; }
+  const Outcome& error() const noexcept { return error_; }
+
+  uint16_t cipher_suite() const noexcept { return suite_ ? suite_->id : 0; }
+  uint16_t group() const noexcept { return group_; }
+  uint16_t signature_scheme() const noexcept { return scheme_; }
+  bool hello_retry_request() const noexcept { return hrr_; }
+  std::string_view alpn() const noexcept { return alpn_; }
+  std::string_view server_name() const noexcept { return sni_; }
+  // client_hello is the (last) ClientHello exactly as received.
+  std::span<const uint8_t> client_hello() const noexcept { return ch_raw_; }
+
+  // take_pending_input moves out received bytes short of a whole record: with
+  // take_application_data() and the two protections below, everything a
+  // transport needs to run the record layer itself on pool Chunks (the
+  // zero-copy data path) once connected().
+  std::vector<uint8_t> take_pending_input() { return io_.take_pending_input(); }
+
+  RecordProtection& write_protection() noexcept { return io_.write; }
+  RecordProtection& read_protection() noexcept { return io_.read; }
+
+ private:
+  enum class State : uint8_t { wait_client_hello, wait_finished, connected, failed };
+
+  Outcome on_record(ContentType type, std::span<uint8_t> body);
+  Outcome on_message(const HandshakeView& msg);
+  Outcome on_client_hello(const HandshakeView& msg);
+  Outcome on_finished(const HandshakeView& msg);
+  Outcome on_post_handshake(const HandshakeView& msg);
+  Outcome on_alert(std::span<const uint8_t> body);
+  Outcome send_hello_retry(const ClientHello& ch, uint16_t group);
+  Outcome fail(Outcome o);
+  std::vector<uint8_t> transcript_hash();
+  void draw(std::span<uint8_t> out);
+  static size_t padding_for(size_t wire_length, size_t content_len) noexcept;
+
+  ServerConfig cfg_;
+  State state_ = State::wait_client_hello;
+  Outcome error_;
+  bool peer_closed_ = false;
+  bool hrr_ = false;
+  bool compat_ = false;
+  bool sent_close_ = false;
+  bool sent_app_ = false;
+  uint16_t hrr_group_ = 0;
+
+  const CipherSuite* suite_ = nullptr;
+  uint16_t group_ = 0;
+  uint16_t scheme_ = 0;
+  std::string alpn_, sni_;
+  std::vector<uint8_t> ch_raw_;
+  std::optional<KeySchedule> ks_;
+  std::optional<Digest> transcript_;
+
+  RecordStream io_;
+};
+
+}  // namespace sluice::tls13

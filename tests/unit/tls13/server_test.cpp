@@ -1,0 +1,354 @@
+// Tests for the sans-I/O TLS 1.3 server (lib/proto/tls13/server.cpp), run
+// against the engine's own client without sockets: X25519MLKEM768 (which no
+// Debian peer speaks) and X25519, each suite, ECDSA / Ed25519 keys, the
+// HelloRetryRequest paths (missing share, retry cookie), data and key
+// updates both ways, and the alerts for a hostile client.
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "crypto/signature.hpp"
+#include "crypto/tls_keypair.hpp"
+#include "proto/tls13/client.hpp"
+#include "proto/tls13/server.hpp"
+#include "sluice/cipher.hpp"
+#include "support/hex.hpp"
+#include "unit/tls13/rfc8448_vectors.hpp"
+
+using namespace sluice;
+using namespace sluice::tls13;
+
+namespace {
+
+using Vec = std::vector<uint8_t>;
+
+// der_of decodes the first PEM block's base64 body.
+Vec der_of(const std::string& pem) {
+  static const std::string abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const size_t begin = pem.find('\n') + 1;
+  const size_t end = pem.find("-----END");
+  Vec der;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = begin; i < end; ++i) {
+    const auto v = abc.find(pem[i]);
+    if (v == std::string::npos) continue;
+    acc = acc << 6 | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      der.push_back(static_cast<uint8_t>(acc >> bits));
+    }
+  }
+  return der;
+}
+
+struct Identity {
+  Vec cert;
+  std::shared_ptr<const crypto::SigningKey> key;
+};
+
+Identity ecdsa_identity() {
+  tls::CertificateRequest req;
+  req.name = "localhost";
+  auto kp = tls::generate_certificate(req);
+  REQUIRE(kp.has_value());
+  auto key = crypto::SigningKey::from_pem(kp->private_key);
+  REQUIRE(key.has_value());
+  return {der_of(kp->certificate), std::make_shared<crypto::SigningKey>(std::move(*key))};
+}
+
+ClientConfig client_config(const Vec& expected_leaf) {
+  ClientConfig c;
+  c.server_name = "localhost";
+  c.verifier = [expected_leaf](std::span<const CertificateEntry> chain, std::string_view host) {
+    if (chain.size() != 1 || host != "localhost" ||
+        !std::equal(expected_leaf.begin(), expected_leaf.end(), chain[0].cert_data.begin(),
+                    chain[0].cert_data.end()))
+      return Outcome::fail(Alert::bad_certificate, "unexpected certificate");
+    return Outcome::success();
+  };
+  return c;
+}
+
+ServerConfig server_config(const Identity& id) {
+  ServerConfig s;
+  s.certificate_chain = {id.cert};
+  s.key = id.key;
+  s.alpn = {"h2"};
+  return s;
+}
+
+// shuttle moves bytes both ways until neither side has output.
+void shuttle(Client& c, Server& s) {
+  for (int i = 0; i < 20; ++i) {
+    bool moved = false;
+    if (!c.output().empty()) {
+      Vec b(c.output().begin(), c.output().end());
+      c.drain(b.size());
+      (void)s.receive(b);
+      moved = true;
+    }
+    if (!s.output().empty()) {
+      Vec b(s.output().begin(), s.output().end());
+      s.drain(b.size());
+      (void)c.receive(b);
+      moved = true;
+    }
+    if (!moved) return;
+  }
+}
+
+void exchange_data(Client& c, Server& s) {
+  Vec up(100000), down(70000);
+  random_bytes(up);
+  random_bytes(down);
+  REQUIRE(c.send(up).has_value());
+  REQUIRE(s.send(down).has_value());
+  REQUIRE(c.request_key_update().has_value());
+  REQUIRE(s.request_key_update().has_value());
+  REQUIRE(c.send(up).has_value());
+  REQUIRE(s.send(down).has_value());
+  shuttle(c, s);
+  REQUIRE_FALSE(c.failed());
+  REQUIRE_FALSE(s.failed());
+  Vec want_up = up, want_down = down;
+  want_up.insert(want_up.end(), up.begin(), up.end());
+  want_down.insert(want_down.end(), down.begin(), down.end());
+  CHECK(s.take_application_data() == want_up);
+  CHECK(c.take_application_data() == want_down);
+  REQUIRE(c.close().has_value());
+  REQUIRE(s.close().has_value());
+  shuttle(c, s);
+  CHECK(c.peer_closed());
+  CHECK(s.peer_closed());
+}
+
+}  // namespace
+
+TEST_CASE("engine client and server: X25519MLKEM768 and X25519, every suite", "[tls13][server]") {
+  const Identity id = ecdsa_identity();
+  for (uint16_t suite : {kTlsAes128GcmSha256, kTlsAes256GcmSha384, kTlsChacha20Poly1305Sha256}) {
+    for (KeySharePolicy policy : {KeySharePolicy::hybrid_and_x25519, KeySharePolicy::x25519_only}) {
+      INFO("suite " << suite << " policy " << static_cast<int>(policy));
+      ClientConfig cc = client_config(id.cert);
+      cc.key_shares = policy;
+      ServerConfig sc = server_config(id);
+      sc.cipher_suites = {suite};
+      Client c(cc);
+      Server s(sc);
+      REQUIRE(c.start().ok());
+      shuttle(c, s);
+      INFO(c.error().what() << " / " << s.error().what());
+      REQUIRE(c.connected());
+      REQUIRE(s.connected());
+      CHECK(c.cipher_suite() == suite);
+      CHECK(s.cipher_suite() == suite);
+      const uint16_t group =
+          policy == KeySharePolicy::hybrid_and_x25519 ? kGroupX25519Mlkem768 : kGroupX25519;
+      CHECK(c.group() == group);
+      CHECK(s.group() == group);
+      CHECK(s.signature_scheme() == kSigEcdsaSecp256r1Sha256);
+      CHECK(c.alpn() == "h2");
+      CHECK(s.alpn() == "h2");
+      CHECK(s.server_name() == "localhost");
+      CHECK(Vec(s.client_hello().begin(), s.client_hello().end()) ==
+            Vec(c.client_hello().begin(), c.client_hello().end()));
+      CHECK_FALSE(c.hello_retry_request());
+      exchange_data(c, s);
+    }
+  }
+}
+
+TEST_CASE("SigningKey loads an Ed25519 PKCS#8 key and signs verifiably", "[tls13][server]") {
+  const Ed25519KeyPair kp = Ed25519KeyPair::generate();
+  // PKCS#8 for an Ed25519 seed (RFC 8410): fixed prefix then the 32 bytes.
+  Vec pkcs8 = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
+               0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
+  pkcs8.insert(pkcs8.end(), kp.seed().begin(), kp.seed().end());
+  static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string b64;
+  for (size_t i = 0; i < pkcs8.size(); i += 3) {
+    const uint32_t n = uint32_t{pkcs8[i]} << 16 | uint32_t{pkcs8[i + 1]} << 8 | pkcs8[i + 2];
+    for (int k = 3; k >= 0; --k) b64 += abc[(n >> (6 * k)) & 63];
+  }
+  auto key = crypto::SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\n" + b64 +
+                                          "\n-----END PRIVATE KEY-----\n");
+  REQUIRE(key.has_value());
+  CHECK(key->supports(kSigEd25519));
+  CHECK_FALSE(key->supports(kSigEcdsaSecp256r1Sha256));
+  Vec msg = {1, 2, 3};
+  Vec sig;
+  REQUIRE(key->sign(kSigEd25519, msg, sig).has_value());
+  REQUIRE(sig.size() == 64);
+  CHECK(ed25519_verify(kp.public_key(), msg, sig).has_value());
+}
+
+TEST_CASE("HelloRetryRequest: missing share and retry cookie", "[tls13][server]") {
+  const Identity id = ecdsa_identity();
+  SECTION("cookie HRR, the hybrid share renewed") {
+    ServerConfig sc = server_config(id);
+    sc.retry_cookie = {1, 2, 3, 4, 5};
+    Client c(client_config(id.cert));
+    Server s(sc);
+    REQUIRE(c.start().ok());
+    shuttle(c, s);
+    INFO(c.error().what() << " / " << s.error().what());
+    REQUIRE(c.connected());
+    REQUIRE(s.connected());
+    CHECK(c.hello_retry_request());
+    CHECK(s.hello_retry_request());
+    CHECK(c.group() == kGroupX25519Mlkem768);
+    // The server kept the second ClientHello, which carries the cookie.
+    CHECK(Vec(s.client_hello().begin(), s.client_hello().end()) !=
+          Vec(c.client_hello().begin(), c.client_hello().end()));
+    exchange_data(c, s);
+  }
+  SECTION("server wants P-256, which Chrome lists without a share") {
+    ServerConfig sc = server_config(id);
+    sc.groups = {kGroupSecp256r1};
+    Client c(client_config(id.cert));
+    Server s(sc);
+    REQUIRE(c.start().ok());
+    shuttle(c, s);
+    INFO(c.error().what() << " / " << s.error().what());
+    REQUIRE(c.connected());
+    REQUIRE(s.connected());
+    CHECK(c.hello_retry_request());
+    CHECK(c.group() == kGroupSecp256r1);
+    CHECK(s.group() == kGroupSecp256r1);
+    exchange_data(c, s);
+  }
+  SECTION("server wants the hybrid but the client sent X25519 only: no common group") {
+    ServerConfig sc = server_config(id);
+    sc.groups = {kGroupX25519Mlkem768};
+    ClientConfig cc = client_config(id.cert);
+    cc.key_shares = KeySharePolicy::x25519_only;
+    Client c(cc);
+    Server s(sc);
+    REQUIRE(c.start().ok());
+    shuttle(c, s);
+    CHECK(s.failed());
+    CHECK(s.error().alert() == Alert::handshake_failure);
+    CHECK(c.failed());
+    CHECK(c.error().alert() == Alert::handshake_failure);
+  }
+}
+
+TEST_CASE("engine server: hostile client input", "[tls13][server]") {
+  const Identity id = ecdsa_identity();
+  auto hello_of = [&](ClientConfig cc) {
+    Client c(cc);
+    REQUIRE(c.start().ok());
+    return Vec(c.output().begin(), c.output().end());
+  };
+  SECTION("no TLS 1.3 in supported_versions: protocol_version") {
+    Server s(server_config(id));
+    ClientHelloFields f;
+    f.cipher_suites = {kTlsAes128GcmSha256};
+    Vec msg;
+    REQUIRE(encode_client_hello(f, msg));
+    Vec rec = {0x16, 0x03, 0x01, 0x00, static_cast<uint8_t>(msg.size())};
+    rec.insert(rec.end(), msg.begin(), msg.end());
+    CHECK(s.receive(rec).alert() == Alert::protocol_version);
+    CHECK(Vec(s.output().begin(), s.output().end()) == Vec{0x15, 0x03, 0x03, 0x00, 0x02, 2, 70});
+  }
+  SECTION("no common suite: handshake_failure") {
+    ServerConfig sc = server_config(id);
+    sc.cipher_suites = {0x1304};
+    Server s(sc);
+    CHECK(s.receive(hello_of(client_config(id.cert))).alert() == Alert::handshake_failure);
+  }
+  SECTION("no common ALPN: no_application_protocol") {
+    ServerConfig sc = server_config(id);
+    sc.alpn = {"imap"};
+    Server s(sc);
+    CHECK(s.receive(hello_of(client_config(id.cert))).alert() == Alert::no_application_protocol);
+  }
+  SECTION("wrong client Finished: decrypt_error") {
+    Client c(client_config(id.cert));
+    Server s(server_config(id));
+    REQUIRE(c.start().ok());
+    Vec ch(c.output().begin(), c.output().end());
+    c.drain(ch.size());
+    REQUIRE(s.receive(ch).ok());
+    Vec flight(s.output().begin(), s.output().end());
+    s.drain(flight.size());
+    REQUIRE(c.receive(flight).ok());
+    REQUIRE(c.connected());
+    Vec fin(c.output().begin(), c.output().end());
+    fin[fin.size() - 20] ^= 1;  // inside the last record: the tag fails
+    CHECK(s.receive(fin).alert() == Alert::bad_record_mac);
+  }
+  SECTION("application data before the handshake: unexpected_message") {
+    Server s(server_config(id));
+    CHECK(s.receive(Vec{0x17, 0x03, 0x03, 0x00, 0x01, 0x00}).alert() == Alert::unexpected_message);
+  }
+}
+
+TEST_CASE("server on RFC 8448 §3's inputs: the ServerHello byte for byte via a template",
+          "[tls13][server][rfc8448]") {
+  const Identity id = ecdsa_identity();
+  ServerConfig sc = server_config(id);
+  sc.alpn.clear();
+  sc.groups = {kGroupX25519};
+  sc.hello_template.cipher_suite = kTlsAes128GcmSha256;
+  sc.hello_template.extension_order = {ext::key_share, ext::supported_versions};
+  auto calls = std::make_shared<int>(0);
+  sc.random = [calls](std::span<uint8_t> out) {
+    const Vec sh = test::hex(test::rfc8448::kServerHelloRecord);
+    const Vec src = (*calls)++ == 0 ? test::hex(test::rfc8448::kServerPrivate)
+                                    : Vec(sh.begin() + 11, sh.begin() + 43);
+    REQUIRE(out.size() == src.size());
+    std::copy(src.begin(), src.end(), out.begin());
+  };
+  Server s(sc);
+  Vec ch = test::hex("16 03 01 00 c4");
+  const Vec body = test::hex(test::rfc8448::kClientHello);
+  ch.insert(ch.end(), body.begin(), body.end());
+  REQUIRE(s.receive(ch).ok());
+  CHECK(s.server_name() == "server");
+  const Vec want = test::hex(test::rfc8448::kServerHelloRecord);
+  REQUIRE(s.output().size() > want.size());
+  CHECK(test::to_hex(s.output().first(want.size())) == test::to_hex(want));
+  CHECK(s.client_hello().size() == 196);
+}
+
+TEST_CASE("server pads the flight and the first application record to given lengths",
+          "[tls13][server]") {
+  const Identity id = ecdsa_identity();
+  ServerConfig sc = server_config(id);
+  sc.flight_record_length = 3000;
+  sc.first_app_record_length = 1400;
+  Client c(client_config(id.cert));
+  Server s(sc);
+  REQUIRE(c.start().ok());
+  Vec ch(c.output().begin(), c.output().end());
+  c.drain(ch.size());
+  REQUIRE(s.receive(ch).ok());
+  Vec out(s.output().begin(), s.output().end());
+  s.drain(out.size());
+  // ServerHello record, CCS (the Chrome client sends a session id), then
+  // the padded flight as one record.
+  size_t at = 0;
+  std::vector<size_t> lengths;
+  while (at + 5 <= out.size()) {
+    const size_t len = 5 + (size_t{out[at + 3]} << 8 | out[at + 4]);
+    lengths.push_back(len);
+    at += len;
+  }
+  REQUIRE(lengths.size() == 3);
+  CHECK(out[lengths[0]] == 0x14);
+  CHECK(lengths[2] == 3000);
+  REQUIRE(c.receive(out).ok());
+  REQUIRE(c.connected());
+  shuttle(c, s);
+  REQUIRE(s.connected());
+  const Vec hello = {'h', 'i'};
+  REQUIRE(s.send(hello).has_value());
+  CHECK(s.output().size() == 1400);
+  REQUIRE(s.send(hello).has_value());
+  CHECK(s.output().size() == 1400 + 5 + 2 + 1 + 16);  // only the first is padded
+  shuttle(c, s);
+  CHECK(c.take_application_data() == Vec{'h', 'i', 'h', 'i'});
+}
