@@ -5,6 +5,9 @@
 
 #include <uv.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "capi/instance.hpp"
 #include "capi/versioned.hpp"
 #include "sluice/log.hpp"
@@ -66,7 +69,25 @@ int CEngine::stop() noexcept {
   return SLUICE_OK;
 }
 
-void CEngine::set_failure(std::string reason) noexcept { failure_ = std::move(reason); }
+void CEngine::set_failure(std::string reason) noexcept {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  failure_ = std::move(reason);
+}
+
+void CEngine::clear_failure() noexcept {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  failure_.clear();
+}
+
+size_t CEngine::copy_failure(char* buf, size_t len) const noexcept {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  if (len > 0) {
+    const size_t n = std::min(len - 1, failure_.size());
+    std::memcpy(buf, failure_.data(), n);
+    buf[n] = '\0';
+  }
+  return failure_.size();
+}
 
 void CEngine::link(CInstance* i) noexcept {
   i->engine_next_ = instances_;
@@ -169,7 +190,18 @@ SLUICE_EXTERN int sluice_engine_get_stats(sluice_engine* engine, sluice_engine_s
 
 SLUICE_EXTERN const char* sluice_engine_failure_reason(const sluice_engine* engine) {
   if (!engine) return "";
-  return from_opaque<CEngine>(engine)->failure_reason();
+  const CEngine* ce = from_opaque<CEngine>(engine);
+  // Not on_loop(): this must answer, not abort, off the loop thread.
+  if (!ce->engine().on_loop_thread()) return SLUICE_FAILURE_REASON_WRONG_THREAD;
+  return ce->failure_reason();
+}
+
+SLUICE_EXTERN int sluice_engine_copy_failure_reason(const sluice_engine* engine, char* out_buf,
+                                                    size_t buf_len, size_t* out_len) {
+  if (!engine || (!out_buf && buf_len != 0)) return SLUICE_ERR_INVALID_ARGUMENT;
+  const size_t n = from_opaque<CEngine>(engine)->copy_failure(out_buf, buf_len);
+  if (out_len) *out_len = n;
+  return n < buf_len || (n == 0 && buf_len == 0) ? SLUICE_OK : SLUICE_ERR_BUFFER_TOO_SMALL;
 }
 
 }  // extern "C"

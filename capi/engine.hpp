@@ -6,7 +6,8 @@
 // reason of the last failed call, and the list of instances not yet freed
 // (sluice_engine_free frees those the host never closed).
 //
-// Threads: failure_reason_ and the instance list belong to the loop thread;
+// Threads: failure_ and the instance list belong to the loop thread (failure_
+// is also copied out under failure_mu_ from any thread);
 // stop() is serialized by stop_mu_ so two host threads cannot both join.
 #pragma once
 
@@ -37,10 +38,15 @@ class CEngine final : public sluice_engine {
   // stopping: stop() began; nothing new may be created.
   bool stopping() const noexcept { return stopping_; }
 
-  // set_failure / clear_failure maintain the borrowed failure reason.
+  // set_failure / clear_failure maintain the borrowed failure reason (loop
+  // thread; under failure_mu_ so that copy_failure may read from any).
   void set_failure(std::string reason) noexcept;
-  void clear_failure() noexcept { failure_.clear(); }
+  void clear_failure() noexcept;
+  // failure_reason: the loop thread's borrowed view (it is the only writer).
   const char* failure_reason() const noexcept { return failure_.c_str(); }
+  // copy_failure copies the reason into |buf| (|len| bytes, NUL-terminated
+  // when len > 0) from any thread; returns its full length.
+  size_t copy_failure(char* buf, size_t len) const noexcept;
 
   void link(CInstance* i) noexcept;
   void unlink(CInstance* i) noexcept;
@@ -56,7 +62,8 @@ class CEngine final : public sluice_engine {
   std::atomic<bool> stopping_{false};  // stop() was called (read by the loop thread)
   std::recursive_mutex stop_mu_;       // serializes stop(); recursive for callbacks run by it
   bool closing_now_ = false;           // close_everything() is on the stack (under stop_mu_)
-  std::string failure_;                // last failure reason (loop thread)
+  std::string failure_;                // last failure reason (written on the loop thread)
+  mutable std::mutex failure_mu_;      // guards failure_ against copy_failure
   CInstance* instances_ = nullptr;     // live instances, linked through CInstance
 };
 

@@ -1,4 +1,5 @@
-// error.cpp: sluice_strerror, sluice_err_is_fatal and the version.
+// error.cpp: sluice_strerror, sluice_err_is_fatal and the version (the
+// macros of the generated sluice_version.h, so header and library agree).
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
@@ -34,6 +35,8 @@ SLUICE_CAPI_SAME(SLUICE_ERR_ADDRESS_IN_USE, address_in_use);
 SLUICE_CAPI_SAME(SLUICE_ERR_ADDRESS_NOT_AVAILABLE, address_not_available);
 SLUICE_CAPI_SAME(SLUICE_ERR_DNS_FAILURE, dns_failure);
 SLUICE_CAPI_SAME(SLUICE_ERR_BROKEN_PIPE, broken_pipe);
+SLUICE_CAPI_SAME(SLUICE_ERR_SOCKET_REFUSED, socket_refused);
+SLUICE_CAPI_SAME(SLUICE_ERR_NETWORK_CHANGED, network_changed);
 SLUICE_CAPI_SAME(SLUICE_ERR_CRYPTO_FAILURE, crypto_failure);
 SLUICE_CAPI_SAME(SLUICE_ERR_DECRYPT_FAILED, decrypt_failed);
 SLUICE_CAPI_SAME(SLUICE_ERR_BAD_KEY, bad_key);
@@ -76,6 +79,6 @@ SLUICE_EXTERN int sluice_err_is_fatal(int error) { return error <= SLUICE_ERR_FA
 
 SLUICE_EXTERN const char* sluice_version(void) { return SLUICE_VERSION_STRING; }
 
-SLUICE_EXTERN uint32_t sluice_version_number(void) { return SLUICE_VERSION_NUMBER; }
+SLUICE_EXTERN uint32_t sluice_version_number(void) { return SLUICE_VERSION_NUM; }
 
 }  // extern "C"

@@ -33,6 +33,7 @@ SLUICE_CAPI_OPAQUE(sluice_engine);
 SLUICE_CAPI_OPAQUE(sluice_instance);
 SLUICE_CAPI_OPAQUE(sluice_session);
 SLUICE_CAPI_OPAQUE(sluice_stream);
+SLUICE_CAPI_OPAQUE(sluice_datagram);
 
 namespace sluice::capi {
 

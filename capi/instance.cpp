@@ -8,6 +8,7 @@
 
 #include "capi/engine.hpp"
 #include "capi/stream.hpp"
+#include "capi/versioned.hpp"
 #include "sluice/config.hpp"
 #include "sluice/log.hpp"
 
@@ -134,6 +135,7 @@ SLUICE_EXTERN int sluice_instance_new(sluice_engine* engine, const char* json, s
       raw->close([](void* u) { delete static_cast<sluice::Instance*>(u); }, raw);
       return SLUICE_ERR_NO_MEMORY;
     }
+    ci->set_warnings(std::move(diag.warnings));
     *out_instance = ci;
     return SLUICE_OK;
   });
@@ -170,6 +172,49 @@ SLUICE_EXTERN int sluice_instance_get0_session(sluice_instance* instance, const 
     if (!s) return SLUICE_ERR_INVALID_ARGUMENT;
     *out_session = ci->session_handle(*s);
     return SLUICE_OK;
+  });
+}
+
+SLUICE_EXTERN size_t sluice_instance_warning_count(const sluice_instance* instance) {
+  if (!instance) return 0;
+  const CInstance* ci = from_opaque<CInstance>(instance);
+  if (!on_loop(ci->engine())) return 0;
+  return ci->warnings().size();
+}
+
+SLUICE_EXTERN const char* sluice_instance_warning_get(const sluice_instance* instance,
+                                                      size_t index) {
+  if (!instance) return nullptr;
+  const CInstance* ci = from_opaque<CInstance>(instance);
+  if (!on_loop(ci->engine()) || index >= ci->warnings().size()) return nullptr;
+  return ci->warnings()[index].c_str();
+}
+
+SLUICE_EXTERN int sluice_outbound_stats_init(sluice_outbound_stats* stats, uint32_t version) {
+  return sluice::capi::struct_init(stats, version);
+}
+
+SLUICE_EXTERN int sluice_instance_get_outbound_stats(sluice_instance* instance, const char* tag,
+                                                     sluice_outbound_stats* out_stats) {
+  if (!instance || !out_stats) return SLUICE_ERR_INVALID_ARGUMENT;
+  CInstance* ci = from_opaque<CInstance>(instance);
+  if (!on_loop(ci->engine()) || !ci->open()) return SLUICE_ERR_INVALID_STATE;
+  return guard([&]() -> int {
+    sluice::Session* s =
+        tag ? ci->instance().session(std::string_view(tag)) : ci->instance().final_session();
+    if (!s) return SLUICE_ERR_INVALID_ARGUMENT;
+    const sluice::capi::OutboundCounters& c = *ci->session_handle(*s)->counters();
+    sluice_outbound_stats full;
+    std::memset(&full, 0, sizeof full);
+    full.streams_opened = c.streams_opened;
+    full.streams_failed = c.streams_failed;
+    full.streams_active = c.streams_active;
+    full.bytes_up = c.bytes_up;
+    full.bytes_down = c.bytes_down;
+    full.datagram_flows = c.datagram_flows;
+    full.datagrams_sent = c.datagrams_sent;
+    full.datagrams_received = c.datagrams_received;
+    return sluice::capi::store(full, out_stats);
   });
 }
 

@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "capi/handle.hpp"
@@ -37,16 +38,33 @@ class CEngine;
 class CInstance;
 class CStream;
 
+// OutboundCounters add up the streams and flows the host opened through one
+// session (sluice_outbound_stats). Streams and flows hold a reference, so
+// they count on after the instance (and this session handle) are gone.
+struct OutboundCounters {
+  uint64_t streams_opened = 0;
+  uint64_t streams_failed = 0;
+  uint64_t streams_active = 0;
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+  uint64_t datagram_flows = 0;
+  uint64_t datagrams_sent = 0;
+  uint64_t datagrams_received = 0;
+};
+
 class CSession final : public sluice_session {
  public:
   using Opaque = sluice_session;
-  CSession(CInstance& owner, Session& s) noexcept : owner_(owner), session_(s) {}
+  CSession(CInstance& owner, Session& s)
+      : owner_(owner), session_(s), counters_(std::make_shared<OutboundCounters>()) {}
   CInstance& owner() noexcept { return owner_; }
   Session& session() noexcept { return session_; }
+  const std::shared_ptr<OutboundCounters>& counters() const noexcept { return counters_; }
 
  private:
   CInstance& owner_;
   Session& session_;
+  std::shared_ptr<OutboundCounters> counters_;
 };
 
 class CInstance final : public sluice_instance, public EngineObject {
@@ -69,6 +87,10 @@ class CInstance final : public sluice_instance, public EngineObject {
   void add_opening(CStream* s);
   void remove_opening(CStream* s) noexcept;
 
+  // The configuration's warnings (sluice_instance_warning_*).
+  void set_warnings(std::vector<std::string> w) noexcept { warnings_ = std::move(w); }
+  const std::vector<std::string>& warnings() const noexcept { return warnings_; }
+
  private:
   friend class CEngine;  // engine_prev_/engine_next_
   enum class State { open, closing, closed };
@@ -80,6 +102,7 @@ class CInstance final : public sluice_instance, public EngineObject {
   std::unique_ptr<Instance> inst_;
   std::vector<std::unique_ptr<CSession>> sessions_;  // handles given out so far
   std::vector<CStream*> opening_;                    // streams opening through our sessions
+  std::vector<std::string> warnings_;                // from parsing the configuration
   State state_ = State::open;
   bool user_close_ = false;  // sluice_instance_close was called
   sluice_instance_close_cb close_cb_ = nullptr;

@@ -3,6 +3,7 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "capi/stream.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "capi/engine.hpp"
@@ -13,19 +14,29 @@
 
 namespace sluice::capi {
 
-CStream::CStream(CEngine& ce, CInstance& inst, Session& s, const sluice_stream_callbacks& cbs,
+CStream::CStream(CEngine& ce, CInstance& inst, CSession& s, const sluice_stream_callbacks& cbs,
                  void* user)
-    : EngineObject(ce.engine()), ce_(ce), inst_(&inst), session_(&s), cbs_(cbs), user_(user) {
+    : EngineObject(ce.engine()),
+      ce_(ce),
+      inst_(&inst),
+      session_(&s.session()),
+      cbs_(cbs),
+      user_(user),
+      counters_(s.counters()),
+      outbound_(s.session().tag()),
+      started_ns_(uv_hrtime()) {
   uv_timer_init(ce.engine().loop(), &hop_);  // cannot fail for a timer
   hop_.data = this;
+  uv_timer_init(ce.engine().loop(), &deadline_);
+  deadline_.data = this;
 }
 
 CStream::~CStream() = default;
 
 CStream* CStream::start(CSession& s, std::string_view host, uint16_t port,
-                        const sluice_stream_callbacks& cbs, void* user) {
+                        const sluice_stream_callbacks& cbs, void* user, uint32_t deadline_ms) {
   CInstance& inst = s.owner();
-  auto* st = new CStream(inst.cengine(), inst, s.session(), cbs, user);
+  auto* st = new CStream(inst.cengine(), inst, s, cbs, user);
   try {
     inst.add_opening(st);
   } catch (...) {
@@ -39,7 +50,12 @@ CStream* CStream::start(CSession& s, std::string_view host, uint16_t port,
   st->in_open_call_ = true;
   s.session().open_stream(host, port, st);
   st->in_open_call_ = false;
-  if (st->open_ready_) st->arm_hop();
+  if (st->open_ready_) {
+    st->arm_hop();
+  } else if (deadline_ms > 0) {
+    st->deadline_ms_ = deadline_ms;
+    uv_timer_start(&st->deadline_, &CStream::on_deadline, deadline_ms, 0);
+  }
   return st;
 }
 
@@ -98,6 +114,29 @@ void CStream::on_open(Result<std::unique_ptr<Stream>> stream, const char* reason
   deliver_open(std::move(stream), reason);
 }
 
+void CStream::on_deadline(uv_timer_t* t) noexcept {
+  auto* self = static_cast<CStream*>(t->data);
+  // A result already waiting for the hop wins over the deadline.
+  if (self->state_ != State::opening || self->open_ready_) return;
+  if (self->session_) self->session_->cancel_open(self);
+  std::string why;
+  try {
+    why = "open deadline of " + std::to_string(self->deadline_ms_) + " ms passed";
+  } catch (...) {
+  }
+  self->deliver_open(Errc::timed_out, why.c_str());
+}
+
+void CStream::stats(sluice_stream_stats* out) const noexcept {
+  std::memset(out, 0, sizeof *out);
+  out->version = SLUICE_STREAM_STATS_VERSION;
+  out->bytes_up = bytes_up_;
+  out->bytes_down = bytes_down_;
+  out->open_ms = open_ns_ / 1000000;
+  out->age_ms = (uv_hrtime() - started_ns_) / 1000000;
+  out->outbound = outbound_.c_str();
+}
+
 void CStream::abort_open(Errc e, const char* reason) noexcept {
   if (state_ != State::opening) return;
   if (session_) session_->cancel_open(this);
@@ -118,7 +157,10 @@ void CStream::deliver_open(Result<std::unique_ptr<Stream>> r, const char* reason
     if (r) close_and_delete(r->release());
     return;
   }
+  uv_timer_stop(&deadline_);
+  open_ns_ = std::max<uint64_t>(uv_hrtime() - started_ns_, 1);
   if (!r) {
+    if (r.error() != Errc::canceled) counters_->streams_failed++;
     state_ = State::failed;
     error_ = r.error();
     try {
@@ -133,6 +175,8 @@ void CStream::deliver_open(Result<std::unique_ptr<Stream>> r, const char* reason
   state_ = State::open;
   net::count_stream_open(engine());
   counted_ = true;
+  counters_->streams_opened++;
+  counters_->streams_active++;
   if (!call("on_open", cbs_.on_open, 0, "")) return;
   if (state_ == State::open && !paused_) t_->read_start();
 }
@@ -142,6 +186,8 @@ void CStream::deliver_open(Result<std::unique_ptr<Stream>> r, const char* reason
 void CStream::on_data(Slice&& data) {
   if (state_ != State::open) return;
   net::count_bytes(engine(), 0, data.size());
+  bytes_down_ += data.size();
+  counters_->bytes_down += data.size();
   (void)call("on_data", cbs_.on_data, data.data(), data.size());
 }
 
@@ -233,6 +279,8 @@ int CStream::write(const uint8_t* data, size_t len, void* ctx) noexcept {
     return to_c(st);
   }
   net::count_bytes(engine(), len, 0);
+  bytes_up_ += len;
+  counters_->bytes_up += len;
   if (req->released) {
     // Written at once (uv_try_write): report it from the hop, not from here.
     unlink(req);
@@ -320,7 +368,8 @@ void CStream::close() noexcept {
   forget_opening();
   open_ready_ = false;
   if (open_stream_) close_and_delete(open_stream_.release());
-  closes_pending_ = 1;
+  closes_pending_ = 2;
+  uv_close(reinterpret_cast<uv_handle_t*>(&deadline_), &CStream::on_hop_closed);
   if (t_) {
     ++closes_pending_;
     t_->set_handler(nullptr);
@@ -354,7 +403,10 @@ void CStream::finish() noexcept {
   }
   writes_ = nullptr;
   drain_completions();
-  if (counted_) net::count_stream_close(engine());
+  if (counted_) {
+    net::count_stream_close(engine());
+    counters_->streams_active--;
+  }
   if (cbs_.on_close) cbs_.on_close(this, user_);
   delete this;  // ~EngineObject detaches: engine stop may now complete
 }
@@ -374,11 +426,28 @@ SLUICE_EXTERN int sluice_stream_callbacks_init(sluice_stream_callbacks* callback
   return sluice::capi::struct_init(callbacks, version);
 }
 
+SLUICE_EXTERN int sluice_open_options_init(sluice_open_options* options, uint32_t version) {
+  return sluice::capi::struct_init(options, version);
+}
+
+SLUICE_EXTERN int sluice_stream_stats_init(sluice_stream_stats* stats, uint32_t version) {
+  return sluice::capi::struct_init(stats, version);
+}
+
 SLUICE_EXTERN int sluice_stream_open(sluice_session* session, const char* host, uint16_t port,
                                      const sluice_stream_callbacks* callbacks,
                                      void* stream_user_data, sluice_stream** out_stream) {
+  return sluice_stream_open2(session, host, port, callbacks, nullptr, stream_user_data, out_stream);
+}
+
+SLUICE_EXTERN int sluice_stream_open2(sluice_session* session, const char* host, uint16_t port,
+                                      const sluice_stream_callbacks* callbacks,
+                                      const sluice_open_options* options, void* stream_user_data,
+                                      sluice_stream** out_stream) {
   if (!session || !host || !callbacks || !out_stream || port == 0)
     return SLUICE_ERR_INVALID_ARGUMENT;
+  sluice_open_options opts;
+  if (int rc = sluice::capi::lift(options, &opts); rc != SLUICE_OK) return rc;
   const size_t host_len = std::strlen(host);
   if (host_len == 0 || host_len > 255) return SLUICE_ERR_INVALID_ARGUMENT;
   sluice_stream_callbacks cbs;
@@ -388,8 +457,8 @@ SLUICE_EXTERN int sluice_stream_open(sluice_session* session, const char* host, 
   if (!on_loop(cs->owner().engine())) return SLUICE_ERR_INVALID_STATE;
   if (!cs->owner().open() || cs->owner().cengine().stopping()) return SLUICE_ERR_INVALID_STATE;
   return guard([&]() -> int {
-    *out_stream =
-        CStream::start(*cs, std::string_view(host, host_len), port, cbs, stream_user_data);
+    *out_stream = CStream::start(*cs, std::string_view(host, host_len), port, cbs, stream_user_data,
+                                 opts.deadline_ms);
     return SLUICE_OK;
   });
 }
@@ -434,6 +503,20 @@ SLUICE_EXTERN int sluice_stream_close(sluice_stream* stream) {
 SLUICE_EXTERN const char* sluice_stream_failure_reason(const sluice_stream* stream) {
   if (!stream) return "";
   return from_opaque<CStream>(stream)->failure_reason();
+}
+
+}  // extern "C"
+
+extern "C" {
+
+SLUICE_EXTERN int sluice_stream_get_stats(const sluice_stream* stream,
+                                          sluice_stream_stats* out_stats) {
+  if (!stream || !out_stats) return SLUICE_ERR_INVALID_ARGUMENT;
+  const CStream* s = from_opaque<CStream>(stream);
+  if (!on_loop(s->engine())) return SLUICE_ERR_INVALID_STATE;
+  sluice_stream_stats full;
+  s->stats(&full);
+  return sluice::capi::store(full, out_stats);
 }
 
 }  // extern "C"

@@ -36,6 +36,7 @@ namespace sluice::capi {
 class CEngine;
 class CInstance;
 class CSession;
+struct OutboundCounters;
 
 class CStream final : public sluice_stream,
                       public EngineObject,
@@ -46,14 +47,17 @@ class CStream final : public sluice_stream,
 
   // start creates the stream and asks |s| to open it; nothing is called back
   // before it returns.
+  // |deadline_ms| (0: none) bounds the open (timed_out after it).
   static CStream* start(CSession& s, std::string_view host, uint16_t port,
-                        const sluice_stream_callbacks& cbs, void* user);
+                        const sluice_stream_callbacks& cbs, void* user, uint32_t deadline_ms);
 
   int write(const uint8_t* data, size_t len, void* ctx) noexcept;
   int shutdown() noexcept;
   int set_reading(bool on) noexcept;
   void close() noexcept;
   const char* failure_reason() const noexcept { return reason_.c_str(); }
+  // stats fills the latest sluice_stream_stats.
+  void stats(sluice_stream_stats* out) const noexcept;
 
   // abort_open fails a stream still opening with |e| (its instance is
   // closing), delivered from the hop timer.
@@ -78,7 +82,8 @@ class CStream final : public sluice_stream,
     int status;
   };
 
-  CStream(CEngine& ce, CInstance& inst, Session& s, const sluice_stream_callbacks& cbs, void* user);
+  CStream(CEngine& ce, CInstance& inst, CSession& s, const sluice_stream_callbacks& cbs,
+          void* user);
   ~CStream() override;
 
   // OpenHandler
@@ -101,6 +106,7 @@ class CStream final : public sluice_stream,
   void unlink(WriteReq* r) noexcept;
   void arm_hop() noexcept;
   static void on_hop(uv_timer_t* t) noexcept;
+  static void on_deadline(uv_timer_t* t) noexcept;
   void drain_completions() noexcept;
   static void on_transport_closed(void* self) noexcept;
   static void on_hop_closed(uv_handle_t* h) noexcept;
@@ -134,7 +140,17 @@ class CStream final : public sluice_stream,
   WriteReq* writes_ = nullptr;          // outstanding writes (list head)
   uv_timer_t hop_{};                    // zero-delay deferral timer
   bool hop_armed_ = false;
-  int closes_pending_ = 0;  // handles still closing (hop_, transport)
+  uv_timer_t deadline_{};  // the open's deadline (sluice_open_options.deadline_ms)
+  uint32_t deadline_ms_ = 0;
+  int closes_pending_ = 0;  // handles still closing (hop_, deadline_, transport)
+
+  // Counters (sluice_stream_stats) and the outbound's (shared with it).
+  std::shared_ptr<OutboundCounters> counters_;
+  std::string outbound_;     // the session's tag
+  uint64_t started_ns_ = 0;  // uv_hrtime() at sluice_stream_open
+  uint64_t open_ns_ = 0;     // how long the open took, once it finished
+  uint64_t bytes_up_ = 0;
+  uint64_t bytes_down_ = 0;
 };
 
 }  // namespace sluice::capi

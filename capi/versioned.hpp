@@ -38,6 +38,9 @@ struct StructVersions<sluice_engine_options> {
   }
   static void defaults(sluice_engine_options*) noexcept {}  // all zero: own thread, no cap
 };
+// The reserved field took the place of v1's padding: v1 callers' layout.
+static_assert(sizeof(void*) != 8 || offsetof(sluice_engine_options, uv_loop) == 8,
+              "sluice_engine_options.uv_loop moved");
 
 template <>
 struct StructVersions<sluice_engine_stats> {
@@ -67,6 +70,55 @@ struct StructVersions<sluice_stream_callbacks> {
     }
   }
   static void defaults(sluice_stream_callbacks*) noexcept {}  // every callback NULL
+};
+
+template <>
+struct StructVersions<sluice_outbound_stats> {
+  static constexpr uint32_t kLatest = SLUICE_OUTBOUND_STATS_VERSION;
+  static size_t size_of(uint32_t v) noexcept {
+    return v == SLUICE_OUTBOUND_STATS_V1
+               ? SLUICE_SIZE_THROUGH(sluice_outbound_stats, datagrams_received)
+               : 0;
+  }
+  static void defaults(sluice_outbound_stats*) noexcept {}
+};
+
+template <>
+struct StructVersions<sluice_open_options> {
+  static constexpr uint32_t kLatest = SLUICE_OPEN_OPTIONS_VERSION;
+  static size_t size_of(uint32_t v) noexcept {
+    return v == SLUICE_OPEN_OPTIONS_V1 ? SLUICE_SIZE_THROUGH(sluice_open_options, deadline_ms) : 0;
+  }
+  static void defaults(sluice_open_options*) noexcept {}  // no deadline
+};
+
+template <>
+struct StructVersions<sluice_stream_stats> {
+  static constexpr uint32_t kLatest = SLUICE_STREAM_STATS_VERSION;
+  static size_t size_of(uint32_t v) noexcept {
+    return v == SLUICE_STREAM_STATS_V1 ? SLUICE_SIZE_THROUGH(sluice_stream_stats, outbound) : 0;
+  }
+  static void defaults(sluice_stream_stats*) noexcept {}
+};
+
+template <>
+struct StructVersions<sluice_datagram_callbacks> {
+  static constexpr uint32_t kLatest = SLUICE_DATAGRAM_CALLBACKS_VERSION;
+  static size_t size_of(uint32_t v) noexcept {
+    return v == SLUICE_DATAGRAM_CALLBACKS_V1
+               ? SLUICE_SIZE_THROUGH(sluice_datagram_callbacks, on_close)
+               : 0;
+  }
+  static void defaults(sluice_datagram_callbacks*) noexcept {}  // every callback NULL
+};
+
+template <>
+struct StructVersions<sluice_datagram_stats> {
+  static constexpr uint32_t kLatest = SLUICE_DATAGRAM_STATS_VERSION;
+  static size_t size_of(uint32_t v) noexcept {
+    return v == SLUICE_DATAGRAM_STATS_V1 ? SLUICE_SIZE_THROUGH(sluice_datagram_stats, outbound) : 0;
+  }
+  static void defaults(sluice_datagram_stats*) noexcept {}
 };
 
 // struct_init implements the public *_init functions: the caller's struct

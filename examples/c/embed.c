@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <sluice/sluice.h>
 
@@ -49,14 +50,37 @@ static int on_open(sluice_stream* s, int status, const char* reason, void* user)
     return 0;
   }
   /* The request buffer lives in |f| until on_close: borrowed, not copied. */
-  return sluice_stream_write(s, (const uint8_t*)f->request, strlen(f->request), NULL);
+  status = sluice_stream_write(s, (const uint8_t*)f->request, strlen(f->request), NULL);
+  if (status != SLUICE_OK) {
+    /* A nonzero return alone would leave the stream silent until closed:
+     * close it, then report the failure. */
+    f->status = status;
+    sluice_stream_close(s);
+    return SLUICE_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
 }
 
 static int on_data(sluice_stream* s, const uint8_t* data, size_t len, void* user) {
-  (void)s;
-  (void)user;
-  fwrite(data, 1, len, stdout); /* borrowed for this call only */
+  struct fetch* f = user;
+  if (fwrite(data, 1, len, stdout) != len) { /* borrowed for this call only */
+    f->status = SLUICE_ERR_CALLBACK_FAILURE;
+    sluice_stream_close(s);
+    return SLUICE_ERR_CALLBACK_FAILURE;
+  }
   return 0;
+}
+
+/* on_socket sees every outbound socket before it connects: where a VPN app
+ * calls VpnService.protect(fd) or binds the socket to an interface. */
+static int on_socket(int fd, int kind, int family, void* user) {
+  (void)user;
+  fprintf(stderr, "embed: outbound %s socket fd %d (%s)\n",
+          kind == SLUICE_SOCKET_TCP   ? "TCP"
+          : kind == SLUICE_SOCKET_UDP ? "UDP"
+                                      : "QUIC",
+          fd, family == AF_INET6 ? "IPv6" : "IPv4");
+  return 0; /* nonzero would refuse it: the open fails with SLUICE_ERR_SOCKET_REFUSED */
 }
 
 static int on_eof(sluice_stream* s, void* user) {
@@ -128,7 +152,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   /* Before sluice_engine_start this thread is the loop thread. */
-  rc = sluice_instance_new(engine, kConfig, strlen(kConfig), &f.instance);
+  rc = sluice_engine_set_socket_hook(engine, on_socket, NULL);
+  if (rc == SLUICE_OK) rc = sluice_instance_new(engine, kConfig, strlen(kConfig), &f.instance);
   if (rc != SLUICE_OK) {
     fprintf(stderr, "embed: config: %s: %s\n", sluice_strerror(rc),
             sluice_engine_failure_reason(engine));

@@ -33,6 +33,10 @@ ON_WRITE_COMPLETE = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_int, c_void_p)
 ON_ERROR = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_void_p)
 ON_CLOSE = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
 POST_CB = ctypes.CFUNCTYPE(None, c_void_p)
+# sluice_socket_cb(fd, kind, family, user): 0 lets the socket proceed.
+SOCKET_CB = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int, c_void_p)
+SOCKET_KINDS = {1: "TCP", 2: "UDP", 3: "QUIC"}
+SLUICE_ERR_CALLBACK_FAILURE = -903
 
 
 class StreamCallbacks(ctypes.Structure):
@@ -68,6 +72,7 @@ def load(path):
         "sluice_stream_write": (c_int, [c_void_p, c_void_p, c_size_t, c_void_p]),
         "sluice_stream_close": (c_int, [c_void_p]),
         "sluice_stream_failure_reason": (c_char_p, [c_void_p]),
+        "sluice_engine_set_socket_hook": (c_int, [c_void_p, SOCKET_CB, c_void_p]),
     }
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)
@@ -104,6 +109,14 @@ class Fetch:
         self.cb.on_error = ON_ERROR(self.on_error)
         self.cb.on_close = ON_CLOSE(self.on_close)
         self.post_cb = POST_CB(self.start)
+        self.socket_cb = SOCKET_CB(self.on_socket)
+
+    def on_socket(self, fd, kind, family, _user):
+        # Every outbound socket, before it connects: where an Android VPN
+        # app calls VpnService.protect(fd). Nonzero would refuse it.
+        print("fetch.py: outbound %s socket fd %d" % (SOCKET_KINDS.get(kind, "?"), fd),
+              file=sys.stderr)
+        return 0
 
     def start(self, _user):
         port = ctypes.c_uint16()
@@ -129,7 +142,14 @@ class Fetch:
             self.fail(status)
             self.lib.sluice_stream_close(stream)
             return 0
-        return self.lib.sluice_stream_write(stream, self.request, len(self.request.value), None)
+        rc = self.lib.sluice_stream_write(stream, self.request, len(self.request.value), None)
+        if rc != SLUICE_OK:
+            # A nonzero return alone leaves the stream silent until it is
+            # closed: close it, then report the failure.
+            self.fail(rc)
+            self.lib.sluice_stream_close(stream)
+            return SLUICE_ERR_CALLBACK_FAILURE
+        return 0
 
     def on_data(self, _stream, data, length, _user):
         self.response += ctypes.string_at(data, length)  # borrowed: copy now
@@ -163,7 +183,10 @@ class Fetch:
         try:
             # Before start, this thread is the engine's loop thread.
             self.instance = c_void_p()
-            rc = lib.sluice_instance_new(engine, CONFIG, len(CONFIG), ctypes.byref(self.instance))
+            rc = lib.sluice_engine_set_socket_hook(engine, self.socket_cb, None)
+            if rc == SLUICE_OK:
+                rc = lib.sluice_instance_new(engine, CONFIG, len(CONFIG),
+                                             ctypes.byref(self.instance))
             if rc != SLUICE_OK:
                 raise RuntimeError("config: %s: %s" % (
                     lib.sluice_strerror(rc).decode(),

@@ -20,9 +20,9 @@ void usage(FILE* out) {
                "  demo [--json] [--seconds N]\n"
                "                  client and server of each protocol on 127.0.0.1,\n"
                "                  real traffic through each, a table of results\n"
-               "  generate tls-keypair NAME | ech-keypair PUBLIC_NAME\n"
-               "                  print a self-signed certificate and key, or an ECH\n"
-               "                  config/key pair, as PEM\n"
+               "  generate tls-keypair NAME -o DIR | ech-keypair PUBLIC_NAME\n"
+               "                  write a CA, a certificate for NAME and its key to DIR\n"
+               "                  and print the pins, or print an ECH config/key pair\n"
                "  version         print the version\n");
 }
 

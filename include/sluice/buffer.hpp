@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -205,12 +206,75 @@ struct PoolStats {
   uint64_t high_water = 0;         // max of bytes_outstanding
   uint64_t slab_bytes = 0;         // memory currently held in slabs
   uint64_t slabs = 0;
+  uint64_t reserved_blocks = 0;  // blocks promised to admitted work still starting
+  uint64_t refused = 0;          // reserve() calls the cap refused
 };
 
 // BufferPoolOptions bound the pool.
+//
+// What the cap covers: max_bytes bounds the memory the pool holds in slabs
+// (stats().slab_bytes: every chunk handed out, plus the free blocks of slabs
+// not yet trimmed, plus slab headers). It does not cover heap memory outside
+// the pool: protocol state, BoringSSL's own buffers, libuv handles, wrapped
+// (foreign) chunks. Slabs come whole, so the smallest useful caps are one
+// slab of a class: about 35 KiB for 2 KiB blocks, 65 KiB for 16 KiB blocks
+// (4 per slab) and 64 KiB blocks (1 per slab); a cap below 65 KiB leaves no
+// room for a socket read buffer, so nothing can connect.
+//
+// The cap works at two points:
+//  - admission: new work calls reserve() before it starts (today every TLS
+//    handshake, client or server side: TlsTransport reserves two 16 KiB
+//    blocks); past the cap it is refused with limit_exceeded and a reason,
+//    before any byte of the handshake is sent, so the peer sees a refused
+//    connection rather than a broken handshake. Flows without TLS (SOCKS,
+//    HTTP, direct) are not admission-checked yet: they meet the cap at get().
+//    What a reservation holds is counted against later admissions until it
+//    is released (when the handshake ends), so work already admitted keeps
+//    the room it was promised.
+//  - get(): a get() that needs a new slab past the cap fails with
+//    no_memory; the flow that asked fails (a relay's read or write), others
+//    go on. Admission keeps handshakes clear of this unless running flows
+//    grow into the reserved room, so size the cap for the flows admitted
+//    (each relay direction buffers up to its high watermark, 512 KiB).
 struct BufferPoolOptions {
-  // max_bytes caps slab memory; 0 = no cap. get() past it fails with no_memory.
+  // max_bytes caps slab memory; 0 = no cap.
   uint64_t max_bytes = 0;
+};
+
+// PoolReservation holds blocks of one size class promised by
+// BufferPool::reserve until it is destroyed or reset(). Move-only; it must
+// not outlive its BufferPool's Engine loop (destroy it on the pool's thread).
+class PoolReservation {
+ public:
+  PoolReservation() noexcept = default;
+  ~PoolReservation() { reset(); }
+  PoolReservation(PoolReservation&& o) noexcept
+      : state_(std::exchange(o.state_, nullptr)),
+        blocks_(std::exchange(o.blocks_, 0)),
+        cls_(o.cls_) {}
+  PoolReservation& operator=(PoolReservation&& o) noexcept {
+    if (this != &o) {
+      reset();
+      state_ = std::exchange(o.state_, nullptr);
+      blocks_ = std::exchange(o.blocks_, 0);
+      cls_ = o.cls_;
+    }
+    return *this;
+  }
+  PoolReservation(const PoolReservation&) = delete;
+  PoolReservation& operator=(const PoolReservation&) = delete;
+
+  // reset gives the blocks back to the pool's admission budget.
+  void reset() noexcept;
+  bool held() const noexcept { return state_ != nullptr; }
+
+ private:
+  friend class BufferPool;
+  PoolReservation(detail::PoolState* s, uint8_t cls, uint32_t blocks) noexcept
+      : state_(s), blocks_(blocks), cls_(cls) {}
+  detail::PoolState* state_ = nullptr;
+  uint32_t blocks_ = 0;
+  uint8_t cls_ = 0;
 };
 
 // BufferPool hands out Slices over pool chunks. One per Engine; not
@@ -225,12 +289,23 @@ class BufferPool {
   // get returns a unique, empty Slice positioned after kHeadroom, in the
   // smallest class whose payload holds |min_payload| bytes (append() up to the
   // class payload + kTailroom). no_memory if the cap is hit or the allocator
-  // fails; invalid_argument if min_payload > 64 KiB.
+  // fails; invalid_argument if min_payload > 64 KiB. Reservations do not
+  // limit get(): they limit admission (reserve).
   Result<Slice> get(size_t min_payload = kClassPayload[0]);
   Result<Slice> get(SizeClass c);
 
   // copy_from returns a Slice holding a copy of |data| (any length up to 64 KiB).
   Result<Slice> copy_from(const void* data, size_t len);
+
+  // reserve admits new work that will need |blocks| blocks of class |c|: it
+  // succeeds when the free blocks of that class, plus what the cap still
+  // allows in new slabs, cover every reservation held and this one (with no
+  // cap it always succeeds and holds nothing). Past the cap it first trims
+  // free slabs, then fails with limit_exceeded and, if |why| is set, a reason
+  // naming the cap and what is in use (refused is counted either way).
+  Result<PoolReservation> reserve(SizeClass c, uint32_t blocks, std::string* why = nullptr);
+  // max_bytes returns the cap (0 = none).
+  uint64_t max_bytes() const noexcept;
 
   // stats returns the counters.
   PoolStats stats() const noexcept;

@@ -4,7 +4,7 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 // The C++ API is source-stable, not ABI-stable; include/sluice/sluice.h is the ABI.
 //
-// Field names follow sing-box (see ../shared/specs/config.md). A Config is a
+// Field names follow sing-box (docs/config.md is the field reference). A Config is a
 // plain value: the parser builds it, the Engine copies what it needs, nobody
 // shares it. Defaults below are sing-box's unless a comment says otherwise.
 //
@@ -67,8 +67,8 @@ struct ListenOptions {
   Duration udp_timeout = std::chrono::minutes(5);
 };
 
-// TlsEchClientOptions is an outbound's "tls.ech" (config.md 1.1,
-// ../shared/specs/ech.md section 5.1).
+// TlsEchClientOptions is an outbound's "tls.ech" (docs/config.md,
+// "Outbound ECH").
 struct TlsEchClientOptions {
   bool enabled = false;
   std::string config;  // PEM "ECH CONFIGS" block (lines joined with \n); share links' bare base64
@@ -89,7 +89,7 @@ struct TlsUtlsOptions {
   std::string fingerprint;
 };
 
-// TlsClientOptions is the outbound "tls" object (config.md section 1).
+// TlsClientOptions is the outbound "tls" object (docs/config.md, "Outbound TLS").
 struct TlsClientOptions {
   bool enabled = false;
   std::string server_name;  // empty = the outbound's server
@@ -123,14 +123,14 @@ struct TlsCertificateOptions {
   std::string key_path;
 };
 
-// TlsEchServerOptions is an inbound's "tls.ech" (ech.md section 5.2).
+// TlsEchServerOptions is an inbound's "tls.ech" (docs/config.md, "Inbound ECH").
 struct TlsEchServerOptions {
   bool enabled = false;
   std::string key;  // PEM "ECH KEYS" block (lines joined with \n)
   std::string key_path;
 };
 
-// TlsServerOptions is the inbound "tls" object (config.md section 4).
+// TlsServerOptions is the inbound "tls" object (docs/config.md, "Inbound TLS").
 struct TlsServerOptions {
   bool enabled = false;
   std::string server_name;
@@ -210,7 +210,7 @@ struct InboundOptions {
 
 enum class DomainStrategy : uint8_t { as_is, prefer_ipv4, prefer_ipv6, ipv4_only, ipv6_only };
 
-// DialOptions are the dial fields merged into every outbound (config.md §2).
+// DialOptions are the dial fields merged into every outbound (docs/config.md, "Dial fields").
 struct DialOptions {
   std::string detour;  // dial through this outbound tag; the rest is then ignored
   Duration connect_timeout = std::chrono::seconds(5);
@@ -319,12 +319,12 @@ Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag);
 // load_config_file reads |path| and parses it; config_io if it cannot be read.
 Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag);
 
-// parse_trojan_link turns a trojan:// share link (config.md 5.2) into a
+// parse_trojan_link turns a trojan:// share link (docs/config.md, "Share links") into a
 // trojan outbound tagged with the link's #fragment. config_invalid with a
 // reason in |why| (may be null) for a malformed link.
 Result<OutboundOptions> parse_trojan_link(std::string_view link, std::string* why);
 
-// parse_vless_link turns a vless:// share link (config.md 5.1) into a vless
+// parse_vless_link turns a vless:// share link (docs/config.md, "Share links") into a vless
 // outbound, as parse_trojan_link does. security=tls and none are built;
 // security=reality is parsed and refused ("REALITY not built yet").
 Result<OutboundOptions> parse_vless_link(std::string_view link, std::string* why);

@@ -53,6 +53,8 @@ enum class Errc : int32_t {
   address_not_available = -209,
   dns_failure = -210,
   broken_pipe = -211,
+  socket_refused = -212,   // the host's socket hook refused an outbound socket
+  network_changed = -213,  // closed because the host reported a network change
 
   // cryptography and TLS
   crypto_failure = -301,

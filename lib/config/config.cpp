@@ -15,7 +15,7 @@ namespace {
 
 Status parse_log(ConfigCtx& ctx, const Json& j, LogOptions* out) {
   SLUICE_TRY(check_object(ctx, j, "log"));
-  ObjectReader r(ctx, j, "log");
+  ObjectReader r(ctx, j, "log", kLogFields);
   std::string level;
   SLUICE_TRY(r.string("level", &level));
   if (!level.empty() && !parse_log_level(level.data(), level.size(), &out->level)) {
@@ -32,7 +32,7 @@ Status parse_log(ConfigCtx& ctx, const Json& j, LogOptions* out) {
 
 Status parse_route(ConfigCtx& ctx, const Json& j, RouteOptions* out) {
   SLUICE_TRY(check_object(ctx, j, "route"));
-  ObjectReader r(ctx, j, "route");
+  ObjectReader r(ctx, j, "route", kRouteFields);
   SLUICE_TRY(r.string("final", &out->final_outbound));
   r.finish();
   return {};
@@ -77,7 +77,7 @@ Status check_detours(ConfigCtx& ctx, const Config& cfg) {
 
 Status parse_document(ConfigCtx& ctx, const Json& doc, Config* cfg) {
   SLUICE_TRY(check_object(ctx, doc, ""));
-  ObjectReader r(ctx, doc, "");
+  ObjectReader r(ctx, doc, "", kDocumentFields);
   const Json* v;
   SLUICE_TRY(r.object("log", &v));
   if (v != nullptr) SLUICE_TRY(parse_log(ctx, *v, &cfg->log));

@@ -1,5 +1,5 @@
 // config/inbound.cpp: inbound objects (socks, http, mixed) and their listen
-// fields (config.md section 4).
+// fields (docs/config.md, "Inbounds").
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include <arpa/inet.h>
@@ -57,7 +57,7 @@ Status parse_users(ObjectReader& r, std::vector<User>* out) {
   for (size_t i = 0; i < arr->size(); ++i) {
     std::string p = index_path(base, i);
     SLUICE_TRY(check_object(r.ctx(), (*arr)[i], p));
-    ObjectReader u(r.ctx(), (*arr)[i], p);
+    ObjectReader u(r.ctx(), (*arr)[i], p, kProxyUserFields);
     User user;
     SLUICE_TRY(u.string("username", &user.username, true));
     SLUICE_TRY(u.string("password", &user.password));
@@ -87,18 +87,21 @@ bool is_ip_literal(std::string_view s) {
 
 Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, InboundOptions* out) {
   SLUICE_TRY(check_object(ctx, j, path));
-  ObjectReader r(ctx, j, path);
+  ObjectReader r(ctx, j, path, kInboundFields);
+  r.add_fields(kListenFields);
   std::string type;
   SLUICE_TRY(r.string("type", &type, true));
   SLUICE_TRY(r.string("tag", &out->tag));
   if (type == "socks") {
     out->type = InboundType::socks;
+    r.add_fields(kSocksInboundFields);
     SocksInboundOptions o;
     SLUICE_TRY(parse_users(r, &o.users));
     SLUICE_TRY(r.boolean("udp", &o.udp));
     out->options = std::move(o);
   } else if (type == "http") {
     out->type = InboundType::http;
+    r.add_fields(kHttpInboundFields);
     HttpInboundOptions o;
     SLUICE_TRY(parse_users(r, &o.users));
     r.ignore("set_system_proxy", "not supported, ignored");
@@ -106,6 +109,7 @@ Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, Inb
     out->options = std::move(o);
   } else if (type == "mixed") {
     out->type = InboundType::mixed;
+    r.add_fields(kMixedInboundFields);
     MixedInboundOptions o;
     SLUICE_TRY(parse_users(r, &o.users));
     SLUICE_TRY(r.boolean("udp", &o.udp));
@@ -113,11 +117,13 @@ Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, Inb
     out->options = std::move(o);
   } else if (type == "trojan") {
     out->type = InboundType::trojan;
+    r.add_fields(kTrojanInboundFields);
     TrojanInboundOptions o;
     SLUICE_TRY(parse_trojan_inbound(r, &o));
     out->options = std::move(o);
   } else if (type == "vless") {
     out->type = InboundType::vless;
+    r.add_fields(kVlessInboundFields);
     VlessInboundOptions o;
     SLUICE_TRY(parse_vless_inbound(r, &o));
     out->options = std::move(o);
@@ -136,7 +142,7 @@ namespace {
 Status parse_fallback(ObjectReader& r, const Json& j, const std::string& path,
                       TrojanFallback* out) {
   SLUICE_TRY(check_object(r.ctx(), j, path));
-  ObjectReader f(r.ctx(), j, path);
+  ObjectReader f(r.ctx(), j, path, kFallbackFields);
   SLUICE_TRY(f.string("server", &out->server, true));
   SLUICE_TRY(f.port("server_port", &out->server_port, true, 1));
   f.finish();
@@ -145,7 +151,8 @@ Status parse_fallback(ObjectReader& r, const Json& j, const std::string& path,
 
 }  // namespace
 
-Status parse_users(ObjectReader& r, const std::function<Status(ObjectReader& u)>& each) {
+Status parse_users(ObjectReader& r, const FieldTable& fields,
+                   const std::function<Status(ObjectReader& u)>& each) {
   const Json* arr;
   SLUICE_TRY(r.array("users", &arr));
   if (arr == nullptr || arr->empty())
@@ -154,7 +161,7 @@ Status parse_users(ObjectReader& r, const std::function<Status(ObjectReader& u)>
   for (size_t i = 0; i < arr->size(); ++i) {
     std::string p = index_path(r.path("users"), i);
     SLUICE_TRY(check_object(r.ctx(), (*arr)[i], p));
-    ObjectReader u(r.ctx(), (*arr)[i], p);
+    ObjectReader u(r.ctx(), (*arr)[i], p, fields);
     SLUICE_TRY(each(u));
     u.finish();
   }

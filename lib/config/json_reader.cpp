@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/check.hpp"
+
 namespace sluice::config {
 
 Errc ConfigCtx::fail(Errc e, std::string_view path, std::string_view msg) {
@@ -69,10 +71,29 @@ Status check_object(ConfigCtx& ctx, const Json& j, std::string_view path) {
   return ctx.fail(Errc::config_wrong_type, path.empty() ? "(document)" : path, msg);
 }
 
-ObjectReader::ObjectReader(ConfigCtx& ctx, const Json& obj, std::string path)
-    : ctx_(ctx), obj_(obj), path_(std::move(path)) {}
+ObjectReader::ObjectReader(ConfigCtx& ctx, const Json& obj, std::string path,
+                           const FieldTable& fields)
+    : ctx_(ctx), obj_(obj), path_(std::move(path)) {
+  add_fields(fields);
+}
+
+void ObjectReader::add_fields(const FieldTable& fields) {
+  SLUICE_CHECK(num_tables_ < kMaxTables);
+  tables_[num_tables_++] = &fields;
+}
 
 const Json* ObjectReader::find(std::string_view key) {
+  bool listed = false;
+  for (size_t t = 0; t < num_tables_ && !listed; ++t) {
+    for (std::string_view f : tables_[t]->fields) {
+      if (f == key) {
+        listed = true;
+        break;
+      }
+    }
+  }
+  // A field read but missing from the tables would be missing from the docs.
+  SLUICE_CHECK(listed);
   known_.emplace_back(key);
   auto it = obj_.find(key);
   if (it == obj_.end() || it->is_null()) return nullptr;

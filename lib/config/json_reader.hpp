@@ -6,6 +6,9 @@
 // Every accessor reads one field, checks its type and range, marks it as
 // known and, on failure, records "<path>: <reason>" in the ConfigCtx and
 // returns the error. finish() turns fields nobody asked for into warnings.
+// A reader is built over the field tables of its object (fields.hpp) and
+// reads only fields they list (anything else is a parser bug: a check fails),
+// so the tables, which docs/config.md is tested against, cannot fall behind.
 // A JSON null counts as absent (Go decodes null to the zero value).
 // Nothing here throws: only non-throwing nlohmann accessors are used after a
 // type check.
@@ -18,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/fields.hpp"
 #include "sluice/config.hpp"
 
 namespace sluice::config {
@@ -48,8 +52,10 @@ std::string index_path(std::string_view base, size_t i);
 
 class ObjectReader {
  public:
-  // |obj| must be an object (check_object first).
-  ObjectReader(ConfigCtx& ctx, const Json& obj, std::string path);
+  // |obj| must be an object (check_object first); |fields| lists what it may
+  // hold (add_fields adds a type's own table once the type is known).
+  ObjectReader(ConfigCtx& ctx, const Json& obj, std::string path, const FieldTable& fields);
+  void add_fields(const FieldTable& fields);
 
   const std::string& path() const noexcept { return path_; }
   std::string path(std::string_view key) const { return join_path(path_, key); }
@@ -68,7 +74,7 @@ class ObjectReader {
   Status port(std::string_view key, uint16_t* out, bool required, uint16_t min);
   Status uint32(std::string_view key, uint32_t* out);
   Status duration(std::string_view key, Duration* out, bool allow_negative = false);
-  // listable: a string or an array of strings (config.md conventions).
+  // listable: a string or an array of strings (docs/config.md, "Conventions").
   Status listable(std::string_view key, std::vector<std::string>* out);
   // object returns the member if it is an object (nullptr if absent).
   Status object(std::string_view key, const Json** out);
@@ -85,6 +91,9 @@ class ObjectReader {
   const Json& obj_;
   std::string path_;
   std::vector<std::string> known_;
+  static constexpr size_t kMaxTables = 3;
+  const FieldTable* tables_[kMaxTables] = {};
+  size_t num_tables_ = 0;
 };
 
 // check_object fails with config_wrong_type unless |j| is an object.

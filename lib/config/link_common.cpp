@@ -1,4 +1,5 @@
-// config/link_common.cpp: share-link pieces shared by trojan:// and vless://.
+// config/link_common.cpp: parse_share_link, the share-link parser every
+// scheme uses.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "config/link_common.hpp"
@@ -56,6 +57,18 @@ bool is_hex(std::string_view s) {
   return true;
 }
 
+namespace {
+
+// ShareLink is a link cut into its raw (still escaped) pieces.
+struct ShareLink {
+  std::string_view user;       // before the last '@'
+  std::string_view host_port;  // host:port or [IPv6]:port
+  std::string_view query;      // after '?', without it
+  std::string_view fragment;   // after '#', without it
+};
+
+// split_share_link checks |scheme| ("vless://", matched case-insensitively)
+// and cuts |link| into pieces.
 bool split_share_link(std::string_view link, std::string_view scheme, std::string_view user_name,
                       ShareLink* out, std::string* error) {
   bool scheme_ok = link.size() >= scheme.size();
@@ -119,6 +132,11 @@ bool parse_link_endpoint(std::string_view host_port, ServerEndpoint* out, std::s
   return true;
 }
 
+// LinkParam is what apply_link_param did with one query parameter.
+enum class LinkParam { other, applied, failed };
+
+// apply_link_param handles the keys every scheme reads the same way, except
+// security (parse_share_link reads it); any other key is the scheme's.
 LinkParam apply_link_param(const std::string& key, const std::string& value, TlsClientOptions* out,
                            std::string* error) {
   if (key == "sni") {
@@ -152,8 +170,69 @@ LinkParam apply_link_param(const std::string& key, const std::string& value, Tls
   return LinkParam::applied;
 }
 
-void decode_link_name(std::string_view fragment, std::string* tag) {
-  if (!percent_decode(fragment, tag)) *tag = std::string(fragment);
+LinkSecurity parse_security(const std::string& v, bool* ok) {
+  *ok = true;
+  if (v.empty()) return LinkSecurity::absent;
+  if (v == "none") return LinkSecurity::none;
+  if (v == "tls") return LinkSecurity::tls;
+  if (v == "reality") return LinkSecurity::reality;
+  *ok = false;
+  return LinkSecurity::absent;
+}
+
+}  // namespace
+
+Result<OutboundOptions> parse_share_link(std::string_view link, LinkScheme& scheme,
+                                         std::string* why) {
+  std::string error;
+  auto fail = [&]() -> Errc {
+    if (why) *why = std::string(scheme.name()) + " link: " + error;
+    return Errc::config_invalid;
+  };
+  const std::string prefix = std::string(scheme.name()) + "://";
+  ShareLink parts;
+  if (!split_share_link(link, prefix, scheme.user_field(), &parts, &error)) return fail();
+
+  LinkCommon common;
+  if (!percent_decode(parts.user, &common.user) || common.user.empty()) {
+    error = "bad " + std::string(scheme.user_field());
+    return fail();
+  }
+  if (!scheme.user(common.user, &error)) return fail();
+  if (!parse_link_endpoint(parts.host_port, &common.endpoint, &error)) return fail();
+
+  for (const std::string& kv : split_list(parts.query, '&')) {
+    const size_t eq = kv.find('=');
+    const std::string key = kv.substr(0, eq);
+    std::string value;
+    if (eq != std::string::npos && !percent_decode(std::string_view(kv).substr(eq + 1), &value)) {
+      error = "bad escape in " + key;
+      return fail();
+    }
+    if (key == "security") {
+      bool ok;
+      common.security = parse_security(value, &ok);
+      if (!ok) {
+        error = "unknown security \"" + value + "\"";
+        return fail();
+      }
+      continue;
+    }
+    switch (apply_link_param(key, value, &scheme.tls(), &error)) {
+      case LinkParam::applied:
+        continue;
+      case LinkParam::failed:
+        return fail();
+      case LinkParam::other:
+        break;
+    }
+    if (!scheme.param(key, value, &error)) return fail();
+  }
+
+  OutboundOptions out;
+  if (!scheme.finish(std::move(common), &out, &error)) return fail();
+  if (!percent_decode(parts.fragment, &out.tag)) out.tag = std::string(parts.fragment);
+  return out;
 }
 
 }  // namespace sluice::config

@@ -1,13 +1,19 @@
-// config/link_common.hpp: the parts trojan:// and vless:// share links have in
-// common (config.md 5.1, 5.2). Private to lib/config.
+// config/link_common.hpp: the one share-link parser, shared by the schemes
+// (trojan://, vless://, ...; docs/config.md, "Share links"). Private to
+// lib/config.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
 //   <scheme>://<user>@<host>:<port>?<query>#<name>
 //
-// Every piece is percent-encoded ('+' stays '+': links are not form data).
-// The helpers write a bare reason to |*error| (no "trojan link: " prefix);
-// the caller adds its own prefix.
+// parse_share_link owns everything the schemes have in common: the scheme
+// check (case-insensitive), cutting the link into pieces, percent-decoding
+// (every piece; '+' stays '+': links are not form data), host:port and
+// [IPv6]:port, the query walk, the keys every scheme reads the same way
+// (security, sni, alpn, fp, type, ech, pcs, allowInsecure / insecure), the
+// #name as the tag, and error reporting ("<scheme> link: <reason>"). A
+// scheme is a LinkScheme: the mapping of its user part, its own query keys
+// and its cross-field rules onto an outbound, nothing else.
 #pragma once
 
 #include <string>
@@ -18,23 +24,55 @@
 
 namespace sluice::config {
 
-// ShareLink is a link cut into its raw (still escaped) pieces.
-struct ShareLink {
-  std::string_view user;       // before the last '@'
-  std::string_view host_port;  // host:port or [IPv6]:port
-  std::string_view query;      // after '?', without it
-  std::string_view fragment;   // after '#', without it
+// LinkSecurity is the link's "security" key: absent (or empty) lets the
+// scheme pick its default; other values fail with "unknown security".
+enum class LinkSecurity { absent, none, tls, reality };
+
+// LinkCommon is what the shared parser read for the scheme.
+struct LinkCommon {
+  std::string user;         // the user part, decoded, not empty
+  ServerEndpoint endpoint;  // host (brackets removed) and port 1-65535
+  LinkSecurity security = LinkSecurity::absent;
 };
 
-// split_share_link checks |scheme| ("vless://", matched case-insensitively)
-// and cuts |link| into pieces. Reasons: "expected <scheme>",
-// "missing <user_name>@".
-bool split_share_link(std::string_view link, std::string_view scheme, std::string_view user_name,
-                      ShareLink* out, std::string* error);
+// LinkScheme maps one scheme's fields onto an outbound. The parser calls
+// user() once, param() for each query key it does not handle itself (in
+// link order; the common keys were applied to tls() already), then
+// finish(). Each returns false with |*error| set (a bare reason) to fail.
+class LinkScheme {
+ public:
+  // |name| is the scheme without "://" ("trojan"), lower case; |user_field|
+  // names the user part in errors ("password", "uuid").
+  constexpr LinkScheme(std::string_view name, std::string_view user_field) noexcept
+      : name_(name), user_field_(user_field) {}
+  std::string_view name() const noexcept { return name_; }
+  std::string_view user_field() const noexcept { return user_field_; }
 
-// parse_link_endpoint reads host:port or [IPv6]:port (port 1-65535).
-// Reasons: "bad [IPv6]:port", "missing :port", "missing host", "bad port".
-bool parse_link_endpoint(std::string_view host_port, ServerEndpoint* out, std::string* error);
+  // tls is where the common keys go.
+  virtual TlsClientOptions& tls() noexcept = 0;
+  // user checks the user part (the parser already refused an empty one).
+  virtual bool user(const std::string& value, std::string* error) = 0;
+  // param maps a key of the scheme's own; keys it does not know are ignored
+  // (return true), as links carry parameters for transports sluice lacks.
+  virtual bool param(const std::string& key, const std::string& value, std::string* error) = 0;
+  // finish applies the cross-field rules and fills |out| (type and options;
+  // the parser sets the tag).
+  virtual bool finish(LinkCommon&& common, OutboundOptions* out, std::string* error) = 0;
+
+ protected:
+  ~LinkScheme() = default;
+
+ private:
+  std::string_view name_;
+  std::string_view user_field_;
+};
+
+// parse_share_link parses |link| for |scheme|: config_invalid with "<name>
+// link: <reason>" in |*why| (may be null) for a malformed link.
+Result<OutboundOptions> parse_share_link(std::string_view link, LinkScheme& scheme,
+                                         std::string* why);
+
+// Helpers for schemes' own keys.
 
 // percent_decode undoes %XX escapes; false on a malformed escape.
 bool percent_decode(std::string_view in, std::string* out);
@@ -44,35 +82,5 @@ std::vector<std::string> split_list(std::string_view s, char sep);
 
 // is_hex reports whether every character of |s| is a hex digit.
 bool is_hex(std::string_view s);
-
-// LinkParam is what apply_link_param did with one query parameter.
-enum class LinkParam { other, applied, failed };
-
-// apply_link_param handles the query keys both schemes read the same way:
-// sni, alpn, fp, type (only tcp/raw), ech (bare base64 ECHConfigList), pcs,
-// allowInsecure / insecure. Any other key is left to the caller (other).
-LinkParam apply_link_param(const std::string& key, const std::string& value, TlsClientOptions* out,
-                           std::string* error);
-
-// for_each_link_param decodes each key=value of |query| and calls
-// fn(key, value&) -> bool; a false return stops the walk (fn has set
-// |*error|). A bad escape fails with "bad escape in <key>".
-template <class Fn>
-bool for_each_link_param(std::string_view query, std::string* error, Fn&& fn) {
-  for (const std::string& kv : split_list(query, '&')) {
-    const size_t eq = kv.find('=');
-    const std::string key = kv.substr(0, eq);
-    std::string value;
-    if (eq != std::string::npos && !percent_decode(std::string_view(kv).substr(eq + 1), &value)) {
-      *error = "bad escape in " + key;
-      return false;
-    }
-    if (!fn(key, value)) return false;
-  }
-  return true;
-}
-
-// decode_link_name sets |*tag| from the fragment, raw if it does not decode.
-void decode_link_name(std::string_view fragment, std::string* tag);
 
 }  // namespace sluice::config

@@ -1,5 +1,5 @@
 // config/outbound.cpp: outbound objects (direct, block, socks, http) and the
-// dial fields merged into each (config.md sections 2 and 3).
+// dial fields merged into each (docs/config.md, "Outbounds").
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "config/parse.hpp"
@@ -84,7 +84,7 @@ Status parse_dial(ObjectReader& r, DialOptions* out) {
   SLUICE_TRY(r.duration("fallback_delay", &out->fallback_delay));
   SLUICE_TRY(r.boolean("udp_fragment", &out->udp_fragment));
   r.ignore("domain_resolver", "not supported yet, the system resolver is used");
-  // Accept-and-ignore fields (config.md: I).
+  // Accept-and-ignore fields (docs/config.md: "ignored").
   for (const char* k : {"tcp_multi_path", "bind_address_no_port", "reuse_addr", "netns",
                         "network_strategy", "network_type", "fallback_network_type"}) {
     r.ignore(k);
@@ -211,38 +211,44 @@ Status parse_http(ObjectReader& r, HttpOutboundOptions* o) {
 Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
                       OutboundOptions* out) {
   SLUICE_TRY(check_object(ctx, j, path));
-  ObjectReader r(ctx, j, path);
+  ObjectReader r(ctx, j, path, kOutboundFields);
   std::string type;
   SLUICE_TRY(r.string("type", &type, true));
   SLUICE_TRY(r.string("tag", &out->tag));
   if (type == "direct") {
     out->type = OutboundType::direct;
+    r.add_fields(kDirectOutboundFields);
     out->options = DirectOutboundOptions{};
-    // Removed in sing-box 1.13 (config.md section 3.9): an error, not a warning,
+    // Removed in sing-box 1.13: an error, not a warning,
     // because silently dialing the original destination would change traffic.
     SLUICE_TRY(r.reject("override_address", "removed in sing-box 1.13; use a route rule"));
     SLUICE_TRY(r.reject("override_port", "removed in sing-box 1.13; use a route rule"));
     SLUICE_TRY(r.reject("proxy_protocol", "removed from sing-box"));
   } else if (type == "block") {
     out->type = OutboundType::block;
+    r.add_fields(kBlockOutboundFields);
     out->options = BlockOutboundOptions{};
   } else if (type == "socks") {
     out->type = OutboundType::socks;
+    r.add_fields(kSocksOutboundFields);
     SocksOutboundOptions o;
     SLUICE_TRY(parse_socks(r, &o));
     out->options = std::move(o);
   } else if (type == "http") {
     out->type = OutboundType::http;
+    r.add_fields(kHttpOutboundFields);
     HttpOutboundOptions o;
     SLUICE_TRY(parse_http(r, &o));
     out->options = std::move(o);
   } else if (type == "trojan") {
     out->type = OutboundType::trojan;
+    r.add_fields(kTrojanOutboundFields);
     TrojanOutboundOptions o;
     SLUICE_TRY(parse_trojan_outbound(r, &o));
     out->options = std::move(o);
   } else if (type == "vless") {
     out->type = OutboundType::vless;
+    r.add_fields(kVlessOutboundFields);
     VlessOutboundOptions o;
     SLUICE_TRY(parse_vless_outbound(r, &o));
     out->options = std::move(o);
@@ -251,7 +257,10 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
                     "unsupported outbound type \"" + type +
                         "\" (expected direct, block, socks, http, trojan or vless)");
   }
-  if (out->type != OutboundType::block) SLUICE_TRY(parse_dial(r, &out->dial));
+  if (out->type != OutboundType::block) {
+    r.add_fields(kDialFields);
+    SLUICE_TRY(parse_dial(r, &out->dial));
+  }
   r.finish();
   return {};
 }

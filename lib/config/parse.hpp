@@ -33,9 +33,10 @@ Status parse_network(ObjectReader& r, Network* out);
 // parse_server reads the required "server" and "server_port".
 Status parse_server(ObjectReader& r, ServerEndpoint* out);
 // parse_users reads the required, non-empty "users" array of a trojan or
-// vless inbound, calling |each| with a reader for every element (each
+// vless inbound, calling |each| with a reader (over |fields|) for every element (each
 // element is checked to be an object; unknown keys are reported after).
-Status parse_users(ObjectReader& r, const std::function<Status(ObjectReader& u)>& each);
+Status parse_users(ObjectReader& r, const FieldTable& fields,
+                   const std::function<Status(ObjectReader& u)>& each);
 // parse_fallbacks reads "fallback" and "fallback_for_alpn" (server +
 // server_port objects) of a trojan or vless inbound.
 Status parse_fallbacks(ObjectReader& r, TrojanFallback* fallback,

@@ -1,5 +1,5 @@
-// config/tls.cpp: the outbound and inbound "tls" objects (config.md sections
-// 1, 1.1 and 4), including "ech".
+// config/tls.cpp: the outbound and inbound "tls" objects (docs/config.md,
+// "Outbound TLS" and "Inbound TLS"), including "ech".
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
@@ -38,7 +38,7 @@ Status parse_versions(ObjectReader& r, std::string* min, std::string* max) {
 }
 
 // pem_lines reads a listable PEM blob: an array of lines is joined with \n
-// (config.md conventions).
+// (docs/config.md, "Conventions").
 Status pem_lines(ObjectReader& r, std::string_view key, std::string* out) {
   std::vector<std::string> lines;
   SLUICE_TRY(r.listable(key, &lines));
@@ -72,7 +72,7 @@ Status sub_object(ObjectReader& r, std::string_view key, const Json** out, bool*
 
 Status parse_ech_client(ConfigCtx& ctx, const Json& j, const std::string& path,
                         TlsEchClientOptions* out) {
-  ObjectReader r(ctx, j, path);
+  ObjectReader r(ctx, j, path, kTlsEchClientFields);
   SLUICE_TRY(r.boolean("enabled", &out->enabled));
   SLUICE_TRY(pem_lines(r, "config", &out->config));
   SLUICE_TRY(r.string("config_path", &out->config_path));
@@ -130,7 +130,7 @@ Status parse_cert(ObjectReader& r, TlsCertificateOptions* out) {
 Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
                         TlsClientOptions* out) {
   SLUICE_TRY(check_object(ctx, j, path));
-  ObjectReader r(ctx, j, path);
+  ObjectReader r(ctx, j, path, kTlsClientFields);
   SLUICE_TRY(r.boolean("enabled", &out->enabled));
   SLUICE_TRY(r.string("server_name", &out->server_name));
   SLUICE_TRY(r.boolean("disable_sni", &out->disable_sni));
@@ -156,7 +156,7 @@ Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
   bool on;
   SLUICE_TRY(sub_object(r, "utls", &sub, &on));
   if (sub != nullptr) {
-    ObjectReader u(ctx, *sub, r.path("utls"));
+    ObjectReader u(ctx, *sub, r.path("utls"), kTlsUtlsFields);
     SLUICE_TRY(u.boolean("enabled", &out->utls.enabled));
     SLUICE_TRY(u.string("fingerprint", &out->utls.fingerprint));
     u.finish();
@@ -192,7 +192,7 @@ Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
 Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
                         TlsServerOptions* out) {
   SLUICE_TRY(check_object(ctx, j, path));
-  ObjectReader r(ctx, j, path);
+  ObjectReader r(ctx, j, path, kTlsServerFields);
   SLUICE_TRY(r.boolean("enabled", &out->enabled));
   SLUICE_TRY(r.string("server_name", &out->server_name));
   SLUICE_TRY(r.listable("alpn", &out->alpn));
@@ -204,7 +204,7 @@ Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
     for (size_t i = 0; i < arr->size(); ++i) {
       std::string p = index_path(r.path("sni_certificates"), i);
       SLUICE_TRY(check_object(ctx, (*arr)[i], p));
-      ObjectReader c(ctx, (*arr)[i], p);
+      ObjectReader c(ctx, (*arr)[i], p, kTlsSniCertificateFields);
       TlsCertificateOptions cert;
       SLUICE_TRY(c.listable("server_name", &cert.server_name));
       if (cert.server_name.empty())
@@ -227,7 +227,7 @@ Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
   bool on;
   SLUICE_TRY(sub_object(r, "ech", &sub, &on));
   if (sub != nullptr) {
-    ObjectReader e(ctx, *sub, r.path("ech"));
+    ObjectReader e(ctx, *sub, r.path("ech"), kTlsEchServerFields);
     SLUICE_TRY(e.boolean("enabled", &out->ech.enabled));
     SLUICE_TRY(pem_lines(e, "key", &out->ech.key));
     SLUICE_TRY(e.string("key_path", &out->ech.key_path));

@@ -1,4 +1,4 @@
-// config/trojan.cpp: the trojan outbound (config.md 3.2) and inbound (4.2).
+// config/trojan.cpp: the trojan outbound and inbound (docs/config.md).
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "config/parse.hpp"
@@ -22,7 +22,7 @@ Status parse_trojan_outbound(ObjectReader& r, TrojanOutboundOptions* o) {
 }
 
 Status parse_trojan_inbound(ObjectReader& r, TrojanInboundOptions* o) {
-  SLUICE_TRY(parse_users(r, [&](ObjectReader& u) -> Status {
+  SLUICE_TRY(parse_users(r, kTrojanUserFields, [&](ObjectReader& u) -> Status {
     TrojanUser user;
     SLUICE_TRY(u.string("name", &user.name));
     SLUICE_TRY(u.string("password", &user.password, true));

@@ -1,4 +1,4 @@
-// config/vless.cpp: the vless outbound (config.md 3.1) and inbound (4.1).
+// config/vless.cpp: the vless outbound and inbound (docs/config.md).
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "config/parse.hpp"
@@ -54,7 +54,7 @@ Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o) {
 }
 
 Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o) {
-  SLUICE_TRY(parse_users(r, [&](ObjectReader& u) -> Status {
+  SLUICE_TRY(parse_users(r, kVlessUserFields, [&](ObjectReader& u) -> Status {
     VlessUser user;
     SLUICE_TRY(u.string("name", &user.name));
     SLUICE_TRY(u.string("uuid", &user.uuid, true));

@@ -2,6 +2,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <string>
+#include <utility>
 
 #include "core/check.hpp"
 #include "core/pool_state.hpp"
@@ -90,6 +92,7 @@ Slab* PoolState::new_slab(size_t cls) noexcept {
     s->free_head = c;
   }
   s->free_count = s->total;
+  free_blocks[cls] += s->total;
   ClassState& cs = classes[cls];
   s->next = cs.all;
   if (cs.all) cs.all->prev = s;
@@ -108,6 +111,7 @@ void PoolState::free_slab(Slab* s) noexcept {
   else
     cs.all = s->next;
   if (s->next) s->next->prev = s->prev;
+  free_blocks[s->cls] -= s->free_count;
   stats.slab_bytes -= s->bytes;
   stats.slabs--;
   s->~Slab();
@@ -155,6 +159,7 @@ Chunk* PoolState::get(size_t cls) noexcept {
   SLUICE_CHECK(c != nullptr && c->refs_ == 0);
   s->free_head = c->next_free_;
   c->next_free_ = nullptr;
+  free_blocks[cls]--;
   if (--s->free_count == 0) unlink_avail(s);
   c->refs_ = 1;
   account_out(cls);
@@ -173,6 +178,7 @@ void PoolState::put(Chunk* c) noexcept {
     Slab* s = c->slab_;
     c->next_free_ = s->free_head;
     s->free_head = c;
+    free_blocks[cls]++;
     if (s->free_count++ == 0) link_avail(s);
   }
   destroy_if_orphaned_and_idle();
@@ -194,8 +200,29 @@ size_t PoolState::trim() noexcept {
   return freed;
 }
 
+bool PoolState::admits(size_t cls, uint64_t blocks) const noexcept {
+  if (max_bytes == 0) return true;
+  uint64_t room = max_bytes > stats.slab_bytes ? max_bytes - stats.slab_bytes : 0;
+  for (size_t k = 0; k < kNumSizeClasses; ++k) {
+    const uint64_t want = reserved[k] + (k == cls ? blocks : 0);
+    if (want <= free_blocks[k]) continue;
+    const uint64_t units = (want - free_blocks[k] + unit_blocks(k) - 1) / unit_blocks(k);
+    const uint64_t need = units * unit_bytes(k);
+    if (need > room) return false;
+    room -= need;
+  }
+  return true;
+}
+
+void PoolState::release(size_t cls, uint64_t blocks) noexcept {
+  SLUICE_CHECK(reserved[cls] >= blocks && stats.reserved_blocks >= blocks);
+  reserved[cls] -= blocks;
+  stats.reserved_blocks -= blocks;
+  destroy_if_orphaned_and_idle();
+}
+
 void PoolState::destroy_if_orphaned_and_idle() noexcept {
-  if (orphaned && stats.chunks_outstanding == 0) {
+  if (orphaned && stats.chunks_outstanding == 0 && stats.reserved_blocks == 0) {
     g_orphaned_pools.fetch_sub(1, std::memory_order_relaxed);
     delete this;
   }
@@ -214,11 +241,11 @@ BufferPool::BufferPool(const BufferPoolOptions& opts) : state_(new detail::PoolS
 }
 
 BufferPool::~BufferPool() {
-  if (state_->stats.chunks_outstanding == 0) {
+  if (state_->stats.chunks_outstanding == 0 && state_->stats.reserved_blocks == 0) {
     delete state_;
   } else {
-    // Slices still point into this pool's slabs: keep them alive until the
-    // last one is released, and give back what is already free.
+    // Slices (or reservations) still point into this pool: keep it alive
+    // until the last one is released, and give back what is already free.
     state_->orphaned = true;
     state_->trim();
     detail::g_orphaned_pools.fetch_add(1, std::memory_order_relaxed);
@@ -245,6 +272,45 @@ Result<Slice> BufferPool::copy_from(const void* data, size_t len) {
   if (!r) return r;
   if (len) std::memcpy(r->append(len), data, len);
   return r;
+}
+
+Result<PoolReservation> BufferPool::reserve(SizeClass c, uint32_t blocks, std::string* why) {
+  const auto cls = static_cast<size_t>(c);
+  if (cls >= kNumSizeClasses || blocks == 0) return Errc::invalid_argument;
+  detail::PoolState& st = *state_;
+  if (st.max_bytes == 0) return PoolReservation();
+  if (!st.admits(cls, blocks)) {
+    st.trim();
+    if (!st.admits(cls, blocks)) {
+      st.stats.refused++;
+      if (why != nullptr) {
+        const uint64_t unit = detail::unit_bytes(cls);
+        std::string w =
+            "buffer pool cap reached: pool_max_bytes is " + std::to_string(st.max_bytes) + ", ";
+        if (st.max_bytes < unit) {
+          w += "below one slab of " + std::to_string(kClassPayload[cls] / 1024) + " KiB blocks (" +
+               std::to_string(unit) + " bytes), so no connection can start";
+        } else {
+          w += std::to_string(st.stats.slab_bytes) + " bytes are in slabs and " +
+               std::to_string(st.stats.reserved_blocks) +
+               " blocks are reserved by handshakes in progress; new work is refused";
+        }
+        *why = std::move(w);
+      }
+      return Errc::limit_exceeded;
+    }
+  }
+  st.reserved[cls] += blocks;
+  st.stats.reserved_blocks += blocks;
+  return PoolReservation(state_, static_cast<uint8_t>(cls), blocks);
+}
+
+uint64_t BufferPool::max_bytes() const noexcept { return state_->max_bytes; }
+
+void PoolReservation::reset() noexcept {
+  if (state_ == nullptr) return;
+  detail::PoolState* s = std::exchange(state_, nullptr);
+  s->release(cls_, std::exchange(blocks_, 0));
 }
 
 PoolStats BufferPool::stats() const noexcept { return state_->stats; }

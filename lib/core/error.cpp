@@ -35,6 +35,8 @@ constexpr ErrcInfo kTable[] = {
     {Errc::address_not_available, "address_not_available", "address not available"},
     {Errc::dns_failure, "dns_failure", "name resolution failed"},
     {Errc::broken_pipe, "broken_pipe", "broken pipe"},
+    {Errc::socket_refused, "socket_refused", "socket refused by the host's socket hook"},
+    {Errc::network_changed, "network_changed", "closed after a network change"},
     {Errc::crypto_failure, "crypto_failure", "cryptographic operation failed"},
     {Errc::decrypt_failed, "decrypt_failed", "decryption or authentication tag check failed"},
     {Errc::bad_key, "bad_key", "invalid key"},

@@ -48,15 +48,39 @@ struct ClassState {
   Slab* avail = nullptr;
 };
 
+// unit_blocks / unit_bytes: what one new slab of a class adds (with
+// SLUICE_NOPOOL every chunk is its own allocation, a "slab" of one block).
+constexpr uint32_t unit_blocks(size_t cls) {
+#ifdef SLUICE_NOPOOL
+  (void)cls;
+  return 1;
+#else
+  return kBlocksPerSlab[cls];
+#endif
+}
+constexpr size_t unit_bytes(size_t cls) {
+#ifdef SLUICE_NOPOOL
+  return block_stride(cls);
+#else
+  return kSlabHeaderSpace + block_stride(cls) * kBlocksPerSlab[cls];
+#endif
+}
+
 struct PoolState {
   ClassState classes[kNumSizeClasses];
   PoolStats stats;
   uint64_t max_bytes = 0;
-  bool orphaned = false;  // its BufferPool is gone; the last put() frees this
+  uint64_t free_blocks[kNumSizeClasses] = {};  // free blocks in this class's slabs
+  uint64_t reserved[kNumSizeClasses] = {};     // blocks held by PoolReservations
+  bool orphaned = false;                       // its BufferPool is gone; the last put() frees this
 
   Chunk* get(size_t cls) noexcept;
   void put(Chunk* c) noexcept;  // a pool or heap chunk whose refs reached 0
   size_t trim() noexcept;
+  // admits reports whether |blocks| more blocks of |cls| fit beside every
+  // reservation held: free blocks first, then new slabs under the cap.
+  bool admits(size_t cls, uint64_t blocks) const noexcept;
+  void release(size_t cls, uint64_t blocks) noexcept;
   void destroy_if_orphaned_and_idle() noexcept;
   ~PoolState();
 

@@ -177,7 +177,11 @@ int TlsConnection::bio_write(const char* in, int len) noexcept {
       // Bulk writes come as 16 KiB records: gather several in one 64 KiB
       // chunk (fewer iovecs per socket write); handshake flights fit 16 KiB.
       auto s = pool_.get(left >= 8192 ? SizeClass::k64K : SizeClass::k16K);
-      if (!s) return -1;
+      if (!s) {
+        // BoringSSL sees a failed write; fail_from names the real cause.
+        out_of_buffers_ = true;
+        return -1;
+      }
       out_tail_ = std::move(*s);
     }
     const size_t n = std::min(left, out_tail_.tailroom());
@@ -235,6 +239,12 @@ Errc TlsConnection::fail_from(int ret) noexcept {
   if (verify_error_ != Errc::ok) {
     error_ = verify_error_;
     reason_ = verify_reason_;
+  } else if (out_of_buffers_) {
+    error_ = Errc::no_memory;
+    reason_ = pool_.max_bytes() != 0
+                  ? "buffer pool cap reached (pool_max_bytes " + std::to_string(pool_.max_bytes()) +
+                        ") writing TLS output"
+                  : "out of memory for TLS output";
   } else if (err == SSL_ERROR_SYSCALL || (err == SSL_ERROR_SSL && packed == 0)) {
     // The raw stream ended (the BIO returned 0) in the middle of a record
     // or the handshake.

@@ -172,6 +172,7 @@ class TlsConnection {
   Errc error_ = Errc::ok;
   std::string reason_;
   Errc verify_error_ = Errc::ok;
+  bool out_of_buffers_ = false;  // bio_write could not get a pool chunk
   std::string verify_reason_;
   int peer_alert_ = -1;
   std::vector<uint8_t> ech_retry_;

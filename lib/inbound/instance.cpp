@@ -135,7 +135,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       std::string why;
       auto ti = TrojanInbound::create(e, tc, inst->router_.get(), &why);
       if (!ti) {
-        if (reason) *reason = "inbound " + in.tag + ": " + why;
+        if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
         Instance* raw = inst.release();
         raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
         return ti.error();
@@ -165,7 +165,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       auto vi = why.empty() ? VlessInbound::create(e, vc, inst->router_.get(), &why)
                             : Result<std::unique_ptr<VlessInbound>>(Errc::config_invalid);
       if (!vi) {
-        if (reason) *reason = "inbound " + in.tag + ": " + why;
+        if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
         Instance* raw = inst.release();
         raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
         return vi.error();
@@ -207,7 +207,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
     std::string why;
     auto pi = ProxyInbound::create(e, po, inst->router_.get(), &why);
     if (!pi) {
-      if (reason) *reason = "inbound " + in.tag + ": " + why;
+      if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
       // Close what was already listening; the Engine's loop finishes it.
       Instance* raw = inst.release();
       raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);

@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "inbound/listening_inbound.hpp"
 #include "inbound/router.hpp"
+#include "inbound/server_driver.hpp"
 #include "net/tcp_listener.hpp"
 #include "session/relay.hpp"
 #include "sluice/engine.hpp"
@@ -28,10 +28,7 @@ namespace sluice {
 
 enum class ProxyKind { socks, http, mixed };
 
-struct ProxyUser {
-  std::string username;
-  std::string password;
-};
+using ProxyUser = UserPass;  // username, password
 
 struct ProxyInboundOptions {
   ProxyKind kind = ProxyKind::mixed;
@@ -55,24 +52,20 @@ struct ProxyInboundStats {
   uint64_t open_failures = 0;
 };
 
-class ProxyInbound final : public ListeningInbound {
+class ProxyInbound final : public ServerDriver {
  public:
   static Result<std::unique_ptr<ProxyInbound>> create(Engine& e, const ProxyInboundOptions& o,
                                                       Router* router, std::string* reason);
   ~ProxyInbound() override;
 
-  const std::string& tag() const noexcept { return opts_.tag; }
   const ProxyInboundStats& stats() const noexcept { return stats_; }
 
-  struct Conn;  // one accepted connection in its handshake (internal)
-
  private:
-  ProxyInbound(Engine& e, const ProxyInboundOptions& o, Router* r);
-  void on_accept(std::unique_ptr<net::TcpTransport> t) override;
-  friend struct Conn;
+  ProxyInbound(Engine& e, const ProxyInboundOptions& o, ServerDriverOptions d, Router* r);
+  std::unique_ptr<ServerCore> make_core(TlsTransport* tls) override;
+  void on_event(DriverEvent ev, const ServerDecision* d, const DatagramRelayResult* r) override;
 
   ProxyInboundOptions opts_;
-  Router* router_;
   ProxyInboundStats stats_;
 };
 

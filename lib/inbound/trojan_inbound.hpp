@@ -2,6 +2,7 @@
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
+// A ServerDriver running trojan::ServerCore over TLS on a TCP listener.
 // Each accepted connection is a TLS server (TlsTransport). After the
 // handshake the first plaintext must be a Trojan request (lib/proto/trojan)
 // whose password hash belongs to a configured user; the request's target is
@@ -24,8 +25,6 @@
 // Threads: the Engine's loop thread.
 #pragma once
 
-#include "inbound/listening_inbound.hpp"
-
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,9 +32,10 @@
 
 #include "crypto/tls_context.hpp"
 #include "inbound/router.hpp"
+#include "inbound/server_driver.hpp"
 #include "net/dialer.hpp"
 #include "net/tcp_listener.hpp"
-#include "proto/trojan/trojan.hpp"
+#include "proto/trojan/server.hpp"
 #include "session/relay.hpp"
 #include "sluice/config.hpp"
 #include "sluice/engine.hpp"
@@ -71,28 +71,23 @@ struct TrojanInboundStats {
   uint64_t udp_malformed = 0;  // associations closed for a bad frame
 };
 
-class TrojanInbound final : public ListeningInbound {
+class TrojanInbound final : public ServerDriver {
  public:
   static Result<std::unique_ptr<TrojanInbound>> create(Engine& e, const TrojanInboundConfig& o,
                                                        Router* router, std::string* reason);
   ~TrojanInbound() override;
 
-  const std::string& tag() const noexcept { return opts_.tag; }
   const TrojanInboundStats& stats() const noexcept { return stats_; }
   tls::TlsServerContext& tls_context() noexcept { return *ctx_; }
 
-  struct Conn;
-
  private:
-  TrojanInbound(Engine& e, const TrojanInboundConfig& o, Router* r);
-  void on_accept(std::unique_ptr<net::TcpTransport> t) override;
-  const std::string* user_for(const trojan::PasswordHash& h) const noexcept;
-  friend struct Conn;
+  TrojanInbound(Engine& e, const TrojanInboundConfig& o, ServerDriverOptions d, Router* r);
+  std::unique_ptr<ServerCore> make_core(TlsTransport* tls) override;
+  void on_event(DriverEvent ev, const ServerDecision* d, const DatagramRelayResult* r) override;
 
   TrojanInboundConfig opts_;
-  Router* router_;
   std::shared_ptr<tls::TlsServerContext> ctx_;
-  std::vector<std::pair<trojan::PasswordHash, std::string>> users_;  // hash -> name
+  trojan::TrojanUsers users_;
   TrojanInboundStats stats_;
 };
 

@@ -2,6 +2,9 @@
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
+// vless::ServerCore on the ServerDriver (which does the deadline, Router,
+// fallback, Relay and DatagramRelay); this class adds the response header
+// and Vision at the hand-over, the datagram framings and the counters.
 // Each accepted connection is a TLS server (TlsTransport), or plain TCP
 // when TLS is disabled (security "none"). The first plaintext must be a
 // VLESS request (lib/proto/vless), read under a deadline (header_timeout_ms,
@@ -39,10 +42,11 @@
 #include <vector>
 
 #include "crypto/tls_context.hpp"
-#include "inbound/listening_inbound.hpp"
 #include "inbound/router.hpp"
+#include "inbound/server_driver.hpp"
 #include "net/dialer.hpp"
 #include "proto/vless/addons.hpp"
+#include "proto/vless/server.hpp"
 #include "proto/vless/user_id.hpp"
 #include "session/relay.hpp"
 #include "session/vless_vision_stream.hpp"
@@ -51,11 +55,7 @@
 
 namespace sluice {
 
-struct VlessInboundUser {
-  std::string name;
-  vless::UserId id{};
-  vless::Flow flow = vless::Flow::none;
-};
+using VlessInboundUser = vless::ServerUser;  // name, id, flow
 
 struct VlessInboundConfig {
   std::string tag;
@@ -90,28 +90,27 @@ struct VlessInboundStats {
   const char* last_reason = "";
 };
 
-class VlessInbound final : public ListeningInbound {
+class VlessInbound final : public ServerDriver {
  public:
   static Result<std::unique_ptr<VlessInbound>> create(Engine& e, const VlessInboundConfig& o,
                                                       Router* router, std::string* reason);
   ~VlessInbound() override;
 
-  const std::string& tag() const noexcept { return opts_.tag; }
   const VlessInboundStats& stats() const noexcept { return stats_; }
   // vision: Vision streams served and how many switched to direct copy.
   VisionCounters vision() const noexcept { return *vision_; }
 
-  struct Conn;
-
  private:
-  VlessInbound(Engine& e, const VlessInboundConfig& o, Router* r);
-  void on_accept(std::unique_ptr<net::TcpTransport> t) override;
-  const VlessInboundUser* user_for(const uint8_t* id) const noexcept;
+  VlessInbound(Engine& e, const VlessInboundConfig& o, ServerDriverOptions d, Router* r);
+  std::unique_ptr<ServerCore> make_core(TlsTransport* tls) override;
+  void on_event(DriverEvent ev, const ServerDecision* d, const DatagramRelayResult* r) override;
+  Result<std::unique_ptr<Transport>> wrap_client(std::unique_ptr<Transport> t, TlsTransport* tls,
+                                                 ServerCore& core, const ServerDecision& d,
+                                                 Chain* rest) override;
+  std::unique_ptr<DatagramFraming> framing(ServerCore& core, const ServerDecision& d) override;
   void refuse(Errc e, const char* reason) noexcept;
-  friend struct Conn;
 
   VlessInboundConfig opts_;
-  Router* router_;
   std::shared_ptr<tls::TlsServerContext> ctx_;  // nullptr: plain TCP
   std::shared_ptr<VisionCounters> vision_;      // shared with the VisionStreams
   VlessInboundStats stats_;

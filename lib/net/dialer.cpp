@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/check.hpp"
+#include "net/host_hooks.hpp"
 #include "net/resolve.hpp"
 #include "net/uv_error.hpp"
 #include "sluice/log.hpp"
@@ -30,10 +31,9 @@ struct Dial::Impl {
   uint16_t port;
   DialOptions opts;
   DialHandler* handler;
-  uv_getaddrinfo_t gai{};
+  Resolution resolution;
   uv_timer_t timeout{};
   uv_timer_t stagger{};
-  bool resolving = false;
   bool finished = false;  // result delivered or cancelled
   int open_handles = 0;   // timers still to close
   int pending_connects = 0;
@@ -42,6 +42,7 @@ struct Dial::Impl {
   std::vector<std::unique_ptr<Attempt>> attempts;
   std::string last_error;
   int last_status = UV_ECONNREFUSED;
+  bool hook_refused = false;  // the last failure: the host's socket hook refused
 
   Impl(Engine& e, std::string_view h, uint16_t p, const DialOptions& o, DialHandler* hd)
       : engine(e), host(h), port(p), opts(o), handler(hd) {}
@@ -52,41 +53,22 @@ struct Dial::Impl {
     timeout.data = stagger.data = this;
     open_handles = 2;
     uv_timer_start(&timeout, on_timeout, opts.connect_timeout_ms, 0);
-
-    sockaddr_storage ss{};
-    if (parse_ip_literal(host, port, &ss)) {
-      addrs.push_back(ss);
-      next_attempt();
-      return;
-    }
-    gai.data = this;
-    int rc = start_getaddrinfo(engine.loop(), &gai, on_resolved, host, SOCK_STREAM);
-    if (rc != 0) {
-      fail(rc, "resolve");
-      return;
-    }
-    resolving = true;
+    // An IP literal answers at once (no lookup).
+    int rc = resolution.start(engine.loop(), host, port, SOCK_STREAM, on_resolved, this);
+    if (rc != 0) fail(rc, "resolve");
   }
 
-  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
-    auto* self = static_cast<Impl*>(req->data);
-    self->resolving = false;
+  static void on_resolved(void* user, int status, std::vector<sockaddr_storage>&& addrs) {
+    auto* self = static_cast<Impl*>(user);
     if (self->finished) {
-      uv_freeaddrinfo(res);
       self->maybe_free();
       return;
     }
     if (status != 0) {
-      uv_freeaddrinfo(res);
       self->fail(status, "resolve");
       return;
     }
-    self->addrs = ordered_addresses(res, self->port);  // RFC 8305 §4
-    uv_freeaddrinfo(res);
-    if (self->addrs.empty()) {
-      self->fail(UV_EAI_NODATA, "resolve");
-      return;
-    }
+    self->addrs = std::move(addrs);  // RFC 8305 §4 order
     self->next_attempt();
   }
 
@@ -97,6 +79,7 @@ struct Dial::Impl {
       auto tr = TcpTransport::create(engine, ss.ss_family, &uv_rc);
       if (!tr) {
         last_status = uv_rc;
+        hook_refused = false;
         last_error = std::string("socket: ") + uv_strerror(uv_rc);
         continue;
       }
@@ -113,11 +96,19 @@ struct Dial::Impl {
         }
 #endif
       }
+      if (!socket_created(engine, reinterpret_cast<const uv_handle_t*>(a->t->handle()),
+                          SocketKind::tcp, ss.ss_family)) {
+        hook_refused = true;
+        last_error = describe_refused(ss);
+        close_and_delete(a->t.release());
+        continue;
+      }
       a->req.data = a.get();
       int rc = uv_tcp_connect(&a->req, a->t->handle(), reinterpret_cast<const sockaddr*>(&a->addr),
                               on_connect);
       if (rc != 0) {
         last_status = rc;
+        hook_refused = false;
         last_error = describe(ss, rc);
         close_and_delete(a->t.release());
         continue;
@@ -146,6 +137,7 @@ struct Dial::Impl {
     }
     if (status != 0) {
       self->last_status = status;
+      self->hook_refused = false;
       self->last_error = describe(a->addr, status);
       // Close this one now; start the next without waiting for the stagger.
       for (auto& p : self->attempts)
@@ -168,6 +160,15 @@ struct Dial::Impl {
     return std::string(ip) + ": " + uv_strerror(status);
   }
 
+  static std::string describe_refused(const sockaddr_storage& ss) {
+    char ip[INET6_ADDRSTRLEN] = {0};
+    if (ss.ss_family == AF_INET6)
+      uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&ss), ip, sizeof ip);
+    else
+      uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&ss), ip, sizeof ip);
+    return std::string(ip) + ": " + errc_message(Errc::socket_refused);
+  }
+
   static void on_timeout(uv_timer_t* t) {
     auto* self = static_cast<Impl*>(t->data);
     self->fail(UV_ETIMEDOUT, "connect");
@@ -185,6 +186,8 @@ struct Dial::Impl {
     std::string reason = host + ":" + std::to_string(port) + ": ";
     if (what) {
       reason += std::string(what) + ": " + uv_strerror(status);
+    } else if (hook_refused) {
+      reason += last_error;
     } else if (last_error.empty() || addrs.size() == 1) {
       reason += uv_strerror(status);  // one address: it is the host itself
     } else {
@@ -192,7 +195,9 @@ struct Dial::Impl {
     }
     DialHandler* h = handler;
     stop_all();
-    if (h) h->on_dial(errc_from_uv(status), reason.c_str());
+    // Every attempt refused by the host's hook: say so, not "refused".
+    const Errc e = !what && hook_refused ? Errc::socket_refused : errc_from_uv(status);
+    if (h) h->on_dial(e, reason.c_str());
     maybe_free();
   }
 
@@ -200,7 +205,7 @@ struct Dial::Impl {
   void stop_all() {
     finished = true;
     handler = nullptr;
-    if (resolving) uv_cancel(reinterpret_cast<uv_req_t*>(&gai));
+    resolution.cancel();
     for (auto& a : attempts)
       if (a->t) close_and_delete(a->t.release());  // pending connects get ECANCELED
     if (open_handles == 2) {
@@ -215,7 +220,7 @@ struct Dial::Impl {
   }
 
   void maybe_free() {
-    if (finished && !resolving && open_handles == 0 && pending_connects == 0) delete this;
+    if (finished && !resolution.busy() && open_handles == 0 && pending_connects == 0) delete this;
   }
 };
 

@@ -45,4 +45,13 @@ std::shared_ptr<void> per_engine(Engine& e, std::type_index kind, std::shared_pt
   return slot;
 }
 
+std::shared_ptr<void> find_per_engine(Engine& e, std::type_index kind) noexcept {
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (!g_holders) return nullptr;
+  auto it = g_holders->find(&e);
+  if (it == g_holders->end()) return nullptr;
+  auto obj = it->second->objects.find(kind);
+  return obj == it->second->objects.end() ? nullptr : obj->second;
+}
+
 }  // namespace sluice::detail

@@ -25,6 +25,7 @@ namespace sluice {
 
 namespace detail {
 std::shared_ptr<void> per_engine(Engine& e, std::type_index kind, std::shared_ptr<void> (*make)());
+std::shared_ptr<void> find_per_engine(Engine& e, std::type_index kind) noexcept;
 }  // namespace detail
 
 template <typename T>
@@ -32,6 +33,18 @@ std::shared_ptr<T> per_engine(Engine& e) {
   return std::static_pointer_cast<T>(
       detail::per_engine(e, std::type_index(typeid(T)),
                          []() -> std::shared_ptr<void> { return std::make_shared<T>(); }));
+}
+
+}  // namespace sluice
+
+namespace sluice {
+
+// find_per_engine returns the Engine's T if per_engine<T> made one (and the
+// Engine has not stopped since), else null; it never creates anything, so
+// a lookup on a hot path adds no Engine object.
+template <typename T>
+std::shared_ptr<T> find_per_engine(Engine& e) noexcept {
+  return std::static_pointer_cast<T>(detail::find_per_engine(e, std::type_index(typeid(T))));
 }
 
 }  // namespace sluice

@@ -53,4 +53,35 @@ std::vector<sockaddr_storage> ordered_addresses(const addrinfo* res, uint16_t po
   return out;
 }
 
+int Resolution::start(uv_loop_t* loop, std::string_view host, uint16_t port, int socktype,
+                      Callback cb, void* user) noexcept {
+  port_ = port;
+  cb_ = cb;
+  user_ = user;
+  sockaddr_storage ss{};
+  if (parse_ip_literal(host, port, &ss)) {
+    cb(user, 0, std::vector<sockaddr_storage>{ss});
+    return 0;
+  }
+  req_.data = this;
+  int rc = start_getaddrinfo(loop, &req_, on_getaddrinfo, std::string(host), socktype);
+  if (rc != 0) return rc;
+  busy_ = true;
+  return 0;
+}
+
+void Resolution::cancel() noexcept {
+  if (busy_) uv_cancel(reinterpret_cast<uv_req_t*>(&req_));
+}
+
+void Resolution::on_getaddrinfo(uv_getaddrinfo_t* req, int status, addrinfo* res) {
+  auto* self = static_cast<Resolution*>(req->data);
+  self->busy_ = false;
+  std::vector<sockaddr_storage> addrs;
+  if (status == 0) addrs = ordered_addresses(res, self->port_);
+  uv_freeaddrinfo(res);
+  if (status == 0 && addrs.empty()) status = UV_EAI_NODATA;
+  self->cb_(self->user_, status, std::move(addrs));  // may free the owner
+}
+
 }  // namespace sluice::net

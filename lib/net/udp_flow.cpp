@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/check.hpp"
+#include "net/host_hooks.hpp"
 #include "net/uv_error.hpp"
 
 namespace sluice::net {
@@ -69,12 +70,14 @@ Result<std::unique_ptr<DatagramFlow>> UdpFlow::create(Engine& e, DatagramHandler
   sockaddr_in6 any{};
   any.sin6_family = AF_INET6;
   any.sin6_addr = in6addr_any;
-  rc = uv_udp_bind(&f->udp_, reinterpret_cast<const sockaddr*>(&any), 0);
-  if (rc == 0) rc = uv_udp_recv_start(&f->udp_, on_alloc, on_recv);
-  if (rc != 0) {
+  const Status hooked =
+      socket_created(e, reinterpret_cast<const uv_handle_t*>(&f->udp_), SocketKind::udp, AF_INET6);
+  rc = hooked ? uv_udp_bind(&f->udp_, reinterpret_cast<const sockaddr*>(&any), 0) : 0;
+  if (rc == 0 && hooked) rc = uv_udp_recv_start(&f->udp_, on_alloc, on_recv);
+  if (rc != 0 || !hooked) {
     UdpFlow* raw = f.release();
     raw->close([](void* u) { delete static_cast<UdpFlow*>(u); }, raw);
-    return errc_from_uv(rc);
+    return hooked ? errc_from_uv(rc) : hooked.error();
   }
   return std::unique_ptr<DatagramFlow>(f.release());
 }

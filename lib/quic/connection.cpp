@@ -130,6 +130,30 @@ void Connection::set_path(const sockaddr* remote) noexcept {
   path_.remote.addrlen = sockaddr_len(remote);
 }
 
+Status Connection::migrate() noexcept {
+  if (state_ != State::open || server_ || !conn_) return Errc::invalid_state;
+  sockaddr_storage local;
+  std::memcpy(&local, &ep_.socket().local_address(), sizeof local);
+  const ngtcp2_path* cur = ngtcp2_conn_get_path(conn_);
+  ngtcp2_path np = *cur;  // the remote as ngtcp2 knows it now
+  np.local.addr = reinterpret_cast<ngtcp2_sockaddr*>(&local);
+  np.local.addrlen = ep_.socket().local_address_len();
+  const int rv = ngtcp2_conn_initiate_immediate_migration(conn_, &np, now_ns());
+  if (rv != 0) {
+    SLUICE_LOG_DEBUG("quic: migration refused: %s", ngtcp2_strerror(rv));
+    return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::invalid_state;
+  }
+  // Reads on the new socket now carry the new local address (ngtcp2 copied
+  // the path; path_ points into our own storage).
+  std::memcpy(&remote_, cur->remote.addr, cur->remote.addrlen);
+  path_.remote.addrlen = cur->remote.addrlen;
+  std::memcpy(&local_, &local, sizeof local_);
+  path_.local.addrlen = np.local.addrlen;
+  npending_ = 0;  // a run the old socket refused: loss recovery resends it
+  schedule_write();
+  return {};
+}
+
 Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls,
                                const std::string& host, uint16_t port) noexcept {
   timer_open_ = true;
@@ -686,7 +710,7 @@ void Connection::fail(int rv) noexcept {
   }
 }
 
-void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
+void Connection::close(uint64_t app_error, std::string_view reason, Errc local) noexcept {
   if (state_ != State::open) return;
   if (in_read_) {
     // ngtcp2_conn_write_connection_close may not run inside a read callback:
@@ -698,7 +722,7 @@ void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
     }
     return;
   }
-  close_error_ = Errc::closed;
+  close_error_ = local;
   close_app_error_ = app_error;
   close_reason_ = std::string(reason);
   npending_ = 0;
@@ -716,7 +740,7 @@ void Connection::close(uint64_t app_error, std::string_view reason) noexcept {
                             static_cast<size_t>(n), 0);
   }
   state_ = State::closing;
-  detach_streams(Errc::closed, "connection closed");
+  detach_streams(local, local == Errc::closed ? "connection closed" : errc_message(local));
   // RFC 9000 §10.2: stay in the closing state for three PTOs.
   if (timer_open_) {
     timer_.start(3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, on_timer, this);

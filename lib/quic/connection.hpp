@@ -155,7 +155,9 @@ class Connection {
   // connection after the closing period (on_closed follows). Called from a
   // handler while a packet is being read (stream data, acks), it takes effect
   // right after that packet: ngtcp2 forbids writing from inside its callbacks.
-  void close(uint64_t app_error, std::string_view reason = {}) noexcept;
+  // |local| is the error the connection's own streams and handler hear
+  // (Errc::closed, or network_changed when the host reported one).
+  void close(uint64_t app_error, std::string_view reason = {}, Errc local = Errc::closed) noexcept;
   // initiate_key_update starts a 1-RTT key update (RFC 9001 §6).
   Status initiate_key_update() noexcept;
 
@@ -217,6 +219,11 @@ class Connection {
   Status make_rate_controller() noexcept;
   static void enqueue(Ring<QuicStream*>& q, QuicStream* s) noexcept;
   void set_path(const sockaddr* remote) noexcept;
+  // migrate moves a client connection to its Endpoint's new socket (RFC
+  // 9000 §9: immediate migration, the new path validated meanwhile);
+  // invalid_state if it cannot (handshake not confirmed, migration disabled
+  // by the peer, no spare connection ID).
+  Status migrate() noexcept;
 
   // read handles one datagram addressed to this connection.
   void read(const sockaddr* from, const uint8_t* data, size_t len) noexcept;

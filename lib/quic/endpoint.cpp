@@ -45,9 +45,22 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
       uv_ip6_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
     return Errc::invalid_argument;
   }
-  auto s = UdpSocket::create(e.loop(), reinterpret_cast<sockaddr*>(&ss), ep.get(), o.allow_gso);
+  auto s = UdpSocket::create(e.loop(), reinterpret_cast<sockaddr*>(&ss), ep.get(), o.allow_gso,
+                             acceptor ? nullptr : &e);
   if (!s) return s.error();
   ep->socket_ = std::move(*s);
+  if (!acceptor) {
+    try {
+      net::subscribe_network_changes(e, ep.get());
+      ep->subscribed_ = true;
+    } catch (...) {
+      // No memory for the subscription: fail; the socket is open, so the
+      // endpoint is closed properly rather than deleted.
+      Endpoint* raw = ep.release();
+      raw->close([](void* u) { delete static_cast<Endpoint*>(u); }, raw);
+      return Errc::no_memory;
+    }
+  }
   return ep;
 }
 
@@ -55,6 +68,7 @@ Endpoint::~Endpoint() {
   // The owner waited for close(); connections are gone by then.
   SLUICE_CHECK(conns_.empty());
   SLUICE_CHECK(closer_.closed() || !socket_);
+  if (subscribed_) net::unsubscribe_network_changes(engine(), this);
   if (retry_aead_ready_) free_aead_ctx(retry_aead_ctx_);
 }
 
@@ -412,9 +426,73 @@ void Endpoint::connection_done(Connection* c) noexcept {
   maybe_finish_close();
 }
 
+void Endpoint::close_all_for_network_change() noexcept {
+  std::vector<Connection*> all;  // copy: closing a connection may end it at once
+  try {
+    for (auto& c : conns_) all.push_back(c.get());
+  } catch (...) {
+    return;
+  }
+  for (Connection* c : all)
+    if (c->state_ == Connection::State::open) c->close(0, "network changed", Errc::network_changed);
+}
+
+void Endpoint::on_network_changed(unsigned) noexcept {
+  if (closer_.closing() || acceptor_) return;
+  // A new socket on the same bind address, any port.
+  sockaddr_storage ss{};
+  if (uv_ip4_addr(opts_.bind_host.c_str(), 0, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+      uv_ip6_addr(opts_.bind_host.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
+    close_all_for_network_change();
+    return;
+  }
+  auto s = UdpSocket::create(engine().loop(), reinterpret_cast<sockaddr*>(&ss), this,
+                             opts_.allow_gso, &engine());
+  if (!s) {
+    SLUICE_LOG_INFO("quic: network change: no new socket (%s); closing connections",
+                    errc_message(s.error()));
+    close_all_for_network_change();
+    return;
+  }
+  try {
+    retired_.reserve(retired_.size() + 1);
+  } catch (...) {
+    UdpSocket* raw = s->release();
+    raw->close([](void* u) { delete static_cast<UdpSocket*>(u); }, raw);
+    close_all_for_network_change();
+    return;
+  }
+  std::unique_ptr<UdpSocket> old = std::move(socket_);
+  socket_ = std::move(*s);
+  migrations_++;
+  ctl_head_ = ctl_count_ = 0;  // control packets for the old path no longer matter
+  retiring_++;
+  UdpSocket* raw_old = old.get();
+  retired_.push_back(std::move(old));
+  raw_old->close(
+      [](void* u) {
+        auto* ep = static_cast<Endpoint*>(u);
+        if (--ep->retiring_ == 0) ep->retired_.clear();
+        ep->maybe_finish_close();
+      },
+      this);
+  std::vector<Connection*> all;
+  try {
+    for (auto& c : conns_) all.push_back(c.get());
+  } catch (...) {
+    close_all_for_network_change();
+    return;
+  }
+  for (Connection* c : all) {
+    if (c->state_ != Connection::State::open) continue;
+    if (!c->migrate()) c->close(0, "network changed", Errc::network_changed);
+  }
+}
+
 void Endpoint::close(CloseCallback cb, void* user) noexcept {
   if (!closer_.begin(cb, user)) return;
   closer_.detach_when_closed(this);
+  if (subscribed_) net::unsubscribe_network_changes(engine(), this);
   // Copy: closing a connection may end it at once.
   std::vector<Connection*> all;
   for (auto& c : conns_) all.push_back(c.get());
@@ -428,7 +506,8 @@ void Endpoint::close(CloseCallback cb, void* user) noexcept {
 }
 
 void Endpoint::maybe_finish_close() noexcept {
-  if (!closer_.closing() || !conns_.empty() || socket_closing_) return;
+  // Sockets retired by a network change finish closing first.
+  if (!closer_.closing() || !conns_.empty() || socket_closing_ || retiring_ > 0) return;
   socket_closing_ = true;
   if (idle_init_) {
     idle_init_ = false;

@@ -43,6 +43,16 @@
 // from a ticket cache: by default the Engine's cache that TLS-over-TCP
 // clients share (lib/transport/tls_session_registry), under QUIC's own keys.
 //
+// Network changes: a client Endpoint subscribes to its Engine's
+// (sluice_engine_network_changed). When told, it binds a new socket (a new
+// local port, through the Engine's socket hook), closes the old one, and
+// migrates each connection to the new path (RFC 9000 §9, immediate
+// migration with path validation). A connection that cannot migrate (its
+// handshake is not confirmed, the server disabled migration, no spare
+// connection ID), or all of them if the new socket cannot be had, is
+// closed with Errc::network_changed, so it fails at once instead of waiting
+// out its idle timeout on a path that is gone.
+//
 // Lifetime: the creator owns the Endpoint; close() closes every connection
 // (CONNECTION_CLOSE with code 0), then the socket, then calls back once.
 // Threads: the Engine's loop thread.
@@ -58,6 +68,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/host_hooks.hpp"
 #include "quic/connection.hpp"
 #include "quic/quic_crypto.hpp"
 #include "quic/retry_token.hpp"
@@ -128,7 +139,9 @@ struct EndpointStats {
   uint64_t control_dropped = 0;
 };
 
-class Endpoint final : public EngineObject, public UdpSocketHandler {
+class Endpoint final : public EngineObject,
+                       public UdpSocketHandler,
+                       private net::NetworkChangeListener {
  public:
   // Control packets a full socket refused wait in kControlQueue slots of
   // kControlMax bytes (the largest control packet the Endpoint builds).
@@ -154,6 +167,9 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   // token_store: where this client keeps NEW_TOKEN tokens (null when
   // use_new_tokens is off).
   TokenStore* token_store() const noexcept { return token_store_.get(); }
+  // migrations: how many times network changes moved this endpoint to a
+  // new socket.
+  uint64_t migrations() const noexcept { return migrations_; }
   // control_queue_size: control packets waiting for a writable socket.
   size_t control_queue_size() const noexcept { return ctl_count_; }
 
@@ -166,6 +182,12 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   Endpoint(Engine& e, const EndpointOptions& o) : EngineObject(e), opts_(o) {}
   void on_datagram(const sockaddr* from, const uint8_t* data, size_t len) override;
   void on_batch_end() override;
+  // A client endpoint moves to a new socket when the host reports a
+  // network change (net/host_hooks.hpp) and migrates its connections to it;
+  // those that cannot migrate are closed (they would otherwise wait out
+  // their idle timeout on a path that is gone; the next open dials anew).
+  void on_network_changed(unsigned flags) noexcept override;
+  void close_all_for_network_change() noexcept;
   void on_writable() override;
   void accept(const sockaddr* from, const uint8_t* data, size_t len) noexcept;
   void send_retry(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept;
@@ -197,6 +219,12 @@ class Endpoint final : public EngineObject, public UdpSocketHandler {
   ngtcp2_crypto_aead_ctx retry_aead_ctx_{};
   bool retry_aead_ready_ = false;
   std::shared_ptr<tls::TlsSessionCache> session_cache_;
+  bool subscribed_ = false;  // client: subscribed to network changes
+  // Sockets replaced by a migration, closing; the Endpoint's close waits
+  // for them too.
+  std::vector<std::unique_ptr<UdpSocket>> retired_;
+  int retiring_ = 0;
+  uint64_t migrations_ = 0;
   // CidHash lets routes_ be searched with a string_view of the packet's
   // DCID: our 16-byte CIDs are past std::string's inline capacity, so a
   // std::string key per packet was a heap allocation per packet.

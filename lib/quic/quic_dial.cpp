@@ -48,8 +48,7 @@ struct QuicDial::Impl final : ConnectionHandler {
   uv_timer_t timer{};  // the dial's deadline, or 0 ms to handle |event|
   uint64_t deadline = 0;
   bool timer_closed = false;
-  uv_getaddrinfo_t gai{};
-  bool resolving = false;
+  net::Resolution resolution;
   sockaddr_storage addr{};
   std::string addr_text;  // |addr| as an IP literal (Endpoint::connect takes one)
   std::unique_ptr<Endpoint> ep;
@@ -101,38 +100,24 @@ struct QuicDial::Impl final : ConnectionHandler {
       complete(Errc::invalid_argument, "QUIC dial to " + name() + ": port 0");
       return;
     }
-    if (net::parse_ip_literal(host, port, &addr)) {
-      addr_text = ip_text(addr);
-      attempt();
-      return;
-    }
-    gai.data = this;
-    int rc = net::start_getaddrinfo(engine.loop(), &gai, on_resolved, host, SOCK_DGRAM);
-    if (rc != 0) {
-      complete(net::errc_from_uv(rc), "resolve " + host + ": " + uv_strerror(rc));
-      return;
-    }
-    resolving = true;
+    // An IP literal answers at once (no lookup).
+    int rc = resolution.start(engine.loop(), host, port, SOCK_DGRAM, on_resolved, this);
+    if (rc != 0) complete(net::errc_from_uv(rc), "resolve " + host + ": " + uv_strerror(rc));
   }
 
-  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
-    auto* self = static_cast<Impl*>(req->data);
-    self->resolving = false;
+  static void on_resolved(void* user, int status, std::vector<sockaddr_storage>&& addrs) {
+    auto* self = static_cast<Impl*>(user);
     if (self->done) {
-      uv_freeaddrinfo(res);
       self->maybe_free();
+      return;
+    }
+    if (status != 0) {
+      self->complete(net::errc_from_uv(status),
+                     "resolve " + self->host + ": " + uv_strerror(status));
       return;
     }
     // The first address in the order TCP dials try them (RFC 8305 §4):
     // UDP has no connect step to race.
-    const std::vector<sockaddr_storage> addrs =
-        status == 0 ? net::ordered_addresses(res, self->port) : std::vector<sockaddr_storage>{};
-    uv_freeaddrinfo(res);
-    if (addrs.empty()) {
-      const int st = status != 0 ? status : UV_EAI_NODATA;
-      self->complete(net::errc_from_uv(st), "resolve " + self->host + ": " + uv_strerror(st));
-      return;
-    }
     self->addr = addrs.front();
     self->addr_text = ip_text(self->addr);
     self->attempt();
@@ -240,7 +225,7 @@ struct QuicDial::Impl final : ConnectionHandler {
     if (done) return;
     done = true;
     if (guard) guard->detach_from_engine();
-    if (resolving) uv_cancel(reinterpret_cast<uv_req_t*>(&gai));
+    resolution.cancel();
     QuicDialHandler* h = handler;
     handler = nullptr;
     QuicDialed out;
@@ -272,7 +257,7 @@ struct QuicDial::Impl final : ConnectionHandler {
   }
 
   void maybe_free() {
-    if (timer_closed && !resolving) delete this;
+    if (timer_closed && !resolution.busy()) delete this;
   }
 };
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 
+#include "net/host_hooks.hpp"
 #include "net/uv_error.hpp"
 
 #ifndef UDP_SEGMENT
@@ -32,7 +33,8 @@ void raise_buffer(int fd, int opt_force, int opt, int size) {
 }  // namespace
 
 Result<std::unique_ptr<UdpSocket>> UdpSocket::create(uv_loop_t* loop, const sockaddr* bind_addr,
-                                                     UdpSocketHandler* h, bool allow_gso) {
+                                                     UdpSocketHandler* h, bool allow_gso,
+                                                     Engine* outbound) {
   std::unique_ptr<UdpSocket> s(new (std::nothrow) UdpSocket);
   if (!s) return Errc::no_memory;
   s->rbuf_.reset(new (std::nothrow) uint8_t[kSlot * kRecvBatch]);
@@ -46,6 +48,14 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::create(uv_loop_t* loop, const sock
     raw->close([](void* u) { delete static_cast<UdpSocket*>(u); }, raw);
     return net::errc_from_uv(code);
   };
+  if (outbound) {
+    const Status hooked = net::socket_created(*outbound, reinterpret_cast<uv_handle_t*>(&s->udp_),
+                                              net::SocketKind::quic, bind_addr->sa_family);
+    if (!hooked) {
+      (void)fail(0);
+      return hooked.error();
+    }
+  }
   rc = uv_udp_bind(&s->udp_, bind_addr, 0);
   if (rc != 0) return fail(rc);
   uv_os_fd_t fd;

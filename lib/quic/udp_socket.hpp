@@ -45,6 +45,7 @@
 #include <memory>
 
 #include "net/closer.hpp"
+#include "sluice/engine.hpp"
 #include "sluice/error.hpp"
 #include "sluice/transport.hpp"
 
@@ -80,9 +81,12 @@ class UdpSocket {
   static constexpr int kSocketBuffer = 8 << 20;
 
   // create binds a socket to |bind_addr| on |loop| and starts receiving.
-  // |allow_gso| false forces the sendmmsg path (tests, benchmarks).
+  // |allow_gso| false forces the sendmmsg path (tests, benchmarks). A client
+  // socket names its Engine as |outbound|: the Engine's socket hook sees it
+  // before it is bound (net/host_hooks.hpp) and may refuse it.
   static Result<std::unique_ptr<UdpSocket>> create(uv_loop_t* loop, const sockaddr* bind_addr,
-                                                   UdpSocketHandler* h, bool allow_gso = true);
+                                                   UdpSocketHandler* h, bool allow_gso = true,
+                                                   Engine* outbound = nullptr);
   ~UdpSocket();
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;

@@ -2,9 +2,9 @@
 #pragma once
 
 #include <memory>
-#include <vector>
 
 #include "net/dialer.hpp"
+#include "session/client_connect.hpp"
 #include "sluice/session.hpp"
 
 namespace sluice {
@@ -21,16 +21,8 @@ class DirectSession final : public Session {
   void engine_close() noexcept override;
 
  private:
-  struct Pending final : net::DialHandler {
-    DirectSession* session = nullptr;
-    OpenHandler* handler = nullptr;
-    net::Dial* dial = nullptr;
-    void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) override;
-  };
-  void forget(Pending* p) noexcept;
-
-  net::DialOptions opts_;
-  std::vector<std::unique_ptr<Pending>> pending_;
+  DialTarget target_;  // the TCP strategy; host and port per open
+  PendingOpens pending_;
 };
 
 }  // namespace sluice

@@ -10,9 +10,10 @@
 // relay writes (TLS coalesces nothing across writes, so the header is its
 // own record, as trojan-gfw's client does when it has no payload yet).
 //
-// open_datagram returns a flow carried by one TLS connection of its own: a
-// UDP ASSOCIATE request (its address is the first datagram's destination;
-// servers ignore it), then every datagram framed as
+// open_datagram returns a StreamDatagramFlow carried by one TLS connection of
+// its own (dialed at once): a UDP ASSOCIATE request (its address is the
+// first datagram's destination; servers ignore it), then every datagram
+// framed as
 // ATYP|ADDR|PORT|LEN|CRLF|payload in both directions (lib/proto/trojan).
 // Datagrams sent while the connection is still being made wait in a
 // bounded queue; past it, and past a bounded TLS write queue later, they
@@ -29,6 +30,7 @@
 
 #include "crypto/tls_context.hpp"
 #include "proto/trojan/trojan.hpp"
+#include "session/client_connect.hpp"
 #include "sluice/session.hpp"
 #include "transport/tls_dial.hpp"
 
@@ -63,18 +65,14 @@ class TrojanSession final : public Session {
 
   const tls::TlsClientContext& tls_context() const noexcept { return *ctx_; }
 
-  struct Pending;
-
  private:
   TrojanSession(Engine& e, std::string tag, const TrojanSessionOptions& o,
                 std::shared_ptr<tls::TlsClientContext> ctx);
-  friend struct Pending;
-  void forget(Pending* p) noexcept;
 
   TrojanSessionOptions opts_;
   trojan::PasswordHash hash_;
   std::shared_ptr<tls::TlsClientContext> ctx_;
-  std::vector<std::unique_ptr<Pending>> pending_;
+  PendingOpens pending_;
 };
 
 }  // namespace sluice

@@ -1,70 +1,32 @@
-// vless_connect.cpp: dial and request header of one VLESS connection.
+// vless_connect.cpp: request header and stream wrapping of one VLESS
+// connection.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "session/vless_connect.hpp"
 
 #include <string>
 
+#include "session/vless_stream.hpp"
+#include "session/vless_vision_stream.hpp"
+#include "transport/tls_transport.hpp"
+
 namespace sluice {
 
-void VlessConnect::start(Engine& e, std::shared_ptr<const VlessTarget> t,
-                         const vless::Request& request) {
-  engine_ = &e;
-  target_ = std::move(t);
-  request_ = request;
-  answered_ = false;
-  const VlessSessionOptions& o = target_->opts;
-  // Either dial may answer inside start, and the owner may delete this
-  // object in that answer: keep the dial only if neither happened.
-  std::shared_ptr<bool> alive = alive_;
-  if (target_->ctx) {
-    TlsDial* d = TlsDial::start(e, o.server, o.server_port, target_->ctx, o.dial, this);
-    if (*alive && !answered_) tls_dial_ = d;
-  } else {
-    net::Dial* d = net::Dial::start(e, o.server, o.server_port, o.dial.dial, this);
-    if (*alive && !answered_) tcp_dial_ = d;
+DialTarget vless_dial_target(const VlessTarget& t) {
+  DialTarget d;
+  d.host = t.opts.server;
+  d.port = t.opts.server_port;
+  d.tcp = t.opts.dial.dial;
+  if (t.ctx) {
+    d.strategy = DialTarget::Strategy::tls;
+    d.tls_ctx = t.ctx;
+    d.tls = t.opts.dial;
   }
+  return d;
 }
 
-void VlessConnect::cancel() noexcept {
-  if (tls_dial_) tls_dial_->cancel();
-  if (tcp_dial_) tcp_dial_->cancel();
-  tls_dial_ = nullptr;
-  tcp_dial_ = nullptr;
-}
-
-void VlessConnect::on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const char* reason) {
-  answered_ = true;
-  tls_dial_ = nullptr;
-  if (!t) {
-    failed(t.error(), reason);
-    return;
-  }
-  if (request_.addons.flow() == vless::Flow::vision) {
-    connected_vision(std::move(*t));
-    return;
-  }
-  connected(std::unique_ptr<Transport>(t->release()));
-}
-
-void VlessConnect::on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) {
-  answered_ = true;
-  tcp_dial_ = nullptr;
-  if (!t) {
-    failed(t.error(), reason);
-    return;
-  }
-  connected(std::unique_ptr<Transport>(t->release()));
-}
-
-void VlessConnect::failed(Errc e, const char* reason) {
-  const std::string why = "vless server " + target_->opts.server + ": " + reason;
-  on_connected(e, why.c_str());
-}
-
-Result<Slice> VlessConnect::request_buffer(bool* oom) {
-  auto buf = engine_->pool().get(vless::kMaxRequestSize);
-  *oom = !buf;
+Result<Slice> VlessProtocol::request(BufferPool& pool) noexcept {
+  auto buf = pool.get(vless::kMaxRequestSize);
   if (!buf) return buf.error();
   const size_t n = vless::request_size(request_);
   auto w = vless::encode_request(request_, {buf->append(n), n});
@@ -72,49 +34,33 @@ Result<Slice> VlessConnect::request_buffer(bool* oom) {
   return buf;
 }
 
-void VlessConnect::connected(std::unique_ptr<Transport> t) {
-  bool oom = false;
-  auto buf = request_buffer(&oom);
-  if (oom) {
-    close_and_delete(t.release());
-    on_connected(buf.error(), "out of memory");
-    return;
+Result<std::unique_ptr<Transport>> VlessProtocol::wrap(std::unique_ptr<Transport> t, bool tls,
+                                                       Slice&& request, std::string* why) noexcept {
+  if (tls && request_.addons.flow() == vless::Flow::vision) {
+    std::unique_ptr<TlsTransport> tt(static_cast<TlsTransport*>(t.release()));
+    // vless.md 7.1: Vision needs the outer layer to be TLS 1.3.
+    if (tt->info().version != "TLSv1.3") {
+      *why = "vless server " + server_ + ": flow xtls-rprx-vision needs TLS 1.3, got " +
+             tt->info().version;
+      close_and_delete(tt.release());
+      return Errc::not_supported;
+    }
+    auto s = VisionStream::create(engine_, std::move(tt), VisionStream::Role::client, request_.user,
+                                  std::move(request), Chain{}, nullptr);
+    if (!s) {
+      *why = "vless vision: cannot take over the TLS connection";
+      return s.error();
+    }
+    return std::unique_ptr<Transport>(s->release());
   }
-  Status st = buf ? t->write(std::move(*buf)) : Status{buf.error()};
+  Status st = t->write(std::move(request));
   if (!st) {
-    const std::string why = std::string("vless request: ") + t->failure_reason();
+    *why = std::string("vless request: ") + t->failure_reason();
     close_and_delete(t.release());
-    on_connected(st.error(), why.c_str());
-    return;
+    return st.error();
   }
-  on_connected(std::unique_ptr<Transport>(
-                   std::make_unique<VlessStream>(std::move(t), VlessStream::Role::client)),
-               "");
-}
-
-void VlessConnect::connected_vision(std::unique_ptr<TlsTransport> t) {
-  // vless.md 7.1: Vision needs the outer layer to be TLS 1.3.
-  if (t->info().version != "TLSv1.3") {
-    const std::string why = "vless server " + target_->opts.server +
-                            ": flow xtls-rprx-vision needs TLS 1.3, got " + t->info().version;
-    close_and_delete(t.release());
-    on_connected(Errc::not_supported, why.c_str());
-    return;
-  }
-  bool oom = false;
-  auto buf = request_buffer(&oom);
-  if (!buf) {
-    close_and_delete(t.release());
-    on_connected(buf.error(), oom ? "out of memory" : "vless request");
-    return;
-  }
-  auto s = VisionStream::create(*engine_, std::move(t), VisionStream::Role::client, request_.user,
-                                std::move(*buf), Chain{}, nullptr);
-  if (!s) {
-    on_connected(s.error(), "vless vision: cannot take over the TLS connection");
-    return;
-  }
-  on_connected(std::unique_ptr<Transport>(s->release()), "");
+  return std::unique_ptr<Transport>(
+      std::make_unique<VlessStream>(std::move(t), VlessStream::Role::client));
 }
 
 }  // namespace sluice

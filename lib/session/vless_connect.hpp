@@ -1,64 +1,46 @@
-// vless_connect.hpp: VlessConnect, one outgoing VLESS connection: dial
-// (TLS or plain TCP), then the request header as the first bytes.
+// vless_connect.hpp: VlessProtocol, what the client connector does for one
+// outgoing VLESS connection, and the DialTarget of a VLESS server.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
-// A VlessConnect is embedded in whatever waits for the connection (an open
-// of VlessSession, a destination of its datagram flow). start() dials;
-// on_connected() hears exactly once, unless cancel() comes first, with the
-// connection as a Transport whose request header is already on its way
-// (reading stopped) — a client VlessStream, or for flow xtls-rprx-vision a
-// client VisionStream (TLS 1.3 required) — or the error and a reason naming
-// the server.
+// The connection is dialed with TLS (TlsDial: ticket cache, ECH with its
+// single retry) or, with TLS disabled (security "none"), plain TCP. The
+// request header (lib/proto/vless) goes out as the first bytes and the
+// connection is handed over at once as a client VlessStream, which strips
+// the server's response header before the first downstream byte (nothing
+// waits for it, vless.md section 4); for flow xtls-rprx-vision (TLS 1.3
+// required, vless.md 7.1) as a client VisionStream that sends the header
+// with its first padded block.
 //
 // Threads: the Engine's loop thread.
 #pragma once
 
 #include <memory>
+#include <string>
 
-#include "net/dialer.hpp"
 #include "proto/vless/header.hpp"
+#include "session/client_connect.hpp"
 #include "session/vless_session.hpp"
-#include "session/vless_stream.hpp"
-#include "session/vless_vision_stream.hpp"
-#include "transport/tls_dial.hpp"
 
 namespace sluice {
 
-class VlessConnect : private TlsDialHandler, private net::DialHandler {
+// vless_dial_target: how to reach |t|'s server.
+DialTarget vless_dial_target(const VlessTarget& t);
+
+class VlessProtocol final : public ConnectProtocol {
  public:
-  ~VlessConnect() override {
-    *alive_ = false;
-    cancel();
-  }
+  // |server| names the server in reasons.
+  VlessProtocol(Engine& e, const vless::Request& request, std::string server) noexcept
+      : engine_(e), request_(request), server_(std::move(server)) {}
 
-  // start dials |t|'s server and sends |request|. on_connected may run
-  // before start returns (and may delete this object).
-  void start(Engine& e, std::shared_ptr<const VlessTarget> t, const vless::Request& request);
-  void cancel() noexcept;
-  bool connecting() const noexcept { return tls_dial_ != nullptr || tcp_dial_ != nullptr; }
-
- protected:
-  virtual void on_connected(Result<std::unique_ptr<Transport>> s, const char* reason) = 0;
+  Result<Slice> request(BufferPool& pool) noexcept override;
+  Result<std::unique_ptr<Transport>> wrap(std::unique_ptr<Transport> t, bool tls, Slice&& request,
+                                          std::string* why) noexcept override;
 
  private:
-  void on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const char* reason) override;
-  void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) override;
-  void connected(std::unique_ptr<Transport> t);
-  void connected_vision(std::unique_ptr<TlsTransport> t);
-  void failed(Errc e, const char* reason);
-  // request_buffer encodes the request into a pool Slice; on failure |*oom|
-  // says whether the pool was out of memory (else the encoding failed).
-  Result<Slice> request_buffer(bool* oom);
-
-  Engine* engine_ = nullptr;
-  std::shared_ptr<const VlessTarget> target_;
+  Engine& engine_;
   vless::Request request_;
-  TlsDial* tls_dial_ = nullptr;
-  net::Dial* tcp_dial_ = nullptr;
-  bool answered_ = false;
-  // alive_ tells start() whether the owner was deleted by an early answer.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::string server_;
 };
 
 }  // namespace sluice

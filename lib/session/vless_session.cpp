@@ -5,27 +5,76 @@
 
 #include <algorithm>
 
+#include "proto/vless/udp_framing.hpp"
+#include "proto/vless/xudp_framing.hpp"
+#include "session/stream_datagram_flow.hpp"
 #include "session/vless_connect.hpp"
-#include "session/vless_udp_flow.hpp"
-#include "session/vless_xudp_flow.hpp"
 #include "sluice/config.hpp"
 
 namespace sluice {
+namespace {
 
-struct VlessSession::Pending final : VlessConnect {
-  VlessSession* session = nullptr;
-  OpenHandler* handler = nullptr;
-
-  void on_connected(Result<std::unique_ptr<Transport>> s, const char* reason) override {
-    OpenHandler* h = handler;
-    session->forget(this);  // deletes this
-    if (!s) {
-      h->on_open(s.error(), reason);
-      return;
-    }
-    h->on_open(std::unique_ptr<Stream>(s->release()), "");
+// VlessOpen is one VLESS connection made for a datagram flow.
+class VlessOpen final : public DatagramCarrier::Open, ConnectHandler {
+ public:
+  VlessOpen(Engine& e, const VlessTarget& t, const vless::Request& req, CarrierHandler* h) noexcept
+      : protocol_(e, req, t.opts.server), handler_(h) {}
+  void start(Engine& e, const VlessTarget& t) noexcept {
+    connect_.start(e, vless_dial_target(t), &protocol_, this, "vless server " + t.opts.server);
   }
+
+ private:
+  void on_connected(Result<std::unique_ptr<Transport>> s, const char* reason) override {
+    handler_->on_carrier(std::move(s), reason);  // may delete this
+  }
+  VlessProtocol protocol_;
+  CarrierHandler* handler_;
+  ClientConnect connect_;
 };
+
+// VlessCarrier: UDP as XUDP (command 0x03, Mux.Cool session 0, one
+// connection for every destination; Vision carries it too) or with command
+// 0x02 (one connection per destination, sent without flow as sing-box does).
+class VlessCarrier final : public DatagramCarrier {
+ public:
+  VlessCarrier(Engine& e, std::shared_ptr<const VlessTarget> t) noexcept
+      : engine_(e), target_(std::move(t)) {}
+
+  std::unique_ptr<Open> open(const TargetAddress* first, CarrierHandler* h) noexcept override {
+    if (first == nullptr) {  // not an eager carrier: the request needs the target
+      h->on_carrier(Errc::invalid_argument, "vless: a datagram stream needs its first target");
+      return nullptr;
+    }
+    vless::Request req;
+    req.user = target_->opts.user;
+    if (target_->opts.xudp) {
+      req.addons = vless::Addons::with_flow(target_->opts.flow);
+      req.command = vless::Command::mux;
+    } else {
+      req.command = vless::Command::udp;
+    }
+    req.target = *first;  // Mux requests carry no address: not sent for XUDP
+    auto o = std::unique_ptr<VlessOpen>(new (std::nothrow) VlessOpen(engine_, *target_, req, h));
+    if (!o) {
+      h->on_carrier(Errc::no_memory, "out of memory");
+      return nullptr;
+    }
+    o->start(engine_, *target_);  // may answer at once
+    return o;
+  }
+  std::unique_ptr<DatagramFraming> framing(const TargetAddress& first) noexcept override {
+    if (target_->opts.xudp)
+      return std::unique_ptr<DatagramFraming>(
+          new (std::nothrow) vless::XudpFraming(vless::XudpFraming::client(first)));
+    return std::unique_ptr<DatagramFraming>(new (std::nothrow) vless::UdpFraming(first));
+  }
+
+ private:
+  Engine& engine_;
+  std::shared_ptr<const VlessTarget> target_;
+};
+
+}  // namespace
 
 VlessSession::VlessSession(Engine& e, std::string tag, std::shared_ptr<const VlessTarget> target)
     : Session(e, std::move(tag)), target_(std::move(target)) {}
@@ -56,7 +105,7 @@ Result<std::unique_ptr<VlessSession>> VlessSession::create(Engine& e, std::strin
   return std::unique_ptr<VlessSession>(new VlessSession(e, std::move(tag), std::move(target)));
 }
 
-VlessSession::~VlessSession() = default;  // Pending cancels its dial when destroyed
+VlessSession::~VlessSession() = default;  // pending_ cancels its opens
 
 void VlessSession::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
   if (!target_->opts.tcp) {
@@ -73,40 +122,38 @@ void VlessSession::open_stream(std::string_view host, uint16_t port, OpenHandler
   req.addons = vless::Addons::with_flow(target_->opts.flow);
   req.command = vless::Command::tcp;
   req.target = *t;
-  auto p = std::make_unique<Pending>();
-  p->session = this;
-  p->handler = h;
-  Pending* raw = p.get();
-  pending_.push_back(std::move(p));
-  raw->start(engine(), target_, req);
+  auto p = std::unique_ptr<ConnectProtocol>(new (std::nothrow)
+                                                VlessProtocol(engine(), req, target_->opts.server));
+  if (!p) {
+    h->on_open(Errc::no_memory, "out of memory");
+    return;
+  }
+  pending_.open(engine(), vless_dial_target(*target_), std::move(p), h,
+                "vless server " + target_->opts.server);
 }
 
-void VlessSession::forget(Pending* p) noexcept {
-  auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [p](const std::unique_ptr<Pending>& q) { return q.get() == p; });
-  if (it != pending_.end()) pending_.erase(it);
-}
-
-void VlessSession::cancel_open(OpenHandler* h) noexcept {
-  auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [h](const std::unique_ptr<Pending>& q) { return q->handler == h; });
-  if (it != pending_.end()) pending_.erase(it);
-}
+void VlessSession::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
 Result<std::unique_ptr<DatagramFlow>> VlessSession::open_datagram(DatagramHandler* h) noexcept {
   if (!target_->opts.udp) return Errc::not_supported;
-  if (target_->opts.xudp)
-    return std::unique_ptr<DatagramFlow>(new VlessXudpFlow(engine(), target_, h));
-  return std::unique_ptr<DatagramFlow>(new VlessUdpFlow(engine(), target_, h));
+  auto c = std::unique_ptr<DatagramCarrier>(new (std::nothrow) VlessCarrier(engine(), target_));
+  if (!c) return Errc::no_memory;
+  StreamDatagramFlowOptions o;
+  // 0x02 names one target per connection; XUDP carries every destination.
+  o.stream_per_target = !target_->opts.xudp;
+  o.max_streams = kVlessUdpMaxStreams;
+  o.send_empty = false;  // Xray neither sends nor delivers empty datagrams
+  o.max_payload = vless::kMaxUdpPayload;
+  o.connect_queue = kVlessUdpConnectQueue;
+  o.write_queue = kVlessUdpWriteQueue;
+  o.name = target_->opts.xudp ? "vless xudp" : "vless udp";
+  auto f = StreamDatagramFlow::create(engine(), std::move(c), o, h);
+  if (!f) return f.error();
+  return std::unique_ptr<DatagramFlow>(f->release());
 }
 
 void VlessSession::engine_close() noexcept {
-  std::vector<std::unique_ptr<Pending>> pending = std::move(pending_);
-  pending_.clear();
-  for (auto& p : pending) {
-    p->cancel();
-    if (p->handler) p->handler->on_open(Errc::canceled, "engine stopping");
-  }
+  pending_.fail_all(Errc::canceled, "engine stopping");
   detach_from_engine();
 }
 

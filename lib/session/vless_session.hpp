@@ -10,9 +10,14 @@
 // that strips the server's response header before the first downstream
 // byte. Nothing waits for the response (vless.md section 4).
 //
-// open_datagram gives a flow that carries UDP either as XUDP (Mux.Cool
-// session 0 on one connection, full cone: VlessXudpFlow) or with command
-// 0x02 (one connection per destination: VlessUdpFlow).
+// open_datagram gives a StreamDatagramFlow that carries UDP either as XUDP
+// (Mux.Cool session 0 on one connection, full cone; vless::XudpFraming) or
+// with command 0x02 (one connection per destination, at most
+// kVlessUdpMaxStreams; vless::UdpFraming). A connection opens on the first
+// datagram sent through it; one that fails or ends is forgotten and the
+// next datagram opens another. Datagrams wait in a bounded queue while a
+// connection opens and may fill a bounded write queue after; past either,
+// and when empty, they are dropped and counted (UDP semantics).
 //
 // Flow "xtls-rprx-vision" (TLS only, and TLS 1.3 at connect time): TCP
 // streams and XUDP go through a VisionStream (padding, then direct copy
@@ -29,12 +34,19 @@
 #include "crypto/tls_context.hpp"
 #include "proto/vless/addons.hpp"
 #include "proto/vless/user_id.hpp"
+#include "session/client_connect.hpp"
 #include "sluice/session.hpp"
 #include "transport/tls_dial.hpp"
 
 namespace sluice {
 
 struct TlsClientOptions;
+
+// Bounds of a UDP flow: connections (command 0x02: one per destination),
+// bytes of frames waiting for a connection, bytes in its write queue.
+inline constexpr size_t kVlessUdpMaxStreams = 64;
+inline constexpr size_t kVlessUdpConnectQueue = 256 * 1024;
+inline constexpr size_t kVlessUdpWriteQueue = 1024 * 1024;
 
 struct VlessSessionOptions {
   std::string server;
@@ -72,15 +84,11 @@ class VlessSession final : public Session {
   Result<std::unique_ptr<DatagramFlow>> open_datagram(DatagramHandler* h) noexcept override;
   void engine_close() noexcept override;
 
-  struct Pending;
-
  private:
   VlessSession(Engine& e, std::string tag, std::shared_ptr<const VlessTarget> target);
-  friend struct Pending;
-  void forget(Pending* p) noexcept;
 
   std::shared_ptr<const VlessTarget> target_;
-  std::vector<std::unique_ptr<Pending>> pending_;
+  PendingOpens pending_;
 };
 
 }  // namespace sluice

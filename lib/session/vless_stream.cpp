@@ -11,13 +11,8 @@
 namespace sluice {
 
 VlessStream::VlessStream(std::unique_ptr<Transport> outer, Role role, Slice&& prefix) noexcept
-    : outer_(std::move(outer)), role_(role), prefix_(std::move(prefix)) {
+    : ForwardingTransport(std::move(outer)), role_(role), prefix_(std::move(prefix)) {
   response_done_ = role_ == Role::server;
-  outer_->set_handler(this);
-}
-
-VlessStream::~VlessStream() {
-  if (outer_) outer_->set_handler(nullptr);
 }
 
 Status VlessStream::flush_prefix(Chain* in_front_of) noexcept {
@@ -30,43 +25,26 @@ Status VlessStream::flush_prefix(Chain* in_front_of) noexcept {
   Chain c;
   SLUICE_TRY(c.push_back(std::move(prefix_)));
   prefix_.reset();
-  return outer_->write(std::move(c));
+  return inner_->write(std::move(c));
 }
 
 Status VlessStream::write(Chain&& data) noexcept {
   if (failed_ || closing_) return Errc::closed;
   if (!prefix_.empty()) SLUICE_TRY(flush_prefix(&data));
-  return outer_->write(std::move(data));
+  return inner_->write(std::move(data));
 }
 
 Status VlessStream::unread(Chain&& data) noexcept {
   // Bytes pushed back are payload: only meaningful once the header is gone.
   if (!response_done_) return Errc::invalid_state;
-  return outer_->unread(std::move(data));
+  return inner_->unread(std::move(data));
 }
 
 Status VlessStream::shutdown() noexcept {
   if (failed_ || closing_) return Errc::closed;
   // A reply with no bytes still carries the response header.
   SLUICE_TRY(flush_prefix(nullptr));
-  return outer_->shutdown();
-}
-
-void VlessStream::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) return;
-  closing_ = true;
-  handler_ = nullptr;
-  close_cb_ = cb;
-  close_user_ = user;
-  prefix_.reset();
-  outer_->close(
-      [](void* u) {
-        auto* s = static_cast<VlessStream*>(u);
-        CloseCallback c = s->close_cb_;
-        s->close_cb_ = nullptr;
-        if (c) c(s->close_user_);  // may delete s
-      },
-      this);
+  return inner_->shutdown();
 }
 
 void VlessStream::on_data(Slice&& data) {
@@ -80,9 +58,7 @@ void VlessStream::on_data(Slice&& data) {
     resp_len_ += want_now;
     auto r = vless::parse_response({resp_.data(), resp_len_});
     if (r.failed()) {
-      failed_ = true;
-      reason_ = "vless: bad response header version";
-      if (handler_) handler_->on_error(r.error);
+      fail(r.error, "vless: bad response header version");
       return;
     }
     if (r.need_more()) return;  // resp_ holds up to 257 bytes: always enough
@@ -96,18 +72,10 @@ void VlessStream::on_data(Slice&& data) {
 void VlessStream::on_eof() {
   if (failed_ || closing_) return;
   if (!response_done_ && resp_len_ > 0) {
-    failed_ = true;
-    reason_ = "vless: end of stream inside the response header";
-    if (handler_) handler_->on_error(Errc::truncated);
+    fail(Errc::truncated, "vless: end of stream inside the response header");
     return;
   }
   if (handler_) handler_->on_eof();
-}
-
-void VlessStream::on_error(Errc e) {
-  if (failed_ || closing_) return;
-  failed_ = true;
-  if (handler_) handler_->on_error(e);
 }
 
 }  // namespace sluice

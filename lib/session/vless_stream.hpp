@@ -16,8 +16,9 @@
 //           the end-of-stream when nothing is ever written), so it leaves in
 //           the same TLS record as the first reply bytes.
 //
-// Everything else is forwarded unchanged: no copies, no per-write
-// allocation. close() closes the outer transport and then calls back.
+// Everything else is forwarded unchanged (ForwardingTransport): no copies,
+// no per-write allocation. close() closes the outer transport and then
+// calls back.
 //
 // Ownership: owns the outer transport. Threads: the Engine's loop thread.
 #pragma once
@@ -27,67 +28,38 @@
 #include <string>
 
 #include "sluice/buffer.hpp"
-#include "sluice/transport.hpp"
+#include "transport/forwarding_transport.hpp"
 
 namespace sluice {
 
-class VlessStream final : public Transport, private TransportHandler {
+class VlessStream final : public ForwardingTransport {
  public:
   enum class Role { client, server };
   // |prefix| (server role) is the encoded response header written first.
   VlessStream(std::unique_ptr<Transport> outer, Role role, Slice&& prefix = {}) noexcept;
-  ~VlessStream() override;
 
-  Transport* outer() noexcept { return outer_.get(); }
+  Transport* outer() noexcept { return inner(); }
   // response_seen: (client) the response header has been read in full.
   bool response_seen() const noexcept { return response_done_; }
 
-  void set_handler(TransportHandler* h) noexcept override { handler_ = h; }
+  using Transport::write;
   Status write(Chain&& data) noexcept override;
-  size_t write_buffered() const noexcept override { return outer_->write_buffered(); }
-  void set_write_watermarks(size_t low, size_t high) noexcept override {
-    outer_->set_write_watermarks(low, high);
-  }
-  void read_start() noexcept override { outer_->read_start(); }
-  void read_stop() noexcept override { outer_->read_stop(); }
   Status unread(Chain&& data) noexcept override;
   Status shutdown() noexcept override;
-  void close(CloseCallback cb, void* user) noexcept override;
-  const char* failure_reason() const noexcept override {
-    return reason_.empty() ? outer_->failure_reason() : reason_.c_str();
-  }
-  TransportStats stats() const noexcept override { return outer_->stats(); }
-
-  using Transport::write;
 
  private:
+  void on_closing() noexcept override { prefix_.reset(); }
   void on_data(Slice&& data) override;
   void on_eof() override;
-  void on_error(Errc e) override;
-  void on_write_high() override {
-    if (handler_) handler_->on_write_high();
-  }
-  void on_write_low() override {
-    if (handler_) handler_->on_write_low();
-  }
-  void on_drained() override {
-    if (handler_) handler_->on_drained();
-  }
   Status flush_prefix(Chain* in_front_of) noexcept;
 
-  std::unique_ptr<Transport> outer_;
-  TransportHandler* handler_ = nullptr;
+  // Small members first: they fill ForwardingTransport's tail padding.
   Role role_;
+  bool response_done_ = false;
   Slice prefix_;  // server: response header not yet written
   // client: the response header as received so far (at most 2 + 255 bytes).
   std::array<uint8_t, 2 + 255> resp_{};
   size_t resp_len_ = 0;
-  bool response_done_ = false;
-  bool failed_ = false;
-  bool closing_ = false;
-  std::string reason_;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
 };
 
 }  // namespace sluice

@@ -78,8 +78,7 @@ Result<std::unique_ptr<VisionStream>> VisionStream::create(
     return Errc::no_memory;
   }
   s->conn_ = &s->tls_->connection();
-  s->tcp_ = std::move(d->inner);
-  s->tcp_->set_handler(s.get());
+  s->set_inner(std::move(d->inner));
   Status st = s->start(std::move(first), std::move(received), std::move(*d));
   if (!st) {
     // Owned parts are transports: close them, then free the stream.
@@ -114,10 +113,6 @@ Status VisionStream::start(Slice&& first, Chain&& received, TlsTransport::Detach
   return send_tls(std::move(c));
 }
 
-VisionStream::~VisionStream() {
-  if (tcp_) tcp_->set_handler(nullptr);
-}
-
 // --- writing ---------------------------------------------------------------
 
 Status VisionStream::send_tls(Chain&& plain) noexcept {
@@ -126,11 +121,11 @@ Status VisionStream::send_tls(Chain&& plain) noexcept {
     SLUICE_TRY(conn_->write(s.span()));
   }
   if (!conn_->has_output()) return {};
-  return tcp_->write(conn_->take_output());
+  return inner_->write(conn_->take_output());
 }
 
 Status VisionStream::send(Chain&& bytes) noexcept {
-  if (write_raw_) return tcp_->write(std::move(bytes));
+  if (write_raw_) return inner_->write(std::move(bytes));
   return send_tls(std::move(bytes));
 }
 
@@ -229,29 +224,16 @@ Status VisionStream::shutdown() noexcept {
   }
   if (!write_raw_) {
     SLUICE_TRY(conn_->send_close_notify());
-    if (conn_->has_output()) SLUICE_TRY(tcp_->write(conn_->take_output()));
+    if (conn_->has_output()) SLUICE_TRY(inner_->write(conn_->take_output()));
   }
-  return tcp_->shutdown();
+  return inner_->shutdown();
 }
 
-void VisionStream::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) return;
-  closing_ = true;
-  handler_ = nullptr;
-  close_cb_ = cb;
-  close_user_ = user;
+void VisionStream::on_closing() noexcept {
   prefix_.reset();
   pending_.clear();
   held_.clear();
   tls_->close(nullptr, nullptr);  // detached: completes at once
-  tcp_->close(
-      [](void* u) {
-        auto* s = static_cast<VisionStream*>(u);
-        CloseCallback c = s->close_cb_;
-        s->close_cb_ = nullptr;
-        if (c) c(s->close_user_);  // may delete s
-      },
-      this);
 }
 
 // --- reading ---------------------------------------------------------------
@@ -259,13 +241,13 @@ void VisionStream::close(CloseCallback cb, void* user) noexcept {
 void VisionStream::read_start() noexcept {
   if (failed_ || closing_) return;
   reading_ = true;
-  tcp_->read_start();
+  inner_->read_start();
   pump();
 }
 
 void VisionStream::read_stop() noexcept {
   reading_ = false;
-  if (tcp_) tcp_->read_stop();
+  if (inner_) inner_->read_stop();
 }
 
 void VisionStream::on_data(Slice&& data) {
@@ -293,17 +275,9 @@ void VisionStream::on_eof() {
   pump();
 }
 
-void VisionStream::on_error(Errc e) {
-  if (failed_ || closing_) return;
-  failed_ = true;
-  if (handler_) handler_->on_error(e);
-}
-
 void VisionStream::fail(Errc e, const char* why) noexcept {
   if (failed_ || closing_) return;
-  failed_ = true;
-  reason_ = std::string("vless vision: ") + why;
-  if (handler_) handler_->on_error(e);
+  ForwardingTransport::fail(e, std::string("vless vision: ") + why);
 }
 
 void VisionStream::pump() noexcept {
@@ -327,7 +301,7 @@ void VisionStream::pump() noexcept {
     // only go out while this direction still speaks TLS.
     if (conn_->has_output()) {
       Chain out = conn_->take_output();
-      if (!write_raw_) (void)tcp_->write(std::move(out));
+      if (!write_raw_) (void)inner_->write(std::move(out));
     }
     if (!r) {
       if (r.error() == Errc::eof) {

@@ -46,6 +46,7 @@
 #include "proto/vless/vision_writer.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/transport.hpp"
+#include "transport/forwarding_transport.hpp"
 #include "transport/tls_transport.hpp"
 
 namespace sluice {
@@ -57,7 +58,7 @@ struct VisionCounters {
   uint64_t direct_write = 0;  // streams whose send direction switched to direct
 };
 
-class VisionStream final : public Transport, private TransportHandler {
+class VisionStream final : public ForwardingTransport {
  public:
   enum class Role { client, server };
   // create detaches |tls| (handshake done, nothing queued, reading
@@ -69,28 +70,18 @@ class VisionStream final : public Transport, private TransportHandler {
                                                       Role role, const vless::UserId& id,
                                                       Slice&& first, Chain&& received,
                                                       std::shared_ptr<VisionCounters> counters);
-  ~VisionStream() override;
 
   bool direct_read() const noexcept { return read_raw_; }
   bool direct_write() const noexcept { return write_raw_; }
 
-  void set_handler(TransportHandler* h) noexcept override { handler_ = h; }
+  // The TCP connection under the TLS layer is the ForwardingTransport's
+  // inner transport: watermarks, stats and close go to it unchanged.
+  using Transport::write;
   Status write(Chain&& data) noexcept override;
-  size_t write_buffered() const noexcept override { return tcp_->write_buffered(); }
-  void set_write_watermarks(size_t low, size_t high) noexcept override {
-    tcp_->set_write_watermarks(low, high);
-  }
   void read_start() noexcept override;
   void read_stop() noexcept override;
   Status unread(Chain&& data) noexcept override;
   Status shutdown() noexcept override;
-  void close(CloseCallback cb, void* user) noexcept override;
-  const char* failure_reason() const noexcept override {
-    return reason_.empty() ? tcp_->failure_reason() : reason_.c_str();
-  }
-  TransportStats stats() const noexcept override { return tcp_->stats(); }
-
-  using Transport::write;
 
  private:
   VisionStream(Engine& e, std::unique_ptr<TlsTransport> tls, Role role, const vless::UserId& id,
@@ -98,19 +89,10 @@ class VisionStream final : public Transport, private TransportHandler {
 
   Status start(Slice&& first, Chain&& received, TlsTransport::Detached&& d) noexcept;
 
-  // TCP events
+  void on_closing() noexcept override;
+  // TCP events (errors as ForwardingTransport's)
   void on_data(Slice&& data) override;
   void on_eof() override;
-  void on_error(Errc e) override;
-  void on_write_high() override {
-    if (handler_) handler_->on_write_high();
-  }
-  void on_write_low() override {
-    if (handler_) handler_->on_write_low();
-  }
-  void on_drained() override {
-    if (handler_) handler_->on_drained();
-  }
 
   Status send_tls(Chain&& plain) noexcept;  // encrypt and write to TCP
   Status send(Chain&& bytes) noexcept;      // through TLS or raw, per direction
@@ -124,14 +106,12 @@ class VisionStream final : public Transport, private TransportHandler {
 
   Engine& engine_;
   std::unique_ptr<TlsTransport> tls_;  // detached: kept for its TlsConnection
-  std::unique_ptr<Transport> tcp_;
   tls::TlsConnection* conn_ = nullptr;
   Role role_;
   vless::TrafficState state_;
   vless::VisionWriter writer_;
   vless::VisionReader reader_;
   std::shared_ptr<VisionCounters> counters_;
-  TransportHandler* handler_ = nullptr;
   Slice prefix_;   // server: response header not yet sent
   Chain pending_;  // plaintext read before the stream took over (server), delivered first
   Chain held_;     // start of an inner TLS record whose rest has not been written yet
@@ -146,12 +126,6 @@ class VisionStream final : public Transport, private TransportHandler {
   bool read_raw_ = false;   // receive direction switched to direct
   bool write_raw_ = false;  // send direction switched to direct
   bool switch_write_next_ = false;
-  bool failed_ = false;
-  bool closing_ = false;
-  int closes_ = 0;
-  std::string reason_;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
 };
 
 }  // namespace sluice

@@ -1,5 +1,5 @@
 // ech_retry.hpp: EchRetry, the ECH outcome rules every client dial follows
-// (../shared/specs/ech.md 3 step 5), shared by TlsDial (TLS over TCP) and
+// (docs/protocols/tls-ech.md), shared by TlsDial (TLS over TCP) and
 // quic::QuicDial.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.

@@ -51,6 +51,27 @@ void TlsTransport::start_handshake(TlsHandshakeHandler* h) noexcept {
   hs_handler_ = h;
   handshaking_ = true;
   hs_start_us_ = uv_hrtime() / 1000;
+  // Admission under the pool cap: refuse before sending or reading a byte,
+  // rather than break the handshake half-way when a buffer is refused.
+  std::string why;
+  auto res = engine_.pool().reserve(SizeClass::k16K, kHandshakeBlocks, &why);
+  if (!res) {
+    const PoolStats ps = engine_.pool().stats();
+    // One warning when refusals start (and at each power of two after), not one per peer.
+    if ((ps.refused & (ps.refused - 1)) == 0) {
+      SLUICE_LOG_WARN("tls: %s handshake refused (%llu so far): %s",
+                      conn_->is_server() ? "incoming" : "outgoing",
+                      static_cast<unsigned long long>(ps.refused), why.c_str());
+    }
+    failed_ = true;
+    error_ = res.error();
+    reason_ = std::move(why);
+    handshaking_ = false;
+    hs_handler_ = nullptr;
+    if (h) h->on_handshake(error_, reason_.c_str());
+    return;
+  }
+  hs_reservation_ = std::move(*res);
   inner_->read_start();
   drive_handshake();
 }
@@ -80,6 +101,7 @@ void TlsTransport::drive_handshake() noexcept {
 
 void TlsTransport::finish_handshake(Errc e) noexcept {
   handshaking_ = false;
+  hs_reservation_.reset();
   TlsHandshakeHandler* h = hs_handler_;
   hs_handler_ = nullptr;
   if (e == Errc::ok) {
@@ -147,6 +169,7 @@ void TlsTransport::on_error(Errc e) {
     failed_ = true;
     reason_ = why.empty() ? errc_message(e) : why;
     handshaking_ = false;
+    hs_reservation_.reset();
     error_ = e;
     TlsHandshakeHandler* h = hs_handler_;
     hs_handler_ = nullptr;
@@ -311,6 +334,7 @@ void TlsTransport::close(CloseCallback cb, void* user) noexcept {
   hs_handler_ = nullptr;
   close_cb_ = cb;
   close_user_ = user;
+  hs_reservation_.reset();
   stats_.bytes_dropped_at_close += write_buffered();
   plain_out_.clear();
   unread_.clear();

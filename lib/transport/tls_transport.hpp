@@ -75,8 +75,14 @@ class TlsTransport final : public Transport, private TransportHandler {
 
   // start_handshake sends the first flight (client) or waits for one
   // (server). |h| is called exactly once unless close() comes first; it
-  // may close this transport inside the call.
+  // may close this transport inside the call. Under a pool cap
+  // (BufferPoolOptions::max_bytes) the handshake is new work: it first
+  // reserves kHandshakeBlocks 16 KiB pool blocks (a socket read and a TLS
+  // flight) and, if the cap refuses, fails at once with limit_exceeded and
+  // the pool's reason, sending nothing; the reservation is held until the
+  // handshake ends.
   void start_handshake(TlsHandshakeHandler* h) noexcept;
+  static constexpr uint32_t kHandshakeBlocks = 2;
   bool handshake_done() const noexcept { return conn_->handshake_done(); }
   const TlsInfo& info() const noexcept { return info_; }
   tls::TlsConnection& connection() noexcept { return *conn_; }
@@ -143,6 +149,7 @@ class TlsTransport final : public Transport, private TransportHandler {
   Chain unread_;                               // pushed back by the owner, delivered first
   TlsInfo info_;
   uint64_t hs_start_us_ = 0;
+  PoolReservation hs_reservation_;  // pool room promised to the running handshake
   bool handshaking_ = false;
   bool reading_ = false;
   bool one_record_ = false;  // set_one_record_reads

@@ -116,6 +116,13 @@ int main(void) {
 
   CHECK(strcmp(sluice_version(), "0.1.0") == 0);
   CHECK(sluice_version_number() == 0x000100u);
+  /* The header's compile-time version is the library's. */
+  CHECK(strcmp(sluice_version(), SLUICE_VERSION_STRING) == 0);
+  CHECK(sluice_version_number() == (uint32_t)SLUICE_VERSION_NUM);
+  CHECK(sluice_has_protocol("vless") == 1);
+  CHECK(sluice_has_protocol("no-such-protocol") == 0);
+  CHECK(strstr(sluice_protocols(), "trojan") != NULL);
+  CHECK(strcmp(sluice_strerror(SLUICE_ERR_SOCKET_REFUSED), "unknown error") != 0);
   CHECK(strcmp(sluice_strerror(SLUICE_ERR_CLOSED), "object is closed") == 0);
   CHECK(sluice_err_is_fatal(SLUICE_ERR_INTERNAL) == 1);
   CHECK(sluice_engine_options_init(&opts, 99) == SLUICE_ERR_INVALID_ARGUMENT);

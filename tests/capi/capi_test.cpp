@@ -4,8 +4,11 @@
 // sluice.h only, the way a host program would use it.
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -14,8 +17,11 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "../unit/transport/tls_test_util.hpp"
+#include "sluice/config.hpp"
 #include "sluice/error.hpp"
 #include "sluice/sluice.h"
 #include "support.hpp"
@@ -52,6 +58,8 @@ bool is_c_code(int v) {
     case SLUICE_ERR_ADDRESS_NOT_AVAILABLE:
     case SLUICE_ERR_DNS_FAILURE:
     case SLUICE_ERR_BROKEN_PIPE:
+    case SLUICE_ERR_SOCKET_REFUSED:
+    case SLUICE_ERR_NETWORK_CHANGED:
     case SLUICE_ERR_CRYPTO_FAILURE:
     case SLUICE_ERR_DECRYPT_FAILED:
     case SLUICE_ERR_BAD_KEY:
@@ -203,10 +211,10 @@ struct Host {
   sluice_engine* engine = nullptr;
   sluice_instance* instance = nullptr;
   sluice_session* session = nullptr;
-  Host() {
+  explicit Host(const std::string& config = kConfig) {
     REQUIRE(sluice_engine_new(nullptr, &engine) == SLUICE_OK);
     // Before start, the creating thread is the loop thread.
-    REQUIRE(sluice_instance_new(engine, kConfig, std::strlen(kConfig), &instance) == SLUICE_OK);
+    REQUIRE(sluice_instance_new(engine, config.data(), config.size(), &instance) == SLUICE_OK);
     REQUIRE(sluice_instance_get0_session(instance, nullptr, &session) == SLUICE_OK);
     REQUIRE(sluice_engine_start(engine) == SLUICE_OK);
   }
@@ -268,6 +276,12 @@ TEST_CASE("sluice_strerror covers every C code", "[capi][error]") {
 TEST_CASE("version string and number", "[capi][version]") {
   CHECK(std::string(sluice_version()) == "0.1.0");
   CHECK(sluice_version_number() == 0x000100u);
+  // The header's macros and the library agree.
+  CHECK(std::string(sluice_version()) == SLUICE_VERSION_STRING);
+  CHECK(sluice_version_number() == static_cast<uint32_t>(SLUICE_VERSION_NUM));
+  CHECK(std::to_string(SLUICE_VERSION_MAJOR) + "." + std::to_string(SLUICE_VERSION_MINOR) + "." +
+            std::to_string(SLUICE_VERSION_PATCH) ==
+        SLUICE_VERSION_STRING);
 }
 
 TEST_CASE("versioned structs: init, lifting and unknown versions", "[capi][version]") {
@@ -705,4 +719,553 @@ TEST_CASE("host-loop mode: the engine runs inside the host's uv loop", "[capi][e
   uv_run(&loop, UV_RUN_DEFAULT);  // returns once the engine's handles have closed
   sluice_engine_free(e);
   CHECK(uv_loop_close(&loop) == 0);
+}
+
+// --- v2: host integration ----------------------------------------------------
+
+namespace {
+
+// DgProbe records one datagram flow's callbacks.
+struct DgProbe {
+  std::mutex mu;
+  std::condition_variable cv;
+  sluice_datagram* flow = nullptr;
+  std::vector<std::string> payloads;
+  std::vector<std::pair<std::string, uint16_t>> sources;
+  int errors = 0;
+  int last_error = 0;
+  int closes = 0;
+  int datagram_rc = 0;  // what on_datagram returns
+
+  template <typename Pred>
+  bool wait(Pred pred, std::chrono::milliseconds t = 10s) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, t, [&] { return pred(*this); });
+  }
+  static int on_datagram(sluice_datagram*, const char* host, uint16_t port, const uint8_t* d,
+                         size_t n, void* u) {
+    auto* p = static_cast<DgProbe*>(u);
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      p->payloads.emplace_back(reinterpret_cast<const char*>(d), n);
+      p->sources.emplace_back(host, port);
+    }
+    p->cv.notify_all();
+    return p->datagram_rc;
+  }
+  static void on_error(sluice_datagram*, int e, void* u) {
+    auto* p = static_cast<DgProbe*>(u);
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      p->errors++;
+      p->last_error = e;
+    }
+    p->cv.notify_all();
+  }
+  static void on_close(sluice_datagram*, void* u) {
+    auto* p = static_cast<DgProbe*>(u);
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      p->closes++;
+    }
+    p->cv.notify_all();
+  }
+  static sluice_datagram_callbacks callbacks() {
+    sluice_datagram_callbacks cb;
+    REQUIRE(sluice_datagram_callbacks_init(&cb, SLUICE_DATAGRAM_CALLBACKS_VERSION) == SLUICE_OK);
+    cb.on_datagram = on_datagram;
+    cb.on_error = on_error;
+    cb.on_close = on_close;
+    return cb;
+  }
+  bool has(const std::string& payload) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& p : payloads)
+      if (p == payload) return true;
+    return false;
+  }
+};
+
+// open_flow opens a datagram flow through |tag| on |host|.
+sluice_datagram* open_flow(Host& host, const char* tag, DgProbe& p) {
+  sluice_datagram_callbacks cb = DgProbe::callbacks();
+  int rc = 1;
+  run_on(host.engine, [&] {
+    sluice_session* s = nullptr;
+    REQUIRE(sluice_instance_get0_session(host.instance, tag, &s) == SLUICE_OK);
+    rc = sluice_datagram_open(s, &cb, nullptr, &p, &p.flow);
+  });
+  REQUIRE(rc == SLUICE_OK);
+  return p.flow;
+}
+
+// udp_round_trip sends |payload| to the UDP echo at 127.0.0.1:|port| until
+// it comes back (a tunnel may drop the first while it comes up).
+bool udp_round_trip(Host& host, DgProbe& p, uint16_t port, const std::string& payload) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    int rc = 1;
+    run_on(host.engine, [&] {
+      rc = sluice_datagram_send(p.flow, "127.0.0.1", port,
+                                reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    });
+    if (rc != SLUICE_OK) return false;
+    if (p.wait(
+            [&](DgProbe& q) {
+              for (const auto& x : q.payloads)
+                if (x == payload) return true;
+              return false;
+            },
+            1500ms))
+      return true;
+  }
+  return false;
+}
+
+void close_flow(Host& host, DgProbe& p) {
+  run_on(host.engine, [&] { CHECK(sluice_datagram_close(p.flow) == SLUICE_OK); });
+  REQUIRE(p.wait([](DgProbe& q) { return q.closes == 1; }));
+}
+
+// Tunnels: a Trojan and a VLESS server (sluice's own, security TLS and
+// none) in front of direct, on their own Engines, and a host config with
+// one outbound for each.
+struct Tunnels {
+  sluice::test::Pki pki = sluice::test::make_pki("tunnel.test");
+  std::string cert_path, key_path, ca_path;
+  std::unique_ptr<sluice::test::Side> trojan;
+  std::unique_ptr<sluice::test::Side> vless;
+  Tunnels() {
+    cert_path = sluice::test::write_temp("capi_test", "cert.pem", pki.leaf.certificate);
+    key_path = sluice::test::write_temp("capi_test", "key.pem", pki.leaf.private_key);
+    ca_path = sluice::test::write_temp("capi_test", "ca.pem", pki.ca.certificate);
+    trojan = std::make_unique<sluice::test::Side>(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"trojan","tag":"in","listen":"127.0.0.1","listen_port":0,
+            "users":[{"name":"bob","password":"correct horse"}],
+            "tls":{"enabled":true,"server_name":"tunnel.test","certificate_path":")" +
+        cert_path + R"(","key_path":")" + key_path + R"("}}],
+          "outbounds":[{"type":"direct","tag":"direct"}]})");
+    vless = std::make_unique<sluice::test::Side>(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"vless","tag":"in","listen":"127.0.0.1","listen_port":0,
+            "users":[{"name":"alice","uuid":"bf000d23-0752-40b4-affe-68f7707a9661"}],
+            "tls":{"enabled":true,"server_name":"tunnel.test","certificate_path":")" +
+        cert_path + R"(","key_path":")" + key_path + R"("}}],
+          "outbounds":[{"type":"direct","tag":"direct"}]})");
+  }
+  ~Tunnels() {
+    trojan.reset();
+    vless.reset();
+    for (const std::string& p : {cert_path, key_path, ca_path}) std::remove(p.c_str());
+  }
+  std::string host_config() const {
+    const std::string tls =
+        R"("tls":{"enabled":true,"server_name":"tunnel.test","certificate_path":")" + ca_path +
+        R"("})";
+    return R"({"log":{"level":"error"},"outbounds":[{"type":"direct","tag":"direct"},
+        {"type":"trojan","tag":"trojan","server":"127.0.0.1","server_port":)" +
+           std::to_string(trojan->port("in")) + R"(,"password":"correct horse",)" + tls + R"(},
+        {"type":"vless","tag":"vless","server":"127.0.0.1","server_port":)" +
+           std::to_string(vless->port("in")) +
+           R"(,"uuid":"bf000d23-0752-40b4-affe-68f7707a9661",)" + tls + R"(},
+        {"type":"vless","tag":"vless-udp","server":"127.0.0.1","server_port":)" +
+           std::to_string(vless->port("in")) +
+           R"(,"uuid":"bf000d23-0752-40b4-affe-68f7707a9661","packet_encoding":"",)" + tls +
+           R"(}]})";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("datagram flows: UDP through direct, Trojan and VLESS to a real UDP echo",
+          "[capi][datagram]") {
+  sluice::test::UdpEcho echo;
+  Tunnels tunnels;
+  Host host(tunnels.host_config());
+  for (const char* tag : {"direct", "trojan", "vless", "vless-udp"}) {
+    CAPTURE(tag);
+    DgProbe p;
+    open_flow(host, tag, p);
+    // Several sizes, each a separate datagram; the source is the echo.
+    for (size_t n : {size_t{1}, size_t{100}, size_t{1400}, size_t{8000}}) {
+      std::string payload = std::string(tag) + ":" + std::string(n, 'u');
+      CHECK(udp_round_trip(host, p, echo.port, payload));
+    }
+    {
+      std::lock_guard<std::mutex> lock(p.mu);
+      REQUIRE(!p.sources.empty());
+      CHECK(p.sources.front().first == "127.0.0.1");
+      CHECK(p.sources.front().second == echo.port);
+    }
+    sluice_datagram_stats st;
+    REQUIRE(sluice_datagram_stats_init(&st, SLUICE_DATAGRAM_STATS_VERSION) == SLUICE_OK);
+    run_on(host.engine, [&] { REQUIRE(sluice_datagram_get_stats(p.flow, &st) == SLUICE_OK); });
+    CHECK(st.received >= 4);
+    CHECK(st.bytes_down >= 1 + 100 + 1400 + 8000);
+    CHECK(st.bytes_up >= st.bytes_down);
+    CHECK(std::string(st.outbound) == tag);
+    sluice_outbound_stats os;
+    REQUIRE(sluice_outbound_stats_init(&os, SLUICE_OUTBOUND_STATS_VERSION) == SLUICE_OK);
+    run_on(host.engine, [&] {
+      REQUIRE(sluice_instance_get_outbound_stats(host.instance, tag, &os) == SLUICE_OK);
+    });
+    CHECK(os.datagram_flows == 1);
+    CHECK(os.datagrams_received == st.received);
+    CHECK(os.bytes_down == st.bytes_down);
+    // Bad arguments fail without side effects.
+    run_on(host.engine, [&] {
+      static const uint8_t b[1] = {0};
+      CHECK(sluice_datagram_send(p.flow, "", 9, b, 1) == SLUICE_ERR_INVALID_ARGUMENT);
+      CHECK(sluice_datagram_send(p.flow, "127.0.0.1", 0, b, 1) == SLUICE_ERR_INVALID_ARGUMENT);
+      CHECK(sluice_datagram_send(p.flow, "127.0.0.1", 9, nullptr, 1) ==
+            SLUICE_ERR_INVALID_ARGUMENT);
+      CHECK(sluice_datagram_send(p.flow, "127.0.0.1", 9, b, 70000) == SLUICE_ERR_INVALID_ARGUMENT);
+    });
+    close_flow(host, p);
+    CHECK(p.errors == 0);
+  }
+}
+
+TEST_CASE("datagram flows: a failing on_datagram fails the flow until it is closed",
+          "[capi][datagram]") {
+  sluice::test::UdpEcho echo;
+  Host host;
+  DgProbe p;
+  p.datagram_rc = SLUICE_ERR_CALLBACK_FAILURE;
+  open_flow(host, "direct", p);
+  CHECK(udp_round_trip(host, p, echo.port, "first"));
+  static const uint8_t kMsg[] = "second";
+  run_on(host.engine, [&] {
+    CHECK_THAT(sluice_datagram_failure_reason(p.flow), Catch::Contains("on_datagram"));
+    CHECK(sluice_datagram_send(p.flow, "127.0.0.1", echo.port, kMsg, 6) ==
+          SLUICE_ERR_CALLBACK_FAILURE);
+  });
+  std::this_thread::sleep_for(100ms);
+  CHECK(p.errors == 0);  // no on_error for a callback failure
+  CHECK(p.closes == 0);  // and no close until the host closes
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    CHECK(p.payloads.size() == 1);
+  }
+  close_flow(host, p);
+  run_on(host.engine, [&] {
+    CHECK(sluice_datagram_close(nullptr) == SLUICE_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(sluice_datagram_failure_reason(nullptr)).empty());
+  });
+}
+
+TEST_CASE("datagram flows: no UDP on block, engine stop closes open flows", "[capi][datagram]") {
+  const std::string cfg =
+      R"({"outbounds":[{"type":"direct","tag":"direct"},{"type":"block","tag":"block"}]})";
+  Host host(cfg);
+  sluice_datagram_callbacks cb = DgProbe::callbacks();
+  DgProbe blocked, open;
+  run_on(host.engine, [&] {
+    sluice_session* s = nullptr;
+    REQUIRE(sluice_instance_get0_session(host.instance, "block", &s) == SLUICE_OK);
+    sluice_datagram* f = nullptr;
+    CHECK(sluice_datagram_open(s, &cb, nullptr, &blocked, &f) == SLUICE_ERR_NOT_SUPPORTED);
+    CHECK(f == nullptr);
+    sluice_datagram_callbacks none;
+    REQUIRE(sluice_datagram_callbacks_init(&none, SLUICE_DATAGRAM_CALLBACKS_VERSION) == SLUICE_OK);
+    CHECK(sluice_datagram_open(s, &none, nullptr, &blocked, &f) == SLUICE_ERR_INVALID_ARGUMENT);
+    none.version = 9;
+    CHECK(sluice_datagram_open(s, &none, nullptr, &blocked, &f) == SLUICE_ERR_INVALID_ARGUMENT);
+  });
+  open_flow(host, "direct", open);
+  REQUIRE(sluice_engine_stop(host.engine) == SLUICE_OK);
+  CHECK(open.closes == 1);
+  CHECK(blocked.closes == 0);
+}
+
+namespace {
+
+// HookLog counts the sockets the hook saw, checking each fd is what its
+// kind says; refuse_kind makes it refuse one kind.
+struct HookLog {
+  std::atomic<int> tcp{0}, udp{0}, quic{0}, bad{0};
+  std::atomic<int> refuse_kind{0};
+  static int hook(int fd, int kind, int family, void* u) {
+    auto* h = static_cast<HookLog*>(u);
+    int type = 0;
+    socklen_t len = sizeof type;
+    sockaddr_storage ss{};
+    socklen_t sl = sizeof ss;
+    const bool ok = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0 &&
+                    ss.ss_family == family &&
+                    type == (kind == SLUICE_SOCKET_TCP ? SOCK_STREAM : SOCK_DGRAM);
+    if (!ok) h->bad++;
+    if (kind == SLUICE_SOCKET_TCP) h->tcp++;
+    if (kind == SLUICE_SOCKET_UDP) h->udp++;
+    if (kind == SLUICE_SOCKET_QUIC) h->quic++;
+    return kind == h->refuse_kind ? 1 : 0;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("socket hook: sees every outbound TCP and UDP socket; a refusal fails the open",
+          "[capi][hook]") {
+  Servers srv;
+  sluice::test::UdpEcho echo;
+  Tunnels tunnels;
+  Host host(tunnels.host_config());
+  HookLog log;
+  run_on(host.engine, [&] {
+    CHECK(sluice_engine_set_socket_hook(nullptr, HookLog::hook, &log) ==
+          SLUICE_ERR_INVALID_ARGUMENT);
+    REQUIRE(sluice_engine_set_socket_hook(host.engine, HookLog::hook, &log) == SLUICE_OK);
+  });
+  // A direct TCP stream: one TCP socket.
+  Probe p;
+  sluice_stream* s = host.open(p, srv.echo->port());
+  REQUIRE(p.wait([](Probe& q) { return q.opened; }));
+  CHECK(p.open_status == SLUICE_OK);
+  CHECK(log.tcp == 1);
+  run_on(host.engine, [&] { sluice_stream_close(s); });
+  REQUIRE(p.wait([](Probe& q) { return q.closes == 1; }));
+  // A direct UDP flow: one UDP socket.
+  DgProbe d;
+  open_flow(host, "direct", d);
+  CHECK(log.udp == 1);
+  CHECK(udp_round_trip(host, d, echo.port, "hooked"));
+  close_flow(host, d);
+  // Trojan UDP: its tunnel is a TCP connection, also shown.
+  DgProbe t;
+  open_flow(host, "trojan", t);
+  CHECK(udp_round_trip(host, t, echo.port, "hooked trojan"));
+  close_flow(host, t);
+  CHECK(log.tcp == 2);
+  CHECK(log.bad == 0);
+
+  // Refusing TCP fails a stream's open with socket_refused.
+  log.refuse_kind = SLUICE_SOCKET_TCP;
+  Probe r;
+  host.open(r, srv.echo->port());
+  REQUIRE(r.wait([](Probe& q) { return q.opened; }));
+  CHECK(r.open_status == SLUICE_ERR_SOCKET_REFUSED);
+  CHECK_THAT(r.open_reason, Catch::Contains("socket hook"));
+  run_on(host.engine, [&] { sluice_stream_close(r.stream); });
+  REQUIRE(r.wait([](Probe& q) { return q.closes == 1; }));
+  // ...and through a tunnel too.
+  Probe rt;
+  sluice_stream_callbacks cb = Probe::callbacks();
+  run_on(host.engine, [&] {
+    sluice_session* ts = nullptr;
+    REQUIRE(sluice_instance_get0_session(host.instance, "vless", &ts) == SLUICE_OK);
+    REQUIRE(sluice_stream_open(ts, "127.0.0.1", srv.echo->port(), &cb, &rt, &rt.stream) ==
+            SLUICE_OK);
+  });
+  REQUIRE(rt.wait([](Probe& q) { return q.opened; }));
+  CHECK(rt.open_status == SLUICE_ERR_SOCKET_REFUSED);
+  run_on(host.engine, [&] { sluice_stream_close(rt.stream); });
+  REQUIRE(rt.wait([](Probe& q) { return q.closes == 1; }));
+
+  // Refusing UDP fails a direct flow's open, and nothing is handed out.
+  log.refuse_kind = SLUICE_SOCKET_UDP;
+  run_on(host.engine, [&] {
+    sluice_session* ds = nullptr;
+    REQUIRE(sluice_instance_get0_session(host.instance, "direct", &ds) == SLUICE_OK);
+    sluice_datagram_callbacks dcb = DgProbe::callbacks();
+    DgProbe never;
+    sluice_datagram* f = nullptr;
+    CHECK(sluice_datagram_open(ds, &dcb, nullptr, &never, &f) == SLUICE_ERR_SOCKET_REFUSED);
+    CHECK(f == nullptr);
+  });
+  // Removing the hook: sockets are no longer shown.
+  const int before = log.tcp;
+  run_on(host.engine, [&] {
+    REQUIRE(sluice_engine_set_socket_hook(host.engine, nullptr, nullptr) == SLUICE_OK);
+  });
+  Probe after;
+  host.open(after, srv.echo->port());
+  REQUIRE(after.wait([](Probe& q) { return q.opened; }));
+  CHECK(after.open_status == SLUICE_OK);
+  CHECK(log.tcp == before);
+  run_on(host.engine, [&] { sluice_stream_close(after.stream); });
+  REQUIRE(after.wait([](Probe& q) { return q.closes == 1; }));
+}
+
+TEST_CASE("open deadline: a SOCKS upstream that never answers times out; counters",
+          "[capi][stream][deadline]") {
+  Servers srv;
+  // The sink accepts and never reads nor answers: a blackholed upstream.
+  const std::string cfg =
+      R"({"outbounds":[{"type":"direct","tag":"direct"},{"type":"socks","tag":"hole","server":"127.0.0.1","server_port":)" +
+      std::to_string(srv.sink->port()) + R"(}]})";
+  Host host(cfg);
+  sluice_stream_callbacks cb = Probe::callbacks();
+  sluice_open_options o;
+  REQUIRE(sluice_open_options_init(&o, SLUICE_OPEN_OPTIONS_VERSION) == SLUICE_OK);
+  CHECK(o.deadline_ms == 0);
+  o.deadline_ms = 300;
+  Probe p;
+  const auto t0 = std::chrono::steady_clock::now();
+  run_on(host.engine, [&] {
+    sluice_session* s = nullptr;
+    REQUIRE(sluice_instance_get0_session(host.instance, "hole", &s) == SLUICE_OK);
+    REQUIRE(sluice_stream_open2(s, "example.com", 80, &cb, &o, &p, &p.stream) == SLUICE_OK);
+  });
+  REQUIRE(p.wait([](Probe& q) { return q.opened; }, 5s));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(p.open_status == SLUICE_ERR_TIMED_OUT);
+  CHECK_THAT(p.open_reason, Catch::Contains("deadline of 300 ms"));
+  CHECK(took >= 290ms);
+  CHECK(took < 3s);
+  run_on(host.engine, [&] {
+    sluice_stream_stats st;
+    REQUIRE(sluice_stream_stats_init(&st, SLUICE_STREAM_STATS_VERSION) == SLUICE_OK);
+    REQUIRE(sluice_stream_get_stats(p.stream, &st) == SLUICE_OK);
+    CHECK(std::string(st.outbound) == "hole");
+    CHECK(st.open_ms >= 290);
+    sluice_outbound_stats os;
+    REQUIRE(sluice_outbound_stats_init(&os, SLUICE_OUTBOUND_STATS_VERSION) == SLUICE_OK);
+    REQUIRE(sluice_instance_get_outbound_stats(host.instance, "hole", &os) == SLUICE_OK);
+    CHECK(os.streams_failed == 1);
+    CHECK(os.streams_opened == 0);
+    sluice_stream_close(p.stream);
+  });
+  REQUIRE(p.wait([](Probe& q) { return q.closes == 1; }));
+
+  // A stream that opens in time is not touched by its deadline later.
+  Probe ok;
+  o.deadline_ms = 150;
+  run_on(host.engine, [&] {
+    sluice_session* s = nullptr;
+    REQUIRE(sluice_instance_get0_session(host.instance, "direct", &s) == SLUICE_OK);
+    sluice_open_options bad = o;
+    bad.version = 42;
+    sluice_stream* never = nullptr;
+    CHECK(sluice_stream_open2(s, "127.0.0.1", srv.echo->port(), &cb, &bad, &ok, &never) ==
+          SLUICE_ERR_INVALID_ARGUMENT);
+    CHECK(never == nullptr);
+    REQUIRE(sluice_stream_open2(s, "127.0.0.1", srv.echo->port(), &cb, &o, &ok, &ok.stream) ==
+            SLUICE_OK);
+  });
+  REQUIRE(ok.wait([](Probe& q) { return q.opened; }));
+  REQUIRE(ok.open_status == SLUICE_OK);
+  std::this_thread::sleep_for(400ms);
+  static const uint8_t kMsg[] = "hello";
+  run_on(host.engine,
+         [&] { REQUIRE(sluice_stream_write(ok.stream, kMsg, 5, nullptr) == SLUICE_OK); });
+  REQUIRE(ok.wait([](Probe& q) { return q.data == "hello"; }));
+  CHECK(ok.errors == 0);
+  run_on(host.engine, [&] {
+    sluice_stream_stats st;
+    REQUIRE(sluice_stream_stats_init(&st, SLUICE_STREAM_STATS_VERSION) == SLUICE_OK);
+    REQUIRE(sluice_stream_get_stats(ok.stream, &st) == SLUICE_OK);
+    CHECK(st.bytes_up == 5);
+    CHECK(st.bytes_down == 5);
+    CHECK(st.open_ms <= st.age_ms);  // a local open may take under 1 ms
+    CHECK(st.age_ms >= 400);
+    CHECK(std::string(st.outbound) == "direct");
+    sluice_outbound_stats os;
+    REQUIRE(sluice_outbound_stats_init(&os, SLUICE_OUTBOUND_STATS_VERSION) == SLUICE_OK);
+    REQUIRE(sluice_instance_get_outbound_stats(host.instance, nullptr, &os) == SLUICE_OK);
+    CHECK(os.streams_opened == 1);
+    CHECK(os.streams_active == 1);
+    CHECK(os.bytes_up == 5);
+    CHECK(os.bytes_down == 5);
+    CHECK(sluice_instance_get_outbound_stats(host.instance, "nope", &os) ==
+          SLUICE_ERR_INVALID_ARGUMENT);
+    sluice_stream_close(ok.stream);
+  });
+  REQUIRE(ok.wait([](Probe& q) { return q.closes == 1; }));
+  run_on(host.engine, [&] {
+    sluice_outbound_stats os;
+    REQUIRE(sluice_outbound_stats_init(&os, SLUICE_OUTBOUND_STATS_VERSION) == SLUICE_OK);
+    REQUIRE(sluice_instance_get_outbound_stats(host.instance, "direct", &os) == SLUICE_OK);
+    CHECK(os.streams_active == 0);
+  });
+}
+
+TEST_CASE("protocol query agrees with the config parser", "[capi][version]") {
+  CHECK(sluice_has_protocol("direct") == 1);
+  CHECK(sluice_has_protocol("vless") == 1);
+  CHECK(sluice_has_protocol("trojan") == 1);
+  CHECK(sluice_has_protocol("VLESS") == 0);
+  CHECK(sluice_has_protocol("hysteria2") == 0);
+  CHECK(sluice_has_protocol(nullptr) == 0);
+  // Every name the parser lists in its "expected ..." message is known, and
+  // every known name is a type the parser takes as outbound or inbound.
+  for (const char* side : {"outbounds", "inbounds"}) {
+    sluice::ConfigDiagnostics diag;
+    const std::string doc = std::string(R"({")") + side + R"(":[{"type":"no-such-type"}]})";
+    REQUIRE(!sluice::parse_config(doc, &diag));
+    const size_t at = diag.error.find("(expected ");
+    REQUIRE(at != std::string::npos);
+    std::string list = diag.error.substr(at + 10);
+    for (char& c : list)
+      if (c == ',' || c == ')') c = ' ';
+    size_t pos = 0;
+    while (pos < list.size()) {
+      const size_t end = list.find(' ', pos);
+      const std::string word = list.substr(pos, end == std::string::npos ? end : end - pos);
+      pos = end == std::string::npos ? list.size() : end + 1;
+      if (word.empty() || word == "or") continue;
+      CAPTURE(side, word);
+      CHECK(sluice_has_protocol(word.c_str()) == 1);
+    }
+  }
+  std::string all = sluice_protocols();
+  size_t pos = 0;
+  while (pos <= all.size()) {
+    const size_t end = std::min(all.find(',', pos), all.size());
+    const std::string name = all.substr(pos, end - pos);
+    pos = end + 1;
+    CAPTURE(name);
+    CHECK(sluice_has_protocol(name.c_str()) == 1);
+    bool known = false;
+    for (const char* side : {"outbounds", "inbounds"}) {
+      sluice::ConfigDiagnostics diag;
+      const std::string doc = std::string(R"({")") + side + R"(":[{"type":")" + name + R"("}]})";
+      (void)sluice::parse_config(doc, &diag);
+      if (diag.error.find("unsupported") == std::string::npos) known = true;
+    }
+    CHECK(known);
+  }
+}
+
+TEST_CASE("config warnings are returned, not only logged", "[capi][instance]") {
+  const std::string cfg =
+      R"({"log":{"level":"fatal"},"outbounds":[{"type":"direct","tag":"direct","colour":"blue"}],"mystery":1})";
+  sluice_engine* e = nullptr;
+  REQUIRE(sluice_engine_new(nullptr, &e) == SLUICE_OK);
+  sluice_instance* inst = nullptr;
+  REQUIRE(sluice_instance_new(e, cfg.data(), cfg.size(), &inst) == SLUICE_OK);
+  REQUIRE(sluice_instance_warning_count(inst) == 2);
+  std::string all;
+  for (size_t i = 0; i < 2; ++i) all += std::string(sluice_instance_warning_get(inst, i)) + "\n";
+  CHECK_THAT(all, Catch::Contains("outbounds[0].colour"));
+  CHECK_THAT(all, Catch::Contains("mystery"));
+  CHECK(sluice_instance_warning_get(inst, 2) == nullptr);
+  CHECK(sluice_instance_warning_get(nullptr, 0) == nullptr);
+  CHECK(sluice_instance_warning_count(nullptr) == 0);
+  sluice_engine_free(e);
+}
+
+TEST_CASE("failure reason off the loop thread: a marker, and a thread-safe copy",
+          "[capi][engine]") {
+  sluice_engine* e = nullptr;
+  REQUIRE(sluice_engine_new(nullptr, &e) == SLUICE_OK);
+  REQUIRE(sluice_engine_start(e) == SLUICE_OK);
+  run_on(e, [&] {
+    sluice_instance* inst = nullptr;
+    const char bad[] = R"({"inbounds":[{"type":"socks","listen_port":"x"}]})";
+    CHECK(sluice_instance_new(e, bad, sizeof bad - 1, &inst) != SLUICE_OK);
+    CHECK_THAT(sluice_engine_failure_reason(e), Catch::Contains("listen_port"));
+  });
+  CHECK(std::string(sluice_engine_failure_reason(e)) == SLUICE_FAILURE_REASON_WRONG_THREAD);
+  size_t n = 0;
+  CHECK(sluice_engine_copy_failure_reason(e, nullptr, 0, &n) == SLUICE_ERR_BUFFER_TOO_SMALL);
+  REQUIRE(n > 10);
+  std::vector<char> buf(n + 1);
+  CHECK(sluice_engine_copy_failure_reason(e, buf.data(), buf.size(), &n) == SLUICE_OK);
+  CHECK_THAT(std::string(buf.data()), Catch::Contains("listen_port"));
+  char small[5];
+  CHECK(sluice_engine_copy_failure_reason(e, small, sizeof small, nullptr) ==
+        SLUICE_ERR_BUFFER_TOO_SMALL);
+  CHECK(std::strlen(small) == 4);
+  CHECK(sluice_engine_copy_failure_reason(nullptr, small, 5, nullptr) ==
+        SLUICE_ERR_INVALID_ARGUMENT);
+  sluice_engine_free(e);
 }

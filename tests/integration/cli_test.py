@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """End to end through the `sluice` program: `check` on good and bad
 configurations, then `run` with a mixed inbound and a direct outbound, an
-HTTP page fetched through it as a proxy, and a graceful SIGTERM."""
+HTTP page fetched through it as a proxy, and a graceful SIGTERM; then
+`generate tls-keypair` material serving a `sluice run` Trojan server that a
+`sluice run` client trusts (by CA file, and by the printed pin)."""
 import http.server
 import json
 import os
@@ -23,6 +25,69 @@ def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what)
     if not cond:
         failures.append(what)
+
+
+def start_run(config, tmp, name, tag):
+    """Starts `sluice run` on |config|; returns (process, port of inbound |tag|)."""
+    path = os.path.join(tmp, name + ".json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    proc = subprocess.Popen([sluice, "run", "-c", path], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        m = re.search(r"inbound %s listening on port (\d+)" % re.escape(tag), line)
+        if m:
+            # Keep draining stderr so the process never blocks on a full pipe.
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
+            return proc, int(m.group(1))
+    proc.kill()
+    proc.wait()
+    return None, None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(config, tmp, name, port):
+    """Starts `sluice run` on |config| (listening on |port|) and waits until it accepts."""
+    path = os.path.join(tmp, name + ".json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    proc = subprocess.Popen([sluice, "run", "-c", path], stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    return None
+
+
+def stop_run(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+def fetch_via(proxy_port, url):
+    proxy = urllib.request.ProxyHandler({"http": "http://127.0.0.1:%d" % proxy_port})
+    try:
+        return urllib.request.build_opener(proxy).open(url, timeout=10).read()
+    except OSError as e:
+        return repr(e).encode()
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -106,6 +171,73 @@ with tempfile.TemporaryDirectory() as tmp:
         proc.kill()
         rc = None
     check(rc == 0, "run exits 0 after SIGTERM (got %r)" % rc)
+
+    # generate tls-keypair: files a Trojan server and its clients use as is.
+    keydir = os.path.join(tmp, "keys")
+    r = subprocess.run([sluice, "generate", "tls-keypair", "localhost", "-o", keydir, "--days", "30"],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, "generate tls-keypair -o writes its files: " + r.stderr.strip())
+    files = {n: os.path.join(keydir, n) for n in ("ca.pem", "cert.pem", "key.pem")}
+    check(all(os.path.exists(p) for p in files.values()), "ca.pem, cert.pem and key.pem exist")
+    check(os.path.exists(files["key.pem"]) and os.stat(files["key.pem"]).st_mode & 0o777 == 0o600,
+          "key.pem is mode 0600")
+    check("PRIVATE KEY" not in r.stdout and "CERTIFICATE" not in r.stdout,
+          "no key or certificate on stdout")
+    pin = re.search(r"certificate_public_key_sha256: (\S+)", r.stdout)
+    check(pin is not None, "the public-key pin is printed")
+    if os.path.exists(files["key.pem"]):
+        with open(files["key.pem"]) as f:
+            check("PRIVATE KEY" in f.read(), "key.pem holds the private key")
+    r2 = subprocess.run([sluice, "generate", "tls-keypair", "localhost", "-o", keydir],
+                        capture_output=True, text=True)
+    check(r2.returncode != 0 and "exists" in r2.stderr, "existing files are not overwritten")
+    r2 = subprocess.run([sluice, "generate", "tls-keypair", "localhost"], capture_output=True, text=True)
+    check(r2.returncode != 0 and "-o" in r2.stderr, "tls-keypair without -o is refused")
+
+    server_cfg = {
+        "log": {"level": "info"},
+        "inbounds": [{"type": "trojan", "tag": "tj", "listen": "127.0.0.1", "listen_port": 0,
+                      "users": [{"name": "u", "password": "generated"}],
+                      "tls": {"enabled": True, "certificate_path": files["cert.pem"],
+                              "key_path": files["key.pem"]}}],
+        "outbounds": [{"type": "direct", "tag": "direct"}],
+    }
+    # `run` logs the ports of proxy inbounds only, so the server gets a fixed free port.
+    tj_port = free_port()
+    server_cfg["inbounds"][0]["listen_port"] = tj_port
+    server = start_server(server_cfg, tmp, "trojan_server", tj_port)
+    check(server is not None, "a Trojan server runs with the generated certificate and key")
+    if server:
+        trusts = [("the generated CA file", {"certificate_path": files["ca.pem"]})]
+        if pin:
+            trusts.append(("the printed pin", {"certificate_public_key_sha256": [pin.group(1)]}))
+        for what, trust in trusts:
+            tls = {"enabled": True, "server_name": "localhost"}
+            tls.update(trust)
+            client_cfg = {
+                "log": {"level": "info"},
+                "inbounds": [{"type": "mixed", "tag": "local", "listen": "127.0.0.1", "listen_port": 0}],
+                "outbounds": [{"type": "trojan", "tag": "tj", "server": "127.0.0.1",
+                               "server_port": tj_port, "password": "generated", "tls": tls}],
+            }
+            client, cport = start_run(client_cfg, tmp, "trojan_client", "local")
+            check(client is not None, "a Trojan client runs trusting " + what)
+            if client:
+                body = fetch_via(cport, "http://127.0.0.1:%d/page.txt" % web_port)
+                check(body == page, "a page fetched through Trojan, trusting %s, is intact" % what)
+                check(stop_run(client) == 0, "the client exits 0")
+        # A client that trusts another CA is refused: the files are not just accepted blindly.
+        otherdir = os.path.join(tmp, "other")
+        subprocess.run([sluice, "generate", "tls-keypair", "localhost", "-o", otherdir],
+                       capture_output=True, text=True)
+        client_cfg["outbounds"][0]["tls"] = {"enabled": True, "server_name": "localhost",
+                                             "certificate_path": os.path.join(otherdir, "ca.pem")}
+        client, cport = start_run(client_cfg, tmp, "trojan_client_other", "local")
+        if client:
+            body = fetch_via(cport, "http://127.0.0.1:%d/page.txt" % web_port)
+            check(body != page, "a client trusting another generated CA gets no page")
+            stop_run(client)
+        check(stop_run(server) == 0, "the Trojan server exits 0")
     web.shutdown()
 
 print("%d failed" % len(failures))

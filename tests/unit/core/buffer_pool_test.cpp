@@ -157,3 +157,87 @@ TEST_CASE("reuse after release hands back a writable, clean view", "[core][buffe
   CHECK(pool.stats().hits >= 128);
 #endif
 }
+
+TEST_CASE("reserve admits work while the cap has room and refuses past it", "[core][buffer_pool]") {
+  // Room for exactly two 16 KiB-class slabs (or two 16 KiB chunks with NOPOOL).
+  BufferPoolOptions opts;
+  opts.max_bytes = 140 * 1024;
+  BufferPool pool(opts);
+  std::vector<PoolReservation> held;
+  std::string why;
+  for (int i = 0; i < 100; ++i) {
+    auto r = pool.reserve(SizeClass::k16K, 2, &why);
+    if (!r) {
+      CHECK(r.error() == Errc::limit_exceeded);
+      break;
+    }
+    CHECK(r->held());
+    held.push_back(std::move(*r));
+  }
+  // Reservations alone never allocate.
+  CHECK(pool.stats().slab_bytes == 0);
+  CHECK(!held.empty());
+  CHECK(held.size() < 100);
+  CHECK(pool.stats().reserved_blocks == 2 * held.size());
+  CHECK(pool.stats().refused == 1);
+  CHECK(why.find("pool_max_bytes is 143360") != std::string::npos);
+  CHECK(why.find("new work is refused") != std::string::npos);
+
+  // What the reservations promised is there for get().
+  std::vector<Slice> chunks;
+  for (size_t i = 0; i < 2 * held.size(); ++i) {
+    auto s = pool.get(SizeClass::k16K);
+    REQUIRE(s);
+    chunks.push_back(std::move(*s));
+  }
+  CHECK(pool.stats().slab_bytes <= opts.max_bytes);
+
+  // Releasing one reservation admits one more; chunks in use still count.
+  held.pop_back();
+  CHECK(!pool.reserve(SizeClass::k16K, 2));
+  chunks.clear();
+  auto again = pool.reserve(SizeClass::k16K, 2);
+  CHECK(again.has_value());
+  held.clear();
+  again->reset();
+  CHECK(!again->held());
+  CHECK(pool.stats().reserved_blocks == 0);
+}
+
+TEST_CASE("reserve below one slab explains that nothing can start", "[core][buffer_pool]") {
+  BufferPoolOptions opts;
+  opts.max_bytes = 16 * 1024;
+  BufferPool pool(opts);
+  std::string why;
+  auto r = pool.reserve(SizeClass::k16K, 2, &why);
+  REQUIRE(!r);
+  CHECK(r.error() == Errc::limit_exceeded);
+  CHECK(why.find("pool_max_bytes is 16384") != std::string::npos);
+  CHECK(why.find("no connection can start") != std::string::npos);
+}
+
+TEST_CASE("reserve without a cap always admits and holds nothing", "[core][buffer_pool]") {
+  BufferPool pool;
+  auto r = pool.reserve(SizeClass::k64K, 1000);
+  REQUIRE(r);
+  CHECK(!r->held());
+  CHECK(pool.stats().reserved_blocks == 0);
+  CHECK(pool.reserve(SizeClass::k16K, 0).error() == Errc::invalid_argument);
+}
+
+TEST_CASE("a pool destroyed with a reservation held is freed by its release",
+          "[core][buffer_pool]") {
+  const size_t before = BufferPool::orphaned_pools_for_test();
+  PoolReservation kept;
+  {
+    BufferPoolOptions opts;
+    opts.max_bytes = 1 << 20;
+    BufferPool pool(opts);
+    auto r = pool.reserve(SizeClass::k2K, 1);
+    REQUIRE(r);
+    kept = std::move(*r);
+  }
+  CHECK(BufferPool::orphaned_pools_for_test() == before + 1);
+  kept.reset();
+  CHECK(BufferPool::orphaned_pools_for_test() == before);
+}

@@ -7,7 +7,7 @@
 #include "proto/vless/mux_frame.hpp"
 #include "proto/vless/packetaddr.hpp"
 #include "proto/vless/xudp.hpp"
-#include "session/vless_udp_frames.hpp"
+#include "proto/vless/udp_framing.hpp"
 #include "support/hex.hpp"
 #include "test_util.hpp"
 

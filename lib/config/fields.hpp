@@ -1,0 +1,59 @@
+// config/fields.hpp: the JSON fields the config parser knows, one table per
+// kind of object. Private to lib/config.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// Every ObjectReader is built over the tables of the object it reads, and
+// reading a field missing from them is a programming error (a check fails),
+// so these tables are exactly the fields the parser accepts: read, ignored
+// with a warning, or rejected unless empty. docs/config.md documents each
+// table in a section marked <!-- fields: NAME -->, and a unit test checks
+// that the two agree in both directions.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace sluice::config {
+
+struct FieldTable {
+  std::string_view name;  // as in docs/config.md's "<!-- fields: NAME -->"
+  std::span<const std::string_view> fields;
+};
+
+// The tables, by object. An inbound is read against "inbound" + "listen" +
+// its type's table; an outbound against "outbound" + "dial" (except block)
+// + its type's table.
+extern const FieldTable kDocumentFields;
+extern const FieldTable kLogFields;
+extern const FieldTable kRouteFields;
+extern const FieldTable kInboundFields;
+extern const FieldTable kListenFields;
+extern const FieldTable kSocksInboundFields;
+extern const FieldTable kHttpInboundFields;
+extern const FieldTable kMixedInboundFields;
+extern const FieldTable kTrojanInboundFields;
+extern const FieldTable kVlessInboundFields;
+extern const FieldTable kProxyUserFields;   // socks / http / mixed users[]
+extern const FieldTable kTrojanUserFields;  // trojan users[]
+extern const FieldTable kVlessUserFields;   // vless users[]
+extern const FieldTable kFallbackFields;    // fallback, fallback_for_alpn.*
+extern const FieldTable kOutboundFields;
+extern const FieldTable kDialFields;
+extern const FieldTable kDirectOutboundFields;
+extern const FieldTable kBlockOutboundFields;
+extern const FieldTable kSocksOutboundFields;
+extern const FieldTable kHttpOutboundFields;
+extern const FieldTable kTrojanOutboundFields;
+extern const FieldTable kVlessOutboundFields;
+extern const FieldTable kTlsClientFields;
+extern const FieldTable kTlsUtlsFields;
+extern const FieldTable kTlsEchClientFields;
+extern const FieldTable kTlsServerFields;
+extern const FieldTable kTlsSniCertificateFields;
+extern const FieldTable kTlsEchServerFields;
+
+// all_field_tables lists every table above.
+std::span<const FieldTable* const> all_field_tables() noexcept;
+
+}  // namespace sluice::config

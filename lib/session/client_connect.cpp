@@ -1,0 +1,192 @@
+// client_connect.cpp: the client connector and the pending-open list.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include "session/client_connect.hpp"
+
+#include <algorithm>
+
+#include "net/tcp_transport.hpp"
+#include "transport/tls_transport.hpp"
+
+namespace sluice {
+
+Result<std::unique_ptr<Transport>> ConnectProtocol::wrap(std::unique_ptr<Transport> t, bool tls,
+                                                         Slice&& request,
+                                                         std::string* why) noexcept {
+  (void)tls;
+  if (!request.empty()) {
+    Status st = t->write(std::move(request));
+    if (!st) {
+      *why = t->failure_reason();
+      close_and_delete(t.release());
+      return st.error();
+    }
+  }
+  return t;
+}
+
+ClientConnect::~ClientConnect() {
+  *alive_ = false;
+  cancel();
+}
+
+void ClientConnect::start(Engine& e, const DialTarget& to, ConnectProtocol* p, ConnectHandler* h,
+                          std::string what) noexcept {
+  engine_ = &e;
+  protocol_ = p;
+  handler_ = h;
+  what_ = std::move(what);
+  answered_ = false;
+  // Either dial may answer inside start, and the owner may delete this
+  // object in that answer: keep the dial only if neither happened.
+  std::shared_ptr<bool> alive = alive_;
+  if (to.strategy == DialTarget::Strategy::tls) {
+    TlsDial* d = TlsDial::start(e, to.host, to.port, to.tls_ctx, to.tls, this);
+    if (*alive && !answered_) tls_dial_ = d;
+  } else {
+    net::Dial* d = net::Dial::start(e, to.host, to.port, to.tcp, this);
+    if (*alive && !answered_) tcp_dial_ = d;
+  }
+}
+
+void ClientConnect::cancel() noexcept {
+  if (tls_dial_) tls_dial_->cancel();
+  if (tcp_dial_) tcp_dial_->cancel();
+  tls_dial_ = nullptr;
+  tcp_dial_ = nullptr;
+}
+
+void ClientConnect::on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) {
+  answered_ = true;
+  tcp_dial_ = nullptr;
+  if (!t) {
+    failed(t.error(), reason);
+    return;
+  }
+  dialed(std::unique_ptr<Transport>(t->release()), false);
+}
+
+void ClientConnect::on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const char* reason) {
+  answered_ = true;
+  tls_dial_ = nullptr;
+  if (!t) {
+    failed(t.error(), reason);
+    return;
+  }
+  dialed(std::unique_ptr<Transport>(t->release()), true);
+}
+
+void ClientConnect::failed(Errc e, const char* reason) noexcept {
+  if (what_.empty()) {
+    handler_->on_connected(e, reason);  // may delete this
+    return;
+  }
+  const std::string why = what_ + ": " + reason;
+  handler_->on_connected(e, why.c_str());  // may delete this
+}
+
+void ClientConnect::dialed(std::unique_ptr<Transport> t, bool tls) noexcept {
+  auto req = protocol_->request(engine_->pool());
+  if (!req) {
+    close_and_delete(t.release());
+    handler_->on_connected(req.error(), req.error() == Errc::no_memory
+                                            ? "out of memory"
+                                            : "cannot encode the request");
+    return;
+  }
+  std::string why;
+  auto s = protocol_->wrap(std::move(t), tls, std::move(*req), &why);
+  if (!s) {
+    handler_->on_connected(s.error(), why.c_str());  // may delete this
+    return;
+  }
+  handler_->on_connected(std::move(*s), "");  // may delete this
+}
+
+namespace {
+
+// ConnectOpen: an open_stream answered by a ClientConnect.
+struct ConnectOpen final : PendingOpen, ConnectHandler {
+  PendingOpens* list = nullptr;
+  std::unique_ptr<ConnectProtocol> protocol;
+  ClientConnect connect;
+
+  void on_connected(Result<std::unique_ptr<Transport>> t, const char* reason) override {
+    OpenHandler* h = handler;
+    list->finish(this).reset();  // deletes this (ClientConnect allows it here)
+    if (!t) {
+      h->on_open(t.error(), reason);
+      return;
+    }
+    h->on_open(std::unique_ptr<Stream>(t->release()), "");
+  }
+};
+
+}  // namespace
+
+PendingOpens::~PendingOpens() { clear(); }
+
+void PendingOpens::open(Engine& e, const DialTarget& to, std::unique_ptr<ConnectProtocol> p,
+                        OpenHandler* h, std::string what) noexcept {
+  auto c = std::unique_ptr<ConnectOpen>(new (std::nothrow) ConnectOpen());
+  if (!c) {
+    h->on_open(Errc::no_memory, "out of memory");
+    return;
+  }
+  c->handler = h;
+  c->list = this;
+  c->protocol = std::move(p);
+  ConnectOpen* raw = c.get();
+  entries_.push_back(std::move(c));
+  // No protocol: a plain connection (nothing written, nothing wrapped).
+  static ConnectProtocol plain;  // stateless, so shared by every Engine
+  ConnectProtocol* proto = raw->protocol ? raw->protocol.get() : &plain;
+  raw->connect.start(e, to, proto, raw, std::move(what));  // may answer at once
+}
+
+PendingOpen* PendingOpens::add(std::unique_ptr<PendingOpen> p) noexcept {
+  entries_.push_back(std::move(p));
+  return entries_.back().get();
+}
+
+std::unique_ptr<PendingOpen> PendingOpens::finish(PendingOpen* p) noexcept {
+  auto it = std::find_if(entries_.begin(), entries_.end(),
+                         [p](const std::unique_ptr<PendingOpen>& q) { return q.get() == p; });
+  if (it == entries_.end()) return nullptr;
+  std::unique_ptr<PendingOpen> out = std::move(*it);
+  entries_.erase(it);
+  return out;
+}
+
+void PendingOpens::cancel(OpenHandler* h) noexcept {
+  auto it = std::find_if(entries_.begin(), entries_.end(),
+                         [h](const std::unique_ptr<PendingOpen>& q) { return q->handler == h; });
+  if (it == entries_.end()) return;
+  std::unique_ptr<PendingOpen> gone = std::move(*it);
+  entries_.erase(it);  // |gone| cancels as it is destroyed, after the list is consistent
+}
+
+void PendingOpens::fail_all(Errc e, const char* reason) noexcept {
+  // Failed, not forgotten: a handler may hold data (a client's first bytes)
+  // that must be reported lost.
+  std::vector<std::unique_ptr<PendingOpen>> all = std::move(entries_);
+  entries_.clear();
+  for (auto& p : all) {
+    OpenHandler* h = p->handler;
+    p.reset();  // cancels its work first: nothing else answers
+    if (h) h->on_open(e, reason);
+  }
+}
+
+void PendingOpens::clear() noexcept {
+  std::vector<std::unique_ptr<PendingOpen>> all = std::move(entries_);
+  entries_.clear();
+  all.clear();
+}
+
+bool PendingOpens::contains(const PendingOpen* p) const noexcept {
+  return std::any_of(entries_.begin(), entries_.end(),
+                     [p](const std::unique_ptr<PendingOpen>& q) { return q.get() == p; });
+}
+
+}  // namespace sluice

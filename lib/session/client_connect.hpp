@@ -1,0 +1,148 @@
+// client_connect.hpp: ClientConnect, the one client connector: dial a
+// proxy server (or a target) with a strategy, write the protocol's request,
+// wrap the reply decoder, hand over the Stream; and PendingOpens, the one
+// list of a Session's opens in flight, with cancel.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// A ClientConnect is one connection attempt:
+//   dial     DialTarget: TCP (net::Dial, Happy Eyeballs) or TLS (TlsDial:
+//            ticket cache, ECH with its single retry);
+//   request  ConnectProtocol::request builds the first bytes (a lib/proto
+//            request builder: Trojan's, VLESS's) — or none (direct);
+//   wrap     ConnectProtocol::wrap makes the Stream from the dialed
+//            transport and the request: by default the request is written
+//            and the transport handed over as is (Trojan, direct); VLESS
+//            wraps its response-header decoder (VlessStream), Vision takes
+//            the request into its first padded write.
+// Nothing waits for a reply here: protocols whose reply must be read first
+// (the SOCKS5 and HTTP CONNECT upstreams) run their own handshake
+// (upstream_proxy_session).
+//
+// The ConnectHandler hears exactly once, unless cancel() (or destruction)
+// comes first, possibly before start() returns; the owner may delete the
+// ClientConnect inside that call. A dial failure's reason is prefixed with
+// |what| ("trojan server example.com: ...") when it is not empty.
+//
+// PendingOpens owns a Session's pending open_stream calls: open() starts a
+// ClientConnect for an OpenHandler, which hears on_open exactly once unless
+// cancel(h) forgets it first; fail_all() answers every pending open (Engine
+// stop: "engine stopping"); destroying the list cancels what is pending
+// without calling back.
+//
+// Threads: the Engine's loop thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/tls_context.hpp"
+#include "net/dialer.hpp"
+#include "sluice/stream.hpp"
+#include "transport/tls_dial.hpp"
+
+namespace sluice {
+
+// DialTarget: where and how to dial.
+struct DialTarget {
+  enum class Strategy : uint8_t { tcp, tls };
+  Strategy strategy = Strategy::tcp;
+  std::string host;
+  uint16_t port = 0;
+  net::DialOptions tcp;                                  // strategy tcp
+  std::shared_ptr<const tls::TlsClientContext> tls_ctx;  // strategy tls
+  TlsDialOptions tls;                                    // strategy tls
+};
+
+// ConnectProtocol: what a protocol does with a dialed connection.
+class ConnectProtocol {
+ public:
+  virtual ~ConnectProtocol() = default;
+  // request builds the first bytes; an empty Slice: none.
+  virtual Result<Slice> request(BufferPool& pool) noexcept {
+    (void)pool;
+    return Slice{};
+  }
+  // wrap makes the Stream from |t| (reading stopped; a TlsTransport when
+  // |tls|) and |request|; |why| says what failed. The default writes the
+  // request (why: the transport's failure reason) and hands |t| over.
+  virtual Result<std::unique_ptr<Transport>> wrap(std::unique_ptr<Transport> t, bool tls,
+                                                  Slice&& request, std::string* why) noexcept;
+};
+
+class ConnectHandler {
+ public:
+  virtual ~ConnectHandler() = default;
+  // on_connected: the Stream, or the error and its reason (borrowed).
+  virtual void on_connected(Result<std::unique_ptr<Transport>> t, const char* reason) = 0;
+};
+
+class ClientConnect final : private net::DialHandler, private TlsDialHandler {
+ public:
+  ClientConnect() = default;
+  ~ClientConnect() override;
+  ClientConnect(const ClientConnect&) = delete;
+  ClientConnect& operator=(const ClientConnect&) = delete;
+
+  // start dials |to| and runs |p| (borrowed until the answer) for |h|.
+  void start(Engine& e, const DialTarget& to, ConnectProtocol* p, ConnectHandler* h,
+             std::string what) noexcept;
+  // cancel stops the attempt; nothing is called back after.
+  void cancel() noexcept;
+  bool connecting() const noexcept { return tcp_dial_ != nullptr || tls_dial_ != nullptr; }
+
+ private:
+  void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) override;
+  void on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const char* reason) override;
+  void dialed(std::unique_ptr<Transport> t, bool tls) noexcept;
+  void failed(Errc e, const char* reason) noexcept;
+
+  Engine* engine_ = nullptr;
+  ConnectProtocol* protocol_ = nullptr;
+  ConnectHandler* handler_ = nullptr;
+  std::string what_;
+  net::Dial* tcp_dial_ = nullptr;
+  TlsDial* tls_dial_ = nullptr;
+  bool answered_ = false;
+  // alive_ tells start() whether an early answer deleted this object.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// PendingOpen is one entry of a PendingOpens list.
+class PendingOpen {
+ public:
+  virtual ~PendingOpen() = default;  // cancels what is in progress
+  OpenHandler* handler = nullptr;
+};
+
+class PendingOpens {
+ public:
+  PendingOpens() = default;
+  ~PendingOpens();
+  PendingOpens(const PendingOpens&) = delete;
+  PendingOpens& operator=(const PendingOpens&) = delete;
+
+  // open connects for |h| with |p| (owned by the entry; nullptr: a plain
+  // connection) and answers h->on_open once (possibly before open returns).
+  void open(Engine& e, const DialTarget& to, std::unique_ptr<ConnectProtocol> p, OpenHandler* h,
+            std::string what) noexcept;
+  // add takes an entry whose work the caller started; it answers through
+  // finish().
+  PendingOpen* add(std::unique_ptr<PendingOpen> p) noexcept;
+  // finish removes |p| and hands it back (nullptr if it was not here).
+  std::unique_ptr<PendingOpen> finish(PendingOpen* p) noexcept;
+  // cancel forgets |h|'s open; nothing is called back for it.
+  void cancel(OpenHandler* h) noexcept;
+  // fail_all answers every pending open with |e| and |reason|.
+  void fail_all(Errc e, const char* reason) noexcept;
+  // clear cancels everything pending without calling back.
+  void clear() noexcept;
+  size_t size() const noexcept { return entries_.size(); }
+  bool contains(const PendingOpen* p) const noexcept;
+
+ private:
+  std::vector<std::unique_ptr<PendingOpen>> entries_;
+};
+
+}  // namespace sluice
