@@ -3,13 +3,12 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "inbound/server_driver.hpp"
 
-#include <uv.h>
-
 #include <algorithm>
 #include <new>
 
 #include "core/check.hpp"
 #include "inbound/fallback.hpp"
+#include "net/timer.hpp"
 #include "sluice/log.hpp"
 #include "transport/tls_transport.hpp"
 
@@ -23,7 +22,7 @@ class ServerDriver::Conn final : TransportHandler,
                                  DatagramFlowOpener {
  public:
   Conn(ServerDriver* d, std::unique_ptr<Transport> t, const AcceptInfo& info)
-      : driver_(d), engine_(d->engine()), t_(std::move(t)), info_(info) {}
+      : driver_(d), engine_(d->engine()), t_(std::move(t)), info_(info), timer_(d->engine()) {}
 
   void start();
   void close_now() noexcept;
@@ -77,22 +76,18 @@ class ServerDriver::Conn final : TransportHandler,
   Session* session_ = nullptr;  // while an open is pending
   net::Dial* dial_ = nullptr;   // while the fallback is being dialed
   std::unique_ptr<DatagramRelay> relay_;
-  uv_timer_t timer_{};
-  bool timer_init_ = false;
+  net::Timer timer_;  // the handshake deadline
   bool flush_then_close_ = false;
   bool closed_ = false;
-  int parts_ = 0;  // timer, relay still closing
+  int parts_ = 0;  // this close_now and the DatagramRelay still closing
 };
 
 void ServerDriver::Conn::arm(uint64_t ms) noexcept {
-  uv_timer_start(
-      &timer_, [](uv_timer_t* h) { static_cast<Conn*>(h->data)->on_timeout(); }, ms, 0);
+  timer_.start(
+      ms, [](void* u) { static_cast<Conn*>(u)->on_timeout(); }, this);
 }
 
 void ServerDriver::Conn::start() {
-  uv_timer_init(engine_.loop(), &timer_);
-  timer_.data = this;
-  timer_init_ = true;
   arm(opts().handshake_timeout_ms);
   if (opts().tls) {
     auto tl = TlsTransport::server(engine_, std::move(t_), opts().tls);
@@ -250,7 +245,7 @@ void ServerDriver::Conn::open(const ServerDecision& d) {
   decision_ = d;
   in_.advance(d.consumed);
   state_ = State::opening;
-  if (!opts().deadline_covers_open) uv_timer_stop(&timer_);
+  if (!opts().deadline_covers_open) timer_.stop();
   // Bytes the client sends meanwhile stay in |in_| and go to the stream
   // first; stop reading until it exists.
   t_->read_stop();
@@ -321,7 +316,7 @@ void ServerDriver::Conn::fallback(const ServerDecision& d) {
                    f->server.c_str(), f->server_port);
   driver_->on_event(DriverEvent::fallback, &d, nullptr);
   state_ = State::fallback;
-  if (!opts().deadline_covers_open) uv_timer_stop(&timer_);
+  if (!opts().deadline_covers_open) timer_.stop();
   t_->read_stop();
   dial_ = net::Dial::start(engine_, f->server, f->server_port, opts().fallback_dial, this);
 }
@@ -349,7 +344,7 @@ void ServerDriver::Conn::on_dial(Result<std::unique_ptr<net::TcpTransport>> d, c
 void ServerDriver::Conn::start_datagram(const ServerDecision& d) {
   decision_ = d;
   in_.advance(d.consumed);
-  uv_timer_stop(&timer_);  // the DatagramRelay has its own idle expiry
+  timer_.stop();  // the DatagramRelay has its own idle expiry
   std::unique_ptr<DatagramPort> port;
   Socks5UdpPort* socks = nullptr;
   TargetAddress bound;
@@ -458,11 +453,7 @@ void ServerDriver::Conn::close_now() noexcept {
     parts_++;
     relay_->close([](void* u) { static_cast<Conn*>(u)->part_closed(); }, this);
   }
-  if (timer_init_) {
-    parts_++;
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer_),
-             [](uv_handle_t* h) { static_cast<Conn*>(h->data)->part_closed(); });
-  }
+  timer_.stop();
   part_closed();
 }
 
@@ -551,8 +542,12 @@ void ServerDriver::close(CloseCallback cb, void* user) noexcept {
   closing_ = true;
   close_cb_ = cb;
   close_user_ = user;
+  // A connection may finish closing at once; the callback (which may
+  // delete this driver) waits until the loop is done.
+  in_close_ = true;
   std::vector<Conn*> live = conns_;
   for (Conn* c : live) c->close_now();
+  in_close_ = false;
   if (sources_.empty()) {
     maybe_closed();
     return;
@@ -568,7 +563,7 @@ void ServerDriver::close(CloseCallback cb, void* user) noexcept {
 }
 
 void ServerDriver::maybe_closed() noexcept {
-  if (!closing_ || sources_open_ > 0 || !conns_.empty() || closed_) return;
+  if (!closing_ || in_close_ || sources_open_ > 0 || !conns_.empty() || closed_) return;
   closed_ = true;
   detach_from_engine();
   CloseCallback cb = close_cb_;

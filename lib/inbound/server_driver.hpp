@@ -163,6 +163,7 @@ class ServerDriver : public EngineObject, private TransportSource::Sink {
   std::vector<Conn*> conns_;
   size_t sources_open_ = 0;  // sources whose close has not finished
   bool closing_ = false;
+  bool in_close_ = false;  // close() is closing connections
   bool closed_ = false;
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;

@@ -472,8 +472,12 @@ void Endpoint::on_network_changed(unsigned) noexcept {
   raw_old->close(
       [](void* u) {
         auto* ep = static_cast<Endpoint*>(u);
-        if (--ep->retiring_ == 0) ep->retired_.clear();
-        ep->maybe_finish_close();
+        if (--ep->retiring_ > 0) return;
+        ep->retired_.clear();
+        if (ep->retire_held_) {
+          ep->retire_held_ = false;
+          ep->closer_.release();  // may end the close and delete the endpoint
+        }
       },
       this);
   std::vector<Connection*> all;
@@ -492,7 +496,10 @@ void Endpoint::on_network_changed(unsigned) noexcept {
 void Endpoint::close(CloseCallback cb, void* user) noexcept {
   if (!closer_.begin(cb, user)) return;
   closer_.detach_when_closed(this);
-  if (subscribed_) net::unsubscribe_network_changes(engine(), this);
+  if (subscribed_) {
+    net::unsubscribe_network_changes(engine(), this);
+    subscribed_ = false;
+  }
   // Copy: closing a connection may end it at once.
   std::vector<Connection*> all;
   for (auto& c : conns_) all.push_back(c.get());
@@ -506,12 +513,17 @@ void Endpoint::close(CloseCallback cb, void* user) noexcept {
 }
 
 void Endpoint::maybe_finish_close() noexcept {
-  // Sockets retired by a network change finish closing first.
-  if (!closer_.closing() || !conns_.empty() || socket_closing_ || retiring_ > 0) return;
+  if (!closer_.closing() || !conns_.empty() || socket_closing_) return;
   socket_closing_ = true;
   if (idle_init_) {
     idle_init_ = false;
     closer_.close_handle<&Endpoint::closer_>(&idle_);
+  }
+  // Sockets retired by a network change that are still closing count as
+  // one part of the close.
+  if (retiring_ > 0) {
+    retire_held_ = true;
+    closer_.hold();
   }
   // The last part to close detaches the endpoint and calls back (which may
   // delete it).

@@ -224,6 +224,7 @@ class Endpoint final : public EngineObject,
   // for them too.
   std::vector<std::unique_ptr<UdpSocket>> retired_;
   int retiring_ = 0;
+  bool retire_held_ = false;  // the close holds closer_ until retired_ is closed
   uint64_t migrations_ = 0;
   // CidHash lets routes_ be searched with a string_view of the packet's
   // DCID: our 16-byte CIDs are past std::string's inline capacity, so a

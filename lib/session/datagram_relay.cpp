@@ -338,10 +338,7 @@ void Socks5UdpPort::closed_one() noexcept {
 DatagramRelay::DatagramRelay(Engine& e, DatagramFlowOpener* opener,
                              std::unique_ptr<DatagramPort> port, const DatagramRelayOptions& o,
                              DatagramRelayOwner* owner) noexcept
-    : engine_(e), opener_(opener), port_(std::move(port)), opts_(o), owner_(owner) {
-  uv_timer_init(e.loop(), &timer_);
-  timer_.data = this;
-}
+    : engine_(e), opener_(opener), port_(std::move(port)), opts_(o), owner_(owner), timer_(e) {}
 
 DatagramRelay::~DatagramRelay() = default;
 
@@ -353,18 +350,18 @@ Status DatagramRelay::open(const TargetAddress& target) noexcept {
 }
 
 void DatagramRelay::start() noexcept {
-  last_activity_ = uv_now(engine_.loop());
+  last_activity_ = engine_.now_ms();
   if (opts_.idle_timeout_ms > 0 && port_->idle_expiry()) arm(opts_.idle_timeout_ms);
   port_->start(this);
 }
 
-void DatagramRelay::arm(uint64_t ms) noexcept { uv_timer_start(&timer_, on_timer, ms, 0); }
+void DatagramRelay::arm(uint64_t ms) noexcept { timer_.start(ms, on_timer, this); }
 
-void DatagramRelay::on_timer(uv_timer_t* t) {
-  auto* r = static_cast<DatagramRelay*>(t->data);
+void DatagramRelay::on_timer(void* self) {
+  auto* r = static_cast<DatagramRelay*>(self);
   if (r->finished_) return;
   // Activity only notes the time; the timer re-arms for what is left.
-  const uint64_t idle = uv_now(r->engine_.loop()) - r->last_activity_;
+  const uint64_t idle = r->engine_.now_ms() - r->last_activity_;
   if (idle < r->opts_.idle_timeout_ms) {
     r->arm(r->opts_.idle_timeout_ms - idle);
     return;
@@ -381,7 +378,7 @@ void DatagramRelay::on_port_datagram(FramedDatagram&& d) {
       return;
     }
   }
-  last_activity_ = uv_now(engine_.loop());
+  last_activity_ = engine_.now_ms();
   result_.to_target++;
   // A failed send drops the datagram, as UDP would.
   (void)flow_->send(Endpoint{d.address.host(), d.address.port()}, std::move(d.payload));
@@ -394,7 +391,7 @@ void DatagramRelay::on_port_end(Errc e, const char* why, bool malformed) {
 
 void DatagramRelay::on_datagram(const Endpoint& from, Slice&& payload) {
   if (finished_) return;
-  last_activity_ = uv_now(engine_.loop());
+  last_activity_ = engine_.now_ms();
   auto src = TargetAddress::from_host(from.host, from.port);
   if (!src || !port_->deliver(*src, std::move(payload))) {
     result_.dropped++;
@@ -410,7 +407,7 @@ void DatagramRelay::finish(Errc e, const char* why) noexcept {
   finished_ = true;
   result_.error = e;
   result_.reason = why;
-  uv_timer_stop(&timer_);
+  timer_.stop();
   if (owner_) owner_->on_datagram_relay_done(result_);
 }
 
@@ -445,11 +442,9 @@ void DatagramRelay::close(CloseCallback cb, void* user) noexcept {
           d);
     }
   }
+  timer_.stop();
   open_++;
   port_->close([](void* u) { static_cast<DatagramRelay*>(u)->closed_one(); }, this);
-  open_++;
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_),
-           [](uv_handle_t* h) { static_cast<DatagramRelay*>(h->data)->closed_one(); });
   closed_one();
 }
 

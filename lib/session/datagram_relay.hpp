@@ -22,7 +22,8 @@
 //
 // Ownership: owned by its creator (the server driver's connection), who is
 // told once through DatagramRelayOwner::on_datagram_relay_done and then
-// calls close(); exactly one close callback; delete after it.
+// calls close(); exactly one close callback; delete after it. The idle
+// expiry is a net::Timer on the Engine's clock (virtual time in tests).
 // Threads: the Engine's loop thread.
 #pragma once
 
@@ -34,6 +35,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/timer.hpp"
 #include "proto/datagram_framing.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/stream.hpp"
@@ -193,7 +195,7 @@ class DatagramRelay final : private DatagramPort::Handler, private DatagramHandl
   void on_error(Errc e) override;
   void finish(Errc e, const char* why) noexcept;
   void arm(uint64_t ms) noexcept;
-  static void on_timer(uv_timer_t* t);
+  static void on_timer(void* self);
   void closed_one() noexcept;
 
   Engine& engine_;
@@ -203,11 +205,11 @@ class DatagramRelay final : private DatagramPort::Handler, private DatagramHandl
   DatagramRelayOptions opts_;
   DatagramRelayOwner* owner_;
   DatagramRelayResult result_;
-  uv_timer_t timer_{};
-  uint64_t last_activity_ = 0;
+  net::Timer timer_;            // idle expiry
+  uint64_t last_activity_ = 0;  // Engine::now_ms of the last datagram either way
   bool finished_ = false;
   bool closing_ = false;
-  int open_ = 0;  // parts (timer, port, flow) still to close
+  int open_ = 0;  // parts (port, flow) still to close
   CloseCallback cb_ = nullptr;
   void* user_ = nullptr;
 };

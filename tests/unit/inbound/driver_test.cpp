@@ -1,9 +1,10 @@
 // The ServerDriver and the DatagramRelay without a network between client
 // and server: the client connection is an in-memory Transport handed to
 // ServerDriver::accept, the outbound a fake Session whose opens the test
-// completes, the flows fake DatagramFlows. Deadlines are real (tens of ms)
-// on the Engine's loop, driven here; only the fallback server is a real
-// TCP listener on 127.0.0.1 (the driver dials it).
+// completes, the flows fake DatagramFlows. Time is virtual (net::ManualClock):
+// deadlines and idle timeouts fire when the test advances the clock. Only
+// the fallback server is a real TCP listener on 127.0.0.1 (the driver dials
+// it); the loop is run for it.
 #include <uv.h>
 #include <catch2/catch.hpp>
 
@@ -15,11 +16,13 @@
 #include <vector>
 
 #include "inbound/server_driver.hpp"
+#include "net/clock.hpp"
 #include "net/tcp_listener.hpp"
 #include "net/tcp_transport.hpp"
 #include "proto/http_connect/proxy_core.hpp"
 #include "proto/socks5/server_core.hpp"
 #include "proto/trojan/server.hpp"
+#include "sluice/log.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
@@ -213,7 +216,8 @@ class TestDriver final : public ServerDriver {
 // Rig: an Engine run from this thread, a fake outbound behind a
 // FinalRouter, and a driver built with |o| and |make|.
 struct Rig {
-  std::unique_ptr<Engine> engine = std::move(*Engine::create());
+  net::ManualClock clock;
+  std::unique_ptr<Engine> engine = std::move(*net::create_engine(clock));
   std::unique_ptr<FakeSession> session = std::make_unique<FakeSession>(*engine);
   FinalRouter router{session.get()};
   std::unique_ptr<TestDriver> driver;
@@ -238,12 +242,21 @@ struct Rig {
   }
   void give(Record& r, std::string_view s) { ::give(*engine, r, s); }
 
+  // advance moves virtual time on, firing due Timers, and runs the loop once.
+  void advance(uint64_t ms) {
+    clock.advance(ms);
+    uv_run(engine->loop(), UV_RUN_NOWAIT);
+  }
+
+  // run_until runs the loop (real I/O, deferred closes) until |pred|,
+  // without moving virtual time.
   template <typename P>
   bool run_until(P pred, std::chrono::milliseconds limit = 3000ms) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (!pred()) {
       if (std::chrono::steady_clock::now() > end) return false;
       uv_run(engine->loop(), UV_RUN_NOWAIT);
+      clock.advance(0);  // deferrals (zero-delay Timers) due now; time stands still
       std::this_thread::sleep_for(1ms);
     }
     return true;
@@ -327,7 +340,10 @@ TEST_CASE("driver: the deadline with nothing received rejects and closes", "[inb
   Rig rig(fast_options(), trojan_core());
   auto c = rig.accept();
   CHECK(c->reading);
-  REQUIRE(rig.run_until([&] { return c->closed; }));
+  rig.advance(39);
+  CHECK_FALSE(c->closed);
+  rig.advance(1);
+  CHECK(c->closed);
   const Event* e = rig.driver->last(DriverEvent::refused);
   REQUIRE(e);
   CHECK(e->kind == ServerDecision::reject);
@@ -350,6 +366,9 @@ TEST_CASE("driver: the deadline after partial bytes hands every byte to the fall
   d.accept(std::make_unique<MemTransport>(*rig.engine, rec), AcceptInfo{});
   rig.give(*rec, "d14a028c");   // a valid prefix of a password hash: need more
   CHECK(d.events.size() == 1);  // accepted only
+  rig.advance(59);
+  CHECK(d.events.size() == 1);
+  rig.advance(1);
   REQUIRE(rig.run_until([&] { return fb.got == "d14a028c"; }));
   const Event* e = d.last(DriverEvent::refused);
   REQUIRE(e);
@@ -436,7 +455,8 @@ TEST_CASE("driver: the deadline runs on over a pending open (Trojan) and cancels
   auto c = rig.accept();
   rig.give(*c, trojan_request(trojan::Command::connect, kDns) + "payload");
   REQUIRE(rig.session->pending != nullptr);
-  REQUIRE(rig.run_until([&] { return c->closed; }));
+  rig.advance(40);
+  CHECK(c->closed);
   CHECK(rig.session->pending == nullptr);
   CHECK(rig.session->cancels == 1);
   CHECK(rig.driver->saw(DriverEvent::timed_out));
@@ -466,9 +486,8 @@ TEST_CASE("driver: UDP ASSOCIATE datagrams both ways through the DatagramRelay",
   REQUIRE(reply);
   rig.session->flow->handler->on_datagram(Endpoint{"127.0.0.1", 53}, std::move(*reply));
   CHECK(c->written == trojan_frame(kDns, "answer"));
-  // The handshake deadline no longer applies.
-  std::this_thread::sleep_for(80ms);
-  uv_run(rig.engine->loop(), UV_RUN_NOWAIT);
+  // The handshake deadline no longer applies (and no idle expiry is set).
+  rig.advance(3600 * 1000);
   CHECK_FALSE(c->closed);
   // A malformed frame ends the association.
   rig.give(*c, std::string("\x09garbage", 8));
@@ -511,14 +530,22 @@ TEST_CASE("driver: UDP replies are dropped while the client's queue is over the 
   CHECK(e->result.to_client == 1);
 }
 
-TEST_CASE("driver: an idle UDP association expires", "[inbound][driver][udp]") {
+TEST_CASE("driver: an idle UDP association expires, counted from the last datagram",
+          "[inbound][driver][udp]") {
   ServerDriverOptions o = fast_options();
   o.udp.idle_timeout_ms = 50;
   Rig rig(o, trojan_core());
   auto c = rig.accept();
   rig.give(*c, trojan_request(trojan::Command::udp_associate, kDns));
   REQUIRE(rig.driver->saw(DriverEvent::datagram));
-  REQUIRE(rig.run_until([&] { return c->closed; }));
+  // Traffic at 30 ms moves the expiry to 80 ms.
+  rig.advance(30);
+  rig.give(*c, trojan_frame(kDns, "keepalive"));
+  REQUIRE(rig.session->flow->sent.size() == 1);
+  rig.advance(49);
+  CHECK_FALSE(c->closed);
+  rig.advance(1);
+  CHECK(c->closed);
   const Event* e = rig.driver->last(DriverEvent::datagram_end);
   REQUIRE(e);
   CHECK(e->result.error == Errc::timed_out);
@@ -545,4 +572,63 @@ TEST_CASE("driver: log prefixes name the protocol and the tag, or just the proto
   CHECK(ServerDriver::make_log_prefix("inbound", "") == "inbound");
   CHECK(ServerDriver::make_log_prefix("inbound", "local") == "inbound local");
   CHECK(ServerDriver::make_log_prefix("trojan", "in") == "trojan in");
+}
+
+namespace {
+
+struct LogCapture {
+  std::vector<std::string> lines;
+  LogCapture() {
+    set_log_sink([](void* u, LogLevel, const char* msg,
+                    size_t len) { static_cast<LogCapture*>(u)->lines.emplace_back(msg, len); },
+                 this);
+    set_log_level(LogLevel::debug);
+  }
+  ~LogCapture() {
+    set_log_sink(nullptr, nullptr);
+    set_log_level(LogLevel::info);
+  }
+  bool has_prefix(std::string_view p) const {
+    for (const std::string& l : lines)
+      if (l.rfind(p, 0) == 0) return true;
+    return false;
+  }
+  bool contains(std::string_view p) const {
+    for (const std::string& l : lines)
+      if (l.find(p) != std::string::npos) return true;
+    return false;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("driver: refusals log with the inbound's context, wrong password included",
+          "[inbound][driver]") {
+  // Issue #13: the Trojan wrong-password path must carry the same
+  // "<proto> <tag>: " context as the others; no "inbound : " without a tag.
+  LogCapture log;
+  {
+    ServerDriverOptions o = fast_options();
+    o.proto = "trojan";
+    o.tag = "in";
+    Rig rig(o, trojan_core());
+    auto c = rig.accept();
+    rig.give(*c, trojan_request(trojan::Command::connect, kDns, "not the password"));
+    CHECK(c->closed);
+  }
+  CHECK(log.has_prefix("trojan in: unknown password"));
+  log.lines.clear();
+  {
+    ServerDriverOptions o = fast_options();
+    o.proto = "inbound";
+    o.tag = "";
+    Rig rig(o,
+            [] { return std::make_unique<socks5::ServerCore>(std::span<const UserPass>(), true); });
+    auto c = rig.accept();
+    const uint8_t bad[] = {4, 1, 0};
+    rig.give(*c, {reinterpret_cast<const char*>(bad), sizeof bad});
+    CHECK(c->closed);
+  }
+  CHECK(log.has_prefix("inbound: socks5 handshake"));
+  CHECK_FALSE(log.contains("inbound :"));
 }
