@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """check_layers.py: fail on an include of a higher layer.
 
-Usage: check_layers.py SOURCE_ROOT LAYER...  (layers lowest first)
+Usage: check_layers.py [--expect-violations N] SOURCE_ROOT LAYER...
+       (layers lowest first; with --expect-violations, succeed only if exactly
+       N violations are found: the self-test on tests/layering)
 
 Each lib/<layer> may include "<other>/..." only for layers listed before it
 (or itself); lib/proto includes no uv.h, BoringSSL, ngtcp2 or libssh header. The public headers in include/sluice may include no lib/ layer
@@ -36,6 +38,10 @@ def includes(path):
 
 
 def main(argv):
+    expect = None
+    if len(argv) > 2 and argv[1] == '--expect-violations':
+        expect = int(argv[2])
+        argv = argv[:1] + argv[3:]
     if len(argv) < 3:
         print(__doc__.strip(), file=sys.stderr)
         return 2
@@ -71,6 +77,8 @@ def main(argv):
         print(e)
     print(f'{checked} files checked against layers {" < ".join(layers)}: '
           f'{len(errors)} violation(s)')
+    if expect is not None:
+        return 0 if len(errors) == expect else 1
     return 1 if errors else 0
 
 

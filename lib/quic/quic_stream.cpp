@@ -255,8 +255,6 @@ void QuicStream::close(CloseCallback cb, void* user) noexcept {
   if (closing_) return;
   closing_ = true;
   handler_ = nullptr;
-  close_cb_ = cb;
-  close_user_ = user;
   stats_.bytes_dropped_at_close += send_.size() - std::min(send_.size(), unsent_off_);
   if (conn_) {
     // Abandon what the peer has not fully exchanged with us (RFC 9000

@@ -131,8 +131,6 @@ class QuicStream final : public Transport {
   Errc error_ = Errc::ok;
   std::string reason_;
   TransportStats stats_;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
 };
 
 }  // namespace sluice::quic

@@ -1,0 +1,3 @@
+// Downward includes are fine.
+#include "net/ok.hpp"
+#include "proto/ok.hpp"
