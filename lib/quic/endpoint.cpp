@@ -496,7 +496,18 @@ void Endpoint::on_network_changed(unsigned) noexcept {
 }
 
 void Endpoint::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) return;
+  if (closing_) {
+    // A second caller (an owner closing after the Engine's stop began)
+    // still hears about the end: with it, or at once if it is over.
+    if (!cb) return;
+    if (socket_closed_ && idle_closed_ && retiring_ == 0) {
+      cb(user);
+    } else if (!close_cb_) {
+      close_cb_ = cb;
+      close_user_ = user;
+    }
+    return;
+  }
   closing_ = true;
   if (subscribed_) net::unsubscribe_network_changes(engine(), this);
   close_cb_ = cb;

@@ -173,7 +173,8 @@ class Endpoint final : public EngineObject,
   // control_queue_size: control packets waiting for a writable socket.
   size_t control_queue_size() const noexcept { return ctl_count_; }
 
-  // close closes everything; |cb| once all handles are closed.
+  // close closes everything; |cb| once all handles are closed (a caller
+  // after the close began hears the end too, at once if it is over).
   void close(CloseCallback cb, void* user) noexcept;
   void engine_close() noexcept override;
 
