@@ -9,6 +9,7 @@
 #include "capi/engine.hpp"
 #include "capi/instance.hpp"
 #include "capi/versioned.hpp"
+#include "net/engine_internal.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice::capi {
@@ -172,7 +173,7 @@ void CStream::deliver_open(Result<std::unique_ptr<Stream>> r, const char* reason
   t_ = std::move(*r);
   t_->set_handler(this);
   state_ = State::open;
-  engine().count_stream_open();
+  net::count_stream_open(engine());
   counted_ = true;
   counters_->streams_opened++;
   counters_->streams_active++;
@@ -184,7 +185,7 @@ void CStream::deliver_open(Result<std::unique_ptr<Stream>> r, const char* reason
 
 void CStream::on_data(Slice&& data) {
   if (state_ != State::open) return;
-  engine().count_bytes(0, data.size());
+  net::count_bytes(engine(), 0, data.size());
   bytes_down_ += data.size();
   counters_->bytes_down += data.size();
   (void)call("on_data", cbs_.on_data, data.data(), data.size());
@@ -277,7 +278,7 @@ int CStream::write(const uint8_t* data, size_t len, void* ctx) noexcept {
     }
     return to_c(st);
   }
-  engine().count_bytes(len, 0);
+  net::count_bytes(engine(), len, 0);
   bytes_up_ += len;
   counters_->bytes_up += len;
   if (req->released) {
@@ -403,7 +404,7 @@ void CStream::finish() noexcept {
   writes_ = nullptr;
   drain_completions();
   if (counted_) {
-    engine().count_stream_close();
+    net::count_stream_close(engine());
     counters_->streams_active--;
   }
   if (cbs_.on_close) cbs_.on_close(this, user_);

@@ -64,7 +64,7 @@ struct EngineStats {
   uint64_t ech_retried = 0;
 };
 
-// EchOutcome is what Engine::count_ech counts.
+// EchOutcome names the ECH counters of EngineStats.
 enum class EchOutcome : uint8_t { accepted, rejected, retried };
 
 class Engine {
@@ -92,10 +92,6 @@ class Engine {
   // Engine is stopping.
   Status post(std::function<void()> fn);
 
-  // run_for_test runs the loop until no handle is active (host-loop-free
-  // tests without a thread).
-  void run_for_test();
-
   // now_ms: the Engine's clock in milliseconds, the time every deadline is
   // measured against: libuv's loop time (uv_now, updated once per loop
   // iteration), or a virtual clock in sluice's own tests. Loop thread.
@@ -106,13 +102,6 @@ class Engine {
   bool running() const noexcept;
   bool on_loop_thread() const noexcept;
   EngineStats stats() const noexcept;
-
-  // Counters updated by relays, inbounds and TLS dials.
-  void count_bytes(uint64_t up, uint64_t down) noexcept;
-  void count_stream_open() noexcept;
-  void count_stream_close() noexcept;
-  void count_accept() noexcept;
-  void count_ech(EchOutcome o) noexcept;
 
   // Registration of objects closed by close_all(); done by EngineObject.
   void attach(EngineObject* o) noexcept;

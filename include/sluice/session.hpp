@@ -9,10 +9,12 @@
 // and `http` go through an upstream proxy; later sessions tunnel through
 // TLS, QUIC or SSH.
 //
-// Ownership: a Session belongs to its creator (unique_ptr) and may be deleted
-// whenever no open is pending for a handler that still cares. At Engine stop
-// it cancels its pending opens and detaches. Streams it handed out belong to
-// their takers (usually Relays, which the Engine closes).
+// Ownership: a Session belongs to its creator (unique_ptr). Closing is
+// asynchronous, as for Transports: close(cb, user) fails the pending opens
+// and closes the connections to the peer, cb(user) runs exactly once when it
+// is done, and only then may the Session be deleted. The Engine closes every
+// Session this way at stop. Streams it handed out belong to their takers
+// (usually Relays, which the Engine closes).
 // Threads: the Engine's loop thread.
 #pragma once
 
@@ -23,6 +25,7 @@
 #include "sluice/engine.hpp"
 #include "sluice/error.hpp"
 #include "sluice/stream.hpp"
+#include "sluice/transport.hpp"
 
 namespace sluice {
 
@@ -48,8 +51,34 @@ class Session : public EngineObject {
     return Errc::not_supported;
   }
 
+  // close starts closing the Session: every pending open fails with
+  // Errc::canceled, the connections to the peer close, and |cb(user)| (may be
+  // null) runs exactly once when nothing of the Session is left on the loop,
+  // never from inside close() itself; nothing is called back after it, and
+  // the Session may then be deleted. A second call does nothing (its callback
+  // is never called). An override must detach_from_engine() by the time it
+  // calls |cb|. The default is for a Session with nothing in flight: it
+  // detaches and calls |cb| on the Engine's next loop turn.
+  virtual void close(CloseCallback cb, void* user) noexcept;
+
+  // engine_close: the Engine stops; it closes the Session with close() and
+  // waits until the Session detaches.
+  void engine_close() noexcept override { close(nullptr, nullptr); }
+
+ protected:
+  // close_begun: close() has been called (for overrides: the same flag, so
+  // one check covers both the default and an override).
+  bool close_begun() const noexcept { return close_begun_; }
+  // begin_close: marks the close as begun; false if it already was.
+  bool begin_close() noexcept {
+    if (close_begun_) return false;
+    close_begun_ = true;
+    return true;
+  }
+
  private:
   std::string tag_;
+  bool close_begun_ = false;
 };
 
 // make_session builds the Session an outbound's options describe.

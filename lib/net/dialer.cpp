@@ -11,6 +11,7 @@
 #include "core/check.hpp"
 #include "net/host_hooks.hpp"
 #include "net/resolve.hpp"
+#include "net/timer.hpp"
 #include "net/uv_error.hpp"
 #include "sluice/log.hpp"
 
@@ -32,10 +33,10 @@ struct Dial::Impl {
   DialOptions opts;
   DialHandler* handler;
   Resolution resolution;
-  uv_timer_t timeout{};
-  uv_timer_t stagger{};
+  Timer timeout;          // the whole dial
+  Timer stagger;          // the next attempt (RFC 8305 §5)
   bool finished = false;  // result delivered or cancelled
-  int open_handles = 0;   // timers still to close
+  bool starting = false;  // inside Dial::start: not freed before it returns
   int pending_connects = 0;
   std::vector<sockaddr_storage> addrs;
   size_t next_addr = 0;
@@ -45,14 +46,10 @@ struct Dial::Impl {
   bool hook_refused = false;  // the last failure: the host's socket hook refused
 
   Impl(Engine& e, std::string_view h, uint16_t p, const DialOptions& o, DialHandler* hd)
-      : engine(e), host(h), port(p), opts(o), handler(hd) {}
+      : engine(e), host(h), port(p), opts(o), handler(hd), timeout(e), stagger(e) {}
 
   void begin() {
-    uv_timer_init(engine.loop(), &timeout);
-    uv_timer_init(engine.loop(), &stagger);
-    timeout.data = stagger.data = this;
-    open_handles = 2;
-    uv_timer_start(&timeout, on_timeout, opts.connect_timeout_ms, 0);
+    timeout.start(opts.connect_timeout_ms, on_timeout, this);
     // An IP literal answers at once (no lookup).
     int rc = resolution.start(engine.loop(), host, port, SOCK_STREAM, on_resolved, this);
     if (rc != 0) fail(rc, "resolve");
@@ -115,16 +112,13 @@ struct Dial::Impl {
       }
       pending_connects++;
       attempts.push_back(std::move(a));
-      if (next_addr < addrs.size()) uv_timer_start(&stagger, on_stagger, opts.attempt_delay_ms, 0);
+      if (next_addr < addrs.size()) stagger.start(opts.attempt_delay_ms, on_stagger, this);
       return;
     }
     if (!finished && pending_connects == 0) fail(last_status, nullptr);
   }
 
-  static void on_stagger(uv_timer_t* t) {
-    auto* self = static_cast<Impl*>(t->data);
-    self->next_attempt();
-  }
+  static void on_stagger(void* self) { static_cast<Impl*>(self)->next_attempt(); }
 
   static void on_connect(uv_connect_t* req, int status) {
     auto* a = static_cast<Attempt*>(req->data);
@@ -142,7 +136,7 @@ struct Dial::Impl {
       // Close this one now; start the next without waiting for the stagger.
       for (auto& p : self->attempts)
         if (p.get() == a && p->t) close_and_delete(p->t.release());
-      uv_timer_stop(&self->stagger);
+      self->stagger.stop();
       self->next_attempt();
       return;
     }
@@ -169,10 +163,7 @@ struct Dial::Impl {
     return std::string(ip) + ": " + errc_message(Errc::socket_refused);
   }
 
-  static void on_timeout(uv_timer_t* t) {
-    auto* self = static_cast<Impl*>(t->data);
-    self->fail(UV_ETIMEDOUT, "connect");
-  }
+  static void on_timeout(void* self) { static_cast<Impl*>(self)->fail(UV_ETIMEDOUT, "connect"); }
 
   void finish_ok(std::unique_ptr<TcpTransport> t) {
     DialHandler* h = handler;
@@ -201,26 +192,21 @@ struct Dial::Impl {
     maybe_free();
   }
 
-  // stop_all marks the dial finished, cancels DNS, closes timers and losers.
+  // stop_all marks the dial finished, cancels DNS, stops timers, closes losers.
   void stop_all() {
     finished = true;
     handler = nullptr;
     resolution.cancel();
+    timeout.stop();
+    stagger.stop();
     for (auto& a : attempts)
       if (a->t) close_and_delete(a->t.release());  // pending connects get ECANCELED
-    if (open_handles == 2) {
-      auto on_closed = [](uv_handle_t* h) {
-        auto* self = static_cast<Impl*>(h->data);
-        self->open_handles--;
-        self->maybe_free();
-      };
-      uv_close(reinterpret_cast<uv_handle_t*>(&timeout), on_closed);
-      uv_close(reinterpret_cast<uv_handle_t*>(&stagger), on_closed);
-    }
   }
 
+  // maybe_free frees the dial once nothing of it is in flight (a lookup or
+  // a connect request still calls back) and Dial::start has returned.
   void maybe_free() {
-    if (finished && !resolution.busy() && open_handles == 0 && pending_connects == 0) delete this;
+    if (finished && !starting && !resolution.busy() && pending_connects == 0) delete this;
   }
 };
 
@@ -232,14 +218,18 @@ Dial* Dial::start(Engine& e, std::string_view host, uint16_t port, const DialOpt
     return nullptr;
   }
   Dial* d = &impl->facade;
+  impl->starting = true;  // an answer inside begin() must not free impl yet
   if (port == 0 || host.empty()) {
     // Still go through the normal path so the callback and freeing are uniform.
     impl->begin();
     impl->fail(UV_EINVAL, "invalid address");
-    return nullptr;
+  } else {
+    impl->begin();
   }
-  impl->begin();
-  return impl->finished ? nullptr : d;
+  impl->starting = false;
+  if (!impl->finished) return d;
+  impl->maybe_free();
+  return nullptr;
 }
 
 void Dial::cancel() noexcept {

@@ -58,6 +58,9 @@ struct EngineImpl {
   bool defer_active = false;
   uint64_t wake_due = UINT64_MAX;
   net::ManualClock* manual = nullptr;
+  // net::defer calls for the next loop turn (run from |defer|, before timers),
+  // and the batch being run (kept to reuse its storage).
+  std::vector<std::pair<void (*)(void*), void*>> deferred, deferred_batch;
 
   int closing_handles = 0;  // uv_close callbacks close_all still waits for
 
@@ -65,28 +68,31 @@ struct EngineImpl {
 
   uint64_t now_ms() const noexcept { return manual ? manual->now_ms() : uv_now(loop); }
 
-  // arm_wake makes the loop wake up for the earliest timer, or for none.
+  // arm_wake makes the loop wake up for the deferred calls and the earliest
+  // timer: on its next turn when something is due already (the idle handle
+  // keeps the poll from blocking), else when the earliest timer falls due.
   void arm_wake() noexcept {
     if (manual || !wake_open) return;
     net::Timer* top = timers.top();
+    const bool due_now = !deferred.empty() || (top && top->due_ms() <= uv_now(loop));
+    if (due_now != defer_active) {
+      if (due_now)
+        uv_idle_start(&defer, on_defer);
+      else
+        uv_idle_stop(&defer);
+      defer_active = due_now;
+    }
+    // An armed uv_timer_t is left alone while a turn is due: waking for it
+    // early finds nothing due, which is harmless, and the turn re-arms it.
+    if (due_now) return;
     if (!top) {
       if (wake_due != UINT64_MAX) uv_timer_stop(&wake);
       wake_due = UINT64_MAX;
-      if (defer_active) uv_idle_stop(&defer);
-      defer_active = false;
-      return;
-    }
-    const uint64_t now = uv_now(loop);
-    if (top->due_ms() <= now) {
-      // An earlier-armed uv_timer_t, if any, is left alone: waking for it
-      // finds nothing or something due, both harmless.
-      if (!defer_active) uv_idle_start(&defer, on_defer);
-      defer_active = true;
       return;
     }
     if (top->due_ms() == wake_due) return;
     wake_due = top->due_ms();
-    uv_timer_start(&wake, on_wake, wake_due - now, 0);
+    uv_timer_start(&wake, on_wake, wake_due - uv_now(loop), 0);
   }
 
   static void on_wake(uv_timer_t* h) {
@@ -98,7 +104,17 @@ struct EngineImpl {
     auto* impl = static_cast<EngineImpl*>(h->data);
     uv_idle_stop(h);
     impl->defer_active = false;
+    impl->run_deferred();
     impl->run_due();
+  }
+
+  // run_deferred runs the net::defer calls queued so far; calls they queue
+  // wait for the next turn.
+  void run_deferred() noexcept {
+    if (deferred.empty()) return;
+    deferred_batch.swap(deferred);
+    for (auto& [cb, user] : deferred_batch) cb(user);
+    deferred_batch.clear();
   }
 
   // run_due fires every timer due now that was armed before this pass; timers
@@ -122,8 +138,10 @@ struct EngineImpl {
 
   void maybe_finish_close() {
     if (!closing_all || object_count != 0 || !async_open) return;
-    // Run queued posts one last time so nothing accepted is silently dropped.
+    // Run queued posts and deferred calls one last time so nothing accepted
+    // is silently dropped.
     on_async(&async);
+    while (!deferred.empty()) run_deferred();
     async_open = false;
     close_handle(reinterpret_cast<uv_handle_t*>(&async));
     if (wake_open) {
@@ -297,8 +315,6 @@ Status Engine::post(std::function<void()> fn) {
   return {};
 }
 
-void Engine::run_for_test() { uv_run(impl_->loop, UV_RUN_DEFAULT); }
-
 uint64_t Engine::now_ms() const noexcept { return impl_->now_ms(); }
 
 uv_loop_s* Engine::loop() noexcept { return impl_->loop; }
@@ -313,32 +329,6 @@ EngineStats Engine::stats() const noexcept {
   s.objects = impl_->object_count;
   s.pool = impl_->pool.stats();
   return s;
-}
-
-void Engine::count_bytes(uint64_t up, uint64_t down) noexcept {
-  impl_->stats.bytes_up += up;
-  impl_->stats.bytes_down += down;
-}
-void Engine::count_stream_open() noexcept {
-  impl_->stats.streams_opened++;
-  impl_->stats.streams_active++;
-}
-void Engine::count_stream_close() noexcept {
-  if (impl_->stats.streams_active) impl_->stats.streams_active--;
-}
-void Engine::count_accept() noexcept { impl_->stats.connections_accepted++; }
-void Engine::count_ech(EchOutcome o) noexcept {
-  switch (o) {
-    case EchOutcome::accepted:
-      impl_->stats.ech_accepted++;
-      break;
-    case EchOutcome::rejected:
-      impl_->stats.ech_rejected++;
-      break;
-    case EchOutcome::retried:
-      impl_->stats.ech_retried++;
-      break;
-  }
 }
 
 void Engine::attach(EngineObject* o) noexcept {
@@ -363,6 +353,51 @@ void Engine::detach(EngineObject* o) noexcept {
 
 namespace net {
 
+void defer(Engine& e, void (*cb)(void* user), void* user) noexcept {
+  detail::EngineImpl* impl = detail::EngineAccess::impl(e);
+  if (!impl->wake_open && !impl->manual) {
+    cb(user);  // the Engine has closed its handles: no later turn will come
+    return;
+  }
+  impl->deferred.emplace_back(cb, user);
+  impl->arm_wake();
+}
+
+void run_for_test(Engine& e) { uv_run(e.loop(), UV_RUN_DEFAULT); }
+
+void count_bytes(Engine& e, uint64_t up, uint64_t down) noexcept {
+  detail::EngineImpl* impl = detail::EngineAccess::impl(e);
+  impl->stats.bytes_up += up;
+  impl->stats.bytes_down += down;
+}
+void count_stream_open(Engine& e) noexcept {
+  detail::EngineImpl* impl = detail::EngineAccess::impl(e);
+  impl->stats.streams_opened++;
+  impl->stats.streams_active++;
+}
+void count_stream_close(Engine& e) noexcept {
+  detail::EngineImpl* impl = detail::EngineAccess::impl(e);
+  if (impl->stats.streams_active) impl->stats.streams_active--;
+}
+void count_accept(Engine& e) noexcept {
+  detail::EngineImpl* impl = detail::EngineAccess::impl(e);
+  impl->stats.connections_accepted++;
+}
+void count_ech(Engine& e, EchOutcome o) noexcept {
+  detail::EngineImpl* impl = detail::EngineAccess::impl(e);
+  switch (o) {
+    case EchOutcome::accepted:
+      impl->stats.ech_accepted++;
+      break;
+    case EchOutcome::rejected:
+      impl->stats.ech_rejected++;
+      break;
+    case EchOutcome::retried:
+      impl->stats.ech_retried++;
+      break;
+  }
+}
+
 TimerQueue& timer_queue(Engine& e) noexcept { return detail::EngineAccess::impl(e)->timers; }
 void timers_changed(Engine& e) noexcept { detail::EngineAccess::impl(e)->arm_wake(); }
 
@@ -377,15 +412,17 @@ Result<std::unique_ptr<Engine>> create_engine(ManualClock& clock, const EngineOp
 
 void ManualClock::advance(uint64_t ms) noexcept {
   const uint64_t target = ms > UINT64_MAX - now_ ? UINT64_MAX : now_ + ms;
-  if (engine_) {
-    TimerQueue& q = timer_queue(*engine_);
-    while (Timer* top = q.top()) {
-      if (top->due_ms() > target) break;
-      if (top->due_ms() > now_) now_ = top->due_ms();
-      Timer* t = q.pop_due(now_, UINT64_MAX);
-      TimerQueue::fire(t);
-      if (!engine_) break;  // a callback destroyed the Engine
+  while (engine_) {
+    detail::EngineImpl* impl = detail::EngineAccess::impl(*engine_);
+    if (!impl->deferred.empty()) {  // deferred calls first, at the current time
+      impl->run_deferred();
+      continue;
     }
+    Timer* top = impl->timers.top();
+    if (!top || top->due_ms() > target) break;
+    if (top->due_ms() > now_) now_ = top->due_ms();
+    TimerQueue::fire(impl->timers.pop_due(now_, UINT64_MAX));
+    // A callback may have destroyed the Engine; the loop condition sees it.
   }
   now_ = target;
 }

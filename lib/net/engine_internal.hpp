@@ -1,8 +1,9 @@
 // engine_internal.hpp: the parts of Engine that only sluice itself uses.
 //
-// Not a public header: the timer queue behind net::Timer. Functions here take
-// the Engine as an argument instead of being members so the public
-// include/sluice/engine.hpp carries no internals.
+// Not a public header: the counters that relays, inbounds and dials update,
+// the timer queue behind net::Timer, and the loop runner for tests. They take
+// the Engine as an argument instead of being members, so the public
+// include/sluice/engine.hpp carries no hooks.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,17 @@ TimerQueue& timer_queue(Engine& e) noexcept;
 // timers_changed: the earliest Timer may have changed; the Engine re-arms its
 // wake-up (its uv_timer_t; nothing on a ManualClock).
 void timers_changed(Engine& e) noexcept;
+
+// run_for_test runs the loop until no handle is active (tests without a
+// thread of the Engine's own).
+void run_for_test(Engine& e);
+
+// Counters behind EngineStats, updated by relays, inbounds and TLS dials.
+void count_bytes(Engine& e, uint64_t up, uint64_t down) noexcept;
+void count_stream_open(Engine& e) noexcept;
+void count_stream_close(Engine& e) noexcept;
+void count_accept(Engine& e) noexcept;
+void count_ech(Engine& e, EchOutcome o) noexcept;
 
 }  // namespace net
 }  // namespace sluice

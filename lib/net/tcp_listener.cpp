@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "core/check.hpp"
+#include "net/engine_internal.hpp"
 #include "net/uv_error.hpp"
 
 namespace sluice::net {
@@ -34,9 +35,7 @@ Result<std::unique_ptr<TcpListener>> TcpListener::create(Engine& e, std::string_
     if (reason) *reason = hs + ":" + std::to_string(port) + ": " + what + ": " + uv_strerror(code);
     // The handle is registered: close it, and free the listener afterwards.
     TcpListener* raw = l.release();
-    raw->closing_ = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&raw->tcp_),
-             [](uv_handle_t* hd) { delete static_cast<TcpListener*>(hd->data); });
+    raw->close([](void* u) { delete static_cast<TcpListener*>(u); }, raw);
     return errc_from_uv(code);
   };
   if (o.reuse_port) {
@@ -58,11 +57,11 @@ Result<std::unique_ptr<TcpListener>> TcpListener::create(Engine& e, std::string_
   return l;
 }
 
-TcpListener::~TcpListener() { SLUICE_CHECK(closing_); }
+TcpListener::~TcpListener() { SLUICE_CHECK(closer_.closing()); }
 
 void TcpListener::on_connection(uv_stream_t* s, int status) {
   auto* l = static_cast<TcpListener*>(s->data);
-  if (l->closing_) return;
+  if (l->closer_.closing()) return;
   if (status != 0) {
     if (l->handler_) l->handler_->on_accept_error(errc_from_uv(status));
     return;
@@ -80,7 +79,7 @@ void TcpListener::on_connection(uv_stream_t* s, int status) {
     return;
   }
   t->set_options(l->opts_.nodelay, 0);
-  l->engine_.count_accept();
+  net::count_accept(l->engine_);
   if (l->handler_)
     l->handler_->on_accept(std::move(t));
   else
@@ -88,15 +87,10 @@ void TcpListener::on_connection(uv_stream_t* s, int status) {
 }
 
 void TcpListener::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) return;
-  closing_ = true;
+  if (!closer_.begin(cb, user)) return;
   handler_ = nullptr;
-  close_cb_ = cb;
-  close_user_ = user;
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), [](uv_handle_t* h) {
-    auto* l = static_cast<TcpListener*>(h->data);
-    if (l->close_cb_) l->close_cb_(l->close_user_);
-  });
+  closer_.close_handle<&TcpListener::closer_>(&tcp_);
+  closer_.arm(engine_);
 }
 
 }  // namespace sluice::net

@@ -48,9 +48,7 @@ class TcpListener {
   ListenOptions opts_;
   uv_tcp_t tcp_{};
   uint16_t port_ = 0;
-  bool closing_ = false;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
+  Closer closer_;
 };
 
 }  // namespace sluice::net

@@ -57,7 +57,7 @@ Result<std::unique_ptr<TcpTransport>> TcpTransport::create(Engine& e, int family
   if (rc != 0) {
     // uv_tcp_init_ex failed after marking the handle but before registering
     // it with the loop (e.g. EMFILE from socket()): plain delete is safe.
-    t->closing_ = true;
+    t->closer_.begin(nullptr, nullptr);
     if (uv_status) *uv_status = rc;
     return errc_from_uv(rc);
   }
@@ -67,7 +67,8 @@ Result<std::unique_ptr<TcpTransport>> TcpTransport::create(Engine& e, int family
 
 TcpTransport::~TcpTransport() {
   // The owner must have waited for the close callback.
-  SLUICE_CHECK(tcp_.type == 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_)) || closing_);
+  SLUICE_CHECK(tcp_.type == 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_)) ||
+               closer_.closing());
 }
 
 void TcpTransport::set_options(bool nodelay, unsigned keepalive_s) noexcept {
@@ -98,7 +99,7 @@ void TcpTransport::set_write_watermarks(size_t low, size_t high) noexcept {
 }
 
 void TcpTransport::fail(int uv_status, const char* what) noexcept {
-  if (failed_ || closing_) return;
+  if (failed_ || closer_.closing()) return;
   failed_ = true;
   error_ = errc_from_uv(uv_status);
   reason_ = std::string(what) + ": " + uv_strerror(uv_status);
@@ -107,7 +108,7 @@ void TcpTransport::fail(int uv_status, const char* what) noexcept {
 }
 
 Status TcpTransport::write(Chain&& data) noexcept {
-  if (closing_ || shutdown_wanted_) return Errc::closed;
+  if (closer_.closing() || shutdown_wanted_) return Errc::closed;
   if (failed_) return error_;
   if (data.empty()) return {};
   if (!writing_ && queued_.empty()) {
@@ -135,7 +136,7 @@ Status TcpTransport::write(Chain&& data) noexcept {
 }
 
 void TcpTransport::start_write() noexcept {
-  if (queued_.empty() || writing_ || failed_ || closing_) return;
+  if (queued_.empty() || writing_ || failed_ || closer_.closing()) return;
   size_t moved = 0;
   while (!queued_.empty() && moved < kMaxIovPerWrite) {
     (void)inflight_.push_back(queued_.pop_front());  // slots exist: <= 4 inline
@@ -158,7 +159,7 @@ void TcpTransport::on_write(uv_write_t* req, int status) {
   t->writing_ = false;
   if (status == 0) t->stats_.bytes_written += t->inflight_.size();
   t->inflight_.clear();
-  if (t->closing_) return;
+  if (t->closer_.closing()) return;
   if (status != 0) {
     t->fail(status, "write");
     return;
@@ -166,19 +167,19 @@ void TcpTransport::on_write(uv_write_t* req, int status) {
   t->start_write();
   t->after_drain();
   t->maybe_shutdown();
-  if (!t->failed_ && !t->closing_ && t->write_buffered() == 0 && t->handler_)
+  if (!t->failed_ && !t->closer_.closing() && t->write_buffered() == 0 && t->handler_)
     t->handler_->on_drained();
 }
 
 void TcpTransport::after_drain() noexcept {
   if (above_high_ && write_buffered() <= low_) {
     above_high_ = false;
-    if (handler_ && !closing_) handler_->on_write_low();
+    if (handler_ && !closer_.closing()) handler_->on_write_low();
   }
 }
 
 Status TcpTransport::shutdown() noexcept {
-  if (closing_) return Errc::closed;
+  if (closer_.closing()) return Errc::closed;
   if (failed_) return error_;
   shutdown_wanted_ = true;
   maybe_shutdown();
@@ -186,7 +187,8 @@ Status TcpTransport::shutdown() noexcept {
 }
 
 void TcpTransport::maybe_shutdown() noexcept {
-  if (!shutdown_wanted_ || shutdown_sent_ || writing_ || !queued_.empty() || failed_ || closing_)
+  if (!shutdown_wanted_ || shutdown_sent_ || writing_ || !queued_.empty() || failed_ ||
+      closer_.closing())
     return;
   shutdown_sent_ = true;
   sreq_.data = this;
@@ -196,7 +198,7 @@ void TcpTransport::maybe_shutdown() noexcept {
 
 void TcpTransport::on_shutdown(uv_shutdown_t* req, int status) {
   auto* t = static_cast<TcpTransport*>(req->data);
-  if (t->closing_) return;
+  if (t->closer_.closing()) return;
   if (status != 0 && status != UV_ENOTCONN) t->fail(status, "shutdown");
 }
 
@@ -245,7 +247,7 @@ void TcpTransport::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 void TcpTransport::deliver_unread() noexcept {
   if (delivering_) return;
   delivering_ = true;
-  while (reading_ && !closing_ && !unread_.empty()) {
+  while (reading_ && !closer_.closing() && !unread_.empty()) {
     Slice s = unread_.pop_front();
     if (handler_) handler_->on_data(std::move(s));
   }
@@ -253,10 +255,10 @@ void TcpTransport::deliver_unread() noexcept {
 }
 
 void TcpTransport::read_start() noexcept {
-  if (closing_ || failed_) return;
+  if (closer_.closing() || failed_) return;
   reading_ = true;
   deliver_unread();
-  if (!reading_ || closing_ || failed_) return;
+  if (!reading_ || closer_.closing() || failed_) return;
   if (eof_) {
     // End-of-stream arrived before this handler took over: tell it now.
     if (handler_ && !eof_delivered_ && unread_.empty()) {
@@ -271,11 +273,11 @@ void TcpTransport::read_start() noexcept {
 
 void TcpTransport::read_stop() noexcept {
   reading_ = false;
-  if (!closing_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  if (!closer_.closing()) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
 }
 
 Status TcpTransport::unread(Chain&& data) noexcept {
-  if (closing_) return Errc::closed;
+  if (closer_.closing()) return Errc::closed;
   // Pushed-back bytes go in front of anything still waiting.
   SLUICE_TRY(data.append(std::move(unread_)));
   unread_ = std::move(data);
@@ -284,25 +286,20 @@ Status TcpTransport::unread(Chain&& data) noexcept {
 }
 
 void TcpTransport::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) return;
-  closing_ = true;
+  if (!closer_.begin(cb, user)) return;
   handler_ = nullptr;
-  close_cb_ = cb;
-  close_user_ = user;
   stats_.bytes_dropped_at_close += write_buffered();
   read_buf_.reset();
   unread_.clear();
   queued_.clear();
   // inflight_ is released by on_write (called with UV_ECANCELED before on_close).
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close);
-}
-
-void TcpTransport::on_close(uv_handle_t* h) {
-  auto* t = static_cast<TcpTransport*>(h->data);
-  t->inflight_.clear();
-  CloseCallback cb = t->close_cb_;
-  void* user = t->close_user_;
-  if (cb) cb(user);  // may delete t
+  closer_.hold();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), [](uv_handle_t* h) {
+    auto* t = static_cast<TcpTransport*>(h->data);
+    t->inflight_.clear();
+    t->closer_.release();  // may delete t
+  });
+  closer_.arm(engine_);
 }
 
 }  // namespace net

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "net/closer.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/transport.hpp"
 
@@ -61,7 +62,6 @@ class TcpTransport final : public Transport {
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
   static void on_shutdown(uv_shutdown_t* req, int status);
-  static void on_close(uv_handle_t* h);
   void start_write() noexcept;
   void maybe_shutdown() noexcept;
   void fail(int uv_status, const char* what) noexcept;
@@ -88,12 +88,10 @@ class TcpTransport final : public Transport {
   bool eof_ = false;
   bool eof_delivered_ = false;  // the current handler heard on_eof
   bool failed_ = false;
-  bool closing_ = false;
   bool delivering_ = false;  // inside deliver_unread (no recursion)
   Errc error_ = Errc::ok;
   std::string reason_;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
+  Closer closer_;
   TransportStats stats_;
 };
 

@@ -67,7 +67,11 @@ void ConnectionHandler::on_stream(Connection&, std::unique_ptr<QuicStream> s) {
 }
 
 Connection::Connection(Endpoint& ep, bool server, const ConnectionOptions& o) noexcept
-    : ep_(ep), server_(server), opts_(o), peer_bidi_limit_(o.max_streams_bidi) {}
+    : ep_(ep),
+      server_(server),
+      opts_(o),
+      timer_(ep.engine()),
+      peer_bidi_limit_(o.max_streams_bidi) {}
 
 BufferPool& Connection::pool() noexcept { return ep_.engine().pool(); }
 
@@ -152,8 +156,6 @@ Status Connection::migrate() noexcept {
 
 Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls,
                                const std::string& host, uint16_t port) noexcept {
-  uv_timer_init(ep_.engine().loop(), &timer_);
-  timer_.data = this;
   timer_open_ = true;
   set_path(remote);
   ngtcp2_cid dcid, scid;
@@ -189,7 +191,7 @@ Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls
     // that connection, 0-RTT too (streams may be opened right away).
     tls_.cache = cache;
     tls_.cache_key = tls.session_key(host, port);
-    if (SSL_SESSION* sess = cache->take(tls_.cache_key, uv_now(ep_.engine().loop()))) {
+    if (SSL_SESSION* sess = cache->take(tls_.cache_key, ep_.engine().now_ms())) {
       const EarlyTransportParams* ep = session_early_params(sess);
       const bool early =
           tls.options().enable_early_data && ep != nullptr && SSL_SESSION_early_data_capable(sess);
@@ -213,8 +215,6 @@ Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls
 Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
                                const QuicTlsContext& tls, const RetryInfo* retry,
                                bool token_validated) noexcept {
-  uv_timer_init(ep_.engine().loop(), &timer_);
-  timer_.data = this;
   timer_open_ = true;
   set_path(remote);
   ngtcp2_cid scid;
@@ -611,7 +611,7 @@ void Connection::arm_timer(bool after_idle_fire) noexcept {
   const uint64_t now = now_ns();
   uint64_t ms = 0;
   if (expiry == UINT64_MAX) {
-    uv_timer_stop(&timer_);
+    timer_.stop();
     return;
   }
   if (expiry > now) ms = (expiry - now + NGTCP2_MILLISECONDS - 1) / NGTCP2_MILLISECONDS;
@@ -626,11 +626,11 @@ void Connection::arm_timer(bool after_idle_fire) noexcept {
   // packet writes at once anyway; loss timers have 1 ms granularity.
   if (ms == 0 && after_idle_fire) ms = 1;
   if (ms == 0) stats_.timer_immediate++;
-  uv_timer_start(&timer_, on_timer, ms, 0);
+  timer_.start(ms, on_timer, this);
 }
 
-void Connection::on_timer(uv_timer_t* t) {
-  auto* c = static_cast<Connection*>(t->data);
+void Connection::on_timer(void* self) {
+  auto* c = static_cast<Connection*>(self);
   if (c->state_ == State::closing || c->state_ == State::draining) {
     c->teardown();  // the closing/draining period (3 PTO) is over
     return;
@@ -704,7 +704,7 @@ void Connection::fail(int rv) noexcept {
   state_ = State::closing;
   detach_streams(close_error_, close_reason_.c_str());
   if (timer_open_) {
-    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, 0);
+    timer_.start(3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, on_timer, this);
   } else {
     teardown();
   }
@@ -743,7 +743,7 @@ void Connection::close(uint64_t app_error, std::string_view reason, Errc local) 
   detach_streams(local, local == Errc::closed ? "connection closed" : errc_message(local));
   // RFC 9000 §10.2: stay in the closing state for three PTOs.
   if (timer_open_) {
-    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, 0);
+    timer_.start(3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, on_timer, this);
   } else {
     teardown();
   }
@@ -762,7 +762,7 @@ void Connection::start_draining(Errc e) noexcept {
   state_ = State::draining;
   detach_streams(Errc::connection_reset, "peer closed the connection");
   if (timer_open_) {
-    uv_timer_start(&timer_, on_timer, 3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, 0);
+    timer_.start(3 * ngtcp2_conn_get_pto(conn_) / NGTCP2_MILLISECONDS + 1, on_timer, this);
   } else {
     teardown();
   }
@@ -803,12 +803,18 @@ void Connection::teardown() noexcept {
     h->on_closed(*this, close_error_ == Errc::ok ? Errc::closed : close_error_, close_app_error_,
                  close_reason_.c_str());
   }
+  timer_.stop();
   if (timer_open_) {
     timer_open_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), [](uv_handle_t* h) {
-      auto* c = static_cast<Connection*>(h->data);
-      c->ep_.connection_done(c);
-    });
+    // The endpoint deletes the connection: on the next loop turn, as the
+    // callers of teardown() still use it on their way out.
+    net::defer(
+        ep_.engine(),
+        [](void* u) {
+          auto* c = static_cast<Connection*>(u);
+          c->ep_.connection_done(c);
+        },
+        this);
   } else {
     ep_.connection_done(this);
   }
@@ -890,7 +896,7 @@ Result<std::unique_ptr<QuicStream>> Connection::adopt_stream(int64_t id) noexcep
     return Errc::no_memory;
   std::unique_ptr<QuicStream> s(new (std::nothrow) QuicStream(this, id));
   if (!s) return Errc::no_memory;
-  s->loop_ = ep_.engine().loop();
+  s->engine_ = &ep_.engine();
   streams_[id] = s.get();
   ngtcp2_conn_set_stream_user_data(conn_, id, s.get());
   return s;

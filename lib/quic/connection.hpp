@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "core/ring.hpp"
+#include "net/timer.hpp"
 #include "quic/cc_hook.hpp"
 #include "quic/quic_tls.hpp"
 #include "sluice/buffer.hpp"
@@ -239,7 +240,7 @@ class Connection {
   // flush_pending retries the pending runs; true once none is left.
   bool flush_pending() noexcept;
   void arm_timer(bool after_idle_fire = false) noexcept;
-  static void on_timer(uv_timer_t* t);
+  static void on_timer(void* self);
   void fail(int ngtcp2_error) noexcept;
   void start_draining(Errc e) noexcept;
   void teardown() noexcept;  // ends the connection: streams, CIDs, handler, timer
@@ -295,7 +296,9 @@ class Connection {
   Errc close_error_ = Errc::ok;
   uint64_t close_app_error_ = 0;
   std::string close_reason_;
-  uv_timer_t timer_{};
+  // The loss/ack/pacing/idle timer, then the closing or draining period.
+  // timer_open_: from init_* until teardown.
+  net::Timer timer_;
   bool timer_open_ = false;
   sockaddr_storage remote_{};
   sockaddr_storage local_{};

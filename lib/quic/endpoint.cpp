@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/check.hpp"
+#include "net/engine_internal.hpp"
 #include "quic/quic_stream.hpp"
 #include "sluice/log.hpp"
 #include "transport/tls_session_registry.hpp"
@@ -34,10 +35,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   if (!ep) return Errc::no_memory;
   ep->tls_ = std::move(tls);
   ep->acceptor_ = acceptor;
-  if (!o.token_key.empty() && !ep->retry_key_.set_key(o.token_key)) {
-    ep->socket_closed_ = true;
-    return Errc::crypto_failure;
-  }
+  if (!o.token_key.empty() && !ep->retry_key_.set_key(o.token_key)) return Errc::crypto_failure;
   if (!acceptor && o.resume_sessions)
     ep->session_cache_ = o.session_cache ? o.session_cache : session_cache_for(e);
   if (!acceptor && o.use_new_tokens)
@@ -45,15 +43,11 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   sockaddr_storage ss{};
   if (uv_ip4_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
       uv_ip6_addr(o.bind_host.c_str(), o.bind_port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
-    ep->socket_closed_ = true;
     return Errc::invalid_argument;
   }
   auto s = UdpSocket::create(e.loop(), reinterpret_cast<sockaddr*>(&ss), ep.get(), o.allow_gso,
                              acceptor ? nullptr : &e);
-  if (!s) {
-    ep->socket_closed_ = true;
-    return s.error();
-  }
+  if (!s) return s.error();
   ep->socket_ = std::move(*s);
   if (!acceptor) {
     try {
@@ -73,7 +67,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
 Endpoint::~Endpoint() {
   // The owner waited for close(); connections are gone by then.
   SLUICE_CHECK(conns_.empty());
-  SLUICE_CHECK(socket_closed_ || !socket_);
+  SLUICE_CHECK(closer_.closed() || !socket_);
   if (subscribed_) net::unsubscribe_network_changes(engine(), this);
   if (retry_aead_ready_) free_aead_ctx(retry_aead_ctx_);
 }
@@ -86,7 +80,7 @@ uint16_t Endpoint::port() const noexcept {
 
 Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, ConnectionHandler* h,
                                       const ConnectionOptions* o) {
-  if (closing_ || tls_->server()) return Errc::invalid_state;
+  if (closer_.closing() || tls_->server()) return Errc::invalid_state;
   sockaddr_storage ss{};
   if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
       uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
@@ -118,7 +112,7 @@ Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, Co
 }
 
 void Endpoint::on_datagram(const sockaddr* from, const uint8_t* data, size_t len) {
-  if (closing_) return;
+  if (closer_.closing()) return;
   if (!in_rx_batch_) {
     rx_ts_ = uv_hrtime();
     in_rx_batch_ = true;
@@ -180,8 +174,8 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
       send_retry(from, hd);
       return;
     }
-    auto odcid = retry_key_.open({hd.token.base, hd.token.len}, from, hd.dcid,
-                                 uv_now(engine().loop()), opts_.retry_token_lifetime_ms);
+    auto odcid = retry_key_.open({hd.token.base, hd.token.len}, from, hd.dcid, engine().now_ms(),
+                                 opts_.retry_token_lifetime_ms);
     if (!odcid && odcid.error() == Errc::malformed) {
       // Not one of our Retry tokens (e.g. another server's NEW_TOKEN): as
       // if there were none (RFC 9000 §8.1.3).
@@ -219,7 +213,7 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
     return;
   }
   stats_.connections_accepted++;
-  engine().count_accept();
+  net::count_accept(engine());
   acceptor_->on_connection(*raw);
   if (raw->state_ == Connection::State::open) raw->read(from, data, len);
 }
@@ -235,7 +229,7 @@ void Endpoint::send_retry(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept 
   scid.datalen = opts_.scid_len;
   random_bytes({scid.data, scid.datalen});
   uint8_t token[RetryTokenKey::kTokenLen];
-  if (!retry_key_.seal(to, hd.dcid, scid, uv_now(engine().loop()), token)) return;
+  if (!retry_key_.seal(to, hd.dcid, scid, engine().now_ms(), token)) return;
   uint8_t buf[256];
   ngtcp2_ssize n =
       ngtcp2_pkt_write_retry(buf, sizeof buf, hd.version, &hd.scid, &scid, &hd.dcid, token,
@@ -347,7 +341,7 @@ void Endpoint::flush_control() noexcept {
 void Endpoint::issue_new_token(Connection& c) noexcept {
   // RFC 9000 §8.1.3: a token for the client's next connection, bound to the
   // address it completed this handshake from.
-  if (!opts_.issue_new_tokens || closing_) return;
+  if (!opts_.issue_new_tokens || closer_.closing()) return;
   const ngtcp2_path* path = ngtcp2_conn_get_path(c.native());
   uint8_t token[RetryTokenKey::kNewTokenLen];
   if (!retry_key_.seal_new_token(reinterpret_cast<const sockaddr*>(path->remote.addr), wall_ms(),
@@ -444,7 +438,7 @@ void Endpoint::close_all_for_network_change() noexcept {
 }
 
 void Endpoint::on_network_changed(unsigned) noexcept {
-  if (closing_ || acceptor_) return;
+  if (closer_.closing() || acceptor_) return;
   // A new socket on the same bind address, any port.
   sockaddr_storage ss{};
   if (uv_ip4_addr(opts_.bind_host.c_str(), 0, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
@@ -478,8 +472,12 @@ void Endpoint::on_network_changed(unsigned) noexcept {
   raw_old->close(
       [](void* u) {
         auto* ep = static_cast<Endpoint*>(u);
-        if (--ep->retiring_ == 0) ep->retired_.clear();
-        ep->maybe_finish_socket();
+        if (--ep->retiring_ > 0) return;
+        ep->retired_.clear();
+        if (ep->retire_held_) {
+          ep->retire_held_ = false;
+          ep->closer_.release();  // may end the close and delete the endpoint
+        }
       },
       this);
   std::vector<Connection*> all;
@@ -496,22 +494,26 @@ void Endpoint::on_network_changed(unsigned) noexcept {
 }
 
 void Endpoint::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) {
+  if (closer_.closing()) {
     // A second caller (an owner closing after the Engine's stop began)
-    // still hears about the end: with it, or at once if it is over.
+    // still hears about the end: with it, or on the next turn if it is over.
     if (!cb) return;
-    if (socket_closed_ && idle_closed_ && retiring_ == 0) {
-      cb(user);
-    } else if (!close_cb_) {
-      close_cb_ = cb;
-      close_user_ = user;
+    if (closer_.closed()) {
+      net::defer(engine(), cb, user);
+    } else if (!late_cb_) {
+      late_cb_ = cb;
+      late_user_ = user;
     }
     return;
   }
-  closing_ = true;
-  if (subscribed_) net::unsubscribe_network_changes(engine(), this);
   close_cb_ = cb;
   close_user_ = user;
+  (void)closer_.begin(&Endpoint::on_closed, this);
+  closer_.detach_when_closed(this);
+  if (subscribed_) {
+    net::unsubscribe_network_changes(engine(), this);
+    subscribed_ = false;
+  }
   // Copy: closing a connection may end it at once.
   std::vector<Connection*> all;
   for (auto& c : conns_) all.push_back(c.get());
@@ -525,31 +527,35 @@ void Endpoint::close(CloseCallback cb, void* user) noexcept {
 }
 
 void Endpoint::maybe_finish_close() noexcept {
-  if (!closing_ || !conns_.empty() || socket_closing_) return;
+  if (!closer_.closing() || !conns_.empty() || socket_closing_) return;
   socket_closing_ = true;
   if (idle_init_) {
     idle_init_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&idle_), [](uv_handle_t* h) {
-      auto* ep = static_cast<Endpoint*>(h->data);
-      ep->idle_closed_ = true;
-      ep->maybe_finish_socket();
-    });
-  } else {
-    idle_closed_ = true;
+    closer_.close_handle<&Endpoint::closer_>(&idle_);
   }
-  socket_->close(
-      [](void* u) {
-        auto* ep = static_cast<Endpoint*>(u);
-        ep->socket_closed_ = true;
-        ep->maybe_finish_socket();
-      },
-      this);
+  // Sockets retired by a network change that are still closing count as
+  // one part of the close.
+  if (retiring_ > 0) {
+    retire_held_ = true;
+    closer_.hold();
+  }
+  // The last part to close detaches the endpoint and calls back (which may
+  // delete it).
+  socket_->close(closer_.hold_callback(), &closer_);
+  closer_.arm();
 }
 
-void Endpoint::maybe_finish_socket() noexcept {
-  if (!socket_closed_ || !idle_closed_ || retiring_ > 0) return;
-  detach_from_engine();
-  if (close_cb_) close_cb_(close_user_);  // may delete this
+void Endpoint::on_closed(void* self) noexcept {
+  // Both callbacks are taken first: either may delete the Endpoint.
+  auto* ep = static_cast<Endpoint*>(self);
+  CloseCallback late = ep->late_cb_;
+  void* late_user = ep->late_user_;
+  CloseCallback cb = ep->close_cb_;
+  void* user = ep->close_user_;
+  ep->late_cb_ = nullptr;
+  ep->close_cb_ = nullptr;
+  if (late) late(late_user);
+  if (cb) cb(user);
 }
 
 void Endpoint::engine_close() noexcept { close(nullptr, nullptr); }

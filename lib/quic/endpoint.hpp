@@ -174,7 +174,7 @@ class Endpoint final : public EngineObject,
   size_t control_queue_size() const noexcept { return ctl_count_; }
 
   // close closes everything; |cb| once all handles are closed (a caller
-  // after the close began hears the end too, at once if it is over).
+  // after the close began hears the end too, on the next turn if it is over).
   void close(CloseCallback cb, void* user) noexcept;
   void engine_close() noexcept override;
 
@@ -209,7 +209,6 @@ class Endpoint final : public EngineObject,
   void mark_dirty(Connection* c);
   void connection_done(Connection* c) noexcept;  // teardown finished
   void maybe_finish_close() noexcept;
-  void maybe_finish_socket() noexcept;
 
   EndpointOptions opts_;
   std::shared_ptr<QuicTlsContext> tls_;
@@ -226,6 +225,7 @@ class Endpoint final : public EngineObject,
   // for them too.
   std::vector<std::unique_ptr<UdpSocket>> retired_;
   int retiring_ = 0;
+  bool retire_held_ = false;  // the close holds closer_ until retired_ is closed
   uint64_t migrations_ = 0;
   // CidHash lets routes_ be searched with a string_view of the packet's
   // DCID: our 16-byte CIDs are past std::string's inline capacity, so a
@@ -247,16 +247,17 @@ class Endpoint final : public EngineObject,
   // connection has been given a later time.
   uint64_t rx_ts_ = 0;
   bool in_rx_batch_ = false;
-  int pending_closes_ = 0;  // connection timers still closing
-  uv_idle_t idle_{};        // runs writes requested outside a receive batch
+  uv_idle_t idle_{};  // runs writes requested outside a receive batch
   bool idle_init_ = false;
   bool idle_started_ = false;
-  bool idle_closed_ = false;
-  bool closing_ = false;
-  bool socket_closing_ = false;
-  bool socket_closed_ = false;
+  bool socket_closing_ = false;  // the socket's close has begun
+  net::Closer closer_;
+  // close()'s callback and a second caller's (see close()), run by on_closed.
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
+  CloseCallback late_cb_ = nullptr;
+  void* late_user_ = nullptr;
+  static void on_closed(void* self) noexcept;
   EndpointStats stats_;
   std::shared_ptr<TokenStore> token_store_;  // client, use_new_tokens
   // Control packets refused by a full socket: a ring of fixed slots.

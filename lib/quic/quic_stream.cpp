@@ -8,6 +8,7 @@
 #include <new>
 
 #include "core/check.hpp"
+#include "net/closer.hpp"
 #include "quic/connection.hpp"
 #include "quic/endpoint.hpp"
 
@@ -268,30 +269,10 @@ void QuicStream::close(CloseCallback cb, void* user) noexcept {
   }
   rx_.clear();
   rx_tail_.reset();
-  // Exactly one callback, never from inside close().
-  struct Deferred {
-    uv_timer_t t;
-    CloseCallback cb;
-    void* user;
-  };
-  auto* d = new (std::nothrow) Deferred{{}, cb, user};
-  SLUICE_CHECK(d != nullptr && loop_ != nullptr);
-  uv_timer_init(loop_, &d->t);
-  d->t.data = d;
-  uv_timer_start(
-      &d->t,
-      [](uv_timer_t* t) {
-        auto* dd = static_cast<Deferred*>(t->data);
-        uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) {
-          auto* x = static_cast<Deferred*>(h->data);
-          CloseCallback f = x->cb;
-          void* u = x->user;
-          delete x;
-          if (f) f(u);
-        });
-        (void)dd;
-      },
-      0, 0);
+  // Exactly one callback, never from inside close(): the stream holds
+  // nothing on the loop any more, so the callback only waits for the turn.
+  SLUICE_CHECK(engine_ != nullptr);
+  if (cb) net::defer(*engine_, cb, user);
 }
 
 }  // namespace sluice::quic

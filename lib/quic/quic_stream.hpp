@@ -43,7 +43,9 @@
 #include "sluice/buffer.hpp"
 #include "sluice/transport.hpp"
 
-struct uv_loop_s;
+namespace sluice {
+class Engine;
+}
 
 namespace sluice::quic {
 
@@ -98,8 +100,8 @@ class QuicStream final : public Transport {
   void fail_rx() noexcept;
   void check_low() noexcept;
 
-  Connection* conn_;           // null once the connection is gone
-  uv_loop_s* loop_ = nullptr;  // for the deferred close callback
+  Connection* conn_;          // null once the connection is gone
+  Engine* engine_ = nullptr;  // for the deferred close callback
   int64_t id_;
   TransportHandler* handler_ = nullptr;
   Chain send_;             // unacked bytes, oldest first

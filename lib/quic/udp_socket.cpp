@@ -103,7 +103,7 @@ void UdpSocket::receive() noexcept {
   iovec iov[kRecvBatch];
   sockaddr_storage from[kRecvBatch];
   alignas(cmsghdr) char control[kRecvBatch][CMSG_SPACE(sizeof(int))];
-  for (size_t round = 0; round < kRecvRounds && !closing_; ++round) {
+  for (size_t round = 0; round < kRecvRounds && !closer_.closing(); ++round) {
     for (size_t i = 0; i < kRecvBatch; ++i) {
       iov[i] = {rbuf_.get() + i * kSlot, kSlot};
       msgs[i] = {};
@@ -127,7 +127,7 @@ void UdpSocket::receive() noexcept {
     // kRecvBatch datagrams, as without GRO: a full recvmmsg of GRO runs can
     // hold hundreds, and the peer's window should not wait for all of them.
     size_t pending = 0;
-    for (int i = 0; i < n && !closing_; ++i) {
+    for (int i = 0; i < n && !closer_.closing(); ++i) {
       const msghdr& h = msgs[i].msg_hdr;
       size_t len = msgs[i].msg_len;
       if (h.msg_flags & MSG_TRUNC) continue;  // cannot be a QUIC packet of ours
@@ -145,20 +145,20 @@ void UdpSocket::receive() noexcept {
       if (seg < len) stats_.gro_messages++;
       const uint8_t* p = rbuf_.get() + static_cast<size_t>(i) * kSlot;
       const auto* addr = reinterpret_cast<const sockaddr*>(&from[i]);
-      while (len > 0 && !closing_) {
+      while (len > 0 && !closer_.closing()) {
         const size_t k = std::min(seg, len);
         stats_.datagrams_received++;
         handler_->on_datagram(addr, p, k);
         p += k;
         len -= k;
-        if (++pending == kRecvBatch && !closing_) {
+        if (++pending == kRecvBatch && !closer_.closing()) {
           pending = 0;
           stats_.recv_batches++;
           handler_->on_batch_end();
         }
       }
     }
-    if (pending > 0 && !closing_) {
+    if (pending > 0 && !closer_.closing()) {
       stats_.recv_batches++;
       handler_->on_batch_end();
     }
@@ -167,7 +167,7 @@ void UdpSocket::receive() noexcept {
 }
 
 void UdpSocket::update_poll() noexcept {
-  if (!poll_init_ || closing_) return;
+  if (!poll_init_ || closer_.closing()) return;
   (void)uv_poll_start(&poll_, UV_READABLE | (want_writable_ ? UV_WRITABLE : 0), on_poll);
 }
 
@@ -184,26 +184,26 @@ Status UdpSocket::would_block(size_t* sent, size_t n) noexcept {
 
 void UdpSocket::on_poll(uv_poll_t* p, int status, int events) {
   auto* s = static_cast<UdpSocket*>(p->data);
-  if (s->closing_) return;
+  if (s->closer_.closing()) return;
   if (status < 0) {
     // POLLERR (a pending socket error, e.g. from ICMP): libuv has stopped
     // the poll. Reading clears the error; then watch the fd again.
     s->receive();
-    if (!s->closing_) s->update_poll();
+    if (!s->closer_.closing()) s->update_poll();
     return;
   }
   if ((events & UV_WRITABLE) && s->want_writable_) {
     s->want_writable_ = false;
     s->update_poll();
     s->handler_->on_writable();
-    if (s->closing_) return;
+    if (s->closer_.closing()) return;
   }
   if (events & UV_READABLE) s->receive();
 }
 
 Status UdpSocket::send(const sockaddr* to, const uint8_t* data, size_t len, size_t segment,
                        size_t* sent) noexcept {
-  if (closing_) return Errc::closed;
+  if (closer_.closing()) return Errc::closed;
   if (sent) *sent = 0;
   if (inject_eagain_ > 0) {
     inject_eagain_--;
@@ -284,27 +284,19 @@ Status UdpSocket::send_mmsg(const sockaddr* to, socklen_t tolen, const uint8_t* 
 }
 
 void UdpSocket::close(CloseCallback cb, void* user) noexcept {
-  if (closing_) return;
-  closing_ = true;
-  close_cb_ = cb;
-  close_user_ = user;
-  open_handles_ = poll_init_ ? 2 : 1;
+  if (!closer_.begin(cb, user)) return;
   if (poll_init_) {
     uv_poll_stop(&poll_);
+    closer_.hold();
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* h) {
       auto* s = static_cast<UdpSocket*>(h->data);
       ::close(s->poll_fd_);  // the poll handle no longer watches it
       s->poll_fd_ = -1;
-      s->maybe_closed();
+      s->closer_.release();
     });
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&udp_),
-           [](uv_handle_t* h) { static_cast<UdpSocket*>(h->data)->maybe_closed(); });
-}
-
-void UdpSocket::maybe_closed() noexcept {
-  if (--open_handles_ > 0) return;
-  if (close_cb_) close_cb_(close_user_);
+  closer_.close_handle<&UdpSocket::closer_>(&udp_);
+  closer_.arm();
 }
 
 }  // namespace sluice::quic

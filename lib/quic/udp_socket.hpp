@@ -44,6 +44,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "net/closer.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/error.hpp"
 #include "sluice/transport.hpp"
@@ -124,7 +125,6 @@ class UdpSocket {
   // update_poll sets the poll's events: readable, plus writable while a
   // send is blocked.
   void update_poll() noexcept;
-  void maybe_closed() noexcept;
 
   uv_udp_t udp_{};
   int fd_ = -1;
@@ -132,7 +132,6 @@ class UdpSocket {
   std::unique_ptr<uint8_t[]> rbuf_;  // kRecvBatch slots of 64 KiB
   bool gso_ = false;
   bool gro_ = false;
-  bool closing_ = false;
   sockaddr_storage local_{};
   socklen_t local_len_ = 0;
   UdpSocketStats stats_;
@@ -140,10 +139,8 @@ class UdpSocket {
   int poll_fd_ = -1;  // dup of fd_
   bool poll_init_ = false;
   bool want_writable_ = false;
-  int open_handles_ = 0;  // closing: handles whose close callback is due
   size_t inject_eagain_ = 0;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
+  net::Closer closer_;
 };
 
 // sockaddr_len returns the length of an AF_INET or AF_INET6 address.

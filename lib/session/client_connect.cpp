@@ -37,6 +37,10 @@ void ClientConnect::start(Engine& e, const DialTarget& to, ConnectProtocol* p, C
   handler_ = h;
   what_ = std::move(what);
   answered_ = false;
+  if (const uint64_t ms = p->deadline_ms(); ms > 0) {
+    deadline_.emplace(e);
+    deadline_->start(ms, on_deadline, this);
+  }
   // Either dial may answer inside start, and the owner may delete this
   // object in that answer: keep the dial only if neither happened.
   std::shared_ptr<bool> alive = alive_;
@@ -54,6 +58,15 @@ void ClientConnect::cancel() noexcept {
   if (tcp_dial_) tcp_dial_->cancel();
   tls_dial_ = nullptr;
   tcp_dial_ = nullptr;
+  if (deadline_) deadline_->stop();
+  if (conn_) close_and_delete(conn_.release());
+  in_.clear();
+}
+
+void ClientConnect::on_deadline(void* self) {
+  auto* c = static_cast<ClientConnect*>(self);
+  c->cancel();
+  c->failed(Errc::timed_out, "handshake timed out");  // may delete c
 }
 
 void ClientConnect::on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) {
@@ -63,6 +76,7 @@ void ClientConnect::on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const 
     failed(t.error(), reason);
     return;
   }
+  conn_tls_ = false;
   dialed(std::unique_ptr<Transport>(t->release()), false);
 }
 
@@ -73,34 +87,102 @@ void ClientConnect::on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const c
     failed(t.error(), reason);
     return;
   }
+  conn_tls_ = true;
   dialed(std::unique_ptr<Transport>(t->release()), true);
 }
 
 void ClientConnect::failed(Errc e, const char* reason) noexcept {
+  if (deadline_) deadline_->stop();
   if (what_.empty()) {
     handler_->on_connected(e, reason);  // may delete this
     return;
   }
-  const std::string why = what_ + ": " + reason;
+  const std::string why = what_ + reason;
   handler_->on_connected(e, why.c_str());  // may delete this
 }
 
 void ClientConnect::dialed(std::unique_ptr<Transport> t, bool tls) noexcept {
-  auto req = protocol_->request(engine_->pool());
+  std::string why;
+  auto req = protocol_->request(engine_->pool(), &why);
   if (!req) {
     close_and_delete(t.release());
-    handler_->on_connected(req.error(), req.error() == Errc::no_memory
-                                            ? "out of memory"
-                                            : "cannot encode the request");
+    if (why.empty()) why = req.error() == Errc::no_memory ? "out of memory" : "bad request";
+    failed(req.error(), why.c_str());  // may delete this
     return;
   }
+  if (!protocol_->reply_phase()) {
+    hand_over(std::move(t), std::move(*req));
+    return;
+  }
+  // Reply phase: send the request, then read until the protocol is done.
+  conn_ = std::move(t);
+  conn_tls_ = tls;
+  conn_->set_handler(this);
+  if (!req->empty()) {
+    Status st = conn_->write(std::move(*req));
+    if (!st) {
+      close_and_delete(conn_.release());
+      failed(st.error(), "handshake could not be sent");  // may delete this
+      return;
+    }
+  }
+  conn_->read_start();
+}
+
+void ClientConnect::hand_over(std::unique_ptr<Transport> t, Slice&& request) noexcept {
+  if (deadline_) deadline_->stop();
   std::string why;
-  auto s = protocol_->wrap(std::move(t), tls, std::move(*req), &why);
+  auto s = protocol_->wrap(std::move(t), conn_tls_, std::move(request), &why);
   if (!s) {
     handler_->on_connected(s.error(), why.c_str());  // may delete this
     return;
   }
   handler_->on_connected(std::move(*s), "");  // may delete this
+}
+
+void ClientConnect::on_data(Slice&& data) {
+  if (!in_.push_back(std::move(data))) {
+    cancel();
+    failed(Errc::no_memory, "out of memory");  // may delete this
+    return;
+  }
+  Chain out;
+  ConnectProtocol::ReplyStep step = protocol_->on_reply(in_, engine_->pool(), &out);
+  if (!out.empty() && step.kind != ConnectProtocol::ReplyStep::fail) {
+    Status st = conn_->write(std::move(out));
+    if (!st) step = {ConnectProtocol::ReplyStep::fail, st.error(), "handshake could not be sent"};
+  }
+  switch (step.kind) {
+    case ConnectProtocol::ReplyStep::need_more:
+      return;
+    case ConnectProtocol::ReplyStep::fail: {
+      cancel();
+      const std::string why = step.reason.empty() ? errc_message(step.error) : step.reason;
+      failed(step.error, why.c_str());  // may delete this
+      return;
+    }
+    case ConnectProtocol::ReplyStep::done:
+      break;
+  }
+  // Done: the bytes after the reply belong to the stream.
+  std::unique_ptr<Transport> t = std::move(conn_);
+  t->read_stop();
+  t->set_handler(nullptr);
+  if (!in_.empty()) (void)t->unread(std::move(in_));
+  in_.clear();
+  hand_over(std::move(t), Slice{});  // may delete this
+}
+
+void ClientConnect::on_eof() {
+  cancel();
+  failed(Errc::eof, "closed the connection during the handshake");  // may delete this
+}
+
+void ClientConnect::on_error(Errc e) {
+  const std::string why =
+      std::string("connection failed: ") + (conn_ ? conn_->failure_reason() : "");
+  cancel();
+  failed(e, why.c_str());  // may delete this
 }
 
 namespace {

@@ -10,19 +10,24 @@
 //            ticket cache, ECH with its single retry);
 //   request  ConnectProtocol::request builds the first bytes (a lib/proto
 //            request builder: Trojan's, VLESS's) — or none (direct);
+//   reply    for protocols whose answer must be read before the stream is
+//            theirs (SOCKS5, HTTP CONNECT: ConnectProtocol::reply_phase),
+//            the request is written and the server's bytes are fed to
+//            ConnectProtocol::on_reply (which may answer, as SOCKS5 auth
+//            does) until it is done; bytes after the reply are pushed back
+//            into the stream (unread);
 //   wrap     ConnectProtocol::wrap makes the Stream from the dialed
 //            transport and the request: by default the request is written
 //            and the transport handed over as is (Trojan, direct); VLESS
 //            wraps its response-header decoder (VlessStream), Vision takes
 //            the request into its first padded write.
-// Nothing waits for a reply here: protocols whose reply must be read first
-// (the SOCKS5 and HTTP CONNECT upstreams) run their own handshake
-// (upstream_proxy_session).
+// ConnectProtocol::deadline_ms, when not 0, bounds the whole connect from
+// start() (a net::Timer); the dials have their own timeouts too.
 //
 // The ConnectHandler hears exactly once, unless cancel() (or destruction)
 // comes first, possibly before start() returns; the owner may delete the
-// ClientConnect inside that call. A dial failure's reason is prefixed with
-// |what| ("trojan server example.com: ...") when it is not empty.
+// ClientConnect inside that call. Reasons are prefixed with |what|
+// ("trojan server example.com: ", "proxy ") when it is not empty.
 //
 // PendingOpens owns a Session's pending open_stream calls: open() starts a
 // ClientConnect for an OpenHandler, which hears on_open exactly once unless
@@ -34,11 +39,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "crypto/tls_context.hpp"
 #include "net/dialer.hpp"
+#include "net/timer.hpp"
 #include "sluice/stream.hpp"
 #include "transport/tls_dial.hpp"
 
@@ -58,12 +65,33 @@ struct DialTarget {
 // ConnectProtocol: what a protocol does with a dialed connection.
 class ConnectProtocol {
  public:
+  // ReplyStep: what the server's bytes so far mean (reply phase).
+  struct ReplyStep {
+    enum Kind : uint8_t { need_more, done, fail };
+    Kind kind = need_more;
+    Errc error = Errc::ok;
+    std::string reason;  // fail: why, in words (empty: the error's message)
+  };
+
   virtual ~ConnectProtocol() = default;
-  // request builds the first bytes; an empty Slice: none.
-  virtual Result<Slice> request(BufferPool& pool) noexcept {
+  // request builds the first bytes; an empty Slice: none. |why| on failure.
+  virtual Result<Slice> request(BufferPool& pool, std::string* why) noexcept {
     (void)pool;
+    (void)why;
     return Slice{};
   }
+  // reply_phase: the server's answer is read (on_reply) before wrap().
+  virtual bool reply_phase() const noexcept { return false; }
+  // on_reply: |in| holds what the server sent and was not consumed yet;
+  // consume what was read (Chain::advance) and queue any answer in |out|.
+  virtual ReplyStep on_reply(Chain& in, BufferPool& pool, Chain* out) noexcept {
+    (void)in;
+    (void)pool;
+    (void)out;
+    return {ReplyStep::done};
+  }
+  // deadline_ms: the whole connect's deadline from start (0: none).
+  virtual uint64_t deadline_ms() const noexcept { return 0; }
   // wrap makes the Stream from |t| (reading stopped; a TlsTransport when
   // |tls|) and |request|; |why| says what failed. The default writes the
   // request (why: the transport's failure reason) and hands |t| over.
@@ -78,7 +106,9 @@ class ConnectHandler {
   virtual void on_connected(Result<std::unique_ptr<Transport>> t, const char* reason) = 0;
 };
 
-class ClientConnect final : private net::DialHandler, private TlsDialHandler {
+class ClientConnect final : private net::DialHandler,
+                            private TlsDialHandler,
+                            private TransportHandler {
  public:
   ClientConnect() = default;
   ~ClientConnect() override;
@@ -90,13 +120,21 @@ class ClientConnect final : private net::DialHandler, private TlsDialHandler {
              std::string what) noexcept;
   // cancel stops the attempt; nothing is called back after.
   void cancel() noexcept;
-  bool connecting() const noexcept { return tcp_dial_ != nullptr || tls_dial_ != nullptr; }
+  bool connecting() const noexcept {
+    return tcp_dial_ != nullptr || tls_dial_ != nullptr || conn_ != nullptr;
+  }
 
  private:
   void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) override;
   void on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const char* reason) override;
   void dialed(std::unique_ptr<Transport> t, bool tls) noexcept;
   void failed(Errc e, const char* reason) noexcept;
+  void hand_over(std::unique_ptr<Transport> t, Slice&& request) noexcept;
+  // Reply phase: the server's bytes, end and errors while conn_ is read.
+  void on_data(Slice&& data) override;
+  void on_eof() override;
+  void on_error(Errc e) override;
+  static void on_deadline(void* self);
 
   Engine* engine_ = nullptr;
   ConnectProtocol* protocol_ = nullptr;
@@ -104,6 +142,10 @@ class ClientConnect final : private net::DialHandler, private TlsDialHandler {
   std::string what_;
   net::Dial* tcp_dial_ = nullptr;
   TlsDial* tls_dial_ = nullptr;
+  std::optional<net::Timer> deadline_;  // when the protocol has one
+  std::unique_ptr<Transport> conn_;     // during the reply phase
+  Chain in_;                            // reply bytes not consumed yet
+  bool conn_tls_ = false;
   bool answered_ = false;
   // alive_ tells start() whether an early answer deleted this object.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -27,7 +27,7 @@ Result<std::unique_ptr<DatagramFlow>> DirectSession::open_datagram(DatagramHandl
 
 void DirectSession::engine_close() noexcept {
   pending_.fail_all(Errc::canceled, "engine stopping");
-  detach_from_engine();  // owned by its creator, which deletes it
+  detach_from_engine();
 }
 
 }  // namespace sluice

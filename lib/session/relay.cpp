@@ -2,11 +2,12 @@
 #include "session/relay.hpp"
 
 #include "core/check.hpp"
+#include "net/engine_internal.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
 
-Relay::Relay(Engine& e, const RelayOptions& o) noexcept : EngineObject(e), opts_(o) {}
+Relay::Relay(Engine& e, const RelayOptions& o) noexcept : EngineObject(e), opts_(o), idle_(e) {}
 
 Relay::~Relay() = default;
 
@@ -25,12 +26,9 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
   }
   r->side_[0].t = std::move(a);
   r->side_[1].t = std::move(b);
-  uv_timer_init(e.loop(), &r->idle_);
-  r->idle_.data = r;
-  r->open_ = 3;
-  r->last_activity_ = uv_now(e.loop());
-  if (o.idle_timeout_ms) uv_timer_start(&r->idle_, on_idle_timer, o.idle_timeout_ms, 0);
-  e.count_stream_open();
+  r->last_activity_ = e.now_ms();
+  if (o.idle_timeout_ms) r->idle_.start(o.idle_timeout_ms, on_idle_timer, r);
+  net::count_stream_open(e);
   for (auto& s : r->side_) {
     s.t->set_write_watermarks(o.low_watermark, o.high_watermark);
     s.t->set_handler(&s);
@@ -46,13 +44,13 @@ void Relay::Side::on_data(Slice&& data) {
   Relay* r = relay;
   Side& other = r->side_[1 - idx];
   const size_t n = data.size();
-  r->last_activity_ = uv_now(r->engine().loop());
+  r->last_activity_ = r->engine().now_ms();
   if (idx == 0) {
     r->result_.bytes_a_to_b += n;
-    r->engine().count_bytes(n, 0);
+    net::count_bytes(r->engine(), n, 0);
   } else {
     r->result_.bytes_b_to_a += n;
-    r->engine().count_bytes(0, n);
+    net::count_bytes(r->engine(), 0, n);
   }
   Status st = other.t->write(std::move(data));
   if (!st) r->finish(st.error(), 1 - idx);
@@ -95,21 +93,22 @@ void Relay::maybe_done() noexcept {
     finish(Errc::ok, -1);
 }
 
-void Relay::on_idle_timer(uv_timer_t* t) {
-  auto* r = static_cast<Relay*>(t->data);
-  const uint64_t now = uv_now(t->loop);
+void Relay::on_idle_timer(void* self) {
+  auto* r = static_cast<Relay*>(self);
+  const uint64_t now = r->engine().now_ms();
   const uint64_t idle = now - r->last_activity_;
   if (idle >= r->opts_.idle_timeout_ms) {
     r->finish(Errc::timed_out, -1);
     return;
   }
   // Re-arm for the remainder rather than restarting the timer per packet.
-  uv_timer_start(t, on_idle_timer, r->opts_.idle_timeout_ms - idle, 0);
+  r->idle_.start(r->opts_.idle_timeout_ms - idle, on_idle_timer, r);
 }
 
 void Relay::finish(Errc err, int side) noexcept {
   if (finishing_) return;
   finishing_ = true;
+  idle_.stop();
   result_.error = err;
   result_.failed_side = side;
   if (err != Errc::ok && err != Errc::canceled) {
@@ -117,22 +116,16 @@ void Relay::finish(Errc err, int side) noexcept {
     SLUICE_LOG_DEBUG("relay closed: %s%s%s", errc_message(err), *reason ? ": " : "", reason);
   }
   for (auto& s : side_) result_.bytes_lost += s.t->write_buffered();
-  engine().count_stream_close();
+  net::count_stream_close(engine());
   RelayObserver* obs = observer_;
   observer_ = nullptr;
   if (obs) obs->on_relay_done(result_);
-  auto closed = [](void* u) { static_cast<Relay*>(u)->closed_one(); };
+  closer_.begin([](void* u) { delete static_cast<Relay*>(u); }, this);
   for (auto& s : side_) {
     s.t->set_handler(nullptr);
-    s.t->close(closed, this);
+    s.t->close(closer_.hold_callback(), &closer_);
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&idle_),
-           [](uv_handle_t* h) { static_cast<Relay*>(h->data)->closed_one(); });
-}
-
-void Relay::closed_one() noexcept {
-  SLUICE_CHECK(open_ > 0);
-  if (--open_ == 0) delete this;
+  closer_.arm(engine());
 }
 
 }  // namespace sluice

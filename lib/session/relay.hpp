@@ -8,14 +8,18 @@
 // queues are empty, or on any error, or after idle_timeout_ms without
 // traffic, the relay closes both sides and frees itself.
 //
+// Time is the Engine's clock (Engine::now_ms), and the idle timeout a
+// net::Timer re-armed only when it fires, not per packet; so on a
+// net::ManualClock the whole relay runs on virtual time.
+//
 // Threads: the Engine's loop thread. Owned by itself (and closed by the
 // Engine at stop).
 #pragma once
 
-#include <uv.h>
-
 #include <memory>
 
+#include "net/closer.hpp"
+#include "net/timer.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/transport.hpp"
 
@@ -72,17 +76,16 @@ class Relay final : public EngineObject {
   ~Relay() override;
   void finish(Errc err, int side) noexcept;
   void maybe_done() noexcept;
-  void closed_one() noexcept;
-  static void on_idle_timer(uv_timer_t* t);
+  static void on_idle_timer(void* self);
 
   RelayOptions opts_;
   Side side_[2];
-  uv_timer_t idle_{};
+  net::Timer idle_;
   uint64_t last_activity_ = 0;
   RelayObserver* observer_ = nullptr;
   RelayResult result_;
   bool finishing_ = false;
-  int open_ = 0;  // handles (two transports + timer) not yet closed
+  net::Closer closer_;  // both transports; its callback deletes the relay
 };
 
 }  // namespace sluice

@@ -47,7 +47,8 @@ class TrojanRequest final : public ConnectProtocol {
  public:
   TrojanRequest(const trojan::PasswordHash& hash, const TargetAddress& target) noexcept
       : hash_(hash), target_(target) {}
-  Result<Slice> request(BufferPool& pool) noexcept override {
+  Result<Slice> request(BufferPool& pool, std::string* why) noexcept override {
+    (void)why;
     auto buf = pool.get(trojan::kMaxRequestSize);
     if (!buf) return buf.error();
     const size_t n = trojan::request_size(target_);
@@ -137,7 +138,7 @@ void TrojanSession::open_stream(std::string_view host, uint16_t port, OpenHandle
     return;
   }
   pending_.open(engine(), trojan_dial_target(opts_, ctx_), std::move(p), h,
-                "trojan server " + opts_.server);
+                "trojan server " + opts_.server + ": ");
 }
 
 Result<std::unique_ptr<DatagramFlow>> TrojanSession::open_datagram(DatagramHandler* h) noexcept {

@@ -1,10 +1,12 @@
 // upstream_proxy_session.hpp: the `socks` and `http` outbounds: streams through
 // an upstream SOCKS5 or HTTP CONNECT proxy.
 //
-// Each open_stream dials the proxy, runs the client handshake of its protocol
-// (lib/proto/socks5 ClientHandshake, lib/proto/http_connect), and hands over
-// the connection as the Stream; bytes the proxy sent after its reply are
-// pushed back with unread() so the stream's reader sees them first. SOCKS5
+// Each open_stream is a ClientConnect: it dials the proxy, runs the client
+// handshake of its protocol (lib/proto/socks5 ClientHandshake,
+// lib/proto/http_connect) as the connector's request and reply phase under
+// one deadline (handshake_timeout_ms + the dial's connect_timeout_ms), and
+// hands over the connection as the Stream; bytes the proxy sent after its
+// reply are pushed back with unread() so the stream's reader sees them first. SOCKS5
 // also gives datagram flows (UDP ASSOCIATE) — not yet: open_datagram answers
 // not_supported for now.
 #pragma once
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "net/dialer.hpp"
+#include "session/client_connect.hpp"
 #include "sluice/session.hpp"
 
 namespace sluice {
@@ -41,14 +44,10 @@ class UpstreamProxySession final : public Session {
   void cancel_open(OpenHandler* h) noexcept override;
   void engine_close() noexcept override;
 
-  struct Pending;
-
  private:
-  friend struct Pending;
-  void finish(Pending* p) noexcept;
-
-  UpstreamProxyOptions opts_;
-  std::vector<Pending*> pending_;
+  UpstreamProxyOptions opts_;  // before pending_: its opens borrow it
+  DialTarget target_;          // the proxy, over TCP
+  PendingOpens pending_;
 };
 
 }  // namespace sluice

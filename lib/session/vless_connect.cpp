@@ -25,7 +25,8 @@ DialTarget vless_dial_target(const VlessTarget& t) {
   return d;
 }
 
-Result<Slice> VlessProtocol::request(BufferPool& pool) noexcept {
+Result<Slice> VlessProtocol::request(BufferPool& pool, std::string* why) noexcept {
+  (void)why;
   auto buf = pool.get(vless::kMaxRequestSize);
   if (!buf) return buf.error();
   const size_t n = vless::request_size(request_);

@@ -33,7 +33,7 @@ class VlessProtocol final : public ConnectProtocol {
   VlessProtocol(Engine& e, const vless::Request& request, std::string server) noexcept
       : engine_(e), request_(request), server_(std::move(server)) {}
 
-  Result<Slice> request(BufferPool& pool) noexcept override;
+  Result<Slice> request(BufferPool& pool, std::string* why) noexcept override;
   Result<std::unique_ptr<Transport>> wrap(std::unique_ptr<Transport> t, bool tls, Slice&& request,
                                           std::string* why) noexcept override;
 

@@ -20,7 +20,8 @@ class VlessOpen final : public DatagramCarrier::Open, ConnectHandler {
   VlessOpen(Engine& e, const VlessTarget& t, const vless::Request& req, CarrierHandler* h) noexcept
       : protocol_(e, req, t.opts.server), handler_(h) {}
   void start(Engine& e, const VlessTarget& t) noexcept {
-    connect_.start(e, vless_dial_target(t), &protocol_, this, "vless server " + t.opts.server);
+    connect_.start(e, vless_dial_target(t), &protocol_, this,
+                   "vless server " + t.opts.server + ": ");
   }
 
  private:
@@ -129,7 +130,7 @@ void VlessSession::open_stream(std::string_view host, uint16_t port, OpenHandler
     return;
   }
   pending_.open(engine(), vless_dial_target(*target_), std::move(p), h,
-                "vless server " + target_->opts.server);
+                "vless server " + target_->opts.server + ": ");
 }
 
 void VlessSession::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }

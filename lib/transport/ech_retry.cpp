@@ -4,13 +4,14 @@
 #include "transport/ech_retry.hpp"
 
 #include "crypto/tls_ech.hpp"
+#include "net/engine_internal.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
 
 void EchRetry::established(bool accepted, bool configured) noexcept {
   if (accepted) {
-    engine_.count_ech(EchOutcome::accepted);
+    net::count_ech(engine_, EchOutcome::accepted);
     if (retried_)
       SLUICE_LOG_INFO("%s %s:%u: ECH accepted with the server's retry configs", proto_,
                       host_.c_str(), port_);
@@ -28,7 +29,7 @@ EchRetry::Verdict EchRetry::failed(Errc e, std::string_view reason,
     v.reason = reason;
     return v;
   }
-  engine_.count_ech(EchOutcome::rejected);
+  net::count_ech(engine_, EchOutcome::rejected);
   if (retried_) {
     v.reason = std::string(reason) + " (after one retry with the server's configs)";
     return v;
@@ -48,7 +49,7 @@ EchRetry::Verdict EchRetry::failed(Errc e, std::string_view reason,
   SLUICE_LOG_INFO("%s %s:%u: ECH rejected, retrying with the server's retry configs", proto_,
                   host_.c_str(), port_);
   retried_ = true;
-  engine_.count_ech(EchOutcome::retried);
+  net::count_ech(engine_, EchOutcome::retried);
   v.retry = true;
   v.configs = std::move(*list);
   return v;

@@ -3,8 +3,7 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "transport/tls_dial.hpp"
 
-#include <uv.h>
-
+#include "net/timer.hpp"
 #include "transport/ech_retry.hpp"
 #include "transport/tls_session_registry.hpp"
 
@@ -23,8 +22,9 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
   std::unique_ptr<TlsTransport> tls;
   std::vector<uint8_t> retry_configs;  // set for the second attempt
   EchRetry ech;
-  uv_timer_t timer{};
+  net::Timer timer;  // the whole dial, the ECH retry included
   bool done = false;
+  bool starting = false;  // inside TlsDial::start: freed only after it returns
 
   Impl(Engine& e, std::string_view h, uint16_t p, std::shared_ptr<const tls::TlsClientContext> c,
        const TlsDialOptions& o, TlsDialHandler* hd)
@@ -34,24 +34,23 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
         ctx(std::move(c)),
         opts(o),
         handler(hd),
-        ech(e, "tls", host, port) {}
+        ech(e, "tls", host, port),
+        timer(e) {}
 
   void begin() {
-    uv_timer_init(engine.loop(), &timer);
-    timer.data = this;
     arm();
     if (opts.use_session_cache) cache = session_cache_for(engine);
     dial = net::Dial::start(engine, host, port, opts.dial, this);
   }
 
   void arm() {
-    uv_timer_start(
-        &timer,
-        [](uv_timer_t* t) {
-          auto* self = static_cast<Impl*>(t->data);
+    timer.start(
+        opts.dial.connect_timeout_ms + opts.handshake_timeout_ms,
+        [](void* p) {
+          auto* self = static_cast<Impl*>(p);
           self->complete(Errc::timed_out, "TLS connection to " + self->host + " timed out");
         },
-        opts.dial.connect_timeout_ms + opts.handshake_timeout_ms, 0);
+        this);
   }
 
   void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* why) override {
@@ -94,9 +93,10 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
     complete(e, v.reason);
   }
 
-  void complete(Errc e, const std::string& why) {
+  void complete(Errc e, const std::string& reason) {
     if (done) return;
     done = true;
+    timer.stop();
     if (dial) {
       dial->cancel();
       dial = nullptr;
@@ -105,7 +105,8 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
     handler = nullptr;
     std::unique_ptr<TlsTransport> t = std::move(tls);
     if (e != Errc::ok && t) close_and_delete(t.release());
-    free_later();
+    const std::string why = reason;  // |reason| may be one of ours
+    if (!starting) free();           // else TlsDial::start frees it
     if (h) {
       if (e == Errc::ok)
         h->on_tls_dial(std::move(t), "");
@@ -121,11 +122,11 @@ struct TlsDial::Impl final : net::DialHandler, TlsHandshakeHandler {
     complete(Errc::canceled, "canceled");
   }
 
-  void free_later() {
+  // free: nothing of the dial is left on the loop (its Timer needs no
+  // asynchronous close, net::Dial frees itself after cancel()).
+  void free() {
     delete outer;
-    outer = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer),
-             [](uv_handle_t* h) { delete static_cast<Impl*>(h->data); });
+    delete this;
   }
 };
 
@@ -139,10 +140,14 @@ TlsDial* TlsDial::start(Engine& e, std::string_view host, uint16_t port,
   }
   auto* d = new (std::nothrow) TlsDial(impl);
   impl->outer = d;
+  impl->starting = true;
   impl->begin();
-  // The dial may have completed inside begin() (bad address): then |d| is
-  // already gone.
-  return impl->done ? nullptr : d;
+  impl->starting = false;
+  // The dial may have completed inside begin() (bad address): it is freed
+  // now, and the handler has heard.
+  if (!impl->done) return d;
+  impl->free();
+  return nullptr;
 }
 
 void TlsDial::cancel() noexcept { impl_->cancel(); }

@@ -19,7 +19,7 @@ TlsTransport::~TlsTransport() = default;
 Result<std::unique_ptr<TlsTransport>> TlsTransport::client(
     Engine& e, std::unique_ptr<Transport> inner, std::shared_ptr<const tls::TlsClientContext> ctx,
     tls::TlsClientParams params) {
-  params.now_ms = uv_now(e.loop());
+  params.now_ms = e.now_ms();
   auto c = tls::TlsConnection::client(std::move(ctx), e.pool(), std::move(params));
   if (!c) {
     close_and_delete(inner.release());
@@ -83,7 +83,7 @@ Status TlsTransport::flush() noexcept {
 }
 
 void TlsTransport::drive_handshake() noexcept {
-  conn_->set_now(uv_now(engine_.loop()));
+  conn_->set_now(engine_.now_ms());
   const tls::HandshakeProgress p = conn_->handshake();
   // Alerts describing a failure are flushed too, so the peer learns why.
   Status st = flush();
@@ -210,7 +210,7 @@ void TlsTransport::process_reads() noexcept {
     if (handler_) handler_->on_data(std::move(s));
   }
   while (reading_ && !closing_ && !detached_ && !failed_ && !eof_) {
-    conn_->set_now(uv_now(engine_.loop()));
+    conn_->set_now(engine_.now_ms());
     Result<Slice> r = one_record_ ? conn_->read() : read_coalesced();
     // Post-handshake messages (a KeyUpdate) may have queued a reply.
     Status fst = flush();

@@ -204,3 +204,20 @@ TEST_CASE("pool cap: an outgoing TLS handshake past the cap fails with limit_exc
   }
   REQUIRE(servers->stop());
 }
+
+TEST_CASE("pool cap: a TLS flight the pool refuses names the cap, not a closed connection",
+          "[integration][pool_cap]") {
+  // Sans I/O: the ClientHello needs a 16 KiB chunk the capped pool cannot give.
+  BufferPoolOptions po;
+  po.max_bytes = 16 << 10;
+  BufferPool pool(po);
+  Pki pki = make_pki("localhost");
+  auto c = tls::TlsConnection::client(client_ctx(client_options(pki.ca.certificate, "localhost")),
+                                      pool, tls::TlsClientParams{});
+  REQUIRE(c);
+  CHECK((*c)->handshake() == tls::HandshakeProgress::failed);
+  CHECK((*c)->error() == Errc::no_memory);
+  CHECK((*c)->failure_reason() ==
+        "buffer pool cap reached (pool_max_bytes 16384) writing TLS output");
+  CHECK(pool.stats().failures >= 1);
+}

@@ -2,6 +2,9 @@
 // outbound -> test servers, with real sockets.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "inbound/proxy_inbound.hpp"
@@ -448,4 +451,73 @@ TEST_CASE("SOCKS5 UDP ASSOCIATE carries datagrams both ways", "[integration][pro
   pollfd pf{assoc->u, POLLIN, 0};
   CHECK(::poll(&pf, 1, 200) == 0);
   assoc.reset();  // ends the association
+}
+
+namespace {
+
+// Answer records one OpenHandler call (made on the loop thread).
+struct Answer final : OpenHandler {
+  std::atomic<int> calls{0};
+  std::atomic<int> error{0};
+  std::mutex mu;
+  std::string reason;
+  std::unique_ptr<Stream> stream;
+  void on_open(Result<std::unique_ptr<Stream>> s, const char* why) override {
+    std::lock_guard<std::mutex> lock(mu);
+    error = s ? 0 : static_cast<int>(s.error());
+    if (s) stream = std::move(*s);
+    reason = why;
+    calls++;
+  }
+  std::string why() {
+    std::lock_guard<std::mutex> lock(mu);
+    return reason;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("upstream sessions: a silent proxy times the open out, cancel forgets, stop fails",
+          "[integration][proxy]") {
+  for (auto kind : {UpstreamProxyOptions::Kind::socks, UpstreamProxyOptions::Kind::http}) {
+    auto engine = std::move(*Engine::create());
+    // Accepts, never reads, never answers: the handshake stays pending.
+    auto silent = std::make_unique<TestServer>(*engine, TestServer::Mode::sink);
+    UpstreamProxyOptions uo;
+    uo.kind = kind;
+    uo.server = "127.0.0.1";
+    uo.server_port = silent->port();
+    uo.handshake_timeout_ms = 150;
+    uo.dial.connect_timeout_ms = 50;  // the deadline is both: 200 ms
+    auto quick = std::make_unique<UpstreamProxySession>(*engine, "quick", uo);
+    uo.handshake_timeout_ms = 60000;
+    auto slow = std::make_unique<UpstreamProxySession>(*engine, "slow", uo);
+    REQUIRE(engine->start());
+
+    Answer timed, cancelled, stopped;
+    const auto t0 = std::chrono::steady_clock::now();
+    on_loop(*engine, [&] {
+      quick->open_stream("127.0.0.1", 9, &timed);
+      slow->open_stream("127.0.0.1", 9, &cancelled);
+      slow->open_stream("127.0.0.1", 9, &stopped);
+      slow->cancel_open(&cancelled);
+    });
+    REQUIRE(wait_until([&] { return timed.calls.load() == 1; }, std::chrono::seconds(10)));
+    CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(190));
+    CHECK(timed.error.load() == static_cast<int>(Errc::timed_out));
+    CHECK(timed.why() == "proxy handshake timed out");
+    // The engine stopping fails the open still pending, once; the
+    // cancelled one hears nothing.
+    REQUIRE(engine->stop());
+    CHECK(stopped.calls.load() == 1);
+    CHECK(stopped.error.load() == static_cast<int>(Errc::canceled));
+    CHECK(stopped.why() == "engine stopping");
+    CHECK(cancelled.calls.load() == 0);
+    CHECK(timed.calls.load() == 1);
+    quick.reset();
+    slow.reset();
+    silent.reset();
+    CHECK(engine->stats().objects == 0);
+    CHECK(engine->stats().pool.chunks_outstanding == 0);
+  }
 }

@@ -4,9 +4,9 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "proto/vless/user_id.hpp"
 
-#include <openssl/digest.h>
-
 #include <cstring>
+
+#include "crypto/sha1.hpp"
 
 namespace sluice::vless {
 namespace {
@@ -41,18 +41,10 @@ bool parse_hex_uuid(std::string_view s, UserId* out) noexcept {
 }  // namespace
 
 UserId uuid_v5_nil(std::string_view name) noexcept {
-  // SHA-1 through EVP: BoringSSL marks the SHA1_* functions deprecated.
-  // None of these calls can fail for SHA-1 without an ENGINE.
   static constexpr uint8_t kNilNamespace[16] = {};
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX ctx;
-  EVP_MD_CTX_init(&ctx);
-  EVP_DigestInit_ex(&ctx, EVP_sha1(), nullptr);
-  EVP_DigestUpdate(&ctx, kNilNamespace, sizeof kNilNamespace);
-  EVP_DigestUpdate(&ctx, name.data(), name.size());
-  EVP_DigestFinal_ex(&ctx, digest, &len);
-  EVP_MD_CTX_cleanup(&ctx);
+  uint8_t digest[crypto::kSha1Len];
+  crypto::sha1({kNilNamespace, {reinterpret_cast<const uint8_t*>(name.data()), name.size()}},
+               digest);
   UserId id;
   std::memcpy(id.data(), digest, id.size());
   id[6] = static_cast<uint8_t>((id[6] & 0x0f) | 0x50);  // version 5

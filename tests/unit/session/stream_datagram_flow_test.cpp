@@ -45,6 +45,7 @@ class TestCarrier final : public DatagramCarrier {
   Errc refuse_at_once = Errc::ok;  // answer every open inside open() with this
   Bytes prefix_bytes;
   std::vector<std::shared_ptr<OpenState>> opens;
+  std::vector<std::shared_ptr<MemoryWire>>* wires = nullptr;  // every stream made
 
   std::unique_ptr<Open> open(const TargetAddress* first, CarrierHandler* h) noexcept override {
     auto s = std::make_shared<OpenState>();
@@ -74,6 +75,7 @@ class TestCarrier final : public DatagramCarrier {
   // connect answers open |i| with a new in-memory stream.
   std::shared_ptr<MemoryWire> connect(size_t i) {
     auto w = std::make_shared<MemoryWire>();
+    if (wires) wires->push_back(w);
     REQUIRE(i < opens.size());
     REQUIRE(!opens[i]->answered);
     REQUIRE(!opens[i]->cancelled);
@@ -105,9 +107,18 @@ struct Recorder final : DatagramHandler {
 
 struct Fixture {
   std::unique_ptr<Engine> engine = std::move(*Engine::create());
+  std::vector<std::shared_ptr<MemoryWire>> wires;  // every stream the carrier made
   Recorder rec;
   TestCarrier* carrier = nullptr;
   std::unique_ptr<StreamDatagramFlow> flow;
+
+  // The flow first; then every close still pending finishes, so every
+  // stream (and the pool memory it holds) is gone before the Engine.
+  ~Fixture() {
+    flow.reset();
+    for (auto& w : wires) w->finish_close();
+    for (auto& w : wires) CHECK(w->transport == nullptr);
+  }
 
   void make(const StreamDatagramFlowOptions& o, bool xudp = false, Errc refuse_at_once = Errc::ok,
             Bytes prefix = {}) {
@@ -115,6 +126,7 @@ struct Fixture {
     c->xudp = xudp;
     c->refuse_at_once = refuse_at_once;
     c->prefix_bytes = std::move(prefix);
+    c->wires = &wires;
     carrier = c.get();
     auto f = StreamDatagramFlow::create(*engine, std::move(c), o, &rec);
     REQUIRE(f);

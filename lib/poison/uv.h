@@ -1,0 +1,1 @@
+#error "lib/proto is sans-I/O: it cannot include <uv.h>"
