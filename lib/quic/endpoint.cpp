@@ -494,7 +494,21 @@ void Endpoint::on_network_changed(unsigned) noexcept {
 }
 
 void Endpoint::close(CloseCallback cb, void* user) noexcept {
-  if (!closer_.begin(cb, user)) return;
+  if (closer_.closing()) {
+    // A second caller (an owner closing after the Engine's stop began)
+    // still hears about the end: with it, or on the next turn if it is over.
+    if (!cb) return;
+    if (closer_.closed()) {
+      net::defer(engine(), cb, user);
+    } else if (!late_cb_) {
+      late_cb_ = cb;
+      late_user_ = user;
+    }
+    return;
+  }
+  close_cb_ = cb;
+  close_user_ = user;
+  (void)closer_.begin(&Endpoint::on_closed, this);
   closer_.detach_when_closed(this);
   if (subscribed_) {
     net::unsubscribe_network_changes(engine(), this);
@@ -529,6 +543,19 @@ void Endpoint::maybe_finish_close() noexcept {
   // delete it).
   socket_->close(closer_.hold_callback(), &closer_);
   closer_.arm();
+}
+
+void Endpoint::on_closed(void* self) noexcept {
+  // Both callbacks are taken first: either may delete the Endpoint.
+  auto* ep = static_cast<Endpoint*>(self);
+  CloseCallback late = ep->late_cb_;
+  void* late_user = ep->late_user_;
+  CloseCallback cb = ep->close_cb_;
+  void* user = ep->close_user_;
+  ep->late_cb_ = nullptr;
+  ep->close_cb_ = nullptr;
+  if (late) late(late_user);
+  if (cb) cb(user);
 }
 
 void Endpoint::engine_close() noexcept { close(nullptr, nullptr); }

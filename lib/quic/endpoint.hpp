@@ -173,7 +173,8 @@ class Endpoint final : public EngineObject,
   // control_queue_size: control packets waiting for a writable socket.
   size_t control_queue_size() const noexcept { return ctl_count_; }
 
-  // close closes everything; |cb| once all handles are closed.
+  // close closes everything; |cb| once all handles are closed (a caller
+  // after the close began hears the end too, on the next turn if it is over).
   void close(CloseCallback cb, void* user) noexcept;
   void engine_close() noexcept override;
 
@@ -251,6 +252,12 @@ class Endpoint final : public EngineObject,
   bool idle_started_ = false;
   bool socket_closing_ = false;  // the socket's close has begun
   net::Closer closer_;
+  // close()'s callback and a second caller's (see close()), run by on_closed.
+  CloseCallback close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+  CloseCallback late_cb_ = nullptr;
+  void* late_user_ = nullptr;
+  static void on_closed(void* self) noexcept;
   EndpointStats stats_;
   std::shared_ptr<TokenStore> token_store_;  // client, use_new_tokens
   // Control packets refused by a full socket: a ring of fixed slots.

@@ -144,7 +144,19 @@ struct QuicRig {
     return got;
   }
 
+  // stop_engine stops the Engine with everything still open: it closes the
+  // driver, its QUIC source and the client itself.
+  void stop_engine() {
+    REQUIRE(engine->stop());
+    stopped = true;
+  }
+  bool stopped = false;
+
   ~QuicRig() {
+    if (stopped) {
+      on_loop_after_stop();
+      return;
+    }
     std::atomic<int> closed{0};
     on_loop(*engine, [&] {
       auto cb = [](void* u) { (*static_cast<std::atomic<int>*>(u))++; };
@@ -212,4 +224,14 @@ TEST_CASE("QUIC stream source: UDP ASSOCIATE through the DatagramRelay",
   CHECK(rig.exchange(req, frame.size(), false) == frame);
   CHECK(rig.server->datagrams == 1);
   CHECK(udp.received == 1);
+}
+
+TEST_CASE("QUIC stream source: Engine stop closes the driver and its source",
+          "[integration][quic][driver]") {
+  QuicRig rig;
+  const std::string req =
+      trojan_header("quic password", trojan::Command::connect, rig.echo->port()) + "ping";
+  CHECK(rig.exchange(req, 4, false) == "ping");
+  rig.stop_engine();  // returns only once every object (driver, Endpoints, Relays) closed
+  CHECK(rig.engine->stats().objects == 0);
 }

@@ -20,8 +20,8 @@
 // The header parser is strict and fails as early as the bytes allow
 // (a non-hex byte in the first 56, a missing CR or LF, an unknown command
 // or address type), because a Trojan server hands everything that does not
-// parse to its fallback web server (lib/inbound/trojan_inbound.cpp); it must
-// decide on a prober's first bytes without waiting for more.
+// parse to its fallback web server (trojan::ServerCore, trojan/server.hpp);
+// it must decide on a prober's first bytes without waiting for more.
 //
 // Threading: pure functions.
 #pragma once
