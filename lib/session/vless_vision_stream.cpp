@@ -4,8 +4,6 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "session/vless_vision_stream.hpp"
 
-#include <uv.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -295,7 +293,7 @@ void VisionStream::pump() noexcept {
       continue;
     }
     if (read_raw_) break;
-    conn_->set_now(uv_now(engine_.loop()));
+    conn_->set_now(engine_.now_ms());
     Result<Slice> r = conn_->read();
     // Post-handshake messages (KeyUpdate) may have queued a reply; it can
     // only go out while this direction still speaks TLS.
