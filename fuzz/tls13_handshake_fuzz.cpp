@@ -120,7 +120,7 @@ void run_client(std::span<const uint8_t> in) {
   cfg.random = [&draws](std::span<uint8_t> out) {
     if (out.size() == 32) {
       std::memcpy(out.data(), draws++ == 0 ? kRandom : kPrivate, 32);
-    } else {
+    } else if (!out.empty()) {  // memset(nullptr, 0, 0) is undefined
       std::memset(out.data(), 0, out.size());
     }
   };
