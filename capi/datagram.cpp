@@ -16,12 +16,10 @@ CDatagram::CDatagram(CSession& s, const sluice_datagram_callbacks& cbs, void* us
     : EngineObject(s.owner().engine()),
       cbs_(cbs),
       user_(user),
+      hop_(s.owner().engine()),
       counters_(s.counters()),
       outbound_(s.session().tag()),
-      started_ns_(uv_hrtime()) {
-  uv_timer_init(engine().loop(), &hop_);  // cannot fail for a timer
-  hop_.data = this;
-}
+      started_ns_(uv_hrtime()) {}
 
 int CDatagram::open(CSession& s, const sluice_datagram_callbacks& cbs, void* user,
                     CDatagram** out) noexcept {
@@ -29,7 +27,7 @@ int CDatagram::open(CSession& s, const sluice_datagram_callbacks& cbs, void* use
   if (!d) return SLUICE_ERR_NO_MEMORY;
   auto flow = s.session().open_datagram(d);
   if (!flow) {
-    // Never handed out: close silently (the hop timer needs its close).
+    // Never handed out: close silently (freed one loop turn later).
     d->cbs_.on_close = nullptr;
     d->close();
     return to_c(flow.error());
@@ -75,11 +73,11 @@ void CDatagram::on_error(Errc e) {
   fail(e, std::move(why));
   // A flow may fail inside send(): tell the host from the hop.
   error_pending_ = true;
-  uv_timer_start(&hop_, &CDatagram::on_hop, 0, 0);
+  hop_.start(0, &CDatagram::on_hop, this);  // never fires inside this call
 }
 
-void CDatagram::on_hop(uv_timer_t* t) noexcept {
-  auto* self = static_cast<CDatagram*>(t->data);
+void CDatagram::on_hop(void* p) noexcept {
+  auto* self = static_cast<CDatagram*>(p);
   if (!self->error_pending_) return;
   self->error_pending_ = false;
   if (self->state_ == State::failed && self->cbs_.on_error)
@@ -125,25 +123,17 @@ void CDatagram::close() noexcept {
   if (state_ == State::closing) return;
   state_ = State::closing;
   error_pending_ = false;
-  closes_pending_ = 1;
-  uv_close(reinterpret_cast<uv_handle_t*>(&hop_), &CDatagram::on_hop_closed);
-  if (flow_) {
-    ++closes_pending_;
-    flow_->close(&CDatagram::on_flow_closed, this);
-  }
+  hop_.stop();
+  closer_.begin(&CDatagram::on_closed, this);
+  if (flow_) flow_->close(closer_.hold_callback(), &closer_);
+  closer_.arm(engine());  // with nothing left open: on_close one loop turn later
 }
 
-void CDatagram::on_flow_closed(void* self) noexcept { static_cast<CDatagram*>(self)->one_closed(); }
-
-void CDatagram::on_hop_closed(uv_handle_t* h) noexcept {
-  static_cast<CDatagram*>(h->data)->one_closed();
-}
-
-void CDatagram::one_closed() noexcept {
-  if (--closes_pending_ != 0) return;
-  flow_.reset();
-  if (cbs_.on_close) cbs_.on_close(this, user_);
-  delete this;  // ~EngineObject detaches: engine stop may now complete
+void CDatagram::on_closed(void* p) noexcept {
+  auto* self = static_cast<CDatagram*>(p);
+  self->flow_.reset();
+  if (self->cbs_.on_close) self->cbs_.on_close(self, self->user_);
+  delete self;  // ~EngineObject detaches: engine stop may now complete
 }
 
 }  // namespace sluice::capi

@@ -10,7 +10,8 @@
 // States: open -> (failed) -> closing -> freed. A flow error is reported
 // from a zero-delay timer (hop_), never from inside a sluice_* call, since a
 // flow may fail inside send(). Closing waits for the flow's close callback
-// and the hop timer's, then calls on_close and deletes.
+// (or, with none, one loop turn), then calls on_close and deletes: on_close
+// never runs inside sluice_datagram_close.
 //
 // Sends copy the host's bytes into one pool chunk (the only copy on the
 // way out); the target Endpoint is a member reused for every send, so a
@@ -25,6 +26,8 @@
 #include <string>
 
 #include "capi/handle.hpp"
+#include "net/closer.hpp"
+#include "net/timer.hpp"
 #include "sluice/session.hpp"
 #include "sluice/stream.hpp"
 
@@ -58,10 +61,8 @@ class CDatagram final : public sluice_datagram, public EngineObject, private Dat
   void on_error(Errc e) override;
 
   void fail(Errc e, std::string reason) noexcept;
-  static void on_hop(uv_timer_t* t) noexcept;
-  static void on_flow_closed(void* self) noexcept;
-  static void on_hop_closed(uv_handle_t* h) noexcept;
-  void one_closed() noexcept;
+  static void on_hop(void* self) noexcept;
+  static void on_closed(void* self) noexcept;
 
   sluice_datagram_callbacks cbs_;  // lifted to the latest version
   void* user_;
@@ -70,9 +71,9 @@ class CDatagram final : public sluice_datagram, public EngineObject, private Dat
   Errc error_ = Errc::ok;
   std::string reason_;
   bool error_pending_ = false;  // on_error waits for hop_
-  uv_timer_t hop_{};
-  int closes_pending_ = 0;
-  Endpoint to_;  // the send target, reused
+  net::Timer hop_;              // zero-delay: reports on_error one loop turn later
+  net::Closer closer_;          // waits for the flow's close
+  Endpoint to_;                 // the send target, reused
   std::shared_ptr<OutboundCounters> counters_;
   std::string outbound_;
   uint64_t started_ns_ = 0;

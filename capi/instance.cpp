@@ -9,6 +9,7 @@
 #include "capi/engine.hpp"
 #include "capi/stream.hpp"
 #include "capi/versioned.hpp"
+#include "net/closer.hpp"
 #include "sluice/config.hpp"
 #include "sluice/log.hpp"
 
@@ -58,13 +59,11 @@ void CInstance::on_instance_closed(void* p) noexcept {
   }
   // One loop turn before the callback, so it never runs inside
   // sluice_instance_close; we stay attached (engine stop waits) until then.
-  uv_timer_init(self->engine().loop(), &self->hop_);
-  self->hop_.data = self;
-  uv_close(reinterpret_cast<uv_handle_t*>(&self->hop_), &CInstance::on_hop_closed);
+  net::defer(self->engine(), &CInstance::on_close_deferred, self);
 }
 
-void CInstance::on_hop_closed(uv_handle_t* h) noexcept {
-  auto* self = static_cast<CInstance*>(h->data);
+void CInstance::on_close_deferred(void* p) noexcept {
+  auto* self = static_cast<CInstance*>(p);
   sluice_instance_close_cb cb = self->close_cb_;
   void* user = self->close_user_;
   if (cb) cb(user);

@@ -11,11 +11,10 @@
 // close callbacks) runs rather than the inbounds' plain engine_close.
 //
 // States: open -> closing -> closed. sluice_instance_close in `open` starts
-// the close and ends with the host's callback one loop turn later (a uv
-// handle closed as a hop, so the callback never runs inside the call) and
-// the delete. Engine stop in `open` also closes, then only detaches: the
-// memory stays until sluice_instance_close (which then calls back at once)
-// or sluice_engine_free.
+// the close and ends with the host's callback one loop turn later
+// (net::defer, so the callback never runs inside the call) and the delete. Engine stop in `open`
+// also closes, then only detaches: the memory stays until sluice_instance_close (which then calls
+// back at once) or sluice_engine_free.
 //
 // Streams still opening through the instance's sessions are listed in
 // opening_ and cancelled when it closes (their sessions go away).
@@ -96,7 +95,7 @@ class CInstance final : public sluice_instance, public EngineObject {
   enum class State { open, closing, closed };
   void begin_close() noexcept;
   static void on_instance_closed(void* self) noexcept;
-  static void on_hop_closed(uv_handle_t* h) noexcept;
+  static void on_close_deferred(void* self) noexcept;
 
   CEngine& ce_;
   std::unique_ptr<Instance> inst_;
@@ -107,7 +106,6 @@ class CInstance final : public sluice_instance, public EngineObject {
   bool user_close_ = false;  // sluice_instance_close was called
   sluice_instance_close_cb close_cb_ = nullptr;
   void* close_user_ = nullptr;
-  uv_timer_t hop_{};                  // closed once to defer the callback
   CInstance* engine_prev_ = nullptr;  // CEngine's list of live instances
   CInstance* engine_next_ = nullptr;
 };

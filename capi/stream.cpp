@@ -22,14 +22,11 @@ CStream::CStream(CEngine& ce, CInstance& inst, CSession& s, const sluice_stream_
       session_(&s.session()),
       cbs_(cbs),
       user_(user),
+      hop_(ce.engine()),
+      deadline_(ce.engine()),
       counters_(s.counters()),
       outbound_(s.session().tag()),
-      started_ns_(uv_hrtime()) {
-  uv_timer_init(ce.engine().loop(), &hop_);  // cannot fail for a timer
-  hop_.data = this;
-  uv_timer_init(ce.engine().loop(), &deadline_);
-  deadline_.data = this;
-}
+      started_ns_(uv_hrtime()) {}
 
 CStream::~CStream() = default;
 
@@ -54,7 +51,7 @@ CStream* CStream::start(CSession& s, std::string_view host, uint16_t port,
     st->arm_hop();
   } else if (deadline_ms > 0) {
     st->deadline_ms_ = deadline_ms;
-    uv_timer_start(&st->deadline_, &CStream::on_deadline, deadline_ms, 0);
+    st->deadline_.start(deadline_ms, &CStream::on_deadline, st);
   }
   return st;
 }
@@ -114,8 +111,8 @@ void CStream::on_open(Result<std::unique_ptr<Stream>> stream, const char* reason
   deliver_open(std::move(stream), reason);
 }
 
-void CStream::on_deadline(uv_timer_t* t) noexcept {
-  auto* self = static_cast<CStream*>(t->data);
+void CStream::on_deadline(void* p) noexcept {
+  auto* self = static_cast<CStream*>(p);
   // A result already waiting for the hop wins over the deadline.
   if (self->state_ != State::opening || self->open_ready_) return;
   if (self->session_) self->session_->cancel_open(self);
@@ -157,7 +154,7 @@ void CStream::deliver_open(Result<std::unique_ptr<Stream>> r, const char* reason
     if (r) close_and_delete(r->release());
     return;
   }
-  uv_timer_stop(&deadline_);
+  deadline_.stop();
   open_ns_ = std::max<uint64_t>(uv_hrtime() - started_ns_, 1);
   if (!r) {
     if (r.error() != Errc::canceled) counters_->streams_failed++;
@@ -318,14 +315,12 @@ int CStream::set_reading(bool on) noexcept {
 // --- the hop timer ---------------------------------------------------------
 
 void CStream::arm_hop() noexcept {
-  if (hop_armed_ || state_ == State::closing) return;
-  hop_armed_ = true;
-  uv_timer_start(&hop_, &CStream::on_hop, 0, 0);
+  if (hop_.armed() || state_ == State::closing) return;
+  hop_.start(0, &CStream::on_hop, this);  // a timer never fires inside the call arming it
 }
 
-void CStream::on_hop(uv_timer_t* t) noexcept {
-  auto* self = static_cast<CStream*>(t->data);
-  self->hop_armed_ = false;
+void CStream::on_hop(void* p) noexcept {
+  auto* self = static_cast<CStream*>(p);
   if (self->open_ready_) {
     self->open_ready_ = false;
     if (self->open_stream_) {
@@ -368,27 +363,21 @@ void CStream::close() noexcept {
   forget_opening();
   open_ready_ = false;
   if (open_stream_) close_and_delete(open_stream_.release());
-  closes_pending_ = 2;
-  uv_close(reinterpret_cast<uv_handle_t*>(&deadline_), &CStream::on_hop_closed);
+  // Nothing is delivered after close: completions still queued are reported
+  // (as closed) by finish().
+  hop_.stop();
+  deadline_.stop();
+  closer_.begin(&CStream::on_closed, this);
   if (t_) {
-    ++closes_pending_;
     t_->set_handler(nullptr);
-    t_->close(&CStream::on_transport_closed, this);  // queued writes release now
+    t_->close(closer_.hold_callback(), &closer_);  // queued writes release now
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&hop_), &CStream::on_hop_closed);
+  // With the transport closed already (or none), on_close comes one loop
+  // turn later: never from inside sluice_stream_close.
+  closer_.arm(engine());
 }
 
-void CStream::on_transport_closed(void* self) noexcept {
-  static_cast<CStream*>(self)->one_closed();
-}
-
-void CStream::on_hop_closed(uv_handle_t* h) noexcept {
-  static_cast<CStream*>(h->data)->one_closed();
-}
-
-void CStream::one_closed() noexcept {
-  if (--closes_pending_ == 0) finish();
-}
+void CStream::on_closed(void* self) noexcept { static_cast<CStream*>(self)->finish(); }
 
 void CStream::finish() noexcept {
   t_.reset();  // releases whatever the transport still held

@@ -9,8 +9,9 @@
 //
 // States: opening -> open -> (failed) -> closing -> freed. on_open with an
 // error leaves it failed; closing is reachable from every state and ends,
-// when the transport and the hop timer have both closed, with the remaining
-// write completions, on_close and the delete.
+// when the transport has closed (at the earliest one loop turn after
+// sluice_stream_close), with the remaining write completions, on_close and
+// the delete.
 //
 // Writes borrow the host's bytes: each becomes a foreign Slice (Slice::wrap)
 // whose release callback records the write's completion; the buffer is the
@@ -28,6 +29,8 @@
 #include <string>
 
 #include "capi/handle.hpp"
+#include "net/closer.hpp"
+#include "net/timer.hpp"
 #include "sluice/session.hpp"
 #include "sluice/stream.hpp"
 
@@ -105,12 +108,10 @@ class CStream final : public sluice_stream,
   void link(WriteReq* r) noexcept;
   void unlink(WriteReq* r) noexcept;
   void arm_hop() noexcept;
-  static void on_hop(uv_timer_t* t) noexcept;
-  static void on_deadline(uv_timer_t* t) noexcept;
+  static void on_hop(void* self) noexcept;
+  static void on_deadline(void* self) noexcept;
   void drain_completions() noexcept;
-  static void on_transport_closed(void* self) noexcept;
-  static void on_hop_closed(uv_handle_t* h) noexcept;
-  void one_closed() noexcept;
+  static void on_closed(void* self) noexcept;
   void finish() noexcept;
 
   CEngine& ce_;
@@ -138,11 +139,10 @@ class CStream final : public sluice_stream,
   std::deque<Completion> completions_;  // finished writes not yet reported
   WriteReq* current_write_ = nullptr;   // the write() on the stack, if any
   WriteReq* writes_ = nullptr;          // outstanding writes (list head)
-  uv_timer_t hop_{};                    // zero-delay deferral timer
-  bool hop_armed_ = false;
-  uv_timer_t deadline_{};  // the open's deadline (sluice_open_options.deadline_ms)
+  net::Timer hop_;                      // zero-delay deferral timer
+  net::Timer deadline_;                 // the open's deadline (sluice_open_options.deadline_ms)
   uint32_t deadline_ms_ = 0;
-  int closes_pending_ = 0;  // handles still closing (hop_, deadline_, transport)
+  net::Closer closer_;  // waits for the transport's close; never calls back inside close()
 
   // Counters (sluice_stream_stats) and the outbound's (shared with it).
   std::shared_ptr<OutboundCounters> counters_;

@@ -65,10 +65,12 @@ class Session : public EngineObject {
   // waits until the Session detaches.
   void engine_close() noexcept override { close(nullptr, nullptr); }
 
- protected:
   // close_begun: close() has been called (for overrides: the same flag, so
-  // one check covers both the default and an override).
+  // one check covers both the default and an override). An owner closing a
+  // Session the Engine's stop closed already gets no callback from close().
   bool close_begun() const noexcept { return close_begun_; }
+
+ protected:
   // begin_close: marks the close as begun; false if it already was.
   bool begin_close() noexcept {
     if (close_begun_) return false;

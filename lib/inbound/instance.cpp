@@ -272,7 +272,20 @@ void Instance::close(CloseCallback cb, void* user) noexcept {
 void Instance::inbound_closed() noexcept {
   if (open_inbounds_ > 0) --open_inbounds_;
   if (open_inbounds_ > 0) return;
-  for (auto& s : sessions_) s->engine_close();
+  // Then the outbounds, each with Session::close: the Instance is closed when
+  // every one has called back. A Session the Engine's stop closed already
+  // (close_begun) calls nobody back; the Engine waits for it instead.
+  open_sessions_ = 1;  // until every close has been started
+  for (auto& s : sessions_) {
+    if (s->close_begun()) continue;
+    ++open_sessions_;
+    s->close([](void* u) { static_cast<Instance*>(u)->session_closed(); }, this);
+  }
+  session_closed();
+}
+
+void Instance::session_closed() noexcept {
+  if (--open_sessions_ > 0) return;
   closed_ = true;
   CloseCallback cb = close_cb_;
   close_cb_ = nullptr;

@@ -3,8 +3,9 @@
 // An Instance builds one Session per outbound, a Router (route.final), and one
 // inbound per inbound entry, and owns them. The C ABI's "add from JSON" and
 // `sluice run` both go through it. close() closes the inbounds (the relays
-// they started belong to the Engine) and then the sessions; exactly one
-// callback; delete the Instance only after it.
+// they started belong to the Engine) and then the sessions, each with
+// Session::close; exactly one callback, once every session it closed has
+// called back; delete the Instance only after it.
 //
 // Threads: the Engine's loop thread (or before the Engine starts).
 #pragma once
@@ -49,6 +50,7 @@ class Instance {
  private:
   explicit Instance(Engine& e) : engine_(e) {}
   void inbound_closed() noexcept;
+  void session_closed() noexcept;
 
   Engine& engine_;
   std::vector<std::unique_ptr<Session>> sessions_;
@@ -58,6 +60,7 @@ class Instance {
   std::vector<std::unique_ptr<VlessInbound>> vless_inbounds_;
   Session* final_ = nullptr;
   size_t open_inbounds_ = 0;
+  size_t open_sessions_ = 0;  // closes started and not yet called back (+1 while starting)
   bool closing_ = false;
   bool closed_ = false;
   CloseCallback close_cb_ = nullptr;

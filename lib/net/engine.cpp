@@ -363,6 +363,8 @@ void defer(Engine& e, void (*cb)(void* user), void* user) noexcept {
   impl->arm_wake();
 }
 
+bool closing_all(Engine& e) noexcept { return detail::EngineAccess::impl(e)->closing_all; }
+
 void run_for_test(Engine& e) { uv_run(e.loop(), UV_RUN_DEFAULT); }
 
 void count_bytes(Engine& e, uint64_t up, uint64_t down) noexcept {

@@ -31,6 +31,10 @@ TimerQueue& timer_queue(Engine& e) noexcept;
 // wake-up (its uv_timer_t; nothing on a ManualClock).
 void timers_changed(Engine& e) noexcept;
 
+// closing_all: Engine::close_all (or stop) is under way: objects closing now
+// close because the Engine stops (their reasons say so).
+bool closing_all(Engine& e) noexcept;
+
 // run_for_test runs the loop until no handle is active (tests without a
 // thread of the Engine's own).
 void run_for_test(Engine& e);

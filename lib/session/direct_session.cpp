@@ -1,6 +1,7 @@
 // direct_session.cpp: the direct outbound.
 #include "session/direct_session.hpp"
 
+#include "net/engine_internal.hpp"
 #include "net/udp_flow.hpp"
 
 namespace sluice {
@@ -32,13 +33,9 @@ Result<std::unique_ptr<DatagramFlow>> DirectSession::open_datagram(DatagramHandl
 
 void DirectSession::close(CloseCallback cb, void* user) noexcept {
   if (close_begun()) return;
-  pending_.fail_all(Errc::canceled, "outbound closing");
+  pending_.fail_all(Errc::canceled,
+                    net::closing_all(engine()) ? "engine stopping" : "outbound closing");
   Session::close(cb, user);  // detaches; |cb| on the next loop turn
-}
-
-void DirectSession::engine_close() noexcept {
-  if (!close_begun()) pending_.fail_all(Errc::canceled, "engine stopping");
-  close(nullptr, nullptr);
 }
 
 }  // namespace sluice

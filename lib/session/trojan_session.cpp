@@ -3,6 +3,7 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "session/trojan_session.hpp"
 
+#include "net/engine_internal.hpp"
 #include "proto/trojan/udp_framing.hpp"
 #include "session/client_connect.hpp"
 #include "session/stream_datagram_flow.hpp"
@@ -168,13 +169,9 @@ void TrojanSession::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
 void TrojanSession::close(CloseCallback cb, void* user) noexcept {
   if (close_begun()) return;
-  pending_.fail_all(Errc::canceled, "outbound closing");
+  pending_.fail_all(Errc::canceled,
+                    net::closing_all(engine()) ? "engine stopping" : "outbound closing");
   Session::close(cb, user);  // detaches; |cb| on the next loop turn
-}
-
-void TrojanSession::engine_close() noexcept {
-  if (!close_begun()) pending_.fail_all(Errc::canceled, "engine stopping");
-  close(nullptr, nullptr);
 }
 
 }  // namespace sluice

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "net/engine_internal.hpp"
 #include "proto/http_connect/connect_client.hpp"
 #include "proto/socks5/handshake.hpp"
 
@@ -146,13 +147,9 @@ void UpstreamProxySession::cancel_open(OpenHandler* h) noexcept { pending_.cance
 
 void UpstreamProxySession::close(CloseCallback cb, void* user) noexcept {
   if (close_begun()) return;
-  pending_.fail_all(Errc::canceled, "outbound closing");
+  pending_.fail_all(Errc::canceled,
+                    net::closing_all(engine()) ? "engine stopping" : "outbound closing");
   Session::close(cb, user);  // detaches; |cb| on the next loop turn
-}
-
-void UpstreamProxySession::engine_close() noexcept {
-  if (!close_begun()) pending_.fail_all(Errc::canceled, "engine stopping");
-  close(nullptr, nullptr);
 }
 
 }  // namespace sluice

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "net/engine_internal.hpp"
 #include "proto/vless/udp_framing.hpp"
 #include "proto/vless/xudp_framing.hpp"
 #include "session/stream_datagram_flow.hpp"
@@ -160,13 +161,9 @@ Result<std::unique_ptr<DatagramFlow>> VlessSession::open_datagram(DatagramHandle
 
 void VlessSession::close(CloseCallback cb, void* user) noexcept {
   if (close_begun()) return;
-  pending_.fail_all(Errc::canceled, "outbound closing");
+  pending_.fail_all(Errc::canceled,
+                    net::closing_all(engine()) ? "engine stopping" : "outbound closing");
   Session::close(cb, user);  // detaches; |cb| on the next loop turn
-}
-
-void VlessSession::engine_close() noexcept {
-  if (!close_begun()) pending_.fail_all(Errc::canceled, "engine stopping");
-  close(nullptr, nullptr);
 }
 
 }  // namespace sluice

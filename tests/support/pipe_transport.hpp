@@ -17,7 +17,9 @@
 //    peer hears on_eof after the last on_data. close() drops what is queued
 //    (counted in bytes_dropped_at_close) and the peer then hears on_eof (a
 //    FIN) or, with close_with_reset(), on_error(connection_reset).
-//  * Closing: exactly one close callback, on a later turn (net::Closer).
+//  * Closing: exactly one close callback, on a later turn (net::Closer), or
+//    set_close_delay_ms() later on the Engine's clock, so a test can order
+//    the closes of several transports.
 //
 // Header-only; tests/support is shared by the test executables.
 #pragma once
@@ -109,8 +111,17 @@ class PipeTransport final : public Transport {
       p->peer_ = nullptr;
       p->peer_gone(reset_on_close_);
     }
+    if (close_delay_ms_ > 0) {
+      closer_.hold();
+      close_timer_.start(
+          close_delay_ms_, [](void* self) { static_cast<PipeTransport*>(self)->closer_.release(); },
+          this);
+    }
     closer_.arm(engine_);
   }
+  // set_close_delay_ms: a later close() calls back |ms| after it (on the
+  // Engine's clock) instead of on the next loop turn.
+  void set_close_delay_ms(uint64_t ms) noexcept { close_delay_ms_ = ms; }
   // close_with_reset: close, and the peer hears connection_reset, not EOF.
   void close_with_reset(CloseCallback cb, void* user) noexcept {
     reset_on_close_ = true;
@@ -125,7 +136,7 @@ class PipeTransport final : public Transport {
 
  private:
   PipeTransport(Engine& e, uint64_t delay_ms)
-      : engine_(e), delay_ms_(delay_ms), timer_(e), unread_timer_(e) {}
+      : engine_(e), delay_ms_(delay_ms), timer_(e), unread_timer_(e), close_timer_(e) {}
 
   // schedule arms the delivery of this end's queue to the peer.
   void schedule() noexcept {
@@ -198,6 +209,8 @@ class PipeTransport final : public Transport {
   TransportHandler* handler_ = nullptr;
   net::Timer timer_;         // delivery of out_ to the peer
   net::Timer unread_timer_;  // delivery of unread_ and of EOF to our handler
+  net::Timer close_timer_;   // ends a close delayed by set_close_delay_ms
+  uint64_t close_delay_ms_ = 0;
   net::Closer closer_;
   Chain out_;     // written, not yet taken by the peer
   Chain unread_;  // pushed back by unread()

@@ -1,13 +1,14 @@
 // Tests for PendingOpens: the list of a Session's opens in flight (cancel,
 // fail at Engine stop, finish, destruction) and ConnectProtocol's default
-// wrap, over in-memory transports. No socket.
+// wrap, over in-memory transport pairs on virtual time. No socket.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
+#include "net/clock.hpp"
 #include "session/client_connect.hpp"
 #include "support/hex.hpp"
-#include "support/memory_transport.hpp"
+#include "support/pipe_transport.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
@@ -104,30 +105,60 @@ TEST_CASE("pending opens: destroying the list cancels without answering", "[sess
 
 TEST_CASE("connect protocol: the default wrap writes the request and hands the transport over",
           "[session][connect]") {
-  BufferPool pool;
+  net::ManualClock clock{1000};
+  auto e = net::create_engine(clock);
+  REQUIRE(e);
+  Engine& engine = **e;
+  struct Far final : TransportHandler {
+    std::string got;
+    int eofs = 0;
+    void on_data(Slice&& s) override {
+      got.append(reinterpret_cast<const char*>(s.data()), s.size());
+    }
+    void on_eof() override { eofs++; }
+    void on_error(Errc) override {}
+  } far1, far2, far3;
   ConnectProtocol plain;
-  auto w = std::make_shared<MemoryWire>();
-  auto req = pool.copy_from("REQ", 3);
-  REQUIRE(req);
   std::string why;
-  auto s = plain.wrap(std::make_unique<MemoryTransport>(w), false, std::move(*req), &why);
+  auto [t1, f1] = PipeTransport::make_pipe(engine);
+  f1->set_handler(&far1);
+  f1->read_start();
+  PipeTransport* raw1 = t1.get();
+  auto req = engine.pool().copy_from("REQ", 3);
+  REQUIRE(req);
+  auto s = plain.wrap(std::move(t1), false, std::move(*req), &why);
   REQUIRE(s);
-  CHECK(w->written.size() == 3);
-  CHECK(!w->closing);
+  clock.advance(0);
+  CHECK(far1.got == "REQ");
+  CHECK(!raw1->closing());
   // Nothing to write: handed over untouched.
-  auto w2 = std::make_shared<MemoryWire>();
-  auto s2 = plain.wrap(std::make_unique<MemoryTransport>(w2), false, Slice{}, &why);
+  auto [t2, f2] = PipeTransport::make_pipe(engine);
+  f2->set_handler(&far2);
+  f2->read_start();
+  PipeTransport* raw2 = t2.get();
+  auto s2 = plain.wrap(std::move(t2), false, Slice{}, &why);
   REQUIRE(s2);
-  CHECK(w2->written.empty());
+  CHECK(s2->get() == raw2);
+  clock.advance(0);
+  CHECK(far2.got.empty());
   // A failed write closes the transport and says why.
-  auto w3 = std::make_shared<MemoryWire>();
-  auto t3 = std::make_unique<MemoryTransport>(w3);
+  auto [t3, f3] = PipeTransport::make_pipe(engine);
+  f3->set_handler(&far3);
+  f3->read_start();
+  PipeTransport* raw3 = t3.get();
   (void)t3->shutdown();
-  auto req3 = pool.copy_from("x", 1);
+  auto req3 = engine.pool().copy_from("x", 1);
   REQUIRE(req3);
   auto s3 = plain.wrap(std::move(t3), false, std::move(*req3), &why);
   CHECK(s3.error() == Errc::closed);
-  CHECK(w3->closing);
-  w3->finish_close();  // close_and_delete frees it
-  CHECK(w3->transport == nullptr);
+  CHECK(raw3->closing());
+  clock.advance(0);  // close_and_delete frees it (ASan checks the leak)
+  CHECK(far3.got.empty());
+  CHECK(far3.eofs == 1);
+  s->reset();
+  s2->reset();
+  f1->close(nullptr, nullptr);
+  f2->close(nullptr, nullptr);
+  f3->close(nullptr, nullptr);
+  clock.advance(0);
 }

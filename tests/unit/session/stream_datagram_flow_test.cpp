@@ -1,24 +1,36 @@
 // Tests for StreamDatagramFlow: the datagram-over-stream flow over
-// in-memory carrying streams (tests/support/memory_transport.hpp), with the
-// real VLESS framings. No socket; the loop is run only to deliver a
-// deferred error.
+// in-memory carrying streams (tests/support/pipe_transport.hpp: the test
+// drives each stream's far end), with the real VLESS framings. No socket;
+// virtual time (net::ManualClock) delivers bytes, deferred errors and closes.
 #include "session/stream_datagram_flow.hpp"
-
-#include <uv.h>
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
+#include "net/clock.hpp"
 #include "proto/vless/udp_framing.hpp"
 #include "proto/vless/xudp_framing.hpp"
 #include "support/hex.hpp"
-#include "support/memory_transport.hpp"
+#include "support/pipe_transport.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
 
 namespace {
+
+// FarEnd: the test's end of a carrying stream; |near| is the flow's end,
+// valid until the flow's close of it has called back.
+struct FarEnd final : TransportHandler {
+  std::unique_ptr<PipeTransport> t;
+  PipeTransport* near = nullptr;
+  Bytes got;
+  int eofs = 0;
+  std::vector<Errc> errors;
+  void on_data(Slice&& s) override { got.insert(got.end(), s.span().begin(), s.span().end()); }
+  void on_eof() override { eofs++; }
+  void on_error(Errc e) override { errors.push_back(e); }
+};
 
 // TestCarrier opens nothing by itself: the test answers each open.
 class TestCarrier final : public DatagramCarrier {
@@ -45,7 +57,8 @@ class TestCarrier final : public DatagramCarrier {
   Errc refuse_at_once = Errc::ok;  // answer every open inside open() with this
   Bytes prefix_bytes;
   std::vector<std::shared_ptr<OpenState>> opens;
-  std::vector<std::shared_ptr<MemoryWire>>* wires = nullptr;  // every stream made
+  Engine* engine = nullptr;
+  std::vector<std::shared_ptr<FarEnd>>* wires = nullptr;  // every stream made
 
   std::unique_ptr<Open> open(const TargetAddress* first, CarrierHandler* h) noexcept override {
     auto s = std::make_shared<OpenState>();
@@ -72,15 +85,23 @@ class TestCarrier final : public DatagramCarrier {
     return pool.copy_from(prefix_bytes.data(), prefix_bytes.size());
   }
 
-  // connect answers open |i| with a new in-memory stream.
-  std::shared_ptr<MemoryWire> connect(size_t i) {
-    auto w = std::make_shared<MemoryWire>();
+  // connect answers open |i| with a new in-memory stream whose far end
+  // reads if |far_reads|; the flow's close of it calls back |close_delay_ms|
+  // after it (0: on the next loop turn).
+  std::shared_ptr<FarEnd> connect(size_t i, bool far_reads = true, uint64_t close_delay_ms = 0) {
+    auto w = std::make_shared<FarEnd>();
     if (wires) wires->push_back(w);
     REQUIRE(i < opens.size());
     REQUIRE(!opens[i]->answered);
     REQUIRE(!opens[i]->cancelled);
+    auto [near_end, far_end] = PipeTransport::make_pipe(*engine);
+    w->t = std::move(far_end);
+    w->near = near_end.get();
+    w->t->set_handler(w.get());
+    if (far_reads) w->t->read_start();
+    near_end->set_close_delay_ms(close_delay_ms);
     opens[i]->answered = true;
-    opens[i]->handler->on_carrier(std::unique_ptr<Transport>(new MemoryTransport(w)), "");
+    opens[i]->handler->on_carrier(std::unique_ptr<Transport>(near_end.release()), "");
     return w;
   }
   void refuse(size_t i, Errc e) {
@@ -106,19 +127,26 @@ struct Recorder final : DatagramHandler {
 };
 
 struct Fixture {
-  std::unique_ptr<Engine> engine = std::move(*Engine::create());
-  std::vector<std::shared_ptr<MemoryWire>> wires;  // every stream the carrier made
+  net::ManualClock clock{1000};
+  std::unique_ptr<Engine> engine = make_engine(clock);
+  std::vector<std::shared_ptr<FarEnd>> wires;  // every stream the carrier made
   Recorder rec;
   TestCarrier* carrier = nullptr;
   std::unique_ptr<StreamDatagramFlow> flow;
 
+  static std::unique_ptr<Engine> make_engine(net::ManualClock& c) {
+    auto e = net::create_engine(c);
+    REQUIRE(e);
+    return std::move(*e);
+  }
   // The flow first; then every close still pending finishes, so every
   // stream (and the pool memory it holds) is gone before the Engine.
   ~Fixture() {
     flow.reset();
-    for (auto& w : wires) w->finish_close();
-    for (auto& w : wires) CHECK(w->transport == nullptr);
+    for (auto& w : wires) w->t->close(nullptr, nullptr);
+    clock.advance(1000);  // past any close delay
   }
+  void advance(uint64_t ms = 0) { clock.advance(ms); }
 
   void make(const StreamDatagramFlowOptions& o, bool xudp = false, Errc refuse_at_once = Errc::ok,
             Bytes prefix = {}) {
@@ -127,6 +155,7 @@ struct Fixture {
     c->refuse_at_once = refuse_at_once;
     c->prefix_bytes = std::move(prefix);
     c->wires = &wires;
+    c->engine = engine.get();
     carrier = c.get();
     auto f = StreamDatagramFlow::create(*engine, std::move(c), o, &rec);
     REQUIRE(f);
@@ -143,25 +172,12 @@ struct Fixture {
     REQUIRE(p);
     return std::move(*p);
   }
-  // run_loop runs what was posted to the loop (deferred errors).
-  // (The Engine's async handle is unreferenced: a short timer keeps the
-  // loop alive for one poll.)
-  void run_loop() {
-    uv_timer_t t;
-    uv_timer_init(engine->loop(), &t);
-    uv_timer_start(
-        &t, [](uv_timer_t*) {}, 1, 0);
-    uv_run(engine->loop(), UV_RUN_DEFAULT);
-    uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
-    uv_run(engine->loop(), UV_RUN_NOWAIT);
+  // deliver: the far end of |w| sends |b|; it arrives on the next turn.
+  void deliver(FarEnd& w, const Bytes& b) {
+    REQUIRE(w.t->write(bytes_slice(b)));
+    advance();
   }
 };
-
-Bytes wire_bytes(const MemoryWire& w) {
-  Bytes b(w.written.size());
-  w.written.copy_out(b.data(), b.size());
-  return b;
-}
 
 StreamDatagramFlowOptions vless_udp_options() {
   StreamDatagramFlowOptions o;
@@ -185,15 +201,17 @@ TEST_CASE("stream flow, a stream per target: opens, queues, flushes, replies", "
   CHECK(f.flow->stats().sent == 3);
 
   auto a = f.carrier->connect(0);
-  CHECK(a->reading);
-  CHECK(wire_bytes(*a) == hex("0002 6131 0002 6132"));
+  CHECK(a->near->reading());
+  f.advance();
+  CHECK(a->got == hex("0002 6131 0002 6132"));
   CHECK(f.flow->send({"example.com", 53}, f.payload("a3")));
-  CHECK(wire_bytes(*a) == hex("0002 6131 0002 6132 0002 6133"));
+  f.advance();
+  CHECK(a->got == hex("0002 6131 0002 6132 0002 6133"));
 
   // Replies name the Endpoint the application sent to, split anyhow.
-  a->deliver(f.bytes_slice(hex("0003 78")));
-  a->deliver(f.bytes_slice(hex("797a 00")));
-  a->deliver(f.bytes_slice(hex("01 71")));
+  f.deliver(*a, hex("0003 78"));
+  f.deliver(*a, hex("797a 00"));
+  f.deliver(*a, hex("01 71"));
   REQUIRE(f.rec.got.size() == 2);
   CHECK(f.rec.got[0].host == "example.com");
   CHECK(f.rec.got[0].port == 53);
@@ -211,10 +229,10 @@ TEST_CASE("stream flow, a stream per target: opens, queues, flushes, replies", "
   CHECK(f.rec.errors.empty());  // streams come and go; the flow lives on
 
   // The server ending a stream forgets it too.
-  a->deliver_eof();
-  CHECK(a->closing);
+  REQUIRE(a->t->shutdown());
+  f.advance();          // the EOF arrives, the flow closes the stream
+  CHECK(a->eofs == 1);  // the far end hears that close
   CHECK(f.flow->streams() == 1);
-  a->finish_close();
   CHECK(f.flow->send({"example.com", 53}, f.payload("a4")));
   CHECK(f.carrier->opens.size() == 4);
   CHECK(f.rec.errors.empty());
@@ -241,15 +259,18 @@ TEST_CASE("stream flow: bounds drop and count, never fail", "[session][flow]") {
   CHECK(f.flow->send({"1.1.1.1", 1}, f.payload(std::string(1001, 'z'))));
   CHECK(f.flow->send({"no such host!", 1}, f.payload("x")));  // not strict: silent
   CHECK(f.flow->stats().dropped == 5);
-  auto w = f.carrier->connect(0);
-  CHECK(w->written.size() == 8);
-  w->backlog = 97;  // 97 + a 4-byte frame > 100
-  CHECK(f.flow->send({"1.1.1.1", 1}, f.payload("dd")));
+  // The far end does not read: the stream's write queue is the bound.
+  auto w = f.carrier->connect(0, /*far_reads=*/false);
+  CHECK(w->near->write_buffered() == 8);
+  CHECK(f.flow->send({"1.1.1.1", 1}, f.payload(std::string(86, 'e'))));  // 8 + 88 = 96
+  CHECK(f.flow->send({"1.1.1.1", 1}, f.payload("dd")));                  // 96 + 4 = 100: fits
+  CHECK(w->near->write_buffered() == 100);
+  CHECK(f.flow->send({"1.1.1.1", 1}, f.payload("dd")));  // 100 + 4 > 100
   CHECK(f.flow->stats().dropped == 6);
-  w->backlog = 96;
-  CHECK(f.flow->send({"1.1.1.1", 1}, f.payload("dd")));
-  CHECK(f.flow->stats().sent == 4);
-  CHECK(w->written.size() == 12);
+  CHECK(f.flow->stats().sent == 5);  // aa, bb, x to 1.1.1.2, the 86 e's, dd
+  w->t->read_start();
+  f.advance();
+  CHECK(w->got.size() == 100);
   CHECK(f.rec.errors.empty());
 }
 
@@ -264,26 +285,27 @@ TEST_CASE("stream flow, one stream (XUDP): New then Keep, full cone, End reopens
   CHECK(f.flow->send({"1.1.1.1", 53}, f.payload("xyz")));
   REQUIRE(f.carrier->opens.size() == 1);
   auto w = f.carrier->connect(0);
-  CHECK(wire_bytes(*w) == hex("000c 0000 01 01 02 0035 01 08080808 0003 616263"
-                              "000c 0000 02 01 02 0035 01 01010101 0003 78797a"));
-  w->deliver(f.bytes_slice(hex("000c 0000 02 01 02 0035 01 09090909 0002 6869")));
+  f.advance();
+  CHECK(w->got == hex("000c 0000 01 01 02 0035 01 08080808 0003 616263"
+                      "000c 0000 02 01 02 0035 01 01010101 0003 78797a"));
+  f.deliver(*w, hex("000c 0000 02 01 02 0035 01 09090909 0002 6869"));
   REQUIRE(f.rec.got.size() == 1);
   CHECK(f.rec.got[0].host == "9.9.9.9");
   CHECK(f.rec.got[0].data == Bytes{'h', 'i'});
   // End: the stream closes and the next datagram opens a new one (New again).
-  w->deliver(f.bytes_slice(hex("0004 0000 03 00")));
-  CHECK(w->closing);
+  f.deliver(*w, hex("0004 0000 03 00"));
+  CHECK(w->eofs == 1);  // the far end hears the close
   CHECK(f.flow->streams() == 0);
   CHECK(f.flow->send({"1.1.1.1", 53}, f.payload("q")));
   REQUIRE(f.carrier->opens.size() == 2);
   auto w2 = f.carrier->connect(1);
-  CHECK(wire_bytes(*w2) == hex("000c 0000 01 01 02 0035 01 01010101 0001 71"));
+  f.advance();
+  CHECK(w2->got == hex("000c 0000 01 01 02 0035 01 01010101 0001 71"));
   // A malformed frame closes the stream as well, without failing the flow.
-  w2->deliver(f.bytes_slice(hex("0004 0001 02 00")));
-  CHECK(w2->closing);
+  f.deliver(*w2, hex("0004 0001 02 00"));
+  CHECK(w2->eofs == 1);
   CHECK(f.rec.errors.empty());
-  w->finish_close();
-  w2->finish_close();
+  CHECK(f.flow->streams() == 0);
 }
 
 TEST_CASE("stream flow, eager and failing on loss (Trojan's shape)", "[session][flow]") {
@@ -299,21 +321,24 @@ TEST_CASE("stream flow, eager and failing on loss (Trojan's shape)", "[session][
     REQUIRE(f.carrier->opens.size() == 1);
     CHECK(!f.carrier->opens[0]->has_first);
     auto w = f.carrier->connect(0);
-    CHECK(w->written.empty());
+    f.advance();
+    CHECK(w->got.empty());
     CHECK(f.flow->send({"1.2.3.4", 5}, f.payload("ab")));
     CHECK(f.flow->send({"1.2.3.4", 5}, f.payload("")));  // empty datagrams go too
-    CHECK(wire_bytes(*w) == hex("5052 0002 6162 0000"));
+    f.advance();
+    CHECK(w->got == hex("5052 0002 6162 0000"));
     CHECK(f.flow->send({"1.2.3.4", 0}, f.payload("ab")).error() == Errc::invalid_argument);
     CHECK(f.flow->send({"1.2.3.4", 5}, f.payload(std::string(65536, 'z'))).error() ==
           Errc::frame_too_large);
     CHECK(f.flow->stats().dropped == 2);
     // Losing the stream fails the flow, once; later sends return the error.
-    w->fail(Errc::connection_reset, "reset by test");
+    PipeTransport* near = w->near;
+    w->t->close_with_reset(nullptr, nullptr);
     REQUIRE(f.rec.errors.size() == 1);
     CHECK(f.rec.errors[0] == Errc::connection_reset);
-    CHECK(w->closing);
+    CHECK(near->closing());
     CHECK(f.flow->send({"1.2.3.4", 5}, f.payload("ab")).error() == Errc::connection_reset);
-    w->finish_close();
+    f.advance();  // the close completes
     CHECK(f.rec.errors.size() == 1);
   }
 
@@ -322,7 +347,8 @@ TEST_CASE("stream flow, eager and failing on loss (Trojan's shape)", "[session][
     f.make(o, false, Errc::ok, hex("50"));
     CHECK(f.flow->send({"1.2.3.4", 5}, f.payload("ab")));
     auto w = f.carrier->connect(0);
-    CHECK(wire_bytes(*w) == hex("50 0002 6162"));
+    f.advance();
+    CHECK(w->got == hex("50 0002 6162"));
   }
 
   SECTION("a failure inside create is reported from the loop, once") {
@@ -330,10 +356,10 @@ TEST_CASE("stream flow, eager and failing on loss (Trojan's shape)", "[session][
     f.make(o, false, Errc::connection_refused);
     CHECK(f.rec.errors.empty());  // never inside a call into the flow
     CHECK(f.flow->send({"1.2.3.4", 5}, f.payload("ab")).error() == Errc::connection_refused);
-    f.run_loop();
+    f.advance();
     REQUIRE(f.rec.errors.size() == 1);
     CHECK(f.rec.errors[0] == Errc::connection_refused);
-    f.run_loop();
+    f.advance();
     CHECK(f.rec.errors.size() == 1);
   }
 }
@@ -356,18 +382,19 @@ TEST_CASE("stream flow close: cancels opens, one callback after every stream clo
   CHECK(f.flow->send({"1.1.1.1", 1}, f.payload("a")));
   CHECK(f.flow->send({"1.1.1.2", 1}, f.payload("b")));
   CHECK(f.flow->send({"1.1.1.3", 1}, f.payload("c")));
-  auto w1 = f.carrier->connect(0);
-  auto w2 = f.carrier->connect(1);
+  // The second stream's close finishes 5 ms after it starts, the first's 10 ms.
+  auto w1 = f.carrier->connect(0, true, 10);
+  auto w2 = f.carrier->connect(1, true, 5);
   int calls = 0;
   f.flow->close([](void* u) { ++*static_cast<int*>(u); }, &calls);
   CHECK(f.carrier->opens[2]->cancelled);
-  CHECK(w1->closing);
-  CHECK(w2->closing);
+  CHECK(w1->near->closing());
+  CHECK(w2->near->closing());
   CHECK(calls == 0);
   CHECK(f.flow->send({"1.1.1.1", 1}, f.payload("a")).error() == Errc::closed);
-  w2->finish_close();
+  f.advance(5);  // the second stream has closed
   CHECK(calls == 0);
-  w1->finish_close();
+  f.advance(5);  // and the first
   CHECK(calls == 1);
   f.flow->close([](void* u) { ++*static_cast<int*>(u); }, &calls);  // ignored
   CHECK(calls == 1);
@@ -392,7 +419,7 @@ TEST_CASE("stream flow close with nothing open calls back on the next loop turn"
       },
       &ctx);
   CHECK(ctx.calls == 0);  // never from inside close()
-  f.run_loop();
+  f.advance();
   CHECK(ctx.calls == 1);
   CHECK(!f.flow);
 }
@@ -406,8 +433,7 @@ TEST_CASE("stream flow deleted without close: opens cancelled, streams closed", 
   auto pending = f.carrier->opens[1];
   f.flow.reset();
   CHECK(pending->cancelled);
-  CHECK(w->closing);
-  w->finish_close();  // reports to nobody: the flow is gone
-  CHECK(w->closed);
-  CHECK(w->transport == nullptr);
+  CHECK(w->near->closing());
+  f.advance();  // the close completes, reporting to nobody: the flow is gone
+  CHECK(w->eofs == 1);
 }
