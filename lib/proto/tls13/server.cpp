@@ -49,6 +49,25 @@ size_t Server::padding_for(size_t wire_length, size_t content_len) noexcept {
   return std::min(wire_length - natural, kMaxPlaintext - content_len);
 }
 
+namespace {
+
+// client_accepts_compression: the compressor is set and the ClientHello's
+// compress_certificate (RFC 8879 §3: algorithms<2..2^8-2>) lists its
+// algorithm. A malformed extension counts as no offer.
+bool client_accepts_compression(const ClientHello& ch, const CertificateCompressor& c) {
+  if (!c.compress) return false;
+  const Extension* e = ch.extensions.find(ext::compress_certificate);
+  if (e == nullptr) return false;
+  Reader r(e->data);
+  Reader list(r.vec8());
+  if (!r.ok() || !r.empty()) return false;
+  while (list.ok() && !list.empty())
+    if (list.u16() == c.algorithm && list.ok()) return true;
+  return false;
+}
+
+}  // namespace
+
 Outcome Server::fail(Outcome o) {
   if (state_ == State::failed) return o;
   error_ = o;
@@ -403,7 +422,21 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
       w.u16(0);
     }
     if (!w.close_prefix(l)) return Outcome::fail(Alert::internal_error, "chain too big");
-    (void)encode_handshake(HandshakeType::certificate, body, flight);
+    std::vector<uint8_t> compressed;
+    if (client_accepts_compression(ch, cfg_.certificate_compressor) &&
+        cfg_.certificate_compressor.compress(body, compressed) && !compressed.empty() &&
+        compressed.size() < (1u << 24)) {
+      std::vector<uint8_t> cc;
+      Writer cw(cc);
+      cw.u16(cfg_.certificate_compressor.algorithm);
+      cw.u24(static_cast<uint32_t>(body.size()));
+      const size_t m = cw.open_prefix(3);
+      cw.bytes(compressed);
+      (void)cw.close_prefix(m);
+      (void)encode_handshake(HandshakeType::compressed_certificate, cc, flight);
+    } else {
+      (void)encode_handshake(HandshakeType::certificate, body, flight);
+    }
   }
   transcript_->update(flight);
   {

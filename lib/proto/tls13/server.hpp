@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -45,6 +46,15 @@ struct ServerHelloTemplate {
   std::vector<uint16_t> extension_order = {ext::supported_versions, ext::key_share};
 };
 
+// CertificateCompressor sends the Certificate as an RFC 8879
+// CompressedCertificate when the client's compress_certificate extension
+// lists |algorithm|. The library links no compressor: the caller supplies
+// |compress| (false on failure: the Certificate then goes out uncompressed).
+struct CertificateCompressor {
+  uint16_t algorithm = 0;
+  std::function<bool(std::span<const uint8_t> in, std::vector<uint8_t>& out)> compress;
+};
+
 struct ServerConfig {
   std::vector<std::vector<uint8_t>> certificate_chain;  // DER, leaf first; required
   std::shared_ptr<const crypto::SigningKey> key;        // the leaf's key; required
@@ -61,6 +71,7 @@ struct ServerConfig {
   // short for the content is not padded.
   size_t flight_record_length = 0;
   size_t first_app_record_length = 0;
+  CertificateCompressor certificate_compressor;  // optional
 };
 
 class Server {
