@@ -273,6 +273,12 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
       case ExtKind::encrypted_client_hello:
         w.bytes(ech_grease_);
         return true;
+      case ExtKind::cookie: {
+        if (cookie_.empty()) return false;
+        const size_t l = w.open_prefix(2);
+        w.bytes(cookie_);
+        return w.close_prefix(l);
+      }
     }
     return false;
   };
@@ -288,7 +294,9 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
   for (const auto& e : p.extensions)
     if (e.kind == ExtKind::grease_first) add(e);
   for (size_t i : order_) add(p.extensions[i]);
-  if (!cookie_.empty()) {
+  const bool cookie_placed = std::any_of(p.extensions.begin(), p.extensions.end(),
+                                         [](const auto& e) { return e.kind == ExtKind::cookie; });
+  if (!cookie_.empty() && !cookie_placed) {
     std::vector<uint8_t> c;
     Writer w(c);
     const size_t l = w.open_prefix(2);
