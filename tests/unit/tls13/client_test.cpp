@@ -353,6 +353,18 @@ TEST_CASE("client rejects a hostile server with the specific alert", "[tls13][cl
     Vec flight = edited_flight([](Vec& p) { p[p.size() - 37] ^= 1; });
     CHECK(run(cat(sh, flight)).first.alert() == Alert::decrypt_error);
   }
+  SECTION("CompressedCertificate when compress_certificate was not offered: unexpected_message") {
+    // The RFC 8448 profile offers no certificate compression; retype the
+    // Certificate (after EncryptedExtensions) as a CompressedCertificate.
+    Vec flight = edited_flight([](Vec& p) {
+      const size_t cert_at = 4 + (size_t{p[1]} << 16 | size_t{p[2]} << 8 | p[3]);
+      REQUIRE(p[cert_at] == 0x0b);
+      p[cert_at] = 0x19;
+    });
+    auto [o, out] = run(cat(sh, flight));
+    CHECK(o.alert() == Alert::unexpected_message);
+    CHECK(calls == 0);
+  }
   SECTION("tampered record: bad_record_mac") {
     Vec flight = hex(v::kServerFlightRecord);
     flight[100] ^= 1;
