@@ -142,18 +142,25 @@ Outcome Server::send_hello_retry(const ClientHello& ch, uint16_t group) {
   f.random = kHelloRetryRequestRandom;
   f.legacy_session_id_echo.assign(ch.legacy_session_id.begin(), ch.legacy_session_id.end());
   f.cipher_suite = suite_->id;
-  f.extensions.emplace_back(ext::supported_versions, std::vector<uint8_t>{0x03, 0x04});
-  if (group != 0)
-    f.extensions.emplace_back(ext::key_share, std::vector<uint8_t>{static_cast<uint8_t>(group >> 8),
-                                                                   static_cast<uint8_t>(group)});
+  std::vector<uint8_t> cookie;
   if (!cfg_.retry_cookie.empty()) {
-    std::vector<uint8_t> c;
-    Writer w(c);
+    Writer w(cookie);
     const size_t l = w.open_prefix(2);
     w.bytes(cfg_.retry_cookie);
     if (!w.close_prefix(l)) return Outcome::fail(Alert::internal_error, "cookie too long");
-    f.extensions.emplace_back(ext::cookie, std::move(c));
   }
+  auto add = [&](uint16_t type) {
+    for (const auto& e : f.extensions)
+      if (e.first == type) return;
+    if (type == ext::supported_versions)
+      f.extensions.emplace_back(type, std::vector<uint8_t>{0x03, 0x04});
+    if (type == ext::key_share && group != 0)
+      f.extensions.emplace_back(type, std::vector<uint8_t>{static_cast<uint8_t>(group >> 8),
+                                                           static_cast<uint8_t>(group)});
+    if (type == ext::cookie && !cookie.empty()) f.extensions.emplace_back(type, cookie);
+  };
+  for (uint16_t type : cfg_.hello_template.retry_extension_order) add(type);
+  for (uint16_t type : {ext::supported_versions, ext::key_share, ext::cookie}) add(type);
   std::vector<uint8_t> hrr;
   if (!encode_server_hello(f, hrr)) return Outcome::fail(Alert::internal_error, "HRR encoding");
   transcript_->update(hrr);

@@ -44,6 +44,10 @@ namespace sluice::tls13 {
 struct ServerHelloTemplate {
   uint16_t cipher_suite = 0;
   std::vector<uint16_t> extension_order = {ext::supported_versions, ext::key_share};
+  // The HelloRetryRequest's extension order; extensions it needs but does
+  // not list follow in this default order.
+  std::vector<uint16_t> retry_extension_order = {ext::supported_versions, ext::key_share,
+                                                 ext::cookie};
 };
 
 // CertificateCompressor sends the Certificate as an RFC 8879
