@@ -5,17 +5,22 @@
 //
 // 1. The input is split into handshake messages and each is given to every
 //    decoder; results must be well formed (consumed within bounds, failures
-//    naming an alert other than close_notify).
+//    naming an alert other than close_notify). A CompressedCertificate whose
+//    declared length is within the client's 64 KiB default cap is also
+//    brotli-decoded (bounded) and the result parsed as a Certificate.
 // 2. The input is fed, as the server's byte stream, to a client whose random
 //    and X25519 key are RFC 8448 §3's: a corpus seeded with that trace's
 //    server records reaches the encrypted states (EncryptedExtensions,
-//    Certificate, CertificateVerify, Finished, tickets, application data).
+//    Certificate, CertificateVerify, Finished, tickets, application data);
+//    RFC 8448 §5's HelloRetryRequest (secp256r1, cookie) as a seed reaches
+//    the second ClientHello.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <span>
 #include <vector>
 
+#include "crypto/brotli.hpp"
 #include "proto/tls13/client.hpp"
 #include "proto/tls13/messages.hpp"
 
@@ -97,6 +102,16 @@ void decode_all(std::span<const uint8_t> in) {
     Certificate cert;
     check(parse_certificate(b, cert));
     require(cert.count <= kMaxCertificates);
+    CompressedCertificate cc;
+    check(parse_compressed_certificate(b, cc));
+    if (parse_compressed_certificate(b, cc) && cc.uncompressed_length > 0 &&
+        cc.uncompressed_length <= 64 * 1024) {
+      std::vector<uint8_t> plain(cc.uncompressed_length);
+      if (crypto::brotli_decompress_exact(cc.compressed, plain)) {
+        check(parse_certificate(plain, cert));
+        require(cert.count <= kMaxCertificates);
+      }
+    }
     CertificateVerify cv;
     check(parse_certificate_verify(b, cv));
     Bytes fin;
@@ -120,7 +135,7 @@ void run_client(std::span<const uint8_t> in) {
   cfg.random = [&draws](std::span<uint8_t> out) {
     if (out.size() == 32) {
       std::memcpy(out.data(), draws++ == 0 ? kRandom : kPrivate, 32);
-    } else if (!out.empty()) {  // memset(nullptr, 0, 0) is undefined
+    } else if (!out.empty()) {  // the empty session id: data() may be null
       std::memset(out.data(), 0, out.size());
     }
   };

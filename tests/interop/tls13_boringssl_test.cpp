@@ -3,8 +3,12 @@
 // engine's Chrome-profile client against a libssl server, full handshake
 // with ECDSA P-256 certificates verified through VerifyPolicy, ALPN,
 // 1 MiB of hash-checked data each way, key updates forced from both sides,
-// close_notify both ways; and libssl as the client of the engine server.
+// close_notify both ways (also with libssl sending its Certificate as an
+// RFC 8879 brotli CompressedCertificate); and libssl as the client of the
+// engine server.
+#include <brotli/encode.h>
 #include <openssl/bio.h>
+#include <openssl/bytestring.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -94,6 +98,20 @@ std::unique_ptr<SSL_CTX, SslCtxFree> server_ctx(const Pki& pki) {
   return ctx;
 }
 
+// brotli_compress is libssl's certificate compressor (libbrotlienc; the
+// engine itself only decodes). It counts its calls in |g_compressions|.
+int g_compressions = 0;
+int brotli_compress(SSL*, CBB* out, const uint8_t* in, size_t in_len) {
+  ++g_compressions;
+  size_t n = BrotliEncoderMaxCompressedSize(in_len);
+  uint8_t* dst = nullptr;
+  if (n == 0 || !CBB_reserve(out, &dst, n)) return 0;
+  if (BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC,
+                            in_len, in, &n, dst) != BROTLI_TRUE)
+    return 0;
+  return CBB_did_write(out, n);
+}
+
 // Link shuttles bytes between the engine client and a libssl SSL.
 struct Link {
   Client& client;
@@ -137,9 +155,13 @@ std::string sha256_hex(std::span<const uint8_t> b) {
   return s;
 }
 
-void run_session(KeySharePolicy policy) {
+void run_session(KeySharePolicy policy, bool compress_certificate = false) {
   const Pki pki = make_pki();
   auto ctx = server_ctx(pki);
+  g_compressions = 0;
+  if (compress_certificate)
+    REQUIRE(SSL_CTX_add_cert_compression_alg(ctx.get(), kCertCompressionBrotli, brotli_compress,
+                                             nullptr));
   std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
   REQUIRE(ssl);
   BIO* rbio = BIO_new(BIO_s_mem());
@@ -174,6 +196,9 @@ void run_session(KeySharePolicy policy) {
   CHECK(client.alpn() == "http/1.1");
   CHECK(client.group() == kGroupX25519);  // Debian's BoringSSL has no X25519MLKEM768
   CHECK(client.cipher_suite() == SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(ssl.get())));
+  // The chrome profile offers brotli: libssl compressed its Certificate
+  // exactly when it was given the compressor.
+  CHECK(g_compressions == (compress_certificate ? 1 : 0));
 
   const Vec write_secret0(client.write_protection().traffic_secret().span().begin(),
                           client.write_protection().traffic_secret().span().end());
@@ -343,6 +368,11 @@ TEST_CASE("engine client (chrome, hybrid+X25519) against BoringSSL libssl server
 TEST_CASE("engine client (chrome, X25519 only) against BoringSSL libssl server",
           "[tls13][interop][boringssl]") {
   run_session(KeySharePolicy::x25519_only);
+}
+
+TEST_CASE("engine client against a libssl server sending a brotli CompressedCertificate",
+          "[tls13][interop][boringssl]") {
+  run_session(KeySharePolicy::x25519_only, true);
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "crypto/brotli.hpp"
 #include "crypto/p256.hpp"
 #include "crypto/signature.hpp"
 #include "crypto/tls_verify.hpp"
@@ -272,6 +273,12 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
       case ExtKind::encrypted_client_hello:
         w.bytes(ech_grease_);
         return true;
+      case ExtKind::cookie: {
+        if (cookie_.empty()) return false;
+        const size_t l = w.open_prefix(2);
+        w.bytes(cookie_);
+        return w.close_prefix(l);
+      }
     }
     return false;
   };
@@ -287,7 +294,9 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
   for (const auto& e : p.extensions)
     if (e.kind == ExtKind::grease_first) add(e);
   for (size_t i : order_) add(p.extensions[i]);
-  if (!cookie_.empty()) {
+  const bool cookie_placed = std::any_of(p.extensions.begin(), p.extensions.end(),
+                                         [](const auto& e) { return e.kind == ExtKind::cookie; });
+  if (!cookie_.empty() && !cookie_placed) {
     std::vector<uint8_t> c;
     Writer w(c);
     const size_t l = w.open_prefix(2);
@@ -401,8 +410,7 @@ Outcome Client::on_message(const HandshakeView& msg) {
                                                              : unexpected;
     case State::wait_certificate:
       if (msg.type == HandshakeType::certificate) return on_certificate(msg);
-      if (msg.type == HandshakeType::compressed_certificate)
-        return Outcome::fail(Alert::bad_certificate, "CompressedCertificate is not implemented");
+      if (msg.type == HandshakeType::compressed_certificate) return on_compressed_certificate(msg);
       if (msg.type == HandshakeType::certificate_request)
         return Outcome::fail(Alert::handshake_failure, "client certificates are not supported");
       return unexpected;
@@ -592,8 +600,36 @@ Outcome Client::on_encrypted_extensions(const HandshakeView& msg) {
 }
 
 Outcome Client::on_certificate(const HandshakeView& msg) {
+  return accept_certificate(msg.body, msg);
+}
+
+// RFC 8879 §4: algorithm(2) uncompressed_length(3) compressed_certificate_message<1..2^24-1>.
+Outcome Client::on_compressed_certificate(const HandshakeView& msg) {
+  if (std::find(sent_extensions_.begin(), sent_extensions_.end(), ext::compress_certificate) ==
+      sent_extensions_.end())
+    return Outcome::fail(Alert::unexpected_message,
+                         "CompressedCertificate without compress_certificate offered");
+  CompressedCertificate cc;
+  if (Outcome o = parse_compressed_certificate(msg.body, cc); !o) return o;
+  if (cc.algorithm != kCertCompressionBrotli)
+    return Outcome::fail(Alert::bad_certificate, "CompressedCertificate algorithm not offered");
+  if (cc.uncompressed_length == 0)
+    return Outcome::fail(Alert::bad_certificate, "CompressedCertificate declares length 0");
+  if (cc.uncompressed_length > cfg_.max_certificate_len)
+    return Outcome::fail(Alert::bad_certificate,
+                         "CompressedCertificate uncompressed_length over the configured cap");
+  std::vector<uint8_t> body(cc.uncompressed_length);
+  if (!crypto::brotli_decompress_exact(cc.compressed, body))
+    return Outcome::fail(Alert::bad_certificate,
+                         "CompressedCertificate does not decompress to its declared length");
+  return accept_certificate(body, msg);
+}
+
+// accept_certificate takes a Certificate body (sent as is or decompressed)
+// and hashes |msg| (the message as received) into the transcript.
+Outcome Client::accept_certificate(std::span<const uint8_t> body, const HandshakeView& msg) {
   Certificate cert;
-  if (Outcome o = parse_certificate(msg.body, cert); !o) return o;
+  if (Outcome o = parse_certificate(body, cert); !o) return o;
   if (!cert.request_context.empty())
     return Outcome::fail(Alert::illegal_parameter, "certificate_request_context not empty");
   if (cert.count == 0) return Outcome::fail(Alert::decode_error, "server sent no certificate");

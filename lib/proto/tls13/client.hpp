@@ -18,8 +18,11 @@
 // pluggable verifier; CertificateVerify with the schemes of
 // crypto/signature.hpp; Finished. After the handshake: NewSessionTicket
 // (kept, with its resumption PSK), KeyUpdate both ways, alerts, close_notify.
-// CompressedCertificate is refused with bad_certificate (decompression needs
-// libbrotli, not linked yet), P-384 key exchange with handshake_failure.
+// CompressedCertificate (RFC 8879) with brotli, when the profile offered it:
+// the declared uncompressed_length must be at most max_certificate_len and
+// the stream must decode to exactly that many bytes with bounded decoder
+// memory, else bad_certificate; the transcript hashes the compressed message
+// as received. P-384 key exchange is refused with handshake_failure.
 //
 // Errors: every failure is an Outcome naming the alert; the client sends
 // that alert (in the epoch's protection) into output() and becomes failed().
@@ -94,6 +97,9 @@ struct ClientConfig {
   // Signature schemes accepted in CertificateVerify besides the advertised
   // ones (REALITY servers sign with ed25519 without it being offered).
   std::vector<uint16_t> extra_signature_schemes = {kSigEd25519};
+  // Largest Certificate a CompressedCertificate may decompress to (its
+  // declared uncompressed_length); the 24-bit field's own limit is 2^24-1.
+  size_t max_certificate_len = 64 * 1024;
   CertificateVerifier verifier;  // required
   ClientHelloHook pre_send;      // optional
   RandomSource random;           // optional
@@ -183,6 +189,8 @@ class Client {
   Outcome on_hello_retry(const ServerHello& sh, const HandshakeView& msg);
   Outcome on_encrypted_extensions(const HandshakeView& msg);
   Outcome on_certificate(const HandshakeView& msg);
+  Outcome on_compressed_certificate(const HandshakeView& msg);
+  Outcome accept_certificate(std::span<const uint8_t> body, const HandshakeView& msg);
   Outcome on_certificate_verify(const HandshakeView& msg);
   Outcome on_finished(const HandshakeView& msg);
   Outcome on_post_handshake(const HandshakeView& msg);

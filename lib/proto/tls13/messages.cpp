@@ -329,6 +329,17 @@ Outcome parse_certificate(Bytes body, Certificate& out) noexcept {
   return finish(list);
 }
 
+Outcome parse_compressed_certificate(Bytes body, CompressedCertificate& out) noexcept {
+  Reader r(body);
+  out.algorithm = r.u16();
+  out.uncompressed_length = r.u24();
+  out.compressed = r.vec24();
+  if (Outcome o = finish(r); !o) return o;
+  if (out.compressed.empty())
+    return Outcome::fail(Alert::decode_error, "empty compressed_certificate_message");
+  return Outcome::success();
+}
+
 Outcome parse_certificate_verify(Bytes body, CertificateVerify& out) noexcept {
   Reader r(body);
   out.scheme = r.u16();

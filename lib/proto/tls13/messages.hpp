@@ -174,6 +174,17 @@ struct Certificate {
 // kMaxCertificates or a malformed per-entry extension block.
 Outcome parse_certificate(Bytes body, Certificate& out) noexcept;
 
+// CompressedCertificate (RFC 8879 §4): the algorithm, the declared length of
+// the Certificate body it decompresses to and the compressed bytes.
+struct CompressedCertificate {
+  uint16_t algorithm = 0;
+  uint32_t uncompressed_length = 0;
+  Bytes compressed;
+};
+// parse_compressed_certificate: decode_error on truncation, trailing bytes
+// or an empty compressed_certificate_message (it is <1..2^24-1>).
+Outcome parse_compressed_certificate(Bytes body, CompressedCertificate& out) noexcept;
+
 struct CertificateVerify {
   uint16_t scheme = 0;
   Bytes signature;

@@ -32,6 +32,8 @@ enum class ExtKind : uint8_t {
   alpn,                    // the connection's ALPN list; omitted when empty
   application_settings,    // ALPS: the ALPN protocols that have settings (h2)
   encrypted_client_hello,  // ECH GREASE (draft-ietf-tls-esni §6.2)
+  cookie,                  // the HelloRetryRequest's cookie; omitted when there is none
+                           // (a profile without this row sends it after its extensions)
 };
 
 struct ProfileExtension {

@@ -49,6 +49,25 @@ size_t Server::padding_for(size_t wire_length, size_t content_len) noexcept {
   return std::min(wire_length - natural, kMaxPlaintext - content_len);
 }
 
+namespace {
+
+// client_accepts_compression: the compressor is set and the ClientHello's
+// compress_certificate (RFC 8879 §3: algorithms<2..2^8-2>) lists its
+// algorithm. A malformed extension counts as no offer.
+bool client_accepts_compression(const ClientHello& ch, const CertificateCompressor& c) {
+  if (!c.compress) return false;
+  const Extension* e = ch.extensions.find(ext::compress_certificate);
+  if (e == nullptr) return false;
+  Reader r(e->data);
+  Reader list(r.vec8());
+  if (!r.ok() || !r.empty()) return false;
+  while (list.ok() && !list.empty())
+    if (list.u16() == c.algorithm && list.ok()) return true;
+  return false;
+}
+
+}  // namespace
+
 Outcome Server::fail(Outcome o) {
   if (state_ == State::failed) return o;
   error_ = o;
@@ -123,18 +142,25 @@ Outcome Server::send_hello_retry(const ClientHello& ch, uint16_t group) {
   f.random = kHelloRetryRequestRandom;
   f.legacy_session_id_echo.assign(ch.legacy_session_id.begin(), ch.legacy_session_id.end());
   f.cipher_suite = suite_->id;
-  f.extensions.emplace_back(ext::supported_versions, std::vector<uint8_t>{0x03, 0x04});
-  if (group != 0)
-    f.extensions.emplace_back(ext::key_share, std::vector<uint8_t>{static_cast<uint8_t>(group >> 8),
-                                                                   static_cast<uint8_t>(group)});
+  std::vector<uint8_t> cookie;
   if (!cfg_.retry_cookie.empty()) {
-    std::vector<uint8_t> c;
-    Writer w(c);
+    Writer w(cookie);
     const size_t l = w.open_prefix(2);
     w.bytes(cfg_.retry_cookie);
     if (!w.close_prefix(l)) return Outcome::fail(Alert::internal_error, "cookie too long");
-    f.extensions.emplace_back(ext::cookie, std::move(c));
   }
+  auto add = [&](uint16_t type) {
+    for (const auto& e : f.extensions)
+      if (e.first == type) return;
+    if (type == ext::supported_versions)
+      f.extensions.emplace_back(type, std::vector<uint8_t>{0x03, 0x04});
+    if (type == ext::key_share && group != 0)
+      f.extensions.emplace_back(type, std::vector<uint8_t>{static_cast<uint8_t>(group >> 8),
+                                                           static_cast<uint8_t>(group)});
+    if (type == ext::cookie && !cookie.empty()) f.extensions.emplace_back(type, cookie);
+  };
+  for (uint16_t type : cfg_.hello_template.retry_extension_order) add(type);
+  for (uint16_t type : {ext::supported_versions, ext::key_share, ext::cookie}) add(type);
   std::vector<uint8_t> hrr;
   if (!encode_server_hello(f, hrr)) return Outcome::fail(Alert::internal_error, "HRR encoding");
   transcript_->update(hrr);
@@ -403,7 +429,21 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
       w.u16(0);
     }
     if (!w.close_prefix(l)) return Outcome::fail(Alert::internal_error, "chain too big");
-    (void)encode_handshake(HandshakeType::certificate, body, flight);
+    std::vector<uint8_t> compressed;
+    if (client_accepts_compression(ch, cfg_.certificate_compressor) &&
+        cfg_.certificate_compressor.compress(body, compressed) && !compressed.empty() &&
+        compressed.size() < (1u << 24)) {
+      std::vector<uint8_t> cc;
+      Writer cw(cc);
+      cw.u16(cfg_.certificate_compressor.algorithm);
+      cw.u24(static_cast<uint32_t>(body.size()));
+      const size_t m = cw.open_prefix(3);
+      cw.bytes(compressed);
+      (void)cw.close_prefix(m);
+      (void)encode_handshake(HandshakeType::compressed_certificate, cc, flight);
+    } else {
+      (void)encode_handshake(HandshakeType::certificate, body, flight);
+    }
   }
   transcript_->update(flight);
   {

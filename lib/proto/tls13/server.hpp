@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -43,6 +44,19 @@ namespace sluice::tls13 {
 struct ServerHelloTemplate {
   uint16_t cipher_suite = 0;
   std::vector<uint16_t> extension_order = {ext::supported_versions, ext::key_share};
+  // The HelloRetryRequest's extension order; extensions it needs but does
+  // not list follow in this default order.
+  std::vector<uint16_t> retry_extension_order = {ext::supported_versions, ext::key_share,
+                                                 ext::cookie};
+};
+
+// CertificateCompressor sends the Certificate as an RFC 8879
+// CompressedCertificate when the client's compress_certificate extension
+// lists |algorithm|. The library links no compressor: the caller supplies
+// |compress| (false on failure: the Certificate then goes out uncompressed).
+struct CertificateCompressor {
+  uint16_t algorithm = 0;
+  std::function<bool(std::span<const uint8_t> in, std::vector<uint8_t>& out)> compress;
 };
 
 struct ServerConfig {
@@ -61,6 +75,7 @@ struct ServerConfig {
   // short for the content is not padded.
   size_t flight_record_length = 0;
   size_t first_app_record_length = 0;
+  CertificateCompressor certificate_compressor;  // optional
 };
 
 class Server {

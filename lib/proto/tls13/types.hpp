@@ -66,6 +66,11 @@ inline constexpr uint16_t encrypted_client_hello = 0xfe0d;
 inline constexpr uint16_t renegotiation_info = 0xff01;
 }  // namespace ext
 
+// Certificate compression algorithms (RFC 8879 §7.3).
+inline constexpr uint16_t kCertCompressionZlib = 1;
+inline constexpr uint16_t kCertCompressionBrotli = 2;
+inline constexpr uint16_t kCertCompressionZstd = 3;
+
 enum class AlertLevel : uint8_t { warning = 1, fatal = 2 };
 
 enum class Alert : uint8_t {

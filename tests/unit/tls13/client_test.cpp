@@ -12,6 +12,7 @@
 #include "proto/tls13/wire.hpp"
 #include "sluice/buffer.hpp"
 #include "support/hex.hpp"
+#include "unit/tls13/rfc8448_hrr_vectors.hpp"
 #include "unit/tls13/rfc8448_vectors.hpp"
 
 using namespace sluice;
@@ -29,7 +30,7 @@ Vec cat(Vec a, const Vec& b) {
   return a;
 }
 
-// The RFC 8448 client's hello as a profile row.
+// The RFC 8448 §3 client's hello as a profile row.
 constexpr uint16_t kRfcCiphers[] = {0x1301, 0x1303, 0x1302};
 constexpr uint16_t kRfcGroups[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100,
                                    0x0101, 0x0102, 0x0103, 0x0104};
@@ -185,6 +186,124 @@ TEST_CASE("client reproduces RFC 8448 §3 byte for byte", "[tls13][client][rfc84
   CHECK(c.peer_closed());
 }
 
+namespace {
+
+// The RFC 8448 §5 client: three groups, the cookie after
+// signature_algorithms, no session_ticket, BoringSSL's padding (the second
+// hello, 333 octets, grows to 512; the first, 180, does not).
+constexpr uint16_t kHrrGroups[] = {0x001d, 0x0017, 0x0018};
+constexpr ProfileExtension kHrrExtensions[] = {
+    {ext::server_name, ExtKind::server_name, {}},
+    {ext::renegotiation_info, ExtKind::literal, kRenego},
+    {ext::supported_groups, ExtKind::supported_groups, {}},
+    {ext::key_share, ExtKind::key_share, {}},
+    {ext::supported_versions, ExtKind::supported_versions, {}},
+    {ext::signature_algorithms, ExtKind::signature_algorithms, {}},
+    {ext::cookie, ExtKind::cookie, {}},
+    {ext::psk_key_exchange_modes, ExtKind::literal, kPskModes},
+    {ext::record_size_limit, ExtKind::literal, kRecordSizeLimit},
+};
+constexpr ClientProfile kHrrProfile = {
+    "rfc8448-hrr", false,          0,
+    kRfcCiphers,   kHrrGroups,     kRfcSigalgs,
+    kRfcVersions,  kHrrExtensions, PaddingRule::boringssl,
+};
+
+// hrr_random serves, for the 32-octet draws in order: the random, the
+// x25519 key, then (after the HelloRetryRequest) the secp256r1 scalar.
+RandomSource hrr_random() {
+  auto calls = std::make_shared<int>(0);
+  return [calls](std::span<uint8_t> out) {
+    if (out.size() != 32) {
+      std::fill(out.begin(), out.end(), 0);
+      return;
+    }
+    const Vec hello = hex(v::hrr::kHrrClientHello1Record);
+    Vec src;
+    if (*calls == 0) src.assign(hello.begin() + 5 + 6, hello.begin() + 5 + 38);
+    if (*calls == 1) src = hex(v::hrr::kHrrClientX25519Private);
+    if (*calls == 2) src = hex(v::hrr::kHrrClientP256Private);
+    REQUIRE(src.size() == 32);
+    ++*calls;
+    std::copy(src.begin(), src.end(), out.begin());
+  };
+}
+
+}  // namespace
+
+TEST_CASE("client reproduces RFC 8448 §5 (HelloRetryRequest) byte for byte",
+          "[tls13][client][rfc8448]") {
+  int verifier_calls = 0;
+  ClientConfig cfg = rfc_config(&verifier_calls);
+  cfg.profile = &kHrrProfile;
+  cfg.random = hrr_random();
+  Client c(cfg);
+  REQUIRE(c.start().ok());
+  CHECK(to_hex(take(c)) == to_hex(hex(v::hrr::kHrrClientHello1Record)));
+
+  Outcome o = c.receive(hex(v::hrr::kHelloRetryRequestRecord));
+  INFO(o.what());
+  REQUIRE(o.ok());
+  CHECK(c.hello_retry_request());
+  CHECK(to_hex(take(c)) == to_hex(hex(v::hrr::kHrrClientHello2Record)));
+
+  // ServerHello and the encrypted flight, fed in awkward pieces.
+  const Vec flight = cat(hex(v::hrr::kHrrServerHelloRecord), hex(v::hrr::kHrrServerFlightRecord));
+  for (size_t at = 0; at < flight.size(); at += 61) {
+    const size_t n = std::min<size_t>(61, flight.size() - at);
+    Outcome r = c.receive(std::span(flight).subspan(at, n));
+    INFO(r.what());
+    REQUIRE(r.ok());
+  }
+  REQUIRE(c.connected());
+  CHECK(verifier_calls == 1);
+  CHECK(c.cipher_suite() == kTlsAes128GcmSha256);
+  CHECK(c.group() == kGroupSecp256r1);
+  CHECK(to_hex(take(c)) == to_hex(hex(v::hrr::kHrrClientFinishedRecord)));
+}
+
+TEST_CASE("client rejects a HelloRetryRequest it cannot act on", "[tls13][client][rfc8448]") {
+  int verifier_calls = 0;
+  auto run = [&](const Vec& hrr) {
+    ClientConfig cfg = rfc_config(&verifier_calls);
+    cfg.profile = &kHrrProfile;
+    cfg.random = hrr_random();
+    Client c(cfg);
+    REQUIRE(c.start().ok());
+    take(c);
+    Outcome o = c.receive(hrr);
+    CHECK(c.failed());
+    return o;
+  };
+  const Vec hrr = hex(v::hrr::kHelloRetryRequestRecord);
+  // The selected group sits after the key_share type and length: record
+  // header 5, handshake header 4, version 2, random 32, session id 1,
+  // suite 2, compression 1, extensions length 2, type 2, length 2.
+  constexpr size_t kGroupAt = 5 + 4 + 2 + 32 + 1 + 2 + 1 + 2 + 2 + 2;
+  REQUIRE(hrr[kGroupAt] == 0x00);
+  REQUIRE(hrr[kGroupAt + 1] == 0x17);
+
+  SECTION("group that already has a share: illegal_parameter") {
+    Vec bad = hrr;
+    bad[kGroupAt + 1] = 0x1d;
+    CHECK(run(bad).alert() == Alert::illegal_parameter);
+  }
+  SECTION("group never offered: illegal_parameter") {
+    Vec bad = hrr;
+    bad[kGroupAt + 1] = 0x19;
+    CHECK(run(bad).alert() == Alert::illegal_parameter);
+  }
+  SECTION("a second HelloRetryRequest: unexpected_message") {
+    ClientConfig cfg = rfc_config(&verifier_calls);
+    cfg.profile = &kHrrProfile;
+    cfg.random = hrr_random();
+    Client c(cfg);
+    REQUIRE(c.start().ok());
+    REQUIRE(c.receive(hrr).ok());
+    CHECK(c.receive(hrr).alert() == Alert::unexpected_message);
+  }
+}
+
 TEST_CASE("handoff to a caller's record layer after the handshake", "[tls13][client]") {
   int calls = 0;
   Client c(rfc_config(&calls));
@@ -233,6 +352,18 @@ TEST_CASE("client rejects a hostile server with the specific alert", "[tls13][cl
     // end (Finished is 4 + 32 bytes).
     Vec flight = edited_flight([](Vec& p) { p[p.size() - 37] ^= 1; });
     CHECK(run(cat(sh, flight)).first.alert() == Alert::decrypt_error);
+  }
+  SECTION("CompressedCertificate when compress_certificate was not offered: unexpected_message") {
+    // The RFC 8448 profile offers no certificate compression; retype the
+    // Certificate (after EncryptedExtensions) as a CompressedCertificate.
+    Vec flight = edited_flight([](Vec& p) {
+      const size_t cert_at = 4 + (size_t{p[1]} << 16 | size_t{p[2]} << 8 | p[3]);
+      REQUIRE(p[cert_at] == 0x0b);
+      p[cert_at] = 0x19;
+    });
+    auto [o, out] = run(cat(sh, flight));
+    CHECK(o.alert() == Alert::unexpected_message);
+    CHECK(calls == 0);
   }
   SECTION("tampered record: bad_record_mac") {
     Vec flight = hex(v::kServerFlightRecord);

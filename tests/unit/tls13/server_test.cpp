@@ -13,6 +13,7 @@
 #include "proto/tls13/server.hpp"
 #include "sluice/cipher.hpp"
 #include "support/hex.hpp"
+#include "unit/tls13/rfc8448_hrr_vectors.hpp"
 #include "unit/tls13/rfc8448_vectors.hpp"
 
 using namespace sluice;
@@ -312,6 +313,50 @@ TEST_CASE("server on RFC 8448 §3's inputs: the ServerHello byte for byte via a 
   REQUIRE(s.output().size() > want.size());
   CHECK(test::to_hex(s.output().first(want.size())) == test::to_hex(want));
   CHECK(s.client_hello().size() == 196);
+}
+
+TEST_CASE("server on RFC 8448 §5's inputs: HelloRetryRequest and ServerHello byte for byte",
+          "[tls13][server][rfc8448]") {
+  namespace hrr = test::rfc8448::hrr;
+  const Identity id = ecdsa_identity();
+  ServerConfig sc = server_config(id);
+  sc.alpn.clear();
+  sc.groups = {kGroupSecp256r1};  // the client's x25519 share is not taken: HRR
+  // The trace's cookie, from its HelloRetryRequest: record 5, handshake 4,
+  // version 2, random 32, session id 1, suite 2, compression 1, extensions
+  // length 2, key_share 6, cookie type and length 4, cookie length 2.
+  const Vec hrr_record = test::hex(hrr::kHelloRetryRequestRecord);
+  constexpr size_t kCookieAt = 5 + 4 + 2 + 32 + 1 + 2 + 1 + 2 + 6 + 4;
+  const size_t cookie_len = size_t{hrr_record[kCookieAt]} << 8 | hrr_record[kCookieAt + 1];
+  REQUIRE(cookie_len == 0x72);
+  sc.retry_cookie.assign(hrr_record.begin() + kCookieAt + 2,
+                         hrr_record.begin() + kCookieAt + 2 + cookie_len);
+  sc.hello_template.cipher_suite = kTlsAes128GcmSha256;
+  sc.hello_template.extension_order = {ext::key_share, ext::supported_versions};
+  sc.hello_template.retry_extension_order = {ext::key_share, ext::cookie, ext::supported_versions};
+  auto calls = std::make_shared<int>(0);
+  sc.random = [calls](std::span<uint8_t> out) {
+    const Vec sh = test::hex(hrr::kHrrServerHelloRecord);
+    const Vec src =
+        (*calls)++ == 0
+            ? test::hex("8c510601f9765bfb8ed693449a48989859b5cfa879cb9f5443c41c5ff10634ed")
+            : Vec(sh.begin() + 11, sh.begin() + 43);
+    REQUIRE(out.size() == src.size());
+    std::copy(src.begin(), src.end(), out.begin());
+  };
+  Server s(sc);
+  REQUIRE(s.receive(test::hex(hrr::kHrrClientHello1Record)).ok());
+  CHECK(test::to_hex(s.output()) == test::to_hex(hrr_record));
+  s.drain(s.output().size());
+
+  Outcome o = s.receive(test::hex(hrr::kHrrClientHello2Record));
+  INFO(o.what());
+  REQUIRE(o.ok());
+  CHECK(*calls == 2);
+  const Vec want = test::hex(hrr::kHrrServerHelloRecord);
+  REQUIRE(s.output().size() > want.size());
+  CHECK(test::to_hex(s.output().first(want.size())) == test::to_hex(want));
+  CHECK(s.group() == kGroupSecp256r1);
 }
 
 TEST_CASE("server pads the flight and the first application record to given lengths",
