@@ -612,7 +612,8 @@ Outcome Client::on_compressed_certificate(const HandshakeView& msg) {
   CompressedCertificate cc;
   if (Outcome o = parse_compressed_certificate(msg.body, cc); !o) return o;
   if (cc.algorithm != kCertCompressionBrotli)
-    return Outcome::fail(Alert::bad_certificate, "CompressedCertificate algorithm not offered");
+    return Outcome::fail(Alert::bad_certificate,
+                         "CompressedCertificate algorithm is not brotli (the only one offered)");
   if (cc.uncompressed_length == 0)
     return Outcome::fail(Alert::bad_certificate, "CompressedCertificate declares length 0");
   if (cc.uncompressed_length > cfg_.max_certificate_len)
