@@ -89,8 +89,8 @@ struct EchKeyPairPem {
 Result<EchKeyPairPem> generate_ech_keypair(std::string_view public_name, uint8_t config_id = 0,
                                            std::span<const uint8_t> private_key = {});
 
-// valid_public_name checks the ECHConfig rules for public_name (draft-ietf-tls-esni-22 section 4): a DNS host name, not IP-like, labels
-// of 1..63 letters, digits or hyphens, no trailing dot.
+// valid_public_name checks the ECHConfig rules for public_name (draft-ietf-tls-esni-22 section 4):
+// a DNS host name, not IP-like, labels of 1..63 letters, digits or hyphens, no trailing dot.
 bool valid_public_name(std::string_view name) noexcept;
 
 }  // namespace sluice::tls

@@ -519,7 +519,8 @@ Outcome Client::on_hello_retry(const ServerHello& sh, const HandshakeView& msg) 
         std::find(offered_groups_.begin(), offered_groups_.end(), group) != offered_groups_.end())
       return Outcome::fail(Alert::illegal_parameter, "HelloRetryRequest for an unusable group");
     if (!implemented_group(group))
-      return Outcome::fail(Alert::handshake_failure, "key exchange group not implemented");
+      return Outcome::fail(Alert::handshake_failure,
+                           "HelloRetryRequest asks for a group this engine does not support");
   }
   if (cookie != nullptr) {
     Reader r(cookie->data);

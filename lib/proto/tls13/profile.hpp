@@ -18,7 +18,8 @@
 
 namespace sluice::tls13 {
 
-inline constexpr uint16_t kGrease = 0x0a0a;  // placeholder in profile lists
+inline constexpr uint16_t kGrease =
+    0x0a0a;  // marks where a fresh GREASE value goes in a profile list
 
 enum class ExtKind : uint8_t {
   literal,                 // |literal| bytes as they are

@@ -6,8 +6,8 @@
 
 #include "proto/vless/mux_frame.hpp"
 #include "proto/vless/packetaddr.hpp"
-#include "proto/vless/xudp.hpp"
 #include "proto/vless/udp_framing.hpp"
+#include "proto/vless/xudp.hpp"
 #include "support/hex.hpp"
 #include "test_util.hpp"
 
