@@ -10,6 +10,7 @@
 #include "inbound/proxy_inbound.hpp"
 #include "session/direct_session.hpp"
 #include "session/upstream_proxy_session.hpp"
+#include "session_close_check.hpp"
 #include "support.hpp"
 
 using namespace sluice;
@@ -522,65 +523,6 @@ TEST_CASE("upstream sessions: a silent proxy times the open out, cancel forgets,
   }
 }
 
-namespace {
-
-// ProxyCloseAnswer records OpenHandler calls (made on the loop thread).
-struct ProxyCloseAnswer final : OpenHandler {
-  std::atomic<int> calls{0};
-  std::atomic<int> error{0};
-  std::mutex mu;
-  std::string reason;
-  void on_open(Result<std::unique_ptr<Stream>> s, const char* why) override {
-    std::lock_guard<std::mutex> lock(mu);
-    error = s ? 0 : static_cast<int>(s.error());
-    reason = why;
-    calls++;
-  }
-  std::string why() {
-    std::lock_guard<std::mutex> lock(mu);
-    return reason;
-  }
-};
-
-// check_proxy_close: |s| has an open pending for ever (its server never
-// answers); close() fails it once with canceled, opens asked for afterwards
-// fail at once, the callback runs once and never inside close(), and the
-// Session is then deleted in it.
-void check_proxy_close(Engine& e, std::unique_ptr<Session> s) {
-  ProxyCloseAnswer pending, late;
-  std::atomic<int> closed{0};
-  struct Ctx {
-    std::unique_ptr<Session> s;
-    std::atomic<int>* closed;
-  };
-  auto* ctx = new Ctx{std::move(s), &closed};
-  const int inside = on_loop(e, [&] {
-    ctx->s->open_stream("127.0.0.1", 9, &pending);
-    ctx->s->close(
-        [](void* u) {
-          auto* c = static_cast<Ctx*>(u);
-          (*c->closed)++;
-          delete c;  // the Session goes in its close callback
-        },
-        ctx);
-    const int n = closed.load();
-    ctx->s->open_stream("127.0.0.1", 9, &late);
-    ctx->s->close(nullptr, nullptr);  // a second close does nothing
-    return n;
-  });
-  CHECK(inside == 0);
-  CHECK(pending.calls.load() == 1);
-  CHECK(pending.error.load() == static_cast<int>(Errc::canceled));
-  CHECK(pending.why() == "outbound closing");
-  CHECK(late.calls.load() == 1);
-  CHECK(late.error.load() == static_cast<int>(Errc::canceled));
-  REQUIRE(wait_until([&] { return closed.load() == 1; }, std::chrono::seconds(10)));
-  on_loop(e, [] {});
-  CHECK(closed.load() == 1);
-}
-
-}  // namespace
-
 TEST_CASE("Session::close of the upstream and direct sessions: one callback, opens fail once",
           "[integration][proxy][close]") {
   auto engine = std::move(*Engine::create());
@@ -591,13 +533,13 @@ TEST_CASE("Session::close of the upstream and direct sessions: one callback, ope
     uo.kind = kind;
     uo.server = "127.0.0.1";
     uo.server_port = silent->port();
-    check_proxy_close(*engine, std::make_unique<UpstreamProxySession>(*engine, "up", uo));
+    check_session_close(*engine, std::make_unique<UpstreamProxySession>(*engine, "up", uo));
   }
   // Direct: a dial to 127.0.0.1 answers at once, so the open may already be
   // over; what matters is the one callback and the later open failing.
   {
     std::atomic<int> closed{0};
-    ProxyCloseAnswer late;
+    CloseAnswer late;
     auto* d = new DirectSession(*engine, "direct", net::DialOptions{});
     struct Ctx {
       DirectSession* d;
