@@ -155,6 +155,11 @@ constinit const FieldTable kLogFields{"log", kLog};
 constinit const FieldTable kRouteFields{"route", kRoute};
 constinit const FieldTable kInboundFields{"inbound", kInbound};
 constinit const FieldTable kListenFields{"listen", kListen};
+
+// The first four listen fields are read; the rest are accepted and ignored.
+static_assert(kListen[4] == F("bind_interface"), "kListenIgnoredFields starts at bind_interface");
+constinit const std::span<const std::string_view> kListenIgnoredFields =
+    std::span<const std::string_view>(kListen).subspan(4);
 constinit const FieldTable kSocksInboundFields{"inbound.socks", kSocksInbound};
 constinit const FieldTable kHttpInboundFields{"inbound.http", kHttpInbound};
 constinit const FieldTable kMixedInboundFields{"inbound.mixed", kMixedInbound};

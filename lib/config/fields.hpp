@@ -29,6 +29,9 @@ extern const FieldTable kLogFields;
 extern const FieldTable kRouteFields;
 extern const FieldTable kInboundFields;
 extern const FieldTable kListenFields;
+// kListenIgnoredFields: the part of kListenFields sluice accepts and ignores
+// with a warning (sing-box tuning knobs and deprecated sniffing options).
+extern const std::span<const std::string_view> kListenIgnoredFields;
 extern const FieldTable kSocksInboundFields;
 extern const FieldTable kHttpInboundFields;
 extern const FieldTable kMixedInboundFields;

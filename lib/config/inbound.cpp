@@ -4,30 +4,11 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include <arpa/inet.h>
 
+#include "config/fields.hpp"
 #include "config/parse.hpp"
 
 namespace sluice::config {
 namespace {
-
-// Listen fields sluice accepts but does not act on: sing-box tuning knobs and
-// deprecated sniffing options. They warn so nobody relies on them silently.
-constexpr std::string_view kIgnoredListenFields[] = {
-    "bind_interface",
-    "routing_mark",
-    "reuse_addr",
-    "netns",
-    "tcp_multi_path",
-    "disable_tcp_keep_alive",
-    "tcp_keep_alive",
-    "tcp_keep_alive_interval",
-    "udp_fragment",
-    "detour",
-    "sniff",
-    "sniff_override_destination",
-    "sniff_timeout",
-    "domain_strategy",
-    "udp_disable_domain_unmapping",
-};
 
 Status parse_listen(ObjectReader& r, ListenOptions* out) {
   std::string listen;
@@ -42,7 +23,7 @@ Status parse_listen(ObjectReader& r, ListenOptions* out) {
   SLUICE_TRY(r.port("listen_port", &out->listen_port, true, 0));
   SLUICE_TRY(r.boolean("tcp_fast_open", &out->tcp_fast_open));
   SLUICE_TRY(r.duration("udp_timeout", &out->udp_timeout));
-  for (std::string_view f : kIgnoredListenFields) r.ignore(f, "not supported, ignored");
+  for (std::string_view f : kListenIgnoredFields) r.ignore(f, "not supported, ignored");
   return {};
 }
 
