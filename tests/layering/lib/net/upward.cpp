@@ -1,3 +1,3 @@
 // An upward include: lib/net may not use lib/session.
-#include "session/relay.hpp"
 #include "net/ok.hpp"
+#include "session/relay.hpp"

@@ -1,4 +1,4 @@
 // Sans-I/O cores may not include libuv or BoringSSL.
-#include <uv.h>
 #include <openssl/sha.h>
+#include <uv.h>
 #include "proto/ok.hpp"
