@@ -20,6 +20,7 @@
 #include <span>
 #include <vector>
 
+#include "../tests/unit/tls13/rfc8448_profile.hpp"
 #include "crypto/brotli.hpp"
 #include "proto/tls13/client.hpp"
 #include "proto/tls13/messages.hpp"
@@ -37,29 +38,6 @@ void check(const Outcome& o) {
   if (!o) require(o.alert() != Alert::close_notify && o.what()[0] != '\0');
 }
 
-constexpr uint16_t kCiphers[] = {0x1301, 0x1303, 0x1302};
-constexpr uint16_t kGroups[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100,
-                                0x0101, 0x0102, 0x0103, 0x0104};
-constexpr uint16_t kSigalgs[] = {0x0403, 0x0503, 0x0603, 0x0203, 0x0804, 0x0805, 0x0806, 0x0401,
-                                 0x0501, 0x0601, 0x0201, 0x0402, 0x0502, 0x0602, 0x0202};
-constexpr uint16_t kVersions[] = {0x0304};
-constexpr uint8_t kRenego[] = {0};
-constexpr uint8_t kPskModes[] = {1, 1};
-constexpr uint8_t kRecordSizeLimit[] = {0x40, 0x01};
-constexpr ProfileExtension kExtensions[] = {
-    {ext::server_name, ExtKind::server_name, {}},
-    {ext::renegotiation_info, ExtKind::literal, kRenego},
-    {ext::supported_groups, ExtKind::supported_groups, {}},
-    {ext::session_ticket, ExtKind::literal, {}},
-    {ext::key_share, ExtKind::key_share, {}},
-    {ext::supported_versions, ExtKind::supported_versions, {}},
-    {ext::signature_algorithms, ExtKind::signature_algorithms, {}},
-    {ext::psk_key_exchange_modes, ExtKind::literal, kPskModes},
-    {ext::record_size_limit, ExtKind::literal, kRecordSizeLimit},
-};
-constexpr ClientProfile kRfc8448 = {
-    "rfc8448", false, 0, kCiphers, kGroups, kSigalgs, kVersions, kExtensions, PaddingRule::none,
-};
 constexpr uint8_t kRandom[32] = {0xcb, 0x34, 0xec, 0xb1, 0xe7, 0x81, 0x63, 0xba, 0x1c, 0x38, 0xc6,
                                  0xda, 0xcb, 0x19, 0x6a, 0x6d, 0xff, 0xa2, 0x1a, 0x8d, 0x99, 0x12,
                                  0xec, 0x18, 0xa2, 0xef, 0x62, 0x83, 0x02, 0x4d, 0xec, 0xe7};
@@ -127,7 +105,7 @@ void decode_all(std::span<const uint8_t> in) {
 
 void run_client(std::span<const uint8_t> in) {
   ClientConfig cfg;
-  cfg.profile = &kRfc8448;
+  cfg.profile = &test::rfc8448::kProfile;
   cfg.server_name = "server";
   cfg.alpn.clear();
   cfg.key_shares = KeySharePolicy::x25519_only;

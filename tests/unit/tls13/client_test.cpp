@@ -13,6 +13,7 @@
 #include "sluice/buffer.hpp"
 #include "support/hex.hpp"
 #include "unit/tls13/rfc8448_hrr_vectors.hpp"
+#include "unit/tls13/rfc8448_profile.hpp"
 #include "unit/tls13/rfc8448_vectors.hpp"
 
 using namespace sluice;
@@ -29,32 +30,6 @@ Vec cat(Vec a, const Vec& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
-
-// The RFC 8448 §3 client's hello as a profile row.
-constexpr uint16_t kRfcCiphers[] = {0x1301, 0x1303, 0x1302};
-constexpr uint16_t kRfcGroups[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x0100,
-                                   0x0101, 0x0102, 0x0103, 0x0104};
-constexpr uint16_t kRfcSigalgs[] = {0x0403, 0x0503, 0x0603, 0x0203, 0x0804, 0x0805, 0x0806, 0x0401,
-                                    0x0501, 0x0601, 0x0201, 0x0402, 0x0502, 0x0602, 0x0202};
-constexpr uint16_t kRfcVersions[] = {0x0304};
-constexpr uint8_t kRenego[] = {0};
-constexpr uint8_t kPskModes[] = {1, 1};
-constexpr uint8_t kRecordSizeLimit[] = {0x40, 0x01};
-constexpr ProfileExtension kRfcExtensions[] = {
-    {ext::server_name, ExtKind::server_name, {}},
-    {ext::renegotiation_info, ExtKind::literal, kRenego},
-    {ext::supported_groups, ExtKind::supported_groups, {}},
-    {ext::session_ticket, ExtKind::literal, {}},
-    {ext::key_share, ExtKind::key_share, {}},
-    {ext::supported_versions, ExtKind::supported_versions, {}},
-    {ext::signature_algorithms, ExtKind::signature_algorithms, {}},
-    {ext::psk_key_exchange_modes, ExtKind::literal, kPskModes},
-    {ext::record_size_limit, ExtKind::literal, kRecordSizeLimit},
-};
-constexpr ClientProfile kRfcProfile = {
-    "rfc8448",         false, 0, kRfcCiphers, kRfcGroups, kRfcSigalgs, kRfcVersions, kRfcExtensions,
-    PaddingRule::none,
-};
 
 // rfc_random serves the trace's client random, then its X25519 key.
 RandomSource rfc_random() {
@@ -74,7 +49,7 @@ RandomSource rfc_random() {
 
 ClientConfig rfc_config(int* verifier_calls) {
   ClientConfig c;
-  c.profile = &kRfcProfile;
+  c.profile = &v::kProfile;
   c.server_name = "server";
   c.alpn.clear();
   c.key_shares = KeySharePolicy::x25519_only;
@@ -194,19 +169,19 @@ namespace {
 constexpr uint16_t kHrrGroups[] = {0x001d, 0x0017, 0x0018};
 constexpr ProfileExtension kHrrExtensions[] = {
     {ext::server_name, ExtKind::server_name, {}},
-    {ext::renegotiation_info, ExtKind::literal, kRenego},
+    {ext::renegotiation_info, ExtKind::literal, v::kRenego},
     {ext::supported_groups, ExtKind::supported_groups, {}},
     {ext::key_share, ExtKind::key_share, {}},
     {ext::supported_versions, ExtKind::supported_versions, {}},
     {ext::signature_algorithms, ExtKind::signature_algorithms, {}},
     {ext::cookie, ExtKind::cookie, {}},
-    {ext::psk_key_exchange_modes, ExtKind::literal, kPskModes},
-    {ext::record_size_limit, ExtKind::literal, kRecordSizeLimit},
+    {ext::psk_key_exchange_modes, ExtKind::literal, v::kPskModes},
+    {ext::record_size_limit, ExtKind::literal, v::kRecordSizeLimit},
 };
 constexpr ClientProfile kHrrProfile = {
     "rfc8448-hrr", false,          0,
-    kRfcCiphers,   kHrrGroups,     kRfcSigalgs,
-    kRfcVersions,  kHrrExtensions, PaddingRule::boringssl,
+    v::kCiphers,   kHrrGroups,     v::kSigalgs,
+    v::kVersions,  kHrrExtensions, PaddingRule::boringssl,
 };
 
 // hrr_random serves, for the 32-octet draws in order: the random, the
