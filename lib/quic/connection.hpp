@@ -148,6 +148,8 @@ class Connection {
   // counted (stats().datagrams_dropped) and reported as frame_too_large /
   // limit_exceeded; not_supported if the peer takes no datagrams.
   Status send_datagram(const uint8_t* data, size_t len) noexcept;
+  // send_datagram(Slice) queues |payload| itself (no copy), same rules.
+  Status send_datagram(Slice&& payload) noexcept;
   // max_datagram_payload is the largest payload that fits now (0 if none).
   size_t max_datagram_payload() const noexcept;
 
