@@ -53,6 +53,11 @@ class Brutal final : public RateController {
   void on_congestion(ngtcp2_conn_stat& cs, uint64_t sent_at, uint64_t now) override;
   void on_persistent_congestion(ngtcp2_conn_stat& cs, uint64_t now) override;
 
+  // set_rate changes B (bytes per second, > 0); it takes effect at the
+  // next packet or ACK.
+  void set_rate(uint64_t rate) noexcept {
+    if (rate > 0) opts_.rate = rate;
+  }
   double ack_rate() const noexcept { return ack_rate_; }
   uint64_t rate() const noexcept { return opts_.rate; }
   uint64_t lost_bytes() const noexcept { return lost_total_; }

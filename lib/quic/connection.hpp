@@ -185,6 +185,11 @@ class Connection {
   // congestion returns ngtcp2's view: cwnd, srtt, bytes in flight, pacing.
   ngtcp2_conn_stat conn_stat() const noexcept;
   const ConnectionOptions& options() const noexcept { return opts_; }
+  // rate_controller: the connection's own controller (from
+  // ConnectionOptions::rate_controller), nullptr without one; its owner may
+  // adjust it between calls (Hysteria's Brutal learns its rate after the
+  // handshake).
+  RateController* rate_controller() const noexcept { return rate_ctl_.get(); }
   // pool is the Engine's buffer pool (for layers above: HTTP/3 framing).
   BufferPool& pool() noexcept;
   // peer_bidi_stream_limit is the cumulative number of bidirectional streams

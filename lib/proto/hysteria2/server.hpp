@@ -29,9 +29,9 @@ namespace sluice::hysteria2 {
 
 class ServerCore final : public sluice::ServerCore {
  public:
-  // |user|: the name the connection authenticated as (borrowed; it must
-  // outlive the core).
-  explicit ServerCore(std::string_view user) noexcept : user_(user) {}
+  // |user|: the name the connection authenticated as (copied: the stream
+  // may outlive its connection's bookkeeping).
+  explicit ServerCore(std::string user) noexcept : user_(std::move(user)) {}
 
   const char* name() const noexcept override { return "hysteria2"; }
   size_t max_header() const noexcept override;
@@ -43,7 +43,7 @@ class ServerCore final : public sluice::ServerCore {
   void clear_output() noexcept override { out_.clear(); }
 
  private:
-  std::string_view user_;
+  std::string user_;
   std::vector<uint8_t> out_;
 };
 

@@ -69,7 +69,7 @@ void Defragmenter::reset() noexcept {
   count_ = 0;
   got_ = 0;
   chunk_ = 0;
-  last_len_ = 0;
+  tail_.clear();
 }
 
 void Defragmenter::drop() noexcept {
@@ -88,35 +88,46 @@ Defragmenter::Packet Defragmenter::feed(const UdpMessage& m) noexcept {
   }
   if (have_[h.frag_id]) return {};  // duplicate
   const size_t len = m.data.size();
-  const bool last = h.frag_id == count_ - 1;
-  if (last) {
-    if (len > kMaxUdpSize) {
-      drop();
-      return {};
+  try {
+    if (h.frag_id == count_ - 1) {
+      if (len > kMaxUdpPayload) {
+        drop();
+        return {};
+      }
+      tail_.assign(m.data.begin(), m.data.end());
+    } else {
+      if (chunk_ == 0) chunk_ = len;
+      // Non-last fragments all carry the sender's chunk; anything else (or
+      // a packet over kMaxUdpPayload) cannot be placed.
+      const size_t end = size_t{h.frag_id + 1u} * chunk_;
+      if (len != chunk_ || end > kMaxUdpPayload) {
+        drop();
+        return {};
+      }
+      if (buf_.size() < end) buf_.resize(end);
+      std::memcpy(buf_.data() + size_t{h.frag_id} * chunk_, m.data.data(), len);
     }
-    std::memcpy(buf_ + kMaxUdpSize, m.data.data(), len);
-    last_len_ = len;
-  } else {
-    if (chunk_ == 0) chunk_ = len;
-    // Non-last fragments all carry the sender's chunk; anything else (or a
-    // packet over kMaxUdpSize) cannot be placed.
-    if (len != chunk_ || size_t{h.frag_id + 1u} * chunk_ > kMaxUdpSize) {
-      drop();
-      return {};
-    }
-    std::memcpy(buf_ + size_t{h.frag_id} * chunk_, m.data.data(), len);
+  } catch (...) {  // no memory: the packet is lost, as UDP may lose it
+    drop();
+    return {};
   }
   have_[h.frag_id] = true;
   if (++got_ < count_) return {};
   const size_t tail_at = chunk_ * (count_ - 1u);
-  if (tail_at + last_len_ > kMaxUdpSize) {
+  const size_t total = tail_at + tail_.size();
+  if (total > kMaxUdpPayload) {
     drop();
     return {};
   }
-  std::memcpy(buf_ + tail_at, buf_ + kMaxUdpSize, last_len_);
-  const size_t total = tail_at + last_len_;
+  try {
+    if (buf_.size() < total) buf_.resize(total);
+  } catch (...) {
+    drop();
+    return {};
+  }
+  std::memcpy(buf_.data() + tail_at, tail_.data(), tail_.size());
   reset();
-  return {true, {buf_, total}};
+  return {true, {buf_.data(), total}};
 }
 
 }  // namespace sluice::hysteria2

@@ -17,8 +17,9 @@
 // all fragments of a packet back to back.
 //
 // Rules enforced (the official parser's): addrLen 1..2048, at least one
-// data byte, fragID < fragCount. Senders never emit a message over
-// kMaxUdpSize.
+// data byte, fragID < fragCount. A reassembled packet may be up to
+// kMaxUdpPayload bytes (the official receiver has no limit; its sender
+// drops anything over kMaxUdpSize because of its read buffer).
 //
 // Threading: pure functions; a Defragmenter is one session's object.
 #pragma once
@@ -27,12 +28,17 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "proto/hysteria2/hysteria2.hpp"
 #include "sluice/buffer.hpp"
 #include "sluice/error.hpp"
 
 namespace sluice::hysteria2 {
+
+// kMaxUdpPayload: the largest UDP payload over IPv4 (65535 - 8 - 20): what
+// sluice sends and reassembles.
+inline constexpr size_t kMaxUdpPayload = 65507;
 
 struct UdpHeader {
   uint32_t session_id = 0;
@@ -106,17 +112,16 @@ class Defragmenter {
   void drop() noexcept;
 
   // Every fragment but the last has the sender's chunk length, so fragment
-  // i lives at i * chunk_ in the first half of buf_ (a reassembled packet
-  // is at most kMaxUdpSize bytes). The last fragment may arrive before the
-  // chunk length is known: it waits in the second half and moves into place
-  // when the packet completes.
+  // i lives at i * chunk_ in buf_; the last one may arrive before the chunk
+  // length is known and waits in tail_. Both grow to the largest packet
+  // seen and are then reused (no allocation per packet in steady state).
   uint16_t packet_id_ = 0;
   uint8_t count_ = 0;  // fragments of the packet in progress; 0: none
   uint8_t got_ = 0;
-  size_t chunk_ = 0;     // length of a non-last fragment (0: none seen yet)
-  size_t last_len_ = 0;  // length of the last fragment (when have_[count_-1])
+  size_t chunk_ = 0;  // length of a non-last fragment (0: none seen yet)
   bool have_[256] = {};
-  uint8_t buf_[kMaxUdpSize * 2];
+  std::vector<uint8_t> buf_;
+  std::vector<uint8_t> tail_;
   uint64_t drops_ = 0;
 };
 
