@@ -144,7 +144,7 @@ struct TlsServerOptions {
   TlsEchServerOptions ech;
 };
 
-enum class InboundType : uint8_t { socks, http, mixed, trojan, vless };
+enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, hysteria2 };
 
 struct SocksInboundOptions {
   std::vector<User> users;  // empty = no authentication
@@ -198,13 +198,49 @@ struct VlessInboundOptions {
   std::vector<std::pair<std::string, VlessFallback>> fallback_for_alpn;
 };
 
+// Hysteria2ObfsOptions is Hysteria v2's "obfs" (docs/protocols/hysteria2.md).
+struct Hysteria2ObfsOptions {
+  std::string type;      // "" (none) or "salamander"
+  std::string password;  // the Salamander PSK (at least 4 bytes)
+};
+
+// Hysteria2User is one account of a hysteria2 inbound: a client
+// authenticates with |password|, or with "name:password" (the official
+// server's userpass form).
+struct Hysteria2User {
+  std::string name;
+  std::string password;
+};
+
+// Hysteria2MasqueradeOptions is what a hysteria2 inbound answers to every
+// HTTP/3 request that is not a successful authentication.
+struct Hysteria2MasqueradeOptions {
+  enum class Type : uint8_t { not_found, string, file };
+  Type type = Type::not_found;                               // not_found: Go's 404 page
+  int status_code = 200;                                     // string
+  std::vector<std::pair<std::string, std::string>> headers;  // string
+  std::string content;                                       // string
+  std::string directory;                                     // file
+};
+
+struct Hysteria2InboundOptions {
+  std::vector<Hysteria2User> users;
+  TlsServerOptions tls;     // required: QUIC's TLS (ALPN h3 unless set)
+  uint32_t up_mbps = 0;     // the server's send limit (Brutal); 0 = none (BBR)
+  uint32_t down_mbps = 0;   // the server's receive limit, sent as hysteria-cc-rx
+  bool ignore_client_bandwidth = false;
+  Hysteria2ObfsOptions obfs;
+  Hysteria2MasqueradeOptions masquerade;
+  bool brutal_debug = false;
+};
+
 struct InboundOptions {
   InboundType type = InboundType::socks;
   std::string tag;
   ListenOptions listen;
   // The alternative matches |type| (same order as InboundType).
   std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions,
-               VlessInboundOptions>
+               VlessInboundOptions, Hysteria2InboundOptions>
       options;
 };
 
@@ -239,7 +275,7 @@ struct ServerEndpoint {
   uint16_t server_port = 0;
 };
 
-enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless };
+enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless, hysteria2 };
 
 struct DirectOutboundOptions {};
 struct BlockOutboundOptions {};
@@ -279,13 +315,29 @@ struct VlessOutboundOptions {
   TlsClientOptions tls;  // disabled = plain TCP (security "none")
 };
 
+struct Hysteria2OutboundOptions {
+  ServerEndpoint endpoint;
+  // server_ports: port hopping ranges ("20000:30000" or "443"); empty =
+  // server_port only.
+  std::vector<std::string> server_ports;
+  Duration hop_interval = std::chrono::seconds(30);
+  uint32_t up_mbps = 0;    // send rate (Brutal); 0 = BBR
+  uint32_t down_mbps = 0;  // receive rate announced to the server
+  Hysteria2ObfsOptions obfs;
+  std::string password;
+  Network network;
+  TlsClientOptions tls;  // required: QUIC's TLS (ALPN h3 unless set)
+  bool brutal_debug = false;
+};
+
 struct OutboundOptions {
   OutboundType type = OutboundType::direct;
   std::string tag;
   DialOptions dial;
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
-               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions>
+               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions,
+               Hysteria2OutboundOptions>
       options;
 };
 
@@ -328,6 +380,11 @@ Result<OutboundOptions> parse_trojan_link(std::string_view link, std::string* wh
 // outbound, as parse_trojan_link does. security=tls and none are built;
 // security=reality is parsed and refused ("REALITY not built yet").
 Result<OutboundOptions> parse_vless_link(std::string_view link, std::string* why);
+
+// parse_hysteria2_link turns a hysteria2:// or hy2:// share link
+// (docs/config.md, "Share links") into a hysteria2 outbound, as
+// parse_trojan_link does.
+Result<OutboundOptions> parse_hysteria2_link(std::string_view link, std::string* why);
 
 const char* inbound_type_name(InboundType t) noexcept;
 const char* outbound_type_name(OutboundType t) noexcept;

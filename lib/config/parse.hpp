@@ -28,6 +28,9 @@ Status parse_trojan_inbound(ObjectReader& r, TrojanInboundOptions* o);
 // parse_vless_outbound / parse_vless_inbound read the vless-specific fields.
 Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o);
 Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o);
+// parse_hysteria2_outbound / parse_hysteria2_inbound read the hysteria2 fields.
+Status parse_hysteria2_outbound(ObjectReader& r, Hysteria2OutboundOptions* o);
+Status parse_hysteria2_inbound(ObjectReader& r, Hysteria2InboundOptions* o);
 // parse_network reads "network" (tcp, udp or both).
 Status parse_network(ObjectReader& r, Network* out);
 // parse_server reads the required "server" and "server_port".

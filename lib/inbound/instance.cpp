@@ -1,6 +1,8 @@
 // instance.cpp: building sessions, router and inbounds from a Config.
 #include "inbound/instance.hpp"
 
+#include "inbound/hysteria2_factory.hpp"
+
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
 #include "session/trojan_session.hpp"
@@ -98,6 +100,15 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       if (!s) return fail(s.error(), why);
       return std::unique_ptr<Session>(std::move(*s));
     }
+    case OutboundType::hysteria2: {
+      if (!hysteria2_available())
+        return fail(Errc::not_supported,
+                    "hysteria2 is not available in this build (the QUIC core is not linked)");
+      std::string why;
+      auto s = make_hysteria2_session(e, o, &why);
+      if (!s) return fail(s.error(), why);
+      return s;
+    }
   }
   return fail(Errc::not_supported, "unknown outbound type");
 }
@@ -173,6 +184,19 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       inst->vless_inbounds_.push_back(std::move(*vi));
       continue;
     }
+    if (in.type == InboundType::hysteria2) {
+      std::string why = "hysteria2 is not available in this build (the QUIC core is not linked)";
+      auto hi = hysteria2_available() ? make_hysteria2_inbound(e, in, inst->router_.get(), &why)
+                                      : Result<std::unique_ptr<ServerDriver>>(Errc::not_supported);
+      if (!hi) {
+        if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
+        Instance* raw = inst.release();
+        raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+        return hi.error();
+      }
+      inst->servers_.push_back(std::move(*hi));
+      continue;
+    }
     ProxyInboundOptions po;
     po.tag = in.tag;
     po.listen = in.listen.listen;
@@ -202,6 +226,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       }
       case InboundType::trojan:
       case InboundType::vless:
+      case InboundType::hysteria2:
         break;  // handled above
     }
     std::string why;
@@ -244,10 +269,17 @@ VlessInbound* Instance::vless_inbound(std::string_view tag) const noexcept {
   return nullptr;
 }
 
+ServerDriver* Instance::server(std::string_view tag) const noexcept {
+  for (const auto& i : servers_)
+    if (i->tag() == tag) return i.get();
+  return nullptr;
+}
+
 uint16_t Instance::inbound_port(std::string_view tag) const noexcept {
   if (ProxyInbound* p = inbound(tag)) return p->port();
   if (TrojanInbound* t = trojan_inbound(tag)) return t->port();
   if (VlessInbound* v = vless_inbound(tag)) return v->port();
+  if (ServerDriver* d = server(tag)) return d->port();
   return 0;
 }
 
@@ -256,7 +288,8 @@ void Instance::close(CloseCallback cb, void* user) noexcept {
   closing_ = true;
   close_cb_ = cb;
   close_user_ = user;
-  open_inbounds_ = inbounds_.size() + trojan_inbounds_.size() + vless_inbounds_.size();
+  open_inbounds_ =
+      inbounds_.size() + trojan_inbounds_.size() + vless_inbounds_.size() + servers_.size();
   if (open_inbounds_ == 0) {
     inbound_closed();
     return;
@@ -266,6 +299,8 @@ void Instance::close(CloseCallback cb, void* user) noexcept {
   for (auto& i : trojan_inbounds_)
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
   for (auto& i : vless_inbounds_)
+    i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
+  for (auto& i : servers_)
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
 }
 

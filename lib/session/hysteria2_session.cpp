@@ -8,6 +8,8 @@
 #include <charconv>
 #include <new>
 
+#include "crypto/tls_ech.hpp"
+#include "crypto/tls_pem.hpp"
 #include "net/closer.hpp"
 #include "net/engine_internal.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
@@ -245,6 +247,64 @@ class Hysteria2Session::Flow final : public DatagramFlow {
   std::unique_ptr<hysteria2::Defragmenter> defrag_;
   DatagramFlowStats stats_;
 };
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+Result<Hysteria2SessionOptions> hysteria2_session_options(const Hysteria2OutboundOptions& o,
+                                                          const DialOptions& dial,
+                                                          std::string* why) {
+  Hysteria2SessionOptions s;
+  if (!o.server_ports.empty()) {
+    if (why) *why = "server_ports: port hopping is not supported yet";
+    return Errc::not_supported;
+  }
+  s.server = o.endpoint.server;
+  s.server_port = o.endpoint.server_port;
+  s.password = o.password;
+  s.up_bps = uint64_t{o.up_mbps} * 125000;  // Mbit/s -> bytes/s, as sing-box
+  s.down_bps = uint64_t{o.down_mbps} * 125000;
+  if (o.obfs.type == "salamander") s.obfs_password = o.obfs.password;
+  s.udp = o.network.udp;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(dial.connect_timeout);
+  if (ms.count() > 0) s.handshake_timeout_ms = static_cast<uint64_t>(ms.count());
+  const TlsClientOptions& t = o.tls;
+  s.tls.server_name = t.server_name.empty() ? o.endpoint.server : t.server_name;
+  s.tls.alpn = t.alpn.empty() ? std::vector<std::string>{"h3"} : t.alpn;
+  s.tls.verify_peer = !t.insecure;
+  s.tls.ca_pem = t.certificate;
+  s.tls.ca_file = t.certificate_path;
+  s.tls.spki_pins_b64 = t.certificate_public_key_sha256;
+  s.tls.cert_pins_hex = t.certificate_sha256;
+  if (t.ech.enabled) {
+    auto text = tls::pem_or_path(t.ech.config, t.ech.config_path, why);
+    if (!text) return text.error();
+    if (text->empty()) {
+      if (why) *why = "tls.ech: no config (ECH configs from DNS are not supported)";
+      return Errc::config_invalid;
+    }
+    std::string w;
+    auto list = tls::ech_config_list_from_text(*text, &w);
+    if (!list) {
+      if (why) *why = "tls.ech.config: " + w;
+      return Errc::config_invalid;
+    }
+    s.tls.ech_config_list = std::move(*list);
+  }
+  return s;
+}
+
+// make_hysteria2_session: the definition behind the Instance's weak
+// declaration (lib/inbound/hysteria2_factory.hpp).
+Result<std::unique_ptr<Session>> make_hysteria2_session(Engine& e, const OutboundOptions& o,
+                                                        std::string* why) {
+  auto ho = hysteria2_session_options(std::get<Hysteria2OutboundOptions>(o.options), o.dial, why);
+  if (!ho) return ho.error();
+  auto s = Hysteria2Session::create(e, o.tag, *ho, why);
+  if (!s) return s.error();
+  return std::unique_ptr<Session>(std::move(*s));
+}
 
 // ---------------------------------------------------------------------------
 // Hysteria2Session

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "inbound/hysteria2_inbound.hpp"
+#include "inbound/instance.hpp"
 #include "inbound/proxy_inbound.hpp"
 #include "inbound/router.hpp"
 #include "quic/h3_connection.hpp"
@@ -411,4 +412,64 @@ TEST_CASE("hysteria2: server killed mid-transfer -> clear error, then a working 
   CHECK(echo_transfer(fd, 1u << 20, 8));
   ::close(fd);
   CHECK(c.stats().connections == 2);
+}
+
+TEST_CASE("hysteria2: JSON configs (sing-box fields) through the Instance, TCP and UDP",
+          "[integration][hysteria2][config]") {
+  SelfSigned cert = make_self_signed();
+  const std::string cert_path = write_temp("hy2", "cert.pem", cert.cert_pem);
+  const std::string key_path = write_temp("hy2", "key.pem", cert.key_pem);
+  Targets t;
+  UdpEcho echo;
+  {
+    Side server(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"hysteria2","tag":"in","listen":"127.0.0.1",
+        "listen_port":0,"users":[{"name":"carol","password":"pw for carol"}],"up_mbps":1000,
+        "obfs":{"type":"salamander","password":"shared obfs"},
+        "tls":{"enabled":true,"certificate_path":")" +
+        cert_path + R"(","key_path":")" + key_path + R"("}}],
+        "outbounds":[{"type":"direct","tag":"direct"}]})");
+    Side client(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+        "outbounds":[{"type":"hysteria2","tag":"hy","server":"127.0.0.1","server_port":)" +
+        std::to_string(server.port("in")) +
+        R"(,"password":"pw for carol","up_mbps":800,"down_mbps":1000,
+        "obfs":{"type":"salamander","password":"shared obfs"},
+        "tls":{"enabled":true,"server_name":"localhost","insecure":true}}]})");
+    int fd = tcp_connect(client.port("in"));
+    REQUIRE(socks5_connect(fd, "127.0.0.1", t.echo->port()) == 0);
+    CHECK(echo_transfer(fd, 8u << 20, 12));
+    ::close(fd);
+    SocksUdpAssociation a(client.port("in"));
+    std::vector<uint8_t> p(3000);
+    Pattern(77).fill(p.data(), p.size());
+    CHECK(a.round_trip(echo.port, p.data(), p.size(), 5, 2000));
+    auto st = on_loop(*server.engine, [&] {
+      return static_cast<Hysteria2Inbound*>(server.instance->server("in"))->stats();
+    });
+    CHECK(st.authenticated == 1);
+    CHECK(st.users["carol"].tcp_streams == 1);
+    CHECK(st.users["carol"].udp_sessions == 1);
+  }
+  std::remove(cert_path.c_str());
+  std::remove(key_path.c_str());
+}
+
+TEST_CASE("hysteria2: a config the outbound cannot use fails with a reason",
+          "[integration][hysteria2][config]") {
+  auto cfg = parse_config(
+      R"({"outbounds":[{"type":"hysteria2","tag":"hy","server":"127.0.0.1","server_port":1,
+      "server_ports":"20000:20010","password":"p","tls":{"enabled":true}}]})",
+      nullptr);
+  REQUIRE(cfg);
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  std::string why;
+  const bool ok = on_loop(*e, [&] {
+    auto s = make_session(*e, cfg->outbounds[0], &why);
+    return static_cast<bool>(s);
+  });
+  CHECK(!ok);
+  CHECK(why.find("port hopping is not supported yet") != std::string::npos);
+  REQUIRE(e->stop());
 }
