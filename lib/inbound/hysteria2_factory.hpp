@@ -7,10 +7,10 @@
 // libngtcp2.a; that archive is not position-independent, so it cannot go
 // into libsluice.so. The Instance therefore reaches Hysteria v2 through
 // these two functions, declared weak: a program that links the hysteria2
-// objects (the sluice program, the tests, an application linking the
-// static libraries and using Hysteria2Session or Hysteria2Inbound) gets
-// them; elsewhere they are null and a hysteria2 config section fails with
-// "not available in this build".
+// objects (the sluice program, tunnel_bench and any program built from the
+// static libraries call link_hysteria2(), hysteria2_inbound.hpp) gets
+// them; elsewhere (libsluice.so) they are null and a hysteria2 config
+// section fails with "not available in this build".
 #pragma once
 
 #include <memory>

@@ -5,8 +5,6 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "inbound/hysteria2_inbound.hpp"
 
-#include "inbound/hysteria2_factory.hpp"
-
 #include <charconv>
 #include <new>
 #include <unordered_map>
@@ -20,6 +18,7 @@
 #include "quic/quic_stream.hpp"
 #include "quic/salamander.hpp"
 #include "session/datagram_relay.hpp"
+#include "session/hysteria2_session.hpp"
 #include "session/hysteria2_udp.hpp"
 #include "sluice/cipher.hpp"
 #include "sluice/log.hpp"
@@ -597,8 +596,8 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   return in;
 }
 
-// make_hysteria2_inbound: the strong definition of the Instance's weak
-// factory (hysteria2_factory.hpp).
+// make_hysteria2_inbound: the definition behind the Instance's weak
+// declaration (hysteria2_factory.hpp).
 Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const InboundOptions& in,
                                                              Router* router, std::string* why) {
   auto c = hysteria2_inbound_config(in.tag, in.listen,
@@ -607,6 +606,19 @@ Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const In
   auto r = Hysteria2Inbound::create(e, *c, router, why);
   if (!r) return r.error();
   return std::unique_ptr<ServerDriver>(std::move(*r));
+}
+
+void link_hysteria2() noexcept {
+  // Strong references to both factories from an object the caller links:
+  // stored through a volatile pointer, so they cannot be optimised away.
+  struct Factories {
+    decltype(&make_hysteria2_session) session;
+    decltype(&make_hysteria2_inbound) inbound;
+  };
+  static Factories f;
+  Factories* volatile p = &f;
+  p->session = &make_hysteria2_session;
+  p->inbound = &make_hysteria2_inbound;
 }
 
 quic::Endpoint& Hysteria2Inbound::endpoint() noexcept { return listener_->endpoint(); }
