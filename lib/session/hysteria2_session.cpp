@@ -186,12 +186,14 @@ class Hysteria2Session::Flow final : public DatagramFlow {
     for (auto& [t, p] : q) (void)transmit(t, std::move(p));
   }
   // fail: the connection ended or refused UDP; the handler hears it once.
+  // It leaves the Session's table first, so the Session can fail every
+  // flow by taking the first until none is left, whatever the handlers do.
   void fail(Errc e) noexcept {
+    if (s_) s_->flows_.erase(sid_);
+    s_ = nullptr;
     if (failed_) return;
     failed_ = true;
     queue_.clear();
-    if (s_) s_->flows_.erase(sid_);
-    s_ = nullptr;
     if (h_) h_->on_error(e);
   }
   void receive(const hysteria2::UdpMessage& m, BufferPool& pool) noexcept {
@@ -346,10 +348,11 @@ Result<std::unique_ptr<Hysteria2Session>> Hysteria2Session::create(Engine& e, st
 
 Hysteria2Session::~Hysteria2Session() {
   dial_ = nullptr;  // cancelled by close(); never deleted here
-  for (auto& [sid, f] : flows_) {
-    (void)sid;
-    f->fail(Errc::closed);
-  }
+  fail_flows(Errc::closed);
+}
+
+void Hysteria2Session::fail_flows(Errc e) noexcept {
+  while (!flows_.empty()) flows_.begin()->second->fail(e);
 }
 
 void Hysteria2Session::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
@@ -505,7 +508,7 @@ void Hysteria2Session::on_headers(quic::H3Stream& s) {
                             "Hysteria server)";
     SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
     fail_waiting(Errc::auth_failed, why);
-    for (auto it = flows_.begin(); it != flows_.end();) (it++)->second->fail(Errc::auth_failed);
+    fail_flows(Errc::auth_failed);
     auth_ = nullptr;
     if (conn_) conn_->close(kH3GeneralProtocolError, "authentication refused");
     return;
@@ -531,12 +534,13 @@ void Hysteria2Session::on_headers(quic::H3Stream& s) {
   next_attempt_ = 0;
   stats_.connections++;
   start_waiting();
-  for (auto it = flows_.begin(); it != flows_.end();) {
-    Flow* f = (it++)->second;
-    if (server_udp_)
+  if (!server_udp_) {
+    fail_flows(Errc::not_supported);
+  } else {
+    for (auto& [sid, f] : flows_) {  // sends only: no handler runs
+      (void)sid;
       f->ready();
-    else
-      f->fail(Errc::not_supported);
+    }
   }
 }
 
@@ -570,9 +574,12 @@ void Hysteria2Session::start_waiting() noexcept {
 }
 
 void Hysteria2Session::fail_waiting(Errc e, const std::string& why) noexcept {
-  std::vector<Open*> w;
-  w.swap(waiting_);
-  for (Open* o : w) o->answer(e, why);
+  // One at a time: a handler may cancel other opens, which leave waiting_.
+  while (!waiting_.empty()) {
+    Open* o = waiting_.back();
+    waiting_.pop_back();
+    o->answer(e, why);
+  }
 }
 
 void Hysteria2Session::lost(Errc e, const std::string& why) noexcept {
@@ -584,7 +591,7 @@ void Hysteria2Session::lost(Errc e, const std::string& why) noexcept {
   state_ = State::idle;
   SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
   fail_waiting(e, why);
-  for (auto it = flows_.begin(); it != flows_.end();) (it++)->second->fail(e);
+  fail_flows(e);
 }
 
 void Hysteria2Session::on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) {
@@ -672,7 +679,7 @@ void Hysteria2Session::close(CloseCallback cb, void* user) noexcept {
   const char* why = net::closing_all(engine()) ? "engine stopping" : "outbound closing";
   waiting_.clear();
   pending_.fail_all(Errc::canceled, why);
-  for (auto it = flows_.begin(); it != flows_.end();) (it++)->second->fail(Errc::canceled);
+  fail_flows(Errc::canceled);
   if (dial_) {
     dial_->cancel();
     dial_ = nullptr;

@@ -131,6 +131,7 @@ class Hysteria2Session final : public Session,
   void connect() noexcept;
   void start_waiting() noexcept;
   void fail_waiting(Errc e, const std::string& why) noexcept;
+  void fail_flows(Errc e) noexcept;                    // every flow fails (its handler hears e)
   void lost(Errc e, const std::string& why) noexcept;  // the connection is gone
   void retire_endpoint() noexcept;
   void maybe_closed() noexcept;
