@@ -109,15 +109,16 @@ Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, Inb
     SLUICE_TRY(parse_vless_inbound(r, &o));
     out->options = std::move(o);
   } else if (type == "hysteria2") {
+    // Not in the "expected" list below (see outbound.cpp).
     out->type = InboundType::hysteria2;
     r.add_fields(kHysteria2InboundFields);
     Hysteria2InboundOptions o;
     SLUICE_TRY(parse_hysteria2_inbound(r, &o));
     out->options = std::move(o);
   } else {
-    return ctx.fail(Errc::config_invalid, r.path("type"),
-                    "unsupported inbound type \"" + type +
-                        "\" (expected socks, http, mixed, trojan, vless or hysteria2)");
+    return ctx.fail(
+        Errc::config_invalid, r.path("type"),
+        "unsupported inbound type \"" + type + "\" (expected socks, http, mixed, trojan or vless)");
   }
   SLUICE_TRY(parse_listen(r, &out->listen));
   r.finish();
