@@ -8,6 +8,9 @@
 #include <functional>
 #include <thread>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "inbound/hysteria2_inbound.hpp"
 #include "inbound/instance.hpp"
 #include "inbound/proxy_inbound.hpp"
@@ -535,4 +538,105 @@ TEST_CASE("hysteria2: Brutal holds its rate at 5 % loss; BBR measured beside it"
   CHECK(lossy <= 1.1 * rate);
   CHECK(lossy >= 0.8 * clean);
   CHECK(bbr > 0);
+}
+
+namespace {
+
+// H3Get fetches one path with the QUIC core's HTTP/3 client.
+struct H3Get final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3StreamHandler {
+  std::string path;
+  std::unique_ptr<quic::Endpoint> ep;
+  quic::Connection* c = nullptr;
+  std::unique_ptr<quic::H3Connection> h3;
+  std::string body;
+  int status = 0;
+  std::string content_type;
+  std::atomic<bool> finished{false};
+  void on_quic_dial(Result<quic::QuicDialed> r, const char*) override {
+    if (!r) {
+      finished = true;
+      return;
+    }
+    ep = std::move(r->endpoint);
+    c = r->connection;
+    c->set_handler(this);
+    h3 = std::move(*quic::H3Connection::create(*c, nullptr));
+    for (auto& es : r->early_streams) on_stream(*c, std::move(es));
+    if (!h3->request("GET", "localhost", path, {}, false, this)) finished = true;
+  }
+  void on_stream(quic::Connection& cc, std::unique_ptr<quic::QuicStream> s) override {
+    if (!s->bidi()) {
+      h3->accept_stream(std::move(s));
+      return;
+    }
+    quic::ConnectionHandler::on_stream(cc, std::move(s));
+  }
+  void on_headers(quic::H3Stream& s) override {
+    status = s.status();
+    content_type = std::string(s.field("content-type"));
+  }
+  void on_body(quic::H3Stream&, Slice&& d) override { body.append(d.view()); }
+  void on_close(quic::H3Stream&, Errc) override { finished = true; }
+};
+
+struct Fetched {
+  int status = 0;
+  std::string body, content_type;
+};
+
+Fetched fetch(uint16_t port, const std::string& path) {
+  H3Get g;
+  g.path = path;
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  on_loop(*e, [&] {
+    quic::QuicDialOptions d;
+    quic::QuicDial::start(*e, "127.0.0.1", port, make_tls(client_opts({"h3"})), d, &g);
+  });
+  REQUIRE(wait_until([&] { return g.finished.load(); }));
+  on_loop(*e, [&] {
+    g.h3.reset();
+    if (g.ep) g.ep->close(nullptr, nullptr);
+  });
+  REQUIRE(e->stop());
+  g.ep.reset();
+  return Fetched{g.status, g.body, g.content_type};
+}
+
+}  // namespace
+
+TEST_CASE("hysteria2: file masquerade serves a directory, nothing outside it",
+          "[integration][hysteria2]") {
+  SelfSigned cert = make_self_signed();
+  const std::string index = write_temp("hy2masq", "index.html", "<html>home</html>");
+  const std::string dir = index.substr(0, index.rfind('/'));
+  const std::string secret = write_temp("hy2masq", "secret.txt", "do not serve");
+  // Serve a subdirectory holding only the page, next to the secret.
+  const std::string root = dir + "/sluice_hy2masq_root_" + std::to_string(::getpid());
+  REQUIRE(::mkdir(root.c_str(), 0700) == 0);
+  const std::string page = root + "/index.html";
+  REQUIRE(std::rename(index.c_str(), page.c_str()) == 0);
+  Hy2Server s(cert, [&](Hysteria2InboundConfig& c) {
+    c.masquerade.type = Hysteria2MasqueradeOptions::Type::file;
+    c.masquerade.directory = root;
+  });
+  Fetched a = fetch(s.port, "/index.html");
+  CHECK(a.status == 200);
+  CHECK(a.body == "<html>home</html>");
+  CHECK(a.content_type.find("text/html") == 0);
+  Fetched b = fetch(s.port, "/");
+  CHECK(b.status == 200);
+  CHECK(b.body == "<html>home</html>");
+  const std::string escape = "/../" + secret.substr(secret.rfind('/') + 1);
+  Fetched c = fetch(s.port, escape);
+  CHECK(c.status == 404);
+  CHECK(c.body.find("do not serve") == std::string::npos);
+  Fetched d = fetch(s.port, "/%2e%2e/x");
+  CHECK(d.status == 404);
+  Fetched e = fetch(s.port, "/missing.html");
+  CHECK(e.status == 404);
+  CHECK(e.body == "404 page not found\n");
+  std::remove(page.c_str());
+  ::rmdir(root.c_str());
+  std::remove(secret.c_str());
 }
