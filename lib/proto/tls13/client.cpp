@@ -224,7 +224,7 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
       }
       case ExtKind::signature_algorithms: {
         const size_t l = w.open_prefix(2);
-        for (uint16_t s : p.signature_algorithms) w.u16(s);
+        for (uint16_t s : p.signature_algorithms) w.u16(map(s, 5));
         return w.close_prefix(l);
       }
       case ExtKind::supported_versions: {
@@ -648,8 +648,8 @@ Outcome Client::on_certificate_verify(const HandshakeView& msg) {
   if (Outcome o = parse_certificate_verify(msg.body, cv); !o) return o;
   const auto& adv = cfg_.profile->signature_algorithms;
   const auto& extra = cfg_.extra_signature_schemes;
-  if (std::find(adv.begin(), adv.end(), cv.scheme) == adv.end() &&
-      std::find(extra.begin(), extra.end(), cv.scheme) == extra.end())
+  if (is_grease(cv.scheme) || (std::find(adv.begin(), adv.end(), cv.scheme) == adv.end() &&
+                               std::find(extra.begin(), extra.end(), cv.scheme) == extra.end()))
     return Outcome::fail(Alert::illegal_parameter, "CertificateVerify scheme not offered");
   std::vector<uint8_t> content(64, 0x20);
   content.insert(content.end(), std::begin(kServerCvContext), std::end(kServerCvContext));

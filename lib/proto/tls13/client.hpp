@@ -211,7 +211,7 @@ class Client {
   // ClientHello state, kept for a HelloRetryRequest.
   std::array<uint8_t, 32> random_{};
   std::vector<uint8_t> session_id_;
-  std::array<uint16_t, 6> grease_{};  // cipher, group, ext1, ext2, version, ech-config
+  std::array<uint16_t, 6> grease_{};  // cipher, group, ext1, ext2, version, sigalg
   std::vector<size_t> order_;         // extension order (indexes into the profile)
   std::vector<uint8_t> ech_grease_;
   std::vector<uint16_t> offered_groups_;  // groups with a key share

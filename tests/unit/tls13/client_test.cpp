@@ -402,7 +402,7 @@ TEST_CASE("chrome profile: ClientHello shape", "[tls13][client][chrome]") {
   CHECK(ch.legacy_session_id.size() == 32);
 
   const auto exts = ch.extensions.all();
-  REQUIRE(exts.size() == 18);
+  REQUIRE(exts.size() == 19);
   CHECK(is_grease(exts.front().type));
   CHECK(exts.front().data.empty());
   CHECK(is_grease(exts.back().type));
@@ -411,7 +411,7 @@ TEST_CASE("chrome profile: ClientHello shape", "[tls13][client][chrome]") {
   std::set<uint16_t> types;
   for (size_t i = 1; i + 1 < exts.size(); ++i) types.insert(exts[i].type);
   CHECK(types == std::set<uint16_t>{0, 23, 0xff01, 10, 11, 35, 16, 5, 13, 18, 51, 45, 43, 27, 17613,
-                                    0xfe0d});
+                                    0xfe0d, 0xca34});
   CHECK(ch.extensions.find(ext::padding) == nullptr);  // the hybrid hello is over 512 bytes
 
   Bytes groups;
@@ -445,7 +445,9 @@ TEST_CASE("chrome profile: ClientHello shape", "[tls13][client][chrome]") {
 
   Bytes sigalgs;
   REQUIRE(parse_u16_list(ch.extensions.find(ext::signature_algorithms)->data, 2, sigalgs).ok());
-  CHECK(to_hex(sigalgs) == "04030804040105030805050108060601");
+  REQUIRE(sigalgs.size() == 24);
+  CHECK(is_grease(static_cast<uint16_t>(sigalgs[0] << 8 | sigalgs[1])));
+  CHECK(to_hex(sigalgs.subspan(2)) == "09040905090604030804040105030805050108060601");
   CHECK(to_hex(ch.extensions.find(ext::alpn)->data) == "000c02683208687474702f312e31");
   CHECK(to_hex(ch.extensions.find(ext::application_settings)->data) == "0003026832");
   CHECK(to_hex(ch.extensions.find(ext::compress_certificate)->data) == "020002");
@@ -458,7 +460,7 @@ TEST_CASE("chrome profile: ClientHello shape", "[tls13][client][chrome]") {
   CHECK((payload == 144 || payload == 176 || payload == 208 || payload == 240));
   CHECK(to_hex(ech.first(5)) == "0000010001");
 
-  // Chrome permutes per connection: 16 positions, so 8 hellos all in one
+  // Chrome permutes per connection: 17 positions, so 8 hellos all in one
   // order would mean the permutation is broken.
   std::set<std::vector<uint16_t>> orders;
   for (int i = 0; i < 8; ++i) {
@@ -502,11 +504,13 @@ TEST_CASE("x25519-only policy: no hybrid share or group, BoringSSL padding",
 }
 
 TEST_CASE("BoringSSL padding rule: 256..511-byte hellos grow to 512", "[tls13][client]") {
-  // Chrome's lists without the ECH GREASE extension: a hello in the F5 range.
+  // Chrome's lists without the ECH GREASE and trust anchor extensions: a
+  // hello in the F5 range.
   const ClientProfile& chrome = chrome_profile();
   std::vector<ProfileExtension> exts;
   for (const auto& e : chrome.extensions)
-    if (e.kind != ExtKind::encrypted_client_hello) exts.push_back(e);
+    if (e.kind != ExtKind::encrypted_client_hello && e.type != ext::trust_anchors)
+      exts.push_back(e);
   ClientProfile small = chrome;
   small.extensions = exts;
   for (const char* sni : {"a.io", "www.example.com", "a-much-longer-name.subdomain.example.org"}) {
