@@ -3,8 +3,9 @@
 // (sluice never links OpenSSL): each cipher suite, Ed25519 / ECDSA P-256 /
 // RSA (RSA-PSS signatures) certificates, hash-checked data both ways through
 // s_server's -rev echo, a key update forced by the client, and a full
-// handshake through the HelloRetryRequest of a P-256-only server; and `openssl s_client` against
-// the engine server with the same suites and key types.
+// handshake through the HelloRetryRequest of a P-256-only and of a P-384-only
+// server; and `openssl s_client` against
+// the engine server with the same suites and key types, over X25519 and P-384.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -262,6 +263,25 @@ TEST_CASE("engine client: HelloRetryRequest from a P-256-only openssl s_server",
   }
 }
 
+TEST_CASE("engine client: HelloRetryRequest from a P-384-only openssl s_server",
+          "[tls13][interop][openssl]") {
+  const std::string openssl = require_binary("openssl", "openssl");
+  TempDir dir("sluice-tls13-p384-");
+  const Cert cert = make_cert(dir, openssl, "ecdsa");
+  for (const char* suite :
+       {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}) {
+    INFO(suite);
+    uint16_t port = 0;
+    auto peer = start_server(dir, openssl, cert, suite, "P-384", &port);
+    INFO(peer->describe());
+    const uint16_t id = std::string(suite) == "TLS_AES_128_GCM_SHA256" ? kTlsAes128GcmSha256
+                        : std::string(suite) == "TLS_AES_256_GCM_SHA384"
+                            ? kTlsAes256GcmSha384
+                            : kTlsChacha20Poly1305Sha256;
+    session(port, config_for(cert.cert), id, kGroupSecp384r1);
+  }
+}
+
 TEST_CASE("openssl s_client against the engine server: every suite, every key type",
           "[tls13][interop][openssl]") {
   const std::string openssl = require_binary("openssl", "openssl");
@@ -286,73 +306,77 @@ TEST_CASE("openssl s_client against the engine server: every suite, every key ty
     REQUIRE(key.has_value());
     auto shared_key = std::make_shared<crypto::SigningKey>(std::move(*key));
     for (const auto& suite : suites) {
-      INFO(kind << " " << suite.name);
-      ServerConfig sc;
-      sc.certificate_chain = {der_from_pem(slurp(cert.cert))};
-      sc.key = shared_key;
-      Server server(sc);
+      for (const char* group : {"X25519", "P-384"}) {
+        INFO(kind << " " << suite.name << " " << group);
+        const uint16_t want_group = std::string(group) == "X25519" ? kGroupX25519 : kGroupSecp384r1;
+        ServerConfig sc;
+        sc.certificate_chain = {der_from_pem(slurp(cert.cert))};
+        sc.key = shared_key;
+        sc.groups = {kGroupX25519Mlkem768, kGroupX25519, kGroupSecp384r1};
+        Server server(sc);
 
-      Fd ls{::socket(AF_INET, SOCK_STREAM, 0)};
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      REQUIRE(::bind(ls.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-      REQUIRE(::listen(ls.fd, 1) == 0);
-      socklen_t alen = sizeof a;
-      REQUIRE(::getsockname(ls.fd, reinterpret_cast<sockaddr*>(&a), &alen) == 0);
-      const std::string out_path = dir.file(std::string("out-") + kind + suite.name);
-      const std::string cmd =
-          openssl + " s_client -connect 127.0.0.1:" + std::to_string(ntohs(a.sin_port)) +
-          " -tls1_3 -ciphersuites " + suite.name +
-          " -groups X25519 -servername localhost -quiet < " + in_path + " > " + out_path;
-      Peer peer("s_client", {"/bin/sh", "-c", cmd}, dir.file("s_client.log"));
-      pollfd lp{ls.fd, POLLIN, 0};
-      REQUIRE(::poll(&lp, 1, 10000) == 1);
-      Fd fd{::accept(ls.fd, nullptr, nullptr)};
-      REQUIRE(fd.fd >= 0);
+        Fd ls{::socket(AF_INET, SOCK_STREAM, 0)};
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(ls.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::listen(ls.fd, 1) == 0);
+        socklen_t alen = sizeof a;
+        REQUIRE(::getsockname(ls.fd, reinterpret_cast<sockaddr*>(&a), &alen) == 0);
+        const std::string out_path = dir.file(std::string("out-") + kind + suite.name + group);
+        const std::string cmd =
+            openssl + " s_client -connect 127.0.0.1:" + std::to_string(ntohs(a.sin_port)) +
+            " -tls1_3 -ciphersuites " + suite.name + " -groups " + group +
+            " -servername localhost -quiet < " + in_path + " > " + out_path;
+        Peer peer("s_client", {"/bin/sh", "-c", cmd}, dir.file("s_client.log"));
+        pollfd lp{ls.fd, POLLIN, 0};
+        REQUIRE(::poll(&lp, 1, 10000) == 1);
+        Fd fd{::accept(ls.fd, nullptr, nullptr)};
+        REQUIRE(fd.fd >= 0);
 
-      std::string got;
-      bool sent = false, eof = false;
-      for (int i = 0; i < 400 && !eof && !server.failed(); ++i) {
-        auto out = server.output();
-        while (!out.empty()) {
-          const ssize_t n = ::send(fd.fd, out.data(), out.size(), MSG_NOSIGNAL);
-          if (n <= 0) break;
-          server.drain(static_cast<size_t>(n));
-          out = server.output();
-        }
-        if (sent && server.output().empty()) break;
-        pollfd p{fd.fd, POLLIN, 0};
-        if (::poll(&p, 1, 50) > 0) {
-          uint8_t buf[65536];
-          const ssize_t n = ::recv(fd.fd, buf, sizeof buf, 0);
-          if (n <= 0) {
-            eof = true;
-          } else {
-            Outcome o = server.receive(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
-            INFO(o.what() << " " << peer.describe());
-            REQUIRE(o.ok());
+        std::string got;
+        bool sent = false, eof = false;
+        for (int i = 0; i < 400 && !eof && !server.failed(); ++i) {
+          auto out = server.output();
+          while (!out.empty()) {
+            const ssize_t n = ::send(fd.fd, out.data(), out.size(), MSG_NOSIGNAL);
+            if (n <= 0) break;
+            server.drain(static_cast<size_t>(n));
+            out = server.output();
+          }
+          if (sent && server.output().empty()) break;
+          pollfd p{fd.fd, POLLIN, 0};
+          if (::poll(&p, 1, 50) > 0) {
+            uint8_t buf[65536];
+            const ssize_t n = ::recv(fd.fd, buf, sizeof buf, 0);
+            if (n <= 0) {
+              eof = true;
+            } else {
+              Outcome o = server.receive(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+              INFO(o.what() << " " << peer.describe());
+              REQUIRE(o.ok());
+            }
+          }
+          auto d = server.take_application_data();
+          got.append(d.begin(), d.end());
+          if (!sent && server.connected() && got.size() >= up_text.size()) {
+            const auto* b = reinterpret_cast<const uint8_t*>(down_text.data());
+            REQUIRE(server.send({b, down_text.size() / 2}).has_value());
+            REQUIRE(server.request_key_update().has_value());
+            REQUIRE(server.send({b + down_text.size() / 2, down_text.size() - down_text.size() / 2})
+                        .has_value());
+            REQUIRE(server.close().has_value());
+            sent = true;
           }
         }
-        auto d = server.take_application_data();
-        got.append(d.begin(), d.end());
-        if (!sent && server.connected() && got.size() >= up_text.size()) {
-          const auto* b = reinterpret_cast<const uint8_t*>(down_text.data());
-          REQUIRE(server.send({b, down_text.size() / 2}).has_value());
-          REQUIRE(server.request_key_update().has_value());
-          REQUIRE(server.send({b + down_text.size() / 2, down_text.size() - down_text.size() / 2})
-                      .has_value());
-          REQUIRE(server.close().has_value());
-          sent = true;
-        }
+        INFO(peer.describe());
+        REQUIRE(server.connected());
+        CHECK(server.cipher_suite() == suite.id);
+        CHECK(server.group() == want_group);
+        CHECK(got == up_text);
+        for (int i = 0; i < 100 && peer.alive(); ++i) ::poll(nullptr, 0, 50);
+        CHECK(slurp(out_path) == down_text);
       }
-      INFO(peer.describe());
-      REQUIRE(server.connected());
-      CHECK(server.cipher_suite() == suite.id);
-      CHECK(server.group() == kGroupX25519);
-      CHECK(got == up_text);
-      for (int i = 0; i < 100 && peer.alive(); ++i) ::poll(nullptr, 0, 50);
-      CHECK(slurp(out_path) == down_text);
     }
   }
 }

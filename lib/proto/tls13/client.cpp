@@ -8,6 +8,7 @@
 
 #include "crypto/brotli.hpp"
 #include "crypto/p256.hpp"
+#include "crypto/p384.hpp"
 #include "crypto/signature.hpp"
 #include "crypto/tls_verify.hpp"
 #include "proto/tls13/wire.hpp"
@@ -26,7 +27,8 @@ uint16_t grease_from(uint8_t b) noexcept {
 }
 
 bool implemented_group(uint16_t g) noexcept {
-  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1;
+  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1 ||
+         g == kGroupSecp384r1;
 }
 
 void put_u16(std::vector<uint8_t>& v, uint16_t x) {
@@ -40,7 +42,27 @@ struct Client::Share {
   std::optional<X25519KeyPair> x25519;
   std::optional<pq::X25519Mlkem768Client> hybrid;
   std::optional<crypto::P256KeyPair> p256;
+  std::optional<crypto::P384KeyPair> p384;
 };
+
+namespace {
+
+// nist_key makes a P-256 or P-384 key pair: from the caller's random source
+// when there is one (fixed traces), else from BoringSSL's RNG.
+template <typename KeyPair, size_t kScalarLen>
+Result<KeyPair> nist_key(const RandomSource& random) {
+  if (!random) return KeyPair::generate();
+  Result<KeyPair> kp = Errc::invalid_argument;
+  for (int i = 0; i < 8 && !kp.has_value(); ++i) {
+    std::array<uint8_t, kScalarLen> priv{};
+    random(priv);
+    kp = KeyPair::from_private(priv);
+    secure_wipe(priv);
+  }
+  return kp;
+}
+
+}  // namespace
 
 CertificateVerifier policy_verifier(std::shared_ptr<const tls::VerifyPolicy> policy) {
   return [policy = std::move(policy)](std::span<const CertificateEntry> chain,
@@ -150,21 +172,16 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
   share_->x25519.reset();
   share_->hybrid.reset();
   share_->p256.reset();
+  share_->p384.reset();
   for (uint16_t g : offered_groups_) {
     if (g == kGroupSecp256r1) {
-      Result<crypto::P256KeyPair> kp = Errc::invalid_argument;
-      for (int i = 0; i < 8 && !kp.has_value(); ++i) {
-        if (cfg_.random) {
-          std::array<uint8_t, crypto::kP256ScalarLen> priv{};
-          draw(priv);
-          kp = crypto::P256KeyPair::from_private(priv);
-          secure_wipe(priv);
-        } else {
-          kp = crypto::P256KeyPair::generate();
-        }
-      }
+      auto kp = nist_key<crypto::P256KeyPair, crypto::kP256ScalarLen>(cfg_.random);
       if (!kp) return Outcome::fail(Alert::internal_error, "P-256 key generation failed");
       share_->p256.emplace(*kp);
+    } else if (g == kGroupSecp384r1) {
+      auto kp = nist_key<crypto::P384KeyPair, crypto::kP384ScalarLen>(cfg_.random);
+      if (!kp) return Outcome::fail(Alert::internal_error, "P-384 key generation failed");
+      share_->p384.emplace(*kp);
     } else if (g == kGroupX25519) {
       std::array<uint8_t, 32> priv{};
       draw(priv);
@@ -247,6 +264,8 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
             w.bytes(share_->x25519->public_key());
           else if (g == kGroupSecp256r1)
             w.bytes(share_->p256->public_key());
+          else if (g == kGroupSecp384r1)
+            w.bytes(share_->p384->public_key());
           else
             w.bytes(share_->hybrid->share());
           if (!w.close_prefix(k)) return false;
@@ -476,6 +495,11 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
     if (!share_->p256->shared_secret(share.key_exchange, std::span(secret).first<32>()))
       return Outcome::fail(Alert::illegal_parameter, "bad P-256 server share");
     secret_len = 32;
+  } else if (share.group == kGroupSecp384r1) {
+    if (!share_->p384->shared_secret(share.key_exchange,
+                                     std::span(secret).first<crypto::kP384SecretLen>()))
+      return Outcome::fail(Alert::illegal_parameter, "bad P-384 server share");
+    secret_len = crypto::kP384SecretLen;
   } else {
     const Status st = share_->hybrid->finish(share.key_exchange, secret);
     if (!st) return Outcome::fail(Alert::illegal_parameter, "bad X25519MLKEM768 server share");
@@ -500,6 +524,7 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   share_->x25519.reset();
   share_->hybrid.reset();
   share_->p256.reset();
+  share_->p384.reset();
   state_ = State::wait_encrypted_extensions;
   return Outcome::success();
 }

@@ -11,7 +11,7 @@
 // write_protection() / read_protection() directly on pool Chunks.
 //
 // Handshake: X25519 and X25519MLKEM768 key exchange (the key-share policy
-// chooses hybrid + X25519, or X25519 only), P-256 when a HelloRetryRequest
+// chooses hybrid + X25519, or X25519 only), P-256 or P-384 when a HelloRetryRequest
 // asks for it; HelloRetryRequest with cookie; middlebox-compatibility CCS tolerated (and sent
 // when the profile uses a 32-byte session id); EncryptedExtensions (each one
 // must answer an extension the client sent); Certificate through the
@@ -22,7 +22,7 @@
 // the declared uncompressed_length must be at most max_certificate_len and
 // the stream must decode to exactly that many bytes with bounded decoder
 // memory, else bad_certificate; the transcript hashes the compressed message
-// as received. P-384 key exchange is refused with handshake_failure.
+// as received.
 //
 // Errors: every failure is an Outcome naming the alert; the client sends
 // that alert (in the epoch's protection) into output() and becomes failed().

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "crypto/p256.hpp"
+#include "crypto/p384.hpp"
 #include "crypto/pq/x25519_mlkem768.hpp"
 #include "proto/tls13/wire.hpp"
 
@@ -17,7 +18,31 @@ namespace {
 constexpr uint8_t kServerCvContext[] = "TLS 1.3, server CertificateVerify";
 
 bool implemented_group(uint16_t g) noexcept {
-  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1;
+  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1 ||
+         g == kGroupSecp384r1;
+}
+
+// nist_exchange answers a P-256 or P-384 client share: a fresh key pair
+// (from |random| when set, for fixed traces), its public point into |share|
+// and the shared x-coordinate into |secret|.
+template <typename KeyPair, size_t kScalarLen, size_t kSecretLen>
+Outcome nist_exchange(const RandomSource& random, Bytes peer, std::vector<uint8_t>& share,
+                      std::span<uint8_t, kSecretLen> secret, const char* bad_share) {
+  Result<KeyPair> kp = Errc::invalid_argument;
+  for (int i = 0; i < 8 && !kp.has_value(); ++i) {
+    if (random) {
+      std::array<uint8_t, kScalarLen> priv{};
+      random(priv);
+      kp = KeyPair::from_private(priv);
+      secure_wipe(priv);
+    } else {
+      kp = KeyPair::generate();
+    }
+  }
+  if (!kp) return Outcome::fail(Alert::internal_error, "ECDH key generation failed");
+  if (!kp->shared_secret(peer, secret)) return Outcome::fail(Alert::illegal_parameter, bad_share);
+  share.assign(kp->public_key().begin(), kp->public_key().end());
+  return Outcome::success();
 }
 
 bool contains(const std::vector<uint16_t>& v, uint16_t x) {
@@ -326,22 +351,20 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     server_share.assign(kp->public_key().begin(), kp->public_key().end());
     secret_len = kX25519KeyLen;
   } else if (share->group == kGroupSecp256r1) {
-    Result<crypto::P256KeyPair> kp = Errc::invalid_argument;
-    for (int i = 0; i < 8 && !kp.has_value(); ++i) {
-      if (cfg_.random) {
-        std::array<uint8_t, crypto::kP256ScalarLen> priv{};
-        draw(priv);
-        kp = crypto::P256KeyPair::from_private(priv);
-        secure_wipe(priv);
-      } else {
-        kp = crypto::P256KeyPair::generate();
-      }
-    }
-    if (!kp) return Outcome::fail(Alert::internal_error, "P-256 key generation failed");
-    if (!kp->shared_secret(share->key_exchange, std::span(secret).first<32>()))
-      return Outcome::fail(Alert::illegal_parameter, "bad P-256 client share");
-    server_share.assign(kp->public_key().begin(), kp->public_key().end());
+    if (Outcome o = nist_exchange<crypto::P256KeyPair, crypto::kP256ScalarLen, 32>(
+            cfg_.random, share->key_exchange, server_share, std::span(secret).first<32>(),
+            "bad P-256 client share");
+        !o)
+      return o;
     secret_len = 32;
+  } else if (share->group == kGroupSecp384r1) {
+    if (Outcome o =
+            nist_exchange<crypto::P384KeyPair, crypto::kP384ScalarLen, crypto::kP384SecretLen>(
+                cfg_.random, share->key_exchange, server_share,
+                std::span(secret).first<crypto::kP384SecretLen>(), "bad P-384 client share");
+        !o)
+      return o;
+    secret_len = crypto::kP384SecretLen;
   } else {
     std::array<uint8_t, pq::kX25519Mlkem768ServerShareSize> out{};
     std::array<uint8_t, pq::kX25519Mlkem768SecretSize> s{};

@@ -6,7 +6,7 @@
 // Bytes in, bytes out, like Client. The server parses the whole ClientHello
 // and keeps its raw bytes (client_hello()); picks the suite in its own order,
 // the group in its own order among the client's shares (X25519MLKEM768,
-// X25519, P-256), sending a HelloRetryRequest when the client listed a usable
+// X25519, P-256, P-384), sending a HelloRetryRequest when the client listed a usable
 // group without a share for it, or when a retry cookie is configured
 // (stateless-retry style: the second ClientHello must echo it); signs
 // CertificateVerify with an Ed25519, ECDSA or RSA key (crypto/signature.hpp)

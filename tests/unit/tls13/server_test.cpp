@@ -220,6 +220,35 @@ TEST_CASE("HelloRetryRequest: missing share and retry cookie", "[tls13][server]"
     CHECK(s.group() == kGroupSecp256r1);
     exchange_data(c, s);
   }
+  SECTION("server wants P-384, which Chrome lists without a share") {
+    for (uint16_t suite : {kTlsAes128GcmSha256, kTlsAes256GcmSha384}) {
+      ServerConfig sc = server_config(id);
+      sc.groups = {kGroupSecp384r1, kGroupSecp256r1};
+      sc.cipher_suites = {suite};
+      Client c(client_config(id.cert));
+      Server s(sc);
+      REQUIRE(c.start().ok());
+      shuttle(c, s);
+      INFO(c.error().what() << " / " << s.error().what());
+      REQUIRE(c.connected());
+      REQUIRE(s.connected());
+      CHECK(c.hello_retry_request());
+      CHECK(c.group() == kGroupSecp384r1);
+      CHECK(s.group() == kGroupSecp384r1);
+      // The second hello carries exactly one share: a 97-byte P-384 point.
+      auto h = next_handshake(s.client_hello());
+      REQUIRE(h.done());
+      ClientHello ch;
+      REQUIRE(parse_client_hello(h.msg.body, h.msg.raw, ch).ok());
+      std::array<KeyShareEntry, kMaxKeyShares> shares;
+      size_t n = 0;
+      REQUIRE(parse_client_key_shares(ch.extensions.find(ext::key_share)->data, shares, n).ok());
+      REQUIRE(n == 1);
+      CHECK(shares[0].group == kGroupSecp384r1);
+      CHECK(shares[0].key_exchange.size() == 97);
+      exchange_data(c, s);
+    }
+  }
   SECTION("server wants the hybrid but the client sent X25519 only: no common group") {
     ServerConfig sc = server_config(id);
     sc.groups = {kGroupX25519Mlkem768};
