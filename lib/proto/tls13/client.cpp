@@ -20,6 +20,8 @@ namespace {
 constexpr size_t kMaxTickets = 8;
 
 constexpr uint8_t kServerCvContext[] = "TLS 1.3, server CertificateVerify";
+// psk_key_exchange_modes with psk_dhe_ke only (§4.2.9), for a profile without it.
+const std::vector<uint8_t> kPskDheKe = {0x01, 0x01};
 
 uint16_t grease_from(uint8_t b) noexcept {
   const uint16_t v = static_cast<uint16_t>((b & 0xf0) | 0x0a);
@@ -29,6 +31,23 @@ uint16_t grease_from(uint8_t b) noexcept {
 bool implemented_group(uint16_t g) noexcept {
   return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1 ||
          g == kGroupSecp384r1;
+}
+
+// offerable: the ticket can be offered with |profile| at |now_ms| (0: no
+// clock): a known suite the profile lists, a PSK of its hash length, a
+// ticket that fits its length prefix and has not outlived its lifetime.
+bool offerable(const SessionTicket& t, const ClientProfile& profile, uint64_t now_ms) {
+  const CipherSuite* suite = find_cipher_suite(t.cipher_suite);
+  if (suite == nullptr || t.psk.len != suite->hash_len() || t.ticket.empty() ||
+      t.ticket.size() > 0xffff - 6)
+    return false;
+  if (std::find(profile.cipher_suites.begin(), profile.cipher_suites.end(), t.cipher_suite) ==
+      profile.cipher_suites.end())
+    return false;
+  if (now_ms != 0 && t.received_at_ms != 0 && now_ms > t.received_at_ms &&
+      now_ms - t.received_at_ms > uint64_t{t.lifetime} * 1000)
+    return false;
+  return true;
 }
 
 void put_u16(std::vector<uint8_t>& v, uint16_t x) {
@@ -157,6 +176,9 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
       put_u16(ech_grease_, static_cast<uint16_t>(payload));
       ech_grease_.insert(ech_grease_.end(), rnd.begin() + 32, rnd.end());
     }
+
+    offer_psk_ =
+        cfg_.ticket.has_value() && offerable(*cfg_.ticket, p, cfg_.now_ms ? cfg_.now_ms() : 0);
 
     offered_groups_.clear();
     for (uint16_t g : p.groups) {
@@ -326,22 +348,76 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
   for (const auto& e : p.extensions)
     if (e.kind == ExtKind::grease_last) add(e);
 
+  // pre_shared_key (§4.2.11), last of all, with a zero binder that
+  // fill_binder() replaces once the rest of the hello is final.
+  std::vector<uint8_t> psk;
+  if (offer_psk_) {
+    const bool has_modes = std::any_of(f.extensions.begin(), f.extensions.end(), [](const auto& e) {
+      return e.first == ext::psk_key_exchange_modes;
+    });
+    if (!has_modes) f.extensions.emplace_back(ext::psk_key_exchange_modes, kPskDheKe);
+    const SessionTicket& t = *cfg_.ticket;
+    uint64_t age_ms = 0;
+    if (cfg_.now_ms && t.received_at_ms != 0) {
+      const uint64_t now = cfg_.now_ms();
+      age_ms = now > t.received_at_ms ? now - t.received_at_ms : 0;
+    }
+    Writer w(psk);
+    const size_t ids = w.open_prefix(2);
+    const size_t id = w.open_prefix(2);
+    w.bytes(t.ticket);
+    (void)w.close_prefix(id);
+    w.u32(static_cast<uint32_t>(age_ms + t.age_add));  // obfuscated_ticket_age, mod 2^32
+    const bool ids_ok = w.close_prefix(ids);
+    const size_t binders = w.open_prefix(2);
+    const size_t binder = w.open_prefix(1);
+    w.zeros(t.psk.len);
+    if (!ids_ok || !w.close_prefix(binder) || !w.close_prefix(binders))
+      return Outcome::fail(Alert::internal_error, "pre_shared_key does not encode");
+  }
+
   if (p.padding == PaddingRule::boringssl) {
     std::vector<uint8_t> probe;
     if (!encode_client_hello(f, probe))
       return Outcome::fail(Alert::internal_error, "ClientHello does not encode");
-    const size_t len = probe.size();
+    // The padding goes before pre_shared_key and counts it, as BoringSSL's.
+    const size_t len = probe.size() + (psk.empty() ? 0 : 4 + psk.size());
     if (len > 0xff && len < 0x200) {
       size_t pad = 0x200 - len;
       pad = pad >= 4 + 1 ? pad - 4 : 1;
       f.extensions.emplace_back(ext::padding, std::vector<uint8_t>(pad, 0));
     }
   }
+  if (!psk.empty()) f.extensions.emplace_back(ext::pre_shared_key, std::move(psk));
   sent_extensions_.clear();
   for (const auto& [t, b] : f.extensions) sent_extensions_.push_back(t);
   out.clear();
   if (!encode_client_hello(f, out))
     return Outcome::fail(Alert::internal_error, "ClientHello does not encode");
+  return Outcome::success();
+}
+
+// fill_binder writes the PSK binder at the end of |hello| (the last bytes of
+// pre_shared_key, the last extension): HMAC over the transcript up to the
+// hello without its binders list (§4.2.11.2), keyed from the ticket's PSK.
+Outcome Client::fill_binder(std::vector<uint8_t>& hello) {
+  if (!offer_psk_) return Outcome::success();
+  const CipherSuite& suite = *find_cipher_suite(cfg_.ticket->cipher_suite);
+  const size_t hl = suite.hash_len();
+  const size_t binders_len = 2 + 1 + hl;
+  if (hello.size() < binders_len + 4)
+    return Outcome::fail(Alert::internal_error, "hello too short for its binder");
+  // Before the ServerHello the transcript is only a HelloRetryRequest's
+  // (message_hash + HRR, whose suite has the ticket's hash).
+  Digest d = transcript_ ? *transcript_ : Digest(suite.hash);
+  d.update(std::span(hello).first(hello.size() - binders_len));
+  std::array<uint8_t, kMaxDigestLen> hash{};
+  KeySchedule ks(suite);
+  Secret key, binder;
+  if (!d.finish(std::span(hash.data(), hl)) || !ks.early(cfg_.ticket->psk.span()) ||
+      !ks.binder_key(key) || !finished_verify_data(suite, key.span(), {hash.data(), hl}, binder))
+    return Outcome::fail(Alert::internal_error, "PSK binder derivation failed");
+  std::copy(binder.bytes.begin(), binder.bytes.begin() + hl, hello.end() - hl);
   return Outcome::success();
 }
 
@@ -367,6 +443,7 @@ Outcome Client::start() {
     cfg_.pre_send(view);
     std::copy(msg.begin() + kSessionIdAt, msg.begin() + kSessionIdAt + 32, session_id_.begin());
   }
+  if (Outcome o = fill_binder(msg); !o) return fail(o);
   ch1_ = msg;
   transcript_add(msg);
   (void)io_.queue_plaintext(ContentType::handshake, msg, 0x0301);
@@ -467,8 +544,10 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   if (suite_ != nullptr && suite_ != suite)
     return Outcome::fail(Alert::illegal_parameter, "cipher suite changed after HelloRetryRequest");
   for (const auto& e : sh.extensions.all()) {
-    const bool allowed = e.type == ext::supported_versions || e.type == ext::key_share ||
-                         (sh.is_hello_retry_request && e.type == ext::cookie);
+    const bool allowed =
+        e.type == ext::supported_versions || e.type == ext::key_share ||
+        (sh.is_hello_retry_request && e.type == ext::cookie) ||
+        (!sh.is_hello_retry_request && offer_psk_ && e.type == ext::pre_shared_key);
     if (!allowed)
       return Outcome::fail(Alert::unsupported_extension, "unexpected extension in ServerHello");
   }
@@ -477,6 +556,18 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   const Extension* ks = sh.extensions.find(ext::key_share);
   if (ks == nullptr)
     return Outcome::fail(Alert::missing_extension, "ServerHello without key_share");
+  if (const Extension* pk = sh.extensions.find(ext::pre_shared_key)) {
+    Reader r(pk->data);
+    const uint16_t selected = r.u16();
+    if (!r.ok() || !r.empty())
+      return Outcome::fail(Alert::decode_error, "malformed pre_shared_key in ServerHello");
+    if (selected != 0)
+      return Outcome::fail(Alert::illegal_parameter, "server selected a PSK not offered");
+    if (find_cipher_suite(cfg_.ticket->cipher_suite)->hash != suite->hash)
+      return Outcome::fail(Alert::illegal_parameter,
+                           "server resumed with a suite of another hash than the ticket's");
+    resumed_ = true;
+  }
   KeyShareEntry share;
   if (Outcome o = parse_server_key_share(ks->data, share); !o) return o;
   if (std::find(offered_groups_.begin(), offered_groups_.end(), share.group) ==
@@ -515,7 +606,7 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   transcript_->update(msg.raw);
   ks_.emplace(*suite);
   const auto hello_hash = transcript_hash();
-  Status st = ks_->early({});
+  Status st = ks_->early(resumed_ ? cfg_.ticket->psk.span() : std::span<const uint8_t>());
   if (st) st = ks_->handshake(std::span(secret.data(), secret_len), hello_hash);
   secure_wipe(secret);
   if (st) st = io_.read.init(*suite, ks_->server_handshake_traffic().span());
@@ -571,9 +662,13 @@ Outcome Client::on_hello_retry(const ServerHello& sh, const HandshakeView& msg) 
   transcript_->update(std::span(h1.data(), suite_->hash_len()));
   transcript_->update(msg.raw);
   if (group != 0) offered_groups_ = {group};
+  // A ticket of another hash than the retry's suite cannot be used (§4.1.4).
+  if (offer_psk_ && find_cipher_suite(cfg_.ticket->cipher_suite)->hash != suite_->hash)
+    offer_psk_ = false;
 
   std::vector<uint8_t> ch2;
   if (Outcome o = build_client_hello(ch2, true); !o) return o;
+  if (Outcome o = fill_binder(ch2); !o) return o;
   transcript_->update(ch2);
   if (session_id_.size() == 32 && !sent_ccs_) {
     const std::array<uint8_t, 1> ccs = {1};
@@ -621,7 +716,8 @@ Outcome Client::on_encrypted_extensions(const HandshakeView& msg) {
     }
   }
   transcript_->update(msg.raw);
-  state_ = State::wait_certificate;
+  // A resumed handshake has no Certificate or CertificateVerify (§2.2).
+  state_ = resumed_ ? State::wait_finished : State::wait_certificate;
   return Outcome::success();
 }
 
@@ -739,6 +835,7 @@ Outcome Client::on_post_handshake(const HandshakeView& msg) {
     s.age_add = t.age_add;
     s.ticket.assign(t.ticket.begin(), t.ticket.end());
     s.cipher_suite = suite_->id;
+    s.received_at_ms = cfg_.now_ms ? cfg_.now_ms() : 0;
     if (!ks_->ticket_psk(t.nonce, s.psk))
       return Outcome::fail(Alert::internal_error, "ticket PSK derivation failed");
     if (tickets_.size() == kMaxTickets) tickets_.erase(tickets_.begin());

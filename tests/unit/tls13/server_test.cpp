@@ -426,3 +426,230 @@ TEST_CASE("server pads the flight and the first application record to given leng
   shuttle(c, s);
   CHECK(c.take_application_data() == Vec{'h', 'i', 'h', 'i'});
 }
+
+namespace {
+
+// A virtual wall clock shared by a test's clients and server.
+struct Clock {
+  std::shared_ptr<uint64_t> ms = std::make_shared<uint64_t>(1'800'000'000'000ull);
+  std::function<uint64_t()> fn() const {
+    return [ms = ms] { return *ms; };
+  }
+};
+
+Vec ticket_key(uint8_t fill) { return Vec(32, fill); }
+
+ServerConfig ticket_server(const Identity& id, const Clock& clock, uint8_t key_fill = 7) {
+  ServerConfig sc = server_config(id);
+  sc.ticket_key = ticket_key(key_fill);
+  sc.now_ms = clock.fn();
+  return sc;
+}
+
+// first_ticket runs a full handshake and returns the client's first ticket.
+SessionTicket first_ticket(const Identity& id, const Clock& clock, ServerConfig sc,
+                           ClientConfig cc) {
+  cc.now_ms = clock.fn();
+  Client c(cc);
+  Server s(sc);
+  REQUIRE(c.start().ok());
+  shuttle(c, s);
+  INFO(c.error().what() << " / " << s.error().what());
+  REQUIRE(c.connected());
+  REQUIRE(s.connected());
+  CHECK_FALSE(c.resumed());
+  CHECK_FALSE(s.resumed());
+  REQUIRE(c.tickets().size() == sc.tickets_per_connection);
+  const SessionTicket& t = c.tickets().front();
+  CHECK(t.cipher_suite == c.cipher_suite());
+  CHECK(t.lifetime == sc.ticket_lifetime);
+  CHECK(t.received_at_ms == *clock.ms);
+  CHECK(t.psk.len == find_cipher_suite(t.cipher_suite)->hash_len());
+  return t;
+}
+
+struct Resumed {
+  bool client_connected, server_connected, client_resumed, server_resumed;
+  int verifier_calls;
+  Alert client_alert, server_alert;
+  Vec second_hello;
+};
+
+Resumed resume(const Identity& id, const Clock& clock, ServerConfig sc, ClientConfig cc,
+               const SessionTicket& t, const std::function<void(Vec&)>& tamper = {}) {
+  auto calls = std::make_shared<int>(0);
+  auto verify = cc.verifier;
+  cc.verifier = [calls, verify](std::span<const CertificateEntry> chain, std::string_view host) {
+    ++*calls;
+    return verify(chain, host);
+  };
+  cc.ticket = t;
+  cc.now_ms = clock.fn();
+  Client c(cc);
+  Server s(sc);
+  REQUIRE(c.start().ok());
+  if (tamper) {
+    Vec hello(c.output().begin(), c.output().end());
+    c.drain(hello.size());
+    tamper(hello);
+    (void)s.receive(hello);
+  }
+  shuttle(c, s);
+  Resumed r{c.connected(),
+            s.connected(),
+            c.resumed(),
+            s.resumed(),
+            *calls,
+            c.failed() ? c.error().alert() : Alert::close_notify,
+            s.failed() ? s.error().alert() : Alert::close_notify,
+            Vec(s.client_hello().begin(), s.client_hello().end())};
+  if (c.connected() && s.connected()) exchange_data(c, s);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("resumption: engine client and server, every suite", "[tls13][server][psk]") {
+  const Identity id = ecdsa_identity();
+  const Clock clock;
+  for (uint16_t suite : {kTlsAes128GcmSha256, kTlsAes256GcmSha384, kTlsChacha20Poly1305Sha256}) {
+    INFO("suite " << suite);
+    ServerConfig sc = ticket_server(id, clock);
+    sc.cipher_suites = {suite};
+    sc.tickets_per_connection = 2;
+    const SessionTicket t = first_ticket(id, clock, sc, client_config(id.cert));
+    *clock.ms += 5000;
+    const Resumed r = resume(id, clock, sc, client_config(id.cert), t);
+    CHECK(r.client_connected);
+    CHECK(r.server_connected);
+    CHECK(r.client_resumed);
+    CHECK(r.server_resumed);
+    CHECK(r.verifier_calls == 0);  // no certificate on a resumed connection
+    // pre_shared_key is the hello's last extension; psk_dhe_ke offered.
+    auto h = next_handshake(r.second_hello);
+    REQUIRE(h.done());
+    ClientHello ch;
+    REQUIRE(parse_client_hello(h.msg.body, h.msg.raw, ch).ok());
+    CHECK(ch.extensions.all().back().type == ext::pre_shared_key);
+    CHECK(test::to_hex(ch.extensions.find(ext::psk_key_exchange_modes)->data) == "0101");
+  }
+}
+
+TEST_CASE("resumption after a HelloRetryRequest: the second hello's binder",
+          "[tls13][server][psk]") {
+  const Identity id = ecdsa_identity();
+  const Clock clock;
+  ServerConfig sc = ticket_server(id, clock);
+  const SessionTicket t = first_ticket(id, clock, sc, client_config(id.cert));
+  sc.groups = {kGroupSecp256r1};  // forces an HRR on the resumed connection
+  const Resumed r = resume(id, clock, sc, client_config(id.cert), t);
+  CHECK(r.client_resumed);
+  CHECK(r.server_resumed);
+  CHECK(r.verifier_calls == 0);
+}
+
+TEST_CASE("resumption declined: full handshake, no failure", "[tls13][server][psk]") {
+  const Identity id = ecdsa_identity();
+  const Clock clock;
+  const ServerConfig sc = ticket_server(id, clock);
+  const SessionTicket t = first_ticket(id, clock, sc, client_config(id.cert));
+  auto full = [&](const Resumed& r) {
+    CHECK(r.client_connected);
+    CHECK(r.server_connected);
+    CHECK_FALSE(r.client_resumed);
+    CHECK_FALSE(r.server_resumed);
+    CHECK(r.verifier_calls == 1);
+  };
+  SECTION("another ticket key (rotated)") {
+    full(resume(id, clock, ticket_server(id, clock, 8), client_config(id.cert), t));
+  }
+  SECTION("server without tickets") {
+    full(resume(id, clock, server_config(id), client_config(id.cert), t));
+  }
+  SECTION("ticket past its lifetime: the client does not offer it") {
+    *clock.ms += uint64_t{sc.ticket_lifetime} * 1000 + 1;
+    const Resumed r = resume(id, clock, sc, client_config(id.cert), t);
+    full(r);
+    auto h = next_handshake(r.second_hello);
+    REQUIRE(h.done());
+    ClientHello ch;
+    REQUIRE(parse_client_hello(h.msg.body, h.msg.raw, ch).ok());
+    CHECK(ch.extensions.find(ext::pre_shared_key) == nullptr);
+  }
+  SECTION("client age off by more than the window") {
+    SessionTicket skewed = t;
+    skewed.received_at_ms += 60000;  // the client thinks it is a minute younger
+    *clock.ms += 70000;
+    full(resume(id, clock, sc, client_config(id.cert), skewed));
+  }
+  SECTION("ticket bytes altered: does not open") {
+    SessionTicket bad = t;
+    bad.ticket[20] ^= 1;
+    full(resume(id, clock, sc, client_config(id.cert), bad));
+  }
+  SECTION("ticket of a SHA-256 suite, server only SHA-384") {
+    ServerConfig only384 = sc;
+    only384.cipher_suites = {kTlsAes256GcmSha384};
+    REQUIRE(t.cipher_suite != kTlsAes256GcmSha384);
+    full(resume(id, clock, only384, client_config(id.cert), t));
+  }
+}
+
+TEST_CASE("resumption: a wrong binder is decrypt_error", "[tls13][server][psk]") {
+  const Identity id = ecdsa_identity();
+  const Clock clock;
+  const ServerConfig sc = ticket_server(id, clock);
+  const SessionTicket t = first_ticket(id, clock, sc, client_config(id.cert));
+  // The binder is the last bytes of the hello (pre_shared_key comes last).
+  const Resumed r =
+      resume(id, clock, sc, client_config(id.cert), t, [](Vec& hello) { hello.back() ^= 0x80; });
+  CHECK_FALSE(r.server_connected);
+  CHECK(r.server_alert == Alert::decrypt_error);
+  CHECK(r.client_alert == Alert::decrypt_error);  // the server's alert, received
+}
+
+TEST_CASE("resumption: pre_shared_key codec", "[tls13][codec][psk]") {
+  OfferedPsks p;
+  // identities: one of 3 bytes + age; binders: one of 32 bytes.
+  Vec good = test::hex("0009 0003 616263 01020304 0021 20");
+  good.insert(good.end(), 32, 0x55);
+  REQUIRE(parse_offered_psks(good, p).ok());
+  CHECK(p.count == 1);
+  CHECK(p.identities[0].obfuscated_ticket_age == 0x01020304);
+  CHECK(p.binders[0].size() == 32);
+  CHECK(p.binders_len == 2 + 33);
+  for (size_t cut = 0; cut < good.size(); ++cut)
+    CHECK(parse_offered_psks(Bytes(good.data(), cut), p).alert() == Alert::decode_error);
+  Vec trailing = good;
+  trailing.push_back(0);
+  CHECK(parse_offered_psks(trailing, p).alert() == Alert::decode_error);
+  Vec short_binder = test::hex("0009 0003 616263 01020304 0011 10");
+  short_binder.insert(short_binder.end(), 16, 0x55);
+  CHECK(parse_offered_psks(short_binder, p).alert() == Alert::decode_error);
+  Vec empty_id = test::hex("0006 0000 01020304 0021 20");
+  empty_id.insert(empty_id.end(), 32, 0x55);
+  CHECK(parse_offered_psks(empty_id, p).alert() == Alert::decode_error);
+  Vec two_binders = test::hex("0009 0003 616263 01020304 0042 20");
+  two_binders.insert(two_binders.end(), 32, 0x55);
+  two_binders.push_back(0x20);
+  two_binders.insert(two_binders.end(), 32, 0x66);
+  CHECK(parse_offered_psks(two_binders, p).alert() == Alert::illegal_parameter);
+
+  Vec nst;
+  REQUIRE(encode_new_session_ticket(7200, 0xa1b2c3d4, Vec{9}, Vec{1, 2, 3}, nst));
+  // type 4, length 17: lifetime, age_add, nonce<1>, ticket<3>, no extensions.
+  CHECK(test::to_hex(nst) ==
+        "04000011"
+        "00001c20"
+        "a1b2c3d4"
+        "0109"
+        "0003010203"
+        "0000");
+  auto h = next_handshake(nst);
+  REQUIRE(h.done());
+  NewSessionTicket parsed;
+  REQUIRE(parse_new_session_ticket(h.msg.body, parsed).ok());
+  CHECK(parsed.lifetime == 7200);
+  CHECK(parsed.age_add == 0xa1b2c3d4);
+  CHECK_FALSE(encode_new_session_ticket(1, 2, Vec{}, Vec{}, nst));
+}
