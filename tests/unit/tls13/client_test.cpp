@@ -553,3 +553,200 @@ TEST_CASE("pre-send hook rewrites the session id; the rest is what was sent", "[
   Vec wire(c.output().begin(), c.output().end());
   CHECK(to_hex(std::span(wire).subspan(kRecordHeaderLen)) == to_hex(p.msg));
 }
+
+namespace {
+
+// The trace's server flight split into its handshake messages (EE,
+// Certificate, CertificateVerify, Finished), each with its header.
+std::vector<Vec> flight_messages() {
+  std::vector<Vec> msgs;
+  (void)edited_flight([&](Vec& p) {
+    size_t at = 0;
+    while (at < p.size()) {
+      auto h = next_handshake(std::span(p).subspan(at));
+      REQUIRE(h.done());
+      msgs.emplace_back(p.begin() + at, p.begin() + at + h.consumed);
+      at += h.consumed;
+    }
+  });
+  REQUIRE(msgs.size() == 4);
+  return msgs;
+}
+
+// sealed_flight joins |msgs| into one record under the server handshake key.
+Vec sealed_flight(const std::vector<Vec>& msgs) {
+  Vec plain;
+  for (const auto& m : msgs) plain.insert(plain.end(), m.begin(), m.end());
+  return edited_flight([&](Vec& p) { p = plain; });
+}
+
+// truncated drops the body's last byte and says so in the header.
+Vec truncated(Vec m) {
+  const size_t len = (size_t{m[1]} << 16 | size_t{m[2]} << 8 | m[3]) - 1;
+  m.pop_back();
+  m[1] = static_cast<uint8_t>(len >> 16);
+  m[2] = static_cast<uint8_t>(len >> 8);
+  m[3] = static_cast<uint8_t>(len);
+  return m;
+}
+
+// oversized: only a header, declaring one byte over the type's limit.
+Vec oversized(const Vec& m) {
+  const size_t len = max_handshake_len(static_cast<HandshakeType>(m[0])) + 1;
+  return {m[0], static_cast<uint8_t>(len >> 16), static_cast<uint8_t>(len >> 8),
+          static_cast<uint8_t>(len)};
+}
+
+}  // namespace
+
+TEST_CASE("client: every server handshake message truncated, oversized, out of order, duplicated",
+          "[tls13][client][hostile]") {
+  int calls = 0;
+  auto run = [&](const Vec& server_bytes) {
+    Client c(rfc_config(&calls));
+    REQUIRE(c.start().ok());
+    take(c);
+    Outcome o = c.receive(server_bytes);
+    CHECK(c.failed());
+    const Vec out = take(c);
+    // The alert goes out, encrypted under the handshake key once it is set.
+    CHECK_FALSE(out.empty());
+    return o.alert();
+  };
+  const Vec sh = hex(v::kServerHelloRecord);
+  const std::vector<Vec> msgs = flight_messages();
+  const char* names[] = {"EncryptedExtensions", "Certificate", "CertificateVerify", "Finished"};
+  // Sanity: the untouched flight connects.
+  {
+    Client c(rfc_config(&calls));
+    REQUIRE(c.start().ok());
+    REQUIRE(c.receive(cat(sh, sealed_flight(msgs))).ok());
+    REQUIRE(c.connected());
+  }
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    INFO(names[i]);
+    auto with = [&](const std::function<void(std::vector<Vec>&)>& edit) {
+      std::vector<Vec> m = msgs;
+      edit(m);
+      return cat(sh, sealed_flight(m));
+    };
+    CHECK(run(with([&](auto& m) { m[i] = truncated(m[i]); })) == Alert::decode_error);
+    CHECK(run(with([&](auto& m) {
+            m[i] = oversized(m[i]);
+            m.resize(i + 1);
+          })) == Alert::decode_error);
+    CHECK(run(with([&](auto& m) { m.insert(m.begin() + i, m[i]); })) == Alert::unexpected_message);
+    if (i + 1 < msgs.size()) {
+      CHECK(run(with([&](auto& m) { std::swap(m[i], m[i + 1]); })) == Alert::unexpected_message);
+      CHECK(run(with([&](auto& m) { m.erase(m.begin() + i); })) == Alert::unexpected_message);
+    }
+  }
+  // A ServerHello truncated, oversized or repeated.
+  auto sh_record = [](const Vec& msg) {
+    Vec rec = {0x16, 0x03, 0x03, static_cast<uint8_t>(msg.size() >> 8),
+               static_cast<uint8_t>(msg.size())};
+    rec.insert(rec.end(), msg.begin(), msg.end());
+    return rec;
+  };
+  const Vec sh_msg(sh.begin() + kRecordHeaderLen, sh.end());
+  CHECK(run(sh_record(truncated(sh_msg))) == Alert::decode_error);
+  CHECK(run(sh_record(oversized(sh_msg))) == Alert::decode_error);
+  CHECK(run(sh_record(cat(sh_msg, sh_msg))) == Alert::unexpected_message);
+  CHECK(run(cat(sh, sh)) == Alert::unexpected_message);
+  // A ServerHello inside an encrypted-looking record: there are no keys yet.
+  Vec sh_as_app = sh;
+  sh_as_app[0] = 0x17;
+  CHECK(run(sh_as_app) == Alert::unexpected_message);
+}
+
+TEST_CASE("client: hostile post-handshake messages", "[tls13][client][hostile]") {
+  int calls = 0;
+  Client c(rfc_config(&calls));
+  REQUIRE(c.start().ok());
+  take(c);
+  REQUIRE(c.receive(cat(hex(v::kServerHelloRecord), hex(v::kServerFlightRecord))).ok());
+  REQUIRE(c.connected());
+  // Seal handshake bytes under the server's application key.
+  auto app = [](const Vec& plain, ContentType type = ContentType::handshake) {
+    const CipherSuite& suite = *find_cipher_suite(kTlsAes128GcmSha256);
+    RecordProtection w;
+    REQUIRE(w.init(suite, hex(v::kServerApTraffic)).has_value());
+    Vec out(kRecordHeaderLen + plain.size() + kSealOverhead);
+    std::copy(plain.begin(), plain.end(), out.begin() + kRecordHeaderLen);
+    auto n = w.seal_span(out, plain.size(), type);
+    REQUIRE(n.has_value());
+    out.resize(*n);
+    return out;
+  };
+  auto fresh = [&]() {
+    auto cl = std::make_unique<Client>(rfc_config(&calls));
+    REQUIRE(cl->start().ok());
+    take(*cl);
+    REQUIRE(cl->receive(cat(hex(v::kServerHelloRecord), hex(v::kServerFlightRecord))).ok());
+    return cl;
+  };
+  SECTION("NewSessionTicket truncated: decode_error") {
+    auto cl = fresh();
+    Vec nst;
+    REQUIRE(encode_new_session_ticket(3600, 1, Vec{0}, Vec{1, 2, 3}, nst));
+    CHECK(cl->receive(app(truncated(nst))).alert() == Alert::decode_error);
+  }
+  SECTION("NewSessionTicket with a lifetime over 7 days: illegal_parameter") {
+    auto cl = fresh();
+    Vec nst;
+    REQUIRE(encode_new_session_ticket(604801, 1, Vec{0}, Vec{1, 2, 3}, nst));
+    CHECK(cl->receive(app(nst)).alert() == Alert::illegal_parameter);
+  }
+  SECTION("a second Finished: unexpected_message") {
+    auto cl = fresh();
+    Vec fin;
+    REQUIRE(encode_finished(Vec(32, 0), fin));
+    CHECK(cl->receive(app(fin)).alert() == Alert::unexpected_message);
+  }
+  SECTION("a CertificateRequest after the handshake (no post_handshake_auth): unexpected_message") {
+    auto cl = fresh();
+    CHECK(cl->receive(app(hex("0d 00 00 05 00 00 02 00 00"))).alert() == Alert::unexpected_message);
+  }
+  SECTION("KeyUpdate with a bad value: illegal_parameter; truncated: decode_error") {
+    auto cl = fresh();
+    CHECK(cl->receive(app(hex("18 00 00 01 02"))).alert() == Alert::illegal_parameter);
+    auto c2 = fresh();
+    CHECK(c2->receive(app(hex("18 00 00 00"))).alert() == Alert::decode_error);
+  }
+  SECTION("KeyUpdate not at the end of its record: unexpected_message") {
+    auto cl = fresh();
+    CHECK(cl->receive(app(hex("18 00 00 01 00 18 00 00 01 00"))).alert() ==
+          Alert::unexpected_message);
+  }
+  SECTION("decrypted content over 2^14: record_overflow") {
+    // The record layer refuses to seal this, so seal it by hand: inner
+    // plaintext 2^14 + 1 bytes of data and the type, first record (seq 0).
+    const CipherSuite& suite = *find_cipher_suite(kTlsAes128GcmSha256);
+    TrafficKeys keys;
+    REQUIRE(derive_traffic_keys(suite, hex(v::kServerApTraffic), keys).has_value());
+    auto aead = Aead::create(suite.aead, keys.key_span());
+    REQUIRE(aead.has_value());
+    const size_t inner = kMaxPlaintext + 1 + 1;
+    const size_t len = inner + kAeadTagLen;
+    Vec rec = {0x17, 0x03, 0x03, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+    rec.resize(kRecordHeaderLen + len, 'x');
+    rec[kRecordHeaderLen + inner - 1] = 0x17;
+    const Vec ad(rec.begin(), rec.begin() + kRecordHeaderLen);
+    REQUIRE(aead->seal(keys.iv, ad, rec.data() + kRecordHeaderLen, inner,
+                       rec.data() + kRecordHeaderLen + inner)
+                .has_value());
+    auto cl = fresh();
+    CHECK(cl->receive(rec).alert() == Alert::record_overflow);
+  }
+  SECTION("a record over 2^14 + 256: record_overflow, nothing buffered") {
+    auto cl = fresh();
+    Vec big = {0x17, 0x03, 0x03, 0x41, 0x01};
+    CHECK(cl->receive(big).alert() == Alert::record_overflow);
+  }
+  SECTION("a handshake message split across records, growing past its limit: decode_error") {
+    auto cl = fresh();
+    // A NewSessionTicket header announcing 64 KiB + 1.
+    CHECK(cl->receive(app(hex("04 01 00 01"))).alert() == Alert::decode_error);
+  }
+  (void)c;
+}

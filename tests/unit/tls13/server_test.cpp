@@ -653,3 +653,187 @@ TEST_CASE("resumption: pre_shared_key codec", "[tls13][codec][psk]") {
   CHECK(parsed.age_add == 0xa1b2c3d4);
   CHECK_FALSE(encode_new_session_ticket(1, 2, Vec{}, Vec{}, nst));
 }
+
+namespace {
+
+namespace rfc = test::rfc8448;
+
+// A server on RFC 8448 §3's inputs (fixed key and random, the trace's
+// ClientHello): its ServerHello, so its handshake keys, are the trace's.
+ServerConfig rfc_server(const Identity& id) {
+  ServerConfig sc = server_config(id);
+  sc.alpn.clear();
+  sc.groups = {kGroupX25519};
+  sc.hello_template.cipher_suite = kTlsAes128GcmSha256;
+  sc.hello_template.extension_order = {ext::key_share, ext::supported_versions};
+  auto calls = std::make_shared<int>(0);
+  sc.random = [calls](std::span<uint8_t> out) {
+    const Vec sh = test::hex(rfc::kServerHelloRecord);
+    const Vec src =
+        (*calls)++ == 0 ? test::hex(rfc::kServerPrivate) : Vec(sh.begin() + 11, sh.begin() + 43);
+    std::copy(src.begin(), src.begin() + std::min(src.size(), out.size()), out.begin());
+  };
+  return sc;
+}
+
+Vec rfc_client_hello_record() {
+  Vec ch = test::hex("16 03 01 00 c4");
+  const Vec body = test::hex(rfc::kClientHello);
+  ch.insert(ch.end(), body.begin(), body.end());
+  return ch;
+}
+
+// client_record seals |plain| as one handshake record under the trace's
+// client handshake key (sequence 0).
+Vec client_record(const Vec& plain) {
+  const CipherSuite& suite = *find_cipher_suite(kTlsAes128GcmSha256);
+  RecordProtection w;
+  REQUIRE(w.init(suite, test::hex(rfc::kClientHsTraffic)).has_value());
+  Vec out(kRecordHeaderLen + plain.size() + kSealOverhead);
+  std::copy(plain.begin(), plain.end(), out.begin() + kRecordHeaderLen);
+  auto n = w.seal_span(out, plain.size(), ContentType::handshake);
+  REQUIRE(n.has_value());
+  out.resize(*n);
+  return out;
+}
+
+Vec with_length(Vec m, size_t len) {
+  m[1] = static_cast<uint8_t>(len >> 16);
+  m[2] = static_cast<uint8_t>(len >> 8);
+  m[3] = static_cast<uint8_t>(len);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("server: every client handshake message truncated, oversized, out of order, duplicated",
+          "[tls13][server][hostile]") {
+  const Identity id = ecdsa_identity();
+  // started: a server that has answered the trace's ClientHello, and the
+  // valid client Finished for its flight.
+  struct Started {
+    std::unique_ptr<Server> s;
+    Vec finished;
+    Vec client_ap;  // the client application traffic secret of this transcript
+  };
+  auto started = [&]() {
+    Started st{std::make_unique<Server>(rfc_server(id)), {}};
+    REQUIRE(st.s->receive(rfc_client_hello_record()).ok());
+    Vec out(st.s->output().begin(), st.s->output().end());
+    st.s->drain(out.size());
+    // Transcript: ClientHello, ServerHello, then the decrypted flight.
+    Digest t(DigestAlgorithm::sha256);
+    t.update(test::hex(rfc::kClientHello));
+    const size_t sh_len = test::hex(rfc::kServerHelloRecord).size();
+    t.update(std::span(out).subspan(kRecordHeaderLen, sh_len - kRecordHeaderLen));
+    const size_t flight_at = sh_len;  // no CCS: the trace's session id is empty
+    RecordProtection r;
+    REQUIRE(r.init(*find_cipher_suite(kTlsAes128GcmSha256), test::hex(rfc::kServerHsTraffic))
+                .has_value());
+    Vec flight(out.begin() + flight_at, out.end());
+    ContentType type{};
+    std::span<uint8_t> content;
+    REQUIRE(r.open_span(flight, type, content).ok());
+    t.update(content);
+    std::array<uint8_t, 32> h{};
+    REQUIRE(t.finish(h).has_value());
+    Secret verify;
+    REQUIRE(finished_verify_data(*find_cipher_suite(kTlsAes128GcmSha256),
+                                 test::hex(rfc::kClientHsTraffic), h, verify)
+                .has_value());
+    REQUIRE(encode_finished(verify.span(), st.finished));
+    KeySchedule ks(*find_cipher_suite(kTlsAes128GcmSha256));
+    REQUIRE(ks.early({}).has_value());
+    REQUIRE(ks.handshake(test::hex(rfc::kEcdhe), test::hex(rfc::kHelloHash)).has_value());
+    REQUIRE(ks.master(h).has_value());
+    st.client_ap.assign(ks.client_application_traffic().span().begin(),
+                        ks.client_application_traffic().span().end());
+    return st;
+  };
+  auto alert_for = [&](const Vec& records) {
+    auto st = started();
+    Outcome o = st.s->receive(records);
+    CHECK(st.s->failed());
+    CHECK_FALSE(st.s->output().empty());  // the alert
+    return o.alert();
+  };
+
+  SECTION("the valid Finished connects") {
+    auto st = started();
+    REQUIRE(st.s->receive(client_record(st.finished)).ok());
+    CHECK(st.s->connected());
+  }
+  SECTION("Finished truncated, oversized, wrong") {
+    auto fin = started().finished;
+    Vec cut = with_length(fin, 31);
+    cut.pop_back();
+    CHECK(alert_for(client_record(cut)) == Alert::decode_error);
+    Vec longer = with_length(fin, 33);
+    longer.push_back(0);
+    CHECK(alert_for(client_record(longer)) == Alert::decode_error);
+    CHECK(alert_for(client_record(with_length(Vec(fin.begin(), fin.begin() + 4), 65537))) ==
+          Alert::decode_error);
+    Vec wrong = fin;
+    wrong.back() ^= 1;
+    CHECK(alert_for(client_record(wrong)) == Alert::decrypt_error);
+  }
+  SECTION("Finished twice in one record: unexpected_message") {
+    auto st = started();
+    Vec two = st.finished;
+    two.insert(two.end(), st.finished.begin(), st.finished.end());
+    CHECK(st.s->receive(client_record(two)).alert() == Alert::unexpected_message);
+  }
+  SECTION("Finished again after the handshake: unexpected_message") {
+    auto st = started();
+    REQUIRE(st.s->receive(client_record(st.finished)).ok());
+    // Under the client application key now: the stray message is refused.
+    const CipherSuite& suite = *find_cipher_suite(kTlsAes128GcmSha256);
+    RecordProtection w;
+    REQUIRE(w.init(suite, st.client_ap).has_value());
+    Vec out(kRecordHeaderLen + st.finished.size() + kSealOverhead);
+    std::copy(st.finished.begin(), st.finished.end(), out.begin() + kRecordHeaderLen);
+    auto n = w.seal_span(out, st.finished.size(), ContentType::handshake);
+    REQUIRE(n.has_value());
+    out.resize(*n);
+    CHECK(st.s->receive(out).alert() == Alert::unexpected_message);
+  }
+  SECTION("out of order before Finished: unexpected_message") {
+    // A Certificate nobody asked for, an EncryptedExtensions, a KeyUpdate, a
+    // NewSessionTicket, a second ClientHello (encrypted).
+    for (const char* m : {"0b 00 00 04 00 00 00 00", "08 00 00 02 00 00", "18 00 00 01 00",
+                          "04 00 00 0e 00 00 00 01 00 00 00 01 00 00 01 01 00 00", "01 00 00 00"}) {
+      INFO(m);
+      CHECK(alert_for(client_record(test::hex(m))) == Alert::unexpected_message);
+    }
+  }
+  SECTION("a second ClientHello in plaintext after the first: unexpected_message") {
+    CHECK(alert_for(rfc_client_hello_record()) == Alert::unexpected_message);
+  }
+  SECTION("ClientHello twice in one record: unexpected_message") {
+    Server s(rfc_server(id));
+    const Vec body = test::hex(rfc::kClientHello);
+    Vec two = {0x16, 0x03, 0x01, static_cast<uint8_t>((2 * body.size()) >> 8),
+               static_cast<uint8_t>(2 * body.size())};
+    two.insert(two.end(), body.begin(), body.end());
+    two.insert(two.end(), body.begin(), body.end());
+    CHECK(s.receive(two).alert() == Alert::unexpected_message);
+  }
+  SECTION("ClientHello truncated or oversized: decode_error") {
+    const Vec body = test::hex(rfc::kClientHello);
+    Vec cut = with_length(body, body.size() - 5);
+    cut.pop_back();
+    Vec rec = {0x16, 0x03, 0x01, static_cast<uint8_t>(cut.size() >> 8),
+               static_cast<uint8_t>(cut.size())};
+    rec.insert(rec.end(), cut.begin(), cut.end());
+    Server s(rfc_server(id));
+    CHECK(s.receive(rec).alert() == Alert::decode_error);
+    Server s2(rfc_server(id));
+    CHECK(s2.receive(test::hex("16 03 01 00 04 01 01 00 01")).alert() == Alert::decode_error);
+  }
+  SECTION("a record over 2^14 + 256 or a plaintext one over 2^14: record_overflow") {
+    Server s(rfc_server(id));
+    CHECK(s.receive(test::hex("16 03 01 40 01")).alert() == Alert::record_overflow);
+    auto st = started();
+    CHECK(st.s->receive(test::hex("17 03 03 41 01")).alert() == Alert::record_overflow);
+  }
+}
