@@ -73,7 +73,9 @@ CertificateVerifier policy_verifier(std::shared_ptr<const tls::VerifyPolicy> pol
 // whole message (read-only), its 32-byte session id (writable in place: the
 // transcript hashes the bytes as the hook leaves them) and the private key of
 // the plain X25519 share. REALITY seals its session id here. It runs only
-// when the hello has a 32-byte session id and an X25519 share.
+// when the hello has a 32-byte session id and an X25519 share. With a ticket
+// offered, the PSK binder (the hello's last bytes) is still zero when the
+// hook runs and is computed over what the hook leaves.
 struct ClientHelloHookView {
   std::span<const uint8_t> message;
   std::span<uint8_t> session_id;

@@ -837,3 +837,23 @@ TEST_CASE("server: every client handshake message truncated, oversized, out of o
     CHECK(st.s->receive(test::hex("17 03 03 41 01")).alert() == Alert::record_overflow);
   }
 }
+
+TEST_CASE("resumption with a pre-send hook: the binder covers the rewritten session id",
+          "[tls13][server][psk]") {
+  const Identity id = ecdsa_identity();
+  const Clock clock;
+  const ServerConfig sc = ticket_server(id, clock);
+  const SessionTicket t = first_ticket(id, clock, sc, client_config(id.cert));
+  ClientConfig cc = client_config(id.cert);
+  cc.pre_send = [](const ClientHelloHookView& v) {
+    for (auto& b : v.session_id) b = 0xee;
+  };
+  const Resumed r = resume(id, clock, sc, cc, t);
+  CHECK(r.client_resumed);
+  CHECK(r.server_resumed);
+  auto h = next_handshake(r.second_hello);
+  REQUIRE(h.done());
+  ClientHello ch;
+  REQUIRE(parse_client_hello(h.msg.body, h.msg.raw, ch).ok());
+  CHECK(test::to_hex(ch.legacy_session_id) == std::string(64, 'e'));
+}
