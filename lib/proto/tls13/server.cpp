@@ -347,6 +347,10 @@ Outcome Server::send_tickets() {
 Outcome Server::on_client_hello(const HandshakeView& msg) {
   if (cfg_.certificate_chain.empty() || !cfg_.key)
     return Outcome::fail(Alert::internal_error, "server has no certificate or key");
+  if (!cfg_.ticket_key.empty() && cfg_.ticket_key.size() != kTicketKeyLen)
+    return Outcome::fail(Alert::internal_error, "server ticket_key is not 32 bytes");
+  if (!cfg_.ticket_key.empty() && !cfg_.now_ms)
+    return Outcome::fail(Alert::internal_error, "server ticket_key set without a now_ms clock");
   ClientHello ch;
   if (Outcome o = parse_client_hello(msg.body, msg.raw, ch); !o) return o;
   ch_raw_.assign(msg.raw.begin(), msg.raw.end());

@@ -89,6 +89,8 @@ struct ServerConfig {
   // from the negotiated suite's, or whose client-reported age is more than
   // ticket_age_window_ms off the server's (RFC 8446 §8.3) is ignored: full
   // handshake. Rotate by changing the key (old tickets then fall back).
+  // A key of another length, or one without now_ms, fails every handshake
+  // with internal_error naming the mistake.
   std::vector<uint8_t> ticket_key;  // empty: no tickets, PSKs ignored
   uint32_t ticket_lifetime = 7200;  // seconds, at most 604800
   uint32_t ticket_age_window_ms = 10000;

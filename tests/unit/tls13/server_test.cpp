@@ -595,6 +595,26 @@ TEST_CASE("resumption declined: full handshake, no failure", "[tls13][server][ps
   }
 }
 
+TEST_CASE("resumption: a misconfigured ticket key is a clear error", "[tls13][server][psk]") {
+  const Identity id = ecdsa_identity();
+  const Clock clock;
+  ServerConfig short_key = ticket_server(id, clock);
+  short_key.ticket_key.resize(16);
+  ServerConfig no_clock = ticket_server(id, clock);
+  no_clock.now_ms = nullptr;
+  for (const auto& [sc, why] :
+       {std::pair{short_key, "server ticket_key is not 32 bytes"},
+        std::pair{no_clock, "server ticket_key set without a now_ms clock"}}) {
+    Client c(client_config(id.cert));
+    Server s(sc);
+    REQUIRE(c.start().ok());
+    shuttle(c, s);
+    CHECK(s.failed());
+    CHECK(s.error().alert() == Alert::internal_error);
+    CHECK(std::string(s.error().what()) == why);
+  }
+}
+
 TEST_CASE("resumption: a wrong binder is decrypt_error", "[tls13][server][psk]") {
   const Identity id = ecdsa_identity();
   const Clock clock;
