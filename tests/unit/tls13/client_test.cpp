@@ -146,6 +146,9 @@ TEST_CASE("client reproduces RFC 8448 §3 byte for byte", "[tls13][client][rfc84
   REQUIRE(c.tickets().size() == 1);
   CHECK(c.tickets()[0].lifetime == 30);
   CHECK(c.tickets()[0].psk.len == 32);
+  // RFC 8448 §3: the PSK of the ticket (nonce 00 00); §4 resumes with it.
+  CHECK(to_hex(c.tickets()[0].psk.span()) ==
+        "4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3");
 
   Vec payload(50);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i);
@@ -749,4 +752,29 @@ TEST_CASE("client: hostile post-handshake messages", "[tls13][client][hostile]")
     CHECK(cl->receive(app(hex("04 01 00 01"))).alert() == Alert::decode_error);
   }
   (void)c;
+}
+
+TEST_CASE("PSK binder derivation reproduces RFC 8448 §4", "[tls13][client][rfc8448][psk]") {
+  // §4's ClientHello offers §3's ticket: early secret from the PSK, binder
+  // key "res binder", and the binder over the hash of the hello up to its
+  // binders list (the trace prints that hash).
+  const CipherSuite& suite = *find_cipher_suite(kTlsAes128GcmSha256);
+  KeySchedule ks(suite);
+  REQUIRE(ks.early(hex("4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3"))
+              .has_value());
+  CHECK(to_hex(ks.early_secret().span()) ==
+        "9b2188e9b2fc6d64d71dc329900e20bb41915000f678aa839cbb797cb7d8332c");
+  Secret binder_key, binder;
+  REQUIRE(ks.binder_key(binder_key).has_value());
+  CHECK(to_hex(binder_key.span()) ==
+        "69fe131a3bbad5d63c64eebcc30e395b9d8107726a13d074e389dbc8a4e47256");
+  REQUIRE(finished_verify_data(
+              suite, binder_key.span(),
+              hex("63224b2e4573f2d3454ca84b9d009a04f6be9e05711a8396473aefa01e924a14"), binder)
+              .has_value());
+  CHECK(to_hex(binder.span()) ==
+        "3add4fb2d8fdf822a0ca3cf7678ef5e88dae990141c5924d57bb6fa31b9e5f9d");
+  KeySchedule none(suite);
+  Secret out;
+  CHECK(none.binder_key(out).error() == Errc::invalid_state);
 }
