@@ -587,6 +587,19 @@ TEST_CASE("resumption declined: full handshake, no failure", "[tls13][server][ps
     bad.ticket[20] ^= 1;
     full(resume(id, clock, sc, client_config(id.cert), bad));
   }
+  SECTION("HelloRetryRequest with a SHA-384 suite: the second hello drops the SHA-256 ticket") {
+    ServerConfig retry384 = sc;
+    retry384.cipher_suites = {kTlsAes256GcmSha384};
+    retry384.groups = {kGroupSecp256r1};
+    REQUIRE(t.cipher_suite != kTlsAes256GcmSha384);
+    const Resumed r = resume(id, clock, retry384, client_config(id.cert), t);
+    full(r);
+    auto h = next_handshake(r.second_hello);
+    REQUIRE(h.done());
+    ClientHello ch;
+    REQUIRE(parse_client_hello(h.msg.body, h.msg.raw, ch).ok());
+    CHECK(ch.extensions.find(ext::pre_shared_key) == nullptr);
+  }
   SECTION("ticket of a SHA-256 suite, server only SHA-384") {
     ServerConfig only384 = sc;
     only384.cipher_suites = {kTlsAes256GcmSha384};
