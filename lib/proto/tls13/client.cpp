@@ -20,8 +20,6 @@ namespace {
 constexpr size_t kMaxTickets = 8;
 
 constexpr uint8_t kServerCvContext[] = "TLS 1.3, server CertificateVerify";
-// psk_key_exchange_modes with psk_dhe_ke only (§4.2.9), for a profile without it.
-const std::vector<uint8_t> kPskDheKe = {0x01, 0x01};
 
 uint16_t grease_from(uint8_t b) noexcept {
   const uint16_t v = static_cast<uint16_t>((b & 0xf0) | 0x0a);
@@ -355,7 +353,9 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
     const bool has_modes = std::any_of(f.extensions.begin(), f.extensions.end(), [](const auto& e) {
       return e.first == ext::psk_key_exchange_modes;
     });
-    if (!has_modes) f.extensions.emplace_back(ext::psk_key_exchange_modes, kPskDheKe);
+    // A profile without psk_key_exchange_modes gets psk_dhe_ke only (§4.2.9).
+    if (!has_modes)
+      f.extensions.emplace_back(ext::psk_key_exchange_modes, std::vector<uint8_t>{0x01, 0x01});
     const SessionTicket& t = *cfg_.ticket;
     uint64_t age_ms = 0;
     if (cfg_.now_ms && t.received_at_ms != 0) {

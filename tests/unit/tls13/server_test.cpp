@@ -890,3 +890,30 @@ TEST_CASE("resumption with a pre-send hook: the binder covers the rewritten sess
   REQUIRE(parse_client_hello(h.msg.body, h.msg.raw, ch).ok());
   CHECK(test::to_hex(ch.legacy_session_id) == std::string(64, 'e'));
 }
+
+TEST_CASE("resumption with a profile that lists no psk_key_exchange_modes: psk_dhe_ke added",
+          "[tls13][server][psk]") {
+  const Identity id = ecdsa_identity();
+  const Clock clock;
+  const ServerConfig sc = ticket_server(id, clock);
+  std::vector<ProfileExtension> exts;
+  for (const auto& e : chrome_profile().extensions)
+    if (e.type != ext::psk_key_exchange_modes) exts.push_back(e);
+  ClientProfile bare = chrome_profile();
+  bare.extensions = exts;
+  ClientConfig cc = client_config(id.cert);
+  cc.profile = &bare;
+  const SessionTicket t = first_ticket(id, clock, sc, cc);
+  const Resumed r = resume(id, clock, sc, cc, t);
+  CHECK(r.client_resumed);
+  CHECK(r.server_resumed);
+  auto h = next_handshake(r.second_hello);
+  REQUIRE(h.done());
+  ClientHello ch;
+  REQUIRE(parse_client_hello(h.msg.body, h.msg.raw, ch).ok());
+  const auto all = ch.extensions.all();
+  REQUIRE(all.size() >= 2);
+  CHECK(all[all.size() - 2].type == ext::psk_key_exchange_modes);
+  CHECK(test::to_hex(all[all.size() - 2].data) == "0101");
+  CHECK(all.back().type == ext::pre_shared_key);
+}
