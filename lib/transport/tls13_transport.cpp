@@ -762,15 +762,50 @@ Result<Tls13Transport::Detached> Tls13Transport::detach() noexcept {
 
 // --- utls configuration ------------------------------------------------------
 
-const char* utls_fingerprints() noexcept { return "chrome"; }
+namespace {
+// sing-box's fingerprint names; those the engine has a profile for work.
+constexpr const char* kFingerprintNames[] = {
+    "chrome", "firefox", "edge", "safari", "360", "qq", "ios", "android", "random", "randomized"};
+}  // namespace
+
+std::string utls_fingerprints() {
+  std::string out;
+  for (const char* n : kFingerprintNames) {
+    if (!tls13::find_profile(n)) continue;
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+std::string utls_fingerprint(const TlsClientOptions& tls) {
+  if (!tls.enabled || !tls.utls.enabled) return "";
+  return tls.utls.fingerprint.empty() ? "chrome" : tls.utls.fingerprint;
+}
+
+Status utls_check(const TlsClientOptions& tls, std::string* why) {
+  const std::string fp = utls_fingerprint(tls);
+  if (fp.empty()) return {};
+  if (!tls13::find_profile(fp)) {
+    if (why)
+      *why = "utls fingerprint \"" + fp + "\" is not supported (supported: " + utls_fingerprints() +
+             ")";
+    return Errc::not_supported;
+  }
+  if (tls.ech.enabled) {
+    if (why) *why = "ECH uses the BoringSSL client; disable utls or ech";
+    return Errc::not_supported;
+  }
+  return {};
+}
 
 Result<tls13::ClientConfig> utls_client_config(std::shared_ptr<const tls::TlsClientContext> ctx,
                                                std::string_view fingerprint, std::string* why) {
-  const std::string_view name = fingerprint.empty() ? std::string_view("chrome") : fingerprint;
-  const tls13::ClientProfile* profile = name == "chrome" ? tls13::find_profile(name) : nullptr;
+  const std::string name = fingerprint.empty() ? std::string("chrome") : std::string(fingerprint);
+  const tls13::ClientProfile* profile = tls13::find_profile(name);
   if (!profile) {
     if (why)
-      *why = "utls fingerprint \"" + std::string(name) +
+      *why = "utls fingerprint \"" + name +
              "\" is not supported (supported: " + utls_fingerprints() + ")";
     return Errc::not_supported;
   }

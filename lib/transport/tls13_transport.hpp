@@ -62,6 +62,7 @@
 #include "net/dialer.hpp"
 #include "proto/tls13/client.hpp"
 #include "proto/tls13/server.hpp"
+#include "sluice/config.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/transport.hpp"
 #include "transport/tls_dial.hpp"
@@ -268,13 +269,18 @@ class Tls13Transport final : public Transport, private TransportHandler {
 
 // utls_client_config builds a tls13::ClientConfig from an outbound's TLS
 // context (server name and SNI rule, ALPN, the verify policy: trust store,
-// custom CA, pins, insecure) and a fingerprint. The only fingerprint is
-// "chrome" (utls_fingerprints() lists them); anything else is
-// invalid_argument with |why| naming the supported ones.
+// custom CA, pins, insecure) and a fingerprint: a ClientHello profile of
+// the engine (tls13::find_profile; "" means "chrome"). Anything else is
+// not_supported with |why| naming the supported ones.
 Result<tls13::ClientConfig> utls_client_config(std::shared_ptr<const tls::TlsClientContext> ctx,
                                                std::string_view fingerprint, std::string* why);
 // utls_fingerprints: the supported names, comma-separated, for messages.
-const char* utls_fingerprints() noexcept;
+std::string utls_fingerprints();
+// utls_check: an outbound's `tls` asks for utls in a way this engine can
+// serve (a supported fingerprint, no ECH); |why| says what is wrong.
+// utls_fingerprint: the fingerprint to dial with ("" when utls is off).
+Status utls_check(const TlsClientOptions& tls, std::string* why);
+std::string utls_fingerprint(const TlsClientOptions& tls);
 
 // Tls13DialHandler hears a Tls13Dial's result.
 class Tls13DialHandler {
