@@ -485,7 +485,8 @@ void Tls13Transport::drive_handshake(Chain&& in) noexcept {
 Status Tls13Transport::enter_record_layer() noexcept {
   tls13::RecordProtection& rd = client_ ? client_->read_protection() : server_->read_protection();
   tls13::RecordProtection& wr = client_ ? client_->write_protection() : server_->write_protection();
-  records_.reset(new (std::nothrow) Tls13Records(engine_.pool(), rd, wr, server_ != nullptr));
+  records_.reset(new (std::nothrow) Tls13Records(engine_.pool(), std::move(rd), std::move(wr),
+                                                 server_ != nullptr));
   if (!records_) return Errc::no_memory;
   const std::vector<uint8_t> app =
       client_ ? client_->take_application_data() : server_->take_application_data();
@@ -520,6 +521,9 @@ void Tls13Transport::finish_handshake(Errc e, std::string why) noexcept {
     info_.resumed = false;
     info_.ech_accepted = false;
     info_.handshake_us = uv_hrtime() / 1000 - hs_start_us_;
+    // The keys live in the record layer now; the handshake state goes.
+    client_.reset();
+    server_.reset();
     if (!reading_) inner_->read_stop();
     if (!plain_out_.empty()) {
       Status st = records_->write(std::move(plain_out_));
