@@ -18,10 +18,13 @@
 //          gathered into one pool chunk (the only copy, bounded by one
 //          record per read).
 //   write: each Slice of up to 2^14 bytes that is uniquely held with
-//          5 bytes of headroom and 17 of tailroom is sealed in place; other
-//          bytes are packed into 16 KiB pool chunks of up to 2^14 bytes and
-//          sealed there. Every record of one write() goes to the inner
-//          transport as one Chain.
+//          5 bytes of headroom and 17 of tailroom is sealed in place; a
+//          uniquely held Slice that cannot be (a 64 KiB socket read) is
+//          encrypted out of place, 2^14 bytes at a time, straight into
+//          record chunks (RecordProtection::seal_from: the AEAD pass is the
+//          only pass); bytes in shared Slices are packed into 16 KiB pool
+//          chunks of up to 2^14 bytes and sealed there. Every record of one
+//          write() goes to the inner transport as one Chain.
 // Post-handshake: KeyUpdate both ways (a requested update is answered before
 // any later data; request_key_update() sends one), NewSessionTicket (checked
 // and counted; this transport does not resume), alerts (a peer's fatal alert

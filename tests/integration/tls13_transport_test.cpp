@@ -669,3 +669,40 @@ TEST_CASE("engine server: hostile records after the handshake get their specific
   REQUIRE(rig.engine->stop());
   srv.reset();
 }
+
+TEST_CASE("RecordProtection::seal_from equals seal_span and opens back", "[tls13][record]") {
+  const tls13::CipherSuite* suite = tls13::find_cipher_suite(tls13::kTlsAes128GcmSha256);
+  REQUIRE(suite);
+  std::vector<uint8_t> secret(suite->hash_len(), 0x42);
+  tls13::RecordProtection a, b, rd;
+  REQUIRE(a.init(*suite, secret));
+  REQUIRE(b.init(*suite, secret));
+  REQUIRE(rd.init(*suite, secret));
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1000}, tls13::kMaxPlaintext}) {
+    INFO("content " << n);
+    std::vector<uint8_t> content(n);
+    Pattern(n).fill(content.data(), n);
+    std::vector<uint8_t> inner = content;
+    inner.push_back(static_cast<uint8_t>(tls13::ContentType::application_data));
+    std::vector<uint8_t> from(tls13::kRecordHeaderLen + inner.size() + 16);
+    auto r1 = a.seal_from(inner, from);
+    REQUIRE(r1);
+    CHECK(*r1 == from.size());
+    std::vector<uint8_t> span(from.size());
+    std::memcpy(span.data() + tls13::kRecordHeaderLen, content.data(), n);
+    auto r2 = b.seal_span(span, n, tls13::ContentType::application_data);
+    REQUIRE(r2);
+    CHECK(from == span);
+    tls13::ContentType type;
+    std::span<uint8_t> out;
+    REQUIRE(rd.open_span(from, type, out));
+    CHECK(type == tls13::ContentType::application_data);
+    CHECK(std::vector<uint8_t>(out.begin(), out.end()) == content);
+  }
+  std::vector<uint8_t> big(tls13::kMaxPlaintext + 2, 1), out(big.size() + 32);
+  CHECK(a.seal_from(big, out).error() == Errc::invalid_argument);  // over 2^14 + 1
+  std::vector<uint8_t> small(4);
+  const uint8_t one[] = {23};
+  CHECK(a.seal_from(one, small).error() == Errc::buffer_too_small);
+  CHECK(a.seal_from({}, out).error() == Errc::invalid_argument);
+}
