@@ -64,12 +64,14 @@ class KeyUpdater final : public ForwardingTransport {
 class Tls13Forwarder final : public EngineObject, public net::AcceptHandler {
  public:
   Tls13Forwarder(Engine& e, std::shared_ptr<const tls::TlsClientContext> ctx, uint16_t target,
-                 std::string fingerprint = "chrome", size_t key_update_every = 0)
+                 std::string fingerprint = "chrome", size_t key_update_every = 0,
+                 TlsDialOptions opts = {})
       : EngineObject(e),
         ctx_(std::move(ctx)),
         target_(target),
         fp_(std::move(fingerprint)),
-        ku_every_(key_update_every) {
+        ku_every_(key_update_every),
+        opts_(opts) {
     std::string reason;
     auto l = net::TcpListener::create(e, "127.0.0.1", 0, {}, this, &reason);
     if (!l) std::abort();
@@ -144,7 +146,7 @@ class Tls13Forwarder final : public EngineObject, public net::AcceptHandler {
     p->fwd = this;
     p->plain = std::move(t);
     pending_.push_back(p);
-    Tls13Dial* d = Tls13Dial::start(engine(), "127.0.0.1", target_, ctx_, fp_, TlsDialOptions{}, p);
+    Tls13Dial* d = Tls13Dial::start(engine(), "127.0.0.1", target_, ctx_, fp_, opts_, p);
     if (std::find(pending_.begin(), pending_.end(), p) != pending_.end()) p->dial = d;
   }
 
@@ -152,6 +154,7 @@ class Tls13Forwarder final : public EngineObject, public net::AcceptHandler {
   uint16_t target_;
   std::string fp_;
   size_t ku_every_;
+  TlsDialOptions opts_;
   std::unique_ptr<net::TcpListener> listener_;
   uint16_t port_ = 0;
   std::mutex mu_;
@@ -494,6 +497,44 @@ TEST_CASE("engine client: a host name mismatch is refused", "[integration][tls13
   REQUIRE(rig.engine->stop());
   fwd.reset();
   echo.reset();
+}
+
+TEST_CASE("engine client: a server that never answers hits the dial deadline",
+          "[integration][tls13]") {
+  // A listener nobody accepts on: TCP connects (the backlog), TLS never starts.
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(lfd, 4) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  Pki pki = make_pki("localhost");
+  EngineRig rig;
+  TlsDialOptions o;
+  o.dial.connect_timeout_ms = 100;
+  o.handshake_timeout_ms = 200;
+  auto fwd = std::make_unique<Tls13Forwarder>(
+      *rig.engine, client_ctx(client_options(pki.ca.certificate, "localhost")), ntohs(a.sin_port),
+      "chrome", 0, o);
+  REQUIRE(rig.engine->start());
+  const auto t0 = std::chrono::steady_clock::now();
+  int fd = tcp_connect(fwd->port());
+  CHECK(wait_eof(fd));
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  ::close(fd);
+  auto r = fwd->results();
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].error == Errc::timed_out);
+  CHECK(r[0].reason == "TLS connection to 127.0.0.1 timed out");
+  CHECK(ms >= 250);
+  CHECK(ms < 5000);
+  REQUIRE(rig.engine->stop());
+  fwd.reset();
+  ::close(lfd);
 }
 
 TEST_CASE("utls: an unsupported fingerprint fails the dial naming the supported ones",
