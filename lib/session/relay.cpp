@@ -56,6 +56,24 @@ void Relay::Side::on_data(Slice&& data) {
   if (!st) r->finish(st.error(), 1 - idx);
 }
 
+// Several Slices of one read (TLS records) go out in one write: one socket
+// write per read rather than one per record.
+void Relay::Side::on_data_chain(Chain&& data) {
+  Relay* r = relay;
+  Side& other = r->side_[1 - idx];
+  const size_t n = data.size();
+  r->last_activity_ = r->engine().now_ms();
+  if (idx == 0) {
+    r->result_.bytes_a_to_b += n;
+    net::count_bytes(r->engine(), n, 0);
+  } else {
+    r->result_.bytes_b_to_a += n;
+    net::count_bytes(r->engine(), 0, n);
+  }
+  Status st = other.t->write(std::move(data));
+  if (!st) r->finish(st.error(), 1 - idx);
+}
+
 void Relay::Side::on_eof() {
   eof = true;
   Relay* r = relay;

@@ -65,6 +65,8 @@ class Relay final : public EngineObject {
     bool eof = false;     // this side's peer ended its stream
     bool paused = false;  // reading stopped because the other side is full
     void on_data(Slice&& data) override;
+    bool wants_data_chain() const noexcept override { return true; }
+    void on_data_chain(Chain&& data) override;
     void on_eof() override;
     void on_error(Errc e) override;
     void on_write_high() override;

@@ -79,6 +79,8 @@ void TlsTransport::start_handshake(TlsHandshakeHandler* h) noexcept {
 Status TlsTransport::flush() noexcept {
   if (!conn_->has_output()) return {};
   Chain out = conn_->take_output();
+  ++counters_.raw_writes;
+  counters_.raw_write_bytes += out.size();
   return inner_->write(std::move(out));
 }
 
@@ -140,6 +142,8 @@ void TlsTransport::finish_handshake(Errc e) noexcept {
 
 void TlsTransport::on_data(Slice&& data) {
   if (closing_) return;
+  ++counters_.raw_reads;
+  counters_.raw_read_bytes += data.size();
   Status st = conn_->feed(std::move(data));
   if (!st) {
     fail(st.error(), "out of memory");
@@ -209,7 +213,31 @@ void TlsTransport::process_reads() noexcept {
     stats_.bytes_read += s.size();
     if (handler_) handler_->on_data(std::move(s));
   }
-  while (reading_ && !closing_ && !detached_ && !failed_ && !eof_) {
+  while (reading_ && !closing_ && !detached_ && !failed_ && !eof_ && conn_->in_place()) {
+    conn_->set_now(engine_.now_ms());
+    // One record per on_data, or every complete record of the reads so far
+    // (at most kReadBatch, the Slices a Chain keeps without allocating).
+    Result<size_t> r = conn_->open_records(batch_, one_record_ ? 1 : kReadBatch);
+    // A KeyUpdate or an alert may have queued a record to send.
+    Status fst = flush();
+    if (!r) {
+      if (r.error() == Errc::eof) {
+        eof_ = true;
+        if (conn_->truncated()) SLUICE_LOG_DEBUG("tls: peer ended the stream without close_notify");
+        break;
+      }
+      fail(r.error(), conn_->failure_reason());
+      break;
+    }
+    if (!fst) {
+      fail(fst.error(), inner_->failure_reason());
+      break;
+    }
+    if (*r == 0) break;  // need more raw bytes
+    ++counters_.read_batches;
+    deliver_batch();
+  }
+  while (reading_ && !closing_ && !detached_ && !failed_ && !eof_ && !conn_->in_place()) {
     conn_->set_now(engine_.now_ms());
     Result<Slice> r = one_record_ ? conn_->read() : read_coalesced();
     // Post-handshake messages (a KeyUpdate) may have queued a reply.
@@ -238,6 +266,43 @@ void TlsTransport::process_reads() noexcept {
   processing_ = false;
 }
 
+// deliver_batch hands the opened records to the owner: in one call when it
+// takes Chains (a Relay: one socket write per read), else one on_data per
+// record, stopping where the owner stops reading; the rest then waits in
+// unread_, delivered first on the next read_start (or given to detach()).
+void TlsTransport::deliver_batch() noexcept {
+  if (handler_ && !one_record_ && handler_->wants_data_chain()) {
+    stats_.bytes_read += batch_.size();
+    handler_->on_data_chain(std::move(batch_));
+    batch_.clear();
+    return;
+  }
+  while (!batch_.empty()) {
+    if (closing_) {
+      batch_.clear();
+      return;
+    }
+    if (!reading_ || detached_ || handler_ == nullptr) {
+      // After anything the owner pushed back inside on_data.
+      (void)unread_.append(std::move(batch_));
+      batch_.clear();
+      return;
+    }
+    Slice s = batch_.pop_front();
+    stats_.bytes_read += s.size();
+    handler_->on_data(std::move(s));
+  }
+}
+
+Status TlsTransport::key_update(bool request_peer) noexcept {
+  if (closing_ || detached_) return Errc::closed;
+  if (failed_) return error_;
+  Status st = conn_->key_update(request_peer);
+  if (st) st = flush();
+  if (!st) fail(st.error(), conn_->failure_reason());
+  return st;
+}
+
 // read_coalesced opens every complete record already received into one pool
 // chunk (up to 64 KiB), so the owner sees one on_data, and typically makes
 // one socket write, per inner read instead of one per 16 KiB record. The
@@ -257,10 +322,8 @@ Result<Slice> TlsTransport::read_coalesced() noexcept {
 // --- Transport ----------------------------------------------------------
 
 Status TlsTransport::encrypt(Chain&& plain) noexcept {
-  while (!plain.empty()) {
-    Slice s = plain.pop_front();
-    SLUICE_TRY(conn_->write(s.span()));
-  }
+  ++counters_.write_batches;
+  SLUICE_TRY(conn_->write(std::move(plain)));
   return flush();
 }
 
@@ -338,6 +401,7 @@ void TlsTransport::close(CloseCallback cb, void* user) noexcept {
   stats_.bytes_dropped_at_close += write_buffered();
   plain_out_.clear();
   unread_.clear();
+  batch_.clear();
   if (!inner_) {
     if (cb) cb(user);  // detached: nothing left to close
     return;
@@ -359,6 +423,7 @@ Result<TlsTransport::Detached> TlsTransport::detach() noexcept {
     return Errc::invalid_state;
   Detached d;
   d.plaintext = std::move(unread_);
+  SLUICE_TRY(d.plaintext.append(std::move(batch_)));
   while (conn_->pending_plaintext() > 0) {
     auto s = conn_->read_pending_plaintext();
     if (!s) return s.error();
