@@ -96,7 +96,8 @@ SizeClass out_class(size_t want) noexcept {
 
 // sealed_size: the wire bytes of |n| bytes of content cut into full records.
 size_t sealed_size(size_t n) noexcept {
-  const size_t records = std::max<size_t>(1, (n + tls::kMaxPlaintextLen - 1) / tls::kMaxPlaintextLen);
+  const size_t records =
+      std::max<size_t>(1, (n + tls::kMaxPlaintextLen - 1) / tls::kMaxPlaintextLen);
   return n + records * tls::kRecordOverhead;
 }
 
@@ -462,7 +463,8 @@ Status TlsConnection::write(std::span<const uint8_t> plain) noexcept {
     ++rstats_.seal_batches;
     while (!plain.empty()) {
       const size_t n = std::min(plain.size(), tls::kMaxPlaintextLen);
-      Status st = seal_out(tls::kContentApplicationData, plain.data(), n, sealed_size(plain.size()));
+      Status st =
+          seal_out(tls::kContentApplicationData, plain.data(), n, sealed_size(plain.size()));
       if (!st) return fail_record(st.error(), 0, "");
       plain = plain.subspan(n);
     }
@@ -483,7 +485,8 @@ Status TlsConnection::send_close_notify() noexcept {
   if (in_place_) {
     if (close_notify_sent_) return {};
     const uint8_t alert[2] = {1, kAlertCloseNotify};  // warning, close_notify
-    Status st = seal_out(tls::kContentAlert, alert, sizeof alert, sizeof alert + tls::kRecordOverhead);
+    Status st =
+        seal_out(tls::kContentAlert, alert, sizeof alert, sizeof alert + tls::kRecordOverhead);
     if (!st) return fail_record(st.error(), 0, "");
     close_notify_sent_ = true;
     return {};
@@ -500,8 +503,7 @@ void TlsConnection::enter_in_place() noexcept {
   // reads a record's header and then exactly its body, so after the
   // handshake its read buffer is empty unless something unusual happened;
   // then this connection simply stays on BoringSSL's path.
-  if (SSL_version(ssl_) != TLS1_3_VERSION || SSL_has_pending(ssl_) || SSL_pending(ssl_) > 0)
-    return;
+  if (SSL_version(ssl_) != TLS1_3_VERSION || SSL_has_pending(ssl_) || SSL_pending(ssl_) > 0) return;
   // A TLS 1.3 server holds its NewSessionTickets until its first write
   // (ssl/tls13_server.cc); a zero-byte write sends them now, under
   // BoringSSL's sequence numbers, before they become ours.
@@ -526,12 +528,11 @@ Errc TlsConnection::fail_record(Errc e, uint8_t alert, std::string reason) noexc
   failed_ = true;
   error_ = e;
   if (reason.empty()) {
-    reason = out_of_buffers_
-                 ? (pool_.max_bytes() != 0
-                        ? "buffer pool cap reached (pool_max_bytes " +
-                              std::to_string(pool_.max_bytes()) + ") writing TLS output"
-                        : std::string("out of memory for TLS output"))
-                 : std::string("TLS: ") + errc_message(e);
+    reason = out_of_buffers_ ? (pool_.max_bytes() != 0
+                                    ? "buffer pool cap reached (pool_max_bytes " +
+                                          std::to_string(pool_.max_bytes()) + ") writing TLS output"
+                                    : std::string("out of memory for TLS output"))
+                             : std::string("TLS: ") + errc_message(e);
   }
   reason_ = std::move(reason);
   if (alert != 0) send_alert(alert);
@@ -562,7 +563,8 @@ Status TlsConnection::seal_out(uint8_t type, const uint8_t* in, size_t len, size
     out_tail_ = std::move(*s);
   }
   uint8_t* p = out_tail_.append(need);
-  Status st = tx_.seal(type, in, len, p, p + tls::kRecordHeaderLen, p + tls::kRecordHeaderLen + len);
+  Status st =
+      tx_.seal(type, in, len, p, p + tls::kRecordHeaderLen, p + tls::kRecordHeaderLen + len);
   if (!st) return st;
   ++rstats_.records_sealed;
   return {};
@@ -732,7 +734,7 @@ Result<size_t> TlsConnection::open_records(Chain& out, size_t max_records) noexc
       if (pos > 0 || failed_) continue;
     }
     auto r = open_one(out);
-    if (!r) break;  // failed_ is set
+    if (!r) break;              // failed_ is set
     if (*r == SIZE_MAX) break;  // more raw bytes needed
     if (*r > 0) {
       got += *r;
@@ -765,7 +767,8 @@ Result<size_t> TlsConnection::open_one(Chain& out) noexcept {
   if (raw_in_.size() < sizeof h + len) return SIZE_MAX;
   const Slice& f = raw_in_.front();
   auto s = pool_.get(out_class(sizeof h + len));
-  if (!s) return fail_record(Errc::no_memory, kAlertInternalError, "out of buffers opening a TLS record");
+  if (!s)
+    return fail_record(Errc::no_memory, kAlertInternalError, "out of buffers opening a TLS record");
   uint8_t* p = s->append(sizeof h + len);
   uint8_t* body = p + sizeof h;
   Result<size_t> n = size_t{0};
@@ -837,8 +840,8 @@ Result<std::pair<uint8_t, size_t>> TlsConnection::content(const uint8_t* p, size
         peer_alert_ = desc;
         return fail_record(Errc::tls_alert, 0,
                            std::string("TLS: peer sent alert \"") +
-                               SSL_alert_desc_string_long(desc) + "\" (" +
-                               std::to_string(desc) + ")");
+                               SSL_alert_desc_string_long(desc) + "\" (" + std::to_string(desc) +
+                               ")");
       }
       return std::pair<uint8_t, size_t>{type, 0};
     }
@@ -868,9 +871,9 @@ Status TlsConnection::handle_handshake(std::span<const uint8_t> rec) noexcept {
   while (buf.size() >= 4) {
     const size_t mlen = (size_t{buf[1]} << 16) | (size_t{buf[2]} << 8) | buf[3];
     if (mlen > kMaxPostHandshakeMessage)
-      return fail_record(Errc::protocol_violation, kAlertUnexpectedMessage,
-                         "TLS: post-handshake message too large (" + std::to_string(mlen) +
-                             " bytes)");
+      return fail_record(
+          Errc::protocol_violation, kAlertUnexpectedMessage,
+          "TLS: post-handshake message too large (" + std::to_string(mlen) + " bytes)");
     if (buf.size() < 4 + mlen) break;
     const std::span<const uint8_t> msg = buf.first(4 + mlen);
     buf = buf.subspan(4 + mlen);
@@ -900,9 +903,9 @@ Status TlsConnection::handle_handshake(std::span<const uint8_t> rec) noexcept {
     } else if (msg[0] == kNewSessionTicket && !is_server()) {
       SLUICE_TRY(forward_to_boringssl(msg));
     } else {
-      return fail_record(Errc::protocol_violation, kAlertUnexpectedMessage,
-                         "TLS: unexpected post-handshake message (type " +
-                             std::to_string(msg[0]) + ")");
+      return fail_record(
+          Errc::protocol_violation, kAlertUnexpectedMessage,
+          "TLS: unexpected post-handshake message (type " + std::to_string(msg[0]) + ")");
     }
   }
   if (buf.empty()) {
@@ -931,7 +934,8 @@ Status TlsConnection::forward_to_boringssl(std::span<const uint8_t> msgs) noexce
   while (!msgs.empty()) {
     const size_t n = std::min(msgs.size(), tls::kMaxPlaintextLen);
     auto s = pool_.get(out_class(n + tls::kRecordOverhead));
-    if (!s) return fail_record(Errc::no_memory, kAlertInternalError, "out of buffers for a TLS ticket");
+    if (!s)
+      return fail_record(Errc::no_memory, kAlertInternalError, "out of buffers for a TLS ticket");
     uint8_t* p = s->append(n + tls::kRecordOverhead);
     Status st = shadow.seal(tls::kContentHandshake, msgs.data(), n, p, p + tls::kRecordHeaderLen,
                             p + tls::kRecordHeaderLen + n);

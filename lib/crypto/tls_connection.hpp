@@ -249,15 +249,15 @@ class TlsConnection {
   bool in_place_ = false;
   bool close_notify_sent_ = false;
   bool close_notify_received_ = false;
-  uint16_t suite_ = 0;             // TLS 1.3 cipher suite (0x1301..0x1303)
-  uint8_t empty_records_ = 0;      // empty records in a row (bounded)
+  uint16_t suite_ = 0;              // TLS 1.3 cipher suite (0x1301..0x1303)
+  uint8_t empty_records_ = 0;       // empty records in a row (bounded)
   uint8_t key_updates_in_row_ = 0;  // KeyUpdates without data between (bounded)
-  Errc deferred_ = Errc::ok;       // error met after data was handed out
-  RecordCipher rx_;                // opens the peer's records
-  RecordCipher tx_;                // seals ours
-  Chain to_bssl_;                  // re-sealed post-handshake messages for BoringSSL's BIO
-  Chain plain_pending_;            // opened by read_into, not yet copied out
-  std::vector<uint8_t> hs_in_;     // a post-handshake message split across records
+  Errc deferred_ = Errc::ok;        // error met after data was handed out
+  RecordCipher rx_;                 // opens the peer's records
+  RecordCipher tx_;                 // seals ours
+  Chain to_bssl_;                   // re-sealed post-handshake messages for BoringSSL's BIO
+  Chain plain_pending_;             // opened by read_into, not yet copied out
+  std::vector<uint8_t> hs_in_;      // a post-handshake message split across records
   RecordStats rstats_;
 };
 

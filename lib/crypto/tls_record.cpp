@@ -58,7 +58,8 @@ void RecordCipher::clear() noexcept {
 
 Status RecordCipher::init(uint16_t suite, std::span<const uint8_t> secret, uint64_t seq) noexcept {
   Suite s;
-  if (!suite_params(suite, &s) || secret.size() != digest_len(s.hash)) return Errc::invalid_argument;
+  if (!suite_params(suite, &s) || secret.size() != digest_len(s.hash))
+    return Errc::invalid_argument;
   suite_ = suite;
   secret_len_ = static_cast<uint8_t>(secret.size());
   std::memcpy(secret_, secret.data(), secret.size());
@@ -90,8 +91,8 @@ Status RecordCipher::update() noexcept {
   Suite s;
   if (!valid_ || !suite_params(suite_, &s)) return Errc::invalid_state;
   uint8_t next[48];
-  SLUICE_TRY(hkdf_expand_label(s.hash, {secret_, secret_len_}, "traffic upd", {},
-                               {next, secret_len_}));
+  SLUICE_TRY(
+      hkdf_expand_label(s.hash, {secret_, secret_len_}, "traffic upd", {}, {next, secret_len_}));
   std::memcpy(secret_, next, secret_len_);
   OPENSSL_cleanse(next, sizeof next);
   seq_ = 0;

@@ -36,7 +36,7 @@ namespace sluice::tls {
 
 // RFC 8446 section 5.1/5.2 limits.
 inline constexpr size_t kRecordHeaderLen = 5;
-inline constexpr size_t kMaxPlaintextLen = 16384;                   // 2^14
+inline constexpr size_t kMaxPlaintextLen = 16384;                    // 2^14
 inline constexpr size_t kMaxCiphertextLen = kMaxPlaintextLen + 256;  // 2^14 + 256
 // kRecordTailLen: the encrypted content type plus the tag.
 inline constexpr size_t kRecordTailLen = 1 + kAeadTagLen;
@@ -59,8 +59,7 @@ class RecordCipher {
   // section 7.3) for the cipher suite |suite| (0x1301, 0x1302 or 0x1303),
   // with |seq| the next record's sequence number. invalid_argument for
   // another suite or a secret of the wrong length.
-  [[nodiscard]] Status init(uint16_t suite, std::span<const uint8_t> secret,
-                            uint64_t seq) noexcept;
+  [[nodiscard]] Status init(uint16_t suite, std::span<const uint8_t> secret, uint64_t seq) noexcept;
   // update moves to the next traffic secret (RFC 8446 section 7.2) and
   // sequence number 0: what a KeyUpdate does.
   [[nodiscard]] Status update() noexcept;
@@ -71,8 +70,8 @@ class RecordCipher {
   // header to |hdr|, the ciphertext of in[0, len) to |out| (== in or not
   // overlapping) and the encrypted type plus the tag (kRecordTailLen bytes)
   // to |tail|; len <= kMaxPlaintextLen. Uses and advances the sequence number.
-  [[nodiscard]] Status seal(uint8_t type, const uint8_t* in, size_t len, uint8_t* hdr,
-                            uint8_t* out, uint8_t* tail) noexcept;
+  [[nodiscard]] Status seal(uint8_t type, const uint8_t* in, size_t len, uint8_t* hdr, uint8_t* out,
+                            uint8_t* tail) noexcept;
 
   // open verifies and decrypts one record: |hdr| its 5 header bytes, |in|
   // its |len| bytes of ciphertext and tag, the plaintext (len - 16 bytes:
