@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "sluice/log.hpp"
 
@@ -14,7 +15,41 @@ namespace sluice {
 TlsTransport::TlsTransport(Engine& e, std::unique_ptr<Transport> inner) noexcept
     : engine_(e), inner_(std::move(inner)) {}
 
-TlsTransport::~TlsTransport() = default;
+namespace {
+std::mutex g_totals_mu;
+TlsTransport::TlsTotals g_totals;  // guarded by g_totals_mu
+}  // namespace
+
+// The destructor folds this transport's counters into the process totals
+// (once per connection, so the lock costs nothing on the data path).
+TlsTransport::~TlsTransport() {
+  if (!conn_) return;
+  const tls::TlsConnection::RecordStats& r = conn_->record_stats();
+  std::lock_guard<std::mutex> lock(g_totals_mu);
+  TlsTotals& t = g_totals;
+  ++t.transports;
+  if (conn_->in_place()) ++t.in_place;
+  t.io.raw_reads += counters_.raw_reads;
+  t.io.raw_read_bytes += counters_.raw_read_bytes;
+  t.io.raw_writes += counters_.raw_writes;
+  t.io.raw_write_bytes += counters_.raw_write_bytes;
+  t.io.read_batches += counters_.read_batches;
+  t.io.write_batches += counters_.write_batches;
+  t.records.records_sealed += r.records_sealed;
+  t.records.sealed_in_place += r.sealed_in_place;
+  t.records.seal_batches += r.seal_batches;
+  t.records.records_opened += r.records_opened;
+  t.records.opened_gathered += r.opened_gathered;
+  t.records.opened_moved += r.opened_moved;
+  t.records.key_updates_received += r.key_updates_received;
+  t.records.key_updates_sent += r.key_updates_sent;
+  t.records.tickets_forwarded += r.tickets_forwarded;
+}
+
+TlsTransport::TlsTotals TlsTransport::process_totals() noexcept {
+  std::lock_guard<std::mutex> lock(g_totals_mu);
+  return g_totals;
+}
 
 Result<std::unique_ptr<TlsTransport>> TlsTransport::client(
     Engine& e, std::unique_ptr<Transport> inner, std::shared_ptr<const tls::TlsClientContext> ctx,

@@ -109,6 +109,15 @@ class TlsTransport final : public Transport, private TransportHandler {
   const tls::TlsConnection::RecordStats& record_stats() const noexcept {
     return conn_->record_stats();
   }
+  // TlsTotals add up the counters of every TlsTransport of the process
+  // (folded in when each is destroyed), for perf/tunnel_bench.
+  struct TlsTotals {
+    uint64_t transports = 0;
+    uint64_t in_place = 0;  // of which used the in-place record path
+    TlsCounters io;
+    tls::TlsConnection::RecordStats records;
+  };
+  static TlsTotals process_totals() noexcept;
   // kReadBatch: records per delivery at most (a Chain holds 4 Slices inline).
   static constexpr size_t kReadBatch = 4;
 
