@@ -316,7 +316,9 @@ struct ConfigDiagnostics {
 
 // parse_config parses a JSON document. |diag| may be nullptr.
 Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag);
-// load_config_file reads |path| and parses it; config_io if it cannot be read.
+// load_config_file reads |path| and parses it; config_io if it cannot be
+// read, is not a regular file (a FIFO, directory or device) or is larger
+// than 4 MiB.
 Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag);
 
 // parse_trojan_link turns a trojan:// share link (docs/config.md, "Share links") into a

@@ -1,6 +1,7 @@
 // instance.cpp: building sessions, router and inbounds from a Config.
 #include "inbound/instance.hpp"
 
+#include "crypto/tls_context.hpp"
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
 #include "session/trojan_session.hpp"
@@ -104,6 +105,16 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
 
 Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
                                                    std::string* reason) {
+  return build(e, cfg, reason, /*listen=*/true);
+}
+
+Result<std::unique_ptr<Instance>> Instance::check(Engine& e, const Config& cfg,
+                                                  std::string* reason) {
+  return build(e, cfg, reason, /*listen=*/false);
+}
+
+Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, std::string* reason,
+                                                  bool listen) {
   std::unique_ptr<Instance> inst(new (std::nothrow) Instance(e));
   if (!inst) return Errc::no_memory;
   for (const auto& o : cfg.outbounds) {
@@ -133,6 +144,17 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       tc.fallback_for_alpn = to.fallback_for_alpn;
       tc.udp_timeout_ms = std::max<uint64_t>(1, to_ms(in.listen.udp_timeout));
       std::string why;
+      if (!listen) {
+        // What create loads before it listens: the certificate and key.
+        auto ctx = tls::TlsServerContext::create(tc.tls, &why);
+        if (!ctx) {
+          if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": tls: " + why;
+          Instance* raw = inst.release();
+          raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+          return ctx.error();
+        }
+        continue;
+      }
       auto ti = TrojanInbound::create(e, tc, inst->router_.get(), &why);
       if (!ti) {
         if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
@@ -162,6 +184,23 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       vc.tls = vo.tls;
       vc.fallback = vo.fallback;
       vc.fallback_for_alpn = vo.fallback_for_alpn;
+      if (!listen) {
+        Status st = why.empty() ? Status() : Status(Errc::config_invalid);
+        if (st && vc.tls.enabled) {
+          auto ctx = tls::TlsServerContext::create(vc.tls, &why);
+          if (!ctx) {
+            why = "tls: " + why;
+            st = ctx.error();
+          }
+        }
+        if (!st) {
+          if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
+          Instance* raw = inst.release();
+          raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+          return st.error();
+        }
+        continue;
+      }
       auto vi = why.empty() ? VlessInbound::create(e, vc, inst->router_.get(), &why)
                             : Result<std::unique_ptr<VlessInbound>>(Errc::config_invalid);
       if (!vi) {
@@ -204,6 +243,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       case InboundType::vless:
         break;  // handled above
     }
+    if (!listen) continue;  // a proxy inbound loads nothing before it binds
     std::string why;
     auto pi = ProxyInbound::create(e, po, inst->router_.get(), &why);
     if (!pi) {
