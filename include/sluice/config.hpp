@@ -65,6 +65,10 @@ struct ListenOptions {
   uint16_t listen_port = 0;  // required; 0 asks the OS for a free port
   bool tcp_fast_open = false;
   Duration udp_timeout = std::chrono::minutes(5);
+  // Admission limits (sluice extensions; 0 = none): connections open at
+  // once, and open at once from one source address.
+  uint32_t max_connections = 0;
+  uint32_t max_connections_per_ip = 0;
 };
 
 // TlsEchClientOptions is an outbound's "tls.ech" (docs/config.md,

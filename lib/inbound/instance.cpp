@@ -15,6 +15,17 @@ uint64_t to_ms(Duration d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
+// udp_timeout_ms: a listen udp_timeout in milliseconds; 0 (or anything
+// below a millisecond) means the default, five minutes, as in sing-box.
+uint64_t udp_timeout_ms(Duration d) {
+  const uint64_t ms = to_ms(d);
+  return ms == 0 ? 5 * 60 * 1000 : ms;
+}
+
+ConnectionLimit::Options limits(const ListenOptions& l) {
+  return ConnectionLimit::Options{l.max_connections, l.max_connections_per_ip};
+}
+
 net::DialOptions dial_options(const DialOptions& d) {
   net::DialOptions o;
   o.connect_timeout_ms = to_ms(d.connect_timeout);
@@ -142,7 +153,8 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       tc.tls = to.tls;
       tc.fallback = to.fallback;
       tc.fallback_for_alpn = to.fallback_for_alpn;
-      tc.udp_timeout_ms = std::max<uint64_t>(1, to_ms(in.listen.udp_timeout));
+      tc.udp_timeout_ms = udp_timeout_ms(in.listen.udp_timeout);
+      tc.limits = limits(in.listen);
       std::string why;
       if (!listen) {
         // What create loads before it listens: the certificate and key.
@@ -171,7 +183,8 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       vc.tag = in.tag;
       vc.listen = in.listen.listen;
       vc.port = in.listen.listen_port;
-      vc.udp_idle_timeout_ms = std::max<uint64_t>(1, to_ms(in.listen.udp_timeout));
+      vc.udp_idle_timeout_ms = udp_timeout_ms(in.listen.udp_timeout);
+      vc.limits = limits(in.listen);
       std::string why;
       for (const VlessUser& u : vo.users) {
         auto id = vless::parse_user_id(u.uuid);
@@ -216,6 +229,8 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
     po.tag = in.tag;
     po.listen = in.listen.listen;
     po.port = in.listen.listen_port;
+    po.udp_timeout_ms = udp_timeout_ms(in.listen.udp_timeout);
+    po.limits = limits(in.listen);
     auto copy_users = [&](const std::vector<User>& users) {
       for (const auto& u : users) po.users.push_back({u.username, u.password});
     };

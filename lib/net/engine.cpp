@@ -385,6 +385,12 @@ void count_accept(Engine& e) noexcept {
   detail::EngineImpl* impl = detail::EngineAccess::impl(e);
   impl->stats.connections_accepted++;
 }
+void count_accept_error(Engine& e) noexcept {
+  detail::EngineAccess::impl(e)->stats.accept_errors++;
+}
+void count_refused(Engine& e) noexcept {
+  detail::EngineAccess::impl(e)->stats.connections_refused++;
+}
 void count_ech(Engine& e, EchOutcome o) noexcept {
   detail::EngineImpl* impl = detail::EngineAccess::impl(e);
   switch (o) {
