@@ -74,6 +74,9 @@ class ServerDriver::Conn final : TransportHandler,
     return driver_->router_->open_datagram(opts().tag, target, h);
   }
 
+  // kReplyFlushMs bounds the flush of an error reply sent at the deadline.
+  static constexpr uint64_t kReplyFlushMs = 2000;
+
   ServerDriver* driver_;
   Engine& engine_;
   std::unique_ptr<Transport> t_;
@@ -148,7 +151,27 @@ void ServerDriver::Conn::on_timeout() {
     decide(core_->expired(in_.size()));
     return;
   }
-  // The TLS handshake, an open or a fallback dial still pending.
+  if (state_ == State::opening) {
+    // The outbound has not answered (e.g. its TLS handshake hangs): the
+    // client still gets the protocol's reply for a timeout (SOCKS5 REP 6,
+    // HTTP 504), as for any other failed open, not a silent close.
+    if (session_) {
+      session_->cancel_open(this);
+      session_ = nullptr;
+    }
+    driver_->on_event(DriverEvent::timed_out, &decision_, nullptr);
+    SLUICE_LOG_INFO("%s: open %s failed: %s: no answer from the outbound within the deadline",
+                    prefix(), decision_.target.to_string().c_str(), errc_message(Errc::timed_out));
+    core_->answer(Errc::timed_out, TargetAddress());
+    // A client that never reads the reply does not hold the connection:
+    // this timer closes it if the flush has not finished by then. (Armed
+    // first: flush_and_close may free this Conn.)
+    arm(kReplyFlushMs);
+    flush_and_close();
+    return;
+  }
+  // The TLS handshake or a fallback dial still pending: there is no one to
+  // answer in the protocol.
   auto d = ServerDecision::refuse(ServerDecision::reject, Errc::timed_out, "handshake timed out",
                                   RefusalCause::timeout);
   driver_->on_event(DriverEvent::timed_out, &d, nullptr);
