@@ -2,6 +2,7 @@
 #include "inbound/instance.hpp"
 
 #include "crypto/tls_context.hpp"
+#include "inbound/loop_check.hpp"
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
 #include "session/trojan_session.hpp"
@@ -39,6 +40,35 @@ net::DialOptions dial_options(const DialOptions& d) {
           : static_cast<unsigned>(std::max<uint64_t>(1, to_ms(d.tcp_keep_alive) / 1000));
   return o;
 }
+}  // namespace
+
+namespace {
+
+// check_loop: false (with |why|) when the final outbound's proxy server is one
+// of |own| listeners: every inbound routes there, so each connection would
+// open another through the same path (inbound/loop_check.hpp).
+bool check_loop(const Config& cfg, const std::vector<OwnListener>& own, std::string* why) {
+  const OutboundOptions* o = cfg.final_outbound();
+  if (o == nullptr || own.empty()) return true;
+  const ServerEndpoint* ep = std::visit(
+      [](const auto& v) -> const ServerEndpoint* {
+        if constexpr (requires { v.endpoint; })
+          return &v.endpoint;
+        else
+          return nullptr;
+      },
+      o->options);
+  if (ep == nullptr) return true;
+  const OwnListener* hit =
+      dialed_listener(ep->server, ep->server_port, own, local_interface_addresses());
+  if (hit == nullptr) return true;
+  *why = "outbound " + o->tag + ": its server " + ep->server + ":" +
+         std::to_string(ep->server_port) + " is this configuration's own inbound" +
+         (hit->tag.empty() ? std::string() : " " + hit->tag) +
+         ", which routes back to it: every connection would loop through itself";
+  return false;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& o,
@@ -142,7 +172,13 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
   if (!inst->final_) inst->final_ = inst->sessions_.front().get();
   inst->router_ = std::make_unique<FinalRouter>(inst->final_);
 
+  std::vector<OwnListener> own;  // bound (or, checking, configured) listen addresses
+  auto add_own = [&](const InboundOptions& in, uint16_t port) {
+    OwnListener l;
+    if (make_listener(in.tag, in.listen.listen, port, &l)) own.push_back(std::move(l));
+  };
   for (const auto& in : cfg.inbounds) {
+    if (!listen) add_own(in, in.listen.listen_port);
     if (in.type == InboundType::trojan) {
       const auto& to = std::get<TrojanInboundOptions>(in.options);
       TrojanInboundConfig tc;
@@ -174,6 +210,7 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
         raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
         return ti.error();
       }
+      add_own(in, (*ti)->port());
       inst->trojan_inbounds_.push_back(std::move(*ti));
       continue;
     }
@@ -222,6 +259,7 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
         raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
         return vi.error();
       }
+      add_own(in, (*vi)->port());
       inst->vless_inbounds_.push_back(std::move(*vi));
       continue;
     }
@@ -268,7 +306,14 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
       return pi.error();
     }
+    add_own(in, (*pi)->port());
     inst->inbounds_.push_back(std::move(*pi));
+  }
+  if (std::string why; !check_loop(cfg, own, &why)) {
+    if (reason) *reason = why;
+    Instance* raw = inst.release();
+    raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+    return Errc::config_invalid;
   }
   return inst;
 }

@@ -132,6 +132,25 @@ with tempfile.TemporaryDirectory() as tmp:
             except subprocess.TimeoutExpired:
                 check(False, "%s -c %s fails promptly (it hung)" % (cmd, path))
 
+    # An outbound whose server is the configuration's own inbound would open
+    # connections through itself without end: check and run refuse it.
+    for listen, server in (("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"),
+                           ("127.0.0.1", "localhost")):
+        loop_port = free_port()
+        loop_cfg = {"inbounds": [{"type": "mixed", "tag": "local", "listen": listen,
+                                  "listen_port": loop_port}],
+                    "outbounds": [{"type": "socks", "tag": "self", "server": server,
+                                   "server_port": loop_port}]}
+        loop_path = os.path.join(tmp, "loop.json")
+        with open(loop_path, "w") as f:
+            json.dump(loop_cfg, f)
+        for cmd in ("check", "run"):
+            r = subprocess.run([sluice, cmd, "-c", loop_path], capture_output=True, text=True,
+                               timeout=10)
+            check(r.returncode == 1 and "own inbound local" in r.stderr and "loop" in r.stderr,
+                  "%s refuses an outbound %s:%d dialing its own inbound on %s: %s" %
+                  (cmd, server, loop_port, listen, r.stderr.strip()))
+
     # A web server to fetch from.
     site = os.path.join(tmp, "site")
     os.mkdir(site)
