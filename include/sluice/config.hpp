@@ -65,6 +65,10 @@ struct ListenOptions {
   uint16_t listen_port = 0;  // required; 0 asks the OS for a free port
   bool tcp_fast_open = false;
   Duration udp_timeout = std::chrono::minutes(5);
+  // Admission limits (sluice extensions; 0 = none): connections open at
+  // once, and open at once from one source address.
+  uint32_t max_connections = 0;
+  uint32_t max_connections_per_ip = 0;
 };
 
 // TlsEchClientOptions is an outbound's "tls.ech" (docs/config.md,
@@ -317,7 +321,9 @@ struct ConfigDiagnostics {
 
 // parse_config parses a JSON document. |diag| may be nullptr.
 Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag);
-// load_config_file reads |path| and parses it; config_io if it cannot be read.
+// load_config_file reads |path| and parses it; config_io if it cannot be
+// read, is not a regular file (a FIFO, directory or device) or is larger
+// than 4 MiB.
 Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag);
 
 // parse_trojan_link turns a trojan:// share link (docs/config.md, "Share links") into a

@@ -18,6 +18,8 @@ constexpr F kListen[] = {
     "listen_port",
     "tcp_fast_open",
     "udp_timeout",
+    "max_connections",
+    "max_connections_per_ip",
     // accepted, ignored with a warning
     "bind_interface",
     "routing_mark",
@@ -156,10 +158,10 @@ constinit const FieldTable kRouteFields{"route", kRoute};
 constinit const FieldTable kInboundFields{"inbound", kInbound};
 constinit const FieldTable kListenFields{"listen", kListen};
 
-// The first four listen fields are read; the rest are accepted and ignored.
-static_assert(kListen[4] == F("bind_interface"), "kListenIgnoredFields starts at bind_interface");
+// The first six listen fields are read; the rest are accepted and ignored.
+static_assert(kListen[6] == F("bind_interface"), "kListenIgnoredFields starts at bind_interface");
 constinit const std::span<const std::string_view> kListenIgnoredFields =
-    std::span<const std::string_view>(kListen).subspan(4);
+    std::span<const std::string_view>(kListen).subspan(6);
 constinit const FieldTable kSocksInboundFields{"inbound.socks", kSocksInbound};
 constinit const FieldTable kHttpInboundFields{"inbound.http", kHttpInbound};
 constinit const FieldTable kMixedInboundFields{"inbound.mixed", kMixedInbound};
