@@ -37,12 +37,15 @@ struct SshSession::PollBox {
 
 namespace {
 
-// libssh logs through one process-wide callback: route warnings and errors
-// into sluice's log, without the denied keepalive reply (spec §4.8).
+// libssh logs through one process-wide callback. Its "warning" level also
+// carries routine events (the denied keepalive reply, the /dev/null
+// known_hosts, each channel-open failure), and every failure that matters
+// reaches sluice's log with its reason from the session itself, so libssh's
+// lines go to the debug level.
 void ssh_log_to_sluice(int priority, const char* function, const char* buffer, void*) {
   (void)function;
-  if (buffer == nullptr || std::strstr(buffer, "keepalive") != nullptr) return;
-  if (priority <= SSH_LOG_WARNING) SLUICE_LOG_WARN("libssh: %s", buffer);
+  if (buffer == nullptr || priority > SSH_LOG_WARNING) return;
+  SLUICE_LOG_DEBUG("libssh: %s", buffer);
 }
 
 void init_libssh_once() {
@@ -435,8 +438,16 @@ void SshSession::handshake_step() noexcept {
     return;
   }
   if (rc != SSH_OK) {
-    connect_failed(Errc::tls_handshake_failed,
-                   "ssh handshake with " + server_name() + " failed: " + ssh_get_error(ssh_));
+    std::string why = "ssh handshake with " + server_name() + " failed: " + ssh_get_error(ssh_);
+    Errc e = Errc::protocol_violation;  // key exchange / algorithm negotiation
+    if (ssh_get_serverbanner(ssh_) == nullptr) {
+      e = Errc::connection_reset;
+      // sshd drops connections beyond MaxStartups before its banner.
+      why +=
+          " (the server closed the connection before its SSH banner: sshd's MaxStartups "
+          "limit of unauthenticated connections reached, or not an SSH server)";
+    }
+    connect_failed(e, why);
     return;
   }
   std::string why;
