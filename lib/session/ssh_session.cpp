@@ -431,8 +431,15 @@ Status SshSession::setup_ssh(int fd, std::string* why) noexcept {
   return {};
 }
 
+bool SshSession::socket_gone() const noexcept {
+  // libssh closes its socket itself on a socket error or EOF.
+  return ssh_ != nullptr && (ssh_get_fd(ssh_) == SSH_INVALID_SOCKET ||
+                             (ssh_get_status(ssh_) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0);
+}
+
 void SshSession::handshake_step() noexcept {
-  const int rc = ssh_connect(ssh_);
+  int rc = ssh_connect(ssh_);
+  if (rc == SSH_AGAIN && socket_gone()) rc = SSH_ERROR;
   if (rc == SSH_AGAIN) {
     update_poll();
     return;
@@ -465,6 +472,12 @@ void SshSession::handshake_step() noexcept {
 }
 
 void SshSession::auth_step() noexcept {
+  if (socket_gone()) {
+    connect_failed(Errc::connection_reset, "ssh server " + server_name() +
+                                               " closed the connection during authentication: " +
+                                               ssh_get_error(ssh_));
+    return;
+  }
   auto failed = [&](const std::string& what) {
     connect_failed(Errc::auth_failed, "ssh authentication as \"" + opts_.user + "\" to " +
                                           server_name() + " failed: " + what);
@@ -649,11 +662,26 @@ void SshSession::on_poll(uv_poll_t* h, int status, int events) {
   SshSession* s = box->owner;
   if (s == nullptr) return;
   if (status < 0) {
-    const std::string why = std::string("socket error: ") + uv_strerror(status);
+    // libuv reports POLLERR (a reset) as UV_EBADF and stops the handle: let
+    // libssh read what is left and fail with its own words first.
+    s->poll_events_ = 0;
+    if (s->ssh_ != nullptr) s->pump();
+    if (s->poll_ == nullptr || box->owner != s || s->dead_pending_ || s->state_ == State::idle)
+      return;
+    const char* e = s->ssh_ ? ssh_get_error(s->ssh_) : "";
+    const std::string why =
+        e && *e ? std::string(e)
+                : std::string("socket error: ") +
+                      (status == UV_EBADF ? "connection reset" : uv_strerror(status));
     if (s->state_ == State::ready) {
       s->connection_lost(Errc::connection_reset, why);
     } else {
-      s->connect_failed(Errc::connection_reset, "ssh server " + s->server_name() + ": " + why);
+      std::string w = "ssh server " + s->server_name() + ": " + why;
+      if (s->state_ == State::handshake && ssh_get_serverbanner(s->ssh_) == nullptr) {
+        w += " before its SSH banner (sshd's MaxStartups limit of unauthenticated connections "
+             "reached, or not an SSH server)";
+      }
+      s->connect_failed(Errc::connection_reset, w);
     }
     return;
   }
@@ -739,6 +767,19 @@ void SshSession::after_call() noexcept {
 
 void SshSession::update_poll() noexcept {
   if (poll_ == nullptr || ssh_ == nullptr) return;
+  if (socket_gone()) {
+    // The descriptor is closed: stop watching it before its number is reused.
+    if (poll_events_ != 0) uv_poll_stop(&poll_->h);
+    poll_events_ = 0;
+    if (state_ == State::ready && !dead_pending_) {
+      dead_pending_ = true;
+      dead_error_ = Errc::connection_reset;
+      dead_why_ = ssh_get_error(ssh_);
+      if (dead_why_.empty()) dead_why_ = "connection closed";
+    }
+    if (pump_depth_ == 0) timer_.start(0, &SshSession::on_timer, this);
+    return;
+  }
   const bool pending = (ssh_get_poll_flags(ssh_) & SSH_WRITE_PENDING) != 0;
   const bool was_blocked = write_blocked_;
   write_blocked_ = pending && state_ == State::ready;

@@ -144,6 +144,7 @@ class SshSession final : public Session, private net::DialHandler {
   void update_poll() noexcept;
   void arm_timer() noexcept;
   bool check_alive() noexcept;
+  bool socket_gone() const noexcept;
   static void on_poll(uv_poll_t* h, int status, int events);
   static void on_timer(void* self);
   void tick() noexcept;

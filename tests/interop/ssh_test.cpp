@@ -578,12 +578,21 @@ TEST_CASE("ssh: keepalive detects a server that stopped answering", "[interop][s
 TEST_CASE("ssh: MaxStartups reached gives a clear handshake error", "[interop][ssh]") {
   Sshd sshd("MaxStartups 1");
   Targets t;
-  // One unauthenticated connection holds the only startup slot.
-  int hog = tcp_connect(sshd.port);
-  std::this_thread::sleep_for(300ms);
+  // One unauthenticated connection holds the only startup slot (retried
+  // until sshd greets it: wait_listening's probes hold the slot briefly).
+  int hog = -1;
+  for (int attempt = 0; attempt < 50 && hog < 0; ++attempt) {
+    hog = tcp_connect(sshd.port);
+    if (recv_some(hog, 2000).rfind("SSH-", 0) != 0) {
+      ::close(hog);
+      hog = -1;
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  REQUIRE(hog >= 0);
   Direct d(direct_options(sshd.port));
   auto r = d.open(t.echo->port());
-  INFO(r.why);
+  INFO(r.why << "; " << sshd.describe());
   CHECK(r.error != Errc::ok);
   CHECK_THAT(r.why, Catch::Contains("MaxStartups"));
   ::close(hog);
