@@ -165,7 +165,8 @@ void SshChannel::flush_tx() noexcept {
   if (failed_) return;
   if (shutdown_wanted_ && tx_.empty() && !eof_sent_ && ch_ != nullptr) {
     eof_sent_ = true;
-    if (ssh_channel_send_eof(ch_) != SSH_OK) {
+    // SSH_AGAIN only says the packet waits in libssh's output buffer.
+    if (ssh_channel_send_eof(ch_) == SSH_ERROR) {
       fail(Errc::connection_reset, std::string("ssh channel to ") + target_ +
                                        ": sending EOF failed: " + ssh_get_error(session_->raw()));
       return;
@@ -226,7 +227,12 @@ void SshChannel::maybe_grow() noexcept {
   since_grow_ = 0;
   if (r > 0) {
     // Bytes the callback did not take (pool exhausted): keep them in order.
-    (void)take(session_->scratch(), static_cast<size_t>(r));
+    accept_all_ = true;
+    const size_t kept = take(session_->scratch(), static_cast<size_t>(r));
+    accept_all_ = false;
+    if (kept < static_cast<size_t>(r)) {
+      fail(Errc::no_memory, "ssh channel to " + target_ + ": buffer pool exhausted");
+    }
   }
   session_->after_call();
 }

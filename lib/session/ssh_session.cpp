@@ -473,9 +473,9 @@ void SshSession::handshake_step() noexcept {
 
 void SshSession::auth_step() noexcept {
   if (socket_gone()) {
-    connect_failed(Errc::connection_reset, "ssh server " + server_name() +
-                                               " closed the connection during authentication: " +
-                                               ssh_get_error(ssh_));
+    connect_failed(Errc::connection_reset,
+                   "ssh server " + server_name() +
+                       " closed the connection during authentication: " + ssh_get_error(ssh_));
     return;
   }
   auto failed = [&](const std::string& what) {

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -288,6 +289,41 @@ struct Direct {
   }
 };
 
+// echo_check is echo_transfer with the reason of a failure: how many bytes
+// came back, and whether they were wrong or the stream ended early.
+std::string echo_check(int fd, size_t total, uint64_t seed) {
+  std::thread writer([fd, total, seed] {
+    Pattern p(seed);
+    std::vector<uint8_t> buf(64 * 1024);
+    for (size_t sent = 0; sent < total;) {
+      const size_t n = std::min(buf.size(), total - sent);
+      p.fill(buf.data(), n);
+      if (!send_all(fd, buf.data(), n)) return;
+      sent += n;
+    }
+    ::shutdown(fd, SHUT_WR);
+  });
+  Pattern expect(seed);
+  std::vector<uint8_t> got(64 * 1024), want(64 * 1024);
+  size_t received = 0;
+  std::string why;
+  while (received < total && why.empty()) {
+    const ssize_t n = ::recv(fd, got.data(), std::min(got.size(), total - received), 0);
+    if (n <= 0) {
+      why = "stream ended (" + std::string(n == 0 ? "EOF" : std::strerror(errno)) + ") after " +
+            std::to_string(received) + " of " + std::to_string(total) + " bytes";
+      break;
+    }
+    expect.fill(want.data(), static_cast<size_t>(n));
+    if (std::memcmp(got.data(), want.data(), static_cast<size_t>(n)) != 0)
+      why = "wrong bytes at offset " + std::to_string(received);
+    received += static_cast<size_t>(n);
+  }
+  if (!why.empty()) ::shutdown(fd, SHUT_RDWR);
+  writer.join();
+  return why;
+}
+
 SshSessionOptions direct_options(uint16_t port) {
   Keys& k = keys();
   SshSessionOptions o;
@@ -319,6 +355,7 @@ TEST_CASE("ssh: hash-checked transfers 1 B to 64 MiB through OpenSSH", "[interop
 TEST_CASE("ssh: 200 concurrent channels on one connection", "[interop][ssh]") {
   Sshd sshd("MaxSessions 1");  // limits session channels, not direct-tcpip ones
   Targets t;
+  if (std::getenv("SLUICE_TEST_DEBUG")) set_log_level(LogLevel::debug);
   Side side(side_json(sshd.port, key_auth()));
   const uint16_t socks = side.port("in");
   std::vector<int> fds;
@@ -343,14 +380,15 @@ TEST_CASE("ssh: 200 concurrent channels on one connection", "[interop][ssh]") {
   }
   // All 200 at once, both directions, 256 KiB each.
   std::vector<std::thread> threads;
-  std::atomic<int> ok{0};
+  std::vector<std::string> why(fds.size());
   for (size_t i = 0; i < fds.size(); ++i) {
-    threads.emplace_back([&, i] {
-      if (echo_transfer(fds[i], 256 * 1024, 100 + i)) ++ok;
-    });
+    threads.emplace_back([&, i] { why[i] = echo_check(fds[i], 256 * 1024, 100 + i); });
   }
   for (auto& th : threads) th.join();
-  CHECK(ok == 200);
+  for (size_t i = 0; i < fds.size(); ++i) {
+    INFO("channel " << i);
+    CHECK(why[i] == "");
+  }
   for (int fd : fds) ::close(fd);
 }
 
