@@ -6,6 +6,9 @@
 
 #include <libssh/callbacks.h>
 #include <libssh/server.h>  // ssh_send_keepalive (exported for clients too)
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -376,6 +379,9 @@ Status SshSession::setup_ssh(int fd, std::string* why) noexcept {
     *why = "ssh_new failed";
     return Errc::no_memory;
   }
+  // libssh sets TCP_NODELAY only on sockets it connects itself.
+  const int on = 1;
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   socket_t sock = fd;
   if (ssh_options_set(ssh_, SSH_OPTIONS_FD, &sock) != SSH_OK) {
     ::close(fd);
