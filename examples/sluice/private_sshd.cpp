@@ -97,11 +97,43 @@ std::string slurp_line(const std::string& path) {
 
 std::string PrivateSshd::sshd_path() { return find_in("sshd", {"/usr/sbin", "/usr/local/sbin"}); }
 
-bool PrivateSshd::start(std::string* why) {
-  const std::string sshd = sshd_path();
+bool PrivateSshd::prepare_keys(const std::string& dir, std::string* why) {
   const std::string keygen = find_in("ssh-keygen", {"/usr/bin", "/usr/local/bin"});
-  if (sshd.empty() || keygen.empty()) {
-    *why = "OpenSSH's sshd or ssh-keygen is not installed (apt-get install openssh-server)";
+  if (keygen.empty()) {
+    *why = "ssh-keygen is not installed (apt-get install openssh-client)";
+    return false;
+  }
+  for (const char* name : {"host_ed25519", "user_ed25519"}) {
+    const std::string k = dir + "/" + name;
+    if (::access((k + ".pub").c_str(), R_OK) == 0) continue;
+    if (!run({keygen, "-q", "-t", "ed25519", "-N", "", "-C", "sluice", "-f", k})) {
+      *why = "ssh-keygen failed for " + k;
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string PrivateSshd::config_text(uint16_t port, const std::string& key_dir,
+                                     const std::string& run_dir) {
+  return "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\nHostKey " + key_dir +
+         "/host_ed25519\nPidFile " + run_dir + "/sshd.pid\nAuthorizedKeysFile " + key_dir +
+         "/user_ed25519.pub\nUsePAM no\nStrictModes no\nPermitRootLogin yes\n"
+         "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+         "AllowTcpForwarding yes\nMaxStartups 100\nLogLevel ERROR\n";
+}
+
+std::string PrivateSshd::public_key_line(const std::string& path) {
+  std::string line = slurp_line(path);
+  const size_t sp = line.find(' ');
+  const size_t sp2 = sp == std::string::npos ? sp : line.find(' ', sp + 1);
+  return sp2 == std::string::npos ? line : line.substr(0, sp2);
+}
+
+bool PrivateSshd::start(std::string* why, const std::string& key_dir) {
+  const std::string sshd = sshd_path();
+  if (sshd.empty()) {
+    *why = "OpenSSH's sshd is not installed (apt-get install openssh-server)";
     return false;
   }
   char tmpl[] = "/tmp/sluice_sshd_XXXXXX";
@@ -110,26 +142,17 @@ bool PrivateSshd::start(std::string* why) {
     return false;
   }
   dir_ = tmpl;
+  key_dir_ = key_dir.empty() ? dir_ : key_dir;
   if (::getuid() == 0) ::mkdir("/run/sshd", 0755);  // sshd's privilege separation folder
   const passwd* pw = ::getpwuid(::getuid());
   user_ = pw ? pw->pw_name : "root";
-  const std::string host_key = dir_ + "/host_ed25519";
-  user_key_ = dir_ + "/user_ed25519";
-  if (!run({keygen, "-q", "-t", "ed25519", "-N", "", "-f", host_key}) ||
-      !run({keygen, "-q", "-t", "ed25519", "-N", "", "-f", user_key_})) {
-    *why = "ssh-keygen failed";
-    return false;
-  }
-  host_key_line_ = slurp_line(host_key + ".pub");
-  host_key_line_ = host_key_line_.substr(0, host_key_line_.rfind(' '));
+  if (!prepare_keys(key_dir_, why)) return false;
+  user_key_ = key_dir_ + "/user_ed25519";
+  host_key_line_ = public_key_line(key_dir_ + "/host_ed25519.pub");
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = free_port();
     const std::string cfg = dir_ + "/sshd_config";
-    std::ofstream(cfg) << "Port " << port_ << "\nListenAddress 127.0.0.1\nHostKey " << host_key
-                       << "\nPidFile " << dir_ << "/sshd.pid\nAuthorizedKeysFile " << user_key_
-                       << ".pub\nUsePAM no\nStrictModes no\nPermitRootLogin yes\n"
-                          "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-                          "AllowTcpForwarding yes\nMaxStartups 100\nLogLevel ERROR\n";
+    std::ofstream(cfg) << config_text(port_, key_dir_, dir_);
     std::vector<std::string> argv = {sshd, "-D", "-e", "-f", cfg};
     std::vector<char*> a;
     for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
@@ -181,9 +204,12 @@ PrivateSshd::~PrivateSshd() {
     ::kill(-pid_, SIGKILL);
   }
   if (!dir_.empty()) {
-    for (const char* f : {"/host_ed25519", "/host_ed25519.pub", "/user_ed25519",
-                          "/user_ed25519.pub", "/sshd_config", "/sshd.pid", "/sshd.log"})
-      ::unlink((dir_ + f).c_str());
+    if (key_dir_ == dir_) {
+      for (const char* f :
+           {"/host_ed25519", "/host_ed25519.pub", "/user_ed25519", "/user_ed25519.pub"})
+        ::unlink((dir_ + f).c_str());
+    }
+    for (const char* f : {"/sshd_config", "/sshd.pid", "/sshd.log"}) ::unlink((dir_ + f).c_str());
     ::rmdir(dir_.c_str());
   }
 }

@@ -27,10 +27,20 @@ class PrivateSshd {
   PrivateSshd& operator=(const PrivateSshd&) = delete;
   ~PrivateSshd();
 
-  // start runs sshd; false with the reason in |why|.
-  bool start(std::string* why);
+  // start runs sshd; false with the reason in |why|. The keys are made in
+  // |key_dir| unless they are there already ("": the private folder).
+  bool start(std::string* why, const std::string& key_dir = "");
   // sshd_path: the sshd binary, or "" if it is not installed.
   static std::string sshd_path();
+  // prepare_keys makes host_ed25519 and user_ed25519 (and .pub) in |dir|
+  // with ssh-keygen unless they exist.
+  static bool prepare_keys(const std::string& dir, std::string* why);
+  // config_text: an sshd_config for 127.0.0.1:|port| with the keys in
+  // |key_dir|, its pid file in |run_dir|.
+  static std::string config_text(uint16_t port, const std::string& key_dir,
+                                 const std::string& run_dir);
+  // public_key_line: "<type> <base64>" of the .pub file |path|.
+  static std::string public_key_line(const std::string& path);
 
   uint16_t port() const { return port_; }
   const std::string& host_key_line() const { return host_key_line_; }  // "ssh-ed25519 AAAA..."
@@ -39,7 +49,8 @@ class PrivateSshd {
   const std::string& dir() const { return dir_; }
 
  private:
-  std::string dir_;
+  std::string dir_;      // config, pid file, log
+  std::string key_dir_;  // host and user keys
   std::string host_key_line_;
   std::string user_key_;
   std::string user_;
