@@ -89,21 +89,30 @@ size_t SshChannel::take(const uint8_t* p, size_t n) noexcept {
     done += k;
   }
   since_grow_ += done;
-  if (done > 0 && session_ != nullptr) kick();
+  if (done > 0) mark();
   return done;
 }
 
 void SshChannel::on_eof_cb(ssh_session, ssh_channel, void* user) {
   auto* c = static_cast<SshChannel*>(user);
   c->remote_eof_ = true;
-  c->kick();
+  c->mark();
 }
 
 void SshChannel::on_close_cb(ssh_session, ssh_channel, void* user) {
   auto* c = static_cast<SshChannel*>(user);
   c->remote_eof_ = true;
   c->remote_closed_ = true;
-  c->kick();
+  c->mark();
+}
+
+void SshChannel::mark() noexcept {
+  if (session_ == nullptr || closer_.closing()) return;
+  if (!marked_) {
+    marked_ = true;
+    session_->mark(this);
+  }
+  if (!session_->pumping()) kick();  // no after-pump step follows
 }
 
 void SshChannel::kick() noexcept {
@@ -163,6 +172,12 @@ void SshChannel::flush_tx() noexcept {
   }
   if (wrote && session_) session_->after_call();
   if (failed_) return;
+  // Bytes wait for the server's window (no callback tells when it reopens in
+  // libssh 0.10) or for the socket: look again after the next pump.
+  if (!tx_.empty() && session_ != nullptr && !marked_) {
+    marked_ = true;
+    session_->mark(this);
+  }
   if (shutdown_wanted_ && tx_.empty() && !eof_sent_ && ch_ != nullptr) {
     eof_sent_ = true;
     // SSH_AGAIN only says the packet waits in libssh's output buffer.

@@ -65,6 +65,9 @@ class SshChannel final : public Stream {
   void kick_if_pending() noexcept {
     if (!tx_.empty()) kick();
   }
+  // unmark: the session took this channel off its list of channels to
+  // service after the pump.
+  void unmark() noexcept { marked_ = false; }
 
   // Transport.
   void set_handler(TransportHandler* h) noexcept override { handler_ = h; }
@@ -97,6 +100,7 @@ class SshChannel final : public Stream {
   void deliver() noexcept;
   void fail(Errc e, std::string why) noexcept;
   void kick() noexcept;
+  void mark() noexcept;
 
   SshSession* session_;  // null once the connection is gone
   Engine& engine_;
@@ -126,6 +130,7 @@ class SshChannel final : public Stream {
   bool error_delivered_ = false;
   bool delivering_ = false;
   bool drained_pending_ = false;
+  bool marked_ = false;  // on the session's list to service after the pump
   Errc error_ = Errc::ok;
   std::string reason_;
   net::Closer closer_;

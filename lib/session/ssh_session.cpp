@@ -324,6 +324,12 @@ void SshSession::forget(SshChannel* c) noexcept {
   for (auto& p : channels_) {
     if (p == c) p = nullptr;
   }
+  for (auto& p : marked_) {
+    if (p == c) p = nullptr;
+  }
+  for (auto& p : servicing_) {
+    if (p == c) p = nullptr;
+  }
   if (pump_depth_ == 0) {
     channels_.erase(std::remove(channels_.begin(), channels_.end(), nullptr), channels_.end());
   }
@@ -622,6 +628,8 @@ void SshSession::teardown(bool send_disconnect) noexcept {
     if (c) c->conn_lost(Errc::canceled, "ssh connection closed");
   }
   channels_.clear();
+  marked_.clear();
+  for (auto& p : servicing_) p = nullptr;
   for (auto& a : abandoned_) a->release_raw(false);
   abandoned_.clear();
   for (auto& o : opens_) {
@@ -740,9 +748,16 @@ void SshSession::after_pump() noexcept {
     last_rx_bytes_ = rx;
     last_rx_ms_ = engine().now_ms();
   }
-  for (size_t i = 0; i < channels_.size(); ++i) {
-    if (channels_[i] && state_ == State::ready) channels_[i]->service();
+  // Only channels with news or bytes waiting; a channel may mark itself
+  // again while being serviced (it then waits for the next pump).
+  servicing_.swap(marked_);
+  for (SshChannel* c : servicing_) {
+    if (c) c->unmark();
   }
+  for (size_t i = 0; i < servicing_.size(); ++i) {
+    if (servicing_[i] && state_ == State::ready) servicing_[i]->service();
+  }
+  servicing_.clear();
 }
 
 bool SshSession::check_alive() noexcept {

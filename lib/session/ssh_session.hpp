@@ -114,6 +114,10 @@ class SshSession final : public Session, private net::DialHandler {
   // the pump (a channel's write, EOF or close) and notices a dead session.
   void after_call() noexcept;
   void forget(SshChannel* c) noexcept;
+  // mark: |c| has events or bytes waiting: service it after the pump (only
+  // marked channels are, so idle channels cost nothing per packet).
+  void mark(SshChannel* c) noexcept { marked_.push_back(c); }
+  bool pumping() const noexcept { return pump_depth_ > 0; }
   uint8_t* scratch() noexcept;  // read_window bytes, for window growth
   Engine& loop_engine() noexcept { return engine(); }
 
@@ -183,6 +187,8 @@ class SshSession final : public Session, private net::DialHandler {
   std::vector<std::unique_ptr<Open>> answering_;        // answered in deliver_opens
   std::vector<std::unique_ptr<SshChannel>> abandoned_;  // canceled while opening
   std::vector<SshChannel*> channels_;                   // live Streams (owned by takers)
+  std::vector<SshChannel*> marked_;                     // to service after the pump
+  std::vector<SshChannel*> servicing_;                  // marked_ being serviced
   std::unique_ptr<uint8_t[]> scratch_;
   SshSessionStats stats_;
   CloseCallback close_cb_ = nullptr;
