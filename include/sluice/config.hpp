@@ -244,7 +244,7 @@ struct ServerEndpoint {
   uint16_t server_port = 0;
 };
 
-enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless };
+enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless, ssh };
 
 struct DirectOutboundOptions {};
 struct BlockOutboundOptions {};
@@ -284,13 +284,30 @@ struct VlessOutboundOptions {
   TlsClientOptions tls;  // disabled = plain TCP (security "none")
 };
 
+// SshOutboundOptions: the `ssh` outbound (sing-box's fields, docs/config.md,
+// plus sluice's known_hosts / insecure). Keys and pins are checked when the
+// Session is made (lib/session/ssh_keys).
+struct SshOutboundOptions {
+  ServerEndpoint endpoint;  // server_port 0 = 22
+  std::string user;         // "" = "root", as sing-box
+  std::string password;
+  std::string private_key;  // key text (a listable's lines joined with "\n")
+  std::string private_key_path;
+  std::string private_key_passphrase;
+  std::vector<std::string> host_key;  // authorized_keys lines: "<type> <base64> [comment]"
+  std::vector<std::string> host_key_algorithms;
+  std::string client_version;  // accepted; libssh 0.10 cannot send it (logged once)
+  std::string known_hosts;     // sluice extension: an OpenSSH known_hosts file
+  bool insecure = false;       // sluice extension: accept any host key, explicitly
+};
+
 struct OutboundOptions {
   OutboundType type = OutboundType::direct;
   std::string tag;
   DialOptions dial;
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
-               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions>
+               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions, SshOutboundOptions>
       options;
 };
 

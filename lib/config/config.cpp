@@ -266,6 +266,8 @@ const char* outbound_type_name(OutboundType t) noexcept {
       return "trojan";
     case OutboundType::vless:
       return "vless";
+    case OutboundType::ssh:
+      return "ssh";
   }
   return "unknown";
 }

@@ -85,6 +85,18 @@ constexpr F kTrojanOutbound[] = {"server", "server_port", "password", "network",
 constexpr F kVlessOutbound[] = {"server", "server_port",     "uuid",
                                 "flow",   "packet_encoding", "network",
                                 "tls",    "multiplex",       "transport"};
+constexpr F kSshOutbound[] = {"server",
+                              "server_port",
+                              "user",
+                              "password",
+                              "private_key",
+                              "private_key_path",
+                              "private_key_passphrase",
+                              "host_key",
+                              "host_key_algorithms",
+                              "client_version",
+                              "known_hosts",
+                              "insecure"};
 
 constexpr F kTlsClient[] = {
     "enabled",
@@ -179,6 +191,7 @@ constinit const FieldTable kSocksOutboundFields{"outbound.socks", kSocksOutbound
 constinit const FieldTable kHttpOutboundFields{"outbound.http", kHttpOutbound};
 constinit const FieldTable kTrojanOutboundFields{"outbound.trojan", kTrojanOutbound};
 constinit const FieldTable kVlessOutboundFields{"outbound.vless", kVlessOutbound};
+constinit const FieldTable kSshOutboundFields{"outbound.ssh", kSshOutbound};
 constinit const FieldTable kTlsClientFields{"tls.client", kTlsClient};
 constinit const FieldTable kTlsUtlsFields{"tls.client.utls", kTlsUtls};
 constinit const FieldTable kTlsEchClientFields{"tls.client.ech", kTlsEchClient};
@@ -211,6 +224,7 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kHttpOutboundFields,
       &kTrojanOutboundFields,
       &kVlessOutboundFields,
+      &kSshOutboundFields,
       &kTlsClientFields,
       &kTlsUtlsFields,
       &kTlsEchClientFields,

@@ -5,6 +5,7 @@
 #include "inbound/loop_check.hpp"
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
+#include "session/ssh_session.hpp"
 #include "session/trojan_session.hpp"
 #include "session/upstream_proxy_session.hpp"
 #include "session/vless_session.hpp"
@@ -137,6 +138,27 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       v.dial.dial = dial_options(o.dial);
       std::string why;
       auto s = VlessSession::create(e, o.tag, v, vo.tls, &why);
+      if (!s) return fail(s.error(), why);
+      return std::unique_ptr<Session>(std::move(*s));
+    }
+    case OutboundType::ssh: {
+      const auto& so = std::get<SshOutboundOptions>(o.options);
+      SshSessionOptions v;
+      v.server = so.endpoint.server;
+      v.server_port = so.endpoint.server_port;
+      v.user = so.user;
+      v.password = so.password;
+      v.keys.private_key = so.private_key;
+      v.keys.private_key_path = so.private_key_path;
+      v.keys.private_key_passphrase = so.private_key_passphrase;
+      v.keys.host_key = so.host_key;
+      v.keys.host_key_algorithms = so.host_key_algorithms;
+      v.keys.known_hosts = so.known_hosts;
+      v.keys.insecure = so.insecure;
+      v.client_version = so.client_version;
+      v.dial = dial_options(o.dial);
+      std::string why;
+      auto s = SshSession::create(e, o.tag, std::move(v), &why);
       if (!s) return fail(s.error(), why);
       return std::unique_ptr<Session>(std::move(*s));
     }
