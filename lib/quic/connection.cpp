@@ -954,9 +954,26 @@ size_t Connection::max_datagram_payload() const noexcept {
 
 Status Connection::send_datagram(const uint8_t* data, size_t len) noexcept {
   if (state_ != State::open) return Errc::closed;
+  // The checks of the Slice form, before the copy.
   const ngtcp2_transport_params* rp = ngtcp2_conn_get_remote_transport_params(conn_);
   if (rp == nullptr || rp->max_datagram_frame_size == 0) return Errc::not_supported;
-  if (len > max_datagram_payload()) {
+  if (len > max_datagram_payload() || datagrams_.size() >= opts_.datagram_queue_max) {
+    stats_.datagrams_dropped++;
+    return len > max_datagram_payload() ? Errc::frame_too_large : Errc::limit_exceeded;
+  }
+  auto r = ep_.engine().pool().copy_from(data, len);
+  if (!r) {
+    stats_.datagrams_dropped++;
+    return r.error();
+  }
+  return send_datagram(std::move(*r));
+}
+
+Status Connection::send_datagram(Slice&& payload) noexcept {
+  if (state_ != State::open) return Errc::closed;
+  const ngtcp2_transport_params* rp = ngtcp2_conn_get_remote_transport_params(conn_);
+  if (rp == nullptr || rp->max_datagram_frame_size == 0) return Errc::not_supported;
+  if (payload.size() > max_datagram_payload()) {
     stats_.datagrams_dropped++;
     return Errc::frame_too_large;
   }
@@ -964,12 +981,7 @@ Status Connection::send_datagram(const uint8_t* data, size_t len) noexcept {
     stats_.datagrams_dropped++;
     return Errc::limit_exceeded;
   }
-  auto r = ep_.engine().pool().copy_from(data, len);
-  if (!r) {
-    stats_.datagrams_dropped++;
-    return r.error();
-  }
-  if (!datagrams_.push_back(std::move(*r))) {
+  if (!datagrams_.push_back(std::move(payload))) {
     stats_.datagrams_dropped++;
     return Errc::no_memory;
   }

@@ -148,6 +148,8 @@ class Connection {
   // counted (stats().datagrams_dropped) and reported as frame_too_large /
   // limit_exceeded; not_supported if the peer takes no datagrams.
   Status send_datagram(const uint8_t* data, size_t len) noexcept;
+  // send_datagram(Slice) queues |payload| itself (no copy), same rules.
+  Status send_datagram(Slice&& payload) noexcept;
   // max_datagram_payload is the largest payload that fits now (0 if none).
   size_t max_datagram_payload() const noexcept;
 
@@ -183,6 +185,11 @@ class Connection {
   // congestion returns ngtcp2's view: cwnd, srtt, bytes in flight, pacing.
   ngtcp2_conn_stat conn_stat() const noexcept;
   const ConnectionOptions& options() const noexcept { return opts_; }
+  // rate_controller: the connection's own controller (from
+  // ConnectionOptions::rate_controller), nullptr without one; its owner may
+  // adjust it between calls (Hysteria's Brutal learns its rate after the
+  // handshake).
+  RateController* rate_controller() const noexcept { return rate_ctl_.get(); }
   // pool is the Engine's buffer pool (for layers above: HTTP/3 framing).
   BufferPool& pool() noexcept;
   // peer_bidi_stream_limit is the cumulative number of bidirectional streams
