@@ -76,6 +76,10 @@ struct ServerConfig {
   size_t flight_record_length = 0;
   size_t first_app_record_length = 0;
   CertificateCompressor certificate_compressor;  // optional
+  // signature_scheme, when nonzero and the key supports it, is the
+  // CertificateVerify scheme whether or not the client offered it: REALITY
+  // signs ed25519 for Chrome-shaped hellos that do not list it.
+  uint16_t signature_scheme = 0;
 };
 
 class Server {
