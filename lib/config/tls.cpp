@@ -12,6 +12,7 @@
 
 #include "config/parse.hpp"
 #include "crypto/tls_pem.hpp"
+#include "proto/tls13/profile.hpp"
 
 namespace sluice::config {
 namespace {
@@ -69,6 +70,19 @@ Status sub_object(ObjectReader& r, std::string_view key, const Json** out, bool*
   auto en = (*out)->find("enabled");
   *enabled = en != (*out)->end() && en->is_boolean() && en->get<bool>();
   return {};
+}
+
+// utls_supported lists the sing-box fingerprint names sluice's TLS 1.3
+// engine has a ClientHello profile for (lib/proto/tls13/profile.hpp).
+std::string utls_supported() {
+  std::string out;
+  for (const char* n : {"chrome", "firefox", "edge", "safari", "360", "qq", "ios", "android",
+                        "random", "randomized"}) {
+    if (tls13::find_profile(n) == nullptr) continue;
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
 }
 
 Status parse_ech_client(ConfigCtx& ctx, const Json& j, const std::string& path,
@@ -162,10 +176,22 @@ Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
     SLUICE_TRY(u.string("fingerprint", &out->utls.fingerprint));
     u.finish();
     if (!on && !sub->empty()) ctx.warn(r.path("utls"), "not enabled, ignored");
+    // utls runs sluice's own TLS 1.3 engine: a fingerprint is one of its
+    // ClientHello profiles ("" is chrome, as in sing-box).
+    if (on && !out->utls.fingerprint.empty() &&
+        tls13::find_profile(out->utls.fingerprint) == nullptr) {
+      return ctx.fail(Errc::config_invalid, u.path("fingerprint"),
+                      "\"" + out->utls.fingerprint +
+                          "\" is not supported (supported: " + utls_supported() + ")");
+    }
   }
   SLUICE_TRY(sub_object(r, "ech", &sub, &on));
   if (sub != nullptr) {
     SLUICE_TRY(parse_ech_client(ctx, *sub, r.path("ech"), &out->ech));
+    if (on && out->utls.enabled) {
+      return ctx.fail(Errc::config_invalid, r.path("ech"),
+                      "ECH uses the BoringSSL client; disable utls or ech");
+    }
     if (!on && !sub->empty()) ctx.warn(r.path("ech"), "not enabled, ignored");
     if (on &&
         (out->min_version == "1.0" || out->min_version == "1.1" || out->min_version == "1.2")) {

@@ -97,6 +97,11 @@ Result<std::unique_ptr<VlessSession>> VlessSession::create(Engine& e, std::strin
   target->opts = o;
   if (tls.enabled) {
     std::string w;
+    if (Status st = utls_check(tls, &w); !st) {
+      if (why) *why = "tls: " + w;
+      return st.error();
+    }
+    target->opts.dial.utls = utls_fingerprint(tls);  // the engine client instead of libssl
     auto ctx = tls::TlsClientContext::create(tls, o.server, {}, &w);
     if (!ctx) {
       if (why) *why = "tls: " + w;

@@ -33,6 +33,10 @@ struct TlsDialOptions {
   // every complete record received, for bulk relays. An owner that needs
   // record boundaries may also switch before its first read_start().
   bool one_record_reads = false;
+  // utls: not empty = the connection is made by sluice's own TLS 1.3 engine
+  // with this ClientHello fingerprint (Tls13Dial, `tls.utls`) instead of
+  // BoringSSL's libssl; ClientConnect picks the dial. No ECH, no tickets.
+  std::string utls;
 };
 
 class TlsDialHandler {
