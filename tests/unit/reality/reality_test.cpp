@@ -16,6 +16,7 @@
 #include "proto/reality/certificate.hpp"
 #include "proto/reality/client_auth.hpp"
 #include "proto/reality/server_auth.hpp"
+#include "proto/reality/spider.hpp"
 #include "proto/reality/target_hello.hpp"
 #include "proto/tls13/client.hpp"
 #include "proto/tls13/server.hpp"
@@ -552,4 +553,136 @@ TEST_CASE("REALITY certificate parser refuses malformed DER", "[reality][malform
   wrong_tag[0] = 0x31;
   CHECK_FALSE(parse_certificate_fields(wrong_tag).has_value());
   CHECK_FALSE(is_reality_certificate(Bytes{}, auth_of(kAuthKey)));
+}
+
+namespace {
+
+// hpack_decode reads the subset spider_request writes: indexed fields and
+// literals without indexing (indexed or new names), no Huffman, against
+// the static table entries it uses.
+std::vector<std::pair<std::string, std::string>> hpack_decode(std::span<const uint8_t> in) {
+  const auto name_of = [](size_t i) -> std::string {
+    switch (i) {
+      case 1:
+        return ":authority";
+      case 4:
+        return ":path";
+      case 16:
+        return "accept-encoding";
+      case 17:
+        return "accept-language";
+      case 19:
+        return "accept";
+      case 32:
+        return "cookie";
+      case 58:
+        return "user-agent";
+    }
+    FAIL("unexpected static index " << i);
+    return "";
+  };
+  size_t at = 0;
+  const auto integer = [&](int bits) {
+    const size_t max = (1u << bits) - 1;
+    size_t v = in[at++] & max;
+    if (v < max) return v;
+    int shift = 0;
+    while (true) {
+      const uint8_t b = in[at++];
+      v += static_cast<size_t>(b & 0x7f) << shift;
+      shift += 7;
+      if (!(b & 0x80)) return v;
+    }
+  };
+  const auto string = [&]() {
+    REQUIRE((in[at] & 0x80) == 0);  // no Huffman
+    const size_t n = integer(7);
+    REQUIRE(at + n <= in.size());
+    std::string s(in.begin() + at, in.begin() + at + n);
+    at += n;
+    return s;
+  };
+  std::vector<std::pair<std::string, std::string>> out;
+  while (at < in.size()) {
+    if (in[at] & 0x80) {
+      const size_t i = integer(7);
+      if (i == 2)
+        out.emplace_back(":method", "GET");
+      else if (i == 4)
+        out.emplace_back(":path", "/");
+      else if (i == 7)
+        out.emplace_back(":scheme", "https");
+      else
+        FAIL("unexpected indexed field " << i);
+      continue;
+    }
+    REQUIRE((in[at] & 0xf0) == 0);  // literal without indexing
+    const size_t i = integer(4);
+    std::string name = i == 0 ? string() : name_of(i);
+    out.emplace_back(std::move(name), string());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("REALITY spider request: HTTP/2 GET with a padding cookie", "[reality][spider]") {
+  const Bytes req = spider_request("h2", "www.example.com", "/search?q=1", 45);
+  const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  REQUIRE(req.size() > preface.size() + 9);
+  CHECK(std::string(req.begin(), req.begin() + preface.size()) == preface);
+  size_t at = preface.size();
+  const auto frame = [&](const Bytes& req, uint8_t& type, uint8_t& flags, uint32_t& stream) {
+    REQUIRE(req.size() - at >= 9);
+    const size_t len = static_cast<size_t>(req[at] << 16 | req[at + 1] << 8 | req[at + 2]);
+    type = req[at + 3];
+    flags = req[at + 4];
+    stream = static_cast<uint32_t>(req[at + 5] << 24 | req[at + 6] << 16 | req[at + 7] << 8 |
+                                   req[at + 8]);
+    REQUIRE(req.size() - at - 9 >= len);
+    const auto body = std::span(req).subspan(at + 9, len);
+    at += 9 + len;
+    return body;
+  };
+  uint8_t type, flags;
+  uint32_t stream;
+  const auto settings = frame(req, type, flags, stream);
+  CHECK(type == 0x04);
+  CHECK(stream == 0);
+  CHECK(settings.size() % 6 == 0);
+  const auto headers = frame(req, type, flags, stream);
+  CHECK(type == 0x01);
+  CHECK(flags == 0x05);
+  CHECK(stream == 1);
+  CHECK(at == req.size());
+  const auto fields = hpack_decode(headers);
+  const auto get = [&](const std::string& n) {
+    for (const auto& [k, v] : fields)
+      if (k == n) return v;
+    return std::string("<missing>");
+  };
+  CHECK(get(":method") == "GET");
+  CHECK(get(":scheme") == "https");
+  CHECK(get(":authority") == "www.example.com");
+  CHECK(get(":path") == "/search?q=1");
+  CHECK(get("cookie") == "padding=" + std::string(45, '0'));
+  CHECK(get("user-agent") == std::string(kSpiderUserAgent));
+  // A 200-byte path needs a multi-byte HPACK length.
+  const std::string long_path = "/" + std::string(199, 'a');
+  const Bytes long_req = spider_request("h2", "h", long_path, 30);
+  at = preface.size();
+  (void)frame(long_req, type, flags, stream);
+  const auto fields2 = hpack_decode(frame(long_req, type, flags, stream));
+  bool found = false;
+  for (const auto& [k, v] : fields2) found = found || (k == ":path" && v == long_path);
+  CHECK(found);
+}
+
+TEST_CASE("REALITY spider request: HTTP/1.1 without h2", "[reality][spider]") {
+  const Bytes req = spider_request("", "www.example.com", "", 30);
+  const std::string s(req.begin(), req.end());
+  CHECK(s.rfind("GET / HTTP/1.1\r\nHost: www.example.com\r\n", 0) == 0);
+  CHECK(s.find("Cookie: padding=" + std::string(30, '0') + "\r\n") != std::string::npos);
+  CHECK(s.size() >= 4);
+  CHECK(s.substr(s.size() - 4) == "\r\n\r\n");
 }
