@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "proto/reality/auth.hpp"
@@ -26,6 +27,10 @@ struct ClientOptions {
   Key server_public_key{};
   ShortId short_id{};
   Version version = kDefaultClientVersion;
+  // For the dial glue: no X25519MLKEM768 share, and the path of the
+  // browser-like request to a server that is not REALITY's (spider.hpp).
+  bool x25519_only = false;
+  std::string spider_x = "/";
 };
 
 class ClientAuth {
