@@ -214,6 +214,9 @@ RealityDial* RealityDial::start(Engine& e, std::string_view host, uint16_t port,
     h->on_tls13_dial(cfg.error(), why.c_str());
     return nullptr;
   }
+  // Chrome offers h2 and http/1.1 (REALITY servers negotiate neither; a
+  // real site answers the browser-like request in the protocol it chose).
+  if (cfg->alpn.empty()) cfg->alpn = {"h2", "http/1.1"};
   if (cfg->profile->session_id_len != reality::kSessionIdLen) {
     h->on_tls13_dial(Errc::not_supported,
                      "REALITY needs a fingerprint with a 32-byte session id (chrome)");
