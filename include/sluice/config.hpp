@@ -82,8 +82,9 @@ struct TlsEchClientOptions {
   bool grease = false;
 };
 
-// TlsUtlsOptions is "tls.utls". sluice has one browser-like ClientHello
-// (Chrome's, as far as BoringSSL can shape it); every fingerprint maps to it.
+// TlsUtlsOptions is "tls.utls": connect with sluice's own TLS 1.3 engine
+// and the ClientHello profile named by |fingerprint| ("" = "chrome", the
+// only profile so far; others are refused) instead of BoringSSL's libssl.
 struct TlsUtlsOptions {
   bool enabled = false;
   std::string fingerprint;

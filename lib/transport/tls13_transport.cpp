@@ -289,6 +289,30 @@ Status Tls13Records::write(Chain&& plain) noexcept {
       SLUICE_TRY(seal_slice(plain.pop_front(), ContentType::application_data));
       continue;
     }
+    if (!pad_first) {
+      Slice& f = plain.front();
+      const size_t n = std::min(f.size(), tls13::kMaxPlaintext);
+      // A buffer of ours that cannot become the record where it is (longer
+      // than 2^14, no head- or tailroom): encrypt from it into a record
+      // chunk. The type byte goes where the content ends for the AEAD pass
+      // (the next record's first byte, or tailroom), which is restored.
+      if (f.unique() && (n < f.size() || f.tailroom() >= 1)) {
+        uint8_t* p = f.mutable_data();
+        const size_t total = tls13::kRecordHeaderLen + n + tls13::kSealOverhead;
+        auto s =
+            pool_.get(total <= kClassPayload[1] + kTailroom ? SizeClass::k16K : SizeClass::k64K);
+        if (!s) return s.error();
+        const uint8_t saved = p[n];
+        p[n] = static_cast<uint8_t>(ContentType::application_data);
+        auto sealed = write_.seal_from({p, n + 1}, {s->append(total), total});
+        p[n] = saved;
+        if (!sealed) return sealed.error();
+        SLUICE_TRY(out_.push_back(std::move(*s)));
+        plain.advance(n);
+        sent_app_ = true;
+        continue;
+      }
+    }
     // Pack what cannot be sealed where it is (too long, shared, no room)
     // into a record of up to 2^14 bytes, up to the next Slice that can.
     size_t n = 0;
@@ -485,7 +509,8 @@ void Tls13Transport::drive_handshake(Chain&& in) noexcept {
 Status Tls13Transport::enter_record_layer() noexcept {
   tls13::RecordProtection& rd = client_ ? client_->read_protection() : server_->read_protection();
   tls13::RecordProtection& wr = client_ ? client_->write_protection() : server_->write_protection();
-  records_.reset(new (std::nothrow) Tls13Records(engine_.pool(), rd, wr, server_ != nullptr));
+  records_.reset(new (std::nothrow) Tls13Records(engine_.pool(), std::move(rd), std::move(wr),
+                                                 server_ != nullptr));
   if (!records_) return Errc::no_memory;
   const std::vector<uint8_t> app =
       client_ ? client_->take_application_data() : server_->take_application_data();
@@ -520,6 +545,9 @@ void Tls13Transport::finish_handshake(Errc e, std::string why) noexcept {
     info_.resumed = false;
     info_.ech_accepted = false;
     info_.handshake_us = uv_hrtime() / 1000 - hs_start_us_;
+    // The keys live in the record layer now; the handshake state goes.
+    client_.reset();
+    server_.reset();
     if (!reading_) inner_->read_stop();
     if (!plain_out_.empty()) {
       Status st = records_->write(std::move(plain_out_));

@@ -18,10 +18,13 @@
 //          gathered into one pool chunk (the only copy, bounded by one
 //          record per read).
 //   write: each Slice of up to 2^14 bytes that is uniquely held with
-//          5 bytes of headroom and 17 of tailroom is sealed in place; other
-//          bytes are packed into 16 KiB pool chunks of up to 2^14 bytes and
-//          sealed there. Every record of one write() goes to the inner
-//          transport as one Chain.
+//          5 bytes of headroom and 17 of tailroom is sealed in place; a
+//          uniquely held Slice that cannot be (a 64 KiB socket read) is
+//          encrypted out of place, 2^14 bytes at a time, straight into
+//          record chunks (RecordProtection::seal_from: the AEAD pass is the
+//          only pass); bytes in shared Slices are packed into 16 KiB pool
+//          chunks of up to 2^14 bytes and sealed there. Every record of one
+//          write() goes to the inner transport as one Chain.
 // Post-handshake: KeyUpdate both ways (a requested update is answered before
 // any later data; request_key_update() sends one), NewSessionTicket (checked
 // and counted; this transport does not resume), alerts (a peer's fatal alert
@@ -42,7 +45,11 @@
 // caller created and may already have fed (a buffered ClientHello, a
 // ServerHello template in its config) and the bytes read from the socket
 // that the engine has not seen yet. Whatever the engine already queued for
-// sending goes out first when start_handshake() runs.
+// sending goes out first when start_handshake() runs. Once the handshake
+// completes the engine's traffic keys move into the record layer and the
+// engine is freed (its handshake state is most of a connection's memory):
+// client_engine() / server_engine() are null from the handshake handler on;
+// info() keeps the negotiated facts, records() the record layer.
 //
 // Leaving TLS mid-stream (VLESS Vision): with one-record reads, a handler can
 // stop at any record boundary by calling read_stop() inside on_data; then
@@ -80,9 +87,11 @@ class TlsClientContext;
 // write() plaintext, take_output() the records to send.
 class Tls13Records {
  public:
-  Tls13Records(BufferPool& pool, tls13::RecordProtection& read, tls13::RecordProtection& write,
+  // The record layer takes the engine's traffic keys over (the engine is
+  // released after the handshake).
+  Tls13Records(BufferPool& pool, tls13::RecordProtection&& read, tls13::RecordProtection&& write,
                bool server) noexcept
-      : pool_(pool), read_(read), write_(write), server_(server) {}
+      : pool_(pool), read_(std::move(read)), write_(std::move(write)), server_(server) {}
 
   // feed appends raw bytes received; feed_eof marks the raw end of stream.
   Status feed(Slice&& raw) noexcept { return raw_.push_back(std::move(raw)); }
@@ -138,8 +147,8 @@ class Tls13Records {
   Errc fail(const tls13::Outcome& o, bool send_alert) noexcept;
 
   BufferPool& pool_;
-  tls13::RecordProtection& read_;
-  tls13::RecordProtection& write_;
+  tls13::RecordProtection read_;
+  tls13::RecordProtection write_;
   bool server_;
   Chain raw_;                // received, not yet opened
   Chain plain_;              // opened, not yet returned

@@ -64,12 +64,14 @@ class KeyUpdater final : public ForwardingTransport {
 class Tls13Forwarder final : public EngineObject, public net::AcceptHandler {
  public:
   Tls13Forwarder(Engine& e, std::shared_ptr<const tls::TlsClientContext> ctx, uint16_t target,
-                 std::string fingerprint = "chrome", size_t key_update_every = 0)
+                 std::string fingerprint = "chrome", size_t key_update_every = 0,
+                 TlsDialOptions opts = {})
       : EngineObject(e),
         ctx_(std::move(ctx)),
         target_(target),
         fp_(std::move(fingerprint)),
-        ku_every_(key_update_every) {
+        ku_every_(key_update_every),
+        opts_(opts) {
     std::string reason;
     auto l = net::TcpListener::create(e, "127.0.0.1", 0, {}, this, &reason);
     if (!l) std::abort();
@@ -144,7 +146,7 @@ class Tls13Forwarder final : public EngineObject, public net::AcceptHandler {
     p->fwd = this;
     p->plain = std::move(t);
     pending_.push_back(p);
-    Tls13Dial* d = Tls13Dial::start(engine(), "127.0.0.1", target_, ctx_, fp_, TlsDialOptions{}, p);
+    Tls13Dial* d = Tls13Dial::start(engine(), "127.0.0.1", target_, ctx_, fp_, opts_, p);
     if (std::find(pending_.begin(), pending_.end(), p) != pending_.end()) p->dial = d;
   }
 
@@ -152,6 +154,7 @@ class Tls13Forwarder final : public EngineObject, public net::AcceptHandler {
   uint16_t target_;
   std::string fp_;
   size_t ku_every_;
+  TlsDialOptions opts_;
   std::unique_ptr<net::TcpListener> listener_;
   uint16_t port_ = 0;
   std::mutex mu_;
@@ -496,6 +499,44 @@ TEST_CASE("engine client: a host name mismatch is refused", "[integration][tls13
   echo.reset();
 }
 
+TEST_CASE("engine client: a server that never answers hits the dial deadline",
+          "[integration][tls13]") {
+  // A listener nobody accepts on: TCP connects (the backlog), TLS never starts.
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(lfd, 4) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  Pki pki = make_pki("localhost");
+  EngineRig rig;
+  TlsDialOptions o;
+  o.dial.connect_timeout_ms = 100;
+  o.handshake_timeout_ms = 200;
+  auto fwd = std::make_unique<Tls13Forwarder>(
+      *rig.engine, client_ctx(client_options(pki.ca.certificate, "localhost")), ntohs(a.sin_port),
+      "chrome", 0, o);
+  REQUIRE(rig.engine->start());
+  const auto t0 = std::chrono::steady_clock::now();
+  int fd = tcp_connect(fwd->port());
+  CHECK(wait_eof(fd));
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  ::close(fd);
+  auto r = fwd->results();
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].error == Errc::timed_out);
+  CHECK(r[0].reason == "TLS connection to 127.0.0.1 timed out");
+  CHECK(ms >= 250);
+  CHECK(ms < 5000);
+  REQUIRE(rig.engine->stop());
+  fwd.reset();
+  ::close(lfd);
+}
+
 TEST_CASE("utls: an unsupported fingerprint fails the dial naming the supported ones",
           "[integration][tls13]") {
   Pki pki = make_pki("localhost");
@@ -668,4 +709,41 @@ TEST_CASE("engine server: hostile records after the handshake get their specific
   }
   REQUIRE(rig.engine->stop());
   srv.reset();
+}
+
+TEST_CASE("RecordProtection::seal_from equals seal_span and opens back", "[tls13][record]") {
+  const tls13::CipherSuite* suite = tls13::find_cipher_suite(tls13::kTlsAes128GcmSha256);
+  REQUIRE(suite);
+  std::vector<uint8_t> secret(suite->hash_len(), 0x42);
+  tls13::RecordProtection a, b, rd;
+  REQUIRE(a.init(*suite, secret));
+  REQUIRE(b.init(*suite, secret));
+  REQUIRE(rd.init(*suite, secret));
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1000}, tls13::kMaxPlaintext}) {
+    INFO("content " << n);
+    std::vector<uint8_t> content(n);
+    Pattern(n).fill(content.data(), n);
+    std::vector<uint8_t> inner = content;
+    inner.push_back(static_cast<uint8_t>(tls13::ContentType::application_data));
+    std::vector<uint8_t> from(tls13::kRecordHeaderLen + inner.size() + 16);
+    auto r1 = a.seal_from(inner, from);
+    REQUIRE(r1);
+    CHECK(*r1 == from.size());
+    std::vector<uint8_t> span(from.size());
+    std::memcpy(span.data() + tls13::kRecordHeaderLen, content.data(), n);
+    auto r2 = b.seal_span(span, n, tls13::ContentType::application_data);
+    REQUIRE(r2);
+    CHECK(from == span);
+    tls13::ContentType type;
+    std::span<uint8_t> out;
+    REQUIRE(rd.open_span(from, type, out));
+    CHECK(type == tls13::ContentType::application_data);
+    CHECK(std::vector<uint8_t>(out.begin(), out.end()) == content);
+  }
+  std::vector<uint8_t> big(tls13::kMaxPlaintext + 2, 1), out(big.size() + 32);
+  CHECK(a.seal_from(big, out).error() == Errc::invalid_argument);  // over 2^14 + 1
+  std::vector<uint8_t> small(4);
+  const uint8_t one[] = {23};
+  CHECK(a.seal_from(one, small).error() == Errc::buffer_too_small);
+  CHECK(a.seal_from({}, out).error() == Errc::invalid_argument);
 }
