@@ -94,6 +94,17 @@ struct TlsUtlsOptions {
   std::string fingerprint;
 };
 
+// TlsRealityClientOptions is an outbound's "tls.reality" (docs/config.md,
+// "Outbound REALITY"); the values are checked when parsed.
+struct TlsRealityClientOptions {
+  bool enabled = false;
+  std::string public_key;      // the server's X25519 public key, base64url (43 characters)
+  std::string short_id;        // 0-16 hex digits
+  std::string client_version;  // "x.y.z" sent in the token; empty = a current Xray version
+  std::string spider_x;        // path of the browser-like request to a non-REALITY site
+  bool x25519_only = false;    // no X25519MLKEM768 share (Xray >= 26.9.8 refuses that)
+};
+
 // TlsClientOptions is the outbound "tls" object (docs/config.md, "Outbound TLS").
 struct TlsClientOptions {
   bool enabled = false;
@@ -116,6 +127,7 @@ struct TlsClientOptions {
   std::vector<std::string> certificate_sha256;
   TlsUtlsOptions utls;
   TlsEchClientOptions ech;
+  TlsRealityClientOptions reality;
 };
 
 // TlsCertificateOptions is one certificate chain and its key, PEM inline
@@ -135,6 +147,20 @@ struct TlsEchServerOptions {
   std::string key_path;
 };
 
+// TlsRealityServerOptions is an inbound's "tls.reality" (docs/config.md,
+// "Inbound REALITY"); the values are checked when parsed.
+struct TlsRealityServerOptions {
+  bool enabled = false;
+  std::string handshake_server;  // the real site every connection is also dialed to
+  uint16_t handshake_server_port = 443;
+  std::string private_key;                // X25519, base64url (43 characters)
+  std::vector<std::string> short_id;      // hex, 0-16 digits each; empty = the all-zero id only
+  std::vector<std::string> server_names;  // accepted SNIs (tls.server_name and serverNames)
+  Duration max_time_difference{0};        // 0 = no clock check
+  std::string min_client_version;         // "x.y.z"; empty = no bound
+  std::string max_client_version;
+};
+
 // TlsServerOptions is the inbound "tls" object (docs/config.md, "Inbound TLS").
 struct TlsServerOptions {
   bool enabled = false;
@@ -147,6 +173,7 @@ struct TlsServerOptions {
   // client's SNI (the inner SNI when ECH is accepted).
   std::vector<TlsCertificateOptions> sni_certificates;
   TlsEchServerOptions ech;
+  TlsRealityServerOptions reality;
 };
 
 enum class InboundType : uint8_t { socks, http, mixed, trojan, vless };

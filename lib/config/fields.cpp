@@ -161,6 +161,21 @@ constexpr F kTlsServer[] = {
 constexpr F kTlsSniCertificate[] = {"server_name", "certificate", "certificate_path", "key",
                                     "key_path"};
 constexpr F kTlsEchServer[] = {"enabled", "key", "key_path", "config"};
+constexpr F kTlsRealityClient[] = {"enabled", "public_key", "short_id", "client_version",
+                                   "spider_x", "x25519_only",
+                                   // Xray names
+                                   "password", "publicKey", "shortId", "spiderX", "mldsa65Verify",
+                                   // accepted, ignored
+                                   "fingerprint", "show"};
+constexpr F kTlsRealityServer[] = {
+    "enabled", "handshake", "private_key", "short_id", "max_time_difference", "min_client_version",
+    "max_client_version",
+    // Xray names
+    "target", "dest", "privateKey", "shortIds", "serverNames", "maxTimeDiff", "minClientVer",
+    "maxClientVer", "mldsa65Seed", "xver",
+    // accepted, ignored
+    "limitFallbackUpload", "limitFallbackDownload", "show", "masterKeyLog", "type"};
+constexpr F kTlsRealityHandshake[] = {"server", "server_port"};
 
 }  // namespace
 
@@ -199,6 +214,10 @@ constinit const FieldTable kTlsServerFields{"tls.server", kTlsServer};
 constinit const FieldTable kTlsSniCertificateFields{"tls.server.sni_certificates",
                                                     kTlsSniCertificate};
 constinit const FieldTable kTlsEchServerFields{"tls.server.ech", kTlsEchServer};
+constinit const FieldTable kTlsRealityClientFields{"tls.client.reality", kTlsRealityClient};
+constinit const FieldTable kTlsRealityServerFields{"tls.server.reality", kTlsRealityServer};
+constinit const FieldTable kTlsRealityHandshakeFields{"tls.server.reality.handshake",
+                                                      kTlsRealityHandshake};
 
 std::span<const FieldTable* const> all_field_tables() noexcept {
   static const FieldTable* const kAll[] = {
@@ -231,6 +250,9 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kTlsServerFields,
       &kTlsSniCertificateFields,
       &kTlsEchServerFields,
+      &kTlsRealityClientFields,
+      &kTlsRealityServerFields,
+      &kTlsRealityHandshakeFields,
   };
   return kAll;
 }

@@ -56,6 +56,9 @@ extern const FieldTable kTlsEchClientFields;
 extern const FieldTable kTlsServerFields;
 extern const FieldTable kTlsSniCertificateFields;
 extern const FieldTable kTlsEchServerFields;
+extern const FieldTable kTlsRealityClientFields;
+extern const FieldTable kTlsRealityServerFields;
+extern const FieldTable kTlsRealityHandshakeFields;
 
 // all_field_tables lists every table above.
 std::span<const FieldTable* const> all_field_tables() noexcept;

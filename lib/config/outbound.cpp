@@ -203,7 +203,7 @@ Status parse_http(ObjectReader& r, HttpOutboundOptions* o) {
   const Json* tls;
   SLUICE_TRY(r.object("tls", &tls));
   if (tls != nullptr) SLUICE_TRY(parse_tls_client(r.ctx(), *tls, r.path("tls"), &o->tls));
-  return {};
+  return reality_needs_vless(r.ctx(), r.path("tls"), o->tls.reality.enabled);
 }
 
 }  // namespace

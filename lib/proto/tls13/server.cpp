@@ -382,7 +382,7 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
   if (sa == nullptr) return Outcome::fail(Alert::missing_extension, "no signature_algorithms");
   Bytes sigalgs;
   if (Outcome o = parse_u16_list(sa->data, 2, sigalgs); !o) return o;
-  uint16_t scheme = 0;
+  uint16_t scheme = cfg_.key->supports(cfg_.signature_scheme) ? cfg_.signature_scheme : 0;
   for (size_t i = 0; i + 1 < sigalgs.size() && scheme == 0; i += 2) {
     const auto s = static_cast<uint16_t>(sigalgs[i] << 8 | sigalgs[i + 1]);
     if (cfg_.key->supports(s)) scheme = s;

@@ -98,6 +98,10 @@ struct ServerConfig {
   // now_ms is the wall clock in milliseconds since the epoch; required with
   // a ticket key (the engine reads no clock).
   std::function<uint64_t()> now_ms;
+  // signature_scheme, when nonzero and the key supports it, is the
+  // CertificateVerify scheme whether or not the client offered it: REALITY
+  // signs ed25519 for Chrome-shaped hellos that do not list it.
+  uint16_t signature_scheme = 0;
 };
 
 class Server {
