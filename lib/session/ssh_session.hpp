@@ -146,6 +146,7 @@ class SshSession final : public Session, private net::DialHandler {
   void deliver_opens() noexcept;
   void fail_opens(Errc e, const std::string& why) noexcept;
   void update_poll() noexcept;
+  void close_poll() noexcept;
   void arm_timer() noexcept;
   bool check_alive() noexcept;
   bool socket_gone() const noexcept;
