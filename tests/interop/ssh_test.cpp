@@ -37,6 +37,7 @@
 #include "../support/peer_process.hpp"
 #include "inbound/instance.hpp"
 #include "session/ssh_session.hpp"
+#include "sluice/config.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
@@ -61,6 +62,12 @@ std::string current_user() {
 }
 
 void keygen(const std::string& args) {
+  if (find_binary("ssh-keygen").empty()) {
+    std::printf(
+        "SKIP: ssh-keygen not found (apt-get install openssh-client): ssh interop skipped\n");
+    std::fflush(stdout);
+    std::_Exit(77);
+  }
   const std::string cmd = "ssh-keygen -q " + args + " </dev/null >/dev/null 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
 }
@@ -709,4 +716,43 @@ TEST_CASE("ssh: malformed keys and pins are refused with the field named", "[int
   }
   CHECK(expand_env_path("$HOME/x") ==
         std::string(std::getenv("HOME") ? std::getenv("HOME") : "") + "/x");
+}
+
+TEST_CASE("ssh: sing-box outbound fields", "[interop][ssh][config]") {
+  auto parse = [](const std::string& fields, std::string* err) -> Result<Config> {
+    ConfigDiagnostics diag;
+    auto c = parse_config(R"({"outbounds":[{"type":"ssh","tag":"s",)" + fields + "}]}", &diag);
+    *err = diag.error;
+    return c;
+  };
+  std::string err;
+  auto c = parse(
+      R"("server":"h.example","private_key":["-----BEGIN OPENSSH PRIVATE KEY-----","AAAA","-----END OPENSSH PRIVATE KEY-----"],)"
+      R"("host_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE comment","host_key_algorithms":["ssh-ed25519"],"client_version":"SSH-2.0-OpenSSH_8.9")",
+      &err);
+  INFO(err);
+  REQUIRE(c);
+  const auto& o = std::get<SshOutboundOptions>(c->outbounds[0].options);
+  CHECK(c->outbounds[0].type == OutboundType::ssh);
+  CHECK(o.endpoint.server_port == 22);  // missing = 22
+  CHECK(o.user == "root");              // sing-box's default
+  CHECK(o.private_key ==
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----");
+  CHECK(o.host_key.size() == 1);
+  CHECK(o.host_key_algorithms == std::vector<std::string>{"ssh-ed25519"});
+  CHECK(o.client_version == "SSH-2.0-OpenSSH_8.9");
+
+  CHECK(!parse(R"("server":"h","password":"p","host_key":["AAAAC3Nz"])", &err));
+  CHECK_THAT(err, Catch::Contains("outbounds[0].host_key[0]"));
+  CHECK(!parse(R"("server":"h","host_key":["ssh-ed25519 AAAA"])", &err));
+  CHECK_THAT(err, Catch::Contains("password"));
+  CHECK(!parse(R"("server":"h","password":"p")", &err));
+  CHECK_THAT(err, Catch::Contains("insecure"));
+  CHECK(!parse(R"("server":"h","password":"p","insecure":true,"host_key_algorithms":"a,b")", &err));
+  CHECK_THAT(err, Catch::Contains("host_key_algorithms"));
+  CHECK(!parse(R"("password":"p","insecure":true)", &err));
+  CHECK_THAT(err, Catch::Contains("server"));
+  auto ok = parse(R"("server":"h","server_port":0,"user":"","password":"p","insecure":true)", &err);
+  REQUIRE(ok);
+  CHECK(std::get<SshOutboundOptions>(ok->outbounds[0].options).endpoint.server_port == 22);
 }
