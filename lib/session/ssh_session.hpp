@@ -70,9 +70,11 @@ struct SshSessionOptions {
   uint64_t backoff_max_ms = 30000;
   // read_window: the receive window each channel advertises (spec §4.7:
   // libssh's default tops out at 1.28 MB, which caps a channel's download at
-  // window/RTT). Per-channel memory is bounded by it plus the Stream's
-  // read queue (read_queue_high).
-  uint32_t read_window = 4u << 20;
+  // window/RTT). 2 MiB is what OpenSSH grants per forwarded channel, so a
+  // channel downloads as fast as through `ssh -L`. Per-channel memory is
+  // bounded by it plus the Stream's read queue (read_queue_high): a stalled
+  // reader holds at most that much per channel.
+  uint32_t read_window = 2u << 20;
   size_t read_queue_high = 256 * 1024;
 };
 

@@ -756,3 +756,94 @@ TEST_CASE("ssh: sing-box outbound fields", "[interop][ssh][config]") {
   REQUIRE(ok);
   CHECK(std::get<SshOutboundOptions>(ok->outbounds[0].options).endpoint.server_port == 22);
 }
+
+namespace {
+
+// Source is a TCP server on its own thread that sends Pattern(seed) bytes
+// to its first client until |total| or an error, counting what the kernel
+// took.
+struct Source {
+  int lfd = -1;
+  uint16_t port = 0;
+  std::atomic<uint64_t> sent{0};
+  std::thread thread;
+  Source(size_t total, uint64_t seed) {
+    lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(lfd, 1) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this, total, seed] {
+      int fd = ::accept(lfd, nullptr, nullptr);
+      if (fd < 0) return;
+      Pattern p(seed);
+      std::vector<uint8_t> buf(64 * 1024);
+      while (sent < total) {
+        const size_t n = std::min(buf.size(), static_cast<size_t>(total - sent));
+        p.fill(buf.data(), n);
+        if (!send_all(fd, buf.data(), n)) break;
+        sent += n;
+      }
+      ::shutdown(fd, SHUT_WR);
+      char c;
+      while (::recv(fd, &c, 1, 0) > 0) {
+      }
+      ::close(fd);
+    });
+  }
+  ~Source() {
+    ::shutdown(lfd, SHUT_RDWR);
+    ::close(lfd);
+    thread.join();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ssh: a reader that stops holds the server back (bounded per channel)",
+          "[interop][ssh]") {
+  Sshd sshd;
+  constexpr size_t kTotal = 64u << 20;
+  Source src(kTotal, 7);
+  Side side(side_json(sshd.port, key_auth()));
+  int fd = socks_to(side.port("in"), src.port);
+  REQUIRE(fd >= 0);
+  int small = 64 * 1024;  // keep our own socket buffer small too
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  // Nobody reads: the source stalls once every buffer on the way is full.
+  uint64_t last = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const uint64_t now = src.sent.load();
+    if (i > 10 && now == last) break;
+    last = now;
+  }
+  const uint64_t stalled_at = src.sent.load();
+  INFO("the source got " << stalled_at << " bytes out before stalling");
+  // Kernel buffers on four sockets (up to ~6 MiB each with autotuning),
+  // sshd's channel buffer and sluice's 2 MiB window + 256 KiB queue; far
+  // from the 64 MiB a missing backpressure would let through.
+  CHECK(stalled_at < 24u << 20);
+  const EngineStats es = on_loop(*side.engine, [&] { return side.engine->stats(); });
+  INFO("pool bytes outstanding " << es.pool.bytes_outstanding);
+  CHECK(es.pool.bytes_outstanding < 4u << 20);
+  // Then everything arrives, in order.
+  Pattern expect(7);
+  std::vector<uint8_t> got(256 * 1024), want(256 * 1024);
+  size_t received = 0;
+  bool same = true;
+  while (received < kTotal) {
+    const size_t n = std::min(got.size(), kTotal - received);
+    if (!recv_exact(fd, got.data(), n, 30000)) break;
+    expect.fill(want.data(), n);
+    same = same && std::memcmp(got.data(), want.data(), n) == 0;
+    received += n;
+  }
+  CHECK(received == kTotal);
+  CHECK(same);
+  ::close(fd);
+}
