@@ -194,6 +194,7 @@ void SshChannel::flush_tx() noexcept {
     if (handler_ && !delivering_) {
       handler_->on_write_low();
     } else {
+      write_low_pending_ = true;  // deliver() tells the handler
       kick();
     }
   }
@@ -275,7 +276,11 @@ void SshChannel::deliver() noexcept {
   } else if (rx_.empty() && fill_.empty()) {
     maybe_grow();
   }
-  if (!failed_ && above_high_ == false && handler_ && drained_pending_) {
+  if (!failed_ && handler_ && write_low_pending_) {
+    write_low_pending_ = false;
+    if (!above_high_) handler_->on_write_low();
+  }
+  if (!closer_.closing() && !failed_ && above_high_ == false && handler_ && drained_pending_) {
     drained_pending_ = false;
     handler_->on_drained();
   }

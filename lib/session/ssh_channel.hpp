@@ -130,7 +130,8 @@ class SshChannel final : public Stream {
   bool error_delivered_ = false;
   bool delivering_ = false;
   bool drained_pending_ = false;
-  bool marked_ = false;  // on the session's list to service after the pump
+  bool write_low_pending_ = false;  // on_write_low owed from inside deliver()
+  bool marked_ = false;             // on the session's list to service after the pump
   Errc error_ = Errc::ok;
   std::string reason_;
   net::Closer closer_;
