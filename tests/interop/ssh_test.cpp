@@ -502,6 +502,25 @@ TEST_CASE("ssh: host key pins", "[interop][ssh]") {
     INFO(r2.why);
     CHECK(r2.error == Errc::pin_mismatch);
     CHECK_THAT(r2.why, Catch::Contains("known_hosts"));
+    // A server the file does not list at all, and a file that is not there.
+    const std::string unlisted = dir.write("unlisted", "[192.0.2.1]:22 " + line + "\n");
+    auto o3 = direct_options(sshd.port);
+    o3.keys.host_key.clear();
+    o3.keys.known_hosts = unlisted;
+    Direct d3(o3);
+    auto r3 = d3.open(t.echo->port());
+    INFO(r3.why);
+    CHECK(r3.error == Errc::cert_verify_failed);
+    CHECK_THAT(r3.why, Catch::Contains("does not list"));
+    auto o4 = direct_options(sshd.port);
+    o4.keys.host_key.clear();
+    o4.keys.known_hosts = dir.path + "/missing";
+    Engine& e = *t.engine;
+    std::string why4;
+    auto s4 = on_loop(e, [&] { return SshSession::create(e, "ssh", o4, &why4); });
+    REQUIRE(!s4);
+    CHECK(s4.error() == Errc::config_io);
+    CHECK_THAT(why4, Catch::Contains("known_hosts: cannot read"));
   }
 }
 
