@@ -33,6 +33,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../integration/session_close_check.hpp"
 #include "../integration/support.hpp"
 #include "../support/peer_process.hpp"
 #include "inbound/instance.hpp"
@@ -865,4 +866,17 @@ TEST_CASE("ssh: a reader that stops holds the server back (bounded per channel)"
   CHECK(received == kTotal);
   CHECK(same);
   ::close(fd);
+}
+
+TEST_CASE("ssh: Session::close contract", "[interop][ssh]") {
+  // The "server" accepts and never says a word: the open stays pending in
+  // the handshake until close() fails it.
+  Targets t;
+  auto o = direct_options(t.sink->port());
+  Engine& e = *t.engine;
+  std::string why;
+  auto s = on_loop(e, [&] { return SshSession::create(e, "ssh", o, &why); });
+  INFO(why);
+  REQUIRE(s);
+  check_session_close(e, std::unique_ptr<Session>(s->release()));
 }
