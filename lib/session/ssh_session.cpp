@@ -151,11 +151,44 @@ Result<std::unique_ptr<SshSession>> SshSession::create(Engine& e, std::string ta
                               : "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
                                 "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr";
   }
-  return std::unique_ptr<SshSession>(
-      new SshSession(e, std::move(tag), std::move(o), std::move(*k)));
+  std::unique_ptr<SshSession> s(new SshSession(e, std::move(tag), std::move(o), std::move(*k)));
+  net::subscribe_network_changes(e, s.get());
+  return s;
+}
+
+void SshSession::on_network_changed(unsigned flags) noexcept {
+  if (state_ == State::idle || close_begun()) return;
+  if (flags & net::kNetworkLinkChanged) {
+    failures_ = 0;  // not the server's fault: no backoff
+    if (state_ == State::ready) {
+      if (pump_depth_ == 0) {
+        connection_lost(Errc::network_changed, "the network changed");
+      } else {
+        dead_pending_ = true;
+        dead_error_ = Errc::network_changed;
+        dead_why_ = "the network changed";
+      }
+    } else if (pump_depth_ == 0) {
+      if (dial_) {
+        dial_->cancel();
+        dial_ = nullptr;
+      }
+      connect_failed(Errc::network_changed,
+                     "ssh server " + server_name() + ": the network changed while connecting");
+      failures_ = 0;
+    }
+    arm_timer();
+    return;
+  }
+  if ((flags & net::kNetworkWoke) && state_ == State::ready && ssh_ != nullptr) {
+    ssh_send_keepalive(ssh_);  // a dead path shows up as silence (tick)
+    ++stats_.keepalives_sent;
+    after_call();
+  }
 }
 
 SshSession::~SshSession() {
+  net::unsubscribe_network_changes(engine(), this);
   for (auto& o : opens_) o->h = nullptr;
   opens_.clear();
   answering_.clear();
@@ -944,6 +977,7 @@ void SshSession::arm_timer() noexcept {
 void SshSession::close(CloseCallback cb, void* user) noexcept {
   if (!begin_close()) return;
   closing_ = true;
+  net::unsubscribe_network_changes(engine(), this);
   timer_.stop();
   if (dial_) {
     dial_->cancel();

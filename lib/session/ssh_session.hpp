@@ -25,7 +25,9 @@
 // off (backoff_min_ms doubling to backoff_max_ms), and opens asked for
 // during the backoff fail at once with the last reason. A connection that
 // dies fails every channel and pending open ("ssh connection to host:port
-// lost: ..."); the next open_stream connects again at once.
+// lost: ..."); the next open_stream connects again at once. A network
+// change the host reports drops the connection the same way (sing-box does
+// too).
 //
 // libssh calls back (channel data, EOF, close) from inside its own calls;
 // those callbacks only buffer and set flags. Streams hear their events from
@@ -42,6 +44,7 @@
 #include <vector>
 
 #include "net/dialer.hpp"
+#include "net/host_hooks.hpp"
 #include "net/timer.hpp"
 #include "session/ssh_keys.hpp"
 #include "sluice/session.hpp"
@@ -89,7 +92,9 @@ struct SshSessionStats {
   std::string cipher_in, cipher_out;  // negotiated ("" when not connected)
 };
 
-class SshSession final : public Session, private net::DialHandler {
+class SshSession final : public Session,
+                         private net::DialHandler,
+                         private net::NetworkChangeListener {
  public:
   // create loads keys and pins (|why| names the field on failure).
   static Result<std::unique_ptr<SshSession>> create(Engine& e, std::string tag, SshSessionOptions o,
@@ -133,6 +138,10 @@ class SshSession final : public Session, private net::DialHandler {
   SshSession(Engine& e, std::string tag, SshSessionOptions o, std::unique_ptr<SshKeys> k);
 
   void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) override;
+  // A changed network drops the connection (its path is gone; the next
+  // open makes a new one at once); waking from sleep probes it with a
+  // keepalive.
+  void on_network_changed(unsigned flags) noexcept override;
   void start_connect() noexcept;
   Status setup_ssh(int fd, std::string* why) noexcept;
   void handshake_step() noexcept;

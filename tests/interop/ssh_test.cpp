@@ -37,6 +37,7 @@
 #include "../integration/support.hpp"
 #include "../support/peer_process.hpp"
 #include "inbound/instance.hpp"
+#include "net/host_hooks.hpp"
 #include "session/ssh_session.hpp"
 #include "sluice/config.hpp"
 
@@ -879,4 +880,21 @@ TEST_CASE("ssh: Session::close contract", "[interop][ssh]") {
   INFO(why);
   REQUIRE(s);
   check_session_close(e, std::unique_ptr<Session>(s->release()));
+}
+
+TEST_CASE("ssh: a network change drops the connection, the next open reconnects",
+          "[interop][ssh]") {
+  Sshd sshd;
+  Targets t;
+  Direct d(direct_options(sshd.port));
+  REQUIRE(d.open(t.echo->port()).error == Errc::ok);
+  CHECK(on_loop(*d.engine, [&] {
+          return net::notify_network_changed(*d.engine, net::kNetworkLinkChanged);
+        }) >= 1);
+  CHECK(d.stats().connections_lost == 1);
+  CHECK_FALSE(d.stats().connected);
+  auto r = d.open(t.echo->port());
+  INFO(r.why);
+  CHECK(r.error == Errc::ok);
+  CHECK(d.stats().connects == 2);
 }
