@@ -230,7 +230,7 @@ void SshChannel::pull_held() noexcept {
 
 void SshChannel::maybe_grow() noexcept {
   // Top the window up to window_ once half of it was used, only while the
-  // read queue is low and libssh holds nothing of ours (spec §4.7).
+  // read queue is low and libssh holds nothing of ours.
   if (ch_ == nullptr || session_ == nullptr || failed_ || held_ || remote_eof_) return;
   if (since_grow_ < window_ / 2 || rx_.size() + fill_.size() > rx_high_ / 2) return;
   if (!ssh_channel_is_open(ch_) || session_->scratch() == nullptr) return;

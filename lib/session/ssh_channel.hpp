@@ -10,7 +10,7 @@
 // the backpressure towards the server. Each channel advertises a window of
 // read_window bytes (topped up once half of it was used, and only while the
 // read queue is low), instead of libssh's 1.28 MB ceiling, so one channel's
-// download is not capped at ~1.28 MB per round trip (spec §4.7). Memory per
+// download is not capped at ~1.28 MB per round trip. Memory per
 // channel is therefore bounded by read_window + read_queue_high.
 //
 // Sending: write() queues Slices (write queue with the usual watermarks);

@@ -54,7 +54,7 @@ bool split_pem(const std::string& text, std::vector<std::string>* out, std::stri
 }
 
 // hostkey_algorithms_for maps a pinned key type to the signature
-// algorithms that make the server sign with that key (spec §4.5).
+// algorithms that make the server sign with that key (docs/protocols/ssh.md).
 std::string hostkey_algorithms_for(const std::string& type) {
   if (type == "ssh-rsa") return "rsa-sha2-512,rsa-sha2-256";
   return type;

@@ -71,7 +71,7 @@ struct SshSessionOptions {
   uint64_t idle_timeout_ms = 300000;  // no channel: close the connection
   uint64_t backoff_min_ms = 1000;
   uint64_t backoff_max_ms = 30000;
-  // read_window: the receive window each channel advertises (spec §4.7:
+  // read_window: the receive window each channel advertises (docs/protocols/ssh.md:
   // libssh's default tops out at 1.28 MB, which caps a channel's download at
   // window/RTT). 2 MiB is what OpenSSH grants per forwarded channel, so a
   // channel downloads as fast as through `ssh -L`. Per-channel memory is
