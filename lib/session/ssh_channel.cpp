@@ -194,6 +194,7 @@ void SshChannel::flush_tx() noexcept {
     if (handler_ && !delivering_) {
       handler_->on_write_low();
     } else {
+      write_low_pending_ = true;  // deliver() tells the handler
       kick();
     }
   }
@@ -229,7 +230,7 @@ void SshChannel::pull_held() noexcept {
 
 void SshChannel::maybe_grow() noexcept {
   // Top the window up to window_ once half of it was used, only while the
-  // read queue is low and libssh holds nothing of ours (spec §4.7).
+  // read queue is low and libssh holds nothing of ours.
   if (ch_ == nullptr || session_ == nullptr || failed_ || held_ || remote_eof_) return;
   if (since_grow_ < window_ / 2 || rx_.size() + fill_.size() > rx_high_ / 2) return;
   if (!ssh_channel_is_open(ch_) || session_->scratch() == nullptr) return;
@@ -275,7 +276,11 @@ void SshChannel::deliver() noexcept {
   } else if (rx_.empty() && fill_.empty()) {
     maybe_grow();
   }
-  if (!failed_ && above_high_ == false && handler_ && drained_pending_) {
+  if (!failed_ && handler_ && write_low_pending_) {
+    write_low_pending_ = false;
+    if (!above_high_) handler_->on_write_low();
+  }
+  if (!closer_.closing() && !failed_ && above_high_ == false && handler_ && drained_pending_) {
     drained_pending_ = false;
     handler_->on_drained();
   }

@@ -10,7 +10,7 @@
 // the backpressure towards the server. Each channel advertises a window of
 // read_window bytes (topped up once half of it was used, and only while the
 // read queue is low), instead of libssh's 1.28 MB ceiling, so one channel's
-// download is not capped at ~1.28 MB per round trip (spec §4.7). Memory per
+// download is not capped at ~1.28 MB per round trip. Memory per
 // channel is therefore bounded by read_window + read_queue_high.
 //
 // Sending: write() queues Slices (write queue with the usual watermarks);
@@ -130,7 +130,8 @@ class SshChannel final : public Stream {
   bool error_delivered_ = false;
   bool delivering_ = false;
   bool drained_pending_ = false;
-  bool marked_ = false;  // on the session's list to service after the pump
+  bool write_low_pending_ = false;  // on_write_low owed from inside deliver()
+  bool marked_ = false;             // on the session's list to service after the pump
   Errc error_ = Errc::ok;
   std::string reason_;
   net::Closer closer_;

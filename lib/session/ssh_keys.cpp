@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include <unistd.h>
+
 #include "core/file.hpp"
 #include "sluice/log.hpp"
 
@@ -52,7 +54,7 @@ bool split_pem(const std::string& text, std::vector<std::string>* out, std::stri
 }
 
 // hostkey_algorithms_for maps a pinned key type to the signature
-// algorithms that make the server sign with that key (spec §4.5).
+// algorithms that make the server sign with that key (docs/protocols/ssh.md).
 std::string hostkey_algorithms_for(const std::string& type) {
   if (type == "ssh-rsa") return "rsa-sha2-512,rsa-sha2-256";
   return type;
@@ -164,6 +166,9 @@ Result<std::unique_ptr<SshKeys>> SshKeys::create(const SshKeyOptions& o, std::st
     }
   }
   k->known_hosts_ = o.known_hosts;
+  if (!k->known_hosts_.empty() && ::access(k->known_hosts_.c_str(), R_OK) != 0) {
+    return fail(Errc::config_io, "known_hosts: cannot read \"" + k->known_hosts_ + "\"");
+  }
   k->insecure_ = o.insecure;
   if (k->pins_.empty() && k->known_hosts_.empty() && !k->insecure_) {
     return fail(Errc::config_invalid,

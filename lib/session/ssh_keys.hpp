@@ -3,7 +3,7 @@
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
-// Host keys (spec: sing-box `host_key`): each pin is an authorized_keys line
+// Host keys (sing-box's `host_key`): each pin is an authorized_keys line
 // "<type> <base64> [comment]"; the server's key must equal one of them
 // (public-key comparison; the comment is ignored). When no
 // host_key_algorithms are configured, the algorithms offered to the server

@@ -151,11 +151,44 @@ Result<std::unique_ptr<SshSession>> SshSession::create(Engine& e, std::string ta
                               : "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
                                 "aes256-gcm@openssh.com,aes128-ctr,aes256-ctr";
   }
-  return std::unique_ptr<SshSession>(
-      new SshSession(e, std::move(tag), std::move(o), std::move(*k)));
+  std::unique_ptr<SshSession> s(new SshSession(e, std::move(tag), std::move(o), std::move(*k)));
+  net::subscribe_network_changes(e, s.get());
+  return s;
+}
+
+void SshSession::on_network_changed(unsigned flags) noexcept {
+  if (state_ == State::idle || close_begun()) return;
+  if (flags & net::kNetworkLinkChanged) {
+    failures_ = 0;  // not the server's fault: no backoff
+    if (state_ == State::ready) {
+      if (pump_depth_ == 0) {
+        connection_lost(Errc::network_changed, "the network changed");
+      } else {
+        dead_pending_ = true;
+        dead_error_ = Errc::network_changed;
+        dead_why_ = "the network changed";
+      }
+    } else if (pump_depth_ == 0) {
+      if (dial_) {
+        dial_->cancel();
+        dial_ = nullptr;
+      }
+      connect_failed(Errc::network_changed,
+                     "ssh server " + server_name() + ": the network changed while connecting");
+      failures_ = 0;
+    }
+    arm_timer();
+    return;
+  }
+  if ((flags & net::kNetworkWoke) && state_ == State::ready && ssh_ != nullptr) {
+    ssh_send_keepalive(ssh_);  // a dead path shows up as silence (tick)
+    ++stats_.keepalives_sent;
+    after_call();
+  }
 }
 
 SshSession::~SshSession() {
+  net::unsubscribe_network_changes(engine(), this);
   for (auto& o : opens_) o->h = nullptr;
   opens_.clear();
   answering_.clear();
@@ -238,6 +271,7 @@ void SshSession::start_open(Open& o) noexcept {
     o.deadline = engine().now_ms() + opts_.open_timeout_ms;
   }
   service_opens();
+  update_poll();
 }
 
 void SshSession::service_opens() noexcept {
@@ -597,7 +631,9 @@ void SshSession::connect_failed(Errc e, const std::string& why) noexcept {
   last_why_ = why;
   SLUICE_LOG_WARN("ssh outbound %s: %s", tag().c_str(), why.c_str());
   if (pump_depth_ > 0) {
-    // Inside a poll callback: finish the teardown from the timer, outside.
+    // Inside a poll callback: finish the teardown from the timer, outside;
+    // the poll handle goes now (libssh may have closed its socket).
+    close_poll();
     dead_pending_ = true;
     dead_error_ = e;
     dead_why_ = why;
@@ -638,20 +674,7 @@ void SshSession::teardown(bool send_disconnect) noexcept {
   for (auto& o : answering_) {
     if (o->ch && o->error != Errc::ok) o->ch->release_raw(false);
   }
-  if (poll_) {
-    poll_->owner = nullptr;
-    if (closing_) poll_->notify = this;
-    uv_close(reinterpret_cast<uv_handle_t*>(&poll_->h), [](uv_handle_t* h) {
-      auto* box = static_cast<PollBox*>(h->data);
-      SshSession* s = box->notify;
-      delete box;
-      if (s) {
-        s->detach_from_engine();
-        if (s->close_cb_) s->close_cb_(s->close_user_);
-      }
-    });
-    poll_ = nullptr;
-  }
+  close_poll();
   if (event_) {
     if (ssh_) ssh_event_remove_session(event_, ssh_);
     ssh_event_free(event_);
@@ -666,6 +689,23 @@ void SshSession::teardown(bool send_disconnect) noexcept {
   write_blocked_ = false;
   poll_events_ = 0;
   dead_pending_ = false;
+}
+
+void SshSession::close_poll() noexcept {
+  if (poll_ == nullptr) return;
+  poll_->owner = nullptr;
+  if (closing_) poll_->notify = this;
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_->h), [](uv_handle_t* h) {
+    auto* box = static_cast<PollBox*>(h->data);
+    SshSession* s = box->notify;
+    delete box;
+    if (s) {
+      s->detach_from_engine();
+      if (s->close_cb_) s->close_cb_(s->close_user_);
+    }
+  });
+  poll_ = nullptr;
+  poll_events_ = 0;
 }
 
 // --- the pump ----------------------------------------------------------------
@@ -713,7 +753,10 @@ void SshSession::pump() noexcept {
       break;
     case State::ready:
       // libssh reads 4 KiB per recv(): run it a few times per readiness.
+      // Only while bytes keep arriving: a writable socket alone would make
+      // every round a useless poll() system call.
       for (int i = 0; i < 8; ++i) {
+        const uint64_t before = rx_counter_.in_bytes;
         const int rc = ssh_event_dopoll(event_, 0);
         if (rc == SSH_ERROR) {
           dead_pending_ = true;
@@ -721,8 +764,9 @@ void SshSession::pump() noexcept {
           dead_why_ = ssh_get_error(ssh_);
           break;
         }
-        if (rc != SSH_OK) break;
+        if (rc != SSH_OK || rx_counter_.in_bytes == before) break;
       }
+      update_poll();
       if (!dead_pending_) after_pump();
       break;
     default:
@@ -743,6 +787,7 @@ void SshSession::pump() noexcept {
 
 void SshSession::after_pump() noexcept {
   service_opens();
+  update_poll();  // before any handler runs (and may make sockets)
   const uint64_t rx = rx_counter_.in_bytes;
   if (rx != last_rx_bytes_) {
     last_rx_bytes_ = rx;
@@ -779,24 +824,26 @@ bool SshSession::check_alive() noexcept {
 
 void SshSession::after_call() noexcept {
   if (ssh_ == nullptr) return;
-  if (pump_depth_ == 0 && state_ == State::ready && !check_alive()) {
+  update_poll();  // first: a closed socket must not stay watched
+  if (pump_depth_ == 0 && state_ == State::ready && !dead_pending_ && !check_alive()) {
     timer_.start(0, &SshSession::on_timer, this);
-    return;
   }
-  update_poll();
 }
 
 void SshSession::update_poll() noexcept {
   if (poll_ == nullptr || ssh_ == nullptr) return;
   if (socket_gone()) {
-    // The descriptor is closed: stop watching it before its number is reused.
-    if (poll_events_ != 0) uv_poll_stop(&poll_->h);
-    poll_events_ = 0;
-    if (state_ == State::ready && !dead_pending_) {
+    // libssh closed the descriptor inside the call that just returned.
+    // Close the poll handle now, before any new socket can reuse the
+    // number: uv_close's EPOLL_CTL_DEL would otherwise hit that socket.
+    close_poll();
+    if ((state_ == State::ready || state_ == State::handshake || state_ == State::auth) &&
+        !dead_pending_) {
       dead_pending_ = true;
       dead_error_ = Errc::connection_reset;
-      dead_why_ = ssh_get_error(ssh_);
-      if (dead_why_.empty()) dead_why_ = "connection closed";
+      const char* e = ssh_get_error(ssh_);
+      dead_why_ = e && *e ? e : "connection closed";
+      if (state_ != State::ready) dead_why_ = "ssh server " + server_name() + ": " + dead_why_;
     }
     if (pump_depth_ == 0) timer_.start(0, &SshSession::on_timer, this);
     return;
@@ -828,6 +875,8 @@ void SshSession::tick() noexcept {
     dead_pending_ = false;
     if (state_ == State::ready) {
       connection_lost(dead_error_, dead_why_);
+    } else if (state_ != State::idle) {
+      connect_failed(dead_error_, dead_why_);  // libssh closed the socket mid-handshake
     } else {
       fail_opens(dead_error_, dead_why_);
       teardown(false);
@@ -928,6 +977,7 @@ void SshSession::arm_timer() noexcept {
 void SshSession::close(CloseCallback cb, void* user) noexcept {
   if (!begin_close()) return;
   closing_ = true;
+  net::unsubscribe_network_changes(engine(), this);
   timer_.stop();
   if (dial_) {
     dial_->cancel();

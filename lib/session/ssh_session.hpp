@@ -25,7 +25,9 @@
 // off (backoff_min_ms doubling to backoff_max_ms), and opens asked for
 // during the backoff fail at once with the last reason. A connection that
 // dies fails every channel and pending open ("ssh connection to host:port
-// lost: ..."); the next open_stream connects again at once.
+// lost: ..."); the next open_stream connects again at once. A network
+// change the host reports drops the connection the same way (sing-box does
+// too).
 //
 // libssh calls back (channel data, EOF, close) from inside its own calls;
 // those callbacks only buffer and set flags. Streams hear their events from
@@ -42,6 +44,7 @@
 #include <vector>
 
 #include "net/dialer.hpp"
+#include "net/host_hooks.hpp"
 #include "net/timer.hpp"
 #include "session/ssh_keys.hpp"
 #include "sluice/session.hpp"
@@ -68,11 +71,13 @@ struct SshSessionOptions {
   uint64_t idle_timeout_ms = 300000;  // no channel: close the connection
   uint64_t backoff_min_ms = 1000;
   uint64_t backoff_max_ms = 30000;
-  // read_window: the receive window each channel advertises (spec §4.7:
+  // read_window: the receive window each channel advertises (docs/protocols/ssh.md:
   // libssh's default tops out at 1.28 MB, which caps a channel's download at
-  // window/RTT). Per-channel memory is bounded by it plus the Stream's
-  // read queue (read_queue_high).
-  uint32_t read_window = 4u << 20;
+  // window/RTT). 2 MiB is what OpenSSH grants per forwarded channel, so a
+  // channel downloads as fast as through `ssh -L`. Per-channel memory is
+  // bounded by it plus the Stream's read queue (read_queue_high): a stalled
+  // reader holds at most that much per channel.
+  uint32_t read_window = 2u << 20;
   size_t read_queue_high = 256 * 1024;
 };
 
@@ -87,7 +92,9 @@ struct SshSessionStats {
   std::string cipher_in, cipher_out;  // negotiated ("" when not connected)
 };
 
-class SshSession final : public Session, private net::DialHandler {
+class SshSession final : public Session,
+                         private net::DialHandler,
+                         private net::NetworkChangeListener {
  public:
   // create loads keys and pins (|why| names the field on failure).
   static Result<std::unique_ptr<SshSession>> create(Engine& e, std::string tag, SshSessionOptions o,
@@ -131,6 +138,10 @@ class SshSession final : public Session, private net::DialHandler {
   SshSession(Engine& e, std::string tag, SshSessionOptions o, std::unique_ptr<SshKeys> k);
 
   void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) override;
+  // A changed network drops the connection (its path is gone; the next
+  // open makes a new one at once); waking from sleep probes it with a
+  // keepalive.
+  void on_network_changed(unsigned flags) noexcept override;
   void start_connect() noexcept;
   Status setup_ssh(int fd, std::string* why) noexcept;
   void handshake_step() noexcept;
@@ -146,6 +157,7 @@ class SshSession final : public Session, private net::DialHandler {
   void deliver_opens() noexcept;
   void fail_opens(Errc e, const std::string& why) noexcept;
   void update_poll() noexcept;
+  void close_poll() noexcept;
   void arm_timer() noexcept;
   bool check_alive() noexcept;
   bool socket_gone() const noexcept;

@@ -33,10 +33,13 @@
 #include <fstream>
 #include <thread>
 
+#include "../integration/session_close_check.hpp"
 #include "../integration/support.hpp"
 #include "../support/peer_process.hpp"
 #include "inbound/instance.hpp"
+#include "net/host_hooks.hpp"
 #include "session/ssh_session.hpp"
+#include "sluice/config.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
@@ -61,6 +64,12 @@ std::string current_user() {
 }
 
 void keygen(const std::string& args) {
+  if (find_binary("ssh-keygen").empty()) {
+    std::printf(
+        "SKIP: ssh-keygen not found (apt-get install openssh-client): ssh interop skipped\n");
+    std::fflush(stdout);
+    std::_Exit(77);
+  }
   const std::string cmd = "ssh-keygen -q " + args + " </dev/null >/dev/null 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
 }
@@ -495,6 +504,25 @@ TEST_CASE("ssh: host key pins", "[interop][ssh]") {
     INFO(r2.why);
     CHECK(r2.error == Errc::pin_mismatch);
     CHECK_THAT(r2.why, Catch::Contains("known_hosts"));
+    // A server the file does not list at all, and a file that is not there.
+    const std::string unlisted = dir.write("unlisted", "[192.0.2.1]:22 " + line + "\n");
+    auto o3 = direct_options(sshd.port);
+    o3.keys.host_key.clear();
+    o3.keys.known_hosts = unlisted;
+    Direct d3(o3);
+    auto r3 = d3.open(t.echo->port());
+    INFO(r3.why);
+    CHECK(r3.error == Errc::cert_verify_failed);
+    CHECK_THAT(r3.why, Catch::Contains("does not list"));
+    auto o4 = direct_options(sshd.port);
+    o4.keys.host_key.clear();
+    o4.keys.known_hosts = dir.path + "/missing";
+    Engine& e = *t.engine;
+    std::string why4;
+    auto s4 = on_loop(e, [&] { return SshSession::create(e, "ssh", o4, &why4); });
+    REQUIRE(!s4);
+    CHECK(s4.error() == Errc::config_io);
+    CHECK_THAT(why4, Catch::Contains("known_hosts: cannot read"));
   }
 }
 
@@ -709,4 +737,164 @@ TEST_CASE("ssh: malformed keys and pins are refused with the field named", "[int
   }
   CHECK(expand_env_path("$HOME/x") ==
         std::string(std::getenv("HOME") ? std::getenv("HOME") : "") + "/x");
+}
+
+TEST_CASE("ssh: sing-box outbound fields", "[interop][ssh][config]") {
+  auto parse = [](const std::string& fields, std::string* err) -> Result<Config> {
+    ConfigDiagnostics diag;
+    auto c = parse_config(R"({"outbounds":[{"type":"ssh","tag":"s",)" + fields + "}]}", &diag);
+    *err = diag.error;
+    return c;
+  };
+  std::string err;
+  auto c = parse(
+      R"("server":"h.example","private_key":["-----BEGIN OPENSSH PRIVATE KEY-----","AAAA","-----END OPENSSH PRIVATE KEY-----"],)"
+      R"("host_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE comment","host_key_algorithms":["ssh-ed25519"],"client_version":"SSH-2.0-OpenSSH_8.9")",
+      &err);
+  INFO(err);
+  REQUIRE(c);
+  const auto& o = std::get<SshOutboundOptions>(c->outbounds[0].options);
+  CHECK(c->outbounds[0].type == OutboundType::ssh);
+  CHECK(o.endpoint.server_port == 22);  // missing = 22
+  CHECK(o.user == "root");              // sing-box's default
+  CHECK(o.private_key ==
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----");
+  CHECK(o.host_key.size() == 1);
+  CHECK(o.host_key_algorithms == std::vector<std::string>{"ssh-ed25519"});
+  CHECK(o.client_version == "SSH-2.0-OpenSSH_8.9");
+
+  CHECK(!parse(R"("server":"h","password":"p","host_key":["AAAAC3Nz"])", &err));
+  CHECK_THAT(err, Catch::Contains("outbounds[0].host_key[0]"));
+  CHECK(!parse(R"("server":"h","host_key":["ssh-ed25519 AAAA"])", &err));
+  CHECK_THAT(err, Catch::Contains("password"));
+  CHECK(!parse(R"("server":"h","password":"p")", &err));
+  CHECK_THAT(err, Catch::Contains("insecure"));
+  CHECK(!parse(R"("server":"h","password":"p","insecure":true,"host_key_algorithms":"a,b")", &err));
+  CHECK_THAT(err, Catch::Contains("host_key_algorithms"));
+  CHECK(!parse(R"("password":"p","insecure":true)", &err));
+  CHECK_THAT(err, Catch::Contains("server"));
+  auto ok = parse(R"("server":"h","server_port":0,"user":"","password":"p","insecure":true)", &err);
+  REQUIRE(ok);
+  CHECK(std::get<SshOutboundOptions>(ok->outbounds[0].options).endpoint.server_port == 22);
+}
+
+namespace {
+
+// Source is a TCP server on its own thread that sends Pattern(seed) bytes
+// to its first client until |total| or an error, counting what the kernel
+// took.
+struct Source {
+  int lfd = -1;
+  uint16_t port = 0;
+  std::atomic<uint64_t> sent{0};
+  std::thread thread;
+  Source(size_t total, uint64_t seed) {
+    lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(lfd, 1) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this, total, seed] {
+      int fd = ::accept(lfd, nullptr, nullptr);
+      if (fd < 0) return;
+      Pattern p(seed);
+      std::vector<uint8_t> buf(64 * 1024);
+      while (sent < total) {
+        const size_t n = std::min(buf.size(), static_cast<size_t>(total - sent));
+        p.fill(buf.data(), n);
+        if (!send_all(fd, buf.data(), n)) break;
+        sent += n;
+      }
+      ::shutdown(fd, SHUT_WR);
+      char c;
+      while (::recv(fd, &c, 1, 0) > 0) {
+      }
+      ::close(fd);
+    });
+  }
+  ~Source() {
+    ::shutdown(lfd, SHUT_RDWR);
+    ::close(lfd);
+    thread.join();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ssh: a reader that stops holds the server back (bounded per channel)",
+          "[interop][ssh]") {
+  Sshd sshd;
+  constexpr size_t kTotal = 64u << 20;
+  Source src(kTotal, 7);
+  Side side(side_json(sshd.port, key_auth()));
+  int fd = socks_to(side.port("in"), src.port);
+  REQUIRE(fd >= 0);
+  int small = 64 * 1024;  // keep our own socket buffer small too
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  // Nobody reads: the source stalls once every buffer on the way is full.
+  uint64_t last = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const uint64_t now = src.sent.load();
+    if (i > 10 && now == last) break;
+    last = now;
+  }
+  const uint64_t stalled_at = src.sent.load();
+  INFO("the source got " << stalled_at << " bytes out before stalling");
+  // Kernel buffers on four sockets (up to ~6 MiB each with autotuning),
+  // sshd's channel buffer and sluice's 2 MiB window + 256 KiB queue; far
+  // from the 64 MiB a missing backpressure would let through.
+  CHECK(stalled_at < 24u << 20);
+  const EngineStats es = on_loop(*side.engine, [&] { return side.engine->stats(); });
+  INFO("pool bytes outstanding " << es.pool.bytes_outstanding);
+  CHECK(es.pool.bytes_outstanding < 4u << 20);
+  // Then everything arrives, in order.
+  Pattern expect(7);
+  std::vector<uint8_t> got(256 * 1024), want(256 * 1024);
+  size_t received = 0;
+  bool same = true;
+  while (received < kTotal) {
+    const size_t n = std::min(got.size(), kTotal - received);
+    if (!recv_exact(fd, got.data(), n, 30000)) break;
+    expect.fill(want.data(), n);
+    same = same && std::memcmp(got.data(), want.data(), n) == 0;
+    received += n;
+  }
+  CHECK(received == kTotal);
+  CHECK(same);
+  ::close(fd);
+}
+
+TEST_CASE("ssh: Session::close contract", "[interop][ssh]") {
+  // The "server" accepts and never says a word: the open stays pending in
+  // the handshake until close() fails it.
+  Targets t;
+  auto o = direct_options(t.sink->port());
+  Engine& e = *t.engine;
+  std::string why;
+  auto s = on_loop(e, [&] { return SshSession::create(e, "ssh", o, &why); });
+  INFO(why);
+  REQUIRE(s);
+  check_session_close(e, std::unique_ptr<Session>(s->release()));
+}
+
+TEST_CASE("ssh: a network change drops the connection, the next open reconnects",
+          "[interop][ssh]") {
+  Sshd sshd;
+  Targets t;
+  Direct d(direct_options(sshd.port));
+  REQUIRE(d.open(t.echo->port()).error == Errc::ok);
+  CHECK(on_loop(*d.engine, [&] {
+          return net::notify_network_changed(*d.engine, net::kNetworkLinkChanged);
+        }) >= 1);
+  CHECK(d.stats().connections_lost == 1);
+  CHECK_FALSE(d.stats().connected);
+  auto r = d.open(t.echo->port());
+  INFO(r.why);
+  CHECK(r.error == Errc::ok);
+  CHECK(d.stats().connects == 2);
 }
