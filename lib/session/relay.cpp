@@ -116,6 +116,8 @@ void Relay::finish(Errc err, int side) noexcept {
     SLUICE_LOG_DEBUG("relay closed: %s%s%s", errc_message(err), *reason ? ": " : "", reason);
   }
   for (auto& s : side_) result_.bytes_lost += s.t->write_buffered();
+  // A reset on one side is passed on as a reset, not as a clean end.
+  if (err == Errc::connection_reset && side >= 0) side_[1 - side].t->reset_on_close();
   net::count_stream_close(engine());
   RelayObserver* obs = observer_;
   observer_ = nullptr;

@@ -2,12 +2,18 @@
 // 127.0.0.1 through the Instance (JSON config -> sessions and inbounds).
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <string>
 #include <thread>
 
+#include "../unit/transport/tls_test_util.hpp"
 #include "support.hpp"
+#include "tls_support.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
@@ -34,6 +40,30 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// end_of_stream reads |fd| until it ends: 0 for a clean EOF, the errno of a
+// failed read (ECONNRESET for a reset), ETIMEDOUT if nothing ends it.
+int end_of_stream(int fd, int timeout_ms = 10000) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  char buf[4096];
+  while (Clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0) return 0;
+    if (n < 0) return errno;
+  }
+  return ETIMEDOUT;
+}
+
+// socks_to_reset opens a SOCKS5 CONNECT through |port| to |target| (a
+// server that resets after the first bytes) and sends those bytes.
+int socks_to_reset(uint16_t port, uint16_t target) {
+  int fd = tcp_connect(port);
+  REQUIRE(socks5_connect(fd, "127.0.0.1", target) == 0);
+  REQUIRE(send_all(fd, "hello", 5));
+  return fd;
 }
 
 }  // namespace
@@ -78,4 +108,54 @@ TEST_CASE("a hanging upstream TLS handshake gets SOCKS5 REP 6 and HTTP 504, not 
   // The inbound's deadline is 10 s from accept; the reply comes at it.
   CHECK(took >= 4.5);
   CHECK(took < 15);
+}
+
+TEST_CASE("a target's RST reaches a SOCKS5 client as a reset (socks -> direct)",
+          "[integration][reliability][rst]") {
+  Servers target(TestServer::Mode::reset);
+  Side proxy(
+      R"({"log":{"level":"fatal"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+      "outbounds":[{"type":"direct","tag":"direct"}]})");
+  int fd = socks_to_reset(proxy.port("in"), target.server->port());
+  CHECK(end_of_stream(fd) == ECONNRESET);
+  ::close(fd);
+}
+
+TEST_CASE("a target's RST reaches the client as a reset through Trojan",
+          "[integration][reliability][rst]") {
+  Pki pki = make_pki("rst.test");
+  const std::string cert = write_temp("reliability_test", "cert.pem", pki.leaf.certificate);
+  const std::string key = write_temp("reliability_test", "key.pem", pki.leaf.private_key);
+  const std::string ca = write_temp("reliability_test", "ca.pem", pki.ca.certificate);
+  Servers target(TestServer::Mode::reset);
+  {
+    Side server(
+        R"({"log":{"level":"fatal"},"inbounds":[{"type":"trojan","tag":"in","listen":"127.0.0.1","listen_port":0,
+        "users":[{"name":"u","password":"pw"}],
+        "tls":{"enabled":true,"server_name":"rst.test","certificate_path":")" +
+        cert + R"(","key_path":")" + key +
+        R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})");
+    Side client(
+        R"({"log":{"level":"fatal"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+        "outbounds":[{"type":"trojan","tag":"t","server":"127.0.0.1","server_port":)" +
+        std::to_string(server.port("in")) +
+        R"(,"password":"pw","tls":{"enabled":true,"server_name":"rst.test","certificate_path":")" +
+        ca + R"("}}]})");
+    int fd = socks_to_reset(client.port("in"), target.server->port());
+    CHECK(end_of_stream(fd) == ECONNRESET);
+    ::close(fd);
+  }
+  for (const std::string& p : {cert, key, ca}) std::remove(p.c_str());
+}
+
+TEST_CASE("a clean end stays a clean end (no reset without one)",
+          "[integration][reliability][rst]") {
+  Servers target(TestServer::Mode::greeter);
+  Side proxy(
+      R"({"log":{"level":"fatal"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+      "outbounds":[{"type":"direct","tag":"direct"}]})");
+  int fd = tcp_connect(proxy.port("in"));
+  REQUIRE(socks5_connect(fd, "127.0.0.1", target.server->port()) == 0);
+  CHECK(end_of_stream(fd) == 0);
+  ::close(fd);
 }
