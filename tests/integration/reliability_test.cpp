@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "../unit/transport/tls_test_util.hpp"
+#include "inbound/instance.hpp"
 #include "support.hpp"
 #include "tls_support.hpp"
 
@@ -158,4 +159,27 @@ TEST_CASE("a clean end stays a clean end (no reset without one)",
   REQUIRE(socks5_connect(fd, "127.0.0.1", target.server->port()) == 0);
   CHECK(end_of_stream(fd) == 0);
   ::close(fd);
+}
+
+TEST_CASE("max_connections: a refusal is counted in the inbound's and the Engine's stats",
+          "[integration][reliability][limit]") {
+  Side proxy(
+      R"({"log":{"level":"fatal"},"inbounds":[{"type":"mixed","tag":"in","listen":"127.0.0.1","listen_port":0,
+      "max_connections":1}],"outbounds":[{"type":"direct","tag":"direct"}]})");
+  int first = tcp_connect(proxy.port("in"));
+  REQUIRE(send_all(first, "\x05\x01\x00", 3));
+  char choice[2];
+  REQUIRE(recv_exact(first, choice, 2));  // admitted and in its handshake
+  int second = tcp_connect(proxy.port("in"));
+  CHECK(end_of_stream(second, 5000) != ETIMEDOUT);  // closed at accept
+  ::close(second);
+  auto counters = on_loop(*proxy.engine, [&] { return proxy.instance->inbound("in")->counters(); });
+  CHECK(counters.refused_by_limit == 1);
+  CHECK(counters.open_connections == 1);
+  CHECK(on_loop(*proxy.engine, [&] { return proxy.engine->stats().connections_refused; }) == 1);
+  ::close(first);
+  CHECK(wait_until([&] {
+    return on_loop(*proxy.engine,
+                   [&] { return proxy.instance->inbound("in")->counters().open_connections; }) == 0;
+  }));
 }
