@@ -13,6 +13,7 @@
 
 #include "../unit/transport/tls_test_util.hpp"
 #include "inbound/instance.hpp"
+#include "proto/trojan/trojan.hpp"
 #include "support.hpp"
 #include "tls_support.hpp"
 
@@ -182,4 +183,43 @@ TEST_CASE("max_connections: a refusal is counted in the inbound's and the Engine
     return on_loop(*proxy.engine,
                    [&] { return proxy.instance->inbound("in")->counters().open_connections; }) == 0;
   }));
+}
+
+TEST_CASE("Trojan: a request with an upper-case password hash goes to the fallback",
+          "[integration][reliability][trojan]") {
+  Pki pki = make_pki("case.test");
+  const std::string cert = write_temp("reliability_test", "case_cert.pem", pki.leaf.certificate);
+  const std::string key = write_temp("reliability_test", "case_key.pem", pki.leaf.private_key);
+  Servers fallback(TestServer::Mode::echo);  // an "ordinary web server" that echoes
+  {
+    Side server(
+        R"({"log":{"level":"fatal"},"inbounds":[{"type":"trojan","tag":"in","listen":"127.0.0.1","listen_port":0,
+        "users":[{"name":"u","password":"pw"}],
+        "tls":{"enabled":true,"server_name":"case.test","certificate_path":")" +
+        cert + R"(","key_path":")" + key + R"("},"fallback":{"server":"127.0.0.1","server_port":)" +
+        std::to_string(fallback.server->port()) +
+        R"(}}],"outbounds":[{"type":"direct","tag":"direct"}]})");
+    auto client = std::move(*Engine::create());
+    TlsForwarder fwd(*client, client_ctx(client_options(pki.ca.certificate, "case.test")),
+                     server.port("in"));
+    REQUIRE(client->start());
+    // hex(SHA224("pw")) in upper case, then a well-formed CONNECT request.
+    const auto hash = trojan::hash_password("pw");
+    std::string req(hash.begin(), hash.end());
+    for (char& c : req)
+      if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+    // CRLF, CONNECT, IPv4 127.0.0.1 port 9, CRLF.
+    req += std::string("\r\n\x01\x01\x7f\x00\x00\x01\x00\x09\r\n", 12);
+    int fd = tcp_connect(fwd.port());
+    REQUIRE(send_all(fd, req.data(), req.size()));
+    std::string back(req.size(), '\0');
+    // The fallback got the request byte for byte and echoed it: not a Trojan client.
+    CHECK(recv_exact(fd, back.data(), back.size()));
+    CHECK(back == req);
+    ::close(fd);
+    CHECK(wait_until([&] { return server.trojan_stats().fallbacks == 1; }));
+    CHECK(server.trojan_stats().relayed == 0);
+    REQUIRE(client->stop());
+  }
+  for (const std::string& p : {cert, key}) std::remove(p.c_str());
 }
