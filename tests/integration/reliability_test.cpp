@@ -150,6 +150,36 @@ TEST_CASE("a target's RST reaches the client as a reset through Trojan",
   for (const std::string& p : {cert, key, ca}) std::remove(p.c_str());
 }
 
+TEST_CASE("a target's RST reaches the client as a reset through VLESS, plain and Vision",
+          "[integration][reliability][rst]") {
+  Pki pki = make_pki("rst.test");
+  const std::string cert = write_temp("reliability_test", "v_cert.pem", pki.leaf.certificate);
+  const std::string key = write_temp("reliability_test", "v_key.pem", pki.leaf.private_key);
+  const std::string ca = write_temp("reliability_test", "v_ca.pem", pki.ca.certificate);
+  const std::string uuid = "b831381d-6324-4d53-ad4f-8cda48b30811";
+  Servers target(TestServer::Mode::reset);
+  for (const std::string flow : {"", "xtls-rprx-vision"}) {
+    INFO("flow: " << flow);
+    const std::string flow_field = flow.empty() ? "" : R"(,"flow":")" + flow + R"(")";
+    Side server(
+        R"({"log":{"level":"fatal"},"inbounds":[{"type":"vless","tag":"in","listen":"127.0.0.1","listen_port":0,
+        "users":[{"name":"u","uuid":")" +
+        uuid + R"(")" + flow_field +
+        R"(}],"tls":{"enabled":true,"server_name":"rst.test","certificate_path":")" + cert +
+        R"(","key_path":")" + key + R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})");
+    Side client(
+        R"({"log":{"level":"fatal"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+        "outbounds":[{"type":"vless","tag":"v","server":"127.0.0.1","server_port":)" +
+        std::to_string(server.port("in")) + R"(,"uuid":")" + uuid + R"(")" + flow_field +
+        R"(,"tls":{"enabled":true,"server_name":"rst.test","certificate_path":")" + ca +
+        R"("}}]})");
+    int fd = socks_to_reset(client.port("in"), target.server->port());
+    CHECK(end_of_stream(fd) == ECONNRESET);
+    ::close(fd);
+  }
+  for (const std::string& p : {cert, key, ca}) std::remove(p.c_str());
+}
+
 TEST_CASE("a clean end stays a clean end (no reset without one)",
           "[integration][reliability][rst]") {
   Servers target(TestServer::Mode::greeter);
