@@ -111,6 +111,13 @@ class Transport {
   // close starts closing; |cb| (may be nullptr) is called exactly once.
   virtual void close(CloseCallback cb, void* user) noexcept = 0;
 
+  // reset_on_close asks the coming close() to abort the connection (a TCP
+  // RST, SO_LINGER 0) instead of ending it cleanly, so a relayed peer's
+  // reset reaches the other peer as a reset and a truncated transfer cannot
+  // pass for a complete one. Decorators pass it to their inner transport;
+  // transports that cannot signal a reset ignore it (the default).
+  virtual void reset_on_close() noexcept {}
+
   // failure_reason: detail for the last error (borrowed; "" if none).
   virtual const char* failure_reason() const noexcept = 0;
   virtual TransportStats stats() const noexcept = 0;

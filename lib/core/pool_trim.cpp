@@ -11,17 +11,22 @@
 
 namespace sluice {
 
-bool IdleTrimPolicy::on_tick(const PoolStats& s) noexcept {
-  const uint64_t used = s.bytes_outstanding;
-  const uint64_t free = s.slab_bytes > used ? s.slab_bytes - used : 0;
-  const bool grew = used > last_outstanding_;
-  last_outstanding_ = used;
-  if (grew || free < opts_.min_free_bytes || free < used) {
+bool IdleTrimPolicy::on_tick(const Sample& s) noexcept {
+  const uint64_t used = s.pool.bytes_outstanding;
+  const uint64_t free = s.pool.slab_bytes > used ? s.pool.slab_bytes - used : 0;
+  const bool grew = used > last_used_ || s.live_objects > last_objects_;
+  last_used_ = used;
+  last_objects_ = s.live_objects;
+  const uint64_t churn = s.opened_total - opened_at_trim_;
+  const bool pool_idle = free >= opts_.min_free_bytes && free >= used;
+  const bool objects_gone = churn >= opts_.min_churn && churn >= 2 * s.live_objects;
+  if (grew || !(pool_idle || objects_gone)) {
     quiet_ = 0;
     return false;
   }
   if (++quiet_ < opts_.quiet_ticks) return false;
   quiet_ = 0;
+  opened_at_trim_ = s.opened_total;
   return true;
 }
 

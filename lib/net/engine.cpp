@@ -228,7 +228,11 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& opts) {
       [](uv_timer_t* h) {
         auto* impl = static_cast<detail::EngineImpl*>(h->data);
         if (impl->manual != nullptr) return;  // virtual time: tests trim by hand
-        if (impl->trim_policy.on_tick(impl->pool.stats())) trim_idle_memory(impl->pool);
+        IdleTrimPolicy::Sample smp;
+        smp.pool = impl->pool.stats();
+        smp.live_objects = impl->object_count;
+        smp.opened_total = impl->stats.connections_accepted + impl->stats.streams_opened;
+        if (impl->trim_policy.on_tick(smp)) trim_idle_memory(impl->pool);
       },
       kPoolTrimTickMs, kPoolTrimTickMs);
   uv_unref(reinterpret_cast<uv_handle_t*>(&impl->trim_tick));

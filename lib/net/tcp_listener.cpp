@@ -49,6 +49,12 @@ Result<std::unique_ptr<TcpListener>> TcpListener::create(Engine& e, std::string_
   int one = 1;
   ::setsockopt(l->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (o.reuse_port) ::setsockopt(l->fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (ss.ss_family == AF_INET6) {
+    // Dual stack on "::" whatever the host's bindv6only default, as
+    // uv_tcp_bind without UV_TCP_IPV6ONLY does.
+    int zero = 0;
+    ::setsockopt(l->fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  }
   const socklen_t alen = ss.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   if (::bind(l->fd_, reinterpret_cast<const sockaddr*>(&ss), alen) != 0) return fail(errno, "bind");
   if (::listen(l->fd_, o.backlog) != 0) return fail(errno, "listen");

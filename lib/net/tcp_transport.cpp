@@ -294,6 +294,15 @@ Status TcpTransport::unread(Chain&& data) noexcept {
   return {};
 }
 
+void TcpTransport::reset_on_close() noexcept {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return;
+  linger l{};
+  l.l_onoff = 1;
+  l.l_linger = 0;
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
 void TcpTransport::close(CloseCallback cb, void* user) noexcept {
   if (!closer_.begin(cb, user)) return;
   handler_ = nullptr;

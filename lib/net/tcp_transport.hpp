@@ -61,6 +61,8 @@ class TcpTransport final : public Transport {
   Status unread(Chain&& data) noexcept override;
   Status shutdown() noexcept override;
   void close(CloseCallback cb, void* user) noexcept override;
+  // reset_on_close: SO_LINGER {1, 0}, so the close sends RST.
+  void reset_on_close() noexcept override;
   const char* failure_reason() const noexcept override { return reason_.c_str(); }
   TransportStats stats() const noexcept override { return stats_; }
 

@@ -376,6 +376,8 @@ void Relay::finish(Errc err, int side) noexcept {
   }
   for (auto& s : side_) result_.bytes_lost += s.t->write_buffered();
   if (splice_) result_.bytes_lost += splice_->queued[0] + splice_->queued[1];
+  // A reset on one side is passed on as a reset, not as a clean end.
+  if (err == Errc::connection_reset && side >= 0) side_[1 - side].t->reset_on_close();
   net::count_stream_close(engine());
   RelayObserver* obs = observer_;
   observer_ = nullptr;

@@ -144,6 +144,9 @@ class TlsTransport final : public Transport, private TransportHandler {
   Status unread(Chain&& data) noexcept override;
   Status shutdown() noexcept override;
   void close(CloseCallback cb, void* user) noexcept override;
+  void reset_on_close() noexcept override {
+    if (inner_) inner_->reset_on_close();
+  }
   const char* failure_reason() const noexcept override { return reason_.c_str(); }
   TransportStats stats() const noexcept override { return stats_; }
 

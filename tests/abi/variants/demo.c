@@ -1,14 +1,14 @@
 /* demo.c: the library demo.h declares (see there). */
 #include "demo.h"
 
-int sluice_demo_new(const sluice_demo_options *options, int *out) {
+int sluice_demo_new(const sluice_demo_options* options, int* out) {
   *out = (int)options->mtu;
   return 0;
 }
 #ifdef CHANGE_PARAM
-int sluice_demo_move(sluice_demo_point *point, int64_t dx) {
+int sluice_demo_move(sluice_demo_point* point, int64_t dx) {
 #else
-int sluice_demo_move(sluice_demo_point *point, int32_t dx) {
+int sluice_demo_move(sluice_demo_point* point, int32_t dx) {
 #endif
   point->x += (int32_t)dx;
   return 0;

@@ -28,11 +28,11 @@ typedef struct sluice_demo_point {
 #endif
 } sluice_demo_point;
 
-int sluice_demo_new(const sluice_demo_options *options, int *out);
+int sluice_demo_new(const sluice_demo_options* options, int* out);
 #ifdef CHANGE_PARAM
-int sluice_demo_move(sluice_demo_point *point, int64_t dx);
+int sluice_demo_move(sluice_demo_point* point, int64_t dx);
 #else
-int sluice_demo_move(sluice_demo_point *point, int32_t dx);
+int sluice_demo_move(sluice_demo_point* point, int32_t dx);
 #endif
 #ifdef CHANGE_RETURN
 int64_t sluice_demo_count(void);

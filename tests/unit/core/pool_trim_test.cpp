@@ -9,10 +9,13 @@ using namespace sluice;
 
 namespace {
 
-PoolStats sample(uint64_t used, uint64_t slabs) {
-  PoolStats s;
-  s.bytes_outstanding = used;
-  s.slab_bytes = slabs;
+IdleTrimPolicy::Sample sample(uint64_t used, uint64_t slabs, uint64_t objects = 10,
+                              uint64_t opened = 0) {
+  IdleTrimPolicy::Sample s;
+  s.pool.bytes_outstanding = used;
+  s.pool.slab_bytes = slabs;
+  s.live_objects = objects;
+  s.opened_total = opened;
   return s;
 }
 
@@ -49,8 +52,24 @@ TEST_CASE("trim policy: steady load is never trimmed under it (hysteresis)", "[c
   for (int i = 0; i < 10; ++i) CHECK_FALSE(q.on_tick(sample(0, MiB / 2)));
 }
 
+TEST_CASE("trim policy: many connections gone frees the heap even with a small pool",
+          "[core][trim]") {
+  IdleTrimPolicy p;  // churn 64, 2 ticks
+  CHECK_FALSE(p.on_tick(sample(0, 0, 10, 0)));
+  // 2,000 connections came and went between two ticks: counted, not sampled.
+  CHECK_FALSE(p.on_tick(sample(0, 0, 10, 2000)));  // first quiet tick
+  CHECK(p.on_tick(sample(0, 0, 10, 2000)));
+  // Nothing opened since: nothing to give back.
+  for (int i = 0; i < 5; ++i) CHECK_FALSE(p.on_tick(sample(0, 0, 10, 2000)));
+  // A little churn is not worth a heap walk.
+  for (int i = 0; i < 5; ++i) CHECK_FALSE(p.on_tick(sample(0, 0, 10, 2050)));
+  // Steady load: 1,000 connections live, 100 new per tick: never trimmed.
+  IdleTrimPolicy q;
+  for (uint64_t i = 0; i < 10; ++i) CHECK_FALSE(q.on_tick(sample(0, 0, 1000, 100 * i)));
+}
+
 TEST_CASE("trim policy: options", "[core][trim]") {
-  IdleTrimPolicy p({4 * MiB, 1});
+  IdleTrimPolicy p({4 * MiB, 64, 1});
   CHECK_FALSE(p.on_tick(sample(0, 3 * MiB)));
   CHECK(p.on_tick(sample(0, 5 * MiB)));
 }
