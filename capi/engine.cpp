@@ -185,6 +185,8 @@ SLUICE_EXTERN int sluice_engine_get_stats(sluice_engine* engine, sluice_engine_s
   full.ech_accepted = s.ech_accepted;
   full.ech_rejected = s.ech_rejected;
   full.ech_retried = s.ech_retried;
+  full.accept_errors = s.accept_errors;
+  full.connections_refused = s.connections_refused;
   return sluice::capi::store(full, out_stats);
 }
 

@@ -17,9 +17,9 @@ namespace {
 // The config "type" names this library accepts, outbound or inbound
 // (lib/config/outbound.cpp, inbound.cpp); tests/capi checks each one
 // against the parser. Sorted.
-constexpr const char* kProtocols[] = {"block", "direct", "http", "mixed",
-                                      "socks", "trojan", "vless"};
-constexpr const char* kProtocolList = "block,direct,http,mixed,socks,trojan,vless";
+constexpr const char* kProtocols[] = {"block", "direct", "http",   "mixed",
+                                      "socks", "ssh",    "trojan", "vless"};
+constexpr const char* kProtocolList = "block,direct,http,mixed,socks,ssh,trojan,vless";
 
 static_assert(sluice::net::kNetworkLinkChanged == SLUICE_NETWORK_LINK_CHANGED);
 static_assert(sluice::net::kNetworkWoke == SLUICE_NETWORK_WOKE);

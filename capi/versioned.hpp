@@ -51,6 +51,8 @@ struct StructVersions<sluice_engine_stats> {
         return SLUICE_SIZE_THROUGH(sluice_engine_stats, pool_high_water);
       case SLUICE_ENGINE_STATS_V2:
         return SLUICE_SIZE_THROUGH(sluice_engine_stats, ech_retried);
+      case SLUICE_ENGINE_STATS_V3:
+        return SLUICE_SIZE_THROUGH(sluice_engine_stats, connections_refused);
       default:
         return 0;
     }

@@ -31,9 +31,10 @@ Result<uint16_t> server_side(Engine& e, Keep& keep, std::string* reason, bool ec
 }
 
 // client_side: a SOCKS5 inbound in front of a Trojan session that pins the
-// bench certificate; |resume| selects the Engine's ticket cache.
+// bench certificate; |resume| selects the Engine's ticket cache; |utls|
+// dials with sluice's own TLS 1.3 engine (no resumption on that path).
 Result<uint16_t> client_side(Engine& e, uint16_t upstream, Keep& keep, std::string* reason,
-                             bool resume, bool ech) {
+                             bool resume, bool ech, bool utls = false) {
   auto dir = material_dir(reason);
   if (!dir) return dir.error();
   auto pin = certificate_pin(reason);
@@ -41,6 +42,7 @@ Result<uint16_t> client_side(Engine& e, uint16_t upstream, Keep& keep, std::stri
   std::string tls = std::string(R"("tls":{"enabled":true,"server_name":")") + kBenchServerName +
                     R"(","certificate_sha256":[")" + *pin + R"("])";
   if (ech) tls += R"(,"ech":{"enabled":true,"config_path":")" + *dir + R"(/ech-configs.pem"})";
+  if (utls) tls += R"(,"utls":{"enabled":true,"fingerprint":"chrome"})";
   tls += "}";
   const std::string json =
       std::string(
@@ -78,11 +80,15 @@ Result<uint16_t> resumed_client(Engine& e, uint16_t up, Keep& k, std::string* r)
 Result<uint16_t> ech_client(Engine& e, uint16_t up, Keep& k, std::string* r) {
   return client_side(e, up, k, r, true, true);
 }
+Result<uint16_t> utls_client(Engine& e, uint16_t up, Keep& k, std::string* r) {
+  return client_side(e, up, k, r, false, false, true);
+}
 
 const RowDef kRows[] = {
     {"trojan-tls-full", "Trojan+TLS (full hs)", tls_server, full_client},
     {"trojan-tls", "Trojan+TLS (resumed)", tls_server, resumed_client},
     {"trojan-tls-ech", "Trojan+TLS+ECH (resumed)", ech_server, ech_client},
+    {"trojan-tls-utls", "Trojan+TLS utls (engine client, full hs)", tls_server, utls_client},
 };
 
 }  // namespace

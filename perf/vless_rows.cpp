@@ -80,8 +80,9 @@ Result<uint16_t> server_side(Engine& e, Keep& keep, std::string* reason, const c
   return server_instance(e, json, keep, reason, x);
 }
 
+// client_side: |utls| dials with sluice's own TLS 1.3 engine.
 Result<uint16_t> client_side(Engine& e, uint16_t upstream, Keep& keep, std::string* reason,
-                             const char* flow) {
+                             const char* flow, bool utls = false) {
   auto pin = certificate_pin(reason);
   if (!pin) return pin.error();
   const std::string json =
@@ -90,7 +91,8 @@ Result<uint16_t> client_side(Engine& e, uint16_t upstream, Keep& keep, std::stri
           R"("outbounds":[{"type":"vless","tag":"v","server":"127.0.0.1","server_port":)") +
       std::to_string(upstream) + R"(,"uuid":")" + kUuid + R"(","flow":")" + flow +
       R"(","tls":{"enabled":true,"server_name":")" + kBenchServerName +
-      R"(","certificate_sha256":[")" + *pin + R"("]}}]})";
+      R"(","certificate_sha256":[")" + *pin + R"("])" +
+      (utls ? R"(,"utls":{"enabled":true,"fingerprint":"chrome"})" : "") + "}}]}";
   return instance_side(e, json, keep, reason);
 }
 
@@ -111,12 +113,18 @@ Result<uint16_t> vision_inner_server(Engine& e, uint16_t, Keep& k, std::string* 
 Result<uint16_t> vision_client(Engine& e, uint16_t up, Keep& k, std::string* r) {
   return client_side(e, up, k, r, kVision);
 }
+Result<uint16_t> vision_utls_client(Engine& e, uint16_t up, Keep& k, std::string* r) {
+  return client_side(e, up, k, r, kVision, true);
+}
 
 const RowDef kRows[] = {
     {"vless-tls", "VLESS+TLS", plain_server, plain_client},
     {"vless-vision", "VLESS+TLS+Vision", vision_server, vision_client},
     {"vless-tls-inner", "VLESS+TLS, inner TLS", plain_server, plain_client, true},
     {"vless-vision-inner", "VLESS+TLS+Vision, inner TLS", vision_inner_server, vision_client, true},
+    {"vless-vision-utls", "VLESS+TLS utls+Vision", vision_server, vision_utls_client},
+    {"vless-vision-inner-utls", "VLESS+TLS utls+Vision, inner TLS", vision_inner_server,
+     vision_utls_client, true},
 };
 
 }  // namespace

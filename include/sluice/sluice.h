@@ -311,7 +311,8 @@ SLUICE_EXTERN int sluice_engine_is_loop_thread(const sluice_engine* engine);
 
 #define SLUICE_ENGINE_STATS_V1 1
 #define SLUICE_ENGINE_STATS_V2 2
-#define SLUICE_ENGINE_STATS_VERSION SLUICE_ENGINE_STATS_V2
+#define SLUICE_ENGINE_STATS_V3 3
+#define SLUICE_ENGINE_STATS_VERSION SLUICE_ENGINE_STATS_V3
 
 /* sluice_engine_stats is filled by sluice_engine_get_stats: the caller sets
  * version (sluice_engine_stats_init), the library fills the fields that
@@ -332,6 +333,12 @@ typedef struct sluice_engine_stats {
   uint64_t ech_accepted; /* handshakes in which the server accepted ECH. v2 */
   uint64_t ech_rejected; /* handshakes in which it rejected ECH (each attempt). v2 */
   uint64_t ech_retried;  /* second attempts with a rejection's retry configs. v2 */
+  /* Inbound accepts that failed (out of file descriptors: EMFILE/ENFILE; the
+   * listener backs off and retries). v3 */
+  uint64_t accept_errors;
+  /* Accepted connections closed at once by an inbound's max_connections or
+   * max_connections_per_ip. v3 */
+  uint64_t connections_refused;
 } sluice_engine_stats;
 
 /* sluice_engine_stats_init zero-fills |stats| for |version| and sets its

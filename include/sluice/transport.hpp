@@ -56,6 +56,13 @@ class TransportHandler {
   virtual void on_write_low() {}
   // on_drained: every queued byte has been handed on (the queue is empty).
   virtual void on_drained() {}
+  // wants_data_chain / on_data_chain: a handler that returns true may be
+  // given several received Slices in one call (never empty, in order), as a
+  // TLS transport opens several records of one socket read; the handler
+  // takes them all (it cannot stop between them). Otherwise each Slice
+  // comes through on_data.
+  virtual bool wants_data_chain() const noexcept { return false; }
+  virtual void on_data_chain(Chain&& data) { (void)data; }
 };
 
 // CloseCallback ends a close(); |user| is the pointer given to close().
@@ -103,6 +110,13 @@ class Transport {
 
   // close starts closing; |cb| (may be nullptr) is called exactly once.
   virtual void close(CloseCallback cb, void* user) noexcept = 0;
+
+  // reset_on_close asks the coming close() to abort the connection (a TCP
+  // RST, SO_LINGER 0) instead of ending it cleanly, so a relayed peer's
+  // reset reaches the other peer as a reset and a truncated transfer cannot
+  // pass for a complete one. Decorators pass it to their inner transport;
+  // transports that cannot signal a reset ignore it (the default).
+  virtual void reset_on_close() noexcept {}
 
   // failure_reason: detail for the last error (borrowed; "" if none).
   virtual const char* failure_reason() const noexcept = 0;

@@ -78,6 +78,15 @@ void TcpTransport::set_options(bool nodelay, unsigned keepalive_s) noexcept {
 
 void TcpTransport::set_failure(const char* reason) { reason_ = reason; }
 
+int TcpTransport::splice_fd() const noexcept {
+  if (failed_ || eof_ || shutdown_wanted_ || closer_.closing() || writing_ || !queued_.empty() ||
+      !unread_.empty() || read_buf_.size() != 0)
+    return -1;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  return fd;
+}
+
 std::string TcpTransport::local_address() const {
   sockaddr_storage ss{};
   int len = sizeof ss;
@@ -283,6 +292,15 @@ Status TcpTransport::unread(Chain&& data) noexcept {
   unread_ = std::move(data);
   if (reading_) deliver_unread();
   return {};
+}
+
+void TcpTransport::reset_on_close() noexcept {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return;
+  linger l{};
+  l.l_onoff = 1;
+  l.l_linger = 0;
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 }
 
 void TcpTransport::close(CloseCallback cb, void* user) noexcept {

@@ -7,7 +7,8 @@
 //
 // A ClientConnect is one connection attempt:
 //   dial     DialTarget: TCP (net::Dial, Happy Eyeballs) or TLS (TlsDial:
-//            ticket cache, ECH with its single retry);
+//            ticket cache, ECH with its single retry; or, with tls.utls
+//            set, Tls13Dial: sluice's own TLS 1.3 engine);
 //   request  ConnectProtocol::request builds the first bytes (a lib/proto
 //            request builder: Trojan's, VLESS's) — or none (direct);
 //   reply    for protocols whose answer must be read before the stream is
@@ -48,7 +49,9 @@
 #include "crypto/tls_context.hpp"
 #include "net/dialer.hpp"
 #include "net/timer.hpp"
+#include "session/reality_dial.hpp"
 #include "sluice/stream.hpp"
+#include "transport/tls13_transport.hpp"
 #include "transport/tls_dial.hpp"
 
 namespace sluice {
@@ -111,6 +114,7 @@ class ConnectHandler {
 
 class ClientConnect final : private net::DialHandler,
                             private TlsDialHandler,
+                            private Tls13DialHandler,
                             private TransportHandler {
  public:
   ClientConnect() = default;
@@ -124,12 +128,14 @@ class ClientConnect final : private net::DialHandler,
   // cancel stops the attempt; nothing is called back after.
   void cancel() noexcept;
   bool connecting() const noexcept {
-    return tcp_dial_ != nullptr || tls_dial_ != nullptr || conn_ != nullptr;
+    return tcp_dial_ != nullptr || tls_dial_ != nullptr || tls13_dial_ != nullptr ||
+           reality_dial_ != nullptr || conn_ != nullptr;
   }
 
  private:
   void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* reason) override;
   void on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const char* reason) override;
+  void on_tls13_dial(Result<std::unique_ptr<Tls13Transport>> t, const char* reason) override;
   void dialed(std::unique_ptr<Transport> t, bool tls) noexcept;
   void failed(Errc e, const char* reason) noexcept;
   void hand_over(std::unique_ptr<Transport> t, Slice&& request) noexcept;
@@ -145,9 +151,11 @@ class ClientConnect final : private net::DialHandler,
   std::string what_;
   net::Dial* tcp_dial_ = nullptr;
   TlsDial* tls_dial_ = nullptr;
-  std::optional<net::Timer> deadline_;  // when the protocol has one
-  std::unique_ptr<Transport> conn_;     // during the reply phase
-  Chain in_;                            // reply bytes not consumed yet
+  Tls13Dial* tls13_dial_ = nullptr;
+  RealityDial* reality_dial_ = nullptr;  // answers through on_tls13_dial
+  std::optional<net::Timer> deadline_;   // when the protocol has one
+  std::unique_ptr<Transport> conn_;      // during the reply phase
+  Chain in_;                             // reply bytes not consumed yet
   bool conn_tls_ = false;
   bool answered_ = false;
   // alive_ tells start() whether an early answer deleted this object.

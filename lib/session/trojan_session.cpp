@@ -117,12 +117,19 @@ Result<std::unique_ptr<TrojanSession>> TrojanSession::create(Engine& e, std::str
                                                              const TlsClientOptions& tls,
                                                              std::string* why) {
   std::string w;
+  if (Status st = utls_check(tls, &w); !st) {
+    if (why) *why = "tls: " + w;
+    return st.error();
+  }
   auto ctx = tls::TlsClientContext::create(tls, o.server, {}, &w);
   if (!ctx) {
     if (why) *why = "tls: " + w;
     return ctx.error();
   }
-  return std::unique_ptr<TrojanSession>(new TrojanSession(e, std::move(tag), o, std::move(*ctx)));
+  TrojanSessionOptions opts = o;
+  opts.dial.utls = utls_fingerprint(tls);  // the engine client instead of libssl
+  return std::unique_ptr<TrojanSession>(
+      new TrojanSession(e, std::move(tag), opts, std::move(*ctx)));
 }
 
 TrojanSession::~TrojanSession() = default;  // pending_ cancels its opens

@@ -8,6 +8,7 @@
 
 #include "session/vless_stream.hpp"
 #include "session/vless_vision_stream.hpp"
+#include "transport/tls13_transport.hpp"
 #include "transport/tls_transport.hpp"
 
 namespace sluice {
@@ -38,6 +39,18 @@ Result<Slice> VlessProtocol::request(BufferPool& pool, std::string* why) noexcep
 Result<std::unique_ptr<Transport>> VlessProtocol::wrap(std::unique_ptr<Transport> t, bool tls,
                                                        Slice&& request, std::string* why) noexcept {
   if (tls && request_.addons.flow() == vless::Flow::vision) {
+    // The utls client is sluice's own TLS 1.3 engine (always TLS 1.3).
+    if (auto* t13 = dynamic_cast<Tls13Transport*>(t.get())) {
+      std::unique_ptr<Tls13Transport> tt(t13);
+      (void)t.release();
+      auto s = VisionStream::create(engine_, std::move(tt), VisionStream::Role::client,
+                                    request_.user, std::move(request), Chain{}, nullptr);
+      if (!s) {
+        *why = "vless vision: cannot take over the TLS connection";
+        return s.error();
+      }
+      return std::unique_ptr<Transport>(s->release());
+    }
     std::unique_ptr<TlsTransport> tt(static_cast<TlsTransport*>(t.release()));
     // Vision needs the outer layer to be TLS 1.3 (docs/protocols/vless.md).
     if (tt->info().version != "TLSv1.3") {

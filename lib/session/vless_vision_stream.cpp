@@ -48,11 +48,67 @@ size_t record_boundary(const Chain& c) {
 }
 }  // namespace
 
-VisionStream::VisionStream(Engine& e, std::unique_ptr<TlsTransport> tls, Role role,
+// LibsslTls drives the tls::TlsConnection a detached TlsTransport keeps.
+class LibsslTls final : public VisionTls {
+ public:
+  LibsslTls(Engine& e, std::unique_ptr<TlsTransport> t) noexcept
+      : engine_(e), t_(std::move(t)), c_(t_->connection()) {}
+  Status feed(Slice&& raw) noexcept override { return c_.feed(std::move(raw)); }
+  void feed_eof() noexcept override { c_.feed_eof(); }
+  Status write(std::span<const uint8_t> plain) noexcept override { return c_.write(plain); }
+  Status send_close_notify() noexcept override { return c_.send_close_notify(); }
+  bool has_output() const noexcept override { return c_.has_output(); }
+  Chain take_output() noexcept override { return c_.take_output(); }
+  Result<Slice> read() noexcept override {
+    c_.set_now(engine_.now_ms());
+    return c_.read();
+  }
+  std::string failure_reason() const override { return c_.failure_reason(); }
+  Chain take_pending_plaintext() noexcept override {
+    Chain out;
+    while (c_.pending_plaintext() > 0) {
+      auto p = c_.read_pending_plaintext();
+      if (!p || p->empty()) break;
+      if (!out.push_back(std::move(*p))) break;
+    }
+    return out;
+  }
+  Chain take_raw_unconsumed() noexcept override { return c_.take_raw_unconsumed(); }
+  void close() noexcept override { t_->close(nullptr, nullptr); }
+
+ private:
+  Engine& engine_;
+  std::unique_ptr<TlsTransport> t_;
+  tls::TlsConnection& c_;
+};
+
+// EngineTls drives the Tls13Records a detached Tls13Transport keeps.
+class EngineTls final : public VisionTls {
+ public:
+  explicit EngineTls(std::unique_ptr<Tls13Transport> t) noexcept
+      : t_(std::move(t)), r_(*t_->records()) {}
+  Status feed(Slice&& raw) noexcept override { return r_.feed(std::move(raw)); }
+  void feed_eof() noexcept override { r_.feed_eof(); }
+  Status write(std::span<const uint8_t> plain) noexcept override { return r_.write(plain); }
+  Status send_close_notify() noexcept override { return r_.send_close_notify(); }
+  bool has_output() const noexcept override { return r_.has_output(); }
+  Chain take_output() noexcept override { return r_.take_output(); }
+  Result<Slice> read() noexcept override { return r_.read(false); }
+  std::string failure_reason() const override { return r_.failure_reason(); }
+  Chain take_pending_plaintext() noexcept override { return r_.take_pending_plaintext(); }
+  Chain take_raw_unconsumed() noexcept override { return r_.take_raw_unconsumed(); }
+  void close() noexcept override { t_->close(nullptr, nullptr); }
+
+ private:
+  std::unique_ptr<Tls13Transport> t_;
+  Tls13Records& r_;
+};
+
+VisionStream::VisionStream(Engine& e, std::unique_ptr<VisionTls> tls, Role role,
                            const vless::UserId& id,
                            std::shared_ptr<VisionCounters> counters) noexcept
     : engine_(e),
-      tls_(std::move(tls)),
+      conn_(std::move(tls)),
       role_(role),
       writer_(state_, id),
       reader_(state_, id),
@@ -69,28 +125,61 @@ Result<std::unique_ptr<VisionStream>> VisionStream::create(
     close_and_delete(tls.release());
     return d.error();
   }
-  std::unique_ptr<VisionStream> s(
-      new (std::nothrow) VisionStream(e, std::move(tls), role, id, std::move(counters)));
-  if (!s) {
+  std::unique_ptr<VisionTls> conn(new (std::nothrow) LibsslTls(e, std::move(tls)));
+  if (!conn) {
     close_and_delete(d->inner.release());
     return Errc::no_memory;
   }
-  s->conn_ = &s->tls_->connection();
-  s->set_inner(std::move(d->inner));
-  Status st = s->start(std::move(first), std::move(received), std::move(*d));
+  return take_over(e, std::move(conn), std::move(d->inner), std::move(d->plaintext),
+                   std::move(d->raw), role, id, std::move(first), std::move(received),
+                   std::move(counters));
+}
+
+Result<std::unique_ptr<VisionStream>> VisionStream::create(
+    Engine& e, std::unique_ptr<Tls13Transport> tls, Role role, const vless::UserId& id,
+    Slice&& first, Chain&& received, std::shared_ptr<VisionCounters> counters) {
+  tls->read_stop();
+  auto d = tls->detach();
+  if (!d) {
+    close_and_delete(tls.release());
+    return d.error();
+  }
+  std::unique_ptr<VisionTls> conn(new (std::nothrow) EngineTls(std::move(tls)));
+  if (!conn) {
+    close_and_delete(d->inner.release());
+    return Errc::no_memory;
+  }
+  return take_over(e, std::move(conn), std::move(d->inner), std::move(d->plaintext),
+                   std::move(d->raw), role, id, std::move(first), std::move(received),
+                   std::move(counters));
+}
+
+Result<std::unique_ptr<VisionStream>> VisionStream::take_over(
+    Engine& e, std::unique_ptr<VisionTls> tls, std::unique_ptr<Transport> inner, Chain&& plaintext,
+    Chain&& raw, Role role, const vless::UserId& id, Slice&& first, Chain&& received,
+    std::shared_ptr<VisionCounters> counters) {
+  std::unique_ptr<VisionStream> s(
+      new (std::nothrow) VisionStream(e, std::move(tls), role, id, std::move(counters)));
+  if (!s) {
+    close_and_delete(inner.release());
+    return Errc::no_memory;
+  }
+  s->set_inner(std::move(inner));
+  Status st = s->start(std::move(first), std::move(received), std::move(plaintext), std::move(raw));
   if (!st) {
     // Owned parts are transports: close them, then free the stream.
-    VisionStream* raw = s.release();
-    raw->close([](void* u) { delete static_cast<VisionStream*>(u); }, raw);
+    VisionStream* p = s.release();
+    p->close([](void* u) { delete static_cast<VisionStream*>(u); }, p);
     return st.error();
   }
   return s;
 }
 
-Status VisionStream::start(Slice&& first, Chain&& received, TlsTransport::Detached&& d) noexcept {
+Status VisionStream::start(Slice&& first, Chain&& received, Chain&& plaintext,
+                           Chain&& raw) noexcept {
   pending_ = std::move(received);
-  SLUICE_TRY(pending_.append(std::move(d.plaintext)));
-  while (!d.raw.empty()) SLUICE_TRY(conn_->feed(d.raw.pop_front()));
+  SLUICE_TRY(pending_.append(std::move(plaintext)));
+  while (!raw.empty()) SLUICE_TRY(conn_->feed(raw.pop_front()));
   if (counters_) counters_->streams++;
   if (role_ == Role::server) {
     prefix_ = std::move(first);
@@ -231,7 +320,7 @@ void VisionStream::on_closing() noexcept {
   prefix_.reset();
   pending_.clear();
   held_.clear();
-  tls_->close(nullptr, nullptr);  // detached: completes at once
+  conn_->close();  // the detached TLS transport: completes at once
 }
 
 // --- reading ---------------------------------------------------------------
@@ -293,7 +382,6 @@ void VisionStream::pump() noexcept {
       continue;
     }
     if (read_raw_) break;
-    conn_->set_now(engine_.now_ms());
     Result<Slice> r = conn_->read();
     // Post-handshake messages (KeyUpdate) may have queued a reply; it can
     // only go out while this direction still speaks TLS.
@@ -370,11 +458,7 @@ void VisionStream::switch_read_to_direct() noexcept {
                    role_ == Role::client ? "client" : "server");
   // Plaintext already queued here (read before this stream took over)
   // precedes both.
-  while (conn_->pending_plaintext() > 0) {
-    auto p = conn_->read_pending_plaintext();
-    if (!p || p->empty()) break;
-    if (!pending_.push_back(std::move(*p))) break;
-  }
+  (void)pending_.append(conn_->take_pending_plaintext());
   (void)pending_.append(conn_->take_raw_unconsumed());
 }
 

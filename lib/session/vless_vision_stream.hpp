@@ -6,11 +6,13 @@
 //
 // Direct copy leaves the outer TLS layer in one direction while the other
 // may still use it, so a VisionStream takes the TLS connection over as soon
-// as it starts: TlsTransport::detach() hands it the TCP transport, the
-// plaintext TLS had decrypted but not delivered and the raw bytes TLS had
-// not read; the TlsTransport object stays alive only for its sans-I/O
-// tls::TlsConnection, which this class then drives itself, one record per
-// read (records after a Direct block are not TLS and must never be opened):
+// as it starts: TlsTransport::detach() (or Tls13Transport::detach(), the
+// utls client) hands it the TCP transport, the plaintext TLS had decrypted
+// but not delivered and the raw bytes TLS had not read; the TLS transport
+// object stays alive only for its sans-I/O record layer (tls::TlsConnection,
+// or Tls13Records), which this class then drives itself through VisionTls,
+// one record per read (records after a Direct block are not TLS and must
+// never be opened):
 //
 //   write: VisionWriter pads (or passes through); the result is encrypted
 //          with TlsConnection::write and sent on TCP; after the writer
@@ -47,6 +49,7 @@
 #include "sluice/engine.hpp"
 #include "sluice/transport.hpp"
 #include "transport/forwarding_transport.hpp"
+#include "transport/tls13_transport.hpp"
 #include "transport/tls_transport.hpp"
 
 namespace sluice {
@@ -58,6 +61,26 @@ struct VisionCounters {
   uint64_t direct_write = 0;  // streams whose send direction switched to direct
 };
 
+// VisionTls is the detached TLS record layer a VisionStream drives: one
+// adapter over TlsTransport's tls::TlsConnection, one over Tls13Transport's
+// Tls13Records. read() opens exactly one record.
+class VisionTls {
+ public:
+  virtual ~VisionTls() = default;
+  virtual Status feed(Slice&& raw) noexcept = 0;
+  virtual void feed_eof() noexcept = 0;
+  virtual Status write(std::span<const uint8_t> plain) noexcept = 0;
+  virtual Status send_close_notify() noexcept = 0;
+  virtual bool has_output() const noexcept = 0;
+  virtual Chain take_output() noexcept = 0;
+  virtual Result<Slice> read() noexcept = 0;
+  virtual std::string failure_reason() const = 0;
+  virtual Chain take_pending_plaintext() noexcept = 0;
+  virtual Chain take_raw_unconsumed() noexcept = 0;
+  // close closes the detached transport object (completes at once).
+  virtual void close() noexcept = 0;
+};
+
 class VisionStream final : public ForwardingTransport {
  public:
   enum class Role { client, server };
@@ -67,6 +90,12 @@ class VisionStream final : public ForwardingTransport {
   // header, sent in front of the first block. |received| (server role) is
   // plaintext already read after the request header: it is read first.
   static Result<std::unique_ptr<VisionStream>> create(Engine& e, std::unique_ptr<TlsTransport> tls,
+                                                      Role role, const vless::UserId& id,
+                                                      Slice&& first, Chain&& received,
+                                                      std::shared_ptr<VisionCounters> counters);
+  // The same over sluice's own TLS 1.3 engine (the utls client).
+  static Result<std::unique_ptr<VisionStream>> create(Engine& e,
+                                                      std::unique_ptr<Tls13Transport> tls,
                                                       Role role, const vless::UserId& id,
                                                       Slice&& first, Chain&& received,
                                                       std::shared_ptr<VisionCounters> counters);
@@ -84,10 +113,17 @@ class VisionStream final : public ForwardingTransport {
   Status shutdown() noexcept override;
 
  private:
-  VisionStream(Engine& e, std::unique_ptr<TlsTransport> tls, Role role, const vless::UserId& id,
+  VisionStream(Engine& e, std::unique_ptr<VisionTls> tls, Role role, const vless::UserId& id,
                std::shared_ptr<VisionCounters> counters) noexcept;
 
-  Status start(Slice&& first, Chain&& received, TlsTransport::Detached&& d) noexcept;
+  // take_over builds the stream on a detached record layer.
+  static Result<std::unique_ptr<VisionStream>> take_over(Engine& e, std::unique_ptr<VisionTls> tls,
+                                                         std::unique_ptr<Transport> inner,
+                                                         Chain&& plaintext, Chain&& raw, Role role,
+                                                         const vless::UserId& id, Slice&& first,
+                                                         Chain&& received,
+                                                         std::shared_ptr<VisionCounters> counters);
+  Status start(Slice&& first, Chain&& received, Chain&& plaintext, Chain&& raw) noexcept;
 
   void on_closing() noexcept override;
   // TCP events (errors as ForwardingTransport's)
@@ -105,8 +141,7 @@ class VisionStream final : public ForwardingTransport {
   void fail(Errc e, const char* why) noexcept;
 
   Engine& engine_;
-  std::unique_ptr<TlsTransport> tls_;  // detached: kept for its TlsConnection
-  tls::TlsConnection* conn_ = nullptr;
+  std::unique_ptr<VisionTls> conn_;  // the detached TLS record layer
   Role role_;
   vless::TrafficState state_;
   vless::VisionWriter writer_;

@@ -55,6 +55,7 @@ class ForwardingTransport : public Transport, protected TransportHandler {
     if (failed_ || closing_) return Errc::closed;
     return inner_->shutdown();
   }
+  void reset_on_close() noexcept override { inner_->reset_on_close(); }
   void close(CloseCallback cb, void* user) noexcept override {
     if (closing_) return;
     closing_ = true;

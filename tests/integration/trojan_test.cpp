@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -34,7 +35,11 @@ struct TrojanRig {
   std::unique_ptr<Side> server;
   std::unique_ptr<Side> client;
 
-  explicit TrojanRig(const std::string& client_password = "correct horse") {
+  // |client_tls_extra|: more fields of the client's "tls" object (utls);
+  // |via|: a port in front of the server (a TcpTap), 0 for none.
+  explicit TrojanRig(const std::string& client_password = "correct horse",
+                     const std::string& client_tls_extra = "",
+                     const std::function<uint16_t(uint16_t)>& via = nullptr) {
     cert_path = write_temp("trojan_test", "cert.pem", pki.leaf.certificate);
     key_path = write_temp("trojan_test", "key.pem", pki.leaf.private_key);
     ca_path = write_temp("trojan_test", "ca.pem", pki.ca.certificate);
@@ -53,9 +58,10 @@ struct TrojanRig {
     client = std::make_unique<Side>(
         R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
           "outbounds":[{"type":"trojan","tag":"t","server":"127.0.0.1","server_port":)" +
-        std::to_string(server->port("in")) + R"(,"password":")" + client_password +
+        std::to_string(via ? via(server->port("in")) : server->port("in")) + R"(,"password":")" +
+        client_password +
         R"(","tls":{"enabled":true,"server_name":"trojan.test","certificate_path":")" + ca_path +
-        R"("}}]})");
+        R"(")" + client_tls_extra + R"(}}]})");
   }
   ~TrojanRig() {
     client.reset();
@@ -198,6 +204,66 @@ TEST_CASE("trojan: an untrusted server certificate fails the open with the reaso
       std::to_string(rig.server->port("in")) +
       R"(,"password":"correct horse","tls":{"enabled":true,"server_name":"trojan.test","certificate_path":")" +
       other_ca + R"("}}]})");
+  int fd = tcp_connect(client.port("in"));
+  CHECK(socks5_connect(fd, "127.0.0.1", rig.echo->port()) != 0);
+  ::close(fd);
+  std::remove(other_ca.c_str());
+}
+
+constexpr const char* kUtls = R"(,"utls":{"enabled":true,"fingerprint":"chrome"})";
+
+TEST_CASE("trojan utls: 1 B to 64 MiB through the engine client -> BoringSSL server, hash-checked",
+          "[integration][trojan][utls]") {
+  std::unique_ptr<TcpTap> tap;
+  TrojanRig rig("correct horse", kUtls, [&](uint16_t port) {
+    tap = std::make_unique<TcpTap>(port);
+    return tap->port();
+  });
+  uint64_t seed = 70;
+  for (size_t n : {size_t{1}, size_t{16385}, size_t{1} << 20, size_t{64} << 20}) {
+    INFO("bytes " << n);
+    int fd = rig.socks_to(rig.echo->port());
+    CHECK(echo_transfer(fd, n, seed++));
+    CHECK(wait_eof(fd));
+    ::close(fd);
+  }
+  auto st = rig.server_stats();
+  CHECK(st.relayed == 4);
+  CHECK(st.fallbacks == 0);
+  // The engine's Chrome ClientHello went out: its first record carries the
+  // 1216-byte X25519MLKEM768 share BoringSSL's client cannot send.
+  auto sent = tap->client_bytes();
+  REQUIRE(sent.size() == 4);
+  for (const std::string& s : sent) {
+    REQUIRE(s.size() > 5);
+    const size_t first_record = (size_t{uint8_t(s[3])} << 8) | uint8_t(s[4]);
+    CHECK(first_record > 1216);
+  }
+}
+
+TEST_CASE("trojan utls: half-close in both directions", "[integration][trojan][utls]") {
+  TrojanRig rig("correct horse", kUtls);
+  int fd = rig.socks_to(rig.echo->port());
+  REQUIRE(send_all(fd, "ping", 4));
+  ::shutdown(fd, SHUT_WR);
+  char buf[4];
+  REQUIRE(recv_exact(fd, buf, 4));
+  CHECK(std::string(buf, 4) == "ping");
+  CHECK(wait_eof(fd));
+  ::close(fd);
+}
+
+TEST_CASE("trojan utls: an untrusted server certificate fails the open",
+          "[integration][trojan][utls]") {
+  TrojanRig rig;
+  Pki other = make_pki("trojan.test");
+  const std::string other_ca = write_temp("trojan_test", "other_ca.pem", other.ca.certificate);
+  Side client(
+      R"({"log":{"level":"fatal"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+      "outbounds":[{"type":"trojan","tag":"t","server":"127.0.0.1","server_port":)" +
+      std::to_string(rig.server->port("in")) +
+      R"(,"password":"correct horse","tls":{"enabled":true,"server_name":"trojan.test","certificate_path":")" +
+      other_ca + R"(")" + kUtls + R"(}}]})");
   int fd = tcp_connect(client.port("in"));
   CHECK(socks5_connect(fd, "127.0.0.1", rig.echo->port()) != 0);
   ::close(fd);

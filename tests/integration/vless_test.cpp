@@ -48,8 +48,10 @@ struct VlessRig {
 
   // |tls|: TLS on both sides, else security "none".
   // |packet_encoding|: the client's field verbatim ("" leaves it out).
+  // |client_tls_extra|: more fields of the client's "tls" object (utls).
   explicit VlessRig(bool tls = true, const std::string& client_uuid = kAlice,
-                    const std::string& packet_encoding = "", const std::string& flow = "") {
+                    const std::string& packet_encoding = "", const std::string& flow = "",
+                    const std::string& client_tls_extra = "") {
     cert_path = write_temp("vless_test", "cert.pem", pki.leaf.certificate);
     key_path = write_temp("vless_test", "key.pem", pki.leaf.private_key);
     ca_path = write_temp("vless_test", "ca.pem", pki.ca.certificate);
@@ -70,7 +72,7 @@ struct VlessRig {
         R"(}}],"outbounds":[{"type":"direct","tag":"direct"}]})");
     const std::string client_tls =
         tls ? R"(,"tls":{"enabled":true,"server_name":"vless.test","certificate_path":")" +
-                  ca_path + R"("})"
+                  ca_path + R"(")" + client_tls_extra + "}"
             : "";
     client = std::make_unique<Side>(
         R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
@@ -512,6 +514,64 @@ TEST_CASE("vless vision: inner TLS 1.3 switches to direct copy both ways, hash-c
   auto st = rig.server_stats();
   CHECK(st.relayed == 2);
   CHECK(st.rejected == 0);
+}
+
+constexpr const char* kUtls = R"(,"utls":{"enabled":true,"fingerprint":"chrome"})";
+
+TEST_CASE("vless utls: 32 MiB through the engine client -> BoringSSL server, hash-checked",
+          "[integration][vless][utls]") {
+  VlessRig rig(true, kAlice, "", "", kUtls);
+  for (size_t n : {size_t{1}, size_t{32} << 20}) {
+    int fd = rig.socks_to(rig.echo->port());
+    CHECK(echo_transfer(fd, n, 7 + n));
+    CHECK(wait_eof(fd));
+    ::close(fd);
+  }
+  auto st = rig.server_stats();
+  CHECK(st.relayed == 2);
+  CHECK(st.fallbacks == 0);
+  CHECK(st.last_error == Errc::ok);
+}
+
+TEST_CASE(
+    "vless vision utls: inner TLS 1.3 switches to direct copy both ways over the engine "
+    "client (its detach)",
+    "[integration][vless][vision][utls]") {
+  VlessRig rig(true, kBob, "", "xtls-rprx-vision", kUtls);
+  const uint16_t inner_port = rig.start_inner_tls(server_options(rig.pki.leaf));
+  for (int i = 0; i < 2; ++i) {
+    int fd = rig.socks_to(inner_port);
+    CHECK(tls_echo_through(fd, 8u << 20, 80 + i, false));
+    ::close(fd);
+  }
+  const VisionCounters v = rig.vision();
+  CHECK(v.streams == 2);
+  CHECK(v.direct_read == 2);   // the engine client's uplink switched (it sent Direct)
+  CHECK(v.direct_write == 2);  // the server's downlink switched; the engine client followed
+  auto st = rig.server_stats();
+  CHECK(st.relayed == 2);
+  CHECK(st.rejected == 0);
+}
+
+TEST_CASE("vless vision utls: plain traffic stays on the engine's records, with half-close",
+          "[integration][vless][vision][utls]") {
+  VlessRig rig(true, kBob, "", "xtls-rprx-vision", kUtls);
+  int fd = rig.socks_to(rig.echo->port());
+  CHECK(echo_transfer(fd, 16u << 20, 90));
+  CHECK(wait_eof(fd));
+  ::close(fd);
+  fd = rig.socks_to(rig.echo->port());
+  REQUIRE(send_all(fd, "x", 1));
+  ::shutdown(fd, SHUT_WR);
+  char c;
+  REQUIRE(recv_exact(fd, &c, 1));
+  CHECK(c == 'x');
+  CHECK(wait_eof(fd));
+  ::close(fd);
+  const VisionCounters v = rig.vision();
+  CHECK(v.streams == 2);
+  CHECK(v.direct_read == 0);
+  CHECK(v.direct_write == 0);
 }
 
 TEST_CASE("vless vision: inner TLS 1.2 never switches", "[integration][vless][vision]") {

@@ -179,6 +179,23 @@ Outcome check_record(const uint8_t* rec, size_t size) noexcept {
 
 }  // namespace
 
+Result<size_t> RecordProtection::seal_from(std::span<const uint8_t> inner,
+                                           std::span<uint8_t> out) noexcept {
+  if (inner.empty()) return Errc::invalid_argument;
+  if (Status st = check_seal(inner.size() - 1, 0); !st) return st.error();
+  const size_t total = kRecordHeaderLen + inner.size() + kAeadTagLen;
+  if (out.size() < total) return Errc::buffer_too_small;
+  write_record_header(out.data(), ContentType::application_data,
+                      static_cast<uint16_t>(inner.size() + kAeadTagLen));
+  std::array<uint8_t, kAeadNonceLen> n;
+  nonce(n);
+  uint8_t* body = out.data() + kRecordHeaderLen;
+  SLUICE_TRY(aead_.seal_scatter(n, out.first(kRecordHeaderLen), inner.data(), inner.size(), body,
+                                body + inner.size()));
+  ++seq_;
+  return total;
+}
+
 Outcome RecordProtection::open(Slice& record, ContentType& type) noexcept {
   if (!active()) return Outcome::fail(Alert::internal_error, "no read keys");
   if (!record.unique()) return Outcome::fail(Alert::internal_error, "record buffer is shared");

@@ -115,6 +115,16 @@ class RecordProtection {
   Outcome open_span(std::span<uint8_t> record, ContentType& type,
                     std::span<uint8_t>& content) noexcept;
 
+  // seal_from protects |inner|, a whole TLSInnerPlaintext the caller
+  // composed (content, then the type byte, then any zero padding), into
+  // |out|: header, ciphertext and tag, out-of-place in the one AEAD pass
+  // (|inner| and |out| must not overlap), so a transport encrypts straight
+  // from a buffer it cannot grow in place. Returns the record length,
+  // kRecordHeaderLen + inner.size() + kAeadTagLen. Errors as seal_span;
+  // invalid_argument for an empty |inner|.
+  [[nodiscard]] Result<size_t> seal_from(std::span<const uint8_t> inner,
+                                         std::span<uint8_t> out) noexcept;
+
  private:
   Status check_seal(size_t content_len, size_t padding) const noexcept;
   Outcome finish_open(uint8_t* plain, size_t len, ContentType& type, size_t& content_len) noexcept;

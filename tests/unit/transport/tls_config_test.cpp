@@ -12,7 +12,6 @@ TEST_CASE("trojan outbound with a full tls object", "[config][trojan]") {
       R"({"outbounds":[{"type":"trojan","tag":"t","server":"h.example","server_port":443,
       "password":"pw","tls":{"enabled":true,"server_name":"sni.example","alpn":["h2","http/1.1"],
       "min_version":"1.3","certificate_public_key_sha256":["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="],
-      "utls":{"enabled":true,"fingerprint":"chrome"},
       "ech":{"enabled":true,"config":["-----BEGIN ECH CONFIGS-----","AEX+DQ==","-----END ECH CONFIGS-----"]}}}]})",
       &d);
   INFO(d.error);
@@ -23,10 +22,27 @@ TEST_CASE("trojan outbound with a full tls object", "[config][trojan]") {
   CHECK(t.password == "pw");
   CHECK(t.tls.server_name == "sni.example");
   CHECK(t.tls.alpn.size() == 2);
-  CHECK(t.tls.utls.enabled);
+  CHECK_FALSE(t.tls.utls.enabled);
   CHECK(t.tls.ech.enabled);
   CHECK(t.tls.ech.config == "-----BEGIN ECH CONFIGS-----\nAEX+DQ==\n-----END ECH CONFIGS-----");
   CHECK(t.tls.certificate_public_key_sha256.size() == 1);
+}
+
+TEST_CASE("tls.utls selects the engine client: chrome, or the default", "[config][trojan]") {
+  for (const char* fp : {R"("fingerprint":"chrome")", R"("fingerprint":"")", ""}) {
+    ConfigDiagnostics d;
+    const std::string json =
+        std::string(R"({"outbounds":[{"type":"trojan","server":"h.example","server_port":443,)") +
+        R"("password":"pw","tls":{"enabled":true,"utls":{"enabled":true)" +
+        (*fp ? std::string(",") + fp : std::string()) + "}}}]}";
+    INFO(json);
+    auto c = parse_config(json, &d);
+    INFO(d.error);
+    REQUIRE(c);
+    const auto& t = std::get<TrojanOutboundOptions>(c->outbounds[0].options);
+    CHECK(t.tls.utls.enabled);
+    CHECK(d.warnings.empty());
+  }
 }
 
 TEST_CASE("trojan/tls config errors name the field", "[config][trojan]") {
@@ -52,6 +68,12 @@ TEST_CASE("trojan/tls config errors name the field", "[config][trojan]") {
        "inbounds[0].users: at least one user"},
       {R"({"inbounds":[{"type":"trojan","listen_port":0,"users":[{"password":"x"}],"tls":{"enabled":true,"certificate_path":"c","key_path":"k","ech":{"enabled":true}}}]})",
        "inbounds[0].tls.ech.key"},
+      {R"({"outbounds":[{"type":"trojan","server":"h","server_port":1,"password":"p","tls":{"enabled":true,"utls":{"enabled":true,"fingerprint":"firefox"}}}]})",
+       "outbounds[0].tls.utls.fingerprint: \"firefox\" is not supported (supported: chrome)"},
+      {R"({"outbounds":[{"type":"vless","server":"h","server_port":1,"uuid":"bf000d23-0752-40b4-affe-68f7707a9661","tls":{"enabled":true,"utls":{"enabled":true,"fingerprint":"random"}}}]})",
+       "outbounds[0].tls.utls.fingerprint: \"random\" is not supported (supported: chrome)"},
+      {R"({"outbounds":[{"type":"trojan","server":"h","server_port":1,"password":"p","tls":{"enabled":true,"utls":{"enabled":true},"ech":{"enabled":true,"grease":true}}}]})",
+       "outbounds[0].tls.ech: ECH uses the BoringSSL client; disable utls or ech"},
   };
   for (const Case& c : cases) {
     ConfigDiagnostics d;
