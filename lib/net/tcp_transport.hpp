@@ -39,7 +39,8 @@ class TcpTransport final : public Transport {
   // exactly the socket's: nothing pushed back or queued, no end-of-stream
   // seen, not shut down, not failed or closing; -1 otherwise. A Relay then
   // moves bytes with splice(2) on a dup() of it, reading stopped here.
-  int splice_fd() const noexcept;
+  // |queued_ok|: queued writes do not count (the caller waits for them).
+  int splice_fd(bool queued_ok = false) const noexcept;
   // count_spliced adds bytes a Relay moved with splice(2) to stats().
   void count_spliced(uint64_t read, uint64_t written) noexcept {
     stats_.bytes_read += read;

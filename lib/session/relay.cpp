@@ -13,6 +13,7 @@
 #include "net/engine_internal.hpp"
 #include "net/tcp_transport.hpp"
 #include "net/uv_error.hpp"
+#include "session/vless_vision_stream.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
@@ -129,6 +130,16 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
     s.t->set_handler(&s);
   }
   if (o.splice && r->start_splice()) return r;
+  if (o.splice) {
+    // A Vision stream may turn into raw TCP later: look again as data passes.
+    bool may[2];
+    for (int i = 0; i < 2; ++i) {
+      Transport* t = r->side_[i].t.get();
+      may[i] = dynamic_cast<net::TcpTransport*>(t) != nullptr ||
+               dynamic_cast<VisionStream*>(t) != nullptr;
+    }
+    r->may_splice_ = may[0] && may[1];
+  }
   for (auto& s : r->side_) {
     if (r->finishing_) break;
     s.t->read_start();
@@ -138,31 +149,102 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
 
 // start_splice switches to splice(2) when both sides are raw TCP sockets
 // with nothing buffered; false (nothing changed) otherwise.
+int Relay::splice_fd(int side, net::TcpTransport** tcp, bool queued_ok) const noexcept {
+  Transport* t = side_[side].t.get();
+  if (auto* raw = dynamic_cast<net::TcpTransport*>(t)) {
+    *tcp = raw;
+    return raw->splice_fd(queued_ok);
+  }
+  if (auto* vision = dynamic_cast<VisionStream*>(t)) {
+    const int fd = vision->splice_fd(queued_ok);
+    *tcp = fd >= 0 ? static_cast<net::TcpTransport*>(vision->inner()) : nullptr;
+    return fd;
+  }
+  return -1;
+}
+
+// maybe_splice: a relay that may become spliced looks again. Once both
+// sides are raw TCP but bytes are still queued for a socket, it stops
+// reading both and switches when the queues have drained (on_drained).
+void Relay::maybe_splice() noexcept {
+  if (!may_splice_ || splice_ || finishing_) return;
+  if (side_[0].eof || side_[1].eof) return;
+  net::TcpTransport* tcp;
+  if (splice_fd(0, &tcp, true) < 0 || splice_fd(1, &tcp, true) < 0) return;
+  if (side_[0].t->write_buffered() > 0 || side_[1].t->write_buffered() > 0) {
+    if (!draining_) {
+      draining_ = true;
+      for (auto& s : side_) s.t->read_stop();
+    }
+    return;
+  }
+  if (start_splice()) {
+    may_splice_ = false;
+    draining_ = false;
+    return;
+  }
+  if (draining_) {
+    // Not spliceable after all (refused, no pipe): copy again.
+    draining_ = false;
+    may_splice_ = false;
+    for (auto& s : side_)
+      if (!s.paused && !s.eof) s.t->read_start();
+  }
+}
+
 bool Relay::start_splice() noexcept {
   net::TcpTransport* tcp[2];
+  int fds[2];
   for (int i = 0; i < 2; ++i) {
-    tcp[i] = dynamic_cast<net::TcpTransport*>(side_[i].t.get());
-    if (tcp[i] == nullptr || tcp[i]->splice_fd() < 0) return false;
+    fds[i] = splice_fd(i, &tcp[i]);
+    if (fds[i] < 0) return false;
   }
   auto sp = std::unique_ptr<Splice>(new (std::nothrow) Splice);
   if (!sp) return false;
   const size_t want = std::min<size_t>(opts_.high_watermark, 1u << 20);
   for (int i = 0; i < 2; ++i) {
     sp->tcp[i] = tcp[i];
-    sp->fd[i] = ::fcntl(tcp[i]->splice_fd(), F_DUPFD_CLOEXEC, 0);
+    sp->fd[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
     if (sp->fd[i] < 0 || !get_pipe(&sp->pipe[i], want)) return false;
     const int cap = ::fcntl(sp->pipe[i].w, F_GETPIPE_SZ);
     sp->cap[i] = cap > 0 ? static_cast<size_t>(cap) : 65536;
   }
-  // Probe: the kernel refuses splice on sockets that cannot do it with
-  // EINVAL before it looks for data, so a refusal moves no byte.
+  // Probe with a real splice per side (a zero-length one returns 0 before
+  // any check): the kernel refuses sockets that cannot splice with EINVAL
+  // before it moves a byte. What a successful probe moved waits in the pipe.
   for (int i = 0; i < 2; ++i) {
     const ssize_t n = g_refuse_for_test.load(std::memory_order_relaxed)
                           ? (errno = EINVAL, -1)
-                          : ::splice(sp->fd[i], nullptr, sp->pipe[i].w, nullptr, 0,
+                          : ::splice(sp->fd[i], nullptr, sp->pipe[i].w, nullptr, sp->cap[i],
                                      SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+    if (n > 0) {
+      sp->queued[i] = static_cast<size_t>(n);
+      sp->tcp[i]->count_spliced(static_cast<uint64_t>(n), 0);
+    } else if (n == 0) {
+      side_[i].eof = true;
+    } else if (errno == EINVAL || errno == ENOSYS) {
       SLUICE_LOG_DEBUG("relay: splice refused (%s); copying", std::strerror(errno));
+      may_splice_ = false;  // for good: not asked again as data passes
+      // Bytes the other side's probe moved go the copying way, in order.
+      for (int j = 0; j < 2; ++j) {
+        while (sp->queued[j] > 0) {
+          auto c = engine().pool().get(std::min(sp->queued[j], kClassPayload[2]));
+          if (!c) return false;  // the relay then fails on its first write
+          const ssize_t k =
+              ::read(sp->pipe[j].r, c->append(std::min(sp->queued[j], kClassPayload[2])),
+                     std::min(sp->queued[j], kClassPayload[2]));
+          if (k <= 0) break;
+          c->truncate(static_cast<size_t>(k));
+          sp->queued[j] -= static_cast<size_t>(k);
+          side_[j].on_data(std::move(*c));
+        }
+      }
+      // An end-of-stream a probe saw is delivered as the copying path would.
+      for (int j = 0; j < 2; ++j)
+        if (side_[j].eof) {
+          side_[j].eof = false;
+          side_[j].on_eof();
+        }
       return false;
     }
   }
@@ -293,7 +375,11 @@ void Relay::Side::on_data(Slice&& data) {
     net::count_bytes(r->engine(), 0, n);
   }
   Status st = other.t->write(std::move(data));
-  if (!st) r->finish(st.error(), 1 - idx);
+  if (!st) {
+    r->finish(st.error(), 1 - idx);
+    return;
+  }
+  r->maybe_splice();
 }
 
 // Several Slices of one read (TLS records) go out in one write: one socket
@@ -311,7 +397,11 @@ void Relay::Side::on_data_chain(Chain&& data) {
     net::count_bytes(r->engine(), 0, n);
   }
   Status st = other.t->write(std::move(data));
-  if (!st) r->finish(st.error(), 1 - idx);
+  if (!st) {
+    r->finish(st.error(), 1 - idx);
+    return;
+  }
+  r->maybe_splice();
 }
 
 void Relay::Side::on_eof() {
@@ -338,11 +428,14 @@ void Relay::Side::on_write_low() {
   Side& other = relay->side_[1 - idx];
   if (other.paused) {
     other.paused = false;
-    if (!other.eof) other.t->read_start();
+    if (!other.eof && !relay->draining_) other.t->read_start();
   }
 }
 
-void Relay::Side::on_drained() { relay->maybe_done(); }
+void Relay::Side::on_drained() {
+  relay->maybe_done();
+  relay->maybe_splice();
+}
 
 void Relay::maybe_done() noexcept {
   if (finishing_) return;

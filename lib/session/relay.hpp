@@ -9,7 +9,9 @@
 // traffic, the relay closes both sides and frees itself.
 //
 // Splice: when both sides are plain TCP sockets with nothing buffered
-// (SOCKS5 / HTTP / mixed inbound -> direct), the relay stops their reads and
+// (SOCKS5 / HTTP / mixed inbound -> direct; a VLESS Vision stream once both
+// its directions switched to direct copy, checked again as data passes), the
+// relay stops their reads and
 // moves bytes with splice(2), socket -> pipe -> socket, one pipe per
 // direction, so no byte enters user space. Half-close, the byte counters,
 // the idle timeout and the end-of-relay rules are the same; what a direction
@@ -34,6 +36,9 @@
 #include "sluice/transport.hpp"
 
 namespace sluice {
+namespace net {
+class TcpTransport;
+}
 
 struct RelayOptions {
   uint64_t idle_timeout_ms = 300000;
@@ -100,6 +105,8 @@ class Relay final : public EngineObject {
   static void on_idle_timer(void* self);
   struct Splice;  // relay.cpp
   bool start_splice() noexcept;
+  int splice_fd(int side, net::TcpTransport** tcp, bool queued_ok = false) const noexcept;
+  void maybe_splice() noexcept;
   void splice_pump() noexcept;
   void splice_arm() noexcept;
   void splice_fail(int side, int err, const char* what) noexcept;
@@ -113,6 +120,8 @@ class Relay final : public EngineObject {
   bool finishing_ = false;
   net::Closer closer_;              // both transports; its callback deletes the relay
   std::unique_ptr<Splice> splice_;  // set while splicing
+  bool may_splice_ = false;         // both sides may become raw TCP later (VLESS Vision)
+  bool draining_ = false;           // both raw: reads stopped until the queues drain, then splice
 };
 
 }  // namespace sluice

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "net/tcp_transport.hpp"
 #include "proto/vless/header.hpp"
 #include "sluice/log.hpp"
 
@@ -376,6 +377,14 @@ void VisionStream::switch_read_to_direct() noexcept {
     if (!pending_.push_back(std::move(*p))) break;
   }
   (void)pending_.append(conn_->take_raw_unconsumed());
+}
+
+int VisionStream::splice_fd(bool queued_ok) const noexcept {
+  if (!read_raw_ || !write_raw_ || !pending_.empty() || !held_.empty() || !prefix_.empty() ||
+      tcp_eof_ || failed_ || closing_)
+    return -1;
+  const auto* tcp = dynamic_cast<const net::TcpTransport*>(inner_.get());
+  return tcp != nullptr ? tcp->splice_fd(queued_ok) : -1;
 }
 
 }  // namespace sluice
