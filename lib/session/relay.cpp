@@ -79,15 +79,17 @@ void put_pipe(PipeFds p, bool empty) noexcept {
 
 }  // namespace
 
-// Splice is the state of a spliced relay: per side a dup() of its socket
-// polled by the relay (the transport's own handle stays, reading stopped),
-// per direction a pipe and the bytes in it.
+// Splice is the state of a relay with one or both directions spliced: per
+// side a dup() of its socket polled by the relay (the transport keeps its
+// own handle; its reading stops while its direction is spliced), per
+// direction a pipe and the bytes in it.
 struct Relay::Splice {
   int fd[2] = {-1, -1};  // dup()s of side i's socket
   uv_poll_t poll[2];
   bool poll_init[2] = {false, false};
   int events[2] = {0, 0};
-  PipeFds pipe[2];  // pipe[i] carries side i -> side 1-i
+  bool active[2] = {false, false};  // direction i (side i -> side 1-i) is spliced
+  PipeFds pipe[2];                  // pipe[i] carries direction i
   size_t cap[2] = {0, 0};
   size_t queued[2] = {0, 0};      // bytes in pipe[i]
   bool shut[2] = {false, false};  // side i's write side was shut down
@@ -129,9 +131,9 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
     s.t->set_write_watermarks(o.low_watermark, o.high_watermark);
     s.t->set_handler(&s);
   }
-  if (o.splice && r->start_splice()) return r;
   if (o.splice) {
-    // A Vision stream may turn into raw TCP later: look again as data passes.
+    // Raw TCP on both sides (or a VLESS Vision stream, which may turn raw
+    // later): splice what can be spliced now, and look again as data passes.
     bool may[2];
     for (int i = 0; i < 2; ++i) {
       Transport* t = r->side_[i].t.get();
@@ -139,9 +141,11 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
                dynamic_cast<VisionStream*>(t) != nullptr;
     }
     r->may_splice_ = may[0] && may[1];
+    r->maybe_splice();
   }
   for (auto& s : r->side_) {
     if (r->finishing_) break;
+    if (r->reads_spliced(s.idx)) continue;
     s.t->read_start();
   }
   return r;
@@ -149,115 +153,118 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
 
 // start_splice switches to splice(2) when both sides are raw TCP sockets
 // with nothing buffered; false (nothing changed) otherwise.
-int Relay::splice_fd(int side, net::TcpTransport** tcp, bool queued_ok) const noexcept {
+// read_fd / write_fd: side |side|'s socket when its receive (send) path is
+// raw TCP with nothing held above the socket, else -1. |queued_ok|: bytes
+// queued for the socket do not count (the caller waits for them).
+int Relay::read_fd(int side, net::TcpTransport** tcp) const noexcept {
   Transport* t = side_[side].t.get();
   if (auto* raw = dynamic_cast<net::TcpTransport*>(t)) {
     *tcp = raw;
-    return raw->splice_fd(queued_ok);
+    return raw->splice_read_fd();
   }
   if (auto* vision = dynamic_cast<VisionStream*>(t)) {
-    const int fd = vision->splice_fd(queued_ok);
-    *tcp = fd >= 0 ? static_cast<net::TcpTransport*>(vision->inner()) : nullptr;
-    return fd;
+    *tcp = static_cast<net::TcpTransport*>(vision->inner());
+    return vision->splice_read_fd();
   }
   return -1;
 }
 
-// maybe_splice: a relay that may become spliced looks again. Once both
-// sides are raw TCP but bytes are still queued for a socket, it stops
-// reading both and switches when the queues have drained (on_drained).
-void Relay::maybe_splice() noexcept {
-  if (!may_splice_ || splice_ || finishing_) return;
-  if (side_[0].eof || side_[1].eof) return;
-  net::TcpTransport* tcp;
-  if (splice_fd(0, &tcp, true) < 0 || splice_fd(1, &tcp, true) < 0) return;
-  if (side_[0].t->write_buffered() > 0 || side_[1].t->write_buffered() > 0) {
-    if (!draining_) {
-      draining_ = true;
-      for (auto& s : side_) s.t->read_stop();
-    }
-    return;
-  }
-  if (start_splice()) {
-    may_splice_ = false;
-    draining_ = false;
-    return;
-  }
-  if (draining_) {
-    // Not spliceable after all (refused, no pipe): copy again.
-    draining_ = false;
-    may_splice_ = false;
-    for (auto& s : side_)
-      if (!s.paused && !s.eof) s.t->read_start();
-  }
+int Relay::write_fd(int side, bool queued_ok) const noexcept {
+  Transport* t = side_[side].t.get();
+  if (auto* raw = dynamic_cast<net::TcpTransport*>(t)) return raw->splice_write_fd(queued_ok);
+  if (auto* vision = dynamic_cast<VisionStream*>(t)) return vision->splice_write_fd(queued_ok);
+  return -1;
 }
 
-bool Relay::start_splice() noexcept {
-  net::TcpTransport* tcp[2];
-  int fds[2];
-  for (int i = 0; i < 2; ++i) {
-    fds[i] = splice_fd(i, &tcp[i]);
-    if (fds[i] < 0) return false;
-  }
-  auto sp = std::unique_ptr<Splice>(new (std::nothrow) Splice);
-  if (!sp) return false;
-  const size_t want = std::min<size_t>(opts_.high_watermark, 1u << 20);
-  for (int i = 0; i < 2; ++i) {
-    sp->tcp[i] = tcp[i];
-    sp->fd[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
-    if (sp->fd[i] < 0 || !get_pipe(&sp->pipe[i], want)) return false;
-    const int cap = ::fcntl(sp->pipe[i].w, F_GETPIPE_SZ);
-    sp->cap[i] = cap > 0 ? static_cast<size_t>(cap) : 65536;
-  }
-  // Probe with a real splice per side (a zero-length one returns 0 before
-  // any check): the kernel refuses sockets that cannot splice with EINVAL
-  // before it moves a byte. What a successful probe moved waits in the pipe.
-  for (int i = 0; i < 2; ++i) {
-    const ssize_t n = g_refuse_for_test.load(std::memory_order_relaxed)
-                          ? (errno = EINVAL, -1)
-                          : ::splice(sp->fd[i], nullptr, sp->pipe[i].w, nullptr, sp->cap[i],
-                                     SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-    if (n > 0) {
-      sp->queued[i] = static_cast<size_t>(n);
-      sp->tcp[i]->count_spliced(static_cast<uint64_t>(n), 0);
-    } else if (n == 0) {
-      side_[i].eof = true;
-    } else if (errno == EINVAL || errno == ENOSYS) {
-      SLUICE_LOG_DEBUG("relay: splice refused (%s); copying", std::strerror(errno));
-      may_splice_ = false;  // for good: not asked again as data passes
-      // Bytes the other side's probe moved go the copying way, in order.
-      for (int j = 0; j < 2; ++j) {
-        while (sp->queued[j] > 0) {
-          auto c = engine().pool().get(std::min(sp->queued[j], kClassPayload[2]));
-          if (!c) return false;  // the relay then fails on its first write
-          const ssize_t k =
-              ::read(sp->pipe[j].r, c->append(std::min(sp->queued[j], kClassPayload[2])),
-                     std::min(sp->queued[j], kClassPayload[2]));
-          if (k <= 0) break;
-          c->truncate(static_cast<size_t>(k));
-          sp->queued[j] -= static_cast<size_t>(k);
-          side_[j].on_data(std::move(*c));
-        }
+bool Relay::splice_active(int d) const noexcept { return splice_ && splice_->active[d]; }
+
+bool Relay::reads_spliced(int side) const noexcept {
+  return (splice_ && splice_->active[side]) || draining_[side];
+}
+
+// maybe_splice splices each direction whose source reads raw TCP and whose
+// destination writes raw TCP. While bytes are still queued for the
+// destination, it stops reading the source and switches once they drained
+// (on_drained calls it again).
+void Relay::maybe_splice() noexcept {
+  for (int d = 0; d < 2 && may_splice_ && !finishing_; ++d) {
+    if ((splice_ && splice_->active[d]) || side_[d].eof) continue;
+    net::TcpTransport* tcp;
+    if (read_fd(d, &tcp) < 0 || write_fd(1 - d, true) < 0) continue;
+    if (side_[1 - d].t->write_buffered() > 0) {
+      if (!draining_[d]) {
+        draining_[d] = true;
+        side_[d].t->read_stop();
       }
-      // An end-of-stream a probe saw is delivered as the copying path would.
-      for (int j = 0; j < 2; ++j)
-        if (side_[j].eof) {
-          side_[j].eof = false;
-          side_[j].on_eof();
-        }
+      continue;
+    }
+    const bool was_draining = draining_[d];
+    draining_[d] = false;
+    if (start_splice(d)) continue;
+    if (finishing_) return;
+    // Refused, or no pipe: this relay copies from now on.
+    may_splice_ = false;
+    if (was_draining && !side_[d].paused && !side_[d].eof) side_[d].t->read_start();
+  }
+  if (splice_ && splice_->active[0] && splice_->active[1]) may_splice_ = false;
+}
+
+// start_splice splices direction |d| (side d -> side 1-d); false, nothing
+// changed and no byte moved, if it cannot.
+bool Relay::start_splice(int d) noexcept {
+  if (!splice_) {
+    auto sp = std::unique_ptr<Splice>(new (std::nothrow) Splice);
+    if (!sp) return false;
+    for (int i = 0; i < 2; ++i) {
+      net::TcpTransport* tcp = nullptr;
+      const int rfd = read_fd(i, &tcp);
+      const int fd = i == d ? rfd : write_fd(i, true);
+      if (fd < 0 || tcp == nullptr) return false;
+      sp->tcp[i] = tcp;
+      sp->fd[i] = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+      if (sp->fd[i] < 0) return false;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (uv_poll_init_socket(engine().loop(), &sp->poll[i], sp->fd[i]) != 0) {
+        // A handle already initialised closes through the loop at finish().
+        if (i > 0) splice_ = std::move(sp);
+        return false;
+      }
+      sp->poll[i].data = this;
+      sp->poll_init[i] = true;
+    }
+    splice_ = std::move(sp);
+  }
+  Splice& sp = *splice_;
+  const size_t want = std::min<size_t>(opts_.high_watermark, 1u << 20);
+  if (!get_pipe(&sp.pipe[d], want)) return false;
+  const int cap = ::fcntl(sp.pipe[d].w, F_GETPIPE_SZ);
+  sp.cap[d] = cap > 0 ? static_cast<size_t>(cap) : 65536;
+  // Probe with a real splice (a zero-length one returns 0 before any
+  // check): the kernel refuses a socket that cannot splice with EINVAL
+  // before it moves a byte. What the probe moved waits in the pipe.
+  const ssize_t n = g_refuse_for_test.load(std::memory_order_relaxed)
+                        ? (errno = EINVAL, -1)
+                        : ::splice(sp.fd[d], nullptr, sp.pipe[d].w, nullptr, sp.cap[d],
+                                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    const int err = errno;
+    put_pipe(sp.pipe[d], true);
+    sp.pipe[d] = PipeFds{};
+    if (err == EINVAL || err == ENOSYS) {
+      SLUICE_LOG_DEBUG("relay: splice refused (%s); copying", std::strerror(err));
       return false;
     }
+    splice_fail(d, err, "read");
+    return false;
   }
-  for (int i = 0; i < 2; ++i) side_[i].t->read_stop();
-  splice_ = std::move(sp);
-  for (int i = 0; i < 2; ++i) {
-    const int rc = uv_poll_init_socket(engine().loop(), &splice_->poll[i], splice_->fd[i]);
-    if (rc != 0) {
-      splice_fail(i, -rc, "poll");  // closes what was initialised
-      return true;
-    }
-    splice_->poll[i].data = this;
-    splice_->poll_init[i] = true;
+  side_[d].t->read_stop();
+  sp.active[d] = true;
+  if (n > 0) {
+    sp.queued[d] = static_cast<size_t>(n);
+    sp.tcp[d]->count_spliced(static_cast<uint64_t>(n), 0);
+  } else if (n == 0) {
+    side_[d].eof = true;
   }
   splice_pump();
   return true;
@@ -278,6 +285,7 @@ void Relay::splice_pump() noexcept {
   for (int round = 0; round < 64 && !finishing_; ++round) {
     bool moved = false;
     for (int d = 0; d < 2 && !finishing_; ++d) {
+      if (!sp.active[d]) continue;
       Side& src = side_[d];
       const int dst = 1 - d;
       if (!src.eof && sp.queued[d] < sp.cap[d]) {
@@ -327,6 +335,7 @@ void Relay::splice_pump() noexcept {
     if (!moved) break;
   }
   if (finishing_) return;
+  // A spliced direction's end-of-stream: the copying path may be done too.
   maybe_done();
   if (!finishing_) splice_arm();
 }
@@ -337,8 +346,8 @@ void Relay::splice_arm() noexcept {
   Splice& sp = *splice_;
   for (int i = 0; i < 2; ++i) {
     int ev = 0;
-    if (!side_[i].eof && sp.queued[i] < sp.cap[i]) ev |= UV_READABLE;
-    if (sp.queued[1 - i] > 0) ev |= UV_WRITABLE;
+    if (sp.active[i] && !side_[i].eof && sp.queued[i] < sp.cap[i]) ev |= UV_READABLE;
+    if (sp.active[1 - i] && sp.queued[1 - i] > 0) ev |= UV_WRITABLE;
     if (ev == sp.events[i]) continue;
     sp.events[i] = ev;
     if (ev == 0) {
@@ -428,7 +437,7 @@ void Relay::Side::on_write_low() {
   Side& other = relay->side_[1 - idx];
   if (other.paused) {
     other.paused = false;
-    if (!other.eof && !relay->draining_) other.t->read_start();
+    if (!other.eof && !relay->reads_spliced(other.idx)) other.t->read_start();
   }
 }
 

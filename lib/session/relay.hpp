@@ -74,7 +74,11 @@ class Relay final : public EngineObject {
   void detach_observer() noexcept { observer_ = nullptr; }
   const RelayResult& result() const noexcept { return result_; }
   // splicing: bytes move with splice(2) (see the file comment).
-  bool splicing() const noexcept { return splice_ != nullptr; }
+  bool splicing() const noexcept {
+    return splice_ != nullptr && (splice_active(0) || splice_active(1));
+  }
+  // splice_active: direction |d| (side d -> side 1-d) moves with splice(2).
+  bool splice_active(int d) const noexcept;
   // refuse_splice_for_test: relays started from now on (any thread) behave
   // as if the kernel refused splice(2) (the fallback path).
   static void refuse_splice_for_test(bool on) noexcept;
@@ -104,8 +108,10 @@ class Relay final : public EngineObject {
   void maybe_done() noexcept;
   static void on_idle_timer(void* self);
   struct Splice;  // relay.cpp
-  bool start_splice() noexcept;
-  int splice_fd(int side, net::TcpTransport** tcp, bool queued_ok = false) const noexcept;
+  bool start_splice(int d) noexcept;
+  int read_fd(int side, net::TcpTransport** tcp) const noexcept;
+  int write_fd(int side, bool queued_ok) const noexcept;
+  bool reads_spliced(int side) const noexcept;
   void maybe_splice() noexcept;
   void splice_pump() noexcept;
   void splice_arm() noexcept;
@@ -118,10 +124,11 @@ class Relay final : public EngineObject {
   RelayObserver* observer_ = nullptr;
   RelayResult result_;
   bool finishing_ = false;
-  net::Closer closer_;              // both transports; its callback deletes the relay
-  std::unique_ptr<Splice> splice_;  // set while splicing
-  bool may_splice_ = false;         // both sides may become raw TCP later (VLESS Vision)
-  bool draining_ = false;           // both raw: reads stopped until the queues drain, then splice
+  net::Closer closer_;                 // both transports; its callback deletes the relay
+  std::unique_ptr<Splice> splice_;     // set while splicing
+  bool may_splice_ = false;            // both sides may become raw TCP later (VLESS Vision)
+  bool draining_[2] = {false, false};  // side i's reads stopped until the other side's queue
+                                       // drains, then direction i is spliced
 };
 
 }  // namespace sluice

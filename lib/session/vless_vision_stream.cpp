@@ -379,12 +379,16 @@ void VisionStream::switch_read_to_direct() noexcept {
   (void)pending_.append(conn_->take_raw_unconsumed());
 }
 
-int VisionStream::splice_fd(bool queued_ok) const noexcept {
-  if (!read_raw_ || !write_raw_ || !pending_.empty() || !held_.empty() || !prefix_.empty() ||
-      tcp_eof_ || failed_ || closing_)
-    return -1;
+int VisionStream::splice_read_fd() const noexcept {
+  if (!read_raw_ || !pending_.empty() || tcp_eof_ || failed_ || closing_) return -1;
   const auto* tcp = dynamic_cast<const net::TcpTransport*>(inner_.get());
-  return tcp != nullptr ? tcp->splice_fd(queued_ok) : -1;
+  return tcp != nullptr ? tcp->splice_read_fd() : -1;
+}
+
+int VisionStream::splice_write_fd(bool queued_ok) const noexcept {
+  if (!write_raw_ || !held_.empty() || !prefix_.empty() || failed_ || closing_) return -1;
+  const auto* tcp = dynamic_cast<const net::TcpTransport*>(inner_.get());
+  return tcp != nullptr ? tcp->splice_write_fd(queued_ok) : -1;
 }
 
 }  // namespace sluice
