@@ -58,7 +58,7 @@ struct Done final : RelayObserver {
 // next() does it again on the same Engine (and loop thread).
 struct Rig {
   std::unique_ptr<Engine> engine;
-  Acceptor* acc = nullptr;
+  std::unique_ptr<Acceptor> acc;
   int client = -1, server = -1;
   std::unique_ptr<Done> done;
   bool splicing = false;
@@ -66,7 +66,7 @@ struct Rig {
 
   explicit Rig(RelayOptions o = {}) : opts(o) {
     engine = std::move(*Engine::create());
-    acc = new Acceptor(*engine);
+    acc = std::make_unique<Acceptor>(*engine);
     REQUIRE(engine->start());
     next();
   }
@@ -90,6 +90,7 @@ struct Rig {
     if (server >= 0) ::close(server);
     REQUIRE(engine->stop());
     CHECK(engine->stats().pool.chunks_outstanding == 0);
+    acc.reset();
     engine.reset();
   }
   RelayResult result() {
