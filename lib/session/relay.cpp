@@ -24,12 +24,14 @@ namespace {
 struct PipeFds {
   int r = -1;
   int w = -1;
+  size_t cap = 0;  // capacity in bytes (F_GETPIPE_SZ)
 };
 
-// kIdlePipes pipe pairs are kept for the next relays of the loop thread
-// (creating one costs pipe2 + fcntl, closing two closes); kMaxPipes bounds
-// the pairs in use on the thread (two descriptors each): past it relays copy.
-constexpr size_t kIdlePipes = 16;
+// A spliced direction holds a pipe only while bytes are in it; kIdlePipes
+// empty pairs are kept for the loop thread's relays (creating one costs
+// pipe2 + two fcntl, closing two closes); kMaxPipes bounds the pairs on the
+// thread (two descriptors each): past it a direction goes back to copying.
+constexpr size_t kIdlePipes = 32;
 constexpr size_t kMaxPipes = 1024;
 
 struct PipeCache {
@@ -51,17 +53,19 @@ std::atomic<bool> g_refuse_for_test{false};
 bool get_pipe(PipeFds* out, size_t size) noexcept {
   if (g_pipes.idle_count > 0) {
     *out = g_pipes.idle[--g_pipes.idle_count];
-  } else {
-    if (g_pipes.live >= kMaxPipes) return false;
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
-    out->r = fds[0];
-    out->w = fds[1];
-    ++g_pipes.live;
+    return true;
   }
+  if (g_pipes.live >= kMaxPipes) return false;
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+  out->r = fds[0];
+  out->w = fds[1];
+  ++g_pipes.live;
   // Best effort: unprivileged processes may grow a pipe up to
   // /proc/sys/fs/pipe-max-size (1 MiB by default).
   (void)::fcntl(out->w, F_SETPIPE_SZ, static_cast<int>(size));
+  const int cap = ::fcntl(out->w, F_GETPIPE_SZ);
+  out->cap = cap > 0 ? static_cast<size_t>(cap) : 65536;
   return true;
 }
 
@@ -236,10 +240,9 @@ bool Relay::start_splice(int d) noexcept {
     splice_ = std::move(sp);
   }
   Splice& sp = *splice_;
-  const size_t want = std::min<size_t>(opts_.high_watermark, 1u << 20);
-  if (!get_pipe(&sp.pipe[d], want)) return false;
-  const int cap = ::fcntl(sp.pipe[d].w, F_GETPIPE_SZ);
-  sp.cap[d] = cap > 0 ? static_cast<size_t>(cap) : 65536;
+  if (!get_pipe(&sp.pipe[d], pipe_size())) return false;
+  // What a direction buffers: at most its pipe, and at most the high mark.
+  sp.cap[d] = std::min(sp.pipe[d].cap, opts_.high_watermark);
   // Probe with a real splice (a zero-length one returns 0 before any
   // check): the kernel refuses a socket that cannot splice with EINVAL
   // before it moves a byte. What the probe moved waits in the pipe.
@@ -266,8 +269,16 @@ bool Relay::start_splice(int d) noexcept {
   } else if (n == 0) {
     side_[d].eof = true;
   }
+  if (sp.queued[d] == 0) {  // an idle direction holds no pipe
+    put_pipe(sp.pipe[d], true);
+    sp.pipe[d] = PipeFds{};
+  }
   splice_pump();
   return true;
+}
+
+size_t Relay::pipe_size() const noexcept {
+  return std::min<size_t>(opts_.high_watermark, 1u << 20);
 }
 
 void Relay::splice_fail(int side, int err, const char* what) noexcept {
@@ -288,6 +299,16 @@ void Relay::splice_pump() noexcept {
       if (!sp.active[d]) continue;
       Side& src = side_[d];
       const int dst = 1 - d;
+      if (!src.eof && sp.queued[d] < sp.cap[d] && sp.pipe[d].r < 0 &&
+          !get_pipe(&sp.pipe[d], pipe_size())) {
+        // No pipe to be had on this thread: this direction copies again
+        // (its pipe is empty, so nothing is in flight).
+        sp.active[d] = false;
+        may_splice_ = false;
+        if (!src.paused) src.t->read_start();
+        if (finishing_) return;
+        continue;
+      }
       if (!src.eof && sp.queued[d] < sp.cap[d]) {
         const ssize_t n = ::splice(sp.fd[d], nullptr, sp.pipe[d].w, nullptr,
                                    sp.cap[d] - sp.queued[d], SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
@@ -322,6 +343,10 @@ void Relay::splice_pump() noexcept {
           splice_fail(dst, errno, "write");
           return;
         }
+      }
+      if (sp.queued[d] == 0 && sp.pipe[d].r >= 0) {  // back to the cache while idle
+        put_pipe(sp.pipe[d], true);
+        sp.pipe[d] = PipeFds{};
       }
       if (src.eof && sp.queued[d] == 0 && !sp.shut[dst]) {
         sp.shut[dst] = true;

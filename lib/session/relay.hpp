@@ -8,16 +8,17 @@
 // queues are empty, or on any error, or after idle_timeout_ms without
 // traffic, the relay closes both sides and frees itself.
 //
-// Splice: when both sides are plain TCP sockets with nothing buffered
-// (SOCKS5 / HTTP / mixed inbound -> direct; a VLESS Vision stream once both
-// its directions switched to direct copy, checked again as data passes), the
-// relay stops their reads and
-// moves bytes with splice(2), socket -> pipe -> socket, one pipe per
-// direction, so no byte enters user space. Half-close, the byte counters,
-// the idle timeout and the end-of-relay rules are the same; what a direction
-// buffers is what its pipe holds (at most the high watermark). Pipes come
-// from a small cache per loop thread and are bounded in number; without one,
-// or when the kernel refuses splice on these sockets (EINVAL), the relay
+// Splice: a direction whose source reads a raw TCP socket and whose
+// destination writes one, with nothing buffered between (SOCKS5 / HTTP /
+// mixed inbound -> direct; a VLESS Vision stream's direction once it
+// switched to direct copy, looked for again as data passes), moves with
+// splice(2), socket -> pipe -> socket, so no byte enters user space; the
+// source's reads stop. Half-close, the byte counters, the idle timeout and
+// the end-of-relay rules are the same; what a direction buffers is what its
+// pipe holds (at most the high watermark). A direction holds a pipe only
+// while bytes are in it, taken from and given back to a small cache per
+// loop thread; pipes are bounded in number per thread, and without one, or
+// when the kernel refuses splice on these sockets (EINVAL), the relay
 // copies as above.
 //
 // Time is the Engine's clock (Engine::now_ms), and the idle timeout a
@@ -112,6 +113,7 @@ class Relay final : public EngineObject {
   int read_fd(int side, net::TcpTransport** tcp) const noexcept;
   int write_fd(int side, bool queued_ok) const noexcept;
   bool reads_spliced(int side) const noexcept;
+  size_t pipe_size() const noexcept;
   void maybe_splice() noexcept;
   void splice_pump() noexcept;
   void splice_arm() noexcept;

@@ -274,11 +274,12 @@ TEST_CASE("splice: pipes are reused from the loop thread's cache", "[integration
     CHECK(wait_eof(rig.client));
     CHECK(wait_eof(rig.server));
     CHECK(rig.result().error == Errc::ok);
-    // Two pairs per relay, given back when it ends; the next relay takes
-    // them from the cache instead of making new ones.
+    // A direction holds a pipe only while bytes are in it and gives it back
+    // to the cache: the next relays take them from there, none is made.
     const size_t live = on_loop(*rig.engine, [] { return Relay::live_pipes_for_test(); });
     if (i == 0) first = live;
     CHECK(live == first);
-    CHECK(live >= 2);
+    CHECK(live >= 1);
+    CHECK(live <= 2);
   }
 }
