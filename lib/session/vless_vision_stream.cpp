@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "net/tcp_transport.hpp"
 #include "proto/vless/header.hpp"
 #include "sluice/log.hpp"
 
@@ -460,6 +461,18 @@ void VisionStream::switch_read_to_direct() noexcept {
   // precedes both.
   (void)pending_.append(conn_->take_pending_plaintext());
   (void)pending_.append(conn_->take_raw_unconsumed());
+}
+
+int VisionStream::splice_read_fd() const noexcept {
+  if (!read_raw_ || !pending_.empty() || tcp_eof_ || failed_ || closing_) return -1;
+  const auto* tcp = dynamic_cast<const net::TcpTransport*>(inner_.get());
+  return tcp != nullptr ? tcp->splice_read_fd() : -1;
+}
+
+int VisionStream::splice_write_fd(bool queued_ok) const noexcept {
+  if (!write_raw_ || !held_.empty() || !prefix_.empty() || failed_ || closing_) return -1;
+  const auto* tcp = dynamic_cast<const net::TcpTransport*>(inner_.get());
+  return tcp != nullptr ? tcp->splice_write_fd(queued_ok) : -1;
 }
 
 }  // namespace sluice
