@@ -662,7 +662,7 @@ TEST_CASE("engine server: hostile records after the handshake get their specific
   SECTION("a NewSessionTicket from a client") {
     RawClient c(srv->port(), pki.ca.certificate);
     REQUIRE(c.handshake());
-    const uint8_t nst[] = {4, 0, 0, 13, 0, 0, 0, 60, 0, 0, 0, 1, 0, 0, 1, 7, 0, 0};
+    const uint8_t nst[] = {4, 0, 0, 14, 0, 0, 0, 60, 0, 0, 0, 1, 0, 0, 1, 7, 0, 0};
     c.send_record(tls13::ContentType::handshake, nst);
     auto s = settled();
     CHECK(s.error == Errc::protocol_violation);
