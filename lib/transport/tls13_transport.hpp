@@ -49,7 +49,10 @@
 // completes the engine's traffic keys move into the record layer and the
 // engine is freed (its handshake state is most of a connection's memory):
 // client_engine() / server_engine() are null from the handshake handler on;
-// info() keeps the negotiated facts, records() the record layer.
+// info() keeps the negotiated facts, records() the record layer. The
+// record layer seals application data itself, so a ServerConfig's
+// first_app_record_length is applied by calling
+// records()->pad_first_record() in the handshake handler.
 //
 // Leaving TLS mid-stream (VLESS Vision): with one-record reads, a handler can
 // stop at any record boundary by calling read_stop() inside on_data; then
