@@ -14,6 +14,11 @@
 //   sluice generate ech-keypair <public_name>
 //       an "ECH CONFIGS" block for clients (tls.ech.config) and the matching
 //       "ECH KEYS" block for the server (tls.ech.key), as sing-box prints them
+//   sluice generate reality-keypair [--short-ids N]
+//       an X25519 key pair for REALITY as sing-box prints it ("PrivateKey:"
+//       for the server's tls.reality.private_key, "PublicKey:" for the
+//       clients' public_key) and N (default 1, at most 16) random 8-byte
+//       short ids ("ShortId:") for short_id
 //   sluice generate uuid [name]
 //       a random (version 4) UUID for a VLESS user, as sing-box prints one;
 //       with a name of 1-30 characters, the UUIDv5 VLESS maps it to
@@ -32,6 +37,7 @@
 #include "crypto/tls_ech.hpp"
 #include "crypto/tls_keypair.hpp"
 #include "crypto/tls_verify.hpp"
+#include "proto/reality/auth.hpp"
 #include "proto/vless/user_id.hpp"
 #include "sluice/cipher.hpp"
 
@@ -42,6 +48,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: sluice generate tls-keypair <name> -o <dir> [--days N]\n"
                "       sluice generate ech-keypair <public_name>\n"
+               "       sluice generate reality-keypair [--short-ids N]\n"
                "       sluice generate uuid [name]\n");
   return 2;
 }
@@ -63,6 +70,37 @@ int generate_uuid(int argc, char** argv) {
   std::printf("%s\n", vless::format_user_id(id).c_str());
   return 0;
 }
+int generate_reality_keypair(int argc, char** argv) {
+  int short_ids = 1;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--short-ids") == 0 && i + 1 < argc) {
+      char* end = nullptr;
+      const long n = std::strtol(argv[++i], &end, 10);
+      if (end == argv[i] || *end != '\0' || n < 0 || n > 16) {
+        std::fprintf(stderr, "sluice generate: --short-ids takes 0..16, got \"%s\"\n", argv[i]);
+        return 2;
+      }
+      short_ids = static_cast<int>(n);
+    } else {
+      std::fprintf(stderr, "sluice generate: unexpected argument \"%s\"\n", argv[i]);
+      return 2;
+    }
+  }
+  reality::Key priv{};
+  random_bytes(priv);
+  std::printf("PrivateKey: %s\n", reality::encode_key(priv).c_str());
+  std::printf("PublicKey: %s\n", reality::encode_key(reality::public_key_of(priv)).c_str());
+  secure_wipe(priv);
+  for (int i = 0; i < short_ids; ++i) {
+    reality::ShortId id{};
+    random_bytes(id);
+    std::printf("ShortId: ");
+    for (uint8_t b : id) std::printf("%02x", b);
+    std::printf("\n");
+  }
+  return 0;
+}
+
 // write_new_file creates |path| with |mode| (failing if it exists) and
 // writes |text| to it.
 bool write_new_file(const std::string& path, const std::string& text, mode_t mode) {
@@ -177,6 +215,8 @@ int generate_tls_keypair(const std::string& name, int argc, char** argv) {
 
 int cmd_generate(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "uuid") == 0) return generate_uuid(argc, argv);
+  if (argc >= 2 && std::strcmp(argv[1], "reality-keypair") == 0)
+    return generate_reality_keypair(argc, argv);
   if (argc < 3) return usage();
   const std::string what = argv[1];
   const std::string name = argv[2];

@@ -18,6 +18,8 @@ constexpr F kListen[] = {
     "listen_port",
     "tcp_fast_open",
     "udp_timeout",
+    "max_connections",
+    "max_connections_per_ip",
     // accepted, ignored with a warning
     "bind_interface",
     "routing_mark",
@@ -83,6 +85,18 @@ constexpr F kTrojanOutbound[] = {"server", "server_port", "password", "network",
 constexpr F kVlessOutbound[] = {"server", "server_port",     "uuid",
                                 "flow",   "packet_encoding", "network",
                                 "tls",    "multiplex",       "transport"};
+constexpr F kSshOutbound[] = {"server",
+                              "server_port",
+                              "user",
+                              "password",
+                              "private_key",
+                              "private_key_path",
+                              "private_key_passphrase",
+                              "host_key",
+                              "host_key_algorithms",
+                              "client_version",
+                              "known_hosts",
+                              "insecure"};
 
 constexpr F kTlsClient[] = {
     "enabled",
@@ -147,6 +161,21 @@ constexpr F kTlsServer[] = {
 constexpr F kTlsSniCertificate[] = {"server_name", "certificate", "certificate_path", "key",
                                     "key_path"};
 constexpr F kTlsEchServer[] = {"enabled", "key", "key_path", "config"};
+constexpr F kTlsRealityClient[] = {"enabled", "public_key", "short_id", "client_version",
+                                   "spider_x", "x25519_only",
+                                   // Xray names
+                                   "password", "publicKey", "shortId", "spiderX", "mldsa65Verify",
+                                   // accepted, ignored
+                                   "fingerprint", "show"};
+constexpr F kTlsRealityServer[] = {
+    "enabled", "handshake", "private_key", "short_id", "max_time_difference", "min_client_version",
+    "max_client_version",
+    // Xray names
+    "target", "dest", "privateKey", "shortIds", "serverNames", "maxTimeDiff", "minClientVer",
+    "maxClientVer", "mldsa65Seed", "xver",
+    // accepted, ignored
+    "limitFallbackUpload", "limitFallbackDownload", "show", "masterKeyLog", "type"};
+constexpr F kTlsRealityHandshake[] = {"server", "server_port"};
 
 }  // namespace
 
@@ -156,10 +185,10 @@ constinit const FieldTable kRouteFields{"route", kRoute};
 constinit const FieldTable kInboundFields{"inbound", kInbound};
 constinit const FieldTable kListenFields{"listen", kListen};
 
-// The first four listen fields are read; the rest are accepted and ignored.
-static_assert(kListen[4] == F("bind_interface"), "kListenIgnoredFields starts at bind_interface");
+// The first six listen fields are read; the rest are accepted and ignored.
+static_assert(kListen[6] == F("bind_interface"), "kListenIgnoredFields starts at bind_interface");
 constinit const std::span<const std::string_view> kListenIgnoredFields =
-    std::span<const std::string_view>(kListen).subspan(4);
+    std::span<const std::string_view>(kListen).subspan(6);
 constinit const FieldTable kSocksInboundFields{"inbound.socks", kSocksInbound};
 constinit const FieldTable kHttpInboundFields{"inbound.http", kHttpInbound};
 constinit const FieldTable kMixedInboundFields{"inbound.mixed", kMixedInbound};
@@ -177,6 +206,7 @@ constinit const FieldTable kSocksOutboundFields{"outbound.socks", kSocksOutbound
 constinit const FieldTable kHttpOutboundFields{"outbound.http", kHttpOutbound};
 constinit const FieldTable kTrojanOutboundFields{"outbound.trojan", kTrojanOutbound};
 constinit const FieldTable kVlessOutboundFields{"outbound.vless", kVlessOutbound};
+constinit const FieldTable kSshOutboundFields{"outbound.ssh", kSshOutbound};
 constinit const FieldTable kTlsClientFields{"tls.client", kTlsClient};
 constinit const FieldTable kTlsUtlsFields{"tls.client.utls", kTlsUtls};
 constinit const FieldTable kTlsEchClientFields{"tls.client.ech", kTlsEchClient};
@@ -184,6 +214,10 @@ constinit const FieldTable kTlsServerFields{"tls.server", kTlsServer};
 constinit const FieldTable kTlsSniCertificateFields{"tls.server.sni_certificates",
                                                     kTlsSniCertificate};
 constinit const FieldTable kTlsEchServerFields{"tls.server.ech", kTlsEchServer};
+constinit const FieldTable kTlsRealityClientFields{"tls.client.reality", kTlsRealityClient};
+constinit const FieldTable kTlsRealityServerFields{"tls.server.reality", kTlsRealityServer};
+constinit const FieldTable kTlsRealityHandshakeFields{"tls.server.reality.handshake",
+                                                      kTlsRealityHandshake};
 
 std::span<const FieldTable* const> all_field_tables() noexcept {
   static const FieldTable* const kAll[] = {
@@ -209,12 +243,16 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kHttpOutboundFields,
       &kTrojanOutboundFields,
       &kVlessOutboundFields,
+      &kSshOutboundFields,
       &kTlsClientFields,
       &kTlsUtlsFields,
       &kTlsEchClientFields,
       &kTlsServerFields,
       &kTlsSniCertificateFields,
       &kTlsEchServerFields,
+      &kTlsRealityClientFields,
+      &kTlsRealityServerFields,
+      &kTlsRealityHandshakeFields,
   };
   return kAll;
 }

@@ -49,12 +49,16 @@ extern const FieldTable kSocksOutboundFields;
 extern const FieldTable kHttpOutboundFields;
 extern const FieldTable kTrojanOutboundFields;
 extern const FieldTable kVlessOutboundFields;
+extern const FieldTable kSshOutboundFields;
 extern const FieldTable kTlsClientFields;
 extern const FieldTable kTlsUtlsFields;
 extern const FieldTable kTlsEchClientFields;
 extern const FieldTable kTlsServerFields;
 extern const FieldTable kTlsSniCertificateFields;
 extern const FieldTable kTlsEchServerFields;
+extern const FieldTable kTlsRealityClientFields;
+extern const FieldTable kTlsRealityServerFields;
+extern const FieldTable kTlsRealityHandshakeFields;
 
 // all_field_tables lists every table above.
 std::span<const FieldTable* const> all_field_tables() noexcept;

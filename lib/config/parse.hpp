@@ -21,6 +21,15 @@ Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
 // parse_tls_server reads an inbound "tls" object.
 Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
                         TlsServerOptions* out);
+// parse_reality_client / parse_reality_server read a "tls.reality" object
+// (lib/config/reality.cpp).
+Status parse_reality_client(ConfigCtx& ctx, const Json& j, const std::string& path,
+                            TlsRealityClientOptions* out);
+Status parse_reality_server(ConfigCtx& ctx, const Json& j, const std::string& path,
+                            TlsRealityServerOptions* out);
+// reality_needs_vless refuses an enabled "tls.reality" on a protocol other
+// than VLESS; |tls_path| is the "tls" object's path.
+Status reality_needs_vless(ConfigCtx& ctx, const std::string& tls_path, bool enabled);
 // parse_trojan_outbound reads the trojan-specific fields of an outbound.
 Status parse_trojan_outbound(ObjectReader& r, TrojanOutboundOptions* o);
 // parse_trojan_inbound reads the trojan-specific fields of an inbound.
@@ -28,6 +37,8 @@ Status parse_trojan_inbound(ObjectReader& r, TrojanInboundOptions* o);
 // parse_vless_outbound / parse_vless_inbound read the vless-specific fields.
 Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o);
 Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o);
+// parse_ssh_outbound reads the ssh-specific fields (config/ssh.cpp).
+Status parse_ssh_outbound(ObjectReader& r, SshOutboundOptions* o);
 // parse_network reads "network" (tcp, udp or both).
 Status parse_network(ObjectReader& r, Network* out);
 // parse_server reads the required "server" and "server_port".

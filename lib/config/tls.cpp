@@ -7,6 +7,7 @@
 // conflicts); certificates, keys and ECH blobs are read and parsed when the
 // TLS context is built (lib/crypto/tls_context), which names the field at
 // fault.
+#include <algorithm>
 #include <cctype>
 
 #include "config/parse.hpp"
@@ -201,8 +202,12 @@ Status parse_tls_client(ConfigCtx& ctx, const Json& j, const std::string& path,
     }
   }
   SLUICE_TRY(sub_object(r, "reality", &sub, &on));
-  if (on) return ctx.fail(Errc::config_invalid, r.path("reality"), "not supported yet");
-  if (sub != nullptr && !sub->empty()) ctx.warn(r.path("reality"), "not enabled, ignored");
+  if (sub != nullptr) {
+    SLUICE_TRY(parse_reality_client(ctx, *sub, r.path("reality"), &out->reality));
+    if (!on && !sub->empty()) ctx.warn(r.path("reality"), "not enabled, ignored");
+    if (on && out->ech.enabled)
+      return ctx.fail(Errc::config_invalid, r.path("reality"), "conflicts with ech");
+  }
   for (const char* k :
        {"client_certificate", "client_certificate_path", "client_key", "client_key_path"}) {
     r.ignore(k, "client certificates are not supported yet, ignored");
@@ -240,12 +245,34 @@ Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
       out->sni_certificates.push_back(std::move(cert));
     }
   }
-  if (out->enabled && out->certificate.certificate.empty() &&
+  // REALITY serves the real site's handshake with a certificate of its own.
+  const Json* reality;
+  bool reality_on;
+  SLUICE_TRY(sub_object(r, "reality", &reality, &reality_on));
+  if (reality != nullptr) {
+    SLUICE_TRY(parse_reality_server(ctx, *reality, r.path("reality"), &out->reality));
+    if (!reality_on && !reality->empty()) ctx.warn(r.path("reality"), "not enabled, ignored");
+  }
+  if (reality_on) {
+    if (!out->certificate.certificate.empty() || !out->certificate.certificate_path.empty() ||
+        !out->sni_certificates.empty())
+      return ctx.fail(Errc::config_invalid, r.path("certificate"),
+                      "REALITY uses the handshake target's identity; remove the certificate");
+    if (!out->server_name.empty() &&
+        std::find(out->reality.server_names.begin(), out->reality.server_names.end(),
+                  out->server_name) == out->reality.server_names.end())
+      out->reality.server_names.push_back(out->server_name);
+    if (out->reality.server_names.empty())
+      return ctx.fail(Errc::config_missing_field, r.path("server_name"),
+                      "REALITY needs the SNI it accepts (server_name or reality.serverNames)");
+  }
+  if (out->enabled && !reality_on && out->certificate.certificate.empty() &&
       out->certificate.certificate_path.empty()) {
     return ctx.fail(Errc::config_missing_field, r.path("certificate"),
                     "a TLS server needs certificate or certificate_path (acme is not supported)");
   }
-  if (out->enabled && out->certificate.key.empty() && out->certificate.key_path.empty()) {
+  if (out->enabled && !reality_on && out->certificate.key.empty() &&
+      out->certificate.key_path.empty()) {
     return ctx.fail(Errc::config_missing_field, r.path("key"),
                     "a TLS server needs key or key_path");
   }
@@ -264,8 +291,8 @@ Status parse_tls_server(ConfigCtx& ctx, const Json& j, const std::string& path,
     e.finish();
     if (!on && !sub->empty()) ctx.warn(r.path("ech"), "not enabled, ignored");
   }
-  SLUICE_TRY(sub_object(r, "reality", &sub, &on));
-  if (on) return ctx.fail(Errc::config_invalid, r.path("reality"), "not supported yet");
+  if (reality_on && out->ech.enabled)
+    return ctx.fail(Errc::config_invalid, r.path("reality"), "conflicts with ech");
   SLUICE_TRY(r.reject("acme", "ACME is not supported; give certificate and key"));
   for (const char* k :
        {"cipher_suites", "curve_preferences", "client_authentication", "client_certificate",

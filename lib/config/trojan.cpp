@@ -12,6 +12,7 @@ Status parse_trojan_outbound(ObjectReader& r, TrojanOutboundOptions* o) {
   const Json* tls;
   SLUICE_TRY(r.object("tls", &tls));
   if (tls != nullptr) SLUICE_TRY(parse_tls_client(r.ctx(), *tls, r.path("tls"), &o->tls));
+  SLUICE_TRY(reality_needs_vless(r.ctx(), r.path("tls"), o->tls.reality.enabled));
   // sing-box allows Trojan in the clear (for a transport that encrypts);
   // sluice has no such transport yet, and plain Trojan exposes the password.
   if (!o->tls.enabled) {
@@ -32,6 +33,7 @@ Status parse_trojan_inbound(ObjectReader& r, TrojanInboundOptions* o) {
   const Json* tls;
   SLUICE_TRY(r.object("tls", &tls));
   if (tls != nullptr) SLUICE_TRY(parse_tls_server(r.ctx(), *tls, r.path("tls"), &o->tls));
+  SLUICE_TRY(reality_needs_vless(r.ctx(), r.path("tls"), o->tls.reality.enabled));
   if (!o->tls.enabled) {
     return r.ctx().fail(Errc::config_invalid, r.path("tls"),
                         "trojan needs \"tls\": {\"enabled\": true, certificate, key}");

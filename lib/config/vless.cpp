@@ -46,6 +46,10 @@ Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o) {
   const Json* tls;
   SLUICE_TRY(r.object("tls", &tls));
   if (tls != nullptr) SLUICE_TRY(parse_tls_client(r.ctx(), *tls, r.path("tls"), &o->tls));
+  if (o->tls.reality.enabled && !o->tls.enabled) {
+    return r.ctx().fail(Errc::config_invalid, r.path("tls"),
+                        "REALITY needs \"tls\": {\"enabled\": true}");
+  }
   if (!o->flow.empty() && !o->tls.enabled) {
     return r.ctx().fail(Errc::config_invalid, r.path("flow"),
                         "xtls-rprx-vision needs \"tls\": {\"enabled\": true}");
@@ -67,6 +71,10 @@ Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o) {
   const Json* tls;
   SLUICE_TRY(r.object("tls", &tls));
   if (tls != nullptr) SLUICE_TRY(parse_tls_server(r.ctx(), *tls, r.path("tls"), &o->tls));
+  if (o->tls.reality.enabled && !o->tls.enabled) {
+    return r.ctx().fail(Errc::config_invalid, r.path("tls"),
+                        "REALITY needs \"tls\": {\"enabled\": true}");
+  }
   SLUICE_TRY(parse_fallbacks(r, &o->fallback, &o->fallback_for_alpn));
   return reject_multiplex_transport(r);
 }

@@ -8,11 +8,12 @@
 // The user part is the id (a UUID or a 1-30 character name). Own keys:
 // encryption (only none/empty), flow (xtls-rprx-vision; a -udp443 suffix is
 // stripped), headerType (only none), packetEncoding (xudp — the default —
-// or none; packet is refused), REALITY's pbk/sid (checked for shape).
-// security defaults to none; reality is parsed, then refused until REALITY
-// is built. Transport parameters a raw-TCP VLESS does not use are ignored.
+// or none; packet is refused), REALITY's pbk/sid/spx (security=reality;
+// pqv is refused). security defaults to none. Transport parameters a raw-TCP
+// VLESS does not use are ignored.
 #include "config/link_common.hpp"
 #include "proto/base64.hpp"
+#include "proto/reality/auth.hpp"
 #include "proto/vless/addons.hpp"
 #include "proto/vless/user_id.hpp"
 #include "sluice/config.hpp"
@@ -71,30 +72,47 @@ class VlessLink final : public config::LinkScheme {
         return false;
       }
     } else if (key == "pbk") {
-      auto k = base64_decode(value, Base64Alphabet::url);
-      if (!k || k->size() != 32) {
+      if (!reality::parse_key(value)) {
         *error = "pbk: expected a base64url X25519 public key";
         return false;
       }
-      reality_key_ = true;
+      v_.tls.reality.public_key = value;
     } else if (key == "sid") {
-      if (value.size() > 16 || !config::is_hex(value)) {
-        *error = "sid: expected 0-16 hex digits";
+      if (!reality::parse_short_id(value)) {
+        *error = "sid: expected 0-16 hex digits, an even number of them";
+        return false;
+      }
+      v_.tls.reality.short_id = value;
+    } else if (key == "spx") {
+      if (!value.empty() && value[0] != '/') {
+        *error = "spx: expected a path starting with /";
+        return false;
+      }
+      v_.tls.reality.spider_x = value;
+    } else if (key == "pqv") {
+      if (!value.empty()) {
+        *error = "pqv: ML-DSA-65 verification is not supported";
         return false;
       }
     }
-    // spx, pqv, host, path, serviceName, mode, authority, extra, seed, vcn,
-    // fm: not used by raw-TCP VLESS.
+    // host, path, serviceName, mode, authority, extra, seed, vcn, fm: not
+    // used by raw-TCP VLESS.
     return true;
   }
 
   bool finish(config::LinkCommon&& c, OutboundOptions* out, std::string* error) override {
     if (c.security == config::LinkSecurity::reality) {
-      *error =
-          reality_key_ ? "security=reality: REALITY not built yet" : "security=reality needs pbk";
-      return false;
+      if (v_.tls.reality.public_key.empty()) {
+        *error = "security=reality needs pbk";
+        return false;
+      }
+      v_.tls.reality.enabled = true;
+    } else if (!v_.tls.reality.public_key.empty() || !v_.tls.reality.short_id.empty() ||
+               !v_.tls.reality.spider_x.empty()) {
+      v_.tls.reality = {};  // REALITY keys without security=reality: not in effect
     }
-    v_.tls.enabled = c.security == config::LinkSecurity::tls;
+    v_.tls.enabled =
+        c.security == config::LinkSecurity::tls || c.security == config::LinkSecurity::reality;
     if (!v_.flow.empty() && !v_.tls.enabled) {
       *error = "flow xtls-rprx-vision needs security=tls or reality";
       return false;

@@ -8,6 +8,7 @@
 
 #include <new>
 
+#include "inbound/reality_source.hpp"
 #include "proto/vless/header.hpp"
 #include "proto/vless/udp_framing.hpp"
 #include "proto/vless/xudp_framing.hpp"
@@ -36,6 +37,8 @@ ServerDriverOptions make_driver_options(const VlessInboundConfig& o) {
   d.relay = o.relay;
   d.udp.idle_timeout_ms = o.udp_idle_timeout_ms;
   d.udp.write_queue = 1024 * 1024;  // reply bytes queued to the client
+  d.max_connections = o.limits.max_connections;
+  d.max_connections_per_ip = o.limits.max_connections_per_ip;
   return d;
 }
 
@@ -54,6 +57,8 @@ Result<std::unique_ptr<VlessInbound>> VlessInbound::create(Engine& e, const Vles
     return Errc::invalid_argument;
   }
   ServerDriverOptions d = make_driver_options(o);
+  if (o.tls.enabled && o.tls.reality.enabled)
+    return create_reality(e, o, std::move(d), router, reason);
   std::shared_ptr<tls::TlsServerContext> ctx;
   if (o.tls.enabled) {
     std::string why;
@@ -71,6 +76,30 @@ Result<std::unique_ptr<VlessInbound>> VlessInbound::create(Engine& e, const Vles
   in->vision_ = std::make_shared<VisionCounters>();
   Status st = in->listen(o.listen, o.port, o.listen_opts, reason);
   if (!st) return st.error();
+  return in;
+}
+
+Result<std::unique_ptr<VlessInbound>> VlessInbound::create_reality(Engine& e,
+                                                                   const VlessInboundConfig& o,
+                                                                   ServerDriverOptions d,
+                                                                   Router* router,
+                                                                   std::string* reason) {
+  auto src = reality_source_options(o.tls.reality, reason);
+  if (!src) return src.error();
+  src->log_prefix = ServerDriver::make_log_prefix("vless", o.tag);
+  src->listen = o.listen;
+  src->port = o.port;
+  src->listen_opts = o.listen_opts;
+  src->target_dial = o.fallback_dial;
+  src->handshake_timeout_ms = o.handshake_timeout_ms;
+  src->relay = o.relay;
+  std::unique_ptr<VlessInbound> in(new (std::nothrow) VlessInbound(e, o, std::move(d), router));
+  if (!in) return Errc::no_memory;
+  in->vision_ = std::make_shared<VisionCounters>();
+  auto s = RealitySource::create(e, *src, in->sink(), reason);
+  if (!s) return s.error();
+  in->reality_ = s->get();
+  in->add_source(std::unique_ptr<TransportSource>(s->release()));
   return in;
 }
 

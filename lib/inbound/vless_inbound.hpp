@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "crypto/tls_context.hpp"
+#include "inbound/reality_source.hpp"
 #include "inbound/router.hpp"
 #include "inbound/server_driver.hpp"
 #include "net/dialer.hpp"
@@ -59,6 +60,8 @@ using VlessInboundUser = vless::ServerUser;  // name, id, flow
 
 struct VlessInboundConfig {
   std::string tag;
+  // limits: max_connections and max_connections_per_ip (0 = none).
+  ConnectionLimit::Options limits;
   std::string listen = "127.0.0.1";
   uint16_t port = 0;  // 0 = ephemeral
   std::vector<VlessInboundUser> users;
@@ -99,9 +102,15 @@ class VlessInbound final : public ServerDriver {
   const VlessInboundStats& stats() const noexcept { return stats_; }
   // vision: Vision streams served and how many switched to direct copy.
   VisionCounters vision() const noexcept { return *vision_; }
+  // reality: the REALITY gate (tls.reality), null otherwise.
+  const RealitySource* reality() const noexcept { return reality_; }
 
  private:
   VlessInbound(Engine& e, const VlessInboundConfig& o, ServerDriverOptions d, Router* r);
+  static Result<std::unique_ptr<VlessInbound>> create_reality(Engine& e,
+                                                              const VlessInboundConfig& o,
+                                                              ServerDriverOptions d, Router* router,
+                                                              std::string* reason);
   std::unique_ptr<ServerCore> make_core(TlsTransport* tls) override;
   void on_event(DriverEvent ev, const ServerDecision* d, const DatagramRelayResult* r) override;
   Result<std::unique_ptr<Transport>> wrap_client(std::unique_ptr<Transport> t, TlsTransport* tls,
@@ -114,6 +123,7 @@ class VlessInbound final : public ServerDriver {
   std::shared_ptr<tls::TlsServerContext> ctx_;  // nullptr: plain TCP
   std::shared_ptr<VisionCounters> vision_;      // shared with the VisionStreams
   VlessInboundStats stats_;
+  RealitySource* reality_ = nullptr;  // owned by the driver's sources
 };
 
 }  // namespace sluice

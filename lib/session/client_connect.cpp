@@ -44,7 +44,10 @@ void ClientConnect::start(Engine& e, const DialTarget& to, ConnectProtocol* p, C
   // Either dial may answer inside start, and the owner may delete this
   // object in that answer: keep the dial only if neither happened.
   std::shared_ptr<bool> alive = alive_;
-  if (to.strategy == DialTarget::Strategy::tls && !to.tls.utls.empty()) {
+  if (to.strategy == DialTarget::Strategy::tls && to.tls.reality) {
+    RealityDial* d = RealityDial::start(e, to.host, to.port, to.tls_ctx, to.tls, this);
+    if (*alive && !answered_) reality_dial_ = d;
+  } else if (to.strategy == DialTarget::Strategy::tls && !to.tls.utls.empty()) {
     Tls13Dial* d = Tls13Dial::start(e, to.host, to.port, to.tls_ctx, to.tls.utls, to.tls, this);
     if (*alive && !answered_) tls13_dial_ = d;
   } else if (to.strategy == DialTarget::Strategy::tls) {
@@ -59,9 +62,11 @@ void ClientConnect::start(Engine& e, const DialTarget& to, ConnectProtocol* p, C
 void ClientConnect::cancel() noexcept {
   if (tls_dial_) tls_dial_->cancel();
   if (tls13_dial_) tls13_dial_->cancel();
+  if (reality_dial_) reality_dial_->cancel();
   if (tcp_dial_) tcp_dial_->cancel();
   tls_dial_ = nullptr;
   tls13_dial_ = nullptr;
+  reality_dial_ = nullptr;
   tcp_dial_ = nullptr;
   if (deadline_) deadline_->stop();
   if (conn_) close_and_delete(conn_.release());
@@ -99,6 +104,7 @@ void ClientConnect::on_tls_dial(Result<std::unique_ptr<TlsTransport>> t, const c
 void ClientConnect::on_tls13_dial(Result<std::unique_ptr<Tls13Transport>> t, const char* reason) {
   answered_ = true;
   tls13_dial_ = nullptr;
+  reality_dial_ = nullptr;
   if (!t) {
     failed(t.error(), reason);
     return;

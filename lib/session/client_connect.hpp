@@ -49,6 +49,7 @@
 #include "crypto/tls_context.hpp"
 #include "net/dialer.hpp"
 #include "net/timer.hpp"
+#include "session/reality_dial.hpp"
 #include "sluice/stream.hpp"
 #include "transport/tls13_transport.hpp"
 #include "transport/tls_dial.hpp"
@@ -128,7 +129,7 @@ class ClientConnect final : private net::DialHandler,
   void cancel() noexcept;
   bool connecting() const noexcept {
     return tcp_dial_ != nullptr || tls_dial_ != nullptr || tls13_dial_ != nullptr ||
-           conn_ != nullptr;
+           reality_dial_ != nullptr || conn_ != nullptr;
   }
 
  private:
@@ -151,9 +152,10 @@ class ClientConnect final : private net::DialHandler,
   net::Dial* tcp_dial_ = nullptr;
   TlsDial* tls_dial_ = nullptr;
   Tls13Dial* tls13_dial_ = nullptr;
-  std::optional<net::Timer> deadline_;  // when the protocol has one
-  std::unique_ptr<Transport> conn_;     // during the reply phase
-  Chain in_;                            // reply bytes not consumed yet
+  RealityDial* reality_dial_ = nullptr;  // answers through on_tls13_dial
+  std::optional<net::Timer> deadline_;   // when the protocol has one
+  std::unique_ptr<Transport> conn_;      // during the reply phase
+  Chain in_;                             // reply bytes not consumed yet
   bool conn_tls_ = false;
   bool answered_ = false;
   // alive_ tells start() whether an early answer deleted this object.

@@ -8,6 +8,7 @@
 #include "net/engine_internal.hpp"
 #include "proto/vless/udp_framing.hpp"
 #include "proto/vless/xudp_framing.hpp"
+#include "session/reality_dial.hpp"
 #include "session/stream_datagram_flow.hpp"
 #include "session/vless_connect.hpp"
 #include "sluice/config.hpp"
@@ -102,6 +103,14 @@ Result<std::unique_ptr<VlessSession>> VlessSession::create(Engine& e, std::strin
       return st.error();
     }
     target->opts.dial.utls = utls_fingerprint(tls);  // the engine client instead of libssl
+    if (tls.reality.enabled) {
+      auto r = reality_client_options(tls.reality, &w);
+      if (!r) {
+        if (why) *why = "tls: " + w;
+        return r.error();
+      }
+      target->opts.dial.reality = std::move(*r);
+    }
     auto ctx = tls::TlsClientContext::create(tls, o.server, {}, &w);
     if (!ctx) {
       if (why) *why = "tls: " + w;

@@ -24,6 +24,10 @@
 
 namespace sluice {
 
+namespace reality {
+struct ClientOptions;
+}
+
 struct TlsDialOptions {
   net::DialOptions dial;
   uint64_t handshake_timeout_ms = 10000;
@@ -37,6 +41,9 @@ struct TlsDialOptions {
   // with this ClientHello fingerprint (Tls13Dial, `tls.utls`) instead of
   // BoringSSL's libssl; ClientConnect picks the dial. No ECH, no tickets.
   std::string utls;
+  // reality: set = a REALITY client (session/reality_dial.hpp) on the
+  // engine, with the utls fingerprint (chrome when empty).
+  std::shared_ptr<const reality::ClientOptions> reality;
 };
 
 class TlsDialHandler {

@@ -160,15 +160,28 @@ TEST_CASE("vless:// share links", "[config][vless]") {
   REQUIRE(none);
   CHECK(std::get<VlessOutboundOptions>(none->options).packet_encoding.empty());
 
-  // REALITY is parsed (and its parameters checked), then refused.
+  // REALITY: pbk, sid and spx land in tls.reality, TLS on.
   auto reality = parse_vless_link(
       "vless://bf000d23-0752-40b4-affe-68f7707a9661@203.0.113.7:443?encryption=none"
       "&flow=xtls-rprx-vision&security=reality&sni=www.example.com&fp=chrome"
-      "&pbk=Zm9vYmFyLXB1YmxpYy1rZXktMzItYnl0ZXMtbG9uZzE&sid=a1b2c3d4&type=tcp#n",
+      "&pbk=Zm9vYmFyLXB1YmxpYy1rZXktMzItYnl0ZXMtbG9uZzE&sid=a1b2c3d4&spx=%2Fsearch&type=tcp#n",
       &why);
-  CHECK_FALSE(reality);
-  CHECK(reality.error() == Errc::config_invalid);
-  CHECK_THAT(why, Catch::Contains("REALITY not built yet"));
+  INFO(why);
+  REQUIRE(reality);
+  const auto& rv = std::get<VlessOutboundOptions>(reality->options);
+  CHECK(rv.tls.enabled);
+  CHECK(rv.tls.reality.enabled);
+  CHECK(rv.tls.reality.public_key == "Zm9vYmFyLXB1YmxpYy1rZXktMzItYnl0ZXMtbG9uZzE");
+  CHECK(rv.tls.reality.short_id == "a1b2c3d4");
+  CHECK(rv.tls.reality.spider_x == "/search");
+  CHECK(rv.tls.server_name == "www.example.com");
+  CHECK(rv.tls.utls.fingerprint == "chrome");
+  CHECK(rv.flow == "xtls-rprx-vision");
+  // REALITY parameters without security=reality are not in effect.
+  auto tls_only = parse_vless_link(
+      "vless://test@h:1?security=tls&pbk=Zm9vYmFyLXB1YmxpYy1rZXktMzItYnl0ZXMtbG9uZzE", &why);
+  REQUIRE(tls_only);
+  CHECK_FALSE(std::get<VlessOutboundOptions>(tls_only->options).tls.reality.enabled);
 
   struct Bad {
     const char* link;
@@ -199,6 +212,12 @@ TEST_CASE("vless:// share links", "[config][vless]") {
       {"vless://a@h:1?security=reality&pbk=AAAA", "pbk: expected"},
       {"vless://a@h:1?security=reality&pbk=Zm9vYmFyLXB1YmxpYy1rZXktMzItYnl0ZXMtbG9uZzE&sid=xyz",
        "sid: expected"},
+      {"vless://a@h:1?security=reality&pbk=Zm9vYmFyLXB1YmxpYy1rZXktMzItYnl0ZXMtbG9uZzE&sid=abc",
+       "sid: expected"},
+      {"vless://a@h:1?security=reality&pbk=Zm9vYmFyLXB1YmxpYy1rZXktMzItYnl0ZXMtbG9uZzE&spx=x",
+       "spx: expected"},
+      {"vless://a@h:1?security=reality&pbk=Zm9vYmFyLXB1YmxpYy1rZXktMzItYnl0ZXMtbG9uZzE&pqv=AAAA",
+       "pqv: ML-DSA-65"},
   };
   for (const Bad& b : bad) {
     INFO(b.link);

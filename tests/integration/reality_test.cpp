@@ -1,0 +1,405 @@
+// REALITY end to end on 127.0.0.1, built from JSON configs like `sluice run`:
+// app -> socks inbound -> vless outbound with tls.reality -> the REALITY gate
+// of a vless inbound -> direct -> echo, with the handshake target a real TLS
+// 1.3 server (`openssl s_server -tls1_3 -www`, a separate process); probes
+// that are not authorised clients (wrong key, stale clock, unknown short id,
+// unlisted SNI, a replayed hello, an old version, plain `openssl s_client`)
+// each see the target's certificate and leave their reason; and the sluice
+// client against the target itself is refused without sending VLESS.
+//
+// Without the openssl program the whole binary is skipped (exit code 77).
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../unit/transport/tls_test_util.hpp"
+#include "crypto/signature.hpp"
+#include "inbound/instance.hpp"
+#include "inbound/reality_source.hpp"
+#include "inbound/vless_inbound.hpp"
+#include "proto/base64.hpp"
+#include "proto/reality/auth.hpp"
+#include "proto/reality/client_auth.hpp"
+#include "proto/tls13/client.hpp"
+#include "proto/tls13/server.hpp"
+#include "support.hpp"
+#include "support/peer_process.hpp"
+
+using namespace sluice;
+using namespace sluice::test;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+constexpr const char* kUser = "bf000d23-0752-40b4-affe-68f7707a9661";
+constexpr const char* kPrivate = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA";
+constexpr const char* kPublic = "B6N8vBQgk8i3VdwbEOhstCY3StFqqFPtC9_AsrhtHHw";
+constexpr const char* kShortId = "0123456789abcdef";
+constexpr const char* kSni = "reality.test";
+
+std::string openssl_or_skip() {
+  std::string o = find_binary("openssl");
+  if (o.empty()) {
+    std::printf("SKIP: the openssl program is not installed (Debian package openssl)\n");
+    std::exit(77);
+  }
+  return o;
+}
+
+Bytes der_of(const std::string& pem) {
+  std::string b64;
+  const size_t end = pem.find("-----END");
+  for (size_t i = pem.find('\n') + 1; i < end; ++i)
+    if (pem[i] != '\n' && pem[i] != '\r') b64 += pem[i];
+  auto d = base64_decode(b64);
+  REQUIRE(d.has_value());
+  return Bytes(d->begin(), d->end());
+}
+
+// Target is the real site: openssl s_server with a certificate for kSni
+// issued by a test CA.
+struct Target {
+  TempDir dir{"sluice_reality_"};
+  Pki pki = make_pki(kSni);
+  std::string ca_path, cert_path, key_path;
+  std::unique_ptr<Peer> peer;
+  uint16_t port = 0;
+  Bytes leaf_der;
+
+  Target() {
+    const std::string openssl = openssl_or_skip();
+    ca_path = dir.write("ca.pem", pki.ca.certificate);
+    cert_path = dir.write("cert.pem", pki.leaf.certificate);
+    key_path = dir.write("key.pem", pki.leaf.private_key);
+    leaf_der = der_of(pki.leaf.certificate);
+    std::vector<uint16_t> ports;
+    peer = start_peer(
+        "s_server", dir, 1,
+        [&](const std::vector<uint16_t>& pp) {
+          return std::vector<std::string>{
+              openssl, "s_server", "-tls1_3", "-www",  "-accept", std::to_string(pp[0]),
+              "-cert", cert_path,  "-key",    key_path};
+        },
+        &ports);
+    port = ports[0];
+  }
+};
+
+struct RealityRig {
+  Target target;
+  std::unique_ptr<Engine> servers;
+  std::unique_ptr<TestServer> echo;
+  std::unique_ptr<Side> server;
+  std::unique_ptr<Side> client;
+
+  explicit RealityRig(const std::string& client_reality_extra = "",
+                      const std::string& server_reality_extra = "",
+                      uint16_t client_port_override = 0) {
+    servers = std::move(*Engine::create());
+    echo = std::make_unique<TestServer>(*servers, TestServer::Mode::echo);
+    REQUIRE(servers->start());
+    server = std::make_unique<Side>(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"vless","tag":"in","listen":"127.0.0.1","listen_port":0,
+            "users":[{"name":"alice","uuid":")" +
+        std::string(kUser) + R"("}],"tls":{"enabled":true,"server_name":")" + kSni +
+        R"(","reality":{"enabled":true,"handshake":{"server":"127.0.0.1","server_port":)" +
+        std::to_string(target.port) + R"(},"private_key":")" + kPrivate + R"(","short_id":[")" +
+        kShortId + R"("],"max_time_difference":"1m")" + server_reality_extra +
+        R"(}}}],"outbounds":[{"type":"direct","tag":"direct"}]})");
+    const uint16_t to = client_port_override ? client_port_override : server->port("in");
+    client = std::make_unique<Side>(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+          "outbounds":[{"type":"vless","tag":"v","server":"127.0.0.1","server_port":)" +
+        std::to_string(to) + R"(,"uuid":")" + kUser + R"(","tls":{"enabled":true,"server_name":")" +
+        kSni + R"(","certificate_path":")" + target.ca_path +
+        R"(","reality":{"enabled":true,"public_key":")" + kPublic + R"(","short_id":")" + kShortId +
+        R"(")" + client_reality_extra + R"(}}}]})");
+  }
+  ~RealityRig() {
+    client.reset();
+    server.reset();
+    REQUIRE(servers->stop());
+    echo.reset();
+    servers.reset();
+  }
+  RealitySourceStats gate() {
+    return on_loop(*server->engine,
+                   [this] { return server->instance->vless_inbound("in")->reality()->stats(); });
+  }
+};
+
+uint32_t now_s() {
+  return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// ProbeResult is what an engine client saw of the server: the leaf it was
+// shown and whether it was REALITY's.
+struct ProbeResult {
+  bool connected = false;
+  bool reality = false;
+  Bytes leaf;
+  std::string error;
+};
+
+// probe runs a Chrome-shaped engine client with a REALITY token made from
+// |co| (and |unix|, |sni|) against 127.0.0.1:|port| until its handshake ends.
+ProbeResult probe(uint16_t port, const reality::ClientOptions& co, uint32_t unix,
+                  const std::string& sni = kSni) {
+  ProbeResult r;
+  auto auth = std::make_shared<reality::ClientAuth>(co, unix);
+  tls13::ClientConfig cfg;
+  cfg.server_name = sni;
+  reality::install(auth, cfg,
+                   [&r](std::span<const tls13::CertificateEntry> chain, std::string_view) {
+                     if (!chain.empty())
+                       r.leaf.assign(chain[0].cert_data.begin(), chain[0].cert_data.end());
+                     return tls13::Outcome::success();
+                   });
+  tls13::Client c(std::move(cfg));
+  const int fd = tcp_connect(port);
+  REQUIRE(c.start().ok());
+  for (int i = 0; i < 200 && !c.connected() && !c.failed(); ++i) {
+    auto out = c.output();
+    if (!out.empty()) {
+      REQUIRE(send_all(fd, out.data(), out.size()));
+      c.drain(out.size());
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    uint8_t buf[16384];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    (void)c.receive({buf, static_cast<size_t>(n)});
+  }
+  ::close(fd);
+  r.connected = c.connected();
+  r.reality = auth->verified();
+  if (c.failed()) r.error = c.error().what();
+  if (r.leaf.empty() && auth->verified()) r.leaf = {1};
+  return r;
+}
+
+reality::ClientOptions good_options() {
+  reality::ClientOptions co;
+  co.server_public_key = *reality::parse_key(kPublic);
+  co.short_id = *reality::parse_short_id(kShortId);
+  return co;
+}
+
+}  // namespace
+
+TEST_CASE("reality: VLESS transfers 1 B to 64 MiB, hash-checked, X25519MLKEM768 offered",
+          "[integration][reality]") {
+  RealityRig rig;
+  for (size_t n : {size_t{1}, size_t{65536}, size_t{64} << 20}) {
+    INFO("bytes " << n);
+    int fd = tcp_connect(rig.client->port("in"));
+    REQUIRE(socks5_connect(fd, "127.0.0.1", rig.echo->port()) == 0);
+    CHECK(echo_transfer(fd, n, n));
+    CHECK(wait_eof(fd));
+    ::close(fd);
+  }
+  const auto g = rig.gate();
+  CHECK(g.authenticated == 3);
+  CHECK(g.relayed == 0);
+  CHECK(g.failed == 0);
+}
+
+TEST_CASE("reality: VLESS with an X25519-only client", "[integration][reality]") {
+  RealityRig rig(R"(,"x25519_only":true)");
+  int fd = tcp_connect(rig.client->port("in"));
+  REQUIRE(socks5_connect(fd, "127.0.0.1", rig.echo->port()) == 0);
+  CHECK(echo_transfer(fd, 1u << 20, 7));
+  CHECK(wait_eof(fd));
+  ::close(fd);
+  CHECK(rig.gate().authenticated == 1);
+}
+
+TEST_CASE("reality: probes see the target's certificate and leave a reason",
+          "[integration][reality][probe]") {
+  RealityRig rig("", R"(,"min_client_version":"1.8.0")");
+  const uint16_t port = rig.server->port("in");
+  const auto expect_relayed = [&](const ProbeResult& r, const std::string& reason,
+                                  uint64_t relayed) {
+    INFO(r.error);
+    CHECK(r.connected);
+    CHECK_FALSE(r.reality);
+    CHECK(r.leaf == rig.target.leaf_der);
+    const auto g = rig.gate();
+    CHECK(g.relayed == relayed);
+    CHECK_THAT(g.last_reason, Catch::Contains(reason));
+  };
+
+  // A good token is answered by REALITY itself.
+  ProbeResult ok = probe(port, good_options(), now_s());
+  INFO(ok.error);
+  CHECK(ok.connected);
+  CHECK(ok.reality);
+
+  reality::ClientOptions wrong_key = good_options();
+  wrong_key.server_public_key[3] ^= 0x40;
+  expect_relayed(probe(port, wrong_key, now_s()), "authentication failed", 1);
+  expect_relayed(probe(port, good_options(), now_s() - 3600),
+                 "client time outside max_time_difference", 2);
+  reality::ClientOptions other_id = good_options();
+  other_id.short_id = *reality::parse_short_id("aa");
+  expect_relayed(probe(port, other_id, now_s()), "unknown short id", 3);
+  expect_relayed(probe(port, good_options(), now_s(), "other.test"), "server name mismatch", 4);
+  reality::ClientOptions old = good_options();
+  old.version = {1, 7, 9};
+  expect_relayed(probe(port, old, now_s()), "client version below min_client_version", 5);
+
+  SECTION("a replayed ClientHello is relayed") {
+    auto auth = std::make_shared<reality::ClientAuth>(good_options(), now_s());
+    tls13::ClientConfig cfg;
+    cfg.server_name = kSni;
+    reality::install(auth, cfg, {});
+    tls13::Client c(std::move(cfg));
+    REQUIRE(c.start().ok());
+    const Bytes hello(c.output().begin(), c.output().end());
+    for (int round = 0; round < 2; ++round) {
+      const int fd = tcp_connect(port);
+      REQUIRE(send_all(fd, hello.data(), hello.size()));
+      // Both answers start with a ServerHello record: REALITY's, then the target's.
+      uint8_t head[6];
+      REQUIRE(recv_exact(fd, head, sizeof head));
+      CHECK(head[0] == 0x16);
+      CHECK(head[5] == 0x02);
+      ::close(fd);
+    }
+    REQUIRE(wait_until([&] { return rig.gate().relayed == 6; }));
+    CHECK(rig.gate().last_reason == "replayed ClientHello");
+  }
+
+  SECTION("plain openssl s_client gets the target's certificate") {
+    TempDir dir("sluice_reality_sclient_");
+    const std::string out = dir.file("s_client.out");
+    const std::string cmd =
+        find_binary("openssl") + " s_client -connect 127.0.0.1:" + std::to_string(port) +
+        " -servername " + kSni + " -CAfile " + rig.target.ca_path + " </dev/null >" + out + " 2>&1";
+    CHECK(std::system(cmd.c_str()) == 0);
+    const std::string text = slurp(out);
+    INFO(text);
+    CHECK_THAT(text, Catch::Contains("Verify return code: 0 (ok)"));
+    CHECK_THAT(text, Catch::Contains("CN = " + std::string(kSni)));
+    REQUIRE(wait_until([&] { return rig.gate().relayed == 6; }));
+    CHECK_THAT(rig.gate().last_reason, Catch::Contains("authentication failed"));
+  }
+}
+
+namespace {
+
+// RecordingSite is a real TLS 1.3 site on 127.0.0.1 (the engine's server,
+// on its own thread, with the test PKI's leaf for kSni) that keeps every
+// application byte it receives on its one connection.
+struct RecordingSite {
+  int listen_fd = -1;
+  uint16_t port = 0;
+  std::thread thread;
+  std::mutex mu;
+  std::string received;
+  bool handshake_done = false;
+
+  explicit RecordingSite(const Pki& pki) {
+    listen_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listen_fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listen_fd, 4) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+    auto key = crypto::SigningKey::from_pem(pki.leaf.private_key);
+    REQUIRE(key.has_value());
+    tls13::ServerConfig cfg;
+    cfg.certificate_chain = {der_of(pki.leaf.certificate)};
+    cfg.key = std::make_shared<crypto::SigningKey>(std::move(*key));
+    cfg.alpn = {"h2", "http/1.1"};
+    thread = std::thread([this, cfg]() mutable { serve(std::move(cfg)); });
+  }
+  ~RecordingSite() {
+    ::shutdown(listen_fd, SHUT_RDWR);
+    ::close(listen_fd);
+    thread.join();
+  }
+  void serve(tls13::ServerConfig cfg) {
+    const int fd = ::accept(listen_fd, nullptr, nullptr);
+    if (fd < 0) return;
+    tls13::Server s(std::move(cfg));
+    for (int i = 0; i < 400 && !s.failed(); ++i) {
+      auto out = s.output();
+      if (!out.empty()) {
+        if (!send_all(fd, out.data(), out.size())) break;
+        s.drain(out.size());
+      }
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 25) <= 0) continue;
+      uint8_t buf[16384];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      (void)s.receive({buf, static_cast<size_t>(n)});
+      const Bytes app = s.take_application_data();
+      std::lock_guard<std::mutex> l(mu);
+      handshake_done = handshake_done || s.connected();
+      received.append(app.begin(), app.end());
+    }
+    ::close(fd);
+  }
+  std::string seen() {
+    std::lock_guard<std::mutex> l(mu);
+    return received;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("reality: the client against the real site is refused, no VLESS sent",
+          "[integration][reality]") {
+  const Bytes uuid = {0xbf, 0x00, 0x0d, 0x23, 0x07, 0x52, 0x40, 0xb4,
+                      0xaf, 0xfe, 0x68, 0xf7, 0x70, 0x7a, 0x96, 0x61};
+  const Pki pki = make_pki(kSni);
+  TempDir dir("sluice_reality_site_");
+  const std::string ca_path = dir.write("ca.pem", pki.ca.certificate);
+  for (const bool trusted : {true, false}) {
+    DYNAMIC_SECTION("chain " << (trusted ? "valid" : "not trusted")) {
+      RecordingSite site(pki);
+      Side client(
+          R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+            "outbounds":[{"type":"vless","tag":"v","server":"127.0.0.1","server_port":)" +
+          std::to_string(site.port) + R"(,"uuid":")" + kUser +
+          R"(","tls":{"enabled":true,"server_name":")" + kSni + "\"" +
+          (trusted ? R"(,"certificate_path":")" + ca_path + "\"" : std::string()) +
+          R"(,"reality":{"enabled":true,"public_key":")" + kPublic + R"("}}}]})");
+      int fd = tcp_connect(client.port("in"));
+      CHECK(socks5_connect(fd, "127.0.0.1", 9) != 0);
+      ::close(fd);
+      // The valid chain got the browser-like HTTP/2 request and nothing else;
+      // the untrusted one got nothing at all.
+      if (trusted)
+        CHECK(wait_until([&] { return site.seen().find("PRI * HTTP/2.0") == 0; },
+                         std::chrono::seconds(10)));
+      const std::string seen = site.seen();
+      INFO(seen.size() << " bytes received");
+      CHECK(seen.find(std::string(uuid.begin(), uuid.end())) == std::string::npos);
+      if (!trusted) CHECK(seen.empty());
+    }
+  }
+}
