@@ -668,6 +668,21 @@ void Tls13Transport::process_reads() noexcept {
       break;
     }
     if (r->empty()) break;
+    if (!one_record_ && handler_ && records_->pending_plaintext() > 0 &&
+        handler_->wants_data_chain()) {
+      // Every record opened from this read in one call (a Relay writes
+      // them with one socket write).
+      Chain c;
+      Status cs = c.push_back(std::move(*r));
+      if (cs) cs = c.append(records_->take_pending_plaintext());
+      if (!cs) {
+        fail(cs.error(), "out of memory");
+        break;
+      }
+      stats_.bytes_read += c.size();
+      handler_->on_data_chain(std::move(c));
+      continue;
+    }
     stats_.bytes_read += r->size();
     if (handler_) handler_->on_data(std::move(*r));
   }

@@ -12,8 +12,9 @@
 //   read:  inner on_data -> raw Chain -> each whole record opened IN PLACE
 //          (header, inner type and tag trimmed off the Slice) -> on_data.
 //          Every whole record of a uniquely held read buffer is opened in
-//          one pass, then handed on one record per on_data (the Slices
-//          share the read chunk: no copy). A record split across two reads,
+//          one pass, then handed on in one on_data_chain to an owner that
+//          takes Chains, else one record per on_data (the Slices share the
+//          read chunk: no copy). A record split across two reads,
 //          or held in a buffer someone else also references, is first
 //          gathered into one pool chunk (the only copy, bounded by one
 //          record per read).
