@@ -56,7 +56,13 @@ class LibsslTls final : public VisionTls {
       : engine_(e), t_(std::move(t)), c_(t_->connection()) {}
   Status feed(Slice&& raw) noexcept override { return c_.feed(std::move(raw)); }
   void feed_eof() noexcept override { c_.feed_eof(); }
-  Status write(std::span<const uint8_t> plain) noexcept override { return c_.write(plain); }
+  Status write(Chain&& plain) noexcept override {
+    while (!plain.empty()) {
+      Slice s = plain.pop_front();
+      SLUICE_TRY(c_.write(s.span()));
+    }
+    return {};
+  }
   Status send_close_notify() noexcept override { return c_.send_close_notify(); }
   bool has_output() const noexcept override { return c_.has_output(); }
   Chain take_output() noexcept override { return c_.take_output(); }
@@ -90,7 +96,7 @@ class EngineTls final : public VisionTls {
       : t_(std::move(t)), r_(*t_->records()) {}
   Status feed(Slice&& raw) noexcept override { return r_.feed(std::move(raw)); }
   void feed_eof() noexcept override { r_.feed_eof(); }
-  Status write(std::span<const uint8_t> plain) noexcept override { return r_.write(plain); }
+  Status write(Chain&& plain) noexcept override { return r_.write(std::move(plain)); }
   Status send_close_notify() noexcept override { return r_.send_close_notify(); }
   bool has_output() const noexcept override { return r_.has_output(); }
   Chain take_output() noexcept override { return r_.take_output(); }
@@ -204,10 +210,7 @@ Status VisionStream::start(Slice&& first, Chain&& received, Chain&& plaintext,
 // --- writing ---------------------------------------------------------------
 
 Status VisionStream::send_tls(Chain&& plain) noexcept {
-  while (!plain.empty()) {
-    Slice s = plain.pop_front();
-    SLUICE_TRY(conn_->write(s.span()));
-  }
+  SLUICE_TRY(conn_->write(std::move(plain)));
   if (!conn_->has_output()) return {};
   return inner_->write(conn_->take_output());
 }

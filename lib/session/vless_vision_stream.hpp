@@ -69,7 +69,8 @@ class VisionTls {
   virtual ~VisionTls() = default;
   virtual Status feed(Slice&& raw) noexcept = 0;
   virtual void feed_eof() noexcept = 0;
-  virtual Status write(std::span<const uint8_t> plain) noexcept = 0;
+  // write seals |plain| (in place where the record layer can).
+  virtual Status write(Chain&& plain) noexcept = 0;
   virtual Status send_close_notify() noexcept = 0;
   virtual bool has_output() const noexcept = 0;
   virtual Chain take_output() noexcept = 0;
