@@ -14,6 +14,11 @@
 //    Certificate, CertificateVerify, Finished, tickets, application data);
 //    RFC 8448 §5's HelloRetryRequest (secp256r1, cookie) as a seed reaches
 //    the second ClientHello.
+// 3. The same bytes, as the client's byte stream, go to a server (fixed
+//    random, an ECDSA key, a ticket key and clock): a seed with RFC 8448 §3's
+//    ClientHello reaches the server flight and the wait for the client
+//    Finished; one with a pre_shared_key offer runs the ticket and binder
+//    checks.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -22,8 +27,11 @@
 
 #include "../tests/unit/tls13/rfc8448_profile.hpp"
 #include "crypto/brotli.hpp"
+#include "crypto/signature.hpp"
+#include "crypto/tls_keypair.hpp"
 #include "proto/tls13/client.hpp"
 #include "proto/tls13/messages.hpp"
+#include "proto/tls13/server.hpp"
 
 using namespace sluice;
 using namespace sluice::tls13;
@@ -74,6 +82,12 @@ void decode_all(std::span<const uint8_t> in) {
       require(n <= kMaxKeyShares);
       check(parse_u16_list(e.data, 1, list));
       check(parse_u16_list(e.data, 2, list));
+      OfferedPsks psks;
+      if (Outcome o = parse_offered_psks(e.data, psks); o) {
+        require(psks.count >= 1 && psks.binders_len <= e.data.size());
+      } else {
+        check(o);
+      }
     }
     ExtensionList ee;
     check(parse_encrypted_extensions(b, ee));
@@ -138,11 +152,48 @@ void run_client(std::span<const uint8_t> in) {
   if (c.failed()) require(!c.error().ok());
 }
 
+std::shared_ptr<const crypto::SigningKey> server_key() {
+  static const std::shared_ptr<const crypto::SigningKey> key = [] {
+    auto pem = tls::generate_certificate(tls::CertificateRequest{});
+    require(pem.has_value());
+    auto k = crypto::SigningKey::from_pem(pem->private_key);
+    require(k.has_value());
+    return std::make_shared<const crypto::SigningKey>(std::move(*k));
+  }();
+  return key;
+}
+
+void run_server(std::span<const uint8_t> in) {
+  ServerConfig cfg;
+  cfg.certificate_chain = {std::vector<uint8_t>{0x30, 0x03, 0x02, 0x01, 0x00}};  // never parsed
+  cfg.key = server_key();
+  cfg.groups = {kGroupX25519Mlkem768, kGroupX25519, kGroupSecp256r1};
+  cfg.alpn = {"h2", "http/1.1"};
+  cfg.ticket_key = std::vector<uint8_t>(32, 0x5a);
+  cfg.now_ms = [] { return uint64_t{1'800'000'000'000}; };
+  cfg.random = [](std::span<uint8_t> out) {
+    if (out.empty()) return;
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(0x42 + i);
+  };
+  Server s(cfg);
+  const size_t cut = in.empty() ? 0 : in[0] % (in.size() + 1);
+  Outcome o = s.receive(in.first(cut));
+  check(o);
+  if (o) check(s.receive(in.subspan(cut)));
+  if (s.connected()) {
+    const uint8_t data[3] = {1, 2, 3};
+    require(s.send(data).has_value());
+    (void)s.take_application_data();
+  }
+  if (s.failed()) require(!s.error().ok());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> in(data, size);
   decode_all(in);
   if (size > 0) run_client(in.subspan(1));
+  if (size > 0) run_server(in.subspan(1));
   return 0;
 }

@@ -3,6 +3,8 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "peer_rows.hpp"
 
+#include "ssh_rows.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -235,6 +237,10 @@ const PeerDef kPeers[] = {
      start_trojan},
     {"peer-v2ray-vless", "v2ray 4.34 (VLESS+TLS)", "vless-tls", "v2ray", false, true, start_v2ray},
     {"peer-socat", "socat two-hop relay", "socks-direct", "socat", true, true, start_socat},
+    {"peer-ssh-aes128gcm", "OpenSSH ssh -D (aes128-gcm)", "ssh-aes128gcm", "ssh", true, true,
+     start_ssh_peer_aes},
+    {"peer-ssh-chacha20", "OpenSSH ssh -D (chacha20)", "ssh-chacha20", "ssh", true, true,
+     start_ssh_peer_chacha},
 };
 
 }  // namespace

@@ -67,8 +67,10 @@
 #include "ngtcp2_reference.hpp"
 #include "peer_rows.hpp"
 #include "quic_rows.hpp"
+#include "ssh_rows.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
+#include "transport/tls_transport.hpp"
 #include "trojan_rows.hpp"
 #include "tunnel_rows.hpp"
 #include "vless_rows.hpp"
@@ -124,6 +126,7 @@ const std::vector<RowDef>& all_rows() {
     for (const auto& r : perf::trojan_rows()) v.push_back(r);
     for (const auto& r : perf::vless_rows()) v.push_back(r);
     for (const auto& r : perf::quic_rows()) v.push_back(r);
+    for (const auto& r : perf::ssh_rows()) v.push_back(r);
     return v;
   }();
   return rows;
@@ -284,6 +287,24 @@ int serve(const RowDef& row, bool server_side, uint16_t upstream) {
   }
   keep.clear();
   e->reset();
+  // The TLS record path's work over the child's life (every transport is
+  // destroyed by now), for the per-row TLS section.
+  const TlsTransport::TlsTotals t = TlsTransport::process_totals();
+  if (t.transports > 0) {
+    const auto& r = t.records;
+    const auto per = [](uint64_t a, uint64_t b) { return b ? static_cast<double>(a) / b : 0.0; };
+    std::printf(
+        "TLSSTATS %llu conns (%llu in place); write: %.2f records/batch, %.0f%% sealed in place, "
+        "%.1f KiB/socket write; read: %.1f KiB/socket read, %.2f records/read, %.2f "
+        "records/delivery, %.1f%% gathered, %.1f%% opened out of a shared chunk\n",
+        static_cast<unsigned long long>(t.transports), static_cast<unsigned long long>(t.in_place),
+        per(r.records_sealed, r.seal_batches), 100 * per(r.sealed_in_place, r.records_sealed),
+        per(t.io.raw_write_bytes, t.io.raw_writes) / 1024,
+        per(t.io.raw_read_bytes, t.io.raw_reads) / 1024, per(r.records_opened, t.io.raw_reads),
+        per(r.records_opened, t.io.read_batches), 100 * per(r.opened_gathered, r.records_opened),
+        100 * per(r.opened_moved, r.records_opened));
+    std::fflush(stdout);
+  }
   return 0;
 }
 
@@ -295,6 +316,7 @@ struct Child {
   uint16_t port = 0;
   bool server_side = false;
   std::string report, problem;  // from the REPORT / PROBLEM lines
+  std::string tls;              // from the TLSSTATS line
 
   ~Child() { stop(); }
   void stop() {
@@ -336,6 +358,7 @@ struct Child {
       const std::string_view l(out.data() + at, nl - at);
       if (l.rfind("REPORT ", 0) == 0) report = l.substr(7);
       if (l.rfind("PROBLEM ", 0) == 0) problem = l.substr(8);
+      if (l.rfind("TLSSTATS ", 0) == 0) tls = l.substr(9);
       at = nl + 1;
     }
   }
@@ -514,7 +537,8 @@ struct Entry {
   bool allocs_counted = false;         // every process had a counter
   uint64_t rw_calls = 0;               // read/write system calls over the bulk windows
   bool rw_counted = false;
-  std::string report, problem;  // the server side's (Keep::report)
+  std::string report, problem;         // the server side's (Keep::report)
+  std::string tls_client, tls_server;  // the sides' TLSSTATS lines
 
   void add_proc(pid_t pid, bool server_side, bool tree, bool count, bool rw_calls = true) {
     Proc p;
@@ -884,11 +908,15 @@ int bench(const Settings& s) {
   for (auto& e : entries) {
     if (e->peer)  // clients first here too
       for (auto it = e->peer->procs.rbegin(); it != e->peer->procs.rend(); ++it) (*it)->stop();
-    if (e->client) e->client->stop();
+    if (e->client) {
+      e->client->stop();
+      e->tls_client = e->client->tls;
+    }
     if (e->server) {
       e->server->stop();
       e->report = e->server->report;
       e->problem = e->server->problem;
+      e->tls_server = e->server->tls;
     }
   }
   std::vector<m::PathResult> results;
@@ -982,6 +1010,20 @@ int bench(const Settings& s) {
         "recv/send/recvmsg/sendmsg/epoll are "
         "not in it, so \"-\" for trojan-gfw, whose Boost.Asio sockets use recvfrom/sendto)\n");
     for (const auto& n : peer_notes) std::printf("%s\n", n.c_str());
+    heading = false;
+    for (size_t i = 0; i < results.size(); ++i) {
+      for (int side = 0; side < 2; ++side) {
+        const std::string& l = side == 0 ? entries[i]->tls_client : entries[i]->tls_server;
+        if (l.empty()) continue;
+        if (!heading)
+          std::printf(
+              "\nTLS record path per process, whole run (handshakes and idle connections "
+              "included):\n");
+        heading = true;
+        std::printf("  %-34s %s %s\n", side == 0 ? results[i].name.c_str() : "",
+                    side == 0 ? "client" : "server", l.c_str());
+      }
+    }
     heading = false;
     for (size_t i = 0; i < results.size(); ++i) {
       if (reports[i].empty() && entries[i]->problem.empty()) continue;

@@ -21,6 +21,7 @@
 #include "crypto/tls_verify.hpp"
 #include "inbound/instance.hpp"
 #include "measure.hpp"
+#include "private_sshd.hpp"
 #include "sluice/config.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/log.hpp"
@@ -66,6 +67,10 @@ struct Row {
   std::string name;
   std::string server_json;  // empty: no server side
   std::function<std::string(uint16_t server_port)> client_json;
+  // external (optional): starts the server side as another program and
+  // returns its port, or 0 and why the row is skipped.
+  std::function<uint16_t(std::string* why)> external;
+  std::function<void()> stop_external;
 };
 
 std::string socks_client_to(const std::string& outbound) {
@@ -161,6 +166,31 @@ void add_vless_rows(std::vector<Row>& v) {
                [client](uint16_t p) { return client(p, "xtls-rprx-vision"); }});
 }
 
+// add_ssh_row: the ssh outbound against OpenSSH's sshd, started privately
+// (PrivateSshd) when it is installed; the client pins its host key.
+void add_ssh_row(std::vector<Row>& v) {
+  auto sshd = std::make_shared<std::unique_ptr<PrivateSshd>>();
+  Row r;
+  r.name = "ssh -> OpenSSH sshd";
+  r.external = [sshd](std::string* why) -> uint16_t {
+    *sshd = std::make_unique<PrivateSshd>();
+    if (PrivateSshd::sshd_path().empty()) {
+      *why = "skipped: sshd is not installed (apt-get install openssh-server)";
+      return 0;
+    }
+    return (*sshd)->start(why) ? (*sshd)->port() : 0;
+  };
+  r.stop_external = [sshd] { sshd->reset(); };
+  r.client_json = [sshd](uint16_t p) {
+    const PrivateSshd& d = **sshd;
+    return socks_client_to(R"({"type":"ssh","tag":"s","server":"127.0.0.1","server_port":)" +
+                           std::to_string(p) + R"(,"user":")" + d.user() +
+                           R"(","private_key_path":")" + d.user_key_path() + R"(","host_key":[")" +
+                           d.host_key_line() + R"("]})");
+  };
+  v.push_back(std::move(r));
+}
+
 std::vector<Row> rows() {
   const std::string direct_server =
       R"({"log":{"level":"error"},"inbounds":[{"type":"%s","tag":"in","listen":"127.0.0.1","listen_port":0}],"outbounds":[{"type":"direct","tag":"direct"}]})";
@@ -189,6 +219,7 @@ std::vector<Row> rows() {
                }});
   add_trojan_rows(v);
   add_vless_rows(v);
+  add_ssh_row(v);
   return v;
 }
 
@@ -240,6 +271,14 @@ int cmd_demo(int argc, char** argv) {
 
   bool all_ok = results.back().ok();
   for (const Row& row : rows()) {
+    // An external server stops after the client side (declared first, so
+    // destroyed last).
+    struct StopExternal {
+      const Row& row;
+      ~StopExternal() {
+        if (row.stop_external) row.stop_external();
+      }
+    } stop_external{row};
     Side server, client;
     uint16_t server_port = 0;
     std::string why;
@@ -250,6 +289,14 @@ int cmd_demo(int argc, char** argv) {
         continue;
       }
       server_port = server.port("in");
+    }
+    if (row.external) {
+      server_port = row.external(&why);
+      if (server_port == 0) {
+        std::printf("    %s: %s\n", row.name.c_str(), why.c_str());
+        if (why.rfind("skipped", 0) != 0) all_ok = false;
+        continue;
+      }
     }
     if (!client.start(row.client_json(server_port), &why)) {
       std::fprintf(stderr, "sluice demo: %s: client side: %s\n", row.name.c_str(), why.c_str());

@@ -77,6 +77,38 @@ struct RunState {
 int cmd_check(const std::string& path) {
   auto cfg = load(path);
   if (!cfg) return 1;
+  // Build what `run` builds (outbound sessions, TLS contexts, certificate,
+  // key and CA files) on a private loop, without listening, then close it.
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int rc = 0;
+  {
+    EngineOptions eo;
+    eo.loop = &loop;
+    auto e = Engine::create(eo);
+    if (!e) {
+      std::fprintf(stderr, "sluice: engine: %s\n", errc_message(e.error()));
+      uv_loop_close(&loop);
+      return 1;
+    }
+    std::unique_ptr<Engine> engine = std::move(*e);
+    std::string reason;
+    auto inst = Instance::check(*engine, *cfg, &reason);
+    if (!inst) {
+      std::fprintf(stderr, "sluice: %s: %s (%s)\n", path.c_str(), reason.c_str(),
+                   errc_message(inst.error()));
+      rc = 1;
+    } else {
+      Instance* raw = inst->release();
+      raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+    }
+    engine->close_all(nullptr, nullptr);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    engine.reset();
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  uv_loop_close(&loop);
+  if (rc != 0) return rc;
   std::printf("%s: ok (%zu inbounds, %zu outbounds)\n", path.c_str(), cfg->inbounds.size(),
               cfg->outbounds.size());
   return 0;

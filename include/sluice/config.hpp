@@ -65,6 +65,10 @@ struct ListenOptions {
   uint16_t listen_port = 0;  // required; 0 asks the OS for a free port
   bool tcp_fast_open = false;
   Duration udp_timeout = std::chrono::minutes(5);
+  // Admission limits (sluice extensions; 0 = none): connections open at
+  // once, and open at once from one source address.
+  uint32_t max_connections = 0;
+  uint32_t max_connections_per_ip = 0;
 };
 
 // TlsEchClientOptions is an outbound's "tls.ech" (docs/config.md,
@@ -267,7 +271,7 @@ struct ServerEndpoint {
   uint16_t server_port = 0;
 };
 
-enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless };
+enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless, ssh };
 
 struct DirectOutboundOptions {};
 struct BlockOutboundOptions {};
@@ -307,13 +311,30 @@ struct VlessOutboundOptions {
   TlsClientOptions tls;  // disabled = plain TCP (security "none")
 };
 
+// SshOutboundOptions: the `ssh` outbound (sing-box's fields, docs/config.md,
+// plus sluice's known_hosts / insecure). Keys and pins are checked when the
+// Session is made (lib/session/ssh_keys).
+struct SshOutboundOptions {
+  ServerEndpoint endpoint;  // server_port 0 = 22
+  std::string user;         // "" = "root", as sing-box
+  std::string password;
+  std::string private_key;  // key text (a listable's lines joined with "\n")
+  std::string private_key_path;
+  std::string private_key_passphrase;
+  std::vector<std::string> host_key;  // authorized_keys lines: "<type> <base64> [comment]"
+  std::vector<std::string> host_key_algorithms;
+  std::string client_version;  // accepted; libssh 0.10 cannot send it (logged once)
+  std::string known_hosts;     // sluice extension: an OpenSSH known_hosts file
+  bool insecure = false;       // sluice extension: accept any host key, explicitly
+};
+
 struct OutboundOptions {
   OutboundType type = OutboundType::direct;
   std::string tag;
   DialOptions dial;
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
-               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions>
+               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions, SshOutboundOptions>
       options;
 };
 
@@ -344,7 +365,9 @@ struct ConfigDiagnostics {
 
 // parse_config parses a JSON document. |diag| may be nullptr.
 Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag);
-// load_config_file reads |path| and parses it; config_io if it cannot be read.
+// load_config_file reads |path| and parses it; config_io if it cannot be
+// read, is not a regular file (a FIFO, directory or device) or is larger
+// than 4 MiB.
 Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag);
 
 // parse_trojan_link turns a trojan:// share link (docs/config.md, "Share links") into a

@@ -56,6 +56,13 @@ class TransportHandler {
   virtual void on_write_low() {}
   // on_drained: every queued byte has been handed on (the queue is empty).
   virtual void on_drained() {}
+  // wants_data_chain / on_data_chain: a handler that returns true may be
+  // given several received Slices in one call (never empty, in order), as a
+  // TLS transport opens several records of one socket read; the handler
+  // takes them all (it cannot stop between them). Otherwise each Slice
+  // comes through on_data.
+  virtual bool wants_data_chain() const noexcept { return false; }
+  virtual void on_data_chain(Chain&& data) { (void)data; }
 };
 
 // CloseCallback ends a close(); |user| is the pointer given to close().

@@ -2,12 +2,12 @@
 // outbounds, route) and the cross-reference checks.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
-#include <fstream>
 #include <new>
 #include <set>
-#include <sstream>
 
+#include "config/json_position.hpp"
 #include "config/parse.hpp"
+#include "core/file.hpp"
 
 namespace sluice {
 namespace config {
@@ -136,52 +136,104 @@ const OutboundOptions* Config::final_outbound() const noexcept {
   return outbounds.empty() ? nullptr : &outbounds.front();
 }
 
-Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag) {
-  config::ConfigCtx ctx(diag);
-  // nlohmann throws on syntax errors and allocation failure; nothing may
-  // escape lib/, so this is the one catch for the whole parser.
-  try {
-    config::Json doc = config::Json::parse(json.begin(), json.end(), nullptr,
-                                           /*allow_exceptions=*/true, /*ignore_comments=*/true);
-    Config cfg;
-    SLUICE_TRY(config::parse_document(ctx, doc, &cfg));
-    return cfg;
-  } catch (const config::Json::parse_error& e) {
-    // e.what() reads "[json.exception.parse_error.101] parse error at line 3,
-    // column 5: syntax error ..."; keep the part after the tag.
-    std::string_view what = e.what();
+namespace config {
+namespace {
+
+// DomParser is nlohmann's tree builder with its error hook replaced: every
+// syntax and range error (a number such as 1e400 that overflows a double)
+// reaches parse_error with its byte offset, which a thrown out_of_range would
+// not carry. The parser calls it through the template type, so hiding the
+// base member is enough.
+class DomParser : public nlohmann::detail::json_sax_dom_parser<Json> {
+ public:
+  explicit DomParser(Json& root) : json_sax_dom_parser(root, /*allow_exceptions=*/false) {}
+
+  template <class Exception>
+  bool parse_error(std::size_t offset, const std::string& token, const Exception& ex) {
+    offset_ = offset;
+    token_ = token;
+    id_ = ex.id;
+    what_ = ex.what();
+    return json_sax_dom_parser::parse_error(offset, token, ex);
+  }
+
+  // message: "parse error at line L, column C: <reason>".
+  std::string message(std::string_view text) const {
+    std::string_view what = what_;
+    // "[json.exception.parse_error.101] parse error at line 3, column 5:
+    // syntax error ..." already has the position; keep it after the tag.
     if (size_t close = what.find("] "); close != std::string_view::npos)
       what.remove_prefix(close + 2);
-    return ctx.fail(Errc::config_invalid, "(document)", what);
+    if (what.rfind("parse error at line ", 0) == 0) return std::string(what);
+    // Range errors come without one; the offset is just past the token.
+    const size_t start = offset_ >= token_.size() ? offset_ - token_.size() : 0;
+    const TextPosition p = position_of_offset(text, start);
+    std::string m = "parse error at line " + std::to_string(p.line) + ", column " +
+                    std::to_string(p.column) + ": ";
+    if (id_ == 406)
+      m += "number " + truncate_for_message(token_) + " is out of range (larger than a double)";
+    else
+      m += what.empty() ? std::string_view("invalid JSON") : what;
+    return m;
+  }
+
+ private:
+  size_t offset_ = 0;
+  std::string token_;
+  int id_ = 0;
+  std::string what_;
+};
+
+// with_position appends " (line L, column C)" to the error in |diag| when
+// the failed path can be found in |text|.
+void with_position(std::string_view text, const ConfigCtx& ctx, ConfigDiagnostics* diag) {
+  const std::string& path = ctx.failed_path();
+  if (diag == nullptr || path.empty() || diag->error.rfind(path, 0) != 0) return;
+  TextPosition p;
+  if (!locate_path(text, path, &p)) return;
+  diag->error += " (line " + std::to_string(p.line) + ", column " + std::to_string(p.column) + ")";
+}
+
+}  // namespace
+}  // namespace config
+
+Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag) {
+  config::ConfigCtx ctx(diag);
+  // nlohmann throws on allocation failure; nothing may escape lib/, so this
+  // is the one catch for the whole parser.
+  try {
+    config::Json doc;
+    config::DomParser sax(doc);
+    const bool ok = config::Json::sax_parse(json.begin(), json.end(), &sax,
+                                            nlohmann::json::input_format_t::json,
+                                            /*strict=*/true, /*ignore_comments=*/true);
+    if (!ok || sax.is_errored())
+      return ctx.fail(Errc::config_invalid, "(document)", sax.message(json));
+    Config cfg;
+    auto st = config::parse_document(ctx, doc, &cfg);
+    if (!st) {
+      config::with_position(json, ctx, diag);
+      return st.error();
+    }
+    return cfg;
   } catch (const std::bad_alloc&) {
     return Errc::no_memory;
-  } catch (...) {
-    return ctx.fail(Errc::internal, "(document)", "unexpected parser failure");
+  } catch (const std::exception& e) {
+    return ctx.fail(Errc::internal, "(document)",
+                    std::string("unexpected parser failure: ") + e.what());
   }
 }
 
 Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag) {
-  std::string text;
-  try {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) {
-      config::ConfigCtx ctx(diag);
-      return ctx.fail(Errc::config_io, path, "cannot open file");
-    }
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    if (f.bad()) {
-      config::ConfigCtx ctx(diag);
-      return ctx.fail(Errc::config_io, path, "read error");
-    }
-    text = std::move(ss).str();
-  } catch (const std::bad_alloc&) {
-    return Errc::no_memory;
-  } catch (...) {
+  std::string why;
+  auto text = read_small_file(path, kMaxConfigFileBytes, &why);
+  if (!text) {
+    if (text.error() == Errc::no_memory) return Errc::no_memory;
     config::ConfigCtx ctx(diag);
-    return ctx.fail(Errc::config_io, path, "read error");
+    // |why| is "<path>: <reason>"; the error's path is the file's.
+    return ctx.fail(Errc::config_io, path, std::string_view(why).substr(path.size() + 2));
   }
-  return parse_config(text, diag);
+  return parse_config(*text, diag);
 }
 
 const char* inbound_type_name(InboundType t) noexcept {
@@ -214,6 +266,8 @@ const char* outbound_type_name(OutboundType t) noexcept {
       return "trojan";
     case OutboundType::vless:
       return "vless";
+    case OutboundType::ssh:
+      return "ssh";
   }
   return "unknown";
 }

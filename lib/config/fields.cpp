@@ -18,6 +18,8 @@ constexpr F kListen[] = {
     "listen_port",
     "tcp_fast_open",
     "udp_timeout",
+    "max_connections",
+    "max_connections_per_ip",
     // accepted, ignored with a warning
     "bind_interface",
     "routing_mark",
@@ -83,6 +85,18 @@ constexpr F kTrojanOutbound[] = {"server", "server_port", "password", "network",
 constexpr F kVlessOutbound[] = {"server", "server_port",     "uuid",
                                 "flow",   "packet_encoding", "network",
                                 "tls",    "multiplex",       "transport"};
+constexpr F kSshOutbound[] = {"server",
+                              "server_port",
+                              "user",
+                              "password",
+                              "private_key",
+                              "private_key_path",
+                              "private_key_passphrase",
+                              "host_key",
+                              "host_key_algorithms",
+                              "client_version",
+                              "known_hosts",
+                              "insecure"};
 
 constexpr F kTlsClient[] = {
     "enabled",
@@ -171,10 +185,10 @@ constinit const FieldTable kRouteFields{"route", kRoute};
 constinit const FieldTable kInboundFields{"inbound", kInbound};
 constinit const FieldTable kListenFields{"listen", kListen};
 
-// The first four listen fields are read; the rest are accepted and ignored.
-static_assert(kListen[4] == F("bind_interface"), "kListenIgnoredFields starts at bind_interface");
+// The first six listen fields are read; the rest are accepted and ignored.
+static_assert(kListen[6] == F("bind_interface"), "kListenIgnoredFields starts at bind_interface");
 constinit const std::span<const std::string_view> kListenIgnoredFields =
-    std::span<const std::string_view>(kListen).subspan(4);
+    std::span<const std::string_view>(kListen).subspan(6);
 constinit const FieldTable kSocksInboundFields{"inbound.socks", kSocksInbound};
 constinit const FieldTable kHttpInboundFields{"inbound.http", kHttpInbound};
 constinit const FieldTable kMixedInboundFields{"inbound.mixed", kMixedInbound};
@@ -192,6 +206,7 @@ constinit const FieldTable kSocksOutboundFields{"outbound.socks", kSocksOutbound
 constinit const FieldTable kHttpOutboundFields{"outbound.http", kHttpOutbound};
 constinit const FieldTable kTrojanOutboundFields{"outbound.trojan", kTrojanOutbound};
 constinit const FieldTable kVlessOutboundFields{"outbound.vless", kVlessOutbound};
+constinit const FieldTable kSshOutboundFields{"outbound.ssh", kSshOutbound};
 constinit const FieldTable kTlsClientFields{"tls.client", kTlsClient};
 constinit const FieldTable kTlsUtlsFields{"tls.client.utls", kTlsUtls};
 constinit const FieldTable kTlsEchClientFields{"tls.client.ech", kTlsEchClient};
@@ -228,6 +243,7 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kHttpOutboundFields,
       &kTrojanOutboundFields,
       &kVlessOutboundFields,
+      &kSshOutboundFields,
       &kTlsClientFields,
       &kTlsUtlsFields,
       &kTlsEchClientFields,

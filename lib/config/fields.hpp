@@ -49,6 +49,7 @@ extern const FieldTable kSocksOutboundFields;
 extern const FieldTable kHttpOutboundFields;
 extern const FieldTable kTrojanOutboundFields;
 extern const FieldTable kVlessOutboundFields;
+extern const FieldTable kSshOutboundFields;
 extern const FieldTable kTlsClientFields;
 extern const FieldTable kTlsUtlsFields;
 extern const FieldTable kTlsEchClientFields;

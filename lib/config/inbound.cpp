@@ -23,6 +23,8 @@ Status parse_listen(ObjectReader& r, ListenOptions* out) {
   SLUICE_TRY(r.port("listen_port", &out->listen_port, true, 0));
   SLUICE_TRY(r.boolean("tcp_fast_open", &out->tcp_fast_open));
   SLUICE_TRY(r.duration("udp_timeout", &out->udp_timeout));
+  SLUICE_TRY(r.uint32("max_connections", &out->max_connections));
+  SLUICE_TRY(r.uint32("max_connections_per_ip", &out->max_connections_per_ip));
   for (std::string_view f : kListenIgnoredFields) r.ignore(f, "not supported, ignored");
   return {};
 }

@@ -10,6 +10,7 @@
 namespace sluice::config {
 
 Errc ConfigCtx::fail(Errc e, std::string_view path, std::string_view msg) {
+  if (!failed_) failed_path_.assign(path);
   if (!failed_ && diag_ != nullptr) {
     diag_->error.assign(path);
     if (!path.empty()) diag_->error += ": ";
@@ -48,6 +49,27 @@ const char* json_type_name(const Json& j) noexcept {
       return "binary";
   }
 }
+
+std::string truncate_for_message(std::string_view s) {
+  constexpr size_t kMax = 64;
+  if (s.size() <= kMax) return std::string(s);
+  size_t n = kMax;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  std::string out(s.substr(0, n));
+  out += "\u2026";
+  return out;
+}
+
+namespace {
+
+// integer_text spells an integer value as it was written: nlohmann stores
+// "-0" as a signed zero, which dump() would print as "0".
+std::string integer_text(const Json& v) {
+  if (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() == 0) return "-0";
+  return v.dump();
+}
+
+}  // namespace
 
 std::string join_path(std::string_view base, std::string_view key) {
   std::string p(base);
@@ -161,7 +183,7 @@ Status ObjectReader::port(std::string_view key, uint16_t* out, bool required, ui
       return {};
     }
   }
-  std::string msg = "expected " + expected + ", got " + v->dump();
+  std::string msg = "expected " + expected + ", got " + integer_text(*v);
   return ctx_.fail(Errc::config_invalid, path(key), msg);
 }
 
@@ -174,7 +196,7 @@ Status ObjectReader::uint32(std::string_view key, uint32_t* out) {
   }
   if (v->is_number_integer()) {
     return ctx_.fail(Errc::config_invalid, path(key),
-                     "expected integer 0..4294967295, got " + v->dump());
+                     "expected integer 0..4294967295, got " + integer_text(*v));
   }
   return wrong_type(key, *v, "integer 0..4294967295");
 }
@@ -239,7 +261,7 @@ Status ObjectReader::array(std::string_view key, const Json** out) {
 void ObjectReader::finish() {
   for (auto it = obj_.begin(); it != obj_.end(); ++it) {
     if (std::find(known_.begin(), known_.end(), it.key()) == known_.end()) {
-      ctx_.warn(path(it.key()), "unknown field, ignored");
+      ctx_.warn(path(truncate_for_message(it.key())), "unknown field, ignored");
     }
   }
 }

@@ -37,14 +37,24 @@ class ConfigCtx {
   Errc fail(Errc e, std::string_view path, std::string_view msg);
   void warn(std::string_view path, std::string_view msg);
 
+  // failed_path: the path given to the first fail() ("" if none), so the
+  // caller can add its line and column (json_position.hpp).
+  const std::string& failed_path() const noexcept { return failed_path_; }
+
  private:
   ConfigDiagnostics* diag_;
   bool failed_ = false;
+  std::string failed_path_;
 };
 
 // json_type_name names a value's JSON type as users see it: "string",
 // "integer", "number", "boolean", "object", "array", "null".
 const char* json_type_name(const Json& j) noexcept;
+
+// truncate_for_message returns |s| cut to its first 64 bytes (at a UTF-8
+// character boundary) plus "…" when longer, for echoing user input (unknown
+// keys, bad values) in errors and warnings without copying megabytes.
+std::string truncate_for_message(std::string_view s);
 
 // join_path appends a member (".key", or "key" at the root) or an index.
 std::string join_path(std::string_view base, std::string_view key);

@@ -252,10 +252,16 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
     VlessOutboundOptions o;
     SLUICE_TRY(parse_vless_outbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "ssh") {
+    out->type = OutboundType::ssh;
+    r.add_fields(kSshOutboundFields);
+    SshOutboundOptions o;
+    SLUICE_TRY(parse_ssh_outbound(r, &o));
+    out->options = std::move(o);
   } else {
     return ctx.fail(Errc::config_invalid, r.path("type"),
                     "unsupported outbound type \"" + type +
-                        "\" (expected direct, block, socks, http, trojan or vless)");
+                        "\" (expected direct, block, socks, http, trojan, vless or ssh)");
   }
   if (out->type != OutboundType::block) {
     r.add_fields(kDialFields);

@@ -37,6 +37,8 @@ Status parse_trojan_inbound(ObjectReader& r, TrojanInboundOptions* o);
 // parse_vless_outbound / parse_vless_inbound read the vless-specific fields.
 Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o);
 Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o);
+// parse_ssh_outbound reads the ssh-specific fields (config/ssh.cpp).
+Status parse_ssh_outbound(ObjectReader& r, SshOutboundOptions* o);
 // parse_network reads "network" (tcp, udp or both).
 Status parse_network(ObjectReader& r, Network* out);
 // parse_server reads the required "server" and "server_port".

@@ -27,6 +27,28 @@
 // plaintext with read_pending_plaintext(), then the raw bytes with
 // take_raw_unconsumed(), and from then on uses the inner transport directly.
 //
+// In-place records (TLS 1.3). Once a TLS 1.3 handshake is done, the
+// record layer is sluice's (RecordCipher, crypto/tls_record.hpp): BoringSSL's
+// traffic secrets and sequence numbers are taken over and every later record
+// is sealed and opened on pool chunks, in place where the chunk is held
+// alone, with no copy into or out of BoringSSL and no allocation per record:
+//
+//   write(Chain&&)   the plaintext's own chunk becomes the last record (header
+//                    in its headroom, type and tag in its tailroom); earlier
+//                    16 KiB pieces of a larger Slice are sealed straight into
+//                    one output chunk (the AEAD pass writes there, no memcpy)
+//   open_records()   records wholly inside a fed Slice are opened where they
+//                    lie and handed out as Slices of that chunk; only a record
+//                    that straddles two fed Slices is gathered (copied) first
+//
+// Post-handshake messages stay BoringSSL's where they need its state: a
+// NewSessionTicket is re-sealed under the read key BoringSSL still holds and
+// fed to it (so tickets reach the session cache as before); KeyUpdate (RFC
+// 8446 4.6.3) and alerts are handled here, since they change the keys or end
+// the stream. BoringSSL writes nothing after the switch (anything it would
+// write is dropped: its write sequence number is no longer the wire's).
+// TLS 1.2 connections keep BoringSSL's SSL_read / SSL_write path.
+//
 // Idle memory: BoringSSL frees its read and write buffers whenever they are
 // empty (SSL_MODE_RELEASE_BUFFERS is a no-op there because this is always
 // on), and the handshake configuration is shed once the handshake is done
@@ -40,9 +62,11 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crypto/tls_context.hpp"
+#include "crypto/tls_record.hpp"
 #include "crypto/tls_session_cache.hpp"
 #include "sluice/buffer.hpp"
 #include "sluice/error.hpp"
@@ -107,6 +131,39 @@ class TlsConnection {
   bool record_ready() const noexcept;
   // write encrypts |plain| into records queued for take_output().
   Status write(std::span<const uint8_t> plain) noexcept;
+  // write (Chain) encrypts |plain| the same way; on the in-place path the
+  // Slices' own chunks carry the records where they are unique (see above).
+  Status write(Chain&& plain) noexcept;
+
+  // in_place: the in-place record path is on (TLS 1.3 after the handshake).
+  bool in_place() const noexcept { return in_place_; }
+  // open_records (in-place path) opens complete records from what was fed
+  // and appends each application-data record's plaintext to |out| as one
+  // Slice, until |max_records| such records were appended or more raw bytes
+  // are needed. Returns the bytes appended (0: feed more). Errc::eof at the
+  // peer's close_notify or a raw end-of-stream between records (truncated()
+  // tells), once the data before it was returned; other errors are fatal and
+  // queue an alert for take_output(). An error met after some data was
+  // appended is returned by the next call. invalid_state off the in-place path.
+  Result<size_t> open_records(Chain& out, size_t max_records) noexcept;
+  // key_update sends a KeyUpdate (RFC 8446 4.6.3) and switches to the next
+  // sending key; |request_peer| asks the peer to update its own.
+  // invalid_state off the in-place path (TLS 1.2).
+  Status key_update(bool request_peer) noexcept;
+
+  // RecordStats count the in-place path's work (for perf/tunnel_bench).
+  struct RecordStats {
+    uint64_t records_sealed = 0;
+    uint64_t sealed_in_place = 0;  // records sealed in the plaintext's own chunk
+    uint64_t seal_batches = 0;     // write() calls that sealed records
+    uint64_t records_opened = 0;
+    uint64_t opened_gathered = 0;  // records that straddled fed Slices (copied)
+    uint64_t opened_moved = 0;     // records opened out of a shared chunk
+    uint64_t key_updates_received = 0;
+    uint64_t key_updates_sent = 0;
+    uint64_t tickets_forwarded = 0;  // post-handshake messages handed to BoringSSL
+  };
+  const RecordStats& record_stats() const noexcept { return rstats_; }
   // send_close_notify queues the close_notify alert (TLS half-close: RFC
   // 8446 6.1 lets the peer go on sending).
   Status send_close_notify() noexcept;
@@ -154,6 +211,18 @@ class TlsConnection {
   // fail_from records the error of a failed SSL call; returns the Errc.
   Errc fail_from(int ret) noexcept;
   size_t next_read_size() const noexcept;
+  // In-place path (see the file comment).
+  void enter_in_place() noexcept;
+  Status seal_out(uint8_t type, const uint8_t* in, size_t len, size_t hint) noexcept;
+  Status seal_slice(Slice&& s) noexcept;
+  Result<size_t> open_one(Chain& out) noexcept;
+  Result<std::pair<uint8_t, size_t>> content(const uint8_t* p, size_t n) noexcept;
+  Status handle_handshake(std::span<const uint8_t> rec) noexcept;
+  Status forward_to_boringssl(std::span<const uint8_t> msgs) noexcept;
+  Errc fail_record(Errc e, uint8_t alert, std::string reason) noexcept;
+  void send_alert(uint8_t desc) noexcept;
+  Result<Slice> read_in_place() noexcept;
+  Result<size_t> read_into_in_place(std::span<uint8_t> out) noexcept;
 
   BufferPool& pool_;
   SSL* ssl_ = nullptr;
@@ -176,6 +245,20 @@ class TlsConnection {
   std::string verify_reason_;
   int peer_alert_ = -1;
   std::vector<uint8_t> ech_retry_;
+  // In-place path state.
+  bool in_place_ = false;
+  bool close_notify_sent_ = false;
+  bool close_notify_received_ = false;
+  uint16_t suite_ = 0;              // TLS 1.3 cipher suite (0x1301..0x1303)
+  uint8_t empty_records_ = 0;       // empty records in a row (bounded)
+  uint8_t key_updates_in_row_ = 0;  // KeyUpdates without data between (bounded)
+  Errc deferred_ = Errc::ok;        // error met after data was handed out
+  RecordCipher rx_;                 // opens the peer's records
+  RecordCipher tx_;                 // seals ours
+  Chain to_bssl_;                   // re-sealed post-handshake messages for BoringSSL's BIO
+  Chain plain_pending_;             // opened by read_into, not yet copied out
+  std::vector<uint8_t> hs_in_;      // a post-handshake message split across records
+  RecordStats rstats_;
 };
 
 }  // namespace sluice::tls

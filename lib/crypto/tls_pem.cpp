@@ -3,6 +3,8 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "crypto/tls_pem.hpp"
 
+#include "core/file.hpp"
+
 #include <openssl/base64.h>
 
 #include <cerrno>
@@ -15,7 +17,6 @@ namespace {
 constexpr std::string_view kBegin = "-----BEGIN ";
 constexpr std::string_view kEnd = "-----END ";
 constexpr std::string_view kDashes = "-----";
-constexpr size_t kMaxFile = 4u << 20;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -113,29 +114,7 @@ std::string encode_pem(std::string_view label, const uint8_t* bytes, size_t len)
 }
 
 Result<std::string> read_file(const std::string& path, std::string* why) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    if (why) *why = path + ": " + std::strerror(errno);
-    return Errc::config_io;
-  }
-  std::string out;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    out.append(buf, n);
-    if (out.size() > kMaxFile) {
-      std::fclose(f);
-      if (why) *why = path + ": larger than 4 MiB";
-      return Errc::config_io;
-    }
-  }
-  const bool err = std::ferror(f) != 0;
-  std::fclose(f);
-  if (err) {
-    if (why) *why = path + ": read error";
-    return Errc::config_io;
-  }
-  return out;
+  return read_small_file(path, kMaxConfigFileBytes, why);
 }
 
 Result<std::string> pem_or_path(const std::string& inline_pem, const std::string& path,

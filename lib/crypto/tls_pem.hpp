@@ -48,8 +48,8 @@ Result<std::vector<uint8_t>> decode_base64(std::string_view text);
 std::string encode_base64(const uint8_t* bytes, size_t len);
 
 // read_file returns a file's contents; config_io with the OS reason in
-// |why| (may be null) when it cannot be read. Files above 4 MiB are refused
-// (a certificate or key never is that big; a mistake in the path might be).
+// |why| (may be null) when it cannot be read. Files above 4 MiB and anything
+// but a regular file (FIFO, directory, device) are refused (core/file.hpp).
 Result<std::string> read_file(const std::string& path, std::string* why);
 
 // pem_or_path returns |inline_pem| when set, else the contents of |path|

@@ -1,8 +1,11 @@
 // instance.cpp: building sessions, router and inbounds from a Config.
 #include "inbound/instance.hpp"
 
+#include "crypto/tls_context.hpp"
+#include "inbound/loop_check.hpp"
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
+#include "session/ssh_session.hpp"
 #include "session/trojan_session.hpp"
 #include "session/upstream_proxy_session.hpp"
 #include "session/vless_session.hpp"
@@ -12,6 +15,17 @@ namespace sluice {
 namespace {
 uint64_t to_ms(Duration d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+// udp_timeout_ms: a listen udp_timeout in milliseconds; 0 (or anything
+// below a millisecond) means the default, five minutes, as in sing-box.
+uint64_t udp_timeout_ms(Duration d) {
+  const uint64_t ms = to_ms(d);
+  return ms == 0 ? 5 * 60 * 1000 : ms;
+}
+
+ConnectionLimit::Options limits(const ListenOptions& l) {
+  return ConnectionLimit::Options{l.max_connections, l.max_connections_per_ip};
 }
 
 net::DialOptions dial_options(const DialOptions& d) {
@@ -27,6 +41,35 @@ net::DialOptions dial_options(const DialOptions& d) {
           : static_cast<unsigned>(std::max<uint64_t>(1, to_ms(d.tcp_keep_alive) / 1000));
   return o;
 }
+}  // namespace
+
+namespace {
+
+// check_loop: false (with |why|) when the final outbound's proxy server is one
+// of |own| listeners: every inbound routes there, so each connection would
+// open another through the same path (inbound/loop_check.hpp).
+bool check_loop(const Config& cfg, const std::vector<OwnListener>& own, std::string* why) {
+  const OutboundOptions* o = cfg.final_outbound();
+  if (o == nullptr || own.empty()) return true;
+  const ServerEndpoint* ep = std::visit(
+      [](const auto& v) -> const ServerEndpoint* {
+        if constexpr (requires { v.endpoint; })
+          return &v.endpoint;
+        else
+          return nullptr;
+      },
+      o->options);
+  if (ep == nullptr) return true;
+  const OwnListener* hit =
+      dialed_listener(ep->server, ep->server_port, own, local_interface_addresses());
+  if (hit == nullptr) return true;
+  *why = "outbound " + o->tag + ": its server " + ep->server + ":" +
+         std::to_string(ep->server_port) + " is this configuration's own inbound" +
+         (hit->tag.empty() ? std::string() : " " + hit->tag) +
+         ", which routes back to it: every connection would loop through itself";
+  return false;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& o,
@@ -98,12 +141,43 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       if (!s) return fail(s.error(), why);
       return std::unique_ptr<Session>(std::move(*s));
     }
+    case OutboundType::ssh: {
+      const auto& so = std::get<SshOutboundOptions>(o.options);
+      SshSessionOptions v;
+      v.server = so.endpoint.server;
+      v.server_port = so.endpoint.server_port;
+      v.user = so.user;
+      v.password = so.password;
+      v.keys.private_key = so.private_key;
+      v.keys.private_key_path = so.private_key_path;
+      v.keys.private_key_passphrase = so.private_key_passphrase;
+      v.keys.host_key = so.host_key;
+      v.keys.host_key_algorithms = so.host_key_algorithms;
+      v.keys.known_hosts = so.known_hosts;
+      v.keys.insecure = so.insecure;
+      v.client_version = so.client_version;
+      v.dial = dial_options(o.dial);
+      std::string why;
+      auto s = SshSession::create(e, o.tag, std::move(v), &why);
+      if (!s) return fail(s.error(), why);
+      return std::unique_ptr<Session>(std::move(*s));
+    }
   }
   return fail(Errc::not_supported, "unknown outbound type");
 }
 
 Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
                                                    std::string* reason) {
+  return build(e, cfg, reason, /*listen=*/true);
+}
+
+Result<std::unique_ptr<Instance>> Instance::check(Engine& e, const Config& cfg,
+                                                  std::string* reason) {
+  return build(e, cfg, reason, /*listen=*/false);
+}
+
+Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, std::string* reason,
+                                                  bool listen) {
   std::unique_ptr<Instance> inst(new (std::nothrow) Instance(e));
   if (!inst) return Errc::no_memory;
   for (const auto& o : cfg.outbounds) {
@@ -120,7 +194,13 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
   if (!inst->final_) inst->final_ = inst->sessions_.front().get();
   inst->router_ = std::make_unique<FinalRouter>(inst->final_);
 
+  std::vector<OwnListener> own;  // bound (or, checking, configured) listen addresses
+  auto add_own = [&](const InboundOptions& in, uint16_t port) {
+    OwnListener l;
+    if (make_listener(in.tag, in.listen.listen, port, &l)) own.push_back(std::move(l));
+  };
   for (const auto& in : cfg.inbounds) {
+    if (!listen) add_own(in, in.listen.listen_port);
     if (in.type == InboundType::trojan) {
       const auto& to = std::get<TrojanInboundOptions>(in.options);
       TrojanInboundConfig tc;
@@ -131,8 +211,20 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       tc.tls = to.tls;
       tc.fallback = to.fallback;
       tc.fallback_for_alpn = to.fallback_for_alpn;
-      tc.udp_timeout_ms = std::max<uint64_t>(1, to_ms(in.listen.udp_timeout));
+      tc.udp_timeout_ms = udp_timeout_ms(in.listen.udp_timeout);
+      tc.limits = limits(in.listen);
       std::string why;
+      if (!listen) {
+        // What create loads before it listens: the certificate and key.
+        auto ctx = tls::TlsServerContext::create(tc.tls, &why);
+        if (!ctx) {
+          if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": tls: " + why;
+          Instance* raw = inst.release();
+          raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+          return ctx.error();
+        }
+        continue;
+      }
       auto ti = TrojanInbound::create(e, tc, inst->router_.get(), &why);
       if (!ti) {
         if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
@@ -140,6 +232,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
         raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
         return ti.error();
       }
+      add_own(in, (*ti)->port());
       inst->trojan_inbounds_.push_back(std::move(*ti));
       continue;
     }
@@ -149,7 +242,8 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       vc.tag = in.tag;
       vc.listen = in.listen.listen;
       vc.port = in.listen.listen_port;
-      vc.udp_idle_timeout_ms = std::max<uint64_t>(1, to_ms(in.listen.udp_timeout));
+      vc.udp_idle_timeout_ms = udp_timeout_ms(in.listen.udp_timeout);
+      vc.limits = limits(in.listen);
       std::string why;
       for (const VlessUser& u : vo.users) {
         auto id = vless::parse_user_id(u.uuid);
@@ -162,6 +256,23 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       vc.tls = vo.tls;
       vc.fallback = vo.fallback;
       vc.fallback_for_alpn = vo.fallback_for_alpn;
+      if (!listen) {
+        Status st = why.empty() ? Status() : Status(Errc::config_invalid);
+        if (st && vc.tls.enabled) {
+          auto ctx = tls::TlsServerContext::create(vc.tls, &why);
+          if (!ctx) {
+            why = "tls: " + why;
+            st = ctx.error();
+          }
+        }
+        if (!st) {
+          if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
+          Instance* raw = inst.release();
+          raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+          return st.error();
+        }
+        continue;
+      }
       auto vi = why.empty() ? VlessInbound::create(e, vc, inst->router_.get(), &why)
                             : Result<std::unique_ptr<VlessInbound>>(Errc::config_invalid);
       if (!vi) {
@@ -170,6 +281,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
         raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
         return vi.error();
       }
+      add_own(in, (*vi)->port());
       inst->vless_inbounds_.push_back(std::move(*vi));
       continue;
     }
@@ -177,6 +289,8 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
     po.tag = in.tag;
     po.listen = in.listen.listen;
     po.port = in.listen.listen_port;
+    po.udp_timeout_ms = udp_timeout_ms(in.listen.udp_timeout);
+    po.limits = limits(in.listen);
     auto copy_users = [&](const std::vector<User>& users) {
       for (const auto& u : users) po.users.push_back({u.username, u.password});
     };
@@ -204,6 +318,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       case InboundType::vless:
         break;  // handled above
     }
+    if (!listen) continue;  // a proxy inbound loads nothing before it binds
     std::string why;
     auto pi = ProxyInbound::create(e, po, inst->router_.get(), &why);
     if (!pi) {
@@ -213,7 +328,14 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& e, const Config& cfg,
       raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
       return pi.error();
     }
+    add_own(in, (*pi)->port());
     inst->inbounds_.push_back(std::move(*pi));
+  }
+  if (std::string why; !check_loop(cfg, own, &why)) {
+    if (reason) *reason = why;
+    Instance* raw = inst.release();
+    raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+    return Errc::config_invalid;
   }
   return inst;
 }

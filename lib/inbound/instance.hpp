@@ -30,6 +30,11 @@ class Instance {
   // outbound at fault and nothing is left running.
   static Result<std::unique_ptr<Instance>> create(Engine& e, const Config& cfg,
                                                   std::string* reason);
+  // check builds what create builds (sessions with their TLS contexts and
+  // CA files, inbound certificates and keys, users) but opens no listener,
+  // so `sluice check` fails on exactly what `run` would fail on, short of
+  // binding ports. The result holds the sessions; close it as any Instance.
+  static Result<std::unique_ptr<Instance>> check(Engine& e, const Config& cfg, std::string* reason);
   ~Instance();
 
   Session* session(std::string_view tag) const noexcept;  // nullptr if none
@@ -49,6 +54,8 @@ class Instance {
 
  private:
   explicit Instance(Engine& e) : engine_(e) {}
+  static Result<std::unique_ptr<Instance>> build(Engine& e, const Config& cfg, std::string* reason,
+                                                 bool listen);
   void inbound_closed() noexcept;
   void session_closed() noexcept;
 

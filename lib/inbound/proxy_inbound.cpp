@@ -22,7 +22,9 @@ ServerDriverOptions make_driver_options(const ProxyInboundOptions& o) {
   d.deadline_covers_open = true;
   d.relay = o.relay;
   d.udp_bind_host = o.listen;
-  d.udp.idle_timeout_ms = 0;  // an association lives as long as its control connection
+  d.udp.idle_timeout_ms = o.udp_timeout_ms;
+  d.max_connections = o.limits.max_connections;
+  d.max_connections_per_ip = o.limits.max_connections_per_ip;
   return d;
 }
 

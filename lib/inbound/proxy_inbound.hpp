@@ -33,10 +33,16 @@ using ProxyUser = UserPass;  // username, password
 struct ProxyInboundOptions {
   ProxyKind kind = ProxyKind::mixed;
   std::string tag;
+  // limits: max_connections and max_connections_per_ip (0 = none).
+  ConnectionLimit::Options limits;
   std::string listen = "127.0.0.1";
   uint16_t port = 0;             // 0 = ephemeral (see port())
   std::vector<ProxyUser> users;  // empty = no authentication
   bool udp = true;               // allow SOCKS5 UDP ASSOCIATE
+  // udp_timeout_ms ends a SOCKS5 UDP association (and its control
+  // connection) after this long without a datagram either way (sing-box
+  // udp_timeout); 0 = only when the control connection closes.
+  uint64_t udp_timeout_ms = 5 * 60 * 1000;
   uint64_t handshake_timeout_ms = 10000;
   net::ListenOptions listen_opts;
   RelayOptions relay;

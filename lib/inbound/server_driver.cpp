@@ -3,11 +3,14 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "inbound/server_driver.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <new>
 
 #include "core/check.hpp"
 #include "inbound/fallback.hpp"
+#include "net/engine_internal.hpp"
 #include "net/timer.hpp"
 #include "sluice/log.hpp"
 #include "transport/tls_transport.hpp"
@@ -21,8 +24,15 @@ class ServerDriver::Conn final : TransportHandler,
                                  DatagramRelayOwner,
                                  DatagramFlowOpener {
  public:
-  Conn(ServerDriver* d, std::unique_ptr<Transport> t, const AcceptInfo& info)
-      : driver_(d), engine_(d->engine()), t_(std::move(t)), info_(info), timer_(d->engine()) {}
+  Conn(ServerDriver* d, std::unique_ptr<Transport> t, const AcceptInfo& info,
+       ConnectionLimit::Slot* slot)
+      : driver_(d),
+        engine_(d->engine()),
+        t_(std::move(t)),
+        info_(info),
+        timer_(d->engine()),
+        slot_(slot) {}
+  ~Conn() { delete slot_; }
 
   void start();
   void close_now() noexcept;
@@ -64,6 +74,9 @@ class ServerDriver::Conn final : TransportHandler,
     return driver_->router_->open_datagram(opts().tag, target, h);
   }
 
+  // kReplyFlushMs bounds the flush of an error reply sent at the deadline.
+  static constexpr uint64_t kReplyFlushMs = 2000;
+
   ServerDriver* driver_;
   Engine& engine_;
   std::unique_ptr<Transport> t_;
@@ -77,6 +90,9 @@ class ServerDriver::Conn final : TransportHandler,
   net::Dial* dial_ = nullptr;   // while the fallback is being dialed
   std::unique_ptr<DatagramRelay> relay_;
   net::Timer timer_;  // the handshake deadline
+  // slot_: this connection's place under the inbound's limits (null without
+  // limits); a stream Relay takes it over at the hand-over.
+  ConnectionLimit::Slot* slot_ = nullptr;
   bool flush_then_close_ = false;
   bool closed_ = false;
   int parts_ = 0;  // this close_now and the DatagramRelay still closing
@@ -135,7 +151,27 @@ void ServerDriver::Conn::on_timeout() {
     decide(core_->expired(in_.size()));
     return;
   }
-  // The TLS handshake, an open or a fallback dial still pending.
+  if (state_ == State::opening) {
+    // The outbound has not answered (e.g. its TLS handshake hangs): the
+    // client still gets the protocol's reply for a timeout (SOCKS5 REP 6,
+    // HTTP 504), as for any other failed open, not a silent close.
+    if (session_) {
+      session_->cancel_open(this);
+      session_ = nullptr;
+    }
+    driver_->on_event(DriverEvent::timed_out, &decision_, nullptr);
+    SLUICE_LOG_INFO("%s: open %s failed: %s: no answer from the outbound within the deadline",
+                    prefix(), decision_.target.to_string().c_str(), errc_message(Errc::timed_out));
+    core_->answer(Errc::timed_out, TargetAddress());
+    // A client that never reads the reply does not hold the connection:
+    // this timer closes it if the flush has not finished by then. (Armed
+    // first: flush_and_close may free this Conn.)
+    arm(kReplyFlushMs);
+    flush_and_close();
+    return;
+  }
+  // The TLS handshake or a fallback dial still pending: there is no one to
+  // answer in the protocol.
   auto d = ServerDecision::refuse(ServerDecision::reject, Errc::timed_out, "handshake timed out",
                                   RefusalCause::timeout);
   driver_->on_event(DriverEvent::timed_out, &d, nullptr);
@@ -297,7 +333,11 @@ void ServerDriver::Conn::on_open(Result<std::unique_ptr<Stream>> stream, const c
 
 void ServerDriver::Conn::hand_over(std::unique_ptr<Transport> client, std::unique_ptr<Stream> s) {
   client->set_handler(nullptr);
-  Relay::start(engine_, std::move(client), std::move(s), opts().relay, nullptr);
+  // The relay ends the connection now, so it gives its place back.
+  ConnectionLimit::Slot* slot = slot_;
+  slot_ = nullptr;
+  if (Relay::start(engine_, std::move(client), std::move(s), opts().relay, slot) == nullptr)
+    delete slot;
   close_now();  // frees this Conn; the client transport is the Relay's now
 }
 
@@ -478,9 +518,25 @@ ServerDriver::ServerDriver(Engine& e, ServerDriverOptions o, Router* router)
     : EngineObject(e),
       dopts_(std::move(o)),
       router_(router),
-      prefix_(make_log_prefix(dopts_.proto, dopts_.tag)) {}
+      prefix_(make_log_prefix(dopts_.proto, dopts_.tag)) {
+  // Without memory for it the inbound runs unlimited rather than not at all;
+  // say so.
+  ConnectionLimit::Options lo{dopts_.max_connections, dopts_.max_connections_per_ip};
+  limit_ = ConnectionLimit::create(lo);
+  if (limit_ == nullptr && (lo.max_connections != 0 || lo.max_connections_per_ip != 0))
+    SLUICE_LOG_ERROR("%s: out of memory for the connection limits; not enforced", prefix_.c_str());
+}
 
-ServerDriver::~ServerDriver() { SLUICE_CHECK(sources_open_ == 0 || closed_); }
+DriverCounters ServerDriver::counters() const noexcept {
+  DriverCounters c = counters_;
+  c.open_connections = limit_ != nullptr ? limit_->open() : 0;
+  return c;
+}
+
+ServerDriver::~ServerDriver() {
+  SLUICE_CHECK(sources_open_ == 0 || closed_);
+  if (limit_ != nullptr) limit_->release_owner();
+}
 
 uint16_t ServerDriver::port() const noexcept {
   return sources_.empty() ? 0 : sources_.front()->port();
@@ -507,14 +563,78 @@ void ServerDriver::add_source(std::unique_ptr<TransportSource> s) {
   sources_open_++;
 }
 
+namespace {
+
+// peer_text: the peer's address for a log line ("?" if unknown).
+std::string peer_text(const sockaddr_storage& peer) {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  if (peer.ss_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr, buf, sizeof buf);
+  else if (peer.ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+bool ServerDriver::RateLimitedLog::allow(uint64_t now_ms, uint64_t* skipped) noexcept {
+  if (logged_once && now_ms - last_ms < kLimitLogIntervalMs) {
+    ++suppressed;
+    return false;
+  }
+  logged_once = true;
+  last_ms = now_ms;
+  *skipped = suppressed;
+  suppressed = 0;
+  return true;
+}
+
+void ServerDriver::on_accept_error(Errc e) {
+  counters_.accept_errors++;
+  uint64_t skipped = 0;
+  if (accept_error_log_.allow(engine().now_ms(), &skipped)) {
+    // The listener pauses accepting and retries (net/tcp_listener.hpp);
+    // waiting connections stay in the kernel's backlog meanwhile.
+    const char* what = e == Errc::limit_exceeded
+                           ? "out of file descriptors (EMFILE/ENFILE); accepting paused, "
+                             "connections wait in the backlog"
+                           : errc_message(e);
+    SLUICE_LOG_WARN("%s: accept failed: %s (%llu more since the last report)", prefix_.c_str(),
+                    what, static_cast<unsigned long long>(skipped));
+  }
+}
+
 void ServerDriver::on_accepted(std::unique_ptr<Transport> t, const AcceptInfo& info) {
   if (closing_) {
     close_and_delete(t.release());
     return;
   }
   on_event(DriverEvent::accepted, nullptr, nullptr);
-  auto* c = new (std::nothrow) Conn(this, std::move(t), info);
-  if (!c) return;
+  ConnectionLimit::Slot* slot = nullptr;
+  if (limit_ != nullptr) {
+    ConnectionLimit::Refusal why;
+    slot = limit_->admit(info.peer, &why);
+    if (slot == nullptr) {
+      counters_.refused_by_limit++;
+      net::count_refused(engine());
+      uint64_t skipped = 0;
+      if (limit_log_.allow(engine().now_ms(), &skipped)) {
+        SLUICE_LOG_WARN(
+            "%s: connection from %s refused: %s (%llu more refused since the last "
+            "report)",
+            prefix_.c_str(), peer_text(info.peer).c_str(), ConnectionLimit::refusal_name(why),
+            static_cast<unsigned long long>(skipped));
+      }
+      t->set_handler(nullptr);
+      close_and_delete(t.release());
+      return;
+    }
+  }
+  auto* c = new (std::nothrow) Conn(this, std::move(t), info, slot);
+  if (!c) {
+    delete slot;
+    return;
+  }
   conns_.push_back(c);
   c->start();
 }

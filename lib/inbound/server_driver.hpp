@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "crypto/tls_context.hpp"
+#include "inbound/connection_limit.hpp"
 #include "inbound/router.hpp"
 #include "inbound/source.hpp"
 #include "net/dialer.hpp"
@@ -75,6 +76,17 @@ struct ServerDriverOptions {
   RelayOptions relay;
   DatagramRelayOptions udp;
   std::string udp_bind_host = "127.0.0.1";  // SOCKS5 UDP ASSOCIATE socket
+  // Admission (connection_limit.hpp): refused connections are closed at
+  // once and logged (at most one line per kLimitLogIntervalMs). 0 = none.
+  uint32_t max_connections = 0;
+  uint32_t max_connections_per_ip = 0;
+};
+
+// DriverCounters are what the driver counts for every protocol.
+struct DriverCounters {
+  uint64_t accept_errors = 0;     // accept failed (e.g. EMFILE: out of descriptors)
+  uint64_t refused_by_limit = 0;  // closed at accept by max_connections(_per_ip)
+  uint64_t open_connections = 0;  // admitted and not closed (with a limit set; else 0)
 };
 
 // DriverEvent is what a driver tells its protocol server, for counters.
@@ -112,6 +124,11 @@ class ServerDriver : public EngineObject, private TransportSource::Sink {
   void accept(std::unique_ptr<Transport> t, const AcceptInfo& info) {
     on_accepted(std::move(t), info);
   }
+
+  DriverCounters counters() const noexcept;
+  // kLimitLogIntervalMs: at most one accept-error and one limit line per
+  // interval; the next line says how many were not logged.
+  static constexpr uint64_t kLimitLogIntervalMs = 5000;
 
   // log_prefix: "<proto> <tag>" or "<proto>" without a tag.
   const std::string& log_prefix() const noexcept { return prefix_; }
@@ -153,7 +170,19 @@ class ServerDriver : public EngineObject, private TransportSource::Sink {
  private:
   friend class Conn;
   void on_accepted(std::unique_ptr<Transport> t, const AcceptInfo& info) override;
+  void on_accept_error(Errc e) override;
   void conn_closed(Conn* c) noexcept;
+
+  // RateLimitedLog lets one line through per kLimitLogIntervalMs and counts
+  // the rest, so a flood cannot flood the log.
+  struct RateLimitedLog {
+    uint64_t last_ms = 0;
+    uint64_t suppressed = 0;
+    bool logged_once = false;
+    // allow: true if a line may be written now; |*skipped| is how many
+    // were suppressed since the last one.
+    bool allow(uint64_t now_ms, uint64_t* skipped) noexcept;
+  };
   void maybe_closed() noexcept;
 
   ServerDriverOptions dopts_;
@@ -161,6 +190,10 @@ class ServerDriver : public EngineObject, private TransportSource::Sink {
   std::string prefix_;
   std::vector<std::unique_ptr<TransportSource>> sources_;
   std::vector<Conn*> conns_;
+  ConnectionLimit* limit_ = nullptr;  // null without limits; one reference held
+  DriverCounters counters_;
+  RateLimitedLog accept_error_log_;
+  RateLimitedLog limit_log_;
   size_t sources_open_ = 0;  // sources whose close has not finished
   bool closing_ = false;
   bool in_close_ = false;  // close() is closing connections

@@ -34,6 +34,10 @@ void TcpSource::on_accept(std::unique_ptr<net::TcpTransport> t) {
   sink_->on_accepted(std::move(t), info);
 }
 
+void TcpSource::on_accept_error(Errc e) {
+  if (sink_ != nullptr) sink_->on_accept_error(e);
+}
+
 void TcpSource::close(CloseCallback cb, void* user) noexcept {
   sink_ = nullptr;
   listener_->close(cb, user);

@@ -37,6 +37,9 @@ class TransportSource {
    public:
     virtual ~Sink() = default;
     virtual void on_accepted(std::unique_ptr<Transport> t, const AcceptInfo& info) = 0;
+    // on_accept_error: accepting failed (EMFILE, ENFILE, ...); the source
+    // goes on accepting.
+    virtual void on_accept_error(Errc e) { (void)e; }
   };
   virtual ~TransportSource() = default;
   // port: the local port it accepts on (0 where that means nothing).
@@ -55,6 +58,7 @@ class TcpSource final : public TransportSource, private net::AcceptHandler {
  private:
   explicit TcpSource(Sink* s) noexcept : sink_(s) {}
   void on_accept(std::unique_ptr<net::TcpTransport> t) override;
+  void on_accept_error(Errc e) override;
 
   Sink* sink_;
   std::unique_ptr<net::TcpListener> listener_;

@@ -23,6 +23,8 @@ ServerDriverOptions make_driver_options(const TrojanInboundConfig& o) {
   d.relay = o.relay;
   d.udp.idle_timeout_ms = o.udp_timeout_ms;
   d.udp.write_queue = o.udp_write_queue;
+  d.max_connections = o.limits.max_connections;
+  d.max_connections_per_ip = o.limits.max_connections_per_ip;
   return d;
 }
 

@@ -44,6 +44,8 @@ namespace sluice {
 
 struct TrojanInboundConfig {
   std::string tag;
+  // limits: max_connections and max_connections_per_ip (0 = none).
+  ConnectionLimit::Options limits;
   std::string listen = "127.0.0.1";
   uint16_t port = 0;  // 0 = ephemeral
   std::vector<TrojanUser> users;

@@ -38,6 +38,8 @@ ServerDriverOptions make_driver_options(const VlessInboundConfig& o) {
   d.relay = o.relay;
   d.udp.idle_timeout_ms = o.udp_idle_timeout_ms;
   d.udp.write_queue = 1024 * 1024;  // reply bytes queued to the client
+  d.max_connections = o.limits.max_connections;
+  d.max_connections_per_ip = o.limits.max_connections_per_ip;
   return d;
 }
 

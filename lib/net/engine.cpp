@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/check.hpp"
+#include "core/pool_trim.hpp"
 #include "net/clock.hpp"
 #include "net/engine_internal.hpp"
 #include "net/timer_queue.hpp"
@@ -54,6 +55,11 @@ struct EngineImpl {
   net::TimerQueue timers;
   uv_timer_t wake{};
   uv_idle_t defer{};
+  // trim_tick samples the pool every kPoolTrimTickMs for trim_policy, which
+  // gives idle memory back after load (core/pool_trim.hpp). Unreferenced: it
+  // never keeps a loop alive. Closed with |wake|.
+  uv_timer_t trim_tick{};
+  IdleTrimPolicy trim_policy;
   bool wake_open = false;
   bool defer_active = false;
   uint64_t wake_due = UINT64_MAX;
@@ -150,6 +156,7 @@ struct EngineImpl {
       defer_active = false;
       close_handle(reinterpret_cast<uv_handle_t*>(&wake));
       close_handle(reinterpret_cast<uv_handle_t*>(&defer));
+      close_handle(reinterpret_cast<uv_handle_t*>(&trim_tick));
     }
   }
 
@@ -214,6 +221,17 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& opts) {
   impl->wake.data = impl;
   uv_idle_init(impl->loop, &impl->defer);
   impl->defer.data = impl;
+  uv_timer_init(impl->loop, &impl->trim_tick);
+  impl->trim_tick.data = impl;
+  uv_timer_start(
+      &impl->trim_tick,
+      [](uv_timer_t* h) {
+        auto* impl = static_cast<detail::EngineImpl*>(h->data);
+        if (impl->manual != nullptr) return;  // virtual time: tests trim by hand
+        if (impl->trim_policy.on_tick(impl->pool.stats())) trim_idle_memory(impl->pool);
+      },
+      kPoolTrimTickMs, kPoolTrimTickMs);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&impl->trim_tick));
   impl->wake_open = true;
   // The async handle must not keep a host's loop (or run_for_test) alive;
   // start() refs it for the own thread, which should run until stop().
@@ -384,6 +402,12 @@ void count_stream_close(Engine& e) noexcept {
 void count_accept(Engine& e) noexcept {
   detail::EngineImpl* impl = detail::EngineAccess::impl(e);
   impl->stats.connections_accepted++;
+}
+void count_accept_error(Engine& e) noexcept {
+  detail::EngineAccess::impl(e)->stats.accept_errors++;
+}
+void count_refused(Engine& e) noexcept {
+  detail::EngineAccess::impl(e)->stats.connections_refused++;
 }
 void count_ech(Engine& e, EchOutcome o) noexcept {
   detail::EngineImpl* impl = detail::EngineAccess::impl(e);

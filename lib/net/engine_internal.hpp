@@ -44,6 +44,8 @@ void count_bytes(Engine& e, uint64_t up, uint64_t down) noexcept;
 void count_stream_open(Engine& e) noexcept;
 void count_stream_close(Engine& e) noexcept;
 void count_accept(Engine& e) noexcept;
+void count_accept_error(Engine& e) noexcept;  // a listener's accept failed (EMFILE, ...)
+void count_refused(Engine& e) noexcept;       // an inbound's limit closed a connection at accept
 void count_ech(Engine& e, EchOutcome o) noexcept;
 
 }  // namespace net

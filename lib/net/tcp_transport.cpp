@@ -78,6 +78,15 @@ void TcpTransport::set_options(bool nodelay, unsigned keepalive_s) noexcept {
 
 void TcpTransport::set_failure(const char* reason) { reason_ = reason; }
 
+int TcpTransport::splice_fd() const noexcept {
+  if (failed_ || eof_ || shutdown_wanted_ || closer_.closing() || writing_ || !queued_.empty() ||
+      !unread_.empty() || read_buf_.size() != 0)
+    return -1;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  return fd;
+}
+
 std::string TcpTransport::local_address() const {
   sockaddr_storage ss{};
   int len = sizeof ss;

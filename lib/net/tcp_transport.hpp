@@ -35,6 +35,16 @@ class TcpTransport final : public Transport {
   void set_options(bool nodelay, unsigned keepalive_s) noexcept;
   // set_failure records a reason (e.g. from the dialer) for failure_reason().
   void set_failure(const char* reason);
+  // splice_fd returns the socket's descriptor while the stream's bytes are
+  // exactly the socket's: nothing pushed back or queued, no end-of-stream
+  // seen, not shut down, not failed or closing; -1 otherwise. A Relay then
+  // moves bytes with splice(2) on a dup() of it, reading stopped here.
+  int splice_fd() const noexcept;
+  // count_spliced adds bytes a Relay moved with splice(2) to stats().
+  void count_spliced(uint64_t read, uint64_t written) noexcept {
+    stats_.bytes_read += read;
+    stats_.bytes_written += written;
+  }
   // local/peer address as "ip:port" (empty on error).
   std::string local_address() const;
   std::string peer_address() const;

@@ -953,10 +953,36 @@ size_t Connection::max_datagram_payload() const noexcept {
 }
 
 Status Connection::send_datagram(const uint8_t* data, size_t len) noexcept {
+  return send_datagram({data, len}, {});
+}
+
+Status Connection::send_datagram(std::span<const uint8_t> head,
+                                 std::span<const uint8_t> body) noexcept {
+  const size_t len = head.size() + body.size();
+  if (state_ != State::open) return Errc::closed;
+  // The checks of the Slice form, before the copy.
+  const ngtcp2_transport_params* rp = ngtcp2_conn_get_remote_transport_params(conn_);
+  if (rp == nullptr || rp->max_datagram_frame_size == 0) return Errc::not_supported;
+  if (len > max_datagram_payload() || datagrams_.size() >= opts_.datagram_queue_max) {
+    stats_.datagrams_dropped++;
+    return len > max_datagram_payload() ? Errc::frame_too_large : Errc::limit_exceeded;
+  }
+  auto r = ep_.engine().pool().get(len);
+  if (!r) {
+    stats_.datagrams_dropped++;
+    return r.error();
+  }
+  uint8_t* dst = r->append(len);
+  if (!head.empty()) std::memcpy(dst, head.data(), head.size());
+  if (!body.empty()) std::memcpy(dst + head.size(), body.data(), body.size());
+  return send_datagram(std::move(*r));
+}
+
+Status Connection::send_datagram(Slice&& payload) noexcept {
   if (state_ != State::open) return Errc::closed;
   const ngtcp2_transport_params* rp = ngtcp2_conn_get_remote_transport_params(conn_);
   if (rp == nullptr || rp->max_datagram_frame_size == 0) return Errc::not_supported;
-  if (len > max_datagram_payload()) {
+  if (payload.size() > max_datagram_payload()) {
     stats_.datagrams_dropped++;
     return Errc::frame_too_large;
   }
@@ -964,12 +990,7 @@ Status Connection::send_datagram(const uint8_t* data, size_t len) noexcept {
     stats_.datagrams_dropped++;
     return Errc::limit_exceeded;
   }
-  auto r = ep_.engine().pool().copy_from(data, len);
-  if (!r) {
-    stats_.datagrams_dropped++;
-    return r.error();
-  }
-  if (!datagrams_.push_back(std::move(*r))) {
+  if (!datagrams_.push_back(std::move(payload))) {
     stats_.datagrams_dropped++;
     return Errc::no_memory;
   }

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -148,6 +149,12 @@ class Connection {
   // counted (stats().datagrams_dropped) and reported as frame_too_large /
   // limit_exceeded; not_supported if the peer takes no datagrams.
   Status send_datagram(const uint8_t* data, size_t len) noexcept;
+  // send_datagram(Slice) queues |payload| itself (no copy), same rules.
+  Status send_datagram(Slice&& payload) noexcept;
+  // send_datagram(head, body): one DATAGRAM whose payload is |head| then
+  // |body|, gathered into the queued copy (no second copy for a protocol
+  // header in front of a payload). Same rules and errors as above.
+  Status send_datagram(std::span<const uint8_t> head, std::span<const uint8_t> body) noexcept;
   // max_datagram_payload is the largest payload that fits now (0 if none).
   size_t max_datagram_payload() const noexcept;
 
@@ -161,6 +168,11 @@ class Connection {
   // initiate_key_update starts a 1-RTT key update (RFC 9001 §6).
   Status initiate_key_update() noexcept;
 
+  // close_reason / close_app_error: once closed(), the reason phrase and
+  // application error code of the CONNECTION_CLOSE that ended it (the
+  // peer's or ours; a local cause's text otherwise), as on_closed will give.
+  const std::string& close_reason() const noexcept { return close_reason_; }
+  uint64_t close_app_error() const noexcept { return close_app_error_; }
   std::string alpn() const;
   SSL* ssl() const noexcept { return tls_.ssl; }
   // session_resumed: the handshake resumed a ticket (SSL_session_reused).
@@ -183,6 +195,11 @@ class Connection {
   // congestion returns ngtcp2's view: cwnd, srtt, bytes in flight, pacing.
   ngtcp2_conn_stat conn_stat() const noexcept;
   const ConnectionOptions& options() const noexcept { return opts_; }
+  // rate_controller: the connection's own controller (from
+  // ConnectionOptions::rate_controller), nullptr without one; its owner may
+  // adjust it between calls (Hysteria's Brutal learns its rate after the
+  // handshake).
+  RateController* rate_controller() const noexcept { return rate_ctl_.get(); }
   // pool is the Engine's buffer pool (for layers above: HTTP/3 framing).
   BufferPool& pool() noexcept;
   // peer_bidi_stream_limit is the cumulative number of bidirectional streams

@@ -49,6 +49,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
                              acceptor ? nullptr : &e);
   if (!s) return s.error();
   ep->socket_ = std::move(*s);
+  if (o.transform) ep->socket_->set_transform(o.transform.get());
   if (!acceptor) {
     try {
       net::subscribe_network_changes(e, ep.get());
@@ -454,6 +455,7 @@ void Endpoint::on_network_changed(unsigned) noexcept {
     close_all_for_network_change();
     return;
   }
+  if (opts_.transform) (*s)->set_transform(opts_.transform.get());
   try {
     retired_.reserve(retired_.size() + 1);
   } catch (...) {

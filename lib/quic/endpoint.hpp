@@ -105,6 +105,11 @@ struct EndpointOptions {
   // from |session_cache|, or from the Engine's shared cache when null.
   bool resume_sessions = true;
   std::shared_ptr<tls::TlsSessionCache> session_cache;
+  // transform: a per-packet rewrite below QUIC on every socket of the
+  // Endpoint (Hysteria's Salamander; udp_socket.hpp). Connections must
+  // then send packets smaller by its overhead
+  // (ConnectionOptions::max_tx_udp_payload_size). Null: none.
+  std::shared_ptr<PacketTransform> transform;
 };
 
 // AcceptHandler receives a server Endpoint's new connections right after

@@ -137,6 +137,14 @@ Status H3Connection::init() noexcept {
 
 // --- deferred work ----------------------------------------------------------------
 
+void H3Connection::check_finish(int64_t id) noexcept {
+  try {
+    ended_.push_back(id);
+  } catch (...) {
+    // No memory: the stream ends at its next QUIC event instead.
+  }
+}
+
 void H3Connection::leave() noexcept {
   if (--depth_ == 0) settle();
 }
@@ -147,6 +155,13 @@ void H3Connection::settle() noexcept {
     if (flush_wanted_) {
       flush_wanted_ = false;
       flush();
+      continue;
+    }
+    if (!ended_.empty()) {
+      auto ids = std::move(ended_);
+      ended_.clear();
+      for (int64_t id : ids)
+        if (H3Stream* s = find(id)) s->maybe_finish();
       continue;
     }
     if (!reap_.empty()) {

@@ -143,6 +143,9 @@ class H3Connection {
   // connection is closed with the matching code once nothing is on the stack.
   void fail(int liberr) noexcept;
   void reap(H3Stream* s) noexcept;
+  // check_finish: stream |id|'s message ended inside an nghttp3 callback;
+  // settle() lets it finish once nghttp3 has returned.
+  void check_finish(int64_t id) noexcept;
   void reap_uni(UniStream* u) noexcept;
   H3Stream* find(int64_t id) noexcept;
   Status submit(H3Stream& s, const nghttp3_nv* nva, size_t n) noexcept;
@@ -184,6 +187,7 @@ class H3Connection {
   int fail_code_ = 0;  // nghttp3 liberr awaiting the QUIC close
   bool close_pending_ = false;
   std::vector<H3Stream*> reap_;  // finished streams to delete
+  std::vector<int64_t> ended_;   // streams to check_finish (by ID: never dangling)
   std::vector<UniStream*> reap_uni_;
   H3Stats stats_;
 };

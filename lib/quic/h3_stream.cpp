@@ -307,12 +307,19 @@ void H3Stream::on_end_stream() noexcept {
   if (finished_ || rx_end_) return;
   rx_end_ = true;
   if (handler_) handler_->on_end(*this);
+  // Inside nghttp3's callback the stream cannot be closed: the connection
+  // checks it once nghttp3 has returned (a QPACK-unblocked message whose
+  // FIN was read earlier ends here).
+  if (rx_eof_) conn_.check_finish(id_);
 }
 
 // --- the end --------------------------------------------------------------------
 
 void H3Stream::maybe_finish() noexcept {
-  if (finished_ || h3_closed_ || !(rx_eof_ && tx_fin_ && drained_)) return;
+  // rx_end_ as well as rx_eof_: a header section blocked on the QPACK
+  // encoder stream (RFC 9204 §2.1.2) is still to come when the FIN has
+  // been read; the exchange ends once nghttp3 has delivered all of it.
+  if (finished_ || h3_closed_ || !(rx_eof_ && rx_end_ && tx_fin_ && drained_)) return;
   // Both messages are complete and ours is acknowledged: nghttp3 may forget
   // the stream, and the QUIC stream closes without a reset.
   h3_closed_ = true;

@@ -59,6 +59,8 @@ struct QuicDial::Impl final : ConnectionHandler {
   Errc close_error = Errc::ok;
   std::string close_reason;
   std::vector<uint8_t> close_retry;  // the server's ECH retry configs
+  static constexpr size_t kMaxEarlyStreams = 16;
+  std::vector<std::unique_ptr<QuicStream>> early_streams;  // see on_stream
   bool done = false;
 
   Impl(Engine& e, std::string_view h, uint16_t p, std::shared_ptr<QuicTlsContext> t,
@@ -153,6 +155,20 @@ struct QuicDial::Impl final : ConnectionHandler {
     defer(Event::handshake_done);
   }
 
+  // on_stream keeps what the server opens before the result is delivered
+  // (an HTTP/3 server's control and QPACK streams come right after the
+  // handshake), up to kMaxEarlyStreams; further ones are refused.
+  void on_stream(Connection& c, std::unique_ptr<QuicStream> s) override {
+    if (&c == conn && !done && early_streams.size() < kMaxEarlyStreams) {
+      try {
+        early_streams.push_back(std::move(s));
+        return;
+      } catch (...) {
+      }
+    }
+    if (s) ConnectionHandler::on_stream(c, std::move(s));
+  }
+
   void on_closed(Connection& c, Errc e, uint64_t, const char* reason) override {
     if (&c != conn) return;
     conn = nullptr;
@@ -233,8 +249,10 @@ struct QuicDial::Impl final : ConnectionHandler {
       conn->set_handler(nullptr);
       out.connection = conn;
       out.endpoint = std::move(ep);
+      out.early_streams = std::move(early_streams);
       conn = nullptr;
     } else {
+      early_streams.clear();  // reset with their connection
       retire_endpoint();
     }
     timer.stop();

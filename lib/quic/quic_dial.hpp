@@ -22,10 +22,11 @@
 // Connection, handshake completed and without a ConnectionHandler: the
 // handler installs its own in on_quic_dial. The result is delivered from a
 // timer callback, never from inside the connection's packet processing, so
-// the handler may do anything with it, including closing the Endpoint. A
-// stream the server opens or a datagram it sends between the handshake and
-// that delivery (the same loop turn or the next) is refused or dropped;
-// Hysteria v2 and TUIC v5 servers send nothing before the client speaks.
+// the handler may do anything with it, including closing the Endpoint.
+// Streams the server opens between the handshake and that delivery (the
+// same loop turn or the next) come with the result (early_streams: an
+// HTTP/3 server opens its control and QPACK streams at once); a datagram
+// it sends meanwhile is dropped.
 // Session tickets and NEW_TOKEN tokens are taken and stored as Endpoint
 // options say (by default in the Engine's cache and token store), so a
 // later dial resumes and skips address validation; a dial never sends 0-RTT (it
@@ -40,8 +41,10 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "quic/endpoint.hpp"
+#include "quic/quic_stream.hpp"
 #include "quic/quic_tls.hpp"
 #include "sluice/engine.hpp"
 
@@ -65,6 +68,10 @@ struct QuicDialed {
   std::unique_ptr<Endpoint> endpoint;
   // connection: handshake completed, no handler set yet.
   Connection* connection = nullptr;
+  // early_streams: streams the server opened between the handshake and
+  // this delivery, in order (an HTTP/3 server's control and QPACK streams);
+  // the handler takes them as ConnectionHandler::on_stream would.
+  std::vector<std::unique_ptr<QuicStream>> early_streams;
 };
 
 class QuicDialHandler {

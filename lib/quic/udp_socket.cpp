@@ -143,12 +143,18 @@ void UdpSocket::receive() noexcept {
         }
       }
       if (seg < len) stats_.gro_messages++;
-      const uint8_t* p = rbuf_.get() + static_cast<size_t>(i) * kSlot;
+      uint8_t* p = rbuf_.get() + static_cast<size_t>(i) * kSlot;
       const auto* addr = reinterpret_cast<const sockaddr*>(&from[i]);
       while (len > 0 && !closer_.closing()) {
         const size_t k = std::min(seg, len);
         stats_.datagrams_received++;
-        handler_->on_datagram(addr, p, k);
+        if (transform_ == nullptr) {
+          handler_->on_datagram(addr, p, k);
+        } else if (const size_t m = transform_->decode(p, k); m > 0) {
+          handler_->on_datagram(addr, p + transform_->overhead(), m);
+        } else {
+          stats_.transform_dropped++;
+        }
         p += k;
         len -= k;
         if (++pending == kRecvBatch && !closer_.closing()) {
@@ -201,6 +207,15 @@ void UdpSocket::on_poll(uv_poll_t* p, int status, int events) {
   if (events & UV_READABLE) s->receive();
 }
 
+void UdpSocket::set_transform(PacketTransform* t) {
+  transform_ = t;
+  if (t == nullptr || tbuf_) return;
+  // One send is at most one connection's 64 KiB run (or kMaxGsoSegments
+  // packets), each growing by the overhead.
+  tbuf_cap_ = kSlot + kMaxGsoSegments * t->overhead();
+  tbuf_.reset(new uint8_t[tbuf_cap_]);
+}
+
 Status UdpSocket::send(const sockaddr* to, const uint8_t* data, size_t len, size_t segment,
                        size_t* sent) noexcept {
   if (closer_.closing()) return Errc::closed;
@@ -209,6 +224,29 @@ Status UdpSocket::send(const sockaddr* to, const uint8_t* data, size_t len, size
     inject_eagain_--;
     return would_block(sent, 0);
   }
+  if (transform_ == nullptr || len == 0) return send_raw(to, data, len, segment, sent);
+  const size_t ov = transform_->overhead();
+  if (segment == 0 || segment >= len) segment = len;
+  const size_t count = (len + segment - 1) / segment;
+  if (count > kMaxGsoSegments || len + count * ov > tbuf_cap_) {
+    stats_.send_errors++;
+    return Errc::invalid_argument;
+  }
+  uint8_t* out = tbuf_.get();
+  for (size_t off = 0; off < len; off += segment) {
+    const size_t k = std::min(segment, len - off);
+    transform_->encode(data + off, k, out);
+    out += k + ov;
+  }
+  size_t tsent = 0;
+  Status st = send_raw(to, tbuf_.get(), len + count * ov, segment + ov, &tsent);
+  // Whole packets went out: report them in the caller's (untransformed) bytes.
+  if (sent) *sent = std::min(len, tsent / (segment + ov) * segment);
+  return st;
+}
+
+Status UdpSocket::send_raw(const sockaddr* to, const uint8_t* data, size_t len, size_t segment,
+                           size_t* sent) noexcept {
   const socklen_t tolen = sockaddr_len(to);
   if (segment == 0 || segment >= len || !gso_) {
     if (segment == 0 || segment >= len) segment = len;

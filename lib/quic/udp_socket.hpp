@@ -62,6 +62,25 @@ class UdpSocketHandler {
   virtual void on_writable() {}
 };
 
+// PacketTransform rewrites every datagram between QUIC and the wire (an
+// obfuscation layer such as Hysteria's Salamander). Each packet of a GSO
+// run is transformed on its own and the run goes out with the larger
+// segment size, so batching is kept; received datagrams (GRO runs already
+// split) are restored in place in the socket's receive buffer, and those
+// that fail are dropped and counted (UdpSocketStats::transform_dropped).
+class PacketTransform {
+ public:
+  virtual ~PacketTransform() = default;
+  // overhead: bytes encode() adds to each packet.
+  virtual size_t overhead() const noexcept = 0;
+  // encode writes |len| + overhead() bytes for packet |in| to |out|.
+  virtual void encode(const uint8_t* in, size_t len, uint8_t* out) noexcept = 0;
+  // decode restores a received datagram in place: the packet is
+  // [data + overhead(), data + len) on return, and the return value is its
+  // length; 0 drops the datagram.
+  virtual size_t decode(uint8_t* data, size_t len) noexcept = 0;
+};
+
 struct UdpSocketStats {
   uint64_t datagrams_received = 0;
   uint64_t recv_batches = 0;  // recvmmsg rounds that delivered something
@@ -71,6 +90,7 @@ struct UdpSocketStats {
   uint64_t send_would_block = 0;  // sends refused by a full buffer (EAGAIN)
   uint64_t writable_waits = 0;    // times the socket waited for POLLOUT
   uint64_t send_errors = 0;
+  uint64_t transform_dropped = 0;  // received datagrams the PacketTransform refused
 };
 
 class UdpSocket {
@@ -104,6 +124,11 @@ class UdpSocket {
   // kernel releases its memory when the packet is looped back).
   void inject_would_block(size_t n) noexcept { inject_eagain_ = n; }
 
+  // set_transform installs |t| (not owned; it must outlive the socket, or
+  // be replaced by nullptr first) for every later send and receive.
+  void set_transform(PacketTransform* t);
+  PacketTransform* transform() const noexcept { return transform_; }
+
   // local_address is the bound address (port resolved).
   const sockaddr_storage& local_address() const noexcept { return local_; }
   socklen_t local_address_len() const noexcept { return local_len_; }
@@ -116,6 +141,8 @@ class UdpSocket {
 
  private:
   UdpSocket() = default;
+  Status send_raw(const sockaddr* to, const uint8_t* data, size_t len, size_t segment,
+                  size_t* sent) noexcept;
   Status send_mmsg(const sockaddr* to, socklen_t tolen, const uint8_t* data, size_t len,
                    size_t segment, size_t* sent) noexcept;
   Status would_block(size_t* sent, size_t n) noexcept;
@@ -140,6 +167,9 @@ class UdpSocket {
   bool poll_init_ = false;
   bool want_writable_ = false;
   size_t inject_eagain_ = 0;
+  PacketTransform* transform_ = nullptr;
+  std::unique_ptr<uint8_t[]> tbuf_;  // transformed packets of one send (with a transform)
+  size_t tbuf_cap_ = 0;
   net::Closer closer_;
 };
 

@@ -72,8 +72,9 @@ class DatagramPort {
   // deliver sends one datagram from |from| to the client: false if dropped
   // (queue above the limit, no client address yet, framing refused it).
   virtual bool deliver(const TargetAddress& from, Slice&& payload) noexcept = 0;
-  // idle_expiry: whether the relay's idle timeout applies (a SOCKS5
-  // association lives as long as its control connection instead).
+  // idle_expiry: whether the relay's idle timeout applies (every port
+  // today: a SOCKS5 association ends on udp_timeout as well as with its
+  // control connection).
   virtual bool idle_expiry() const noexcept { return true; }
   // close: exactly one callback; nothing called back after it starts.
   virtual void close(CloseCallback cb, void* user) noexcept = 0;
@@ -125,7 +126,6 @@ class Socks5UdpPort final : public DatagramPort, private TransportHandler {
 
   void start(Handler* h) noexcept override;
   bool deliver(const TargetAddress& from, Slice&& payload) noexcept override;
-  bool idle_expiry() const noexcept override { return false; }
   void close(CloseCallback cb, void* user) noexcept override;
 
  private:

@@ -1,11 +1,106 @@
 // relay.cpp: splicing two Streams with backpressure and half-close.
 #include "session/relay.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
 #include "core/check.hpp"
 #include "net/engine_internal.hpp"
+#include "net/tcp_transport.hpp"
+#include "net/uv_error.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
+
+namespace {
+
+// A pipe pair carries one direction of a spliced relay.
+struct PipeFds {
+  int r = -1;
+  int w = -1;
+};
+
+// kIdlePipes pipe pairs are kept for the next relays of the loop thread
+// (creating one costs pipe2 + fcntl, closing two closes); kMaxPipes bounds
+// the pairs in use on the thread (two descriptors each): past it relays copy.
+constexpr size_t kIdlePipes = 16;
+constexpr size_t kMaxPipes = 1024;
+
+struct PipeCache {
+  PipeFds idle[kIdlePipes];
+  size_t idle_count = 0;
+  size_t live = 0;  // in use or idle
+  ~PipeCache() {
+    for (size_t i = 0; i < idle_count; ++i) {
+      ::close(idle[i].r);
+      ::close(idle[i].w);
+    }
+  }
+};
+thread_local PipeCache g_pipes;
+std::atomic<bool> g_refuse_for_test{false};
+
+// get_pipe hands out a pipe pair of |size| bytes of capacity (at least the
+// kernel's default); false when none can be had.
+bool get_pipe(PipeFds* out, size_t size) noexcept {
+  if (g_pipes.idle_count > 0) {
+    *out = g_pipes.idle[--g_pipes.idle_count];
+  } else {
+    if (g_pipes.live >= kMaxPipes) return false;
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+    out->r = fds[0];
+    out->w = fds[1];
+    ++g_pipes.live;
+  }
+  // Best effort: unprivileged processes may grow a pipe up to
+  // /proc/sys/fs/pipe-max-size (1 MiB by default).
+  (void)::fcntl(out->w, F_SETPIPE_SZ, static_cast<int>(size));
+  return true;
+}
+
+// put_pipe returns a pair: kept if it is empty and the cache has room.
+void put_pipe(PipeFds p, bool empty) noexcept {
+  if (p.r < 0) return;
+  if (empty && g_pipes.idle_count < kIdlePipes) {
+    g_pipes.idle[g_pipes.idle_count++] = p;
+    return;
+  }
+  ::close(p.r);
+  ::close(p.w);
+  --g_pipes.live;
+}
+
+}  // namespace
+
+// Splice is the state of a spliced relay: per side a dup() of its socket
+// polled by the relay (the transport's own handle stays, reading stopped),
+// per direction a pipe and the bytes in it.
+struct Relay::Splice {
+  int fd[2] = {-1, -1};  // dup()s of side i's socket
+  uv_poll_t poll[2];
+  bool poll_init[2] = {false, false};
+  int events[2] = {0, 0};
+  PipeFds pipe[2];  // pipe[i] carries side i -> side 1-i
+  size_t cap[2] = {0, 0};
+  size_t queued[2] = {0, 0};      // bytes in pipe[i]
+  bool shut[2] = {false, false};  // side i's write side was shut down
+  net::TcpTransport* tcp[2] = {nullptr, nullptr};
+  ~Splice() {
+    for (int i = 0; i < 2; ++i) {
+      put_pipe(pipe[i], queued[i] == 0);
+      if (fd[i] >= 0) ::close(fd[i]);
+    }
+  }
+};
+
+void Relay::refuse_splice_for_test(bool on) noexcept { g_refuse_for_test = on; }
+size_t Relay::live_pipes_for_test() noexcept { return g_pipes.live; }
 
 Relay::Relay(Engine& e, const RelayOptions& o) noexcept : EngineObject(e), opts_(o), idle_(e) {}
 
@@ -33,6 +128,7 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
     s.t->set_write_watermarks(o.low_watermark, o.high_watermark);
     s.t->set_handler(&s);
   }
+  if (o.splice && r->start_splice()) return r;
   for (auto& s : r->side_) {
     if (r->finishing_) break;
     s.t->read_start();
@@ -40,7 +136,169 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
   return r;
 }
 
+// start_splice switches to splice(2) when both sides are raw TCP sockets
+// with nothing buffered; false (nothing changed) otherwise.
+bool Relay::start_splice() noexcept {
+  net::TcpTransport* tcp[2];
+  for (int i = 0; i < 2; ++i) {
+    tcp[i] = dynamic_cast<net::TcpTransport*>(side_[i].t.get());
+    if (tcp[i] == nullptr || tcp[i]->splice_fd() < 0) return false;
+  }
+  auto sp = std::unique_ptr<Splice>(new (std::nothrow) Splice);
+  if (!sp) return false;
+  const size_t want = std::min<size_t>(opts_.high_watermark, 1u << 20);
+  for (int i = 0; i < 2; ++i) {
+    sp->tcp[i] = tcp[i];
+    sp->fd[i] = ::fcntl(tcp[i]->splice_fd(), F_DUPFD_CLOEXEC, 0);
+    if (sp->fd[i] < 0 || !get_pipe(&sp->pipe[i], want)) return false;
+    const int cap = ::fcntl(sp->pipe[i].w, F_GETPIPE_SZ);
+    sp->cap[i] = cap > 0 ? static_cast<size_t>(cap) : 65536;
+  }
+  // Probe: the kernel refuses splice on sockets that cannot do it with
+  // EINVAL before it looks for data, so a refusal moves no byte.
+  for (int i = 0; i < 2; ++i) {
+    const ssize_t n = g_refuse_for_test.load(std::memory_order_relaxed)
+                          ? (errno = EINVAL, -1)
+                          : ::splice(sp->fd[i], nullptr, sp->pipe[i].w, nullptr, 0,
+                                     SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+      SLUICE_LOG_DEBUG("relay: splice refused (%s); copying", std::strerror(errno));
+      return false;
+    }
+  }
+  for (int i = 0; i < 2; ++i) side_[i].t->read_stop();
+  splice_ = std::move(sp);
+  for (int i = 0; i < 2; ++i) {
+    const int rc = uv_poll_init_socket(engine().loop(), &splice_->poll[i], splice_->fd[i]);
+    if (rc != 0) {
+      splice_fail(i, -rc, "poll");  // closes what was initialised
+      return true;
+    }
+    splice_->poll[i].data = this;
+    splice_->poll_init[i] = true;
+  }
+  splice_pump();
+  return true;
+}
+
+void Relay::splice_fail(int side, int err, const char* what) noexcept {
+  const int st = -err;
+  std::string why = std::string(what) + ": " + uv_strerror(st);
+  splice_->tcp[side]->set_failure(why.c_str());
+  finish(net::errc_from_uv(st), side);
+}
+
+// splice_pump moves what it can in both directions: socket -> pipe while
+// the pipe has room, pipe -> socket while the socket takes it; a socket's
+// end-of-stream shuts the other side's write side once its pipe is empty.
+void Relay::splice_pump() noexcept {
+  Splice& sp = *splice_;
+  for (int round = 0; round < 64 && !finishing_; ++round) {
+    bool moved = false;
+    for (int d = 0; d < 2 && !finishing_; ++d) {
+      Side& src = side_[d];
+      const int dst = 1 - d;
+      if (!src.eof && sp.queued[d] < sp.cap[d]) {
+        const ssize_t n = ::splice(sp.fd[d], nullptr, sp.pipe[d].w, nullptr,
+                                   sp.cap[d] - sp.queued[d], SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (n > 0) {
+          sp.queued[d] += static_cast<size_t>(n);
+          sp.tcp[d]->count_spliced(static_cast<uint64_t>(n), 0);
+          moved = true;
+        } else if (n == 0) {
+          src.eof = true;
+          moved = true;
+        } else if (errno != EAGAIN && errno != EINTR) {
+          splice_fail(d, errno, "read");
+          return;
+        }
+      }
+      if (sp.queued[d] > 0) {
+        const ssize_t n = ::splice(sp.pipe[d].r, nullptr, sp.fd[dst], nullptr, sp.queued[d],
+                                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (n > 0) {
+          sp.queued[d] -= static_cast<size_t>(n);
+          sp.tcp[dst]->count_spliced(0, static_cast<uint64_t>(n));
+          last_activity_ = engine().now_ms();
+          if (d == 0) {
+            result_.bytes_a_to_b += static_cast<uint64_t>(n);
+            net::count_bytes(engine(), static_cast<uint64_t>(n), 0);
+          } else {
+            result_.bytes_b_to_a += static_cast<uint64_t>(n);
+            net::count_bytes(engine(), 0, static_cast<uint64_t>(n));
+          }
+          moved = true;
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+          splice_fail(dst, errno, "write");
+          return;
+        }
+      }
+      if (src.eof && sp.queued[d] == 0 && !sp.shut[dst]) {
+        sp.shut[dst] = true;
+        Status st = side_[dst].t->shutdown();
+        if (!st) {
+          finish(st.error(), dst);
+          return;
+        }
+      }
+    }
+    if (!moved) break;
+  }
+  if (finishing_) return;
+  maybe_done();
+  if (!finishing_) splice_arm();
+}
+
+// splice_arm polls each socket for what its directions wait on: readable
+// while its pipe has room, writable while the other side's pipe has bytes.
+void Relay::splice_arm() noexcept {
+  Splice& sp = *splice_;
+  for (int i = 0; i < 2; ++i) {
+    int ev = 0;
+    if (!side_[i].eof && sp.queued[i] < sp.cap[i]) ev |= UV_READABLE;
+    if (sp.queued[1 - i] > 0) ev |= UV_WRITABLE;
+    if (ev == sp.events[i]) continue;
+    sp.events[i] = ev;
+    if (ev == 0) {
+      uv_poll_stop(&sp.poll[i]);
+      continue;
+    }
+    const int rc = uv_poll_start(&sp.poll[i], ev, [](uv_poll_t* p, int status, int) {
+      auto* r = static_cast<Relay*>(p->data);
+      if (r->finishing_ || !r->splice_) return;
+      if (status < 0) {
+        const int side = p == &r->splice_->poll[0] ? 0 : 1;
+        r->splice_fail(side, -status, "poll");
+        return;
+      }
+      r->splice_pump();
+    });
+    if (rc != 0) {
+      splice_fail(i, -rc, "poll");
+      return;
+    }
+  }
+}
+
 void Relay::Side::on_data(Slice&& data) {
+  Relay* r = relay;
+  Side& other = r->side_[1 - idx];
+  const size_t n = data.size();
+  r->last_activity_ = r->engine().now_ms();
+  if (idx == 0) {
+    r->result_.bytes_a_to_b += n;
+    net::count_bytes(r->engine(), n, 0);
+  } else {
+    r->result_.bytes_b_to_a += n;
+    net::count_bytes(r->engine(), 0, n);
+  }
+  Status st = other.t->write(std::move(data));
+  if (!st) r->finish(st.error(), 1 - idx);
+}
+
+// Several Slices of one read (TLS records) go out in one write: one socket
+// write per read rather than one per record.
+void Relay::Side::on_data_chain(Chain&& data) {
   Relay* r = relay;
   Side& other = r->side_[1 - idx];
   const size_t n = data.size();
@@ -88,6 +346,7 @@ void Relay::Side::on_drained() { relay->maybe_done(); }
 
 void Relay::maybe_done() noexcept {
   if (finishing_) return;
+  if (splice_ && (splice_->queued[0] > 0 || splice_->queued[1] > 0)) return;
   if (side_[0].eof && side_[1].eof && side_[0].t->write_buffered() == 0 &&
       side_[1].t->write_buffered() == 0)
     finish(Errc::ok, -1);
@@ -116,11 +375,19 @@ void Relay::finish(Errc err, int side) noexcept {
     SLUICE_LOG_DEBUG("relay closed: %s%s%s", errc_message(err), *reason ? ": " : "", reason);
   }
   for (auto& s : side_) result_.bytes_lost += s.t->write_buffered();
+  if (splice_) result_.bytes_lost += splice_->queued[0] + splice_->queued[1];
   net::count_stream_close(engine());
   RelayObserver* obs = observer_;
   observer_ = nullptr;
   if (obs) obs->on_relay_done(result_);
   closer_.begin([](void* u) { delete static_cast<Relay*>(u); }, this);
+  if (splice_) {
+    for (int i = 0; i < 2; ++i) {
+      if (!splice_->poll_init[i]) continue;
+      uv_poll_stop(&splice_->poll[i]);
+      closer_.close_handle<&Relay::closer_>(&splice_->poll[i]);
+    }
+  }
   for (auto& s : side_) {
     s.t->set_handler(nullptr);
     s.t->close(closer_.hold_callback(), &closer_);

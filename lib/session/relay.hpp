@@ -8,6 +8,16 @@
 // queues are empty, or on any error, or after idle_timeout_ms without
 // traffic, the relay closes both sides and frees itself.
 //
+// Splice: when both sides are plain TCP sockets with nothing buffered
+// (SOCKS5 / HTTP / mixed inbound -> direct), the relay stops their reads and
+// moves bytes with splice(2), socket -> pipe -> socket, one pipe per
+// direction, so no byte enters user space. Half-close, the byte counters,
+// the idle timeout and the end-of-relay rules are the same; what a direction
+// buffers is what its pipe holds (at most the high watermark). Pipes come
+// from a small cache per loop thread and are bounded in number; without one,
+// or when the kernel refuses splice on these sockets (EINVAL), the relay
+// copies as above.
+//
 // Time is the Engine's clock (Engine::now_ms), and the idle timeout a
 // net::Timer re-armed only when it fires, not per packet; so on a
 // net::ManualClock the whole relay runs on virtual time.
@@ -29,6 +39,8 @@ struct RelayOptions {
   uint64_t idle_timeout_ms = 300000;
   size_t low_watermark = 128 * 1024;
   size_t high_watermark = 512 * 1024;
+  // splice: use splice(2) when both sides are raw TCP sockets (see above).
+  bool splice = true;
 };
 
 struct RelayResult {
@@ -56,6 +68,13 @@ class Relay final : public EngineObject {
   // detach_observer: the observer is going away; no callback.
   void detach_observer() noexcept { observer_ = nullptr; }
   const RelayResult& result() const noexcept { return result_; }
+  // splicing: bytes move with splice(2) (see the file comment).
+  bool splicing() const noexcept { return splice_ != nullptr; }
+  // refuse_splice_for_test: relays started from now on (any thread) behave
+  // as if the kernel refused splice(2) (the fallback path).
+  static void refuse_splice_for_test(bool on) noexcept;
+  // live_pipes_for_test: pipe pairs in use or cached on this thread.
+  static size_t live_pipes_for_test() noexcept;
 
  private:
   struct Side final : TransportHandler {
@@ -65,6 +84,8 @@ class Relay final : public EngineObject {
     bool eof = false;     // this side's peer ended its stream
     bool paused = false;  // reading stopped because the other side is full
     void on_data(Slice&& data) override;
+    bool wants_data_chain() const noexcept override { return true; }
+    void on_data_chain(Chain&& data) override;
     void on_eof() override;
     void on_error(Errc e) override;
     void on_write_high() override;
@@ -77,6 +98,11 @@ class Relay final : public EngineObject {
   void finish(Errc err, int side) noexcept;
   void maybe_done() noexcept;
   static void on_idle_timer(void* self);
+  struct Splice;  // relay.cpp
+  bool start_splice() noexcept;
+  void splice_pump() noexcept;
+  void splice_arm() noexcept;
+  void splice_fail(int side, int err, const char* what) noexcept;
 
   RelayOptions opts_;
   Side side_[2];
@@ -85,7 +111,8 @@ class Relay final : public EngineObject {
   RelayObserver* observer_ = nullptr;
   RelayResult result_;
   bool finishing_ = false;
-  net::Closer closer_;  // both transports; its callback deletes the relay
+  net::Closer closer_;              // both transports; its callback deletes the relay
+  std::unique_ptr<Splice> splice_;  // set while splicing
 };
 
 }  // namespace sluice

@@ -50,6 +50,15 @@ class VlessStream final : public ForwardingTransport {
  private:
   void on_closing() noexcept override { prefix_.reset(); }
   void on_data(Slice&& data) override;
+  // Past the response header the stream passes data through: the records of
+  // one TLS read reach the owner in one call, as they would without VLESS.
+  bool wants_data_chain() const noexcept override {
+    return response_done_ && handler_ && handler_->wants_data_chain();
+  }
+  void on_data_chain(Chain&& data) override {
+    if (failed_ || closing_) return;
+    if (handler_) handler_->on_data_chain(std::move(data));
+  }
   void on_eof() override;
   Status flush_prefix(Chain* in_front_of) noexcept;
 

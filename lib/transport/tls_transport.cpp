@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "sluice/log.hpp"
 
@@ -14,7 +15,41 @@ namespace sluice {
 TlsTransport::TlsTransport(Engine& e, std::unique_ptr<Transport> inner) noexcept
     : engine_(e), inner_(std::move(inner)) {}
 
-TlsTransport::~TlsTransport() = default;
+namespace {
+std::mutex g_totals_mu;
+TlsTransport::TlsTotals g_totals;  // guarded by g_totals_mu
+}  // namespace
+
+// The destructor folds this transport's counters into the process totals
+// (once per connection, so the lock costs nothing on the data path).
+TlsTransport::~TlsTransport() {
+  if (!conn_) return;
+  const tls::TlsConnection::RecordStats& r = conn_->record_stats();
+  std::lock_guard<std::mutex> lock(g_totals_mu);
+  TlsTotals& t = g_totals;
+  ++t.transports;
+  if (conn_->in_place()) ++t.in_place;
+  t.io.raw_reads += counters_.raw_reads;
+  t.io.raw_read_bytes += counters_.raw_read_bytes;
+  t.io.raw_writes += counters_.raw_writes;
+  t.io.raw_write_bytes += counters_.raw_write_bytes;
+  t.io.read_batches += counters_.read_batches;
+  t.io.write_batches += counters_.write_batches;
+  t.records.records_sealed += r.records_sealed;
+  t.records.sealed_in_place += r.sealed_in_place;
+  t.records.seal_batches += r.seal_batches;
+  t.records.records_opened += r.records_opened;
+  t.records.opened_gathered += r.opened_gathered;
+  t.records.opened_moved += r.opened_moved;
+  t.records.key_updates_received += r.key_updates_received;
+  t.records.key_updates_sent += r.key_updates_sent;
+  t.records.tickets_forwarded += r.tickets_forwarded;
+}
+
+TlsTransport::TlsTotals TlsTransport::process_totals() noexcept {
+  std::lock_guard<std::mutex> lock(g_totals_mu);
+  return g_totals;
+}
 
 Result<std::unique_ptr<TlsTransport>> TlsTransport::client(
     Engine& e, std::unique_ptr<Transport> inner, std::shared_ptr<const tls::TlsClientContext> ctx,
@@ -79,6 +114,8 @@ void TlsTransport::start_handshake(TlsHandshakeHandler* h) noexcept {
 Status TlsTransport::flush() noexcept {
   if (!conn_->has_output()) return {};
   Chain out = conn_->take_output();
+  ++counters_.raw_writes;
+  counters_.raw_write_bytes += out.size();
   return inner_->write(std::move(out));
 }
 
@@ -140,6 +177,8 @@ void TlsTransport::finish_handshake(Errc e) noexcept {
 
 void TlsTransport::on_data(Slice&& data) {
   if (closing_) return;
+  ++counters_.raw_reads;
+  counters_.raw_read_bytes += data.size();
   Status st = conn_->feed(std::move(data));
   if (!st) {
     fail(st.error(), "out of memory");
@@ -209,7 +248,31 @@ void TlsTransport::process_reads() noexcept {
     stats_.bytes_read += s.size();
     if (handler_) handler_->on_data(std::move(s));
   }
-  while (reading_ && !closing_ && !detached_ && !failed_ && !eof_) {
+  while (reading_ && !closing_ && !detached_ && !failed_ && !eof_ && conn_->in_place()) {
+    conn_->set_now(engine_.now_ms());
+    // One record per on_data, or every complete record of the reads so far
+    // (at most kReadBatch, the Slices a Chain keeps without allocating).
+    Result<size_t> r = conn_->open_records(batch_, one_record_ ? 1 : kReadBatch);
+    // A KeyUpdate or an alert may have queued a record to send.
+    Status fst = flush();
+    if (!r) {
+      if (r.error() == Errc::eof) {
+        eof_ = true;
+        if (conn_->truncated()) SLUICE_LOG_DEBUG("tls: peer ended the stream without close_notify");
+        break;
+      }
+      fail(r.error(), conn_->failure_reason());
+      break;
+    }
+    if (!fst) {
+      fail(fst.error(), inner_->failure_reason());
+      break;
+    }
+    if (*r == 0) break;  // need more raw bytes
+    ++counters_.read_batches;
+    deliver_batch();
+  }
+  while (reading_ && !closing_ && !detached_ && !failed_ && !eof_ && !conn_->in_place()) {
     conn_->set_now(engine_.now_ms());
     Result<Slice> r = one_record_ ? conn_->read() : read_coalesced();
     // Post-handshake messages (a KeyUpdate) may have queued a reply.
@@ -238,6 +301,43 @@ void TlsTransport::process_reads() noexcept {
   processing_ = false;
 }
 
+// deliver_batch hands the opened records to the owner: in one call when it
+// takes Chains (a Relay: one socket write per read), else one on_data per
+// record, stopping where the owner stops reading; the rest then waits in
+// unread_, delivered first on the next read_start (or given to detach()).
+void TlsTransport::deliver_batch() noexcept {
+  if (handler_ && !one_record_ && handler_->wants_data_chain()) {
+    stats_.bytes_read += batch_.size();
+    handler_->on_data_chain(std::move(batch_));
+    batch_.clear();
+    return;
+  }
+  while (!batch_.empty()) {
+    if (closing_) {
+      batch_.clear();
+      return;
+    }
+    if (!reading_ || detached_ || handler_ == nullptr) {
+      // After anything the owner pushed back inside on_data.
+      (void)unread_.append(std::move(batch_));
+      batch_.clear();
+      return;
+    }
+    Slice s = batch_.pop_front();
+    stats_.bytes_read += s.size();
+    handler_->on_data(std::move(s));
+  }
+}
+
+Status TlsTransport::key_update(bool request_peer) noexcept {
+  if (closing_ || detached_) return Errc::closed;
+  if (failed_) return error_;
+  Status st = conn_->key_update(request_peer);
+  if (st) st = flush();
+  if (!st) fail(st.error(), conn_->failure_reason());
+  return st;
+}
+
 // read_coalesced opens every complete record already received into one pool
 // chunk (up to 64 KiB), so the owner sees one on_data, and typically makes
 // one socket write, per inner read instead of one per 16 KiB record. The
@@ -257,10 +357,8 @@ Result<Slice> TlsTransport::read_coalesced() noexcept {
 // --- Transport ----------------------------------------------------------
 
 Status TlsTransport::encrypt(Chain&& plain) noexcept {
-  while (!plain.empty()) {
-    Slice s = plain.pop_front();
-    SLUICE_TRY(conn_->write(s.span()));
-  }
+  ++counters_.write_batches;
+  SLUICE_TRY(conn_->write(std::move(plain)));
   return flush();
 }
 
@@ -338,6 +436,7 @@ void TlsTransport::close(CloseCallback cb, void* user) noexcept {
   stats_.bytes_dropped_at_close += write_buffered();
   plain_out_.clear();
   unread_.clear();
+  batch_.clear();
   if (!inner_) {
     if (cb) cb(user);  // detached: nothing left to close
     return;
@@ -359,6 +458,7 @@ Result<TlsTransport::Detached> TlsTransport::detach() noexcept {
     return Errc::invalid_state;
   Detached d;
   d.plaintext = std::move(unread_);
+  SLUICE_TRY(d.plaintext.append(std::move(batch_)));
   while (conn_->pending_plaintext() > 0) {
     auto s = conn_->read_pending_plaintext();
     if (!s) return s.error();

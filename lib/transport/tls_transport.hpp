@@ -91,6 +91,35 @@ class TlsTransport final : public Transport, private TransportHandler {
   // changed at any time; it applies from the next on_data.
   void set_one_record_reads(bool on) noexcept { one_record_ = on; }
   Transport* inner() noexcept { return inner_.get(); }
+  // key_update sends a TLS 1.3 KeyUpdate and switches to the next sending
+  // key (|request_peer|: ask the peer to do the same); invalid_state on TLS 1.2.
+  Status key_update(bool request_peer) noexcept;
+
+  // TlsCounters count this transport's I/O for perf/tunnel_bench: socket
+  // reads and writes below TLS, and batches of records above it.
+  struct TlsCounters {
+    uint64_t raw_reads = 0;  // on_data calls from the inner transport
+    uint64_t raw_read_bytes = 0;
+    uint64_t raw_writes = 0;  // writes to the inner transport
+    uint64_t raw_write_bytes = 0;
+    uint64_t read_batches = 0;   // deliveries of opened records upward
+    uint64_t write_batches = 0;  // owner writes sealed
+  };
+  const TlsCounters& counters() const noexcept { return counters_; }
+  const tls::TlsConnection::RecordStats& record_stats() const noexcept {
+    return conn_->record_stats();
+  }
+  // TlsTotals add up the counters of every TlsTransport of the process
+  // (folded in when each is destroyed), for perf/tunnel_bench.
+  struct TlsTotals {
+    uint64_t transports = 0;
+    uint64_t in_place = 0;  // of which used the in-place record path
+    TlsCounters io;
+    tls::TlsConnection::RecordStats records;
+  };
+  static TlsTotals process_totals() noexcept;
+  // kReadBatch: records per delivery at most (a Chain holds 4 Slices inline).
+  static constexpr size_t kReadBatch = 4;
 
   // Detached is what detach() hands back.
   struct Detached {
@@ -135,6 +164,7 @@ class TlsTransport final : public Transport, private TransportHandler {
   void finish_handshake(Errc e) noexcept;
   void process_reads() noexcept;
   Result<Slice> read_coalesced() noexcept;
+  void deliver_batch() noexcept;
   Status flush() noexcept;
   Status encrypt(Chain&& plain) noexcept;
   void maybe_shutdown() noexcept;
@@ -147,6 +177,7 @@ class TlsTransport final : public Transport, private TransportHandler {
   TlsHandshakeHandler* hs_handler_ = nullptr;  // not owned; cleared once called
   Chain plain_out_;                            // written before the handshake finished
   Chain unread_;                               // pushed back by the owner, delivered first
+  Chain batch_;                                // records opened, being delivered
   TlsInfo info_;
   uint64_t hs_start_us_ = 0;
   PoolReservation hs_reservation_;  // pool room promised to the running handshake
@@ -166,6 +197,7 @@ class TlsTransport final : public Transport, private TransportHandler {
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
   TransportStats stats_;
+  TlsCounters counters_;
 };
 
 }  // namespace sluice

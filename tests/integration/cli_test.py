@@ -112,6 +112,45 @@ with tempfile.TemporaryDirectory() as tmp:
     r = subprocess.run([sluice, "check", "-c", os.path.join(tmp, "missing.json")], capture_output=True, text=True)
     check(r.returncode == 1, "check reports a missing file")
 
+    # Paths that are not configuration files fail at once with a reason
+    # (a FIFO would block a plain open; /dev/zero never ends).
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    big = os.path.join(tmp, "big.json")
+    with open(big, "w") as f:
+        f.write("{}" + " " * (4 << 20))
+    for path, reason in (("/dev/zero", "not a regular file (a character device)"),
+                         (fifo, "not a regular file (a FIFO)"),
+                         (tmp, "not a regular file (a directory)"),
+                         (big, "larger than 4 MiB")):
+        for cmd in ("check", "run"):
+            try:
+                r = subprocess.run([sluice, cmd, "-c", path], capture_output=True, text=True,
+                                   timeout=10)
+                check(r.returncode == 1 and reason in r.stderr,
+                      "%s -c %s fails promptly: %s" % (cmd, path, r.stderr.strip()))
+            except subprocess.TimeoutExpired:
+                check(False, "%s -c %s fails promptly (it hung)" % (cmd, path))
+
+    # An outbound whose server is the configuration's own inbound would open
+    # connections through itself without end: check and run refuse it.
+    for listen, server in (("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"),
+                           ("127.0.0.1", "localhost")):
+        loop_port = free_port()
+        loop_cfg = {"inbounds": [{"type": "mixed", "tag": "local", "listen": listen,
+                                  "listen_port": loop_port}],
+                    "outbounds": [{"type": "socks", "tag": "self", "server": server,
+                                   "server_port": loop_port}]}
+        loop_path = os.path.join(tmp, "loop.json")
+        with open(loop_path, "w") as f:
+            json.dump(loop_cfg, f)
+        for cmd in ("check", "run"):
+            r = subprocess.run([sluice, cmd, "-c", loop_path], capture_output=True, text=True,
+                               timeout=10)
+            check(r.returncode == 1 and "own inbound local" in r.stderr and "loop" in r.stderr,
+                  "%s refuses an outbound %s:%d dialing its own inbound on %s: %s" %
+                  (cmd, server, loop_port, listen, r.stderr.strip()))
+
     # A web server to fetch from.
     site = os.path.join(tmp, "site")
     os.mkdir(site)
@@ -193,6 +232,98 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r2.returncode != 0 and "exists" in r2.stderr, "existing files are not overwritten")
     r2 = subprocess.run([sluice, "generate", "tls-keypair", "localhost"], capture_output=True, text=True)
     check(r2.returncode != 0 and "-o" in r2.stderr, "tls-keypair without -o is refused")
+
+    # `check` loads what `run` loads: every broken certificate, key or CA file
+    # fails check with the same reason run gives, and a good one passes.
+    other = os.path.join(tmp, "mismatch")
+    subprocess.run([sluice, "generate", "tls-keypair", "localhost", "-o", other],
+                   capture_output=True, text=True)
+    material = {}
+
+    def write(name, data, mode="w"):
+        p = os.path.join(tmp, name)
+        with open(p, mode) as f:
+            f.write(data)
+        material[name] = p
+        return p
+
+    write("empty.pem", "")
+    write("garbage.pem", "this is not a certificate\n")
+    der = subprocess.run(["openssl", "x509", "-in", files["cert.pem"], "-outform", "DER"],
+                         capture_output=True)
+    have_openssl = der.returncode == 0
+    if have_openssl:
+        write("cert.der", der.stdout, "wb")
+        enc = subprocess.run(["openssl", "pkey", "-in", files["key.pem"], "-aes256", "-passout",
+                              "pass:secret"], capture_output=True, text=True)
+        write("enc_key.pem", enc.stdout)
+    cert_fifo = os.path.join(tmp, "cert_fifo")
+    os.mkfifo(cert_fifo)
+    bad_tls = [
+        ("a missing certificate", {"certificate_path": os.path.join(tmp, "nope.pem")}),
+        ("an empty certificate", {"certificate_path": material["empty.pem"]}),
+        ("a garbage certificate", {"certificate_path": material["garbage.pem"]}),
+        ("a directory as the certificate", {"certificate_path": tmp}),
+        ("a FIFO as the certificate", {"certificate_path": cert_fifo}),
+        ("a FIFO as the key", {"key_path": cert_fifo}),
+        ("a mismatched key", {"key_path": os.path.join(other, "key.pem")}),
+    ]
+    if have_openssl:
+        bad_tls += [("a DER certificate", {"certificate_path": material["cert.der"]}),
+                    ("an encrypted key", {"key_path": material["enc_key.pem"]})]
+    for what, override in bad_tls:
+        for kind in ("trojan", "vless"):
+            tls = {"enabled": True, "certificate_path": files["cert.pem"],
+                   "key_path": files["key.pem"]}
+            tls.update(override)
+            inbound = {"type": kind, "tag": "in", "listen": "127.0.0.1", "listen_port": 0, "tls": tls}
+            if kind == "trojan":
+                inbound["users"] = [{"name": "u", "password": "p"}]
+            else:
+                inbound["users"] = [{"name": "u", "uuid": "b831381d-6324-4d53-ad4f-8cda48b30811"}]
+            cfg_path = os.path.join(tmp, "tls_%s.json" % kind)
+            with open(cfg_path, "w") as f:
+                json.dump({"inbounds": [inbound]}, f)
+            results = {}
+            for cmd in ("check", "run"):
+                try:
+                    results[cmd] = subprocess.run([sluice, cmd, "-c", cfg_path], capture_output=True,
+                                                  text=True, timeout=10)
+                except subprocess.TimeoutExpired:
+                    results[cmd] = None
+            c, rr = results["check"], results["run"]
+            check(c is not None and c.returncode == 1 and "tls" in c.stderr,
+                  "check rejects a %s inbound with %s: %s" % (kind, what, c.stderr.strip() if c else "hung"))
+            check(rr is not None and rr.returncode == 1,
+                  "run rejects a %s inbound with %s too" % (kind, what))
+    client_bad = {"outbounds": [{"type": "trojan", "tag": "t", "server": "127.0.0.1", "server_port": 1,
+                                 "password": "p", "tls": {"enabled": True,
+                                 "certificate_path": os.path.join(tmp, "missing_ca.pem")}}]}
+    cfg_path = os.path.join(tmp, "missing_ca.json")
+    with open(cfg_path, "w") as f:
+        json.dump(client_bad, f)
+    r = subprocess.run([sluice, "check", "-c", cfg_path], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 1 and "missing_ca.pem" in r.stderr,
+          "check rejects an outbound whose CA file is missing: " + r.stderr.strip())
+    # A port already taken: run could not bind it, check must not try.
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    good_tls = {"inbounds": [{"type": "trojan", "tag": "in", "listen": "127.0.0.1",
+                              "listen_port": taken.getsockname()[1],
+                              "users": [{"name": "u", "password": "p"}],
+                              "tls": {"enabled": True, "certificate_path": files["cert.pem"],
+                                      "key_path": files["key.pem"]}}],
+                "outbounds": [{"type": "trojan", "tag": "t", "server": "127.0.0.1", "server_port": 1,
+                               "password": "p", "tls": {"enabled": True,
+                               "certificate_path": files["ca.pem"]}}]}
+    with open(cfg_path, "w") as f:
+        json.dump(good_tls, f)
+    r = subprocess.run([sluice, "check", "-c", cfg_path], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0, "check accepts good TLS material without binding: " + r.stderr.strip())
+    r = subprocess.run([sluice, "run", "-c", cfg_path], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 1, "run of the same file fails on the taken port: " + r.stderr.strip())
+    taken.close()
 
     server_cfg = {
         "log": {"level": "info"},

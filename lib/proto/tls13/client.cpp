@@ -8,6 +8,7 @@
 
 #include "crypto/brotli.hpp"
 #include "crypto/p256.hpp"
+#include "crypto/p384.hpp"
 #include "crypto/signature.hpp"
 #include "crypto/tls_verify.hpp"
 #include "proto/tls13/wire.hpp"
@@ -26,7 +27,25 @@ uint16_t grease_from(uint8_t b) noexcept {
 }
 
 bool implemented_group(uint16_t g) noexcept {
-  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1;
+  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1 ||
+         g == kGroupSecp384r1;
+}
+
+// offerable: the ticket can be offered with |profile| at |now_ms| (0: no
+// clock): a known suite the profile lists, a PSK of its hash length, a
+// ticket that fits its length prefix and has not outlived its lifetime.
+bool offerable(const SessionTicket& t, const ClientProfile& profile, uint64_t now_ms) {
+  const CipherSuite* suite = find_cipher_suite(t.cipher_suite);
+  if (suite == nullptr || t.psk.len != suite->hash_len() || t.ticket.empty() ||
+      t.ticket.size() > 0xffff - 6)
+    return false;
+  if (std::find(profile.cipher_suites.begin(), profile.cipher_suites.end(), t.cipher_suite) ==
+      profile.cipher_suites.end())
+    return false;
+  if (now_ms != 0 && t.received_at_ms != 0 && now_ms > t.received_at_ms &&
+      now_ms - t.received_at_ms > uint64_t{t.lifetime} * 1000)
+    return false;
+  return true;
 }
 
 void put_u16(std::vector<uint8_t>& v, uint16_t x) {
@@ -40,7 +59,27 @@ struct Client::Share {
   std::optional<X25519KeyPair> x25519;
   std::optional<pq::X25519Mlkem768Client> hybrid;
   std::optional<crypto::P256KeyPair> p256;
+  std::optional<crypto::P384KeyPair> p384;
 };
+
+namespace {
+
+// nist_key makes a P-256 or P-384 key pair: from the caller's random source
+// when there is one (fixed traces), else from BoringSSL's RNG.
+template <typename KeyPair, size_t kScalarLen>
+Result<KeyPair> nist_key(const RandomSource& random) {
+  if (!random) return KeyPair::generate();
+  Result<KeyPair> kp = Errc::invalid_argument;
+  for (int i = 0; i < 8 && !kp.has_value(); ++i) {
+    std::array<uint8_t, kScalarLen> priv{};
+    random(priv);
+    kp = KeyPair::from_private(priv);
+    secure_wipe(priv);
+  }
+  return kp;
+}
+
+}  // namespace
 
 CertificateVerifier policy_verifier(std::shared_ptr<const tls::VerifyPolicy> policy) {
   return [policy = std::move(policy)](std::span<const CertificateEntry> chain,
@@ -136,6 +175,9 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
       ech_grease_.insert(ech_grease_.end(), rnd.begin() + 32, rnd.end());
     }
 
+    offer_psk_ =
+        cfg_.ticket.has_value() && offerable(*cfg_.ticket, p, cfg_.now_ms ? cfg_.now_ms() : 0);
+
     offered_groups_.clear();
     for (uint16_t g : p.groups) {
       if (g == kGroupX25519Mlkem768 && cfg_.key_shares == KeySharePolicy::hybrid_and_x25519)
@@ -150,21 +192,16 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
   share_->x25519.reset();
   share_->hybrid.reset();
   share_->p256.reset();
+  share_->p384.reset();
   for (uint16_t g : offered_groups_) {
     if (g == kGroupSecp256r1) {
-      Result<crypto::P256KeyPair> kp = Errc::invalid_argument;
-      for (int i = 0; i < 8 && !kp.has_value(); ++i) {
-        if (cfg_.random) {
-          std::array<uint8_t, crypto::kP256ScalarLen> priv{};
-          draw(priv);
-          kp = crypto::P256KeyPair::from_private(priv);
-          secure_wipe(priv);
-        } else {
-          kp = crypto::P256KeyPair::generate();
-        }
-      }
+      auto kp = nist_key<crypto::P256KeyPair, crypto::kP256ScalarLen>(cfg_.random);
       if (!kp) return Outcome::fail(Alert::internal_error, "P-256 key generation failed");
       share_->p256.emplace(*kp);
+    } else if (g == kGroupSecp384r1) {
+      auto kp = nist_key<crypto::P384KeyPair, crypto::kP384ScalarLen>(cfg_.random);
+      if (!kp) return Outcome::fail(Alert::internal_error, "P-384 key generation failed");
+      share_->p384.emplace(*kp);
     } else if (g == kGroupX25519) {
       std::array<uint8_t, 32> priv{};
       draw(priv);
@@ -224,7 +261,7 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
       }
       case ExtKind::signature_algorithms: {
         const size_t l = w.open_prefix(2);
-        for (uint16_t s : p.signature_algorithms) w.u16(s);
+        for (uint16_t s : p.signature_algorithms) w.u16(map(s, 5));
         return w.close_prefix(l);
       }
       case ExtKind::supported_versions: {
@@ -247,6 +284,8 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
             w.bytes(share_->x25519->public_key());
           else if (g == kGroupSecp256r1)
             w.bytes(share_->p256->public_key());
+          else if (g == kGroupSecp384r1)
+            w.bytes(share_->p384->public_key());
           else
             w.bytes(share_->hybrid->share());
           if (!w.close_prefix(k)) return false;
@@ -307,22 +346,78 @@ Outcome Client::build_client_hello(std::vector<uint8_t>& out, bool after_hrr) {
   for (const auto& e : p.extensions)
     if (e.kind == ExtKind::grease_last) add(e);
 
+  // pre_shared_key (§4.2.11), last of all, with a zero binder that
+  // fill_binder() replaces once the rest of the hello is final.
+  std::vector<uint8_t> psk;
+  if (offer_psk_) {
+    const bool has_modes = std::any_of(f.extensions.begin(), f.extensions.end(), [](const auto& e) {
+      return e.first == ext::psk_key_exchange_modes;
+    });
+    // A profile without psk_key_exchange_modes gets psk_dhe_ke only (§4.2.9).
+    if (!has_modes)
+      f.extensions.emplace_back(ext::psk_key_exchange_modes, std::vector<uint8_t>{0x01, 0x01});
+    const SessionTicket& t = *cfg_.ticket;
+    uint64_t age_ms = 0;
+    if (cfg_.now_ms && t.received_at_ms != 0) {
+      const uint64_t now = cfg_.now_ms();
+      age_ms = now > t.received_at_ms ? now - t.received_at_ms : 0;
+    }
+    Writer w(psk);
+    const size_t ids = w.open_prefix(2);
+    const size_t id = w.open_prefix(2);
+    w.bytes(t.ticket);
+    (void)w.close_prefix(id);
+    w.u32(static_cast<uint32_t>(age_ms + t.age_add));  // obfuscated_ticket_age, mod 2^32
+    const bool ids_ok = w.close_prefix(ids);
+    const size_t binders = w.open_prefix(2);
+    const size_t binder = w.open_prefix(1);
+    w.zeros(t.psk.len);
+    if (!ids_ok || !w.close_prefix(binder) || !w.close_prefix(binders))
+      return Outcome::fail(Alert::internal_error, "pre_shared_key does not encode");
+  }
+
   if (p.padding == PaddingRule::boringssl) {
     std::vector<uint8_t> probe;
     if (!encode_client_hello(f, probe))
       return Outcome::fail(Alert::internal_error, "ClientHello does not encode");
-    const size_t len = probe.size();
+    // The padding goes before pre_shared_key and counts it, as BoringSSL's.
+    const size_t len = probe.size() + (psk.empty() ? 0 : 4 + psk.size());
     if (len > 0xff && len < 0x200) {
       size_t pad = 0x200 - len;
       pad = pad >= 4 + 1 ? pad - 4 : 1;
       f.extensions.emplace_back(ext::padding, std::vector<uint8_t>(pad, 0));
     }
   }
+  if (!psk.empty()) f.extensions.emplace_back(ext::pre_shared_key, std::move(psk));
   sent_extensions_.clear();
   for (const auto& [t, b] : f.extensions) sent_extensions_.push_back(t);
   out.clear();
   if (!encode_client_hello(f, out))
     return Outcome::fail(Alert::internal_error, "ClientHello does not encode");
+  return Outcome::success();
+}
+
+// fill_binder writes the PSK binder at the end of |hello| (the last bytes of
+// pre_shared_key, the last extension): HMAC over the transcript up to the
+// hello without its binders list (§4.2.11.2), keyed from the ticket's PSK.
+Outcome Client::fill_binder(std::vector<uint8_t>& hello) {
+  if (!offer_psk_) return Outcome::success();
+  const CipherSuite& suite = *find_cipher_suite(cfg_.ticket->cipher_suite);
+  const size_t hl = suite.hash_len();
+  const size_t binders_len = 2 + 1 + hl;
+  if (hello.size() < binders_len + 4)
+    return Outcome::fail(Alert::internal_error, "hello too short for its binder");
+  // Before the ServerHello the transcript is only a HelloRetryRequest's
+  // (message_hash + HRR, whose suite has the ticket's hash).
+  Digest d = transcript_ ? *transcript_ : Digest(suite.hash);
+  d.update(std::span(hello).first(hello.size() - binders_len));
+  std::array<uint8_t, kMaxDigestLen> hash{};
+  KeySchedule ks(suite);
+  Secret key, binder;
+  if (!d.finish(std::span(hash.data(), hl)) || !ks.early(cfg_.ticket->psk.span()) ||
+      !ks.binder_key(key) || !finished_verify_data(suite, key.span(), {hash.data(), hl}, binder))
+    return Outcome::fail(Alert::internal_error, "PSK binder derivation failed");
+  std::copy(binder.bytes.begin(), binder.bytes.begin() + hl, hello.end() - hl);
   return Outcome::success();
 }
 
@@ -348,6 +443,7 @@ Outcome Client::start() {
     cfg_.pre_send(view);
     std::copy(msg.begin() + kSessionIdAt, msg.begin() + kSessionIdAt + 32, session_id_.begin());
   }
+  if (Outcome o = fill_binder(msg); !o) return fail(o);
   ch1_ = msg;
   transcript_add(msg);
   (void)io_.queue_plaintext(ContentType::handshake, msg, 0x0301);
@@ -448,8 +544,10 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   if (suite_ != nullptr && suite_ != suite)
     return Outcome::fail(Alert::illegal_parameter, "cipher suite changed after HelloRetryRequest");
   for (const auto& e : sh.extensions.all()) {
-    const bool allowed = e.type == ext::supported_versions || e.type == ext::key_share ||
-                         (sh.is_hello_retry_request && e.type == ext::cookie);
+    const bool allowed =
+        e.type == ext::supported_versions || e.type == ext::key_share ||
+        (sh.is_hello_retry_request && e.type == ext::cookie) ||
+        (!sh.is_hello_retry_request && offer_psk_ && e.type == ext::pre_shared_key);
     if (!allowed)
       return Outcome::fail(Alert::unsupported_extension, "unexpected extension in ServerHello");
   }
@@ -458,6 +556,18 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   const Extension* ks = sh.extensions.find(ext::key_share);
   if (ks == nullptr)
     return Outcome::fail(Alert::missing_extension, "ServerHello without key_share");
+  if (const Extension* pk = sh.extensions.find(ext::pre_shared_key)) {
+    Reader r(pk->data);
+    const uint16_t selected = r.u16();
+    if (!r.ok() || !r.empty())
+      return Outcome::fail(Alert::decode_error, "malformed pre_shared_key in ServerHello");
+    if (selected != 0)
+      return Outcome::fail(Alert::illegal_parameter, "server selected a PSK not offered");
+    if (find_cipher_suite(cfg_.ticket->cipher_suite)->hash != suite->hash)
+      return Outcome::fail(Alert::illegal_parameter,
+                           "server resumed with a suite of another hash than the ticket's");
+    resumed_ = true;
+  }
   KeyShareEntry share;
   if (Outcome o = parse_server_key_share(ks->data, share); !o) return o;
   if (std::find(offered_groups_.begin(), offered_groups_.end(), share.group) ==
@@ -476,6 +586,11 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
     if (!share_->p256->shared_secret(share.key_exchange, std::span(secret).first<32>()))
       return Outcome::fail(Alert::illegal_parameter, "bad P-256 server share");
     secret_len = 32;
+  } else if (share.group == kGroupSecp384r1) {
+    if (!share_->p384->shared_secret(share.key_exchange,
+                                     std::span(secret).first<crypto::kP384SecretLen>()))
+      return Outcome::fail(Alert::illegal_parameter, "bad P-384 server share");
+    secret_len = crypto::kP384SecretLen;
   } else {
     const Status st = share_->hybrid->finish(share.key_exchange, secret);
     if (!st) return Outcome::fail(Alert::illegal_parameter, "bad X25519MLKEM768 server share");
@@ -491,7 +606,7 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   transcript_->update(msg.raw);
   ks_.emplace(*suite);
   const auto hello_hash = transcript_hash();
-  Status st = ks_->early({});
+  Status st = ks_->early(resumed_ ? cfg_.ticket->psk.span() : std::span<const uint8_t>());
   if (st) st = ks_->handshake(std::span(secret.data(), secret_len), hello_hash);
   secure_wipe(secret);
   if (st) st = io_.read.init(*suite, ks_->server_handshake_traffic().span());
@@ -500,6 +615,7 @@ Outcome Client::on_server_hello(const HandshakeView& msg) {
   share_->x25519.reset();
   share_->hybrid.reset();
   share_->p256.reset();
+  share_->p384.reset();
   state_ = State::wait_encrypted_extensions;
   return Outcome::success();
 }
@@ -546,9 +662,13 @@ Outcome Client::on_hello_retry(const ServerHello& sh, const HandshakeView& msg) 
   transcript_->update(std::span(h1.data(), suite_->hash_len()));
   transcript_->update(msg.raw);
   if (group != 0) offered_groups_ = {group};
+  // A ticket of another hash than the retry's suite cannot be used (§4.1.4).
+  if (offer_psk_ && find_cipher_suite(cfg_.ticket->cipher_suite)->hash != suite_->hash)
+    offer_psk_ = false;
 
   std::vector<uint8_t> ch2;
   if (Outcome o = build_client_hello(ch2, true); !o) return o;
+  if (Outcome o = fill_binder(ch2); !o) return o;
   transcript_->update(ch2);
   if (session_id_.size() == 32 && !sent_ccs_) {
     const std::array<uint8_t, 1> ccs = {1};
@@ -596,7 +716,8 @@ Outcome Client::on_encrypted_extensions(const HandshakeView& msg) {
     }
   }
   transcript_->update(msg.raw);
-  state_ = State::wait_certificate;
+  // A resumed handshake has no Certificate or CertificateVerify (§2.2).
+  state_ = resumed_ ? State::wait_finished : State::wait_certificate;
   return Outcome::success();
 }
 
@@ -648,8 +769,8 @@ Outcome Client::on_certificate_verify(const HandshakeView& msg) {
   if (Outcome o = parse_certificate_verify(msg.body, cv); !o) return o;
   const auto& adv = cfg_.profile->signature_algorithms;
   const auto& extra = cfg_.extra_signature_schemes;
-  if (std::find(adv.begin(), adv.end(), cv.scheme) == adv.end() &&
-      std::find(extra.begin(), extra.end(), cv.scheme) == extra.end())
+  if (is_grease(cv.scheme) || (std::find(adv.begin(), adv.end(), cv.scheme) == adv.end() &&
+                               std::find(extra.begin(), extra.end(), cv.scheme) == extra.end()))
     return Outcome::fail(Alert::illegal_parameter, "CertificateVerify scheme not offered");
   std::vector<uint8_t> content(64, 0x20);
   content.insert(content.end(), std::begin(kServerCvContext), std::end(kServerCvContext));
@@ -714,6 +835,7 @@ Outcome Client::on_post_handshake(const HandshakeView& msg) {
     s.age_add = t.age_add;
     s.ticket.assign(t.ticket.begin(), t.ticket.end());
     s.cipher_suite = suite_->id;
+    s.received_at_ms = cfg_.now_ms ? cfg_.now_ms() : 0;
     if (!ks_->ticket_psk(t.nonce, s.psk))
       return Outcome::fail(Alert::internal_error, "ticket PSK derivation failed");
     if (tickets_.size() == kMaxTickets) tickets_.erase(tickets_.begin());

@@ -11,18 +11,19 @@
 // write_protection() / read_protection() directly on pool Chunks.
 //
 // Handshake: X25519 and X25519MLKEM768 key exchange (the key-share policy
-// chooses hybrid + X25519, or X25519 only), P-256 when a HelloRetryRequest
+// chooses hybrid + X25519, or X25519 only), P-256 or P-384 when a HelloRetryRequest
 // asks for it; HelloRetryRequest with cookie; middlebox-compatibility CCS tolerated (and sent
 // when the profile uses a 32-byte session id); EncryptedExtensions (each one
 // must answer an extension the client sent); Certificate through the
 // pluggable verifier; CertificateVerify with the schemes of
 // crypto/signature.hpp; Finished. After the handshake: NewSessionTicket
-// (kept, with its resumption PSK), KeyUpdate both ways, alerts, close_notify.
+// (kept, with its resumption PSK; ClientConfig::ticket offers one back as a
+// PSK with psk_dhe_ke, RFC 8446 §4.2.11), KeyUpdate both ways, alerts, close_notify.
 // CompressedCertificate (RFC 8879) with brotli, when the profile offered it:
 // the declared uncompressed_length must be at most max_certificate_len and
 // the stream must decode to exactly that many bytes with bounded decoder
 // memory, else bad_certificate; the transcript hashes the compressed message
-// as received. P-384 key exchange is refused with handshake_failure.
+// as received.
 //
 // Errors: every failure is an Outcome naming the alert; the client sends
 // that alert (in the epoch's protection) into output() and becomes failed().
@@ -72,7 +73,9 @@ CertificateVerifier policy_verifier(std::shared_ptr<const tls::VerifyPolicy> pol
 // whole message (read-only), its 32-byte session id (writable in place: the
 // transcript hashes the bytes as the hook leaves them) and the private key of
 // the plain X25519 share. REALITY seals its session id here. It runs only
-// when the hello has a 32-byte session id and an X25519 share.
+// when the hello has a 32-byte session id and an X25519 share. With a ticket
+// offered, the PSK binder (the hello's last bytes) is still zero when the
+// hook runs and is computed over what the hook leaves.
 struct ClientHelloHookView {
   std::span<const uint8_t> message;
   std::span<uint8_t> session_id;
@@ -89,6 +92,18 @@ using ClientHelloHook = std::function<void(const ClientHelloHookView&)>;
 // X25519's private key (32).
 using RandomSource = std::function<void(std::span<uint8_t>)>;
 
+// SessionTicket is a NewSessionTicket the client received, with the PSK it
+// stands for (RFC 8446 §4.6.1). received_at_ms is ClientConfig::now_ms() when
+// it arrived (0 without a clock). Keep it for the same server name only.
+struct SessionTicket {
+  uint32_t lifetime = 0;  // seconds
+  uint32_t age_add = 0;
+  std::vector<uint8_t> ticket;
+  Secret psk;
+  uint16_t cipher_suite = 0;
+  uint64_t received_at_ms = 0;
+};
+
 struct ClientConfig {
   const ClientProfile* profile = &chrome_profile();
   std::string server_name;
@@ -103,14 +118,18 @@ struct ClientConfig {
   CertificateVerifier verifier;  // required
   ClientHelloHook pre_send;      // optional
   RandomSource random;           // optional
-};
-
-struct SessionTicket {
-  uint32_t lifetime = 0;
-  uint32_t age_add = 0;
-  std::vector<uint8_t> ticket;
-  Secret psk;
-  uint16_t cipher_suite = 0;
+  // Resumption (RFC 8446 §2.2): a ticket from an earlier connection's
+  // tickets() to offer as a PSK (psk_dhe_ke only: a fresh key exchange
+  // always runs; no 0-RTT data). It is offered only when its suite is in the
+  // profile and it has not outlived its lifetime; pre_shared_key goes last,
+  // its binder computed over the hello as the pre-send hook leaves it. The
+  // server may decline: the handshake is then a full one (resumed() false).
+  std::optional<SessionTicket> ticket;
+  // now_ms is the wall clock in milliseconds (any epoch, the same across
+  // connections): it stamps received tickets and ages the offered one. The
+  // engine reads no clock; without it the ticket age sent is 0, which a
+  // server checking ages may refuse (then the handshake is a full one).
+  std::function<uint64_t()> now_ms;
 };
 
 class Client {
@@ -153,7 +172,11 @@ class Client {
   uint16_t cipher_suite() const noexcept { return suite_ ? suite_->id : 0; }
   uint16_t group() const noexcept { return group_; }
   bool hello_retry_request() const noexcept { return hrr_; }
+  // resumed: the server accepted the offered ticket (no certificate was sent).
+  bool resumed() const noexcept { return resumed_; }
   std::string_view alpn() const noexcept { return alpn_; }
+  // tickets are the NewSessionTickets received so far (the last 8), each
+  // usable as ClientConfig::ticket for a later connection to the same server.
   const std::vector<SessionTicket>& tickets() const noexcept { return tickets_; }
   // client_hello is the first ClientHello as sent (after the hook).
   std::span<const uint8_t> client_hello() const noexcept { return ch1_; }
@@ -183,6 +206,7 @@ class Client {
   struct Share;  // the key-exchange state per offered group
 
   Outcome build_client_hello(std::vector<uint8_t>& out, bool after_hrr);
+  Outcome fill_binder(std::vector<uint8_t>& hello);
   Outcome on_record(ContentType type, std::span<uint8_t> body);
   Outcome on_message(const HandshakeView& msg);
   Outcome on_server_hello(const HandshakeView& msg);
@@ -207,11 +231,13 @@ class Client {
   bool hrr_ = false;
   bool sent_ccs_ = false;
   bool sent_close_ = false;
+  bool offer_psk_ = false;  // the hello carries cfg_.ticket
+  bool resumed_ = false;
 
   // ClientHello state, kept for a HelloRetryRequest.
   std::array<uint8_t, 32> random_{};
   std::vector<uint8_t> session_id_;
-  std::array<uint16_t, 6> grease_{};  // cipher, group, ext1, ext2, version, ech-config
+  std::array<uint16_t, 6> grease_{};  // cipher, group, ext1, ext2, version, sigalg
   std::vector<size_t> order_;         // extension order (indexes into the profile)
   std::vector<uint8_t> ech_grease_;
   std::vector<uint16_t> offered_groups_;  // groups with a key share

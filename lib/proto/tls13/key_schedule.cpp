@@ -81,6 +81,13 @@ Status KeySchedule::early(std::span<const uint8_t> psk) noexcept {
                       early_.bytes);
 }
 
+Status KeySchedule::binder_key(Secret& out) const noexcept {
+  if (early_.len == 0) return Errc::invalid_state;
+  Secret empty;
+  if (Status s = empty_hash(suite_->hash, empty); !s) return s;
+  return derive(early_, "res binder", empty.span(), out);
+}
+
 Status KeySchedule::handshake(std::span<const uint8_t> shared_secret,
                               std::span<const uint8_t> hello_hash) noexcept {
   if (early_.len == 0) return Errc::invalid_state;

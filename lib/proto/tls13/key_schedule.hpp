@@ -86,6 +86,12 @@ class KeySchedule {
   // early sets the Early Secret from |psk| (empty: no PSK, HashLen zeros).
   [[nodiscard]] Status early(std::span<const uint8_t> psk) noexcept;
 
+  // binder_key is Derive-Secret(Early Secret, "res binder", "") (§7.1), the
+  // base key of a resumption PSK's binder (finished_verify_data over the
+  // truncated ClientHello's transcript hash). invalid_state unless early()
+  // ran.
+  [[nodiscard]] Status binder_key(Secret& out) const noexcept;
+
   // handshake mixes in the (EC)DHE secret and derives the handshake traffic
   // secrets with |hello_hash| = Transcript-Hash(ClientHello..ServerHello).
   // invalid_state unless early() ran.

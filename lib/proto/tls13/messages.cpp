@@ -370,6 +370,37 @@ Outcome parse_new_session_ticket(Bytes body, NewSessionTicket& out) noexcept {
   return parse_extensions(block, out.extensions);
 }
 
+Outcome parse_offered_psks(Bytes data, OfferedPsks& out) noexcept {
+  Reader r(data);
+  Reader ids(r.vec16());
+  const size_t binders_at = data.size() - r.remaining();
+  Reader binders(r.vec16());
+  if (Outcome o = finish(r); !o) return o;
+  out.binders_len = data.size() - binders_at;
+  if (ids.empty()) return Outcome::fail(Alert::decode_error, "pre_shared_key without identities");
+  if (binders.empty()) return Outcome::fail(Alert::decode_error, "pre_shared_key without binders");
+  out.count = 0;
+  while (!ids.empty()) {
+    const Bytes id = ids.vec16();
+    const uint32_t age = ids.u32();
+    if (!ids.ok()) return Outcome::fail(Alert::decode_error, "truncated PSK identity");
+    if (id.empty()) return Outcome::fail(Alert::decode_error, "empty PSK identity");
+    if (out.count < kMaxPskIdentities) out.identities[out.count] = {id, age};
+    ++out.count;
+  }
+  size_t nbinders = 0;
+  while (!binders.empty()) {
+    const Bytes b = binders.vec8();
+    if (!binders.ok()) return Outcome::fail(Alert::decode_error, "truncated PSK binder");
+    if (b.size() < 32) return Outcome::fail(Alert::decode_error, "PSK binder under 32 bytes");
+    if (nbinders < kMaxPskIdentities) out.binders[nbinders] = b;
+    ++nbinders;
+  }
+  if (nbinders != out.count)
+    return Outcome::fail(Alert::illegal_parameter, "PSK identities and binders do not pair up");
+  return Outcome::success();
+}
+
 Outcome parse_key_update(Bytes body, bool& update_requested) noexcept {
   if (body.size() != 1) return Outcome::fail(Alert::decode_error, "KeyUpdate is not one byte");
   if (body[0] > 1) return Outcome::fail(Alert::illegal_parameter, "KeyUpdate request not 0 or 1");
@@ -445,6 +476,23 @@ bool encode_server_hello(const ServerHelloFields& f, std::vector<uint8_t>& out) 
 
 bool encode_finished(Bytes verify_data, std::vector<uint8_t>& out) {
   return encode_handshake(HandshakeType::finished, verify_data, out);
+}
+
+bool encode_new_session_ticket(uint32_t lifetime, uint32_t age_add, Bytes nonce, Bytes ticket,
+                               std::vector<uint8_t>& out) {
+  if (ticket.empty()) return false;
+  std::vector<uint8_t> body;
+  Writer w(body);
+  w.u32(lifetime);
+  w.u32(age_add);
+  const size_t n = w.open_prefix(1);
+  w.bytes(nonce);
+  if (!w.close_prefix(n)) return false;
+  const size_t t = w.open_prefix(2);
+  w.bytes(ticket);
+  if (!w.close_prefix(t)) return false;
+  w.u16(0);  // no extensions
+  return encode_handshake(HandshakeType::new_session_ticket, body, out);
 }
 
 bool encode_key_update(bool update_requested, std::vector<uint8_t>& out) {

@@ -206,6 +206,33 @@ struct NewSessionTicket {
 // illegal_parameter on a lifetime over 7 days.
 Outcome parse_new_session_ticket(Bytes body, NewSessionTicket& out) noexcept;
 
+// pre_shared_key in a ClientHello (RFC 8446 §4.2.11): identities<7..2^16-1>
+// of {identity<1..2^16-1>, obfuscated_ticket_age}, then binders<33..2^16-1>
+// of binder<32..255>. The first kMaxPskIdentities entries are kept; all are
+// checked. binders_len is the length of the binders list with its 2-byte
+// prefix: the ClientHello is hashed without those trailing bytes for the
+// binders (§4.2.11.2).
+struct PskIdentity {
+  Bytes identity;
+  uint32_t obfuscated_ticket_age = 0;
+};
+inline constexpr size_t kMaxPskIdentities = 8;
+struct OfferedPsks {
+  std::array<PskIdentity, kMaxPskIdentities> identities{};
+  std::array<Bytes, kMaxPskIdentities> binders{};
+  size_t count = 0;  // identities (and binders) in the extension
+  size_t binders_len = 0;
+};
+// parse_offered_psks: decode_error on truncation, an empty list or identity,
+// or a binder shorter than 32 bytes; illegal_parameter when the numbers of
+// identities and binders differ.
+Outcome parse_offered_psks(Bytes data, OfferedPsks& out) noexcept;
+
+// encode_new_session_ticket appends a NewSessionTicket with no extensions;
+// false if the nonce is over 255 bytes or the ticket empty or over 2^16-1.
+bool encode_new_session_ticket(uint32_t lifetime, uint32_t age_add, Bytes nonce, Bytes ticket,
+                               std::vector<uint8_t>& out);
+
 // parse_key_update returns the request_update flag; illegal_parameter for a
 // value other than 0 or 1, decode_error for a body that is not one byte.
 Outcome parse_key_update(Bytes body, bool& update_requested) noexcept;

@@ -60,7 +60,8 @@ struct ClientProfile {
   PaddingRule padding;
 };
 
-// chrome_profile is Chrome 133's ClientHello (uTLS HelloChrome_133).
+// chrome_profile is Chromium 156's ClientHello, as captured from Debian's
+// chromium 156.0.8078.129 (tests/data/client_hello/chromium-156.0.8078.129.bin).
 const ClientProfile& chrome_profile() noexcept;
 
 // find_profile returns the profile named |name| ("chrome") or nullptr.

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "crypto/p256.hpp"
+#include "crypto/p384.hpp"
 #include "crypto/pq/x25519_mlkem768.hpp"
 #include "proto/tls13/wire.hpp"
 
@@ -17,11 +18,104 @@ namespace {
 constexpr uint8_t kServerCvContext[] = "TLS 1.3, server CertificateVerify";
 
 bool implemented_group(uint16_t g) noexcept {
-  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1;
+  return g == kGroupX25519 || g == kGroupX25519Mlkem768 || g == kGroupSecp256r1 ||
+         g == kGroupSecp384r1;
+}
+
+// nist_exchange answers a P-256 or P-384 client share: a fresh key pair
+// (from |random| when set, for fixed traces), its public point into |share|
+// and the shared x-coordinate into |secret|.
+template <typename KeyPair, size_t kScalarLen, size_t kSecretLen>
+Outcome nist_exchange(const RandomSource& random, Bytes peer, std::vector<uint8_t>& share,
+                      std::span<uint8_t, kSecretLen> secret, const char* bad_share) {
+  Result<KeyPair> kp = Errc::invalid_argument;
+  for (int i = 0; i < 8 && !kp.has_value(); ++i) {
+    if (random) {
+      std::array<uint8_t, kScalarLen> priv{};
+      random(priv);
+      kp = KeyPair::from_private(priv);
+      secure_wipe(priv);
+    } else {
+      kp = KeyPair::generate();
+    }
+  }
+  if (!kp) return Outcome::fail(Alert::internal_error, "ECDH key generation failed");
+  if (!kp->shared_secret(peer, secret)) return Outcome::fail(Alert::illegal_parameter, bad_share);
+  share.assign(kp->public_key().begin(), kp->public_key().end());
+  return Outcome::success();
 }
 
 bool contains(const std::vector<uint16_t>& v, uint16_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// A ticket is nonce(12) || AES-256-GCM(ticket_key, nonce, ad = kTicketAd,
+// state) || tag(16); the state is version(1) suite(2) issued_ms(8)
+// age_add(4) lifetime(4) psk<1..48>.
+constexpr uint8_t kTicketAd[] = {'s', 'l', 'u', 'i', 'c', 'e', ' ', 't', 'i', 'c', 'k', 'e', 't'};
+constexpr uint8_t kTicketVersion = 1;
+constexpr size_t kTicketKeyLen = 32;
+constexpr size_t kMaxTicketLen =
+    kAeadNonceLen + 1 + 2 + 8 + 4 + 4 + 1 + kMaxSecretLen + kAeadTagLen;
+
+struct TicketState {
+  uint16_t suite = 0;
+  uint64_t issued_ms = 0;
+  uint32_t age_add = 0;
+  uint32_t lifetime = 0;
+  Secret psk;
+};
+
+bool seal_ticket(std::span<const uint8_t> key, std::span<const uint8_t, kAeadNonceLen> nonce,
+                 const TicketState& st, std::vector<uint8_t>& out) {
+  auto aead = Aead::create(AeadAlgorithm::aes_256_gcm, key);
+  if (!aead) return false;
+  out.assign(nonce.begin(), nonce.end());
+  Writer w(out);
+  w.u8(kTicketVersion);
+  w.u16(st.suite);
+  w.u32(static_cast<uint32_t>(st.issued_ms >> 32));
+  w.u32(static_cast<uint32_t>(st.issued_ms));
+  w.u32(st.age_add);
+  w.u32(st.lifetime);
+  const size_t l = w.open_prefix(1);
+  w.bytes(st.psk.span());
+  (void)w.close_prefix(l);
+  const size_t len = out.size() - kAeadNonceLen;
+  out.resize(out.size() + kAeadTagLen);
+  return aead
+      ->seal(nonce, kTicketAd, out.data() + kAeadNonceLen, len, out.data() + kAeadNonceLen + len)
+      .has_value();
+}
+
+// open_ticket: false for anything that is not a ticket sealed under |key|.
+bool open_ticket(std::span<const uint8_t> key, Bytes ticket, TicketState& st) {
+  if (ticket.size() < kAeadNonceLen + kAeadTagLen + 1 || ticket.size() > kMaxTicketLen)
+    return false;
+  auto aead = Aead::create(AeadAlgorithm::aes_256_gcm, key);
+  if (!aead) return false;
+  std::array<uint8_t, kMaxTicketLen> buf{};
+  const size_t len = ticket.size() - kAeadNonceLen - kAeadTagLen;
+  std::copy(ticket.begin() + kAeadNonceLen, ticket.end() - kAeadTagLen, buf.begin());
+  if (!aead->open(ticket.first(kAeadNonceLen), kTicketAd, buf.data(), len,
+                  ticket.data() + ticket.size() - kAeadTagLen))
+    return false;
+  Reader r(std::span<const uint8_t>(buf.data(), len));
+  const uint8_t version = r.u8();
+  st.suite = r.u16();
+  const uint64_t hi = r.u32();
+  st.issued_ms = hi << 32 | r.u32();
+  st.age_add = r.u32();
+  st.lifetime = r.u32();
+  const Bytes psk = r.vec8();
+  const bool ok = r.ok() && r.empty() && version == kTicketVersion && !psk.empty() &&
+                  psk.size() <= kMaxSecretLen;
+  if (ok) {
+    std::copy(psk.begin(), psk.end(), st.psk.bytes.begin());
+    st.psk.len = psk.size();
+  }
+  secure_wipe(buf);
+  return ok;
 }
 
 }  // namespace
@@ -174,9 +268,89 @@ Outcome Server::send_hello_retry(const ClientHello& ch, uint16_t group) {
   return Outcome::success();
 }
 
+Outcome Server::accept_psk(const ClientHello& ch, const Digest& before_ch, Secret& psk,
+                           int& index) {
+  index = -1;
+  const Extension* pk = ch.extensions.find(ext::pre_shared_key);
+  if (pk == nullptr) return Outcome::success();
+  OfferedPsks offered;
+  if (Outcome o = parse_offered_psks(pk->data, offered); !o) return o;
+  const Extension* modes = ch.extensions.find(ext::psk_key_exchange_modes);
+  if (modes == nullptr)
+    return Outcome::fail(Alert::missing_extension, "pre_shared_key without psk_key_exchange_modes");
+  Reader mr(modes->data);
+  const Bytes mlist = mr.vec8();
+  if (!mr.ok() || !mr.empty() || mlist.empty())
+    return Outcome::fail(Alert::decode_error, "malformed psk_key_exchange_modes");
+  const bool dhe = std::find(mlist.begin(), mlist.end(), 1) != mlist.end();  // psk_dhe_ke
+  if (cfg_.ticket_key.size() != kTicketKeyLen || !cfg_.now_ms || !dhe) return Outcome::success();
+
+  const uint64_t now = cfg_.now_ms();
+  TicketState st;
+  for (size_t i = 0; i < std::min(offered.count, kMaxPskIdentities); ++i) {
+    if (!open_ticket(cfg_.ticket_key, offered.identities[i].identity, st)) continue;
+    const CipherSuite* ts = find_cipher_suite(st.suite);
+    if (ts == nullptr || ts->hash != suite_->hash || st.psk.len != ts->hash_len()) continue;
+    // Freshness (§8.3): the server's age of the ticket and the client's
+    // (obfuscated_ticket_age - age_add) agree within the window.
+    const uint64_t server_age = now > st.issued_ms ? now - st.issued_ms : 0;
+    if (now < st.issued_ms || server_age > uint64_t{st.lifetime} * 1000) continue;
+    const uint32_t client_age = offered.identities[i].obfuscated_ticket_age - st.age_add;
+    const uint64_t diff =
+        server_age > client_age ? server_age - client_age : uint64_t{client_age} - server_age;
+    if (diff > cfg_.ticket_age_window_ms) continue;
+
+    // The binder (§4.2.11.2) over the hello without its binders list.
+    const Bytes binder = offered.binders[i];
+    if (binder.size() != suite_->hash_len())
+      return Outcome::fail(Alert::illegal_parameter, "PSK binder of the wrong length");
+    Digest d = before_ch;
+    d.update(ch.raw.first(ch.raw.size() - offered.binders_len));
+    std::array<uint8_t, kMaxDigestLen> hash{};
+    KeySchedule ks(*suite_);
+    Secret key, expected;
+    if (!d.finish(std::span(hash.data(), suite_->hash_len())) || !ks.early(st.psk.span()) ||
+        !ks.binder_key(key) ||
+        !finished_verify_data(*suite_, key.span(), {hash.data(), suite_->hash_len()}, expected))
+      return Outcome::fail(Alert::internal_error, "PSK binder derivation failed");
+    if (!constant_time_equal(binder, expected.span()))
+      return Outcome::fail(Alert::decrypt_error, "PSK binder does not verify");
+    psk = st.psk;
+    index = static_cast<int>(i);
+    return Outcome::success();
+  }
+  return Outcome::success();
+}
+
+Outcome Server::send_tickets() {
+  if (cfg_.ticket_key.size() != kTicketKeyLen || !cfg_.now_ms) return Outcome::success();
+  for (size_t i = 0; i < cfg_.tickets_per_connection && i < 256; ++i) {
+    const std::array<uint8_t, 1> nonce = {static_cast<uint8_t>(i)};
+    TicketState st;
+    st.suite = suite_->id;
+    st.issued_ms = cfg_.now_ms();
+    st.lifetime = std::min<uint32_t>(cfg_.ticket_lifetime, 604800);
+    std::array<uint8_t, 4 + kAeadNonceLen> rnd{};
+    draw(rnd);
+    st.age_add = uint32_t{rnd[0]} << 24 | uint32_t{rnd[1]} << 16 | uint32_t{rnd[2]} << 8 | rnd[3];
+    if (!ks_->ticket_psk(nonce, st.psk))
+      return Outcome::fail(Alert::internal_error, "ticket PSK derivation failed");
+    std::vector<uint8_t> ticket, msg;
+    if (!seal_ticket(cfg_.ticket_key, std::span(rnd).subspan<4, kAeadNonceLen>(), st, ticket) ||
+        !encode_new_session_ticket(st.lifetime, st.age_add, nonce, ticket, msg) ||
+        !io_.queue_protected(ContentType::handshake, msg))
+      return Outcome::fail(Alert::internal_error, "cannot send a NewSessionTicket");
+  }
+  return Outcome::success();
+}
+
 Outcome Server::on_client_hello(const HandshakeView& msg) {
   if (cfg_.certificate_chain.empty() || !cfg_.key)
     return Outcome::fail(Alert::internal_error, "server has no certificate or key");
+  if (!cfg_.ticket_key.empty() && cfg_.ticket_key.size() != kTicketKeyLen)
+    return Outcome::fail(Alert::internal_error, "server ticket_key is not 32 bytes");
+  if (!cfg_.ticket_key.empty() && !cfg_.now_ms)
+    return Outcome::fail(Alert::internal_error, "server ticket_key set without a now_ms clock");
   ClientHello ch;
   if (Outcome o = parse_client_hello(msg.body, msg.raw, ch); !o) return o;
   ch_raw_.assign(msg.raw.begin(), msg.raw.end());
@@ -240,6 +414,9 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     if (share) break;
   }
   compat_ = !ch.legacy_session_id.empty();
+  // The transcript before this hello, for a PSK binder: empty, or
+  // message_hash + HelloRetryRequest.
+  const Digest before_ch = hrr_ ? *transcript_ : Digest(suite->hash);
 
   if (hrr_) {
     const Extension* cookie = ch.extensions.find(ext::cookie);
@@ -326,22 +503,20 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     server_share.assign(kp->public_key().begin(), kp->public_key().end());
     secret_len = kX25519KeyLen;
   } else if (share->group == kGroupSecp256r1) {
-    Result<crypto::P256KeyPair> kp = Errc::invalid_argument;
-    for (int i = 0; i < 8 && !kp.has_value(); ++i) {
-      if (cfg_.random) {
-        std::array<uint8_t, crypto::kP256ScalarLen> priv{};
-        draw(priv);
-        kp = crypto::P256KeyPair::from_private(priv);
-        secure_wipe(priv);
-      } else {
-        kp = crypto::P256KeyPair::generate();
-      }
-    }
-    if (!kp) return Outcome::fail(Alert::internal_error, "P-256 key generation failed");
-    if (!kp->shared_secret(share->key_exchange, std::span(secret).first<32>()))
-      return Outcome::fail(Alert::illegal_parameter, "bad P-256 client share");
-    server_share.assign(kp->public_key().begin(), kp->public_key().end());
+    if (Outcome o = nist_exchange<crypto::P256KeyPair, crypto::kP256ScalarLen, 32>(
+            cfg_.random, share->key_exchange, server_share, std::span(secret).first<32>(),
+            "bad P-256 client share");
+        !o)
+      return o;
     secret_len = 32;
+  } else if (share->group == kGroupSecp384r1) {
+    if (Outcome o =
+            nist_exchange<crypto::P384KeyPair, crypto::kP384ScalarLen, crypto::kP384SecretLen>(
+                cfg_.random, share->key_exchange, server_share,
+                std::span(secret).first<crypto::kP384SecretLen>(), "bad P-384 client share");
+        !o)
+      return o;
+    secret_len = crypto::kP384SecretLen;
   } else {
     std::array<uint8_t, pq::kX25519Mlkem768ServerShareSize> out{};
     std::array<uint8_t, pq::kX25519Mlkem768SecretSize> s{};
@@ -364,6 +539,11 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
   group_ = share->group;
   scheme_ = scheme;
 
+  Secret psk;
+  int psk_index = -1;
+  if (Outcome o = accept_psk(ch, before_ch, psk, psk_index); !o) return o;
+  resumed_ = psk_index >= 0;
+
   // ServerHello.
   ServerHelloFields f;
   draw(f.random);
@@ -380,9 +560,16 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
       w.bytes(server_share);
       (void)w.close_prefix(l);
       f.extensions.emplace_back(ext::key_share, std::move(k));
+    } else if (type == ext::pre_shared_key && resumed_) {
+      f.extensions.emplace_back(ext::pre_shared_key,
+                                std::vector<uint8_t>{0, static_cast<uint8_t>(psk_index)});
     }
   }
-  if (f.extensions.size() != 2 || f.extensions[0].first == f.extensions[1].first)
+  const size_t required = resumed_ ? 3 : 2;
+  if (resumed_ && f.extensions.size() == 2)  // a template without pre_shared_key: last
+    f.extensions.emplace_back(ext::pre_shared_key,
+                              std::vector<uint8_t>{0, static_cast<uint8_t>(psk_index)});
+  if (f.extensions.size() != required || f.extensions[0].first == f.extensions[1].first)
     return Outcome::fail(Alert::internal_error,
                          "ServerHello template must order supported_versions and key_share");
   std::vector<uint8_t> sh;
@@ -395,7 +582,7 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
   }
 
   ks_.emplace(*suite_);
-  Status st = ks_->early({});
+  Status st = ks_->early(psk.span());
   if (st) st = ks_->handshake(std::span(secret.data(), secret_len), transcript_hash());
   secure_wipe(secret);
   if (st) st = io_.read.init(*suite_, ks_->client_handshake_traffic().span());
@@ -417,7 +604,7 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     (void)w.close_prefix(l);
     (void)encode_handshake(HandshakeType::encrypted_extensions, body, flight);
   }
-  {
+  if (!resumed_) {
     std::vector<uint8_t> body;
     Writer w(body);
     w.u8(0);
@@ -446,7 +633,7 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     }
   }
   transcript_->update(flight);
-  {
+  if (!resumed_) {
     std::vector<uint8_t> content(64, 0x20);
     content.insert(content.end(), std::begin(kServerCvContext), std::end(kServerCvContext));
     const auto h = transcript_hash();
@@ -495,7 +682,7 @@ Outcome Server::on_finished(const HandshakeView& msg) {
       !io_.read.init(*suite_, ks_->client_application_traffic().span()))
     return Outcome::fail(Alert::internal_error, "traffic key derivation failed");
   state_ = State::connected;
-  return Outcome::success();
+  return send_tickets();
 }
 
 Outcome Server::on_post_handshake(const HandshakeView& msg) {

@@ -6,7 +6,7 @@
 // Bytes in, bytes out, like Client. The server parses the whole ClientHello
 // and keeps its raw bytes (client_hello()); picks the suite in its own order,
 // the group in its own order among the client's shares (X25519MLKEM768,
-// X25519, P-256), sending a HelloRetryRequest when the client listed a usable
+// X25519, P-256, P-384), sending a HelloRetryRequest when the client listed a usable
 // group without a share for it, or when a retry cookie is configured
 // (stateless-retry style: the second ClientHello must echo it); signs
 // CertificateVerify with an Ed25519, ECDSA or RSA key (crypto/signature.hpp)
@@ -15,8 +15,10 @@
 // verifies the client Finished. After the handshake: KeyUpdate both ways,
 // alerts, close_notify. For REALITY the ServerHello can follow a template
 // (suite, extension order) and the encrypted flight and first application
-// record can be padded to given lengths. Not done yet: session tickets and
-// client certificates.
+// record can be padded to given lengths. Session tickets (RFC 8446 §4.6.1)
+// with a ticket key: NewSessionTickets after the handshake, and resumption
+// (psk_dhe_ke) from them, see ServerConfig. Not done: client certificates,
+// 0-RTT data (early_data is never accepted).
 #pragma once
 
 #include <array>
@@ -76,6 +78,26 @@ struct ServerConfig {
   size_t flight_record_length = 0;
   size_t first_app_record_length = 0;
   CertificateCompressor certificate_compressor;  // optional
+
+  // Session tickets. With a 32-byte ticket_key the server sends
+  // tickets_per_connection NewSessionTickets once the client Finished is in,
+  // each one the resumption state (suite, PSK, issue time, age_add,
+  // lifetime) sealed with AES-256-GCM under ticket_key, and resumes a
+  // ClientHello that offers one (psk_dhe_ke; its binder must verify, else
+  // decrypt_error): no Certificate or CertificateVerify then. A ticket that
+  // does not open, is older than ticket_lifetime, whose suite's hash differs
+  // from the negotiated suite's, or whose client-reported age is more than
+  // ticket_age_window_ms off the server's (RFC 8446 §8.3) is ignored: full
+  // handshake. Rotate by changing the key (old tickets then fall back).
+  // A key of another length, or one without now_ms, fails every handshake
+  // with internal_error naming the mistake.
+  std::vector<uint8_t> ticket_key;  // empty: no tickets, PSKs ignored
+  uint32_t ticket_lifetime = 7200;  // seconds, at most 604800
+  uint32_t ticket_age_window_ms = 10000;
+  size_t tickets_per_connection = 1;
+  // now_ms is the wall clock in milliseconds since the epoch; required with
+  // a ticket key (the engine reads no clock).
+  std::function<uint64_t()> now_ms;
   // signature_scheme, when nonzero and the key supports it, is the
   // CertificateVerify scheme whether or not the client offered it: REALITY
   // signs ed25519 for Chrome-shaped hellos that do not list it.
@@ -109,6 +131,8 @@ class Server {
   uint16_t group() const noexcept { return group_; }
   uint16_t signature_scheme() const noexcept { return scheme_; }
   bool hello_retry_request() const noexcept { return hrr_; }
+  // resumed: the handshake used a ticket's PSK (no certificate sent).
+  bool resumed() const noexcept { return resumed_; }
   std::string_view alpn() const noexcept { return alpn_; }
   std::string_view server_name() const noexcept { return sni_; }
   // client_hello is the (last) ClientHello exactly as received.
@@ -133,6 +157,11 @@ class Server {
   Outcome on_post_handshake(const HandshakeView& msg);
   Outcome on_alert(std::span<const uint8_t> body);
   Outcome send_hello_retry(const ClientHello& ch, uint16_t group);
+  // accept_psk picks the first offered ticket that opens and is fresh and
+  // checks its binder over |before_ch| + the truncated hello; |psk| and
+  // |index| are set when one is accepted.
+  Outcome accept_psk(const ClientHello& ch, const Digest& before_ch, Secret& psk, int& index);
+  Outcome send_tickets();
   Outcome fail(Outcome o);
   std::vector<uint8_t> transcript_hash();
   void draw(std::span<uint8_t> out);
@@ -146,6 +175,7 @@ class Server {
   bool compat_ = false;
   bool sent_close_ = false;
   bool sent_app_ = false;
+  bool resumed_ = false;
   uint16_t hrr_group_ = 0;
 
   const CipherSuite* suite_ = nullptr;

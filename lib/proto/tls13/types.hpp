@@ -62,6 +62,7 @@ inline constexpr uint16_t post_handshake_auth = 49;
 inline constexpr uint16_t signature_algorithms_cert = 50;
 inline constexpr uint16_t key_share = 51;
 inline constexpr uint16_t application_settings = 17613;  // ALPS, Chrome's code point
+inline constexpr uint16_t trust_anchors = 0xca34;  // draft-ietf-tls-trust-anchor-ids, Chrome's
 inline constexpr uint16_t encrypted_client_hello = 0xfe0d;
 inline constexpr uint16_t renegotiation_info = 0xff01;
 }  // namespace ext

@@ -15,14 +15,12 @@ void TrojanUsers::add(std::string_view name, std::string_view password) {
 }
 
 const std::string* TrojanUsers::find(const PasswordHash& h) const noexcept {
-  // Clients send lower-case hex; accept either case, compare every user.
-  PasswordHash lower;
-  for (size_t i = 0; i < h.size(); ++i)
-    lower[i] = (h[i] >= 'A' && h[i] <= 'F') ? static_cast<char>(h[i] - 'A' + 'a') : h[i];
+  // Exactly as sent: parse_request admits lower-case hex only, as the
+  // reference server does. Every user is compared (constant time overall).
   const std::string* found = nullptr;
   for (const auto& [hash, name] : users_) {
     if (constant_time_equal({reinterpret_cast<const uint8_t*>(hash.data()), hash.size()},
-                            {reinterpret_cast<const uint8_t*>(lower.data()), lower.size()}))
+                            {reinterpret_cast<const uint8_t*>(h.data()), h.size()}))
       found = &name;
   }
   return found;

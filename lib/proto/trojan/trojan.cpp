@@ -8,9 +8,11 @@
 namespace sluice::trojan {
 namespace {
 
-bool is_hex(uint8_t c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+// is_lower_hex: the hash is hex(SHA224(password)) in lower case (trojan-gfw's
+// protocol document, and its server compares the string as sent); anything
+// else, upper case included, is not a Trojan request and goes to the fallback,
+// as it does on the reference server.
+bool is_lower_hex(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 // crlf_at checks a CRLF at |pos| as far as |in| reaches: false means
 // malformed, true means fine so far.
@@ -58,7 +60,7 @@ ParseResult<Request> parse_request(std::span<const uint8_t> in) {
   using R = ParseResult<Request>;
   const size_t have = std::min(in.size(), kHashLen);
   for (size_t i = 0; i < have; ++i)
-    if (!is_hex(in[i])) return R::fail(Errc::malformed);
+    if (!is_lower_hex(in[i])) return R::fail(Errc::malformed);
   if (!crlf_ok(in, kHashLen)) return R::fail(Errc::malformed);
   if (in.size() <= kHashLen + 2) return R::more();
   const uint8_t cmd = in[kHashLen + 2];

@@ -8,6 +8,11 @@
 // same malformed encapsulation keys, and that the TLS hybrid shares and
 // secrets agree in both directions. All inputs are generated here first, the
 // tool answers them in one batch, and the answers are compared afterwards.
+// Through sluice's TLS 1.3 engine too (engine_hybrid): the key_share entries
+// in its ClientHello and ServerHello are noble's shares for the same seeds,
+// and both sides' handshake traffic secrets are what the RFC 8446 §7.1 key
+// schedule gives over noble's hybrid secret (ML-KEM secret first, then
+// X25519, draft-ietf-tls-ecdhe-mlkem) and the two hellos.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -23,6 +28,8 @@ if (!existsSync(join(here, 'node_modules', '@noble', 'post-quantum'))) {
 }
 const { ml_kem768 } = await import('@noble/post-quantum/ml-kem.js');
 const { x25519 } = await import('@noble/curves/ed25519.js');
+const { extract, expand } = await import('@noble/hashes/hkdf.js');
+const { sha256 } = await import('@noble/hashes/sha2.js');
 
 const tool = process.argv[2];
 const cases = Number(process.argv[3] ?? 300);
@@ -67,7 +74,7 @@ for (let i = 0; i < cases; i++) {
   const serverSecret = cat(hEnc.sharedSecret, x25519.getSharedSecret(new Uint8Array(xs), xcPub));
   const clientShare = cat(noble.publicKey, xcPub);
   plans.push({
-    seed, m1, xc, xs, noble, nEnc, corrupt, nobleRejects, xcPub, serverShare, serverSecret, clientShare,
+    seed, m1, m2, xc, xs, xsPub, noble, nEnc, corrupt, nobleRejects, xcPub, serverShare, serverSecret, clientShare,
     q: {
       keygen: ask(`keygen ${hex(seed)}`),
       encaps: ask(`encaps ${hex(noble.publicKey)} ${hex(m1)}`),
@@ -77,9 +84,38 @@ for (let i = 0; i < cases; i++) {
       hClient: ask(`hybrid_client ${hex(seed)} ${hex(xc)}`),
       hFinish: ask(`hybrid_finish ${hex(seed)} ${hex(xc)} ${hex(serverShare)}`),
       hServer: ask(`hybrid_server ${hex(clientShare)} ${hex(m2)} ${hex(xs)}`),
+      engine: ask(`engine_hybrid ${hex(seed)} ${hex(xc)} ${hex(m2)} ${hex(xs)}`),
     },
   });
 }
+
+// TLS 1.3 pieces for the engine check: HKDF-Expand-Label (RFC 8446 §7.1)
+// and the key_share extension of a hello.
+const expandLabel = (secret, label, context, len) => {
+  const full = Buffer.from('tls13 ' + label);
+  const info = cat([len >> 8, len & 255], [full.length], full, [context.length], context);
+  return expand(sha256, secret, info, len);
+};
+const keyShareOf = (msg, isClient) => {
+  let p = 4 + 2 + 32;
+  p += 1 + msg[p];  // session id
+  if (isClient) {
+    p += 2 + ((msg[p] << 8) | msg[p + 1]);  // cipher suites
+    p += 1 + msg[p];  // compression methods
+  } else {
+    p += 3;  // suite, compression
+  }
+  const end = p + 2 + ((msg[p] << 8) | msg[p + 1]);
+  for (p += 2; p + 4 <= end;) {
+    const type = (msg[p] << 8) | msg[p + 1], len = (msg[p + 2] << 8) | msg[p + 3];
+    const body = msg.subarray(p + 4, p + 4 + len);
+    p += 4 + len;
+    if (type !== 51) continue;
+    const q = isClient ? 2 : 0;  // a client's list has a length first
+    return { group: (body[q] << 8) | body[q + 1], key: body.subarray(q + 4, q + 4 + ((body[q + 2] << 8) | body[q + 3])) };
+  }
+  return null;
+};
 
 // Phase 2: the tool answers everything in one run.
 const r = spawnSync(tool, [], { input: lines.join('\n') + '\n', maxBuffer: 1 << 30, encoding: 'utf8' });
@@ -120,6 +156,22 @@ const compare = (p, i) => {
   const mlkemSecret = ml_kem768.decapsulate(sb.subarray(0, 1088), p.noble.secretKey);
   const dh = x25519.getSharedSecret(new Uint8Array(p.xc), sb.subarray(1088));
   if (sSecret !== hex(cat(mlkemSecret, dh))) fail(`case ${i}: noble client secret differs from sluice's server`);
+
+  // The engine: shares on the wire and the key schedule over noble's secret.
+  const [chHex, shHex, sHs, cHs] = a('engine');
+  if (!shHex) { fail(`case ${i}: engine_hybrid answered "${out[p.q.engine].slice(0, 60)}"`); return; }
+  const ch = unhex(chHex), sh = unhex(shHex);
+  const cks = keyShareOf(ch, true), sks = keyShareOf(sh, false);
+  if (!cks || cks.group !== 0x11ec || hex(cks.key) !== hex(p.clientShare)) fail(`case ${i}: engine ClientHello share is not noble's`);
+  const nobleEnc = ml_kem768.encapsulate(p.noble.publicKey, new Uint8Array(p.m2));
+  if (!sks || sks.group !== 0x11ec || hex(sks.key) !== hex(cat(nobleEnc.cipherText, p.xsPub))) fail(`case ${i}: engine ServerHello share is not noble's`);
+  const secret = cat(nobleEnc.sharedSecret, x25519.getSharedSecret(new Uint8Array(p.xc), p.xsPub));
+  const early = extract(sha256, new Uint8Array(32), new Uint8Array(0));
+  const derived = expandLabel(early, 'derived', sha256(new Uint8Array(0)), 32);
+  const hs = extract(sha256, secret, derived);
+  const helloHash = sha256(cat(ch, sh));
+  if (sHs !== hex(expandLabel(hs, 's hs traffic', helloHash, 32))) fail(`case ${i}: engine client's server handshake secret differs`);
+  if (cHs !== hex(expandLabel(hs, 'c hs traffic', helloHash, 32))) fail(`case ${i}: engine server's client handshake secret differs`);
 };
 plans.forEach((p, i) => {
   try {
@@ -134,4 +186,5 @@ if (failures) {
   process.exit(1);
 }
 console.log(`pq_crosscheck: ${cases} cases agree with @noble/post-quantum (keygen, encaps, decaps, ` +
-  `implicit rejection, modulus check, X25519MLKEM768 both directions)`);
+  `implicit rejection, modulus check, X25519MLKEM768 both directions, the TLS engine's hybrid ` +
+  `key schedule)`);

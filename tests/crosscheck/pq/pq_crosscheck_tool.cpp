@@ -9,6 +9,14 @@
 //   hybrid_client <seed 64> <x25519 priv>  -> <client share>
 //   hybrid_finish <seed 64> <x25519 priv> <server share> -> <secret 64>
 //   hybrid_server <client share> <m 32> <x25519 priv>    -> <server share> <secret 64>
+//   engine_hybrid <seed 64> <client x25519 priv> <m 32> <server x25519 priv>
+//     -> <ClientHello> <ServerHello> <server hs traffic> <client hs traffic>
+//     sluice's TLS 1.3 engine (lib/proto/tls13) as client and server with an
+//     X25519MLKEM768-only profile and TLS_AES_128_GCM_SHA256, randomness
+//     fixed to the given values: the two hello messages as sent, then the
+//     handshake traffic secrets each side derived (the client's read key
+//     after the ServerHello, the server's read key), so the hybrid secret's
+//     use in the key schedule can be recomputed independently.
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -18,6 +26,10 @@
 
 #include "crypto/pq/mlkem768.hpp"
 #include "crypto/pq/x25519_mlkem768.hpp"
+#include "crypto/signature.hpp"
+#include "crypto/tls_keypair.hpp"
+#include "proto/tls13/client.hpp"
+#include "proto/tls13/server.hpp"
 
 using namespace sluice;
 using namespace sluice::pq;
@@ -59,6 +71,90 @@ const char* errc_name_local(Errc e) {
     default:
       return "other";
   }
+}
+
+// A ClientHello with X25519MLKEM768 as its only group and share.
+constexpr uint16_t kEngineSuites[] = {tls13::kTlsAes128GcmSha256};
+constexpr uint16_t kEngineGroups[] = {tls13::kGroupX25519Mlkem768};
+constexpr uint16_t kEngineSigalgs[] = {tls13::kSigEcdsaSecp256r1Sha256};
+constexpr uint16_t kEngineVersions[] = {tls13::kTls13};
+constexpr tls13::ProfileExtension kEngineExtensions[] = {
+    {tls13::ext::supported_groups, tls13::ExtKind::supported_groups, {}},
+    {tls13::ext::signature_algorithms, tls13::ExtKind::signature_algorithms, {}},
+    {tls13::ext::supported_versions, tls13::ExtKind::supported_versions, {}},
+    {tls13::ext::key_share, tls13::ExtKind::key_share, {}},
+};
+constexpr tls13::ClientProfile kEngineProfile = {
+    "pq-crosscheck",
+    false,
+    0,
+    kEngineSuites,
+    kEngineGroups,
+    kEngineSigalgs,
+    kEngineVersions,
+    kEngineExtensions,
+    tls13::PaddingRule::none,
+};
+
+std::string engine_hybrid(const std::vector<uint8_t>& seed, const std::vector<uint8_t>& xc,
+                          const std::vector<uint8_t>& m, const std::vector<uint8_t>& xs) {
+  static const std::shared_ptr<const crypto::SigningKey> key = [] {
+    auto pem = tls::generate_certificate(tls::CertificateRequest{});
+    auto k = pem ? crypto::SigningKey::from_pem(pem->private_key)
+                 : Result<crypto::SigningKey>(Errc::crypto_failure);
+    return k ? std::make_shared<const crypto::SigningKey>(std::move(*k)) : nullptr;
+  }();
+  if (!key) return "error key";
+  // Draws in order (client.hpp, server.hpp): the client's random, its empty
+  // session id, GREASE seeds, the ML-KEM seed and the hybrid's X25519 key;
+  // the server's ML-KEM message, X25519 key, then its random.
+  tls13::ClientConfig cc;
+  cc.profile = &kEngineProfile;
+  cc.server_name = "crosscheck";
+  cc.alpn.clear();
+  cc.verifier = [](std::span<const tls13::CertificateEntry>, std::string_view) {
+    return tls13::Outcome::success();
+  };
+  int client_32 = 0;
+  cc.random = [&](std::span<uint8_t> out) {
+    if (out.size() == kMlkemSeedSize) {
+      std::memcpy(out.data(), seed.data(), out.size());
+    } else if (out.size() == 32 && client_32++ == 1) {
+      std::memcpy(out.data(), xc.data(), 32);
+    } else if (!out.empty()) {
+      std::memset(out.data(), 0x11, out.size());
+    }
+  };
+  tls13::ServerConfig sc;
+  sc.certificate_chain = {std::vector<uint8_t>{0x30, 0x00}};  // never parsed by this client
+  sc.key = key;
+  sc.cipher_suites = {tls13::kTlsAes128GcmSha256};
+  sc.groups = {tls13::kGroupX25519Mlkem768};
+  int server_32 = 0;
+  sc.random = [&](std::span<uint8_t> out) {
+    const int n = out.size() == 32 ? server_32++ : -1;
+    if (n == 0)
+      std::memcpy(out.data(), m.data(), 32);
+    else if (n == 1)
+      std::memcpy(out.data(), xs.data(), 32);
+    else if (!out.empty())
+      std::memset(out.data(), 0x22, out.size());
+  };
+  tls13::Client client(cc);
+  tls13::Server server(sc);
+  if (!client.start()) return "error client_start";
+  const std::vector<uint8_t> ch(client.output().begin(), client.output().end());
+  if (tls13::Outcome o = server.receive(ch); !o) return std::string("error server_") + o.what();
+  const auto out = server.output();
+  if (out.size() < 5) return "error no_server_hello";
+  const size_t sh_len = 5 + (size_t{out[3]} << 8 | out[4]);
+  if (out.size() < sh_len) return "error short_server_hello";
+  if (tls13::Outcome o = client.receive(out.first(sh_len)); !o)
+    return std::string("error client_") + o.what();
+  const auto s_hs = client.read_protection().traffic_secret().span();
+  const auto c_hs = server.read_protection().traffic_secret().span();
+  return hex(ch.data() + 5, ch.size() - 5) + " " + hex(out.data() + 5, sh_len - 5) + " " +
+         hex(s_hs.data(), s_hs.size()) + " " + hex(c_hs.data(), c_hs.size());
 }
 
 std::string run(const std::string& line) {
@@ -117,6 +213,9 @@ std::string run(const std::string& line) {
     if (!s) return std::string("error ") + errc_name_local(s.error());
     return hex(share, sizeof(share)) + " " + hex(secret, sizeof(secret));
   }
+  if (cmd == "engine_hybrid" && need(4) && fixed(args[0], kMlkemSeedSize) && fixed(args[1], 32) &&
+      fixed(args[2], kMlkemMessageSize) && fixed(args[3], 32))
+    return engine_hybrid(args[0], args[1], args[2], args[3]);
   return "error usage";
 }
 

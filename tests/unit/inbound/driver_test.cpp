@@ -462,6 +462,23 @@ TEST_CASE("driver: the deadline runs on over a pending open (Trojan) and cancels
   CHECK(rig.driver->saw(DriverEvent::timed_out));
 }
 
+TEST_CASE("driver: a pending open at the deadline is answered (SOCKS5 REP 6), not dropped",
+          "[inbound][driver]") {
+  Rig rig(fast_options(),
+          [] { return std::make_unique<socks5::ServerCore>(std::span<const UserPass>(), true); });
+  auto c = rig.accept();
+  const uint8_t hs[] = {5, 1, 0, 5, 1, 0, 1, 10, 0, 0, 1, 0, 80};
+  rig.give(*c, {reinterpret_cast<const char*>(hs), sizeof hs});
+  REQUIRE(rig.session->pending != nullptr);
+  rig.advance(40);
+  REQUIRE(rig.run_until([&] { return c->closed; }));
+  CHECK(rig.session->cancels == 1);
+  REQUIRE(c->written.size() >= 4);
+  CHECK(c->written[2] == 0x05);  // VER
+  CHECK(c->written[3] == 0x06);  // REP TTL expired: the timeout code
+  CHECK(rig.driver->saw(DriverEvent::timed_out));
+}
+
 TEST_CASE("driver: UDP ASSOCIATE datagrams both ways through the DatagramRelay",
           "[inbound][driver][udp]") {
   ServerDriverOptions o = fast_options();

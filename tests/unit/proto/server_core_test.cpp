@@ -73,16 +73,31 @@ TEST_CASE("trojan core: CONNECT with a known password opens", "[proto][trojan][c
   CHECK(core.output().empty());
 }
 
-TEST_CASE("trojan core: upper-case hash hex is the same user", "[proto][trojan][core]") {
+TEST_CASE("trojan core: upper- or mixed-case hash hex is not Trojan: it falls back",
+          "[proto][trojan][core]") {
+  // trojan-gfw compares the lower-case hex string as sent and hands anything
+  // else to its fallback; answering it would fingerprint the server.
   trojan::TrojanUsers users;
   users.add("alice", "pw-a");
+  Bytes lower = trojan_header("pw-a", trojan::Command::connect, kExample);
+  for (bool all : {true, false}) {
+    Bytes h = lower;
+    bool changed = false;
+    for (size_t i = 0; i < trojan::kHashLen; ++i) {
+      if (h[i] >= 'a' && h[i] <= 'f' && (all || !changed)) {
+        h[i] = static_cast<uint8_t>(h[i] - 'a' + 'A');
+        changed = true;
+      }
+    }
+    REQUIRE(changed);
+    trojan::ServerCore core(users);
+    auto d = core.feed(sv(h));
+    CHECK(d.kind == ServerDecision::fallback);
+    CHECK(d.cause == RefusalCause::not_protocol);
+    CHECK(d.user.empty());
+  }
   trojan::ServerCore core(users);
-  Bytes h = trojan_header("pw-a", trojan::Command::connect, kExample);
-  for (size_t i = 0; i < trojan::kHashLen; ++i)
-    if (h[i] >= 'a' && h[i] <= 'f') h[i] = static_cast<uint8_t>(h[i] - 'a' + 'A');
-  auto d = core.feed(sv(h));
-  CHECK(d.kind == ServerDecision::open);
-  CHECK(d.user == "alice");
+  CHECK(core.feed(sv(lower)).user == "alice");
 }
 
 TEST_CASE("trojan core: UDP ASSOCIATE is a framed datagram stream", "[proto][trojan][core]") {

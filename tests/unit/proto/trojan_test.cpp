@@ -83,6 +83,13 @@ TEST_CASE("trojan header: malformed input fails early and specifically", "[proto
     b[30] = 'g';
     CHECK(parse_request(sv(b)).error == Errc::malformed);
   }
+  SECTION("upper-case hex inside the hash (the hash is lower-case hex)") {
+    Bytes b = good;
+    size_t i = 0;
+    while (!(b[i] >= 'a' && b[i] <= 'f')) ++i;
+    b[i] = static_cast<uint8_t>(b[i] - 'a' + 'A');
+    CHECK(parse_request(sv(b)).error == Errc::malformed);
+  }
   SECTION("missing CRLF after the hash") {
     Bytes b = good;
     b[56] = '\n';

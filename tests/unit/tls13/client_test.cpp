@@ -146,6 +146,9 @@ TEST_CASE("client reproduces RFC 8448 §3 byte for byte", "[tls13][client][rfc84
   REQUIRE(c.tickets().size() == 1);
   CHECK(c.tickets()[0].lifetime == 30);
   CHECK(c.tickets()[0].psk.len == 32);
+  // RFC 8448 §3: the PSK of the ticket (nonce 00 00); §4 resumes with it.
+  CHECK(to_hex(c.tickets()[0].psk.span()) ==
+        "4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3");
 
   Vec payload(50);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i);
@@ -402,7 +405,7 @@ TEST_CASE("chrome profile: ClientHello shape", "[tls13][client][chrome]") {
   CHECK(ch.legacy_session_id.size() == 32);
 
   const auto exts = ch.extensions.all();
-  REQUIRE(exts.size() == 18);
+  REQUIRE(exts.size() == 19);
   CHECK(is_grease(exts.front().type));
   CHECK(exts.front().data.empty());
   CHECK(is_grease(exts.back().type));
@@ -411,7 +414,7 @@ TEST_CASE("chrome profile: ClientHello shape", "[tls13][client][chrome]") {
   std::set<uint16_t> types;
   for (size_t i = 1; i + 1 < exts.size(); ++i) types.insert(exts[i].type);
   CHECK(types == std::set<uint16_t>{0, 23, 0xff01, 10, 11, 35, 16, 5, 13, 18, 51, 45, 43, 27, 17613,
-                                    0xfe0d});
+                                    0xfe0d, 0xca34});
   CHECK(ch.extensions.find(ext::padding) == nullptr);  // the hybrid hello is over 512 bytes
 
   Bytes groups;
@@ -445,7 +448,9 @@ TEST_CASE("chrome profile: ClientHello shape", "[tls13][client][chrome]") {
 
   Bytes sigalgs;
   REQUIRE(parse_u16_list(ch.extensions.find(ext::signature_algorithms)->data, 2, sigalgs).ok());
-  CHECK(to_hex(sigalgs) == "04030804040105030805050108060601");
+  REQUIRE(sigalgs.size() == 24);
+  CHECK(is_grease(static_cast<uint16_t>(sigalgs[0] << 8 | sigalgs[1])));
+  CHECK(to_hex(sigalgs.subspan(2)) == "09040905090604030804040105030805050108060601");
   CHECK(to_hex(ch.extensions.find(ext::alpn)->data) == "000c02683208687474702f312e31");
   CHECK(to_hex(ch.extensions.find(ext::application_settings)->data) == "0003026832");
   CHECK(to_hex(ch.extensions.find(ext::compress_certificate)->data) == "020002");
@@ -458,7 +463,7 @@ TEST_CASE("chrome profile: ClientHello shape", "[tls13][client][chrome]") {
   CHECK((payload == 144 || payload == 176 || payload == 208 || payload == 240));
   CHECK(to_hex(ech.first(5)) == "0000010001");
 
-  // Chrome permutes per connection: 16 positions, so 8 hellos all in one
+  // Chrome permutes per connection: 17 positions, so 8 hellos all in one
   // order would mean the permutation is broken.
   std::set<std::vector<uint16_t>> orders;
   for (int i = 0; i < 8; ++i) {
@@ -502,11 +507,13 @@ TEST_CASE("x25519-only policy: no hybrid share or group, BoringSSL padding",
 }
 
 TEST_CASE("BoringSSL padding rule: 256..511-byte hellos grow to 512", "[tls13][client]") {
-  // Chrome's lists without the ECH GREASE extension: a hello in the F5 range.
+  // Chrome's lists without the ECH GREASE and trust anchor extensions: a
+  // hello in the F5 range.
   const ClientProfile& chrome = chrome_profile();
   std::vector<ProfileExtension> exts;
   for (const auto& e : chrome.extensions)
-    if (e.kind != ExtKind::encrypted_client_hello) exts.push_back(e);
+    if (e.kind != ExtKind::encrypted_client_hello && e.type != ext::trust_anchors)
+      exts.push_back(e);
   ClientProfile small = chrome;
   small.extensions = exts;
   for (const char* sni : {"a.io", "www.example.com", "a-much-longer-name.subdomain.example.org"}) {
@@ -548,4 +555,226 @@ TEST_CASE("pre-send hook rewrites the session id; the rest is what was sent", "[
   // The record on the wire carries the rewritten hello.
   Vec wire(c.output().begin(), c.output().end());
   CHECK(to_hex(std::span(wire).subspan(kRecordHeaderLen)) == to_hex(p.msg));
+}
+
+namespace {
+
+// The trace's server flight split into its handshake messages (EE,
+// Certificate, CertificateVerify, Finished), each with its header.
+std::vector<Vec> flight_messages() {
+  std::vector<Vec> msgs;
+  (void)edited_flight([&](Vec& p) {
+    size_t at = 0;
+    while (at < p.size()) {
+      auto h = next_handshake(std::span(p).subspan(at));
+      REQUIRE(h.done());
+      msgs.emplace_back(p.begin() + at, p.begin() + at + h.consumed);
+      at += h.consumed;
+    }
+  });
+  REQUIRE(msgs.size() == 4);
+  return msgs;
+}
+
+// sealed_flight joins |msgs| into one record under the server handshake key.
+Vec sealed_flight(const std::vector<Vec>& msgs) {
+  Vec plain;
+  for (const auto& m : msgs) plain.insert(plain.end(), m.begin(), m.end());
+  return edited_flight([&](Vec& p) { p = plain; });
+}
+
+// truncated drops the body's last byte and says so in the header.
+Vec truncated(Vec m) {
+  const size_t len = (size_t{m[1]} << 16 | size_t{m[2]} << 8 | m[3]) - 1;
+  m.pop_back();
+  m[1] = static_cast<uint8_t>(len >> 16);
+  m[2] = static_cast<uint8_t>(len >> 8);
+  m[3] = static_cast<uint8_t>(len);
+  return m;
+}
+
+// oversized: only a header, declaring one byte over the type's limit.
+Vec oversized(const Vec& m) {
+  const size_t len = max_handshake_len(static_cast<HandshakeType>(m[0])) + 1;
+  return {m[0], static_cast<uint8_t>(len >> 16), static_cast<uint8_t>(len >> 8),
+          static_cast<uint8_t>(len)};
+}
+
+}  // namespace
+
+TEST_CASE("client: every server handshake message truncated, oversized, out of order, duplicated",
+          "[tls13][client][hostile]") {
+  int calls = 0;
+  auto run = [&](const Vec& server_bytes) {
+    Client c(rfc_config(&calls));
+    REQUIRE(c.start().ok());
+    take(c);
+    Outcome o = c.receive(server_bytes);
+    CHECK(c.failed());
+    const Vec out = take(c);
+    // The alert goes out, encrypted under the handshake key once it is set.
+    CHECK_FALSE(out.empty());
+    return o.alert();
+  };
+  const Vec sh = hex(v::kServerHelloRecord);
+  const std::vector<Vec> msgs = flight_messages();
+  const char* names[] = {"EncryptedExtensions", "Certificate", "CertificateVerify", "Finished"};
+  // Sanity: the untouched flight connects.
+  {
+    Client c(rfc_config(&calls));
+    REQUIRE(c.start().ok());
+    REQUIRE(c.receive(cat(sh, sealed_flight(msgs))).ok());
+    REQUIRE(c.connected());
+  }
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    INFO(names[i]);
+    auto with = [&](const std::function<void(std::vector<Vec>&)>& edit) {
+      std::vector<Vec> m = msgs;
+      edit(m);
+      return cat(sh, sealed_flight(m));
+    };
+    CHECK(run(with([&](auto& m) { m[i] = truncated(m[i]); })) == Alert::decode_error);
+    CHECK(run(with([&](auto& m) {
+            m[i] = oversized(m[i]);
+            m.resize(i + 1);
+          })) == Alert::decode_error);
+    CHECK(run(with([&](auto& m) { m.insert(m.begin() + i, m[i]); })) == Alert::unexpected_message);
+    if (i + 1 < msgs.size()) {
+      CHECK(run(with([&](auto& m) { std::swap(m[i], m[i + 1]); })) == Alert::unexpected_message);
+      CHECK(run(with([&](auto& m) { m.erase(m.begin() + i); })) == Alert::unexpected_message);
+    }
+  }
+  // A ServerHello truncated, oversized or repeated.
+  auto sh_record = [](const Vec& msg) {
+    Vec rec = {0x16, 0x03, 0x03, static_cast<uint8_t>(msg.size() >> 8),
+               static_cast<uint8_t>(msg.size())};
+    rec.insert(rec.end(), msg.begin(), msg.end());
+    return rec;
+  };
+  const Vec sh_msg(sh.begin() + kRecordHeaderLen, sh.end());
+  CHECK(run(sh_record(truncated(sh_msg))) == Alert::decode_error);
+  CHECK(run(sh_record(oversized(sh_msg))) == Alert::decode_error);
+  CHECK(run(sh_record(cat(sh_msg, sh_msg))) == Alert::unexpected_message);
+  CHECK(run(cat(sh, sh)) == Alert::unexpected_message);
+  // A ServerHello inside an encrypted-looking record: there are no keys yet.
+  Vec sh_as_app = sh;
+  sh_as_app[0] = 0x17;
+  CHECK(run(sh_as_app) == Alert::unexpected_message);
+}
+
+TEST_CASE("client: hostile post-handshake messages", "[tls13][client][hostile]") {
+  int calls = 0;
+  Client c(rfc_config(&calls));
+  REQUIRE(c.start().ok());
+  take(c);
+  REQUIRE(c.receive(cat(hex(v::kServerHelloRecord), hex(v::kServerFlightRecord))).ok());
+  REQUIRE(c.connected());
+  // Seal handshake bytes under the server's application key.
+  auto app = [](const Vec& plain, ContentType type = ContentType::handshake) {
+    const CipherSuite& suite = *find_cipher_suite(kTlsAes128GcmSha256);
+    RecordProtection w;
+    REQUIRE(w.init(suite, hex(v::kServerApTraffic)).has_value());
+    Vec out(kRecordHeaderLen + plain.size() + kSealOverhead);
+    std::copy(plain.begin(), plain.end(), out.begin() + kRecordHeaderLen);
+    auto n = w.seal_span(out, plain.size(), type);
+    REQUIRE(n.has_value());
+    out.resize(*n);
+    return out;
+  };
+  auto fresh = [&]() {
+    auto cl = std::make_unique<Client>(rfc_config(&calls));
+    REQUIRE(cl->start().ok());
+    take(*cl);
+    REQUIRE(cl->receive(cat(hex(v::kServerHelloRecord), hex(v::kServerFlightRecord))).ok());
+    return cl;
+  };
+  SECTION("NewSessionTicket truncated: decode_error") {
+    auto cl = fresh();
+    Vec nst;
+    REQUIRE(encode_new_session_ticket(3600, 1, Vec{0}, Vec{1, 2, 3}, nst));
+    CHECK(cl->receive(app(truncated(nst))).alert() == Alert::decode_error);
+  }
+  SECTION("NewSessionTicket with a lifetime over 7 days: illegal_parameter") {
+    auto cl = fresh();
+    Vec nst;
+    REQUIRE(encode_new_session_ticket(604801, 1, Vec{0}, Vec{1, 2, 3}, nst));
+    CHECK(cl->receive(app(nst)).alert() == Alert::illegal_parameter);
+  }
+  SECTION("a second Finished: unexpected_message") {
+    auto cl = fresh();
+    Vec fin;
+    REQUIRE(encode_finished(Vec(32, 0), fin));
+    CHECK(cl->receive(app(fin)).alert() == Alert::unexpected_message);
+  }
+  SECTION("a CertificateRequest after the handshake (no post_handshake_auth): unexpected_message") {
+    auto cl = fresh();
+    CHECK(cl->receive(app(hex("0d 00 00 05 00 00 02 00 00"))).alert() == Alert::unexpected_message);
+  }
+  SECTION("KeyUpdate with a bad value: illegal_parameter; truncated: decode_error") {
+    auto cl = fresh();
+    CHECK(cl->receive(app(hex("18 00 00 01 02"))).alert() == Alert::illegal_parameter);
+    auto c2 = fresh();
+    CHECK(c2->receive(app(hex("18 00 00 00"))).alert() == Alert::decode_error);
+  }
+  SECTION("KeyUpdate not at the end of its record: unexpected_message") {
+    auto cl = fresh();
+    CHECK(cl->receive(app(hex("18 00 00 01 00 18 00 00 01 00"))).alert() ==
+          Alert::unexpected_message);
+  }
+  SECTION("decrypted content over 2^14: record_overflow") {
+    // The record layer refuses to seal this, so seal it by hand: inner
+    // plaintext 2^14 + 1 bytes of data and the type, first record (seq 0).
+    const CipherSuite& suite = *find_cipher_suite(kTlsAes128GcmSha256);
+    TrafficKeys keys;
+    REQUIRE(derive_traffic_keys(suite, hex(v::kServerApTraffic), keys).has_value());
+    auto aead = Aead::create(suite.aead, keys.key_span());
+    REQUIRE(aead.has_value());
+    const size_t inner = kMaxPlaintext + 1 + 1;
+    const size_t len = inner + kAeadTagLen;
+    Vec rec = {0x17, 0x03, 0x03, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+    rec.resize(kRecordHeaderLen + len, 'x');
+    rec[kRecordHeaderLen + inner - 1] = 0x17;
+    const Vec ad(rec.begin(), rec.begin() + kRecordHeaderLen);
+    REQUIRE(aead->seal(keys.iv, ad, rec.data() + kRecordHeaderLen, inner,
+                       rec.data() + kRecordHeaderLen + inner)
+                .has_value());
+    auto cl = fresh();
+    CHECK(cl->receive(rec).alert() == Alert::record_overflow);
+  }
+  SECTION("a record over 2^14 + 256: record_overflow, nothing buffered") {
+    auto cl = fresh();
+    Vec big = {0x17, 0x03, 0x03, 0x41, 0x01};
+    CHECK(cl->receive(big).alert() == Alert::record_overflow);
+  }
+  SECTION("a handshake message split across records, growing past its limit: decode_error") {
+    auto cl = fresh();
+    // A NewSessionTicket header announcing 64 KiB + 1.
+    CHECK(cl->receive(app(hex("04 01 00 01"))).alert() == Alert::decode_error);
+  }
+  (void)c;
+}
+
+TEST_CASE("PSK binder derivation reproduces RFC 8448 §4", "[tls13][client][rfc8448][psk]") {
+  // §4's ClientHello offers §3's ticket: early secret from the PSK, binder
+  // key "res binder", and the binder over the hash of the hello up to its
+  // binders list (the trace prints that hash).
+  const CipherSuite& suite = *find_cipher_suite(kTlsAes128GcmSha256);
+  KeySchedule ks(suite);
+  REQUIRE(ks.early(hex("4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3"))
+              .has_value());
+  CHECK(to_hex(ks.early_secret().span()) ==
+        "9b2188e9b2fc6d64d71dc329900e20bb41915000f678aa839cbb797cb7d8332c");
+  Secret binder_key, binder;
+  REQUIRE(ks.binder_key(binder_key).has_value());
+  CHECK(to_hex(binder_key.span()) ==
+        "69fe131a3bbad5d63c64eebcc30e395b9d8107726a13d074e389dbc8a4e47256");
+  REQUIRE(finished_verify_data(
+              suite, binder_key.span(),
+              hex("63224b2e4573f2d3454ca84b9d009a04f6be9e05711a8396473aefa01e924a14"), binder)
+              .has_value());
+  CHECK(to_hex(binder.span()) ==
+        "3add4fb2d8fdf822a0ca3cf7678ef5e88dae990141c5924d57bb6fa31b9e5f9d");
+  KeySchedule none(suite);
+  Secret out;
+  CHECK(none.binder_key(out).error() == Errc::invalid_state);
 }

@@ -1,0 +1,164 @@
+// hysteria2_session.hpp: Hysteria2Session, the `hysteria2` outbound.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+//
+// One QUIC connection (QuicDial: ALPN h3, SNI, ECH, pins; Salamander below
+// QUIC when obfs is set) is shared by every flow of the Session. It is
+// dialed on the first open and authenticated with the HTTP/3 request
+// `POST https://hysteria/auth` (hysteria-auth, hysteria-cc-rx = down_bps,
+// hysteria-padding); the server's 233 makes it ready, and its
+// hysteria-udp / hysteria-cc-rx are kept. Any other status fails every
+// waiting open with Errc::auth_failed: "authentication refused: HTTP <n>
+// from the server's masquerade (a wrong password, or not a Hysteria
+// server)", and the connection is closed with H3_GENERAL_PROTOCOL_ERROR.
+//
+// TCP: each open_stream opens a bidirectional stream, writes the 0x401
+// TCPRequest (random padding), reads the TCPResponse and hands the stream
+// over (bytes after the response are pushed back into it); status 1 fails
+// the open with Errc::connection_refused and the server's message. Opens
+// made while the connection is being dialed or authenticated, or while the
+// server's stream limit is reached, wait.
+//
+// UDP: open_datagram returns a flow with its own session ID (1, 2, ... per
+// connection, as the official client); datagrams go as UDPMessages in
+// DATAGRAM frames, fragmented to the connection's limit; replies are
+// reassembled per session (one packet in progress). Datagrams sent before
+// the connection is ready wait in a small queue. When the server says
+// hysteria-udp false, or `udp` is off, open_datagram is not_supported once
+// that is known and flows fail.
+//
+// Congestion: with up_bps, Brutal at up_bps (lowered to the server's
+// hysteria-cc-rx when that is smaller and not "auto"); without, BBR.
+//
+// Reconnect: when the connection ends (idle timeout, server restart,
+// stateless reset) its streams and flows fail with the reason; the next
+// open dials again. Consecutive failed dials back off: the next attempt
+// waits 0.5 s, doubling up to 16 s, and opens made meanwhile wait for it.
+//
+// Threads: the Engine's loop thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "net/timer.hpp"
+#include "quic/h3_connection.hpp"
+#include "quic/quic_dial.hpp"
+#include "quic/quic_tls.hpp"
+#include "session/client_connect.hpp"
+#include "sluice/session.hpp"
+
+namespace sluice {
+
+struct Hysteria2SessionOptions {
+  std::string server;
+  uint16_t server_port = 0;
+  std::string password;
+  // tls: client options (server_name, verification, pins, ECH); alpn
+  // defaults to "h3".
+  quic::QuicTlsOptions tls;
+  uint64_t up_bps = 0;    // send rate for Brutal, bytes/s (0: BBR)
+  uint64_t down_bps = 0;  // receive rate announced as hysteria-cc-rx (0: unknown)
+  bool disable_loss_compensation = false;
+  std::string obfs_password;  // Salamander PSK; empty: none
+  bool udp = true;            // network includes udp
+  uint64_t idle_timeout_ms = 30000;
+  uint64_t keep_alive_ms = 10000;
+  uint64_t handshake_timeout_ms = 10000;  // the QUIC handshake and the auth round trip
+  size_t udp_queue = 64;                  // datagrams a flow keeps until the connection is ready
+};
+
+struct Hysteria2SessionStats {
+  uint64_t dials = 0;
+  uint64_t dial_failures = 0;
+  uint64_t auth_failures = 0;
+  uint64_t connections = 0;  // authenticated connections
+  uint64_t streams = 0;      // TCP streams handed out
+  uint64_t udp_flows = 0;
+};
+
+class Hysteria2Session final : public Session,
+                               private quic::QuicDialHandler,
+                               private quic::ConnectionHandler,
+                               private quic::H3StreamHandler {
+ public:
+  static Result<std::unique_ptr<Hysteria2Session>> create(Engine& e, std::string tag,
+                                                          const Hysteria2SessionOptions& o,
+                                                          std::string* why);
+  ~Hysteria2Session() override;
+
+  const char* type() const noexcept override { return "hysteria2"; }
+  void open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept override;
+  void cancel_open(OpenHandler* h) noexcept override;
+  Result<std::unique_ptr<DatagramFlow>> open_datagram(DatagramHandler* h) noexcept override;
+  void close(CloseCallback cb, void* user) noexcept override;
+
+  bool ready() const noexcept { return state_ == State::ready; }
+  // connection: the current connection (nullptr when none).
+  quic::Connection* connection() const noexcept { return conn_; }
+  bool server_udp() const noexcept { return server_udp_; }
+  const std::string& server_rx() const noexcept { return server_rx_; }
+  const Hysteria2SessionStats& stats() const noexcept { return stats_; }
+
+  class Open;  // one open_stream (internal)
+  class Flow;  // one UDP flow (internal)
+
+ private:
+  friend class Open;
+  friend class Flow;
+  enum class State : uint8_t { idle, dialing, authenticating, ready };
+
+  Hysteria2Session(Engine& e, std::string tag, const Hysteria2SessionOptions& o,
+                   std::shared_ptr<quic::QuicTlsContext> tls);
+  // connect starts a dial unless one runs, the connection is up, or the
+  // backoff holds it (then its timer does).
+  void connect() noexcept;
+  void start_waiting() noexcept;
+  void fail_waiting(Errc e, const std::string& why) noexcept;
+  void lost(Errc e, const std::string& why) noexcept;  // the connection is gone
+  void retire_endpoint() noexcept;
+  void maybe_closed() noexcept;
+  static void on_backoff(void* self);
+  static void on_auth_deadline(void* self);
+
+  // QuicDialHandler
+  void on_quic_dial(Result<quic::QuicDialed> r, const char* reason) override;
+  // ConnectionHandler
+  void on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) override;
+  void on_datagram(quic::Connection& c, const uint8_t* data, size_t len) override;
+  void on_streams_available(quic::Connection& c) override;
+  void on_closed(quic::Connection& c, Errc e, uint64_t app_error, const char* reason) override;
+  // H3StreamHandler (the auth exchange)
+  void on_headers(quic::H3Stream& s) override;
+  void on_body(quic::H3Stream&, Slice&&) override {}
+  void on_close(quic::H3Stream& s, Errc e) override;
+
+  Hysteria2SessionOptions opts_;
+  std::shared_ptr<quic::QuicTlsContext> tls_;
+  std::string prefix_;  // "hysteria2 server host:port: "
+  State state_ = State::idle;
+  quic::QuicDial* dial_ = nullptr;
+  std::unique_ptr<quic::Endpoint> ep_;
+  quic::Connection* conn_ = nullptr;
+  std::unique_ptr<quic::H3Connection> h3_;
+  quic::H3Stream* auth_ = nullptr;
+  bool server_udp_ = false;
+  std::string server_rx_;
+  PendingOpens pending_;        // every open_stream not answered yet
+  std::vector<Open*> waiting_;  // ... of which those without a stream yet
+  std::unordered_map<uint32_t, Flow*> flows_;
+  uint32_t next_sid_ = 1;
+  net::Timer backoff_;
+  net::Timer auth_deadline_;
+  unsigned failures_ = 0;      // consecutive failed connection attempts
+  uint64_t next_attempt_ = 0;  // Engine::now_ms before which no dial starts
+  int retiring_ = 0;           // endpoints still closing
+  bool close_done_ = false;
+  CloseCallback close_cb_ = nullptr;
+  void* close_user_ = nullptr;
+  Hysteria2SessionStats stats_;
+};
+
+}  // namespace sluice

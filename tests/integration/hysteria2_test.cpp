@@ -1,0 +1,414 @@
+// Hysteria v2 end to end on 127.0.0.1: app -> SOCKS5 inbound ->
+// Hysteria2Session (QUIC, HTTP/3 auth) -> Hysteria2Inbound -> direct ->
+// test servers; masquerade, Salamander, server restart.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "inbound/hysteria2_inbound.hpp"
+#include "inbound/proxy_inbound.hpp"
+#include "inbound/router.hpp"
+#include "quic/h3_connection.hpp"
+#include "quic/quic_dial.hpp"
+#include "quic_h3_support.hpp"
+#include "session/direct_session.hpp"
+#include "session/hysteria2_session.hpp"
+#include "support.hpp"
+
+using namespace sluice;
+using namespace sluice::test;
+
+namespace {
+
+// Server: its own Engine with a direct outbound and the inbound.
+struct Hy2Server {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<DirectSession> direct;
+  std::unique_ptr<FinalRouter> router;
+  std::unique_ptr<Hysteria2Inbound> in;
+  uint16_t port = 0;
+
+  Hy2Server(const SelfSigned& cert, const std::function<void(Hysteria2InboundConfig&)>& tweak,
+            uint16_t want_port = 0) {
+    engine = std::move(*Engine::create());
+    REQUIRE(engine->start());
+    Hysteria2InboundConfig c;
+    c.tag = "hy2-in";
+    c.port = want_port;
+    c.users = {{"alice", "alice's password"}, {"bob", "correct horse"}};
+    c.tls.cert_pem = cert.cert_pem;
+    c.tls.key_pem = cert.key_pem;
+    if (tweak) tweak(c);
+    std::string why;
+    const bool ok = on_loop(*engine, [&] {
+      direct = std::make_unique<DirectSession>(*engine, "direct", net::DialOptions{});
+      router = std::make_unique<FinalRouter>(direct.get());
+      auto r = Hysteria2Inbound::create(*engine, c, router.get(), &why);
+      if (!r) return false;
+      in = std::move(*r);
+      port = in->port();
+      return true;
+    });
+    INFO(why);
+    REQUIRE(ok);
+  }
+  ~Hy2Server() { stop(); }
+  void stop() {
+    if (!engine) return;
+    REQUIRE(engine->stop());
+    in.reset();
+    router.reset();
+    direct.reset();
+    engine.reset();
+  }
+  Hysteria2InboundStats stats() {
+    return on_loop(*engine, [this] { return in->stats(); });
+  }
+};
+
+// Client: an Engine with the hysteria2 outbound behind a SOCKS5 inbound.
+struct Hy2Client {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Hysteria2Session> hy;
+  std::unique_ptr<FinalRouter> router;
+  std::unique_ptr<ProxyInbound> socks;
+
+  Hy2Client(uint16_t server_port, const std::function<void(Hysteria2SessionOptions&)>& tweak) {
+    engine = std::move(*Engine::create());
+    REQUIRE(engine->start());
+    Hysteria2SessionOptions o;
+    o.server = "127.0.0.1";
+    o.server_port = server_port;
+    o.password = "correct horse";
+    o.tls = client_opts({"h3"});
+    o.handshake_timeout_ms = 3000;
+    if (tweak) tweak(o);
+    std::string why;
+    const bool ok = on_loop(*engine, [&] {
+      auto s = Hysteria2Session::create(*engine, "hy2", o, &why);
+      if (!s) return false;
+      hy = std::move(*s);
+      router = std::make_unique<FinalRouter>(hy.get());
+      ProxyInboundOptions po;
+      po.kind = ProxyKind::socks;
+      po.tag = "socks";
+      auto p = ProxyInbound::create(*engine, po, router.get(), &why);
+      if (!p) return false;
+      socks = std::move(*p);
+      return true;
+    });
+    INFO(why);
+    REQUIRE(ok);
+  }
+  ~Hy2Client() {
+    REQUIRE(engine->stop());
+    socks.reset();
+    router.reset();
+    hy.reset();
+    engine.reset();
+  }
+  uint16_t socks_port() {
+    return on_loop(*engine, [this] { return socks->port(); });
+  }
+  int socks_to(uint16_t port) {
+    int fd = tcp_connect(socks_port());
+    REQUIRE(socks5_connect(fd, "127.0.0.1", port) == 0);
+    return fd;
+  }
+  Hysteria2SessionStats stats() {
+    return on_loop(*engine, [this] { return hy->stats(); });
+  }
+};
+
+// Targets: echo servers on an Engine of their own.
+struct Targets {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<TestServer> echo;
+  Targets() {
+    engine = std::move(*Engine::create());
+    echo = std::make_unique<TestServer>(*engine, TestServer::Mode::echo);
+    REQUIRE(engine->start());
+  }
+  ~Targets() {
+    REQUIRE(engine->stop());
+    echo.reset();
+    engine.reset();
+  }
+};
+
+// OpenResult records one Session::open_stream answer (on the loop thread).
+struct OpenResult final : OpenHandler {
+  std::atomic<bool> done{false};
+  Errc error = Errc::ok;
+  std::string reason;
+  std::unique_ptr<Stream> stream;
+  void on_open(Result<std::unique_ptr<Stream>> s, const char* why) override {
+    if (s) {
+      stream = std::move(*s);
+    } else {
+      error = s.error();
+      reason = why;
+    }
+    done = true;
+  }
+};
+
+OpenResult* open_direct(Hy2Client& c, uint16_t port) {
+  auto* r = new OpenResult;
+  on_loop(*c.engine, [&] { c.hy->open_stream("127.0.0.1", port, r); });
+  REQUIRE(wait_until([&] { return r->done.load(); }, std::chrono::seconds(20)));
+  return r;
+}
+
+void drop_open(Hy2Client& c, OpenResult* r) {
+  on_loop(*c.engine, [&] {
+    if (r->stream) close_and_delete(r->stream.release());
+    delete r;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("hysteria2: 1 byte and 64 MiB echoed, hash-checked", "[integration][hysteria2]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  Hy2Server s(cert, nullptr);
+  Hy2Client c(s.port, nullptr);
+  int fd = c.socks_to(t.echo->port());
+  CHECK(echo_transfer(fd, 1, 3));
+  ::close(fd);
+  fd = c.socks_to(t.echo->port());
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(echo_transfer(fd, 64u << 20, 7));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("hysteria2: 64 MiB echo in %.2f s (%.0f Mbit/s each way)\n", secs,
+              64.0 * 8 * 1.048576 / secs);
+  CHECK(wait_eof(fd));
+  ::close(fd);
+  auto st = s.stats();
+  CHECK(st.authenticated == 1);
+  CHECK(st.tcp_relayed == 2);
+  CHECK(st.users["bob"].tcp_streams == 2);
+  CHECK(st.auth_failures == 0);
+  CHECK(c.stats().connections == 1);  // one shared connection
+}
+
+TEST_CASE("hysteria2: 100 concurrent streams on one connection", "[integration][hysteria2]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  Hy2Server s(cert, nullptr);
+  Hy2Client c(s.port, nullptr);
+  std::vector<int> fds;
+  for (int i = 0; i < 100; ++i) fds.push_back(c.socks_to(t.echo->port()));
+  for (int i = 0; i < 100; ++i) {
+    const std::string m = "stream " + std::to_string(i);
+    REQUIRE(send_all(fds[i], m.data(), m.size()));
+  }
+  int ok = 0;
+  for (int i = 0; i < 100; ++i) {
+    const std::string m = "stream " + std::to_string(i);
+    std::string b(m.size(), '\0');
+    if (recv_exact(fds[i], b.data(), b.size()) && b == m) ++ok;
+  }
+  CHECK(ok == 100);
+  for (int f : fds) ::close(f);
+  CHECK(c.stats().connections == 1);
+  CHECK(s.stats().connections == 1);
+}
+
+TEST_CASE("hysteria2: target refused -> the open fails with the server's message",
+          "[integration][hysteria2]") {
+  SelfSigned cert = make_self_signed();
+  Hy2Server s(cert, nullptr);
+  Hy2Client c(s.port, nullptr);
+  // A port nobody listens on: bind one and close it.
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(probe);
+  OpenResult* r = open_direct(c, ntohs(a.sin_port));
+  CHECK(r->error == Errc::connection_refused);
+  CHECK(r->reason.find("the server could not connect") != std::string::npos);
+  drop_open(c, r);
+  CHECK(s.stats().tcp_open_failures == 1);
+}
+
+TEST_CASE("hysteria2: UDP echo 1 B to 60 KB, fragmented", "[integration][hysteria2]") {
+  SelfSigned cert = make_self_signed();
+  UdpEcho echo;
+  Hy2Server s(cert, nullptr);
+  Hy2Client c(s.port, nullptr);
+  SocksUdpAssociation a(c.socks_port());
+  for (size_t n : {size_t{1}, size_t{100}, size_t{1100}, size_t{1200}, size_t{4000}, size_t{20000},
+                   size_t{60000}}) {
+    std::vector<uint8_t> p(n);
+    Pattern(n).fill(p.data(), n);
+    INFO("payload " << n);
+    CHECK(a.round_trip(echo.port, p.data(), p.size(), 5, 2000));
+  }
+  auto st = s.stats();
+  CHECK(st.udp_sessions == 1);
+  CHECK(st.udp_malformed == 0);
+}
+
+TEST_CASE("hysteria2: wrong password -> authentication refused; the prober sees the masquerade",
+          "[integration][hysteria2]") {
+  SelfSigned cert = make_self_signed();
+  Hy2Server s(cert, [](Hysteria2InboundConfig& c) {
+    c.masquerade.type = Hysteria2MasqueradeOptions::Type::string;
+    c.masquerade.status_code = 200;
+    c.masquerade.content = "<html>just a blog</html>";
+    c.masquerade.headers = {{"content-type", "text/html"}};
+  });
+  {
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.password = "wrong"; });
+    OpenResult* r = open_direct(c, 9);
+    CHECK(r->error == Errc::auth_failed);
+    CHECK(r->reason.find("authentication refused: HTTP 200") != std::string::npos);
+    drop_open(c, r);
+    CHECK(c.stats().auth_failures == 1);
+  }
+  CHECK(s.stats().auth_failures == 1);
+
+  // A plain HTTP/3 client (the QUIC core's) asking for a page gets the
+  // masquerade's page, and so does a wrong /auth.
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  struct Fetch final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3StreamHandler {
+    std::unique_ptr<quic::Endpoint> ep;
+    quic::Connection* c = nullptr;
+    std::unique_ptr<quic::H3Connection> h3;
+    std::string body;
+    int status = 0;
+    int done = 0;
+    std::atomic<bool> finished{false};
+    std::atomic<bool> failed{false};
+    void on_quic_dial(Result<quic::QuicDialed> r, const char*) override {
+      if (!r) {
+        failed = true;
+        return;
+      }
+      ep = std::move(r->endpoint);
+      c = r->connection;
+      c->set_handler(this);
+      h3 = std::move(*quic::H3Connection::create(*c, nullptr));
+      for (auto& es : r->early_streams) on_stream(*c, std::move(es));
+      (void)h3->request("GET", "localhost", "/", {}, false, this);
+    }
+    void on_stream(quic::Connection& cc, std::unique_ptr<quic::QuicStream> s) override {
+      if (!s->bidi()) {
+        h3->accept_stream(std::move(s));
+        return;
+      }
+      quic::ConnectionHandler::on_stream(cc, std::move(s));
+    }
+    void on_headers(quic::H3Stream& s) override { status = s.status(); }
+    void on_body(quic::H3Stream&, Slice&& d) override { body.append(d.view()); }
+    void on_close(quic::H3Stream&, Errc) override {
+      if (++done == 1) {
+        // Then a POST /auth with a wrong password on the same connection.
+        status = 0;
+        body.clear();
+        (void)h3->request("POST", "hysteria", "/auth",
+                          {{"hysteria-auth", "nope"}, {"hysteria-cc-rx", "0"}}, false, this);
+        return;
+      }
+      finished = true;
+    }
+  } f;
+  on_loop(*e, [&] {
+    quic::QuicDialOptions d;
+    d.endpoint.connection.max_datagram_frame_size = 0;
+    quic::QuicDial::start(*e, "127.0.0.1", s.port, make_tls(client_opts({"h3"})), d, &f);
+  });
+  REQUIRE(wait_until([&] { return f.finished.load() || f.failed.load(); }));
+  CHECK(!f.failed);
+  CHECK(f.status == 200);
+  CHECK(f.body == "<html>just a blog</html>");
+  on_loop(*e, [&] {
+    f.h3.reset();
+    if (f.ep) f.ep->close(nullptr, nullptr);
+  });
+  REQUIRE(e->stop());
+  f.ep.reset();
+  auto st = s.stats();
+  CHECK(st.masquerade == 3);  // the client's refused /auth, the GET, the prober's /auth
+  CHECK(st.authenticated == 0);
+}
+
+TEST_CASE("hysteria2: default masquerade is Go's 404 page", "[integration][hysteria2]") {
+  SelfSigned cert = make_self_signed();
+  Hy2Server s(cert, nullptr);
+  Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.password = "wrong"; });
+  OpenResult* r = open_direct(c, 9);
+  CHECK(r->error == Errc::auth_failed);
+  CHECK(r->reason.find("HTTP 404") != std::string::npos);
+  drop_open(c, r);
+}
+
+TEST_CASE("hysteria2: Salamander on both ends works; a plain client gets no answer",
+          "[integration][hysteria2]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  Hy2Server s(cert, [](Hysteria2InboundConfig& c) { c.obfs_password = "cry me a river"; });
+  {
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.obfs_password = "cry me a river"; });
+    int fd = c.socks_to(t.echo->port());
+    CHECK(echo_transfer(fd, 4u << 20, 11));
+    ::close(fd);
+  }
+  {
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.handshake_timeout_ms = 1500; });
+    OpenResult* r = open_direct(c, t.echo->port());
+    CHECK(r->error == Errc::timed_out);
+    drop_open(c, r);
+  }
+  {
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) {
+      o.obfs_password = "another river";
+      o.handshake_timeout_ms = 1500;
+    });
+    OpenResult* r = open_direct(c, t.echo->port());
+    CHECK(r->error == Errc::timed_out);
+    drop_open(c, r);
+  }
+  auto st = s.stats();
+  CHECK(st.connections == 1);
+  CHECK(st.authenticated == 1);
+}
+
+TEST_CASE("hysteria2: server killed mid-transfer -> clear error, then a working reconnect",
+          "[integration][hysteria2]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  auto s = std::make_unique<Hy2Server>(cert, nullptr);
+  const uint16_t port = s->port;
+  Hy2Client c(port, nullptr);
+  int fd = c.socks_to(t.echo->port());
+  CHECK(echo_transfer(fd, 1u << 20, 5));
+  // Kill the server while a transfer runs: the app's connection ends.
+  std::atomic<bool> stopped{false};
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s->stop();
+    stopped = true;
+  });
+  CHECK(!echo_transfer(fd, 512u << 20, 6));
+  killer.join();
+  ::close(fd);
+  // The Session saw the connection go; a new server on the same port.
+  s = std::make_unique<Hy2Server>(cert, nullptr, port);
+  REQUIRE(wait_until(
+      [&] { return on_loop(*c.engine, [&] { return c.hy->connection() == nullptr; }); }));
+  fd = c.socks_to(t.echo->port());
+  CHECK(echo_transfer(fd, 1u << 20, 8));
+  ::close(fd);
+  CHECK(c.stats().connections == 2);
+}
