@@ -112,17 +112,19 @@ struct RealityRig {
 
   // |flow|: the client's flow and the user's ("" or xtls-rprx-vision).
   explicit RealityRig(const std::string& client_reality_extra = "",
-                      const std::string& server_reality_extra = "", const std::string& flow = "") {
+                      const std::string& server_reality_extra = "", const std::string& flow = "",
+                      uint16_t target_port = 0) {
     servers = std::move(*Engine::create());
     echo = std::make_unique<TestServer>(*servers, TestServer::Mode::echo);
     REQUIRE(servers->start());
+    if (target_port == 0) target_port = target.port;
     server = std::make_unique<Side>(
         R"({"log":{"level":"error"},"inbounds":[{"type":"vless","tag":"in","listen":"127.0.0.1","listen_port":0,
             "users":[{"name":"alice","uuid":")" +
         std::string(kUser) + R"(","flow":")" + flow +
         R"("}],"tls":{"enabled":true,"server_name":")" + kSni +
         R"(","reality":{"enabled":true,"handshake":{"server":"127.0.0.1","server_port":)" +
-        std::to_string(target.port) + R"(},"private_key":")" + kPrivate + R"(","short_id":[")" +
+        std::to_string(target_port) + R"(},"private_key":")" + kPrivate + R"(","short_id":[")" +
         kShortId + R"("],"max_time_difference":"1m")" + server_reality_extra +
         R"(}}}],"outbounds":[{"type":"direct","tag":"direct"}]})");
     const uint16_t to = server->port("in");
@@ -305,6 +307,35 @@ TEST_CASE("reality: VLESS + Vision with inner TLS switches to direct copy both w
       CHECK(v.direct_write == streams - 1);
       CHECK(rig.gate().authenticated == streams);
     }
+  }
+}
+
+TEST_CASE("reality: an unreachable or unusable target closes the connection with its reason",
+          "[integration][reality]") {
+  SECTION("unreachable") {
+    RealityRig rig("", "", "", free_tcp_port());
+    int fd = tcp_connect(rig.client->port("in"));
+    CHECK(socks5_connect(fd, "127.0.0.1", rig.echo->port()) != 0);
+    ::close(fd);
+    REQUIRE(wait_until([&] { return rig.gate().failed == 1; }));
+    CHECK_THAT(rig.gate().last_reason, Catch::Contains("handshake target unreachable"));
+  }
+  SECTION("not TLS: an echo server answers the hello with the hello") {
+    std::unique_ptr<Engine> e = std::move(*Engine::create());
+    auto plain = std::make_unique<TestServer>(*e, TestServer::Mode::echo);
+    REQUIRE(e->start());
+    {
+      RealityRig rig("", "", "", plain->port());
+      int fd = tcp_connect(rig.client->port("in"));
+      CHECK(socks5_connect(fd, "127.0.0.1", rig.echo->port()) != 0);
+      ::close(fd);
+      REQUIRE(wait_until([&] { return rig.gate().failed == 1; }));
+      CHECK_THAT(rig.gate().last_reason, Catch::Contains("target sent incorrect server hello"));
+      // The server keeps serving: a probe still reaches the (echo) target.
+      CHECK(rig.gate().authenticated == 0);
+    }
+    REQUIRE(e->stop());
+    plain.reset();
   }
 }
 
