@@ -68,6 +68,7 @@
 #include "ngtcp2_reference.hpp"
 #include "peer_rows.hpp"
 #include "quic_rows.hpp"
+#include "reality_rows.hpp"
 #include "ssh_rows.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
@@ -126,6 +127,7 @@ const std::vector<RowDef>& all_rows() {
     std::vector<RowDef> v(std::begin(kBaseRows), std::end(kBaseRows));
     for (const auto& r : perf::trojan_rows()) v.push_back(r);
     for (const auto& r : perf::vless_rows()) v.push_back(r);
+    for (const auto& r : perf::reality_rows()) v.push_back(r);
     for (const auto& r : perf::quic_rows()) v.push_back(r);
     for (const auto& r : perf::ssh_rows()) v.push_back(r);
     for (const auto& r : perf::hysteria2_rows()) v.push_back(r);
