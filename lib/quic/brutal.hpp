@@ -7,10 +7,10 @@
 // and raises the rate to make up for the loss it sees (apernet/hysteria
 // core/internal/congestion/brutal/brutal.go):
 //
-//   ackRate = acked / (acked + lost) over the last 5 one-second slots,
+//   ackRate = acked / (acked + lost) over the last 5 one-second slots (v1: 4),
 //             at least 0.8; 1 while fewer than 50 packets were counted, or
 //             always when loss compensation is disabled
-//   cwnd    = max(packet size, B × smoothed RTT × 2 / ackRate)
+//   cwnd    = max(packet size, B × smoothed RTT × 2 / ackRate) (v1: × 1.5)
 //             (10240 bytes before the first RTT sample)
 //   pacing  = B / ackRate
 //
@@ -32,14 +32,24 @@
 
 namespace sluice::quic {
 
+// BrutalVariant picks the constants of the two Hysteria versions: v2 (the
+// above) or v1 (Hysteria 1.x core/congestion/brutal.go): 4 one-second
+// slots instead of 5 and cwnd = B x RTT x 1.5 / ackRate instead of x 2.
+// v1's published code skips the 50-packet rule and the 0.8 floor by a bug
+// (its ackRate is the raw ratio); sluice applies v2's rule to both, which
+// is not visible on the wire.
+enum class BrutalVariant : uint8_t { v2, v1 };
+
 struct BrutalOptions {
   uint64_t rate = 0;  // B, bytes per second (> 0)
   bool disable_loss_compensation = false;
+  BrutalVariant variant = BrutalVariant::v2;
 };
 
 class Brutal final : public RateController {
  public:
-  static constexpr size_t kSlots = 5;          // seconds of history
+  static constexpr size_t kSlots = 5;          // seconds of history (v2)
+  static constexpr size_t kSlotsV1 = 4;        // seconds of history (v1)
   static constexpr uint64_t kMinSamples = 50;  // packets before ackRate is trusted
   static constexpr double kMinAckRate = 0.8;   // compensate at most 25 %
   static constexpr uint64_t kInitialWindow = 10240;
@@ -74,8 +84,13 @@ class Brutal final : public RateController {
   void update_ack_rate(const ngtcp2_conn_stat& cs, uint64_t now) noexcept;
   void apply(ngtcp2_conn_stat& cs) const noexcept;
 
+  size_t slot_count() const noexcept {
+    return opts_.variant == BrutalVariant::v1 ? kSlotsV1 : kSlots;
+  }
+  double window_factor() const noexcept { return opts_.variant == BrutalVariant::v1 ? 1.5 : 2.0; }
+
   BrutalOptions opts_;
-  Slot slots_[kSlots];
+  Slot slots_[kSlots];        // the first slot_count() are used
   uint64_t sent_total_ = 0;   // bytes of in-flight packets ever sent
   uint64_t acked_total_ = 0;  // ... acknowledged
   uint64_t lost_total_ = 0;   // ... derived lost (sent - acked - in flight)
