@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "proto/hysteria1/hysteria1.hpp"
+#include "proto/hysteria1/server.hpp"
 #include "proto/hysteria1/udp_message.hpp"
 #include "proto/hysteria1/xplus.hpp"
 #include "test_util.hpp"
@@ -314,4 +315,98 @@ TEST_CASE("Hysteria1: XPlus vector (spec 12) and round trip", "[proto][hysteria1
   uint8_t shortp[16] = {};
   CHECK(x.decode(shortp, 16) == 0);
   CHECK(x.decode(shortp, 0) == 0);
+}
+
+TEST_CASE("Hysteria1: ControlCore accepts a user with negotiated rates", "[proto][hysteria1]") {
+  ControlCore c({"alice-secret", "password"}, 25000000, 0);
+  const Bytes hello =
+      unhex("03 00 00 00 00 00 be bc 20 00 00 00 00 03 b9 ac a0 00 08 70 61 73 73 77 6f 72 64");
+  for (size_t n = 0; n < hello.size(); ++n)
+    CHECK(c.feed({hello.data(), n}).kind == ControlCore::Decision::need_more);
+  auto d = c.feed(sv(hello));
+  REQUIRE(d.kind == ControlCore::Decision::answer);
+  CHECK(d.accepted);
+  CHECK(d.user == 1);
+  CHECK(d.rates.send_bps == 25000000);  // min(client recv 62.5 MB/s, server up)
+  CHECK(d.rates.recv_bps == 12500000);  // client send, no server down limit
+  auto sh = parse_server_hello(c.output());
+  REQUIRE(sh.done());
+  CHECK(sh.value.ok);
+  CHECK(sh.value.send_bps == 25000000);
+  CHECK(sh.value.recv_bps == 12500000);
+}
+
+TEST_CASE("Hysteria1: ControlCore refuses wrong auth and bad hellos", "[proto][hysteria1]") {
+  ControlCore c({"password"}, 0, 0);
+  Bytes hello(client_hello_size(5));
+  const Bytes wrong = bytes("passw");
+  REQUIRE(encode_client_hello(1 << 20, 1 << 20, sv(wrong), {hello.data(), hello.size()}));
+  auto d = c.feed(sv(hello));
+  REQUIRE(d.kind == ControlCore::Decision::answer);
+  CHECK_FALSE(d.accepted);
+  CHECK(d.close_code == kCloseAuthError);
+  CHECK(d.reason == "auth error");
+  const Bytes reject =
+      cat(cat(bytes({0}), Bytes(16, 0)), unhex("00 0a 61 75 74 68 20 65 72 72 6f 72"));
+  CHECK(Bytes(c.output().begin(), c.output().end()) == reject);
+
+  ControlCore v({"password"}, 0, 0);
+  auto bad = v.feed(sv(bytes({2})));
+  REQUIRE(bad.kind == ControlCore::Decision::close);
+  CHECK(bad.close_code == kCloseProtocolError);
+  CHECK(bad.reason == "protocol error");
+  CHECK(bad.error == Errc::unsupported_version);
+  ControlCore z({"password"}, 0, 0);
+  const Bytes zero = unhex("03 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00");
+  auto zd = z.feed(sv(zero));
+  REQUIRE(zd.kind == ControlCore::Decision::close);
+  CHECK(zd.close_code == kCloseProtocolError);
+}
+
+TEST_CASE("Hysteria1: request ServerCore opens TCP and answers", "[proto][hysteria1]") {
+  hysteria1::ServerCore core("alice");
+  const Bytes req = cat(unhex("00 00 0b 65 78 61 6d 70 6c 65 2e 63 6f 6d 01 bb"), bytes("GET"));
+  CHECK(core.feed({req.data(), 3}).kind == ServerDecision::need_more);
+  auto d = core.feed(sv(req));
+  REQUIRE(d.kind == ServerDecision::open);
+  CHECK(d.consumed == req.size() - 3);
+  CHECK(d.target.to_string() == "example.com:443");
+  CHECK(d.user == "alice");
+  core.answer(Errc::ok, {});
+  auto ok = parse_server_response(core.output());
+  REQUIRE(ok.done());
+  CHECK(ok.value.ok);
+  core.clear_output();
+  core.answer(Errc::connection_refused, {});
+  auto no = parse_server_response(core.output());
+  REQUIRE(no.done());
+  CHECK_FALSE(no.value.ok);
+  CHECK_FALSE(no.value.message.empty());
+
+  hysteria1::ServerCore ip("");
+  Bytes v6(client_request_size(3));
+  REQUIRE(encode_client_request(false, "::1", 80, {v6.data(), v6.size()}));
+  auto d6 = ip.feed(sv(v6));
+  REQUIRE(d6.kind == ServerDecision::open);
+  CHECK(d6.target.kind() == TargetAddress::ipv6);
+
+  // UDP with UDP disabled, malformed, a host that is no name.
+  hysteria1::ServerCore u("");
+  auto du = u.feed(sv(unhex("01 00 00 00 00")));
+  CHECK(du.kind == ServerDecision::reject);
+  auto uo = parse_server_response(u.output());
+  REQUIRE(uo.done());
+  CHECK(uo.value.message == "UDP disabled");
+  hysteria1::ServerCore m("");
+  CHECK(m.feed(sv(bytes({7}))).kind == ServerDecision::reject);
+  hysteria1::ServerCore h("");
+  Bytes badhost(client_request_size(4));
+  REQUIRE(encode_client_request(false, "a b!", 80, {badhost.data(), badhost.size()}));
+  auto dh = h.feed(sv(badhost));
+  CHECK(dh.kind == ServerDecision::reject);
+  auto ho = parse_server_response(h.output());
+  REQUIRE(ho.done());
+  CHECK(ho.value.message == "host resolution failure");
+  CHECK(h.eof(0).kind == ServerDecision::reject);
+  CHECK(h.expired(3).error == Errc::timed_out);
 }
