@@ -60,8 +60,6 @@ bool peek_length(std::span<const uint8_t> in, size_t at, size_t& n) noexcept {
 
 // --- control stream ---
 
-size_t client_hello_size(size_t auth_len) noexcept { return 1 + 8 + 8 + 2 + auth_len; }
-
 Result<size_t> encode_client_hello(uint64_t send_bps, uint64_t recv_bps,
                                    std::span<const uint8_t> auth, std::span<uint8_t> out) noexcept {
   if (send_bps == 0 || recv_bps == 0 || auth.size() > 0xffff) return Errc::invalid_argument;
@@ -88,8 +86,6 @@ ParseResult<ClientHello> parse_client_hello(std::span<const uint8_t> in) {
   if (!get_string(in, at, h.auth)) return R::more();
   return R::ok(std::move(h), at);
 }
-
-size_t server_hello_size(size_t message_len) noexcept { return 1 + 8 + 8 + 2 + message_len; }
 
 Result<size_t> encode_server_hello(bool ok, uint64_t send_bps, uint64_t recv_bps,
                                    std::string_view message, std::span<uint8_t> out) noexcept {
@@ -133,8 +129,6 @@ uint64_t client_send_rate(const ServerHello& hello, uint64_t own_send) noexcept 
 
 // --- request streams ---
 
-size_t client_request_size(size_t host_len) noexcept { return 1 + 2 + host_len + 2; }
-
 Result<size_t> encode_client_request(bool udp, std::string_view host, uint16_t port,
                                      std::span<uint8_t> out) noexcept {
   if (host.size() > kMaxHost) return Errc::invalid_argument;
@@ -163,8 +157,6 @@ ParseResult<ClientRequest> parse_client_request(std::span<const uint8_t> in) {
   if (!r.udp && (r.host.empty() || r.port == 0)) return R::fail(Errc::malformed);
   return R::ok(std::move(r), 3 + host_len + 2);
 }
-
-size_t server_response_size(size_t message_len) noexcept { return 1 + 4 + 2 + message_len; }
 
 Result<size_t> encode_server_response(bool ok, uint32_t udp_session_id, std::string_view message,
                                       std::span<uint8_t> out) noexcept {

@@ -78,7 +78,9 @@ struct ClientHello {
   std::string auth;       // raw bytes
 };
 
-size_t client_hello_size(size_t auth_len) noexcept;
+inline constexpr size_t client_hello_size(size_t auth_len) noexcept {
+  return 1 + 8 + 8 + 2 + auth_len;
+}
 // encode_client_hello writes the version byte and the hello. invalid_argument
 // for a zero rate or auth over 65535 bytes; buffer_too_small.
 Result<size_t> encode_client_hello(uint64_t send_bps, uint64_t recv_bps,
@@ -94,7 +96,9 @@ struct ServerHello {
   std::string message;    // refusal text (empty when ok)
 };
 
-size_t server_hello_size(size_t message_len) noexcept;
+inline constexpr size_t server_hello_size(size_t message_len) noexcept {
+  return 1 + 8 + 8 + 2 + message_len;
+}
 // encode_server_hello: invalid_argument for a message over 65535 bytes.
 Result<size_t> encode_server_hello(bool ok, uint64_t send_bps, uint64_t recv_bps,
                                    std::string_view message, std::span<uint8_t> out) noexcept;
@@ -125,7 +129,9 @@ struct ClientRequest {
   uint16_t port = 0;
 };
 
-size_t client_request_size(size_t host_len) noexcept;
+inline constexpr size_t client_request_size(size_t host_len) noexcept {
+  return 1 + 2 + host_len + 2;
+}
 // encode_client_request: for UDP pass an empty host and port 0 (the bytes
 // 01 00 00 00 00). invalid_argument for a TCP request with an empty host, a
 // zero port or a host over kMaxHost; buffer_too_small.
@@ -141,7 +147,9 @@ struct ServerResponse {
   std::string message;
 };
 
-size_t server_response_size(size_t message_len) noexcept;
+inline constexpr size_t server_response_size(size_t message_len) noexcept {
+  return 1 + 4 + 2 + message_len;
+}
 Result<size_t> encode_server_response(bool ok, uint32_t udp_session_id, std::string_view message,
                                       std::span<uint8_t> out) noexcept;
 ParseResult<ServerResponse> parse_server_response(std::span<const uint8_t> in);
