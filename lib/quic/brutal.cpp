@@ -56,8 +56,11 @@ void Brutal::apply(ngtcp2_conn_stat& cs) const noexcept {
     cs.cwnd = kInitialWindow;
   } else {
     const double srtt = static_cast<double>(cs.smoothed_rtt) / static_cast<double>(kNsPerSec);
-    const double w = static_cast<double>(opts_.rate) * srtt * window_factor() / ack_rate_;
+    const double w = static_cast<double>(opts_.rate) * srtt * 2.0 / ack_rate_;
     cs.cwnd = std::max<uint64_t>(cs.max_tx_udp_payload_size, static_cast<uint64_t>(w));
+    // v1 sizes the window at 1.5 x (rate x RTT / ackRate) instead of 2 x.
+    if (opts_.variant == BrutalVariant::v1)
+      cs.cwnd = std::max<uint64_t>(cs.max_tx_udp_payload_size, static_cast<uint64_t>(w * 0.75));
   }
   cs.pacing_rate = rate / static_cast<double>(kNsPerSec);  // bytes per nanosecond
 }

@@ -7,10 +7,10 @@
 // and raises the rate to make up for the loss it sees (apernet/hysteria
 // core/internal/congestion/brutal/brutal.go):
 //
-//   ackRate = acked / (acked + lost) over the last 5 one-second slots (v1: 4),
+//   ackRate = acked / (acked + lost) over the last 5 one-second slots,
 //             at least 0.8; 1 while fewer than 50 packets were counted, or
 //             always when loss compensation is disabled
-//   cwnd    = max(packet size, B × smoothed RTT × 2 / ackRate) (v1: × 1.5)
+//   cwnd    = max(packet size, B × smoothed RTT × 2 / ackRate)
 //             (10240 bytes before the first RTT sample)
 //   pacing  = B / ackRate
 //
@@ -80,14 +80,12 @@ class Brutal final : public RateController {
     uint64_t lost_bytes = 0;
   };
   Slot& slot(uint64_t now) noexcept;
-  void update_loss(const ngtcp2_conn_stat& cs, uint64_t now) noexcept;
-  void update_ack_rate(const ngtcp2_conn_stat& cs, uint64_t now) noexcept;
-  void apply(ngtcp2_conn_stat& cs) const noexcept;
-
   size_t slot_count() const noexcept {
     return opts_.variant == BrutalVariant::v1 ? kSlotsV1 : kSlots;
   }
-  double window_factor() const noexcept { return opts_.variant == BrutalVariant::v1 ? 1.5 : 2.0; }
+  void update_loss(const ngtcp2_conn_stat& cs, uint64_t now) noexcept;
+  void update_ack_rate(const ngtcp2_conn_stat& cs, uint64_t now) noexcept;
+  void apply(ngtcp2_conn_stat& cs) const noexcept;
 
   BrutalOptions opts_;
   Slot slots_[kSlots];        // the first slot_count() are used
