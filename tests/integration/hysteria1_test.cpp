@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <thread>
 
 #include "inbound/hysteria1_inbound.hpp"
 #include "inbound/proxy_inbound.hpp"
@@ -29,11 +30,13 @@ struct Hy1Server {
   std::unique_ptr<Hysteria1Inbound> in;
   uint16_t port = 0;
 
-  Hy1Server(const SelfSigned& cert, const std::function<void(Hysteria1InboundConfig&)>& tweak) {
+  Hy1Server(const SelfSigned& cert, const std::function<void(Hysteria1InboundConfig&)>& tweak,
+            uint16_t want_port = 0) {
     engine = std::move(*Engine::create());
     REQUIRE(engine->start());
     Hysteria1InboundConfig c;
     c.tag = "hy1-in";
+    c.port = want_port;
     c.users = {{"alice", "alice's auth"}, {"bob", "correct horse"}};
     c.tls.cert_pem = cert.cert_pem;
     c.tls.key_pem = cert.key_pem;
@@ -51,7 +54,9 @@ struct Hy1Server {
     INFO(why);
     REQUIRE(ok);
   }
-  ~Hy1Server() {
+  ~Hy1Server() { stop(); }
+  void stop() {
+    if (!engine) return;
     REQUIRE(engine->stop());
     in.reset();
     router.reset();
@@ -279,4 +284,65 @@ TEST_CASE("hysteria1: XPlus on both ends works; a plain client gets no answer",
   auto st = s.stats();
   CHECK(st.connections == 1);
   CHECK(st.authenticated == 1);
+}
+
+TEST_CASE("hysteria1: 100 concurrent streams on one connection", "[integration][hysteria1]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  Hy1Server s(cert, nullptr);
+  Hy1Client c(s.port, nullptr);
+  std::vector<int> fds;
+  for (int i = 0; i < 100; ++i) fds.push_back(c.socks_to(t.echo->port()));
+  for (int i = 0; i < 100; ++i) {
+    const std::string m = "stream " + std::to_string(i);
+    REQUIRE(send_all(fds[i], m.data(), m.size()));
+  }
+  int ok = 0;
+  for (int i = 0; i < 100; ++i) {
+    const std::string m = "stream " + std::to_string(i);
+    std::string b(m.size(), '\0');
+    if (recv_exact(fds[i], b.data(), b.size()) && b == m) ++ok;
+  }
+  CHECK(ok == 100);
+  for (int f : fds) ::close(f);
+  CHECK(c.stats().connections == 1);
+  CHECK(s.stats().connections == 1);
+}
+
+TEST_CASE("hysteria1: server killed mid-transfer -> clear error, then a working reconnect",
+          "[integration][hysteria1]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  auto s = std::make_unique<Hy1Server>(cert, nullptr);
+  const uint16_t port = s->port;
+  Hy1Client c(port, [](Hysteria1SessionOptions& o) { o.idle_timeout_ms = 3000; });
+  int fd = c.socks_to(t.echo->port());
+  CHECK(echo_transfer(fd, 1u << 20, 5));
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s->stop();
+  });
+  CHECK(!echo_transfer(fd, 512u << 20, 6));
+  killer.join();
+  ::close(fd);
+  s = std::make_unique<Hy1Server>(cert, nullptr, port);
+  REQUIRE(
+      wait_until([&] { return on_loop(*c.engine, [&] { return c.hy->connection() == nullptr; }); },
+                 std::chrono::seconds(20)));
+  fd = c.socks_to(t.echo->port());
+  CHECK(echo_transfer(fd, 1u << 20, 8));
+  ::close(fd);
+  CHECK(c.stats().connections == 2);
+}
+
+TEST_CASE("hysteria1: UDP on a server with UDP disabled -> the flow fails",
+          "[integration][hysteria1]") {
+  SelfSigned cert = make_self_signed();
+  UdpEcho echo;
+  Hy1Server s(cert, [](Hysteria1InboundConfig& c) { c.disable_udp = true; });
+  Hy1Client c(s.port, nullptr);
+  SocksUdpAssociation a(c.socks_port());
+  const uint8_t p[4] = {1, 2, 3, 4};
+  CHECK_FALSE(a.round_trip(echo.port, p, sizeof p, 2, 500));
+  CHECK(s.stats().udp_sessions == 0);
 }
