@@ -65,6 +65,7 @@
 #include "inbound/router.hpp"
 #include "measure.hpp"
 #include "ngtcp2_reference.hpp"
+#include "hysteria1_rows.hpp"
 #include "peer_rows.hpp"
 #include "quic_rows.hpp"
 #include "ssh_rows.hpp"
@@ -127,6 +128,7 @@ const std::vector<RowDef>& all_rows() {
     for (const auto& r : perf::vless_rows()) v.push_back(r);
     for (const auto& r : perf::quic_rows()) v.push_back(r);
     for (const auto& r : perf::ssh_rows()) v.push_back(r);
+    for (const auto& r : perf::hysteria1_rows()) v.push_back(r);
     return v;
   }();
   return rows;
