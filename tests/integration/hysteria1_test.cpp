@@ -346,3 +346,76 @@ TEST_CASE("hysteria1: UDP on a server with UDP disabled -> the flow fails",
   CHECK_FALSE(a.round_trip(echo.port, p, sizeof p, 2, 500));
   CHECK(s.stats().udp_sessions == 0);
 }
+
+TEST_CASE("hysteria1: a bad hello or a missing control stream closes with code 1",
+          "[integration][hysteria1]") {
+  SelfSigned cert = make_self_signed();
+  Hy1Server s(cert, nullptr);
+  // A raw QUIC client on the core: it writes |hello| (or nothing) on its
+  // first stream and records the server's close.
+  struct Raw final : quic::QuicDialHandler, quic::ConnectionHandler {
+    std::vector<uint8_t> hello;
+    Engine* engine = nullptr;
+    std::unique_ptr<quic::Endpoint> ep;
+    std::unique_ptr<quic::QuicStream> st;
+    std::atomic<bool> closed{false};
+    std::atomic<bool> failed{false};
+    uint64_t app_error = 0;
+    std::string reason;
+    void on_quic_dial(Result<quic::QuicDialed> r, const char*) override {
+      if (!r) {
+        failed = true;
+        return;
+      }
+      ep = std::move(r->endpoint);
+      r->connection->set_handler(this);
+      if (hello.empty()) return;
+      auto s = r->connection->open_bidi_stream();
+      if (!s) {
+        failed = true;
+        return;
+      }
+      st = std::move(*s);
+      auto b = engine->pool().copy_from(hello.data(), hello.size());
+      Chain c;
+      if (!b || !c.push_back(std::move(*b)) || !st->write(std::move(c))) failed = true;
+    }
+    void on_closed(quic::Connection& c, Errc, uint64_t app, const char* why) override {
+      app_error = app;
+      reason = why ? why : "";
+      c.set_handler(nullptr);
+      closed = true;
+    }
+  };
+  auto run = [&](std::vector<uint8_t> hello) {
+    std::unique_ptr<Engine> e = std::move(*Engine::create());
+    REQUIRE(e->start());
+    Raw r;
+    r.hello = std::move(hello);
+    r.engine = e.get();
+    on_loop(*e, [&] {
+      quic::QuicDialOptions d;
+      d.endpoint.connection.idle_timeout_ms = 30000;
+      quic::QuicDial::start(*e, "127.0.0.1", s.port, make_tls(client_opts({"hysteria"})), d, &r);
+    });
+    REQUIRE(
+        wait_until([&] { return r.closed.load() || r.failed.load(); }, std::chrono::seconds(20)));
+    CHECK_FALSE(r.failed);
+    CHECK(r.app_error == 1);
+    CHECK(r.reason == "protocol error");
+    on_loop(*e, [&] {
+      if (r.st) close_and_delete(r.st.release());
+      if (r.ep) r.ep->close(nullptr, nullptr);
+    });
+    REQUIRE(e->stop());
+    r.ep.reset();
+  };
+  run({2, 0, 0, 0});  // Hysteria 0.9's version byte
+  // Version 3 with a zero send rate.
+  std::vector<uint8_t> zero(19, 0);
+  zero[0] = 3;
+  zero[16] = 1;
+  run(zero);
+  run({});  // no control stream: closed after 10 s
+  CHECK(s.stats().protocol_errors == 3);
+}
