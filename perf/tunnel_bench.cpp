@@ -66,6 +66,7 @@
 #include "inbound/router.hpp"
 #include "measure.hpp"
 #include "ngtcp2_reference.hpp"
+#include "hysteria1_rows.hpp"
 #include "peer_rows.hpp"
 #include "quic_rows.hpp"
 #include "reality_rows.hpp"
@@ -131,6 +132,7 @@ const std::vector<RowDef>& all_rows() {
     for (const auto& r : perf::quic_rows()) v.push_back(r);
     for (const auto& r : perf::ssh_rows()) v.push_back(r);
     for (const auto& r : perf::hysteria2_rows()) v.push_back(r);
+    for (const auto& r : perf::hysteria1_rows()) v.push_back(r);
     return v;
   }();
   return rows;

@@ -13,7 +13,7 @@ constexpr uint64_t kNsPerSec = 1000000000;
 
 Brutal::Slot& Brutal::slot(uint64_t now) noexcept {
   const uint64_t sec = now / kNsPerSec;
-  Slot& s = slots_[sec % kSlots];
+  Slot& s = slots_[sec % slot_count()];
   if (s.sec != sec) s = Slot{sec, 0, 0, 0};
   return s;
 }
@@ -36,7 +36,7 @@ void Brutal::update_ack_rate(const ngtcp2_conn_stat& cs, uint64_t now) noexcept 
   const uint64_t sec = now / kNsPerSec;
   uint64_t acked_pkts = 0, acked = 0, lost = 0;
   for (const Slot& s : slots_) {
-    if (s.sec == UINT64_MAX || s.sec + kSlots < sec) continue;
+    if (s.sec == UINT64_MAX || s.sec + slot_count() < sec) continue;
     acked_pkts += s.acked_pkts;
     acked += s.acked_bytes;
     lost += s.lost_bytes;
@@ -65,6 +65,9 @@ void Brutal::apply(ngtcp2_conn_stat& cs) const noexcept {
                         static_cast<double>(kNsPerSec);
     const double w = static_cast<double>(opts_.rate) * srtt * 2.0 / ack_rate_;
     cs.cwnd = std::max<uint64_t>(cs.max_tx_udp_payload_size, static_cast<uint64_t>(w));
+    // v1 sizes the window at 1.5 x (rate x RTT / ackRate) instead of 2 x.
+    if (opts_.variant == BrutalVariant::v1)
+      cs.cwnd = std::max<uint64_t>(cs.max_tx_udp_payload_size, static_cast<uint64_t>(w * 0.75));
   }
   // The burst the pacer lets out at once: Brutal's token bucket holds
   // max(R × 4 ms, 10 packets), within the connection's 64 KiB burst buffer.

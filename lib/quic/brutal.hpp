@@ -34,14 +34,24 @@
 
 namespace sluice::quic {
 
+// BrutalVariant picks the constants of the two Hysteria versions: v2 (the
+// above) or v1 (Hysteria 1.x core/congestion/brutal.go): 4 one-second
+// slots instead of 5 and cwnd = B x RTT x 1.5 / ackRate instead of x 2.
+// v1's published code skips the 50-packet rule and the 0.8 floor by a bug
+// (its ackRate is the raw ratio); sluice applies v2's rule to both, which
+// is not visible on the wire.
+enum class BrutalVariant : uint8_t { v2, v1 };
+
 struct BrutalOptions {
   uint64_t rate = 0;  // B, bytes per second (> 0)
   bool disable_loss_compensation = false;
+  BrutalVariant variant = BrutalVariant::v2;
 };
 
 class Brutal final : public RateController {
  public:
-  static constexpr size_t kSlots = 5;          // seconds of history
+  static constexpr size_t kSlots = 5;          // seconds of history (v2)
+  static constexpr size_t kSlotsV1 = 4;        // seconds of history (v1)
   static constexpr uint64_t kMinSamples = 50;  // packets before ackRate is trusted
   static constexpr double kMinAckRate = 0.8;   // compensate at most 25 %
   static constexpr uint64_t kInitialWindow = 10240;
@@ -80,13 +90,16 @@ class Brutal final : public RateController {
     uint64_t lost_bytes = 0;
   };
   Slot& slot(uint64_t now) noexcept;
+  size_t slot_count() const noexcept {
+    return opts_.variant == BrutalVariant::v1 ? kSlotsV1 : kSlots;
+  }
   void update_loss(const ngtcp2_conn_stat& cs, uint64_t now) noexcept;
   void update_ack_rate(const ngtcp2_conn_stat& cs, uint64_t now) noexcept;
   void apply(ngtcp2_conn_stat& cs) const noexcept;
   void pace(ngtcp2_conn_stat& cs, size_t bytes, uint64_t now) noexcept;
 
   BrutalOptions opts_;
-  Slot slots_[kSlots];
+  Slot slots_[kSlots];        // the first slot_count() are used
   uint64_t sent_total_ = 0;   // bytes of in-flight packets ever sent
   uint64_t acked_total_ = 0;  // ... acknowledged
   uint64_t lost_total_ = 0;   // ... derived lost (sent - acked - in flight)
