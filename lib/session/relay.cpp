@@ -2,6 +2,7 @@
 #include "session/relay.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -317,6 +318,15 @@ void Relay::splice_pump() noexcept {
           sp.tcp[d]->count_spliced(static_cast<uint64_t>(n), 0);
           moved = true;
         } else if (n == 0) {
+          // splice(2) on a TCP socket reports end-of-stream for a reset
+          // too (the kernel checks "done" before the socket error), so ask
+          // for the pending error: a reset is passed on as a reset.
+          int soerr = 0;
+          socklen_t len = sizeof soerr;
+          if (::getsockopt(sp.fd[d], SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) {
+            splice_fail(d, soerr, "read");
+            return;
+          }
           src.eof = true;
           moved = true;
         } else if (errno != EAGAIN && errno != EINTR) {
