@@ -393,8 +393,15 @@ void Relay::splice_arm() noexcept {
       auto* r = static_cast<Relay*>(p->data);
       if (r->finishing_ || !r->splice_) return;
       if (status < 0) {
+        // libuv reports a socket error (POLLERR) as UV_EBADF: the socket's
+        // own error says what happened (a reset is passed on as a reset).
         const int side = p == &r->splice_->poll[0] ? 0 : 1;
-        r->splice_fail(side, -status, "poll");
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        if (::getsockopt(r->splice_->fd[side], SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 ||
+            soerr == 0)
+          soerr = -status;
+        r->splice_fail(side, soerr, "read");
         return;
       }
       r->splice_pump();
