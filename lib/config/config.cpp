@@ -196,6 +196,8 @@ const char* inbound_type_name(InboundType t) noexcept {
       return "trojan";
     case InboundType::vless:
       return "vless";
+    case InboundType::tuic:
+      return "tuic";
   }
   return "unknown";
 }
@@ -214,6 +216,8 @@ const char* outbound_type_name(OutboundType t) noexcept {
       return "trojan";
     case OutboundType::vless:
       return "vless";
+    case OutboundType::tuic:
+      return "tuic";
   }
   return "unknown";
 }

@@ -252,10 +252,16 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
     VlessOutboundOptions o;
     SLUICE_TRY(parse_vless_outbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "tuic") {
+    out->type = OutboundType::tuic;
+    r.add_fields(kTuicOutboundFields);
+    TuicOutboundOptions o;
+    SLUICE_TRY(parse_tuic_outbound(r, &o));
+    out->options = std::move(o);
   } else {
     return ctx.fail(Errc::config_invalid, r.path("type"),
                     "unsupported outbound type \"" + type +
-                        "\" (expected direct, block, socks, http, trojan or vless)");
+                        "\" (expected direct, block, socks, http, trojan, vless or tuic)");
   }
   if (out->type != OutboundType::block) {
     r.add_fields(kDialFields);
