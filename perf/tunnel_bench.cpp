@@ -67,6 +67,7 @@
 #include "ngtcp2_reference.hpp"
 #include "peer_rows.hpp"
 #include "quic_rows.hpp"
+#include "tuic_rows.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
 #include "trojan_rows.hpp"
@@ -124,6 +125,7 @@ const std::vector<RowDef>& all_rows() {
     for (const auto& r : perf::trojan_rows()) v.push_back(r);
     for (const auto& r : perf::vless_rows()) v.push_back(r);
     for (const auto& r : perf::quic_rows()) v.push_back(r);
+    for (const auto& r : perf::tuic_rows()) v.push_back(r);
     return v;
   }();
   return rows;

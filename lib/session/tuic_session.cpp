@@ -477,7 +477,10 @@ void TuicSession::connection_gone(Errc e, const std::string& why) noexcept {
   else
     stats_.connections_lost++;
   last_error_ = why;
-  SLUICE_LOG_INFO("tuic %s: %s", tag().c_str(), why.c_str());
+  if (net::closing_all(engine()))
+    SLUICE_LOG_DEBUG("tuic %s: %s", tag().c_str(), why.c_str());  // the Engine is stopping
+  else
+    SLUICE_LOG_INFO("tuic %s: %s", tag().c_str(), why.c_str());
   heartbeat_timer_.stop();
   while (readers_) drop_reader(readers_);
   outbox_.close_all();
