@@ -77,6 +77,10 @@ class TuicSession::Flow final : public DatagramFlow {
  public:
   Flow(Engine& e, TuicSession* s, DatagramHandler* h, uint16_t id) noexcept
       : engine_(e), s_(s), h_(h), id_(id) {}
+  ~Flow() override {
+    // Deleted without close(): the session must not keep a dangling pointer.
+    if (s_ != nullptr && !closed_) s_->flow_closed(this);
+  }
 
   Status send(const Endpoint& to, Slice&& payload) noexcept override {
     if (s_ == nullptr || failed_) return Errc::closed;

@@ -370,9 +370,23 @@ TEST_CASE("tuic server: Connect sent before Authenticate is held, then served",
     b += "held until authenticated";
     REQUIRE(s->write(*rig.ce->pool().copy_from(b.data(), b.size())));
   });
+  // A UDP Packet as a DATAGRAM before Authenticate too.
+  on_loop(*rig.ce, [&] {
+    tuic::PacketHeader h;
+    h.assoc_id = 7;
+    h.size = 5;
+    h.has_address = true;
+    h.address = TargetAddress::from_ipv4({127, 0, 0, 1}, rig.udp_echo.port);
+    uint8_t d[tuic::kMaxHeaderSize + 5];
+    const size_t n = tuic::encode_packet_header(h, d);
+    std::memcpy(d + n, "early", 5);
+    REQUIRE(conn->send_datagram(d, n + 5));
+  });
   std::this_thread::sleep_for(300ms);
   CHECK(on_loop(*rig.ce, [&] { return reader.got; }).empty());
+  CHECK(ch.datagrams == 0);
   CHECK(rig.server_stats().held_streams == 1);
+  CHECK(rig.server_stats().held_commands == 1);
   CHECK(rig.server_stats().streams == 0);
   std::unique_ptr<quic::QuicStream> auth;
   on_loop(*rig.ce, [&] {
@@ -392,6 +406,9 @@ TEST_CASE("tuic server: Connect sent before Authenticate is held, then served",
       [&] { return on_loop(*rig.ce, [&] { return reader.got == "held until authenticated"; }); },
       10000ms));
   CHECK(rig.server_stats().authenticated == 1);
+  // The held DATAGRAM went to the UDP echo; its answer came back as one.
+  CHECK(wait_until([&] { return ch.datagrams.load() >= 1; }, 10000ms));
+  CHECK(rig.server_stats().udp_native == 1);
   on_loop(*rig.ce, [&] {
     s->set_handler(nullptr);
     close_and_delete(s.release());
