@@ -123,10 +123,7 @@ Result<std::unique_ptr<Session>> make_tuic_session(Engine& e, const OutboundOpti
     *why = "udp_relay_mode: expected native or quic";
     return Errc::config_invalid;
   }
-  if (to.zero_rtt_handshake) {
-    *why = "zero_rtt_handshake: 0-RTT is not supported by the tuic outbound yet";
-    return Errc::not_supported;
-  }
+  s.zero_rtt = to.zero_rtt_handshake;
   s.heartbeat_ms = ms(to.heartbeat);
   s.tcp = to.network.tcp;
   s.udp = to.network.udp;

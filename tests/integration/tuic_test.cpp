@@ -42,6 +42,7 @@ struct RigOptions {
   tuic::RelayMode mode = tuic::RelayMode::native;
   uint64_t auth_timeout_ms = 3000;
   uint64_t udp_timeout_ms = 60000;
+  bool zero_rtt = false;  // client sends 0-RTT, server accepts it
 };
 
 // OpenWait is a handler for TuicSession::open_stream that keeps the stream
@@ -108,6 +109,7 @@ struct TuicRig {
       t.udp_relay_mode = ro.mode;
       t.reconnect_min_ms = 50;
       t.reconnect_max_ms = 200;
+      t.zero_rtt = ro.zero_rtt;
       std::string why;
       auto s = TuicSession::create(*ce, "tuic-out", t, &why);
       INFO(why);
@@ -132,6 +134,7 @@ struct TuicRig {
       c.tls = server_opts(cert, ro.server_alpn);
       c.auth_timeout_ms = ro.auth_timeout_ms;
       c.udp_timeout_ms = ro.udp_timeout_ms;
+      c.tls.enable_early_data = ro.zero_rtt;
       std::string why;
       auto in = TuicInbound::create(*se, c, srouter.get(), &why);
       INFO(why);
@@ -591,4 +594,39 @@ TEST_CASE("tuic: without enable_tuic an Instance refuses tuic and says why",
   CHECK(inst.error() == Errc::not_supported);
   CHECK(why.find("enable_tuic") != std::string::npos);
   enable_tuic();
+}
+
+TEST_CASE("tuic: the second connection resumes with 0-RTT and its Connect is served",
+          "[integration][tuic][0rtt]") {
+  RigOptions o;
+  o.zero_rtt = true;
+  TuicRig rig(o);
+  auto echo_once = [&](const std::string& text) {
+    OpenWait w;
+    rig.open(w, rig.echo->port());
+    REQUIRE(w.s);
+    on_loop(*rig.ce,
+            [&] { (void)w.s->write(*rig.ce->pool().copy_from(text.data(), text.size())); });
+    CHECK(wait_until([&] { return on_loop(*rig.ce, [&] { return w.got; }) == text; }, 10000ms));
+    rig.drop(w);
+  };
+  echo_once("first, full handshake");
+  auto cs = rig.client_stats();
+  CHECK(cs.zero_rtt_attempted == 0);
+  CHECK(cs.connections == 1);
+  // Wait for the ticket, then end the connection from the client side.
+  std::this_thread::sleep_for(200ms);
+  on_loop(*rig.ce, [&] {
+    REQUIRE(rig.client->connection() != nullptr);
+    rig.client->connection()->close(0, "test: next connection");
+  });
+  echo_once("second, 0-RTT");
+  cs = rig.client_stats();
+  CHECK(cs.connections == 2);
+  CHECK(cs.zero_rtt_attempted == 1);
+  CHECK(cs.zero_rtt_accepted == 1);
+  CHECK(cs.resumed == 1);
+  auto ss = rig.server_stats();
+  CHECK(ss.authenticated == 2);
+  CHECK(ss.held_streams >= 1);  // the 0-RTT Connect waited for Authenticate
 }
