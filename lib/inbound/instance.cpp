@@ -17,6 +17,7 @@ constexpr const char* kNoQuic =
 }  // namespace
 
 void set_quic_protocols(const QuicProtocols& p) noexcept { g_quic = p; }
+const QuicProtocols& quic_protocols() noexcept { return g_quic; }
 
 namespace {
 uint64_t to_ms(Duration d) {

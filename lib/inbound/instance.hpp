@@ -37,6 +37,8 @@ struct QuicProtocols {
 };
 // set_quic_protocols installs |p| (process-wide; call before any Instance).
 void set_quic_protocols(const QuicProtocols& p) noexcept;
+// quic_protocols: what set_quic_protocols installed (all null by default).
+const QuicProtocols& quic_protocols() noexcept;
 
 class Instance {
  public:
