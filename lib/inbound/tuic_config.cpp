@@ -143,14 +143,12 @@ Result<std::unique_ptr<TuicInbound>> make_tuic_inbound(Engine& e, const InboundO
   c.listen = in.listen.listen;
   c.port = in.listen.listen_port;
   for (const TuicUser& u : ti.users) {
-    TuicServerUser su;
-    su.name = u.name;
-    su.password = u.password;
-    if (!parse_uuid(u.uuid, &su.uuid)) {
+    tuic::Uuid id{};
+    if (!parse_uuid(u.uuid, &id)) {
       *why = "user " + u.name + ": uuid: expected a UUID";
       return Errc::config_invalid;
     }
-    c.users.push_back(std::move(su));
+    c.users.push_back(TuicServerUser{u.name, id, u.password});
   }
   if (!parse_cc(ti.congestion_control, &c.congestion_control)) {
     *why = "congestion_control: expected cubic, new_reno or bbr";
