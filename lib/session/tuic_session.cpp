@@ -520,7 +520,7 @@ void TuicSession::packet(const tuic::PacketHeader& h, Slice&& payload) noexcept 
   if (res != tuic::Reassembler::Outcome::complete) return;
   auto it = flows_.find(out.assoc_id);
   if (it == flows_.end()) {
-    stats_.udp_dropped++;  // the association was closed (spec: drop)
+    stats_.udp_dropped++;  // the association was closed: dropped
     return;
   }
   stats_.udp_received++;

@@ -1,5 +1,5 @@
 // proto/tuic/reassembly.hpp: Reassembler, TUIC's tolerant fragment
-// reassembly (spec §6), sans I/O.
+// reassembly (docs/protocols/tuic.md, "Fragment reassembly"), sans I/O.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
