@@ -68,6 +68,7 @@
 #include "peer_rows.hpp"
 #include "quic_rows.hpp"
 #include "ssh_rows.hpp"
+#include "tuic_rows.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
 #include "transport/tls_transport.hpp"
@@ -127,6 +128,7 @@ const std::vector<RowDef>& all_rows() {
     for (const auto& r : perf::vless_rows()) v.push_back(r);
     for (const auto& r : perf::quic_rows()) v.push_back(r);
     for (const auto& r : perf::ssh_rows()) v.push_back(r);
+    for (const auto& r : perf::tuic_rows()) v.push_back(r);
     return v;
   }();
   return rows;

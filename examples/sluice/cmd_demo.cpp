@@ -189,6 +189,31 @@ void add_ssh_row(std::vector<Row>& v) {
                            d.host_key_line() + R"("]})");
   };
   v.push_back(std::move(r));
+// add_tuic_rows: TUIC v5 over QUIC (ALPN h3), cubic, with a certificate
+// made for this run that the client pins (certificate_sha256).
+void add_tuic_rows(std::vector<Row>& v) {
+  tls::CertificateRequest req;
+  req.name = "tuic.test";
+  auto kp = tls::generate_certificate(req);
+  if (!kp) return;
+  auto pins = tls::leaf_pins_pem(kp->certificate);
+  if (!pins) return;
+  const std::string pin = pins->first;
+  const std::string uuid = "fe35d05b-8803-45c4-bae6-723ad2cd5d3d";
+  const std::string server =
+      R"({"log":{"level":"error"},"inbounds":[{"type":"tuic","tag":"in","listen":"127.0.0.1","listen_port":0,)"
+      R"("users":[{"name":"demo","uuid":")" +
+      uuid + R"(","password":"demo password"}],"tls":{"enabled":true,"certificate":")" +
+      json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) +
+      R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+  v.push_back(
+      {"tuic (quic)", server, [pin, uuid](uint16_t p) {
+         return socks_client_to(
+             R"({"type":"tuic","tag":"t","server":"127.0.0.1","server_port":)" + std::to_string(p) +
+             R"(,"uuid":")" + uuid +
+             R"(","password":"demo password","tls":{"enabled":true,"server_name":"tuic.test","certificate_sha256":[")" +
+             pin + R"("]}})");
+       }});
 }
 
 std::vector<Row> rows() {
@@ -220,6 +245,7 @@ std::vector<Row> rows() {
   add_trojan_rows(v);
   add_vless_rows(v);
   add_ssh_row(v);
+  add_tuic_rows(v);
   return v;
 }
 

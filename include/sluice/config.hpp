@@ -176,7 +176,7 @@ struct TlsServerOptions {
   TlsRealityServerOptions reality;
 };
 
-enum class InboundType : uint8_t { socks, http, mixed, trojan, vless };
+enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, tuic };
 
 struct SocksInboundOptions {
   std::vector<User> users;  // empty = no authentication
@@ -230,13 +230,29 @@ struct VlessInboundOptions {
   std::vector<std::pair<std::string, VlessFallback>> fallback_for_alpn;
 };
 
+// TuicUser is one account of a tuic inbound (sing-box users[]).
+struct TuicUser {
+  std::string name;
+  std::string uuid;  // a UUID (text form)
+  std::string password;
+};
+
+struct TuicInboundOptions {
+  std::vector<TuicUser> users;
+  std::string congestion_control = "cubic";  // cubic, new_reno, bbr
+  Duration auth_timeout = std::chrono::seconds(3);
+  bool zero_rtt_handshake = false;  // accept 0-RTT (replayable; docs/protocols/tuic.md)
+  Duration heartbeat = std::chrono::seconds(10);  // parsed; a sluice server sends none
+  TlsServerOptions tls;                           // required: QUIC's TLS 1.3
+};
+
 struct InboundOptions {
   InboundType type = InboundType::socks;
   std::string tag;
   ListenOptions listen;
   // The alternative matches |type| (same order as InboundType).
   std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions,
-               VlessInboundOptions>
+               VlessInboundOptions, TuicInboundOptions>
       options;
 };
 
@@ -271,7 +287,7 @@ struct ServerEndpoint {
   uint16_t server_port = 0;
 };
 
-enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless, ssh };
+enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless, ssh, tuic };
 
 struct DirectOutboundOptions {};
 struct BlockOutboundOptions {};
@@ -326,6 +342,17 @@ struct SshOutboundOptions {
   std::string client_version;  // accepted; libssh 0.10 cannot send it (logged once)
   std::string known_hosts;     // sluice extension: an OpenSSH known_hosts file
   bool insecure = false;       // sluice extension: accept any host key, explicitly
+struct TuicOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string uuid;  // a UUID (text form)
+  std::string password;
+  std::string congestion_control = "cubic";  // cubic, new_reno, bbr
+  std::string udp_relay_mode = "native";     // native (DATAGRAMs) or quic (a stream per packet)
+  bool udp_over_stream = false;              // sing-box UoT: refused (not supported)
+  bool zero_rtt_handshake = false;
+  Duration heartbeat = std::chrono::seconds(10);
+  Network network;
+  TlsClientOptions tls;  // required: QUIC's TLS 1.3
 };
 
 struct OutboundOptions {
@@ -334,7 +361,8 @@ struct OutboundOptions {
   DialOptions dial;
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
-               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions, SshOutboundOptions>
+               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions, SshOutboundOptions,
+               TuicOutboundOptions>
       options;
 };
 
@@ -379,6 +407,11 @@ Result<OutboundOptions> parse_trojan_link(std::string_view link, std::string* wh
 // outbound, as parse_trojan_link does. security=tls and none are built;
 // security=reality is parsed and refused ("REALITY not built yet").
 Result<OutboundOptions> parse_vless_link(std::string_view link, std::string* why);
+
+// parse_tuic_link turns a tuic:// share link
+// (tuic://UUID:PASSWORD@HOST:PORT?congestion_control=&udp_relay_mode=&alpn=&sni=#NAME)
+// into a tuic outbound, as parse_trojan_link does.
+Result<OutboundOptions> parse_tuic_link(std::string_view link, std::string* why);
 
 const char* inbound_type_name(InboundType t) noexcept;
 const char* outbound_type_name(OutboundType t) noexcept;

@@ -248,6 +248,8 @@ const char* inbound_type_name(InboundType t) noexcept {
       return "trojan";
     case InboundType::vless:
       return "vless";
+    case InboundType::tuic:
+      return "tuic";
   }
   return "unknown";
 }
@@ -268,6 +270,8 @@ const char* outbound_type_name(OutboundType t) noexcept {
       return "vless";
     case OutboundType::ssh:
       return "ssh";
+    case OutboundType::tuic:
+      return "tuic";
   }
   return "unknown";
 }

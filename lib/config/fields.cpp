@@ -44,6 +44,9 @@ constexpr F kTrojanInbound[] = {"users",     "tls",      "fallback", "fallback_f
                                 "multiplex", "transport"};
 constexpr F kVlessInbound[] = {"users",     "tls",      "fallback", "fallback_for_alpn",
                                "multiplex", "transport"};
+constexpr F kTuicInbound[] = {
+    "users", "congestion_control", "auth_timeout", "zero_rtt_handshake", "heartbeat", "tls"};
+constexpr F kTuicUser[] = {"name", "uuid", "password"};
 constexpr F kProxyUser[] = {"username", "password"};
 constexpr F kTrojanUser[] = {"name", "password"};
 constexpr F kVlessUser[] = {"name", "uuid", "flow"};
@@ -97,6 +100,17 @@ constexpr F kSshOutbound[] = {"server",
                               "client_version",
                               "known_hosts",
                               "insecure"};
+constexpr F kTuicOutbound[] = {"server",
+                               "server_port",
+                               "uuid",
+                               "password",
+                               "congestion_control",
+                               "udp_relay_mode",
+                               "udp_over_stream",
+                               "zero_rtt_handshake",
+                               "heartbeat",
+                               "network",
+                               "tls"};
 
 constexpr F kTlsClient[] = {
     "enabled",
@@ -194,6 +208,8 @@ constinit const FieldTable kHttpInboundFields{"inbound.http", kHttpInbound};
 constinit const FieldTable kMixedInboundFields{"inbound.mixed", kMixedInbound};
 constinit const FieldTable kTrojanInboundFields{"inbound.trojan", kTrojanInbound};
 constinit const FieldTable kVlessInboundFields{"inbound.vless", kVlessInbound};
+constinit const FieldTable kTuicInboundFields{"inbound.tuic", kTuicInbound};
+constinit const FieldTable kTuicUserFields{"inbound.tuic.users", kTuicUser};
 constinit const FieldTable kProxyUserFields{"inbound.users", kProxyUser};
 constinit const FieldTable kTrojanUserFields{"inbound.trojan.users", kTrojanUser};
 constinit const FieldTable kVlessUserFields{"inbound.vless.users", kVlessUser};
@@ -207,6 +223,7 @@ constinit const FieldTable kHttpOutboundFields{"outbound.http", kHttpOutbound};
 constinit const FieldTable kTrojanOutboundFields{"outbound.trojan", kTrojanOutbound};
 constinit const FieldTable kVlessOutboundFields{"outbound.vless", kVlessOutbound};
 constinit const FieldTable kSshOutboundFields{"outbound.ssh", kSshOutbound};
+constinit const FieldTable kTuicOutboundFields{"outbound.tuic", kTuicOutbound};
 constinit const FieldTable kTlsClientFields{"tls.client", kTlsClient};
 constinit const FieldTable kTlsUtlsFields{"tls.client.utls", kTlsUtls};
 constinit const FieldTable kTlsEchClientFields{"tls.client.ech", kTlsEchClient};
@@ -231,6 +248,8 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kMixedInboundFields,
       &kTrojanInboundFields,
       &kVlessInboundFields,
+      &kTuicInboundFields,
+      &kTuicUserFields,
       &kProxyUserFields,
       &kTrojanUserFields,
       &kVlessUserFields,
@@ -244,6 +263,7 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kTrojanOutboundFields,
       &kVlessOutboundFields,
       &kSshOutboundFields,
+      &kTuicOutboundFields,
       &kTlsClientFields,
       &kTlsUtlsFields,
       &kTlsEchClientFields,

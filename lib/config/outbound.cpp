@@ -258,10 +258,16 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
     SshOutboundOptions o;
     SLUICE_TRY(parse_ssh_outbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "tuic") {
+    out->type = OutboundType::tuic;
+    r.add_fields(kTuicOutboundFields);
+    TuicOutboundOptions o;
+    SLUICE_TRY(parse_tuic_outbound(r, &o));
+    out->options = std::move(o);
   } else {
     return ctx.fail(Errc::config_invalid, r.path("type"),
                     "unsupported outbound type \"" + type +
-                        "\" (expected direct, block, socks, http, trojan, vless or ssh)");
+                        "\" (expected direct, block, socks, http, trojan, vless, ssh or tuic)");
   }
   if (out->type != OutboundType::block) {
     r.add_fields(kDialFields);

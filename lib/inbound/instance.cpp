@@ -13,6 +13,16 @@
 namespace sluice {
 
 namespace {
+QuicProtocols g_quic;  // set before any Instance exists (set_quic_protocols)
+constexpr const char* kNoQuic =
+    "tuic is not available here: QUIC protocols need the static libraries (libsluice.so "
+    "cannot carry Debian's non-PIC libngtcp2.a) and enable_tuic()";
+}  // namespace
+
+void set_quic_protocols(const QuicProtocols& p) noexcept { g_quic = p; }
+const QuicProtocols& quic_protocols() noexcept { return g_quic; }
+
+namespace {
 uint64_t to_ms(Duration d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
@@ -162,6 +172,13 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       if (!s) return fail(s.error(), why);
       return std::unique_ptr<Session>(std::move(*s));
     }
+    case OutboundType::tuic: {
+      if (g_quic.tuic_session == nullptr) return fail(Errc::not_supported, kNoQuic);
+      std::string why;
+      auto s = g_quic.tuic_session(e, o, &why);
+      if (!s) return fail(s.error(), why);
+      return std::move(*s);
+    }
   }
   return fail(Errc::not_supported, "unknown outbound type");
 }
@@ -285,6 +302,20 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       inst->vless_inbounds_.push_back(std::move(*vi));
       continue;
     }
+    if (in.type == InboundType::tuic) {
+      std::string why = kNoQuic;
+      Result<std::unique_ptr<ServerDriver>> qi = Errc::not_supported;
+      if (g_quic.tuic_inbound != nullptr)
+        qi = g_quic.tuic_inbound(e, in, inst->router_.get(), &why);
+      if (!qi) {
+        if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
+        Instance* raw = inst.release();
+        raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+        return qi.error();
+      }
+      inst->quic_inbounds_.push_back(std::move(*qi));
+      continue;
+    }
     ProxyInboundOptions po;
     po.tag = in.tag;
     po.listen = in.listen.listen;
@@ -316,6 +347,7 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       }
       case InboundType::trojan:
       case InboundType::vless:
+      case InboundType::tuic:
         break;  // handled above
     }
     if (!listen) continue;  // a proxy inbound loads nothing before it binds
@@ -366,10 +398,17 @@ VlessInbound* Instance::vless_inbound(std::string_view tag) const noexcept {
   return nullptr;
 }
 
+ServerDriver* Instance::quic_inbound(std::string_view tag) const noexcept {
+  for (const auto& i : quic_inbounds_)
+    if (i->tag() == tag) return i.get();
+  return nullptr;
+}
+
 uint16_t Instance::inbound_port(std::string_view tag) const noexcept {
   if (ProxyInbound* p = inbound(tag)) return p->port();
   if (TrojanInbound* t = trojan_inbound(tag)) return t->port();
   if (VlessInbound* v = vless_inbound(tag)) return v->port();
+  if (ServerDriver* q = quic_inbound(tag)) return q->port();
   return 0;
 }
 
@@ -378,7 +417,8 @@ void Instance::close(CloseCallback cb, void* user) noexcept {
   closing_ = true;
   close_cb_ = cb;
   close_user_ = user;
-  open_inbounds_ = inbounds_.size() + trojan_inbounds_.size() + vless_inbounds_.size();
+  open_inbounds_ =
+      inbounds_.size() + trojan_inbounds_.size() + vless_inbounds_.size() + quic_inbounds_.size();
   if (open_inbounds_ == 0) {
     inbound_closed();
     return;
@@ -388,6 +428,8 @@ void Instance::close(CloseCallback cb, void* user) noexcept {
   for (auto& i : trojan_inbounds_)
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
   for (auto& i : vless_inbounds_)
+    i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
+  for (auto& i : quic_inbounds_)
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
 }
 

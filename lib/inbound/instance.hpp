@@ -24,6 +24,22 @@
 
 namespace sluice {
 
+// QuicProtocols holds the makers of the QUIC-based protocols. libsluice.so
+// cannot carry them (Debian's libngtcp2.a is not position-independent), so
+// a program linking the static libraries registers them once, before it
+// builds an Instance (enable_tuic() in inbound/tuic_config.hpp); without
+// them a tuic inbound or outbound fails with not_supported, saying why.
+struct QuicProtocols {
+  Result<std::unique_ptr<Session>> (*tuic_session)(Engine&, const OutboundOptions&,
+                                                   std::string*) = nullptr;
+  Result<std::unique_ptr<ServerDriver>> (*tuic_inbound)(Engine&, const InboundOptions&, Router*,
+                                                        std::string*) = nullptr;
+};
+// set_quic_protocols installs |p| (process-wide; call before any Instance).
+void set_quic_protocols(const QuicProtocols& p) noexcept;
+// quic_protocols: what set_quic_protocols installed (all null by default).
+const QuicProtocols& quic_protocols() noexcept;
+
 class Instance {
  public:
   // create builds |cfg| on |e|. On failure |reason| names the inbound or
@@ -46,6 +62,8 @@ class Instance {
   TrojanInbound* trojan_inbound(std::string_view tag) const noexcept;
   // vless_inbound: the VLESS server tagged |tag|, or nullptr.
   VlessInbound* vless_inbound(std::string_view tag) const noexcept;
+  // quic_inbound: the QUIC-based server (tuic) tagged |tag|, or nullptr.
+  ServerDriver* quic_inbound(std::string_view tag) const noexcept;
   // inbound_port: the listening port of any inbound tagged |tag| (0 if none).
   uint16_t inbound_port(std::string_view tag) const noexcept;
 
@@ -65,6 +83,7 @@ class Instance {
   std::vector<std::unique_ptr<ProxyInbound>> inbounds_;
   std::vector<std::unique_ptr<TrojanInbound>> trojan_inbounds_;
   std::vector<std::unique_ptr<VlessInbound>> vless_inbounds_;
+  std::vector<std::unique_ptr<ServerDriver>> quic_inbounds_;
   Session* final_ = nullptr;
   size_t open_inbounds_ = 0;
   size_t open_sessions_ = 0;  // closes started and not yet called back (+1 while starting)
