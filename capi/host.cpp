@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "capi/engine.hpp"
-#include "inbound/instance.hpp"
 #include "net/host_hooks.hpp"
 
 namespace sluice::capi {
@@ -17,15 +16,11 @@ namespace {
 
 // The config "type" names this library accepts, outbound or inbound
 // (lib/config/outbound.cpp, inbound.cpp); tests/capi checks each one
-// against the parser. Sorted.
-constexpr const char* kProtocols[] = {"block", "direct", "http",   "mixed",
-                                      "socks", "ssh",    "trojan", "vless"};
-constexpr const char* kProtocolList = "block,direct,http,mixed,socks,ssh,trojan,vless";
-// With the QUIC protocols registered (a program linking the static
-// libraries called enable_tuic(); never in libsluice.so, which cannot carry
-// the static ngtcp2), "tuic" too.
-constexpr const char* kProtocolListQuic = "block,direct,http,mixed,socks,ssh,trojan,tuic,vless";
-bool have_tuic() noexcept { return sluice::quic_protocols().tuic_session != nullptr; }
+// against the parser. Sorted. The QUIC protocols are part of libsluice.so
+// (ngtcp2 and nghttp3 are linked in, hidden: docs/embedding.md).
+constexpr const char* kProtocols[] = {"block", "direct", "http", "mixed", "socks",
+                                      "ssh",   "trojan", "tuic", "vless"};
+constexpr const char* kProtocolList = "block,direct,http,mixed,socks,ssh,trojan,tuic,vless";
 
 static_assert(sluice::net::kNetworkLinkChanged == SLUICE_NETWORK_LINK_CHANGED);
 static_assert(sluice::net::kNetworkWoke == SLUICE_NETWORK_WOKE);
@@ -45,15 +40,12 @@ extern "C" {
 
 SLUICE_EXTERN int sluice_has_protocol(const char* name) {
   if (!name) return 0;
-  if (std::strcmp(name, "tuic") == 0) return sluice::capi::have_tuic() ? 1 : 0;
   for (const char* p : sluice::capi::kProtocols)
     if (std::strcmp(p, name) == 0) return 1;
   return 0;
 }
 
-SLUICE_EXTERN const char* sluice_protocols(void) {
-  return sluice::capi::have_tuic() ? sluice::capi::kProtocolListQuic : sluice::capi::kProtocolList;
-}
+SLUICE_EXTERN const char* sluice_protocols(void) { return sluice::capi::kProtocolList; }
 
 SLUICE_EXTERN int sluice_engine_set_socket_hook(sluice_engine* engine, sluice_socket_cb cb,
                                                 void* user_data) {

@@ -189,6 +189,8 @@ void add_ssh_row(std::vector<Row>& v) {
                            d.host_key_line() + R"("]})");
   };
   v.push_back(std::move(r));
+}
+
 // add_tuic_rows: TUIC v5 over QUIC (ALPN h3), cubic, with a certificate
 // made for this run that the client pins (certificate_sha256).
 void add_tuic_rows(std::vector<Row>& v) {

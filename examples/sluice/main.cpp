@@ -9,7 +9,6 @@
 #include <string>
 
 #include "commands.hpp"
-#include "inbound/tuic_config.hpp"
 
 namespace {
 
@@ -38,8 +37,6 @@ std::string config_arg(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The program links the static libraries, so the QUIC protocols are here.
-  sluice::enable_tuic();
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -342,6 +342,8 @@ struct SshOutboundOptions {
   std::string client_version;  // accepted; libssh 0.10 cannot send it (logged once)
   std::string known_hosts;     // sluice extension: an OpenSSH known_hosts file
   bool insecure = false;       // sluice extension: accept any host key, explicitly
+};
+
 struct TuicOutboundOptions {
   ServerEndpoint endpoint;
   std::string uuid;  // a UUID (text form)

@@ -3,6 +3,7 @@
 
 #include "crypto/tls_context.hpp"
 #include "inbound/loop_check.hpp"
+#include "inbound/tuic_config.hpp"
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
 #include "session/ssh_session.hpp"
@@ -11,16 +12,6 @@
 #include "session/vless_session.hpp"
 
 namespace sluice {
-
-namespace {
-QuicProtocols g_quic;  // set before any Instance exists (set_quic_protocols)
-constexpr const char* kNoQuic =
-    "tuic is not available here: QUIC protocols need the static libraries (libsluice.so "
-    "cannot carry Debian's non-PIC libngtcp2.a) and enable_tuic()";
-}  // namespace
-
-void set_quic_protocols(const QuicProtocols& p) noexcept { g_quic = p; }
-const QuicProtocols& quic_protocols() noexcept { return g_quic; }
 
 namespace {
 uint64_t to_ms(Duration d) {
@@ -173,9 +164,8 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       return std::unique_ptr<Session>(std::move(*s));
     }
     case OutboundType::tuic: {
-      if (g_quic.tuic_session == nullptr) return fail(Errc::not_supported, kNoQuic);
       std::string why;
-      auto s = g_quic.tuic_session(e, o, &why);
+      auto s = make_tuic_session(e, o, &why);
       if (!s) return fail(s.error(), why);
       return std::move(*s);
     }
@@ -303,10 +293,8 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       continue;
     }
     if (in.type == InboundType::tuic) {
-      std::string why = kNoQuic;
-      Result<std::unique_ptr<ServerDriver>> qi = Errc::not_supported;
-      if (g_quic.tuic_inbound != nullptr)
-        qi = g_quic.tuic_inbound(e, in, inst->router_.get(), &why);
+      std::string why;
+      auto qi = make_tuic_inbound(e, in, inst->router_.get(), &why);
       if (!qi) {
         if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
         Instance* raw = inst.release();

@@ -24,22 +24,6 @@
 
 namespace sluice {
 
-// QuicProtocols holds the makers of the QUIC-based protocols. libsluice.so
-// cannot carry them (Debian's libngtcp2.a is not position-independent), so
-// a program linking the static libraries registers them once, before it
-// builds an Instance (enable_tuic() in inbound/tuic_config.hpp); without
-// them a tuic inbound or outbound fails with not_supported, saying why.
-struct QuicProtocols {
-  Result<std::unique_ptr<Session>> (*tuic_session)(Engine&, const OutboundOptions&,
-                                                   std::string*) = nullptr;
-  Result<std::unique_ptr<ServerDriver>> (*tuic_inbound)(Engine&, const InboundOptions&, Router*,
-                                                        std::string*) = nullptr;
-};
-// set_quic_protocols installs |p| (process-wide; call before any Instance).
-void set_quic_protocols(const QuicProtocols& p) noexcept;
-// quic_protocols: what set_quic_protocols installed (all null by default).
-const QuicProtocols& quic_protocols() noexcept;
-
 class Instance {
  public:
   // create builds |cfg| on |e|. On failure |reason| names the inbound or

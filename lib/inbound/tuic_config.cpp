@@ -161,16 +161,4 @@ Result<std::unique_ptr<TuicInbound>> make_tuic_inbound(Engine& e, const InboundO
   return TuicInbound::create(e, c, router, why);
 }
 
-void enable_tuic() noexcept {
-  QuicProtocols p;
-  p.tuic_session = &make_tuic_session;
-  p.tuic_inbound = [](Engine& e, const InboundOptions& in, Router* router,
-                      std::string* why) -> Result<std::unique_ptr<ServerDriver>> {
-    auto r = make_tuic_inbound(e, in, router, why);
-    if (!r) return r.error();
-    return std::unique_ptr<ServerDriver>(std::move(*r));
-  };
-  set_quic_protocols(p);
-}
-
 }  // namespace sluice

@@ -13,7 +13,6 @@
 #include <memory>
 #include <string>
 
-#include "inbound/instance.hpp"
 #include "inbound/router.hpp"
 #include "inbound/tuic_inbound.hpp"
 #include "session/tuic_session.hpp"
@@ -27,9 +26,5 @@ Result<std::unique_ptr<Session>> make_tuic_session(Engine& e, const OutboundOpti
 // make_tuic_inbound builds the `tuic` inbound |in| (type tuic) on |router|.
 Result<std::unique_ptr<TuicInbound>> make_tuic_inbound(Engine& e, const InboundOptions& in,
                                                        Router* router, std::string* why);
-
-// enable_tuic registers the two makers above with Instance
-// (set_quic_protocols), so configs may use tuic. Idempotent.
-void enable_tuic() noexcept;
 
 }  // namespace sluice

@@ -538,7 +538,6 @@ TEST_CASE("tuic token: BoringSSL's exporter on a QUIC connection matches RFC 844
 }
 
 TEST_CASE("tuic: a server and a client built from sing-box JSON", "[integration][tuic]") {
-  enable_tuic();
   SelfSigned cert = make_self_signed();
   const std::string cert_path = write_temp("tuic_test", "cert.pem", cert.cert_pem);
   const std::string key_path = write_temp("tuic_test", "key.pem", cert.key_pem);
@@ -577,23 +576,6 @@ TEST_CASE("tuic: a server and a client built from sing-box JSON", "[integration]
   echo.reset();
   std::remove(cert_path.c_str());
   std::remove(key_path.c_str());
-}
-
-TEST_CASE("tuic: without enable_tuic an Instance refuses tuic and says why",
-          "[integration][tuic]") {
-  set_quic_protocols(QuicProtocols{});
-  auto cfg = parse_config(
-      R"({"outbounds":[{"type":"tuic","tag":"t","server":"h","server_port":1,
-        "uuid":"fe35d05b-8803-45c4-bae6-723ad2cd5d3d","tls":{"enabled":true}}]})",
-      nullptr);
-  REQUIRE(cfg);
-  auto e = std::move(*Engine::create());
-  std::string why;
-  auto inst = Instance::create(*e, *cfg, &why);
-  CHECK_FALSE(inst);
-  CHECK(inst.error() == Errc::not_supported);
-  CHECK(why.find("enable_tuic") != std::string::npos);
-  enable_tuic();
 }
 
 TEST_CASE("tuic: the second connection resumes with 0-RTT and its Connect is served",
