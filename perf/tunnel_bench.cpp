@@ -61,12 +61,15 @@
 #include <vector>
 
 #include "bench_material.hpp"
+#include "hysteria2_rows.hpp"
 #include "inbound/proxy_inbound.hpp"
 #include "inbound/router.hpp"
 #include "measure.hpp"
 #include "ngtcp2_reference.hpp"
+#include "hysteria1_rows.hpp"
 #include "peer_rows.hpp"
 #include "quic_rows.hpp"
+#include "reality_rows.hpp"
 #include "ssh_rows.hpp"
 #include "tuic_rows.hpp"
 #include "session/direct_session.hpp"
@@ -126,13 +129,20 @@ const std::vector<RowDef>& all_rows() {
     std::vector<RowDef> v(std::begin(kBaseRows), std::end(kBaseRows));
     for (const auto& r : perf::trojan_rows()) v.push_back(r);
     for (const auto& r : perf::vless_rows()) v.push_back(r);
+    for (const auto& r : perf::reality_rows()) v.push_back(r);
     for (const auto& r : perf::quic_rows()) v.push_back(r);
     for (const auto& r : perf::ssh_rows()) v.push_back(r);
     for (const auto& r : perf::tuic_rows()) v.push_back(r);
+    for (const auto& r : perf::hysteria2_rows()) v.push_back(r);
+    for (const auto& r : perf::hysteria1_rows()) v.push_back(r);
     return v;
   }();
   return rows;
 }
+
+// on_quic: a row over lib/quic (raw QUIC, Hysteria v2), compared with the
+// ngtcp2 reference pair.
+bool on_quic(std::string_view id) { return id.starts_with("quic") || id.starts_with("hy2"); }
 
 const RowDef* find_row(std::string_view id) {
   for (const auto& r : all_rows())
@@ -899,7 +909,7 @@ int bench(const Settings& s) {
   // The QUIC rows' reference: Debian's ngtcp2 example pair, same run.
   bool want_reference = false;
   for (auto& e : entries)
-    if (e->row && std::string_view(e->row->id).starts_with("quic")) want_reference = true;
+    if (e->row && on_quic(e->row->id)) want_reference = true;
   perf::ReferenceResult ref;
   std::string ref_error;
   const size_t ref_bytes = (s.quick ? 32u : 256u) << 20;
@@ -981,7 +991,7 @@ int bench(const Settings& s) {
           ref_bytes >> 20, ref.bytes_per_s / 1e6, d > 0 ? ref.bytes_per_s / d : -1.0,
           ref.cpu_s_per_gb);
       for (size_t i = 0; i < results.size(); ++i)
-        if (entries[i]->row && std::string_view(entries[i]->row->id).starts_with("quic"))
+        if (entries[i]->row && on_quic(entries[i]->row->id))
           std::printf("  %-34s download %.2f x the reference\n", results[i].name.c_str(),
                       results[i].down.bytes_per_s / ref.bytes_per_s);
     } else if (want_reference) {

@@ -20,8 +20,11 @@
 #include "crypto/tls_keypair.hpp"
 #include "crypto/tls_verify.hpp"
 #include "inbound/instance.hpp"
+#include "inbound/hysteria2_inbound.hpp"
 #include "measure.hpp"
 #include "private_sshd.hpp"
+#include "proto/reality/auth.hpp"
+#include "sluice/cipher.hpp"
 #include "sluice/config.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/log.hpp"
@@ -166,6 +169,63 @@ void add_vless_rows(std::vector<Row>& v) {
                [client](uint16_t p) { return client(p, "xtls-rprx-vision"); }});
 }
 
+// add_reality_rows: VLESS over REALITY, without a flow and with Vision. The
+// server side is two instances: the handshake target (a TLS 1.3 server for
+// secret.test with a certificate made for this run; a trojan inbound that
+// is never reached past its handshake) and the REALITY server in front of
+// it, with a key pair made for this run.
+void add_reality_rows(std::vector<Row>& v) {
+  tls::CertificateRequest req;
+  req.name = "secret.test";
+  auto kp = tls::generate_certificate(req);
+  if (!kp) return;
+  reality::Key priv{};
+  random_bytes(priv);
+  const std::string private_key = reality::encode_key(priv);
+  const std::string public_key = reality::encode_key(reality::public_key_of(priv));
+  secure_wipe(priv);
+  const std::string uuid = "7c2e1a90-4b3d-4e6f-8a15-d3c9b2f0e6a4";
+  const std::string target_json =
+      R"({"log":{"level":"error"},"inbounds":[{"type":"trojan","tag":"in","listen":"127.0.0.1","listen_port":0,)"
+      R"("users":[{"password":"target"}],"tls":{"enabled":true,"server_name":"secret.test","certificate":")" +
+      json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) +
+      R"("}}],"outbounds":[{"type":"block","tag":"block"}]})";
+  for (const std::string flow : {"", "xtls-rprx-vision"}) {
+    // The target and the REALITY server (destroyed first: declared last).
+    struct Sides {
+      Side target, server;
+    };
+    auto sides = std::make_shared<std::unique_ptr<Sides>>();
+    Row r;
+    r.name = flow.empty() ? "vless+reality" : "vless+reality+vision";
+    r.external = [=](std::string* why) -> uint16_t {
+      *sides = std::make_unique<Sides>();
+      Sides& s = **sides;
+      if (!s.target.start(target_json, why)) return 0;
+      const std::string server_json =
+          R"({"log":{"level":"error"},"inbounds":[{"type":"vless","tag":"in","listen":"127.0.0.1","listen_port":0,)"
+          R"("users":[{"name":"demo","uuid":")" +
+          uuid + R"(","flow":")" + flow +
+          R"("}],"tls":{"enabled":true,"server_name":"secret.test","reality":{"enabled":true,)"
+          R"("handshake":{"server":"127.0.0.1","server_port":)" +
+          std::to_string(s.target.port("in")) + R"(},"private_key":")" + private_key +
+          R"(","short_id":["0123abcd"],"max_time_difference":"1m"}}}],)"
+          R"("outbounds":[{"type":"direct","tag":"direct"}]})";
+      if (!s.server.start(server_json, why)) return 0;
+      return s.server.port("in");
+    };
+    r.stop_external = [sides] { sides->reset(); };
+    r.client_json = [=](uint16_t p) {
+      return socks_client_to(R"({"type":"vless","tag":"v","server":"127.0.0.1","server_port":)" +
+                             std::to_string(p) + R"(,"uuid":")" + uuid + R"(","flow":")" + flow +
+                             R"(","tls":{"enabled":true,"server_name":"secret.test",)"
+                             R"("reality":{"enabled":true,"public_key":")" +
+                             public_key + R"(","short_id":"0123abcd"}}})");
+    };
+    v.push_back(std::move(r));
+  }
+}
+
 // add_ssh_row: the ssh outbound against OpenSSH's sshd, started privately
 // (PrivateSshd) when it is installed; the client pins its host key.
 void add_ssh_row(std::vector<Row>& v) {
@@ -196,6 +256,11 @@ void add_ssh_row(std::vector<Row>& v) {
 void add_tuic_rows(std::vector<Row>& v) {
   tls::CertificateRequest req;
   req.name = "tuic.test";
+// add_hysteria2_rows: Hysteria v2 over QUIC (BBR), plain and with
+// Salamander; the client pins the certificate made for this run.
+void add_hysteria2_rows(std::vector<Row>& v) {
+  tls::CertificateRequest req;
+  req.name = "secret.test";
   auto kp = tls::generate_certificate(req);
   if (!kp) return;
   auto pins = tls::leaf_pins_pem(kp->certificate);
@@ -216,6 +281,27 @@ void add_tuic_rows(std::vector<Row>& v) {
              R"(","password":"demo password","tls":{"enabled":true,"server_name":"tuic.test","certificate_sha256":[")" +
              pin + R"("]}})");
        }});
+}
+  auto obfs = [](bool on) {
+    return on ? std::string(R"("obfs":{"type":"salamander","password":"demo obfs"},)") : "";
+  };
+  auto server = [kp, obfs](bool salamander) {
+    return R"({"log":{"level":"error"},"inbounds":[{"type":"hysteria2","tag":"in","listen":"127.0.0.1","listen_port":0,)"
+           R"("users":[{"name":"demo","password":"demo password"}],)" +
+           obfs(salamander) + R"("tls":{"enabled":true,"certificate":")" +
+           json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) +
+           R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+  };
+  auto client = [pin, obfs](uint16_t p, bool salamander) {
+    return socks_client_to(
+        R"({"type":"hysteria2","tag":"h","server":"127.0.0.1","server_port":)" + std::to_string(p) +
+        R"(,"password":"demo password",)" + obfs(salamander) +
+        R"("tls":{"enabled":true,"server_name":"secret.test","certificate_sha256":[")" + pin +
+        R"("]}})");
+  };
+  v.push_back({"hysteria2", server(false), [client](uint16_t p) { return client(p, false); }});
+  v.push_back(
+      {"hysteria2+salamander", server(true), [client](uint16_t p) { return client(p, true); }});
 }
 
 std::vector<Row> rows() {
@@ -246,8 +332,10 @@ std::vector<Row> rows() {
                }});
   add_trojan_rows(v);
   add_vless_rows(v);
+  add_reality_rows(v);
   add_ssh_row(v);
   add_tuic_rows(v);
+  add_hysteria2_rows(v);
   return v;
 }
 

@@ -176,7 +176,7 @@ struct TlsServerOptions {
   TlsRealityServerOptions reality;
 };
 
-enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, tuic };
+enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, tuic, hysteria2 };
 
 struct SocksInboundOptions {
   std::vector<User> users;  // empty = no authentication
@@ -244,6 +244,40 @@ struct TuicInboundOptions {
   bool zero_rtt_handshake = false;  // accept 0-RTT (replayable; docs/protocols/tuic.md)
   Duration heartbeat = std::chrono::seconds(10);  // parsed; a sluice server sends none
   TlsServerOptions tls;                           // required: QUIC's TLS 1.3
+// Hysteria2ObfsOptions is Hysteria v2's "obfs" (docs/protocols/hysteria2.md).
+struct Hysteria2ObfsOptions {
+  std::string type;      // "" (none) or "salamander"
+  std::string password;  // the Salamander PSK (at least 4 bytes)
+};
+
+// Hysteria2User is one account of a hysteria2 inbound: a client
+// authenticates with |password|, or with "name:password" (the official
+// server's userpass form).
+struct Hysteria2User {
+  std::string name;
+  std::string password;
+};
+
+// Hysteria2MasqueradeOptions is what a hysteria2 inbound answers to every
+// HTTP/3 request that is not a successful authentication.
+struct Hysteria2MasqueradeOptions {
+  enum class Type : uint8_t { not_found, string, file };
+  Type type = Type::not_found;                               // not_found: Go's 404 page
+  int status_code = 200;                                     // string
+  std::vector<std::pair<std::string, std::string>> headers;  // string
+  std::string content;                                       // string
+  std::string directory;                                     // file
+};
+
+struct Hysteria2InboundOptions {
+  std::vector<Hysteria2User> users;
+  TlsServerOptions tls;     // required: QUIC's TLS (ALPN h3 unless set)
+  uint32_t up_mbps = 0;     // the server's send limit (Brutal); 0 = none (BBR)
+  uint32_t down_mbps = 0;   // the server's receive limit, sent as hysteria-cc-rx
+  bool ignore_client_bandwidth = false;
+  Hysteria2ObfsOptions obfs;
+  Hysteria2MasqueradeOptions masquerade;
+  bool brutal_debug = false;
 };
 
 struct InboundOptions {
@@ -252,7 +286,7 @@ struct InboundOptions {
   ListenOptions listen;
   // The alternative matches |type| (same order as InboundType).
   std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions,
-               VlessInboundOptions, TuicInboundOptions>
+               VlessInboundOptions, TuicInboundOptions, Hysteria2InboundOptions>
       options;
 };
 
@@ -287,7 +321,7 @@ struct ServerEndpoint {
   uint16_t server_port = 0;
 };
 
-enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless, ssh, tuic };
+enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless, ssh, tuic, hysteria2 };
 
 struct DirectOutboundOptions {};
 struct BlockOutboundOptions {};
@@ -355,6 +389,19 @@ struct TuicOutboundOptions {
   Duration heartbeat = std::chrono::seconds(10);
   Network network;
   TlsClientOptions tls;  // required: QUIC's TLS 1.3
+struct Hysteria2OutboundOptions {
+  ServerEndpoint endpoint;
+  // server_ports: port hopping ranges ("20000:30000" or "443"); empty =
+  // server_port only.
+  std::vector<std::string> server_ports;
+  Duration hop_interval = std::chrono::seconds(30);
+  uint32_t up_mbps = 0;    // send rate (Brutal); 0 = BBR
+  uint32_t down_mbps = 0;  // receive rate announced to the server
+  Hysteria2ObfsOptions obfs;
+  std::string password;
+  Network network;
+  TlsClientOptions tls;  // required: QUIC's TLS (ALPN h3 unless set)
+  bool brutal_debug = false;
 };
 
 struct OutboundOptions {
@@ -364,7 +411,7 @@ struct OutboundOptions {
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
                HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions, SshOutboundOptions,
-               TuicOutboundOptions>
+               TuicOutboundOptions, Hysteria2OutboundOptions>
       options;
 };
 
@@ -414,6 +461,10 @@ Result<OutboundOptions> parse_vless_link(std::string_view link, std::string* why
 // (tuic://UUID:PASSWORD@HOST:PORT?congestion_control=&udp_relay_mode=&alpn=&sni=#NAME)
 // into a tuic outbound, as parse_trojan_link does.
 Result<OutboundOptions> parse_tuic_link(std::string_view link, std::string* why);
+// parse_hysteria2_link turns a hysteria2:// or hy2:// share link
+// (docs/config.md, "Share links") into a hysteria2 outbound, as
+// parse_trojan_link does.
+Result<OutboundOptions> parse_hysteria2_link(std::string_view link, std::string* why);
 
 const char* inbound_type_name(InboundType t) noexcept;
 const char* outbound_type_name(OutboundType t) noexcept;

@@ -250,6 +250,8 @@ const char* inbound_type_name(InboundType t) noexcept {
       return "vless";
     case InboundType::tuic:
       return "tuic";
+    case InboundType::hysteria2:
+      return "hysteria2";
   }
   return "unknown";
 }
@@ -272,6 +274,8 @@ const char* outbound_type_name(OutboundType t) noexcept {
       return "ssh";
     case OutboundType::tuic:
       return "tuic";
+    case OutboundType::hysteria2:
+      return "hysteria2";
   }
   return "unknown";
 }

@@ -51,6 +51,13 @@ constexpr F kProxyUser[] = {"username", "password"};
 constexpr F kTrojanUser[] = {"name", "password"};
 constexpr F kVlessUser[] = {"name", "uuid", "flow"};
 constexpr F kFallback[] = {"server", "server_port"};
+constexpr F kHysteria2Inbound[] = {"users",      "tls",         "up_mbps",
+                                   "down_mbps",  "obfs",        "ignore_client_bandwidth",
+                                   "masquerade", "brutal_debug"};
+constexpr F kHysteria2User[] = {"name", "password"};
+constexpr F kHysteria2Obfs[] = {"type", "password"};
+constexpr F kHysteria2Masquerade[] = {"type",        "directory", "url",    "rewrite_host",
+                                      "status_code", "headers",   "content"};
 
 constexpr F kOutbound[] = {"type", "tag"};
 constexpr F kDial[] = {
@@ -85,6 +92,9 @@ constexpr F kHttpOutbound[] = {"server", "server_port", "username", "password",
                                "path",   "headers",     "tls"};
 constexpr F kTrojanOutbound[] = {"server", "server_port", "password", "network",
                                  "tls",    "multiplex",   "transport"};
+constexpr F kHysteria2Outbound[] = {"server",  "server_port", "server_ports", "hop_interval",
+                                    "up_mbps", "down_mbps",   "obfs",         "password",
+                                    "network", "tls",         "brutal_debug"};
 constexpr F kVlessOutbound[] = {"server", "server_port",     "uuid",
                                 "flow",   "packet_encoding", "network",
                                 "tls",    "multiplex",       "transport"};
@@ -224,6 +234,12 @@ constinit const FieldTable kTrojanOutboundFields{"outbound.trojan", kTrojanOutbo
 constinit const FieldTable kVlessOutboundFields{"outbound.vless", kVlessOutbound};
 constinit const FieldTable kSshOutboundFields{"outbound.ssh", kSshOutbound};
 constinit const FieldTable kTuicOutboundFields{"outbound.tuic", kTuicOutbound};
+constinit const FieldTable kHysteria2InboundFields{"inbound.hysteria2", kHysteria2Inbound};
+constinit const FieldTable kHysteria2UserFields{"inbound.hysteria2.users", kHysteria2User};
+constinit const FieldTable kHysteria2ObfsFields{"hysteria2.obfs", kHysteria2Obfs};
+constinit const FieldTable kHysteria2MasqueradeFields{"inbound.hysteria2.masquerade",
+                                                      kHysteria2Masquerade};
+constinit const FieldTable kHysteria2OutboundFields{"outbound.hysteria2", kHysteria2Outbound};
 constinit const FieldTable kTlsClientFields{"tls.client", kTlsClient};
 constinit const FieldTable kTlsUtlsFields{"tls.client.utls", kTlsUtls};
 constinit const FieldTable kTlsEchClientFields{"tls.client.ech", kTlsEchClient};
@@ -273,6 +289,11 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kTlsRealityClientFields,
       &kTlsRealityServerFields,
       &kTlsRealityHandshakeFields,
+      &kHysteria2InboundFields,
+      &kHysteria2UserFields,
+      &kHysteria2ObfsFields,
+      &kHysteria2MasqueradeFields,
+      &kHysteria2OutboundFields,
   };
   return kAll;
 }

@@ -264,10 +264,16 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
     TuicOutboundOptions o;
     SLUICE_TRY(parse_tuic_outbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "hysteria2") {
+    out->type = OutboundType::hysteria2;
+    r.add_fields(kHysteria2OutboundFields);
+    Hysteria2OutboundOptions o;
+    SLUICE_TRY(parse_hysteria2_outbound(r, &o));
+    out->options = std::move(o);
   } else {
     return ctx.fail(Errc::config_invalid, r.path("type"),
                     "unsupported outbound type \"" + type +
-                        "\" (expected direct, block, socks, http, trojan, vless, ssh or tuic)");
+                        "\" (expected direct, block, socks, http, trojan, vless, ssh, tuic or hysteria2)");
   }
   if (out->type != OutboundType::block) {
     r.add_fields(kDialFields);

@@ -9,6 +9,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "crypto/tls_pem.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
 #include "proto/hysteria2/server.hpp"
 #include "proto/hysteria2/udp_message.hpp"
@@ -17,6 +18,7 @@
 #include "quic/quic_stream.hpp"
 #include "quic/salamander.hpp"
 #include "session/datagram_relay.hpp"
+#include "session/hysteria2_session.hpp"
 #include "session/hysteria2_udp.hpp"
 #include "sluice/cipher.hpp"
 #include "sluice/log.hpp"
@@ -487,6 +489,42 @@ void Hysteria2Inbound::ServerConn::on_closed(quic::Connection& c, Errc e, uint64
 // Hysteria2Inbound
 // ---------------------------------------------------------------------------
 
+Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
+                                                        const ListenOptions& listen,
+                                                        const Hysteria2InboundOptions& o,
+                                                        std::string* why) {
+  Hysteria2InboundConfig c;
+  c.tag = tag;
+  c.listen = listen.listen;
+  c.port = listen.listen_port;
+  c.users = o.users;
+  c.up_bps = uint64_t{o.up_mbps} * 125000;
+  c.down_bps = uint64_t{o.down_mbps} * 125000;
+  c.ignore_client_bandwidth = o.ignore_client_bandwidth;
+  if (o.obfs.type == "salamander") c.obfs_password = o.obfs.password;
+  c.masquerade = o.masquerade;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(listen.udp_timeout);
+  if (ms.count() > 0) c.udp_timeout_ms = static_cast<uint64_t>(ms.count());
+  auto cert =
+      tls::pem_or_path(o.tls.certificate.certificate, o.tls.certificate.certificate_path, why);
+  if (!cert) return cert.error();
+  auto key = tls::pem_or_path(o.tls.certificate.key, o.tls.certificate.key_path, why);
+  if (!key) return key.error();
+  if (cert->empty() || key->empty()) {
+    if (why) *why = "tls: a certificate and its key are required";
+    return Errc::config_invalid;
+  }
+  c.tls.cert_pem = std::move(*cert);
+  c.tls.key_pem = std::move(*key);
+  c.tls.alpn = o.tls.alpn;
+  if (o.tls.ech.enabled) {
+    auto k = tls::pem_or_path(o.tls.ech.key, o.tls.ech.key_path, why);
+    if (!k) return k.error();
+    c.tls.ech_keys_pem = std::move(*k);
+  }
+  return c;
+}
+
 Hysteria2Inbound::Hysteria2Inbound(Engine& e, const Hysteria2InboundConfig& o,
                                    ServerDriverOptions d, Router* r)
     : ServerDriver(e, std::move(d), r), opts_(o), masq_(o.masquerade) {}
@@ -556,6 +594,18 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   in->listener_ = l.get();
   in->add_source(std::move(l));
   return in;
+}
+
+// make_hysteria2_inbound: the definition behind the Instance's weak
+// declaration (hysteria2_factory.hpp).
+Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const InboundOptions& in,
+                                                             Router* router, std::string* why) {
+  auto c = hysteria2_inbound_config(in.tag, in.listen,
+                                    std::get<Hysteria2InboundOptions>(in.options), why);
+  if (!c) return c.error();
+  auto r = Hysteria2Inbound::create(e, *c, router, why);
+  if (!r) return r.error();
+  return std::unique_ptr<ServerDriver>(std::move(*r));
 }
 
 quic::Endpoint& Hysteria2Inbound::endpoint() noexcept { return listener_->endpoint(); }

@@ -48,11 +48,6 @@
 
 namespace sluice {
 
-struct Hysteria2User {
-  std::string name;
-  std::string password;
-};
-
 struct Hysteria2InboundConfig {
   std::string tag;
   std::string listen = "127.0.0.1";
@@ -95,6 +90,18 @@ struct Hysteria2InboundStats {
   uint64_t obfs_dropped = 0;   // packets Salamander refused (socket count at read)
   std::map<std::string, Hysteria2UserStats> users;
 };
+
+// hysteria2_inbound_config converts a config inbound; config_invalid or
+// config_io with |why| for a TLS section it cannot use.
+Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
+                                                        const ListenOptions& listen,
+                                                        const Hysteria2InboundOptions& o,
+                                                        std::string* why);
+
+// make_hysteria2_inbound builds the inbound |in| (type hysteria2) from its
+// config (declared for the Instance in hysteria2_factory.hpp).
+Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const InboundOptions& in,
+                                                             Router* router, std::string* why);
 
 class Hysteria2Inbound final : public ServerDriver {
  public:

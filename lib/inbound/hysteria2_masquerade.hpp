@@ -13,7 +13,7 @@
 //              "..", no hidden escape through the path), "/" and
 //              directories serve index.html; anything else 404
 // A reverse proxy to an http(s) URL is not built: the configuration refuses
-// it with a clear error.
+// it with a clear error. Options: Hysteria2MasqueradeOptions (sluice/config.hpp).
 //
 // Threads: the loop thread.
 #pragma once
@@ -23,17 +23,9 @@
 #include <vector>
 
 #include "quic/h3_stream.hpp"
+#include "sluice/config.hpp"
 
 namespace sluice {
-
-struct Hysteria2MasqueradeOptions {
-  enum class Type : uint8_t { not_found, string, file };
-  Type type = Type::not_found;
-  int status_code = 200;                                     // string
-  std::vector<std::pair<std::string, std::string>> headers;  // string
-  std::string content;                                       // string
-  std::string directory;                                     // file
-};
 
 class Hysteria2Masquerade final : private quic::H3StreamHandler {
  public:

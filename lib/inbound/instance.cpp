@@ -4,6 +4,8 @@
 #include "crypto/tls_context.hpp"
 #include "inbound/loop_check.hpp"
 #include "inbound/tuic_config.hpp"
+#include "inbound/hysteria2_factory.hpp"
+
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
 #include "session/ssh_session.hpp"
@@ -169,6 +171,12 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       if (!s) return fail(s.error(), why);
       return std::move(*s);
     }
+    case OutboundType::hysteria2: {
+      std::string why;
+      auto s = make_hysteria2_session(e, o, &why);
+      if (!s) return fail(s.error(), why);
+      return s;
+    }
   }
   return fail(Errc::not_supported, "unknown outbound type");
 }
@@ -304,6 +312,18 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       inst->quic_inbounds_.push_back(std::move(*qi));
       continue;
     }
+    if (in.type == InboundType::hysteria2) {
+      std::string why;
+      auto hi = make_hysteria2_inbound(e, in, inst->router_.get(), &why);
+      if (!hi) {
+        if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
+        Instance* raw = inst.release();
+        raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+        return hi.error();
+      }
+      inst->quic_inbounds_.push_back(std::move(*hi));
+      continue;
+    }
     ProxyInboundOptions po;
     po.tag = in.tag;
     po.listen = in.listen.listen;
@@ -336,6 +356,7 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       case InboundType::trojan:
       case InboundType::vless:
       case InboundType::tuic:
+      case InboundType::hysteria2:
         break;  // handled above
     }
     if (!listen) continue;  // a proxy inbound loads nothing before it binds

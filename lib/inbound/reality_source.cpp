@@ -249,6 +249,9 @@ class RealitySource::Gate final : net::DialHandler, TlsHandshakeHandler {
       return;
     }
     tls_ = std::move(*t);
+    // One record per read until the protocol server decides (VLESS Vision
+    // must be able to stop at a record boundary); it switches to bulk.
+    tls_->set_one_record_reads(true);
     tls_->start_handshake(this);
   }
 

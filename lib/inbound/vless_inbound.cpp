@@ -15,6 +15,7 @@
 #include "session/vless_stream.hpp"
 #include "session/vless_vision_stream.hpp"
 #include "sluice/log.hpp"
+#include "transport/tls13_transport.hpp"
 #include "transport/tls_transport.hpp"
 
 namespace sluice {
@@ -104,7 +105,8 @@ Result<std::unique_ptr<VlessInbound>> VlessInbound::create_reality(Engine& e,
 }
 
 std::unique_ptr<ServerCore> VlessInbound::make_core(TlsTransport* tls) {
-  const bool tls13 = tls != nullptr && tls->info().version == "TLSv1.3";
+  // REALITY connections are TLS 1.3 on the engine (no TlsTransport here).
+  const bool tls13 = reality_ != nullptr || (tls != nullptr && tls->info().version == "TLSv1.3");
   return std::unique_ptr<ServerCore>(new (std::nothrow) vless::ServerCore(opts_.users, tls13));
 }
 
@@ -195,6 +197,21 @@ Result<std::unique_ptr<Transport>> VlessInbound::wrap_client(std::unique_ptr<Tra
   if (!b) return b.error();
   auto w = vless::encode_response({b->append(vless::kResponseSize), vless::kResponseSize});
   if (!w) return w.error();
+  // REALITY hands the driver its Tls13Transport as the client transport.
+  auto* t13 = reality_ ? dynamic_cast<Tls13Transport*>(t.get()) : nullptr;
+  if (vc.vision() && t13 != nullptr) {
+    std::unique_ptr<Tls13Transport> tl(t13);
+    (void)t.release();
+    Chain in = std::move(*rest);
+    rest->clear();
+    auto v = VisionStream::create(engine(), std::move(tl), VisionStream::Role::server,
+                                  vc.user()->id, std::move(*b), std::move(in), vision_);
+    if (!v) {
+      SLUICE_LOG_INFO("%s: vision: %s", log_prefix().c_str(), errc_message(v.error()));
+      return v.error();
+    }
+    return std::unique_ptr<Transport>(v->release());
+  }
   if (vc.vision()) {
     std::unique_ptr<TlsTransport> tl(tls);  // |t| is |tls|
     (void)t.release();
@@ -209,6 +226,7 @@ Result<std::unique_ptr<Transport>> VlessInbound::wrap_client(std::unique_ptr<Tra
     return std::unique_ptr<Transport>(v->release());
   }
   if (tls) tls->set_one_record_reads(false);  // bulk from here on
+  if (t13) t13->set_one_record_reads(false);
   std::unique_ptr<Transport> s(
       new (std::nothrow) VlessStream(std::move(t), VlessStream::Role::server, std::move(*b)));
   if (!s) return Errc::no_memory;

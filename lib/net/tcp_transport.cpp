@@ -78,10 +78,16 @@ void TcpTransport::set_options(bool nodelay, unsigned keepalive_s) noexcept {
 
 void TcpTransport::set_failure(const char* reason) { reason_ = reason; }
 
-int TcpTransport::splice_fd() const noexcept {
-  if (failed_ || eof_ || shutdown_wanted_ || closer_.closing() || writing_ || !queued_.empty() ||
-      !unread_.empty() || read_buf_.size() != 0)
-    return -1;
+int TcpTransport::splice_read_fd() const noexcept {
+  if (failed_ || eof_ || closer_.closing() || !unread_.empty() || read_buf_.size() != 0) return -1;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  return fd;
+}
+
+int TcpTransport::splice_write_fd(bool queued_ok) const noexcept {
+  if (failed_ || shutdown_wanted_ || closer_.closing()) return -1;
+  if (!queued_ok && (writing_ || !queued_.empty())) return -1;
   uv_os_fd_t fd = -1;
   if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
   return fd;

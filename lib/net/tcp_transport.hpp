@@ -35,11 +35,14 @@ class TcpTransport final : public Transport {
   void set_options(bool nodelay, unsigned keepalive_s) noexcept;
   // set_failure records a reason (e.g. from the dialer) for failure_reason().
   void set_failure(const char* reason);
-  // splice_fd returns the socket's descriptor while the stream's bytes are
-  // exactly the socket's: nothing pushed back or queued, no end-of-stream
-  // seen, not shut down, not failed or closing; -1 otherwise. A Relay then
-  // moves bytes with splice(2) on a dup() of it, reading stopped here.
-  int splice_fd() const noexcept;
+  // splice_read_fd returns the socket's descriptor while what arrives on
+  // the socket is exactly the stream's next bytes (nothing pushed back or
+  // lent to libuv, no end-of-stream seen, not failed or closing), so a
+  // Relay may splice(2) from a dup() of it with reading stopped here; -1
+  // otherwise. splice_write_fd likewise for the sending side: not shut
+  // down, and (unless |queued_ok|) nothing queued.
+  int splice_read_fd() const noexcept;
+  int splice_write_fd(bool queued_ok) const noexcept;
   // count_spliced adds bytes a Relay moved with splice(2) to stats().
   void count_spliced(uint64_t read, uint64_t written) noexcept {
     stats_.bytes_read += read;

@@ -440,7 +440,12 @@ void Connection::write() noexcept {
   bool ok = true;
   // Each batch is at most one send quantum; keep going while ngtcp2 has
   // more to send now (it returns 0 when congestion- or pacing-limited).
-  for (int rounds = 0; more && ok && rounds < 16 && state_ == State::open; ++rounds) {
+  // ngtcp2's pacer moves only at update_pkt_tx_time below, so with a
+  // RateController (which owns pacing: Brutal) one write is one burst of
+  // at most its send quantum, and the timer brings the next at the time
+  // the controller's pacer sets.
+  const int max_rounds = rate_ctl_ ? 1 : 16;
+  for (int rounds = 0; more && ok && rounds < max_rounds && state_ == State::open; ++rounds) {
     ok = write_batch(now, &more);
   }
   in_write_ = false;

@@ -8,6 +8,8 @@
 #include <charconv>
 #include <new>
 
+#include "crypto/tls_ech.hpp"
+#include "crypto/tls_pem.hpp"
 #include "net/closer.hpp"
 #include "net/engine_internal.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
@@ -184,12 +186,14 @@ class Hysteria2Session::Flow final : public DatagramFlow {
     for (auto& [t, p] : q) (void)transmit(t, std::move(p));
   }
   // fail: the connection ended or refused UDP; the handler hears it once.
+  // It leaves the Session's table first, so the Session can fail every
+  // flow by taking the first until none is left, whatever the handlers do.
   void fail(Errc e) noexcept {
+    if (s_) s_->flows_.erase(sid_);
+    s_ = nullptr;
     if (failed_) return;
     failed_ = true;
     queue_.clear();
-    if (s_) s_->flows_.erase(sid_);
-    s_ = nullptr;
     if (h_) h_->on_error(e);
   }
   void receive(const hysteria2::UdpMessage& m, BufferPool& pool) noexcept {
@@ -247,6 +251,64 @@ class Hysteria2Session::Flow final : public DatagramFlow {
 };
 
 // ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+Result<Hysteria2SessionOptions> hysteria2_session_options(const Hysteria2OutboundOptions& o,
+                                                          const DialOptions& dial,
+                                                          std::string* why) {
+  Hysteria2SessionOptions s;
+  if (!o.server_ports.empty()) {
+    if (why) *why = "server_ports: port hopping is not supported yet";
+    return Errc::not_supported;
+  }
+  s.server = o.endpoint.server;
+  s.server_port = o.endpoint.server_port;
+  s.password = o.password;
+  s.up_bps = uint64_t{o.up_mbps} * 125000;  // Mbit/s -> bytes/s, as sing-box
+  s.down_bps = uint64_t{o.down_mbps} * 125000;
+  if (o.obfs.type == "salamander") s.obfs_password = o.obfs.password;
+  s.udp = o.network.udp;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(dial.connect_timeout);
+  if (ms.count() > 0) s.handshake_timeout_ms = static_cast<uint64_t>(ms.count());
+  const TlsClientOptions& t = o.tls;
+  s.tls.server_name = t.server_name.empty() ? o.endpoint.server : t.server_name;
+  s.tls.alpn = t.alpn.empty() ? std::vector<std::string>{"h3"} : t.alpn;
+  s.tls.verify_peer = !t.insecure;
+  s.tls.ca_pem = t.certificate;
+  s.tls.ca_file = t.certificate_path;
+  s.tls.spki_pins_b64 = t.certificate_public_key_sha256;
+  s.tls.cert_pins_hex = t.certificate_sha256;
+  if (t.ech.enabled) {
+    auto text = tls::pem_or_path(t.ech.config, t.ech.config_path, why);
+    if (!text) return text.error();
+    if (text->empty()) {
+      if (why) *why = "tls.ech: no config (ECH configs from DNS are not supported)";
+      return Errc::config_invalid;
+    }
+    std::string w;
+    auto list = tls::ech_config_list_from_text(*text, &w);
+    if (!list) {
+      if (why) *why = "tls.ech.config: " + w;
+      return Errc::config_invalid;
+    }
+    s.tls.ech_config_list = std::move(*list);
+  }
+  return s;
+}
+
+// make_hysteria2_session: the definition behind the Instance's weak
+// declaration (lib/inbound/hysteria2_factory.hpp).
+Result<std::unique_ptr<Session>> make_hysteria2_session(Engine& e, const OutboundOptions& o,
+                                                        std::string* why) {
+  auto ho = hysteria2_session_options(std::get<Hysteria2OutboundOptions>(o.options), o.dial, why);
+  if (!ho) return ho.error();
+  auto s = Hysteria2Session::create(e, o.tag, *ho, why);
+  if (!s) return s.error();
+  return std::unique_ptr<Session>(std::move(*s));
+}
+
+// ---------------------------------------------------------------------------
 // Hysteria2Session
 // ---------------------------------------------------------------------------
 
@@ -286,10 +348,11 @@ Result<std::unique_ptr<Hysteria2Session>> Hysteria2Session::create(Engine& e, st
 
 Hysteria2Session::~Hysteria2Session() {
   dial_ = nullptr;  // cancelled by close(); never deleted here
-  for (auto& [sid, f] : flows_) {
-    (void)sid;
-    f->fail(Errc::closed);
-  }
+  fail_flows(Errc::closed);
+}
+
+void Hysteria2Session::fail_flows(Errc e) noexcept {
+  while (!flows_.empty()) flows_.begin()->second->fail(e);
 }
 
 void Hysteria2Session::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
@@ -445,7 +508,7 @@ void Hysteria2Session::on_headers(quic::H3Stream& s) {
                             "Hysteria server)";
     SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
     fail_waiting(Errc::auth_failed, why);
-    for (auto it = flows_.begin(); it != flows_.end();) (it++)->second->fail(Errc::auth_failed);
+    fail_flows(Errc::auth_failed);
     auth_ = nullptr;
     if (conn_) conn_->close(kH3GeneralProtocolError, "authentication refused");
     return;
@@ -471,12 +534,13 @@ void Hysteria2Session::on_headers(quic::H3Stream& s) {
   next_attempt_ = 0;
   stats_.connections++;
   start_waiting();
-  for (auto it = flows_.begin(); it != flows_.end();) {
-    Flow* f = (it++)->second;
-    if (server_udp_)
+  if (!server_udp_) {
+    fail_flows(Errc::not_supported);
+  } else {
+    for (auto& [sid, f] : flows_) {  // sends only: no handler runs
+      (void)sid;
       f->ready();
-    else
-      f->fail(Errc::not_supported);
+    }
   }
 }
 
@@ -510,9 +574,12 @@ void Hysteria2Session::start_waiting() noexcept {
 }
 
 void Hysteria2Session::fail_waiting(Errc e, const std::string& why) noexcept {
-  std::vector<Open*> w;
-  w.swap(waiting_);
-  for (Open* o : w) o->answer(e, why);
+  // One at a time: a handler may cancel other opens, which leave waiting_.
+  while (!waiting_.empty()) {
+    Open* o = waiting_.back();
+    waiting_.pop_back();
+    o->answer(e, why);
+  }
 }
 
 void Hysteria2Session::lost(Errc e, const std::string& why) noexcept {
@@ -524,7 +591,7 @@ void Hysteria2Session::lost(Errc e, const std::string& why) noexcept {
   state_ = State::idle;
   SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
   fail_waiting(e, why);
-  for (auto it = flows_.begin(); it != flows_.end();) (it++)->second->fail(e);
+  fail_flows(e);
 }
 
 void Hysteria2Session::on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) {
@@ -612,7 +679,7 @@ void Hysteria2Session::close(CloseCallback cb, void* user) noexcept {
   const char* why = net::closing_all(engine()) ? "engine stopping" : "outbound closing";
   waiting_.clear();
   pending_.fail_all(Errc::canceled, why);
-  for (auto it = flows_.begin(); it != flows_.end();) (it++)->second->fail(Errc::canceled);
+  fail_flows(Errc::canceled);
   if (dial_) {
     dial_->cancel();
     dial_ = nullptr;

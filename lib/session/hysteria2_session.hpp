@@ -48,6 +48,7 @@
 #include "quic/quic_dial.hpp"
 #include "quic/quic_tls.hpp"
 #include "session/client_connect.hpp"
+#include "sluice/config.hpp"
 #include "sluice/session.hpp"
 
 namespace sluice {
@@ -69,6 +70,19 @@ struct Hysteria2SessionOptions {
   uint64_t handshake_timeout_ms = 10000;  // the QUIC handshake and the auth round trip
   size_t udp_queue = 64;                  // datagrams a flow keeps until the connection is ready
 };
+
+// hysteria2_session_options converts a config outbound (sing-box fields;
+// |dial| for the handshake timeout) into session options; config_invalid
+// or config_io with |why| for a TLS section it cannot use.
+Result<Hysteria2SessionOptions> hysteria2_session_options(const Hysteria2OutboundOptions& o,
+                                                          const DialOptions& dial,
+                                                          std::string* why);
+
+// make_hysteria2_session builds a hysteria2 outbound from its config (the
+// Instance reaches it through a weak declaration: see
+// lib/inbound/hysteria2_factory.hpp for why).
+Result<std::unique_ptr<Session>> make_hysteria2_session(Engine& e, const OutboundOptions& o,
+                                                        std::string* why);
 
 struct Hysteria2SessionStats {
   uint64_t dials = 0;
@@ -117,6 +131,7 @@ class Hysteria2Session final : public Session,
   void connect() noexcept;
   void start_waiting() noexcept;
   void fail_waiting(Errc e, const std::string& why) noexcept;
+  void fail_flows(Errc e) noexcept;                    // every flow fails (its handler hears e)
   void lost(Errc e, const std::string& why) noexcept;  // the connection is gone
   void retire_endpoint() noexcept;
   void maybe_closed() noexcept;

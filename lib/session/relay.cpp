@@ -2,6 +2,7 @@
 #include "session/relay.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "net/engine_internal.hpp"
 #include "net/tcp_transport.hpp"
 #include "net/uv_error.hpp"
+#include "session/vless_vision_stream.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
@@ -23,12 +25,14 @@ namespace {
 struct PipeFds {
   int r = -1;
   int w = -1;
+  size_t cap = 0;  // capacity in bytes (F_GETPIPE_SZ)
 };
 
-// kIdlePipes pipe pairs are kept for the next relays of the loop thread
-// (creating one costs pipe2 + fcntl, closing two closes); kMaxPipes bounds
-// the pairs in use on the thread (two descriptors each): past it relays copy.
-constexpr size_t kIdlePipes = 16;
+// A spliced direction holds a pipe only while bytes are in it; kIdlePipes
+// empty pairs are kept for the loop thread's relays (creating one costs
+// pipe2 + two fcntl, closing two closes); kMaxPipes bounds the pairs on the
+// thread (two descriptors each): past it a direction goes back to copying.
+constexpr size_t kIdlePipes = 32;
 constexpr size_t kMaxPipes = 1024;
 
 struct PipeCache {
@@ -50,17 +54,19 @@ std::atomic<bool> g_refuse_for_test{false};
 bool get_pipe(PipeFds* out, size_t size) noexcept {
   if (g_pipes.idle_count > 0) {
     *out = g_pipes.idle[--g_pipes.idle_count];
-  } else {
-    if (g_pipes.live >= kMaxPipes) return false;
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
-    out->r = fds[0];
-    out->w = fds[1];
-    ++g_pipes.live;
+    return true;
   }
+  if (g_pipes.live >= kMaxPipes) return false;
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+  out->r = fds[0];
+  out->w = fds[1];
+  ++g_pipes.live;
   // Best effort: unprivileged processes may grow a pipe up to
   // /proc/sys/fs/pipe-max-size (1 MiB by default).
   (void)::fcntl(out->w, F_SETPIPE_SZ, static_cast<int>(size));
+  const int cap = ::fcntl(out->w, F_GETPIPE_SZ);
+  out->cap = cap > 0 ? static_cast<size_t>(cap) : 65536;
   return true;
 }
 
@@ -78,15 +84,17 @@ void put_pipe(PipeFds p, bool empty) noexcept {
 
 }  // namespace
 
-// Splice is the state of a spliced relay: per side a dup() of its socket
-// polled by the relay (the transport's own handle stays, reading stopped),
-// per direction a pipe and the bytes in it.
+// Splice is the state of a relay with one or both directions spliced: per
+// side a dup() of its socket polled by the relay (the transport keeps its
+// own handle; its reading stops while its direction is spliced), per
+// direction a pipe and the bytes in it.
 struct Relay::Splice {
   int fd[2] = {-1, -1};  // dup()s of side i's socket
   uv_poll_t poll[2];
   bool poll_init[2] = {false, false};
   int events[2] = {0, 0};
-  PipeFds pipe[2];  // pipe[i] carries side i -> side 1-i
+  bool active[2] = {false, false};  // direction i (side i -> side 1-i) is spliced
+  PipeFds pipe[2];                  // pipe[i] carries direction i
   size_t cap[2] = {0, 0};
   size_t queued[2] = {0, 0};      // bytes in pipe[i]
   bool shut[2] = {false, false};  // side i's write side was shut down
@@ -128,9 +136,21 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
     s.t->set_write_watermarks(o.low_watermark, o.high_watermark);
     s.t->set_handler(&s);
   }
-  if (o.splice && r->start_splice()) return r;
+  if (o.splice) {
+    // Raw TCP on both sides (or a VLESS Vision stream, which may turn raw
+    // later): splice what can be spliced now, and look again as data passes.
+    bool may[2];
+    for (int i = 0; i < 2; ++i) {
+      Transport* t = r->side_[i].t.get();
+      may[i] = dynamic_cast<net::TcpTransport*>(t) != nullptr ||
+               dynamic_cast<VisionStream*>(t) != nullptr;
+    }
+    r->may_splice_ = may[0] && may[1];
+    r->maybe_splice();
+  }
   for (auto& s : r->side_) {
     if (r->finishing_) break;
+    if (r->reads_spliced(s.idx)) continue;
     s.t->read_start();
   }
   return r;
@@ -138,47 +158,128 @@ Relay* Relay::start(Engine& e, std::unique_ptr<Transport> a, std::unique_ptr<Tra
 
 // start_splice switches to splice(2) when both sides are raw TCP sockets
 // with nothing buffered; false (nothing changed) otherwise.
-bool Relay::start_splice() noexcept {
-  net::TcpTransport* tcp[2];
-  for (int i = 0; i < 2; ++i) {
-    tcp[i] = dynamic_cast<net::TcpTransport*>(side_[i].t.get());
-    if (tcp[i] == nullptr || tcp[i]->splice_fd() < 0) return false;
+// read_fd / write_fd: side |side|'s socket when its receive (send) path is
+// raw TCP with nothing held above the socket, else -1. |queued_ok|: bytes
+// queued for the socket do not count (the caller waits for them).
+int Relay::read_fd(int side, net::TcpTransport** tcp) const noexcept {
+  Transport* t = side_[side].t.get();
+  if (auto* raw = dynamic_cast<net::TcpTransport*>(t)) {
+    *tcp = raw;
+    return raw->splice_read_fd();
   }
-  auto sp = std::unique_ptr<Splice>(new (std::nothrow) Splice);
-  if (!sp) return false;
-  const size_t want = std::min<size_t>(opts_.high_watermark, 1u << 20);
-  for (int i = 0; i < 2; ++i) {
-    sp->tcp[i] = tcp[i];
-    sp->fd[i] = ::fcntl(tcp[i]->splice_fd(), F_DUPFD_CLOEXEC, 0);
-    if (sp->fd[i] < 0 || !get_pipe(&sp->pipe[i], want)) return false;
-    const int cap = ::fcntl(sp->pipe[i].w, F_GETPIPE_SZ);
-    sp->cap[i] = cap > 0 ? static_cast<size_t>(cap) : 65536;
+  if (auto* vision = dynamic_cast<VisionStream*>(t)) {
+    *tcp = static_cast<net::TcpTransport*>(vision->inner());
+    return vision->splice_read_fd();
   }
-  // Probe: the kernel refuses splice on sockets that cannot do it with
-  // EINVAL before it looks for data, so a refusal moves no byte.
-  for (int i = 0; i < 2; ++i) {
-    const ssize_t n = g_refuse_for_test.load(std::memory_order_relaxed)
-                          ? (errno = EINVAL, -1)
-                          : ::splice(sp->fd[i], nullptr, sp->pipe[i].w, nullptr, 0,
-                                     SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-      SLUICE_LOG_DEBUG("relay: splice refused (%s); copying", std::strerror(errno));
+  return -1;
+}
+
+int Relay::write_fd(int side, bool queued_ok) const noexcept {
+  Transport* t = side_[side].t.get();
+  if (auto* raw = dynamic_cast<net::TcpTransport*>(t)) return raw->splice_write_fd(queued_ok);
+  if (auto* vision = dynamic_cast<VisionStream*>(t)) return vision->splice_write_fd(queued_ok);
+  return -1;
+}
+
+bool Relay::splice_active(int d) const noexcept { return splice_ && splice_->active[d]; }
+
+bool Relay::reads_spliced(int side) const noexcept {
+  return (splice_ && splice_->active[side]) || draining_[side];
+}
+
+// maybe_splice splices each direction whose source reads raw TCP and whose
+// destination writes raw TCP. While bytes are still queued for the
+// destination, it stops reading the source and switches once they drained
+// (on_drained calls it again).
+void Relay::maybe_splice() noexcept {
+  for (int d = 0; d < 2 && may_splice_ && !finishing_; ++d) {
+    if ((splice_ && splice_->active[d]) || side_[d].eof) continue;
+    net::TcpTransport* tcp;
+    if (read_fd(d, &tcp) < 0 || write_fd(1 - d, true) < 0) continue;
+    if (side_[1 - d].t->write_buffered() > 0) {
+      if (!draining_[d]) {
+        draining_[d] = true;
+        side_[d].t->read_stop();
+      }
+      continue;
+    }
+    const bool was_draining = draining_[d];
+    draining_[d] = false;
+    if (start_splice(d)) continue;
+    if (finishing_) return;
+    // Refused, or no pipe: this relay copies from now on.
+    may_splice_ = false;
+    if (was_draining && !side_[d].paused && !side_[d].eof) side_[d].t->read_start();
+  }
+  if (splice_ && splice_->active[0] && splice_->active[1]) may_splice_ = false;
+}
+
+// start_splice splices direction |d| (side d -> side 1-d); false, nothing
+// changed and no byte moved, if it cannot.
+bool Relay::start_splice(int d) noexcept {
+  if (!splice_) {
+    auto sp = std::unique_ptr<Splice>(new (std::nothrow) Splice);
+    if (!sp) return false;
+    for (int i = 0; i < 2; ++i) {
+      net::TcpTransport* tcp = nullptr;
+      const int rfd = read_fd(i, &tcp);
+      const int fd = i == d ? rfd : write_fd(i, true);
+      if (fd < 0 || tcp == nullptr) return false;
+      sp->tcp[i] = tcp;
+      sp->fd[i] = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+      if (sp->fd[i] < 0) return false;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (uv_poll_init_socket(engine().loop(), &sp->poll[i], sp->fd[i]) != 0) {
+        // A handle already initialised closes through the loop at finish().
+        if (i > 0) splice_ = std::move(sp);
+        return false;
+      }
+      sp->poll[i].data = this;
+      sp->poll_init[i] = true;
+    }
+    splice_ = std::move(sp);
+  }
+  Splice& sp = *splice_;
+  if (!get_pipe(&sp.pipe[d], pipe_size())) return false;
+  // What a direction buffers: at most its pipe, and at most the high mark.
+  sp.cap[d] = std::min(sp.pipe[d].cap, opts_.high_watermark);
+  // Probe with a real splice (a zero-length one returns 0 before any
+  // check): the kernel refuses a socket that cannot splice with EINVAL
+  // before it moves a byte. What the probe moved waits in the pipe.
+  const ssize_t n = g_refuse_for_test.load(std::memory_order_relaxed)
+                        ? (errno = EINVAL, -1)
+                        : ::splice(sp.fd[d], nullptr, sp.pipe[d].w, nullptr, sp.cap[d],
+                                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    const int err = errno;
+    put_pipe(sp.pipe[d], true);
+    sp.pipe[d] = PipeFds{};
+    if (err == EINVAL || err == ENOSYS) {
+      SLUICE_LOG_DEBUG("relay: splice refused (%s); copying", std::strerror(err));
       return false;
     }
+    splice_fail(d, err, "read");
+    return false;
   }
-  for (int i = 0; i < 2; ++i) side_[i].t->read_stop();
-  splice_ = std::move(sp);
-  for (int i = 0; i < 2; ++i) {
-    const int rc = uv_poll_init_socket(engine().loop(), &splice_->poll[i], splice_->fd[i]);
-    if (rc != 0) {
-      splice_fail(i, -rc, "poll");  // closes what was initialised
-      return true;
-    }
-    splice_->poll[i].data = this;
-    splice_->poll_init[i] = true;
+  side_[d].t->read_stop();
+  sp.active[d] = true;
+  if (n > 0) {
+    sp.queued[d] = static_cast<size_t>(n);
+    sp.tcp[d]->count_spliced(static_cast<uint64_t>(n), 0);
+  } else if (n == 0) {
+    side_[d].eof = true;
+  }
+  if (sp.queued[d] == 0) {  // an idle direction holds no pipe
+    put_pipe(sp.pipe[d], true);
+    sp.pipe[d] = PipeFds{};
   }
   splice_pump();
   return true;
+}
+
+size_t Relay::pipe_size() const noexcept {
+  return std::min<size_t>(opts_.high_watermark, 1u << 20);
 }
 
 void Relay::splice_fail(int side, int err, const char* what) noexcept {
@@ -196,8 +297,19 @@ void Relay::splice_pump() noexcept {
   for (int round = 0; round < 64 && !finishing_; ++round) {
     bool moved = false;
     for (int d = 0; d < 2 && !finishing_; ++d) {
+      if (!sp.active[d]) continue;
       Side& src = side_[d];
       const int dst = 1 - d;
+      if (!src.eof && sp.queued[d] < sp.cap[d] && sp.pipe[d].r < 0 &&
+          !get_pipe(&sp.pipe[d], pipe_size())) {
+        // No pipe to be had on this thread: this direction copies again
+        // (its pipe is empty, so nothing is in flight).
+        sp.active[d] = false;
+        may_splice_ = false;
+        if (!src.paused) src.t->read_start();
+        if (finishing_) return;
+        continue;
+      }
       if (!src.eof && sp.queued[d] < sp.cap[d]) {
         const ssize_t n = ::splice(sp.fd[d], nullptr, sp.pipe[d].w, nullptr,
                                    sp.cap[d] - sp.queued[d], SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
@@ -206,6 +318,15 @@ void Relay::splice_pump() noexcept {
           sp.tcp[d]->count_spliced(static_cast<uint64_t>(n), 0);
           moved = true;
         } else if (n == 0) {
+          // splice(2) on a TCP socket reports end-of-stream for a reset
+          // too (the kernel checks "done" before the socket error), so ask
+          // for the pending error: a reset is passed on as a reset.
+          int soerr = 0;
+          socklen_t len = sizeof soerr;
+          if (::getsockopt(sp.fd[d], SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) {
+            splice_fail(d, soerr, "read");
+            return;
+          }
           src.eof = true;
           moved = true;
         } else if (errno != EAGAIN && errno != EINTR) {
@@ -233,6 +354,10 @@ void Relay::splice_pump() noexcept {
           return;
         }
       }
+      if (sp.queued[d] == 0 && sp.pipe[d].r >= 0) {  // back to the cache while idle
+        put_pipe(sp.pipe[d], true);
+        sp.pipe[d] = PipeFds{};
+      }
       if (src.eof && sp.queued[d] == 0 && !sp.shut[dst]) {
         sp.shut[dst] = true;
         Status st = side_[dst].t->shutdown();
@@ -245,6 +370,7 @@ void Relay::splice_pump() noexcept {
     if (!moved) break;
   }
   if (finishing_) return;
+  // A spliced direction's end-of-stream: the copying path may be done too.
   maybe_done();
   if (!finishing_) splice_arm();
 }
@@ -255,8 +381,8 @@ void Relay::splice_arm() noexcept {
   Splice& sp = *splice_;
   for (int i = 0; i < 2; ++i) {
     int ev = 0;
-    if (!side_[i].eof && sp.queued[i] < sp.cap[i]) ev |= UV_READABLE;
-    if (sp.queued[1 - i] > 0) ev |= UV_WRITABLE;
+    if (sp.active[i] && !side_[i].eof && sp.queued[i] < sp.cap[i]) ev |= UV_READABLE;
+    if (sp.active[1 - i] && sp.queued[1 - i] > 0) ev |= UV_WRITABLE;
     if (ev == sp.events[i]) continue;
     sp.events[i] = ev;
     if (ev == 0) {
@@ -293,7 +419,11 @@ void Relay::Side::on_data(Slice&& data) {
     net::count_bytes(r->engine(), 0, n);
   }
   Status st = other.t->write(std::move(data));
-  if (!st) r->finish(st.error(), 1 - idx);
+  if (!st) {
+    r->finish(st.error(), 1 - idx);
+    return;
+  }
+  r->maybe_splice();
 }
 
 // Several Slices of one read (TLS records) go out in one write: one socket
@@ -311,7 +441,11 @@ void Relay::Side::on_data_chain(Chain&& data) {
     net::count_bytes(r->engine(), 0, n);
   }
   Status st = other.t->write(std::move(data));
-  if (!st) r->finish(st.error(), 1 - idx);
+  if (!st) {
+    r->finish(st.error(), 1 - idx);
+    return;
+  }
+  r->maybe_splice();
 }
 
 void Relay::Side::on_eof() {
@@ -338,11 +472,14 @@ void Relay::Side::on_write_low() {
   Side& other = relay->side_[1 - idx];
   if (other.paused) {
     other.paused = false;
-    if (!other.eof) other.t->read_start();
+    if (!other.eof && !relay->reads_spliced(other.idx)) other.t->read_start();
   }
 }
 
-void Relay::Side::on_drained() { relay->maybe_done(); }
+void Relay::Side::on_drained() {
+  relay->maybe_done();
+  relay->maybe_splice();
+}
 
 void Relay::maybe_done() noexcept {
   if (finishing_) return;

@@ -8,14 +8,17 @@
 // queues are empty, or on any error, or after idle_timeout_ms without
 // traffic, the relay closes both sides and frees itself.
 //
-// Splice: when both sides are plain TCP sockets with nothing buffered
-// (SOCKS5 / HTTP / mixed inbound -> direct), the relay stops their reads and
-// moves bytes with splice(2), socket -> pipe -> socket, one pipe per
-// direction, so no byte enters user space. Half-close, the byte counters,
-// the idle timeout and the end-of-relay rules are the same; what a direction
-// buffers is what its pipe holds (at most the high watermark). Pipes come
-// from a small cache per loop thread and are bounded in number; without one,
-// or when the kernel refuses splice on these sockets (EINVAL), the relay
+// Splice: a direction whose source reads a raw TCP socket and whose
+// destination writes one, with nothing buffered between (SOCKS5 / HTTP /
+// mixed inbound -> direct; a VLESS Vision stream's direction once it
+// switched to direct copy, looked for again as data passes), moves with
+// splice(2), socket -> pipe -> socket, so no byte enters user space; the
+// source's reads stop. Half-close, the byte counters, the idle timeout and
+// the end-of-relay rules are the same; what a direction buffers is what its
+// pipe holds (at most the high watermark). A direction holds a pipe only
+// while bytes are in it, taken from and given back to a small cache per
+// loop thread; pipes are bounded in number per thread, and without one, or
+// when the kernel refuses splice on these sockets (EINVAL), the relay
 // copies as above.
 //
 // Time is the Engine's clock (Engine::now_ms), and the idle timeout a
@@ -34,6 +37,9 @@
 #include "sluice/transport.hpp"
 
 namespace sluice {
+namespace net {
+class TcpTransport;
+}
 
 struct RelayOptions {
   uint64_t idle_timeout_ms = 300000;
@@ -69,7 +75,11 @@ class Relay final : public EngineObject {
   void detach_observer() noexcept { observer_ = nullptr; }
   const RelayResult& result() const noexcept { return result_; }
   // splicing: bytes move with splice(2) (see the file comment).
-  bool splicing() const noexcept { return splice_ != nullptr; }
+  bool splicing() const noexcept {
+    return splice_ != nullptr && (splice_active(0) || splice_active(1));
+  }
+  // splice_active: direction |d| (side d -> side 1-d) moves with splice(2).
+  bool splice_active(int d) const noexcept;
   // refuse_splice_for_test: relays started from now on (any thread) behave
   // as if the kernel refused splice(2) (the fallback path).
   static void refuse_splice_for_test(bool on) noexcept;
@@ -99,7 +109,12 @@ class Relay final : public EngineObject {
   void maybe_done() noexcept;
   static void on_idle_timer(void* self);
   struct Splice;  // relay.cpp
-  bool start_splice() noexcept;
+  bool start_splice(int d) noexcept;
+  int read_fd(int side, net::TcpTransport** tcp) const noexcept;
+  int write_fd(int side, bool queued_ok) const noexcept;
+  bool reads_spliced(int side) const noexcept;
+  size_t pipe_size() const noexcept;
+  void maybe_splice() noexcept;
   void splice_pump() noexcept;
   void splice_arm() noexcept;
   void splice_fail(int side, int err, const char* what) noexcept;
@@ -111,8 +126,11 @@ class Relay final : public EngineObject {
   RelayObserver* observer_ = nullptr;
   RelayResult result_;
   bool finishing_ = false;
-  net::Closer closer_;              // both transports; its callback deletes the relay
-  std::unique_ptr<Splice> splice_;  // set while splicing
+  net::Closer closer_;                 // both transports; its callback deletes the relay
+  std::unique_ptr<Splice> splice_;     // set while splicing
+  bool may_splice_ = false;            // both sides may become raw TCP later (VLESS Vision)
+  bool draining_[2] = {false, false};  // side i's reads stopped until the other side's queue
+                                       // drains, then direction i is spliced
 };
 
 }  // namespace sluice

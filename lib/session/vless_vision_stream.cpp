@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "net/tcp_transport.hpp"
 #include "proto/vless/header.hpp"
 #include "sluice/log.hpp"
 
@@ -55,7 +56,13 @@ class LibsslTls final : public VisionTls {
       : engine_(e), t_(std::move(t)), c_(t_->connection()) {}
   Status feed(Slice&& raw) noexcept override { return c_.feed(std::move(raw)); }
   void feed_eof() noexcept override { c_.feed_eof(); }
-  Status write(std::span<const uint8_t> plain) noexcept override { return c_.write(plain); }
+  Status write(Chain&& plain) noexcept override {
+    while (!plain.empty()) {
+      Slice s = plain.pop_front();
+      SLUICE_TRY(c_.write(s.span()));
+    }
+    return {};
+  }
   Status send_close_notify() noexcept override { return c_.send_close_notify(); }
   bool has_output() const noexcept override { return c_.has_output(); }
   Chain take_output() noexcept override { return c_.take_output(); }
@@ -89,7 +96,7 @@ class EngineTls final : public VisionTls {
       : t_(std::move(t)), r_(*t_->records()) {}
   Status feed(Slice&& raw) noexcept override { return r_.feed(std::move(raw)); }
   void feed_eof() noexcept override { r_.feed_eof(); }
-  Status write(std::span<const uint8_t> plain) noexcept override { return r_.write(plain); }
+  Status write(Chain&& plain) noexcept override { return r_.write(std::move(plain)); }
   Status send_close_notify() noexcept override { return r_.send_close_notify(); }
   bool has_output() const noexcept override { return r_.has_output(); }
   Chain take_output() noexcept override { return r_.take_output(); }
@@ -203,10 +210,7 @@ Status VisionStream::start(Slice&& first, Chain&& received, Chain&& plaintext,
 // --- writing ---------------------------------------------------------------
 
 Status VisionStream::send_tls(Chain&& plain) noexcept {
-  while (!plain.empty()) {
-    Slice s = plain.pop_front();
-    SLUICE_TRY(conn_->write(s.span()));
-  }
+  SLUICE_TRY(conn_->write(std::move(plain)));
   if (!conn_->has_output()) return {};
   return inner_->write(conn_->take_output());
 }
@@ -460,6 +464,18 @@ void VisionStream::switch_read_to_direct() noexcept {
   // precedes both.
   (void)pending_.append(conn_->take_pending_plaintext());
   (void)pending_.append(conn_->take_raw_unconsumed());
+}
+
+int VisionStream::splice_read_fd() const noexcept {
+  if (!read_raw_ || !pending_.empty() || tcp_eof_ || failed_ || closing_) return -1;
+  const auto* tcp = dynamic_cast<const net::TcpTransport*>(inner_.get());
+  return tcp != nullptr ? tcp->splice_read_fd() : -1;
+}
+
+int VisionStream::splice_write_fd(bool queued_ok) const noexcept {
+  if (!write_raw_ || !held_.empty() || !prefix_.empty() || failed_ || closing_) return -1;
+  const auto* tcp = dynamic_cast<const net::TcpTransport*>(inner_.get());
+  return tcp != nullptr ? tcp->splice_write_fd(queued_ok) : -1;
 }
 
 }  // namespace sluice

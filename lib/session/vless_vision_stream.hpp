@@ -69,7 +69,8 @@ class VisionTls {
   virtual ~VisionTls() = default;
   virtual Status feed(Slice&& raw) noexcept = 0;
   virtual void feed_eof() noexcept = 0;
-  virtual Status write(std::span<const uint8_t> plain) noexcept = 0;
+  // write seals |plain| (in place where the record layer can).
+  virtual Status write(Chain&& plain) noexcept = 0;
   virtual Status send_close_notify() noexcept = 0;
   virtual bool has_output() const noexcept = 0;
   virtual Chain take_output() noexcept = 0;
@@ -102,6 +103,12 @@ class VisionStream final : public ForwardingTransport {
 
   bool direct_read() const noexcept { return read_raw_; }
   bool direct_write() const noexcept { return write_raw_; }
+  // splice_read_fd / splice_write_fd: once that direction switched to
+  // direct copy and nothing of it is held here, the TCP socket's descriptor
+  // (net::TcpTransport::splice_read_fd / splice_write_fd), so a Relay may
+  // move that direction's bytes with splice(2); -1 otherwise.
+  int splice_read_fd() const noexcept;
+  int splice_write_fd(bool queued_ok) const noexcept;
 
   // The TCP connection under the TLS layer is the ForwardingTransport's
   // inner transport: watermarks, stats and close go to it unchanged.

@@ -66,6 +66,13 @@ bool sealable_in_place(const Slice& s, size_t padding) {
          s.headroom() >= tls13::kRecordHeaderLen && s.tailroom() >= tls13::kSealOverhead + padding;
 }
 
+// sealable_without_copy: |s| becomes records in place or straight out of
+// itself (Tls13Records::write).
+bool sealable_without_copy(const Slice& s) {
+  return sealable_in_place(s, 0) ||
+         (s.unique() && (s.size() > tls13::kMaxPlaintext || s.tailroom() >= 1));
+}
+
 Result<Chain> copy_to_chain(BufferPool& pool, std::span<const uint8_t> bytes) {
   Chain c;
   while (!bytes.empty()) {
@@ -317,7 +324,7 @@ Status Tls13Records::write(Chain&& plain) noexcept {
     // into a record of up to 2^14 bytes, up to the next Slice that can.
     size_t n = 0;
     for (size_t i = 0; i < plain.count() && n < tls13::kMaxPlaintext; ++i) {
-      if (i > 0 && sealable_in_place(plain[i], 0) && plain[i].size() >= 4096) break;
+      if (i > 0 && plain[i].size() >= 4096 && sealable_without_copy(plain[i])) break;
       n += plain[i].size();
     }
     n = std::min(n, tls13::kMaxPlaintext);
@@ -661,6 +668,21 @@ void Tls13Transport::process_reads() noexcept {
       break;
     }
     if (r->empty()) break;
+    if (!one_record_ && handler_ && records_->pending_plaintext() > 0 &&
+        handler_->wants_data_chain()) {
+      // Every record opened from this read in one call (a Relay writes
+      // them with one socket write).
+      Chain c;
+      Status cs = c.push_back(std::move(*r));
+      if (cs) cs = c.append(records_->take_pending_plaintext());
+      if (!cs) {
+        fail(cs.error(), "out of memory");
+        break;
+      }
+      stats_.bytes_read += c.size();
+      handler_->on_data_chain(std::move(c));
+      continue;
+    }
     stats_.bytes_read += r->size();
     if (handler_) handler_->on_data(std::move(*r));
   }

@@ -12,8 +12,9 @@
 //   read:  inner on_data -> raw Chain -> each whole record opened IN PLACE
 //          (header, inner type and tag trimmed off the Slice) -> on_data.
 //          Every whole record of a uniquely held read buffer is opened in
-//          one pass, then handed on one record per on_data (the Slices
-//          share the read chunk: no copy). A record split across two reads,
+//          one pass, then handed on in one on_data_chain to an owner that
+//          takes Chains, else one record per on_data (the Slices share the
+//          read chunk: no copy). A record split across two reads,
 //          or held in a buffer someone else also references, is first
 //          gathered into one pool chunk (the only copy, bounded by one
 //          record per read).
@@ -49,7 +50,10 @@
 // completes the engine's traffic keys move into the record layer and the
 // engine is freed (its handshake state is most of a connection's memory):
 // client_engine() / server_engine() are null from the handshake handler on;
-// info() keeps the negotiated facts, records() the record layer.
+// info() keeps the negotiated facts, records() the record layer. The
+// record layer seals application data itself, so a ServerConfig's
+// first_app_record_length is applied by calling
+// records()->pad_first_record() in the handshake handler.
 //
 // Leaving TLS mid-stream (VLESS Vision): with one-record reads, a handler can
 // stop at any record boundary by calling read_stop() inside on_data; then

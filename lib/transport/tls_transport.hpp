@@ -6,8 +6,8 @@
 // The TLS state machine is tls::TlsConnection (lib/crypto, sans I/O); this
 // class moves bytes between it and the inner Transport on the loop:
 //
-//   inner on_data -> feed -> handshake / read one record at a time -> on_data
-//   write(plain)  -> encrypt into pool chunks -> inner write
+//   inner on_data -> feed -> handshake / open records (in place) -> on_data
+//   write(plain)  -> seal records (in place where the chunk allows) -> inner write
 //
 // The handshake starts with start_handshake(); its handler hears the result
 // exactly once (unless close() comes first). Writes made before that are
@@ -18,14 +18,23 @@
 // shuts the inner transport's write side; the peer's close_notify (or a raw
 // end-of-stream without one, which many peers do) arrives as on_eof.
 //
-// Reads. By default one on_data carries the plaintext of every complete
-// record received so far (up to 64 KiB): for bulk transfers that is one
-// owner write per inner read rather than one per 16 KiB record (about 10%
-// less CPU and 20-30% more throughput for a Trojan tunnel,
-// docs/perf/tunnel.md). set_one_record_reads(true) makes one on_data carry
-// exactly one record's plaintext, so an owner can stop at any record
-// boundary (VLESS Vision must: what follows its switch point may not be TLS
-// at all, so it must not be opened).
+// Reads. On TLS 1.3 the records are opened in place (tls::TlsConnection's
+// in-place path): each record's plaintext is a Slice of the chunk the socket
+// read landed in. By default the records of the reads so far (at most
+// kReadBatch) go up together: in one on_data_chain to an owner that takes
+// Chains (a Relay writes them with one socket write), else one on_data per
+// record. Coalescing them into one buffer, as the TLS 1.2 path still does
+// (read_coalesced: every complete record received so far into one 64 KiB
+// pool chunk), would cost a copy. One on_data per socket read rather than
+// per 16 KiB record was worth about 10% CPU and 20-30% throughput for a
+// Trojan tunnel (docs/perf/tunnel.md). set_one_record_reads(true) makes one
+// on_data carry exactly one record's plaintext, so an owner can stop at any
+// record boundary (VLESS Vision must: what follows its switch point may not
+// be TLS at all, so it must not be opened).
+//
+// Writes. An owner's Slices are sealed where they lie when their chunk is
+// theirs alone (the last record of each Slice in place, the ones before it
+// into one output chunk), and go to the inner transport in one write.
 //
 // Leaving TLS mid-stream (VLESS Vision): with reading stopped, detach()
 // returns the inner transport, the decrypted-but-unread plaintext and the

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +39,7 @@
 #include "proto/tls13/server.hpp"
 #include "support.hpp"
 #include "support/peer_process.hpp"
+#include "tls_support.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
@@ -103,38 +106,53 @@ struct RealityRig {
   Target target;
   std::unique_ptr<Engine> servers;
   std::unique_ptr<TestServer> echo;
+  std::unique_ptr<TlsEchoServer> inner_tls;
   std::unique_ptr<Side> server;
   std::unique_ptr<Side> client;
 
+  // |flow|: the client's flow and the user's ("" or xtls-rprx-vision).
   explicit RealityRig(const std::string& client_reality_extra = "",
-                      const std::string& server_reality_extra = "",
-                      uint16_t client_port_override = 0) {
+                      const std::string& server_reality_extra = "", const std::string& flow = "",
+                      uint16_t target_port = 0) {
     servers = std::move(*Engine::create());
     echo = std::make_unique<TestServer>(*servers, TestServer::Mode::echo);
     REQUIRE(servers->start());
+    if (target_port == 0) target_port = target.port;
     server = std::make_unique<Side>(
         R"({"log":{"level":"error"},"inbounds":[{"type":"vless","tag":"in","listen":"127.0.0.1","listen_port":0,
             "users":[{"name":"alice","uuid":")" +
-        std::string(kUser) + R"("}],"tls":{"enabled":true,"server_name":")" + kSni +
+        std::string(kUser) + R"(","flow":")" + flow +
+        R"("}],"tls":{"enabled":true,"server_name":")" + kSni +
         R"(","reality":{"enabled":true,"handshake":{"server":"127.0.0.1","server_port":)" +
-        std::to_string(target.port) + R"(},"private_key":")" + kPrivate + R"(","short_id":[")" +
+        std::to_string(target_port) + R"(},"private_key":")" + kPrivate + R"(","short_id":[")" +
         kShortId + R"("],"max_time_difference":"1m")" + server_reality_extra +
         R"(}}}],"outbounds":[{"type":"direct","tag":"direct"}]})");
-    const uint16_t to = client_port_override ? client_port_override : server->port("in");
+    const uint16_t to = server->port("in");
     client = std::make_unique<Side>(
         R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
           "outbounds":[{"type":"vless","tag":"v","server":"127.0.0.1","server_port":)" +
-        std::to_string(to) + R"(,"uuid":")" + kUser + R"(","tls":{"enabled":true,"server_name":")" +
-        kSni + R"(","certificate_path":")" + target.ca_path +
-        R"(","reality":{"enabled":true,"public_key":")" + kPublic + R"(","short_id":")" + kShortId +
-        R"(")" + client_reality_extra + R"(}}}]})");
+        std::to_string(to) + R"(,"uuid":")" + kUser + R"(","flow":")" + flow +
+        R"(","tls":{"enabled":true,"server_name":")" + kSni + R"(","certificate_path":")" +
+        target.ca_path + R"(","reality":{"enabled":true,"public_key":")" + kPublic +
+        R"(","short_id":")" + kShortId + R"(")" + client_reality_extra + R"(}}}]})");
   }
   ~RealityRig() {
     client.reset();
     server.reset();
     REQUIRE(servers->stop());
     echo.reset();
+    inner_tls.reset();
     servers.reset();
+  }
+  // start_inner_tls runs a TLS echo server behind the tunnel (Vision tests).
+  uint16_t start_inner_tls() {
+    auto ctx = test::server_ctx(server_options(target.pki.leaf));
+    on_loop(*servers, [&] { inner_tls = std::make_unique<TlsEchoServer>(*servers, ctx); });
+    return inner_tls->port();
+  }
+  VisionCounters vision() {
+    return on_loop(*server->engine,
+                   [this] { return server->instance->vless_inbound("in")->vision(); });
   }
   RealitySourceStats gate() {
     return on_loop(*server->engine,
@@ -195,6 +213,36 @@ ProbeResult probe(uint16_t port, const reality::ClientOptions& co, uint32_t unix
   return r;
 }
 
+// tls_echo_through runs a BoringSSL TLS 1.3 client on |fd| (through the
+// tunnel) against the inner TLS echo server and moves |total| pattern bytes
+// in 64 KiB ping-pongs after a small request; true if all came back.
+bool tls_echo_through(int fd, size_t total, uint64_t seed) {
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
+  bssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), fd);
+  SSL_set_tlsext_host_name(ssl.get(), kSni);
+  if (SSL_connect(ssl.get()) != 1) return false;
+  Pattern out(seed), expect(seed);
+  std::vector<uint8_t> buf(64 * 1024), got(64 * 1024), want(64 * 1024);
+  for (size_t done = 0; done < total;) {
+    const size_t n = std::min(buf.size(), total - done);
+    out.fill(buf.data(), n);
+    if (SSL_write(ssl.get(), buf.data(), static_cast<int>(n)) != static_cast<int>(n)) return false;
+    for (size_t back = 0; back < n;) {
+      const int r = SSL_read(ssl.get(), got.data() + back, static_cast<int>(n - back));
+      if (r <= 0) return false;
+      back += static_cast<size_t>(r);
+    }
+    expect.fill(want.data(), n);
+    if (std::memcmp(got.data(), want.data(), n) != 0) return false;
+    done += n;
+  }
+  SSL_shutdown(ssl.get());
+  return true;
+}
+
 reality::ClientOptions good_options() {
   reality::ClientOptions co;
   co.server_public_key = *reality::parse_key(kPublic);
@@ -229,6 +277,66 @@ TEST_CASE("reality: VLESS with an X25519-only client", "[integration][reality]")
   CHECK(wait_eof(fd));
   ::close(fd);
   CHECK(rig.gate().authenticated == 1);
+}
+
+TEST_CASE("reality: VLESS + Vision with inner TLS switches to direct copy both ways",
+          "[integration][reality][vision]") {
+  for (const bool x25519_only : {false, true}) {
+    DYNAMIC_SECTION("x25519_only " << x25519_only) {
+      RealityRig rig(x25519_only ? R"(,"x25519_only":true)" : "", "", "xtls-rprx-vision");
+      const uint16_t inner = rig.start_inner_tls();
+      size_t streams = 0;
+      for (size_t n : {size_t{1}, size_t{65536}, size_t{16} << 20}) {
+        INFO("bytes " << n);
+        int fd = tcp_connect(rig.client->port("in"));
+        REQUIRE(socks5_connect(fd, "127.0.0.1", inner) == 0);
+        CHECK(tls_echo_through(fd, n, 100 + n));
+        ::close(fd);
+        ++streams;
+      }
+      // Plain traffic under Vision stays on REALITY's records, half-close included.
+      int fd = tcp_connect(rig.client->port("in"));
+      REQUIRE(socks5_connect(fd, "127.0.0.1", rig.echo->port()) == 0);
+      CHECK(echo_transfer(fd, 4u << 20, 9));
+      CHECK(wait_eof(fd));
+      ::close(fd);
+      ++streams;
+      REQUIRE(wait_until([&] { return rig.vision().streams == streams; }));
+      const VisionCounters v = rig.vision();
+      CHECK(v.direct_read == streams - 1);
+      CHECK(v.direct_write == streams - 1);
+      CHECK(rig.gate().authenticated == streams);
+    }
+  }
+}
+
+TEST_CASE("reality: an unreachable or unusable target closes the connection with its reason",
+          "[integration][reality]") {
+  SECTION("unreachable") {
+    RealityRig rig("", "", "", free_tcp_port());
+    int fd = tcp_connect(rig.client->port("in"));
+    CHECK(socks5_connect(fd, "127.0.0.1", rig.echo->port()) != 0);
+    ::close(fd);
+    REQUIRE(wait_until([&] { return rig.gate().failed == 1; }));
+    CHECK_THAT(rig.gate().last_reason, Catch::Contains("handshake target unreachable"));
+  }
+  SECTION("not TLS: an echo server answers the hello with the hello") {
+    std::unique_ptr<Engine> e = std::move(*Engine::create());
+    auto plain = std::make_unique<TestServer>(*e, TestServer::Mode::echo);
+    REQUIRE(e->start());
+    {
+      RealityRig rig("", "", "", plain->port());
+      int fd = tcp_connect(rig.client->port("in"));
+      CHECK(socks5_connect(fd, "127.0.0.1", rig.echo->port()) != 0);
+      ::close(fd);
+      REQUIRE(wait_until([&] { return rig.gate().failed == 1; }));
+      CHECK_THAT(rig.gate().last_reason, Catch::Contains("target sent incorrect server hello"));
+      // The server keeps serving: a probe still reaches the (echo) target.
+      CHECK(rig.gate().authenticated == 0);
+    }
+    REQUIRE(e->stop());
+    plain.reset();
+  }
 }
 
 TEST_CASE("reality: probes see the target's certificate and leave a reason",

@@ -58,7 +58,7 @@ struct Done final : RelayObserver {
 // next() does it again on the same Engine (and loop thread).
 struct Rig {
   std::unique_ptr<Engine> engine;
-  Acceptor* acc = nullptr;
+  std::unique_ptr<Acceptor> acc;
   int client = -1, server = -1;
   std::unique_ptr<Done> done;
   bool splicing = false;
@@ -66,7 +66,7 @@ struct Rig {
 
   explicit Rig(RelayOptions o = {}) : opts(o) {
     engine = std::move(*Engine::create());
-    acc = new Acceptor(*engine);
+    acc = std::make_unique<Acceptor>(*engine);
     REQUIRE(engine->start());
     next();
   }
@@ -90,6 +90,7 @@ struct Rig {
     if (server >= 0) ::close(server);
     REQUIRE(engine->stop());
     CHECK(engine->stats().pool.chunks_outstanding == 0);
+    acc.reset();
     engine.reset();
   }
   RelayResult result() {
@@ -273,11 +274,12 @@ TEST_CASE("splice: pipes are reused from the loop thread's cache", "[integration
     CHECK(wait_eof(rig.client));
     CHECK(wait_eof(rig.server));
     CHECK(rig.result().error == Errc::ok);
-    // Two pairs per relay, given back when it ends; the next relay takes
-    // them from the cache instead of making new ones.
+    // A direction holds a pipe only while bytes are in it and gives it back
+    // to the cache: the next relays take them from there, none is made.
     const size_t live = on_loop(*rig.engine, [] { return Relay::live_pipes_for_test(); });
     if (i == 0) first = live;
     CHECK(live == first);
-    CHECK(live >= 2);
+    CHECK(live >= 1);
+    CHECK(live <= 2);
   }
 }

@@ -77,9 +77,9 @@ void Defragmenter::drop() noexcept {
   reset();
 }
 
-Defragmenter::Packet Defragmenter::feed(const UdpMessage& m) noexcept {
-  const UdpHeader& h = m.header;
-  if (h.frag_count <= 1) return {true, m.data};
+Defragmenter::Packet Defragmenter::feed(const UdpHeader& h,
+                                        std::span<const uint8_t> data) noexcept {
+  if (h.frag_count <= 1) return {true, data};
   if (h.frag_id >= h.frag_count) return {};
   if (count_ == 0 || h.packet_id != packet_id_ || h.frag_count != count_) {
     if (count_ != 0) drop();
@@ -87,14 +87,14 @@ Defragmenter::Packet Defragmenter::feed(const UdpMessage& m) noexcept {
     count_ = h.frag_count;
   }
   if (have_[h.frag_id]) return {};  // duplicate
-  const size_t len = m.data.size();
+  const size_t len = data.size();
   try {
     if (h.frag_id == count_ - 1) {
       if (len > kMaxUdpPayload) {
         drop();
         return {};
       }
-      tail_.assign(m.data.begin(), m.data.end());
+      tail_.assign(data.begin(), data.end());
     } else {
       if (chunk_ == 0) chunk_ = len;
       // Non-last fragments all carry the sender's chunk; anything else (or
@@ -105,7 +105,7 @@ Defragmenter::Packet Defragmenter::feed(const UdpMessage& m) noexcept {
         return {};
       }
       if (buf_.size() < end) buf_.resize(end);
-      std::memcpy(buf_.data() + size_t{h.frag_id} * chunk_, m.data.data(), len);
+      std::memcpy(buf_.data() + size_t{h.frag_id} * chunk_, data.data(), len);
     }
   } catch (...) {  // no memory: the packet is lost, as UDP may lose it
     drop();

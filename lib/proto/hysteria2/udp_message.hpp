@@ -102,7 +102,11 @@ class Defragmenter {
   // (its data, not copied). A fragment is copied into the packet in
   // progress; a fragment of another packet (packetID or fragCount differ)
   // discards it and starts anew. Duplicates are ignored.
-  Packet feed(const UdpMessage& m) noexcept;
+  Packet feed(const UdpMessage& m) noexcept { return feed(m.header, m.data); }
+  // feed with the fragment fields and data given apart (Hysteria v1's
+  // UDPMessage has the same msgID/fragID/fragCount, in another layout;
+  // header.session_id is not looked at).
+  Packet feed(const UdpHeader& h, std::span<const uint8_t> data) noexcept;
   // reset forgets the packet in progress.
   void reset() noexcept;
   // drops: packets discarded unfinished (replaced by another).

@@ -686,3 +686,24 @@ TEST_CASE("REALITY spider request: HTTP/1.1 without h2", "[reality][spider]") {
   CHECK(s.size() >= 4);
   CHECK(s.substr(s.size() - 4) == "\r\n\r\n");
 }
+
+TEST_CASE("REALITY client refuses a certificate check before sealing", "[reality][malformed]") {
+  ClientAuth auth(ClientOptions{}, kVectorTime);
+  const tls13::CertificateVerifier browser = [](std::span<const tls13::CertificateEntry>,
+                                                std::string_view) {
+    return tls13::Outcome::success();
+  };
+  const tls13::Outcome o = auth.check({}, "www.example.com", browser);
+  CHECK_FALSE(o.ok());
+  CHECK(o.alert() == tls13::Alert::internal_error);
+  CHECK_FALSE(auth.verified());
+  CHECK_FALSE(auth.real_site());
+  // A hook view without a 32-byte session id leaves the hello unsealed.
+  Bytes ch = kHelloZeroSid;
+  tls13::ClientHelloHookView short_view{ch, std::span(ch).subspan(kSessionIdOffset, 16),
+                                        std::span(ch).subspan(6, 32),
+                                        std::span<const uint8_t, 32>(kClientPrivate.data(), 32)};
+  auth.seal(short_view);
+  CHECK_FALSE(auth.sealed());
+  CHECK(to_hex(ch) == to_hex(kHelloZeroSid));
+}

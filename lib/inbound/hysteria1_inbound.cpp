@@ -1,0 +1,636 @@
+// inbound/hysteria1_inbound.cpp: the Hysteria v1 server: control-stream
+// handshake, request streams on the ServerDriver, UDP sessions over
+// DATAGRAM frames.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include "inbound/hysteria1_inbound.hpp"
+
+#include <new>
+#include <unordered_map>
+
+#include "net/timer.hpp"
+#include "proto/hysteria1/hysteria1.hpp"
+#include "proto/hysteria1/server.hpp"
+#include "proto/hysteria1/udp_message.hpp"
+#include "quic/brutal.hpp"
+#include "quic/quic_stream.hpp"
+#include "session/datagram_relay.hpp"
+#include "session/hysteria1_udp.hpp"
+#include "sluice/log.hpp"
+
+namespace sluice {
+
+namespace {
+// Chain of a copy of |b| from |pool|; empty on no memory.
+Chain chain_of(BufferPool& pool, std::span<const uint8_t> b) noexcept {
+  Chain c;
+  auto s = pool.copy_from(b.data(), b.size());
+  if (s) (void)c.push_back(std::move(*s));
+  return c;
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// UdpSession: one UDP request stream and its relay
+// ---------------------------------------------------------------------------
+
+class Hysteria1Inbound::UdpSession final : public DatagramRelayOwner, private TransportHandler {
+ public:
+  class Port final : public DatagramPort {
+   public:
+    Port(quic::Connection* c, BufferPool& pool, uint32_t sid) noexcept
+        : conn_(c), pool_(pool), sid_(sid) {}
+    void start(Handler* h) noexcept override { h_ = h; }
+    bool deliver(const TargetAddress& from, Slice&& payload) noexcept override {
+      if (conn_ == nullptr) return false;
+      std::string host;
+      try {
+        host = from.host();  // IPv6 without brackets
+      } catch (...) {
+        return false;
+      }
+      return static_cast<bool>(
+          hysteria1::send_udp(*conn_, pool_, sid_, host, from.port(), std::move(payload)));
+    }
+    void close(CloseCallback cb, void* user) noexcept override {
+      h_ = nullptr;
+      conn_ = nullptr;
+      if (cb) cb(user);
+    }
+    void take(const TargetAddress& to, std::span<const uint8_t> data) noexcept {
+      if (h_ == nullptr) return;
+      auto sl = pool_.copy_from(data.data(), data.size());
+      if (!sl) return;
+      h_->on_port_datagram(FramedDatagram{to, std::move(*sl)});
+    }
+    void detach() noexcept {
+      conn_ = nullptr;
+      h_ = nullptr;
+    }
+
+   private:
+    quic::Connection* conn_;
+    BufferPool& pool_;
+    uint32_t sid_;
+    Handler* h_ = nullptr;
+  };
+
+  UdpSession(ServerConn* owner, uint32_t sid, std::unique_ptr<quic::QuicStream> s) noexcept
+      : owner_(owner), sid_(sid), stream_(std::move(s)) {}
+
+  // start makes the relay, answers the request with the session id and
+  // holds the stream; false without memory (the caller closes).
+  bool start(Engine& e, quic::Connection& c, DatagramFlowOpener* opener,
+             const DatagramRelayOptions& o) noexcept {
+    std::unique_ptr<Port> port(new (std::nothrow) Port(&c, e.pool(), sid_));
+    if (!port) return false;
+    port_ = port.get();
+    relay_.reset(new (std::nothrow) DatagramRelay(e, opener, std::move(port), o, this));
+    if (!relay_) return false;
+    uint8_t resp[hysteria1::server_response_size(0)];
+    (void)hysteria1::encode_server_response(true, sid_, {}, resp);
+    Chain out = chain_of(e.pool(), resp);
+    if (out.empty() || !stream_->write(std::move(out))) return false;
+    stream_->set_handler(this);
+    stream_->read_start();
+    relay_->start();
+    return true;
+  }
+  void take(const TargetAddress& to, std::span<const uint8_t> data) noexcept {
+    if (port_) port_->take(to, data);
+  }
+  // close ends the session (the owner forgot it already); deletes itself.
+  void close() noexcept;
+
+ private:
+  void on_datagram_relay_done(const DatagramRelayResult& r) override;
+  // The request stream carries nothing more; its end ends the session.
+  void on_data(Slice&&) override {}
+  void on_eof() override { end(); }
+  void on_error(Errc) override { end(); }
+  void end() noexcept;
+
+  ServerConn* owner_;
+  uint32_t sid_;
+  std::unique_ptr<quic::QuicStream> stream_;
+  Port* port_ = nullptr;  // owned by relay_
+  std::unique_ptr<DatagramRelay> relay_;
+};
+
+// ---------------------------------------------------------------------------
+// ServerConn: one QUIC connection
+// ---------------------------------------------------------------------------
+
+class Hysteria1Inbound::ServerConn final : public quic::ConnectionHandler,
+                                           public DatagramFlowOpener,
+                                           private TransportHandler {
+ public:
+  ServerConn(Hysteria1Inbound& in, Listener& l, quic::Connection& c) noexcept
+      : in_(in),
+        listener_(l),
+        c_(c),
+        control_(in.auths_, in.opts_.up_bps, in.opts_.down_bps),
+        timer_(in.engine()) {}
+  ~ServerConn() override;
+
+  class Request;  // reads a request stream's first byte
+
+  void start() noexcept { timer_.start(hysteria1::kControlTimeoutMs, &on_control_timeout, this); }
+  void forget_session(uint32_t sid) noexcept { udp_.erase(sid); }
+  void forget_request(Request* r) noexcept;
+  void requested(std::unique_ptr<quic::QuicStream> s, bool udp) noexcept;
+
+ private:
+  enum class State : uint8_t { control, authed, refused, closed };
+
+  // quic::ConnectionHandler
+  void on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) override;
+  void on_datagram(quic::Connection& c, const uint8_t* data, size_t len) override;
+  void on_closed(quic::Connection& c, Errc e, uint64_t app_error, const char* reason) override;
+  // DatagramFlowOpener
+  Result<std::unique_ptr<DatagramFlow>> open_flow(const TargetAddress& target,
+                                                  DatagramHandler* h) noexcept override {
+    if (in_.closing()) return Errc::closed;
+    return in_.router()->open_datagram(in_.tag(), target, h);
+  }
+  // TransportHandler of the control stream
+  void on_data(Slice&& d) override;
+  void on_eof() override {}
+  void on_error(Errc) override {}
+  void on_drained() override {
+    if (state_ == State::refused)
+      close_conn(hysteria1::kCloseAuthError, hysteria1::kReasonAuthError);
+  }
+
+  static void on_control_timeout(void* self) noexcept;
+  void close_conn(uint64_t code, std::string_view reason) noexcept {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    timer_.stop();
+    c_.close(code, reason);
+  }
+  void accept_request(std::unique_ptr<quic::QuicStream> s) noexcept;
+  void start_udp(std::unique_ptr<quic::QuicStream> s) noexcept;
+
+  Hysteria1Inbound& in_;
+  Listener& listener_;
+  quic::Connection& c_;
+  hysteria1::ControlCore control_;
+  net::Timer timer_;
+  State state_ = State::control;
+  std::unique_ptr<quic::QuicStream> ctrl_;
+  std::vector<uint8_t> hello_;  // control bytes until the hello is whole
+  std::string user_;
+  uint32_t next_sid_ = 0;
+  std::unordered_map<uint32_t, UdpSession*> udp_;
+  hysteria2::Defragmenter defrag_;  // one per connection, as the official server
+  std::vector<Request*> requests_;
+  // Request streams opened before the control stream was answered.
+  std::vector<std::unique_ptr<quic::QuicStream>> early_;
+};
+
+void Hysteria1Inbound::UdpSession::end() noexcept {
+  if (owner_) owner_->forget_session(sid_);
+  close();
+}
+
+void Hysteria1Inbound::UdpSession::on_datagram_relay_done(const DatagramRelayResult&) { end(); }
+
+void Hysteria1Inbound::UdpSession::close() noexcept {
+  owner_ = nullptr;
+  if (port_) port_->detach();
+  port_ = nullptr;
+  if (stream_) {
+    stream_->set_handler(nullptr);
+    close_and_delete(stream_.release());  // FIN: the client's session ends too
+  }
+  if (!relay_) {
+    delete this;
+    return;
+  }
+  relay_->close([](void* u) { delete static_cast<UdpSession*>(u); }, this);
+}
+
+class Hysteria1Inbound::ServerConn::Request final : private TransportHandler {
+ public:
+  Request(ServerConn* c, std::unique_ptr<quic::QuicStream> s) noexcept
+      : conn_(c), s_(std::move(s)) {}
+  void start() noexcept {
+    s_->set_handler(this);
+    s_->read_start();
+  }
+  void abandon() noexcept {
+    conn_ = nullptr;
+    finish_closed();
+  }
+
+ private:
+  void on_data(Slice&& d) override {
+    if (d.empty()) return;
+    const bool udp = d.data()[0] == 1;
+    if (!got_.push_back(std::move(d))) {
+      fail();
+      return;
+    }
+    s_->read_stop();
+    s_->set_handler(nullptr);
+    if (!s_->unread(std::move(got_))) {
+      fail();
+      return;
+    }
+    ServerConn* c = conn_;
+    std::unique_ptr<quic::QuicStream> s = std::move(s_);
+    c->forget_request(this);
+    delete this;
+    c->requested(std::move(s), udp);
+  }
+  void on_eof() override { fail(); }
+  void on_error(Errc) override { fail(); }
+  void fail() noexcept {
+    if (conn_) conn_->forget_request(this);
+    conn_ = nullptr;
+    finish_closed();
+  }
+  void finish_closed() noexcept {
+    if (s_) {
+      s_->set_handler(nullptr);
+      close_and_delete(s_.release());
+    }
+    delete this;
+  }
+
+  ServerConn* conn_;
+  std::unique_ptr<quic::QuicStream> s_;
+  Chain got_;
+};
+
+Hysteria1Inbound::ServerConn::~ServerConn() {
+  timer_.stop();
+  auto udp = std::move(udp_);
+  udp_.clear();
+  for (auto& [sid, s] : udp) {
+    (void)sid;
+    s->close();
+  }
+  std::vector<Request*> reqs;
+  reqs.swap(requests_);
+  for (Request* r : reqs) r->abandon();
+  if (ctrl_) {
+    ctrl_->set_handler(nullptr);
+    close_and_delete(ctrl_.release());
+  }
+}
+
+void Hysteria1Inbound::ServerConn::on_control_timeout(void* self) noexcept {
+  auto* c = static_cast<ServerConn*>(self);
+  if (c->state_ != State::control) return;
+  c->in_.stats_.protocol_errors++;
+  c->close_conn(hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError);
+}
+
+void Hysteria1Inbound::ServerConn::forget_request(Request* r) noexcept {
+  for (size_t i = 0; i < requests_.size(); ++i) {
+    if (requests_[i] == r) {
+      requests_[i] = requests_.back();
+      requests_.pop_back();
+      return;
+    }
+  }
+}
+
+void Hysteria1Inbound::ServerConn::on_stream(quic::Connection& c,
+                                             std::unique_ptr<quic::QuicStream> s) {
+  if (!s->bidi() || state_ == State::refused || state_ == State::closed) {
+    quic::ConnectionHandler::on_stream(c, std::move(s));  // refused
+    return;
+  }
+  if (!ctrl_ && state_ == State::control) {
+    ctrl_ = std::move(s);
+    ctrl_->set_handler(this);
+    ctrl_->read_start();
+    return;
+  }
+  if (state_ == State::control) {
+    // The client may open requests before our ServerHello reaches it.
+    if (early_.size() < 16) {
+      try {
+        early_.push_back(std::move(s));
+        return;
+      } catch (...) {
+      }
+    }
+    if (s) quic::ConnectionHandler::on_stream(c, std::move(s));
+    return;
+  }
+  accept_request(std::move(s));
+}
+
+void Hysteria1Inbound::ServerConn::accept_request(std::unique_ptr<quic::QuicStream> s) noexcept {
+  Request* r = new (std::nothrow) Request(this, std::move(s));
+  if (r == nullptr) return;  // the stream (moved into nothing) is reset
+  try {
+    requests_.push_back(r);
+  } catch (...) {
+    r->abandon();
+    return;
+  }
+  r->start();
+}
+
+void Hysteria1Inbound::ServerConn::requested(std::unique_ptr<quic::QuicStream> s,
+                                             bool udp) noexcept {
+  if (udp && !in_.opts_.disable_udp) {
+    start_udp(std::move(s));
+    return;
+  }
+  // TCP, and UDP with UDP disabled (the core answers "UDP disabled").
+  in_.hand_stream(std::unique_ptr<Transport>(s.release()), user_);
+}
+
+void Hysteria1Inbound::ServerConn::start_udp(std::unique_ptr<quic::QuicStream> s) noexcept {
+  // The request (01 00 00 00 00: host and port unused, as the official
+  // server) was unread into the stream; the session's handler skips it and
+  // anything else the stream carries.
+  const uint32_t sid = next_sid_++;
+  auto* u = new (std::nothrow) UdpSession(this, sid, std::move(s));
+  if (u == nullptr) return;
+  try {
+    udp_.emplace(sid, u);
+  } catch (...) {
+    u->close();
+    return;
+  }
+  DatagramRelayOptions o;
+  o.idle_timeout_ms = in_.opts_.udp_timeout_ms;
+  if (!u->start(in_.engine(), c_, this, o)) {
+    udp_.erase(sid);
+    u->close();
+    return;
+  }
+  in_.stats_.udp_sessions++;
+}
+
+void Hysteria1Inbound::ServerConn::on_data(Slice&& d) {
+  if (state_ != State::control) return;  // the control stream stays open, unused
+  try {
+    hello_.insert(hello_.end(), d.data(), d.data() + d.size());
+  } catch (...) {
+    close_conn(hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError);
+    return;
+  }
+  auto dec = control_.feed(hello_);
+  using D = hysteria1::ControlCore::Decision;
+  if (dec.kind == D::need_more) return;
+  timer_.stop();
+  if (dec.kind == D::close) {
+    in_.stats_.protocol_errors++;
+    SLUICE_LOG_DEBUG("%s: control stream: %s", in_.log_prefix().c_str(), errc_message(dec.error));
+    close_conn(dec.close_code, dec.reason);
+    return;
+  }
+  Chain out = chain_of(in_.engine().pool(), control_.output());
+  if (!dec.accepted) {
+    in_.stats_.auth_failures++;
+    SLUICE_LOG_DEBUG("%s: authentication failed", in_.log_prefix().c_str());
+    state_ = State::refused;
+    if (out.empty() || !ctrl_->write(std::move(out)) || ctrl_->write_buffered() == 0)
+      close_conn(hysteria1::kCloseAuthError, hysteria1::kReasonAuthError);
+    return;
+  }
+  if (out.empty() || !ctrl_->write(std::move(out))) {
+    close_conn(hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError);
+    return;
+  }
+  state_ = State::authed;
+  hello_.clear();
+  hello_.shrink_to_fit();
+  in_.stats_.authenticated++;
+  try {
+    user_ = in_.opts_.users[dec.user].name;
+    in_.stats_.user_connections[user_]++;
+  } catch (...) {
+  }
+  if (auto* b = dynamic_cast<quic::Brutal*>(c_.rate_controller()); b != nullptr)
+    b->set_rate(dec.rates.send_bps);
+  auto early = std::move(early_);
+  early_.clear();
+  for (auto& s : early) accept_request(std::move(s));
+}
+
+void Hysteria1Inbound::ServerConn::on_datagram(quic::Connection&, const uint8_t* data, size_t len) {
+  Hysteria1InboundStats& st = in_.stats_;
+  if (state_ != State::authed || in_.opts_.disable_udp || in_.closing()) {
+    st.udp_dropped++;
+    return;
+  }
+  auto m = hysteria1::parse_udp_message({data, len});
+  if (!m) {
+    st.udp_malformed++;
+    return;
+  }
+  auto p = defrag_.feed(hysteria1::defrag_header(m->header), m->data);
+  if (!p.complete) return;
+  auto it = udp_.find(m->header.session_id);
+  if (it == udp_.end()) {
+    st.udp_dropped++;
+    return;
+  }
+  auto to = TargetAddress::from_host(m->host, m->port);
+  if (!to || m->port == 0) {
+    st.udp_malformed++;
+    return;
+  }
+  it->second->take(*to, p.data);
+}
+
+// ---------------------------------------------------------------------------
+// Listener: the Endpoint
+// ---------------------------------------------------------------------------
+
+class Hysteria1Inbound::Listener final : public TransportSource, private quic::AcceptHandler {
+ public:
+  explicit Listener(Hysteria1Inbound& in) noexcept : in_(in) {}
+  ~Listener() override {
+    for (auto& [c, s] : conns_) {
+      (void)c;
+      delete s;
+    }
+  }
+  Status open(const quic::EndpointOptions& o, std::shared_ptr<quic::QuicTlsContext> tls) {
+    auto ep = quic::Endpoint::create(in_.engine(), o, std::move(tls), this);
+    if (!ep) return ep.error();
+    ep_ = std::move(*ep);
+    return {};
+  }
+  uint16_t port() const noexcept override { return ep_ ? ep_->port() : 0; }
+  void close(CloseCallback cb, void* user) noexcept override {
+    closing_ = true;
+    ep_->close(cb, user);
+  }
+  quic::Endpoint& endpoint() noexcept { return *ep_; }
+  void forget(quic::Connection* c) noexcept {
+    auto it = conns_.find(c);
+    if (it == conns_.end()) return;
+    ServerConn* s = it->second;
+    conns_.erase(it);
+    delete s;
+  }
+
+ private:
+  void on_connection(quic::Connection& c) override {
+    if (closing_) {
+      c.close(hysteria1::kCloseOk);
+      return;
+    }
+    auto* s = new (std::nothrow) ServerConn(in_, *this, c);
+    if (s == nullptr) {
+      c.close(hysteria1::kCloseProtocolError);
+      return;
+    }
+    try {
+      conns_.emplace(&c, s);
+    } catch (...) {
+      delete s;
+      c.close(hysteria1::kCloseProtocolError);
+      return;
+    }
+    in_.stats_.connections++;
+    c.set_handler(s);
+    s->start();
+  }
+
+  Hysteria1Inbound& in_;
+  std::unique_ptr<quic::Endpoint> ep_;
+  std::unordered_map<quic::Connection*, ServerConn*> conns_;
+  bool closing_ = false;
+};
+
+void Hysteria1Inbound::ServerConn::on_closed(quic::Connection& c, Errc, uint64_t, const char*) {
+  state_ = State::closed;
+  c.set_handler(nullptr);
+  listener_.forget(&c);  // deletes this
+}
+
+// ---------------------------------------------------------------------------
+// Hysteria1Inbound
+// ---------------------------------------------------------------------------
+
+Hysteria1Inbound::Hysteria1Inbound(Engine& e, const Hysteria1InboundConfig& o,
+                                   ServerDriverOptions d, Router* r)
+    : ServerDriver(e, std::move(d), r), opts_(o) {
+  for (const Hysteria1User& u : o.users) auths_.push_back(u.auth);
+}
+
+Hysteria1Inbound::~Hysteria1Inbound() = default;
+
+Result<std::unique_ptr<Hysteria1Inbound>> Hysteria1Inbound::create(Engine& e,
+                                                                   const Hysteria1InboundConfig& o,
+                                                                   Router* router,
+                                                                   std::string* reason) {
+  auto fail = [&](Errc err, std::string why) -> Result<std::unique_ptr<Hysteria1Inbound>> {
+    if (reason) *reason = std::move(why);
+    return err;
+  };
+  if (!router) return Errc::invalid_argument;
+  if (o.users.empty()) return fail(Errc::config_invalid, "hysteria: no users");
+  for (const Hysteria1User& u : o.users)
+    if (u.auth.size() > 0xffff)
+      return fail(Errc::config_invalid, "hysteria: auth over 65535 bytes");
+  if ((o.up_bps != 0 && o.up_bps < hysteria1::kMinRate) ||
+      (o.down_bps != 0 && o.down_bps < hysteria1::kMinRate))
+    return fail(Errc::config_invalid, "hysteria: up/down must be at least 16384 bytes/s");
+  if (o.recv_window_conn < 65536 || o.recv_window_client < 65536)
+    return fail(Errc::config_invalid, "hysteria: receive windows must be at least 65536 bytes");
+  quic::QuicTlsOptions to = o.tls;
+  to.server = true;
+  if (to.alpn.empty()) to.alpn = {std::string(hysteria1::kDefaultAlpn)};
+  std::string why;
+  auto tls = quic::QuicTlsContext::create(to, &why);
+  if (!tls) return fail(tls.error(), "tls: " + why);
+
+  quic::EndpointOptions eo;
+  eo.bind_host = o.listen;
+  eo.bind_port = o.port;
+  quic::ConnectionOptions& co = eo.connection;
+  co.idle_timeout_ms = o.idle_timeout_ms;
+  co.handshake_timeout_ms = o.handshake_timeout_ms;
+  co.max_datagram_frame_size = hysteria2::kMaxDatagramFrame;
+  co.assume_peer_max_datagram_frame_size = hysteria2::kMaxDatagramFrame;
+  co.stream_window = o.recv_window_conn;
+  co.max_stream_window = o.recv_window_conn;
+  co.conn_window = o.recv_window_client;
+  co.max_conn_window = o.recv_window_client;
+  co.max_streams_bidi = o.max_conn_client;
+  co.fixed_udp_payload_size = o.disable_mtu_discovery;
+  if (o.up_bps > 0) {
+    const quic::BrutalOptions bo{o.up_bps, false, quic::BrutalVariant::v1};
+    co.rate_controller = [bo] {
+      return std::unique_ptr<quic::RateController>(new (std::nothrow) quic::Brutal(bo));
+    };
+  } else {
+    co.cc = quic::CongestionControl::bbr;
+  }
+  if (!o.obfs.empty()) {
+    std::shared_ptr<hysteria1::XPlusTransform> x(new (std::nothrow)
+                                                     hysteria1::XPlusTransform(o.obfs));
+    if (!x) return Errc::no_memory;
+    eo.transform = std::move(x);
+    co.max_tx_udp_payload_size -= hysteria1::XPlus::kSaltLen;
+  }
+
+  ServerDriverOptions d;
+  d.tag = o.tag;
+  d.proto = "hysteria";
+  d.handshake_timeout_ms = o.handshake_timeout_ms;
+  d.deadline_covers_open = true;
+  d.relay = o.relay;
+  std::unique_ptr<Hysteria1Inbound> in(new (std::nothrow)
+                                           Hysteria1Inbound(e, o, std::move(d), router));
+  if (!in) return Errc::no_memory;
+  std::unique_ptr<Listener> l(new (std::nothrow) Listener(*in));
+  if (!l) return Errc::no_memory;
+  if (Status st = l->open(eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
+    return fail(st.error(), std::string("cannot listen on ") + o.listen + ":" +
+                                std::to_string(o.port) + ": " + errc_message(st.error()));
+  in->listener_ = l.get();
+  in->add_source(std::move(l));
+  return in;
+}
+
+quic::Endpoint& Hysteria1Inbound::endpoint() noexcept { return listener_->endpoint(); }
+
+const Hysteria1InboundStats& Hysteria1Inbound::stats() noexcept {
+  stats_.obfs_dropped = listener_->endpoint().socket().stats().transform_dropped;
+  return stats_;
+}
+
+void Hysteria1Inbound::hand_stream(std::unique_ptr<Transport> t, const std::string& user) {
+  stats_.tcp_streams++;
+  accepting_user_ = &user;
+  accept(std::move(t), AcceptInfo{});
+  accepting_user_ = nullptr;
+}
+
+std::unique_ptr<ServerCore> Hysteria1Inbound::make_core(TlsTransport*) {
+  try {
+    return std::unique_ptr<ServerCore>(new (std::nothrow) hysteria1::ServerCore(
+        accepting_user_ ? *accepting_user_ : std::string()));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void Hysteria1Inbound::on_event(DriverEvent ev, const ServerDecision*, const DatagramRelayResult*) {
+  switch (ev) {
+    case DriverEvent::opened:
+      stats_.tcp_relayed++;
+      break;
+    case DriverEvent::open_failed:
+      stats_.tcp_open_failures++;
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,726 @@
+// hysteria1_session.cpp: the hysteria (v1) outbound: one QUIC connection
+// with a control-stream handshake, TCP streams, UDP flows, reconnect.
+//
+// Copyright 2026 the sluice authors. Apache-2.0.
+#include "session/hysteria1_session.hpp"
+
+#include <algorithm>
+#include <new>
+
+#include "net/closer.hpp"
+#include "net/engine_internal.hpp"
+#include "proto/hysteria1/hysteria1.hpp"
+#include "proto/hysteria1/udp_message.hpp"
+#include "quic/brutal.hpp"
+#include "quic/quic_stream.hpp"
+#include "session/hysteria1_udp.hpp"
+#include "sluice/log.hpp"
+
+namespace sluice {
+
+namespace {
+constexpr uint64_t kBackoffFirstMs = 500;
+constexpr uint64_t kBackoffMaxMs = 16000;
+constexpr size_t kMaxResponse = hysteria1::server_response_size(0xffff);
+
+// Reads a ServerResponse from |in| (bytes so far): need_more, or done /
+// failed as parse_server_response.
+ParseResult<hysteria1::ServerResponse> read_response(Chain& in, BufferPool& pool) noexcept {
+  const size_t n = std::min(in.size(), kMaxResponse);
+  auto lin = in.linearize(n, pool);
+  if (!lin) return ParseResult<hysteria1::ServerResponse>::fail(lin.error());
+  try {
+    return hysteria1::parse_server_response({*lin, n});
+  } catch (...) {
+    return ParseResult<hysteria1::ServerResponse>::fail(Errc::no_memory);
+  }
+}
+
+// Writes |n| bytes made by |enc| to |s|.
+template <typename Enc>
+Status write_frame(quic::QuicStream& s, BufferPool& pool, size_t n, Enc enc) noexcept {
+  auto buf = pool.get(n);
+  if (!buf) return buf.error();
+  auto w = enc(std::span<uint8_t>(buf->append(n), n));
+  if (!w) return w.error();
+  return s.write(std::move(*buf));
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Open: one open_stream
+// ---------------------------------------------------------------------------
+
+class Hysteria1Session::Open final : public PendingOpen, private TransportHandler {
+ public:
+  Open(Hysteria1Session& s, std::string host, uint16_t port) noexcept
+      : s_(s), host_(std::move(host)), port_(port) {}
+  ~Open() override {
+    auto& w = s_.waiting_;
+    w.erase(std::remove(w.begin(), w.end(), this), w.end());
+    if (stream_) {
+      stream_->set_handler(nullptr);
+      close_and_delete(stream_.release());
+    }
+  }
+
+  // start opens the stream and writes the request: false while the
+  // server's stream limit holds it back; an error answers it.
+  bool start(quic::Connection& c) noexcept {
+    auto st = c.open_bidi_stream();
+    if (!st) {
+      if (st.error() == Errc::limit_exceeded) return false;
+      answer(st.error(), "cannot open a stream on the connection");
+      return true;
+    }
+    stream_ = std::move(*st);
+    stream_->set_handler(this);
+    Status ws =
+        write_frame(*stream_, s_.engine().pool(), hysteria1::client_request_size(host_.size()),
+                    [this](std::span<uint8_t> out) {
+                      return hysteria1::encode_client_request(false, host_, port_, out);
+                    });
+    if (!ws) {
+      answer(ws.error(), "cannot write the request");
+      return true;
+    }
+    stream_->read_start();
+    return true;
+  }
+
+  void answer(Result<std::unique_ptr<Stream>> r, const std::string& why) noexcept {
+    OpenHandler* h = handler;
+    Hysteria1Session& s = s_;
+    std::unique_ptr<PendingOpen> self = s.pending_.finish(this);
+    if (!self) return;
+    if (r) s.stats_.streams++;
+    const std::string reason = r ? std::string() : s.prefix_ + why;
+    self.reset();  // before calling back: the handler may close the Session
+    h->on_open(std::move(r), reason.c_str());
+  }
+
+ private:
+  void on_data(Slice&& d) override {
+    if (!in_.push_back(std::move(d))) {
+      answer(Errc::no_memory, "out of memory");
+      return;
+    }
+    auto r = read_response(in_, s_.engine().pool());
+    if (r.need_more()) return;
+    if (r.failed()) {
+      answer(r.error, "malformed response");
+      return;
+    }
+    if (!r.value.ok) {
+      answer(Errc::connection_refused, "the server could not connect: " + r.value.message);
+      return;
+    }
+    in_.advance(r.consumed);
+    stream_->read_stop();
+    stream_->set_handler(nullptr);
+    if (!in_.empty() && !stream_->unread(std::move(in_))) {
+      answer(Errc::no_memory, "out of memory");
+      return;
+    }
+    std::unique_ptr<Stream> out(stream_.release());
+    answer(std::move(out), "");
+  }
+  void on_eof() override { answer(Errc::eof, "the server closed the stream before its response"); }
+  void on_error(Errc e) override {
+    answer(e, std::string("stream failed before the response: ") +
+                  (stream_ ? stream_->failure_reason() : errc_message(e)));
+  }
+
+  Hysteria1Session& s_;
+  std::string host_;
+  uint16_t port_;
+  std::unique_ptr<quic::QuicStream> stream_;
+  Chain in_;
+};
+
+// ---------------------------------------------------------------------------
+// Flow: one UDP session (its request stream holds it)
+// ---------------------------------------------------------------------------
+
+class Hysteria1Session::Flow final : public DatagramFlow, private TransportHandler {
+ public:
+  Flow(Hysteria1Session* s, DatagramHandler* h) noexcept : s_(s), engine_(&s->engine()), h_(h) {}
+  ~Flow() override { detach(); }
+
+  Status send(const Endpoint& to, Slice&& payload) noexcept override {
+    if (failed_ || s_ == nullptr) return Errc::closed;
+    if (to.host.empty() || to.port == 0) {
+      stats_.dropped++;
+      return Errc::invalid_argument;
+    }
+    if (!has_sid_) {
+      if (queue_.size() >= s_->opts_.udp_queue) {
+        stats_.dropped++;
+        return Errc::limit_exceeded;
+      }
+      try {
+        queue_.emplace_back(to, std::move(payload));
+      } catch (...) {
+        stats_.dropped++;
+        return Errc::no_memory;
+      }
+      if (s_->state_ != State::ready) s_->connect();
+      return {};
+    }
+    return transmit(to, std::move(payload));
+  }
+  void close(CloseCallback cb, void* user) noexcept override {
+    detach();
+    h_ = nullptr;
+    queue_.clear();
+    if (cb) net::defer(*engine_, cb, user);
+  }
+  DatagramFlowStats stats() const noexcept override { return stats_; }
+
+  // start opens the request stream on a ready connection; false while the
+  // stream limit holds it back.
+  bool start(quic::Connection& c) noexcept {
+    if (stream_ || failed_) return true;
+    auto st = c.open_bidi_stream();
+    if (!st) {
+      if (st.error() == Errc::limit_exceeded) return false;
+      fail(st.error());
+      return true;
+    }
+    stream_ = std::move(*st);
+    stream_->set_handler(this);
+    Status ws = write_frame(
+        *stream_, engine_->pool(), hysteria1::client_request_size(0),
+        [](std::span<uint8_t> out) { return hysteria1::encode_client_request(true, {}, 0, out); });
+    if (!ws) {
+      fail(ws.error());
+      return true;
+    }
+    stream_->read_start();
+    return true;
+  }
+  // fail: the connection ended, the server refused or ended the session;
+  // the handler hears it once.
+  void fail(Errc e) noexcept {
+    if (failed_) return;
+    failed_ = true;
+    queue_.clear();
+    detach();
+    if (h_) h_->on_error(e);
+  }
+  void receive(std::string_view host, uint16_t port, std::span<const uint8_t> data) noexcept {
+    if (h_ == nullptr) return;
+    auto sl = engine_->pool().copy_from(data.data(), data.size());
+    if (!sl) {
+      stats_.dropped++;
+      return;
+    }
+    try {
+      from_.host.assign(host);
+    } catch (...) {
+      stats_.dropped++;
+      return;
+    }
+    from_.port = port;
+    stats_.received++;
+    h_->on_datagram(from_, std::move(*sl));
+  }
+
+ private:
+  void detach() noexcept {
+    if (s_) {
+      auto& f = s_->flows_;
+      f.erase(std::remove(f.begin(), f.end(), this), f.end());
+      if (has_sid_) s_->by_sid_.erase(sid_);
+    }
+    s_ = nullptr;
+    if (stream_) {
+      stream_->set_handler(nullptr);
+      close_and_delete(stream_.release());  // ends the session on the server
+    }
+  }
+  void on_data(Slice&& d) override {
+    if (has_sid_) return;  // the stream carries nothing after the response
+    if (!in_.push_back(std::move(d))) {
+      fail(Errc::no_memory);
+      return;
+    }
+    auto r = read_response(in_, engine_->pool());
+    if (r.need_more()) return;
+    if (r.failed() || !r.value.ok) {
+      if (r.done())
+        SLUICE_LOG_INFO("%sUDP refused: %s", s_ ? s_->prefix_.c_str() : "",
+                        r.value.message.c_str());
+      fail(r.failed() ? r.error : Errc::connection_refused);
+      return;
+    }
+    in_.clear();
+    sid_ = r.value.udp_session_id;
+    try {
+      s_->by_sid_[sid_] = this;
+    } catch (...) {
+      fail(Errc::no_memory);
+      return;
+    }
+    has_sid_ = true;
+    auto q = std::move(queue_);
+    queue_.clear();
+    for (auto& [t, p] : q) (void)transmit(t, std::move(p));
+  }
+  void on_eof() override { fail(Errc::eof); }
+  void on_error(Errc e) override { fail(e); }
+  Status transmit(const Endpoint& to, Slice&& payload) noexcept {
+    if (s_ == nullptr || s_->conn_ == nullptr) return Errc::closed;
+    Status st = hysteria1::send_udp(*s_->conn_, engine_->pool(), sid_, to.host, to.port,
+                                    std::move(payload));
+    if (st)
+      stats_.sent++;
+    else
+      stats_.dropped++;
+    return st;
+  }
+
+  Hysteria1Session* s_;
+  Engine* engine_;
+  DatagramHandler* h_;
+  std::unique_ptr<quic::QuicStream> stream_;
+  Chain in_;
+  uint32_t sid_ = 0;
+  bool has_sid_ = false;
+  bool failed_ = false;
+  Endpoint from_;  // reused for every reply
+  std::vector<std::pair<Endpoint, Slice>> queue_;
+  DatagramFlowStats stats_;
+};
+
+// ---------------------------------------------------------------------------
+// Hysteria1Session
+// ---------------------------------------------------------------------------
+
+Hysteria1Session::Hysteria1Session(Engine& e, std::string tag, const Hysteria1SessionOptions& o,
+                                   std::shared_ptr<quic::QuicTlsContext> tls)
+    : Session(e, std::move(tag)),
+      opts_(o),
+      tls_(std::move(tls)),
+      prefix_("hysteria server " + o.server + ":" + std::to_string(o.server_port) + ": "),
+      backoff_(e),
+      hello_deadline_(e) {}
+
+Result<std::unique_ptr<Hysteria1Session>> Hysteria1Session::create(Engine& e, std::string tag,
+                                                                   const Hysteria1SessionOptions& o,
+                                                                   std::string* why) {
+  auto bad = [&](const char* w) -> Result<std::unique_ptr<Hysteria1Session>> {
+    if (why) *why = w;
+    return Errc::config_invalid;
+  };
+  if (o.server.empty() || o.server_port == 0)
+    return bad("hysteria: server and server_port are required");
+  if (o.up_bps < hysteria1::kMinRate || o.down_bps < hysteria1::kMinRate)
+    return bad("hysteria: up and down are required, at least 16384 bytes/s (0.131 Mbps)");
+  if (o.auth.size() > 0xffff) return bad("hysteria: auth over 65535 bytes");
+  if (o.recv_window_conn < 65536 || o.recv_window < 65536)
+    return bad("hysteria: recv_window_conn and recv_window must be at least 65536");
+  quic::QuicTlsOptions to = o.tls;
+  to.server = false;
+  if (to.alpn.empty()) to.alpn = {std::string(hysteria1::kDefaultAlpn)};
+  if (to.server_name.empty()) to.server_name = o.server;
+  std::string w;
+  auto ctx = quic::QuicTlsContext::create(to, &w);
+  if (!ctx) {
+    if (why) *why = "tls: " + w;
+    return ctx.error();
+  }
+  return std::unique_ptr<Hysteria1Session>(new Hysteria1Session(
+      e, std::move(tag), o, std::shared_ptr<quic::QuicTlsContext>(std::move(*ctx))));
+}
+
+Hysteria1Session::~Hysteria1Session() {
+  dial_ = nullptr;  // cancelled by close(); never deleted here
+  fail_flows(Errc::closed);
+}
+
+void Hysteria1Session::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
+  if (close_begun()) {
+    h->on_open(Errc::canceled, "outbound closed");
+    return;
+  }
+  if (host.empty() || host.size() > hysteria1::kMaxHost || port == 0) {
+    h->on_open(Errc::invalid_argument, "invalid target address");
+    return;
+  }
+  Open* o = nullptr;
+  try {
+    // IPv6 literals go without brackets, as the official client sends them.
+    std::string_view bare = host;
+    if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']')
+      bare = bare.substr(1, bare.size() - 2);
+    o = new Open(*this, std::string(bare), port);
+    waiting_.reserve(waiting_.size() + 1);
+  } catch (...) {
+    delete o;
+    h->on_open(Errc::no_memory, "out of memory");
+    return;
+  }
+  o->handler = h;
+  if (pending_.add(std::unique_ptr<PendingOpen>(o)) == nullptr) {
+    h->on_open(Errc::no_memory, "out of memory");
+    return;
+  }
+  if (state_ == State::ready && conn_ != nullptr && o->start(*conn_)) return;
+  waiting_.push_back(o);
+  connect();
+}
+
+void Hysteria1Session::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
+
+Result<std::unique_ptr<DatagramFlow>> Hysteria1Session::open_datagram(DatagramHandler* h) noexcept {
+  if (close_begun()) return Errc::closed;
+  if (!opts_.udp) return Errc::not_supported;
+  std::unique_ptr<Flow> f(new (std::nothrow) Flow(this, h));
+  if (!f) return Errc::no_memory;
+  try {
+    flows_.push_back(f.get());
+  } catch (...) {
+    return Errc::no_memory;
+  }
+  stats_.udp_flows++;
+  if (state_ == State::ready && conn_ != nullptr)
+    (void)f->start(*conn_);
+  else
+    connect();
+  return std::unique_ptr<DatagramFlow>(f.release());
+}
+
+void Hysteria1Session::connect() noexcept {
+  if (state_ != State::idle || close_begun() || backoff_.armed()) return;
+  const uint64_t now = engine().now_ms();
+  if (now < next_attempt_) {
+    backoff_.start(next_attempt_ - now, on_backoff, this);
+    return;
+  }
+  quic::QuicDialOptions d;
+  d.handshake_timeout_ms = opts_.handshake_timeout_ms;
+  quic::ConnectionOptions& co = d.endpoint.connection;
+  co.idle_timeout_ms = opts_.idle_timeout_ms;
+  co.keep_alive_ms = opts_.keep_alive_ms;
+  co.max_datagram_frame_size = hysteria2::kMaxDatagramFrame;
+  co.stream_window = opts_.recv_window_conn;
+  co.max_stream_window = opts_.recv_window_conn;
+  co.conn_window = opts_.recv_window;
+  co.max_conn_window = opts_.recv_window;
+  co.fixed_udp_payload_size = opts_.disable_mtu_discovery;
+  const quic::BrutalOptions bo{opts_.up_bps, false, quic::BrutalVariant::v1};
+  co.rate_controller = [bo] {
+    return std::unique_ptr<quic::RateController>(new (std::nothrow) quic::Brutal(bo));
+  };
+  if (!opts_.obfs.empty()) {
+    std::shared_ptr<hysteria1::XPlusTransform> x(new (std::nothrow)
+                                                     hysteria1::XPlusTransform(opts_.obfs));
+    if (!x) {
+      fail_waiting(Errc::no_memory, "out of memory");
+      return;
+    }
+    d.endpoint.transform = std::move(x);
+    co.max_tx_udp_payload_size -= hysteria1::XPlus::kSaltLen;
+  }
+  state_ = State::dialing;
+  stats_.dials++;
+  dial_ = quic::QuicDial::start(engine(), opts_.server, opts_.server_port, tls_, d, this);
+}
+
+void Hysteria1Session::on_backoff(void* self) {
+  auto* s = static_cast<Hysteria1Session*>(self);
+  if (!s->waiting_.empty() || !s->flows_.empty()) s->connect();
+}
+
+void Hysteria1Session::on_quic_dial(Result<quic::QuicDialed> r, const char* reason) {
+  dial_ = nullptr;
+  if (!r) {
+    state_ = State::idle;
+    stats_.dial_failures++;
+    lost(r.error(),
+         std::string("cannot connect: ") + (reason && *reason ? reason : errc_message(r.error())));
+    return;
+  }
+  ep_ = std::move(r->endpoint);
+  conn_ = r->connection;
+  conn_->set_handler(this);
+  for (auto& es : r->early_streams) quic::ConnectionHandler::on_stream(*conn_, std::move(es));
+  state_ = State::hello;
+  auto st = conn_->open_bidi_stream();
+  if (!st) {
+    hello_failed(st.error(), hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
+                 "cannot open the control stream");
+    return;
+  }
+  ctrl_ = std::move(*st);
+  ctrl_->set_handler(this);
+  const std::span<const uint8_t> auth{reinterpret_cast<const uint8_t*>(opts_.auth.data()),
+                                      opts_.auth.size()};
+  Status ws =
+      write_frame(*ctrl_, engine().pool(), hysteria1::client_hello_size(auth.size()),
+                  [&](std::span<uint8_t> out) {
+                    return hysteria1::encode_client_hello(opts_.up_bps, opts_.down_bps, auth, out);
+                  });
+  if (!ws) {
+    hello_failed(ws.error(), hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
+                 "cannot write the hello");
+    return;
+  }
+  ctrl_->read_start();
+  hello_deadline_.start(opts_.handshake_timeout_ms, on_hello_deadline, this);
+}
+
+void Hysteria1Session::hello_failed(Errc e, uint64_t code, std::string_view reason,
+                                    const std::string& why) noexcept {
+  hello_deadline_.stop();
+  failures_++;
+  next_attempt_ =
+      engine().now_ms() + std::min(kBackoffMaxMs, kBackoffFirstMs << std::min(failures_ - 1, 5u));
+  SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
+  fail_waiting(e, why);
+  fail_flows(e);
+  state_ = State::idle;
+  if (conn_) conn_->close(code, reason);
+}
+
+void Hysteria1Session::on_hello_deadline(void* self) {
+  auto* s = static_cast<Hysteria1Session*>(self);
+  if (s->state_ != State::hello || s->conn_ == nullptr) return;
+  s->hello_failed(Errc::timed_out, hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
+                  "no ServerHello before the deadline");
+}
+
+void Hysteria1Session::on_data(Slice&& d) {
+  if (state_ != State::hello) return;  // the control stream stays open, unused
+  try {
+    hello_.insert(hello_.end(), d.data(), d.data() + d.size());
+  } catch (...) {
+    hello_failed(Errc::no_memory, hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
+                 "out of memory");
+    return;
+  }
+  ParseResult<hysteria1::ServerHello> r;
+  try {
+    r = hysteria1::parse_server_hello(hello_);
+  } catch (...) {
+    r = ParseResult<hysteria1::ServerHello>::fail(Errc::no_memory);
+  }
+  if (r.need_more()) return;
+  hello_.clear();
+  if (r.failed()) {
+    hello_failed(r.error, hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
+                 std::string("malformed ServerHello: ") + errc_message(r.error));
+    return;
+  }
+  if (!r.value.ok) {
+    stats_.auth_failures++;
+    hello_failed(Errc::auth_failed, hysteria1::kCloseAuthError, hysteria1::kReasonAuthError,
+                 "authentication refused by the server: " + r.value.message);
+    return;
+  }
+  hello_deadline_.stop();
+  const uint64_t rate = hysteria1::client_send_rate(r.value, opts_.up_bps);
+  if (auto* b = dynamic_cast<quic::Brutal*>(conn_->rate_controller()); b != nullptr)
+    b->set_rate(rate);
+  stats_.send_bps = rate;
+  state_ = State::ready;
+  failures_ = 0;
+  next_attempt_ = 0;
+  stats_.connections++;
+  defrag_.reset();
+  start_waiting();
+}
+
+void Hysteria1Session::on_eof() {
+  if (state_ == State::hello)
+    hello_failed(Errc::eof, hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
+                 "the server closed the control stream before its ServerHello");
+}
+
+void Hysteria1Session::on_error(Errc e) {
+  // The connection's close reports what happened (auth error, idle...).
+  (void)e;
+}
+
+void Hysteria1Session::start_waiting() noexcept {
+  std::vector<Open*> w;
+  std::vector<Flow*> f;
+  try {
+    w = waiting_;
+    f = flows_;
+  } catch (...) {
+    return;
+  }
+  for (Flow* fl : f) {
+    if (state_ != State::ready || conn_ == nullptr) return;
+    if (std::find(flows_.begin(), flows_.end(), fl) == flows_.end()) continue;
+    if (!fl->start(*conn_)) return;  // stream limit: on_streams_available
+  }
+  for (Open* o : w) {
+    if (state_ != State::ready || conn_ == nullptr) return;
+    if (std::find(waiting_.begin(), waiting_.end(), o) == waiting_.end()) continue;
+    waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), o), waiting_.end());
+    if (!o->start(*conn_)) {
+      waiting_.push_back(o);
+      return;
+    }
+  }
+}
+
+void Hysteria1Session::fail_waiting(Errc e, const std::string& why) noexcept {
+  std::vector<Open*> w;
+  w.swap(waiting_);
+  for (Open* o : w) o->answer(e, why);
+}
+
+void Hysteria1Session::fail_flows(Errc e) noexcept {
+  std::vector<Flow*> f;
+  f.swap(flows_);
+  by_sid_.clear();
+  for (Flow* fl : f) fl->fail(e);
+}
+
+void Hysteria1Session::lost(Errc e, const std::string& why) noexcept {
+  if (state_ != State::ready) {
+    failures_++;
+    next_attempt_ =
+        engine().now_ms() + std::min(kBackoffMaxMs, kBackoffFirstMs << std::min(failures_ - 1, 5u));
+  }
+  state_ = State::idle;
+  SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
+  fail_waiting(e, why);
+  fail_flows(e);
+}
+
+void Hysteria1Session::on_datagram(quic::Connection&, const uint8_t* data, size_t len) {
+  if (state_ != State::ready) return;
+  auto m = hysteria1::parse_udp_message({data, len});
+  if (!m) return;  // malformed: dropped
+  auto p = defrag_.feed(hysteria1::defrag_header(m->header), m->data);
+  if (!p.complete) return;
+  auto it = by_sid_.find(m->header.session_id);
+  if (it == by_sid_.end()) return;  // unknown session: dropped
+  it->second->receive(m->host, m->port, p.data);
+}
+
+void Hysteria1Session::on_streams_available(quic::Connection&) {
+  if (state_ == State::ready) start_waiting();
+}
+
+void Hysteria1Session::on_closed(quic::Connection&, Errc e, uint64_t app_error,
+                                 const char* reason) {
+  hello_deadline_.stop();
+  if (ctrl_) {
+    ctrl_->set_handler(nullptr);
+    close_and_delete(ctrl_.release());
+  }
+  conn_ = nullptr;
+  const State was = state_;
+  std::string why;
+  Errc err = e == Errc::ok ? Errc::closed : e;
+  if (was == State::hello && app_error == hysteria1::kCloseAuthError) {
+    // The server closed before (or instead of) its ServerHello reached us.
+    stats_.auth_failures++;
+    err = Errc::auth_failed;
+    why = "authentication refused by the server: ";
+  } else {
+    why = was == State::ready ? "connection lost: " : "connection closed before the handshake: ";
+  }
+  why += reason && *reason ? reason : errc_message(e);
+  retire_endpoint();
+  if (was != State::idle) lost(err, why);
+  state_ = State::idle;
+  if (!close_begun() && !waiting_.empty()) connect();
+}
+
+void Hysteria1Session::retire_endpoint() noexcept {
+  if (!ep_) return;
+  // Not from inside the connection's callback: close on the next loop turn.
+  retiring_++;
+  quic::Endpoint* ep = ep_.release();
+  struct Retire {
+    Hysteria1Session* s;
+    quic::Endpoint* ep;
+  };
+  auto* r = new (std::nothrow) Retire{this, ep};
+  if (r == nullptr) {
+    retiring_--;
+    ep_.reset(ep);
+    return;
+  }
+  net::defer(
+      engine(),
+      [](void* u) {
+        auto* r = static_cast<Retire*>(u);
+        r->ep->close(
+            [](void* v) {
+              auto* r = static_cast<Retire*>(v);
+              delete r->ep;
+              Hysteria1Session* s = r->s;
+              delete r;
+              s->retiring_--;
+              s->maybe_closed();
+            },
+            r);
+      },
+      r);
+}
+
+void Hysteria1Session::close(CloseCallback cb, void* user) noexcept {
+  if (!begin_close()) return;
+  close_cb_ = cb;
+  close_user_ = user;
+  backoff_.stop();
+  hello_deadline_.stop();
+  const char* why = net::closing_all(engine()) ? "engine stopping" : "outbound closing";
+  waiting_.clear();
+  pending_.fail_all(Errc::canceled, why);
+  fail_flows(Errc::canceled);
+  if (dial_) {
+    dial_->cancel();
+    dial_ = nullptr;
+  }
+  if (ctrl_) {
+    ctrl_->set_handler(nullptr);
+    close_and_delete(ctrl_.release());
+  }
+  if (conn_) conn_->set_handler(nullptr);
+  conn_ = nullptr;
+  state_ = State::idle;
+  if (ep_) {
+    retiring_++;
+    quic::Endpoint* ep = ep_.release();
+    struct Retire {
+      Hysteria1Session* s;
+      quic::Endpoint* ep;
+    };
+    auto* r = new (std::nothrow) Retire{this, ep};
+    if (r == nullptr) {
+      delete ep;
+      retiring_--;
+    } else {
+      ep->close(
+          [](void* v) {
+            auto* r = static_cast<Retire*>(v);
+            delete r->ep;
+            Hysteria1Session* s = r->s;
+            delete r;
+            s->retiring_--;
+            s->maybe_closed();
+          },
+          r);
+    }
+  }
+  maybe_closed();
+}
+
+void Hysteria1Session::maybe_closed() noexcept {
+  if (!close_begun() || retiring_ > 0 || dial_ != nullptr) return;
+  if (close_done_) return;
+  close_done_ = true;
+  detach_from_engine();
+  if (close_cb_) net::defer(engine(), close_cb_, close_user_);
+}
+
+}  // namespace sluice

@@ -1,0 +1,186 @@
+// The hysteria2 outbound/inbound in the config parser and hysteria2:// /
+// hy2:// share links (lib/config/hysteria2.cpp, hysteria2_link.cpp),
+// malformed input included.
+#include <catch2/catch.hpp>
+
+#include "sluice/config.hpp"
+
+using namespace sluice;
+
+namespace {
+Result<Config> parse(const std::string& json, std::string* error = nullptr) {
+  ConfigDiagnostics d;
+  auto c = parse_config(json, &d);
+  if (error) *error = d.error;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("hysteria2 outbound: every field", "[config][hysteria2]") {
+  std::string err;
+  auto c = parse(R"({"outbounds":[{"type":"hysteria2","tag":"h","server":"h.example",
+      "server_port":443,"server_ports":["20000:30000","40000"],"hop_interval":"10s",
+      "up_mbps":100,"down_mbps":200,"obfs":{"type":"salamander","password":"cry me a river"},
+      "password":"pw","network":"tcp","brutal_debug":true,
+      "tls":{"enabled":true,"server_name":"sni.example","insecure":true}}]})",
+                 &err);
+  INFO(err);
+  REQUIRE(c);
+  const auto& o = c->outbounds[0];
+  CHECK(o.type == OutboundType::hysteria2);
+  CHECK(std::string(outbound_type_name(o.type)) == "hysteria2");
+  const auto& h = std::get<Hysteria2OutboundOptions>(o.options);
+  CHECK(h.endpoint.server == "h.example");
+  CHECK(h.endpoint.server_port == 443);
+  CHECK(h.server_ports == std::vector<std::string>{"20000:30000", "40000"});
+  CHECK(h.hop_interval == std::chrono::seconds(10));
+  CHECK(h.up_mbps == 100);
+  CHECK(h.down_mbps == 200);
+  CHECK(h.obfs.type == "salamander");
+  CHECK(h.obfs.password == "cry me a river");
+  CHECK(h.password == "pw");
+  CHECK(h.network.tcp);
+  CHECK_FALSE(h.network.udp);
+  CHECK(h.tls.enabled);
+  CHECK(h.tls.insecure);
+  CHECK(h.tls.server_name == "sni.example");
+}
+
+TEST_CASE("hysteria2 outbound: malformed", "[config][hysteria2]") {
+  std::string err;
+  const std::string head =
+      R"({"outbounds":[{"type":"hysteria2","server":"h","server_port":1,"password":"p",)";
+  CHECK(!parse(head + R"("tls":{"enabled":false}}]})", &err));
+  CHECK(err.find("tls") != std::string::npos);
+  CHECK(!parse(head + R"("tls":{"enabled":true},"obfs":{"type":"gecko","password":"abcd"}}]})",
+               &err));
+  CHECK(err.find("unsupported obfs type") != std::string::npos);
+  CHECK(!parse(head + R"("tls":{"enabled":true},"obfs":{"type":"salamander","password":"abc"}}]})",
+               &err));
+  CHECK(err.find("at least 4 bytes") != std::string::npos);
+  CHECK(!parse(head + R"("tls":{"enabled":true},"server_ports":["2:1"]}]})", &err));
+  CHECK(err.find("server_ports[0]") != std::string::npos);
+  CHECK(!parse(head + R"("tls":{"enabled":true},"server_ports":"x"}]})", &err));
+  CHECK(
+      !parse(head + R"("tls":{"enabled":true},"server_ports":"1:2","hop_interval":"1s"}]})", &err));
+  CHECK(err.find("hop_interval") != std::string::npos);
+  CHECK(!parse(head + R"("tls":{"enabled":true},"up_mbps":-1}]})", &err));
+}
+
+TEST_CASE("hysteria2 inbound: users, bandwidth, obfs, masquerade", "[config][hysteria2]") {
+  std::string err;
+  auto c = parse(R"({"inbounds":[{"type":"hysteria2","tag":"in","listen":"127.0.0.1",
+      "listen_port":8443,"users":[{"name":"alice","password":"a1"},{"password":"b2"}],
+      "up_mbps":50,"down_mbps":60,"ignore_client_bandwidth":true,
+      "obfs":{"type":"salamander","password":"secret"},
+      "masquerade":{"type":"string","status_code":503,"headers":{"Content-Type":"text/plain"},
+      "content":"down for maintenance"},
+      "tls":{"enabled":true,"certificate_path":"c.pem","key_path":"k.pem"}}]})",
+                 &err);
+  INFO(err);
+  REQUIRE(c);
+  const auto& in = c->inbounds[0];
+  CHECK(in.type == InboundType::hysteria2);
+  CHECK(std::string(inbound_type_name(in.type)) == "hysteria2");
+  const auto& h = std::get<Hysteria2InboundOptions>(in.options);
+  REQUIRE(h.users.size() == 2);
+  CHECK(h.users[0].name == "alice");
+  CHECK(h.users[1].password == "b2");
+  CHECK(h.up_mbps == 50);
+  CHECK(h.down_mbps == 60);
+  CHECK(h.ignore_client_bandwidth);
+  CHECK(h.obfs.password == "secret");
+  CHECK(h.masquerade.type == Hysteria2MasqueradeOptions::Type::string);
+  CHECK(h.masquerade.status_code == 503);
+  REQUIRE(h.masquerade.headers.size() == 1);
+  CHECK(h.masquerade.headers[0].first == "content-type");
+  CHECK(h.masquerade.content == "down for maintenance");
+
+  auto f = parse(R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],
+      "masquerade":"file:///srv/www","tls":{"enabled":true,"certificate":"x","key":"y"}}]})",
+                 &err);
+  INFO(err);
+  REQUIRE(f);
+  const auto& m = std::get<Hysteria2InboundOptions>(f->inbounds[0].options).masquerade;
+  CHECK(m.type == Hysteria2MasqueradeOptions::Type::file);
+  CHECK(m.directory == "/srv/www");
+}
+
+TEST_CASE("hysteria2 inbound: malformed", "[config][hysteria2]") {
+  std::string err;
+  const std::string tls = R"("tls":{"enabled":true,"certificate":"x","key":"y"})";
+  CHECK(!parse(R"({"inbounds":[{"type":"hysteria2","listen_port":1,)" + tls + "}]}", &err));
+  CHECK(err.find("users") != std::string::npos);
+  CHECK(!parse(R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}]}]})",
+               &err));
+  CHECK(err.find("tls") != std::string::npos);
+  CHECK(!parse(
+      R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"name":"n"}],)" + tls + "}]}",
+      &err));
+  const std::string base =
+      R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],)" + tls;
+  CHECK(!parse(base + R"(,"masquerade":"https://example.com"}]})", &err));
+  CHECK(err.find("reverse-proxy masquerade is not supported") != std::string::npos);
+  CHECK(!parse(base + R"(,"masquerade":{"type":"proxy","url":"http://x"}}]})", &err));
+  CHECK(!parse(base + R"(,"masquerade":{"type":"string","status_code":233}}]})", &err));
+  CHECK(err.find("status_code") != std::string::npos);
+  CHECK(!parse(base + R"(,"masquerade":{"type":"file"}}]})", &err));
+  CHECK(!parse(base + R"(,"masquerade":"gopher://x"}]})", &err));
+  CHECK(!parse(base + R"(,"masquerade":{"type":"string","headers":{"x":1}}}]})", &err));
+}
+
+TEST_CASE("hysteria2 links: hysteria2:// and hy2://, ports, obfs, pins", "[config][hysteria2]") {
+  std::string why;
+  auto a = parse_hysteria2_link(
+      "hysteria2://letmein@example.com:8443/?insecure=1&obfs=salamander&obfs-password=gawrgura"
+      "&sni=real.example&pinSHA256=AB:CD:" +
+          std::string(60, 'e') + "#my%20server",
+      &why);
+  INFO(why);
+  REQUIRE(a);
+  CHECK(a->type == OutboundType::hysteria2);
+  CHECK(a->tag == "my server");
+  const auto& h = std::get<Hysteria2OutboundOptions>(a->options);
+  CHECK(h.password == "letmein");
+  CHECK(h.endpoint.server == "example.com");
+  CHECK(h.endpoint.server_port == 8443);
+  CHECK(h.server_ports.empty());
+  CHECK(h.tls.enabled);
+  CHECK(h.tls.insecure);
+  CHECK(h.tls.server_name == "real.example");
+  CHECK(h.obfs.type == "salamander");
+  CHECK(h.obfs.password == "gawrgura");
+  REQUIRE(h.tls.certificate_sha256.size() == 1);
+  CHECK(h.tls.certificate_sha256[0] == "abcd" + std::string(60, 'e'));
+
+  auto b = parse_hysteria2_link("HY2://user:pass@[2001:db8::1]:443,20000-30000", &why);
+  INFO(why);
+  REQUIRE(b);
+  const auto& hb = std::get<Hysteria2OutboundOptions>(b->options);
+  CHECK(hb.password == "user:pass");
+  CHECK(hb.endpoint.server == "2001:db8::1");
+  CHECK(hb.endpoint.server_port == 443);
+  CHECK(hb.server_ports == std::vector<std::string>{"443", "20000:30000"});
+
+  auto c = parse_hysteria2_link("hy2://pw@host.example", &why);
+  REQUIRE(c);
+  CHECK(std::get<Hysteria2OutboundOptions>(c->options).endpoint.server_port == 443);
+}
+
+TEST_CASE("hysteria2 links: malformed", "[config][hysteria2]") {
+  std::string why;
+  CHECK(!parse_hysteria2_link("tuic://pw@h:1", &why));
+  CHECK(why.find("expected hysteria2://") != std::string::npos);
+  CHECK(!parse_hysteria2_link("hysteria2://h:1", &why));
+  CHECK(why.find("password@") != std::string::npos);
+  CHECK(!parse_hysteria2_link("hysteria2://pw@h:0", &why));
+  CHECK(!parse_hysteria2_link("hysteria2://pw@h:70000", &why));
+  CHECK(!parse_hysteria2_link("hysteria2://pw@h:3-1", &why));
+  CHECK(parse_hysteria2_link("hysteria2://pw@h:1,", &why));  // empty list parts are dropped
+  CHECK(!parse_hysteria2_link("hysteria2://pw@[::1", &why));
+  CHECK(!parse_hysteria2_link("hysteria2://pw@h:1?obfs=gecko", &why));
+  CHECK(!parse_hysteria2_link("hysteria2://pw@h:1?obfs=salamander&obfs-password=abc", &why));
+  CHECK(!parse_hysteria2_link("hysteria2://pw@h:1?pinSHA256=abc", &why));
+  CHECK(!parse_hysteria2_link("hysteria2://pw@h:1?security=none", &why));
+  CHECK(!parse_hysteria2_link("hysteria2://p%zz@h:1", &why));
+}
