@@ -31,12 +31,14 @@ void check(Result<OutboundOptions> r, const std::string& why, OutboundType want)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   // The input as given, and behind each scheme, so both parsers see it all.
-  for (std::string link :
-       {std::string(text), "trojan://" + std::string(text), "vless://" + std::string(text)}) {
+  for (std::string link : {std::string(text), "trojan://" + std::string(text),
+                           "vless://" + std::string(text), "tuic://" + std::string(text)}) {
     std::string why;
     check(parse_trojan_link(link, &why), why, OutboundType::trojan);
     why.clear();
     check(parse_vless_link(link, &why), why, OutboundType::vless);
+    why.clear();
+    check(parse_tuic_link(link, &why), why, OutboundType::tuic);
   }
   return 0;
 }

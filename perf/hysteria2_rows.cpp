@@ -74,7 +74,6 @@ const RowDef kRows[] = {
 }  // namespace
 
 std::span<const RowDef> hysteria2_rows() {
-  link_hysteria2();  // the server side's Instance reaches the inbound by a weak declaration
   return kRows;
 }
 

@@ -71,6 +71,7 @@
 #include "quic_rows.hpp"
 #include "reality_rows.hpp"
 #include "ssh_rows.hpp"
+#include "tuic_rows.hpp"
 #include "session/direct_session.hpp"
 #include "sluice/engine.hpp"
 #include "transport/tls_transport.hpp"
@@ -131,6 +132,7 @@ const std::vector<RowDef>& all_rows() {
     for (const auto& r : perf::reality_rows()) v.push_back(r);
     for (const auto& r : perf::quic_rows()) v.push_back(r);
     for (const auto& r : perf::ssh_rows()) v.push_back(r);
+    for (const auto& r : perf::tuic_rows()) v.push_back(r);
     for (const auto& r : perf::hysteria2_rows()) v.push_back(r);
     for (const auto& r : perf::hysteria1_rows()) v.push_back(r);
     return v;

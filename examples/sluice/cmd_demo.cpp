@@ -20,10 +20,7 @@
 #include "crypto/tls_keypair.hpp"
 #include "crypto/tls_verify.hpp"
 #include "inbound/instance.hpp"
-#if __has_include(<ngtcp2/ngtcp2.h>) && __has_include(<nghttp3/nghttp3.h>)
 #include "inbound/hysteria2_inbound.hpp"
-#define SLUICE_DEMO_HYSTERIA2 1
-#endif
 #include "measure.hpp"
 #include "private_sshd.hpp"
 #include "proto/reality/auth.hpp"
@@ -254,11 +251,14 @@ void add_ssh_row(std::vector<Row>& v) {
   v.push_back(std::move(r));
 }
 
-#ifdef SLUICE_DEMO_HYSTERIA2
+// add_tuic_rows: TUIC v5 over QUIC (ALPN h3), cubic, with a certificate
+// made for this run that the client pins (certificate_sha256).
+void add_tuic_rows(std::vector<Row>& v) {
+  tls::CertificateRequest req;
+  req.name = "tuic.test";
 // add_hysteria2_rows: Hysteria v2 over QUIC (BBR), plain and with
 // Salamander; the client pins the certificate made for this run.
 void add_hysteria2_rows(std::vector<Row>& v) {
-  link_hysteria2();  // the Instance reaches Hysteria v2 by weak declarations
   tls::CertificateRequest req;
   req.name = "secret.test";
   auto kp = tls::generate_certificate(req);
@@ -266,6 +266,22 @@ void add_hysteria2_rows(std::vector<Row>& v) {
   auto pins = tls::leaf_pins_pem(kp->certificate);
   if (!pins) return;
   const std::string pin = pins->first;
+  const std::string uuid = "fe35d05b-8803-45c4-bae6-723ad2cd5d3d";
+  const std::string server =
+      R"({"log":{"level":"error"},"inbounds":[{"type":"tuic","tag":"in","listen":"127.0.0.1","listen_port":0,)"
+      R"("users":[{"name":"demo","uuid":")" +
+      uuid + R"(","password":"demo password"}],"tls":{"enabled":true,"certificate":")" +
+      json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) +
+      R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+  v.push_back(
+      {"tuic (quic)", server, [pin, uuid](uint16_t p) {
+         return socks_client_to(
+             R"({"type":"tuic","tag":"t","server":"127.0.0.1","server_port":)" + std::to_string(p) +
+             R"(,"uuid":")" + uuid +
+             R"(","password":"demo password","tls":{"enabled":true,"server_name":"tuic.test","certificate_sha256":[")" +
+             pin + R"("]}})");
+       }});
+}
   auto obfs = [](bool on) {
     return on ? std::string(R"("obfs":{"type":"salamander","password":"demo obfs"},)") : "";
   };
@@ -287,7 +303,6 @@ void add_hysteria2_rows(std::vector<Row>& v) {
   v.push_back(
       {"hysteria2+salamander", server(true), [client](uint16_t p) { return client(p, true); }});
 }
-#endif
 
 std::vector<Row> rows() {
   const std::string direct_server =
@@ -319,9 +334,8 @@ std::vector<Row> rows() {
   add_vless_rows(v);
   add_reality_rows(v);
   add_ssh_row(v);
-#ifdef SLUICE_DEMO_HYSTERIA2
+  add_tuic_rows(v);
   add_hysteria2_rows(v);
-#endif
   return v;
 }
 

@@ -176,7 +176,7 @@ struct TlsServerOptions {
   TlsRealityServerOptions reality;
 };
 
-enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, hysteria2 };
+enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, tuic, hysteria2 };
 
 struct SocksInboundOptions {
   std::vector<User> users;  // empty = no authentication
@@ -230,6 +230,20 @@ struct VlessInboundOptions {
   std::vector<std::pair<std::string, VlessFallback>> fallback_for_alpn;
 };
 
+// TuicUser is one account of a tuic inbound (sing-box users[]).
+struct TuicUser {
+  std::string name;
+  std::string uuid;  // a UUID (text form)
+  std::string password;
+};
+
+struct TuicInboundOptions {
+  std::vector<TuicUser> users;
+  std::string congestion_control = "cubic";  // cubic, new_reno, bbr
+  Duration auth_timeout = std::chrono::seconds(3);
+  bool zero_rtt_handshake = false;  // accept 0-RTT (replayable; docs/protocols/tuic.md)
+  Duration heartbeat = std::chrono::seconds(10);  // parsed; a sluice server sends none
+  TlsServerOptions tls;                           // required: QUIC's TLS 1.3
 // Hysteria2ObfsOptions is Hysteria v2's "obfs" (docs/protocols/hysteria2.md).
 struct Hysteria2ObfsOptions {
   std::string type;      // "" (none) or "salamander"
@@ -272,7 +286,7 @@ struct InboundOptions {
   ListenOptions listen;
   // The alternative matches |type| (same order as InboundType).
   std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions,
-               VlessInboundOptions, Hysteria2InboundOptions>
+               VlessInboundOptions, TuicInboundOptions, Hysteria2InboundOptions>
       options;
 };
 
@@ -307,7 +321,7 @@ struct ServerEndpoint {
   uint16_t server_port = 0;
 };
 
-enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless, ssh, hysteria2 };
+enum class OutboundType : uint8_t { direct, block, socks, http, trojan, vless, ssh, tuic, hysteria2 };
 
 struct DirectOutboundOptions {};
 struct BlockOutboundOptions {};
@@ -364,6 +378,17 @@ struct SshOutboundOptions {
   bool insecure = false;       // sluice extension: accept any host key, explicitly
 };
 
+struct TuicOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string uuid;  // a UUID (text form)
+  std::string password;
+  std::string congestion_control = "cubic";  // cubic, new_reno, bbr
+  std::string udp_relay_mode = "native";     // native (DATAGRAMs) or quic (a stream per packet)
+  bool udp_over_stream = false;              // sing-box UoT: refused (not supported)
+  bool zero_rtt_handshake = false;
+  Duration heartbeat = std::chrono::seconds(10);
+  Network network;
+  TlsClientOptions tls;  // required: QUIC's TLS 1.3
 struct Hysteria2OutboundOptions {
   ServerEndpoint endpoint;
   // server_ports: port hopping ranges ("20000:30000" or "443"); empty =
@@ -386,7 +411,7 @@ struct OutboundOptions {
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
                HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions, SshOutboundOptions,
-               Hysteria2OutboundOptions>
+               TuicOutboundOptions, Hysteria2OutboundOptions>
       options;
 };
 
@@ -432,6 +457,10 @@ Result<OutboundOptions> parse_trojan_link(std::string_view link, std::string* wh
 // security=reality is parsed and refused ("REALITY not built yet").
 Result<OutboundOptions> parse_vless_link(std::string_view link, std::string* why);
 
+// parse_tuic_link turns a tuic:// share link
+// (tuic://UUID:PASSWORD@HOST:PORT?congestion_control=&udp_relay_mode=&alpn=&sni=#NAME)
+// into a tuic outbound, as parse_trojan_link does.
+Result<OutboundOptions> parse_tuic_link(std::string_view link, std::string* why);
 // parse_hysteria2_link turns a hysteria2:// or hy2:// share link
 // (docs/config.md, "Share links") into a hysteria2 outbound, as
 // parse_trojan_link does.

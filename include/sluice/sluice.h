@@ -178,7 +178,8 @@ SLUICE_EXTERN uint32_t sluice_version_number(void);
 /* sluice_has_protocol returns 1 if this build of the library has the
  * protocol |name| (NUL-terminated, case-sensitive: a config "type" such as
  * "direct", "socks", "http", "trojan", "vless", or an inbound type such as
- * "mixed"), else 0 (also for NULL). Thread-safe. Since v2. */
+ * "mixed"), else 0 (also for NULL). The QUIC protocols ("tuic") are part
+ * of the library. Thread-safe. Since v2. */
 SLUICE_EXTERN int sluice_has_protocol(const char* name);
 
 /* sluice_protocols returns the names sluice_has_protocol accepts, joined

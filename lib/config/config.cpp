@@ -248,6 +248,8 @@ const char* inbound_type_name(InboundType t) noexcept {
       return "trojan";
     case InboundType::vless:
       return "vless";
+    case InboundType::tuic:
+      return "tuic";
     case InboundType::hysteria2:
       return "hysteria2";
   }
@@ -270,6 +272,8 @@ const char* outbound_type_name(OutboundType t) noexcept {
       return "vless";
     case OutboundType::ssh:
       return "ssh";
+    case OutboundType::tuic:
+      return "tuic";
     case OutboundType::hysteria2:
       return "hysteria2";
   }

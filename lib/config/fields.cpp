@@ -44,6 +44,9 @@ constexpr F kTrojanInbound[] = {"users",     "tls",      "fallback", "fallback_f
                                 "multiplex", "transport"};
 constexpr F kVlessInbound[] = {"users",     "tls",      "fallback", "fallback_for_alpn",
                                "multiplex", "transport"};
+constexpr F kTuicInbound[] = {
+    "users", "congestion_control", "auth_timeout", "zero_rtt_handshake", "heartbeat", "tls"};
+constexpr F kTuicUser[] = {"name", "uuid", "password"};
 constexpr F kProxyUser[] = {"username", "password"};
 constexpr F kTrojanUser[] = {"name", "password"};
 constexpr F kVlessUser[] = {"name", "uuid", "flow"};
@@ -107,6 +110,17 @@ constexpr F kSshOutbound[] = {"server",
                               "client_version",
                               "known_hosts",
                               "insecure"};
+constexpr F kTuicOutbound[] = {"server",
+                               "server_port",
+                               "uuid",
+                               "password",
+                               "congestion_control",
+                               "udp_relay_mode",
+                               "udp_over_stream",
+                               "zero_rtt_handshake",
+                               "heartbeat",
+                               "network",
+                               "tls"};
 
 constexpr F kTlsClient[] = {
     "enabled",
@@ -204,6 +218,8 @@ constinit const FieldTable kHttpInboundFields{"inbound.http", kHttpInbound};
 constinit const FieldTable kMixedInboundFields{"inbound.mixed", kMixedInbound};
 constinit const FieldTable kTrojanInboundFields{"inbound.trojan", kTrojanInbound};
 constinit const FieldTable kVlessInboundFields{"inbound.vless", kVlessInbound};
+constinit const FieldTable kTuicInboundFields{"inbound.tuic", kTuicInbound};
+constinit const FieldTable kTuicUserFields{"inbound.tuic.users", kTuicUser};
 constinit const FieldTable kProxyUserFields{"inbound.users", kProxyUser};
 constinit const FieldTable kTrojanUserFields{"inbound.trojan.users", kTrojanUser};
 constinit const FieldTable kVlessUserFields{"inbound.vless.users", kVlessUser};
@@ -217,6 +233,7 @@ constinit const FieldTable kHttpOutboundFields{"outbound.http", kHttpOutbound};
 constinit const FieldTable kTrojanOutboundFields{"outbound.trojan", kTrojanOutbound};
 constinit const FieldTable kVlessOutboundFields{"outbound.vless", kVlessOutbound};
 constinit const FieldTable kSshOutboundFields{"outbound.ssh", kSshOutbound};
+constinit const FieldTable kTuicOutboundFields{"outbound.tuic", kTuicOutbound};
 constinit const FieldTable kHysteria2InboundFields{"inbound.hysteria2", kHysteria2Inbound};
 constinit const FieldTable kHysteria2UserFields{"inbound.hysteria2.users", kHysteria2User};
 constinit const FieldTable kHysteria2ObfsFields{"hysteria2.obfs", kHysteria2Obfs};
@@ -247,6 +264,8 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kMixedInboundFields,
       &kTrojanInboundFields,
       &kVlessInboundFields,
+      &kTuicInboundFields,
+      &kTuicUserFields,
       &kProxyUserFields,
       &kTrojanUserFields,
       &kVlessUserFields,
@@ -260,6 +279,7 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kTrojanOutboundFields,
       &kVlessOutboundFields,
       &kSshOutboundFields,
+      &kTuicOutboundFields,
       &kTlsClientFields,
       &kTlsUtlsFields,
       &kTlsEchClientFields,

@@ -37,6 +37,9 @@ extern const FieldTable kHttpInboundFields;
 extern const FieldTable kMixedInboundFields;
 extern const FieldTable kTrojanInboundFields;
 extern const FieldTable kVlessInboundFields;
+extern const FieldTable kTuicInboundFields;
+extern const FieldTable kTuicUserFields;  // tuic users[]
+extern const FieldTable kTuicOutboundFields;
 extern const FieldTable kProxyUserFields;   // socks / http / mixed users[]
 extern const FieldTable kTrojanUserFields;  // trojan users[]
 extern const FieldTable kVlessUserFields;   // vless users[]

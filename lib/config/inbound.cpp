@@ -110,17 +110,22 @@ Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, Inb
     VlessInboundOptions o;
     SLUICE_TRY(parse_vless_inbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "tuic") {
+    out->type = InboundType::tuic;
+    r.add_fields(kTuicInboundFields);
+    TuicInboundOptions o;
+    SLUICE_TRY(parse_tuic_inbound(r, &o));
+    out->options = std::move(o);
   } else if (type == "hysteria2") {
-    // Not in the "expected" list below (see outbound.cpp).
     out->type = InboundType::hysteria2;
     r.add_fields(kHysteria2InboundFields);
     Hysteria2InboundOptions o;
     SLUICE_TRY(parse_hysteria2_inbound(r, &o));
     out->options = std::move(o);
   } else {
-    return ctx.fail(
-        Errc::config_invalid, r.path("type"),
-        "unsupported inbound type \"" + type + "\" (expected socks, http, mixed, trojan or vless)");
+    return ctx.fail(Errc::config_invalid, r.path("type"),
+                    "unsupported inbound type \"" + type +
+                        "\" (expected socks, http, mixed, trojan, vless, tuic or hysteria2)");
   }
   SLUICE_TRY(parse_listen(r, &out->listen));
   r.finish();

@@ -258,9 +258,13 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
     SshOutboundOptions o;
     SLUICE_TRY(parse_ssh_outbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "tuic") {
+    out->type = OutboundType::tuic;
+    r.add_fields(kTuicOutboundFields);
+    TuicOutboundOptions o;
+    SLUICE_TRY(parse_tuic_outbound(r, &o));
+    out->options = std::move(o);
   } else if (type == "hysteria2") {
-    // Not in the "expected" list below: that list is what every build has
-    // (sluice_has_protocol agrees with it), and libsluice.so has no QUIC core.
     out->type = OutboundType::hysteria2;
     r.add_fields(kHysteria2OutboundFields);
     Hysteria2OutboundOptions o;
@@ -269,7 +273,7 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
   } else {
     return ctx.fail(Errc::config_invalid, r.path("type"),
                     "unsupported outbound type \"" + type +
-                        "\" (expected direct, block, socks, http, trojan, vless or ssh)");
+                        "\" (expected direct, block, socks, http, trojan, vless, ssh, tuic or hysteria2)");
   }
   if (out->type != OutboundType::block) {
     r.add_fields(kDialFields);

@@ -39,6 +39,9 @@ Status parse_vless_outbound(ObjectReader& r, VlessOutboundOptions* o);
 Status parse_vless_inbound(ObjectReader& r, VlessInboundOptions* o);
 // parse_ssh_outbound reads the ssh-specific fields (config/ssh.cpp).
 Status parse_ssh_outbound(ObjectReader& r, SshOutboundOptions* o);
+// parse_tuic_outbound / parse_tuic_inbound read the tuic-specific fields.
+Status parse_tuic_outbound(ObjectReader& r, TuicOutboundOptions* o);
+Status parse_tuic_inbound(ObjectReader& r, TuicInboundOptions* o);
 // parse_hysteria2_outbound / parse_hysteria2_inbound read the hysteria2 fields.
 Status parse_hysteria2_outbound(ObjectReader& r, Hysteria2OutboundOptions* o);
 Status parse_hysteria2_inbound(ObjectReader& r, Hysteria2InboundOptions* o);

@@ -608,19 +608,6 @@ Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const In
   return std::unique_ptr<ServerDriver>(std::move(*r));
 }
 
-void link_hysteria2() noexcept {
-  // Strong references to both factories from an object the caller links:
-  // stored through a volatile pointer, so they cannot be optimised away.
-  struct Factories {
-    decltype(&make_hysteria2_session) session;
-    decltype(&make_hysteria2_inbound) inbound;
-  };
-  static Factories f;
-  Factories* volatile p = &f;
-  p->session = &make_hysteria2_session;
-  p->inbound = &make_hysteria2_inbound;
-}
-
 quic::Endpoint& Hysteria2Inbound::endpoint() noexcept { return listener_->endpoint(); }
 
 const Hysteria2InboundStats& Hysteria2Inbound::stats() noexcept {

@@ -99,16 +99,9 @@ Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
                                                         std::string* why);
 
 // make_hysteria2_inbound builds the inbound |in| (type hysteria2) from its
-// config; the Instance reaches it through a weak declaration
-// (hysteria2_factory.hpp says why).
+// config (declared for the Instance in hysteria2_factory.hpp).
 Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const InboundOptions& in,
                                                              Router* router, std::string* why);
-
-// link_hysteria2: a program built from the static libraries calls it once
-// (anywhere, any thread) so that the linker brings in Hysteria v2, which the
-// Instance otherwise only knows by weak declarations; hysteria2 configs
-// then load (hysteria2_factory.hpp).
-void link_hysteria2() noexcept;
 
 class Hysteria2Inbound final : public ServerDriver {
  public:

@@ -3,6 +3,7 @@
 
 #include "crypto/tls_context.hpp"
 #include "inbound/loop_check.hpp"
+#include "inbound/tuic_config.hpp"
 #include "inbound/hysteria2_factory.hpp"
 
 #include "session/block_session.hpp"
@@ -164,10 +165,13 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       if (!s) return fail(s.error(), why);
       return std::unique_ptr<Session>(std::move(*s));
     }
+    case OutboundType::tuic: {
+      std::string why;
+      auto s = make_tuic_session(e, o, &why);
+      if (!s) return fail(s.error(), why);
+      return std::move(*s);
+    }
     case OutboundType::hysteria2: {
-      if (!hysteria2_available())
-        return fail(Errc::not_supported,
-                    "hysteria2 is not available in this build (the QUIC core is not linked)");
       std::string why;
       auto s = make_hysteria2_session(e, o, &why);
       if (!s) return fail(s.error(), why);
@@ -296,17 +300,28 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       inst->vless_inbounds_.push_back(std::move(*vi));
       continue;
     }
+    if (in.type == InboundType::tuic) {
+      std::string why;
+      auto qi = make_tuic_inbound(e, in, inst->router_.get(), &why);
+      if (!qi) {
+        if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
+        Instance* raw = inst.release();
+        raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+        return qi.error();
+      }
+      inst->quic_inbounds_.push_back(std::move(*qi));
+      continue;
+    }
     if (in.type == InboundType::hysteria2) {
-      std::string why = "hysteria2 is not available in this build (the QUIC core is not linked)";
-      auto hi = hysteria2_available() ? make_hysteria2_inbound(e, in, inst->router_.get(), &why)
-                                      : Result<std::unique_ptr<ServerDriver>>(Errc::not_supported);
+      std::string why;
+      auto hi = make_hysteria2_inbound(e, in, inst->router_.get(), &why);
       if (!hi) {
         if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
         Instance* raw = inst.release();
         raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
         return hi.error();
       }
-      inst->servers_.push_back(std::move(*hi));
+      inst->quic_inbounds_.push_back(std::move(*hi));
       continue;
     }
     ProxyInboundOptions po;
@@ -340,6 +355,7 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       }
       case InboundType::trojan:
       case InboundType::vless:
+      case InboundType::tuic:
       case InboundType::hysteria2:
         break;  // handled above
     }
@@ -391,8 +407,8 @@ VlessInbound* Instance::vless_inbound(std::string_view tag) const noexcept {
   return nullptr;
 }
 
-ServerDriver* Instance::server(std::string_view tag) const noexcept {
-  for (const auto& i : servers_)
+ServerDriver* Instance::quic_inbound(std::string_view tag) const noexcept {
+  for (const auto& i : quic_inbounds_)
     if (i->tag() == tag) return i.get();
   return nullptr;
 }
@@ -401,7 +417,7 @@ uint16_t Instance::inbound_port(std::string_view tag) const noexcept {
   if (ProxyInbound* p = inbound(tag)) return p->port();
   if (TrojanInbound* t = trojan_inbound(tag)) return t->port();
   if (VlessInbound* v = vless_inbound(tag)) return v->port();
-  if (ServerDriver* d = server(tag)) return d->port();
+  if (ServerDriver* q = quic_inbound(tag)) return q->port();
   return 0;
 }
 
@@ -411,7 +427,7 @@ void Instance::close(CloseCallback cb, void* user) noexcept {
   close_cb_ = cb;
   close_user_ = user;
   open_inbounds_ =
-      inbounds_.size() + trojan_inbounds_.size() + vless_inbounds_.size() + servers_.size();
+      inbounds_.size() + trojan_inbounds_.size() + vless_inbounds_.size() + quic_inbounds_.size();
   if (open_inbounds_ == 0) {
     inbound_closed();
     return;
@@ -422,7 +438,7 @@ void Instance::close(CloseCallback cb, void* user) noexcept {
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
   for (auto& i : vless_inbounds_)
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
-  for (auto& i : servers_)
+  for (auto& i : quic_inbounds_)
     i->close([](void* u) { static_cast<Instance*>(u)->inbound_closed(); }, this);
 }
 

@@ -46,9 +46,9 @@ class Instance {
   TrojanInbound* trojan_inbound(std::string_view tag) const noexcept;
   // vless_inbound: the VLESS server tagged |tag|, or nullptr.
   VlessInbound* vless_inbound(std::string_view tag) const noexcept;
-  // server: a protocol server tagged |tag| built outside the lists above
-  // (hysteria2), or nullptr.
-  ServerDriver* server(std::string_view tag) const noexcept;
+  // quic_inbound: the QUIC-based server (tuic, hysteria2) tagged |tag|, or
+  // nullptr.
+  ServerDriver* quic_inbound(std::string_view tag) const noexcept;
   // inbound_port: the listening port of any inbound tagged |tag| (0 if none).
   uint16_t inbound_port(std::string_view tag) const noexcept;
 
@@ -68,7 +68,7 @@ class Instance {
   std::vector<std::unique_ptr<ProxyInbound>> inbounds_;
   std::vector<std::unique_ptr<TrojanInbound>> trojan_inbounds_;
   std::vector<std::unique_ptr<VlessInbound>> vless_inbounds_;
-  std::vector<std::unique_ptr<ServerDriver>> servers_;  // hysteria2 (hysteria2_factory.hpp)
+  std::vector<std::unique_ptr<ServerDriver>> quic_inbounds_;
   Session* final_ = nullptr;
   size_t open_inbounds_ = 0;
   size_t open_sessions_ = 0;  // closes started and not yet called back (+1 while starting)

@@ -80,11 +80,23 @@ class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::Un
       to_driver(std::move(s));
       return;
     }
+    if (!authed_ && nreaders_ + held_.size() >= kMaxHeldCommands) {
+      // Before authentication at most kMaxHeldCommands commands are read and
+      // kept; further streams wait unread (flow control holds their senders).
+      src_.stats_.held_streams++;
+      held_uni_.push_back(std::move(s));
+      return;
+    }
+    start_reader(std::move(s));
+  }
+
+  void start_reader(std::unique_ptr<quic::QuicStream> s) {
     auto* r = new (std::nothrow) tuic::UniReader(std::move(s), this, pool());
     if (r == nullptr) return;
     r->next = readers_;
     if (readers_) readers_->prev = r;
     readers_ = r;
+    nreaders_++;
     r->start();
   }
 
@@ -143,6 +155,7 @@ class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::Un
   }
 
   void drop_reader(tuic::UniReader* r) noexcept {
+    nreaders_--;
     if (r->prev) r->prev->next = r->next;
     if (r->next) r->next->prev = r->prev;
     if (readers_ == r) readers_ = r->next;
@@ -235,6 +248,12 @@ class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::Un
     for (auto& s : streams) {
       if (c_ == nullptr) return;
       to_driver(std::move(s));
+    }
+    std::vector<std::unique_ptr<quic::QuicStream>> unis = std::move(held_uni_);
+    held_uni_.clear();
+    for (auto& s : unis) {
+      if (c_ == nullptr) return;
+      start_reader(std::move(s));
     }
     std::vector<Held> held = std::move(held_);
     held_.clear();
@@ -391,6 +410,11 @@ class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::Un
       raw->close(delete_stream, raw);
     }
     held_streams_.clear();
+    for (auto& s : held_uni_) {
+      quic::QuicStream* raw = s.release();
+      raw->close(delete_stream, raw);
+    }
+    held_uni_.clear();
     held_.clear();
     while (readers_) drop_reader(readers_);
     outbox_.close_all();
@@ -406,7 +430,9 @@ class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::Un
   net::Timer sweep_timer_;
   std::vector<std::unique_ptr<quic::QuicStream>> held_streams_;
   std::vector<Held> held_;
+  std::vector<std::unique_ptr<quic::QuicStream>> held_uni_;  // unread until auth
   tuic::UniReader* readers_ = nullptr;
+  size_t nreaders_ = 0;
   tuic::Reassembler reasm_;
   tuic::PacketSender sender_;
   tuic::UniOutbox outbox_;

@@ -154,18 +154,14 @@ void UniReader::stop() noexcept {
 
 void UniReader::close_and_delete() noexcept {
   done_ = true;
-  quic::QuicStream* raw = s_.release();
-  if (raw == nullptr) {
+  if (!s_) {
     delete this;
     return;
   }
-  raw->set_handler(nullptr);
-  struct Both {
-    static void cb(void* u) { delete static_cast<UniReader*>(u); }
-  };
-  // The stream object goes with the reader: it is deleted in the callback.
-  s_.reset(raw);
-  raw->close(Both::cb, this);
+  s_->set_handler(nullptr);
+  // The stream calls back once closed and touches nothing after: the
+  // reader, and with it the stream, is deleted there.
+  s_->close([](void* u) { delete static_cast<UniReader*>(u); }, this);
 }
 
 void UniReader::on_data(Slice&& d) {

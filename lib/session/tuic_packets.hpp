@@ -129,7 +129,7 @@ class UniReader final : private TransportHandler {
 
 // endpoint_options: the QUIC settings TUIC needs on either side:
 // DATAGRAMs on, many unidirectional streams (quic relay mode opens one per
-// packet, spec pitfall 9), |cc|, and |idle_timeout_ms|.
+// packet, tuic#221), |cc|, and |idle_timeout_ms|.
 quic::EndpointOptions endpoint_options(quic::CongestionControl cc, uint64_t idle_timeout_ms);
 
 }  // namespace sluice::tuic

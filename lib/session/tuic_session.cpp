@@ -8,6 +8,7 @@
 
 #include "net/closer.hpp"
 #include "net/engine_internal.hpp"
+#include "net/resolve.hpp"
 #include "quic/quic_stream.hpp"
 #include "sluice/log.hpp"
 #include "transport/forwarding_transport.hpp"
@@ -77,6 +78,10 @@ class TuicSession::Flow final : public DatagramFlow {
  public:
   Flow(Engine& e, TuicSession* s, DatagramHandler* h, uint16_t id) noexcept
       : engine_(e), s_(s), h_(h), id_(id) {}
+  ~Flow() override {
+    // Deleted without close(): the session must not keep a dangling pointer.
+    if (s_ != nullptr && !closed_) s_->flow_closed(this);
+  }
 
   Status send(const Endpoint& to, Slice&& payload) noexcept override {
     if (s_ == nullptr || failed_) return Errc::closed;
@@ -163,6 +168,7 @@ Result<std::unique_ptr<TuicSession>> TuicSession::create(Engine& e, std::string 
   }
   quic::QuicTlsOptions t = o.tls;
   t.server = false;
+  t.enable_early_data = o.zero_rtt;
   if (t.alpn.empty()) {
     if (why) *why = "tls.alpn: TUIC over QUIC needs an ALPN (usually \"h3\")";
     return Errc::config_invalid;
@@ -183,7 +189,9 @@ Result<std::unique_ptr<TuicSession>> TuicSession::create(Engine& e, std::string 
 // --- connecting ---------------------------------------------------------------
 
 void TuicSession::ensure_connecting() noexcept {
-  if (close_begun() || conn_ != nullptr || dial_ != nullptr || backoff_timer_.armed()) return;
+  if (close_begun() || conn_ != nullptr || dial_ != nullptr || backoff_timer_.armed() ||
+      resolving_ || handshaking_ != nullptr)
+    return;
   const uint64_t now = engine().now_ms();
   if (now < next_dial_ms_) {
     backoff_timer_.start(next_dial_ms_ - now, &TuicSession::on_backoff, this);
@@ -195,7 +203,13 @@ void TuicSession::ensure_connecting() noexcept {
 void TuicSession::on_backoff(void* self) { static_cast<TuicSession*>(self)->start_dial(); }
 
 void TuicSession::start_dial() noexcept {
-  if (close_begun() || conn_ != nullptr || dial_ != nullptr) return;
+  if (close_begun() || conn_ != nullptr || dial_ != nullptr || resolving_ ||
+      handshaking_ != nullptr)
+    return;
+  if (opts_.zero_rtt) {
+    start_direct();
+    return;
+  }
   quic::QuicDialOptions o;
   o.endpoint = tuic::endpoint_options(opts_.congestion_control, opts_.idle_timeout_ms);
   o.endpoint.bind_host.clear();  // the server address's family
@@ -220,6 +234,10 @@ void TuicSession::on_quic_dial(Result<quic::QuicDialed> r, const char* reason) {
   c->set_handler(this);
   fate_ = std::make_shared<Fate>();
   fate_->conn = c;
+  connected(c);
+}
+
+void TuicSession::connected(quic::Connection* c) noexcept {
   conn_ = c;
   if (!authenticate()) {
     conn_ = nullptr;
@@ -255,6 +273,78 @@ bool TuicSession::authenticate() noexcept {
   Chain ch;
   if (!ch.push_back(std::move(*b))) return false;
   return static_cast<bool>(outbox_.send(*conn_, std::move(ch)));
+}
+
+// --- 0-RTT: resolve, connect on an Endpoint of our own, streams before the
+// handshake completes, Authenticate once it has ---------------------------------
+
+void TuicSession::start_direct() noexcept {
+  stats_.dials++;
+  resolving_ = true;
+  const int rc = resolution_.start(engine().loop(), opts_.server, opts_.server_port, SOCK_DGRAM,
+                                   &TuicSession::on_resolved, this);
+  if (rc != 0) {
+    resolving_ = false;
+    dial_failed(Errc::dns_failure, std::string("resolve: ") + uv_strerror(rc));
+  }
+}
+
+void TuicSession::on_resolved(void* user, int status, std::vector<sockaddr_storage>&& addrs) {
+  auto* s = static_cast<TuicSession*>(user);
+  s->resolving_ = false;
+  if (s->close_begun()) {
+    s->finish_close();
+    return;
+  }
+  if (status != 0 || addrs.empty()) {
+    s->dial_failed(Errc::dns_failure,
+                   std::string("resolve: ") + (status != 0 ? uv_strerror(status) : "no address"));
+    return;
+  }
+  s->connect_direct(addrs.front());
+}
+
+void TuicSession::connect_direct(const sockaddr_storage& to) noexcept {
+  char ip[INET6_ADDRSTRLEN] = "";
+  if (to.ss_family == AF_INET6)
+    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&to), ip, sizeof ip);
+  else
+    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&to), ip, sizeof ip);
+  quic::EndpointOptions eo =
+      tuic::endpoint_options(opts_.congestion_control, opts_.idle_timeout_ms);
+  eo.bind_host = to.ss_family == AF_INET6 ? "::" : "0.0.0.0";
+  eo.connection.handshake_timeout_ms = opts_.connect_timeout_ms;
+  auto ep = quic::Endpoint::create(engine(), eo, ctx_, nullptr);
+  if (!ep) {
+    dial_failed(ep.error(), "cannot open a UDP socket");
+    return;
+  }
+  auto c = (*ep)->connect(ip, opts_.server_port, this);
+  if (!c) {
+    quic::Endpoint* raw = ep->release();
+    raw->close(delete_endpoint, raw);
+    dial_failed(c.error(), "cannot start the QUIC connection");
+    return;
+  }
+  endpoint_ = std::move(*ep);
+  handshaking_ = *c;
+  fate_ = std::make_shared<Fate>();
+  fate_->conn = *c;
+  if ((*c)->early_data_attempted()) {
+    // A ticket allows 0-RTT: Connect streams go now, in early data; the
+    // server holds them until the Authenticate that follows the handshake.
+    stats_.zero_rtt_attempted++;
+    conn_ = *c;
+    drain_pending();
+  }
+}
+
+void TuicSession::on_handshake_done(quic::Connection& c) {
+  if (&c != handshaking_) return;
+  handshaking_ = nullptr;
+  if (c.early_data_accepted()) stats_.zero_rtt_accepted++;
+  if (c.session_resumed()) stats_.resumed++;
+  connected(&c);
 }
 
 void TuicSession::dial_failed(Errc e, const std::string& why) noexcept {
@@ -430,7 +520,7 @@ void TuicSession::packet(const tuic::PacketHeader& h, Slice&& payload) noexcept 
   if (res != tuic::Reassembler::Outcome::complete) return;
   auto it = flows_.find(out.assoc_id);
   if (it == flows_.end()) {
-    stats_.udp_dropped++;  // the association was closed (spec: drop)
+    stats_.udp_dropped++;  // the association was closed: dropped
     return;
   }
   stats_.udp_received++;
@@ -456,6 +546,22 @@ bool TuicSession::live() noexcept {
 }
 
 void TuicSession::on_closed(quic::Connection& c, Errc e, uint64_t, const char* reason) {
+  if (&c == handshaking_) {
+    // The 0-RTT path's handshake failed: a failed dial.
+    handshaking_ = nullptr;
+    const std::string r = reason && *reason ? reason : errc_message(e);
+    if (fate_ && fate_->conn == &c) {
+      fate_->conn = nullptr;
+      fate_->ended = true;
+      fate_->error = e == Errc::ok ? Errc::closed : e;
+      fate_->reason = "TUIC server " + opts_.server + ": " + r;
+      fate_.reset();
+    }
+    if (conn_ == &c) conn_ = nullptr;
+    release_endpoint();
+    dial_failed(e == Errc::ok ? Errc::closed : e, r);
+    return;
+  }
   Errc err;
   std::string why;
   Fate::classify(e, reason ? reason : "", &err, &why);
@@ -471,13 +577,17 @@ void TuicSession::on_closed(quic::Connection& c, Errc e, uint64_t, const char* r
 
 void TuicSession::connection_gone(Errc e, const std::string& why) noexcept {
   conn_ = nullptr;
+  handshaking_ = nullptr;
   fate_.reset();
   if (e == Errc::auth_failed)
     stats_.auth_refused++;
   else
     stats_.connections_lost++;
   last_error_ = why;
-  SLUICE_LOG_INFO("tuic %s: %s", tag().c_str(), why.c_str());
+  if (net::closing_all(engine()))
+    SLUICE_LOG_DEBUG("tuic %s: %s", tag().c_str(), why.c_str());  // the Engine is stopping
+  else
+    SLUICE_LOG_INFO("tuic %s: %s", tag().c_str(), why.c_str());
   heartbeat_timer_.stop();
   while (readers_) drop_reader(readers_);
   outbox_.close_all();
@@ -568,6 +678,7 @@ void TuicSession::close(CloseCallback cb, void* user) noexcept {
     dial_->cancel();
     dial_ = nullptr;
   }
+  handshaking_ = nullptr;
   backoff_timer_.stop();
   heartbeat_timer_.stop();
   fail_pending(Errc::canceled, why);
@@ -587,14 +698,24 @@ void TuicSession::close(CloseCallback cb, void* user) noexcept {
     fate_->reason = std::string("tuic outbound closed (") + why + ")";
     fate_.reset();
   }
-  if (!endpoint_) {
-    detach_from_engine();
-    if (cb) net::defer(engine(), cb, user);  // never from inside close()
-    return;
-  }
   close_cb_ = cb;
   close_user_ = user;
+  if (resolving_) {
+    // The lookup always calls back (on_resolved), which finishes the close.
+    resolution_.cancel();
+    return;
+  }
+  finish_close();
+}
+
+void TuicSession::finish_close() noexcept {
+  if (!endpoint_) {
+    detach_from_engine();
+    if (close_cb_) net::defer(engine(), close_cb_, close_user_);  // never from inside close()
+    return;
+  }
   quic::Endpoint* ep = endpoint_.release();
+  closing_ep_ = ep;
   ep->close(
       [](void* u) {
         auto* s = static_cast<TuicSession*>(u);
@@ -605,7 +726,6 @@ void TuicSession::close(CloseCallback cb, void* user) noexcept {
         if (c) c(s->close_user_);
       },
       this);
-  closing_ep_ = ep;
 }
 
 }  // namespace sluice

@@ -39,6 +39,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/resolve.hpp"
 #include "net/timer.hpp"
 #include "proto/target_address.hpp"
 #include "proto/tuic/reassembly.hpp"
@@ -65,6 +66,10 @@ struct TuicSessionOptions {
   uint64_t idle_timeout_ms = 30000;     // QUIC max_idle_timeout
   uint64_t reconnect_min_ms = 200;
   uint64_t reconnect_max_ms = 10000;
+  // zero_rtt: resume with 0-RTT when the Engine's ticket cache holds a
+  // ticket of this server that allows it (Connect streams go in early data;
+  // Authenticate follows the handshake). Replayable: see docs/protocols/tuic.md.
+  bool zero_rtt = false;
   bool tcp = true;
   bool udp = true;
   // Opens and UDP datagrams waiting for the connection, at most.
@@ -80,6 +85,9 @@ struct TuicSessionStats {
   uint64_t connections_lost = 0;
   uint64_t streams = 0;
   uint64_t heartbeats = 0;
+  uint64_t resumed = 0;             // 0-RTT path: handshakes that resumed a ticket
+  uint64_t zero_rtt_attempted = 0;  // connections that sent 0-RTT
+  uint64_t zero_rtt_accepted = 0;   // ... and the server took it
   uint64_t udp_sent = 0;
   uint64_t udp_received = 0;
   uint64_t udp_dropped = 0;
@@ -126,6 +134,11 @@ class TuicSession final : public Session,
   void ensure_connecting() noexcept;
   static void on_backoff(void* self);
   void start_dial() noexcept;
+  void start_direct() noexcept;
+  static void on_resolved(void* user, int status, std::vector<sockaddr_storage>&& addrs);
+  void connect_direct(const sockaddr_storage& to) noexcept;
+  void connected(quic::Connection* c) noexcept;
+  void finish_close() noexcept;
   void on_quic_dial(Result<quic::QuicDialed> r, const char* reason) override;
   void dial_failed(Errc e, const std::string& why) noexcept;
   bool authenticate() noexcept;
@@ -137,6 +150,7 @@ class TuicSession final : public Session,
   void release_endpoint() noexcept;
 
   // quic::ConnectionHandler
+  void on_handshake_done(quic::Connection& c) override;
   void on_stream(quic::Connection&, std::unique_ptr<quic::QuicStream> s) override;
   void on_datagram(quic::Connection&, const uint8_t* data, size_t len) override;
   void on_streams_available(quic::Connection&) override;
@@ -155,8 +169,11 @@ class TuicSession final : public Session,
   TuicSessionOptions opts_;
   std::shared_ptr<quic::QuicTlsContext> ctx_;
   quic::QuicDial* dial_ = nullptr;
-  bool dialing_ = false;                  // between QuicDial::start and its answer
-  quic::Endpoint* closing_ep_ = nullptr;  // close(): the Endpoint being closed
+  bool dialing_ = false;        // between QuicDial::start and its answer
+  net::Resolution resolution_;  // the 0-RTT path's lookup
+  bool resolving_ = false;
+  quic::Connection* handshaking_ = nullptr;  // the 0-RTT path's connection until its handshake
+  quic::Endpoint* closing_ep_ = nullptr;     // close(): the Endpoint being closed
   std::unique_ptr<quic::Endpoint> endpoint_;
   quic::Connection* conn_ = nullptr;  // up and authenticated
   std::shared_ptr<Fate> fate_;        // the current connection's, shared with its streams

@@ -1195,6 +1195,9 @@ TEST_CASE("open deadline: a SOCKS upstream that never answers times out; counter
 }
 
 TEST_CASE("protocol query agrees with the config parser", "[capi][version]") {
+  // The QUIC protocols are always part of the library (no registration).
+  CHECK(sluice_has_protocol("tuic") == 1);
+  CHECK(std::string(sluice_protocols()).find("tuic") != std::string::npos);
   CHECK(sluice_has_protocol("direct") == 1);
   CHECK(sluice_has_protocol("vless") == 1);
   CHECK(sluice_has_protocol("trojan") == 1);

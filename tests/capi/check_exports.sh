@@ -4,6 +4,9 @@
 # absolute symbol naming each version node of sluice.map (SLUICE_1.0,
 # SLUICE_1.1, ...); those are allowed. Nothing else is.
 #
+# Always: LIB contains ngtcp2 and nghttp3 (no NEEDED entry on their shared
+# libraries, no import of their symbols).
+#
 # --private (a build with the private BoringSSL and mimalloc, docs/embedding.md):
 # also fail if LIB needs Debian's shared BoringSSL or mimalloc (NEEDED
 # libssl.so.0, libcrypto.so.0, libmimalloc.so.2), or imports any symbol
@@ -30,6 +33,17 @@ if [ -n "$bad" ]; then
 fi
 count=$(printf '%s\n' "$syms" | grep -c '^sluice_')
 echo "ok: $count sluice_* symbols exported"
+
+# ngtcp2 and nghttp3 are always built into LIB, hidden (third_party/): LIB
+# neither needs their shared libraries nor imports any of their symbols.
+quic=$( (readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -E '^lib(ngtcp2|nghttp3)'
+         nm -D --undefined-only "$lib" | awk '{print $NF}' | grep -E '^(ngtcp2|nghttp3)_') || true)
+if [ -n "$quic" ]; then
+  echo "$lib takes ngtcp2/nghttp3 from outside instead of containing them:" >&2
+  printf '%s\n' "$quic" >&2
+  exit 1
+fi
+echo "ok: ngtcp2 and nghttp3 inside, hidden"
 
 if [ "$private" -eq 1 ]; then
   needed=$(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')

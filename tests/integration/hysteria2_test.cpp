@@ -450,7 +450,7 @@ TEST_CASE("hysteria2: JSON configs (sing-box fields) through the Instance, TCP a
     Pattern(77).fill(p.data(), p.size());
     CHECK(a.round_trip(echo.port, p.data(), p.size(), 5, 2000));
     auto st = on_loop(*server.engine, [&] {
-      return static_cast<Hysteria2Inbound*>(server.instance->server("in"))->stats();
+      return static_cast<Hysteria2Inbound*>(server.instance->quic_inbound("in"))->stats();
     });
     CHECK(st.authenticated == 1);
     CHECK(st.users["carol"].tcp_streams == 1);

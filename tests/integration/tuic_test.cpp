@@ -4,18 +4,25 @@
 // by hand for what a well-behaved client never does.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
+#include <openssl/ssl.h>
+
+#include "inbound/instance.hpp"
 #include "inbound/proxy_inbound.hpp"
+#include "inbound/tuic_config.hpp"
 #include "inbound/tuic_inbound.hpp"
 #include "proto/tuic/tuic.hpp"
 #include "quic_support.hpp"
 #include "session/direct_session.hpp"
 #include "session/tuic_session.hpp"
 #include "support.hpp"
+#include "support/tuic_token.hpp"
 
 using namespace sluice;
 using namespace sluice::test;
@@ -35,6 +42,7 @@ struct RigOptions {
   tuic::RelayMode mode = tuic::RelayMode::native;
   uint64_t auth_timeout_ms = 3000;
   uint64_t udp_timeout_ms = 60000;
+  bool zero_rtt = false;  // client sends 0-RTT, server accepts it
 };
 
 // OpenWait is a handler for TuicSession::open_stream that keeps the stream
@@ -101,6 +109,7 @@ struct TuicRig {
       t.udp_relay_mode = ro.mode;
       t.reconnect_min_ms = 50;
       t.reconnect_max_ms = 200;
+      t.zero_rtt = ro.zero_rtt;
       std::string why;
       auto s = TuicSession::create(*ce, "tuic-out", t, &why);
       INFO(why);
@@ -125,6 +134,7 @@ struct TuicRig {
       c.tls = server_opts(cert, ro.server_alpn);
       c.auth_timeout_ms = ro.auth_timeout_ms;
       c.udp_timeout_ms = ro.udp_timeout_ms;
+      c.tls.enable_early_data = ro.zero_rtt;
       std::string why;
       auto in = TuicInbound::create(*se, c, srouter.get(), &why);
       INFO(why);
@@ -363,9 +373,23 @@ TEST_CASE("tuic server: Connect sent before Authenticate is held, then served",
     b += "held until authenticated";
     REQUIRE(s->write(*rig.ce->pool().copy_from(b.data(), b.size())));
   });
+  // A UDP Packet as a DATAGRAM before Authenticate too.
+  on_loop(*rig.ce, [&] {
+    tuic::PacketHeader h;
+    h.assoc_id = 7;
+    h.size = 5;
+    h.has_address = true;
+    h.address = TargetAddress::from_ipv4({127, 0, 0, 1}, rig.udp_echo.port);
+    uint8_t d[tuic::kMaxHeaderSize + 5];
+    const size_t n = tuic::encode_packet_header(h, d);
+    std::memcpy(d + n, "early", 5);
+    REQUIRE(conn->send_datagram(d, n + 5));
+  });
   std::this_thread::sleep_for(300ms);
   CHECK(on_loop(*rig.ce, [&] { return reader.got; }).empty());
+  CHECK(ch.datagrams == 0);
   CHECK(rig.server_stats().held_streams == 1);
+  CHECK(rig.server_stats().held_commands == 1);
   CHECK(rig.server_stats().streams == 0);
   std::unique_ptr<quic::QuicStream> auth;
   on_loop(*rig.ce, [&] {
@@ -385,6 +409,9 @@ TEST_CASE("tuic server: Connect sent before Authenticate is held, then served",
       [&] { return on_loop(*rig.ce, [&] { return reader.got == "held until authenticated"; }); },
       10000ms));
   CHECK(rig.server_stats().authenticated == 1);
+  // The held DATAGRAM went to the UDP echo; its answer came back as one.
+  CHECK(wait_until([&] { return ch.datagrams.load() >= 1; }, 10000ms));
+  CHECK(rig.server_stats().udp_native == 1);
   on_loop(*rig.ce, [&] {
     s->set_handler(nullptr);
     close_and_delete(s.release());
@@ -446,4 +473,142 @@ TEST_CASE("tuic: server gone mid-transfer fails the stream, then the session rec
   auto cs = rig.client_stats();
   CHECK(cs.connections == 2);
   CHECK(cs.connections_lost == 1);
+}
+
+namespace {
+// The client's EXPORTER_SECRET from BoringSSL's key log (a plain function
+// pointer: no user data, hence a global).
+std::mutex g_keylog_mu;
+std::string g_exporter_secret_hex;
+void keylog(const SSL*, const char* line) {
+  std::string l(line);
+  if (l.rfind("EXPORTER_SECRET ", 0) != 0) return;
+  std::lock_guard<std::mutex> lk(g_keylog_mu);
+  g_exporter_secret_hex = l.substr(l.rfind(' ') + 1);
+}
+std::vector<uint8_t> unhex(const std::string& h) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("tuic token: BoringSSL's exporter on a QUIC connection matches RFC 8446 §7.5",
+          "[integration][tuic][auth]") {
+  TuicRig rig;
+  auto tls = client_tls({"h3"});
+  SSL_CTX_set_keylog_callback(tls->native(), keylog);
+  ClientHandler ch;
+  std::unique_ptr<quic::Endpoint> ep;
+  quic::Connection* conn = nullptr;
+  on_loop(*rig.ce, [&] {
+    quic::EndpointOptions eo;
+    eo.resume_sessions = false;  // a full handshake: the key log has the secret
+    auto e = quic::Endpoint::create(*rig.ce, eo, tls, nullptr);
+    REQUIRE(e);
+    ep = std::move(*e);
+    auto c = ep->connect("127.0.0.1", rig.server_port, &ch);
+    REQUIRE(c);
+    conn = *c;
+  });
+  REQUIRE(wait_until([&] { return ch.up.load(); }, 10000ms));
+  tuic::Token ours{};
+  uint16_t suite = 0;
+  on_loop(*rig.ce, [&] {
+    REQUIRE(quic::export_keying_material(
+        conn->ssl(), ours, {reinterpret_cast<const char*>(kUuid.data()), kUuid.size()},
+        {reinterpret_cast<const uint8_t*>("tuic"), 4}));
+    suite = SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(conn->ssl()));
+  });
+  std::string secret_hex;
+  {
+    std::lock_guard<std::mutex> lk(g_keylog_mu);
+    secret_hex = g_exporter_secret_hex;
+  }
+  REQUIRE(secret_hex.size() >= 64);
+  INFO("cipher suite " << suite);
+  // TLS_AES_128_GCM_SHA256 or TLS_CHACHA20_POLY1305_SHA256: SHA-256 exporter.
+  REQUIRE((suite == 0x1301 || suite == 0x1303));
+  const auto secret = unhex(secret_hex);
+  const auto expect = tuic_token_from_exporter_secret(secret, kUuid, "tuic");
+  CHECK(std::equal(ours.begin(), ours.end(), expect.begin()));
+  close_endpoint(*rig.ce, ep);
+  SSL_CTX_set_keylog_callback(tls->native(), nullptr);
+}
+
+TEST_CASE("tuic: a server and a client built from sing-box JSON", "[integration][tuic]") {
+  SelfSigned cert = make_self_signed();
+  const std::string cert_path = write_temp("tuic_test", "cert.pem", cert.cert_pem);
+  const std::string key_path = write_temp("tuic_test", "key.pem", cert.key_pem);
+  std::unique_ptr<Engine> targets = std::move(*Engine::create());
+  auto echo = std::make_unique<TestServer>(*targets, TestServer::Mode::echo);
+  REQUIRE(targets->start());
+  UdpEcho udp_echo;
+  {
+    Side server(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"tuic","tag":"in","listen":"127.0.0.1","listen_port":0,
+          "users":[{"name":"bob","uuid":"fe35d05b-8803-45c4-bae6-723ad2cd5d3d","password":"tuic"}],
+          "congestion_control":"bbr","auth_timeout":"2s",
+          "tls":{"enabled":true,"certificate_path":")" +
+        cert_path + R"(","key_path":")" + key_path + R"("}}],
+          "outbounds":[{"type":"direct","tag":"direct"}]})");
+    Side client(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+          "outbounds":[{"type":"tuic","tag":"t","server":"127.0.0.1","server_port":)" +
+        std::to_string(server.port("in")) +
+        R"(,"uuid":"fe35d05b-8803-45c4-bae6-723ad2cd5d3d","password":"tuic","udp_relay_mode":"quic",
+          "congestion_control":"bbr","heartbeat":"1s","tls":{"enabled":true,"server_name":"localhost","insecure":true}}]})");
+    int fd = tcp_connect(client.port("in"));
+    REQUIRE(socks5_connect(fd, "127.0.0.1", echo->port()) == 0);
+    CHECK(echo_transfer(fd, 1 << 20, 77, true));
+    ::close(fd);
+    std::string why;
+    CHECK(udp_round_trips(client.port("in"), udp_echo.port, 5, 3000, &why) == 5);
+    INFO(why);
+    auto* in = static_cast<TuicInbound*>(server.instance->quic_inbound("in"));
+    REQUIRE(in != nullptr);
+    auto st = on_loop(*server.engine, [&] { return in->stats(); });
+    CHECK(st.authenticated == 1);
+    CHECK(st.udp_quic >= 5);
+  }
+  REQUIRE(targets->stop());
+  echo.reset();
+  std::remove(cert_path.c_str());
+  std::remove(key_path.c_str());
+}
+
+TEST_CASE("tuic: the second connection resumes with 0-RTT and its Connect is served",
+          "[integration][tuic][0rtt]") {
+  RigOptions o;
+  o.zero_rtt = true;
+  TuicRig rig(o);
+  auto echo_once = [&](const std::string& text) {
+    OpenWait w;
+    rig.open(w, rig.echo->port());
+    REQUIRE(w.s);
+    on_loop(*rig.ce,
+            [&] { (void)w.s->write(*rig.ce->pool().copy_from(text.data(), text.size())); });
+    CHECK(wait_until([&] { return on_loop(*rig.ce, [&] { return w.got; }) == text; }, 10000ms));
+    rig.drop(w);
+  };
+  echo_once("first, full handshake");
+  auto cs = rig.client_stats();
+  CHECK(cs.zero_rtt_attempted == 0);
+  CHECK(cs.connections == 1);
+  // Wait for the ticket, then end the connection from the client side.
+  std::this_thread::sleep_for(200ms);
+  on_loop(*rig.ce, [&] {
+    REQUIRE(rig.client->connection() != nullptr);
+    rig.client->connection()->close(0, "test: next connection");
+  });
+  echo_once("second, 0-RTT");
+  cs = rig.client_stats();
+  CHECK(cs.connections == 2);
+  CHECK(cs.zero_rtt_attempted == 1);
+  CHECK(cs.zero_rtt_accepted == 1);
+  CHECK(cs.resumed == 1);
+  auto ss = rig.server_stats();
+  CHECK(ss.authenticated == 2);
+  CHECK(ss.held_streams >= 1);  // the 0-RTT Connect waited for Authenticate
 }

@@ -1,5 +1,5 @@
 // proto/tuic/fragment.hpp: how a TUIC sender splits one UDP datagram into
-// Packet fragments (spec §4 "send").
+// Packet fragments (docs/protocols/tuic.md, "Client").
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //

@@ -22,6 +22,9 @@ void Reassembler::release(Slot& s) noexcept {
 
 Reassembler::Outcome Reassembler::add(const PacketHeader& h, Slice&& payload, uint64_t now_ms,
                                       BufferPool& pool, Reassembled* out) noexcept {
+  // Whatever this fragment is, what is due goes first (cheap when nothing
+  // is partial), so no call leaves an expired packet behind.
+  expire(now_ms);
   if (h.frag_total <= 1) {
     if (h.frag_id != 0 || !h.has_address) {
       stats_.dropped++;
@@ -37,7 +40,6 @@ Reassembler::Outcome Reassembler::add(const PacketHeader& h, Slice&& payload, ui
     stats_.dropped++;
     return Outcome::dropped;
   }
-  expire(now_ms);
   Slot* slot = nullptr;
   Slot* free_slot = nullptr;
   Slot* oldest = nullptr;

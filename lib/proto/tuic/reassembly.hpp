@@ -1,5 +1,5 @@
 // proto/tuic/reassembly.hpp: Reassembler, TUIC's tolerant fragment
-// reassembly (spec §6), sans I/O.
+// reassembly (docs/protocols/tuic.md, "Fragment reassembly"), sans I/O.
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
@@ -65,7 +65,8 @@ class Reassembler {
 
   explicit Reassembler(const ReassemblerOptions& o = {});
 
-  // add takes one fragment with header |h| and its |payload| (h.size bytes).
+  // add first expires what is due by |now_ms|, then takes one fragment with
+  // header |h| and its |payload| (h.size bytes).
   // complete: |*out| holds the datagram (the payload is |payload| itself for
   // an unfragmented one, else one pool Slice). dropped: see above, or the
   // pool refused the concatenation's buffer.

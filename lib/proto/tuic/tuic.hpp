@@ -119,7 +119,8 @@ ParseResult<ParsedCommand> parse_command(std::span<const uint8_t> in);
 
 // parse_datagram decodes a whole DATAGRAM frame: a Packet (its payload is
 // in[consumed, consumed + packet.size)) or a Heartbeat. Lenient as tuic
-// peers need (spec pitfall 4): bytes past SIZE are ignored. Errors:
+// peers need (early tuic-quinn mis-sized them, tuic#170): bytes past SIZE
+// are ignored. Errors:
 // truncated (a partial header, or fewer than SIZE payload bytes),
 // protocol_violation (any other command in a datagram), and
 // parse_command's.

@@ -57,7 +57,7 @@ PacketHeader frag(uint16_t assoc, uint16_t pkt, uint8_t total, uint8_t id, size_
 
 }  // namespace
 
-TEST_CASE("tuic spec §11.1 command vectors", "[proto][tuic]") {
+TEST_CASE("tuic command vectors", "[proto][tuic]") {
   uint8_t b[kMaxHeaderSize];
   REQUIRE(encode_heartbeat(b) == 2);
   CHECK(Bytes(b, b + 2) == hex("0504"));
@@ -363,7 +363,7 @@ TEST_CASE("tuic fragment plan round-trips through the reassembler", "[proto][tui
   }
 }
 
-TEST_CASE("tuic spec §11.2 token derivation from the exporter secret", "[proto][tuic]") {
+TEST_CASE("tuic token derivation from the exporter secret (RFC 8446 §7.5)", "[proto][tuic]") {
   // Vector B: exporter secret = 32 × 0x11, UUID fe35d05b-8803-45c4-bae6-723ad2cd5d3d,
   // password "tuic".
   Bytes secret(32, 0x11);
