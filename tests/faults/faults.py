@@ -115,6 +115,11 @@ class Topology:
         sh("ip", "addr", "add", CLIENT_IP + "/24", "dev", self.cif, ns=self.cns)
         sh("ip", "addr", "add", SERVER_IP + "/24", "dev", self.sif, ns=self.sns)
         sh("ip", "link", "set", self.cif, "up", ns=self.cns)
+        # Keep-alive is per namespace: the client's outbound probes after 1 s
+        # idle (tcp_keep_alive in its config), then every 1 s, 3 times, so a
+        # blackholed established flow dies in ~4 s instead of ~16 minutes.
+        sh("sysctl", "-qw", "net.ipv4.tcp_keepalive_intvl=1", "net.ipv4.tcp_keepalive_probes=3",
+           ns=self.cns)
         sh("ip", "link", "set", self.sif, "up", ns=self.sns)
         # No segmentation offload: veth would otherwise hand 64 KiB TSO/GSO
         # super-packets to the drop rules and the bottleneck, and one drop
@@ -164,23 +169,35 @@ class Topology:
             sh("tc", "qdisc", "del", "dev", dev, "root", ns=ns, check=False)
             sh("ip", "link", "set", dev, "mtu", "1500", ns=ns, check=False)
 
+    def drop_payload(self):
+        """Drops every TCP segment that carries payload, both ways: TCP
+        connects, then the protocol's handshake goes nowhere. (A segment
+        without payload is 52 bytes: 20 IP + 20 TCP + 12 timestamps.)"""
+        for ns, dev in ((self.cns, self.cif), (self.sns, self.sif)):
+            sh("nft", "add table inet faults; add chain inet faults out "
+               "{ type filter hook output priority 0; }; add rule inet faults out oifname %s "
+               "tcp flags & syn == 0 ip length > 52 drop" % dev, ns=ns)
+
     def drop(self, percent):
-        """Drops percent % of packets leaving each side (each direction)."""
+        """Drops percent % of the packets arriving on each side (so each
+        direction). On input, not output: the sender's veth segments GSO
+        batches (gso_max_segs 1), so this hook sees every QUIC datagram and
+        TCP segment on its own."""
         for ns, dev in ((self.cns, self.cif), (self.sns, self.sif)):
             rule = ("drop" if percent >= 100 else
                     "counter numgen random mod 100 < %d counter drop" % percent)
-            sh("nft", "add table inet faults; add chain inet faults out "
-               "{ type filter hook output priority 0; }; add rule inet faults out oifname %s %s"
+            sh("nft", "add table inet faults; add chain inet faults in "
+               "{ type filter hook input priority 0; }; add rule inet faults in iifname %s %s"
                % (dev, rule), ns=ns)
-            if percent >= 100:  # a blackhole drops what arrives, too
-                sh("nft", "add chain inet faults in { type filter hook input priority 0; };"
-                   " add rule inet faults in iifname %s drop" % dev, ns=ns)
+            if percent >= 100:  # a blackhole drops what leaves, too
+                sh("nft", "add chain inet faults out { type filter hook output priority 0; };"
+                   " add rule inet faults out oifname %s drop" % dev, ns=ns)
 
     def drop_stats(self):
         """(packets seen, packets dropped) by the random drop rules, both sides."""
         seen = dropped = 0
         for ns in (self.cns, self.sns):
-            out = sh("nft", "list", "chain", "inet", "faults", "out", ns=ns, check=False).stdout
+            out = sh("nft", "list", "chain", "inet", "faults", "in", ns=ns, check=False).stdout
             c = [int(x) for x in re.findall(r"counter packets (\d+)", out)]
             if len(c) >= 2:
                 seen, dropped = seen + c[0], dropped + c[1]
@@ -229,11 +246,18 @@ def rss_kib(pid):
 class Protocol:
     """A protocol row: server and client configs (JSON text) for `sluice run`."""
 
-    def __init__(self, name, server, client, external=None):
+    def __init__(self, name, server, client, external=None, dark_bound=35, quic=None):
         self.name, self.server, self.client, self.external = name, server, client, external
+        # quic: (peer program, mode prefix) for the QUIC protocols, run by
+        # tests/faults/quic_peer.cpp; server/client are then unused.
+        self.quic = quic
+        # How long an idle flow on a blackholed path may live: TCP keep-alive
+        # (1 s idle + 3 probes; see Topology.create) ends it in ~4-11 s.
+        self.dark_bound = dark_bound
 
 
 def socks_client(outbound):
+    outbound = dict(outbound, tcp_keep_alive="1s")
     return {"log": {"level": "warn"},
             "inbounds": [{"type": "socks", "tag": "in", "listen": "127.0.0.1", "listen_port": SOCKS_PORT}],
             "outbounds": [outbound]}
@@ -245,7 +269,7 @@ def server_conf(inbound):
             "outbounds": [{"type": "direct", "tag": "direct"}]}
 
 
-def protocols(sluice, workdir):
+def protocols(sluice, workdir, quic_peer):
     kp = os.path.join(workdir, "tls")
     out = subprocess.run([sluice, "generate", "tls-keypair", "secret.test", "-o", kp],
                          stdout=subprocess.PIPE, text=True, check=True).stdout
@@ -273,6 +297,9 @@ def protocols(sluice, workdir):
             (lambda flow: lambda host, port: socks_client(
                 {"type": "vless", "tag": "up", "server": host, "server_port": port, "uuid": uuid,
                  "flow": flow, "tls": ctls}))(flow)))
+    if quic_peer:
+        rows.append(Protocol("hysteria2", None, None, dark_bound=50, quic=(quic_peer, "hy2", kp, pin)))
+        rows.append(Protocol("tuic", None, None, dark_bound=50, quic=(quic_peer, "tuic", kp, pin)))
     sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
     if sshd and shutil.which("ssh-keygen"):
         d = os.path.join(workdir, "ssh")
@@ -297,7 +324,10 @@ def protocols(sluice, workdir):
                                              "server_port": port, "user": user,
                                              "private_key_path": d + "/user",
                                              "host_key": [host_key]}),
-            external=[sshd, "-D", "-e", "-f", d + "/sshd_config"]))
+            external=[sshd, "-D", "-e", "-f", d + "/sshd_config"],
+            # The SSH session sends keepalive@openssh.com every 7.5 s, so TCP
+            # keep-alive never starts; its own bound is 15 s x 3 missed.
+            dark_bound=60))
     return rows
 
 
@@ -334,6 +364,17 @@ class Runner:
             return {"ok": False, "error": "generator failed: " + p.stderr.strip()[-300:]}
 
     def start_server(self, topo, proto):
+        if proto.quic:
+            prog, kind, kp, _ = proto.quic
+            log = "server%d.log" % len(topo.procs)
+            p = topo.spawn(topo.sns, [prog, kind + "-server", SERVER_IP, SERVER_PORT,
+                                      kp + "/cert.pem", kp + "/key.pem"], log)
+            end = time.monotonic() + 10
+            while "ready" not in self.log(topo, log) and time.monotonic() < end and p.poll() is None:
+                time.sleep(0.05)
+            if "ready" not in self.log(topo, log):
+                raise RuntimeError("server did not start: " + self.log(topo, log))
+            return p
         if proto.external:
             p = topo.spawn(topo.sns, proto.external, "server.log")
         else:
@@ -347,10 +388,15 @@ class Runner:
 
     def start_client(self, topo, proto, via_relay):
         host, port = ("127.0.0.1", RELAY_PORT) if via_relay else (SERVER_IP, SERVER_PORT)
-        path = os.path.join(topo.dir, "client%s.json" % ("_relay" if via_relay else ""))
-        with open(path, "w") as f:
-            json.dump(proto.client(host, port), f)
-        p = topo.spawn(topo.cns, [self.args.sluice, "run", "-c", path], "client.log")
+        if proto.quic:
+            prog, kind, _, pin = proto.quic
+            p = topo.spawn(topo.cns, [prog, kind + "-client", host, port, SOCKS_PORT, pin],
+                           "client.log")
+        else:
+            path = os.path.join(topo.dir, "client%s.json" % ("_relay" if via_relay else ""))
+            with open(path, "w") as f:
+                json.dump(proto.client(host, port), f)
+            p = topo.spawn(topo.cns, [self.args.sluice, "run", "-c", path], "client.log")
         if not topo.wait_port(topo.cns, "127.0.0.1", SOCKS_PORT):
             raise RuntimeError("client did not listen: " + self.log(topo, "client.log"))
         return p
@@ -376,6 +422,8 @@ class Runner:
         else:
             self.record(Result(proto.name, cond, "fail", "%s %s: %s%s" % (
                 mode, human(size), r.get("error"), note)))
+            for name in ("client.log", "server.log"):
+                print("    %s: %s" % (name, self.log(topo, name)[-400:].replace("\n", "\n      ")))
 
     def run_protocol(self, proto):
         topo = Topology(re.sub(r"\W", "", proto.name))
@@ -417,19 +465,50 @@ class Runner:
 
             # Delay and jitter through the userspace relay (no netem here).
             cond = "100ms +-20ms"
-            relay = topo.spawn(topo.cns, [PY, TRAFFIC, "relay", RELAY_PORT, SERVER_IP, SERVER_PORT,
-                                          100, 20], "relay.log")
-            topo.wait_port(topo.cns, "127.0.0.1", RELAY_PORT)
-            topo.stop(client)
-            client = self.start_client(topo, proto, True)
-            self.transfer(topo, proto, cond, "down", 1 * MiB, 60)
-            self.transfer(topo, proto, cond, "up", 1 * MiB, 60)
-            topo.stop(client)
-            topo.stop(relay)
+            if proto.quic:
+                relays = [(cond, [100, 20, 0]), ("reordering 25%", [5, 0, 25])]
+            else:
+                relays = [(cond, [100, 20])]
+            for cond, shape in relays:
+                kind = "udprelay" if proto.quic else "relay"
+                relay = topo.spawn(topo.cns, [PY, TRAFFIC, kind, RELAY_PORT, SERVER_IP, SERVER_PORT]
+                                   + shape, "relay.log")
+                if not proto.quic:
+                    topo.wait_port(topo.cns, "127.0.0.1", RELAY_PORT)
+                else:
+                    time.sleep(0.3)
+                topo.stop(client)
+                client = self.start_client(topo, proto, True)
+                self.transfer(topo, proto, cond, "down", 1 * MiB, 60)
+                self.transfer(topo, proto, cond, "up", 1 * MiB, 60)
+                topo.stop(client)
+                topo.stop(relay)
             client = self.start_client(topo, proto, False)
-            self.record(Result(proto.name, "reordering", "skipped",
-                               "TCP carrier: no netem on this kernel, and a userspace relay "
-                               "cannot reorder TCP segments"))
+            if not proto.quic:
+                self.record(Result(proto.name, "reordering", "skipped",
+                                   "TCP carrier: no netem on this kernel, and a userspace relay "
+                                   "cannot reorder TCP segments"))
+            else:
+                # A connection made on a 1280-byte path ...
+                topo.mtu(1280)
+                topo.stop(client)
+                client = self.start_client(topo, proto, False)
+                self.transfer(topo, proto, "MTU 1280", "down", 4 * MiB, 30)
+                self.transfer(topo, proto, "MTU 1280", "up", 1 * MiB, 30)
+                # ... and one made at 1500 whose path drops to 1280 under it.
+                topo.clear()
+                topo.stop(client)
+                client = self.start_client(topo, proto, False)
+                self.transfer(topo, proto, "MTU 1500", "down", 1 * MiB, 30)
+                topo.mtu(1280)
+                r = self.gen(topo, "down", 1 * MiB, 20)
+                self.record(Result(
+                    proto.name, "MTU 1500->1280 live", "ok" if r.get("ok") else "fail",
+                    "down 1 MiB" + ("" if r.get("ok") else ": " + str(r.get("error"))),
+                    1 * MiB if r.get("ok") else 0, r.get("transfer_s", 0)))
+                topo.clear()
+                topo.stop(client)  # a fresh connection for the breaks below
+                client = self.start_client(topo, proto, False)
             self.breaks(topo, proto, server, client)
         except Exception as e:
             self.record(Result(proto.name, "setup", "fail", str(e)[:300]))
@@ -438,6 +517,7 @@ class Runner:
             shutil.rmtree(topo.dir, ignore_errors=True)
 
     def breaks(self, topo, proto, server, client):
+        """Broken paths and peers; each bounded, each a row."""
         n = proto.name
         # Peer RST mid-stream: the flow must end (not hang) short of the full size.
         r = self.gen(topo, "rst", 2 * MiB, 20)
@@ -465,20 +545,36 @@ class Runner:
             topo.bottleneck("1mbit")  # keeps the 1 MiB flow in flight for ~8 s
             import threading
             box = {}
-            t = threading.Thread(target=lambda: box.update(self.gen(topo, "down", 1 * MiB, 30)))
+            t = threading.Thread(target=lambda: box.update(
+                self.gen(topo, "down", 1 * MiB, proto.dark_bound + 10)))
             t.start()
             time.sleep(1.5)
             topo.kill_server(server)
-            t.join(40)
-            r = box
-            ended = r and not r.get("ok") and r.get("total_s", 99) < 30
+            time.sleep(0.5)
+            server = self.start_server(topo, proto)  # back at once, on the same port
             topo.clear()
-            server = self.start_server(topo, proto)
-            r2 = self.gen(topo, "down", 1 * MiB, 30)
+            # New flows: the first ones may fail while the client still holds
+            # the dead connection (QUIC: until its idle timeout); retry.
+            t0 = time.monotonic()
+            tries, r2 = 0, {}
+            while time.monotonic() - t0 < proto.dark_bound + 10:
+                tries += 1
+                r2 = self.gen(topo, "down", 256 * KiB, 15)
+                if r2.get("ok"):
+                    break
+                time.sleep(0.5)
+            back = time.monotonic() - t0
+            t.join(proto.dark_bound + 30)
+            r = box
+            ended = (r and not r.get("ok") and r.get("end") != "timeout"
+                     and r.get("total_s", 999) < proto.dark_bound)
             self.record(Result(n, "break: server killed", "ok" if ended and r2.get("ok") else "fail",
-                               "in flight: %s after %s; restarted: %s" % (
-                                   r.get("end"), human(r.get("bytes", 0)),
-                                   "new flow ok" if r2.get("ok") else r2.get("error"))))
+                               "in flight: %s after %s in %.1fs%s; new flows: %s" % (
+                                   r.get("end"), human(r.get("bytes", 0)), r.get("total_s", 0),
+                                   " (a clean EOF: truncation invisible)" if r.get("end") == "eof"
+                                   else "",
+                                   ("ok after %.1fs, %d tries" % (back, tries)) if r2.get("ok")
+                                   else r2.get("error"))))
         else:
             self.record(Result(n, "break: server killed", "skipped", self.caps.why.get("htb")))
         # Blackhole: all traffic dropped silently; a new flow must fail in bounded time.
@@ -494,8 +590,34 @@ class Runner:
                                "new flow failed after %.1fs: %s; client RSS %d -> %d KiB; "
                                "after: %s" % (r.get("total_s", 0), r.get("error"), before, after,
                                               "ok" if r2.get("ok") else r2.get("error"))))
+            # An established, idle flow when the path goes dark: keep-alive ends it.
+            import threading
+            box = {}
+            t = threading.Thread(target=lambda: box.update(self.gen(topo, "idle", 0, proto.dark_bound + 10)))
+            t.start()
+            time.sleep(1.5)
+            topo.drop(100)
+            t.join(proto.dark_bound + 30)
+            topo.clear()
+            r = box
+            bounded = (r.get("end") in ("eof", "reset", "error") and
+                       r.get("total_s", 999) < proto.dark_bound)
+            self.record(Result(n, "break: blackhole in flight", "ok" if bounded else "fail",
+                               "idle flow ended by %s after %.1fs (%.1fs dark)%s" % (
+                                   r.get("end"), r.get("total_s", 0), r.get("total_s", 0) - 1.5,
+                                   "" if bounded else ": " + str(r.get("error")))))
+            if proto.quic:
+                return  # no TCP handshake to starve: the blackhole rows cover QUIC
+            # TCP connects but the protocol's handshake is dropped.
+            topo.drop_payload()
+            r = self.gen(topo, "down", 64 * KiB, 45)
+            bounded = not r.get("ok") and r.get("end") != "timeout" and r.get("total_s", 99) < 40
+            topo.clear()
+            self.record(Result(n, "break: handshake dark", "ok" if bounded else "fail",
+                               "flow failed after %.1fs: %s" % (r.get("total_s", 0), r.get("error"))))
         else:
-            self.record(Result(n, "break: blackhole", "skipped", self.caps.why.get("nft")))
+            for c in ("break: blackhole", "break: blackhole in flight", "break: handshake dark"):
+                self.record(Result(n, c, "skipped", self.caps.why.get("nft")))
 
 
 def human(n):
@@ -506,6 +628,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sluice", required=True)
     ap.add_argument("--only", default="")
+    ap.add_argument("--quic-peer", default="", help="tests/faults/quic_peer.cpp's program")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
@@ -525,7 +648,7 @@ def main():
     runner = Runner(args, caps)
     t0 = time.monotonic()
     try:
-        for proto in protocols(args.sluice, work):
+        for proto in protocols(args.sluice, work, args.quic_peer):
             if args.only and not re.search(args.only, proto.name):
                 continue
             print("== %s" % proto.name, flush=True)
@@ -535,9 +658,10 @@ def main():
         return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for name in ("raw QUIC streams", "hysteria2", "tuic"):
-        runner.results.append(Result(name, "all", "skipped",
-                                     "not configurable in `sluice run` yet (no config type)"))
+    if not args.quic_peer:
+        for name in ("hysteria2", "tuic"):
+            runner.results.append(Result(name, "all", "skipped",
+                                         "built without ngtcp2: no faults_quic_peer"))
     print("\n%-16s %-24s %-8s %10s %8s" % ("protocol", "condition", "result", "throughput", "time"))
     for r in runner.results:
         print("%-16s %-24s %-8s %10s %8s" % (r.proto, r.cond, r.status, r.rate(),

@@ -9,6 +9,11 @@
   traffic.py relay LISTEN_PORT HOST PORT DELAY_MS JITTER_MS
                                     a TCP relay that delivers every chunk
                                     DELAY_MS +- JITTER_MS after it arrived
+  traffic.py udprelay LISTEN_PORT HOST PORT DELAY_MS JITTER_MS REORDER_PCT
+                                    a UDP relay: each datagram leaves DELAY_MS
+                                    +- JITTER_MS after it arrived (jitter
+                                    reorders), and REORDER_PCT % of them are
+                                    held 10 ms more (reordering at any delay)
 
 The target speaks a one-line command, then data:
   UP n       reads n bytes, answers the 64-hex SHA-256 of them and a newline
@@ -191,7 +196,7 @@ def gen(socks_port, target_port, mode, size, timeout):
                     break
                 h.update(b)
                 got += len(b)
-            r["bytes"] = got
+                r["bytes"] = got
             if mode == "halfdown":
                 # The target shut its write side; our direction must still carry data.
                 s.settimeout(max(0.1, deadline - time.monotonic()))
@@ -204,6 +209,13 @@ def gen(socks_port, target_port, mode, size, timeout):
             r["ok"] = got == size and h.hexdigest() == hashlib.sha256(pattern(size)).hexdigest()
             if not r["ok"]:
                 r["error"] = "got %d of %d bytes%s" % (got, size, "" if got != size else ", hash mismatch")
+        elif mode == "idle":
+            # An established flow that carries nothing: the harness blackholes
+            # the path; the flow must end (keep-alive) before our timeout.
+            s.sendall(b"UP %d\n" % (1 << 30))
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            b = s.recv(1)
+            r["end"] = "eof" if not b else "data"
         elif mode == "halfup":
             # We shut our write side after the command; the answer must still arrive.
             s.sendall(b"UP 9000\n" + b"x" * 9000)
@@ -289,6 +301,51 @@ async def relay_main(lport, host, port, delay, jitter):
         await srv.serve_forever()
 
 
+class UdpRelay(asyncio.DatagramProtocol):
+    """Client-facing side; one upstream socket per client address."""
+
+    def __init__(self, upstream, delay, jitter, reorder):
+        self.upstream, self.delay, self.jitter, self.reorder = upstream, delay, jitter, reorder
+        self.peers = {}
+        self.loop = asyncio.get_event_loop()
+
+    def later(self):
+        d = max(0.0, random.uniform(self.delay - self.jitter, self.delay + self.jitter))
+        if random.random() * 100 < self.reorder:
+            d += 0.010
+        return d
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        peer = self.peers.get(addr)
+        if peer is None:
+            relay = self
+
+            class Back(asyncio.DatagramProtocol):
+                def datagram_received(self, data, _):
+                    relay.loop.call_later(relay.later(), relay.transport.sendto, data, addr)
+
+            peer = self.loop.create_datagram_endpoint(Back, remote_addr=self.upstream)
+            self.peers[addr] = peer = asyncio.ensure_future(peer)
+        self.loop.call_later(self.later(), self.forward, peer, data)
+
+    @staticmethod
+    def forward(peer, data):
+        if peer.done() and not peer.exception():
+            peer.result()[0].sendto(data)
+        elif not peer.done():
+            peer.add_done_callback(lambda f: f.exception() or f.result()[0].sendto(data))
+
+
+async def udprelay_main(lport, host, port, delay, jitter, reorder):
+    loop = asyncio.get_running_loop()
+    await loop.create_datagram_endpoint(lambda: UdpRelay((host, port), delay, jitter, reorder),
+                                        local_addr=("127.0.0.1", lport))
+    await asyncio.Event().wait()
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "target":
@@ -300,6 +357,10 @@ def main(argv):
     if cmd == "relay":
         asyncio.run(relay_main(int(argv[2]), argv[3], int(argv[4]), float(argv[5]) / 1000,
                                float(argv[6]) / 1000))
+        return 0
+    if cmd == "udprelay":
+        asyncio.run(udprelay_main(int(argv[2]), argv[3], int(argv[4]), float(argv[5]) / 1000,
+                                  float(argv[6]) / 1000, float(argv[7])))
         return 0
     print("traffic.py: unknown command %r" % cmd, file=sys.stderr)
     return 2
