@@ -1,6 +1,7 @@
 // udp_socket.cpp: recvmmsg (with GRO where the kernel has it), GSO or sendmmsg, on the fd.
 #include "quic/udp_socket.hpp"
 
+#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -63,6 +64,18 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::create(uv_loop_t* loop, const sock
   s->fd_ = fd;
   raise_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, kSocketBuffer);
   raise_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, kSocketBuffer);
+  // RFC 9000 §14: QUIC datagrams are never fragmented (DF set). Without
+  // this the kernel fragments a PMTUD probe larger than the link, the probe
+  // arrives and "validates" a size the path cannot carry, and every later
+  // full-sized GSO batch fails with EMSGSIZE: the connection stalls. PROBE,
+  // not DO: QUIC runs its own PMTUD and ignores unauthenticated ICMP
+  // (§14.2.1); an oversized datagram fails locally and counts as lost.
+  int pmtud = IP_PMTUDISC_PROBE;
+  setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtud, sizeof pmtud);
+  if (bind_addr->sa_family == AF_INET6) {
+    pmtud = IPV6_PMTUDISC_PROBE;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtud, sizeof pmtud);
+  }
   if (allow_gso) {
     // Probe: the kernel accepts a UDP_SEGMENT socket option only if it has
     // GSO for UDP; 0 clears it again (segment size comes per call).
