@@ -20,7 +20,8 @@ namespace {
 // (ngtcp2 and nghttp3 are linked in, hidden: docs/embedding.md).
 constexpr const char* kProtocols[] = {"block", "direct", "http",   "hysteria2", "mixed",
                                       "socks", "ssh",    "trojan", "tuic",      "vless"};
-constexpr const char* kProtocolList = "block,direct,http,hysteria2,mixed,socks,ssh,trojan,tuic,vless";
+constexpr const char* kProtocolList =
+    "block,direct,http,hysteria2,mixed,socks,ssh,trojan,tuic,vless";
 
 static_assert(sluice::net::kNetworkLinkChanged == SLUICE_NETWORK_LINK_CHANGED);
 static_assert(sluice::net::kNetworkWoke == SLUICE_NETWORK_WOKE);

@@ -73,9 +73,7 @@ const RowDef kRows[] = {
 
 }  // namespace
 
-std::span<const RowDef> hysteria2_rows() {
-  return kRows;
-}
+std::span<const RowDef> hysteria2_rows() { return kRows; }
 
 }  // namespace sluice::perf
 

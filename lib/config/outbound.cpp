@@ -271,9 +271,10 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
     SLUICE_TRY(parse_hysteria2_outbound(r, &o));
     out->options = std::move(o);
   } else {
-    return ctx.fail(Errc::config_invalid, r.path("type"),
-                    "unsupported outbound type \"" + type +
-                        "\" (expected direct, block, socks, http, trojan, vless, ssh, tuic or hysteria2)");
+    return ctx.fail(
+        Errc::config_invalid, r.path("type"),
+        "unsupported outbound type \"" + type +
+            "\" (expected direct, block, socks, http, trojan, vless, ssh, tuic or hysteria2)");
   }
   if (out->type != OutboundType::block) {
     r.add_fields(kDialFields);

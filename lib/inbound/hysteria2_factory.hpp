@@ -16,13 +16,10 @@
 namespace sluice {
 
 // make_hysteria2_session builds the outbound |o| (type hysteria2).
-Result<std::unique_ptr<Session>> make_hysteria2_session(Engine& e,
-                                                                      const OutboundOptions& o,
-                                                                      std::string* why);
+Result<std::unique_ptr<Session>> make_hysteria2_session(Engine& e, const OutboundOptions& o,
+                                                        std::string* why);
 // make_hysteria2_inbound builds the inbound |in| (type hysteria2).
-Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e,
-                                                                           const InboundOptions& in,
-                                                                           Router* router,
-                                                                           std::string* why);
+Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const InboundOptions& in,
+                                                             Router* router, std::string* why);
 
 }  // namespace sluice

@@ -2,9 +2,9 @@
 #include "inbound/instance.hpp"
 
 #include "crypto/tls_context.hpp"
+#include "inbound/hysteria2_factory.hpp"
 #include "inbound/loop_check.hpp"
 #include "inbound/tuic_config.hpp"
-#include "inbound/hysteria2_factory.hpp"
 
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
