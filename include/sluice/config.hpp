@@ -244,239 +244,243 @@ struct TuicInboundOptions {
   bool zero_rtt_handshake = false;  // accept 0-RTT (replayable; docs/protocols/tuic.md)
   Duration heartbeat = std::chrono::seconds(10);  // parsed; a sluice server sends none
   TlsServerOptions tls;                           // required: QUIC's TLS 1.3
-  // Hysteria2ObfsOptions is Hysteria v2's "obfs" (docs/protocols/hysteria2.md).
-  struct Hysteria2ObfsOptions {
-    std::string type;      // "" (none) or "salamander"
-    std::string password;  // the Salamander PSK (at least 4 bytes)
-  };
+};
 
-  // Hysteria2User is one account of a hysteria2 inbound: a client
-  // authenticates with |password|, or with "name:password" (the official
-  // server's userpass form).
-  struct Hysteria2User {
-    std::string name;
-    std::string password;
-  };
+// Hysteria2ObfsOptions is Hysteria v2's "obfs" (docs/protocols/hysteria2.md).
+struct Hysteria2ObfsOptions {
+  std::string type;      // "" (none) or "salamander"
+  std::string password;  // the Salamander PSK (at least 4 bytes)
+};
 
-  // Hysteria2MasqueradeOptions is what a hysteria2 inbound answers to every
-  // HTTP/3 request that is not a successful authentication.
-  struct Hysteria2MasqueradeOptions {
-    enum class Type : uint8_t { not_found, string, file };
-    Type type = Type::not_found;                               // not_found: Go's 404 page
-    int status_code = 200;                                     // string
-    std::vector<std::pair<std::string, std::string>> headers;  // string
-    std::string content;                                       // string
-    std::string directory;                                     // file
-  };
+// Hysteria2User is one account of a hysteria2 inbound: a client
+// authenticates with |password|, or with "name:password" (the official
+// server's userpass form).
+struct Hysteria2User {
+  std::string name;
+  std::string password;
+};
 
-  struct Hysteria2InboundOptions {
-    std::vector<Hysteria2User> users;
-    TlsServerOptions tls;    // required: QUIC's TLS (ALPN h3 unless set)
-    uint32_t up_mbps = 0;    // the server's send limit (Brutal); 0 = none (BBR)
-    uint32_t down_mbps = 0;  // the server's receive limit, sent as hysteria-cc-rx
-    bool ignore_client_bandwidth = false;
-    Hysteria2ObfsOptions obfs;
-    Hysteria2MasqueradeOptions masquerade;
-    bool brutal_debug = false;
-  };
+// Hysteria2MasqueradeOptions is what a hysteria2 inbound answers to every
+// HTTP/3 request that is not a successful authentication.
+struct Hysteria2MasqueradeOptions {
+  enum class Type : uint8_t { not_found, string, file };
+  Type type = Type::not_found;                               // not_found: Go's 404 page
+  int status_code = 200;                                     // string
+  std::vector<std::pair<std::string, std::string>> headers;  // string
+  std::string content;                                       // string
+  std::string directory;                                     // file
+};
 
-  struct InboundOptions {
-    InboundType type = InboundType::socks;
-    std::string tag;
-    ListenOptions listen;
-    // The alternative matches |type| (same order as InboundType).
-    std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions,
-                 VlessInboundOptions, TuicInboundOptions, Hysteria2InboundOptions>
-        options;
-  };
+struct Hysteria2InboundOptions {
+  std::vector<Hysteria2User> users;
+  TlsServerOptions tls;    // required: QUIC's TLS (ALPN h3 unless set)
+  uint32_t up_mbps = 0;    // the server's send limit (Brutal); 0 = none (BBR)
+  uint32_t down_mbps = 0;  // the server's receive limit, sent as hysteria-cc-rx
+  bool ignore_client_bandwidth = false;
+  Hysteria2ObfsOptions obfs;
+  Hysteria2MasqueradeOptions masquerade;
+  bool brutal_debug = false;
+};
 
-  enum class DomainStrategy : uint8_t { as_is, prefer_ipv4, prefer_ipv6, ipv4_only, ipv6_only };
+struct InboundOptions {
+  InboundType type = InboundType::socks;
+  std::string tag;
+  ListenOptions listen;
+  // The alternative matches |type| (same order as InboundType).
+  std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions,
+               VlessInboundOptions, TuicInboundOptions, Hysteria2InboundOptions>
+      options;
+};
 
-  // DialOptions are the dial fields merged into every outbound (docs/config.md, "Dial fields").
-  struct DialOptions {
-    std::string detour;  // dial through this outbound tag; the rest is then ignored
-    Duration connect_timeout = std::chrono::seconds(5);
-    bool tcp_fast_open = false;
-    bool disable_tcp_keep_alive = false;
-    Duration tcp_keep_alive = std::chrono::minutes(5);
-    Duration tcp_keep_alive_interval = std::chrono::seconds(75);
-    std::string bind_interface;
-    std::string inet4_bind_address;
-    std::string inet6_bind_address;
-    uint32_t routing_mark = 0;
-    DomainStrategy domain_strategy = DomainStrategy::as_is;
-    Duration fallback_delay = std::chrono::milliseconds(300);
-    bool udp_fragment = false;
-  };
+enum class DomainStrategy : uint8_t { as_is, prefer_ipv4, prefer_ipv6, ipv4_only, ipv6_only };
 
-  // Network says which of TCP and UDP an outbound carries.
-  struct Network {
-    bool tcp = true;
-    bool udp = true;
-  };
+// DialOptions are the dial fields merged into every outbound (docs/config.md, "Dial fields").
+struct DialOptions {
+  std::string detour;  // dial through this outbound tag; the rest is then ignored
+  Duration connect_timeout = std::chrono::seconds(5);
+  bool tcp_fast_open = false;
+  bool disable_tcp_keep_alive = false;
+  Duration tcp_keep_alive = std::chrono::minutes(5);
+  Duration tcp_keep_alive_interval = std::chrono::seconds(75);
+  std::string bind_interface;
+  std::string inet4_bind_address;
+  std::string inet6_bind_address;
+  uint32_t routing_mark = 0;
+  DomainStrategy domain_strategy = DomainStrategy::as_is;
+  Duration fallback_delay = std::chrono::milliseconds(300);
+  bool udp_fragment = false;
+};
 
-  // ServerEndpoint is "server" + "server_port".
-  struct ServerEndpoint {
-    std::string server;
-    uint16_t server_port = 0;
-  };
+// Network says which of TCP and UDP an outbound carries.
+struct Network {
+  bool tcp = true;
+  bool udp = true;
+};
 
-  enum class OutboundType : uint8_t {
-    direct,
-    block,
-    socks,
-    http,
-    trojan,
-    vless,
-    ssh,
-    tuic,
-    hysteria2
-  };
+// ServerEndpoint is "server" + "server_port".
+struct ServerEndpoint {
+  std::string server;
+  uint16_t server_port = 0;
+};
 
-  struct DirectOutboundOptions {};
-  struct BlockOutboundOptions {};
-  struct SocksOutboundOptions {
-    ServerEndpoint endpoint;
-    std::string version = "5";  // only "5" is implemented
-    std::string username;
-    std::string password;
-    Network network;
-  };
-  struct HttpOutboundOptions {
-    ServerEndpoint endpoint;
-    std::string username;
-    std::string password;
-    std::string path;
-    std::vector<std::pair<std::string, std::string>> headers;  // list values become repeated fields
-    TlsClientOptions tls;
-  };
+enum class OutboundType : uint8_t {
+  direct,
+  block,
+  socks,
+  http,
+  trojan,
+  vless,
+  ssh,
+  tuic,
+  hysteria2
+};
 
-  struct TrojanOutboundOptions {
-    ServerEndpoint endpoint;
-    std::string password;
-    Network network;
-    TlsClientOptions tls;  // Trojan runs over TLS: "enabled" must be true
-  };
+struct DirectOutboundOptions {};
+struct BlockOutboundOptions {};
+struct SocksOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string version = "5";  // only "5" is implemented
+  std::string username;
+  std::string password;
+  Network network;
+};
+struct HttpOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string username;
+  std::string password;
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> headers;  // list values become repeated fields
+  TlsClientOptions tls;
+};
 
-  struct VlessOutboundOptions {
-    ServerEndpoint endpoint;
-    std::string uuid;  // a UUID, or any 1-30 character name (mapped to a UUIDv5)
-    std::string flow;  // "" or "xtls-rprx-vision"
-    // packet_encoding: how UDP is carried. "xudp" (the default, as in
-    // sing-box, when the field is absent) = Mux.Cool session 0 on one
-    // connection; "" = command 0x02, one connection per destination;
-    // "packetaddr" is rejected until implemented.
-    std::string packet_encoding = "xudp";
-    Network network;
-    TlsClientOptions tls;  // disabled = plain TCP (security "none")
-  };
+struct TrojanOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string password;
+  Network network;
+  TlsClientOptions tls;  // Trojan runs over TLS: "enabled" must be true
+};
 
-  // SshOutboundOptions: the `ssh` outbound (sing-box's fields, docs/config.md,
-  // plus sluice's known_hosts / insecure). Keys and pins are checked when the
-  // Session is made (lib/session/ssh_keys).
-  struct SshOutboundOptions {
-    ServerEndpoint endpoint;  // server_port 0 = 22
-    std::string user;         // "" = "root", as sing-box
-    std::string password;
-    std::string private_key;  // key text (a listable's lines joined with "\n")
-    std::string private_key_path;
-    std::string private_key_passphrase;
-    std::vector<std::string> host_key;  // authorized_keys lines: "<type> <base64> [comment]"
-    std::vector<std::string> host_key_algorithms;
-    std::string client_version;  // accepted; libssh 0.10 cannot send it (logged once)
-    std::string known_hosts;     // sluice extension: an OpenSSH known_hosts file
-    bool insecure = false;       // sluice extension: accept any host key, explicitly
-  };
+struct VlessOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string uuid;  // a UUID, or any 1-30 character name (mapped to a UUIDv5)
+  std::string flow;  // "" or "xtls-rprx-vision"
+  // packet_encoding: how UDP is carried. "xudp" (the default, as in
+  // sing-box, when the field is absent) = Mux.Cool session 0 on one
+  // connection; "" = command 0x02, one connection per destination;
+  // "packetaddr" is rejected until implemented.
+  std::string packet_encoding = "xudp";
+  Network network;
+  TlsClientOptions tls;  // disabled = plain TCP (security "none")
+};
 
-  struct TuicOutboundOptions {
-    ServerEndpoint endpoint;
-    std::string uuid;  // a UUID (text form)
-    std::string password;
-    std::string congestion_control = "cubic";  // cubic, new_reno, bbr
-    std::string udp_relay_mode = "native";     // native (DATAGRAMs) or quic (a stream per packet)
-    bool udp_over_stream = false;              // sing-box UoT: refused (not supported)
-    bool zero_rtt_handshake = false;
-    Duration heartbeat = std::chrono::seconds(10);
-    Network network;
-    TlsClientOptions tls;  // required: QUIC's TLS 1.3
-    struct Hysteria2OutboundOptions {
-      ServerEndpoint endpoint;
-      // server_ports: port hopping ranges ("20000:30000" or "443"); empty =
-      // server_port only.
-      std::vector<std::string> server_ports;
-      Duration hop_interval = std::chrono::seconds(30);
-      uint32_t up_mbps = 0;    // send rate (Brutal); 0 = BBR
-      uint32_t down_mbps = 0;  // receive rate announced to the server
-      Hysteria2ObfsOptions obfs;
-      std::string password;
-      Network network;
-      TlsClientOptions tls;  // required: QUIC's TLS (ALPN h3 unless set)
-      bool brutal_debug = false;
-    };
+// SshOutboundOptions: the `ssh` outbound (sing-box's fields, docs/config.md,
+// plus sluice's known_hosts / insecure). Keys and pins are checked when the
+// Session is made (lib/session/ssh_keys).
+struct SshOutboundOptions {
+  ServerEndpoint endpoint;  // server_port 0 = 22
+  std::string user;         // "" = "root", as sing-box
+  std::string password;
+  std::string private_key;  // key text (a listable's lines joined with "\n")
+  std::string private_key_path;
+  std::string private_key_passphrase;
+  std::vector<std::string> host_key;  // authorized_keys lines: "<type> <base64> [comment]"
+  std::vector<std::string> host_key_algorithms;
+  std::string client_version;  // accepted; libssh 0.10 cannot send it (logged once)
+  std::string known_hosts;     // sluice extension: an OpenSSH known_hosts file
+  bool insecure = false;       // sluice extension: accept any host key, explicitly
+};
 
-    struct OutboundOptions {
-      OutboundType type = OutboundType::direct;
-      std::string tag;
-      DialOptions dial;
-      // The alternative matches |type| (same order as OutboundType).
-      std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
-                   HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions,
-                   SshOutboundOptions, TuicOutboundOptions, Hysteria2OutboundOptions>
-          options;
-    };
+struct TuicOutboundOptions {
+  ServerEndpoint endpoint;
+  std::string uuid;  // a UUID (text form)
+  std::string password;
+  std::string congestion_control = "cubic";  // cubic, new_reno, bbr
+  std::string udp_relay_mode = "native";     // native (DATAGRAMs) or quic (a stream per packet)
+  bool udp_over_stream = false;              // sing-box UoT: refused (not supported)
+  bool zero_rtt_handshake = false;
+  Duration heartbeat = std::chrono::seconds(10);
+  Network network;
+  TlsClientOptions tls;  // required: QUIC's TLS 1.3
+};
 
-    struct RouteOptions {
-      // final names the outbound for traffic no rule matches; empty = the first
-      // outbound (sing-box's default).
-      std::string final_outbound;
-    };
+struct Hysteria2OutboundOptions {
+  ServerEndpoint endpoint;
+  // server_ports: port hopping ranges ("20000:30000" or "443"); empty =
+  // server_port only.
+  std::vector<std::string> server_ports;
+  Duration hop_interval = std::chrono::seconds(30);
+  uint32_t up_mbps = 0;    // send rate (Brutal); 0 = BBR
+  uint32_t down_mbps = 0;  // receive rate announced to the server
+  Hysteria2ObfsOptions obfs;
+  std::string password;
+  Network network;
+  TlsClientOptions tls;  // required: QUIC's TLS (ALPN h3 unless set)
+  bool brutal_debug = false;
+};
 
-    struct Config {
-      LogOptions log;
-      std::vector<InboundOptions> inbounds;
-      std::vector<OutboundOptions> outbounds;
-      RouteOptions route;
+struct OutboundOptions {
+  OutboundType type = OutboundType::direct;
+  std::string tag;
+  DialOptions dial;
+  // The alternative matches |type| (same order as OutboundType).
+  std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
+               HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions, SshOutboundOptions,
+               TuicOutboundOptions, Hysteria2OutboundOptions>
+      options;
+};
 
-      // find_outbound returns the outbound tagged |tag|, or nullptr.
-      const OutboundOptions* find_outbound(std::string_view tag) const noexcept;
-      // final_outbound resolves route.final (or the first outbound); nullptr if
-      // there are no outbounds.
-      const OutboundOptions* final_outbound() const noexcept;
-    };
+struct RouteOptions {
+  // final names the outbound for traffic no rule matches; empty = the first
+  // outbound (sing-box's default).
+  std::string final_outbound;
+};
 
-    // ConfigDiagnostics collects what parsing had to say beyond success.
-    struct ConfigDiagnostics {
-      std::vector<std::string> warnings;  // "outbounds[1].tls.foo: unknown field", ...
-      std::string error;                  // set when parsing fails: path and reason
-    };
+struct Config {
+  LogOptions log;
+  std::vector<InboundOptions> inbounds;
+  std::vector<OutboundOptions> outbounds;
+  RouteOptions route;
 
-    // parse_config parses a JSON document. |diag| may be nullptr.
-    Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag);
-    // load_config_file reads |path| and parses it; config_io if it cannot be
-    // read, is not a regular file (a FIFO, directory or device) or is larger
-    // than 4 MiB.
-    Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag);
+  // find_outbound returns the outbound tagged |tag|, or nullptr.
+  const OutboundOptions* find_outbound(std::string_view tag) const noexcept;
+  // final_outbound resolves route.final (or the first outbound); nullptr if
+  // there are no outbounds.
+  const OutboundOptions* final_outbound() const noexcept;
+};
 
-    // parse_trojan_link turns a trojan:// share link (docs/config.md, "Share links") into a
-    // trojan outbound tagged with the link's #fragment. config_invalid with a
-    // reason in |why| (may be null) for a malformed link.
-    Result<OutboundOptions> parse_trojan_link(std::string_view link, std::string* why);
+// ConfigDiagnostics collects what parsing had to say beyond success.
+struct ConfigDiagnostics {
+  std::vector<std::string> warnings;  // "outbounds[1].tls.foo: unknown field", ...
+  std::string error;                  // set when parsing fails: path and reason
+};
 
-    // parse_vless_link turns a vless:// share link (docs/config.md, "Share links") into a vless
-    // outbound, as parse_trojan_link does. security=tls and none are built;
-    // security=reality is parsed and refused ("REALITY not built yet").
-    Result<OutboundOptions> parse_vless_link(std::string_view link, std::string* why);
+// parse_config parses a JSON document. |diag| may be nullptr.
+Result<Config> parse_config(std::string_view json, ConfigDiagnostics* diag);
+// load_config_file reads |path| and parses it; config_io if it cannot be
+// read, is not a regular file (a FIFO, directory or device) or is larger
+// than 4 MiB.
+Result<Config> load_config_file(const std::string& path, ConfigDiagnostics* diag);
 
-    // parse_tuic_link turns a tuic:// share link
-    // (tuic://UUID:PASSWORD@HOST:PORT?congestion_control=&udp_relay_mode=&alpn=&sni=#NAME)
-    // into a tuic outbound, as parse_trojan_link does.
-    Result<OutboundOptions> parse_tuic_link(std::string_view link, std::string* why);
-    // parse_hysteria2_link turns a hysteria2:// or hy2:// share link
-    // (docs/config.md, "Share links") into a hysteria2 outbound, as
-    // parse_trojan_link does.
-    Result<OutboundOptions> parse_hysteria2_link(std::string_view link, std::string* why);
+// parse_trojan_link turns a trojan:// share link (docs/config.md, "Share links") into a
+// trojan outbound tagged with the link's #fragment. config_invalid with a
+// reason in |why| (may be null) for a malformed link.
+Result<OutboundOptions> parse_trojan_link(std::string_view link, std::string* why);
 
-    const char* inbound_type_name(InboundType t) noexcept;
-    const char* outbound_type_name(OutboundType t) noexcept;
+// parse_vless_link turns a vless:// share link (docs/config.md, "Share links") into a vless
+// outbound, as parse_trojan_link does. security=tls and none are built;
+// security=reality is parsed and refused ("REALITY not built yet").
+Result<OutboundOptions> parse_vless_link(std::string_view link, std::string* why);
 
-  }  // namespace sluice
+// parse_tuic_link turns a tuic:// share link
+// (tuic://UUID:PASSWORD@HOST:PORT?congestion_control=&udp_relay_mode=&alpn=&sni=#NAME)
+// into a tuic outbound, as parse_trojan_link does.
+Result<OutboundOptions> parse_tuic_link(std::string_view link, std::string* why);
+// parse_hysteria2_link turns a hysteria2:// or hy2:// share link
+// (docs/config.md, "Share links") into a hysteria2 outbound, as
+// parse_trojan_link does.
+Result<OutboundOptions> parse_hysteria2_link(std::string_view link, std::string* why);
+
+const char* inbound_type_name(InboundType t) noexcept;
+const char* outbound_type_name(OutboundType t) noexcept;
+
+}  // namespace sluice
