@@ -288,42 +288,26 @@ void add_hysteria2_rows(std::vector<Row>& v) {
   auto pins = tls::leaf_pins_pem(kp->certificate);
   if (!pins) return;
   const std::string pin = pins->first;
-  const std::string uuid = "fe35d05b-8803-45c4-bae6-723ad2cd5d3d";
-  const std::string server =
-      R"({"log":{"level":"error"},"inbounds":[{"type":"tuic","tag":"in","listen":"127.0.0.1","listen_port":0,)"
-      R"("users":[{"name":"demo","uuid":")" +
-      uuid + R"(","password":"demo password"}],"tls":{"enabled":true,"certificate":")" +
-      json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) +
-      R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+  auto obfs = [](bool on) {
+    return on ? std::string(R"("obfs":{"type":"salamander","password":"demo obfs"},)") : "";
+  };
+  auto server = [kp, obfs](bool salamander) {
+    return R"({"log":{"level":"error"},"inbounds":[{"type":"hysteria2","tag":"in","listen":"127.0.0.1","listen_port":0,)"
+           R"("users":[{"name":"demo","password":"demo password"}],)" +
+           obfs(salamander) + R"("tls":{"enabled":true,"certificate":")" +
+           json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) +
+           R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+  };
+  auto client = [pin, obfs](uint16_t p, bool salamander) {
+    return socks_client_to(
+        R"({"type":"hysteria2","tag":"h","server":"127.0.0.1","server_port":)" + std::to_string(p) +
+        R"(,"password":"demo password",)" + obfs(salamander) +
+        R"("tls":{"enabled":true,"server_name":"secret.test","certificate_sha256":[")" + pin +
+        R"("]}})");
+  };
+  v.push_back({"hysteria2", server(false), [client](uint16_t p) { return client(p, false); }});
   v.push_back(
-      {"tuic (quic)", server, [pin, uuid](uint16_t p) {
-         return socks_client_to(
-             R"({"type":"tuic","tag":"t","server":"127.0.0.1","server_port":)" + std::to_string(p) +
-             R"(,"uuid":")" + uuid +
-             R"(","password":"demo password","tls":{"enabled":true,"server_name":"tuic.test","certificate_sha256":[")" +
-             pin + R"("]}})");
-       }});
-}
-auto obfs = [](bool on) {
-  return on ? std::string(R"("obfs":{"type":"salamander","password":"demo obfs"},)") : "";
-};
-auto server = [kp, obfs](bool salamander) {
-  return R"({"log":{"level":"error"},"inbounds":[{"type":"hysteria2","tag":"in","listen":"127.0.0.1","listen_port":0,)"
-         R"("users":[{"name":"demo","password":"demo password"}],)" +
-         obfs(salamander) + R"("tls":{"enabled":true,"certificate":")" +
-         json_text(kp->certificate) + R"(","key":")" + json_text(kp->private_key) +
-         R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})";
-};
-auto client = [pin, obfs](uint16_t p, bool salamander) {
-  return socks_client_to(
-      R"({"type":"hysteria2","tag":"h","server":"127.0.0.1","server_port":)" + std::to_string(p) +
-      R"(,"password":"demo password",)" + obfs(salamander) +
-      R"("tls":{"enabled":true,"server_name":"secret.test","certificate_sha256":[")" + pin +
-      R"("]}})");
-};
-v.push_back({"hysteria2", server(false), [client](uint16_t p) { return client(p, false); }});
-v.push_back({"hysteria2+salamander", server(true),
-             [client](uint16_t p) { return client(p, true); }});
+      {"hysteria2+salamander", server(true), [client](uint16_t p) { return client(p, true); }});
 }
 
 std::vector<Row> rows() {
