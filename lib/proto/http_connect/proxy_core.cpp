@@ -50,7 +50,7 @@ ServerDecision ProxyServerCore::eof(size_t buffered) noexcept {
 
 void ProxyServerCore::answer(Errc result, const TargetAddress&) noexcept {
   if (result != Errc::ok)
-    out_ = build_response(status_for_error(result));
+    out_ = build_response(status_for_open_error(result));
   else if (req_.connect)
     out_ = build_response(200);
 }

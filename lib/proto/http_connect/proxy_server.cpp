@@ -257,4 +257,15 @@ int status_for_error(Errc e) noexcept {
   }
 }
 
+int status_for_open_error(Errc e) noexcept {
+  switch (e) {
+    case Errc::limit_exceeded:
+    case Errc::no_memory:
+    case Errc::frame_too_large:
+      return 503;
+    default:
+      return status_for_error(e);
+  }
+}
+
 }  // namespace sluice::http

@@ -82,5 +82,10 @@ std::string_view reason_phrase(int status) noexcept;
 // frame_too_large/limit_exceeded 431, auth_failed 407, not_supported 405,
 // timed_out 504, dial errors 502, anything else 400.
 int status_for_error(Errc e) noexcept;
+// status_for_open_error maps the failure of an open (the dial through the
+// outbound) to its status: running out of a resource on the proxy's side
+// (limit_exceeded, no_memory, frame_too_large) is 503, not the request-head
+// 431; everything else as status_for_error.
+int status_for_open_error(Errc e) noexcept;
 
 }  // namespace sluice::http

@@ -368,6 +368,14 @@ TEST_CASE("http core: CONNECT, forward, auth, errors", "[proto][http][core]") {
     core.answer(Errc::connection_refused, TargetAddress());
     CHECK(out_text(core).rfind("HTTP/1.1 502", 0) == 0);
   }
+  SECTION("an open refused for lack of descriptors or pool memory: 503, not 431") {
+    for (Errc e : {Errc::limit_exceeded, Errc::no_memory}) {
+      http::ProxyServerCore core({});
+      (void)core.feed(sv(bytes("CONNECT example.com:443 HTTP/1.1\r\n\r\n")));
+      core.answer(e, TargetAddress());
+      CHECK(out_text(core).rfind("HTTP/1.1 503", 0) == 0);
+    }
+  }
   SECTION("missing credentials: 407") {
     std::vector<UserPass> users = {{"u", "p"}};
     http::ProxyServerCore core(users);
