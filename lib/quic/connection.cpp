@@ -13,12 +13,17 @@
 #include "quic/quic_crypto.hpp"
 #include "quic/quic_stream.hpp"
 #include "sluice/log.hpp"
+#include "sluice_pmtu.h"
 
 namespace sluice::quic {
 
 namespace {
 
 uint64_t now_ns() noexcept { return uv_hrtime(); }
+
+// Probe timeouts in a row after which full-sized packets count as lost to a
+// shrunken path: the third PTO comes 7 PTOs after the last acknowledgement.
+constexpr size_t kBlackHolePtos = 3;
 
 Connection* self(void* user) noexcept { return static_cast<Connection*>(user); }
 
@@ -435,6 +440,14 @@ void Connection::write() noexcept {
   }
   in_write_ = true;
   stats_.write_calls++;
+  // A path that shrank under the connection (sluice_pmtu.h): after
+  // kBlackHolePtos probe timeouts in a row, or a persistent congestion,
+  // packets go back to 1200 bytes and PMTUD searches again.
+  if (sluice_ngtcp2_pmtu_black_hole(conn_, kBlackHolePtos) > 0) {
+    stats_.pmtu_black_holes++;
+    SLUICE_LOG_INFO(
+        "quic: full-sized packets are lost: path MTU reset to 1200 bytes, probing again");
+  }
   const uint64_t now = now_ns();
   bool more = true;
   bool ok = true;
