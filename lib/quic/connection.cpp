@@ -13,7 +13,7 @@
 #include "quic/quic_crypto.hpp"
 #include "quic/quic_stream.hpp"
 #include "sluice/log.hpp"
-#include "sluice_pmtu.h"
+#include "sluice_ext.h"
 
 namespace sluice::quic {
 
@@ -440,7 +440,7 @@ void Connection::write() noexcept {
   }
   in_write_ = true;
   stats_.write_calls++;
-  // A path that shrank under the connection (sluice_pmtu.h): after
+  // A path that shrank under the connection (sluice_ext.h): after
   // kBlackHolePtos probe timeouts in a row, or a persistent congestion,
   // packets go back to 1200 bytes and PMTUD searches again.
   if (sluice_ngtcp2_pmtu_black_hole(conn_, kBlackHolePtos) > 0) {
@@ -463,6 +463,13 @@ void Connection::write() noexcept {
   }
   in_write_ = false;
   if (state_ == State::open) {
+    // Packets holding only DATAGRAM frames must arm the probe timeout like
+    // any other ack-eliciting packet (sluice_ext.h), or their loss can
+    // stall the connection with their bytes counted in flight for good.
+    if (stats_.datagrams_sent != dgram_marked_sent_) {
+      dgram_marked_sent_ = stats_.datagrams_sent;
+      sluice_ngtcp2_datagrams_pto_eliciting(conn_, &dgram_marked_pkt_, now);
+    }
     ngtcp2_conn_update_pkt_tx_time(conn_, now);
     arm_timer();
   }

@@ -355,6 +355,10 @@ class Connection {
   bool write_scheduled_ = false;
   bool handshake_reported_ = false;
   bool teardown_done_ = false;
+  // The newest packet number made PTO-eliciting for its DATAGRAM frames,
+  // and stats_.datagrams_sent then (write()).
+  int64_t dgram_marked_pkt_ = -1;
+  uint64_t dgram_marked_sent_ = 0;
   ConnectionStats stats_;
 };
 

@@ -246,11 +246,19 @@ def rss_kib(pid):
 class Protocol:
     """A protocol row: server and client configs (JSON text) for `sluice run`."""
 
-    def __init__(self, name, server, client, external=None, dark_bound=35, quic=None):
+    def __init__(self, name, server, client, external=None, dark_bound=35, quic=None,
+                 raw=False, datagrams=False):
         self.name, self.server, self.client, self.external = name, server, client, external
-        # quic: (peer program, mode prefix) for the QUIC protocols, run by
-        # tests/faults/quic_peer.cpp; server/client are then unused.
+        # quic: (peer program, mode prefix, key dir, pin) for the QUIC
+        # protocols, run by tests/faults/quic_peer.cpp; server/client are
+        # then unused.
         self.quic = quic
+        # raw: the client is a port forwarder (raw QUIC), not a SOCKS5
+        # inbound: flows connect to it without a SOCKS5 handshake.
+        self.raw = raw
+        # datagrams: the rows are UDP datagrams through the client's UDP
+        # port and back (raw QUIC DATAGRAM frames echoed by the server).
+        self.datagrams = datagrams
         # How long an idle flow on a blackholed path may live: TCP keep-alive
         # (1 s idle + 3 probes; see Topology.create) ends it in ~4-11 s.
         self.dark_bound = dark_bound
@@ -301,6 +309,12 @@ def protocols(sluice, workdir, quic_peer):
         # dark_bound: quic_peer's 8 s QUIC idle timeout, plus slack.
         rows.append(Protocol("hysteria2", None, None, dark_bound=20, quic=(quic_peer, "hy2", kp, pin)))
         rows.append(Protocol("tuic", None, None, dark_bound=20, quic=(quic_peer, "tuic", kp, pin)))
+        # Raw QUIC (lib/quic with no proxy protocol): streams as a port
+        # forward to the target, and DATAGRAM frames echoed by the server.
+        rows.append(Protocol("quic streams", None, None, dark_bound=20,
+                             quic=(quic_peer, "quic", kp, pin), raw=True))
+        rows.append(Protocol("quic datagrams", None, None, dark_bound=20,
+                             quic=(quic_peer, "quic", kp, pin), raw=True, datagrams=True))
     sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
     if sshd and shutil.which("ssh-keygen"):
         d = os.path.join(workdir, "ssh")
@@ -363,7 +377,7 @@ class Runner:
             print(line, flush=True)
 
     def gen(self, topo, mode, size, timeout):
-        p = sh(PY, TRAFFIC, "gen", SOCKS_PORT, TARGET_PORT, mode, size, timeout, ns=topo.cns,
+        p = sh(PY, TRAFFIC, "gen", topo.entry, TARGET_PORT, mode, size, timeout, ns=topo.cns,
                check=False, timeout=timeout + 15)
         try:
             return json.loads(p.stdout.strip().splitlines()[-1])
@@ -375,7 +389,8 @@ class Runner:
             prog, kind, kp, _ = proto.quic
             log = "server%d.log" % len(topo.procs)
             p = topo.spawn(topo.sns, [prog, kind + "-server", SERVER_IP, SERVER_PORT,
-                                      kp + "/cert.pem", kp + "/key.pem"], log)
+                                      kp + "/cert.pem", kp + "/key.pem"]
+                           + ([TARGET_PORT] if proto.raw else []), log)
             end = time.monotonic() + 10
             while "ready" not in self.log(topo, log) and time.monotonic() < end and p.poll() is None:
                 time.sleep(0.05)
@@ -440,6 +455,7 @@ class Runner:
 
     def run_protocol(self, proto):
         topo = Topology(re.sub(r"\W", "", proto.name))
+        topo.entry = ("raw:%d" % SOCKS_PORT) if proto.raw else SOCKS_PORT
         q = self.args.quick
         with LOCK:
             LIVE.add(topo)
@@ -451,6 +467,9 @@ class Runner:
                 raise RuntimeError("target did not start")
             server = self.start_server(topo, proto)
             client = self.start_client(topo, proto, False)
+            if proto.datagrams:
+                self.datagram_rows(topo, proto, client)
+                return
 
             # The matrix: condition, how to set it, mode, size, timeout.
             matrix = [
@@ -540,6 +559,74 @@ class Runner:
             shutil.rmtree(topo.dir, ignore_errors=True)
             with LOCK:
                 LIVE.discard(topo)
+
+    def dgram_row(self, topo, proto, cond, count, timeout, loss=0, size=1000, window=32):
+        """One datagram row: |count| datagrams of |size| bytes out and back.
+        Besides intact echoes, at least half of what the drop rules let
+        through both ways ((1 - loss)^2) must come back: a connection that
+        stops sending after losing DATAGRAM-only packets (ngtcp2 0.12.1
+        without the fix in third_party/ngtcp2/sluice_ext.h) echoes a few
+        percent."""
+        drops = loss > 0
+        p = sh(PY, TRAFFIC, "dgram", SOCKS_PORT, count, size, window, timeout, ns=topo.cns,
+               check=False, timeout=timeout + 15)
+        try:
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            r = {"ok": False, "error": "generator failed: " + p.stderr.strip()[-300:]}
+        note = "%d x %d B: %d echoed intact (%.1f%%)%s" % (
+            count, size, r.get("echoed", 0), 100.0 * r.get("echoed", 0) / count,
+            ", %d late" % r["late"] if r.get("late") else "")
+        if drops:
+            seen, dropped = topo.drop_stats()
+            note += "; dropped %d of %d packets (%.1f%%)" % (dropped, seen, 100.0 * dropped / max(seen, 1))
+        floor = 0.5 * (1 - loss / 100.0) ** 2
+        if r.get("ok") and r.get("echoed", 0) < floor * count:
+            r["ok"] = False
+            r["error"] = "fewer than %.0f%% came back" % (100 * floor)
+        if r.get("ok"):
+            self.record(Result(proto.name, cond, "ok", note, r.get("bytes", 0), r.get("transfer_s", 0)))
+        else:
+            self.record(Result(proto.name, cond, "fail", "%s: %s" % (note, r.get("error"))))
+            for name in ("client.log", "server1.log"):
+                print("    %s: %s" % (name, self.log(topo, name)[-400:].replace("\n", "\n      ")))
+
+    def datagram_rows(self, topo, proto, client):
+        """The conditions for QUIC DATAGRAM frames (RFC 9221): unreliable, so
+        a row checks that every echo is intact and counts how many came
+        back; throughput is echoed bytes over the time to the last echo.
+        The breaks are the stream row's: the same connection code."""
+        matrix = [("clean", None, 4000, 30), ("loss 1%", ("drop", 1), 2000, 30),
+                  ("loss 5%", ("drop", 5), 2000, 30), ("loss 20%", ("drop", 20), 500, 30),
+                  ("1 Mbit/s", ("rate", "1mbit"), 300, 30)]
+        for cond, how, count, timeout in matrix:
+            if how and how[0] == "drop" and not self.caps.nft:
+                self.record(Result(proto.name, cond, "skipped", self.caps.why.get("nft", "")))
+                continue
+            if how and how[0] == "rate" and not self.caps.htb:
+                self.record(Result(proto.name, cond, "skipped", self.caps.why.get("htb", "")))
+                continue
+            topo.clear()
+            if how and how[0] == "drop":
+                topo.drop(how[1])
+            elif how:
+                topo.bottleneck(how[1])
+            self.dgram_row(topo, proto, cond, count, timeout,
+                           loss=how[1] if how and how[0] == "drop" else 0)
+        topo.clear()
+        for cond, shape in (("100ms +-20ms", [100, 20, 0]), ("reordering 25%", [5, 0, 25])):
+            relay = topo.spawn(topo.cns, [PY, TRAFFIC, "udprelay", RELAY_PORT, SERVER_IP, SERVER_PORT]
+                               + shape, "relay.log")
+            time.sleep(0.3)
+            topo.stop(client)
+            client = self.start_client(topo, proto, True)
+            self.dgram_row(topo, proto, cond, 500, 30)
+            topo.stop(client)
+            topo.stop(relay)
+        topo.mtu(1280)
+        client = self.start_client(topo, proto, False)
+        self.dgram_row(topo, proto, "MTU 1280", 1000, 30)
+        topo.clear()
 
     def breaks(self, topo, proto, server, client):
         """Broken paths and peers; each bounded, each a row."""
@@ -702,10 +789,11 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     order = {n: i for i, n in enumerate(
-        ["socks5", "trojan+tls", "vless+tls", "vless+vision", "hysteria2", "tuic", "ssh (OpenSSH)"])}
+        ["socks5", "trojan+tls", "vless+tls", "vless+vision", "hysteria2", "tuic", "quic streams",
+         "quic datagrams", "ssh (OpenSSH)"])}
     runner.results.sort(key=lambda r: order.get(r.proto, 99))  # stable: rows keep their order
     if not args.quic_peer:
-        for name in ("hysteria2", "tuic"):
+        for name in ("hysteria2", "tuic", "quic streams", "quic datagrams"):
             runner.results.append(Result(name, "all", "skipped",
                                          "built without ngtcp2: no faults_quic_peer"))
     print("\n%-16s %-24s %-8s %10s %8s" % ("protocol", "condition", "result", "throughput", "time"))
