@@ -309,6 +309,7 @@ def protocols(sluice, workdir, quic_peer):
         # dark_bound: quic_peer's 8 s QUIC idle timeout, plus slack.
         rows.append(Protocol("hysteria2", None, None, dark_bound=20, quic=(quic_peer, "hy2", kp, pin)))
         rows.append(Protocol("tuic", None, None, dark_bound=20, quic=(quic_peer, "tuic", kp, pin)))
+        rows.append(Protocol("hysteria1", None, None, dark_bound=20, quic=(quic_peer, "hy1", kp, pin)))
         # Raw QUIC (lib/quic with no proxy protocol): streams as a port
         # forward to the target, and DATAGRAM frames echoed by the server.
         rows.append(Protocol("quic streams", None, None, dark_bound=20,
@@ -789,11 +790,12 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     order = {n: i for i, n in enumerate(
-        ["socks5", "trojan+tls", "vless+tls", "vless+vision", "hysteria2", "tuic", "quic streams",
+        ["socks5", "trojan+tls", "vless+tls", "vless+vision", "hysteria2", "hysteria1", "tuic",
+         "quic streams",
          "quic datagrams", "ssh (OpenSSH)"])}
     runner.results.sort(key=lambda r: order.get(r.proto, 99))  # stable: rows keep their order
     if not args.quic_peer:
-        for name in ("hysteria2", "tuic", "quic streams", "quic datagrams"):
+        for name in ("hysteria2", "hysteria1", "tuic", "quic streams", "quic datagrams"):
             runner.results.append(Result(name, "all", "skipped",
                                          "built without ngtcp2: no faults_quic_peer"))
     print("\n%-16s %-24s %-8s %10s %8s" % ("protocol", "condition", "result", "throughput", "time"))

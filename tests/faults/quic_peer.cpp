@@ -3,14 +3,17 @@
 // configure yet and for raw QUIC. It runs until SIGTERM/SIGINT and prints
 // "ready" once listening.
 //
-//   faults_quic_peer hy2-server|tuic-server LISTEN PORT CERT.pem KEY.pem
-//   faults_quic_peer hy2-client|tuic-client SERVER PORT SOCKS_PORT CERT_SHA256_HEX
+//   faults_quic_peer hy2-server|hy1-server|tuic-server LISTEN PORT CERT.pem KEY.pem
+//   faults_quic_peer hy2-client|hy1-client|tuic-client SERVER PORT SOCKS_PORT CERT_SHA256_HEX
 //   faults_quic_peer quic-server LISTEN PORT CERT.pem KEY.pem TARGET_PORT
 //   faults_quic_peer quic-client SERVER PORT LOCAL_PORT CERT_SHA256_HEX
 //
-// A hy2/tuic server is the protocol's inbound with a direct outbound; a
-// client is a SOCKS5 inbound on 127.0.0.1:SOCKS_PORT in front of the
-// protocol's outbound, which pins the server's certificate by its SHA-256.
+// A hy2 (Hysteria v2), hy1 (Hysteria v1) or tuic server is the protocol's
+// inbound with a direct outbound; a client is a SOCKS5 inbound on
+// 127.0.0.1:SOCKS_PORT in front of the protocol's outbound, which pins the
+// server's certificate by its SHA-256. Hysteria v1's client declares
+// kHy1Bps up and down (its Brutal sender paces at that rate whatever the
+// loss, as the protocol intends); the server has no limit of its own.
 //
 // Raw QUIC (lib/quic alone, no proxy protocol on top): the client accepts
 // TCP on 127.0.0.1:LOCAL_PORT and carries each connection on a QUIC stream
@@ -37,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "inbound/hysteria1_inbound.hpp"
 #include "inbound/hysteria2_inbound.hpp"
 #include "inbound/proxy_inbound.hpp"
 #include "inbound/router.hpp"
@@ -48,6 +52,7 @@
 #include "quic/quic_dial.hpp"
 #include "quic/quic_stream.hpp"
 #include "session/direct_session.hpp"
+#include "session/hysteria1_session.hpp"
 #include "session/hysteria2_session.hpp"
 #include "session/relay.hpp"
 #include "session/tuic_session.hpp"
@@ -70,6 +75,7 @@ bool on_loop(Engine& e, F fn) {
 const char* const kPassword = "faults password";
 constexpr uint64_t kIdleMs = 8000;
 constexpr uint64_t kKeepAliveMs = 3000;
+constexpr uint64_t kHy1Bps = 2500000;  // 20 Mbit/s, each way
 const tuic::Uuid kUuid = {0x0d, 0x6b, 0x6a, 0x4e, 0x5f, 0x0c, 0x4f, 0x55,
                           0x9a, 0x3e, 0x2b, 0x7d, 0x1c, 0x9e, 0x8f, 0x41};
 
@@ -84,8 +90,9 @@ bool slurp(const char* path, std::string* out) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: faults_quic_peer hy2-server|tuic-server LISTEN PORT CERT KEY\n"
-               "       faults_quic_peer hy2-client|tuic-client SERVER PORT SOCKS_PORT PIN\n"
+               "usage: faults_quic_peer hy2-server|hy1-server|tuic-server LISTEN PORT CERT KEY\n"
+               "       faults_quic_peer hy2-client|hy1-client|tuic-client SERVER PORT SOCKS_PORT "
+               "PIN\n"
                "       faults_quic_peer quic-server LISTEN PORT CERT KEY TARGET_PORT\n"
                "       faults_quic_peer quic-client SERVER PORT LOCAL_PORT PIN\n");
   return 2;
@@ -95,8 +102,10 @@ int usage() {
 struct PeerSide {
   std::unique_ptr<DirectSession> direct;
   std::unique_ptr<Hysteria2Inbound> hy2_in;
+  std::unique_ptr<Hysteria1Inbound> hy1_in;
   std::unique_ptr<TuicInbound> tuic_in;
   std::unique_ptr<Hysteria2Session> hy2_out;
+  std::unique_ptr<Hysteria1Session> hy1_out;
   std::unique_ptr<TuicSession> tuic_out;
   std::unique_ptr<FinalRouter> router;
   std::unique_ptr<ProxyInbound> socks;
@@ -104,7 +113,9 @@ struct PeerSide {
   std::unique_ptr<class RawClient> raw_client;
 };
 
-bool start_server(Engine& e, PeerSide& s, bool hy2, const char* listen, uint16_t port,
+enum class Kind { hy2, hy1, tuic, raw };
+
+bool start_server(Engine& e, PeerSide& s, Kind kind, const char* listen, uint16_t port,
                   const std::string& cert, const std::string& key, std::string* why) {
   quic::QuicTlsOptions tls;
   tls.server = true;
@@ -114,7 +125,21 @@ bool start_server(Engine& e, PeerSide& s, bool hy2, const char* listen, uint16_t
   return on_loop(e, [&] {
     s.direct = std::make_unique<DirectSession>(e, "direct", net::DialOptions{});
     s.router = std::make_unique<FinalRouter>(s.direct.get());
-    if (hy2) {
+    if (kind == Kind::hy1) {
+      Hysteria1InboundConfig c;
+      c.tag = "in";
+      c.listen = listen;
+      c.port = port;
+      c.users = {{"faults", kPassword}};
+      c.tls = tls;
+      c.tls.alpn = {"hysteria"};
+      c.idle_timeout_ms = kIdleMs;
+      auto r = Hysteria1Inbound::create(e, c, s.router.get(), why);
+      if (!r) return false;
+      s.hy1_in = std::move(*r);
+      return true;
+    }
+    if (kind == Kind::hy2) {
       Hysteria2InboundConfig c;
       c.tag = "in";
       c.listen = listen;
@@ -141,7 +166,7 @@ bool start_server(Engine& e, PeerSide& s, bool hy2, const char* listen, uint16_t
   });
 }
 
-bool start_client(Engine& e, PeerSide& s, bool hy2, const char* server, uint16_t port,
+bool start_client(Engine& e, PeerSide& s, Kind kind, const char* server, uint16_t port,
                   uint16_t socks_port, const char* pin, std::string* why) {
   quic::QuicTlsOptions tls;
   tls.alpn = {"h3"};
@@ -149,7 +174,22 @@ bool start_client(Engine& e, PeerSide& s, bool hy2, const char* server, uint16_t
   tls.cert_pins_hex = {pin};
   return on_loop(e, [&] {
     Session* out = nullptr;
-    if (hy2) {
+    if (kind == Kind::hy1) {
+      Hysteria1SessionOptions o;
+      o.server = server;
+      o.server_port = port;
+      o.auth = kPassword;
+      o.tls = tls;
+      o.tls.alpn = {"hysteria"};
+      o.up_bps = kHy1Bps;
+      o.down_bps = kHy1Bps;
+      o.idle_timeout_ms = kIdleMs;
+      o.keep_alive_ms = kKeepAliveMs;
+      auto r = Hysteria1Session::create(e, "up", o, why);
+      if (!r) return false;
+      s.hy1_out = std::move(*r);
+      out = s.hy1_out.get();
+    } else if (kind == Kind::hy2) {
       Hysteria2SessionOptions o;
       o.server = server;
       o.server_port = port;
@@ -463,10 +503,21 @@ bool start_raw_client(Engine& e, PeerSide& s, const char* server, uint16_t port,
 int main(int argc, char** argv) {
   if (argc < 6) return usage();
   const std::string mode = argv[1];
-  const bool hy2 = mode.rfind("hy2-", 0) == 0;
-  const bool raw = mode.rfind("quic-", 0) == 0;
+  Kind kind;
+  if (mode.rfind("hy2-", 0) == 0)
+    kind = Kind::hy2;
+  else if (mode.rfind("hy1-", 0) == 0)
+    kind = Kind::hy1;
+  else if (mode.rfind("tuic-", 0) == 0)
+    kind = Kind::tuic;
+  else if (mode.rfind("quic-", 0) == 0)
+    kind = Kind::raw;
+  else
+    return usage();
+  const bool raw = kind == Kind::raw;
   const bool server = mode.size() > 7 && mode.compare(mode.size() - 7, 7, "-server") == 0;
-  if (!hy2 && !raw && mode.rfind("tuic-", 0) != 0) return usage();
+  if (!server && (mode.size() < 7 || mode.compare(mode.size() - 7, 7, "-client") != 0))
+    return usage();
   if (argc != (raw && server ? 7 : 6)) return usage();
   const int port = std::atoi(argv[3]);
   if (port <= 0 || port > 65535) return usage();
@@ -497,14 +548,14 @@ int main(int argc, char** argv) {
     }
     ok = raw ? start_raw_server(engine, side, argv[2], static_cast<uint16_t>(port), cert, key,
                                 static_cast<uint16_t>(target), &why)
-             : start_server(engine, side, hy2, argv[2], static_cast<uint16_t>(port), cert, key,
+             : start_server(engine, side, kind, argv[2], static_cast<uint16_t>(port), cert, key,
                             &why);
   } else {
     const int socks_port = std::atoi(argv[4]);
     if (socks_port <= 0 || socks_port > 65535) return usage();
     ok = raw ? start_raw_client(engine, side, argv[2], static_cast<uint16_t>(port),
                                 static_cast<uint16_t>(socks_port), argv[5], &why)
-             : start_client(engine, side, hy2, argv[2], static_cast<uint16_t>(port),
+             : start_client(engine, side, kind, argv[2], static_cast<uint16_t>(port),
                             static_cast<uint16_t>(socks_port), argv[5], &why);
   }
   if (!ok) {
