@@ -445,8 +445,7 @@ void Connection::write() noexcept {
   // packets go back to 1200 bytes and PMTUD searches again.
   if (sluice_ngtcp2_pmtu_black_hole(conn_, kBlackHolePtos) > 0) {
     stats_.pmtu_black_holes++;
-    SLUICE_LOG_INFO(
-        "quic: full-sized packets are lost: path MTU reset to 1200 bytes, probing again");
+    SLUICE_LOG_DEBUG("quic: packets go unacknowledged: path MTU back to 1200 bytes, probing again");
   }
   const uint64_t now = now_ns();
   bool more = true;

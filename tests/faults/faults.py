@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """faults.py: sluice under networks that misbehave, in network namespaces.
 
-usage: faults.py --sluice PATH [--only REGEX] [--quick] [--json FILE]
+usage: faults.py --sluice PATH [--quic-peer PATH] [--only REGEX] [--quick] [--json FILE]
+                 [--table FILE]
 
 For each protocol, a pair of network namespaces joined by a veth pair:
   client namespace (10.200.0.1): `sluice run` with a SOCKS5 inbound and the
@@ -425,11 +426,12 @@ class Runner:
         return p
 
     @staticmethod
-    def log(topo, name):
+    def log(topo, name, whole=False):
         try:
-            return open(os.path.join(topo.dir, name), errors="replace").read()[-600:]
+            text = open(os.path.join(topo.dir, name), errors="replace").read()
+            return text if whole else text[-600:]
         except OSError:
-            return "(no log)"
+            return "" if whole else "(no log)"
 
     def transfer(self, topo, proto, cond, mode, size, timeout, drops=False, retries=0):
         r = self.gen(topo, mode, size, timeout)
@@ -661,6 +663,7 @@ class Runner:
                 self.gen(topo, "down", 1 * MiB, proto.dark_bound + 10)))
             t.start()
             time.sleep(1.5)
+            logmark = len(self.log(topo, "client.log", whole=True))
             topo.kill_server(server)
             time.sleep(0.5)
             server = self.start_server(topo, proto)  # back at once, on the same port
@@ -680,13 +683,24 @@ class Runner:
             r = box
             ended = (r and not r.get("ok") and r.get("end") != "timeout"
                      and r.get("total_s", 999) < proto.dark_bound)
+            # QUIC: what ended the client's connection, as its log says: the
+            # idle timeout, or a stateless reset from the restarted server
+            # (which only ends it if the new server derives the same reset
+            # tokens as the old one).
+            why = ""
+            if proto.quic:
+                lines = [ln.strip() for ln in
+                         self.log(topo, "client.log", whole=True)[logmark:].splitlines()
+                         if re.search(r"idle timeout|stateless reset|connection closed|connection lost", ln)]
+                why = "; the client's connection: %s" % (
+                    lines[0][-110:] if lines else "no end logged")
             self.record(Result(n, "break: server killed", "ok" if ended and r2.get("ok") else "fail",
                                "in flight: %s after %s in %.1fs%s; new flows: %s" % (
                                    r.get("end"), human(r.get("bytes", 0)), r.get("total_s", 0),
                                    " (a clean EOF: truncation invisible)" if r.get("end") == "eof"
                                    else "",
                                    ("ok after %.1fs, %d tries" % (back, tries)) if r2.get("ok")
-                                   else r2.get("error"))))
+                                   else r2.get("error")) + why))
         else:
             self.record(Result(n, "break: server killed", "skipped", self.caps.why.get("htb")))
         # Blackhole: all traffic dropped silently; a new flow must fail in bounded time.
@@ -731,6 +745,27 @@ class Runner:
                 self.record(Result(n, c, "skipped", self.caps.why.get("nft")))
 
 
+def markdown_table(results):
+    """protocol x condition: each cell the row's results in order ("ok" and
+    the throughput, "FAIL", "skipped", "known"), "/" between a condition's
+    transfers (down / up), "—" where the condition does not apply."""
+    protos, conds, cells = [], [], {}
+    for r in results:
+        if r.proto not in protos:
+            protos.append(r.proto)
+        if r.cond not in conds:
+            conds.append(r.cond)
+        word = {"ok": "ok", "fail": "FAIL"}.get(r.status, r.status)
+        cells.setdefault((r.proto, r.cond), []).append(
+            (word + " " + r.rate()).strip() if r.status == "ok" else word)
+    out = ["| condition | " + " | ".join(protos) + " |",
+           "|---" * (len(protos) + 1) + "|"]
+    for c in conds:
+        out.append("| %s | %s |" % (c, " | ".join(
+            " / ".join(cells[(p, c)]) if (p, c) in cells else "—" for p in protos)))
+    return "\n".join(out) + "\n"
+
+
 def human(n):
     return "%d MiB" % (n // MiB) if n >= MiB and n % MiB == 0 else "%d KiB" % (n // KiB)
 
@@ -743,6 +778,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--jobs", type=int, default=3, help="protocols run at once")
     ap.add_argument("--json", default="")
+    ap.add_argument("--table", default="", help="write the protocol x condition table "
+                    "(Markdown, as in docs/reliability-faults.md) to this file")
     args = ap.parse_args()
 
     caps = Caps().probe()
@@ -807,6 +844,9 @@ def main():
         sum(r.status == "ok" for r in runner.results), len(failed),
         sum(r.status == "known" for r in runner.results),
         sum(r.status == "skipped" for r in runner.results), time.monotonic() - t0))
+    if args.table:
+        with open(args.table, "w") as f:
+            f.write(markdown_table(runner.results))
     if args.json:
         with open(args.json, "w") as f:
             json.dump([r.__dict__ for r in runner.results], f, indent=1)
