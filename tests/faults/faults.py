@@ -808,7 +808,9 @@ def main():
                     return
                 proto = todo.pop(0)
             print("== %s" % proto.name, flush=True)
+            began = time.monotonic()
             runner.run_protocol(proto)
+            print("== %s done in %.0f s" % (proto.name, time.monotonic() - began), flush=True)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, args.jobs))]
     try:
