@@ -171,10 +171,11 @@ int cmd_run(const std::string& path) {
     return 1;
   }
   st.instance = std::move(*inst);
-  for (size_t i = 0; i < st.instance->inbound_count(); ++i) {
-    ProxyInbound* in = st.instance->inbound(i);
-    SLUICE_LOG_INFO("inbound %s listening on port %u", in->tag().c_str(), in->port());
-  }
+  // Every inbound (socks/http/mixed, Trojan, VLESS and the QUIC ones, whose
+  // port is UDP), so `listen_port: 0` can be used with any of them.
+  for (const InboundOptions& in : cfg->inbounds)
+    SLUICE_LOG_INFO("inbound %s listening on port %u", in.tag.c_str(),
+                    st.instance->inbound_port(in.tag));
   uv_signal_init(&loop, &st.sigint);
   uv_signal_init(&loop, &st.sigterm);
   st.sigint.data = st.sigterm.data = &st;
