@@ -171,11 +171,6 @@ int cmd_run(const std::string& path) {
     return 1;
   }
   st.instance = std::move(*inst);
-  // Every inbound (socks/http/mixed, Trojan, VLESS and the QUIC ones, whose
-  // port is UDP), so `listen_port: 0` can be used with any of them.
-  for (const InboundOptions& in : cfg->inbounds)
-    SLUICE_LOG_INFO("inbound %s listening on port %u", in.tag.c_str(),
-                    st.instance->inbound_port(in.tag));
   uv_signal_init(&loop, &st.sigint);
   uv_signal_init(&loop, &st.sigterm);
   st.sigint.data = st.sigterm.data = &st;
@@ -189,6 +184,12 @@ int cmd_run(const std::string& path) {
   uv_signal_start(
       &st.sigusr1, [](uv_signal_t* h, int) { static_cast<RunState*>(h->data)->print_stats(); },
       SIGUSR1);
+  // Every inbound (socks/http/mixed, Trojan, VLESS and the QUIC ones, whose
+  // port is UDP), so `listen_port: 0` can be used with any of them; logged
+  // once the signals are handled, so a script may signal at once.
+  for (const InboundOptions& in : cfg->inbounds)
+    SLUICE_LOG_INFO("inbound %s listening on port %u", in.tag.c_str(),
+                    st.instance->inbound_port(in.tag));
   uv_run(&loop, UV_RUN_DEFAULT);
   st.instance.reset();
   st.engine.reset();

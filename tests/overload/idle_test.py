@@ -27,9 +27,9 @@ ap.add_argument("--count", type=int, default=1000)
 ap.add_argument("--rows", default="trojan,tuic")
 args = ap.parse_args()
 checks = harness.Checks()
-# Each tunnel costs the client two descriptors (inbound, and outbound for
-# TCP rows), the server two, and this process one.
-harness.raise_nofile(2 * args.count + 256)
+# A tunnel costs each sluice process two descriptors on TCP rows (inbound
+# and outbound) and this process one; 40 more cover listeners, the loop, logs.
+harness.raise_nofile(2 * args.count + 40)
 
 with tempfile.TemporaryDirectory() as tmp:
     stls, ctls = harness.keypair(args.sluice, tmp)
