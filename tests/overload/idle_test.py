@@ -27,13 +27,14 @@ ap.add_argument("--count", type=int, default=1000)
 ap.add_argument("--rows", default="trojan,tuic")
 args = ap.parse_args()
 checks = harness.Checks()
-# A tunnel costs each sluice process two descriptors on TCP rows (inbound
-# and outbound) and this process one; 40 more cover listeners, the loop, logs.
-harness.raise_nofile(2 * args.count + 40)
-
 with tempfile.TemporaryDirectory() as tmp:
     stls, ctls = harness.keypair(args.sluice, tmp)
     table = harness.rows(stls, ctls)
+    # A tunnel costs each sluice process two descriptors on TCP rows (inbound
+    # and outbound), one on QUIC rows (the streams share one UDP socket), and
+    # this process one; 40 more cover listeners, the loop and logs.
+    per = max(1 if table[r][2] else 2 for r in args.rows.split(","))
+    harness.raise_nofile(per * args.count + 40)
     target = harness.EchoTarget()
     for name in args.rows.split(","):
         inbound, outbound, quic = table[name]
