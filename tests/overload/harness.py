@@ -153,6 +153,13 @@ def rows(stls, ctls):
     }
 
 
+# Concurrent streams a sluice server lets one QUIC connection open (its
+# initial_max_streams_bidi, given back as streams close): every flow of a
+# TUIC or Hysteria2 outbound shares one connection, so past this many open
+# at once the next ones wait for a stream.
+QUIC_STREAM_LIMIT = {"tuic": 4096, "hysteria2": 1024}
+
+
 def server_config(inbounds, level="info"):
     ins = [dict({"listen": "127.0.0.1", "listen_port": 0}, **i) for i in inbounds]
     return {"log": {"level": level}, "inbounds": ins,
