@@ -27,7 +27,7 @@ Writes in --out (default .): soak.csv (one row per process per sample),
 soak_load.csv (per protocol per interval: operations, errors, RTT),
 soak_summary.md (first vs last five minutes, and after the load) and
 soak.png (needs gnuplot: `apt-get install gnuplot-nox`; without it the CSV
-files are still written). Exit status 1 if a transfer's hash did not match,
+files are still written; `--replot` redraws it from an earlier soak.csv). Exit status 1 if a transfer's hash did not match,
 a process died, or the load saw errors."""
 import argparse
 import asyncio
@@ -367,6 +367,25 @@ class EchoUdp(asyncio.DatagramProtocol):
 
 
 # ---------------------------------------------------------------- output
+COLOURS = ["#000000", "#e69f00", "#56b4e9", "#009e73", "#d4c400", "#0072b2", "#d55e00",
+           "#cc79a7", "#7f7f7f", "#8b0000", "#4b0082", "#2e8b57"]
+
+
+def read_csv(out):
+    """The samples of an earlier run's soak.csv in |out| (for --replot)."""
+    rows = []
+    with open(os.path.join(out, "soak.csv")) as f:
+        head = f.readline().strip().split(",")
+        for line in f:
+            r = dict(zip(head, line.strip().split(",")))
+            for k in r:
+                if k != "process":
+                    r[k] = float(r[k])
+            rows.append(r)
+    names = list(dict.fromkeys(r["process"] for r in rows))
+    return rows, names
+
+
 def plot(out, rows, names):
     gp = shutil.which("gnuplot")
     if not gp:
@@ -391,8 +410,9 @@ def plot(out, rows, names):
     for col, title in panels:
         script.append("set title '%s'" % title)
         script.append("set yrange [0:*]")
-        script.append("plot " + ", ".join("'%s/%s.dat' using 1:%d with lines title '%s'" %
-                                          (d, n, col, n) for n in names))
+        script.append("plot " + ", ".join(
+            "'%s/%s.dat' using 1:%d with lines lw 1.5 lc rgb '%s' title '%s'" %
+            (d, n, col, COLOURS[i % len(COLOURS)], n) for i, n in enumerate(names)))
     script.append("unset multiplot")
     subprocess.run([gp], input="\n".join(script), text=True, check=True)
     shutil.rmtree(d)
@@ -575,7 +595,12 @@ def main():
     ap.add_argument("--interval", type=float, default=10)
     ap.add_argument("--cooldown", type=float, default=30)
     ap.add_argument("--out", default=".")
+    ap.add_argument("--replot", action="store_true",
+                    help="only redraw soak.png from the soak.csv in --out")
     args = ap.parse_args()
+    if args.replot:
+        plot(os.path.abspath(args.out), *read_csv(os.path.abspath(args.out)))
+        return
     try:
         rc = asyncio.run(run(args))
     finally:

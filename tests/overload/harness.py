@@ -202,6 +202,7 @@ def serve_echo():
     sel.register(u, selectors.EVENT_READ, "udp")
     sel.register(sys.stdin, selectors.EVENT_READ, "stdin")
     print(port, flush=True)
+    pending = {}  # connection -> echo bytes not yet sent
     while True:
         for key, _ in sel.select():
             if key.data == "stdin":
@@ -222,21 +223,38 @@ def serve_echo():
                     pass
             else:
                 c = key.fileobj
-                try:
-                    d = c.recv(65536)
-                except (BlockingIOError, InterruptedError):
-                    continue
-                except OSError:
-                    d = b""
-                if not d:
+                out = pending.setdefault(c, bytearray())
+                if out:  # writable again: flush what the peer could not take
+                    try:
+                        out = out[c.send(out):]
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        out = None
+                else:
+                    try:
+                        d = c.recv(65536)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        d = b""
+                    if d:
+                        try:
+                            out = bytearray(d[c.send(d):])
+                        except (BlockingIOError, InterruptedError):
+                            out = bytearray(d)
+                        except OSError:
+                            out = None
+                    else:
+                        out = None
+                if out is None:
                     sel.unregister(c)
+                    pending.pop(c, None)
                     c.close()
                     continue
-                try:
-                    c.sendall(d)  # small echoes only: tunnels carry a few bytes each
-                except OSError:
-                    sel.unregister(c)
-                    c.close()
+                pending[c] = out
+                # Backpressure: stop reading while an echo waits to be sent.
+                sel.modify(c, selectors.EVENT_WRITE if out else selectors.EVENT_READ, "conn")
 
 
 def socks_request(target_port):
