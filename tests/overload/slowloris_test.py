@@ -385,8 +385,9 @@ with tempfile.TemporaryDirectory() as tmp:
                          times[-1] <= DEADLINE_S + 3,
                          "slowloris %s: every connection closed by the deadline" % g.label)
         for name, (last, count) in quic_result.items():
-            # The server stops sending early (3x what it received: RFC 9000
-            # section 8.1), so its silence alone proves nothing; the pool below does.
+            # The server stops sending early (three datagrams per Initial,
+            # consistent with RFC 9000's anti-amplification limit), so its
+            # silence alone proves nothing; the pool below does.
             print("     %s: %d stalled handshakes answered by %d server datagrams, the last "
                   "%.1f s in" % (name, len(stalls[name]), count, last), flush=True)
             checks.check(count > 0, "%s: the server answered the stalled Initials" % name)
