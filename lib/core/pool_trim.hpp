@@ -20,7 +20,8 @@
 // (hysteresis), and a trim is followed by quiet_ticks more ticks before the
 // next. Growth in use means more than growth_slack over the lowest use
 // since the last growth, so a periodic small buffer is not mistaken for
-// load while a slow creep still is. The Engine ticks it every kPoolTrimTickMs on its loop.
+// load while a slow creep still is. The Engine ticks it every
+// kPoolTrimTickMs on its loop.
 #pragma once
 
 #include <cstddef>

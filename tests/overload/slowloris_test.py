@@ -15,7 +15,8 @@ tunnels keep working:
              anything after its 10 s handshake timeout. Ping-pong RTT through
              a direct SOCKS5 tunnel and a Trojan tunnel is measured before and
              during, and both keep answering.
-  garbage    N connections per TCP inbound send random bytes; the process
+  garbage    N connections per TCP inbound send random bytes, and N random
+             datagrams go to each QUIC inbound; the process
              stays up, 8 MiB echoes through both tunnels meanwhile keep their
              SHA-256, and both processes' RSS returns to within 10 % of the
              baseline afterwards (bounded poll; the pool trim waits for two
@@ -428,6 +429,25 @@ with tempfile.TemporaryDirectory() as tmp:
             print("     garbage at %s: %d connections in %.1f s, %d closed by the server "
                   "within 0.5 s" % (tag, args.garbage, time.monotonic() - t1, by_server),
                   flush=True)
+        for tag in ("tuic", "hysteria2"):
+            # QUIC inbounds: datagrams of random bytes, half of them with the
+            # long-header bit set and Initial-sized, from 16 source ports.
+            t1 = time.monotonic()
+            us = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(16)]
+            for i in range(args.garbage):
+                d = os.urandom(1200 if i % 2 else 1 + i % 300)
+                if i % 2:
+                    d = bytes([0xc0 | d[0]]) + d[1:]
+                try:
+                    us[i % 16].sendto(d, ("127.0.0.1", server.ports[tag]))
+                except OSError:
+                    pass
+                if i % 256 == 255:
+                    time.sleep(0.01)  # the receive buffer is not the subject
+            for u in us:
+                u.close()
+            print("     garbage at %s: %d datagrams in %.1f s" %
+                  (tag, args.garbage, time.monotonic() - t1), flush=True)
         took = time.monotonic() - t0
         peak = {p.name: p.rss() for p in procs}
         for t in echoes:
