@@ -138,12 +138,14 @@ Result<OutboundOptions> parse_hysteria2_link(std::string_view link, std::string*
       unsigned a = 0, b = 0;
       if (dash == std::string::npos) {
         if (!parse_port(part, &a)) return fail("bad port \"" + part + "\"");
-        ranges.push_back(part);
+        ranges.push_back(std::to_string(a));
       } else {
         if (!parse_port(std::string_view(part).substr(0, dash), &a) ||
             !parse_port(std::string_view(part).substr(dash + 1), &b) || a > b)
           return fail("bad port range \"" + part + "\"");
-        ranges.push_back(part.substr(0, dash) + ":" + part.substr(dash + 1));
+        // Written back in decimal ("004" is port 4), so the list always
+        // starts with server_port's text.
+        ranges.push_back(std::to_string(a) + ":" + std::to_string(b));
       }
       if (!first_set) {
         first = a;

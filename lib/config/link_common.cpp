@@ -118,6 +118,9 @@ bool parse_link_endpoint(std::string_view host_port, ServerEndpoint* out, std::s
     if (colon == std::string_view::npos) return fail("missing :port");
     host = host_port.substr(0, colon);
     port = host_port.substr(colon + 1);
+    // "::1:443" cannot be told from a port: IPv6 needs brackets (RFC 3986).
+    if (host.find(':') != std::string_view::npos)
+      return fail("an IPv6 address needs brackets: [IPv6]:port");
   }
   if (host.empty()) return fail("missing host");
   unsigned long p = 0;

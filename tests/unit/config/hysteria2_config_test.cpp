@@ -167,6 +167,33 @@ TEST_CASE("hysteria2 links: hysteria2:// and hy2://, ports, obfs, pins", "[confi
   CHECK(std::get<Hysteria2OutboundOptions>(c->options).endpoint.server_port == 443);
 }
 
+// Found by fuzz/hysteria2_link_fuzz: ports with leading zeros were kept as
+// written in server_ports ("004:4200") while server_port was 4.
+TEST_CASE("hysteria2 links: port lists are written back in decimal", "[config][hysteria2]") {
+  std::string why;
+  auto a = parse_hysteria2_link("hy2://pw@h.example:004-4200,0443", &why);
+  INFO(why);
+  REQUIRE(a);
+  const auto& h = std::get<Hysteria2OutboundOptions>(a->options);
+  CHECK(h.endpoint.server_port == 4);
+  CHECK(h.server_ports == std::vector<std::string>{"4:4200", "443"});
+}
+
+// Found by the same target: an unbracketed IPv6 host ("::004-4200") split at
+// its last colon became the server ":".
+TEST_CASE("share links refuse an IPv6 host without brackets", "[config][link]") {
+  std::string why;
+  CHECK(
+      !parse_hysteria2_link("hysteria2://&\x98\x86\xcd"
+                            "alampw@lampw@::004-4200,",
+                            &why));
+  CHECK(why.find("brackets") != std::string::npos);
+  CHECK(!parse_hysteria2_link("hy2://pw@::1:443", &why));
+  CHECK(!parse_trojan_link("trojan://pw@2001:db8::1:443", &why));
+  CHECK(why.find("brackets") != std::string::npos);
+  CHECK(parse_trojan_link("trojan://pw@[2001:db8::1]:443", &why));
+}
+
 TEST_CASE("hysteria2 links: malformed", "[config][hysteria2]") {
   std::string why;
   CHECK(!parse_hysteria2_link("tuic://pw@h:1", &why));
