@@ -47,6 +47,7 @@ struct PipeCache {
   }
 };
 thread_local PipeCache g_pipes;
+thread_local uint64_t g_splice_eagain = 0;  // splice_eagain_for_test
 std::atomic<bool> g_refuse_for_test{false};
 
 // get_pipe hands out a pipe pair of |size| bytes of capacity (at least the
@@ -116,6 +117,7 @@ struct Relay::Splice {
 
 void Relay::refuse_splice_for_test(bool on) noexcept { g_refuse_for_test = on; }
 size_t Relay::live_pipes_for_test() noexcept { return g_pipes.live; }
+uint64_t Relay::splice_eagain_for_test() noexcept { return g_splice_eagain; }
 
 Relay::Relay(Engine& e, const RelayOptions& o) noexcept : EngineObject(e), opts_(o), idle_(e) {}
 
@@ -344,6 +346,7 @@ void Relay::splice_pump() noexcept {
           src.eof = true;
           moved = true;
         } else if (errno == EAGAIN) {
+          ++g_splice_eagain;
           // With bytes in the pipe, EAGAIN may be the pipe's (no slot
           // left) rather than the socket's: wait for the pipe to drain.
           in_done[d] = true;
@@ -372,6 +375,7 @@ void Relay::splice_pump() noexcept {
           }
           moved = true;
         } else if (n < 0 && errno == EAGAIN) {
+          ++g_splice_eagain;
           out_done[d] = true;
         } else if (n < 0 && errno != EINTR) {
           splice_fail(dst, errno, "write");
