@@ -165,8 +165,9 @@ void SshChannel::flush_tx() noexcept {
     }
     tx_.advance(static_cast<size_t>(w));
     stats_.bytes_written += static_cast<size_t>(w);
+    session_->note_written(static_cast<size_t>(w));
     if (static_cast<uint32_t>(w) < n) break;
-    // Stop handing libssh more once the socket holds output back.
+    // Stop handing libssh more once it holds kOutBudget the socket did not take.
     session_->after_call();
     if (session_ == nullptr || ch_ == nullptr) break;
   }

@@ -15,9 +15,10 @@
 //
 // Sending: write() queues Slices (write queue with the usual watermarks);
 // they are handed to libssh (ssh_channel_write copies and encrypts them)
-// only up to the server's remaining window, and not while libssh has output
-// the socket did not take (SshSession::write_blocked), since libssh's output
-// buffer itself has no bound. The server's window may reopen without any
+// only up to the server's remaining window, and not while libssh holds
+// SshSession::kOutBudget bytes the socket did not take
+// (SshSession::write_blocked), since libssh's output buffer itself has no
+// bound. The server's window may reopen without any
 // callback in libssh 0.10, so the session re-checks after every pump.
 //
 // Half-close: shutdown() sends CHANNEL_EOF once the queue has gone to
