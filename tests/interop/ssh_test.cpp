@@ -153,11 +153,20 @@ struct Sshd {
                       extra + "\n");
     return {bin, "-D", "-e", "-f", cfg};
   }
-  // restart starts sshd again on the same port (after kill_all).
+  // restart starts sshd again on the same port (after kill_all). The killed
+  // processes may hold the port for a moment on a loaded machine (the new
+  // sshd then exits: "Address already in use"): try again a few times.
   void restart() {
     const std::string bin = sshd_binary();
-    peer = std::make_unique<Peer>("sshd", argv_for(bin, port), dir.file("sshd_restart.log"));
-    REQUIRE(peer->wait_listening({port}));
+    bool listening = false;
+    for (int attempt = 0; attempt < 5 && !listening; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      peer = std::make_unique<Peer>("sshd", argv_for(bin, port), dir.file("sshd_restart.log"));
+      listening = peer->wait_listening({port});
+      if (!listening && peer->alive()) break;  // running but not listening: a real failure
+    }
+    INFO(peer->describe());
+    REQUIRE(listening);
   }
   // kill_all SIGKILLs the listener and the per-connection processes it
   // forked (found by parent pid), all started by this test.
