@@ -459,9 +459,9 @@ Status SshSession::setup_ssh(int fd, std::string* why) noexcept {
     return Errc::config_invalid;
   }
   ssh_set_blocking(ssh_, 0);
-  rx_counter_ = {};
-  tx_counter_ = {};
-  ssh_set_counters(ssh_, &tx_counter_, &rx_counter_);
+  sock_counter_ = {};
+  raw_counter_ = {};
+  ssh_set_counters(ssh_, &sock_counter_, &raw_counter_);
   poll_ = new (std::nothrow) PollBox;
   if (poll_ == nullptr) return Errc::no_memory;
   poll_->owner = this;
@@ -597,7 +597,7 @@ void SshSession::became_ready() noexcept {
   ++stats_.connects;
   failures_ = 0;
   const uint64_t now = engine().now_ms();
-  last_rx_bytes_ = rx_counter_.in_bytes;
+  last_rx_bytes_ = sock_counter_.in_bytes;
   last_rx_ms_ = now;
   next_keepalive_ms_ = now + opts_.keepalive_interval_ms / 2;
   idle_since_ms_ = 0;
@@ -755,13 +755,16 @@ void SshSession::pump() noexcept {
       auth_step();
       break;
     case State::ready:
-      // libssh reads 4 KiB per recv(): run it a few times per readiness,
-      // while bytes keep moving (a round that sent something is followed by
-      // one that finds the socket writable and clears libssh's flag, see
-      // update_poll); a round that moved nothing ends it.
-      for (int i = 0; i < 16; ++i) {
-        const uint64_t in = rx_counter_.in_bytes;
-        const uint64_t out = tx_counter_.out_bytes;
+      // libssh reads 4 KiB per recv() (a 32 KiB packet takes eight): run
+      // it while socket bytes keep moving, up to 128 KiB per readiness. A
+      // round that sent something is followed by one that finds the socket
+      // writable and clears libssh's flag (see update_poll); a round that
+      // moved nothing ends it. (Progress is the socket counter's: the
+      // payload counter moves only when a whole packet is in, which ended
+      // this loop after one recv() per readiness.)
+      for (int i = 0; i < 32; ++i) {
+        const uint64_t in = sock_counter_.in_bytes;
+        const uint64_t out = sock_counter_.out_bytes;
         const int rc = ssh_event_dopoll(event_, 0);
         if (rc == SSH_ERROR) {
           dead_pending_ = true;
@@ -769,7 +772,7 @@ void SshSession::pump() noexcept {
           dead_why_ = ssh_get_error(ssh_);
           break;
         }
-        if (rc != SSH_OK || (rx_counter_.in_bytes == in && tx_counter_.out_bytes == out)) break;
+        if (rc != SSH_OK || (sock_counter_.in_bytes == in && sock_counter_.out_bytes == out)) break;
       }
       update_poll();
       if (!dead_pending_) after_pump();
@@ -793,7 +796,7 @@ void SshSession::pump() noexcept {
 void SshSession::after_pump() noexcept {
   service_opens();
   update_poll();  // before any handler runs (and may make sockets)
-  const uint64_t rx = rx_counter_.in_bytes;
+  const uint64_t rx = sock_counter_.in_bytes;
   if (rx != last_rx_bytes_) {
     last_rx_bytes_ = rx;
     last_rx_ms_ = engine().now_ms();
@@ -866,10 +869,10 @@ void SshSession::update_poll() noexcept {
   bool watch = pending;
   write_blocked_ = false;
   if (state_ == State::ready) {
-    const uint64_t sent = tx_counter_.out_bytes - out_base_;
+    const uint64_t sent = sock_counter_.out_bytes - out_base_;
     if (!pending) {
       handed_ = 0;  // libssh's output is empty
-      out_base_ = tx_counter_.out_bytes;
+      out_base_ = sock_counter_.out_bytes;
     } else if (sent < handed_) {
       write_blocked_ = handed_ - sent >= kOutBudget;
     } else {
@@ -940,7 +943,7 @@ void SshSession::tick() noexcept {
       }
       ++i;
     }
-    const uint64_t rx = rx_counter_.in_bytes;
+    const uint64_t rx = sock_counter_.in_bytes;
     if (rx != last_rx_bytes_) {
       last_rx_bytes_ = rx;
       last_rx_ms_ = now;

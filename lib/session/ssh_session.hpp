@@ -198,8 +198,10 @@ class SshSession final : public Session,
   bool dead_pending_ = false;
   Errc dead_error_ = Errc::ok;
   std::string dead_why_;
-  struct ssh_counter_struct rx_counter_ {};
-  struct ssh_counter_struct tx_counter_ {};
+  // ssh_set_counters: bytes read from and written to the socket (progress,
+  // liveness, output accounting), and SSH payload of whole packets.
+  struct ssh_counter_struct sock_counter_ {};
+  struct ssh_counter_struct raw_counter_ {};
   uint64_t last_rx_bytes_ = 0;
   uint64_t last_rx_ms_ = 0;  // when bytes last arrived
   uint64_t next_keepalive_ms_ = 0;
