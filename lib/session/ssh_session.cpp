@@ -689,6 +689,7 @@ void SshSession::teardown(bool send_disconnect) noexcept {
   write_blocked_ = false;
   handed_ = 0;
   out_base_ = 0;
+  flush_out_ = UINT64_MAX;
   flush_.stop();
   poll_events_ = 0;
   dead_pending_ = false;
@@ -873,12 +874,15 @@ void SshSession::update_poll() noexcept {
     if (!pending) {
       handed_ = 0;  // libssh's output is empty
       out_base_ = sock_counter_.out_bytes;
+      flush_out_ = UINT64_MAX;
     } else if (sent < handed_) {
       write_blocked_ = handed_ - sent >= kOutBudget;
-    } else {
+    } else if (flush_out_ != sock_counter_.out_bytes) {
       watch = false;
       if (!flush_.armed()) flush_.start(0, &SshSession::on_flush, this);
     }
+    // else: a flush found the socket full with framing bytes left: watch it
+    // (no zero-delay retries while it stays full).
   }
   const int want = UV_READABLE | (watch ? UV_WRITABLE : 0);
   if (want != poll_events_) {
@@ -900,7 +904,10 @@ void SshSession::on_timer(void* self) { static_cast<SshSession*>(self)->tick(); 
 
 void SshSession::on_flush(void* self) {
   auto* s = static_cast<SshSession*>(self);
-  if (s->state_ == State::ready && s->poll_ != nullptr && s->pump_depth_ == 0) s->pump();
+  if (s->state_ == State::ready && s->poll_ != nullptr && s->pump_depth_ == 0) {
+    s->flush_out_ = s->sock_counter_.out_bytes;
+    s->pump();
+  }
 }
 
 void SshSession::tick() noexcept {

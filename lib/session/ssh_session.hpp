@@ -193,8 +193,9 @@ class SshSession final : public Session,
   // byte count when libssh's output was last known to be empty).
   uint64_t handed_ = 0;
   uint64_t out_base_ = 0;
-  net::Timer flush_;    // settles libssh's "maybe pending" output flag (update_poll)
-  int pump_depth_ = 0;  // inside pump()/after_pump(): teardown waits
+  net::Timer flush_;                 // settles libssh's "maybe pending" output flag (update_poll)
+  uint64_t flush_out_ = UINT64_MAX;  // socket bytes written when flush_ last ran
+  int pump_depth_ = 0;               // inside pump()/after_pump(): teardown waits
   bool dead_pending_ = false;
   Errc dead_error_ = Errc::ok;
   std::string dead_why_;
