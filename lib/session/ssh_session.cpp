@@ -871,9 +871,14 @@ void SshSession::update_poll() noexcept {
   write_blocked_ = false;
   if (state_ == State::ready) {
     const uint64_t sent = sock_counter_.out_bytes - out_base_;
-    if (!pending) {
-      handed_ = 0;  // libssh's output is empty
+    if (!pending || sent >= handed_) {
+      // Empty, or at most framing bytes left: count afresh from here, so
+      // framing and control packets sent meanwhile cannot pile up into a
+      // surplus that would hide unsent payload later.
+      handed_ = 0;
       out_base_ = sock_counter_.out_bytes;
+    }
+    if (!pending) {
       flush_out_ = UINT64_MAX;
     } else if (sent < handed_) {
       write_blocked_ = handed_ - sent >= kOutBudget;
