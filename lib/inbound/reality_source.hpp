@@ -104,8 +104,9 @@ struct RealitySourceStats {
 class RealitySource final : public TransportSource, private TransportSource::Sink {
  public:
   // kFlightWaitMs: how long to wait for more of the target's encrypted
-  // records once its first (small) one arrived.
-  static constexpr uint64_t kFlightWaitMs = 50;
+  // records once its first (small) one arrived, when fewer than four came
+  // with it (Xray waits for four without a limit of its own).
+  static constexpr uint64_t kFlightWaitMs = 250;
 
   // create listens and generates the temporary certificate. |downstream|
   // receives each authenticated connection (a Tls13Transport after its
