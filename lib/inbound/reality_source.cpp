@@ -505,7 +505,8 @@ class RealitySource::Gate final : net::DialHandler, TlsHandshakeHandler {
     finish(false, false,
            phase_ == Phase::reading     ? "timed out before the ClientHello and the target"
            : phase_ == Phase::handshake ? "REALITY handshake timed out"
-                                        : "target too slow to answer the ClientHello");
+           : probe_ != nullptr ? "the post-handshake probe of the target did not end in time"
+                               : "target too slow to answer the ClientHello");
   }
 
   // decide runs once both the hello is read and the target is connected.

@@ -860,3 +860,39 @@ TEST_CASE("REALITY fallback rate limit: after-bytes, burst, then the rate", "[re
     CHECK(now <= 15'000 + 64 * 16);
   }
 }
+
+TEST_CASE("REALITY hello SNI and ALPN class, for the post-handshake probes", "[reality][server]") {
+  struct Case {
+    std::vector<std::string> alpn;
+    AlpnClass want;
+  } cases[] = {
+      {{}, AlpnClass::none},
+      {{"http/1.1"}, AlpnClass::other},
+      {{"http/1.1", "h2"}, AlpnClass::other},
+      {{"h2", "http/1.1"}, AlpnClass::h2},
+  };
+  for (const Case& c : cases) {
+    tls13::ClientConfig cc;
+    cc.server_name = "www.example.com";
+    cc.alpn = c.alpn;
+    cc.verifier = [](std::span<const tls13::CertificateEntry>, std::string_view) {
+      return tls13::Outcome::success();
+    };
+    tls13::Client client(std::move(cc));
+    REQUIRE(client.start());
+    ClientHelloReader reader;
+    REQUIRE(reader.read(client.output()) == ClientHelloReader::State::done);
+    CHECK(hello_server_name(reader.hello()) == "www.example.com");
+    CHECK(hello_alpn_class(reader.hello()) == c.want);
+  }
+  // No SNI at all.
+  tls13::ClientConfig cc;
+  cc.verifier = [](std::span<const tls13::CertificateEntry>, std::string_view) {
+    return tls13::Outcome::success();
+  };
+  tls13::Client client(std::move(cc));
+  REQUIRE(client.start());
+  ClientHelloReader reader;
+  REQUIRE(reader.read(client.output()) == ClientHelloReader::State::done);
+  CHECK(hello_server_name(reader.hello()).empty());
+}
