@@ -147,6 +147,15 @@ struct TlsEchServerOptions {
   std::string key_path;
 };
 
+// TlsRealityFallbackLimit is Xray's limitFallbackUpload/Download: a rate
+// limit on connections REALITY relays to the real site (0 bytes_per_sec:
+// none); see docs/config.md, "REALITY fallback limit".
+struct TlsRealityFallbackLimit {
+  uint64_t after_bytes = 0;
+  uint64_t bytes_per_sec = 0;
+  uint64_t burst_bytes_per_sec = 0;
+};
+
 // TlsRealityServerOptions is an inbound's "tls.reality" (docs/config.md,
 // "Inbound REALITY"); the values are checked when parsed.
 struct TlsRealityServerOptions {
@@ -159,6 +168,8 @@ struct TlsRealityServerOptions {
   Duration max_time_difference{0};        // 0 = no clock check
   std::string min_client_version;         // "x.y.z"; empty = no bound
   std::string max_client_version;
+  TlsRealityFallbackLimit limit_fallback_upload;    // client -> target
+  TlsRealityFallbackLimit limit_fallback_download;  // target -> client
 };
 
 // TlsServerOptions is the inbound "tls" object (docs/config.md, "Inbound TLS").

@@ -196,10 +196,11 @@ constexpr F kTlsRealityServer[] = {
     "max_client_version",
     // Xray names
     "target", "dest", "privateKey", "shortIds", "serverNames", "maxTimeDiff", "minClientVer",
-    "maxClientVer", "mldsa65Seed", "xver",
+    "maxClientVer", "mldsa65Seed", "xver", "limitFallbackUpload", "limitFallbackDownload",
     // accepted, ignored
-    "limitFallbackUpload", "limitFallbackDownload", "show", "masterKeyLog", "type"};
+    "show", "masterKeyLog", "type"};
 constexpr F kTlsRealityHandshake[] = {"server", "server_port"};
+constexpr F kTlsRealityFallbackLimit[] = {"afterBytes", "bytesPerSec", "burstBytesPerSec"};
 
 }  // namespace
 
@@ -251,6 +252,8 @@ constinit const FieldTable kTlsRealityClientFields{"tls.client.reality", kTlsRea
 constinit const FieldTable kTlsRealityServerFields{"tls.server.reality", kTlsRealityServer};
 constinit const FieldTable kTlsRealityHandshakeFields{"tls.server.reality.handshake",
                                                       kTlsRealityHandshake};
+constinit const FieldTable kTlsRealityFallbackLimitFields{"tls.server.reality.limitFallback",
+                                                          kTlsRealityFallbackLimit};
 
 std::span<const FieldTable* const> all_field_tables() noexcept {
   static const FieldTable* const kAll[] = {
@@ -289,6 +292,7 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kTlsRealityClientFields,
       &kTlsRealityServerFields,
       &kTlsRealityHandshakeFields,
+      &kTlsRealityFallbackLimitFields,
       &kHysteria2InboundFields,
       &kHysteria2UserFields,
       &kHysteria2ObfsFields,

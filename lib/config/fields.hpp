@@ -62,6 +62,7 @@ extern const FieldTable kTlsEchServerFields;
 extern const FieldTable kTlsRealityClientFields;
 extern const FieldTable kTlsRealityServerFields;
 extern const FieldTable kTlsRealityHandshakeFields;
+extern const FieldTable kTlsRealityFallbackLimitFields;
 extern const FieldTable kHysteria2InboundFields;
 extern const FieldTable kHysteria2UserFields;        // hysteria2 users[]
 extern const FieldTable kHysteria2ObfsFields;        // hysteria2 obfs (both sides)
