@@ -121,11 +121,11 @@ class Hysteria1Inbound::UdpSession final : public DatagramRelayOwner, private Tr
 // ServerConn: one QUIC connection
 // ---------------------------------------------------------------------------
 
-class Hysteria1Inbound::ServerConn final : public quic::ConnectionHandler,
+class Hysteria1Inbound::ServerConn final : public QuicServerConn,
                                            public DatagramFlowOpener,
                                            private TransportHandler {
  public:
-  ServerConn(Hysteria1Inbound& in, Listener& l, quic::Connection& c) noexcept
+  ServerConn(Hysteria1Inbound& in, QuicConnListener& l, quic::Connection& c) noexcept
       : in_(in),
         listener_(l),
         c_(c),
@@ -135,7 +135,9 @@ class Hysteria1Inbound::ServerConn final : public quic::ConnectionHandler,
 
   class Request;  // reads a request stream's first byte
 
-  void start() noexcept { timer_.start(hysteria1::kControlTimeoutMs, &on_control_timeout, this); }
+  void start() noexcept override {
+    timer_.start(hysteria1::kControlTimeoutMs, &on_control_timeout, this);
+  }
   void forget_session(uint32_t sid) noexcept { udp_.erase(sid); }
   void forget_request(Request* r) noexcept;
   void requested(std::unique_ptr<quic::QuicStream> s, bool udp) noexcept;
@@ -173,7 +175,7 @@ class Hysteria1Inbound::ServerConn final : public quic::ConnectionHandler,
   void start_udp(std::unique_ptr<quic::QuicStream> s) noexcept;
 
   Hysteria1Inbound& in_;
-  Listener& listener_;
+  QuicConnListener& listener_;
   quic::Connection& c_;
   hysteria1::ControlCore control_;
   net::Timer timer_;
@@ -443,68 +445,6 @@ void Hysteria1Inbound::ServerConn::on_datagram(quic::Connection&, const uint8_t*
   it->second->take(*to, p.data);
 }
 
-// ---------------------------------------------------------------------------
-// Listener: the Endpoint
-// ---------------------------------------------------------------------------
-
-class Hysteria1Inbound::Listener final : public TransportSource, private quic::AcceptHandler {
- public:
-  explicit Listener(Hysteria1Inbound& in) noexcept : in_(in) {}
-  ~Listener() override {
-    for (auto& [c, s] : conns_) {
-      (void)c;
-      delete s;
-    }
-  }
-  Status open(const quic::EndpointOptions& o, std::shared_ptr<quic::QuicTlsContext> tls) {
-    auto ep = quic::Endpoint::create(in_.engine(), o, std::move(tls), this);
-    if (!ep) return ep.error();
-    ep_ = std::move(*ep);
-    return {};
-  }
-  uint16_t port() const noexcept override { return ep_ ? ep_->port() : 0; }
-  void close(CloseCallback cb, void* user) noexcept override {
-    closing_ = true;
-    ep_->close(cb, user);
-  }
-  quic::Endpoint& endpoint() noexcept { return *ep_; }
-  void forget(quic::Connection* c) noexcept {
-    auto it = conns_.find(c);
-    if (it == conns_.end()) return;
-    ServerConn* s = it->second;
-    conns_.erase(it);
-    delete s;
-  }
-
- private:
-  void on_connection(quic::Connection& c) override {
-    if (closing_) {
-      c.close(hysteria1::kCloseOk);
-      return;
-    }
-    auto* s = new (std::nothrow) ServerConn(in_, *this, c);
-    if (s == nullptr) {
-      c.close(hysteria1::kCloseProtocolError);
-      return;
-    }
-    try {
-      conns_.emplace(&c, s);
-    } catch (...) {
-      delete s;
-      c.close(hysteria1::kCloseProtocolError);
-      return;
-    }
-    in_.stats_.connections++;
-    c.set_handler(s);
-    s->start();
-  }
-
-  Hysteria1Inbound& in_;
-  std::unique_ptr<quic::Endpoint> ep_;
-  std::unordered_map<quic::Connection*, ServerConn*> conns_;
-  bool closing_ = false;
-};
-
 void Hysteria1Inbound::ServerConn::on_closed(quic::Connection& c, Errc, uint64_t, const char*) {
   state_ = State::closed;
   c.set_handler(nullptr);
@@ -587,9 +527,10 @@ Result<std::unique_ptr<Hysteria1Inbound>> Hysteria1Inbound::create(Engine& e,
   std::unique_ptr<Hysteria1Inbound> in(new (std::nothrow)
                                            Hysteria1Inbound(e, o, std::move(d), router));
   if (!in) return Errc::no_memory;
-  std::unique_ptr<Listener> l(new (std::nothrow) Listener(*in));
+  std::unique_ptr<QuicConnListener> l(new (std::nothrow) QuicConnListener(
+      *in, hysteria1::kCloseOk, hysteria1::kCloseProtocolError));
   if (!l) return Errc::no_memory;
-  if (Status st = l->open(eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
+  if (Status st = l->open(e, eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
     return fail(st.error(), std::string("cannot listen on ") + o.listen + ":" +
                                 std::to_string(o.port) + ": " + errc_message(st.error()));
   in->listener_ = l.get();
@@ -599,7 +540,12 @@ Result<std::unique_ptr<Hysteria1Inbound>> Hysteria1Inbound::create(Engine& e,
 
 quic::Endpoint& Hysteria1Inbound::endpoint() noexcept { return listener_->endpoint(); }
 
+QuicServerConn* Hysteria1Inbound::make_conn(quic::Connection& c, QuicConnListener& l) noexcept {
+  return new (std::nothrow) ServerConn(*this, l, c);
+}
+
 const Hysteria1InboundStats& Hysteria1Inbound::stats() noexcept {
+  stats_.connections = listener_->accepted();
   stats_.obfs_dropped = listener_->endpoint().socket().stats().transform_dropped;
   return stats_;
 }

@@ -143,11 +143,11 @@ class Hysteria2Inbound::UdpSession final : public DatagramRelayOwner {
 // ServerConn: one QUIC connection
 // ---------------------------------------------------------------------------
 
-class Hysteria2Inbound::ServerConn final : public quic::ConnectionHandler,
+class Hysteria2Inbound::ServerConn final : public QuicServerConn,
                                            public quic::H3Handler,
                                            public DatagramFlowOpener {
  public:
-  ServerConn(Hysteria2Inbound& in, Listener& l, quic::Connection& c) noexcept
+  ServerConn(Hysteria2Inbound& in, QuicConnListener& l, quic::Connection& c) noexcept
       : in_(in), listener_(l), c_(c) {}
   ~ServerConn() override;
 
@@ -172,7 +172,7 @@ class Hysteria2Inbound::ServerConn final : public quic::ConnectionHandler,
   void answer_auth(quic::H3Stream& s) noexcept;
 
   Hysteria2Inbound& in_;
-  Listener& listener_;
+  QuicConnListener& listener_;
   quic::Connection& c_;
   std::unique_ptr<quic::H3Connection> h3_;
   bool authed_ = false;
@@ -414,67 +414,6 @@ void Hysteria2Inbound::ServerConn::answer_auth(quic::H3Stream& s) noexcept {
   }
 }
 
-// ---------------------------------------------------------------------------
-// Listener: the Endpoint
-// ---------------------------------------------------------------------------
-
-class Hysteria2Inbound::Listener final : public TransportSource, private quic::AcceptHandler {
- public:
-  explicit Listener(Hysteria2Inbound& in) noexcept : in_(in) {}
-  ~Listener() override {
-    for (auto& [c, s] : conns_) {
-      (void)c;
-      delete s;
-    }
-  }
-  Status open(const quic::EndpointOptions& o, std::shared_ptr<quic::QuicTlsContext> tls) {
-    auto ep = quic::Endpoint::create(in_.engine(), o, std::move(tls), this);
-    if (!ep) return ep.error();
-    ep_ = std::move(*ep);
-    return {};
-  }
-  uint16_t port() const noexcept override { return ep_ ? ep_->port() : 0; }
-  void close(CloseCallback cb, void* user) noexcept override {
-    closing_ = true;
-    ep_->close(cb, user);
-  }
-  quic::Endpoint& endpoint() noexcept { return *ep_; }
-  void forget(quic::Connection* c) noexcept {
-    auto it = conns_.find(c);
-    if (it == conns_.end()) return;
-    ServerConn* s = it->second;
-    conns_.erase(it);
-    delete s;
-  }
-
- private:
-  void on_connection(quic::Connection& c) override {
-    if (closing_) {
-      c.close(quic::kH3NoError);
-      return;
-    }
-    auto* s = new (std::nothrow) ServerConn(in_, *this, c);
-    if (s == nullptr) {
-      c.close(quic::kH3InternalError);
-      return;
-    }
-    try {
-      conns_.emplace(&c, s);
-    } catch (...) {
-      delete s;
-      c.close(quic::kH3InternalError);
-      return;
-    }
-    in_.stats_.connections++;
-    c.set_handler(s);
-  }
-
-  Hysteria2Inbound& in_;
-  std::unique_ptr<quic::Endpoint> ep_;
-  std::unordered_map<quic::Connection*, ServerConn*> conns_;
-  bool closing_ = false;
-};
-
 void Hysteria2Inbound::ServerConn::on_closed(quic::Connection& c, Errc e, uint64_t app_error,
                                              const char* reason) {
   (void)e;
@@ -586,9 +525,10 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   std::unique_ptr<Hysteria2Inbound> in(new (std::nothrow)
                                            Hysteria2Inbound(e, o, std::move(d), router));
   if (!in) return Errc::no_memory;
-  std::unique_ptr<Listener> l(new (std::nothrow) Listener(*in));
+  std::unique_ptr<QuicConnListener> l(
+      new (std::nothrow) QuicConnListener(*in, quic::kH3NoError, quic::kH3InternalError));
   if (!l) return Errc::no_memory;
-  if (Status st = l->open(eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
+  if (Status st = l->open(e, eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
     return fail(st.error(), std::string("cannot listen on ") + o.listen + ":" +
                                 std::to_string(o.port) + ": " + errc_message(st.error()));
   in->listener_ = l.get();
@@ -610,7 +550,12 @@ Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const In
 
 quic::Endpoint& Hysteria2Inbound::endpoint() noexcept { return listener_->endpoint(); }
 
+QuicServerConn* Hysteria2Inbound::make_conn(quic::Connection& c, QuicConnListener& l) noexcept {
+  return new (std::nothrow) ServerConn(*this, l, c);
+}
+
 const Hysteria2InboundStats& Hysteria2Inbound::stats() noexcept {
+  stats_.connections = listener_->accepted();
   stats_.obfs_dropped = listener_->endpoint().socket().stats().transform_dropped;
   return stats_;
 }
