@@ -538,6 +538,40 @@ Result<std::unique_ptr<Hysteria1Inbound>> Hysteria1Inbound::create(Engine& e,
   return in;
 }
 
+Result<Hysteria1InboundConfig> hysteria1_inbound_config(const std::string& tag,
+                                                        const ListenOptions& listen,
+                                                        const HysteriaInboundOptions& o,
+                                                        std::string* why) {
+  Hysteria1InboundConfig c;
+  c.tag = tag;
+  c.listen = listen.listen;
+  c.port = listen.listen_port;
+  for (const HysteriaUser& u : o.users) c.users.push_back({u.name, u.auth});
+  c.up_bps = o.up_bps;
+  c.down_bps = o.down_bps;
+  c.obfs = o.obfs;
+  if (o.recv_window_conn != 0) c.recv_window_conn = o.recv_window_conn;
+  if (o.recv_window_client != 0) c.recv_window_client = o.recv_window_client;
+  if (o.max_conn_client != 0) c.max_conn_client = o.max_conn_client;
+  c.disable_mtu_discovery = o.disable_mtu_discovery;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(listen.udp_timeout);
+  if (ms.count() > 0) c.udp_timeout_ms = static_cast<uint64_t>(ms.count());
+  auto tls = quic_server_tls(o.tls, why);
+  if (!tls) return tls.error();
+  c.tls = std::move(*tls);
+  return c;
+}
+
+Result<std::unique_ptr<ServerDriver>> make_hysteria1_inbound(Engine& e, const InboundOptions& in,
+                                                             Router* router, std::string* why) {
+  auto c = hysteria1_inbound_config(in.tag, in.listen, std::get<HysteriaInboundOptions>(in.options),
+                                    why);
+  if (!c) return c.error();
+  auto r = Hysteria1Inbound::create(e, *c, router, why);
+  if (!r) return r.error();
+  return std::unique_ptr<ServerDriver>(std::move(*r));
+}
+
 quic::Endpoint& Hysteria1Inbound::endpoint() noexcept { return listener_->endpoint(); }
 
 QuicServerConn* Hysteria1Inbound::make_conn(quic::Connection& c, QuicConnListener& l) noexcept {

@@ -84,6 +84,18 @@ struct Hysteria1InboundStats {
   std::map<std::string, uint64_t> user_connections;
 };
 
+// hysteria1_inbound_config converts a config inbound (sing-box's
+// `hysteria` fields) into the server's options; config_invalid /
+// config_io with |why|.
+Result<Hysteria1InboundConfig> hysteria1_inbound_config(const std::string& tag,
+                                                        const ListenOptions& listen,
+                                                        const HysteriaInboundOptions& o,
+                                                        std::string* why);
+
+// make_hysteria1_inbound builds the inbound |in| (type hysteria).
+Result<std::unique_ptr<ServerDriver>> make_hysteria1_inbound(Engine& e, const InboundOptions& in,
+                                                             Router* router, std::string* why);
+
 class Hysteria1Inbound final : public ServerDriver, private QuicConnListener::Factory {
  public:
   static Result<std::unique_ptr<Hysteria1Inbound>> create(Engine& e,

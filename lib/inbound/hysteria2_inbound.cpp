@@ -9,7 +9,6 @@
 #include <new>
 #include <unordered_map>
 
-#include "crypto/tls_pem.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
 #include "proto/hysteria2/server.hpp"
 #include "proto/hysteria2/udp_message.hpp"
@@ -444,23 +443,9 @@ Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
   c.masquerade = o.masquerade;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(listen.udp_timeout);
   if (ms.count() > 0) c.udp_timeout_ms = static_cast<uint64_t>(ms.count());
-  auto cert =
-      tls::pem_or_path(o.tls.certificate.certificate, o.tls.certificate.certificate_path, why);
-  if (!cert) return cert.error();
-  auto key = tls::pem_or_path(o.tls.certificate.key, o.tls.certificate.key_path, why);
-  if (!key) return key.error();
-  if (cert->empty() || key->empty()) {
-    if (why) *why = "tls: a certificate and its key are required";
-    return Errc::config_invalid;
-  }
-  c.tls.cert_pem = std::move(*cert);
-  c.tls.key_pem = std::move(*key);
-  c.tls.alpn = o.tls.alpn;
-  if (o.tls.ech.enabled) {
-    auto k = tls::pem_or_path(o.tls.ech.key, o.tls.ech.key_path, why);
-    if (!k) return k.error();
-    c.tls.ech_keys_pem = std::move(*k);
-  }
+  auto tls = quic_server_tls(o.tls, why);
+  if (!tls) return tls.error();
+  c.tls = std::move(*tls);
   return c;
 }
 

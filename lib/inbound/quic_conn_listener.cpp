@@ -6,7 +6,30 @@
 
 #include <new>
 
+#include "crypto/tls_pem.hpp"
+
 namespace sluice {
+
+Result<quic::QuicTlsOptions> quic_server_tls(const TlsServerOptions& t, std::string* why) {
+  quic::QuicTlsOptions q;
+  auto cert = tls::pem_or_path(t.certificate.certificate, t.certificate.certificate_path, why);
+  if (!cert) return cert.error();
+  auto key = tls::pem_or_path(t.certificate.key, t.certificate.key_path, why);
+  if (!key) return key.error();
+  if (cert->empty() || key->empty()) {
+    if (why) *why = "tls: a certificate and its key are required";
+    return Errc::config_invalid;
+  }
+  q.cert_pem = std::move(*cert);
+  q.key_pem = std::move(*key);
+  q.alpn = t.alpn;
+  if (t.ech.enabled) {
+    auto k = tls::pem_or_path(t.ech.key, t.ech.key_path, why);
+    if (!k) return k.error();
+    q.ech_keys_pem = std::move(*k);
+  }
+  return q;
+}
 
 QuicConnListener::~QuicConnListener() {
   for (auto& [c, s] : conns_) {

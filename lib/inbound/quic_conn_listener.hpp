@@ -22,8 +22,14 @@
 #include "quic/connection.hpp"
 #include "quic/endpoint.hpp"
 #include "quic/quic_tls.hpp"
+#include "sluice/config.hpp"
 
 namespace sluice {
+
+// quic_server_tls converts an inbound's "tls" section into QUIC server
+// options: the certificate and key (text or path, both required), alpn and
+// ECH keys; config_invalid or config_io with |why|.
+Result<quic::QuicTlsOptions> quic_server_tls(const TlsServerOptions& t, std::string* why);
 
 // QuicServerConn: the handler of one accepted connection.
 class QuicServerConn : public quic::ConnectionHandler {

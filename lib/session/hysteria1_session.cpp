@@ -246,6 +246,45 @@ class Hysteria1Session::Flow final : public DatagramFlow, private TransportHandl
 };
 
 // ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+Result<Hysteria1SessionOptions> hysteria1_session_options(const HysteriaOutboundOptions& o,
+                                                          const DialOptions& dial,
+                                                          std::string* why) {
+  Hysteria1SessionOptions s;
+  if (!o.server_ports.empty()) {
+    if (why) *why = "server_ports: port hopping is not supported yet";
+    return Errc::not_supported;
+  }
+  s.server = o.endpoint.server;
+  s.server_port = o.endpoint.server_port;
+  s.auth = o.auth;
+  s.up_bps = o.up_bps;
+  s.down_bps = o.down_bps;
+  s.obfs = o.obfs;
+  s.udp = o.network.udp;
+  if (o.recv_window_conn != 0) s.recv_window_conn = o.recv_window_conn;
+  if (o.recv_window != 0) s.recv_window = o.recv_window;
+  s.disable_mtu_discovery = o.disable_mtu_discovery;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(dial.connect_timeout);
+  if (ms.count() > 0) s.handshake_timeout_ms = static_cast<uint64_t>(ms.count());
+  auto tls = quic_client_tls(o.tls, o.endpoint.server, hysteria1::kDefaultAlpn, why);
+  if (!tls) return tls.error();
+  s.tls = std::move(*tls);
+  return s;
+}
+
+Result<std::unique_ptr<Session>> make_hysteria1_session(Engine& e, const OutboundOptions& o,
+                                                        std::string* why) {
+  auto ho = hysteria1_session_options(std::get<HysteriaOutboundOptions>(o.options), o.dial, why);
+  if (!ho) return ho.error();
+  auto s = Hysteria1Session::create(e, o.tag, *ho, why);
+  if (!s) return s.error();
+  return std::unique_ptr<Session>(std::move(*s));
+}
+
+// ---------------------------------------------------------------------------
 // Hysteria1Session
 // ---------------------------------------------------------------------------
 

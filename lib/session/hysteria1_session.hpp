@@ -67,6 +67,17 @@ struct Hysteria1SessionOptions {
   size_t udp_queue = 64;                  // datagrams a flow keeps until its session id is known
 };
 
+// hysteria1_session_options converts a config outbound (sing-box's
+// `hysteria` fields; |dial| for the handshake timeout) into session
+// options; config_invalid / not_supported with |why|.
+Result<Hysteria1SessionOptions> hysteria1_session_options(const HysteriaOutboundOptions& o,
+                                                          const DialOptions& dial,
+                                                          std::string* why);
+
+// make_hysteria1_session builds a `hysteria` outbound from its config.
+Result<std::unique_ptr<Session>> make_hysteria1_session(Engine& e, const OutboundOptions& o,
+                                                        std::string* why);
+
 using Hysteria1SessionStats = QuicSessionStats;  // send_bps: the negotiated Brutal rate
 
 class Hysteria1Session final : public QuicSharedSession, private TransportHandler {

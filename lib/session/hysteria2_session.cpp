@@ -8,8 +8,6 @@
 #include <charconv>
 #include <new>
 
-#include "crypto/tls_ech.hpp"
-#include "crypto/tls_pem.hpp"
 #include "net/closer.hpp"
 #include "net/engine_internal.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
@@ -226,29 +224,9 @@ Result<Hysteria2SessionOptions> hysteria2_session_options(const Hysteria2Outboun
   s.udp = o.network.udp;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(dial.connect_timeout);
   if (ms.count() > 0) s.handshake_timeout_ms = static_cast<uint64_t>(ms.count());
-  const TlsClientOptions& t = o.tls;
-  s.tls.server_name = t.server_name.empty() ? o.endpoint.server : t.server_name;
-  s.tls.alpn = t.alpn.empty() ? std::vector<std::string>{"h3"} : t.alpn;
-  s.tls.verify_peer = !t.insecure;
-  s.tls.ca_pem = t.certificate;
-  s.tls.ca_file = t.certificate_path;
-  s.tls.spki_pins_b64 = t.certificate_public_key_sha256;
-  s.tls.cert_pins_hex = t.certificate_sha256;
-  if (t.ech.enabled) {
-    auto text = tls::pem_or_path(t.ech.config, t.ech.config_path, why);
-    if (!text) return text.error();
-    if (text->empty()) {
-      if (why) *why = "tls.ech: no config (ECH configs from DNS are not supported)";
-      return Errc::config_invalid;
-    }
-    std::string w;
-    auto list = tls::ech_config_list_from_text(*text, &w);
-    if (!list) {
-      if (why) *why = "tls.ech.config: " + w;
-      return Errc::config_invalid;
-    }
-    s.tls.ech_config_list = std::move(*list);
-  }
+  auto tls = quic_client_tls(o.tls, o.endpoint.server, "h3", why);
+  if (!tls) return tls.error();
+  s.tls = std::move(*tls);
   return s;
 }
 

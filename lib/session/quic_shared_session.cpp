@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <new>
 
+#include "crypto/tls_ech.hpp"
+#include "crypto/tls_pem.hpp"
 #include "net/closer.hpp"
 #include "net/engine_internal.hpp"
 #include "quic/quic_stream.hpp"
@@ -18,6 +20,34 @@ namespace {
 constexpr uint64_t kBackoffFirstMs = 500;
 constexpr uint64_t kBackoffMaxMs = 16000;
 }  // namespace
+
+Result<quic::QuicTlsOptions> quic_client_tls(const TlsClientOptions& t, const std::string& server,
+                                             std::string_view default_alpn, std::string* why) {
+  quic::QuicTlsOptions q;
+  q.server_name = t.server_name.empty() ? server : t.server_name;
+  q.alpn = t.alpn.empty() ? std::vector<std::string>{std::string(default_alpn)} : t.alpn;
+  q.verify_peer = !t.insecure;
+  q.ca_pem = t.certificate;
+  q.ca_file = t.certificate_path;
+  q.spki_pins_b64 = t.certificate_public_key_sha256;
+  q.cert_pins_hex = t.certificate_sha256;
+  if (t.ech.enabled) {
+    auto text = tls::pem_or_path(t.ech.config, t.ech.config_path, why);
+    if (!text) return text.error();
+    if (text->empty()) {
+      if (why) *why = "tls.ech: no config (ECH configs from DNS are not supported)";
+      return Errc::config_invalid;
+    }
+    std::string w;
+    auto list = tls::ech_config_list_from_text(*text, &w);
+    if (!list) {
+      if (why) *why = "tls.ech.config: " + w;
+      return Errc::config_invalid;
+    }
+    q.ech_config_list = std::move(*list);
+  }
+  return q;
+}
 
 // ---------------------------------------------------------------------------
 // StreamOpen

@@ -35,9 +35,17 @@
 #include "quic/quic_dial.hpp"
 #include "quic/quic_tls.hpp"
 #include "session/client_connect.hpp"
+#include "sluice/config.hpp"
 #include "sluice/session.hpp"
 
 namespace sluice {
+
+// quic_client_tls converts an outbound's "tls" section into QUIC client
+// options: server_name (default |server|), alpn (default |default_alpn|),
+// verification, CA, pins and ECH; config_invalid or config_io with |why|
+// for a section it cannot use.
+Result<quic::QuicTlsOptions> quic_client_tls(const TlsClientOptions& t, const std::string& server,
+                                             std::string_view default_alpn, std::string* why);
 
 struct QuicSessionStats {
   uint64_t dials = 0;
