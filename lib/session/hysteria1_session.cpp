@@ -63,27 +63,11 @@ class Hysteria1Session::Open final : public StreamOpen {
                        });
   }
   Response read_response(Chain& in, BufferPool& pool) noexcept override {
-    Response out;
     auto r = sluice::read_response(in, pool);
-    if (r.need_more()) return out;
-    try {
-      if (r.failed()) {
-        out.kind = Response::Kind::malformed;
-        out.error = r.error;
-        out.why = "malformed response";
-      } else if (!r.value.ok) {
-        out.kind = Response::Kind::refused;
-        out.why = "the server could not connect: " + r.value.message;
-      } else {
-        out.kind = Response::Kind::ok;
-        out.consumed = r.consumed;
-      }
-    } catch (...) {
-      out.kind = Response::Kind::malformed;
-      out.error = Errc::no_memory;
-      out.why = "out of memory";
-    }
-    return out;
+    if (r.need_more()) return {};
+    if (r.failed()) return Response::malformed(r.error, "malformed response");
+    if (!r.value.ok) return Response::refused(r.value.message);
+    return Response::ok(r.consumed);
   }
 
   std::string host_;

@@ -50,35 +50,14 @@ class Hysteria2Session::Open final : public StreamOpen {
     return st.write(std::move(*buf));
   }
   Response read_response(Chain& in, BufferPool& pool) noexcept override {
-    Response out;
     const size_t n = std::min(in.size(), max_response());
     auto lin = in.linearize(n, pool);
-    if (!lin) {
-      out.kind = Response::Kind::malformed;
-      out.error = lin.error();
-      out.why = "out of memory";
-      return out;
-    }
+    if (!lin) return Response::malformed(lin.error(), "out of memory");
     auto r = hysteria2::parse_tcp_response({*lin, n});
-    if (r.need_more()) return out;
-    try {
-      if (r.failed()) {
-        out.kind = Response::Kind::malformed;
-        out.error = Errc::malformed;
-        out.why = "malformed TCP response";
-      } else if (r.value.status != hysteria2::kTcpStatusOk) {
-        out.kind = Response::Kind::refused;
-        out.why = "the server could not connect: " + r.value.message;
-      } else {
-        out.kind = Response::Kind::ok;
-        out.consumed = r.consumed;
-      }
-    } catch (...) {
-      out.kind = Response::Kind::malformed;
-      out.error = Errc::no_memory;
-      out.why = "out of memory";
-    }
-    return out;
+    if (r.need_more()) return {};
+    if (r.failed()) return Response::malformed(Errc::malformed, "malformed TCP response");
+    if (r.value.status != hysteria2::kTcpStatusOk) return Response::refused(r.value.message);
+    return Response::ok(r.consumed);
   }
   static constexpr size_t max_response() noexcept {
     return 1 + 8 + hysteria2::kMaxMessage + 8 + hysteria2::kMaxPadding;

@@ -62,6 +62,39 @@ QuicSharedSession::StreamOpen::~StreamOpen() {
   }
 }
 
+QuicSharedSession::StreamOpen::Response QuicSharedSession::StreamOpen::Response::ok(
+    size_t consumed) noexcept {
+  Response r;
+  r.kind = Kind::ok;
+  r.consumed = consumed;
+  return r;
+}
+
+QuicSharedSession::StreamOpen::Response QuicSharedSession::StreamOpen::Response::malformed(
+    Errc e, const char* why) noexcept {
+  Response r;
+  r.kind = Kind::malformed;
+  r.error = e;
+  try {
+    r.why = why;
+  } catch (...) {
+  }
+  return r;
+}
+
+QuicSharedSession::StreamOpen::Response QuicSharedSession::StreamOpen::Response::refused(
+    std::string_view message) noexcept {
+  Response r;
+  r.kind = Kind::refused;
+  try {
+    r.why = "the server could not connect: ";
+    r.why += message;
+  } catch (...) {
+    return malformed(Errc::no_memory, "out of memory");
+  }
+  return r;
+}
+
 bool QuicSharedSession::StreamOpen::start(quic::Connection& c) noexcept {
   auto st = c.open_bidi_stream();
   if (!st) {

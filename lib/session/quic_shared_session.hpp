@@ -94,6 +94,11 @@ class QuicSharedSession : public Session,
       size_t consumed = 0;           // ok: the response's length
       Errc error = Errc::malformed;  // malformed
       std::string why;               // malformed, refused: the reason for the handler
+
+      static Response ok(size_t consumed) noexcept;
+      static Response malformed(Errc e, const char* why) noexcept;
+      // refused: "the server could not connect: <message>".
+      static Response refused(std::string_view message) noexcept;
     };
     // write_request writes the protocol's request to |s|; on failure *why
     // names what failed.
