@@ -8,6 +8,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "inbound/quic_stream_peeks.hpp"
 #include "net/timer.hpp"
 #include "proto/hysteria1/hysteria1.hpp"
 #include "proto/hysteria1/server.hpp"
@@ -123,26 +124,27 @@ class Hysteria1Inbound::UdpSession final : public DatagramRelayOwner, private Tr
 
 class Hysteria1Inbound::ServerConn final : public QuicServerConn,
                                            public DatagramFlowOpener,
-                                           private TransportHandler {
+                                           private TransportHandler,
+                                           private QuicStreamPeeks::Owner {
  public:
   ServerConn(Hysteria1Inbound& in, QuicConnListener& l, quic::Connection& c) noexcept
       : in_(in),
         listener_(l),
         c_(c),
         control_(in.auths_, in.opts_.up_bps, in.opts_.down_bps),
-        timer_(in.engine()) {}
+        timer_(in.engine()),
+        requests_(*this) {}
   ~ServerConn() override;
-
-  class Request;  // reads a request stream's first byte
 
   void start() noexcept override {
     timer_.start(hysteria1::kControlTimeoutMs, &on_control_timeout, this);
   }
   void forget_session(uint32_t sid) noexcept { udp_.erase(sid); }
-  void forget_request(Request* r) noexcept;
-  void requested(std::unique_ptr<quic::QuicStream> s, bool udp) noexcept;
 
  private:
+  // QuicStreamPeeks::Owner: a request stream is TCP (kind 0) or UDP (1).
+  int classify(const uint8_t* b, size_t n) noexcept override;
+  void on_peeked(std::unique_ptr<quic::QuicStream> s, int kind) noexcept override;
   enum class State : uint8_t { control, authed, refused, closed };
 
   // quic::ConnectionHandler
@@ -186,7 +188,7 @@ class Hysteria1Inbound::ServerConn final : public QuicServerConn,
   uint32_t next_sid_ = 0;
   std::unordered_map<uint32_t, UdpSession*> udp_;
   hysteria2::Defragmenter defrag_;  // one per connection, as the official server
-  std::vector<Request*> requests_;
+  QuicStreamPeeks requests_;        // request streams until their first byte
   // Request streams opened before the control stream was answered.
   std::vector<std::unique_ptr<quic::QuicStream>> early_;
 };
@@ -213,59 +215,6 @@ void Hysteria1Inbound::UdpSession::close() noexcept {
   relay_->close([](void* u) { delete static_cast<UdpSession*>(u); }, this);
 }
 
-class Hysteria1Inbound::ServerConn::Request final : private TransportHandler {
- public:
-  Request(ServerConn* c, std::unique_ptr<quic::QuicStream> s) noexcept
-      : conn_(c), s_(std::move(s)) {}
-  void start() noexcept {
-    s_->set_handler(this);
-    s_->read_start();
-  }
-  void abandon() noexcept {
-    conn_ = nullptr;
-    finish_closed();
-  }
-
- private:
-  void on_data(Slice&& d) override {
-    if (d.empty()) return;
-    const bool udp = d.data()[0] == 1;
-    if (!got_.push_back(std::move(d))) {
-      fail();
-      return;
-    }
-    s_->read_stop();
-    s_->set_handler(nullptr);
-    if (!s_->unread(std::move(got_))) {
-      fail();
-      return;
-    }
-    ServerConn* c = conn_;
-    std::unique_ptr<quic::QuicStream> s = std::move(s_);
-    c->forget_request(this);
-    delete this;
-    c->requested(std::move(s), udp);
-  }
-  void on_eof() override { fail(); }
-  void on_error(Errc) override { fail(); }
-  void fail() noexcept {
-    if (conn_) conn_->forget_request(this);
-    conn_ = nullptr;
-    finish_closed();
-  }
-  void finish_closed() noexcept {
-    if (s_) {
-      s_->set_handler(nullptr);
-      close_and_delete(s_.release());
-    }
-    delete this;
-  }
-
-  ServerConn* conn_;
-  std::unique_ptr<quic::QuicStream> s_;
-  Chain got_;
-};
-
 Hysteria1Inbound::ServerConn::~ServerConn() {
   timer_.stop();
   auto udp = std::move(udp_);
@@ -274,9 +223,7 @@ Hysteria1Inbound::ServerConn::~ServerConn() {
     (void)sid;
     s->close();
   }
-  std::vector<Request*> reqs;
-  reqs.swap(requests_);
-  for (Request* r : reqs) r->abandon();
+  requests_.clear();
   if (ctrl_) {
     ctrl_->set_handler(nullptr);
     close_and_delete(ctrl_.release());
@@ -290,14 +237,9 @@ void Hysteria1Inbound::ServerConn::on_control_timeout(void* self) noexcept {
   c->close_conn(hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError);
 }
 
-void Hysteria1Inbound::ServerConn::forget_request(Request* r) noexcept {
-  for (size_t i = 0; i < requests_.size(); ++i) {
-    if (requests_[i] == r) {
-      requests_[i] = requests_.back();
-      requests_.pop_back();
-      return;
-    }
-  }
+int Hysteria1Inbound::ServerConn::classify(const uint8_t* b, size_t n) noexcept {
+  (void)n;
+  return b[0] == 1 ? 1 : 0;  // the request's udp byte
 }
 
 void Hysteria1Inbound::ServerConn::on_stream(quic::Connection& c,
@@ -328,20 +270,12 @@ void Hysteria1Inbound::ServerConn::on_stream(quic::Connection& c,
 }
 
 void Hysteria1Inbound::ServerConn::accept_request(std::unique_ptr<quic::QuicStream> s) noexcept {
-  Request* r = new (std::nothrow) Request(this, std::move(s));
-  if (r == nullptr) return;  // the stream (moved into nothing) is reset
-  try {
-    requests_.push_back(r);
-  } catch (...) {
-    r->abandon();
-    return;
-  }
-  r->start();
+  requests_.add(std::move(s));
 }
 
-void Hysteria1Inbound::ServerConn::requested(std::unique_ptr<quic::QuicStream> s,
-                                             bool udp) noexcept {
-  if (udp && !in_.opts_.disable_udp) {
+void Hysteria1Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s,
+                                             int kind) noexcept {
+  if (kind == 1 && !in_.opts_.disable_udp) {
     start_udp(std::move(s));
     return;
   }

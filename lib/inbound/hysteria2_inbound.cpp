@@ -9,6 +9,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "inbound/quic_stream_peeks.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
 #include "proto/hysteria2/server.hpp"
 #include "proto/hysteria2/udp_message.hpp"
@@ -144,20 +145,20 @@ class Hysteria2Inbound::UdpSession final : public DatagramRelayOwner {
 
 class Hysteria2Inbound::ServerConn final : public QuicServerConn,
                                            public quic::H3Handler,
-                                           public DatagramFlowOpener {
+                                           public DatagramFlowOpener,
+                                           private QuicStreamPeeks::Owner {
  public:
   ServerConn(Hysteria2Inbound& in, QuicConnListener& l, quic::Connection& c) noexcept
-      : in_(in), listener_(l), c_(c) {}
+      : in_(in), listener_(l), c_(c), peeks_(*this) {}
   ~ServerConn() override;
 
-  // Peek reads a new stream's first bytes on an authenticated connection.
-  class Peek;
-
   void forget_session(uint32_t sid) noexcept { udp_.erase(sid); }
-  void forget_peek(Peek* p) noexcept;
-  void peeked(std::unique_ptr<quic::QuicStream> s, bool tcp) noexcept;
 
  private:
+  // QuicStreamPeeks::Owner: a new stream on an authenticated connection is
+  // a 0x401 TCP request (kind 1) or HTTP/3 (kind 0).
+  int classify(const uint8_t* b, size_t n) noexcept override;
+  void on_peeked(std::unique_ptr<quic::QuicStream> s, int kind) noexcept override;
   void on_handshake_done(quic::Connection& c) override;
   void on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) override;
   void on_datagram(quic::Connection& c, const uint8_t* data, size_t len) override;
@@ -177,7 +178,7 @@ class Hysteria2Inbound::ServerConn final : public QuicServerConn,
   bool authed_ = false;
   std::string user_;
   std::unordered_map<uint32_t, UdpSession*> udp_;
-  std::vector<Peek*> peeks_;
+  QuicStreamPeeks peeks_;
   // Streams the client opened before our side of the handshake completed
   // (its 1-RTT data can overtake its Finished): HTTP/3 takes them then.
   std::vector<std::unique_ptr<quic::QuicStream>> early_;
@@ -189,88 +190,25 @@ void Hysteria2Inbound::UdpSession::on_datagram_relay_done(const DatagramRelayRes
   close();
 }
 
-class Hysteria2Inbound::ServerConn::Peek final : private TransportHandler {
- public:
-  Peek(ServerConn* c, std::unique_ptr<quic::QuicStream> s) noexcept : conn_(c), s_(std::move(s)) {}
-  void start() noexcept {
-    s_->set_handler(this);
-    s_->read_start();
-  }
-  // abandon: the connection is going away; the stream is closed.
-  void abandon() noexcept {
-    conn_ = nullptr;
-    finish_closed();
-  }
-
- private:
-  void on_data(Slice&& d) override {
-    if (!got_.push_back(std::move(d))) {
-      fail();
-      return;
-    }
-    uint8_t b[2] = {};
-    const size_t n = got_.copy_out(b, 2);
-    // The frame type 0x401 is the 2-byte varint 44 01; an HTTP/3 request
-    // stream starts with a HEADERS frame (type 0x01), never 0x44.
-    if (n < 2 && b[0] == 0x44) return;
-    decide(b[0] == 0x44 && b[1] == 0x01);
-  }
-  void on_eof() override { fail(); }
-  void on_error(Errc) override { fail(); }
-  void decide(bool tcp) noexcept {
-    s_->read_stop();
-    s_->set_handler(nullptr);
-    if (!s_->unread(std::move(got_))) {
-      fail();
-      return;
-    }
-    ServerConn* c = conn_;
-    std::unique_ptr<quic::QuicStream> s = std::move(s_);
-    c->forget_peek(this);
-    delete this;
-    c->peeked(std::move(s), tcp);
-  }
-  void fail() noexcept {
-    if (conn_) conn_->forget_peek(this);
-    conn_ = nullptr;
-    finish_closed();
-  }
-  void finish_closed() noexcept {
-    if (s_) {
-      s_->set_handler(nullptr);
-      close_and_delete(s_.release());
-    }
-    delete this;
-  }
-
-  ServerConn* conn_;
-  std::unique_ptr<quic::QuicStream> s_;
-  Chain got_;
-};
-
 Hysteria2Inbound::ServerConn::~ServerConn() {
   for (auto& [sid, s] : udp_) {
     (void)sid;
     s->close();
   }
   udp_.clear();
-  std::vector<Peek*> peeks;
-  peeks.swap(peeks_);
-  for (Peek* p : peeks) p->abandon();
+  peeks_.clear();
 }
 
-void Hysteria2Inbound::ServerConn::forget_peek(Peek* p) noexcept {
-  for (size_t i = 0; i < peeks_.size(); ++i) {
-    if (peeks_[i] == p) {
-      peeks_[i] = peeks_.back();
-      peeks_.pop_back();
-      return;
-    }
-  }
+int Hysteria2Inbound::ServerConn::classify(const uint8_t* b, size_t n) noexcept {
+  // The frame type 0x401 is the 2-byte varint 44 01; an HTTP/3 request
+  // stream starts with a HEADERS frame (type 0x01), never 0x44.
+  if (n < 2 && b[0] == 0x44) return QuicStreamPeeks::kNeedMore;
+  return n >= 2 && b[0] == 0x44 && b[1] == 0x01 ? 1 : 0;
 }
 
-void Hysteria2Inbound::ServerConn::peeked(std::unique_ptr<quic::QuicStream> s, bool tcp) noexcept {
-  if (tcp) {
+void Hysteria2Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s,
+                                             int kind) noexcept {
+  if (kind == 1) {
     in_.hand_stream(std::unique_ptr<Transport>(s.release()), user_);
     return;
   }
@@ -314,15 +252,7 @@ void Hysteria2Inbound::ServerConn::on_stream(quic::Connection& c,
     h3_->accept_stream(std::move(s));
     return;
   }
-  Peek* p = new (std::nothrow) Peek(this, std::move(s));
-  if (p == nullptr) return;  // the stream (moved into nothing) is reset
-  try {
-    peeks_.push_back(p);
-  } catch (...) {
-    p->abandon();
-    return;
-  }
-  p->start();
+  peeks_.add(std::move(s));
 }
 
 void Hysteria2Inbound::ServerConn::on_datagram(quic::Connection& c, const uint8_t* data,
