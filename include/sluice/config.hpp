@@ -187,7 +187,7 @@ struct TlsServerOptions {
   TlsRealityServerOptions reality;
 };
 
-enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, tuic, hysteria2 };
+enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, tuic, hysteria2, hysteria };
 
 struct SocksInboundOptions {
   std::vector<User> users;  // empty = no authentication
@@ -293,13 +293,35 @@ struct Hysteria2InboundOptions {
   bool brutal_debug = false;
 };
 
+// HysteriaUser is one account of a hysteria (v1) inbound: the client's
+// auth bytes must equal |auth|.
+struct HysteriaUser {
+  std::string name;
+  std::string auth;  // raw bytes ("auth_str", or the base64-decoded "auth")
+};
+
+// HysteriaInboundOptions: a Hysteria v1 server (docs/protocols/hysteria1.md).
+// Rates are bytes per second ("up"/"down" strings or "up_mbps"/"down_mbps").
+struct HysteriaInboundOptions {
+  std::vector<HysteriaUser> users;
+  TlsServerOptions tls;             // required: QUIC's TLS (ALPN "hysteria" unless set)
+  uint64_t up_bps = 0;              // the server's send limit (Brutal); 0 = none (BBR)
+  uint64_t down_bps = 0;            // the server's receive limit; 0 = none
+  std::string obfs;                 // XPlus password; "" = none
+  uint64_t recv_window_conn = 0;    // QUIC stream receive window; 0 = 16 MiB
+  uint64_t recv_window_client = 0;  // QUIC connection receive window; 0 = 40 MiB
+  uint32_t max_conn_client = 0;     // concurrent bidirectional streams; 0 = 1024
+  bool disable_mtu_discovery = false;
+};
+
 struct InboundOptions {
   InboundType type = InboundType::socks;
   std::string tag;
   ListenOptions listen;
   // The alternative matches |type| (same order as InboundType).
   std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions,
-               VlessInboundOptions, TuicInboundOptions, Hysteria2InboundOptions>
+               VlessInboundOptions, TuicInboundOptions, Hysteria2InboundOptions,
+               HysteriaInboundOptions>
       options;
 };
 
@@ -343,7 +365,8 @@ enum class OutboundType : uint8_t {
   vless,
   ssh,
   tuic,
-  hysteria2
+  hysteria2,
+  hysteria
 };
 
 struct DirectOutboundOptions {};
@@ -429,6 +452,23 @@ struct Hysteria2OutboundOptions {
   bool brutal_debug = false;
 };
 
+// HysteriaOutboundOptions: a Hysteria v1 client (docs/protocols/hysteria1.md).
+// Rates are bytes per second ("up"/"down" strings or "up_mbps"/"down_mbps").
+struct HysteriaOutboundOptions {
+  ServerEndpoint endpoint;
+  std::vector<std::string> server_ports;  // port hopping ranges: refused when built
+  Duration hop_interval = std::chrono::seconds(30);
+  uint64_t up_bps = 0;            // required: the client's send rate
+  uint64_t down_bps = 0;          // required: the client's receive rate
+  std::string obfs;               // XPlus password; "" = none
+  std::string auth;               // raw bytes ("auth_str", or the base64-decoded "auth")
+  uint64_t recv_window_conn = 0;  // QUIC stream receive window; 0 = 16 MiB
+  uint64_t recv_window = 0;       // QUIC connection receive window; 0 = 40 MiB
+  bool disable_mtu_discovery = false;
+  Network network;
+  TlsClientOptions tls;  // required: QUIC's TLS (ALPN "hysteria" unless set)
+};
+
 struct OutboundOptions {
   OutboundType type = OutboundType::direct;
   std::string tag;
@@ -436,7 +476,7 @@ struct OutboundOptions {
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
                HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions, SshOutboundOptions,
-               TuicOutboundOptions, Hysteria2OutboundOptions>
+               TuicOutboundOptions, Hysteria2OutboundOptions, HysteriaOutboundOptions>
       options;
 };
 
@@ -490,6 +530,9 @@ Result<OutboundOptions> parse_tuic_link(std::string_view link, std::string* why)
 // (docs/config.md, "Share links") into a hysteria2 outbound, as
 // parse_trojan_link does.
 Result<OutboundOptions> parse_hysteria2_link(std::string_view link, std::string* why);
+// parse_hysteria_link turns a hysteria:// (v1) share link (docs/config.md,
+// "Share links") into a hysteria outbound, as parse_trojan_link does.
+Result<OutboundOptions> parse_hysteria_link(std::string_view link, std::string* why);
 
 const char* inbound_type_name(InboundType t) noexcept;
 const char* outbound_type_name(OutboundType t) noexcept;

@@ -55,6 +55,18 @@ constexpr F kHysteria2Inbound[] = {"users",      "tls",         "up_mbps",
                                    "down_mbps",  "obfs",        "ignore_client_bandwidth",
                                    "masquerade", "brutal_debug"};
 constexpr F kHysteria2User[] = {"name", "password"};
+constexpr F kHysteriaInbound[] = {"users",
+                                  "tls",
+                                  "up",
+                                  "up_mbps",
+                                  "down",
+                                  "down_mbps",
+                                  "obfs",
+                                  "recv_window_conn",
+                                  "recv_window_client",
+                                  "max_conn_client",
+                                  "disable_mtu_discovery"};
+constexpr F kHysteriaUser[] = {"name", "auth", "auth_str"};
 constexpr F kHysteria2Obfs[] = {"type", "password"};
 constexpr F kHysteria2Masquerade[] = {"type",        "directory", "url",    "rewrite_host",
                                       "status_code", "headers",   "content"};
@@ -95,6 +107,14 @@ constexpr F kTrojanOutbound[] = {"server", "server_port", "password", "network",
 constexpr F kHysteria2Outbound[] = {"server",  "server_port", "server_ports", "hop_interval",
                                     "up_mbps", "down_mbps",   "obfs",         "password",
                                     "network", "tls",         "brutal_debug"};
+constexpr F kHysteriaOutbound[] = {"server",       "server_port",
+                                   "server_ports", "hop_interval",
+                                   "up",           "up_mbps",
+                                   "down",         "down_mbps",
+                                   "obfs",         "auth",
+                                   "auth_str",     "recv_window_conn",
+                                   "recv_window",  "disable_mtu_discovery",
+                                   "network",      "tls"};
 constexpr F kVlessOutbound[] = {"server", "server_port",     "uuid",
                                 "flow",   "packet_encoding", "network",
                                 "tls",    "multiplex",       "transport"};
@@ -241,6 +261,9 @@ constinit const FieldTable kHysteria2ObfsFields{"hysteria2.obfs", kHysteria2Obfs
 constinit const FieldTable kHysteria2MasqueradeFields{"inbound.hysteria2.masquerade",
                                                       kHysteria2Masquerade};
 constinit const FieldTable kHysteria2OutboundFields{"outbound.hysteria2", kHysteria2Outbound};
+constinit const FieldTable kHysteriaInboundFields{"inbound.hysteria", kHysteriaInbound};
+constinit const FieldTable kHysteriaUserFields{"inbound.hysteria.users", kHysteriaUser};
+constinit const FieldTable kHysteriaOutboundFields{"outbound.hysteria", kHysteriaOutbound};
 constinit const FieldTable kTlsClientFields{"tls.client", kTlsClient};
 constinit const FieldTable kTlsUtlsFields{"tls.client.utls", kTlsUtls};
 constinit const FieldTable kTlsEchClientFields{"tls.client.ech", kTlsEchClient};
@@ -298,6 +321,9 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kHysteria2ObfsFields,
       &kHysteria2MasqueradeFields,
       &kHysteria2OutboundFields,
+      &kHysteriaInboundFields,
+      &kHysteriaUserFields,
+      &kHysteriaOutboundFields,
   };
   return kAll;
 }
