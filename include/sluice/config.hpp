@@ -280,6 +280,10 @@ struct Hysteria2InboundOptions {
   Hysteria2ObfsOptions obfs;
   Hysteria2MasqueradeOptions masquerade;
   bool brutal_debug = false;
+  // listen_ports (sluice extension): more UDP ports ("20000:20100", "8443")
+  // the server listens on besides listen_port, for port-hopping clients
+  // without a DNAT rule; at most 1024 ports.
+  std::vector<std::string> listen_ports;
 };
 
 struct InboundOptions {
@@ -406,9 +410,13 @@ struct TuicOutboundOptions {
 struct Hysteria2OutboundOptions {
   ServerEndpoint endpoint;
   // server_ports: port hopping ranges ("20000:30000" or "443"); empty =
-  // server_port only.
+  // server_port only (set: server_port is ignored, as sing-box).
   std::vector<std::string> server_ports;
   Duration hop_interval = std::chrono::seconds(30);
+  // hop_interval_max (sluice extension, the official client's
+  // maxHopInterval): each hop waits a random time in [hop_interval,
+  // hop_interval_max]; 0 = always hop_interval.
+  Duration hop_interval_max{0};
   uint32_t up_mbps = 0;    // send rate (Brutal); 0 = BBR
   uint32_t down_mbps = 0;  // receive rate announced to the server
   Hysteria2ObfsOptions obfs;

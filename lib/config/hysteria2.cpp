@@ -125,6 +125,10 @@ Status parse_hysteria2_outbound(ObjectReader& r, Hysteria2OutboundOptions* o) {
   SLUICE_TRY(r.duration("hop_interval", &o->hop_interval));
   if (!o->server_ports.empty() && o->hop_interval < std::chrono::seconds(5))
     return r.ctx().fail(Errc::config_invalid, r.path("hop_interval"), "must be at least 5s");
+  SLUICE_TRY(r.duration("hop_interval_max", &o->hop_interval_max));
+  if (o->hop_interval_max.count() != 0 && o->hop_interval_max < o->hop_interval)
+    return r.ctx().fail(Errc::config_invalid, r.path("hop_interval_max"),
+                        "must not be below hop_interval");
   SLUICE_TRY(r.uint32("up_mbps", &o->up_mbps));
   SLUICE_TRY(r.uint32("down_mbps", &o->down_mbps));
   SLUICE_TRY(parse_obfs(r, &o->obfs));
@@ -154,6 +158,12 @@ Status parse_hysteria2_inbound(ObjectReader& r, Hysteria2InboundOptions* o) {
   SLUICE_TRY(parse_obfs(r, &o->obfs));
   SLUICE_TRY(parse_masquerade(r, &o->masquerade));
   SLUICE_TRY(r.boolean("brutal_debug", &o->brutal_debug));
+  SLUICE_TRY(r.listable("listen_ports", &o->listen_ports));
+  for (size_t i = 0; i < o->listen_ports.size(); ++i) {
+    if (!check_port_range(o->listen_ports[i]))
+      return r.ctx().fail(Errc::config_invalid, index_path(r.path("listen_ports"), i),
+                          "expected a port or a range \"first:last\"");
+  }
   const Json* tls;
   SLUICE_TRY(r.object("tls", &tls));
   if (tls != nullptr) SLUICE_TRY(parse_tls_server(r.ctx(), *tls, r.path("tls"), &o->tls));

@@ -258,10 +258,11 @@ Result<Hysteria2SessionOptions> hysteria2_session_options(const Hysteria2Outboun
                                                           const DialOptions& dial,
                                                           std::string* why) {
   Hysteria2SessionOptions s;
-  if (!o.server_ports.empty()) {
-    if (why) *why = "server_ports: port hopping is not supported yet";
-    return Errc::not_supported;
-  }
+  SLUICE_TRY(quic::parse_port_ranges(o.server_ports, "server_ports", &s.server_ports, why));
+  s.hop_interval_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.hop_interval).count());
+  s.hop_interval_max_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.hop_interval_max).count());
   s.server = o.endpoint.server;
   s.server_port = o.endpoint.server_port;
   s.password = o.password;
@@ -324,8 +325,8 @@ Hysteria2Session::Hysteria2Session(Engine& e, std::string tag, const Hysteria2Se
 Result<std::unique_ptr<Hysteria2Session>> Hysteria2Session::create(Engine& e, std::string tag,
                                                                    const Hysteria2SessionOptions& o,
                                                                    std::string* why) {
-  if (o.server.empty() || o.server_port == 0) {
-    if (why) *why = "hysteria2: server and server_port are required";
+  if (o.server.empty() || (o.server_port == 0 && o.server_ports.empty())) {
+    if (why) *why = "hysteria2: server and server_port (or server_ports) are required";
     return Errc::config_invalid;
   }
   if (!o.obfs_password.empty() && o.obfs_password.size() < quic::Salamander::kMinPsk) {
@@ -438,9 +439,16 @@ void Hysteria2Session::connect() noexcept {
     d.endpoint.transform = std::move(*s);
     co.max_tx_udp_payload_size -= quic::Salamander::kSaltLen;
   }
+  uint16_t port = opts_.server_port;
+  if (!opts_.server_ports.empty()) {
+    d.endpoint.hop.ranges = opts_.server_ports;
+    d.endpoint.hop.interval_min_ms = opts_.hop_interval_ms;
+    d.endpoint.hop.interval_max_ms = opts_.hop_interval_max_ms;
+    port = quic::random_port(opts_.server_ports);
+  }
   state_ = State::dialing;
   stats_.dials++;
-  dial_ = quic::QuicDial::start(engine(), opts_.server, opts_.server_port, tls_, d, this);
+  dial_ = quic::QuicDial::start(engine(), opts_.server, port, tls_, d, this);
 }
 
 void Hysteria2Session::on_backoff(void* self) {
@@ -641,6 +649,7 @@ void Hysteria2Session::retire_endpoint() noexcept {
   // Not from inside the connection's callback: the Endpoint is still
   // delivering it. Close it on the next loop turn.
   retiring_++;
+  past_hops_ += ep_->hops();
   quic::Endpoint* ep = ep_.release();
   struct Retire {
     Hysteria2Session* s;

@@ -69,6 +69,13 @@ struct Hysteria2SessionOptions {
   uint64_t keep_alive_ms = 10000;
   uint64_t handshake_timeout_ms = 10000;  // the QUIC handshake and the auth round trip
   size_t udp_queue = 64;                  // datagrams a flow keeps until the connection is ready
+  // Port hopping (spec section 8; quic/endpoint.hpp): the server's ports as
+  // inclusive ranges (empty: server_port only; set: the first connection
+  // goes to a random one, as the official client), and a hop every
+  // interval, random in [hop_interval_ms, hop_interval_max_ms].
+  std::vector<std::pair<uint16_t, uint16_t>> server_ports;
+  uint64_t hop_interval_ms = 30000;
+  uint64_t hop_interval_max_ms = 0;
 };
 
 // hysteria2_session_options converts a config outbound (sing-box fields;
@@ -115,6 +122,8 @@ class Hysteria2Session final : public Session,
   bool server_udp() const noexcept { return server_udp_; }
   const std::string& server_rx() const noexcept { return server_rx_; }
   const Hysteria2SessionStats& stats() const noexcept { return stats_; }
+  // hops: port hops of every connection so far (port hopping).
+  uint64_t hops() const noexcept { return past_hops_ + (ep_ ? ep_->hops() : 0); }
 
   class Open;  // one open_stream (internal)
   class Flow;  // one UDP flow (internal)
@@ -174,6 +183,7 @@ class Hysteria2Session final : public Session,
   CloseCallback close_cb_ = nullptr;
   void* close_user_ = nullptr;
   Hysteria2SessionStats stats_;
+  uint64_t past_hops_ = 0;  // hops of the endpoints retired so far
 };
 
 }  // namespace sluice

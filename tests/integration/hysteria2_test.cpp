@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <thread>
 
@@ -19,6 +20,7 @@
 #include "quic/cc_hook.hpp"
 #include "quic/h3_connection.hpp"
 #include "quic/quic_dial.hpp"
+#include "quic/udp_socket.hpp"
 #include "quic_h3_support.hpp"
 #include "session/direct_session.hpp"
 #include "session/hysteria2_session.hpp"
@@ -462,6 +464,7 @@ TEST_CASE("hysteria2: JSON configs (sing-box fields) through the Instance, TCP a
 
 TEST_CASE("hysteria2: a config the outbound cannot use fails with a reason",
           "[integration][hysteria2][config]") {
+  // Port hopping from a config builds (it used to be refused at start).
   auto cfg = parse_config(
       R"({"outbounds":[{"type":"hysteria2","tag":"hy","server":"127.0.0.1","server_port":1,
       "server_ports":"20000:20010","password":"p","tls":{"enabled":true}}]})",
@@ -474,9 +477,264 @@ TEST_CASE("hysteria2: a config the outbound cannot use fails with a reason",
     auto s = make_session(*e, cfg->outbounds[0], &why);
     return static_cast<bool>(s);
   });
-  CHECK(!ok);
-  CHECK(why.find("port hopping is not supported yet") != std::string::npos);
+  INFO(why);
+  CHECK(ok);
   REQUIRE(e->stop());
+  auto& h = std::get<Hysteria2OutboundOptions>(cfg->outbounds[0].options);
+  auto so = hysteria2_session_options(h, cfg->outbounds[0].dial, &why);
+  REQUIRE(so);
+  CHECK(so->server_ports == std::vector<std::pair<uint16_t, uint16_t>>{{20000, 20010}});
+  CHECK(so->hop_interval_ms == 30000);
+  // Options built in code skip the config parser's checks: the session's
+  // own conversion names the bad item.
+  h.server_ports = {"443", "9:1"};
+  why.clear();
+  CHECK(!hysteria2_session_options(h, cfg->outbounds[0].dial, &why));
+  CHECK(why.find("server_ports[1]") != std::string::npos);
+  h.server_ports.clear();
+  h.tls.ech.enabled = true;
+  why.clear();
+  CHECK(!hysteria2_session_options(h, cfg->outbounds[0].dial, &why));
+  CHECK(why.find("tls.ech: no config") != std::string::npos);
+}
+
+namespace {
+
+// free_udp_ports finds |n| distinct UDP ports free on 127.0.0.1 just now.
+std::vector<uint16_t> free_udp_ports(size_t n) {
+  std::vector<int> fds;
+  std::vector<uint16_t> ports;
+  for (size_t i = 0; i < n; ++i) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ports.push_back(ntohs(a.sin_port));
+    fds.push_back(fd);
+  }
+  for (int fd : fds) ::close(fd);
+  return ports;
+}
+
+}  // namespace
+
+TEST_CASE("hysteria2: port hopping across >= 3 hops during a transfer, one connection",
+          "[integration][hysteria2][hopping]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  const std::vector<uint16_t> extra = free_udp_ports(3);
+  Hy2Server s(cert, [&](Hysteria2InboundConfig& c) { c.extra_ports = extra; });
+  const size_t legs = on_loop(*s.engine, [&] { return s.in->endpoint().socket().leg_count(); });
+  REQUIRE(legs == 4);
+  Hy2Client c(0, [&](Hysteria2SessionOptions& o) {
+    o.server_ports = {{s.port, s.port}};
+    for (uint16_t p : extra) o.server_ports.emplace_back(p, p);
+    o.hop_interval_ms = 150;
+    o.hop_interval_max_ms = 250;
+  });
+  int fd = c.socks_to(t.echo->port());
+  // Echo 1 MiB pieces on one stream until the connection has hopped at
+  // least four times (so three hops fall between the first piece and the
+  // last), every piece hash-checked; bounded in time.
+  const auto t0 = std::chrono::steady_clock::now();
+  uint64_t hops = 0, first_hops = 0;
+  size_t pieces = 0;
+  bool ok = true;
+  do {
+    ok = echo_transfer(fd, 1u << 20, 1000 + pieces, false);
+    if (pieces++ == 0) first_hops = on_loop(*c.engine, [&] { return c.hy->hops(); });
+    hops = on_loop(*c.engine, [&] { return c.hy->hops(); });
+  } while (ok && (hops < first_hops + 3 || pieces < 4) &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
+  ::close(fd);
+  std::printf("hysteria2 hopping: %zu MiB echoed in %.2f s across %llu hops\n", pieces,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+              static_cast<unsigned long long>(hops - first_hops));
+  INFO("pieces " << pieces << ", hops " << first_hops << " -> " << hops);
+  CHECK(ok);
+  CHECK(hops >= first_hops + 3);
+  // One QUIC connection throughout: no reconnect, no second handshake.
+  CHECK(c.stats().connections == 1);
+  CHECK(c.stats().dials == 1);
+  auto st = s.stats();
+  CHECK(st.connections == 1);
+  CHECK(st.authenticated == 1);
+  // The server heard the client on several of its ports.
+  const size_t used = on_loop(*s.engine, [&] {
+    size_t n = 0;
+    auto& sock = s.in->endpoint().socket();
+    for (size_t i = 0; i < sock.leg_count(); ++i) n += sock.leg_received(i) > 0;
+    return n;
+  });
+  CHECK(used >= 2);
+}
+
+TEST_CASE("hysteria2: a server on several ports answers each peer from the port it used",
+          "[integration][hysteria2][hopping]") {
+  // The UDP layer alone: an echo handler on a three-port UdpSocket, and
+  // plain sockets as peers, each checking the source port of its answer.
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  struct Echo final : quic::UdpSocketHandler {
+    quic::UdpSocket* sock = nullptr;
+    void on_datagram(const sockaddr* from, const uint8_t* d, size_t n) override {
+      (void)sock->send(from, d, n, 0);
+    }
+    void on_batch_end() override {}
+  } echo;
+  std::unique_ptr<quic::UdpSocket> sock;
+  const std::vector<uint16_t> extra = free_udp_ports(2);
+  on_loop(*e, [&] {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    auto r = quic::UdpSocket::create(e->loop(), reinterpret_cast<sockaddr*>(&a), &echo);
+    REQUIRE(r);
+    sock = std::move(*r);
+    echo.sock = sock.get();
+    for (uint16_t p : extra) {
+      a.sin_port = htons(p);
+      REQUIRE(sock->add_leg(reinterpret_cast<sockaddr*>(&a)));
+    }
+    // A port in use is the bind's error, and the socket is unchanged.
+    a.sin_port = htons(extra[0]);
+    CHECK(sock->add_leg(reinterpret_cast<sockaddr*>(&a)).error() == Errc::address_in_use);
+  });
+  std::vector<uint16_t> ports = {on_loop(*e, [&] { return sock->leg_port(0); })};
+  ports.insert(ports.end(), extra.begin(), extra.end());
+  CHECK(on_loop(*e, [&] { return sock->leg_count(); }) == 3);
+  int peer = ::socket(AF_INET, SOCK_DGRAM, 0);
+  timeval tv{2, 0};
+  ::setsockopt(peer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  // The same peer moves between the ports, as a hopping client's server
+  // side sees it through one source address; each answer comes back from
+  // the port it aimed at.
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < ports.size(); ++i) {
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      to.sin_port = htons(ports[i]);
+      const char msg[] = "hop";
+      REQUIRE(::sendto(peer, msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+              static_cast<ssize_t>(sizeof msg));
+      char buf[16];
+      sockaddr_in from{};
+      socklen_t fl = sizeof from;
+      const ssize_t n =
+          ::recvfrom(peer, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      REQUIRE(n == static_cast<ssize_t>(sizeof msg));
+      CHECK(ntohs(from.sin_port) == ports[i]);
+    }
+  }
+  ::close(peer);
+  on_loop(*e, [&] {
+    for (size_t i = 0; i < 3; ++i) CHECK(sock->leg_received(i) == 2);
+  });
+  std::atomic<bool> closed{false};
+  on_loop(*e, [&] {
+    sock->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &closed);
+  });
+  REQUIRE(wait_until([&] { return closed.load(); }));
+  sock.reset();
+  REQUIRE(e->stop());
+}
+
+TEST_CASE("hysteria2: a hopping UDP socket sends from a new port each hop and hears the last two",
+          "[integration][hysteria2][hopping]") {
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  struct Sink final : quic::UdpSocketHandler {
+    std::atomic<int> got{0};
+    sockaddr_storage last_from{};
+    void on_datagram(const sockaddr* from, const uint8_t*, size_t) override {
+      std::memcpy(&last_from, from, sizeof(sockaddr_in));
+      got++;
+    }
+    void on_batch_end() override {}
+  } sink;
+  // Two "server ports": plain sockets.
+  int srv[2];
+  sockaddr_in srv_addr[2];
+  for (int i = 0; i < 2; ++i) {
+    srv[i] = ::socket(AF_INET, SOCK_DGRAM, 0);
+    srv_addr[i] = {};
+    srv_addr[i].sin_family = AF_INET;
+    srv_addr[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(srv[i], reinterpret_cast<sockaddr*>(&srv_addr[i]), sizeof srv_addr[i]) == 0);
+    socklen_t l = sizeof srv_addr[i];
+    ::getsockname(srv[i], reinterpret_cast<sockaddr*>(&srv_addr[i]), &l);
+    timeval tv{2, 0};
+    ::setsockopt(srv[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  std::unique_ptr<quic::UdpSocket> sock;
+  on_loop(*e, [&] {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    auto r = quic::UdpSocket::create(e->loop(), reinterpret_cast<sockaddr*>(&a), &sink);
+    REQUIRE(r);
+    sock = std::move(*r);
+    sock->set_hop_peer(reinterpret_cast<sockaddr*>(&srv_addr[0]));
+  });
+  // send_from_socket: the socket sends "x" to the (virtual) peer; returns
+  // the source port the server port |i| saw.
+  auto send_and_see = [&](int i) -> uint16_t {
+    on_loop(*e, [&] {
+      const uint8_t x = 'x';
+      CHECK(sock->send(reinterpret_cast<sockaddr*>(&srv_addr[0]), &x, 1, 0));
+    });
+    char b[4];
+    sockaddr_in from{};
+    socklen_t fl = sizeof from;
+    if (::recvfrom(srv[i], b, sizeof b, 0, reinterpret_cast<sockaddr*>(&from), &fl) != 1) return 0;
+    return ntohs(from.sin_port);
+  };
+  const uint16_t p0 = send_and_see(0);
+  CHECK(p0 == on_loop(*e, [&] { return sock->leg_port(0); }));
+  on_loop(*e, [&] { REQUIRE(sock->hop(reinterpret_cast<sockaddr*>(&srv_addr[1]))); });
+  const uint16_t p1 = send_and_see(1);
+  CHECK(p1 != 0);
+  CHECK(p1 != p0);
+  CHECK(on_loop(*e, [&] { return sock->leg_count(); }) == 2);
+  // A late answer to the previous port still arrives, reported as from
+  // the peer QUIC knows, whoever sent it.
+  auto answer = [&](int from_srv, uint16_t to_port) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(to_port);
+    const char m = 'y';
+    ::sendto(srv[from_srv], &m, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  };
+  answer(0, p0);
+  answer(1, p1);
+  REQUIRE(wait_until([&] { return sink.got.load() == 2; }));
+  on_loop(*e, [&] {
+    CHECK(std::memcmp(&sink.last_from, &srv_addr[0], sizeof(sockaddr_in)) == 0);
+    // The second hop closes the first socket.
+    REQUIRE(sock->hop(reinterpret_cast<sockaddr*>(&srv_addr[0])));
+    CHECK(sock->leg_count() == 2);
+    CHECK(sock->stats().hops == 2);
+    // QUIC's local address stays the first socket's.
+    CHECK(ntohs(reinterpret_cast<const sockaddr_in*>(&sock->local_address())->sin_port) == p0);
+  });
+  const uint16_t p2 = send_and_see(0);
+  CHECK(p2 != p0);
+  CHECK(p2 != p1);
+  answer(1, p1);  // the previous socket still hears
+  REQUIRE(wait_until([&] { return sink.got.load() == 3; }));
+  std::atomic<bool> closed{false};
+  on_loop(*e, [&] {
+    sock->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &closed);
+  });
+  REQUIRE(wait_until([&] { return closed.load(); }));
+  sock.reset();
+  REQUIRE(e->stop());
+  for (int fd : srv) ::close(fd);
 }
 
 namespace {

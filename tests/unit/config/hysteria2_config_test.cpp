@@ -19,7 +19,7 @@ Result<Config> parse(const std::string& json, std::string* error = nullptr) {
 TEST_CASE("hysteria2 outbound: every field", "[config][hysteria2]") {
   std::string err;
   auto c = parse(R"({"outbounds":[{"type":"hysteria2","tag":"h","server":"h.example",
-      "server_port":443,"server_ports":["20000:30000","40000"],"hop_interval":"10s",
+      "server_port":443,"server_ports":["20000:30000","40000"],"hop_interval":"10s","hop_interval_max":"20s",
       "up_mbps":100,"down_mbps":200,"obfs":{"type":"salamander","password":"cry me a river"},
       "password":"pw","network":"tcp","brutal_debug":true,
       "tls":{"enabled":true,"server_name":"sni.example","insecure":true}}]})",
@@ -34,6 +34,7 @@ TEST_CASE("hysteria2 outbound: every field", "[config][hysteria2]") {
   CHECK(h.endpoint.server_port == 443);
   CHECK(h.server_ports == std::vector<std::string>{"20000:30000", "40000"});
   CHECK(h.hop_interval == std::chrono::seconds(10));
+  CHECK(h.hop_interval_max == std::chrono::seconds(20));
   CHECK(h.up_mbps == 100);
   CHECK(h.down_mbps == 200);
   CHECK(h.obfs.type == "salamander");
@@ -64,6 +65,10 @@ TEST_CASE("hysteria2 outbound: malformed", "[config][hysteria2]") {
   CHECK(
       !parse(head + R"("tls":{"enabled":true},"server_ports":"1:2","hop_interval":"1s"}]})", &err));
   CHECK(err.find("hop_interval") != std::string::npos);
+  CHECK(!parse(head + R"("tls":{"enabled":true},"server_ports":"1:2","hop_interval":"10s",)"
+                      R"("hop_interval_max":"9s"}]})",
+               &err));
+  CHECK(err.find("hop_interval_max: must not be below hop_interval") != std::string::npos);
   CHECK(!parse(head + R"("tls":{"enabled":true},"up_mbps":-1}]})", &err));
 }
 
@@ -74,7 +79,7 @@ TEST_CASE("hysteria2 inbound: users, bandwidth, obfs, masquerade", "[config][hys
       "up_mbps":50,"down_mbps":60,"ignore_client_bandwidth":true,
       "obfs":{"type":"salamander","password":"secret"},
       "masquerade":{"type":"string","status_code":503,"headers":{"Content-Type":"text/plain"},
-      "content":"down for maintenance"},
+      "content":"down for maintenance"},"listen_ports":["20000:20010","8444"],
       "tls":{"enabled":true,"certificate_path":"c.pem","key_path":"k.pem"}}]})",
                  &err);
   INFO(err);
@@ -95,6 +100,7 @@ TEST_CASE("hysteria2 inbound: users, bandwidth, obfs, masquerade", "[config][hys
   REQUIRE(h.masquerade.headers.size() == 1);
   CHECK(h.masquerade.headers[0].first == "content-type");
   CHECK(h.masquerade.content == "down for maintenance");
+  CHECK(h.listen_ports == std::vector<std::string>{"20000:20010", "8444"});
 
   auto f = parse(R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],
       "masquerade":"file:///srv/www","tls":{"enabled":true,"certificate":"x","key":"y"}}]})",
@@ -127,6 +133,9 @@ TEST_CASE("hysteria2 inbound: malformed", "[config][hysteria2]") {
   CHECK(!parse(base + R"(,"masquerade":{"type":"file"}}]})", &err));
   CHECK(!parse(base + R"(,"masquerade":"gopher://x"}]})", &err));
   CHECK(!parse(base + R"(,"masquerade":{"type":"string","headers":{"x":1}}}]})", &err));
+  CHECK(!parse(base + R"(,"listen_ports":["20000:19999"]}]})", &err));
+  CHECK(err.find("listen_ports[0]") != std::string::npos);
+  CHECK(!parse(base + R"(,"listen_ports":"0"}]})", &err));
 }
 
 TEST_CASE("hysteria2 links: hysteria2:// and hy2://, ports, obfs, pins", "[config][hysteria2]") {
