@@ -263,12 +263,15 @@ struct Hysteria2User {
 // Hysteria2MasqueradeOptions is what a hysteria2 inbound answers to every
 // HTTP/3 request that is not a successful authentication.
 struct Hysteria2MasqueradeOptions {
-  enum class Type : uint8_t { not_found, string, file };
+  enum class Type : uint8_t { not_found, string, file, proxy };
   Type type = Type::not_found;                               // not_found: Go's 404 page
   int status_code = 200;                                     // string
   std::vector<std::pair<std::string, std::string>> headers;  // string
   std::string content;                                       // string
   std::string directory;                                     // file
+  std::string url;            // proxy: "http(s)://host[:port][/path]"
+  bool rewrite_host = false;  // proxy: Host = the URL's host, not the request's
+  bool insecure = false;      // proxy: https upstream unverified (official proxy.insecure)
 };
 
 struct Hysteria2InboundOptions {

@@ -56,8 +56,8 @@ constexpr F kHysteria2Inbound[] = {"users",      "tls",          "up_mbps",
                                    "masquerade", "brutal_debug", "listen_ports"};
 constexpr F kHysteria2User[] = {"name", "password"};
 constexpr F kHysteria2Obfs[] = {"type", "password"};
-constexpr F kHysteria2Masquerade[] = {"type",        "directory", "url",    "rewrite_host",
-                                      "status_code", "headers",   "content"};
+constexpr F kHysteria2Masquerade[] = {"type",        "directory", "url",     "rewrite_host",
+                                      "status_code", "headers",   "content", "insecure"};
 
 constexpr F kOutbound[] = {"type", "tag"};
 constexpr F kDial[] = {

@@ -400,7 +400,7 @@ void Hysteria2Inbound::ServerConn::on_request(quic::H3Connection& h, quic::H3Str
     SLUICE_LOG_DEBUG("%s: authentication failed; serving the masquerade", in_.log_prefix().c_str());
   }
   in_.stats_.masquerade++;
-  in_.masq_.serve(s, in_.engine().pool());
+  in_.masq_.serve(s, in_.engine());
 }
 
 void Hysteria2Inbound::ServerConn::answer_auth(quic::H3Stream& s) noexcept {
@@ -606,6 +606,7 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   std::unique_ptr<Hysteria2Inbound> in(new (std::nothrow)
                                            Hysteria2Inbound(e, o, std::move(d), router));
   if (!in) return Errc::no_memory;
+  if (Status st = in->masq_.init(&why); !st) return fail(st.error(), why);
   std::unique_ptr<Listener> l(new (std::nothrow) Listener(*in));
   if (!l) return Errc::no_memory;
   if (Status st = l->open(eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)

@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "inbound/hysteria2_inbound.hpp"
+#include "inbound/hysteria2_masquerade.hpp"
 #include "inbound/instance.hpp"
 #include "inbound/proxy_inbound.hpp"
 #include "inbound/router.hpp"
@@ -803,6 +805,12 @@ namespace {
 // H3Get fetches one path with the QUIC core's HTTP/3 client.
 struct H3Get final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3StreamHandler {
   std::string path;
+  std::string method = "GET";
+  std::string authority = "localhost";
+  quic::H3Fields fields;
+  std::string req_body;
+  quic::H3Fields resp_fields;
+  Engine* engine = nullptr;  // its pool holds the request body
   std::unique_ptr<quic::Endpoint> ep;
   quic::Connection* c = nullptr;
   std::unique_ptr<quic::H3Connection> h3;
@@ -820,7 +828,15 @@ struct H3Get final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3Str
     c->set_handler(this);
     h3 = std::move(*quic::H3Connection::create(*c, nullptr));
     for (auto& es : r->early_streams) on_stream(*c, std::move(es));
-    if (!h3->request("GET", "localhost", path, {}, false, this)) finished = true;
+    auto st = h3->request(method, authority, path, fields, !req_body.empty(), this);
+    if (!st) {
+      finished = true;
+      return;
+    }
+    if (!req_body.empty()) {
+      auto sl = engine->pool().copy_from(req_body.data(), req_body.size());
+      if (!sl || !(*st)->write_body(std::move(*sl)) || !(*st)->end_body()) finished = true;
+    }
   }
   void on_stream(quic::Connection& cc, std::unique_ptr<quic::QuicStream> s) override {
     if (!s->bidi()) {
@@ -832,6 +848,7 @@ struct H3Get final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3Str
   void on_headers(quic::H3Stream& s) override {
     status = s.status();
     content_type = std::string(s.field("content-type"));
+    resp_fields = s.fields();
   }
   void on_body(quic::H3Stream&, Slice&& d) override { body.append(d.view()); }
   void on_close(quic::H3Stream&, Errc) override { finished = true; }
@@ -840,13 +857,24 @@ struct H3Get final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3Str
 struct Fetched {
   int status = 0;
   std::string body, content_type;
+  quic::H3Fields fields;
+  std::string field(std::string_view name) const {
+    for (const auto& f : fields)
+      if (f.name == name) return f.value;
+    return "";
+  }
 };
 
-Fetched fetch(uint16_t port, const std::string& path) {
+Fetched fetch(uint16_t port, const std::string& path, const std::string& method = "GET",
+              const quic::H3Fields& fields = {}, const std::string& body = "") {
   H3Get g;
   g.path = path;
+  g.method = method;
+  g.fields = fields;
+  g.req_body = body;
   std::unique_ptr<Engine> e = std::move(*Engine::create());
   REQUIRE(e->start());
+  g.engine = e.get();
   on_loop(*e, [&] {
     quic::QuicDialOptions d;
     quic::QuicDial::start(*e, "127.0.0.1", port, make_tls(client_opts({"h3"})), d, &g);
@@ -858,7 +886,7 @@ Fetched fetch(uint16_t port, const std::string& path) {
   });
   REQUIRE(e->stop());
   g.ep.reset();
-  return Fetched{g.status, g.body, g.content_type};
+  return Fetched{g.status, g.body, g.content_type, g.resp_fields};
 }
 
 }  // namespace
@@ -897,4 +925,249 @@ TEST_CASE("hysteria2: file masquerade serves a directory, nothing outside it",
   std::remove(page.c_str());
   ::rmdir(root.c_str());
   std::remove(secret.c_str());
+}
+
+namespace {
+
+// Upstream: a plain HTTP/1.1 server on its own thread, one connection at a
+// time: it reads a request (head and Content-Length body), keeps it, and
+// answers with the next canned response (raw bytes), then closes.
+struct Upstream {
+  int fd = -1;
+  uint16_t port = 0;
+  std::vector<std::string> responses;  // in order; the last one repeats
+  std::mutex mu;
+  std::vector<std::string> requests;
+  std::thread thread;
+  std::atomic<bool> stop{false};
+
+  explicit Upstream(std::vector<std::string> r) : responses(std::move(r)) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this] { run(); });
+  }
+  ~Upstream() {
+    stop = true;
+    ::shutdown(fd, SHUT_RDWR);
+    thread.join();
+    ::close(fd);
+  }
+  void run() {
+    for (size_t n = 0; !stop; ++n) {
+      const int c = ::accept(fd, nullptr, nullptr);
+      if (c < 0) return;
+      std::string req;
+      char buf[4096];
+      size_t want = std::string::npos;
+      while (want == std::string::npos || req.size() < want) {
+        const ssize_t k = ::recv(c, buf, sizeof buf, 0);
+        if (k <= 0) break;
+        req.append(buf, static_cast<size_t>(k));
+        const size_t end = req.find("\r\n\r\n");
+        if (want == std::string::npos && end != std::string::npos) {
+          size_t body = 0;
+          const size_t cl = req.find("Content-Length: ");
+          if (cl != std::string::npos && cl < end) body = std::stoul(req.substr(cl + 16));
+          want = end + 4 + body;
+        }
+      }
+      {
+        std::lock_guard<std::mutex> g(mu);
+        requests.push_back(req);
+      }
+      const std::string& r = responses[std::min(n, responses.size() - 1)];
+      (void)send_all(c, r.data(), r.size());
+      ::close(c);
+    }
+  }
+  std::string request(size_t i) {
+    std::lock_guard<std::mutex> g(mu);
+    return i < requests.size() ? requests[i] : std::string();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("hysteria2: proxy masquerade forwards to an HTTP/1.1 upstream, wrong auth included",
+          "[integration][hysteria2][masquerade]") {
+  SelfSigned cert = make_self_signed();
+  const std::string teapot =
+      "HTTP/1.1 418 I'm a teapot\r\nContent-Type: text/plain\r\nX-Upstream: yes\r\n"
+      "Connection: keep-alive\r\nContent-Length: 11\r\n\r\nshort and stout";
+  Upstream up({teapot});
+  Hy2Server s(cert, [&](Hysteria2InboundConfig& c) {
+    c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+    c.masquerade.url = "http://127.0.0.1:" + std::to_string(up.port) + "/base?k=v";
+  });
+  {
+    // A client with a wrong password gets exactly the upstream's answer.
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.password = "wrong"; });
+    OpenResult* r = open_direct(c, 9);
+    CHECK(r->error == Errc::auth_failed);
+    CHECK(r->reason.find("authentication refused: HTTP 418") != std::string::npos);
+    drop_open(c, r);
+  }
+  const std::string auth = up.request(0);
+  CHECK(auth.rfind("POST /base/auth?k=v HTTP/1.1\r\n", 0) == 0);
+  CHECK(auth.find("\r\nHost: hysteria\r\n") != std::string::npos);  // not rewritten
+  CHECK(auth.find("\r\nhysteria-auth: wrong\r\n") != std::string::npos);
+  CHECK(auth.find("\r\nContent-Length: 0\r\n") != std::string::npos);
+  CHECK(auth.find("\r\nConnection: close\r\n") != std::string::npos);
+  // A prober's GET: status, fields and body as the upstream sent them
+  // (the body cut at Content-Length), hop-by-hop fields dropped both ways.
+  // (HTTP/3 itself forbids connection-specific fields in the request.)
+  Fetched g =
+      fetch(s.port, "/page?x=1", "GET", {{"accept", "text/html"}, {"x-forwarded-for", "6.6.6.6"}});
+  CHECK(g.status == 418);
+  CHECK(g.body == "short and s");
+  CHECK(g.field("x-upstream") == "yes");
+  CHECK(g.field("content-type") == "text/plain");
+  CHECK(g.field("connection").empty());
+  const std::string get = up.request(1);
+  CHECK(get.rfind("GET /base/page?k=v&x=1 HTTP/1.1\r\n", 0) == 0);
+  CHECK(get.find("\r\nHost: localhost\r\n") != std::string::npos);
+  CHECK(get.find("\r\naccept: text/html\r\n") != std::string::npos);
+  CHECK(get.find("keep-alive") == std::string::npos);
+  CHECK(get.find("6.6.6.6") == std::string::npos);
+  // A POST body goes up with its length.
+  Fetched p = fetch(s.port, "/form", "POST", {{"content-type", "text/plain"}}, "a=1&b=2");
+  CHECK(p.status == 418);
+  const std::string post = up.request(2);
+  CHECK(post.find("\r\nContent-Length: 7\r\n") != std::string::npos);
+  CHECK(post.substr(post.size() - 7) == "a=1&b=2");
+  auto st = s.stats();
+  CHECK(st.auth_failures == 1);
+  CHECK(st.masquerade == 3);
+  CHECK(st.authenticated == 0);
+}
+
+TEST_CASE("hysteria2: proxy masquerade: chunked and close-delimited bodies, rewrite_host, 502",
+          "[integration][hysteria2][masquerade]") {
+  SelfSigned cert = make_self_signed();
+  std::string big(300000, '\0');
+  Pattern(big.size()).fill(reinterpret_cast<uint8_t*>(big.data()), big.size());
+  Upstream up(
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/html\r\n\r\n"
+       "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+       "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + big});
+  Hy2Server s(cert, [&](Hysteria2InboundConfig& c) {
+    c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+    c.masquerade.url = "http://127.0.0.1:" + std::to_string(up.port);
+    c.masquerade.rewrite_host = true;
+  });
+  Fetched a = fetch(s.port, "/");
+  CHECK(a.status == 200);
+  CHECK(a.body == "hello world");
+  CHECK(a.field("transfer-encoding").empty());
+  CHECK(up.request(0).find("\r\nHost: 127.0.0.1:" + std::to_string(up.port) + "\r\n") !=
+        std::string::npos);
+  Fetched b = fetch(s.port, "/big");
+  CHECK(b.status == 200);
+  CHECK(b.body.size() == big.size());
+  CHECK(b.body == big);
+  // An upstream that is gone: 502, no body (the official ErrorHandler).
+  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a4{};
+  a4.sin_family = AF_INET;
+  a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&a4), sizeof a4) == 0);
+  socklen_t len = sizeof a4;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&a4), &len);
+  ::close(probe);
+  Hy2Server dead(cert, [&](Hysteria2InboundConfig& c) {
+    c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+    c.masquerade.url = "http://127.0.0.1:" + std::to_string(ntohs(a4.sin_port)) + "/";
+  });
+  Fetched d = fetch(dead.port, "/");
+  CHECK(d.status == 502);
+  CHECK(d.body.empty());
+}
+
+TEST_CASE("hysteria2: proxy masquerade: a bad URL fails the inbound with a reason",
+          "[integration][hysteria2][masquerade]") {
+  std::string why;
+  CHECK(!parse_masquerade_url("ftp://x/", &why));
+  CHECK(why.find("expected http:// or https://") != std::string::npos);
+  CHECK(!parse_masquerade_url("http://user@x/", &why));
+  CHECK(!parse_masquerade_url("http://x:99999/", &why));
+  CHECK(why.find("bad port") != std::string::npos);
+  CHECK(!parse_masquerade_url("http:///path", &why));
+  CHECK(!parse_masquerade_url("http://[::1/", &why));
+  CHECK(!parse_masquerade_url("http://x/a b", &why));
+  auto u = parse_masquerade_url("https://[::1]:8443/a/b?q=1", &why);
+  REQUIRE(u);
+  CHECK(u->https);
+  CHECK(u->host == "::1");
+  CHECK(u->port == 8443);
+  CHECK(u->authority == "[::1]:8443");
+  CHECK(u->path == "/a/b");
+  CHECK(u->query == "q=1");
+  auto v = parse_masquerade_url("http://example.com", &why);
+  REQUIRE(v);
+  CHECK(v->port == 80);
+  CHECK(v->path.empty());
+  // Through the inbound: the reason reaches the caller.
+  SelfSigned cert = make_self_signed();
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  Hysteria2InboundConfig c;
+  c.users = {{"a", "b"}};
+  c.tls.cert_pem = cert.cert_pem;
+  c.tls.key_pem = cert.key_pem;
+  c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+  c.masquerade.url = "http://host:0/";
+  DirectSession direct(*e, "direct", net::DialOptions{});
+  FinalRouter router(&direct);
+  const bool ok = on_loop(*e, [&] {
+    auto r = Hysteria2Inbound::create(*e, c, &router, &why);
+    return static_cast<bool>(r);
+  });
+  CHECK(!ok);
+  CHECK(why.find("masquerade url") != std::string::npos);
+  REQUIRE(e->stop());
+}
+
+TEST_CASE("hysteria2: chunked decoder: any split, and malformed bodies",
+          "[integration][hysteria2][masquerade]") {
+  BufferPool pool;
+  // decode feeds |wire| cut into pieces of |step| bytes; "!" on an error,
+  // "+" appended when the body ended.
+  auto decode = [&](std::string_view wire, size_t step) {
+    http::ChunkedDecoder d;
+    std::string out;
+    for (size_t off = 0; off < wire.size(); off += step) {
+      const size_t n = std::min(step, wire.size() - off);
+      auto sl = pool.copy_from(wire.data() + off, n);
+      REQUIRE(sl);
+      Slice in = std::move(*sl);
+      while (!in.empty() && !d.done()) {
+        Slice piece;
+        if (!d.feed(in, &piece)) return out + "!";
+        out.append(piece.view());
+      }
+    }
+    return d.done() ? out + "+" : out;
+  };
+  const std::string ok =
+      "5\r\nhello\r\n6;name=value\r\n world\r\nA\n0123456789\n0\r\nTrailer: x\r\n\r\n";
+  for (size_t step = 1; step <= ok.size(); ++step) {
+    INFO("step " << step);
+    CHECK(decode(ok, step) == "hello world0123456789+");
+  }
+  CHECK(decode("0\r\n\r\n", 64) == "+");
+  CHECK(decode("5\r\nhel", 64) == "hel");  // incomplete, no error yet
+  CHECK(decode("x\r\n", 64) == "!");
+  CHECK(decode("\r\n", 64) == "!");
+  CHECK(decode("5\r\nhelloX\r\n", 64) == "hello!");
+  CHECK(decode("5\rX", 64) == "!");
+  CHECK(decode("1000000000000000\r\n", 64) == "!");  // 16 hex digits
+  CHECK(decode("5;" + std::string(5000, 'e') + "\r\n", 8192) == "!");
+  CHECK(decode("0\r\n" + std::string(5000, 't') + "\r\n\r\n", 8192) == "!");
 }

@@ -110,6 +110,28 @@ TEST_CASE("hysteria2 inbound: users, bandwidth, obfs, masquerade", "[config][hys
   const auto& m = std::get<Hysteria2InboundOptions>(f->inbounds[0].options).masquerade;
   CHECK(m.type == Hysteria2MasqueradeOptions::Type::file);
   CHECK(m.directory == "/srv/www");
+
+  // A reverse proxy: the URL string form, and the object with its options.
+  auto px = parse(R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],
+      "masquerade":"https://example.com/base","tls":{"enabled":true,"certificate":"x","key":"y"}}]})",
+                  &err);
+  INFO(err);
+  REQUIRE(px);
+  const auto& pm = std::get<Hysteria2InboundOptions>(px->inbounds[0].options).masquerade;
+  CHECK(pm.type == Hysteria2MasqueradeOptions::Type::proxy);
+  CHECK(pm.url == "https://example.com/base");
+  CHECK_FALSE(pm.rewrite_host);
+  auto po = parse(R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],
+      "masquerade":{"type":"proxy","url":"http://127.0.0.1:8080","rewrite_host":true,
+      "insecure":true},"tls":{"enabled":true,"certificate":"x","key":"y"}}]})",
+                  &err);
+  INFO(err);
+  REQUIRE(po);
+  const auto& om = std::get<Hysteria2InboundOptions>(po->inbounds[0].options).masquerade;
+  CHECK(om.type == Hysteria2MasqueradeOptions::Type::proxy);
+  CHECK(om.url == "http://127.0.0.1:8080");
+  CHECK(om.rewrite_host);
+  CHECK(om.insecure);
 }
 
 TEST_CASE("hysteria2 inbound: malformed", "[config][hysteria2]") {
@@ -125,9 +147,14 @@ TEST_CASE("hysteria2 inbound: malformed", "[config][hysteria2]") {
       &err));
   const std::string base =
       R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],)" + tls;
-  CHECK(!parse(base + R"(,"masquerade":"https://example.com"}]})", &err));
-  CHECK(err.find("reverse-proxy masquerade is not supported") != std::string::npos);
-  CHECK(!parse(base + R"(,"masquerade":{"type":"proxy","url":"http://x"}}]})", &err));
+  CHECK(!parse(base + R"(,"masquerade":{"type":"proxy"}}]})", &err));
+  CHECK(err.find("url") != std::string::npos);
+  CHECK(!parse(base + R"(,"masquerade":{"type":"proxy","url":"ftp://x"}}]})", &err));
+  CHECK(err.find("expected an http:// or https:// URL") != std::string::npos);
+  CHECK(!parse(base + R"(,"masquerade":{"type":"proxy","url":"http://u:p@x/"}}]})", &err));
+  CHECK(err.find("user information") != std::string::npos);
+  CHECK(!parse(base + R"(,"masquerade":"https:///nohost"}]})", &err));
+  CHECK(err.find("no host") != std::string::npos);
   CHECK(!parse(base + R"(,"masquerade":{"type":"string","status_code":233}}]})", &err));
   CHECK(err.find("status_code") != std::string::npos);
   CHECK(!parse(base + R"(,"masquerade":{"type":"file"}}]})", &err));
