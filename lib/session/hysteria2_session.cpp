@@ -422,13 +422,14 @@ void Hysteria2Session::connect() noexcept {
   co.max_stream_window = 8u << 20;
   co.conn_window = 20u << 20;
   co.max_conn_window = 20u << 20;
+  // BBR, under Brutal when there is a rate (the server's "auto" hands the
+  // connection back to it: on_headers).
+  co.cc = quic::CongestionControl::bbr;
   if (opts_.up_bps > 0) {
     const quic::BrutalOptions bo{opts_.up_bps, opts_.disable_loss_compensation};
     co.rate_controller = [bo] {
       return std::unique_ptr<quic::RateController>(new (std::nothrow) quic::Brutal(bo));
     };
-  } else {
-    co.cc = quic::CongestionControl::bbr;
   }
   if (!opts_.obfs_password.empty()) {
     auto s = quic::Salamander::create(opts_.obfs_password);
@@ -528,8 +529,13 @@ void Hysteria2Session::on_headers(quic::H3Stream& s) {
     server_rx_ = std::string(s.field("hysteria-cc-rx"));
   } catch (...) {
   }
-  if (auto* b = dynamic_cast<quic::Brutal*>(conn_->rate_controller()); b != nullptr) {
-    // The server's receive limit caps our rate; "auto" (or 0) leaves ours.
+  if (auto* b = dynamic_cast<quic::Brutal*>(conn_->rate_controller());
+      b != nullptr && server_rx_ == "auto") {
+    // Spec C5: "auto" makes the client use its own congestion control:
+    // Brutal hands the connection to the BBR beneath it.
+    (void)quic::cc_hook::fall_back(b);
+  } else if (b != nullptr) {
+    // The server's receive limit caps our rate; 0 (unlimited) leaves ours.
     uint64_t rx = 0;
     auto [p, ec] = std::from_chars(server_rx_.data(), server_rx_.data() + server_rx_.size(), rx);
     if (ec == std::errc() && p == server_rx_.data() + server_rx_.size() && rx > 0 &&

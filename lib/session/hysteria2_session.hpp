@@ -28,7 +28,9 @@
 // that is known and flows fail.
 //
 // Congestion: with up_bps, Brutal at up_bps (lowered to the server's
-// hysteria-cc-rx when that is smaller and not "auto"); without, BBR.
+// hysteria-cc-rx when that is smaller), over BBR; without, BBR. A server
+// answering hysteria-cc-rx "auto" hands the connection from Brutal to that
+// BBR (quic::cc_hook::fall_back) right after authentication.
 //
 // Reconnect: when the connection ends (idle timeout, server restart,
 // stateless reset) its streams and flows fail with the reason; the next

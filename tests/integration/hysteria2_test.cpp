@@ -1171,3 +1171,56 @@ TEST_CASE("hysteria2: chunked decoder: any split, and malformed bodies",
   CHECK(decode("5;" + std::string(5000, 'e') + "\r\n", 8192) == "!");
   CHECK(decode("0\r\n" + std::string(5000, 't') + "\r\n\r\n", 8192) == "!");
 }
+
+TEST_CASE("hysteria2: the server's cc-rx auto hands a Brutal client to BBR; a lower rx caps it",
+          "[integration][hysteria2][brutal]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  struct Cc {
+    bool brutal = false, fallen_back = false;
+    uint64_t rate = 0, sent = 0;
+  };
+  auto cc_of = [](Hy2Client& c) {
+    return on_loop(*c.engine, [&] {
+      Cc r;
+      auto* b = dynamic_cast<quic::Brutal*>(c.hy->connection()->rate_controller());
+      if (b == nullptr) return r;
+      r.brutal = true;
+      r.fallen_back = quic::cc_hook::fallen_back(b);
+      r.rate = b->rate();
+      r.sent = b->sent_bytes();
+      return r;
+    });
+  };
+  {
+    // ignore_client_bandwidth: the server answers "auto".
+    Hy2Server s(cert, [](Hysteria2InboundConfig& c) { c.ignore_client_bandwidth = true; });
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.up_bps = 100 * 125000; });
+    int fd = c.socks_to(t.echo->port());
+    CHECK(echo_transfer(fd, 1000, 21, false));
+    CHECK(on_loop(*c.engine, [&] { return c.hy->server_rx(); }) == "auto");
+    const Cc before = cc_of(c);
+    REQUIRE(before.brutal);
+    CHECK(before.fallen_back);
+    // BBR carries the transfer: Brutal hears none of its packets.
+    CHECK(echo_transfer(fd, 8u << 20, 22));
+    ::close(fd);
+    const Cc after = cc_of(c);
+    CHECK(after.fallen_back);
+    CHECK(after.sent == before.sent);
+  }
+  {
+    // A server receiving at most 10 Mbit/s: Brutal stays, at that rate.
+    Hy2Server s(cert, [](Hysteria2InboundConfig& c) { c.down_bps = 10 * 125000; });
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.up_bps = 100 * 125000; });
+    int fd = c.socks_to(t.echo->port());
+    CHECK(echo_transfer(fd, 1000, 23, false));
+    const Cc before = cc_of(c);
+    REQUIRE(before.brutal);
+    CHECK_FALSE(before.fallen_back);
+    CHECK(before.rate == 10 * 125000);
+    CHECK(echo_transfer(fd, 1u << 20, 24));
+    ::close(fd);
+    CHECK(cc_of(c).sent > before.sent + (1u << 20));
+  }
+}
