@@ -139,13 +139,15 @@ Status parse_masquerade(ObjectReader& r, Hysteria2MasqueradeOptions* m) {
 }  // namespace
 
 Status parse_hysteria2_outbound(ObjectReader& r, Hysteria2OutboundOptions* o) {
-  SLUICE_TRY(parse_server(r, &o->endpoint));
   SLUICE_TRY(r.listable("server_ports", &o->server_ports));
   for (size_t i = 0; i < o->server_ports.size(); ++i) {
     if (!check_port_range(o->server_ports[i]))
       return r.ctx().fail(Errc::config_invalid, index_path(r.path("server_ports"), i),
                           "expected a port or a range \"first:last\"");
   }
+  // server_port is ignored, so optional, with server_ports (sing-box).
+  SLUICE_TRY(r.string("server", &o->endpoint.server, true));
+  SLUICE_TRY(r.port("server_port", &o->endpoint.server_port, o->server_ports.empty(), 1));
   SLUICE_TRY(r.duration("hop_interval", &o->hop_interval));
   if (!o->server_ports.empty() && o->hop_interval < std::chrono::seconds(5))
     return r.ctx().fail(Errc::config_invalid, r.path("hop_interval"), "must be at least 5s");

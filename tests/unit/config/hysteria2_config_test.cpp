@@ -69,6 +69,14 @@ TEST_CASE("hysteria2 outbound: malformed", "[config][hysteria2]") {
                       R"("hop_interval_max":"9s"}]})",
                &err));
   CHECK(err.find("hop_interval_max: must not be below hop_interval") != std::string::npos);
+  // server_port: required without server_ports, optional with them.
+  CHECK(!parse(R"({"outbounds":[{"type":"hysteria2","server":"h","password":"p",)"
+               R"("tls":{"enabled":true}}]})",
+               &err));
+  CHECK(err.find("server_port") != std::string::npos);
+  CHECK(parse(R"({"outbounds":[{"type":"hysteria2","server":"h","password":"p",)"
+              R"("server_ports":"2000:3000","tls":{"enabled":true}}]})",
+              &err));
   CHECK(!parse(head + R"("tls":{"enabled":true},"up_mbps":-1}]})", &err));
 }
 
