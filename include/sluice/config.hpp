@@ -274,12 +274,15 @@ struct Hysteria2User {
 // Hysteria2MasqueradeOptions is what a hysteria2 inbound answers to every
 // HTTP/3 request that is not a successful authentication.
 struct Hysteria2MasqueradeOptions {
-  enum class Type : uint8_t { not_found, string, file };
+  enum class Type : uint8_t { not_found, string, file, proxy };
   Type type = Type::not_found;                               // not_found: Go's 404 page
   int status_code = 200;                                     // string
   std::vector<std::pair<std::string, std::string>> headers;  // string
   std::string content;                                       // string
   std::string directory;                                     // file
+  std::string url;            // proxy: "http(s)://host[:port][/path]"
+  bool rewrite_host = false;  // proxy: Host = the URL's host, not the request's
+  bool insecure = false;      // proxy: https upstream unverified (official proxy.insecure)
 };
 
 struct Hysteria2InboundOptions {
@@ -291,6 +294,10 @@ struct Hysteria2InboundOptions {
   Hysteria2ObfsOptions obfs;
   Hysteria2MasqueradeOptions masquerade;
   bool brutal_debug = false;
+  // listen_ports (sluice extension): more UDP ports ("20000:20100", "8443")
+  // the server listens on besides listen_port, for port-hopping clients
+  // without a DNAT rule; at most 1024 ports.
+  std::vector<std::string> listen_ports;
 };
 
 // HysteriaUser is one account of a hysteria (v1) inbound: the client's
@@ -440,9 +447,13 @@ struct TuicOutboundOptions {
 struct Hysteria2OutboundOptions {
   ServerEndpoint endpoint;
   // server_ports: port hopping ranges ("20000:30000" or "443"); empty =
-  // server_port only.
+  // server_port only (set: server_port is ignored, as sing-box).
   std::vector<std::string> server_ports;
   Duration hop_interval = std::chrono::seconds(30);
+  // hop_interval_max (sluice extension, the official client's
+  // maxHopInterval): each hop waits a random time in [hop_interval,
+  // hop_interval_max]; 0 = always hop_interval.
+  Duration hop_interval_max{0};
   uint32_t up_mbps = 0;    // send rate (Brutal); 0 = BBR
   uint32_t down_mbps = 0;  // receive rate announced to the server
   Hysteria2ObfsOptions obfs;

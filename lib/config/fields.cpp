@@ -51,9 +51,9 @@ constexpr F kProxyUser[] = {"username", "password"};
 constexpr F kTrojanUser[] = {"name", "password"};
 constexpr F kVlessUser[] = {"name", "uuid", "flow"};
 constexpr F kFallback[] = {"server", "server_port"};
-constexpr F kHysteria2Inbound[] = {"users",      "tls",         "up_mbps",
-                                   "down_mbps",  "obfs",        "ignore_client_bandwidth",
-                                   "masquerade", "brutal_debug"};
+constexpr F kHysteria2Inbound[] = {"users",      "tls",          "up_mbps",
+                                   "down_mbps",  "obfs",         "ignore_client_bandwidth",
+                                   "masquerade", "brutal_debug", "listen_ports"};
 constexpr F kHysteria2User[] = {"name", "password"};
 constexpr F kHysteriaInbound[] = {"users",
                                   "tls",
@@ -68,8 +68,8 @@ constexpr F kHysteriaInbound[] = {"users",
                                   "disable_mtu_discovery"};
 constexpr F kHysteriaUser[] = {"name", "auth", "auth_str"};
 constexpr F kHysteria2Obfs[] = {"type", "password"};
-constexpr F kHysteria2Masquerade[] = {"type",        "directory", "url",    "rewrite_host",
-                                      "status_code", "headers",   "content"};
+constexpr F kHysteria2Masquerade[] = {"type",        "directory", "url",     "rewrite_host",
+                                      "status_code", "headers",   "content", "insecure"};
 
 constexpr F kOutbound[] = {"type", "tag"};
 constexpr F kDial[] = {
@@ -106,7 +106,7 @@ constexpr F kTrojanOutbound[] = {"server", "server_port", "password", "network",
                                  "tls",    "multiplex",   "transport"};
 constexpr F kHysteria2Outbound[] = {"server",  "server_port", "server_ports", "hop_interval",
                                     "up_mbps", "down_mbps",   "obfs",         "password",
-                                    "network", "tls",         "brutal_debug"};
+                                    "network", "tls",         "brutal_debug", "hop_interval_max"};
 constexpr F kHysteriaOutbound[] = {"server",       "server_port",
                                    "server_ports", "hop_interval",
                                    "up",           "up_mbps",

@@ -27,6 +27,10 @@ namespace sluice {
 
 namespace {
 
+// Ports an inbound may listen on besides listen_port: each is a socket
+// (two descriptors); wide ranges belong to a DNAT rule.
+constexpr uint64_t kMaxListenPorts = 1024;
+
 // parse_rate reads hysteria-cc-rx: a decimal uint64; anything else is 0
 // (the official server's strconv failure).
 uint64_t parse_rate(std::string_view v) noexcept {
@@ -325,7 +329,7 @@ void Hysteria2Inbound::ServerConn::on_request(quic::H3Connection& h, quic::H3Str
     SLUICE_LOG_DEBUG("%s: authentication failed; serving the masquerade", in_.log_prefix().c_str());
   }
   in_.stats_.masquerade++;
-  in_.masq_.serve(s, in_.engine().pool());
+  in_.masq_.serve(s, in_.engine());
 }
 
 void Hysteria2Inbound::ServerConn::answer_auth(quic::H3Stream& s) noexcept {
@@ -365,6 +369,21 @@ Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
   c.tag = tag;
   c.listen = listen.listen;
   c.port = listen.listen_port;
+  std::vector<std::pair<uint16_t, uint16_t>> extra;
+  SLUICE_TRY(quic::parse_port_ranges(o.listen_ports, "listen_ports", &extra, why));
+  uint64_t n = 0;
+  for (const auto& [first, last] : extra) n += uint64_t{last} - first + 1;
+  if (n > kMaxListenPorts) {
+    if (why)
+      *why = "listen_ports: " + std::to_string(n) + " ports, at most " +
+             std::to_string(kMaxListenPorts) +
+             " (a socket each); redirect a larger range to listen_port with a DNAT rule instead";
+    return Errc::config_invalid;
+  }
+  for (const auto& [first, last] : extra) {
+    for (uint32_t p = first; p <= last; ++p)
+      if (p != listen.listen_port) c.extra_ports.push_back(static_cast<uint16_t>(p));
+  }
   c.users = o.users;
   c.up_bps = uint64_t{o.up_mbps} * 125000;
   c.down_bps = uint64_t{o.down_mbps} * 125000;
@@ -405,6 +424,7 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   quic::EndpointOptions eo;
   eo.bind_host = o.listen;
   eo.bind_port = o.port;
+  eo.extra_ports = o.extra_ports;
   quic::ConnectionOptions& co = eo.connection;
   co.idle_timeout_ms = o.idle_timeout_ms;
   co.handshake_timeout_ms = o.handshake_timeout_ms;
@@ -440,12 +460,15 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   std::unique_ptr<Hysteria2Inbound> in(new (std::nothrow)
                                            Hysteria2Inbound(e, o, std::move(d), router));
   if (!in) return Errc::no_memory;
+  if (Status st = in->masq_.init(&why); !st) return fail(st.error(), why);
   std::unique_ptr<QuicConnListener> l(
       new (std::nothrow) QuicConnListener(*in, quic::kH3NoError, quic::kH3InternalError));
   if (!l) return Errc::no_memory;
   if (Status st = l->open(e, eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
     return fail(st.error(), std::string("cannot listen on ") + o.listen + ":" +
-                                std::to_string(o.port) + ": " + errc_message(st.error()));
+                                std::to_string(o.port) +
+                                (o.extra_ports.empty() ? "" : " and its extra ports") + ": " +
+                                errc_message(st.error()));
   in->listener_ = l.get();
   in->add_source(std::move(l));
   return in;

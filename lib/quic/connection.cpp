@@ -96,8 +96,11 @@ bool Connection::handshake_completed() const noexcept {
 void Connection::fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const noexcept {
   ngtcp2_settings_default(&s);
   s.initial_ts = now_ns();
-  // A RateController takes over cubic's table (cc_hook.cpp).
-  s.cc_algo = opts_.rate_controller ? NGTCP2_CC_ALGO_CUBIC : cc_algo(opts_.cc);
+  // A RateController takes over the table of the algorithm built here
+  // (cc_hook.cpp), which it may fall back to; reno's table is incomplete,
+  // so reno becomes cubic under a controller.
+  s.cc_algo = opts_.rate_controller && opts_.cc == CongestionControl::reno ? NGTCP2_CC_ALGO_CUBIC
+                                                                           : cc_algo(opts_.cc);
   s.max_tx_udp_payload_size = opts_.max_tx_udp_payload_size;
   if (opts_.fixed_udp_payload_size) {
     s.no_tx_udp_payload_size_shaping = 1;

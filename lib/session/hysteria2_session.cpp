@@ -190,10 +190,11 @@ Result<Hysteria2SessionOptions> hysteria2_session_options(const Hysteria2Outboun
                                                           const DialOptions& dial,
                                                           std::string* why) {
   Hysteria2SessionOptions s;
-  if (!o.server_ports.empty()) {
-    if (why) *why = "server_ports: port hopping is not supported yet";
-    return Errc::not_supported;
-  }
+  SLUICE_TRY(quic::parse_port_ranges(o.server_ports, "server_ports", &s.server_ports, why));
+  s.hop_interval_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.hop_interval).count());
+  s.hop_interval_max_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.hop_interval_max).count());
   s.server = o.endpoint.server;
   s.server_port = o.endpoint.server_port;
   s.password = o.password;
@@ -234,8 +235,8 @@ Hysteria2Session::Hysteria2Session(Engine& e, std::string tag, const Hysteria2Se
 Result<std::unique_ptr<Hysteria2Session>> Hysteria2Session::create(Engine& e, std::string tag,
                                                                    const Hysteria2SessionOptions& o,
                                                                    std::string* why) {
-  if (o.server.empty() || o.server_port == 0) {
-    if (why) *why = "hysteria2: server and server_port are required";
+  if (o.server.empty() || (o.server_port == 0 && o.server_ports.empty())) {
+    if (why) *why = "hysteria2: server and server_port (or server_ports) are required";
     return Errc::config_invalid;
   }
   if (!o.obfs_password.empty() && o.obfs_password.size() < quic::Salamander::kMinPsk) {
@@ -301,13 +302,14 @@ Status Hysteria2Session::configure_dial(quic::QuicDialOptions& d, std::string* w
   co.max_stream_window = 8u << 20;
   co.conn_window = 20u << 20;
   co.max_conn_window = 20u << 20;
+  // BBR, under Brutal when there is a rate (the server's "auto" hands the
+  // connection back to it: on_headers).
+  co.cc = quic::CongestionControl::bbr;
   if (opts_.up_bps > 0) {
     const quic::BrutalOptions bo{opts_.up_bps, opts_.disable_loss_compensation};
     co.rate_controller = [bo] {
       return std::unique_ptr<quic::RateController>(new (std::nothrow) quic::Brutal(bo));
     };
-  } else {
-    co.cc = quic::CongestionControl::bbr;
   }
   if (!opts_.obfs_password.empty()) {
     auto s = quic::Salamander::create(opts_.obfs_password);
@@ -317,6 +319,11 @@ Status Hysteria2Session::configure_dial(quic::QuicDialOptions& d, std::string* w
     }
     d.endpoint.transform = std::move(*s);
     co.max_tx_udp_payload_size -= quic::Salamander::kSaltLen;
+  }
+  if (!opts_.server_ports.empty()) {
+    d.endpoint.hop.ranges = opts_.server_ports;
+    d.endpoint.hop.interval_min_ms = opts_.hop_interval_ms;
+    d.endpoint.hop.interval_max_ms = opts_.hop_interval_max_ms;
   }
   return {};
 }
@@ -375,8 +382,13 @@ void Hysteria2Session::on_headers(quic::H3Stream& s) {
     server_rx_ = std::string(s.field("hysteria-cc-rx"));
   } catch (...) {
   }
-  if (auto* b = dynamic_cast<quic::Brutal*>(conn_->rate_controller()); b != nullptr) {
-    // The server's receive limit caps our rate; "auto" (or 0) leaves ours.
+  if (auto* b = dynamic_cast<quic::Brutal*>(conn_->rate_controller());
+      b != nullptr && server_rx_ == "auto") {
+    // Spec C5: "auto" makes the client use its own congestion control:
+    // Brutal hands the connection to the BBR beneath it.
+    (void)quic::cc_hook::fall_back(b);
+  } else if (b != nullptr) {
+    // The server's receive limit caps our rate; 0 (unlimited) leaves ours.
     uint64_t rx = 0;
     auto [p, ec] = std::from_chars(server_rx_.data(), server_rx_.data() + server_rx_.size(), rx);
     if (ec == std::errc() && p == server_rx_.data() + server_rx_.size() && rx > 0 &&

@@ -28,7 +28,9 @@
 // that is known and flows fail.
 //
 // Congestion: with up_bps, Brutal at up_bps (lowered to the server's
-// hysteria-cc-rx when that is smaller and not "auto"); without, BBR.
+// hysteria-cc-rx when that is smaller), over BBR; without, BBR. A server
+// answering hysteria-cc-rx "auto" hands the connection from Brutal to that
+// BBR (quic::cc_hook::fall_back) right after authentication.
 //
 // Reconnect (QuicSharedSession): when the connection ends (idle timeout,
 // server restart, stateless reset) its streams and flows fail with the
@@ -66,6 +68,13 @@ struct Hysteria2SessionOptions {
   uint64_t keep_alive_ms = 10000;
   uint64_t handshake_timeout_ms = 10000;  // the QUIC handshake and the auth round trip
   size_t udp_queue = 64;                  // datagrams a flow keeps until the connection is ready
+  // Port hopping (spec section 8; quic/endpoint.hpp): the server's ports as
+  // inclusive ranges (empty: server_port only; set: the first connection
+  // goes to a random one, as the official client), and a hop every
+  // interval, random in [hop_interval_ms, hop_interval_max_ms].
+  std::vector<std::pair<uint16_t, uint16_t>> server_ports;
+  uint64_t hop_interval_ms = 30000;
+  uint64_t hop_interval_max_ms = 0;
 };
 
 // hysteria2_session_options converts a config outbound (sing-box fields;

@@ -228,9 +228,13 @@ void QuicSharedSession::connect() noexcept {
     fail_waiting(st.error(), why);
     return;
   }
+  // Port hopping: the first packets go to a random port of the ranges, as
+  // the official clients do; the Endpoint hops from there.
+  const uint16_t port =
+      d.endpoint.hop.ranges.empty() ? server_port_ : quic::random_port(d.endpoint.hop.ranges);
   state_ = State::dialing;
   stats_.dials++;
-  dial_ = quic::QuicDial::start(engine(), server_, server_port_, tls_, d, this);
+  dial_ = quic::QuicDial::start(engine(), server_, port, tls_, d, this);
 }
 
 void QuicSharedSession::on_backoff(void* self) {
@@ -394,6 +398,7 @@ void QuicSharedSession::retire_endpoint() noexcept {
   };
   auto* l = new (std::nothrow) Later{this, ep_.get()};
   if (l == nullptr) return;  // leave it for the close, which is then immediate
+  past_hops_ += ep_->hops();
   ep_.release();
   retiring_++;  // until close_endpoint counts it
   net::defer(

@@ -71,6 +71,8 @@ class QuicSharedSession : public Session,
   // connection: the current connection (nullptr when none).
   quic::Connection* connection() const noexcept { return conn_; }
   const QuicSessionStats& stats() const noexcept { return stats_; }
+  // hops: port hops of every connection so far (port hopping).
+  uint64_t hops() const noexcept { return past_hops_ + (ep_ ? ep_->hops() : 0); }
 
   // StreamOpen: one open_stream. start() opens a bidirectional stream and
   // writes the protocol's request; the response is read, and the stream
@@ -194,6 +196,7 @@ class QuicSharedSession : public Session,
   State state_ = State::idle;
   quic::QuicDial* dial_ = nullptr;
   std::unique_ptr<quic::Endpoint> ep_;
+  uint64_t past_hops_ = 0;  // hops of the endpoints retired so far
   // waiting_ outlives pending_: destroying an open takes it out of waiting_.
   std::vector<StreamOpen*> waiting_;  // opens without a stream yet
   PendingOpens pending_;              // every open_stream not answered yet
