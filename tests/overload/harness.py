@@ -60,12 +60,6 @@ def rss_kib(pid, field="VmRSS"):
         return int(re.search(field + r":\s+(\d+)", f.read()).group(1))
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        st = f.read().rsplit(")", 1)[1].split()
-    return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class Sluice:
     """`sluice run` on |config|; stderr lines are kept (stats lines apart)."""
 
