@@ -208,6 +208,8 @@ SshSessionStats SshSession::stats() const {
   s.channels = 0;
   for (auto* c : channels_) s.channels += c != nullptr;
   s.connected = state_ == State::ready;
+  const uint64_t sent = sock_counter_.out_bytes - out_base_;
+  s.out_unsent = s.connected && sent < handed_ ? handed_ - sent : 0;
   if (s.connected) {
     const char* in = ssh_get_cipher_in(ssh_);
     const char* out = ssh_get_cipher_out(ssh_);

@@ -88,6 +88,9 @@ struct SshSessionStats {
   uint64_t connections_lost = 0;  // ready connections that died
   uint64_t keepalives_sent = 0;
   size_t channels = 0;  // live channels
+  // out_unsent: payload handed to libssh that the socket has not taken
+  // (the estimate SshSession::kOutBudget bounds).
+  uint64_t out_unsent = 0;
   bool connected = false;
   std::string cipher_in, cipher_out;  // negotiated ("" when not connected)
 };

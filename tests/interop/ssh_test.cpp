@@ -908,6 +908,80 @@ TEST_CASE("ssh: a network change drops the connection, the next open reconnects"
   CHECK(d.stats().connects == 2);
 }
 
+// Upload with the server stopped: the kernel's buffers fill, then what
+// libssh holds unsent (its output buffer has no bound of its own) stops at
+// SshSession::kOutBudget plus one write, although 16 channels have 32 MiB
+// of window between them; once the server runs again everything arrives.
+TEST_CASE("ssh: libssh's unsent output stays within the budget while the socket is full",
+          "[interop][ssh]") {
+  Sshd sshd;
+  Targets t;
+  Direct d(direct_options(sshd.port));
+  struct Sender : OpenHandler, TransportHandler {
+    std::promise<std::string> opened;
+    std::unique_ptr<Stream> s;
+    void on_open(Result<std::unique_ptr<Stream>> r, const char* reason) override {
+      if (!r) {
+        opened.set_value(std::string("open failed: ") + reason);
+        return;
+      }
+      s = std::move(*r);
+      s->set_handler(this);
+      opened.set_value("");
+    }
+    void on_data(Slice&&) override {}
+    void on_eof() override {}
+    void on_error(Errc) override {}
+  };
+  constexpr int kChannels = 16;
+  constexpr size_t kEach = 3u << 20;  // more than the 2 MiB window sshd grants
+  std::vector<std::unique_ptr<Sender>> senders;
+  for (int i = 0; i < kChannels; ++i) {
+    senders.push_back(std::make_unique<Sender>());
+    Sender* sd = senders.back().get();
+    auto fut = sd->opened.get_future();
+    on_loop(*d.engine, [&] { d.session->open_stream("127.0.0.1", t.greeter->port(), sd); });
+    REQUIRE(fut.wait_for(20s) == std::future_status::ready);
+    REQUIRE(fut.get().empty());
+  }
+  sshd.signal_children(SIGSTOP);
+  const bool wrote = on_loop(*d.engine, [&] {
+    for (auto& sd : senders) {
+      for (size_t done = 0; done < kEach; done += kClassPayload[2]) {
+        auto sl = d.engine->pool().get(kClassPayload[2]);
+        if (!sl) return false;
+        std::memset(sl->append(kClassPayload[2]), 'u', kClassPayload[2]);
+        Chain c;
+        if (!c.push_back(std::move(*sl)) || !sd->s->write(std::move(c))) return false;
+      }
+    }
+    return true;
+  });
+  REQUIRE(wrote);
+  // Let sluice push until the socket is full and the budget holds it back.
+  uint64_t unsent = 0;
+  wait_until(
+      [&] {
+        unsent = d.stats().out_unsent;
+        return unsent >= SshSession::kOutBudget;
+      },
+      5s);
+  std::this_thread::sleep_for(300ms);
+  unsent = d.stats().out_unsent;
+  sshd.signal_children(SIGCONT);
+  INFO("libssh held " << unsent << " bytes unsent");
+  CHECK(unsent >= SshSession::kOutBudget);
+  CHECK(unsent <= SshSession::kOutBudget + kClassPayload[2]);
+  CHECK(wait_until([&] { return t.greeter->received.load() == kChannels * kEach; }, 30s));
+  on_loop(*d.engine, [&] {
+    for (auto& sd : senders) {
+      sd->s->set_handler(nullptr);
+      close_and_delete(sd->s.release());
+    }
+    return 0;
+  });
+}
+
 // A 64 KiB slice is two full SSH packets and a 20-byte tail; the channel
 // keeps such tails back to send them inside the next slice's first packet
 // (ssh_channel.cpp). Every byte must still arrive, in order: a tail with no
