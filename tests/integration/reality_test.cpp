@@ -610,6 +610,10 @@ TEST_CASE("reality: the client sees the target's records, length for length",
       // Finished, and OpenSSL's two NewSessionTickets after the client Finished.
       REQUIRE(direct.size() == 8);
       CHECK(mirrored == direct);
+      std::string lengths;
+      for (const WireRecord& r : direct) lengths += " " + std::to_string(r.length);
+      std::printf("RSA-%d target, record lengths (direct and through REALITY):%s\n", bits,
+                  lengths.c_str());
       cert_records.push_back(direct[3].length);
       const auto post = on_loop(*rig.server->engine, [&] {
         return rig.server->instance->vless_inbound("in")->reality()->post_handshake_lengths(
