@@ -368,18 +368,47 @@ void VisionStream::on_eof() {
 
 void VisionStream::fail(Errc e, const char* why) noexcept {
   if (failed_ || closing_) return;
+  // Bytes opened before the failure still reach the handler, before the
+  // error, as they would unbatched.
+  flush_batch();
+  if (failed_ || closing_) return;
   ForwardingTransport::fail(e, std::string("vless vision: ") + why);
+}
+
+void VisionStream::deliver(Slice&& s) noexcept {
+  if (batch_ != nullptr) {
+    if (batch_->push_back(std::move(s))) return;
+    // No room for the chain's link: what is batched goes up first, then this.
+    flush_batch();
+  }
+  if (handler_) handler_->on_data(std::move(s));
+}
+
+void VisionStream::flush_batch() noexcept {
+  if (batch_ == nullptr || batch_->empty()) return;
+  Chain c = std::move(*batch_);
+  *batch_ = Chain();
+  if (handler_) handler_->on_data_chain(std::move(c));
 }
 
 void VisionStream::pump() noexcept {
   if (in_pump_) return;
   in_pump_ = true;
-  bool tls_eof = false;
+  Chain batch;
+  if (handler_ && handler_->wants_data_chain()) batch_ = &batch;
+  pump_loop();
+  flush_batch();
+  batch_ = nullptr;
+  in_pump_ = false;
+  pump_eof();
+}
+
+void VisionStream::pump_loop() noexcept {
   while (reading_ && !failed_ && !closing_) {
     if (!pending_.empty()) {
       Slice s = pending_.pop_front();
       if (read_raw_) {
-        if (handler_) handler_->on_data(std::move(s));
+        deliver(std::move(s));
       } else {
         on_plaintext(std::move(s));
       }
@@ -395,7 +424,7 @@ void VisionStream::pump() noexcept {
     }
     if (!r) {
       if (r.error() == Errc::eof) {
-        tls_eof = true;
+        tls_eof_ = true;
         break;
       }
       fail(r.error(), conn_->failure_reason().c_str());
@@ -404,7 +433,10 @@ void VisionStream::pump() noexcept {
     if (r->empty()) break;  // need more raw bytes
     on_plaintext(std::move(*r));
   }
-  const bool ended = read_raw_ ? tcp_eof_ : tls_eof;
+}
+
+void VisionStream::pump_eof() noexcept {
+  const bool ended = read_raw_ ? tcp_eof_ : tls_eof_;
   if (ended && reading_ && !eof_delivered_ && pending_.empty() && !failed_ && !closing_) {
     eof_delivered_ = true;
     if (!response_done_ && resp_len_ > 0) {
@@ -415,7 +447,6 @@ void VisionStream::pump() noexcept {
       handler_->on_eof();
     }
   }
-  in_pump_ = false;
 }
 
 void VisionStream::on_plaintext(Slice&& s) noexcept {
@@ -449,7 +480,7 @@ void VisionStream::on_plaintext(Slice&& s) noexcept {
     return;
   }
   s.truncate(rs->len);
-  if (!s.empty() && handler_) handler_->on_data(std::move(s));
+  if (!s.empty()) deliver(std::move(s));
   if (rs->switch_to_direct && !failed_ && !closing_) switch_read_to_direct();
 }
 

@@ -146,6 +146,10 @@ class VisionStream final : public ForwardingTransport {
   void on_plaintext(Slice&& s) noexcept;  // one record's plaintext (or raw, after direct)
   void switch_read_to_direct() noexcept;
   void fail(Errc e, const char* why) noexcept;
+  void pump_loop() noexcept;         // pump's reading part
+  void pump_eof() noexcept;          // pump's end-of-stream part
+  void deliver(Slice&& s) noexcept;  // up to the handler, or into batch_
+  void flush_batch() noexcept;       // batch_'s bytes to the handler now
 
   Engine& engine_;
   std::unique_ptr<VisionTls> conn_;  // the detached TLS record layer
@@ -163,6 +167,11 @@ class VisionStream final : public ForwardingTransport {
   bool response_done_ = false;
   bool reading_ = false;
   bool in_pump_ = false;
+  bool tls_eof_ = false;  // TLS reported close_notify to pump
+  // batch_: while pump() runs for a handler that takes chains, the
+  // plaintext it produces, handed up in one on_data_chain at the end (one
+  // relay write per read instead of one per TLS record).
+  Chain* batch_ = nullptr;
   bool tcp_eof_ = false;  // TCP ended (fed to TLS while reading it)
   bool eof_delivered_ = false;
   bool read_raw_ = false;   // receive direction switched to direct

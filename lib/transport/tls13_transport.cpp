@@ -649,6 +649,17 @@ void Tls13Transport::process_reads() noexcept {
     stats_.bytes_read += s.size();
     if (handler_) handler_->on_data(std::move(s));
   }
+  // gather: for a handler that takes chains, every record opened while
+  // this runs, handed up in one call (a Relay writes them with one socket
+  // write), including the records after one that straddled two reads.
+  Chain gather;
+  auto flush_gather = [&]() noexcept {
+    if (gather.empty()) return;
+    Chain c = std::move(gather);
+    gather = Chain();
+    stats_.bytes_read += c.size();
+    if (handler_) handler_->on_data_chain(std::move(c));
+  };
   while (reading_ && !closing_ && !detached_ && !failed_ && !eof_) {
     Result<Slice> r = records_->read(!one_record_);
     // A KeyUpdate answer or an alert may be queued.
@@ -660,32 +671,31 @@ void Tls13Transport::process_reads() noexcept {
           SLUICE_LOG_DEBUG("tls13: peer ended the stream without close_notify");
         break;
       }
+      flush_gather();
       fail(r.error(), records_->failure_reason());
       break;
     }
     if (!fst) {
+      flush_gather();
       fail(fst.error(), inner_->failure_reason());
       break;
     }
     if (r->empty()) break;
-    if (!one_record_ && handler_ && records_->pending_plaintext() > 0 &&
-        handler_->wants_data_chain()) {
-      // Every record opened from this read in one call (a Relay writes
-      // them with one socket write).
-      Chain c;
-      Status cs = c.push_back(std::move(*r));
-      if (cs) cs = c.append(records_->take_pending_plaintext());
+    if (!one_record_ && handler_ && handler_->wants_data_chain()) {
+      Status cs = gather.push_back(std::move(*r));
+      if (cs) cs = gather.append(records_->take_pending_plaintext());
       if (!cs) {
+        flush_gather();
         fail(cs.error(), "out of memory");
         break;
       }
-      stats_.bytes_read += c.size();
-      handler_->on_data_chain(std::move(c));
       continue;
     }
+    flush_gather();
     stats_.bytes_read += r->size();
     if (handler_) handler_->on_data(std::move(*r));
   }
+  flush_gather();
   if (eof_ && !eof_delivered_ && reading_ && !closing_ && !detached_ && unread_.empty()) {
     eof_delivered_ = true;
     if (handler_) handler_->on_eof();
