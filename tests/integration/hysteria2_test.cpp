@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../support/peer_process.hpp"
 #include "inbound/hysteria2_inbound.hpp"
 #include "inbound/hysteria2_masquerade.hpp"
 #include "inbound/instance.hpp"
@@ -1088,6 +1089,50 @@ TEST_CASE("hysteria2: proxy masquerade: chunked and close-delimited bodies, rewr
   Fetched d = fetch(dead.port, "/");
   CHECK(d.status == 502);
   CHECK(d.body.empty());
+}
+
+TEST_CASE("hysteria2: proxy masquerade to an https upstream (openssl s_server), verified or not",
+          "[integration][hysteria2][masquerade]") {
+  // openssl s_server -www answers any GET with an HTTP/1.0 status page
+  // (ending at the close) over TLS, with the self-signed test certificate.
+  const std::string openssl = require_binary("openssl", "openssl");
+  SelfSigned cert = make_self_signed();
+  TempDir dir("sluice_hy2_masq_");
+  const std::string crt = dir.write("up.crt", cert.cert_pem);
+  const std::string key = dir.write("up.key", cert.key_pem);
+  std::vector<uint16_t> ports;
+  auto peer = start_peer(
+      "s_server", dir, 1,
+      [&](const std::vector<uint16_t>& pp) {
+        return std::vector<std::string>{openssl, "s_server", "-accept", std::to_string(pp[0]),
+                                        "-cert", crt,        "-key",    key,
+                                        "-www",  "-quiet"};
+      },
+      &ports);
+  const std::string url = "https://127.0.0.1:" + std::to_string(ports[0]) + "/";
+  {
+    Hy2Server s(cert, [&](Hysteria2InboundConfig& c) {
+      c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+      c.masquerade.url = url;
+      c.masquerade.insecure = true;
+    });
+    Fetched f = fetch(s.port, "/");
+    INFO(peer->describe());
+    CHECK(f.status == 200);
+    CHECK(f.body.find("<HTML>") != std::string::npos);
+    CHECK(f.body.find("</HTML>") != std::string::npos);  // the whole page, up to the close
+  }
+  {
+    // Verified against the system store: the self-signed upstream fails
+    // its handshake, and the prober gets 502.
+    Hy2Server s(cert, [&](Hysteria2InboundConfig& c) {
+      c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+      c.masquerade.url = url;
+    });
+    Fetched f = fetch(s.port, "/");
+    CHECK(f.status == 502);
+    CHECK(f.body.empty());
+  }
 }
 
 TEST_CASE("hysteria2: proxy masquerade: a bad URL fails the inbound with a reason",
