@@ -18,10 +18,10 @@ namespace {
 // (lib/config/outbound.cpp, inbound.cpp); tests/capi checks each one
 // against the parser. Sorted. The QUIC protocols are part of libsluice.so
 // (ngtcp2 and nghttp3 are linked in, hidden: docs/embedding.md).
-constexpr const char* kProtocols[] = {"block", "direct", "http",   "hysteria2", "mixed",
-                                      "socks", "ssh",    "trojan", "tuic",      "vless"};
+constexpr const char* kProtocols[] = {"block", "direct", "http",   "hysteria", "hysteria2", "mixed",
+                                      "socks", "ssh",    "trojan", "tuic",     "vless"};
 constexpr const char* kProtocolList =
-    "block,direct,http,hysteria2,mixed,socks,ssh,trojan,tuic,vless";
+    "block,direct,http,hysteria,hysteria2,mixed,socks,ssh,trojan,tuic,vless";
 
 static_assert(sluice::net::kNetworkLinkChanged == SLUICE_NETWORK_LINK_CHANGED);
 static_assert(sluice::net::kNetworkWoke == SLUICE_NETWORK_WOKE);

@@ -246,9 +246,19 @@ class AllocCounter {
     *out = __atomic_load_n(&map_[0], __ATOMIC_RELAXED);
     return true;
   }
+  // calls: the process's data-moving system calls (read/write/recv/send
+  // families and splice) and event-loop wake-ups (epoll_wait and kin) so
+  // far, made through the C library; false as for allocs().
+  bool calls(uint64_t* io, uint64_t* wakeups) {
+    uint64_t a = 0;
+    if (!allocs(&a)) return false;
+    *io = __atomic_load_n(&map_[2], __ATOMIC_RELAXED);
+    *wakeups = __atomic_load_n(&map_[3], __ATOMIC_RELAXED);
+    return true;
+  }
 
  private:
-  static constexpr size_t kSize = 2 * sizeof(uint64_t);  // allocs, frees
+  static constexpr size_t kSize = 4 * sizeof(uint64_t);  // allocs, frees, I/O calls, wake-ups
   std::string path_;
   uint64_t* map_ = nullptr;
 };
@@ -549,6 +559,8 @@ struct Entry {
   bool allocs_counted = false;         // every process had a counter
   uint64_t rw_calls = 0;               // read/write system calls over the bulk windows
   bool rw_counted = false;
+  uint64_t io_calls = 0, wakeups = 0;  // through the C library (alloc_count.c), bulk windows
+  bool calls_counted = false;
   std::string report, problem;         // the server side's (Keep::report)
   std::string tls_client, tls_server;  // the sides' TLSSTATS lines
 
@@ -577,6 +589,19 @@ bool allocs_of(std::vector<Proc>& procs, uint64_t* sum) {
     uint64_t a = 0;
     if (!p.counter || !p.counter->allocs(&a)) return false;
     *sum += a;
+  }
+  return !procs.empty();
+}
+
+// calls_of: the processes' I/O calls and wake-ups summed (alloc_count.c's
+// counters); false when one of them is not counted.
+bool calls_of(std::vector<Proc>& procs, uint64_t* io, uint64_t* wakeups) {
+  *io = *wakeups = 0;
+  for (Proc& p : procs) {
+    uint64_t i = 0, w = 0;
+    if (!p.counter || !p.counter->calls(&i, &w)) return false;
+    *io += i;
+    *wakeups += w;
   }
   return !procs.empty();
 }
@@ -626,8 +651,8 @@ void add_window(Entry& e, const Servers& servers, m::Direction d, double seconds
                 const Settings& s) {
   m::TestServer& sink = servers.sink_for(e);
   double c0 = 0, e0 = 0;
-  uint64_t a0 = 0, w0 = 0;
-  bool a0_ok = false, w0_ok = false;
+  uint64_t a0 = 0, w0 = 0, io0 = 0, k0 = 0;
+  bool a0_ok = false, w0_ok = false, c0_ok = false;
   const pid_t self = ::getpid();
   m::WindowHook hook = [&](bool begin) {
     const double now_ends = m::read_proc(self).cpu_s;
@@ -635,7 +660,12 @@ void add_window(Entry& e, const Servers& servers, m::Direction d, double seconds
     uint64_t a = 0, w = 0;
     const bool a_ok = allocs_of(e.procs, &a);
     const bool w_ok = rw_calls_of(e.procs, &w);
+    uint64_t io = 0, k = 0;
+    const bool c_ok = calls_of(e.procs, &io, &k);
     if (begin) {
+      io0 = io;
+      k0 = k;
+      c0_ok = c_ok;
       c0 = now;
       e0 = now_ends;
       a0 = a;
@@ -650,6 +680,11 @@ void add_window(Entry& e, const Servers& servers, m::Direction d, double seconds
       if (a0_ok && a_ok) e.allocs += a - a0;
       e.rw_counted = (first || e.rw_counted) && w0_ok && w_ok;
       if (w0_ok && w_ok) e.rw_calls += w - w0;
+      e.calls_counted = (first || e.calls_counted) && c0_ok && c_ok;
+      if (c0_ok && c_ok) {
+        e.io_calls += io - io0;
+        e.wakeups += k - k0;
+      }
     }
   };
   m::BulkResult w = m::measure_bulk(e.path, sink, d, seconds, s.warmup_s, hook);
@@ -689,11 +724,12 @@ std::string with_counts_header(const std::string& h) {
   std::getline(in, l1);
   std::getline(in, l2);
   std::getline(in, l3);
-  return l1 + " |   allocs  r/w calls\n" + l2 + " |      /GB        /GB\n" + l3 +
-         std::string(22, '-');
+  return l1 + " |   allocs  r/w calls  I/O calls   wake-ups\n" + l2 +
+         " |      /GB        /GB        /GB        /GB\n" + l3 + std::string(44, '-');
 }
 
-std::string with_counts(std::string row, double allocs_per_gb, double rw_per_gb) {
+std::string with_counts(std::string row, double allocs_per_gb, double rw_per_gb, double io_per_gb,
+                        double wakeups_per_gb) {
   auto cell = [](double v, int width) {
     char b[32];
     if (v < 0)
@@ -702,7 +738,8 @@ std::string with_counts(std::string row, double allocs_per_gb, double rw_per_gb)
       std::snprintf(b, sizeof b, "%*.0f", width, v);
     return std::string(b);
   };
-  const std::string cells = " | " + cell(allocs_per_gb, 8) + " " + cell(rw_per_gb, 10);
+  const std::string cells = " | " + cell(allocs_per_gb, 8) + " " + cell(rw_per_gb, 10) + " " +
+                            cell(io_per_gb, 10) + " " + cell(wakeups_per_gb, 10);
   const size_t failed = row.find("   FAILED: ");
   row.insert(failed == std::string::npos ? row.size() : failed, cells);
   return row;
@@ -947,9 +984,12 @@ int bench(const Settings& s) {
   };
   // Allocations per 10^9 bytes over the bulk windows (-1: not counted).
   // Read/write system calls per 10^9 bytes likewise.
-  std::vector<double> allocs_per_gb, rw_per_gb;
+  std::vector<double> allocs_per_gb, rw_per_gb, io_per_gb, wakeups_per_gb;
   for (auto& e : entries) {
     const double gb = static_cast<double>(e->r.up.bytes + e->r.down.bytes) / 1e9;
+    const bool calls = e->calls_counted && gb > 0;
+    io_per_gb.push_back(calls ? static_cast<double>(e->io_calls) / gb : -1.0);
+    wakeups_per_gb.push_back(calls ? static_cast<double>(e->wakeups) / gb : -1.0);
     allocs_per_gb.push_back(e->allocs_counted && gb > 0 ? static_cast<double>(e->allocs) / gb
                                                         : -1.0);
     rw_per_gb.push_back(e->rw_counted && gb > 0 ? static_cast<double>(e->rw_calls) / gb : -1.0);
@@ -972,9 +1012,10 @@ int bench(const Settings& s) {
   const m::PathResult* base = &results.front();
   if (!s.json) {
     for (size_t i = 0; i < results.size(); ++i)
-      std::printf("%s\n", with_counts(m::format_row(results[i], i == 0 ? nullptr : base),
-                                      allocs_per_gb[i], rw_per_gb[i])
-                              .c_str());
+      std::printf("%s\n",
+                  with_counts(m::format_row(results[i], i == 0 ? nullptr : base), allocs_per_gb[i],
+                              rw_per_gb[i], io_per_gb[i], wakeups_per_gb[i])
+                      .c_str());
     bool heading = false;
     for (size_t i = 0; i < results.size(); ++i) {
       if (!inner_rows[i] || !tls_base) continue;
@@ -1021,6 +1062,13 @@ int bench(const Settings& s) {
         "bytes (syscr + syscw of /proc/<pid>/io over the bulk windows; "
         "recv/send/recvmsg/sendmsg/epoll are "
         "not in it, so \"-\" for trojan-gfw, whose Boost.Asio sockets use recvfrom/sendto)\n");
+    std::printf(
+        "I/O calls/GB, wake-ups/GB: the row's processes' data-moving system calls (read/write, "
+        "readv/writev, recv*/send* and splice) and event-loop waits (epoll_wait, epoll_pwait, "
+        "poll, ppoll, select, pselect) made through the C library per 10^9 bytes, counted by the "
+        "same shim over "
+        "the bulk windows (\"-\": not counted, e.g. Go's runtime in v2ray, which calls the "
+        "kernel itself)\n");
     for (const auto& n : peer_notes) std::printf("%s\n", n.c_str());
     heading = false;
     for (size_t i = 0; i < results.size(); ++i) {
@@ -1074,7 +1122,9 @@ int bench(const Settings& s) {
       std::string extra;
       if (inner_paths[i]) extra += ", \"inner_tls\": true";
       extra += ", \"allocations_per_gb\": " + json_ratio(allocs_per_gb[i]) +
-               ", \"rw_syscalls_per_gb\": " + json_ratio(rw_per_gb[i]);
+               ", \"rw_syscalls_per_gb\": " + json_ratio(rw_per_gb[i]) +
+               ", \"io_calls_per_gb\": " + json_ratio(io_per_gb[i]) +
+               ", \"wakeups_per_gb\": " + json_ratio(wakeups_per_gb[i]);
       for (const auto& [a, b] : pairs) {
         if (a != i && b != i) continue;
         const PeerRatios q = peer_ratios(results[a], results[b]);

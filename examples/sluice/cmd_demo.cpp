@@ -310,6 +310,36 @@ void add_hysteria2_rows(std::vector<Row>& v) {
       {"hysteria2+salamander", server(true), [client](uint16_t p) { return client(p, true); }});
 }
 
+// add_hysteria1_rows: Hysteria v1 over QUIC (Brutal at 1 Gbit/s both
+// ways), plain and with XPlus; the client pins the certificate made for
+// this run.
+void add_hysteria1_rows(std::vector<Row>& v) {
+  tls::CertificateRequest req;
+  req.name = "secret.test";
+  auto kp = tls::generate_certificate(req);
+  if (!kp) return;
+  auto pins = tls::leaf_pins_pem(kp->certificate);
+  if (!pins) return;
+  const std::string pin = pins->first;
+  auto obfs = [](bool on) { return on ? std::string(R"("obfs":"demo obfs",)") : ""; };
+  auto server = [kp, obfs](bool xplus) {
+    return R"({"log":{"level":"error"},"inbounds":[{"type":"hysteria","tag":"in","listen":"127.0.0.1","listen_port":0,)"
+           R"("users":[{"name":"demo","auth_str":"demo auth"}],"up":"1 Gbps","down":"1 Gbps",)" +
+           obfs(xplus) + R"("tls":{"enabled":true,"certificate":")" + json_text(kp->certificate) +
+           R"(","key":")" + json_text(kp->private_key) +
+           R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})";
+  };
+  auto client = [pin, obfs](uint16_t p, bool xplus) {
+    return socks_client_to(
+        R"({"type":"hysteria","tag":"h","server":"127.0.0.1","server_port":)" + std::to_string(p) +
+        R"(,"auth_str":"demo auth","up_mbps":1000,"down_mbps":1000,)" + obfs(xplus) +
+        R"("tls":{"enabled":true,"server_name":"secret.test","certificate_sha256":[")" + pin +
+        R"("]}})");
+  };
+  v.push_back({"hysteria1", server(false), [client](uint16_t p) { return client(p, false); }});
+  v.push_back({"hysteria1+xplus", server(true), [client](uint16_t p) { return client(p, true); }});
+}
+
 std::vector<Row> rows() {
   const std::string direct_server =
       R"({"log":{"level":"error"},"inbounds":[{"type":"%s","tag":"in","listen":"127.0.0.1","listen_port":0}],"outbounds":[{"type":"direct","tag":"direct"}]})";
@@ -342,6 +372,7 @@ std::vector<Row> rows() {
   add_ssh_row(v);
   add_tuic_rows(v);
   add_hysteria2_rows(v);
+  add_hysteria1_rows(v);
   return v;
 }
 

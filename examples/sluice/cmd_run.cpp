@@ -31,7 +31,7 @@ struct RunState {
   static constexpr uint64_t kDrainMs = 5000;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<Instance> instance;
-  uv_signal_t sigint{}, sigterm{};
+  uv_signal_t sigint{}, sigterm{}, sigusr1{};
   uv_timer_t drain{};
   bool draining = false;
   bool done = false;
@@ -59,11 +59,35 @@ struct RunState {
   }
   uint64_t drain_deadline = 0;
 
+  // print_stats writes the Engine's counters as one line on stderr, whatever
+  // the log level (SIGUSR1; perf/soak samples the pool this way).
+  void print_stats() const {
+    const EngineStats s = engine->stats();
+    std::fprintf(stderr,
+                 "sluice: stats streams_active=%llu streams_opened=%llu "
+                 "connections_accepted=%llu connections_refused=%llu accept_errors=%llu "
+                 "objects=%llu bytes_up=%llu bytes_down=%llu pool_bytes_outstanding=%llu "
+                 "pool_slab_bytes=%llu pool_high_water=%llu pool_refused=%llu\n",
+                 static_cast<unsigned long long>(s.streams_active),
+                 static_cast<unsigned long long>(s.streams_opened),
+                 static_cast<unsigned long long>(s.connections_accepted),
+                 static_cast<unsigned long long>(s.connections_refused),
+                 static_cast<unsigned long long>(s.accept_errors),
+                 static_cast<unsigned long long>(s.objects),
+                 static_cast<unsigned long long>(s.bytes_up),
+                 static_cast<unsigned long long>(s.bytes_down),
+                 static_cast<unsigned long long>(s.pool.bytes_outstanding),
+                 static_cast<unsigned long long>(s.pool.slab_bytes),
+                 static_cast<unsigned long long>(s.pool.high_water),
+                 static_cast<unsigned long long>(s.pool.refused));
+  }
+
   void finish() {
     if (done) return;
     done = true;
     uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1), nullptr);
     if (draining) uv_close(reinterpret_cast<uv_handle_t*>(&drain), nullptr);
     const uint64_t left = engine->stats().streams_active;
     if (left)
@@ -147,10 +171,6 @@ int cmd_run(const std::string& path) {
     return 1;
   }
   st.instance = std::move(*inst);
-  for (size_t i = 0; i < st.instance->inbound_count(); ++i) {
-    ProxyInbound* in = st.instance->inbound(i);
-    SLUICE_LOG_INFO("inbound %s listening on port %u", in->tag().c_str(), in->port());
-  }
   uv_signal_init(&loop, &st.sigint);
   uv_signal_init(&loop, &st.sigterm);
   st.sigint.data = st.sigterm.data = &st;
@@ -159,6 +179,17 @@ int cmd_run(const std::string& path) {
   };
   uv_signal_start(&st.sigint, on_sig, SIGINT);
   uv_signal_start(&st.sigterm, on_sig, SIGTERM);
+  uv_signal_init(&loop, &st.sigusr1);
+  st.sigusr1.data = &st;
+  uv_signal_start(
+      &st.sigusr1, [](uv_signal_t* h, int) { static_cast<RunState*>(h->data)->print_stats(); },
+      SIGUSR1);
+  // Every inbound (socks/http/mixed, Trojan, VLESS and the QUIC ones, whose
+  // port is UDP), so `listen_port: 0` can be used with any of them; logged
+  // once the signals are handled, so a script may signal at once.
+  for (const InboundOptions& in : cfg->inbounds)
+    SLUICE_LOG_INFO("inbound %s listening on port %u", in.tag.c_str(),
+                    st.instance->inbound_port(in.tag));
   uv_run(&loop, UV_RUN_DEFAULT);
   st.instance.reset();
   st.engine.reset();

@@ -222,12 +222,13 @@ struct PoolStats {
 // room for a socket read buffer, so nothing can connect.
 //
 // The cap works at two points:
-//  - admission: new work calls reserve() before it starts (today every TLS
-//    handshake, client or server side: TlsTransport reserves two 16 KiB
-//    blocks); past the cap it is refused with limit_exceeded and a reason,
-//    before any byte of the handshake is sent, so the peer sees a refused
-//    connection rather than a broken handshake. Flows without TLS (SOCKS,
-//    HTTP, direct) are not admission-checked yet: they meet the cap at get().
+//  - admission: new work calls reserve() before it starts: every TLS
+//    handshake, client or server side (TlsTransport reserves two 16 KiB
+//    blocks), and every connection or QUIC stream an inbound without TLS
+//    accepts (one 16 KiB block until its request is decided); past the cap
+//    it is refused with limit_exceeded and a reason, before any byte of the
+//    handshake is sent, so the peer sees a refused connection rather than a
+//    broken handshake.
 //    What a reservation holds is counted against later admissions until it
 //    is released (when the handshake ends), so work already admitted keeps
 //    the room it was promised.

@@ -147,6 +147,15 @@ struct TlsEchServerOptions {
   std::string key_path;
 };
 
+// TlsRealityFallbackLimit is Xray's limitFallbackUpload/Download: a rate
+// limit on connections REALITY relays to the real site (0 bytes_per_sec:
+// none); see docs/config.md, "REALITY fallback limit".
+struct TlsRealityFallbackLimit {
+  uint64_t after_bytes = 0;
+  uint64_t bytes_per_sec = 0;
+  uint64_t burst_bytes_per_sec = 0;
+};
+
 // TlsRealityServerOptions is an inbound's "tls.reality" (docs/config.md,
 // "Inbound REALITY"); the values are checked when parsed.
 struct TlsRealityServerOptions {
@@ -159,6 +168,8 @@ struct TlsRealityServerOptions {
   Duration max_time_difference{0};        // 0 = no clock check
   std::string min_client_version;         // "x.y.z"; empty = no bound
   std::string max_client_version;
+  TlsRealityFallbackLimit limit_fallback_upload;    // client -> target
+  TlsRealityFallbackLimit limit_fallback_download;  // target -> client
 };
 
 // TlsServerOptions is the inbound "tls" object (docs/config.md, "Inbound TLS").
@@ -176,7 +187,7 @@ struct TlsServerOptions {
   TlsRealityServerOptions reality;
 };
 
-enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, tuic, hysteria2 };
+enum class InboundType : uint8_t { socks, http, mixed, trojan, vless, tuic, hysteria2, hysteria };
 
 struct SocksInboundOptions {
   std::vector<User> users;  // empty = no authentication
@@ -263,12 +274,15 @@ struct Hysteria2User {
 // Hysteria2MasqueradeOptions is what a hysteria2 inbound answers to every
 // HTTP/3 request that is not a successful authentication.
 struct Hysteria2MasqueradeOptions {
-  enum class Type : uint8_t { not_found, string, file };
+  enum class Type : uint8_t { not_found, string, file, proxy };
   Type type = Type::not_found;                               // not_found: Go's 404 page
   int status_code = 200;                                     // string
   std::vector<std::pair<std::string, std::string>> headers;  // string
   std::string content;                                       // string
   std::string directory;                                     // file
+  std::string url;            // proxy: "http(s)://host[:port][/path]"
+  bool rewrite_host = false;  // proxy: Host = the URL's host, not the request's
+  bool insecure = false;      // proxy: https upstream unverified (official proxy.insecure)
 };
 
 struct Hysteria2InboundOptions {
@@ -280,6 +294,31 @@ struct Hysteria2InboundOptions {
   Hysteria2ObfsOptions obfs;
   Hysteria2MasqueradeOptions masquerade;
   bool brutal_debug = false;
+  // listen_ports (sluice extension): more UDP ports ("20000:20100", "8443")
+  // the server listens on besides listen_port, for port-hopping clients
+  // without a DNAT rule; at most 1024 ports.
+  std::vector<std::string> listen_ports;
+};
+
+// HysteriaUser is one account of a hysteria (v1) inbound: the client's
+// auth bytes must equal |auth|.
+struct HysteriaUser {
+  std::string name;
+  std::string auth;  // raw bytes ("auth_str", or the base64-decoded "auth")
+};
+
+// HysteriaInboundOptions: a Hysteria v1 server (docs/protocols/hysteria1.md).
+// Rates are bytes per second ("up"/"down" strings or "up_mbps"/"down_mbps").
+struct HysteriaInboundOptions {
+  std::vector<HysteriaUser> users;
+  TlsServerOptions tls;             // required: QUIC's TLS (ALPN "hysteria" unless set)
+  uint64_t up_bps = 0;              // the server's send limit (Brutal); 0 = none (BBR)
+  uint64_t down_bps = 0;            // the server's receive limit; 0 = none
+  std::string obfs;                 // XPlus password; "" = none
+  uint64_t recv_window_conn = 0;    // QUIC stream receive window; 0 = 16 MiB
+  uint64_t recv_window_client = 0;  // QUIC connection receive window; 0 = 40 MiB
+  uint32_t max_conn_client = 0;     // concurrent bidirectional streams; 0 = 1024
+  bool disable_mtu_discovery = false;
 };
 
 struct InboundOptions {
@@ -288,7 +327,8 @@ struct InboundOptions {
   ListenOptions listen;
   // The alternative matches |type| (same order as InboundType).
   std::variant<SocksInboundOptions, HttpInboundOptions, MixedInboundOptions, TrojanInboundOptions,
-               VlessInboundOptions, TuicInboundOptions, Hysteria2InboundOptions>
+               VlessInboundOptions, TuicInboundOptions, Hysteria2InboundOptions,
+               HysteriaInboundOptions>
       options;
 };
 
@@ -332,7 +372,8 @@ enum class OutboundType : uint8_t {
   vless,
   ssh,
   tuic,
-  hysteria2
+  hysteria2,
+  hysteria
 };
 
 struct DirectOutboundOptions {};
@@ -406,9 +447,13 @@ struct TuicOutboundOptions {
 struct Hysteria2OutboundOptions {
   ServerEndpoint endpoint;
   // server_ports: port hopping ranges ("20000:30000" or "443"); empty =
-  // server_port only.
+  // server_port only (set: server_port is ignored, as sing-box).
   std::vector<std::string> server_ports;
   Duration hop_interval = std::chrono::seconds(30);
+  // hop_interval_max (sluice extension, the official client's
+  // maxHopInterval): each hop waits a random time in [hop_interval,
+  // hop_interval_max]; 0 = always hop_interval.
+  Duration hop_interval_max{0};
   uint32_t up_mbps = 0;    // send rate (Brutal); 0 = BBR
   uint32_t down_mbps = 0;  // receive rate announced to the server
   Hysteria2ObfsOptions obfs;
@@ -418,6 +463,23 @@ struct Hysteria2OutboundOptions {
   bool brutal_debug = false;
 };
 
+// HysteriaOutboundOptions: a Hysteria v1 client (docs/protocols/hysteria1.md).
+// Rates are bytes per second ("up"/"down" strings or "up_mbps"/"down_mbps").
+struct HysteriaOutboundOptions {
+  ServerEndpoint endpoint;
+  std::vector<std::string> server_ports;  // port hopping ranges: refused when built
+  Duration hop_interval = std::chrono::seconds(30);
+  uint64_t up_bps = 0;            // required: the client's send rate
+  uint64_t down_bps = 0;          // required: the client's receive rate
+  std::string obfs;               // XPlus password; "" = none
+  std::string auth;               // raw bytes ("auth_str", or the base64-decoded "auth")
+  uint64_t recv_window_conn = 0;  // QUIC stream receive window; 0 = 16 MiB
+  uint64_t recv_window = 0;       // QUIC connection receive window; 0 = 40 MiB
+  bool disable_mtu_discovery = false;
+  Network network;
+  TlsClientOptions tls;  // required: QUIC's TLS (ALPN "hysteria" unless set)
+};
+
 struct OutboundOptions {
   OutboundType type = OutboundType::direct;
   std::string tag;
@@ -425,7 +487,7 @@ struct OutboundOptions {
   // The alternative matches |type| (same order as OutboundType).
   std::variant<DirectOutboundOptions, BlockOutboundOptions, SocksOutboundOptions,
                HttpOutboundOptions, TrojanOutboundOptions, VlessOutboundOptions, SshOutboundOptions,
-               TuicOutboundOptions, Hysteria2OutboundOptions>
+               TuicOutboundOptions, Hysteria2OutboundOptions, HysteriaOutboundOptions>
       options;
 };
 
@@ -479,6 +541,9 @@ Result<OutboundOptions> parse_tuic_link(std::string_view link, std::string* why)
 // (docs/config.md, "Share links") into a hysteria2 outbound, as
 // parse_trojan_link does.
 Result<OutboundOptions> parse_hysteria2_link(std::string_view link, std::string* why);
+// parse_hysteria_link turns a hysteria:// (v1) share link (docs/config.md,
+// "Share links") into a hysteria outbound, as parse_trojan_link does.
+Result<OutboundOptions> parse_hysteria_link(std::string_view link, std::string* why);
 
 const char* inbound_type_name(InboundType t) noexcept;
 const char* outbound_type_name(OutboundType t) noexcept;

@@ -252,6 +252,8 @@ const char* inbound_type_name(InboundType t) noexcept {
       return "tuic";
     case InboundType::hysteria2:
       return "hysteria2";
+    case InboundType::hysteria:
+      return "hysteria";
   }
   return "unknown";
 }
@@ -276,6 +278,8 @@ const char* outbound_type_name(OutboundType t) noexcept {
       return "tuic";
     case OutboundType::hysteria2:
       return "hysteria2";
+    case OutboundType::hysteria:
+      return "hysteria";
   }
   return "unknown";
 }

@@ -51,13 +51,25 @@ constexpr F kProxyUser[] = {"username", "password"};
 constexpr F kTrojanUser[] = {"name", "password"};
 constexpr F kVlessUser[] = {"name", "uuid", "flow"};
 constexpr F kFallback[] = {"server", "server_port"};
-constexpr F kHysteria2Inbound[] = {"users",      "tls",         "up_mbps",
-                                   "down_mbps",  "obfs",        "ignore_client_bandwidth",
-                                   "masquerade", "brutal_debug"};
+constexpr F kHysteria2Inbound[] = {"users",      "tls",          "up_mbps",
+                                   "down_mbps",  "obfs",         "ignore_client_bandwidth",
+                                   "masquerade", "brutal_debug", "listen_ports"};
 constexpr F kHysteria2User[] = {"name", "password"};
+constexpr F kHysteriaInbound[] = {"users",
+                                  "tls",
+                                  "up",
+                                  "up_mbps",
+                                  "down",
+                                  "down_mbps",
+                                  "obfs",
+                                  "recv_window_conn",
+                                  "recv_window_client",
+                                  "max_conn_client",
+                                  "disable_mtu_discovery"};
+constexpr F kHysteriaUser[] = {"name", "auth", "auth_str"};
 constexpr F kHysteria2Obfs[] = {"type", "password"};
-constexpr F kHysteria2Masquerade[] = {"type",        "directory", "url",    "rewrite_host",
-                                      "status_code", "headers",   "content"};
+constexpr F kHysteria2Masquerade[] = {"type",        "directory", "url",     "rewrite_host",
+                                      "status_code", "headers",   "content", "insecure"};
 
 constexpr F kOutbound[] = {"type", "tag"};
 constexpr F kDial[] = {
@@ -94,7 +106,15 @@ constexpr F kTrojanOutbound[] = {"server", "server_port", "password", "network",
                                  "tls",    "multiplex",   "transport"};
 constexpr F kHysteria2Outbound[] = {"server",  "server_port", "server_ports", "hop_interval",
                                     "up_mbps", "down_mbps",   "obfs",         "password",
-                                    "network", "tls",         "brutal_debug"};
+                                    "network", "tls",         "brutal_debug", "hop_interval_max"};
+constexpr F kHysteriaOutbound[] = {"server",       "server_port",
+                                   "server_ports", "hop_interval",
+                                   "up",           "up_mbps",
+                                   "down",         "down_mbps",
+                                   "obfs",         "auth",
+                                   "auth_str",     "recv_window_conn",
+                                   "recv_window",  "disable_mtu_discovery",
+                                   "network",      "tls"};
 constexpr F kVlessOutbound[] = {"server", "server_port",     "uuid",
                                 "flow",   "packet_encoding", "network",
                                 "tls",    "multiplex",       "transport"};
@@ -196,10 +216,11 @@ constexpr F kTlsRealityServer[] = {
     "max_client_version",
     // Xray names
     "target", "dest", "privateKey", "shortIds", "serverNames", "maxTimeDiff", "minClientVer",
-    "maxClientVer", "mldsa65Seed", "xver",
+    "maxClientVer", "mldsa65Seed", "xver", "limitFallbackUpload", "limitFallbackDownload",
     // accepted, ignored
-    "limitFallbackUpload", "limitFallbackDownload", "show", "masterKeyLog", "type"};
+    "show", "masterKeyLog", "type"};
 constexpr F kTlsRealityHandshake[] = {"server", "server_port"};
+constexpr F kTlsRealityFallbackLimit[] = {"afterBytes", "bytesPerSec", "burstBytesPerSec"};
 
 }  // namespace
 
@@ -240,6 +261,9 @@ constinit const FieldTable kHysteria2ObfsFields{"hysteria2.obfs", kHysteria2Obfs
 constinit const FieldTable kHysteria2MasqueradeFields{"inbound.hysteria2.masquerade",
                                                       kHysteria2Masquerade};
 constinit const FieldTable kHysteria2OutboundFields{"outbound.hysteria2", kHysteria2Outbound};
+constinit const FieldTable kHysteriaInboundFields{"inbound.hysteria", kHysteriaInbound};
+constinit const FieldTable kHysteriaUserFields{"inbound.hysteria.users", kHysteriaUser};
+constinit const FieldTable kHysteriaOutboundFields{"outbound.hysteria", kHysteriaOutbound};
 constinit const FieldTable kTlsClientFields{"tls.client", kTlsClient};
 constinit const FieldTable kTlsUtlsFields{"tls.client.utls", kTlsUtls};
 constinit const FieldTable kTlsEchClientFields{"tls.client.ech", kTlsEchClient};
@@ -251,6 +275,8 @@ constinit const FieldTable kTlsRealityClientFields{"tls.client.reality", kTlsRea
 constinit const FieldTable kTlsRealityServerFields{"tls.server.reality", kTlsRealityServer};
 constinit const FieldTable kTlsRealityHandshakeFields{"tls.server.reality.handshake",
                                                       kTlsRealityHandshake};
+constinit const FieldTable kTlsRealityFallbackLimitFields{"tls.server.reality.limitFallback",
+                                                          kTlsRealityFallbackLimit};
 
 std::span<const FieldTable* const> all_field_tables() noexcept {
   static const FieldTable* const kAll[] = {
@@ -289,11 +315,15 @@ std::span<const FieldTable* const> all_field_tables() noexcept {
       &kTlsRealityClientFields,
       &kTlsRealityServerFields,
       &kTlsRealityHandshakeFields,
+      &kTlsRealityFallbackLimitFields,
       &kHysteria2InboundFields,
       &kHysteria2UserFields,
       &kHysteria2ObfsFields,
       &kHysteria2MasqueradeFields,
       &kHysteria2OutboundFields,
+      &kHysteriaInboundFields,
+      &kHysteriaUserFields,
+      &kHysteriaOutboundFields,
   };
   return kAll;
 }

@@ -62,11 +62,15 @@ extern const FieldTable kTlsEchServerFields;
 extern const FieldTable kTlsRealityClientFields;
 extern const FieldTable kTlsRealityServerFields;
 extern const FieldTable kTlsRealityHandshakeFields;
+extern const FieldTable kTlsRealityFallbackLimitFields;
 extern const FieldTable kHysteria2InboundFields;
 extern const FieldTable kHysteria2UserFields;        // hysteria2 users[]
 extern const FieldTable kHysteria2ObfsFields;        // hysteria2 obfs (both sides)
 extern const FieldTable kHysteria2MasqueradeFields;  // inbound masquerade object
 extern const FieldTable kHysteria2OutboundFields;
+extern const FieldTable kHysteriaInboundFields;
+extern const FieldTable kHysteriaUserFields;  // hysteria (v1) users[]
+extern const FieldTable kHysteriaOutboundFields;
 
 // all_field_tables lists every table above.
 std::span<const FieldTable* const> all_field_tables() noexcept;

@@ -46,6 +46,22 @@ bool check_port_range(std::string_view s) {
   return parse_port_text(s.substr(0, sep), &a) && parse_port_text(s.substr(sep + 1), &b) && a <= b;
 }
 
+// check_proxy_url: a masquerade proxy's URL is http:// or https:// with a
+// host; the inbound parses the rest (inbound/hysteria2_masquerade.hpp).
+Status check_proxy_url(ConfigCtx& ctx, const std::string& path, std::string_view url) {
+  const size_t scheme = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
+  if (scheme == 0)
+    return ctx.fail(Errc::config_invalid, path, "expected an http:// or https:// URL");
+  const std::string_view rest = url.substr(scheme);
+  const size_t end = rest.find_first_of("/?#");
+  const std::string_view authority = rest.substr(0, end);
+  if (authority.empty() || authority[0] == ':')
+    return ctx.fail(Errc::config_invalid, path, "the URL has no host");
+  if (authority.find('@') != std::string_view::npos)
+    return ctx.fail(Errc::config_invalid, path, "user information in the URL is not supported");
+  return {};
+}
+
 Status parse_masquerade(ObjectReader& r, Hysteria2MasqueradeOptions* m) {
   const std::string key = "masquerade";
   const Json* v = r.find(key);
@@ -60,10 +76,11 @@ Status parse_masquerade(ObjectReader& r, Hysteria2MasqueradeOptions* m) {
         return r.ctx().fail(Errc::config_invalid, r.path(key), "file:// needs a directory");
       return {};
     }
-    if (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0)
-      return r.ctx().fail(Errc::not_supported, r.path(key),
-                          "a reverse-proxy masquerade is not supported yet (use a file "
-                          "directory or a fixed string)");
+    if (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0) {
+      m->type = Type::proxy;
+      m->url = s;
+      return check_proxy_url(r.ctx(), r.path(key), s);
+    }
     return r.ctx().fail(Errc::config_invalid, r.path(key),
                         "expected file:///directory, an http(s) URL or an object");
   }
@@ -100,14 +117,21 @@ Status parse_masquerade(ObjectReader& r, Hysteria2MasqueradeOptions* m) {
       }
     }
   } else if (type == "proxy") {
-    return r.ctx().fail(Errc::not_supported, mr.path("type"),
-                        "a reverse-proxy masquerade is not supported yet (use file or string)");
+    m->type = Type::proxy;
+    SLUICE_TRY(mr.string("url", &m->url, true));
+    SLUICE_TRY(check_proxy_url(r.ctx(), mr.path("url"), m->url));
+    SLUICE_TRY(mr.boolean("rewrite_host", &m->rewrite_host));
+    SLUICE_TRY(mr.boolean("insecure", &m->insecure));
   } else {
-    return r.ctx().fail(Errc::config_invalid, mr.path("type"),
-                        "unsupported masquerade type \"" + type + "\" (expected file or string)");
+    return r.ctx().fail(
+        Errc::config_invalid, mr.path("type"),
+        "unsupported masquerade type \"" + type + "\" (expected file, string or proxy)");
   }
-  mr.ignore("url", "used only by type proxy");
-  mr.ignore("rewrite_host", "used only by type proxy");
+  if (m->type != Type::proxy) {
+    mr.ignore("url", "used only by type proxy");
+    mr.ignore("rewrite_host", "used only by type proxy");
+    mr.ignore("insecure", "used only by type proxy");
+  }
   mr.finish();
   return {};
 }
@@ -115,16 +139,22 @@ Status parse_masquerade(ObjectReader& r, Hysteria2MasqueradeOptions* m) {
 }  // namespace
 
 Status parse_hysteria2_outbound(ObjectReader& r, Hysteria2OutboundOptions* o) {
-  SLUICE_TRY(parse_server(r, &o->endpoint));
   SLUICE_TRY(r.listable("server_ports", &o->server_ports));
   for (size_t i = 0; i < o->server_ports.size(); ++i) {
     if (!check_port_range(o->server_ports[i]))
       return r.ctx().fail(Errc::config_invalid, index_path(r.path("server_ports"), i),
                           "expected a port or a range \"first:last\"");
   }
+  // server_port is ignored, so optional, with server_ports (sing-box).
+  SLUICE_TRY(r.string("server", &o->endpoint.server, true));
+  SLUICE_TRY(r.port("server_port", &o->endpoint.server_port, o->server_ports.empty(), 1));
   SLUICE_TRY(r.duration("hop_interval", &o->hop_interval));
   if (!o->server_ports.empty() && o->hop_interval < std::chrono::seconds(5))
     return r.ctx().fail(Errc::config_invalid, r.path("hop_interval"), "must be at least 5s");
+  SLUICE_TRY(r.duration("hop_interval_max", &o->hop_interval_max));
+  if (o->hop_interval_max.count() != 0 && o->hop_interval_max < o->hop_interval)
+    return r.ctx().fail(Errc::config_invalid, r.path("hop_interval_max"),
+                        "must not be below hop_interval");
   SLUICE_TRY(r.uint32("up_mbps", &o->up_mbps));
   SLUICE_TRY(r.uint32("down_mbps", &o->down_mbps));
   SLUICE_TRY(parse_obfs(r, &o->obfs));
@@ -154,6 +184,12 @@ Status parse_hysteria2_inbound(ObjectReader& r, Hysteria2InboundOptions* o) {
   SLUICE_TRY(parse_obfs(r, &o->obfs));
   SLUICE_TRY(parse_masquerade(r, &o->masquerade));
   SLUICE_TRY(r.boolean("brutal_debug", &o->brutal_debug));
+  SLUICE_TRY(r.listable("listen_ports", &o->listen_ports));
+  for (size_t i = 0; i < o->listen_ports.size(); ++i) {
+    if (!check_port_range(o->listen_ports[i]))
+      return r.ctx().fail(Errc::config_invalid, index_path(r.path("listen_ports"), i),
+                          "expected a port or a range \"first:last\"");
+  }
   const Json* tls;
   SLUICE_TRY(r.object("tls", &tls));
   if (tls != nullptr) SLUICE_TRY(parse_tls_server(r.ctx(), *tls, r.path("tls"), &o->tls));

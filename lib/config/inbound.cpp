@@ -122,10 +122,17 @@ Status parse_inbound(ConfigCtx& ctx, const Json& j, const std::string& path, Inb
     Hysteria2InboundOptions o;
     SLUICE_TRY(parse_hysteria2_inbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "hysteria") {
+    out->type = InboundType::hysteria;
+    r.add_fields(kHysteriaInboundFields);
+    HysteriaInboundOptions o;
+    SLUICE_TRY(parse_hysteria_inbound(r, &o));
+    out->options = std::move(o);
   } else {
-    return ctx.fail(Errc::config_invalid, r.path("type"),
-                    "unsupported inbound type \"" + type +
-                        "\" (expected socks, http, mixed, trojan, vless, tuic or hysteria2)");
+    return ctx.fail(
+        Errc::config_invalid, r.path("type"),
+        "unsupported inbound type \"" + type +
+            "\" (expected socks, http, mixed, trojan, vless, tuic, hysteria2 or hysteria)");
   }
   SLUICE_TRY(parse_listen(r, &out->listen));
   r.finish();

@@ -98,6 +98,14 @@ bool split_share_link(std::string_view link, std::string_view scheme, std::strin
     return false;
   }
   const size_t at = link.rfind('@');
+  if (user_name.empty()) {  // no user part in this scheme
+    if (at != std::string_view::npos) {
+      *error = "unexpected user@ before the host";
+      return false;
+    }
+    out->host_port = link;
+    return true;
+  }
   if (at == std::string_view::npos) {
     *error = "missing " + std::string(user_name) + "@";
     return false;
@@ -204,11 +212,13 @@ Result<OutboundOptions> parse_share_link(std::string_view link, LinkScheme& sche
   if (!split_share_link(link, prefix, scheme.user_field(), &parts, &error)) return fail();
 
   LinkCommon common;
-  if (!percent_decode(parts.user, &common.user) || common.user.empty()) {
-    error = "bad " + std::string(scheme.user_field());
-    return fail();
+  if (!scheme.user_field().empty()) {
+    if (!percent_decode(parts.user, &common.user) || common.user.empty()) {
+      error = "bad " + std::string(scheme.user_field());
+      return fail();
+    }
+    if (!scheme.user(common.user, &error)) return fail();
   }
-  if (!scheme.user(common.user, &error)) return fail();
   if (!parse_link_endpoint(parts.host_port, &common.endpoint, &error)) return fail();
 
   for (const std::string& kv : split_list(parts.query, '&')) {

@@ -30,7 +30,7 @@ enum class LinkSecurity { absent, none, tls, reality };
 
 // LinkCommon is what the shared parser read for the scheme.
 struct LinkCommon {
-  std::string user;         // the user part, decoded, not empty
+  std::string user;         // the user part, decoded, not empty (if the scheme has one)
   ServerEndpoint endpoint;  // host (brackets removed) and port 1-65535
   LinkSecurity security = LinkSecurity::absent;
 };
@@ -42,7 +42,9 @@ struct LinkCommon {
 class LinkScheme {
  public:
   // |name| is the scheme without "://" ("trojan"), lower case; |user_field|
-  // names the user part in errors ("password", "uuid").
+  // names the user part in errors ("password", "uuid"); empty for a scheme
+  // whose links have no user part (hysteria://host:port?auth=...): then a
+  // '@' is an error and user() is not called.
   constexpr LinkScheme(std::string_view name, std::string_view user_field) noexcept
       : name_(name), user_field_(user_field) {}
   std::string_view name() const noexcept { return name_; }

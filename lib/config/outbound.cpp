@@ -270,11 +270,17 @@ Status parse_outbound(ConfigCtx& ctx, const Json& j, const std::string& path,
     Hysteria2OutboundOptions o;
     SLUICE_TRY(parse_hysteria2_outbound(r, &o));
     out->options = std::move(o);
+  } else if (type == "hysteria") {
+    out->type = OutboundType::hysteria;
+    r.add_fields(kHysteriaOutboundFields);
+    HysteriaOutboundOptions o;
+    SLUICE_TRY(parse_hysteria_outbound(r, &o));
+    out->options = std::move(o);
   } else {
-    return ctx.fail(
-        Errc::config_invalid, r.path("type"),
-        "unsupported outbound type \"" + type +
-            "\" (expected direct, block, socks, http, trojan, vless, ssh, tuic or hysteria2)");
+    return ctx.fail(Errc::config_invalid, r.path("type"),
+                    "unsupported outbound type \"" + type +
+                        "\" (expected direct, block, socks, http, trojan, vless, ssh, tuic, "
+                        "hysteria2 or hysteria)");
   }
   if (out->type != OutboundType::block) {
     r.add_fields(kDialFields);

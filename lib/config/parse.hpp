@@ -45,6 +45,14 @@ Status parse_tuic_inbound(ObjectReader& r, TuicInboundOptions* o);
 // parse_hysteria2_outbound / parse_hysteria2_inbound read the hysteria2 fields.
 Status parse_hysteria2_outbound(ObjectReader& r, Hysteria2OutboundOptions* o);
 Status parse_hysteria2_inbound(ObjectReader& r, Hysteria2InboundOptions* o);
+// parse_hysteria_outbound / parse_hysteria_inbound read the hysteria (v1)
+// fields (config/hysteria.cpp).
+Status parse_hysteria_outbound(ObjectReader& r, HysteriaOutboundOptions* o);
+Status parse_hysteria_inbound(ObjectReader& r, HysteriaInboundOptions* o);
+// parse_hysteria_rate reads a Hysteria rate such as "100 Mbps" (an integer,
+// optional spaces, a case-sensitive unit bps/Bps/Kbps/.../TBps; b = bits,
+// B = bytes, K = 1000) into bytes per second; config_invalid with |why|.
+Result<uint64_t> parse_hysteria_rate(std::string_view s, std::string* why);
 // parse_network reads "network" (tcp, udp or both).
 Status parse_network(ObjectReader& r, Network* out);
 // parse_server reads the required "server" and "server_port".

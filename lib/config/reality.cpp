@@ -69,6 +69,26 @@ Status parse_target(ObjectReader& r, const char* key, const std::string& v,
   return {};
 }
 
+// parse_fallback_limit reads Xray's limitFallbackUpload/Download object.
+Status parse_fallback_limit(ObjectReader& r, const char* key, TlsRealityFallbackLimit* out) {
+  const Json* j;
+  SLUICE_TRY(r.object(key, &j));
+  if (j == nullptr) return {};
+  ObjectReader l(r.ctx(), *j, r.path(key), kTlsRealityFallbackLimitFields);
+  uint32_t after = 0, rate = 0, burst = 0;
+  SLUICE_TRY(l.uint32("afterBytes", &after));
+  SLUICE_TRY(l.uint32("bytesPerSec", &rate));
+  SLUICE_TRY(l.uint32("burstBytesPerSec", &burst));
+  l.finish();
+  if (rate == 0 && (after != 0 || burst != 0))
+    return r.ctx().fail(Errc::config_invalid, l.path("bytesPerSec"),
+                        "is 0 (no limit) while afterBytes or burstBytesPerSec is set");
+  out->after_bytes = after;
+  out->bytes_per_sec = rate;
+  out->burst_bytes_per_sec = burst;
+  return {};
+}
+
 }  // namespace
 
 Status reality_needs_vless(ConfigCtx& ctx, const std::string& tls_path, bool enabled) {
@@ -168,8 +188,8 @@ Status parse_reality_server(ConfigCtx& ctx, const Json& j, const std::string& pa
                     "greater than max_client_version");
   SLUICE_TRY(r.reject("mldsa65Seed", "ML-DSA-65 is not supported"));
   SLUICE_TRY(r.reject("xver", "PROXY protocol to the target is not supported"));
-  for (const char* k : {"limitFallbackUpload", "limitFallbackDownload"})
-    r.ignore(k, "fallback rate limits are not supported yet, ignored");
+  SLUICE_TRY(parse_fallback_limit(r, "limitFallbackUpload", &out->limit_fallback_upload));
+  SLUICE_TRY(parse_fallback_limit(r, "limitFallbackDownload", &out->limit_fallback_download));
   for (const char* k : {"show", "masterKeyLog", "type"}) r.ignore(k);
   r.finish();
   if (out->enabled) {

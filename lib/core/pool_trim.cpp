@@ -14,8 +14,8 @@ namespace sluice {
 bool IdleTrimPolicy::on_tick(const Sample& s) noexcept {
   const uint64_t used = s.pool.bytes_outstanding;
   const uint64_t free = s.pool.slab_bytes > used ? s.pool.slab_bytes - used : 0;
-  const bool grew = used > last_used_ || s.live_objects > last_objects_;
-  last_used_ = used;
+  const bool grew = used > low_used_ + opts_.growth_slack || s.live_objects > last_objects_;
+  low_used_ = grew || used < low_used_ ? used : low_used_;
   last_objects_ = s.live_objects;
   const uint64_t churn = s.opened_total - opened_at_trim_;
   const bool pool_idle = free >= opts_.min_free_bytes && free >= used;

@@ -18,7 +18,10 @@
 // objects have grown for quiet_ticks ticks in a row. A growing tick resets
 // the count, so a steady or rising load is never trimmed under it
 // (hysteresis), and a trim is followed by quiet_ticks more ticks before the
-// next. The Engine ticks it every kPoolTrimTickMs on its loop.
+// next. Growth in use means more than growth_slack over the lowest use
+// since the last growth, so a periodic small buffer is not mistaken for
+// load while a slow creep still is. The Engine ticks it every
+// kPoolTrimTickMs on its loop.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +40,11 @@ class IdleTrimPolicy {
     uint64_t min_free_bytes = uint64_t{1} << 20;  // pool memory below this is not worth a trim
     uint64_t min_churn = 64;   // or this many connections/streams opened (and mostly gone)
     uint32_t quiet_ticks = 2;  // ticks without growth before a trim
+    // growth_slack: a rise in use of at most this much over the lowest use
+    // seen while quiet is noise, not load: a keep-alive's buffer in flight
+    // at a tick (a TUIC client's 10 s heartbeat met every other 5 s tick
+    // and kept its pool from ever being trimmed).
+    uint64_t growth_slack = uint64_t{256} << 10;
   };
   // Sample is what the Engine sees at a tick.
   struct Sample {
@@ -52,7 +60,7 @@ class IdleTrimPolicy {
 
  private:
   Options opts_;
-  uint64_t last_used_ = 0;
+  uint64_t low_used_ = 0;  // lowest use since the last growth
   uint64_t last_objects_ = 0;
   uint64_t opened_at_trim_ = 0;  // opened_total at the last trim
   uint32_t quiet_ = 0;           // consecutive ticks without growth and with something to give back

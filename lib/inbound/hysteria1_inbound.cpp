@@ -8,6 +8,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "inbound/quic_stream_peeks.hpp"
 #include "net/timer.hpp"
 #include "proto/hysteria1/hysteria1.hpp"
 #include "proto/hysteria1/server.hpp"
@@ -121,26 +122,29 @@ class Hysteria1Inbound::UdpSession final : public DatagramRelayOwner, private Tr
 // ServerConn: one QUIC connection
 // ---------------------------------------------------------------------------
 
-class Hysteria1Inbound::ServerConn final : public quic::ConnectionHandler,
+class Hysteria1Inbound::ServerConn final : public QuicServerConn,
                                            public DatagramFlowOpener,
-                                           private TransportHandler {
+                                           private TransportHandler,
+                                           private QuicStreamPeeks::Owner {
  public:
-  ServerConn(Hysteria1Inbound& in, Listener& l, quic::Connection& c) noexcept
+  ServerConn(Hysteria1Inbound& in, QuicConnListener& l, quic::Connection& c) noexcept
       : in_(in),
         listener_(l),
         c_(c),
         control_(in.auths_, in.opts_.up_bps, in.opts_.down_bps),
-        timer_(in.engine()) {}
+        timer_(in.engine()),
+        requests_(*this) {}
   ~ServerConn() override;
 
-  class Request;  // reads a request stream's first byte
-
-  void start() noexcept { timer_.start(hysteria1::kControlTimeoutMs, &on_control_timeout, this); }
+  void start() noexcept override {
+    timer_.start(hysteria1::kControlTimeoutMs, &on_control_timeout, this);
+  }
   void forget_session(uint32_t sid) noexcept { udp_.erase(sid); }
-  void forget_request(Request* r) noexcept;
-  void requested(std::unique_ptr<quic::QuicStream> s, bool udp) noexcept;
 
  private:
+  // QuicStreamPeeks::Owner: a request stream is TCP (kind 0) or UDP (1).
+  int classify(const uint8_t* b, size_t n) noexcept override;
+  void on_peeked(std::unique_ptr<quic::QuicStream> s, int kind) noexcept override;
   enum class State : uint8_t { control, authed, refused, closed };
 
   // quic::ConnectionHandler
@@ -173,7 +177,7 @@ class Hysteria1Inbound::ServerConn final : public quic::ConnectionHandler,
   void start_udp(std::unique_ptr<quic::QuicStream> s) noexcept;
 
   Hysteria1Inbound& in_;
-  Listener& listener_;
+  QuicConnListener& listener_;
   quic::Connection& c_;
   hysteria1::ControlCore control_;
   net::Timer timer_;
@@ -184,7 +188,7 @@ class Hysteria1Inbound::ServerConn final : public quic::ConnectionHandler,
   uint32_t next_sid_ = 0;
   std::unordered_map<uint32_t, UdpSession*> udp_;
   hysteria2::Defragmenter defrag_;  // one per connection, as the official server
-  std::vector<Request*> requests_;
+  QuicStreamPeeks requests_;        // request streams until their first byte
   // Request streams opened before the control stream was answered.
   std::vector<std::unique_ptr<quic::QuicStream>> early_;
 };
@@ -211,59 +215,6 @@ void Hysteria1Inbound::UdpSession::close() noexcept {
   relay_->close([](void* u) { delete static_cast<UdpSession*>(u); }, this);
 }
 
-class Hysteria1Inbound::ServerConn::Request final : private TransportHandler {
- public:
-  Request(ServerConn* c, std::unique_ptr<quic::QuicStream> s) noexcept
-      : conn_(c), s_(std::move(s)) {}
-  void start() noexcept {
-    s_->set_handler(this);
-    s_->read_start();
-  }
-  void abandon() noexcept {
-    conn_ = nullptr;
-    finish_closed();
-  }
-
- private:
-  void on_data(Slice&& d) override {
-    if (d.empty()) return;
-    const bool udp = d.data()[0] == 1;
-    if (!got_.push_back(std::move(d))) {
-      fail();
-      return;
-    }
-    s_->read_stop();
-    s_->set_handler(nullptr);
-    if (!s_->unread(std::move(got_))) {
-      fail();
-      return;
-    }
-    ServerConn* c = conn_;
-    std::unique_ptr<quic::QuicStream> s = std::move(s_);
-    c->forget_request(this);
-    delete this;
-    c->requested(std::move(s), udp);
-  }
-  void on_eof() override { fail(); }
-  void on_error(Errc) override { fail(); }
-  void fail() noexcept {
-    if (conn_) conn_->forget_request(this);
-    conn_ = nullptr;
-    finish_closed();
-  }
-  void finish_closed() noexcept {
-    if (s_) {
-      s_->set_handler(nullptr);
-      close_and_delete(s_.release());
-    }
-    delete this;
-  }
-
-  ServerConn* conn_;
-  std::unique_ptr<quic::QuicStream> s_;
-  Chain got_;
-};
-
 Hysteria1Inbound::ServerConn::~ServerConn() {
   timer_.stop();
   auto udp = std::move(udp_);
@@ -272,9 +223,7 @@ Hysteria1Inbound::ServerConn::~ServerConn() {
     (void)sid;
     s->close();
   }
-  std::vector<Request*> reqs;
-  reqs.swap(requests_);
-  for (Request* r : reqs) r->abandon();
+  requests_.clear();
   if (ctrl_) {
     ctrl_->set_handler(nullptr);
     close_and_delete(ctrl_.release());
@@ -288,14 +237,9 @@ void Hysteria1Inbound::ServerConn::on_control_timeout(void* self) noexcept {
   c->close_conn(hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError);
 }
 
-void Hysteria1Inbound::ServerConn::forget_request(Request* r) noexcept {
-  for (size_t i = 0; i < requests_.size(); ++i) {
-    if (requests_[i] == r) {
-      requests_[i] = requests_.back();
-      requests_.pop_back();
-      return;
-    }
-  }
+int Hysteria1Inbound::ServerConn::classify(const uint8_t* b, size_t n) noexcept {
+  (void)n;
+  return b[0] == 1 ? 1 : 0;  // the request's udp byte
 }
 
 void Hysteria1Inbound::ServerConn::on_stream(quic::Connection& c,
@@ -326,20 +270,12 @@ void Hysteria1Inbound::ServerConn::on_stream(quic::Connection& c,
 }
 
 void Hysteria1Inbound::ServerConn::accept_request(std::unique_ptr<quic::QuicStream> s) noexcept {
-  Request* r = new (std::nothrow) Request(this, std::move(s));
-  if (r == nullptr) return;  // the stream (moved into nothing) is reset
-  try {
-    requests_.push_back(r);
-  } catch (...) {
-    r->abandon();
-    return;
-  }
-  r->start();
+  requests_.add(std::move(s));
 }
 
-void Hysteria1Inbound::ServerConn::requested(std::unique_ptr<quic::QuicStream> s,
-                                             bool udp) noexcept {
-  if (udp && !in_.opts_.disable_udp) {
+void Hysteria1Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s,
+                                             int kind) noexcept {
+  if (kind == 1 && !in_.opts_.disable_udp) {
     start_udp(std::move(s));
     return;
   }
@@ -443,68 +379,6 @@ void Hysteria1Inbound::ServerConn::on_datagram(quic::Connection&, const uint8_t*
   it->second->take(*to, p.data);
 }
 
-// ---------------------------------------------------------------------------
-// Listener: the Endpoint
-// ---------------------------------------------------------------------------
-
-class Hysteria1Inbound::Listener final : public TransportSource, private quic::AcceptHandler {
- public:
-  explicit Listener(Hysteria1Inbound& in) noexcept : in_(in) {}
-  ~Listener() override {
-    for (auto& [c, s] : conns_) {
-      (void)c;
-      delete s;
-    }
-  }
-  Status open(const quic::EndpointOptions& o, std::shared_ptr<quic::QuicTlsContext> tls) {
-    auto ep = quic::Endpoint::create(in_.engine(), o, std::move(tls), this);
-    if (!ep) return ep.error();
-    ep_ = std::move(*ep);
-    return {};
-  }
-  uint16_t port() const noexcept override { return ep_ ? ep_->port() : 0; }
-  void close(CloseCallback cb, void* user) noexcept override {
-    closing_ = true;
-    ep_->close(cb, user);
-  }
-  quic::Endpoint& endpoint() noexcept { return *ep_; }
-  void forget(quic::Connection* c) noexcept {
-    auto it = conns_.find(c);
-    if (it == conns_.end()) return;
-    ServerConn* s = it->second;
-    conns_.erase(it);
-    delete s;
-  }
-
- private:
-  void on_connection(quic::Connection& c) override {
-    if (closing_) {
-      c.close(hysteria1::kCloseOk);
-      return;
-    }
-    auto* s = new (std::nothrow) ServerConn(in_, *this, c);
-    if (s == nullptr) {
-      c.close(hysteria1::kCloseProtocolError);
-      return;
-    }
-    try {
-      conns_.emplace(&c, s);
-    } catch (...) {
-      delete s;
-      c.close(hysteria1::kCloseProtocolError);
-      return;
-    }
-    in_.stats_.connections++;
-    c.set_handler(s);
-    s->start();
-  }
-
-  Hysteria1Inbound& in_;
-  std::unique_ptr<quic::Endpoint> ep_;
-  std::unordered_map<quic::Connection*, ServerConn*> conns_;
-  bool closing_ = false;
-};
-
 void Hysteria1Inbound::ServerConn::on_closed(quic::Connection& c, Errc, uint64_t, const char*) {
   state_ = State::closed;
   c.set_handler(nullptr);
@@ -587,9 +461,10 @@ Result<std::unique_ptr<Hysteria1Inbound>> Hysteria1Inbound::create(Engine& e,
   std::unique_ptr<Hysteria1Inbound> in(new (std::nothrow)
                                            Hysteria1Inbound(e, o, std::move(d), router));
   if (!in) return Errc::no_memory;
-  std::unique_ptr<Listener> l(new (std::nothrow) Listener(*in));
+  std::unique_ptr<QuicConnListener> l(new (std::nothrow) QuicConnListener(
+      *in, hysteria1::kCloseOk, hysteria1::kCloseProtocolError));
   if (!l) return Errc::no_memory;
-  if (Status st = l->open(eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
+  if (Status st = l->open(e, eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
     return fail(st.error(), std::string("cannot listen on ") + o.listen + ":" +
                                 std::to_string(o.port) + ": " + errc_message(st.error()));
   in->listener_ = l.get();
@@ -597,9 +472,48 @@ Result<std::unique_ptr<Hysteria1Inbound>> Hysteria1Inbound::create(Engine& e,
   return in;
 }
 
+Result<Hysteria1InboundConfig> hysteria1_inbound_config(const std::string& tag,
+                                                        const ListenOptions& listen,
+                                                        const HysteriaInboundOptions& o,
+                                                        std::string* why) {
+  Hysteria1InboundConfig c;
+  c.tag = tag;
+  c.listen = listen.listen;
+  c.port = listen.listen_port;
+  for (const HysteriaUser& u : o.users) c.users.push_back({u.name, u.auth});
+  c.up_bps = o.up_bps;
+  c.down_bps = o.down_bps;
+  c.obfs = o.obfs;
+  if (o.recv_window_conn != 0) c.recv_window_conn = o.recv_window_conn;
+  if (o.recv_window_client != 0) c.recv_window_client = o.recv_window_client;
+  if (o.max_conn_client != 0) c.max_conn_client = o.max_conn_client;
+  c.disable_mtu_discovery = o.disable_mtu_discovery;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(listen.udp_timeout);
+  if (ms.count() > 0) c.udp_timeout_ms = static_cast<uint64_t>(ms.count());
+  auto tls = quic_server_tls(o.tls, why);
+  if (!tls) return tls.error();
+  c.tls = std::move(*tls);
+  return c;
+}
+
+Result<std::unique_ptr<ServerDriver>> make_hysteria1_inbound(Engine& e, const InboundOptions& in,
+                                                             Router* router, std::string* why) {
+  auto c = hysteria1_inbound_config(in.tag, in.listen, std::get<HysteriaInboundOptions>(in.options),
+                                    why);
+  if (!c) return c.error();
+  auto r = Hysteria1Inbound::create(e, *c, router, why);
+  if (!r) return r.error();
+  return std::unique_ptr<ServerDriver>(std::move(*r));
+}
+
 quic::Endpoint& Hysteria1Inbound::endpoint() noexcept { return listener_->endpoint(); }
 
+QuicServerConn* Hysteria1Inbound::make_conn(quic::Connection& c, QuicConnListener& l) noexcept {
+  return new (std::nothrow) ServerConn(*this, l, c);
+}
+
 const Hysteria1InboundStats& Hysteria1Inbound::stats() noexcept {
+  stats_.connections = listener_->accepted();
   stats_.obfs_dropped = listener_->endpoint().socket().stats().transform_dropped;
   return stats_;
 }

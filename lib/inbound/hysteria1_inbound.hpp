@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "inbound/quic_conn_listener.hpp"
 #include "inbound/router.hpp"
 #include "inbound/server_driver.hpp"
 #include "quic/endpoint.hpp"
@@ -83,7 +84,19 @@ struct Hysteria1InboundStats {
   std::map<std::string, uint64_t> user_connections;
 };
 
-class Hysteria1Inbound final : public ServerDriver {
+// hysteria1_inbound_config converts a config inbound (sing-box's
+// `hysteria` fields) into the server's options; config_invalid /
+// config_io with |why|.
+Result<Hysteria1InboundConfig> hysteria1_inbound_config(const std::string& tag,
+                                                        const ListenOptions& listen,
+                                                        const HysteriaInboundOptions& o,
+                                                        std::string* why);
+
+// make_hysteria1_inbound builds the inbound |in| (type hysteria).
+Result<std::unique_ptr<ServerDriver>> make_hysteria1_inbound(Engine& e, const InboundOptions& in,
+                                                             Router* router, std::string* why);
+
+class Hysteria1Inbound final : public ServerDriver, private QuicConnListener::Factory {
  public:
   static Result<std::unique_ptr<Hysteria1Inbound>> create(Engine& e,
                                                           const Hysteria1InboundConfig& o,
@@ -93,22 +106,21 @@ class Hysteria1Inbound final : public ServerDriver {
   const Hysteria1InboundStats& stats() noexcept;
   quic::Endpoint& endpoint() noexcept;
 
-  class Listener;    // internal
   class ServerConn;  // internal
   class UdpSession;  // internal
 
  private:
-  friend class Listener;
   friend class ServerConn;
   friend class UdpSession;
   Hysteria1Inbound(Engine& e, const Hysteria1InboundConfig& o, ServerDriverOptions d, Router* r);
   std::unique_ptr<ServerCore> make_core(TlsTransport* tls) override;
+  QuicServerConn* make_conn(quic::Connection& c, QuicConnListener& l) noexcept override;
   void on_event(DriverEvent ev, const ServerDecision* d, const DatagramRelayResult* r) override;
   void hand_stream(std::unique_ptr<Transport> t, const std::string& user);
 
   Hysteria1InboundConfig opts_;
   std::vector<std::string> auths_;
-  Listener* listener_ = nullptr;
+  QuicConnListener* listener_ = nullptr;
   const std::string* accepting_user_ = nullptr;
   Hysteria1InboundStats stats_;
 };

@@ -9,7 +9,7 @@
 #include <new>
 #include <unordered_map>
 
-#include "crypto/tls_pem.hpp"
+#include "inbound/quic_stream_peeks.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
 #include "proto/hysteria2/server.hpp"
 #include "proto/hysteria2/udp_message.hpp"
@@ -26,6 +26,10 @@
 namespace sluice {
 
 namespace {
+
+// Ports an inbound may listen on besides listen_port: each is a socket
+// (two descriptors); wide ranges belong to a DNAT rule.
+constexpr uint64_t kMaxListenPorts = 1024;
 
 // parse_rate reads hysteria-cc-rx: a decimal uint64; anything else is 0
 // (the official server's strconv failure).
@@ -143,22 +147,22 @@ class Hysteria2Inbound::UdpSession final : public DatagramRelayOwner {
 // ServerConn: one QUIC connection
 // ---------------------------------------------------------------------------
 
-class Hysteria2Inbound::ServerConn final : public quic::ConnectionHandler,
+class Hysteria2Inbound::ServerConn final : public QuicServerConn,
                                            public quic::H3Handler,
-                                           public DatagramFlowOpener {
+                                           public DatagramFlowOpener,
+                                           private QuicStreamPeeks::Owner {
  public:
-  ServerConn(Hysteria2Inbound& in, Listener& l, quic::Connection& c) noexcept
-      : in_(in), listener_(l), c_(c) {}
+  ServerConn(Hysteria2Inbound& in, QuicConnListener& l, quic::Connection& c) noexcept
+      : in_(in), listener_(l), c_(c), peeks_(*this) {}
   ~ServerConn() override;
 
-  // Peek reads a new stream's first bytes on an authenticated connection.
-  class Peek;
-
   void forget_session(uint32_t sid) noexcept { udp_.erase(sid); }
-  void forget_peek(Peek* p) noexcept;
-  void peeked(std::unique_ptr<quic::QuicStream> s, bool tcp) noexcept;
 
  private:
+  // QuicStreamPeeks::Owner: a new stream on an authenticated connection is
+  // a 0x401 TCP request (kind 1) or HTTP/3 (kind 0).
+  int classify(const uint8_t* b, size_t n) noexcept override;
+  void on_peeked(std::unique_ptr<quic::QuicStream> s, int kind) noexcept override;
   void on_handshake_done(quic::Connection& c) override;
   void on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) override;
   void on_datagram(quic::Connection& c, const uint8_t* data, size_t len) override;
@@ -172,13 +176,13 @@ class Hysteria2Inbound::ServerConn final : public quic::ConnectionHandler,
   void answer_auth(quic::H3Stream& s) noexcept;
 
   Hysteria2Inbound& in_;
-  Listener& listener_;
+  QuicConnListener& listener_;
   quic::Connection& c_;
   std::unique_ptr<quic::H3Connection> h3_;
   bool authed_ = false;
   std::string user_;
   std::unordered_map<uint32_t, UdpSession*> udp_;
-  std::vector<Peek*> peeks_;
+  QuicStreamPeeks peeks_;
   // Streams the client opened before our side of the handshake completed
   // (its 1-RTT data can overtake its Finished): HTTP/3 takes them then.
   std::vector<std::unique_ptr<quic::QuicStream>> early_;
@@ -190,88 +194,25 @@ void Hysteria2Inbound::UdpSession::on_datagram_relay_done(const DatagramRelayRes
   close();
 }
 
-class Hysteria2Inbound::ServerConn::Peek final : private TransportHandler {
- public:
-  Peek(ServerConn* c, std::unique_ptr<quic::QuicStream> s) noexcept : conn_(c), s_(std::move(s)) {}
-  void start() noexcept {
-    s_->set_handler(this);
-    s_->read_start();
-  }
-  // abandon: the connection is going away; the stream is closed.
-  void abandon() noexcept {
-    conn_ = nullptr;
-    finish_closed();
-  }
-
- private:
-  void on_data(Slice&& d) override {
-    if (!got_.push_back(std::move(d))) {
-      fail();
-      return;
-    }
-    uint8_t b[2] = {};
-    const size_t n = got_.copy_out(b, 2);
-    // The frame type 0x401 is the 2-byte varint 44 01; an HTTP/3 request
-    // stream starts with a HEADERS frame (type 0x01), never 0x44.
-    if (n < 2 && b[0] == 0x44) return;
-    decide(b[0] == 0x44 && b[1] == 0x01);
-  }
-  void on_eof() override { fail(); }
-  void on_error(Errc) override { fail(); }
-  void decide(bool tcp) noexcept {
-    s_->read_stop();
-    s_->set_handler(nullptr);
-    if (!s_->unread(std::move(got_))) {
-      fail();
-      return;
-    }
-    ServerConn* c = conn_;
-    std::unique_ptr<quic::QuicStream> s = std::move(s_);
-    c->forget_peek(this);
-    delete this;
-    c->peeked(std::move(s), tcp);
-  }
-  void fail() noexcept {
-    if (conn_) conn_->forget_peek(this);
-    conn_ = nullptr;
-    finish_closed();
-  }
-  void finish_closed() noexcept {
-    if (s_) {
-      s_->set_handler(nullptr);
-      close_and_delete(s_.release());
-    }
-    delete this;
-  }
-
-  ServerConn* conn_;
-  std::unique_ptr<quic::QuicStream> s_;
-  Chain got_;
-};
-
 Hysteria2Inbound::ServerConn::~ServerConn() {
   for (auto& [sid, s] : udp_) {
     (void)sid;
     s->close();
   }
   udp_.clear();
-  std::vector<Peek*> peeks;
-  peeks.swap(peeks_);
-  for (Peek* p : peeks) p->abandon();
+  peeks_.clear();
 }
 
-void Hysteria2Inbound::ServerConn::forget_peek(Peek* p) noexcept {
-  for (size_t i = 0; i < peeks_.size(); ++i) {
-    if (peeks_[i] == p) {
-      peeks_[i] = peeks_.back();
-      peeks_.pop_back();
-      return;
-    }
-  }
+int Hysteria2Inbound::ServerConn::classify(const uint8_t* b, size_t n) noexcept {
+  // The frame type 0x401 is the 2-byte varint 44 01; an HTTP/3 request
+  // stream starts with a HEADERS frame (type 0x01), never 0x44.
+  if (n < 2 && b[0] == 0x44) return QuicStreamPeeks::kNeedMore;
+  return n >= 2 && b[0] == 0x44 && b[1] == 0x01 ? 1 : 0;
 }
 
-void Hysteria2Inbound::ServerConn::peeked(std::unique_ptr<quic::QuicStream> s, bool tcp) noexcept {
-  if (tcp) {
+void Hysteria2Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s,
+                                             int kind) noexcept {
+  if (kind == 1) {
     in_.hand_stream(std::unique_ptr<Transport>(s.release()), user_);
     return;
   }
@@ -315,15 +256,7 @@ void Hysteria2Inbound::ServerConn::on_stream(quic::Connection& c,
     h3_->accept_stream(std::move(s));
     return;
   }
-  Peek* p = new (std::nothrow) Peek(this, std::move(s));
-  if (p == nullptr) return;  // the stream (moved into nothing) is reset
-  try {
-    peeks_.push_back(p);
-  } catch (...) {
-    p->abandon();
-    return;
-  }
-  p->start();
+  peeks_.add(std::move(s));
 }
 
 void Hysteria2Inbound::ServerConn::on_datagram(quic::Connection& c, const uint8_t* data,
@@ -396,7 +329,7 @@ void Hysteria2Inbound::ServerConn::on_request(quic::H3Connection& h, quic::H3Str
     SLUICE_LOG_DEBUG("%s: authentication failed; serving the masquerade", in_.log_prefix().c_str());
   }
   in_.stats_.masquerade++;
-  in_.masq_.serve(s, in_.engine().pool());
+  in_.masq_.serve(s, in_.engine());
 }
 
 void Hysteria2Inbound::ServerConn::answer_auth(quic::H3Stream& s) noexcept {
@@ -413,67 +346,6 @@ void Hysteria2Inbound::ServerConn::answer_auth(quic::H3Stream& s) noexcept {
     s.reset(quic::kH3InternalError);
   }
 }
-
-// ---------------------------------------------------------------------------
-// Listener: the Endpoint
-// ---------------------------------------------------------------------------
-
-class Hysteria2Inbound::Listener final : public TransportSource, private quic::AcceptHandler {
- public:
-  explicit Listener(Hysteria2Inbound& in) noexcept : in_(in) {}
-  ~Listener() override {
-    for (auto& [c, s] : conns_) {
-      (void)c;
-      delete s;
-    }
-  }
-  Status open(const quic::EndpointOptions& o, std::shared_ptr<quic::QuicTlsContext> tls) {
-    auto ep = quic::Endpoint::create(in_.engine(), o, std::move(tls), this);
-    if (!ep) return ep.error();
-    ep_ = std::move(*ep);
-    return {};
-  }
-  uint16_t port() const noexcept override { return ep_ ? ep_->port() : 0; }
-  void close(CloseCallback cb, void* user) noexcept override {
-    closing_ = true;
-    ep_->close(cb, user);
-  }
-  quic::Endpoint& endpoint() noexcept { return *ep_; }
-  void forget(quic::Connection* c) noexcept {
-    auto it = conns_.find(c);
-    if (it == conns_.end()) return;
-    ServerConn* s = it->second;
-    conns_.erase(it);
-    delete s;
-  }
-
- private:
-  void on_connection(quic::Connection& c) override {
-    if (closing_) {
-      c.close(quic::kH3NoError);
-      return;
-    }
-    auto* s = new (std::nothrow) ServerConn(in_, *this, c);
-    if (s == nullptr) {
-      c.close(quic::kH3InternalError);
-      return;
-    }
-    try {
-      conns_.emplace(&c, s);
-    } catch (...) {
-      delete s;
-      c.close(quic::kH3InternalError);
-      return;
-    }
-    in_.stats_.connections++;
-    c.set_handler(s);
-  }
-
-  Hysteria2Inbound& in_;
-  std::unique_ptr<quic::Endpoint> ep_;
-  std::unordered_map<quic::Connection*, ServerConn*> conns_;
-  bool closing_ = false;
-};
 
 void Hysteria2Inbound::ServerConn::on_closed(quic::Connection& c, Errc e, uint64_t app_error,
                                              const char* reason) {
@@ -497,6 +369,21 @@ Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
   c.tag = tag;
   c.listen = listen.listen;
   c.port = listen.listen_port;
+  std::vector<std::pair<uint16_t, uint16_t>> extra;
+  SLUICE_TRY(quic::parse_port_ranges(o.listen_ports, "listen_ports", &extra, why));
+  uint64_t n = 0;
+  for (const auto& [first, last] : extra) n += uint64_t{last} - first + 1;
+  if (n > kMaxListenPorts) {
+    if (why)
+      *why = "listen_ports: " + std::to_string(n) + " ports, at most " +
+             std::to_string(kMaxListenPorts) +
+             " (a socket each); redirect a larger range to listen_port with a DNAT rule instead";
+    return Errc::config_invalid;
+  }
+  for (const auto& [first, last] : extra) {
+    for (uint32_t p = first; p <= last; ++p)
+      if (p != listen.listen_port) c.extra_ports.push_back(static_cast<uint16_t>(p));
+  }
   c.users = o.users;
   c.up_bps = uint64_t{o.up_mbps} * 125000;
   c.down_bps = uint64_t{o.down_mbps} * 125000;
@@ -505,23 +392,9 @@ Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
   c.masquerade = o.masquerade;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(listen.udp_timeout);
   if (ms.count() > 0) c.udp_timeout_ms = static_cast<uint64_t>(ms.count());
-  auto cert =
-      tls::pem_or_path(o.tls.certificate.certificate, o.tls.certificate.certificate_path, why);
-  if (!cert) return cert.error();
-  auto key = tls::pem_or_path(o.tls.certificate.key, o.tls.certificate.key_path, why);
-  if (!key) return key.error();
-  if (cert->empty() || key->empty()) {
-    if (why) *why = "tls: a certificate and its key are required";
-    return Errc::config_invalid;
-  }
-  c.tls.cert_pem = std::move(*cert);
-  c.tls.key_pem = std::move(*key);
-  c.tls.alpn = o.tls.alpn;
-  if (o.tls.ech.enabled) {
-    auto k = tls::pem_or_path(o.tls.ech.key, o.tls.ech.key_path, why);
-    if (!k) return k.error();
-    c.tls.ech_keys_pem = std::move(*k);
-  }
+  auto tls = quic_server_tls(o.tls, why);
+  if (!tls) return tls.error();
+  c.tls = std::move(*tls);
   return c;
 }
 
@@ -551,6 +424,7 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   quic::EndpointOptions eo;
   eo.bind_host = o.listen;
   eo.bind_port = o.port;
+  eo.extra_ports = o.extra_ports;
   quic::ConnectionOptions& co = eo.connection;
   co.idle_timeout_ms = o.idle_timeout_ms;
   co.handshake_timeout_ms = o.handshake_timeout_ms;
@@ -586,11 +460,15 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   std::unique_ptr<Hysteria2Inbound> in(new (std::nothrow)
                                            Hysteria2Inbound(e, o, std::move(d), router));
   if (!in) return Errc::no_memory;
-  std::unique_ptr<Listener> l(new (std::nothrow) Listener(*in));
+  if (Status st = in->masq_.init(&why); !st) return fail(st.error(), why);
+  std::unique_ptr<QuicConnListener> l(
+      new (std::nothrow) QuicConnListener(*in, quic::kH3NoError, quic::kH3InternalError));
   if (!l) return Errc::no_memory;
-  if (Status st = l->open(eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
+  if (Status st = l->open(e, eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
     return fail(st.error(), std::string("cannot listen on ") + o.listen + ":" +
-                                std::to_string(o.port) + ": " + errc_message(st.error()));
+                                std::to_string(o.port) +
+                                (o.extra_ports.empty() ? "" : " and its extra ports") + ": " +
+                                errc_message(st.error()));
   in->listener_ = l.get();
   in->add_source(std::move(l));
   return in;
@@ -610,7 +488,12 @@ Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const In
 
 quic::Endpoint& Hysteria2Inbound::endpoint() noexcept { return listener_->endpoint(); }
 
+QuicServerConn* Hysteria2Inbound::make_conn(quic::Connection& c, QuicConnListener& l) noexcept {
+  return new (std::nothrow) ServerConn(*this, l, c);
+}
+
 const Hysteria2InboundStats& Hysteria2Inbound::stats() noexcept {
+  stats_.connections = listener_->accepted();
   stats_.obfs_dropped = listener_->endpoint().socket().stats().transform_dropped;
   return stats_;
 }

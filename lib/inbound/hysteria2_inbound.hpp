@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "inbound/hysteria2_masquerade.hpp"
+#include "inbound/quic_conn_listener.hpp"
 #include "inbound/router.hpp"
 #include "inbound/server_driver.hpp"
 #include "quic/endpoint.hpp"
@@ -52,6 +53,9 @@ struct Hysteria2InboundConfig {
   std::string tag;
   std::string listen = "127.0.0.1";
   uint16_t port = 0;  // 0 = ephemeral
+  // extra_ports: more ports listened on for port-hopping clients
+  // (quic/endpoint.hpp, EndpointOptions::extra_ports); 0 = ephemeral.
+  std::vector<uint16_t> extra_ports;
   std::vector<Hysteria2User> users;
   // tls: a server context's options (certificate and key PEM); alpn
   // defaults to "h3".
@@ -103,7 +107,7 @@ Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
 Result<std::unique_ptr<ServerDriver>> make_hysteria2_inbound(Engine& e, const InboundOptions& in,
                                                              Router* router, std::string* why);
 
-class Hysteria2Inbound final : public ServerDriver {
+class Hysteria2Inbound final : public ServerDriver, private QuicConnListener::Factory {
  public:
   static Result<std::unique_ptr<Hysteria2Inbound>> create(Engine& e,
                                                           const Hysteria2InboundConfig& o,
@@ -113,16 +117,15 @@ class Hysteria2Inbound final : public ServerDriver {
   const Hysteria2InboundStats& stats() noexcept;
   quic::Endpoint& endpoint() noexcept;
 
-  class Listener;    // the Endpoint and its connections (internal)
   class ServerConn;  // one connection (internal)
   class UdpSession;  // one UDP session (internal)
 
  private:
-  friend class Listener;
   friend class ServerConn;
   friend class UdpSession;
   Hysteria2Inbound(Engine& e, const Hysteria2InboundConfig& o, ServerDriverOptions d, Router* r);
   std::unique_ptr<ServerCore> make_core(TlsTransport* tls) override;
+  QuicServerConn* make_conn(quic::Connection& c, QuicConnListener& l) noexcept override;
   void on_event(DriverEvent ev, const ServerDecision* d, const DatagramRelayResult* r) override;
   // hand_stream gives an authenticated 0x401 stream to the driver.
   void hand_stream(std::unique_ptr<Transport> t, const std::string& user);
@@ -131,7 +134,7 @@ class Hysteria2Inbound final : public ServerDriver {
 
   Hysteria2InboundConfig opts_;
   Hysteria2Masquerade masq_;
-  Listener* listener_ = nullptr;                 // owned by the driver's sources
+  QuicConnListener* listener_ = nullptr;         // owned by the driver's sources
   const std::string* accepting_user_ = nullptr;  // make_core's user during hand_stream
   Hysteria2InboundStats stats_;
 };

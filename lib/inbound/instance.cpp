@@ -2,12 +2,14 @@
 #include "inbound/instance.hpp"
 
 #include "crypto/tls_context.hpp"
+#include "inbound/hysteria1_inbound.hpp"
 #include "inbound/hysteria2_factory.hpp"
 #include "inbound/loop_check.hpp"
 #include "inbound/tuic_config.hpp"
 
 #include "session/block_session.hpp"
 #include "session/direct_session.hpp"
+#include "session/hysteria1_session.hpp"
 #include "session/ssh_session.hpp"
 #include "session/trojan_session.hpp"
 #include "session/upstream_proxy_session.hpp"
@@ -177,6 +179,12 @@ Result<std::unique_ptr<Session>> make_session(Engine& e, const OutboundOptions& 
       if (!s) return fail(s.error(), why);
       return s;
     }
+    case OutboundType::hysteria: {
+      std::string why;
+      auto s = make_hysteria1_session(e, o, &why);
+      if (!s) return fail(s.error(), why);
+      return s;
+    }
   }
   return fail(Errc::not_supported, "unknown outbound type");
 }
@@ -312,9 +320,11 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       inst->quic_inbounds_.push_back(std::move(*qi));
       continue;
     }
-    if (in.type == InboundType::hysteria2) {
+    if (in.type == InboundType::hysteria2 || in.type == InboundType::hysteria) {
       std::string why;
-      auto hi = make_hysteria2_inbound(e, in, inst->router_.get(), &why);
+      auto hi = in.type == InboundType::hysteria
+                    ? make_hysteria1_inbound(e, in, inst->router_.get(), &why)
+                    : make_hysteria2_inbound(e, in, inst->router_.get(), &why);
       if (!hi) {
         if (reason) *reason = ServerDriver::make_log_prefix("inbound", in.tag) + ": " + why;
         Instance* raw = inst.release();
@@ -357,6 +367,7 @@ Result<std::unique_ptr<Instance>> Instance::build(Engine& e, const Config& cfg, 
       case InboundType::vless:
       case InboundType::tuic:
       case InboundType::hysteria2:
+      case InboundType::hysteria:
         break;  // handled above
     }
     if (!listen) continue;  // a proxy inbound loads nothing before it binds

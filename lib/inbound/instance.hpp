@@ -46,8 +46,8 @@ class Instance {
   TrojanInbound* trojan_inbound(std::string_view tag) const noexcept;
   // vless_inbound: the VLESS server tagged |tag|, or nullptr.
   VlessInbound* vless_inbound(std::string_view tag) const noexcept;
-  // quic_inbound: the QUIC-based server (tuic, hysteria2) tagged |tag|, or
-  // nullptr.
+  // quic_inbound: the QUIC-based server (tuic, hysteria2, hysteria) tagged
+  // |tag|, or nullptr.
   ServerDriver* quic_inbound(std::string_view tag) const noexcept;
   // inbound_port: the listening port of any inbound tagged |tag| (0 if none).
   uint16_t inbound_port(std::string_view tag) const noexcept;

@@ -5,11 +5,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <new>
+#include <optional>
 #include <vector>
 
+#include "net/closer.hpp"
 #include "net/timer.hpp"
 #include "proto/reality/target_hello.hpp"
+#include "proto/tls13/client.hpp"
 #include "sluice/log.hpp"
 #include "transport/tls13_transport.hpp"
 
@@ -23,7 +27,377 @@ uint64_t unix_ms() {
                                    .count());
 }
 
+// kMaxProbeBytes bounds what a probe keeps of the target's post-handshake
+// records (their headers are all it needs; the rest is counted, not kept).
+constexpr size_t kMaxProbeBytes = 64 * 1024;
+
+const char* alpn_class_name(reality::AlpnClass c) {
+  switch (c) {
+    case reality::AlpnClass::none:
+      return "none";
+    case reality::AlpnClass::other:
+      return "http/1.1";
+    case reality::AlpnClass::h2:
+      return "h2";
+  }
+  return "?";
+}
+
 }  // namespace
+
+// Probe: one connection to the target that learns the lengths of the
+// records it sends after the client Finished, for one server name and ALPN
+// class (see the header). It answers the gates waiting for it once done.
+class RealitySource::Probe final : net::DialHandler, TransportHandler {
+ public:
+  Probe(RealitySource& src, std::string sni, reality::AlpnClass alpn)
+      : src_(src), sni_(std::move(sni)), alpn_(alpn), window_(src.engine_), idle_(src.engine_) {}
+  ~Probe() override { stop(); }
+
+  bool matches(std::string_view sni, reality::AlpnClass a) const noexcept {
+    return sni == sni_ && a == alpn_;
+  }
+  bool done() const noexcept { return done_; }
+  const std::vector<size_t>& lengths() const noexcept { return lengths_; }
+
+  void start() {
+    window_.start(
+        src_.opts_.handshake_timeout_ms,
+        [](void* p) { static_cast<Probe*>(p)->finish("handshake with the target timed out"); },
+        this);
+    dial_ = net::Dial::start(src_.engine_, src_.opts_.target_host, src_.opts_.target_port,
+                             src_.opts_.target_dial, this);
+  }
+
+  // stop ends the probe's I/O (the source is closing, or it is done).
+  void stop() noexcept {
+    window_.stop();
+    idle_.stop();
+    if (dial_) {
+      dial_->cancel();
+      dial_ = nullptr;
+    }
+    if (conn_) {
+      conn_->set_handler(nullptr);
+      close_and_delete(conn_.release());
+    }
+    client_.reset();
+  }
+
+  void wait(Gate* g) { waiters_.push_back(g); }
+  void forget(Gate* g) {
+    waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), g), waiters_.end());
+  }
+
+ private:
+  void on_dial(Result<std::unique_ptr<net::TcpTransport>> t, const char* why) override {
+    dial_ = nullptr;
+    if (!t) {
+      finish(std::string("target unreachable: ") + why);
+      return;
+    }
+    conn_.reset(t->release());
+    conn_->set_handler(this);
+    tls13::ClientConfig c;
+    c.server_name = sni_;
+    if (alpn_ == reality::AlpnClass::h2)
+      c.alpn = {"h2", "http/1.1"};
+    else if (alpn_ == reality::AlpnClass::other)
+      c.alpn = {"http/1.1"};
+    else
+      c.alpn.clear();
+    // Only the record lengths matter: any certificate will do.
+    c.verifier = [](std::span<const tls13::CertificateEntry>, std::string_view) {
+      return tls13::Outcome::success();
+    };
+    client_.reset(new (std::nothrow) tls13::Client(std::move(c)));
+    if (!client_) {
+      finish("out of memory");
+      return;
+    }
+    if (tls13::Outcome o = client_->start(); !o) {
+      finish(std::string("cannot start the handshake: ") + o.what());
+      return;
+    }
+    if (!flush()) return;
+    conn_->read_start();
+  }
+
+  bool flush() {
+    const auto out = client_->output();
+    if (out.empty()) return true;
+    auto buf = src_.engine_.pool().get(out.size());
+    if (!buf) {
+      finish("out of memory");
+      return false;
+    }
+    std::memcpy(buf->append(out.size()), out.data(), out.size());
+    client_->drain(out.size());
+    if (!conn_->write(std::move(*buf))) {
+      finish("cannot write to the target");
+      return false;
+    }
+    return true;
+  }
+
+  void on_data(Slice&& d) override {
+    const auto b = d.span();
+    if (connected_) {
+      // Only the headers are needed: keep the first kMaxProbeBytes.
+      const size_t keep = std::min(b.size(), kMaxProbeBytes - std::min(kMaxProbeBytes, in_.size()));
+      in_.insert(in_.end(), b.begin(), b.begin() + static_cast<ptrdiff_t>(keep));
+      idle_.start(
+          src_.opts_.probe_idle_ms, [](void* p) { static_cast<Probe*>(p)->learned(); }, this);
+      return;
+    }
+    in_.insert(in_.end(), b.begin(), b.end());
+    if (in_.size() > reality::kMaxTargetHelloBytes) {
+      finish("the target's handshake is too long");
+      return;
+    }
+    // Whole records, one at a time, until the client is connected.
+    size_t at = 0;
+    while (in_.size() - at >= tls13::kRecordHeaderLen) {
+      const size_t total = tls13::kRecordHeaderLen + (size_t{in_[at + 3]} << 8 | in_[at + 4]);
+      if (in_.size() - at < total) break;
+      if (tls13::Outcome o = client_->receive({in_.data() + at, total}); !o) {
+        finish(std::string("handshake with the target failed: ") + o.what());
+        return;
+      }
+      at += total;
+      if (client_->connected()) {
+        connected_ = true;
+        break;
+      }
+    }
+    if (!flush()) return;
+    if (!connected_) {
+      in_.erase(in_.begin(), in_.begin() + static_cast<ptrdiff_t>(at));
+      return;
+    }
+    // What came with the server Finished is its flight's (Xray's probe
+    // only looks at later reads); from now on, records after our Finished.
+    in_.clear();
+    window_.start(
+        src_.opts_.probe_window_ms, [](void* p) { static_cast<Probe*>(p)->learned(); }, this);
+  }
+
+  void on_eof() override {
+    if (connected_)
+      learned();
+    else
+      finish("the target closed during the handshake");
+  }
+  void on_error(Errc e) override {
+    if (connected_)
+      learned();
+    else
+      finish(std::string("target: ") + errc_message(e));
+  }
+
+  // learned reads the record headers collected after our Finished.
+  void learned() {
+    std::vector<size_t> lengths;
+    size_t at = 0;
+    while (in_.size() - at >= tls13::kRecordHeaderLen && in_[at] == 0x17 && in_[at + 1] == 0x03 &&
+           in_[at + 2] == 0x03) {
+      const size_t total = tls13::kRecordHeaderLen + (size_t{in_[at + 3]} << 8 | in_[at + 4]);
+      lengths.push_back(total);
+      if (in_.size() - at < total) break;  // the rest was not kept
+      at += total;
+    }
+    lengths_ = std::move(lengths);
+    finish("");
+  }
+
+  void finish(const std::string& error) {
+    if (done_) return;
+    done_ = true;
+    stop();
+    in_.clear();
+    in_.shrink_to_fit();
+    src_.stats_.probes_done++;
+    if (!error.empty()) {
+      lengths_.clear();
+      SLUICE_LOG_INFO(
+          "%s: post-handshake probe (SNI \"%s\", ALPN %s) failed, no post-handshake "
+          "records will be sent: %s",
+          src_.opts_.log_prefix.c_str(), sni_.c_str(), alpn_class_name(alpn_), error.c_str());
+    } else {
+      std::string list;
+      for (size_t l : lengths_) list += (list.empty() ? "" : ", ") + std::to_string(l);
+      SLUICE_LOG_INFO(
+          "%s: the target sends %zu record(s) after the handshake (SNI \"%s\", ALPN "
+          "%s)%s%s",
+          src_.opts_.log_prefix.c_str(), lengths_.size(), sni_.c_str(), alpn_class_name(alpn_),
+          list.empty() ? "" : ": ", list.c_str());
+    }
+    std::vector<Gate*> waiting = std::move(waiters_);
+    waiters_.clear();
+    for (Gate* g : waiting) wake(g);
+  }
+
+  static void wake(Gate* g);
+
+  RealitySource& src_;
+  std::string sni_;
+  reality::AlpnClass alpn_;
+  net::Timer window_;
+  net::Timer idle_;
+  net::Dial* dial_ = nullptr;
+  std::unique_ptr<Transport> conn_;
+  std::unique_ptr<tls13::Client> client_;
+  std::vector<uint8_t> in_;
+  std::vector<size_t> lengths_;
+  std::vector<Gate*> waiters_;
+  bool connected_ = false;
+  bool done_ = false;
+};
+
+// LimitedRelay relays a connection that is not REALITY's to the target when
+// fallback rate limits are set. Like Relay (session/relay.hpp): Slices are
+// moved, not copied; each side's write queue has watermarks that pause the
+// other side's reads; end-of-stream half-closes the other side once its
+// queue drains; an error (a reset passed on as a reset) or the idle timeout
+// closes both. Unlike it, every read passes its direction's TokenBucket and
+// reading pauses for the bucket's debt, so there is no splice.
+class RealitySource::LimitedRelay final : public EngineObject {
+ public:
+  static void start(Engine& e, std::unique_ptr<Transport> client, std::unique_ptr<Transport> target,
+                    const RealitySourceOptions& o) {
+    auto* r = new (std::nothrow) LimitedRelay(e, o);
+    if (!r) {
+      close_and_delete(client.release());
+      close_and_delete(target.release());
+      return;
+    }
+    r->side_[0].t = std::move(client);
+    r->side_[1].t = std::move(target);
+    const uint64_t now = e.now_ms();
+    if (o.fallback_upload.enabled()) r->side_[0].bucket.emplace(o.fallback_upload, now);
+    if (o.fallback_download.enabled()) r->side_[1].bucket.emplace(o.fallback_download, now);
+    r->last_activity_ms_ = now;
+    for (Side& s : r->side_) {
+      s.t->set_handler(&s);
+      s.t->set_write_watermarks(o.relay.low_watermark, o.relay.high_watermark);
+      s.t->read_start();
+    }
+    r->idle_.start(
+        o.relay.idle_timeout_ms, [](void* p) { static_cast<LimitedRelay*>(p)->on_idle(); }, r);
+  }
+
+  void engine_close() noexcept override { finish(Errc::canceled, -1); }
+
+ private:
+  enum Pause : uint8_t { kPeerHigh = 1, kLimit = 2 };
+
+  struct Side final : TransportHandler {
+    LimitedRelay* r = nullptr;
+    int i = 0;
+    std::unique_ptr<Transport> t;
+    std::optional<reality::TokenBucket> bucket;  // for reads from this side
+    net::Timer* wait = nullptr;
+    uint8_t paused = 0;
+    bool eof = false;
+    void on_data(Slice&& d) override { r->on_data(i, std::move(d)); }
+    void on_eof() override { r->on_eof(i); }
+    void on_error(Errc e) override { r->finish(e, i); }
+    void on_write_high() override { r->pause(1 - i, kPeerHigh, true); }
+    void on_write_low() override { r->pause(1 - i, kPeerHigh, false); }
+    void on_drained() override { r->check_done(); }
+  };
+
+  LimitedRelay(Engine& e, const RealitySourceOptions& o)
+      : EngineObject(e), opts_(o.relay), idle_(e), wait_{net::Timer(e), net::Timer(e)} {
+    for (int i = 0; i < 2; ++i) {
+      side_[i].r = this;
+      side_[i].i = i;
+      side_[i].wait = &wait_[i];
+    }
+  }
+
+  void on_data(int i, Slice&& d) {
+    if (closer_.closing()) return;
+    const size_t n = d.size();
+    last_activity_ms_ = engine().now_ms();
+    if (Status st = side_[1 - i].t->write(std::move(d)); !st) {
+      finish(st.error(), 1 - i);
+      return;
+    }
+    Side& s = side_[i];
+    if (!s.bucket) return;
+    const uint64_t wait_ms = s.bucket->take(n, engine().now_ms());
+    if (wait_ms == 0) return;
+    pause(i, kLimit, true);
+    s.wait->start(
+        wait_ms,
+        [](void* p) {
+          auto* side = static_cast<Side*>(p);
+          side->r->pause(side->i, kLimit, false);
+        },
+        &s);
+  }
+
+  void on_eof(int i) {
+    side_[i].eof = true;
+    side_[i].t->read_stop();
+    if (Status st = side_[1 - i].t->shutdown(); !st && st.error() != Errc::closed) {
+      finish(st.error(), 1 - i);
+      return;
+    }
+    check_done();
+  }
+
+  // pause sets or clears a reason for side |i| not to read.
+  void pause(int i, Pause why, bool on) {
+    if (closer_.closing()) return;
+    Side& s = side_[i];
+    const uint8_t before = s.paused;
+    s.paused = on ? static_cast<uint8_t>(s.paused | why) : static_cast<uint8_t>(s.paused & ~why);
+    if (s.eof || (before == 0) == (s.paused == 0)) return;
+    if (s.paused)
+      s.t->read_stop();
+    else
+      s.t->read_start();
+  }
+
+  void check_done() {
+    if (closer_.closing()) return;
+    if (side_[0].eof && side_[1].eof && side_[0].t->write_buffered() == 0 &&
+        side_[1].t->write_buffered() == 0)
+      finish(Errc::ok, -1);
+  }
+
+  void on_idle() {
+    const uint64_t now = engine().now_ms();
+    if (now - last_activity_ms_ >= opts_.idle_timeout_ms) {
+      finish(Errc::timed_out, -1);
+      return;
+    }
+    idle_.start(
+        opts_.idle_timeout_ms - (now - last_activity_ms_),
+        [](void* p) { static_cast<LimitedRelay*>(p)->on_idle(); }, this);
+  }
+
+  void finish(Errc e, int side) {
+    if (!closer_.begin([](void* u) { delete static_cast<LimitedRelay*>(u); }, this)) return;
+    idle_.stop();
+    for (net::Timer& w : wait_) w.stop();
+    if (e == Errc::connection_reset && side >= 0) side_[1 - side].t->reset_on_close();
+    for (Side& s : side_) {
+      s.t->set_handler(nullptr);
+      s.t->close(closer_.hold_callback(), &closer_);
+    }
+    closer_.arm(engine());
+  }
+
+  RelayOptions opts_;
+  net::Timer idle_;
+  net::Timer wait_[2];
+  Side side_[2];
+  uint64_t last_activity_ms_ = 0;
+  net::Closer closer_;
+};
 
 // Gate: one accepted connection from accept to its hand-over (downstream,
 // Relay) or its close. It owns the client transport, the target dial or
@@ -41,6 +415,7 @@ class RealitySource::Gate final : net::DialHandler, TlsHandshakeHandler {
         target_side_(this) {}
 
   ~Gate() override {
+    if (probe_) probe_->forget(this);
     deadline_.stop();
     flight_wait_.stop();
     if (dial_) dial_->cancel();
@@ -130,7 +505,8 @@ class RealitySource::Gate final : net::DialHandler, TlsHandshakeHandler {
     finish(false, false,
            phase_ == Phase::reading     ? "timed out before the ClientHello and the target"
            : phase_ == Phase::handshake ? "REALITY handshake timed out"
-                                        : "target too slow to answer the ClientHello");
+           : probe_ != nullptr ? "the post-handshake probe of the target did not end in time"
+                               : "target too slow to answer the ClientHello");
   }
 
   // decide runs once both the hello is read and the target is connected.
@@ -172,7 +548,10 @@ class RealitySource::Gate final : net::DialHandler, TlsHandshakeHandler {
     }
     client_->set_handler(nullptr);
     target_->set_handler(nullptr);
-    Relay::start(engine_, std::move(client_), std::move(target_), src_.opts_.relay, nullptr);
+    if (src_.opts_.fallback_upload.enabled() || src_.opts_.fallback_download.enabled())
+      LimitedRelay::start(engine_, std::move(client_), std::move(target_), src_.opts_);
+    else
+      Relay::start(engine_, std::move(client_), std::move(target_), src_.opts_.relay, nullptr);
     finish(false, true, reason);
   }
 
@@ -224,14 +603,26 @@ class RealitySource::Gate final : net::DialHandler, TlsHandshakeHandler {
   // --- phase 3: our handshake on the target's template ---------------------
 
   void answer() {
-    if (phase_ != Phase::target_hello) return;
+    if (phase_ != Phase::target_hello || probe_) return;
+    Probe* probe = src_.probe_for(reality::hello_server_name(reader_.hello()),
+                                  reality::hello_alpn_class(reader_.hello()));
+    if (probe && !probe->done()) {
+      // The target's post-handshake records are not known yet: wait.
+      flight_wait_.stop();
+      target_->read_stop();
+      probe_ = probe;
+      probe->wait(this);
+      return;
+    }
     phase_ = Phase::handshake;
     flight_wait_.stop();
     target_->set_handler(nullptr);
     close_and_delete(target_.release());
 
+    std::span<const size_t> post;
+    if (probe) post = probe->lengths();
     auto server = std::unique_ptr<tls13::Server>(new (std::nothrow) tls13::Server(
-        reality::server_config(target_reader_, src_.cert_, decision_.auth_key)));
+        reality::server_config(target_reader_, src_.cert_, decision_.auth_key, post)));
     if (!server) {
       finish(false, false, "out of memory");
       return;
@@ -268,6 +659,12 @@ class RealitySource::Gate final : net::DialHandler, TlsHandshakeHandler {
     sink->on_accepted(std::unique_ptr<Transport>(t.release()), info);
   }
 
+  // probe_done: the probe this gate waited for has finished.
+  void probe_done() {
+    probe_ = nullptr;
+    answer();
+  }
+
   // finish ends the gate: counts, logs a failure, closes what is left and
   // deletes this object. Callers return right after.
   void finish(bool authenticated, bool relayed, const std::string& reason) {
@@ -301,7 +698,12 @@ class RealitySource::Gate final : net::DialHandler, TlsHandshakeHandler {
   reality::TargetHelloReader target_reader_;
   bool flight_waiting_ = false;
   bool finished_ = false;
+  Probe* probe_ = nullptr;  // waited for, before answering
+
+  friend class Probe;
 };
+
+void RealitySource::Probe::wake(Gate* g) { g->probe_done(); }
 
 Result<RealitySourceOptions> reality_source_options(const TlsRealityServerOptions& o,
                                                     std::string* reason) {
@@ -335,6 +737,12 @@ Result<RealitySourceOptions> reality_source_options(const TlsRealityServerOption
     }
     *out = *v;
   }
+  for (auto [in, out] : {std::pair{&o.limit_fallback_upload, &s.fallback_upload},
+                         std::pair{&o.limit_fallback_download, &s.fallback_download}}) {
+    out->after_bytes = in->after_bytes;
+    out->bytes_per_sec = in->bytes_per_sec;
+    out->burst_bytes_per_sec = in->burst_bytes_per_sec;
+  }
   return s;
 }
 
@@ -361,6 +769,11 @@ Result<std::unique_ptr<RealitySource>> RealitySource::create(Engine& e,
   auto tcp = TcpSource::create(e, o.listen, o.port, o.listen_opts, s.get(), reason);
   if (!tcp) return tcp.error();
   s->tcp_ = std::move(*tcp);
+  // Learn every (server name, ALPN class)'s post-handshake records now, as
+  // Xray's listener does, so that clients rarely wait for a probe.
+  for (const std::string& name : o.auth.server_names)
+    for (auto c : {reality::AlpnClass::h2, reality::AlpnClass::other, reality::AlpnClass::none})
+      (void)s->probe_for(name, c);
   return s;
 }
 
@@ -370,6 +783,30 @@ RealitySource::RealitySource(Engine& e, const RealitySourceOptions& o,
 
 RealitySource::~RealitySource() {
   while (!gates_.empty()) gates_.back()->abort();
+  stop_probes();
+}
+
+RealitySource::Probe* RealitySource::probe_for(std::string_view sni, reality::AlpnClass alpn) {
+  if (!opts_.post_handshake_probe) return nullptr;
+  for (auto& p : probes_)
+    if (p->matches(sni, alpn)) return p.get();
+  if (closing_) return nullptr;
+  auto p = std::unique_ptr<Probe>(new (std::nothrow) Probe(*this, std::string(sni), alpn));
+  if (!p) return nullptr;
+  probes_.push_back(std::move(p));
+  probes_.back()->start();
+  return probes_.back().get();
+}
+
+void RealitySource::stop_probes() noexcept {
+  for (auto& p : probes_) p->stop();
+}
+
+std::vector<size_t> RealitySource::post_handshake_lengths(std::string_view sni,
+                                                          reality::AlpnClass alpn) const {
+  for (const auto& p : probes_)
+    if (p->matches(sni, alpn) && p->done()) return p->lengths();
+  return {};
 }
 
 uint16_t RealitySource::port() const noexcept { return tcp_ ? tcp_->port() : 0; }
@@ -408,6 +845,7 @@ void RealitySource::close(CloseCallback cb, void* user) noexcept {
   close_cb_ = cb;
   close_user_ = user;
   while (!gates_.empty()) gates_.back()->abort();
+  stop_probes();
   tcp_->close(&RealitySource::listener_closed, this);
 }
 

@@ -25,13 +25,14 @@ class ServerDriver::Conn final : TransportHandler,
                                  DatagramFlowOpener {
  public:
   Conn(ServerDriver* d, std::unique_ptr<Transport> t, const AcceptInfo& info,
-       ConnectionLimit::Slot* slot)
+       ConnectionLimit::Slot* slot, PoolReservation&& admission)
       : driver_(d),
         engine_(d->engine()),
         t_(std::move(t)),
         info_(info),
         timer_(d->engine()),
-        slot_(slot) {}
+        slot_(slot),
+        admission_(std::move(admission)) {}
   ~Conn() { delete slot_; }
 
   void start();
@@ -93,6 +94,10 @@ class ServerDriver::Conn final : TransportHandler,
   // slot_: this connection's place under the inbound's limits (null without
   // limits); a stream Relay takes it over at the hand-over.
   ConnectionLimit::Slot* slot_ = nullptr;
+  // admission_: the pool block promised to this connection at accept (with a
+  // pool cap), held until its request is decided, so a burst of handshakes
+  // is admitted only as far as the cap has room for them.
+  PoolReservation admission_;
   bool flush_then_close_ = false;
   bool closed_ = false;
   int parts_ = 0;  // this close_now and the DatagramRelay still closing
@@ -332,6 +337,7 @@ void ServerDriver::Conn::on_open(Result<std::unique_ptr<Stream>> stream, const c
 }
 
 void ServerDriver::Conn::hand_over(std::unique_ptr<Transport> client, std::unique_ptr<Stream> s) {
+  admission_.reset();
   client->set_handler(nullptr);
   // The relay ends the connection now, so it gives its place back.
   ConnectionLimit::Slot* slot = slot_;
@@ -344,6 +350,7 @@ void ServerDriver::Conn::hand_over(std::unique_ptr<Transport> client, std::uniqu
 // --- fallback ---------------------------------------------------------------
 
 void ServerDriver::Conn::fallback(const ServerDecision& d) {
+  admission_.reset();
   const TrojanFallback* f = select_fallback(opts().fallback, opts().fallback_for_alpn,
                                             tls_ != nullptr ? &tls_->info().alpn : nullptr);
   if (f == nullptr) {
@@ -382,6 +389,7 @@ void ServerDriver::Conn::on_dial(Result<std::unique_ptr<net::TcpTransport>> d, c
 // --- datagrams --------------------------------------------------------------
 
 void ServerDriver::Conn::start_datagram(const ServerDecision& d) {
+  admission_.reset();
   decision_ = d;
   in_.advance(d.consumed);
   timer_.stop();  // the DatagramRelay has its own idle expiry
@@ -630,7 +638,33 @@ void ServerDriver::on_accepted(std::unique_ptr<Transport> t, const AcceptInfo& i
       return;
     }
   }
-  auto* c = new (std::nothrow) Conn(this, std::move(t), info, slot);
+  // With a pool cap, new work is admitted only while the pool has room for
+  // its first buffer beside what running flows hold and earlier handshakes
+  // were promised (BufferPool::reserve); past it the connection (a TCP
+  // connection, or a stream of a QUIC inbound) is closed at once. A TLS
+  // inbound's handshake makes its own, larger reservation (TlsTransport).
+  PoolReservation admission;
+  if (engine().pool().max_bytes() != 0 && !dopts_.tls) {
+    std::string why;
+    auto r = engine().pool().reserve(SizeClass::k16K, 1, &why);
+    if (!r) {
+      counters_.refused_by_pool++;
+      net::count_refused(engine());
+      uint64_t skipped = 0;
+      if (limit_log_.allow(engine().now_ms(), &skipped)) {
+        SLUICE_LOG_WARN(
+            "%s: connection from %s refused: %s (%llu more refused since the last report)",
+            prefix_.c_str(), peer_text(info.peer).c_str(), why.c_str(),
+            static_cast<unsigned long long>(skipped));
+      }
+      delete slot;
+      t->set_handler(nullptr);
+      close_and_delete(t.release());
+      return;
+    }
+    admission = std::move(*r);
+  }
+  auto* c = new (std::nothrow) Conn(this, std::move(t), info, slot, std::move(admission));
   if (!c) {
     delete slot;
     return;

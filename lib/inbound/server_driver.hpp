@@ -86,6 +86,7 @@ struct ServerDriverOptions {
 struct DriverCounters {
   uint64_t accept_errors = 0;     // accept failed (e.g. EMFILE: out of descriptors)
   uint64_t refused_by_limit = 0;  // closed at accept by max_connections(_per_ip)
+  uint64_t refused_by_pool = 0;   // closed at accept: the buffer pool cap had no room
   uint64_t open_connections = 0;  // admitted and not closed (with a limit set; else 0)
 };
 

@@ -1,5 +1,5 @@
-// cc_hook.cpp: the link-time wrappers around ngtcp2 0.12.1's reno and cubic
-// controllers (see cc_hook.hpp for what and why).
+// cc_hook.cpp: the link-time wrappers around ngtcp2 0.12.1's reno, cubic and
+// BBR controllers (see cc_hook.hpp for what and why).
 #include "quic/cc_hook.hpp"
 
 #include <algorithm>
@@ -36,6 +36,16 @@ int __real_ngtcp2_cc_cubic_cc_init(void* cc, void* log, const ngtcp2_mem* mem);
 int __real_ngtcp2_cc_reno_cc_init(void* cc, void* log, const ngtcp2_mem* mem);
 void __real_ngtcp2_cc_cubic_cc_free(void* cc, const ngtcp2_mem* mem);
 void __real_ngtcp2_cc_reno_cc_free(void* cc, const ngtcp2_mem* mem);
+// BBR and BBRv2 (lib/ngtcp2_bbr.h, ngtcp2_bbr2.h): |log| and |rst| are
+// internal types, passed through untouched.
+int __real_ngtcp2_cc_bbr_cc_init(void* cc, void* log, ngtcp2_conn_stat* cstat, void* rst,
+                                 ngtcp2_tstamp initial_ts, ngtcp2_rand rand,
+                                 const ngtcp2_rand_ctx* rand_ctx, const ngtcp2_mem* mem);
+int __real_ngtcp2_cc_bbr2_cc_init(void* cc, void* log, ngtcp2_conn_stat* cstat, void* rst,
+                                  ngtcp2_tstamp initial_ts, ngtcp2_rand rand,
+                                  const ngtcp2_rand_ctx* rand_ctx, const ngtcp2_mem* mem);
+void __real_ngtcp2_cc_bbr_cc_free(void* cc, const ngtcp2_mem* mem);
+void __real_ngtcp2_cc_bbr2_cc_free(void* cc, const ngtcp2_mem* mem);
 
 // The library's own table entries, only compared and (for on_pkt_acked)
 // called with the arguments ngtcp2 passed us. Declared with a neutral
@@ -62,6 +72,14 @@ int __wrap_ngtcp2_cc_cubic_cc_init(void* cc, void* log, const ngtcp2_mem* mem);
 int __wrap_ngtcp2_cc_reno_cc_init(void* cc, void* log, const ngtcp2_mem* mem);
 void __wrap_ngtcp2_cc_cubic_cc_free(void* cc, const ngtcp2_mem* mem);
 void __wrap_ngtcp2_cc_reno_cc_free(void* cc, const ngtcp2_mem* mem);
+int __wrap_ngtcp2_cc_bbr_cc_init(void* cc, void* log, ngtcp2_conn_stat* cstat, void* rst,
+                                 ngtcp2_tstamp initial_ts, ngtcp2_rand rand,
+                                 const ngtcp2_rand_ctx* rand_ctx, const ngtcp2_mem* mem);
+int __wrap_ngtcp2_cc_bbr2_cc_init(void* cc, void* log, ngtcp2_conn_stat* cstat, void* rst,
+                                  ngtcp2_tstamp initial_ts, ngtcp2_rand rand,
+                                  const ngtcp2_rand_ctx* rand_ctx, const ngtcp2_mem* mem);
+void __wrap_ngtcp2_cc_bbr_cc_free(void* cc, const ngtcp2_mem* mem);
+void __wrap_ngtcp2_cc_bbr2_cc_free(void* cc, const ngtcp2_mem* mem);
 }
 
 namespace sluice::quic::cc_hook {
@@ -194,6 +212,11 @@ const Layout& layout() noexcept {
 struct Attached {
   RateController* controller = nullptr;  // controller mode when set
   PktAcked lib_pkt_acked = nullptr;      // ceiling mode: the library's reno/cubic
+  // Controller mode: the library's own entries for the algorithm ngtcp2
+  // built (cubic, BBR or BBRv2), which take over after fall_back().
+  std::array<Fn, n_roles> lib{};
+  bool fallback_pending = false;  // fall_back() asked; done at the next call
+  bool fallen_back = false;       // the library's controller is in charge
   bool started = false;
   // Windowed maximum of the delivery rate over the last kRateWindow ACKs.
   static constexpr size_t kRateWindow = 10;
@@ -259,6 +282,36 @@ void ceiling_pkt_acked(void* cc, ngtcp2_conn_stat* cs, const void* pkt, ngtcp2_t
 
 // --- controller mode ---------------------------------------------------
 
+// Signatures of the library's entries (ngtcp2_cc.h), internal types as void*.
+using LibCongestion = void (*)(void*, ngtcp2_conn_stat*, ngtcp2_tstamp, ngtcp2_tstamp);
+using LibTs = void (*)(void*, ngtcp2_conn_stat*, ngtcp2_tstamp);
+using LibPktSent = void (*)(void*, ngtcp2_conn_stat*, const void*);
+using LibEvent = void (*)(void*, ngtcp2_conn_stat*, int, ngtcp2_tstamp);
+
+template <typename F>
+F lib_fn(const Attached& a, Role r) noexcept {
+  return reinterpret_cast<F>(a.lib[r]);
+}
+
+// library: the connection's Attached when the library's controller is in
+// charge (switching over first if fall_back() asked for it), else null.
+Attached* library(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp ts) noexcept {
+  Attached* a = t_table.find(cc);
+  if (a == nullptr) return nullptr;
+  if (a->fallback_pending) {
+    // Start the library's algorithm afresh from here, as on a new path: it
+    // saw none of the connection so far, and the controller's window and
+    // pacing rate are not its own.
+    a->fallback_pending = false;
+    a->fallen_back = true;
+    cs->congestion_recovery_start_ts = UINT64_MAX;
+    cs->cwnd = initial_window(cs->max_tx_udp_payload_size);
+    cs->pacing_rate = 0;
+    if (auto f = lib_fn<LibTs>(*a, reset)) f(cc, cs, ts);
+  }
+  return a->fallen_back ? a : nullptr;
+}
+
 RateController* started(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp now) noexcept {
   Attached* a = t_table.find(cc);
   if (a == nullptr || a->controller == nullptr) return nullptr;
@@ -270,6 +323,10 @@ RateController* started(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp now) noexc
 }
 
 void ctl_pkt_acked(void* cc, ngtcp2_conn_stat* cs, const void* pkt, ngtcp2_tstamp ts) {
+  if (Attached* a = library(cc, cs, ts)) {
+    if (auto f = lib_fn<PktAcked>(*a, pkt_acked)) f(cc, cs, pkt, ts);
+    return;
+  }
   if (RateController* c = started(cc, cs, ts)) {
     const auto* p = static_cast<const CcPkt*>(pkt);
     c->on_packet_acked(*cs, p->pktlen, p->sent_ts, ts);
@@ -277,35 +334,63 @@ void ctl_pkt_acked(void* cc, ngtcp2_conn_stat* cs, const void* pkt, ngtcp2_tstam
 }
 
 void ctl_congestion_event(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp sent_ts, ngtcp2_tstamp ts) {
+  if (Attached* a = library(cc, cs, ts)) {
+    if (auto f = lib_fn<LibCongestion>(*a, congestion_event)) f(cc, cs, sent_ts, ts);
+    return;
+  }
   RateController* c = started(cc, cs, ts);
   if (c == nullptr || in_recovery(cs, sent_ts)) return;
   cs->congestion_recovery_start_ts = ts;
   c->on_congestion(*cs, sent_ts, ts);
 }
 
-void ctl_spurious(void*, ngtcp2_conn_stat*, ngtcp2_tstamp) {}
+void ctl_spurious(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp ts) {
+  if (Attached* a = library(cc, cs, ts)) {
+    if (auto f = lib_fn<LibTs>(*a, spurious)) f(cc, cs, ts);
+  }
+}
 
 void ctl_persistent(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp ts) {
+  if (Attached* a = library(cc, cs, ts)) {
+    if (auto f = lib_fn<LibTs>(*a, persistent)) f(cc, cs, ts);
+    return;
+  }
   if (RateController* c = started(cc, cs, ts)) {
     cs->congestion_recovery_start_ts = UINT64_MAX;
     c->on_persistent_congestion(*cs, ts);
   }
 }
 
-void ctl_ack_recv(void* cc, ngtcp2_conn_stat* cs, const void*, ngtcp2_tstamp ts) {
+void ctl_ack_recv(void* cc, ngtcp2_conn_stat* cs, const void* ack, ngtcp2_tstamp ts) {
+  if (Attached* a = library(cc, cs, ts)) {
+    if (auto f = lib_fn<AckRecv>(*a, ack_recv)) f(cc, cs, ack, ts);
+    return;
+  }
   if (RateController* c = started(cc, cs, ts)) c->on_ack(*cs, ts);
 }
 
 void ctl_pkt_sent(void* cc, ngtcp2_conn_stat* cs, const void* pkt) {
   const auto* p = static_cast<const CcPkt*>(pkt);
+  if (Attached* a = library(cc, cs, p->sent_ts)) {
+    if (auto f = lib_fn<LibPktSent>(*a, pkt_sent)) f(cc, cs, pkt);
+    return;
+  }
   if (RateController* c = started(cc, cs, p->sent_ts))
     c->on_packet_sent(*cs, p->pktlen, p->sent_ts);
 }
 
-void ctl_new_rtt_sample(void*, ngtcp2_conn_stat*, ngtcp2_tstamp) {}
+void ctl_new_rtt_sample(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp ts) {
+  if (Attached* a = library(cc, cs, ts)) {
+    if (auto f = lib_fn<LibTs>(*a, new_rtt_sample)) f(cc, cs, ts);
+  }
+}
 
 void ctl_reset(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp ts) {
   // A path change: start over on the new path.
+  if (Attached* a = library(cc, cs, ts)) {
+    if (auto f = lib_fn<LibTs>(*a, reset)) f(cc, cs, ts);
+    return;
+  }
   Attached* a = t_table.find(cc);
   if (a == nullptr || a->controller == nullptr) return;
   a->started = true;
@@ -313,29 +398,40 @@ void ctl_reset(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp ts) {
   a->controller->on_start(*cs, ts);
 }
 
-void ctl_event(void*, ngtcp2_conn_stat*, int, ngtcp2_tstamp) {}
+void ctl_event(void* cc, ngtcp2_conn_stat* cs, int type, ngtcp2_tstamp ts) {
+  if (Attached* a = library(cc, cs, ts)) {
+    if (auto f = lib_fn<LibEvent>(*a, event)) f(cc, cs, type, ts);
+  }
+}
 
 template <typename F>
 Fn as_fn(F f) noexcept {
   return reinterpret_cast<Fn>(f);
 }
 
-// attach is the common tail of both init wrappers: |cubic| says which
+// Algo: which library controller ngtcp2 just built.
+enum class Algo : uint8_t { reno, cubic, bbr };
+
+// attach is the common tail of the init wrappers: |algo| says which
 // library controller ngtcp2 just built in |cc|.
-void attach(void* cc, bool cubic) noexcept {
+void attach(void* cc, Algo algo) noexcept {
   Scope* s = t_scope;
   if (s == nullptr) return;
   const Layout& l = layout();
   if (!l.ok) return;
   RateController* ctl = s->controller();
   if (ctl == nullptr && s->ceiling() == CwndCeiling::stock) return;
-  if (ctl != nullptr && !cubic) return;  // controllers need every entry: cubic's table
+  // Controllers need every entry (reno leaves some empty); the ceiling is
+  // reno's and cubic's (BBR has no such limit).
+  if (ctl != nullptr && algo == Algo::reno) return;
+  if (ctl == nullptr && algo == Algo::bbr) return;
   auto* table = static_cast<Fn*>(cc);
   Attached& a = t_table.by_cc[cc];
   a = Attached{};
   t_table.last_key = nullptr;
   if (ctl != nullptr) {
     a.controller = ctl;
+    for (size_t r = 0; r < n_roles; ++r) a.lib[r] = table[l.slot[r]];
     table[l.slot[pkt_acked]] = as_fn(&ctl_pkt_acked);
     table[l.slot[congestion_event]] = as_fn(&ctl_congestion_event);
     table[l.slot[spurious]] = as_fn(&ctl_spurious);
@@ -368,20 +464,68 @@ Scope* Scope::current() noexcept { return t_scope; }
 
 size_t live_connections() noexcept { return t_table.by_cc.size(); }
 
+bool fall_back(const RateController* c) noexcept {
+  if (c == nullptr) return false;
+  for (auto& [cc, a] : t_table.by_cc) {
+    if (a.controller != c) continue;
+    if (!a.fallen_back) a.fallback_pending = true;
+    return true;
+  }
+  return false;
+}
+
+bool fallen_back(const RateController* c) noexcept {
+  if (c == nullptr) return false;
+  for (auto& [cc, a] : t_table.by_cc)
+    if (a.controller == c) return a.fallen_back || a.fallback_pending;
+  return false;
+}
+
 }  // namespace sluice::quic::cc_hook
 
 using sluice::quic::cc_hook::t_table;
 
+using sluice::quic::cc_hook::Algo;
+
 extern "C" int __wrap_ngtcp2_cc_cubic_cc_init(void* cc, void* log, const ngtcp2_mem* mem) {
   const int rv = __real_ngtcp2_cc_cubic_cc_init(cc, log, mem);
-  if (rv == 0) sluice::quic::cc_hook::attach(cc, true);
+  if (rv == 0) sluice::quic::cc_hook::attach(cc, Algo::cubic);
   return rv;
 }
 
 extern "C" int __wrap_ngtcp2_cc_reno_cc_init(void* cc, void* log, const ngtcp2_mem* mem) {
   const int rv = __real_ngtcp2_cc_reno_cc_init(cc, log, mem);
-  if (rv == 0) sluice::quic::cc_hook::attach(cc, false);
+  if (rv == 0) sluice::quic::cc_hook::attach(cc, Algo::reno);
   return rv;
+}
+
+extern "C" int __wrap_ngtcp2_cc_bbr_cc_init(void* cc, void* log, ngtcp2_conn_stat* cstat, void* rst,
+                                            ngtcp2_tstamp initial_ts, ngtcp2_rand rand,
+                                            const ngtcp2_rand_ctx* rand_ctx,
+                                            const ngtcp2_mem* mem) {
+  const int rv = __real_ngtcp2_cc_bbr_cc_init(cc, log, cstat, rst, initial_ts, rand, rand_ctx, mem);
+  if (rv == 0) sluice::quic::cc_hook::attach(cc, Algo::bbr);
+  return rv;
+}
+
+extern "C" int __wrap_ngtcp2_cc_bbr2_cc_init(void* cc, void* log, ngtcp2_conn_stat* cstat,
+                                             void* rst, ngtcp2_tstamp initial_ts, ngtcp2_rand rand,
+                                             const ngtcp2_rand_ctx* rand_ctx,
+                                             const ngtcp2_mem* mem) {
+  const int rv =
+      __real_ngtcp2_cc_bbr2_cc_init(cc, log, cstat, rst, initial_ts, rand, rand_ctx, mem);
+  if (rv == 0) sluice::quic::cc_hook::attach(cc, Algo::bbr);
+  return rv;
+}
+
+extern "C" void __wrap_ngtcp2_cc_bbr_cc_free(void* cc, const ngtcp2_mem* mem) {
+  t_table.erase(cc);
+  __real_ngtcp2_cc_bbr_cc_free(cc, mem);
+}
+
+extern "C" void __wrap_ngtcp2_cc_bbr2_cc_free(void* cc, const ngtcp2_mem* mem) {
+  t_table.erase(cc);
+  __real_ngtcp2_cc_bbr2_cc_free(cc, mem);
 }
 
 extern "C" void __wrap_ngtcp2_cc_cubic_cc_free(void* cc, const ngtcp2_mem* mem) {

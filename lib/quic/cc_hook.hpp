@@ -38,6 +38,13 @@
 //    it. It sets cwnd and, if it wants, the pacing rate in the
 //    `ngtcp2_conn_stat` it is handed; ngtcp2 then sends no more than cwnd
 //    allows and paces at that rate (0 = ngtcp2 paces by cwnd / smoothed RTT).
+//    The algorithm ngtcp2 built underneath (the connection's cubic, BBR or
+//    BBRv2; the wrappers cover the BBR initialisers too) keeps its state but
+//    hears nothing, until fall_back() hands the connection to it at run
+//    time: from the next entry on, every entry goes to the library's own
+//    function again, after its reset entry restarted it (as on a new path)
+//    from the initial window. Hysteria uses that when the server answers
+//    `Hysteria-CC-RX: auto` after the handshake, which fixed the algorithm.
 //
 // Threads: the hook's per-connection table is per thread; a connection is
 // created, driven and deleted on one loop thread (the Engine's).
@@ -118,6 +125,14 @@ class Scope {
 // live_connections: connections on this thread the hook is attached to
 // (for tests: it drops to zero when they are deleted).
 size_t live_connections() noexcept;
+
+// fall_back hands the connection whose controller is |c| (on this thread)
+// back to the library's algorithm it was created with, from its next
+// congestion-control event on; |c| hears nothing more. false when no live
+// connection has |c|. Idempotent.
+bool fall_back(const RateController* c) noexcept;
+// fallen_back: fall_back() was called for |c|'s connection.
+bool fallen_back(const RateController* c) noexcept;
 
 }  // namespace cc_hook
 }  // namespace sluice::quic

@@ -13,12 +13,17 @@
 #include "quic/quic_crypto.hpp"
 #include "quic/quic_stream.hpp"
 #include "sluice/log.hpp"
+#include "sluice_ext.h"
 
 namespace sluice::quic {
 
 namespace {
 
 uint64_t now_ns() noexcept { return uv_hrtime(); }
+
+// Probe timeouts in a row after which full-sized packets count as lost to a
+// shrunken path: the third PTO comes 7 PTOs after the last acknowledgement.
+constexpr size_t kBlackHolePtos = 3;
 
 Connection* self(void* user) noexcept { return static_cast<Connection*>(user); }
 
@@ -91,8 +96,11 @@ bool Connection::handshake_completed() const noexcept {
 void Connection::fill_settings(ngtcp2_settings& s, ngtcp2_transport_params& p) const noexcept {
   ngtcp2_settings_default(&s);
   s.initial_ts = now_ns();
-  // A RateController takes over cubic's table (cc_hook.cpp).
-  s.cc_algo = opts_.rate_controller ? NGTCP2_CC_ALGO_CUBIC : cc_algo(opts_.cc);
+  // A RateController takes over the table of the algorithm built here
+  // (cc_hook.cpp), which it may fall back to; reno's table is incomplete,
+  // so reno becomes cubic under a controller.
+  s.cc_algo = opts_.rate_controller && opts_.cc == CongestionControl::reno ? NGTCP2_CC_ALGO_CUBIC
+                                                                           : cc_algo(opts_.cc);
   s.max_tx_udp_payload_size = opts_.max_tx_udp_payload_size;
   if (opts_.fixed_udp_payload_size) {
     s.no_tx_udp_payload_size_shaping = 1;
@@ -435,6 +443,13 @@ void Connection::write() noexcept {
   }
   in_write_ = true;
   stats_.write_calls++;
+  // A path that shrank under the connection (sluice_ext.h): after
+  // kBlackHolePtos probe timeouts in a row, or a persistent congestion,
+  // packets go back to 1200 bytes and PMTUD searches again.
+  if (sluice_ngtcp2_pmtu_black_hole(conn_, kBlackHolePtos) > 0) {
+    stats_.pmtu_black_holes++;
+    SLUICE_LOG_DEBUG("quic: packets go unacknowledged: path MTU back to 1200 bytes, probing again");
+  }
   const uint64_t now = now_ns();
   bool more = true;
   bool ok = true;
@@ -450,6 +465,13 @@ void Connection::write() noexcept {
   }
   in_write_ = false;
   if (state_ == State::open) {
+    // Packets holding only DATAGRAM frames must arm the probe timeout like
+    // any other ack-eliciting packet (sluice_ext.h), or their loss can
+    // stall the connection with their bytes counted in flight for good.
+    if (stats_.datagrams_sent != dgram_marked_sent_) {
+      dgram_marked_sent_ = stats_.datagrams_sent;
+      sluice_ngtcp2_datagrams_pto_eliciting(conn_, &dgram_marked_pkt_, now);
+    }
     ngtcp2_conn_update_pkt_tx_time(conn_, now);
     arm_timer();
   }

@@ -101,6 +101,10 @@ struct ConnectionStats {
   uint64_t timer_immediate = 0;  // armed for a deadline already due after a write
   uint64_t timer_idle = 0;       // timer fires after which nothing was sent
   uint64_t stream_blocked = 0;   // a stream's send stopped at the peer's flow-control limit
+  // pmtu_black_holes: the path stopped carrying the size PMTUD had found
+  // (probe timeouts in a row or a persistent congestion), so the packet size
+  // went back to 1200 bytes and PMTUD started over (RFC 8899 §4.3).
+  uint64_t pmtu_black_holes = 0;
 };
 
 class Connection;
@@ -351,6 +355,10 @@ class Connection {
   bool write_scheduled_ = false;
   bool handshake_reported_ = false;
   bool teardown_done_ = false;
+  // The newest packet number made PTO-eliciting for its DATAGRAM frames,
+  // and stats_.datagrams_sent then (write()).
+  int64_t dgram_marked_pkt_ = -1;
+  uint64_t dgram_marked_sent_ = 0;
   ConnectionStats stats_;
 };
 

@@ -2,6 +2,7 @@
 #include "quic/endpoint.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 
@@ -23,7 +24,54 @@ uint64_t wall_ms() noexcept {
                                    .count());
 }
 
+bool port_number(std::string_view s, uint16_t* out) noexcept {
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 65535) return false;
+  *out = static_cast<uint16_t>(v);
+  return true;
+}
+
 }  // namespace
+
+Status parse_port_ranges(const std::vector<std::string>& items, const char* what,
+                         std::vector<std::pair<uint16_t, uint16_t>>* out, std::string* why) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string_view s = items[i];
+    const size_t sep = s.find_first_of(":-");
+    uint16_t a = 0, b = 0;
+    bool ok;
+    if (sep == std::string_view::npos) {
+      ok = port_number(s, &a);
+      b = a;
+    } else {
+      ok = port_number(s.substr(0, sep), &a) && port_number(s.substr(sep + 1), &b) && a <= b;
+    }
+    if (!ok) {
+      if (why)
+        *why = std::string(what) + "[" + std::to_string(i) + "]: \"" + items[i] +
+               "\" is not a port or a range \"first:last\" of ports 1-65535";
+      return Errc::config_invalid;
+    }
+    out->emplace_back(a, b);
+  }
+  return {};
+}
+
+uint16_t random_port(const std::vector<std::pair<uint16_t, uint16_t>>& ranges) noexcept {
+  uint64_t total = 0;
+  for (const auto& [first, last] : ranges) total += uint64_t{last} - first + 1;
+  if (total == 0) return 0;
+  uint64_t r = 0;
+  random_bytes({reinterpret_cast<uint8_t*>(&r), sizeof r});
+  r %= total;
+  for (const auto& [first, last] : ranges) {
+    const uint64_t n = uint64_t{last} - first + 1;
+    if (r < n) return static_cast<uint16_t>(first + r);
+    r -= n;
+  }
+  return ranges.back().second;
+}
 
 Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOptions& o,
                                                    std::shared_ptr<QuicTlsContext> tls,
@@ -50,6 +98,19 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   if (!s) return s.error();
   ep->socket_ = std::move(*s);
   if (o.transform) ep->socket_->set_transform(o.transform.get());
+  for (uint16_t port : o.extra_ports) {
+    sockaddr_storage extra = ss;
+    if (extra.ss_family == AF_INET6)
+      reinterpret_cast<sockaddr_in6*>(&extra)->sin6_port = htons(port);
+    else
+      reinterpret_cast<sockaddr_in*>(&extra)->sin_port = htons(port);
+    if (Status st = ep->socket_->add_leg(reinterpret_cast<sockaddr*>(&extra)); !st) {
+      // The socket is open: close the endpoint properly rather than delete it.
+      Endpoint* raw = ep.release();
+      raw->close([](void* u) { delete static_cast<Endpoint*>(u); }, raw);
+      return st.error();
+    }
+  }
   if (!acceptor) {
     try {
       net::subscribe_network_changes(e, ep.get());
@@ -104,6 +165,13 @@ Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, Co
     return st.error();
   }
   raw->set_handler(h);
+  if (!opts_.hop.ranges.empty() && !socket_->hopping()) {
+    // The server address stays the peer QUIC knows; the socket sends to
+    // the port of the moment.
+    std::memcpy(&hop_server_, &ss, sizeof hop_server_);
+    socket_->set_hop_peer(reinterpret_cast<sockaddr*>(&ss));
+    schedule_hop();
+  }
   // The first write (later in this loop iteration) triggers client_initial:
   // keys, ClientHello, Initial. Deferred so that streams the caller opens
   // and writes right after connect() share the first datagram as 0-RTT:
@@ -438,8 +506,54 @@ void Endpoint::close_all_for_network_change() noexcept {
     if (c->state_ == Connection::State::open) c->close(0, "network changed", Errc::network_changed);
 }
 
+void Endpoint::schedule_hop() noexcept {
+  uint64_t wait = opts_.hop.interval_min_ms;
+  if (opts_.hop.interval_max_ms > wait) {
+    uint64_t r = 0;
+    random_bytes({reinterpret_cast<uint8_t*>(&r), sizeof r});
+    wait += r % (opts_.hop.interval_max_ms - wait + 1);
+  }
+  hop_timer_.start(wait, on_hop_timer, this);
+}
+
+void Endpoint::on_hop_timer(void* self) {
+  auto* ep = static_cast<Endpoint*>(self);
+  if (ep->closer_.closing()) return;
+  ep->hop_now();
+  ep->schedule_hop();
+}
+
+void Endpoint::hop_now() noexcept {
+  // A random port of the ranges other than the current one (when there is
+  // another): uniform over the ports, as the official client.
+  if (opts_.hop.ranges.empty()) return;
+  sockaddr_storage target = hop_server_;
+  auto* port = target.ss_family == AF_INET6 ? &reinterpret_cast<sockaddr_in6*>(&target)->sin6_port
+                                            : &reinterpret_cast<sockaddr_in*>(&target)->sin_port;
+  const auto& cur = socket_->hop_target();
+  const uint16_t now_port =
+      ntohs(cur.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&cur)->sin6_port
+                                      : reinterpret_cast<const sockaddr_in*>(&cur)->sin_port);
+  const bool single =
+      opts_.hop.ranges.size() == 1 && opts_.hop.ranges[0].first == opts_.hop.ranges[0].second;
+  uint16_t pick = random_port(opts_.hop.ranges);
+  for (int tries = 0; tries < 16 && pick == now_port && !single; ++tries)
+    pick = random_port(opts_.hop.ranges);
+  *port = htons(pick);
+  if (Status st = socket_->hop(reinterpret_cast<sockaddr*>(&target)); !st) {
+    // Keep the current socket; the next interval tries again.
+    SLUICE_LOG_INFO("quic: port hopping: no new socket (%s)", errc_message(st.error()));
+  }
+}
+
 void Endpoint::on_network_changed(unsigned) noexcept {
   if (closer_.closing() || acceptor_) return;
+  if (socket_->hopping()) {
+    // A hop is a new socket already: take one now.
+    hop_now();
+    schedule_hop();
+    return;
+  }
   // A new socket on the same bind address, any port.
   sockaddr_storage ss{};
   if (uv_ip4_addr(opts_.bind_host.c_str(), 0, reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
@@ -511,6 +625,7 @@ void Endpoint::close(CloseCallback cb, void* user) noexcept {
   close_cb_ = cb;
   close_user_ = user;
   (void)closer_.begin(&Endpoint::on_closed, this);
+  hop_timer_.stop();
   closer_.detach_when_closed(this);
   if (subscribed_) {
     net::unsubscribe_network_changes(engine(), this);

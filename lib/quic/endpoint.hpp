@@ -53,6 +53,25 @@
 // closed with Errc::network_changed, so it fails at once instead of waiting
 // out its idle timeout on a path that is gone.
 //
+// Several ports (a server's extra_ports): the socket binds one more socket
+// per port, and connections arriving on any of them are one Endpoint's;
+// replies leave from the port each peer's latest datagram came to
+// (udp_socket.hpp). QUIC sees the first port as its local address
+// throughout, so a client hopping between the ports looks like a NAT
+// rebinding to ngtcp2 (new remote port, same local address) and keeps its
+// connection ID: no spare CID is needed (a local-address change would need
+// one, ngtcp2 0.12 conn_recv_non_probing_pkt_on_new_path).
+//
+// Port hopping (a client's |hop|): after connect() the socket presents the
+// server's first address as a constant peer and, every interval (random in
+// [interval_min_ms, interval_max_ms]), hop()s to a new local socket aimed
+// at a random other port of |hop.ranges| (Hysteria 2 spec section 8). The
+// hop happens below QUIC, as the official client's udphop conn does,
+// rather than as a QUIC migration: ngtcp2 sees one unchanging path, needs
+// no spare connection IDs and never waits for path validation on its own
+// side; the server validates the new path as for a NAT rebinding. A
+// network change while hopping is one more hop (a new socket at once).
+//
 // Lifetime: the creator owns the Endpoint; close() closes every connection
 // (CONNECTION_CLOSE with code 0), then the socket, then calls back once.
 // Threads: the Engine's loop thread.
@@ -66,9 +85,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "net/host_hooks.hpp"
+#include "net/timer.hpp"
 #include "quic/connection.hpp"
 #include "quic/quic_crypto.hpp"
 #include "quic/retry_token.hpp"
@@ -110,7 +131,30 @@ struct EndpointOptions {
   // then send packets smaller by its overhead
   // (ConnectionOptions::max_tx_udp_payload_size). Null: none.
   std::shared_ptr<PacketTransform> transform;
+  // extra_ports (server): more ports on bind_host whose datagrams reach
+  // the same connections (Hysteria port hopping without DNAT). create()
+  // fails with the bind's error if one cannot be bound.
+  std::vector<uint16_t> extra_ports;
+  // hop (client): port hopping towards the ports in |ranges| (inclusive
+  // first, last pairs; empty = no hopping), a hop every interval, random in
+  // [interval_min_ms, interval_max_ms] (max below min counts as min).
+  struct PortHopping {
+    std::vector<std::pair<uint16_t, uint16_t>> ranges;
+    uint64_t interval_min_ms = 30000;
+    uint64_t interval_max_ms = 0;
+  } hop;
 };
+
+// parse_port_ranges reads port lists for hopping and extra_ports: each
+// item "443", "20000:30000" (sing-box) or "20000-30000" (the official
+// client's) into inclusive (first, last) pairs appended to |out|.
+// config_invalid with |why| ("server_ports[1]: ...", after |what|) for an
+// item that is not one.
+Status parse_port_ranges(const std::vector<std::string>& items, const char* what,
+                         std::vector<std::pair<uint16_t, uint16_t>>* out, std::string* why);
+
+// random_port picks a port uniformly from inclusive |ranges| (not empty).
+uint16_t random_port(const std::vector<std::pair<uint16_t, uint16_t>>& ranges) noexcept;
 
 // AcceptHandler receives a server Endpoint's new connections right after
 // their first Initial; the handler usually installs a ConnectionHandler and
@@ -175,6 +219,8 @@ class Endpoint final : public EngineObject,
   // migrations: how many times network changes moved this endpoint to a
   // new socket.
   uint64_t migrations() const noexcept { return migrations_; }
+  // hops: times the socket hopped to a new port (0 without |hop|).
+  uint64_t hops() const noexcept { return socket_ ? socket_->stats().hops : 0; }
   // control_queue_size: control packets waiting for a writable socket.
   size_t control_queue_size() const noexcept { return ctl_count_; }
 
@@ -185,7 +231,7 @@ class Endpoint final : public EngineObject,
 
  private:
   friend class Connection;
-  Endpoint(Engine& e, const EndpointOptions& o) : EngineObject(e), opts_(o) {}
+  Endpoint(Engine& e, const EndpointOptions& o) : EngineObject(e), opts_(o), hop_timer_(e) {}
   void on_datagram(const sockaddr* from, const uint8_t* data, size_t len) override;
   void on_batch_end() override;
   // A client endpoint moves to a new socket when the host reports a
@@ -214,6 +260,10 @@ class Endpoint final : public EngineObject,
   void mark_dirty(Connection* c);
   void connection_done(Connection* c) noexcept;  // teardown finished
   void maybe_finish_close() noexcept;
+  // Port hopping: arm the next hop; hop to a random other port now.
+  void schedule_hop() noexcept;
+  void hop_now() noexcept;
+  static void on_hop_timer(void* self);
 
   EndpointOptions opts_;
   std::shared_ptr<QuicTlsContext> tls_;
@@ -232,6 +282,10 @@ class Endpoint final : public EngineObject,
   int retiring_ = 0;
   bool retire_held_ = false;  // the close holds closer_ until retired_ is closed
   uint64_t migrations_ = 0;
+  // Port hopping: the server address (port replaced at each hop) and the
+  // timer of the next hop.
+  sockaddr_storage hop_server_{};
+  net::Timer hop_timer_;
   // CidHash lets routes_ be searched with a string_view of the packet's
   // DCID: our 16-byte CIDs are past std::string's inline capacity, so a
   // std::string key per packet was a heap allocation per packet.

@@ -67,7 +67,14 @@ class QuicStream final : public Transport {
   void set_handler(TransportHandler* h) noexcept override { handler_ = h; }
   Status write(Chain&& data) noexcept override;
   using Transport::write;
-  size_t write_buffered() const noexcept override { return send_.size(); }
+  // write_buffered: the bytes held (unsent and unacknowledged), plus one
+  // while a FIN that shutdown() asked for has not gone to ngtcp2 yet: an
+  // owner that closes once both directions ended and nothing is buffered
+  // (Relay) must wait for the FIN, or close() resets the stream under it
+  // and the peer loses what it had not read. on_drained follows the FIN.
+  size_t write_buffered() const noexcept override {
+    return send_.size() + (fin_wanted_ && !fin_sent_ && !failed_ && !closing_ ? 1 : 0);
+  }
   // write_unsent: bytes written but not yet given to ngtcp2 (the watermarks').
   size_t write_unsent() const noexcept { return unsent(); }
   void set_write_watermarks(size_t low, size_t high) noexcept override;

@@ -19,8 +19,6 @@
 namespace sluice {
 
 namespace {
-constexpr uint64_t kBackoffFirstMs = 500;
-constexpr uint64_t kBackoffMaxMs = 16000;
 constexpr size_t kMaxResponse = hysteria1::server_response_size(0xffff);
 
 // Reads a ServerResponse from |in| (bytes so far): need_more, or done /
@@ -51,91 +49,29 @@ Status write_frame(quic::QuicStream& s, BufferPool& pool, size_t n, Enc enc) noe
 // Open: one open_stream
 // ---------------------------------------------------------------------------
 
-class Hysteria1Session::Open final : public PendingOpen, private TransportHandler {
+class Hysteria1Session::Open final : public StreamOpen {
  public:
   Open(Hysteria1Session& s, std::string host, uint16_t port) noexcept
-      : s_(s), host_(std::move(host)), port_(port) {}
-  ~Open() override {
-    auto& w = s_.waiting_;
-    w.erase(std::remove(w.begin(), w.end(), this), w.end());
-    if (stream_) {
-      stream_->set_handler(nullptr);
-      close_and_delete(stream_.release());
-    }
-  }
-
-  // start opens the stream and writes the request: false while the
-  // server's stream limit holds it back; an error answers it.
-  bool start(quic::Connection& c) noexcept {
-    auto st = c.open_bidi_stream();
-    if (!st) {
-      if (st.error() == Errc::limit_exceeded) return false;
-      answer(st.error(), "cannot open a stream on the connection");
-      return true;
-    }
-    stream_ = std::move(*st);
-    stream_->set_handler(this);
-    Status ws =
-        write_frame(*stream_, s_.engine().pool(), hysteria1::client_request_size(host_.size()),
-                    [this](std::span<uint8_t> out) {
-                      return hysteria1::encode_client_request(false, host_, port_, out);
-                    });
-    if (!ws) {
-      answer(ws.error(), "cannot write the request");
-      return true;
-    }
-    stream_->read_start();
-    return true;
-  }
-
-  void answer(Result<std::unique_ptr<Stream>> r, const std::string& why) noexcept {
-    OpenHandler* h = handler;
-    Hysteria1Session& s = s_;
-    std::unique_ptr<PendingOpen> self = s.pending_.finish(this);
-    if (!self) return;
-    if (r) s.stats_.streams++;
-    const std::string reason = r ? std::string() : s.prefix_ + why;
-    self.reset();  // before calling back: the handler may close the Session
-    h->on_open(std::move(r), reason.c_str());
-  }
+      : StreamOpen(s), host_(std::move(host)), port_(port) {}
 
  private:
-  void on_data(Slice&& d) override {
-    if (!in_.push_back(std::move(d))) {
-      answer(Errc::no_memory, "out of memory");
-      return;
-    }
-    auto r = read_response(in_, s_.engine().pool());
-    if (r.need_more()) return;
-    if (r.failed()) {
-      answer(r.error, "malformed response");
-      return;
-    }
-    if (!r.value.ok) {
-      answer(Errc::connection_refused, "the server could not connect: " + r.value.message);
-      return;
-    }
-    in_.advance(r.consumed);
-    stream_->read_stop();
-    stream_->set_handler(nullptr);
-    if (!in_.empty() && !stream_->unread(std::move(in_))) {
-      answer(Errc::no_memory, "out of memory");
-      return;
-    }
-    std::unique_ptr<Stream> out(stream_.release());
-    answer(std::move(out), "");
+  Status write_request(quic::QuicStream& st, BufferPool& pool, const char** why) noexcept override {
+    (void)why;  // "cannot write the request"
+    return write_frame(st, pool, hysteria1::client_request_size(host_.size()),
+                       [this](std::span<uint8_t> out) {
+                         return hysteria1::encode_client_request(false, host_, port_, out);
+                       });
   }
-  void on_eof() override { answer(Errc::eof, "the server closed the stream before its response"); }
-  void on_error(Errc e) override {
-    answer(e, std::string("stream failed before the response: ") +
-                  (stream_ ? stream_->failure_reason() : errc_message(e)));
+  Response read_response(Chain& in, BufferPool& pool) noexcept override {
+    auto r = sluice::read_response(in, pool);
+    if (r.need_more()) return {};
+    if (r.failed()) return Response::malformed(r.error, "malformed response");
+    if (!r.value.ok) return Response::refused(r.value.message);
+    return Response::ok(r.consumed);
   }
 
-  Hysteria1Session& s_;
   std::string host_;
   uint16_t port_;
-  std::unique_ptr<quic::QuicStream> stream_;
-  Chain in_;
 };
 
 // ---------------------------------------------------------------------------
@@ -164,7 +100,7 @@ class Hysteria1Session::Flow final : public DatagramFlow, private TransportHandl
         stats_.dropped++;
         return Errc::no_memory;
       }
-      if (s_->state_ != State::ready) s_->connect();
+      if (s_->state() != State::ready) s_->connect();
       return {};
     }
     return transmit(to, std::move(payload));
@@ -249,7 +185,7 @@ class Hysteria1Session::Flow final : public DatagramFlow, private TransportHandl
     if (r.need_more()) return;
     if (r.failed() || !r.value.ok) {
       if (r.done())
-        SLUICE_LOG_INFO("%sUDP refused: %s", s_ ? s_->prefix_.c_str() : "",
+        SLUICE_LOG_INFO("%sUDP refused: %s", s_ ? s_->prefix().c_str() : "",
                         r.value.message.c_str());
       fail(r.failed() ? r.error : Errc::connection_refused);
       return;
@@ -294,17 +230,54 @@ class Hysteria1Session::Flow final : public DatagramFlow, private TransportHandl
 };
 
 // ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+Result<Hysteria1SessionOptions> hysteria1_session_options(const HysteriaOutboundOptions& o,
+                                                          const DialOptions& dial,
+                                                          std::string* why) {
+  Hysteria1SessionOptions s;
+  if (!o.server_ports.empty()) {
+    if (why) *why = "server_ports: port hopping is not supported yet";
+    return Errc::not_supported;
+  }
+  s.server = o.endpoint.server;
+  s.server_port = o.endpoint.server_port;
+  s.auth = o.auth;
+  s.up_bps = o.up_bps;
+  s.down_bps = o.down_bps;
+  s.obfs = o.obfs;
+  s.udp = o.network.udp;
+  if (o.recv_window_conn != 0) s.recv_window_conn = o.recv_window_conn;
+  if (o.recv_window != 0) s.recv_window = o.recv_window;
+  s.disable_mtu_discovery = o.disable_mtu_discovery;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(dial.connect_timeout);
+  if (ms.count() > 0) s.handshake_timeout_ms = static_cast<uint64_t>(ms.count());
+  auto tls = quic_client_tls(o.tls, o.endpoint.server, hysteria1::kDefaultAlpn, why);
+  if (!tls) return tls.error();
+  s.tls = std::move(*tls);
+  return s;
+}
+
+Result<std::unique_ptr<Session>> make_hysteria1_session(Engine& e, const OutboundOptions& o,
+                                                        std::string* why) {
+  auto ho = hysteria1_session_options(std::get<HysteriaOutboundOptions>(o.options), o.dial, why);
+  if (!ho) return ho.error();
+  auto s = Hysteria1Session::create(e, o.tag, *ho, why);
+  if (!s) return s.error();
+  return std::unique_ptr<Session>(std::move(*s));
+}
+
+// ---------------------------------------------------------------------------
 // Hysteria1Session
 // ---------------------------------------------------------------------------
 
 Hysteria1Session::Hysteria1Session(Engine& e, std::string tag, const Hysteria1SessionOptions& o,
                                    std::shared_ptr<quic::QuicTlsContext> tls)
-    : Session(e, std::move(tag)),
-      opts_(o),
-      tls_(std::move(tls)),
-      prefix_("hysteria server " + o.server + ":" + std::to_string(o.server_port) + ": "),
-      backoff_(e),
-      hello_deadline_(e) {}
+    : QuicSharedSession(e, std::move(tag),
+                        "hysteria server " + o.server + ":" + std::to_string(o.server_port) + ": ",
+                        o.server, o.server_port, o.handshake_timeout_ms, std::move(tls)),
+      opts_(o) {}
 
 Result<std::unique_ptr<Hysteria1Session>> Hysteria1Session::create(Engine& e, std::string tag,
                                                                    const Hysteria1SessionOptions& o,
@@ -334,44 +307,22 @@ Result<std::unique_ptr<Hysteria1Session>> Hysteria1Session::create(Engine& e, st
       e, std::move(tag), o, std::shared_ptr<quic::QuicTlsContext>(std::move(*ctx))));
 }
 
-Hysteria1Session::~Hysteria1Session() {
-  dial_ = nullptr;  // cancelled by close(); never deleted here
-  fail_flows(Errc::closed);
-}
+Hysteria1Session::~Hysteria1Session() { fail_flows(Errc::closed); }
 
-void Hysteria1Session::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
-  if (close_begun()) {
-    h->on_open(Errc::canceled, "outbound closed");
-    return;
-  }
-  if (host.empty() || host.size() > hysteria1::kMaxHost || port == 0) {
-    h->on_open(Errc::invalid_argument, "invalid target address");
-    return;
-  }
-  Open* o = nullptr;
+Result<std::unique_ptr<QuicSharedSession::StreamOpen>> Hysteria1Session::new_open(
+    std::string_view host, uint16_t port) noexcept {
+  if (host.empty() || host.size() > hysteria1::kMaxHost || port == 0) return Errc::invalid_argument;
   try {
     // IPv6 literals go without brackets, as the official client sends them.
     std::string_view bare = host;
     if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']')
       bare = bare.substr(1, bare.size() - 2);
-    o = new Open(*this, std::string(bare), port);
-    waiting_.reserve(waiting_.size() + 1);
+    std::unique_ptr<StreamOpen> o(new Open(*this, std::string(bare), port));
+    return o;
   } catch (...) {
-    delete o;
-    h->on_open(Errc::no_memory, "out of memory");
-    return;
+    return Errc::no_memory;
   }
-  o->handler = h;
-  if (pending_.add(std::unique_ptr<PendingOpen>(o)) == nullptr) {
-    h->on_open(Errc::no_memory, "out of memory");
-    return;
-  }
-  if (state_ == State::ready && conn_ != nullptr && o->start(*conn_)) return;
-  waiting_.push_back(o);
-  connect();
 }
-
-void Hysteria1Session::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
 Result<std::unique_ptr<DatagramFlow>> Hysteria1Session::open_datagram(DatagramHandler* h) noexcept {
   if (close_begun()) return Errc::closed;
@@ -384,22 +335,14 @@ Result<std::unique_ptr<DatagramFlow>> Hysteria1Session::open_datagram(DatagramHa
     return Errc::no_memory;
   }
   stats_.udp_flows++;
-  if (state_ == State::ready && conn_ != nullptr)
+  if (state() == State::ready && conn_ != nullptr)
     (void)f->start(*conn_);
   else
     connect();
   return std::unique_ptr<DatagramFlow>(f.release());
 }
 
-void Hysteria1Session::connect() noexcept {
-  if (state_ != State::idle || close_begun() || backoff_.armed()) return;
-  const uint64_t now = engine().now_ms();
-  if (now < next_attempt_) {
-    backoff_.start(next_attempt_ - now, on_backoff, this);
-    return;
-  }
-  quic::QuicDialOptions d;
-  d.handshake_timeout_ms = opts_.handshake_timeout_ms;
+Status Hysteria1Session::configure_dial(quic::QuicDialOptions& d, std::string* why) noexcept {
   quic::ConnectionOptions& co = d.endpoint.connection;
   co.idle_timeout_ms = opts_.idle_timeout_ms;
   co.keep_alive_ms = opts_.keep_alive_ms;
@@ -417,36 +360,17 @@ void Hysteria1Session::connect() noexcept {
     std::shared_ptr<hysteria1::XPlusTransform> x(new (std::nothrow)
                                                      hysteria1::XPlusTransform(opts_.obfs));
     if (!x) {
-      fail_waiting(Errc::no_memory, "out of memory");
-      return;
+      *why = "out of memory";
+      return Errc::no_memory;
     }
     d.endpoint.transform = std::move(x);
     co.max_tx_udp_payload_size -= hysteria1::XPlus::kSaltLen;
   }
-  state_ = State::dialing;
-  stats_.dials++;
-  dial_ = quic::QuicDial::start(engine(), opts_.server, opts_.server_port, tls_, d, this);
+  return {};
 }
 
-void Hysteria1Session::on_backoff(void* self) {
-  auto* s = static_cast<Hysteria1Session*>(self);
-  if (!s->waiting_.empty() || !s->flows_.empty()) s->connect();
-}
-
-void Hysteria1Session::on_quic_dial(Result<quic::QuicDialed> r, const char* reason) {
-  dial_ = nullptr;
-  if (!r) {
-    state_ = State::idle;
-    stats_.dial_failures++;
-    lost(r.error(),
-         std::string("cannot connect: ") + (reason && *reason ? reason : errc_message(r.error())));
-    return;
-  }
-  ep_ = std::move(r->endpoint);
-  conn_ = r->connection;
-  conn_->set_handler(this);
-  for (auto& es : r->early_streams) quic::ConnectionHandler::on_stream(*conn_, std::move(es));
-  state_ = State::hello;
+void Hysteria1Session::on_connected(quic::QuicDialed& r) noexcept {
+  for (auto& es : r.early_streams) quic::ConnectionHandler::on_stream(*conn_, std::move(es));
   auto st = conn_->open_bidi_stream();
   if (!st) {
     hello_failed(st.error(), hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
@@ -468,31 +392,21 @@ void Hysteria1Session::on_quic_dial(Result<quic::QuicDialed> r, const char* reas
     return;
   }
   ctrl_->read_start();
-  hello_deadline_.start(opts_.handshake_timeout_ms, on_hello_deadline, this);
+  start_handshake_deadline();
 }
 
 void Hysteria1Session::hello_failed(Errc e, uint64_t code, std::string_view reason,
                                     const std::string& why) noexcept {
-  hello_deadline_.stop();
-  failures_++;
-  next_attempt_ =
-      engine().now_ms() + std::min(kBackoffMaxMs, kBackoffFirstMs << std::min(failures_ - 1, 5u));
-  SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
-  fail_waiting(e, why);
-  fail_flows(e);
-  state_ = State::idle;
-  if (conn_) conn_->close(code, reason);
+  handshake_failed(e, why, code, reason);
 }
 
-void Hysteria1Session::on_hello_deadline(void* self) {
-  auto* s = static_cast<Hysteria1Session*>(self);
-  if (s->state_ != State::hello || s->conn_ == nullptr) return;
-  s->hello_failed(Errc::timed_out, hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
-                  "no ServerHello before the deadline");
+void Hysteria1Session::on_handshake_timeout() noexcept {
+  hello_failed(Errc::timed_out, hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
+               "no ServerHello before the deadline");
 }
 
 void Hysteria1Session::on_data(Slice&& d) {
-  if (state_ != State::hello) return;  // the control stream stays open, unused
+  if (state() != State::handshake) return;  // the control stream stays open, unused
   try {
     hello_.insert(hello_.end(), d.data(), d.data() + d.size());
   } catch (...) {
@@ -519,21 +433,16 @@ void Hysteria1Session::on_data(Slice&& d) {
                  "authentication refused by the server: " + r.value.message);
     return;
   }
-  hello_deadline_.stop();
   const uint64_t rate = hysteria1::client_send_rate(r.value, opts_.up_bps);
   if (auto* b = dynamic_cast<quic::Brutal*>(conn_->rate_controller()); b != nullptr)
     b->set_rate(rate);
   stats_.send_bps = rate;
-  state_ = State::ready;
-  failures_ = 0;
-  next_attempt_ = 0;
-  stats_.connections++;
   defrag_.reset();
-  start_waiting();
+  handshake_done();
 }
 
 void Hysteria1Session::on_eof() {
-  if (state_ == State::hello)
+  if (state() == State::handshake)
     hello_failed(Errc::eof, hysteria1::kCloseProtocolError, hysteria1::kReasonProtocolError,
                  "the server closed the control stream before its ServerHello");
 }
@@ -543,35 +452,19 @@ void Hysteria1Session::on_error(Errc e) {
   (void)e;
 }
 
-void Hysteria1Session::start_waiting() noexcept {
-  std::vector<Open*> w;
+void Hysteria1Session::start_flows() noexcept {
+  // Flow::start may fail (and so remove) the flow: work on a copy.
   std::vector<Flow*> f;
   try {
-    w = waiting_;
     f = flows_;
   } catch (...) {
     return;
   }
   for (Flow* fl : f) {
-    if (state_ != State::ready || conn_ == nullptr) return;
+    if (state() != State::ready || conn_ == nullptr) return;
     if (std::find(flows_.begin(), flows_.end(), fl) == flows_.end()) continue;
     if (!fl->start(*conn_)) return;  // stream limit: on_streams_available
   }
-  for (Open* o : w) {
-    if (state_ != State::ready || conn_ == nullptr) return;
-    if (std::find(waiting_.begin(), waiting_.end(), o) == waiting_.end()) continue;
-    waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), o), waiting_.end());
-    if (!o->start(*conn_)) {
-      waiting_.push_back(o);
-      return;
-    }
-  }
-}
-
-void Hysteria1Session::fail_waiting(Errc e, const std::string& why) noexcept {
-  std::vector<Open*> w;
-  w.swap(waiting_);
-  for (Open* o : w) o->answer(e, why);
 }
 
 void Hysteria1Session::fail_flows(Errc e) noexcept {
@@ -581,20 +474,8 @@ void Hysteria1Session::fail_flows(Errc e) noexcept {
   for (Flow* fl : f) fl->fail(e);
 }
 
-void Hysteria1Session::lost(Errc e, const std::string& why) noexcept {
-  if (state_ != State::ready) {
-    failures_++;
-    next_attempt_ =
-        engine().now_ms() + std::min(kBackoffMaxMs, kBackoffFirstMs << std::min(failures_ - 1, 5u));
-  }
-  state_ = State::idle;
-  SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
-  fail_waiting(e, why);
-  fail_flows(e);
-}
-
 void Hysteria1Session::on_datagram(quic::Connection&, const uint8_t* data, size_t len) {
-  if (state_ != State::ready) return;
+  if (state() != State::ready) return;
   auto m = hysteria1::parse_udp_message({data, len});
   if (!m) return;  // malformed: dropped
   auto p = defrag_.feed(hysteria1::defrag_header(m->header), m->data);
@@ -605,122 +486,27 @@ void Hysteria1Session::on_datagram(quic::Connection&, const uint8_t* data, size_
 }
 
 void Hysteria1Session::on_streams_available(quic::Connection&) {
-  if (state_ == State::ready) start_waiting();
+  if (state() != State::ready) return;
+  start_flows();
+  start_waiting();
 }
 
-void Hysteria1Session::on_closed(quic::Connection&, Errc e, uint64_t app_error,
-                                 const char* reason) {
-  hello_deadline_.stop();
+void Hysteria1Session::close_control() noexcept {
   if (ctrl_) {
     ctrl_->set_handler(nullptr);
     close_and_delete(ctrl_.release());
   }
-  conn_ = nullptr;
-  const State was = state_;
-  std::string why;
-  Errc err = e == Errc::ok ? Errc::closed : e;
-  if (was == State::hello && app_error == hysteria1::kCloseAuthError) {
+}
+
+void Hysteria1Session::connection_gone(State was, uint64_t app_error, Errc& err,
+                                       std::string& why) noexcept {
+  close_control();
+  if (was == State::handshake && app_error == hysteria1::kCloseAuthError) {
     // The server closed before (or instead of) its ServerHello reached us.
     stats_.auth_failures++;
     err = Errc::auth_failed;
     why = "authentication refused by the server: ";
-  } else {
-    why = was == State::ready ? "connection lost: " : "connection closed before the handshake: ";
   }
-  why += reason && *reason ? reason : errc_message(e);
-  retire_endpoint();
-  if (was != State::idle) lost(err, why);
-  state_ = State::idle;
-  if (!close_begun() && !waiting_.empty()) connect();
-}
-
-void Hysteria1Session::retire_endpoint() noexcept {
-  if (!ep_) return;
-  // Not from inside the connection's callback: close on the next loop turn.
-  retiring_++;
-  quic::Endpoint* ep = ep_.release();
-  struct Retire {
-    Hysteria1Session* s;
-    quic::Endpoint* ep;
-  };
-  auto* r = new (std::nothrow) Retire{this, ep};
-  if (r == nullptr) {
-    retiring_--;
-    ep_.reset(ep);
-    return;
-  }
-  net::defer(
-      engine(),
-      [](void* u) {
-        auto* r = static_cast<Retire*>(u);
-        r->ep->close(
-            [](void* v) {
-              auto* r = static_cast<Retire*>(v);
-              delete r->ep;
-              Hysteria1Session* s = r->s;
-              delete r;
-              s->retiring_--;
-              s->maybe_closed();
-            },
-            r);
-      },
-      r);
-}
-
-void Hysteria1Session::close(CloseCallback cb, void* user) noexcept {
-  if (!begin_close()) return;
-  close_cb_ = cb;
-  close_user_ = user;
-  backoff_.stop();
-  hello_deadline_.stop();
-  const char* why = net::closing_all(engine()) ? "engine stopping" : "outbound closing";
-  waiting_.clear();
-  pending_.fail_all(Errc::canceled, why);
-  fail_flows(Errc::canceled);
-  if (dial_) {
-    dial_->cancel();
-    dial_ = nullptr;
-  }
-  if (ctrl_) {
-    ctrl_->set_handler(nullptr);
-    close_and_delete(ctrl_.release());
-  }
-  if (conn_) conn_->set_handler(nullptr);
-  conn_ = nullptr;
-  state_ = State::idle;
-  if (ep_) {
-    retiring_++;
-    quic::Endpoint* ep = ep_.release();
-    struct Retire {
-      Hysteria1Session* s;
-      quic::Endpoint* ep;
-    };
-    auto* r = new (std::nothrow) Retire{this, ep};
-    if (r == nullptr) {
-      delete ep;
-      retiring_--;
-    } else {
-      ep->close(
-          [](void* v) {
-            auto* r = static_cast<Retire*>(v);
-            delete r->ep;
-            Hysteria1Session* s = r->s;
-            delete r;
-            s->retiring_--;
-            s->maybe_closed();
-          },
-          r);
-    }
-  }
-  maybe_closed();
-}
-
-void Hysteria1Session::maybe_closed() noexcept {
-  if (!close_begun() || retiring_ > 0 || dial_ != nullptr) return;
-  if (close_done_) return;
-  close_done_ = true;
-  detach_from_engine();
-  if (close_cb_) net::defer(engine(), close_cb_, close_user_);
 }
 
 }  // namespace sluice

@@ -30,7 +30,7 @@
 // recv_window_conn / recv_window are the QUIC stream / connection receive
 // windows; disable_mtu_discovery fixes the UDP payload size.
 //
-// Reconnect: when the connection ends its streams and flows fail with the
+// Reconnect (QuicSharedSession): when the connection ends its streams and flows fail with the
 // reason ("connection lost: ..."); the next open dials again. Consecutive
 // failed attempts back off 0.5 s, doubling up to 16 s.
 //
@@ -42,12 +42,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "net/timer.hpp"
 #include "proto/hysteria2/udp_message.hpp"
-#include "quic/quic_dial.hpp"
-#include "quic/quic_tls.hpp"
-#include "session/client_connect.hpp"
-#include "sluice/session.hpp"
+#include "session/quic_shared_session.hpp"
 
 namespace sluice {
 
@@ -71,20 +67,20 @@ struct Hysteria1SessionOptions {
   size_t udp_queue = 64;                  // datagrams a flow keeps until its session id is known
 };
 
-struct Hysteria1SessionStats {
-  uint64_t dials = 0;
-  uint64_t dial_failures = 0;
-  uint64_t auth_failures = 0;
-  uint64_t connections = 0;  // accepted connections
-  uint64_t streams = 0;      // TCP streams handed out
-  uint64_t udp_flows = 0;
-  uint64_t send_bps = 0;  // Brutal rate of the current connection
-};
+// hysteria1_session_options converts a config outbound (sing-box's
+// `hysteria` fields; |dial| for the handshake timeout) into session
+// options; config_invalid / not_supported with |why|.
+Result<Hysteria1SessionOptions> hysteria1_session_options(const HysteriaOutboundOptions& o,
+                                                          const DialOptions& dial,
+                                                          std::string* why);
 
-class Hysteria1Session final : public Session,
-                               private quic::QuicDialHandler,
-                               private quic::ConnectionHandler,
-                               private TransportHandler {
+// make_hysteria1_session builds a `hysteria` outbound from its config.
+Result<std::unique_ptr<Session>> make_hysteria1_session(Engine& e, const OutboundOptions& o,
+                                                        std::string* why);
+
+using Hysteria1SessionStats = QuicSessionStats;  // send_bps: the negotiated Brutal rate
+
+class Hysteria1Session final : public QuicSharedSession, private TransportHandler {
  public:
   static Result<std::unique_ptr<Hysteria1Session>> create(Engine& e, std::string tag,
                                                           const Hysteria1SessionOptions& o,
@@ -92,14 +88,7 @@ class Hysteria1Session final : public Session,
   ~Hysteria1Session() override;
 
   const char* type() const noexcept override { return "hysteria"; }
-  void open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept override;
-  void cancel_open(OpenHandler* h) noexcept override;
   Result<std::unique_ptr<DatagramFlow>> open_datagram(DatagramHandler* h) noexcept override;
-  void close(CloseCallback cb, void* user) noexcept override;
-
-  bool ready() const noexcept { return state_ == State::ready; }
-  quic::Connection* connection() const noexcept { return conn_; }
-  const Hysteria1SessionStats& stats() const noexcept { return stats_; }
 
   class Open;  // one open_stream (internal)
   class Flow;  // one UDP flow (internal)
@@ -107,56 +96,41 @@ class Hysteria1Session final : public Session,
  private:
   friend class Open;
   friend class Flow;
-  enum class State : uint8_t { idle, dialing, hello, ready };
 
   Hysteria1Session(Engine& e, std::string tag, const Hysteria1SessionOptions& o,
                    std::shared_ptr<quic::QuicTlsContext> tls);
-  void connect() noexcept;
-  void start_waiting() noexcept;
-  void fail_waiting(Errc e, const std::string& why) noexcept;
-  void fail_flows(Errc e) noexcept;
-  void lost(Errc e, const std::string& why) noexcept;
-  void retire_endpoint() noexcept;
-  void maybe_closed() noexcept;
   void hello_failed(Errc e, uint64_t code, std::string_view reason,
                     const std::string& why) noexcept;
-  static void on_backoff(void* self);
-  static void on_hello_deadline(void* self);
+  void close_control() noexcept;
+  void start_flows() noexcept;
 
-  // QuicDialHandler
-  void on_quic_dial(Result<quic::QuicDialed> r, const char* reason) override;
+  // QuicSharedSession
+  Result<std::unique_ptr<StreamOpen>> new_open(std::string_view host,
+                                               uint16_t port) noexcept override;
+  Status configure_dial(quic::QuicDialOptions& d, std::string* why) noexcept override;
+  void on_connected(quic::QuicDialed& r) noexcept override;
+  void on_handshake_timeout() noexcept override;
+  void connection_gone(State was, uint64_t app_error, Errc& err,
+                       std::string& why) noexcept override;
+  bool has_flows() const noexcept override { return !flows_.empty(); }
+  void fail_flows(Errc e) noexcept override;
+  void on_ready() noexcept override { start_flows(); }
+  void on_closing() noexcept override { close_control(); }
+
   // ConnectionHandler
   void on_datagram(quic::Connection& c, const uint8_t* data, size_t len) override;
   void on_streams_available(quic::Connection& c) override;
-  void on_closed(quic::Connection& c, Errc e, uint64_t app_error, const char* reason) override;
   // TransportHandler of the control stream
   void on_data(Slice&& d) override;
   void on_eof() override;
   void on_error(Errc e) override;
 
   Hysteria1SessionOptions opts_;
-  std::shared_ptr<quic::QuicTlsContext> tls_;
-  std::string prefix_;  // "hysteria server host:port: "
-  State state_ = State::idle;
-  quic::QuicDial* dial_ = nullptr;
-  std::unique_ptr<quic::Endpoint> ep_;
-  quic::Connection* conn_ = nullptr;
   std::unique_ptr<quic::QuicStream> ctrl_;
-  std::vector<uint8_t> hello_;  // ServerHello bytes so far
-  PendingOpens pending_;
-  std::vector<Open*> waiting_;
+  std::vector<uint8_t> hello_;                  // ServerHello bytes so far
   std::vector<Flow*> flows_;                    // every open flow
   std::unordered_map<uint32_t, Flow*> by_sid_;  // ... whose session id is known
   hysteria2::Defragmenter defrag_;              // one per connection
-  net::Timer backoff_;
-  net::Timer hello_deadline_;
-  unsigned failures_ = 0;
-  uint64_t next_attempt_ = 0;
-  int retiring_ = 0;
-  bool close_done_ = false;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
-  Hysteria1SessionStats stats_;
 };
 
 }  // namespace sluice

@@ -8,8 +8,6 @@
 #include <charconv>
 #include <new>
 
-#include "crypto/tls_ech.hpp"
-#include "crypto/tls_pem.hpp"
 #include "net/closer.hpp"
 #include "net/engine_internal.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
@@ -24,114 +22,48 @@ namespace sluice {
 
 namespace {
 constexpr uint64_t kH3GeneralProtocolError = 0x101;  // the official client's auth-failure close
-constexpr uint64_t kBackoffFirstMs = 500;
-constexpr uint64_t kBackoffMaxMs = 16000;
 }  // namespace
 
 // ---------------------------------------------------------------------------
 // Open: one open_stream
 // ---------------------------------------------------------------------------
 
-class Hysteria2Session::Open final : public PendingOpen, private TransportHandler {
+class Hysteria2Session::Open final : public StreamOpen {
  public:
-  Open(Hysteria2Session& s, std::string target) noexcept : s_(s), target_(std::move(target)) {}
-  ~Open() override {
-    // Cancelled (or answered): forget the wait, drop an unfinished stream.
-    auto& w = s_.waiting_;
-    w.erase(std::remove(w.begin(), w.end(), this), w.end());
-    if (stream_) {
-      stream_->set_handler(nullptr);
-      close_and_delete(stream_.release());
-    }
-  }
+  Open(Hysteria2Session& s, std::string target) noexcept
+      : StreamOpen(s), target_(std::move(target)) {}
 
-  // start opens the stream and writes the request: false while the server's
-  // stream limit holds it back (it stays waiting); an error answers it.
-  bool start(quic::Connection& c) noexcept {
-    auto st = c.open_bidi_stream();
-    if (!st) {
-      if (st.error() == Errc::limit_exceeded) return false;
-      answer(st.error(), "cannot open a stream on the connection");
-      return true;
-    }
-    stream_ = std::move(*st);
+ private:
+  Status write_request(quic::QuicStream& st, BufferPool& pool, const char** why) noexcept override {
     const size_t pad = hysteria2::random_padding_length(hysteria2::kTcpRequestPadding);
     const size_t n = hysteria2::tcp_request_size(target_, pad);
-    auto buf = s_.engine().pool().get(n);
+    auto buf = pool.get(n);
     if (!buf) {
-      answer(buf.error(), "out of memory");
-      return true;
+      *why = "out of memory";
+      return buf.error();
     }
     auto w = hysteria2::encode_tcp_request(target_, pad, {buf->append(n), n});
     if (!w) {
-      answer(w.error(), "bad target address");
-      return true;
+      *why = "bad target address";
+      return w.error();
     }
-    stream_->set_handler(this);
-    if (Status ws = stream_->write(std::move(*buf)); !ws) {
-      answer(ws.error(), "cannot write the request");
-      return true;
-    }
-    stream_->read_start();
-    return true;
+    return st.write(std::move(*buf));
   }
-
-  // answer removes this open from the Session and tells its handler.
-  void answer(Result<std::unique_ptr<Stream>> r, const std::string& why) noexcept {
-    OpenHandler* h = handler;
-    Hysteria2Session& s = s_;
-    std::unique_ptr<PendingOpen> self = s.pending_.finish(this);
-    if (!self) return;  // cancelled meanwhile
-    if (r) s.stats_.streams++;
-    const std::string reason = r ? std::string() : s.prefix_ + why;
-    self.reset();  // before calling back: the handler may close the Session
-    h->on_open(std::move(r), reason.c_str());
-  }
-
- private:
-  void on_data(Slice&& d) override {
-    if (!in_.push_back(std::move(d))) {
-      answer(Errc::no_memory, "out of memory");
-      return;
-    }
-    auto lin = in_.linearize(std::min(in_.size(), max_response()), s_.engine().pool());
-    if (!lin) {
-      answer(lin.error(), "out of memory");
-      return;
-    }
-    auto r = hysteria2::parse_tcp_response({*lin, std::min(in_.size(), max_response())});
-    if (r.need_more()) return;
-    if (r.failed()) {
-      answer(Errc::malformed, "malformed TCP response");
-      return;
-    }
-    if (r.value.status != hysteria2::kTcpStatusOk) {
-      answer(Errc::connection_refused, "the server could not connect: " + r.value.message);
-      return;
-    }
-    in_.advance(r.consumed);
-    stream_->read_stop();
-    stream_->set_handler(nullptr);
-    if (!in_.empty() && !stream_->unread(std::move(in_))) {
-      answer(Errc::no_memory, "out of memory");
-      return;
-    }
-    std::unique_ptr<Stream> out(stream_.release());
-    answer(std::move(out), "");
-  }
-  void on_eof() override { answer(Errc::eof, "the server closed the stream before its response"); }
-  void on_error(Errc e) override {
-    answer(e, std::string("stream failed before the response: ") +
-                  (stream_ ? stream_->failure_reason() : errc_message(e)));
+  Response read_response(Chain& in, BufferPool& pool) noexcept override {
+    const size_t n = std::min(in.size(), max_response());
+    auto lin = in.linearize(n, pool);
+    if (!lin) return Response::malformed(lin.error(), "out of memory");
+    auto r = hysteria2::parse_tcp_response({*lin, n});
+    if (r.need_more()) return {};
+    if (r.failed()) return Response::malformed(Errc::malformed, "malformed TCP response");
+    if (r.value.status != hysteria2::kTcpStatusOk) return Response::refused(r.value.message);
+    return Response::ok(r.consumed);
   }
   static constexpr size_t max_response() noexcept {
     return 1 + 8 + hysteria2::kMaxMessage + 8 + hysteria2::kMaxPadding;
   }
 
-  Hysteria2Session& s_;
   std::string target_;  // "host:port"
-  std::unique_ptr<quic::QuicStream> stream_;
-  Chain in_;  // response bytes so far
 };
 
 // ---------------------------------------------------------------------------
@@ -152,7 +84,7 @@ class Hysteria2Session::Flow final : public DatagramFlow {
       stats_.dropped++;
       return t.error();
     }
-    if (s_->state_ != State::ready) {
+    if (s_->state() != State::ready) {
       if (queue_.size() >= s_->opts_.udp_queue) {
         stats_.dropped++;
         return Errc::limit_exceeded;
@@ -258,10 +190,11 @@ Result<Hysteria2SessionOptions> hysteria2_session_options(const Hysteria2Outboun
                                                           const DialOptions& dial,
                                                           std::string* why) {
   Hysteria2SessionOptions s;
-  if (!o.server_ports.empty()) {
-    if (why) *why = "server_ports: port hopping is not supported yet";
-    return Errc::not_supported;
-  }
+  SLUICE_TRY(quic::parse_port_ranges(o.server_ports, "server_ports", &s.server_ports, why));
+  s.hop_interval_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.hop_interval).count());
+  s.hop_interval_max_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.hop_interval_max).count());
   s.server = o.endpoint.server;
   s.server_port = o.endpoint.server_port;
   s.password = o.password;
@@ -271,29 +204,9 @@ Result<Hysteria2SessionOptions> hysteria2_session_options(const Hysteria2Outboun
   s.udp = o.network.udp;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(dial.connect_timeout);
   if (ms.count() > 0) s.handshake_timeout_ms = static_cast<uint64_t>(ms.count());
-  const TlsClientOptions& t = o.tls;
-  s.tls.server_name = t.server_name.empty() ? o.endpoint.server : t.server_name;
-  s.tls.alpn = t.alpn.empty() ? std::vector<std::string>{"h3"} : t.alpn;
-  s.tls.verify_peer = !t.insecure;
-  s.tls.ca_pem = t.certificate;
-  s.tls.ca_file = t.certificate_path;
-  s.tls.spki_pins_b64 = t.certificate_public_key_sha256;
-  s.tls.cert_pins_hex = t.certificate_sha256;
-  if (t.ech.enabled) {
-    auto text = tls::pem_or_path(t.ech.config, t.ech.config_path, why);
-    if (!text) return text.error();
-    if (text->empty()) {
-      if (why) *why = "tls.ech: no config (ECH configs from DNS are not supported)";
-      return Errc::config_invalid;
-    }
-    std::string w;
-    auto list = tls::ech_config_list_from_text(*text, &w);
-    if (!list) {
-      if (why) *why = "tls.ech.config: " + w;
-      return Errc::config_invalid;
-    }
-    s.tls.ech_config_list = std::move(*list);
-  }
+  auto tls = quic_client_tls(o.tls, o.endpoint.server, "h3", why);
+  if (!tls) return tls.error();
+  s.tls = std::move(*tls);
   return s;
 }
 
@@ -314,18 +227,16 @@ Result<std::unique_ptr<Session>> make_hysteria2_session(Engine& e, const Outboun
 
 Hysteria2Session::Hysteria2Session(Engine& e, std::string tag, const Hysteria2SessionOptions& o,
                                    std::shared_ptr<quic::QuicTlsContext> tls)
-    : Session(e, std::move(tag)),
-      opts_(o),
-      tls_(std::move(tls)),
-      prefix_("hysteria2 server " + o.server + ":" + std::to_string(o.server_port) + ": "),
-      backoff_(e),
-      auth_deadline_(e) {}
+    : QuicSharedSession(e, std::move(tag),
+                        "hysteria2 server " + o.server + ":" + std::to_string(o.server_port) + ": ",
+                        o.server, o.server_port, o.handshake_timeout_ms, std::move(tls)),
+      opts_(o) {}
 
 Result<std::unique_ptr<Hysteria2Session>> Hysteria2Session::create(Engine& e, std::string tag,
                                                                    const Hysteria2SessionOptions& o,
                                                                    std::string* why) {
-  if (o.server.empty() || o.server_port == 0) {
-    if (why) *why = "hysteria2: server and server_port are required";
+  if (o.server.empty() || (o.server_port == 0 && o.server_ports.empty())) {
+    if (why) *why = "hysteria2: server and server_port (or server_ports) are required";
     return Errc::config_invalid;
   }
   if (!o.obfs_password.empty() && o.obfs_password.size() < quic::Salamander::kMinPsk) {
@@ -346,50 +257,28 @@ Result<std::unique_ptr<Hysteria2Session>> Hysteria2Session::create(Engine& e, st
       e, std::move(tag), o, std::shared_ptr<quic::QuicTlsContext>(std::move(*ctx))));
 }
 
-Hysteria2Session::~Hysteria2Session() {
-  dial_ = nullptr;  // cancelled by close(); never deleted here
-  fail_flows(Errc::closed);
-}
+Hysteria2Session::~Hysteria2Session() { fail_flows(Errc::closed); }
 
 void Hysteria2Session::fail_flows(Errc e) noexcept {
   while (!flows_.empty()) flows_.begin()->second->fail(e);
 }
 
-void Hysteria2Session::open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept {
-  if (close_begun()) {
-    h->on_open(Errc::canceled, "outbound closed");
-    return;
-  }
+Result<std::unique_ptr<QuicSharedSession::StreamOpen>> Hysteria2Session::new_open(
+    std::string_view host, uint16_t port) noexcept {
   auto t = TargetAddress::from_host(host, port);
-  if (!t) {
-    h->on_open(t.error(), "invalid target address");
-    return;
-  }
-  Open* o = nullptr;
+  if (!t) return t.error() == Errc::no_memory ? Errc::no_memory : Errc::invalid_argument;
   try {
-    o = new Open(*this, hysteria2::address_text(*t));
-    waiting_.reserve(waiting_.size() + 1);
+    std::unique_ptr<StreamOpen> o(new Open(*this, hysteria2::address_text(*t)));
+    return o;
   } catch (...) {
-    delete o;
-    h->on_open(Errc::no_memory, "out of memory");
-    return;
+    return Errc::no_memory;
   }
-  o->handler = h;
-  if (pending_.add(std::unique_ptr<PendingOpen>(o)) == nullptr) {
-    h->on_open(Errc::no_memory, "out of memory");
-    return;
-  }
-  if (state_ == State::ready && conn_ != nullptr && o->start(*conn_)) return;
-  waiting_.push_back(o);
-  connect();
 }
-
-void Hysteria2Session::cancel_open(OpenHandler* h) noexcept { pending_.cancel(h); }
 
 Result<std::unique_ptr<DatagramFlow>> Hysteria2Session::open_datagram(DatagramHandler* h) noexcept {
   if (close_begun()) return Errc::closed;
   if (!opts_.udp) return Errc::not_supported;
-  if (state_ == State::ready && !server_udp_) return Errc::not_supported;
+  if (state() == State::ready && !server_udp_) return Errc::not_supported;
   const uint32_t sid = next_sid_++;
   std::unique_ptr<Flow> f(new (std::nothrow) Flow(this, sid, h));
   if (!f) return Errc::no_memory;
@@ -400,19 +289,11 @@ Result<std::unique_ptr<DatagramFlow>> Hysteria2Session::open_datagram(DatagramHa
     return Errc::no_memory;
   }
   stats_.udp_flows++;
-  if (state_ != State::ready) connect();
+  if (state() != State::ready) connect();
   return std::unique_ptr<DatagramFlow>(f.release());
 }
 
-void Hysteria2Session::connect() noexcept {
-  if (state_ != State::idle || close_begun() || backoff_.armed()) return;
-  const uint64_t now = engine().now_ms();
-  if (now < next_attempt_) {
-    backoff_.start(next_attempt_ - now, on_backoff, this);
-    return;
-  }
-  quic::QuicDialOptions d;
-  d.handshake_timeout_ms = opts_.handshake_timeout_ms;
+Status Hysteria2Session::configure_dial(quic::QuicDialOptions& d, std::string* why) noexcept {
   quic::ConnectionOptions& co = d.endpoint.connection;
   co.idle_timeout_ms = opts_.idle_timeout_ms;
   co.keep_alive_ms = opts_.keep_alive_ms;
@@ -421,46 +302,33 @@ void Hysteria2Session::connect() noexcept {
   co.max_stream_window = 8u << 20;
   co.conn_window = 20u << 20;
   co.max_conn_window = 20u << 20;
+  // BBR, under Brutal when there is a rate (the server's "auto" hands the
+  // connection back to it: on_headers).
+  co.cc = quic::CongestionControl::bbr;
   if (opts_.up_bps > 0) {
     const quic::BrutalOptions bo{opts_.up_bps, opts_.disable_loss_compensation};
     co.rate_controller = [bo] {
       return std::unique_ptr<quic::RateController>(new (std::nothrow) quic::Brutal(bo));
     };
-  } else {
-    co.cc = quic::CongestionControl::bbr;
   }
   if (!opts_.obfs_password.empty()) {
     auto s = quic::Salamander::create(opts_.obfs_password);
     if (!s) {
-      fail_waiting(s.error(), "bad obfs password");
-      return;
+      *why = "bad obfs password";
+      return s.error();
     }
     d.endpoint.transform = std::move(*s);
     co.max_tx_udp_payload_size -= quic::Salamander::kSaltLen;
   }
-  state_ = State::dialing;
-  stats_.dials++;
-  dial_ = quic::QuicDial::start(engine(), opts_.server, opts_.server_port, tls_, d, this);
-}
-
-void Hysteria2Session::on_backoff(void* self) {
-  auto* s = static_cast<Hysteria2Session*>(self);
-  if (!s->waiting_.empty() || !s->flows_.empty()) s->connect();
-}
-
-void Hysteria2Session::on_quic_dial(Result<quic::QuicDialed> r, const char* reason) {
-  dial_ = nullptr;
-  if (!r) {
-    state_ = State::idle;
-    stats_.dial_failures++;
-    lost(r.error(),
-         std::string("cannot connect: ") + (reason && *reason ? reason : errc_message(r.error())));
-    return;
+  if (!opts_.server_ports.empty()) {
+    d.endpoint.hop.ranges = opts_.server_ports;
+    d.endpoint.hop.interval_min_ms = opts_.hop_interval_ms;
+    d.endpoint.hop.interval_max_ms = opts_.hop_interval_max_ms;
   }
-  ep_ = std::move(r->endpoint);
-  conn_ = r->connection;
-  conn_->set_handler(this);
-  state_ = State::authenticating;
+  return {};
+}
+
+void Hysteria2Session::on_connected(quic::QuicDialed& r) noexcept {
   auto h = quic::H3Connection::create(*conn_, nullptr);
   if (!h) {
     conn_->close(quic::kH3InternalError, "http/3 setup failed");
@@ -468,7 +336,7 @@ void Hysteria2Session::on_quic_dial(Result<quic::QuicDialed> r, const char* reas
   }
   h3_ = std::move(*h);
   // The server's control and QPACK streams, opened right after the handshake.
-  for (auto& es : r->early_streams) on_stream(*conn_, std::move(es));
+  for (auto& es : r.early_streams) on_stream(*conn_, std::move(es));
   quic::H3Fields f;
   try {
     f = {{"hysteria-auth", opts_.password},
@@ -484,33 +352,27 @@ void Hysteria2Session::on_quic_dial(Result<quic::QuicDialed> r, const char* reas
     return;
   }
   auth_ = *a;
-  auth_deadline_.start(opts_.handshake_timeout_ms, on_auth_deadline, this);
+  start_handshake_deadline();
 }
 
-void Hysteria2Session::on_auth_deadline(void* self) {
-  auto* s = static_cast<Hysteria2Session*>(self);
-  if (s->state_ != State::authenticating || s->conn_ == nullptr) return;
-  s->fail_waiting(Errc::timed_out, "no answer to the authentication request");
-  s->conn_->close(kH3GeneralProtocolError, "auth timeout");
+void Hysteria2Session::on_handshake_timeout() noexcept {
+  handshake_failed(Errc::timed_out, "no answer to the authentication request",
+                   kH3GeneralProtocolError, "auth timeout");
 }
 
 void Hysteria2Session::on_headers(quic::H3Stream& s) {
-  if (&s != auth_ || state_ != State::authenticating) return;
-  auth_deadline_.stop();
+  if (&s != auth_ || state() != State::handshake) return;
   const int status = s.status();
   if (status != hysteria2::kStatusAuthOk) {
     stats_.auth_failures++;
-    failures_++;
-    next_attempt_ =
-        engine().now_ms() + std::min(kBackoffMaxMs, kBackoffFirstMs << std::min(failures_ - 1, 5u));
-    const std::string why = "authentication refused: HTTP " + std::to_string(status) +
-                            " from the server's masquerade (a wrong password, or not a "
-                            "Hysteria server)";
-    SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
-    fail_waiting(Errc::auth_failed, why);
-    fail_flows(Errc::auth_failed);
     auth_ = nullptr;
-    if (conn_) conn_->close(kH3GeneralProtocolError, "authentication refused");
+    std::string why;
+    try {
+      why = "authentication refused: HTTP " + std::to_string(status) +
+            " from the server's masquerade (a wrong password, or not a Hysteria server)";
+    } catch (...) {
+    }
+    handshake_failed(Errc::auth_failed, why, kH3GeneralProtocolError, "authentication refused");
     return;
   }
   // hysteria-udp is Go's strconv.ParseBool.
@@ -520,20 +382,27 @@ void Hysteria2Session::on_headers(quic::H3Stream& s) {
     server_rx_ = std::string(s.field("hysteria-cc-rx"));
   } catch (...) {
   }
-  if (auto* b = dynamic_cast<quic::Brutal*>(conn_->rate_controller()); b != nullptr) {
-    // The server's receive limit caps our rate; "auto" (or 0) leaves ours.
+  if (auto* b = dynamic_cast<quic::Brutal*>(conn_->rate_controller());
+      b != nullptr && server_rx_ == "auto") {
+    // Spec C5: "auto" makes the client use its own congestion control:
+    // Brutal hands the connection to the BBR beneath it.
+    (void)quic::cc_hook::fall_back(b);
+  } else if (b != nullptr) {
+    // The server's receive limit caps our rate; 0 (unlimited) leaves ours.
     uint64_t rx = 0;
     auto [p, ec] = std::from_chars(server_rx_.data(), server_rx_.data() + server_rx_.size(), rx);
     if (ec == std::errc() && p == server_rx_.data() + server_rx_.size() && rx > 0 &&
         rx < opts_.up_bps)
       b->set_rate(rx);
+    stats_.send_bps = b->rate();
+  } else {
+    stats_.send_bps = 0;
   }
   auth_ = nullptr;
-  state_ = State::ready;
-  failures_ = 0;
-  next_attempt_ = 0;
-  stats_.connections++;
-  start_waiting();
+  handshake_done();
+}
+
+void Hysteria2Session::on_ready() noexcept {
   if (!server_udp_) {
     fail_flows(Errc::not_supported);
   } else {
@@ -547,51 +416,11 @@ void Hysteria2Session::on_headers(quic::H3Stream& s) {
 void Hysteria2Session::on_close(quic::H3Stream& s, Errc e) {
   if (&s != auth_) return;
   auth_ = nullptr;
-  if (state_ == State::authenticating && conn_ != nullptr) {
+  if (state() == State::handshake && conn_ != nullptr) {
     fail_waiting(e == Errc::ok ? Errc::protocol_violation : e,
                  std::string("the authentication request failed: ") + errc_message(e));
     conn_->close(kH3GeneralProtocolError, "auth request failed");
   }
-}
-
-void Hysteria2Session::start_waiting() noexcept {
-  // Open::start may answer (and so remove) the open: work on a copy.
-  std::vector<Open*> w;
-  try {
-    w = waiting_;
-  } catch (...) {
-    return;
-  }
-  for (Open* o : w) {
-    if (state_ != State::ready || conn_ == nullptr) return;
-    if (std::find(waiting_.begin(), waiting_.end(), o) == waiting_.end()) continue;
-    waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), o), waiting_.end());
-    if (!o->start(*conn_)) {
-      waiting_.push_back(o);  // the stream limit: wait for on_streams_available
-      return;
-    }
-  }
-}
-
-void Hysteria2Session::fail_waiting(Errc e, const std::string& why) noexcept {
-  // One at a time: a handler may cancel other opens, which leave waiting_.
-  while (!waiting_.empty()) {
-    Open* o = waiting_.back();
-    waiting_.pop_back();
-    o->answer(e, why);
-  }
-}
-
-void Hysteria2Session::lost(Errc e, const std::string& why) noexcept {
-  if (state_ != State::ready) {
-    failures_++;
-    next_attempt_ =
-        engine().now_ms() + std::min(kBackoffMaxMs, kBackoffFirstMs << std::min(failures_ - 1, 5u));
-  }
-  state_ = State::idle;
-  SLUICE_LOG_INFO("%s%s", prefix_.c_str(), why.c_str());
-  fail_waiting(e, why);
-  fail_flows(e);
 }
 
 void Hysteria2Session::on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) {
@@ -605,7 +434,7 @@ void Hysteria2Session::on_stream(quic::Connection& c, std::unique_ptr<quic::Quic
 
 void Hysteria2Session::on_datagram(quic::Connection& c, const uint8_t* data, size_t len) {
   (void)c;
-  if (state_ != State::ready) return;
+  if (state() != State::ready) return;
   auto m = hysteria2::parse_udp_message({data, len});
   if (!m) return;  // malformed: dropped
   auto it = flows_.find(m->header.session_id);
@@ -613,115 +442,18 @@ void Hysteria2Session::on_datagram(quic::Connection& c, const uint8_t* data, siz
   it->second->receive(*m, engine().pool());
 }
 
-void Hysteria2Session::on_streams_available(quic::Connection& c) {
-  (void)c;
-  if (state_ == State::ready) start_waiting();
-}
-
-void Hysteria2Session::on_closed(quic::Connection& c, Errc e, uint64_t app_error,
-                                 const char* reason) {
-  (void)c;
+void Hysteria2Session::connection_gone(State was, uint64_t app_error, Errc& err,
+                                       std::string& why) noexcept {
   (void)app_error;
-  auth_deadline_.stop();
+  (void)err;
   auth_ = nullptr;
   h3_.reset();
-  conn_ = nullptr;
-  const bool was_ready = state_ == State::ready;
-  std::string why = was_ready ? "connection lost: " : "connection closed before authentication: ";
-  why += reason && *reason ? reason : errc_message(e);
-  retire_endpoint();
-  lost(e == Errc::ok ? Errc::closed : e, why);
-  (void)was_ready;
-  // Opens that arrive from now on dial again (after the backoff).
-  if (!close_begun() && (!waiting_.empty())) connect();
+  if (was != State::ready) why = "connection closed before authentication: ";
 }
 
-void Hysteria2Session::retire_endpoint() noexcept {
-  if (!ep_) return;
-  // Not from inside the connection's callback: the Endpoint is still
-  // delivering it. Close it on the next loop turn.
-  retiring_++;
-  quic::Endpoint* ep = ep_.release();
-  struct Retire {
-    Hysteria2Session* s;
-    quic::Endpoint* ep;
-  };
-  auto* r = new (std::nothrow) Retire{this, ep};
-  if (r == nullptr) {  // leave it for the close, which is then immediate
-    retiring_--;
-    ep_.reset(ep);
-    return;
-  }
-  net::defer(
-      engine(),
-      [](void* u) {
-        auto* r = static_cast<Retire*>(u);
-        r->ep->close(
-            [](void* v) {
-              auto* r = static_cast<Retire*>(v);
-              delete r->ep;
-              Hysteria2Session* s = r->s;
-              delete r;
-              s->retiring_--;
-              s->maybe_closed();
-            },
-            r);
-      },
-      r);
-}
-
-void Hysteria2Session::close(CloseCallback cb, void* user) noexcept {
-  if (!begin_close()) return;
-  close_cb_ = cb;
-  close_user_ = user;
-  backoff_.stop();
-  auth_deadline_.stop();
-  const char* why = net::closing_all(engine()) ? "engine stopping" : "outbound closing";
-  waiting_.clear();
-  pending_.fail_all(Errc::canceled, why);
-  fail_flows(Errc::canceled);
-  if (dial_) {
-    dial_->cancel();
-    dial_ = nullptr;
-  }
+void Hysteria2Session::on_closing() noexcept {
   h3_.reset();
   auth_ = nullptr;
-  if (conn_) conn_->set_handler(nullptr);
-  conn_ = nullptr;
-  state_ = State::idle;
-  if (ep_) {
-    retiring_++;
-    quic::Endpoint* ep = ep_.release();
-    struct Retire {
-      Hysteria2Session* s;
-      quic::Endpoint* ep;
-    };
-    auto* r = new (std::nothrow) Retire{this, ep};
-    if (r == nullptr) {
-      delete ep;  // no memory even for this: the Endpoint's destructor releases what it can
-      retiring_--;
-    } else {
-      ep->close(
-          [](void* v) {
-            auto* r = static_cast<Retire*>(v);
-            delete r->ep;
-            Hysteria2Session* s = r->s;
-            delete r;
-            s->retiring_--;
-            s->maybe_closed();
-          },
-          r);
-    }
-  }
-  maybe_closed();
-}
-
-void Hysteria2Session::maybe_closed() noexcept {
-  if (!close_begun() || retiring_ > 0 || dial_ != nullptr) return;
-  if (close_done_) return;
-  close_done_ = true;
-  detach_from_engine();
-  if (close_cb_) net::defer(engine(), close_cb_, close_user_);
 }
 
 }  // namespace sluice

@@ -28,12 +28,15 @@
 // that is known and flows fail.
 //
 // Congestion: with up_bps, Brutal at up_bps (lowered to the server's
-// hysteria-cc-rx when that is smaller and not "auto"); without, BBR.
+// hysteria-cc-rx when that is smaller), over BBR; without, BBR. A server
+// answering hysteria-cc-rx "auto" hands the connection from Brutal to that
+// BBR (quic::cc_hook::fall_back) right after authentication.
 //
-// Reconnect: when the connection ends (idle timeout, server restart,
-// stateless reset) its streams and flows fail with the reason; the next
-// open dials again. Consecutive failed dials back off: the next attempt
-// waits 0.5 s, doubling up to 16 s, and opens made meanwhile wait for it.
+// Reconnect (QuicSharedSession): when the connection ends (idle timeout,
+// server restart, stateless reset) its streams and flows fail with the
+// reason; the next open dials again. Consecutive failed attempts back off:
+// the next attempt waits 0.5 s, doubling up to 16 s, and opens made
+// meanwhile wait for it.
 //
 // Threads: the Engine's loop thread.
 #pragma once
@@ -43,13 +46,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "net/timer.hpp"
 #include "quic/h3_connection.hpp"
-#include "quic/quic_dial.hpp"
-#include "quic/quic_tls.hpp"
-#include "session/client_connect.hpp"
+#include "session/quic_shared_session.hpp"
 #include "sluice/config.hpp"
-#include "sluice/session.hpp"
 
 namespace sluice {
 
@@ -69,6 +68,13 @@ struct Hysteria2SessionOptions {
   uint64_t keep_alive_ms = 10000;
   uint64_t handshake_timeout_ms = 10000;  // the QUIC handshake and the auth round trip
   size_t udp_queue = 64;                  // datagrams a flow keeps until the connection is ready
+  // Port hopping (spec section 8; quic/endpoint.hpp): the server's ports as
+  // inclusive ranges (empty: server_port only; set: the first connection
+  // goes to a random one, as the official client), and a hop every
+  // interval, random in [hop_interval_ms, hop_interval_max_ms].
+  std::vector<std::pair<uint16_t, uint16_t>> server_ports;
+  uint64_t hop_interval_ms = 30000;
+  uint64_t hop_interval_max_ms = 0;
 };
 
 // hysteria2_session_options converts a config outbound (sing-box fields;
@@ -84,19 +90,9 @@ Result<Hysteria2SessionOptions> hysteria2_session_options(const Hysteria2Outboun
 Result<std::unique_ptr<Session>> make_hysteria2_session(Engine& e, const OutboundOptions& o,
                                                         std::string* why);
 
-struct Hysteria2SessionStats {
-  uint64_t dials = 0;
-  uint64_t dial_failures = 0;
-  uint64_t auth_failures = 0;
-  uint64_t connections = 0;  // authenticated connections
-  uint64_t streams = 0;      // TCP streams handed out
-  uint64_t udp_flows = 0;
-};
+using Hysteria2SessionStats = QuicSessionStats;
 
-class Hysteria2Session final : public Session,
-                               private quic::QuicDialHandler,
-                               private quic::ConnectionHandler,
-                               private quic::H3StreamHandler {
+class Hysteria2Session final : public QuicSharedSession, private quic::H3StreamHandler {
  public:
   static Result<std::unique_ptr<Hysteria2Session>> create(Engine& e, std::string tag,
                                                           const Hysteria2SessionOptions& o,
@@ -104,17 +100,10 @@ class Hysteria2Session final : public Session,
   ~Hysteria2Session() override;
 
   const char* type() const noexcept override { return "hysteria2"; }
-  void open_stream(std::string_view host, uint16_t port, OpenHandler* h) noexcept override;
-  void cancel_open(OpenHandler* h) noexcept override;
   Result<std::unique_ptr<DatagramFlow>> open_datagram(DatagramHandler* h) noexcept override;
-  void close(CloseCallback cb, void* user) noexcept override;
 
-  bool ready() const noexcept { return state_ == State::ready; }
-  // connection: the current connection (nullptr when none).
-  quic::Connection* connection() const noexcept { return conn_; }
   bool server_udp() const noexcept { return server_udp_; }
   const std::string& server_rx() const noexcept { return server_rx_; }
-  const Hysteria2SessionStats& stats() const noexcept { return stats_; }
 
   class Open;  // one open_stream (internal)
   class Flow;  // one UDP flow (internal)
@@ -122,58 +111,38 @@ class Hysteria2Session final : public Session,
  private:
   friend class Open;
   friend class Flow;
-  enum class State : uint8_t { idle, dialing, authenticating, ready };
 
   Hysteria2Session(Engine& e, std::string tag, const Hysteria2SessionOptions& o,
                    std::shared_ptr<quic::QuicTlsContext> tls);
-  // connect starts a dial unless one runs, the connection is up, or the
-  // backoff holds it (then its timer does).
-  void connect() noexcept;
-  void start_waiting() noexcept;
-  void fail_waiting(Errc e, const std::string& why) noexcept;
-  void fail_flows(Errc e) noexcept;                    // every flow fails (its handler hears e)
-  void lost(Errc e, const std::string& why) noexcept;  // the connection is gone
-  void retire_endpoint() noexcept;
-  void maybe_closed() noexcept;
-  static void on_backoff(void* self);
-  static void on_auth_deadline(void* self);
 
-  // QuicDialHandler
-  void on_quic_dial(Result<quic::QuicDialed> r, const char* reason) override;
+  // QuicSharedSession
+  Result<std::unique_ptr<StreamOpen>> new_open(std::string_view host,
+                                               uint16_t port) noexcept override;
+  Status configure_dial(quic::QuicDialOptions& d, std::string* why) noexcept override;
+  void on_connected(quic::QuicDialed& r) noexcept override;
+  void on_handshake_timeout() noexcept override;
+  void connection_gone(State was, uint64_t app_error, Errc& err,
+                       std::string& why) noexcept override;
+  bool has_flows() const noexcept override { return !flows_.empty(); }
+  void fail_flows(Errc e) noexcept override;
+  void on_ready() noexcept override;
+  void on_closing() noexcept override;
+
   // ConnectionHandler
   void on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) override;
   void on_datagram(quic::Connection& c, const uint8_t* data, size_t len) override;
-  void on_streams_available(quic::Connection& c) override;
-  void on_closed(quic::Connection& c, Errc e, uint64_t app_error, const char* reason) override;
   // H3StreamHandler (the auth exchange)
   void on_headers(quic::H3Stream& s) override;
   void on_body(quic::H3Stream&, Slice&&) override {}
   void on_close(quic::H3Stream& s, Errc e) override;
 
   Hysteria2SessionOptions opts_;
-  std::shared_ptr<quic::QuicTlsContext> tls_;
-  std::string prefix_;  // "hysteria2 server host:port: "
-  State state_ = State::idle;
-  quic::QuicDial* dial_ = nullptr;
-  std::unique_ptr<quic::Endpoint> ep_;
-  quic::Connection* conn_ = nullptr;
   std::unique_ptr<quic::H3Connection> h3_;
   quic::H3Stream* auth_ = nullptr;
   bool server_udp_ = false;
   std::string server_rx_;
-  PendingOpens pending_;        // every open_stream not answered yet
-  std::vector<Open*> waiting_;  // ... of which those without a stream yet
   std::unordered_map<uint32_t, Flow*> flows_;
   uint32_t next_sid_ = 1;
-  net::Timer backoff_;
-  net::Timer auth_deadline_;
-  unsigned failures_ = 0;      // consecutive failed connection attempts
-  uint64_t next_attempt_ = 0;  // Engine::now_ms before which no dial starts
-  int retiring_ = 0;           // endpoints still closing
-  bool close_done_ = false;
-  CloseCallback close_cb_ = nullptr;
-  void* close_user_ = nullptr;
-  Hysteria2SessionStats stats_;
 };
 
 }  // namespace sluice

@@ -47,6 +47,7 @@ struct PipeCache {
   }
 };
 thread_local PipeCache g_pipes;
+thread_local uint64_t g_splice_eagain = 0;  // splice_eagain_for_test
 std::atomic<bool> g_refuse_for_test{false};
 
 // get_pipe hands out a pipe pair of |size| bytes of capacity (at least the
@@ -96,7 +97,14 @@ struct Relay::Splice {
   bool active[2] = {false, false};  // direction i (side i -> side 1-i) is spliced
   PipeFds pipe[2];                  // pipe[i] carries direction i
   size_t cap[2] = {0, 0};
-  size_t queued[2] = {0, 0};      // bytes in pipe[i]
+  size_t queued[2] = {0, 0};  // bytes in pipe[i]
+  // full[i]: pipe[i] refused more bytes while holding some (its slots, one
+  // per page fragment, ran out before its byte capacity). Its source is not
+  // polled for reading until bytes leave the pipe: a readable socket whose
+  // splice can only fail would wake the loop again at once, as often as
+  // epoll returns (seen as ~45 failed splices per useful one on the Vision
+  // inner-TLS row).
+  bool full[2] = {false, false};
   bool shut[2] = {false, false};  // side i's write side was shut down
   net::TcpTransport* tcp[2] = {nullptr, nullptr};
   ~Splice() {
@@ -109,6 +117,7 @@ struct Relay::Splice {
 
 void Relay::refuse_splice_for_test(bool on) noexcept { g_refuse_for_test = on; }
 size_t Relay::live_pipes_for_test() noexcept { return g_pipes.live; }
+uint64_t Relay::splice_eagain_for_test() noexcept { return g_splice_eagain; }
 
 Relay::Relay(Engine& e, const RelayOptions& o) noexcept : EngineObject(e), opts_(o), idle_(e) {}
 
@@ -294,6 +303,11 @@ void Relay::splice_fail(int side, int err, const char* what) noexcept {
 // end-of-stream shuts the other side's write side once its pipe is empty.
 void Relay::splice_pump() noexcept {
   Splice& sp = *splice_;
+  // A splice that moved less than asked met an empty socket, a full pipe or
+  // a full socket: that end is not tried again in this pump (it would fail
+  // with EAGAIN); the poll says when it can move again.
+  bool in_done[2] = {false, false};
+  bool out_done[2] = {false, false};
   for (int round = 0; round < 64 && !finishing_; ++round) {
     bool moved = false;
     for (int d = 0; d < 2 && !finishing_; ++d) {
@@ -310,10 +324,12 @@ void Relay::splice_pump() noexcept {
         if (finishing_) return;
         continue;
       }
-      if (!src.eof && sp.queued[d] < sp.cap[d]) {
-        const ssize_t n = ::splice(sp.fd[d], nullptr, sp.pipe[d].w, nullptr,
-                                   sp.cap[d] - sp.queued[d], SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+      if (!src.eof && !in_done[d] && !sp.full[d] && sp.queued[d] < sp.cap[d]) {
+        const size_t want = sp.cap[d] - sp.queued[d];
+        const ssize_t n = ::splice(sp.fd[d], nullptr, sp.pipe[d].w, nullptr, want,
+                                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
         if (n > 0) {
+          if (static_cast<size_t>(n) < want) in_done[d] = true;
           sp.queued[d] += static_cast<size_t>(n);
           sp.tcp[d]->count_spliced(static_cast<uint64_t>(n), 0);
           moved = true;
@@ -329,15 +345,24 @@ void Relay::splice_pump() noexcept {
           }
           src.eof = true;
           moved = true;
-        } else if (errno != EAGAIN && errno != EINTR) {
+        } else if (errno == EAGAIN) {
+          ++g_splice_eagain;
+          // With bytes in the pipe, EAGAIN may be the pipe's (no slot
+          // left) rather than the socket's: wait for the pipe to drain.
+          in_done[d] = true;
+          if (sp.queued[d] > 0) sp.full[d] = true;
+        } else if (errno != EINTR) {
           splice_fail(d, errno, "read");
           return;
         }
       }
-      if (sp.queued[d] > 0) {
-        const ssize_t n = ::splice(sp.pipe[d].r, nullptr, sp.fd[dst], nullptr, sp.queued[d],
+      if (sp.queued[d] > 0 && !out_done[d]) {
+        const size_t want = sp.queued[d];
+        const ssize_t n = ::splice(sp.pipe[d].r, nullptr, sp.fd[dst], nullptr, want,
                                    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
         if (n > 0) {
+          if (static_cast<size_t>(n) < want) out_done[d] = true;
+          sp.full[d] = false;
           sp.queued[d] -= static_cast<size_t>(n);
           sp.tcp[dst]->count_spliced(0, static_cast<uint64_t>(n));
           last_activity_ = engine().now_ms();
@@ -349,7 +374,10 @@ void Relay::splice_pump() noexcept {
             net::count_bytes(engine(), 0, static_cast<uint64_t>(n));
           }
           moved = true;
-        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        } else if (n < 0 && errno == EAGAIN) {
+          ++g_splice_eagain;
+          out_done[d] = true;
+        } else if (n < 0 && errno != EINTR) {
           splice_fail(dst, errno, "write");
           return;
         }
@@ -381,7 +409,7 @@ void Relay::splice_arm() noexcept {
   Splice& sp = *splice_;
   for (int i = 0; i < 2; ++i) {
     int ev = 0;
-    if (sp.active[i] && !side_[i].eof && sp.queued[i] < sp.cap[i]) ev |= UV_READABLE;
+    if (sp.active[i] && !side_[i].eof && !sp.full[i] && sp.queued[i] < sp.cap[i]) ev |= UV_READABLE;
     if (sp.active[1 - i] && sp.queued[1 - i] > 0) ev |= UV_WRITABLE;
     if (ev == sp.events[i]) continue;
     sp.events[i] = ev;

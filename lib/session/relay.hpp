@@ -85,6 +85,9 @@ class Relay final : public EngineObject {
   static void refuse_splice_for_test(bool on) noexcept;
   // live_pipes_for_test: pipe pairs in use or cached on this thread.
   static size_t live_pipes_for_test() noexcept;
+  // splice_eagain_for_test: splice(2) calls of this thread's relays that
+  // moved nothing for want of data or room (EAGAIN), since the thread began.
+  static uint64_t splice_eagain_for_test() noexcept;
 
  private:
   struct Side final : TransportHandler {

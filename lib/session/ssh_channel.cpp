@@ -139,7 +139,7 @@ Status SshChannel::write(Chain&& data) noexcept {
   if (data.empty()) return {};
   Status st = tx_.append(std::move(data));
   if (!st) return st;
-  flush_tx();
+  flush_tx(true);
   if (!failed_ && !above_high_ && tx_.size() > high_) {
     above_high_ = true;
     if (handler_) handler_->on_write_high();
@@ -147,15 +147,39 @@ Status SshChannel::write(Chain&& data) noexcept {
   return failed_ ? Status(error_) : Status();
 }
 
-void SshChannel::flush_tx() noexcept {
+void SshChannel::flush_tx(bool hold_tail) noexcept {
   if (ch_ == nullptr || session_ == nullptr || failed_) return;
   const size_t before = tx_.size();
   bool wrote = false;
   while (!tx_.empty() && !session_->write_blocked()) {
     const uint32_t win = ssh_channel_window_size(ch_);
     if (win == 0) break;  // re-checked after every pump
+    // A 64 KiB slice is two full packets and a 20-byte one, and every packet
+    // costs libssh a gcry_randomize call for its padding (docs/protocols/ssh.md)
+    // besides the framing. Such a short tail is kept back and moved into the
+    // headroom of the slice after it, to go out in a full packet. When
+    // write() brought the last slice, the tail waits for the next write of
+    // the same loop turn (a relay reading a busy socket makes several); the
+    // zero-delay kick sends it otherwise.
+    if (tx_.count() > 1 && tx_.front().size() <= kHeadroom) {
+      const Slice& next = tx_[1];
+      if (next.unique() && next.headroom() >= tx_.front().size()) {
+        Slice rest = tx_.pop_front();
+        Slice merged = tx_.pop_front();
+        std::memcpy(merged.prepend(rest.size()), rest.data(), rest.size());
+        (void)tx_.push_front(std::move(merged));  // a slot was just freed: cannot fail
+      }
+    }
     const Slice& s = tx_.front();
-    const uint32_t n = static_cast<uint32_t>(std::min<size_t>(s.size(), win));
+    uint32_t n = static_cast<uint32_t>(std::min<size_t>(s.size(), win));
+    bool keep_tail = false;
+    if (n == s.size() && n > kPacketPayload && (hold_tail || tx_.count() > 1)) {
+      const size_t tail = n % kPacketPayload;
+      if (tail > 0 && tail <= kHeadroom) {
+        n -= static_cast<uint32_t>(tail);
+        keep_tail = true;
+      }
+    }
     const int w = ssh_channel_write(ch_, s.data(), n);
     wrote = true;
     if (w < 0) {
@@ -165,8 +189,13 @@ void SshChannel::flush_tx() noexcept {
     }
     tx_.advance(static_cast<size_t>(w));
     stats_.bytes_written += static_cast<size_t>(w);
+    session_->note_written(static_cast<size_t>(w));
     if (static_cast<uint32_t>(w) < n) break;
-    // Stop handing libssh more once the socket holds output back.
+    if (keep_tail && tx_.count() == 1) {
+      kick();  // sends the tail unless a write brings more first
+      break;
+    }
+    // Stop handing libssh more once it holds kOutBudget the socket did not take.
     session_->after_call();
     if (session_ == nullptr || ch_ == nullptr) break;
   }

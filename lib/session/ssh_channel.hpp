@@ -15,9 +15,10 @@
 //
 // Sending: write() queues Slices (write queue with the usual watermarks);
 // they are handed to libssh (ssh_channel_write copies and encrypts them)
-// only up to the server's remaining window, and not while libssh has output
-// the socket did not take (SshSession::write_blocked), since libssh's output
-// buffer itself has no bound. The server's window may reopen without any
+// only up to the server's remaining window, and not while libssh holds
+// SshSession::kOutBudget bytes the socket did not take
+// (SshSession::write_blocked), since libssh's output buffer itself has no
+// bound. The server's window may reopen without any
 // callback in libssh 0.10, so the session re-checks after every pump.
 //
 // Half-close: shutdown() sends CHANNEL_EOF once the queue has gone to
@@ -88,13 +89,21 @@ class SshChannel final : public Stream {
   using Transport::write;
 
  private:
+  // kPacketPayload: the data a CHANNEL_DATA packet carries with a 32 KiB
+  // maximum packet (what OpenSSH, Go and Dropbear advertise for forwarded
+  // channels; libssh 0.10 does not expose the server's value), less the 10
+  // bytes libssh keeps for headers. Only used to avoid short packets.
+  static constexpr size_t kPacketPayload = 32768 - 10;
+
   static int on_data_cb(ssh_session s, ssh_channel c, void* data, uint32_t len, int is_stderr,
                         void* user);
   static void on_eof_cb(ssh_session s, ssh_channel c, void* user);
   static void on_close_cb(ssh_session s, ssh_channel c, void* user);
   static void on_kick(void* self);
   size_t take(const uint8_t* p, size_t n) noexcept;
-  void flush_tx() noexcept;
+  // flush_tx hands libssh what the window and the output budget allow;
+  // |hold_tail| (from write()) may keep a short last tail for the next write.
+  void flush_tx(bool hold_tail = false) noexcept;
   void pull_held() noexcept;
   void maybe_grow() noexcept;
   void deliver() noexcept;

@@ -125,7 +125,7 @@ std::string methods_text(int m) {
 }  // namespace
 
 SshSession::SshSession(Engine& e, std::string tag, SshSessionOptions o, std::unique_ptr<SshKeys> k)
-    : Session(e, std::move(tag)), opts_(std::move(o)), keys_(std::move(k)), timer_(e) {}
+    : Session(e, std::move(tag)), opts_(std::move(o)), keys_(std::move(k)), timer_(e), flush_(e) {}
 
 Result<std::unique_ptr<SshSession>> SshSession::create(Engine& e, std::string tag,
                                                        SshSessionOptions o, std::string* why) {
@@ -208,6 +208,8 @@ SshSessionStats SshSession::stats() const {
   s.channels = 0;
   for (auto* c : channels_) s.channels += c != nullptr;
   s.connected = state_ == State::ready;
+  const uint64_t sent = sock_counter_.out_bytes - out_base_;
+  s.out_unsent = s.connected && sent < handed_ ? handed_ - sent : 0;
   if (s.connected) {
     const char* in = ssh_get_cipher_in(ssh_);
     const char* out = ssh_get_cipher_out(ssh_);
@@ -459,9 +461,9 @@ Status SshSession::setup_ssh(int fd, std::string* why) noexcept {
     return Errc::config_invalid;
   }
   ssh_set_blocking(ssh_, 0);
-  rx_counter_ = {};
-  tx_counter_ = {};
-  ssh_set_counters(ssh_, &tx_counter_, &rx_counter_);
+  sock_counter_ = {};
+  raw_counter_ = {};
+  ssh_set_counters(ssh_, &sock_counter_, &raw_counter_);
   poll_ = new (std::nothrow) PollBox;
   if (poll_ == nullptr) return Errc::no_memory;
   poll_->owner = this;
@@ -597,7 +599,7 @@ void SshSession::became_ready() noexcept {
   ++stats_.connects;
   failures_ = 0;
   const uint64_t now = engine().now_ms();
-  last_rx_bytes_ = rx_counter_.in_bytes;
+  last_rx_bytes_ = sock_counter_.in_bytes;
   last_rx_ms_ = now;
   next_keepalive_ms_ = now + opts_.keepalive_interval_ms / 2;
   idle_since_ms_ = 0;
@@ -687,6 +689,10 @@ void SshSession::teardown(bool send_disconnect) noexcept {
   }
   state_ = State::idle;
   write_blocked_ = false;
+  handed_ = 0;
+  out_base_ = 0;
+  flush_out_ = UINT64_MAX;
+  flush_.stop();
   poll_events_ = 0;
   dead_pending_ = false;
 }
@@ -752,11 +758,16 @@ void SshSession::pump() noexcept {
       auth_step();
       break;
     case State::ready:
-      // libssh reads 4 KiB per recv(): run it a few times per readiness.
-      // Only while bytes keep arriving: a writable socket alone would make
-      // every round a useless poll() system call.
-      for (int i = 0; i < 8; ++i) {
-        const uint64_t before = rx_counter_.in_bytes;
+      // libssh reads 4 KiB per recv() (a 32 KiB packet takes eight): run
+      // it while socket bytes keep moving, up to 128 KiB per readiness. A
+      // round that sent something is followed by one that finds the socket
+      // writable and clears libssh's flag (see update_poll); a round that
+      // moved nothing ends it. (Progress is the socket counter's: the
+      // payload counter moves only when a whole packet is in, which ended
+      // this loop after one recv() per readiness.)
+      for (int i = 0; i < 32; ++i) {
+        const uint64_t in = sock_counter_.in_bytes;
+        const uint64_t out = sock_counter_.out_bytes;
         const int rc = ssh_event_dopoll(event_, 0);
         if (rc == SSH_ERROR) {
           dead_pending_ = true;
@@ -764,7 +775,7 @@ void SshSession::pump() noexcept {
           dead_why_ = ssh_get_error(ssh_);
           break;
         }
-        if (rc != SSH_OK || rx_counter_.in_bytes == before) break;
+        if (rc != SSH_OK || (sock_counter_.in_bytes == in && sock_counter_.out_bytes == out)) break;
       }
       update_poll();
       if (!dead_pending_) after_pump();
@@ -788,7 +799,7 @@ void SshSession::pump() noexcept {
 void SshSession::after_pump() noexcept {
   service_opens();
   update_poll();  // before any handler runs (and may make sockets)
-  const uint64_t rx = rx_counter_.in_bytes;
+  const uint64_t rx = sock_counter_.in_bytes;
   if (rx != last_rx_bytes_) {
     last_rx_bytes_ = rx;
     last_rx_ms_ = engine().now_ms();
@@ -848,10 +859,39 @@ void SshSession::update_poll() noexcept {
     if (pump_depth_ == 0) timer_.start(0, &SshSession::on_timer, this);
     return;
   }
+  // libssh flags SSH_WRITE_PENDING after every send(), also one that took
+  // the whole buffer; only a poll that finds the socket writable and the
+  // buffer empty clears it. Watching the socket for writability on that
+  // flag cost an epoll round trip (four epoll_ctl calls with libuv's
+  // uv_poll_start) per packet sent. Once ready, the socket byte counter
+  // says more: bytes handed to libssh and not yet written mean the socket
+  // is full (watch it); none left means at most framing bytes wait, and one
+  // zero-timeout poll from the flush timer settles that cheaply.
   const bool pending = (ssh_get_poll_flags(ssh_) & SSH_WRITE_PENDING) != 0;
   const bool was_blocked = write_blocked_;
-  write_blocked_ = pending && state_ == State::ready;
-  const int want = UV_READABLE | (pending ? UV_WRITABLE : 0);
+  bool watch = pending;
+  write_blocked_ = false;
+  if (state_ == State::ready) {
+    const uint64_t sent = sock_counter_.out_bytes - out_base_;
+    if (!pending || sent >= handed_) {
+      // Empty, or at most framing bytes left: count afresh from here, so
+      // framing and control packets sent meanwhile cannot pile up into a
+      // surplus that would hide unsent payload later.
+      handed_ = 0;
+      out_base_ = sock_counter_.out_bytes;
+    }
+    if (!pending) {
+      flush_out_ = UINT64_MAX;
+    } else if (sent < handed_) {
+      write_blocked_ = handed_ - sent >= kOutBudget;
+    } else if (flush_out_ != sock_counter_.out_bytes) {
+      watch = false;
+      if (!flush_.armed()) flush_.start(0, &SshSession::on_flush, this);
+    }
+    // else: a flush found the socket full with framing bytes left: watch it
+    // (no zero-delay retries while it stays full).
+  }
+  const int want = UV_READABLE | (watch ? UV_WRITABLE : 0);
   if (want != poll_events_) {
     poll_events_ = want;
     uv_poll_start(&poll_->h, want, &SshSession::on_poll);
@@ -868,6 +908,14 @@ void SshSession::update_poll() noexcept {
 // --- the timer ---------------------------------------------------------------
 
 void SshSession::on_timer(void* self) { static_cast<SshSession*>(self)->tick(); }
+
+void SshSession::on_flush(void* self) {
+  auto* s = static_cast<SshSession*>(self);
+  if (s->state_ == State::ready && s->poll_ != nullptr && s->pump_depth_ == 0) {
+    s->flush_out_ = s->sock_counter_.out_bytes;
+    s->pump();
+  }
+}
 
 void SshSession::tick() noexcept {
   const uint64_t now = engine().now_ms();
@@ -909,7 +957,7 @@ void SshSession::tick() noexcept {
       }
       ++i;
     }
-    const uint64_t rx = rx_counter_.in_bytes;
+    const uint64_t rx = sock_counter_.in_bytes;
     if (rx != last_rx_bytes_) {
       last_rx_bytes_ = rx;
       last_rx_ms_ = now;

@@ -88,6 +88,9 @@ struct SshSessionStats {
   uint64_t connections_lost = 0;  // ready connections that died
   uint64_t keepalives_sent = 0;
   size_t channels = 0;  // live channels
+  // out_unsent: payload handed to libssh that the socket has not taken
+  // (the estimate SshSession::kOutBudget bounds).
+  uint64_t out_unsent = 0;
   bool connected = false;
   std::string cipher_in, cipher_out;  // negotiated ("" when not connected)
 };
@@ -114,9 +117,16 @@ class SshSession final : public Session,
 
   // For SshChannel.
   ssh_session raw() const noexcept { return ssh_; }
-  // write_blocked: libssh holds output the socket did not take; channels
-  // stop handing it more until the socket drains.
+  // write_blocked: libssh holds kOutBudget bytes or more that the socket did
+  // not take; channels stop handing it more until the socket drains.
   bool write_blocked() const noexcept { return write_blocked_; }
+  // note_written: |n| payload bytes went to ssh_channel_write (for the
+  // estimate of what libssh still holds).
+  void note_written(size_t n) noexcept { handed_ += n; }
+  // kOutBudget bounds libssh's unbounded output buffer: the payload bytes
+  // handed to it and not yet written to the socket (an estimate from below:
+  // packet framing is not counted).
+  static constexpr uint64_t kOutBudget = 256 * 1024;
   // after_call re-arms the poll interest after a libssh call made outside
   // the pump (a channel's write, EOF or close) and notices a dead session.
   void after_call() noexcept;
@@ -163,6 +173,7 @@ class SshSession final : public Session,
   bool socket_gone() const noexcept;
   static void on_poll(uv_poll_t* h, int status, int events);
   static void on_timer(void* self);
+  static void on_flush(void* self);
   void tick() noexcept;
   std::string server_name() const;
 
@@ -181,12 +192,20 @@ class SshSession final : public Session,
   int auth_methods_ = 0;
   std::string auth_rejected_;  // what the server refused so far, for the message
   bool write_blocked_ = false;
-  int pump_depth_ = 0;  // inside pump()/after_pump(): teardown waits
+  // Output accounting: payload handed to libssh since out_base_ (the socket
+  // byte count when libssh's output was last known to be empty).
+  uint64_t handed_ = 0;
+  uint64_t out_base_ = 0;
+  net::Timer flush_;                 // settles libssh's "maybe pending" output flag (update_poll)
+  uint64_t flush_out_ = UINT64_MAX;  // socket bytes written when flush_ last ran
+  int pump_depth_ = 0;               // inside pump()/after_pump(): teardown waits
   bool dead_pending_ = false;
   Errc dead_error_ = Errc::ok;
   std::string dead_why_;
-  struct ssh_counter_struct rx_counter_ {};
-  struct ssh_counter_struct tx_counter_ {};
+  // ssh_set_counters: bytes read from and written to the socket (progress,
+  // liveness, output accounting), and SSH payload of whole packets.
+  struct ssh_counter_struct sock_counter_ {};
+  struct ssh_counter_struct raw_counter_ {};
   uint64_t last_rx_bytes_ = 0;
   uint64_t last_rx_ms_ = 0;  // when bytes last arrived
   uint64_t next_keepalive_ms_ = 0;

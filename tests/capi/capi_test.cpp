@@ -1204,7 +1204,8 @@ TEST_CASE("protocol query agrees with the config parser", "[capi][version]") {
   CHECK(sluice_has_protocol("trojan") == 1);
   CHECK(sluice_has_protocol("VLESS") == 0);
   CHECK(sluice_has_protocol("hysteria2") == 1);
-  CHECK(sluice_has_protocol("hysteria") == 0);  // Hysteria v1: no config type yet
+  CHECK(sluice_has_protocol("hysteria") == 1);  // Hysteria v1
+  CHECK(sluice_has_protocol("hysteria1") == 0);
   CHECK(sluice_has_protocol(nullptr) == 0);
   // Every name the parser lists in its "expected ..." message is known, and
   // every known name is a type the parser takes as outbound or inbound.

@@ -5,7 +5,16 @@
   traffic.py wait HOST PORT SECS    waits until HOST:PORT accepts a TCP connection
   traffic.py gen SOCKS_PORT TARGET_PORT MODE SIZE TIMEOUT
                                     one flow through the SOCKS5 inbound on
-                                    127.0.0.1:SOCKS_PORT; prints one JSON line
+                                    127.0.0.1:SOCKS_PORT (or, given as
+                                    raw:PORT, a plain TCP connection to a port
+                                    forwarder on 127.0.0.1:PORT, no SOCKS5);
+                                    prints one JSON line
+  traffic.py dgram PORT COUNT SIZE WINDOW TIMEOUT
+                                    COUNT UDP datagrams of SIZE bytes to an
+                                    echo on 127.0.0.1:PORT, at most WINDOW
+                                    unanswered at once (one counts as lost
+                                    0.5 s after it left); checks every echo
+                                    byte for byte; prints one JSON line
   traffic.py relay LISTEN_PORT HOST PORT DELAY_MS JITTER_MS
                                     a TCP relay that delivers every chunk
                                     DELAY_MS +- JITTER_MS after it arrived
@@ -139,7 +148,11 @@ def recv_exact(s, n):
 
 
 def socks_connect(socks_port, target_port, timeout):
-    s = socket.create_connection(("127.0.0.1", socks_port), timeout=timeout)
+    if str(socks_port).startswith("raw:"):  # a port forwarder: the far end picks the target
+        s = socket.create_connection(("127.0.0.1", int(socks_port[4:])), timeout=timeout)
+        s.settimeout(timeout)
+        return s
+    s = socket.create_connection(("127.0.0.1", int(socks_port)), timeout=timeout)
     s.settimeout(timeout)
     s.sendall(b"\x05\x01\x00")
     if recv_exact(s, 2) != b"\x05\x00":
@@ -243,6 +256,92 @@ def gen(socks_port, target_port, mode, size, timeout):
     finally:
         if s:
             s.close()
+    r["total_s"] = round(time.monotonic() - t0, 3)
+    print(json.dumps(r))
+    return 0
+
+
+# ---------------------------------------------------------------- datagrams
+def dgram_payload(seq, size):
+    """Datagram |seq|: its number, then bytes derived from it (so an echo
+    can be checked on its own, whatever arrives in whatever order)."""
+    head = struct.pack(">Q", seq)
+    body = hashlib.sha256(head).digest() * (size // 32 + 1)
+    return head + body[:size - 8]
+
+
+def dgram(port, count, size, window, timeout):
+    """Sends |count| datagrams through the echo, at most |window| in flight."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    lost_after = 0.5
+    r = {"mode": "dgram", "size": count * size, "ok": False, "sent": 0, "echoed": 0,
+         "corrupt": 0, "duplicate": 0, "late": 0, "error": ""}
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", port))
+    try:
+        # The path comes up on the first datagram (the client dials then):
+        # probe until one echo returns; the probes are not counted.
+        s.settimeout(0.2)
+        up = False
+        while not up and time.monotonic() < deadline:
+            s.send(dgram_payload(1 << 62, size))
+            try:
+                up = struct.unpack(">Q", s.recv(65536)[:8])[0] == 1 << 62
+            except socket.timeout:
+                pass
+            except ConnectionRefusedError:
+                time.sleep(0.1)
+        if not up:
+            raise RuntimeError("no echo within %.0f s" % timeout)
+        r["setup_s"] = round(time.monotonic() - t0, 3)
+        t1 = time.monotonic()
+        inflight = {}  # seq -> time sent
+        seen = set()
+        nxt = last_echo = 0
+        while (nxt < count or inflight) and time.monotonic() < deadline:
+            now = time.monotonic()
+            for q in [q for q, at in inflight.items() if now - at > lost_after]:
+                del inflight[q]  # counted as lost; a late echo is still checked
+            while nxt < count and len(inflight) < window:
+                s.send(dgram_payload(nxt, size))
+                inflight[nxt] = time.monotonic()
+                nxt += 1
+                r["sent"] = nxt
+            s.settimeout(0.05)
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionRefusedError:
+                continue
+            q = struct.unpack(">Q", b[:8])[0] if len(b) >= 8 else -1
+            if q == 1 << 62:
+                continue  # a late probe echo
+            if q < 0 or q >= count or b != dgram_payload(q, size):
+                r["corrupt"] += 1
+                continue
+            if q in seen:
+                r["duplicate"] += 1
+                continue
+            seen.add(q)
+            if inflight.pop(q, None) is None:
+                r["late"] += 1
+            r["echoed"] += 1
+            last_echo = time.monotonic()
+        r["transfer_s"] = round(max(last_echo, t1) - t1, 3)
+        r["bytes"] = r["echoed"] * size
+        # Unreliable by design: what must hold is that every echo is intact
+        # and arrives once, that some do, and that the sender finished.
+        r["ok"] = r["echoed"] > 0 and r["corrupt"] == 0 and r["duplicate"] == 0 and nxt == count
+        if not r["ok"]:
+            r["error"] = "sent %d of %d, %d echoed, %d corrupt, %d duplicate" % (
+                nxt, count, r["echoed"], r["corrupt"], r["duplicate"])
+    except Exception as e:
+        r["error"] = str(e) or type(e).__name__
+        r["end"] = "error"
+    finally:
+        s.close()
     r["total_s"] = round(time.monotonic() - t0, 3)
     print(json.dumps(r))
     return 0
@@ -353,7 +452,9 @@ def main(argv):
     if cmd == "wait":
         return wait(argv[2], int(argv[3]), float(argv[4]))
     if cmd == "gen":
-        return gen(int(argv[2]), int(argv[3]), argv[4], int(argv[5]), float(argv[6]))
+        return gen(argv[2], int(argv[3]), argv[4], int(argv[5]), float(argv[6]))
+    if cmd == "dgram":
+        return dgram(int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]), float(argv[6]))
     if cmd == "relay":
         asyncio.run(relay_main(int(argv[2]), argv[3], int(argv[4]), float(argv[5]) / 1000,
                                float(argv[6]) / 1000))

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "inbound/hysteria1_inbound.hpp"
+#include "inbound/instance.hpp"
 #include "inbound/proxy_inbound.hpp"
 #include "inbound/router.hpp"
 #include "quic_support.hpp"
@@ -418,4 +419,86 @@ TEST_CASE("hysteria1: a bad hello or a missing control stream closes with code 1
   run(zero);
   run({});  // no control stream: closed after 10 s
   CHECK(s.stats().protocol_errors == 3);
+}
+
+TEST_CASE("hysteria1: JSON configs (sing-box fields) through the Instance, TCP and UDP",
+          "[integration][hysteria1][config]") {
+  SelfSigned cert = make_self_signed();
+  const std::string cert_path = write_temp("hy1", "cert.pem", cert.cert_pem);
+  const std::string key_path = write_temp("hy1", "key.pem", cert.key_pem);
+  Targets t;
+  UdpEcho echo;
+  {
+    Side server(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"hysteria","tag":"in","listen":"127.0.0.1",
+        "listen_port":0,"users":[{"name":"sekai","auth":"cGFzc3dvcmQ="}],"up":"1 Gbps",
+        "down_mbps":1000,"obfs":"shared obfs","recv_window_conn":4194304,
+        "tls":{"enabled":true,"certificate_path":")" +
+        cert_path + R"(","key_path":")" + key_path + R"("}}],
+        "outbounds":[{"type":"direct","tag":"direct"}]})");
+    Side client(
+        R"({"log":{"level":"error"},"inbounds":[{"type":"socks","tag":"in","listen":"127.0.0.1","listen_port":0}],
+        "outbounds":[{"type":"hysteria","tag":"hy","server":"127.0.0.1","server_port":)" +
+        std::to_string(server.port("in")) +
+        R"(,"auth_str":"password","up_mbps":800,"down":"1000 Mbps","obfs":"shared obfs",
+        "recv_window":8388608,"disable_mtu_discovery":true,
+        "tls":{"enabled":true,"server_name":"localhost","insecure":true}}]})");
+    int fd = tcp_connect(client.port("in"));
+    REQUIRE(socks5_connect(fd, "127.0.0.1", t.echo->port()) == 0);
+    CHECK(echo_transfer(fd, 8u << 20, 21));
+    ::close(fd);
+    SocksUdpAssociation a(client.port("in"));
+    std::vector<uint8_t> p(3000);
+    Pattern(78).fill(p.data(), p.size());
+    CHECK(a.round_trip(echo.port, p.data(), p.size(), 5, 2000));
+    auto st = on_loop(*server.engine, [&] {
+      return static_cast<Hysteria1Inbound*>(server.instance->quic_inbound("in"))->stats();
+    });
+    CHECK(st.authenticated == 1);
+    CHECK(st.user_connections["sekai"] == 1);
+    CHECK(st.tcp_relayed == 1);
+    CHECK(st.udp_sessions == 1);
+    auto cs = on_loop(*client.engine, [&] {
+      return static_cast<Hysteria1Session*>(client.instance->session("hy"))->stats();
+    });
+    CHECK(cs.send_bps == 800 * kMbps);  // our up, under the server's 1000 Mbit/s receive limit
+  }
+  std::remove(cert_path.c_str());
+  std::remove(key_path.c_str());
+}
+
+TEST_CASE("hysteria1: a config the outbound or inbound cannot use fails with a reason",
+          "[integration][hysteria1][config]") {
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  auto build = [&](const std::string& json) {
+    ConfigDiagnostics diag;
+    auto cfg = parse_config(json, &diag);
+    INFO(diag.error);
+    REQUIRE(cfg);
+    std::string why;
+    const bool ok = on_loop(*e, [&] {
+      auto inst = Instance::check(*e, *cfg, &why);
+      if (!inst) return false;
+      Instance* raw = inst->release();
+      raw->close([](void* u) { delete static_cast<Instance*>(u); }, raw);
+      return true;
+    });
+    CHECK(!ok);
+    return why;
+  };
+  std::string why = build(R"({"outbounds":[{"type":"hysteria","tag":"hy","server":"127.0.0.1",
+      "server_port":1,"server_ports":"20000:20010","up_mbps":10,"down_mbps":10,
+      "tls":{"enabled":true}}]})");
+  CHECK(why.find("port hopping is not supported yet") != std::string::npos);
+  why = build(R"({"outbounds":[{"type":"hysteria","tag":"hy","server":"127.0.0.1",
+      "server_port":1,"up_mbps":10,"down_mbps":10,
+      "tls":{"enabled":true,"certificate_path":"/nonexistent/ca.pem"}}]})");
+  CHECK(why.find("tls") != std::string::npos);
+  why = build(R"({"inbounds":[{"type":"hysteria","tag":"in","listen":"127.0.0.1","listen_port":0,
+      "users":[{"auth_str":"p"}],"tls":{"enabled":true,"certificate_path":"/nonexistent/c.pem",
+      "key_path":"/nonexistent/k.pem"}}],"outbounds":[{"type":"direct","tag":"d"}]})");
+  CHECK(why.find("inbound") != std::string::npos);
+  CHECK(why.find("/nonexistent/c.pem") != std::string::npos);
+  REQUIRE(e->stop());
 }

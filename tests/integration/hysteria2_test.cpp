@@ -5,13 +5,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "inbound/hysteria2_inbound.hpp"
+#include "inbound/hysteria2_masquerade.hpp"
 #include "inbound/instance.hpp"
 #include "inbound/proxy_inbound.hpp"
 #include "inbound/router.hpp"
@@ -19,6 +22,7 @@
 #include "quic/cc_hook.hpp"
 #include "quic/h3_connection.hpp"
 #include "quic/quic_dial.hpp"
+#include "quic/udp_socket.hpp"
 #include "quic_h3_support.hpp"
 #include "session/direct_session.hpp"
 #include "session/hysteria2_session.hpp"
@@ -462,6 +466,7 @@ TEST_CASE("hysteria2: JSON configs (sing-box fields) through the Instance, TCP a
 
 TEST_CASE("hysteria2: a config the outbound cannot use fails with a reason",
           "[integration][hysteria2][config]") {
+  // Port hopping from a config builds (it used to be refused at start).
   auto cfg = parse_config(
       R"({"outbounds":[{"type":"hysteria2","tag":"hy","server":"127.0.0.1","server_port":1,
       "server_ports":"20000:20010","password":"p","tls":{"enabled":true}}]})",
@@ -474,9 +479,264 @@ TEST_CASE("hysteria2: a config the outbound cannot use fails with a reason",
     auto s = make_session(*e, cfg->outbounds[0], &why);
     return static_cast<bool>(s);
   });
-  CHECK(!ok);
-  CHECK(why.find("port hopping is not supported yet") != std::string::npos);
+  INFO(why);
+  CHECK(ok);
   REQUIRE(e->stop());
+  auto& h = std::get<Hysteria2OutboundOptions>(cfg->outbounds[0].options);
+  auto so = hysteria2_session_options(h, cfg->outbounds[0].dial, &why);
+  REQUIRE(so);
+  CHECK(so->server_ports == std::vector<std::pair<uint16_t, uint16_t>>{{20000, 20010}});
+  CHECK(so->hop_interval_ms == 30000);
+  // Options built in code skip the config parser's checks: the session's
+  // own conversion names the bad item.
+  h.server_ports = {"443", "9:1"};
+  why.clear();
+  CHECK(!hysteria2_session_options(h, cfg->outbounds[0].dial, &why));
+  CHECK(why.find("server_ports[1]") != std::string::npos);
+  h.server_ports.clear();
+  h.tls.ech.enabled = true;
+  why.clear();
+  CHECK(!hysteria2_session_options(h, cfg->outbounds[0].dial, &why));
+  CHECK(why.find("tls.ech: no config") != std::string::npos);
+}
+
+namespace {
+
+// free_udp_ports finds |n| distinct UDP ports free on 127.0.0.1 just now.
+std::vector<uint16_t> free_udp_ports(size_t n) {
+  std::vector<int> fds;
+  std::vector<uint16_t> ports;
+  for (size_t i = 0; i < n; ++i) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ports.push_back(ntohs(a.sin_port));
+    fds.push_back(fd);
+  }
+  for (int fd : fds) ::close(fd);
+  return ports;
+}
+
+}  // namespace
+
+TEST_CASE("hysteria2: port hopping across >= 3 hops during a transfer, one connection",
+          "[integration][hysteria2][hopping]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  const std::vector<uint16_t> extra = free_udp_ports(3);
+  Hy2Server s(cert, [&](Hysteria2InboundConfig& c) { c.extra_ports = extra; });
+  const size_t legs = on_loop(*s.engine, [&] { return s.in->endpoint().socket().leg_count(); });
+  REQUIRE(legs == 4);
+  Hy2Client c(0, [&](Hysteria2SessionOptions& o) {
+    o.server_ports = {{s.port, s.port}};
+    for (uint16_t p : extra) o.server_ports.emplace_back(p, p);
+    o.hop_interval_ms = 150;
+    o.hop_interval_max_ms = 250;
+  });
+  int fd = c.socks_to(t.echo->port());
+  // Echo 1 MiB pieces on one stream until the connection has hopped at
+  // least four times (so three hops fall between the first piece and the
+  // last), every piece hash-checked; bounded in time.
+  const auto t0 = std::chrono::steady_clock::now();
+  uint64_t hops = 0, first_hops = 0;
+  size_t pieces = 0;
+  bool ok = true;
+  do {
+    ok = echo_transfer(fd, 1u << 20, 1000 + pieces, false);
+    if (pieces++ == 0) first_hops = on_loop(*c.engine, [&] { return c.hy->hops(); });
+    hops = on_loop(*c.engine, [&] { return c.hy->hops(); });
+  } while (ok && (hops < first_hops + 3 || pieces < 4) &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
+  ::close(fd);
+  std::printf("hysteria2 hopping: %zu MiB echoed in %.2f s across %llu hops\n", pieces,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+              static_cast<unsigned long long>(hops - first_hops));
+  INFO("pieces " << pieces << ", hops " << first_hops << " -> " << hops);
+  CHECK(ok);
+  CHECK(hops >= first_hops + 3);
+  // One QUIC connection throughout: no reconnect, no second handshake.
+  CHECK(c.stats().connections == 1);
+  CHECK(c.stats().dials == 1);
+  auto st = s.stats();
+  CHECK(st.connections == 1);
+  CHECK(st.authenticated == 1);
+  // The server heard the client on several of its ports.
+  const size_t used = on_loop(*s.engine, [&] {
+    size_t n = 0;
+    auto& sock = s.in->endpoint().socket();
+    for (size_t i = 0; i < sock.leg_count(); ++i) n += sock.leg_received(i) > 0;
+    return n;
+  });
+  CHECK(used >= 2);
+}
+
+TEST_CASE("hysteria2: a server on several ports answers each peer from the port it used",
+          "[integration][hysteria2][hopping]") {
+  // The UDP layer alone: an echo handler on a three-port UdpSocket, and
+  // plain sockets as peers, each checking the source port of its answer.
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  struct Echo final : quic::UdpSocketHandler {
+    quic::UdpSocket* sock = nullptr;
+    void on_datagram(const sockaddr* from, const uint8_t* d, size_t n) override {
+      (void)sock->send(from, d, n, 0);
+    }
+    void on_batch_end() override {}
+  } echo;
+  std::unique_ptr<quic::UdpSocket> sock;
+  const std::vector<uint16_t> extra = free_udp_ports(2);
+  on_loop(*e, [&] {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    auto r = quic::UdpSocket::create(e->loop(), reinterpret_cast<sockaddr*>(&a), &echo);
+    REQUIRE(r);
+    sock = std::move(*r);
+    echo.sock = sock.get();
+    for (uint16_t p : extra) {
+      a.sin_port = htons(p);
+      REQUIRE(sock->add_leg(reinterpret_cast<sockaddr*>(&a)));
+    }
+    // A port in use is the bind's error, and the socket is unchanged.
+    a.sin_port = htons(extra[0]);
+    CHECK(sock->add_leg(reinterpret_cast<sockaddr*>(&a)).error() == Errc::address_in_use);
+  });
+  std::vector<uint16_t> ports = {on_loop(*e, [&] { return sock->leg_port(0); })};
+  ports.insert(ports.end(), extra.begin(), extra.end());
+  CHECK(on_loop(*e, [&] { return sock->leg_count(); }) == 3);
+  int peer = ::socket(AF_INET, SOCK_DGRAM, 0);
+  timeval tv{2, 0};
+  ::setsockopt(peer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  // The same peer moves between the ports, as a hopping client's server
+  // side sees it through one source address; each answer comes back from
+  // the port it aimed at.
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < ports.size(); ++i) {
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      to.sin_port = htons(ports[i]);
+      const char msg[] = "hop";
+      REQUIRE(::sendto(peer, msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+              static_cast<ssize_t>(sizeof msg));
+      char buf[16];
+      sockaddr_in from{};
+      socklen_t fl = sizeof from;
+      const ssize_t n =
+          ::recvfrom(peer, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      REQUIRE(n == static_cast<ssize_t>(sizeof msg));
+      CHECK(ntohs(from.sin_port) == ports[i]);
+    }
+  }
+  ::close(peer);
+  on_loop(*e, [&] {
+    for (size_t i = 0; i < 3; ++i) CHECK(sock->leg_received(i) == 2);
+  });
+  std::atomic<bool> closed{false};
+  on_loop(*e, [&] {
+    sock->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &closed);
+  });
+  REQUIRE(wait_until([&] { return closed.load(); }));
+  sock.reset();
+  REQUIRE(e->stop());
+}
+
+TEST_CASE("hysteria2: a hopping UDP socket sends from a new port each hop and hears the last two",
+          "[integration][hysteria2][hopping]") {
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  struct Sink final : quic::UdpSocketHandler {
+    std::atomic<int> got{0};
+    sockaddr_storage last_from{};
+    void on_datagram(const sockaddr* from, const uint8_t*, size_t) override {
+      std::memcpy(&last_from, from, sizeof(sockaddr_in));
+      got++;
+    }
+    void on_batch_end() override {}
+  } sink;
+  // Two "server ports": plain sockets.
+  int srv[2];
+  sockaddr_in srv_addr[2];
+  for (int i = 0; i < 2; ++i) {
+    srv[i] = ::socket(AF_INET, SOCK_DGRAM, 0);
+    srv_addr[i] = {};
+    srv_addr[i].sin_family = AF_INET;
+    srv_addr[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(srv[i], reinterpret_cast<sockaddr*>(&srv_addr[i]), sizeof srv_addr[i]) == 0);
+    socklen_t l = sizeof srv_addr[i];
+    ::getsockname(srv[i], reinterpret_cast<sockaddr*>(&srv_addr[i]), &l);
+    timeval tv{2, 0};
+    ::setsockopt(srv[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  std::unique_ptr<quic::UdpSocket> sock;
+  on_loop(*e, [&] {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    auto r = quic::UdpSocket::create(e->loop(), reinterpret_cast<sockaddr*>(&a), &sink);
+    REQUIRE(r);
+    sock = std::move(*r);
+    sock->set_hop_peer(reinterpret_cast<sockaddr*>(&srv_addr[0]));
+  });
+  // send_from_socket: the socket sends "x" to the (virtual) peer; returns
+  // the source port the server port |i| saw.
+  auto send_and_see = [&](int i) -> uint16_t {
+    on_loop(*e, [&] {
+      const uint8_t x = 'x';
+      CHECK(sock->send(reinterpret_cast<sockaddr*>(&srv_addr[0]), &x, 1, 0));
+    });
+    char b[4];
+    sockaddr_in from{};
+    socklen_t fl = sizeof from;
+    if (::recvfrom(srv[i], b, sizeof b, 0, reinterpret_cast<sockaddr*>(&from), &fl) != 1) return 0;
+    return ntohs(from.sin_port);
+  };
+  const uint16_t p0 = send_and_see(0);
+  CHECK(p0 == on_loop(*e, [&] { return sock->leg_port(0); }));
+  on_loop(*e, [&] { REQUIRE(sock->hop(reinterpret_cast<sockaddr*>(&srv_addr[1]))); });
+  const uint16_t p1 = send_and_see(1);
+  CHECK(p1 != 0);
+  CHECK(p1 != p0);
+  CHECK(on_loop(*e, [&] { return sock->leg_count(); }) == 2);
+  // A late answer to the previous port still arrives, reported as from
+  // the peer QUIC knows, whoever sent it.
+  auto answer = [&](int from_srv, uint16_t to_port) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(to_port);
+    const char m = 'y';
+    ::sendto(srv[from_srv], &m, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  };
+  answer(0, p0);
+  answer(1, p1);
+  REQUIRE(wait_until([&] { return sink.got.load() == 2; }));
+  on_loop(*e, [&] {
+    CHECK(std::memcmp(&sink.last_from, &srv_addr[0], sizeof(sockaddr_in)) == 0);
+    // The second hop closes the first socket.
+    REQUIRE(sock->hop(reinterpret_cast<sockaddr*>(&srv_addr[0])));
+    CHECK(sock->leg_count() == 2);
+    CHECK(sock->stats().hops == 2);
+    // QUIC's local address stays the first socket's.
+    CHECK(ntohs(reinterpret_cast<const sockaddr_in*>(&sock->local_address())->sin_port) == p0);
+  });
+  const uint16_t p2 = send_and_see(0);
+  CHECK(p2 != p0);
+  CHECK(p2 != p1);
+  answer(1, p1);  // the previous socket still hears
+  REQUIRE(wait_until([&] { return sink.got.load() == 3; }));
+  std::atomic<bool> closed{false};
+  on_loop(*e, [&] {
+    sock->close([](void* u) { *static_cast<std::atomic<bool>*>(u) = true; }, &closed);
+  });
+  REQUIRE(wait_until([&] { return closed.load(); }));
+  sock.reset();
+  REQUIRE(e->stop());
+  for (int fd : srv) ::close(fd);
 }
 
 namespace {
@@ -545,6 +805,12 @@ namespace {
 // H3Get fetches one path with the QUIC core's HTTP/3 client.
 struct H3Get final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3StreamHandler {
   std::string path;
+  std::string method = "GET";
+  std::string authority = "localhost";
+  quic::H3Fields fields;
+  std::string req_body;
+  quic::H3Fields resp_fields;
+  Engine* engine = nullptr;  // its pool holds the request body
   std::unique_ptr<quic::Endpoint> ep;
   quic::Connection* c = nullptr;
   std::unique_ptr<quic::H3Connection> h3;
@@ -562,7 +828,15 @@ struct H3Get final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3Str
     c->set_handler(this);
     h3 = std::move(*quic::H3Connection::create(*c, nullptr));
     for (auto& es : r->early_streams) on_stream(*c, std::move(es));
-    if (!h3->request("GET", "localhost", path, {}, false, this)) finished = true;
+    auto st = h3->request(method, authority, path, fields, !req_body.empty(), this);
+    if (!st) {
+      finished = true;
+      return;
+    }
+    if (!req_body.empty()) {
+      auto sl = engine->pool().copy_from(req_body.data(), req_body.size());
+      if (!sl || !(*st)->write_body(std::move(*sl)) || !(*st)->end_body()) finished = true;
+    }
   }
   void on_stream(quic::Connection& cc, std::unique_ptr<quic::QuicStream> s) override {
     if (!s->bidi()) {
@@ -574,6 +848,7 @@ struct H3Get final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3Str
   void on_headers(quic::H3Stream& s) override {
     status = s.status();
     content_type = std::string(s.field("content-type"));
+    resp_fields = s.fields();
   }
   void on_body(quic::H3Stream&, Slice&& d) override { body.append(d.view()); }
   void on_close(quic::H3Stream&, Errc) override { finished = true; }
@@ -582,13 +857,24 @@ struct H3Get final : quic::QuicDialHandler, quic::ConnectionHandler, quic::H3Str
 struct Fetched {
   int status = 0;
   std::string body, content_type;
+  quic::H3Fields fields;
+  std::string field(std::string_view name) const {
+    for (const auto& f : fields)
+      if (f.name == name) return f.value;
+    return "";
+  }
 };
 
-Fetched fetch(uint16_t port, const std::string& path) {
+Fetched fetch(uint16_t port, const std::string& path, const std::string& method = "GET",
+              const quic::H3Fields& fields = {}, const std::string& body = "") {
   H3Get g;
   g.path = path;
+  g.method = method;
+  g.fields = fields;
+  g.req_body = body;
   std::unique_ptr<Engine> e = std::move(*Engine::create());
   REQUIRE(e->start());
+  g.engine = e.get();
   on_loop(*e, [&] {
     quic::QuicDialOptions d;
     quic::QuicDial::start(*e, "127.0.0.1", port, make_tls(client_opts({"h3"})), d, &g);
@@ -600,7 +886,7 @@ Fetched fetch(uint16_t port, const std::string& path) {
   });
   REQUIRE(e->stop());
   g.ep.reset();
-  return Fetched{g.status, g.body, g.content_type};
+  return Fetched{g.status, g.body, g.content_type, g.resp_fields};
 }
 
 }  // namespace
@@ -639,4 +925,302 @@ TEST_CASE("hysteria2: file masquerade serves a directory, nothing outside it",
   std::remove(page.c_str());
   ::rmdir(root.c_str());
   std::remove(secret.c_str());
+}
+
+namespace {
+
+// Upstream: a plain HTTP/1.1 server on its own thread, one connection at a
+// time: it reads a request (head and Content-Length body), keeps it, and
+// answers with the next canned response (raw bytes), then closes.
+struct Upstream {
+  int fd = -1;
+  uint16_t port = 0;
+  std::vector<std::string> responses;  // in order; the last one repeats
+  std::mutex mu;
+  std::vector<std::string> requests;
+  std::thread thread;
+  std::atomic<bool> stop{false};
+
+  explicit Upstream(std::vector<std::string> r) : responses(std::move(r)) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this] { run(); });
+  }
+  ~Upstream() {
+    stop = true;
+    ::shutdown(fd, SHUT_RDWR);
+    thread.join();
+    ::close(fd);
+  }
+  void run() {
+    for (size_t n = 0; !stop; ++n) {
+      const int c = ::accept(fd, nullptr, nullptr);
+      if (c < 0) return;
+      std::string req;
+      char buf[4096];
+      size_t want = std::string::npos;
+      while (want == std::string::npos || req.size() < want) {
+        const ssize_t k = ::recv(c, buf, sizeof buf, 0);
+        if (k <= 0) break;
+        req.append(buf, static_cast<size_t>(k));
+        const size_t end = req.find("\r\n\r\n");
+        if (want == std::string::npos && end != std::string::npos) {
+          size_t body = 0;
+          const size_t cl = req.find("Content-Length: ");
+          if (cl != std::string::npos && cl < end) body = std::stoul(req.substr(cl + 16));
+          want = end + 4 + body;
+        }
+      }
+      {
+        std::lock_guard<std::mutex> g(mu);
+        requests.push_back(req);
+      }
+      const std::string& r = responses[std::min(n, responses.size() - 1)];
+      (void)send_all(c, r.data(), r.size());
+      ::close(c);
+    }
+  }
+  std::string request(size_t i) {
+    std::lock_guard<std::mutex> g(mu);
+    return i < requests.size() ? requests[i] : std::string();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("hysteria2: proxy masquerade forwards to an HTTP/1.1 upstream, wrong auth included",
+          "[integration][hysteria2][masquerade]") {
+  SelfSigned cert = make_self_signed();
+  const std::string teapot =
+      "HTTP/1.1 418 I'm a teapot\r\nContent-Type: text/plain\r\nX-Upstream: yes\r\n"
+      "Connection: keep-alive\r\nContent-Length: 11\r\n\r\nshort and stout";
+  Upstream up({teapot});
+  Hy2Server s(cert, [&](Hysteria2InboundConfig& c) {
+    c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+    c.masquerade.url = "http://127.0.0.1:" + std::to_string(up.port) + "/base?k=v";
+  });
+  {
+    // A client with a wrong password gets exactly the upstream's answer.
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.password = "wrong"; });
+    OpenResult* r = open_direct(c, 9);
+    CHECK(r->error == Errc::auth_failed);
+    CHECK(r->reason.find("authentication refused: HTTP 418") != std::string::npos);
+    drop_open(c, r);
+  }
+  const std::string auth = up.request(0);
+  CHECK(auth.rfind("POST /base/auth?k=v HTTP/1.1\r\n", 0) == 0);
+  CHECK(auth.find("\r\nHost: hysteria\r\n") != std::string::npos);  // not rewritten
+  CHECK(auth.find("\r\nhysteria-auth: wrong\r\n") != std::string::npos);
+  CHECK(auth.find("\r\nContent-Length: 0\r\n") != std::string::npos);
+  CHECK(auth.find("\r\nConnection: close\r\n") != std::string::npos);
+  // A prober's GET: status, fields and body as the upstream sent them
+  // (the body cut at Content-Length), hop-by-hop fields dropped both ways.
+  // (HTTP/3 itself forbids connection-specific fields in the request.)
+  Fetched g =
+      fetch(s.port, "/page?x=1", "GET", {{"accept", "text/html"}, {"x-forwarded-for", "6.6.6.6"}});
+  CHECK(g.status == 418);
+  CHECK(g.body == "short and s");
+  CHECK(g.field("x-upstream") == "yes");
+  CHECK(g.field("content-type") == "text/plain");
+  CHECK(g.field("connection").empty());
+  const std::string get = up.request(1);
+  CHECK(get.rfind("GET /base/page?k=v&x=1 HTTP/1.1\r\n", 0) == 0);
+  CHECK(get.find("\r\nHost: localhost\r\n") != std::string::npos);
+  CHECK(get.find("\r\naccept: text/html\r\n") != std::string::npos);
+  CHECK(get.find("keep-alive") == std::string::npos);
+  CHECK(get.find("6.6.6.6") == std::string::npos);
+  // A POST body goes up with its length.
+  Fetched p = fetch(s.port, "/form", "POST", {{"content-type", "text/plain"}}, "a=1&b=2");
+  CHECK(p.status == 418);
+  const std::string post = up.request(2);
+  CHECK(post.find("\r\nContent-Length: 7\r\n") != std::string::npos);
+  CHECK(post.substr(post.size() - 7) == "a=1&b=2");
+  auto st = s.stats();
+  CHECK(st.auth_failures == 1);
+  CHECK(st.masquerade == 3);
+  CHECK(st.authenticated == 0);
+}
+
+TEST_CASE("hysteria2: proxy masquerade: chunked and close-delimited bodies, rewrite_host, 502",
+          "[integration][hysteria2][masquerade]") {
+  SelfSigned cert = make_self_signed();
+  std::string big(300000, '\0');
+  Pattern(big.size()).fill(reinterpret_cast<uint8_t*>(big.data()), big.size());
+  Upstream up(
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/html\r\n\r\n"
+       "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+       "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + big});
+  Hy2Server s(cert, [&](Hysteria2InboundConfig& c) {
+    c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+    c.masquerade.url = "http://127.0.0.1:" + std::to_string(up.port);
+    c.masquerade.rewrite_host = true;
+  });
+  Fetched a = fetch(s.port, "/");
+  CHECK(a.status == 200);
+  CHECK(a.body == "hello world");
+  CHECK(a.field("transfer-encoding").empty());
+  CHECK(up.request(0).find("\r\nHost: 127.0.0.1:" + std::to_string(up.port) + "\r\n") !=
+        std::string::npos);
+  Fetched b = fetch(s.port, "/big");
+  CHECK(b.status == 200);
+  CHECK(b.body.size() == big.size());
+  CHECK(b.body == big);
+  // An upstream that is gone: 502, no body (the official ErrorHandler).
+  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a4{};
+  a4.sin_family = AF_INET;
+  a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&a4), sizeof a4) == 0);
+  socklen_t len = sizeof a4;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&a4), &len);
+  ::close(probe);
+  Hy2Server dead(cert, [&](Hysteria2InboundConfig& c) {
+    c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+    c.masquerade.url = "http://127.0.0.1:" + std::to_string(ntohs(a4.sin_port)) + "/";
+  });
+  Fetched d = fetch(dead.port, "/");
+  CHECK(d.status == 502);
+  CHECK(d.body.empty());
+}
+
+TEST_CASE("hysteria2: proxy masquerade: a bad URL fails the inbound with a reason",
+          "[integration][hysteria2][masquerade]") {
+  std::string why;
+  CHECK(!parse_masquerade_url("ftp://x/", &why));
+  CHECK(why.find("expected http:// or https://") != std::string::npos);
+  CHECK(!parse_masquerade_url("http://user@x/", &why));
+  CHECK(!parse_masquerade_url("http://x:99999/", &why));
+  CHECK(why.find("bad port") != std::string::npos);
+  CHECK(!parse_masquerade_url("http:///path", &why));
+  CHECK(!parse_masquerade_url("http://[::1/", &why));
+  CHECK(!parse_masquerade_url("http://x/a b", &why));
+  auto u = parse_masquerade_url("https://[::1]:8443/a/b?q=1", &why);
+  REQUIRE(u);
+  CHECK(u->https);
+  CHECK(u->host == "::1");
+  CHECK(u->port == 8443);
+  CHECK(u->authority == "[::1]:8443");
+  CHECK(u->path == "/a/b");
+  CHECK(u->query == "q=1");
+  auto v = parse_masquerade_url("http://example.com", &why);
+  REQUIRE(v);
+  CHECK(v->port == 80);
+  CHECK(v->path.empty());
+  // Through the inbound: the reason reaches the caller.
+  SelfSigned cert = make_self_signed();
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  REQUIRE(e->start());
+  Hysteria2InboundConfig c;
+  c.users = {{"a", "b"}};
+  c.tls.cert_pem = cert.cert_pem;
+  c.tls.key_pem = cert.key_pem;
+  c.masquerade.type = Hysteria2MasqueradeOptions::Type::proxy;
+  c.masquerade.url = "http://host:0/";
+  DirectSession direct(*e, "direct", net::DialOptions{});
+  FinalRouter router(&direct);
+  const bool ok = on_loop(*e, [&] {
+    auto r = Hysteria2Inbound::create(*e, c, &router, &why);
+    return static_cast<bool>(r);
+  });
+  CHECK(!ok);
+  CHECK(why.find("masquerade url") != std::string::npos);
+  REQUIRE(e->stop());
+}
+
+TEST_CASE("hysteria2: chunked decoder: any split, and malformed bodies",
+          "[integration][hysteria2][masquerade]") {
+  BufferPool pool;
+  // decode feeds |wire| cut into pieces of |step| bytes; "!" on an error,
+  // "+" appended when the body ended.
+  auto decode = [&](std::string_view wire, size_t step) {
+    http::ChunkedDecoder d;
+    std::string out;
+    for (size_t off = 0; off < wire.size(); off += step) {
+      const size_t n = std::min(step, wire.size() - off);
+      auto sl = pool.copy_from(wire.data() + off, n);
+      REQUIRE(sl);
+      Slice in = std::move(*sl);
+      while (!in.empty() && !d.done()) {
+        Slice piece;
+        if (!d.feed(in, &piece)) return out + "!";
+        out.append(piece.view());
+      }
+    }
+    return d.done() ? out + "+" : out;
+  };
+  const std::string ok =
+      "5\r\nhello\r\n6;name=value\r\n world\r\nA\n0123456789\n0\r\nTrailer: x\r\n\r\n";
+  for (size_t step = 1; step <= ok.size(); ++step) {
+    INFO("step " << step);
+    CHECK(decode(ok, step) == "hello world0123456789+");
+  }
+  CHECK(decode("0\r\n\r\n", 64) == "+");
+  CHECK(decode("5\r\nhel", 64) == "hel");  // incomplete, no error yet
+  CHECK(decode("x\r\n", 64) == "!");
+  CHECK(decode("\r\n", 64) == "!");
+  CHECK(decode("5\r\nhelloX\r\n", 64) == "hello!");
+  CHECK(decode("5\rX", 64) == "!");
+  CHECK(decode("1000000000000000\r\n", 64) == "!");  // 16 hex digits
+  CHECK(decode("5;" + std::string(5000, 'e') + "\r\n", 8192) == "!");
+  CHECK(decode("0\r\n" + std::string(5000, 't') + "\r\n\r\n", 8192) == "!");
+}
+
+TEST_CASE("hysteria2: the server's cc-rx auto hands a Brutal client to BBR; a lower rx caps it",
+          "[integration][hysteria2][brutal]") {
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  struct Cc {
+    bool brutal = false, fallen_back = false;
+    uint64_t rate = 0, sent = 0;
+  };
+  auto cc_of = [](Hy2Client& c) {
+    return on_loop(*c.engine, [&] {
+      Cc r;
+      auto* b = dynamic_cast<quic::Brutal*>(c.hy->connection()->rate_controller());
+      if (b == nullptr) return r;
+      r.brutal = true;
+      r.fallen_back = quic::cc_hook::fallen_back(b);
+      r.rate = b->rate();
+      r.sent = b->sent_bytes();
+      return r;
+    });
+  };
+  {
+    // ignore_client_bandwidth: the server answers "auto".
+    Hy2Server s(cert, [](Hysteria2InboundConfig& c) { c.ignore_client_bandwidth = true; });
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.up_bps = 100 * 125000; });
+    int fd = c.socks_to(t.echo->port());
+    CHECK(echo_transfer(fd, 1000, 21, false));
+    CHECK(on_loop(*c.engine, [&] { return c.hy->server_rx(); }) == "auto");
+    const Cc before = cc_of(c);
+    REQUIRE(before.brutal);
+    CHECK(before.fallen_back);
+    // BBR carries the transfer: Brutal hears none of its packets.
+    CHECK(echo_transfer(fd, 8u << 20, 22));
+    ::close(fd);
+    const Cc after = cc_of(c);
+    CHECK(after.fallen_back);
+    CHECK(after.sent == before.sent);
+  }
+  {
+    // A server receiving at most 10 Mbit/s: Brutal stays, at that rate.
+    Hy2Server s(cert, [](Hysteria2InboundConfig& c) { c.down_bps = 10 * 125000; });
+    Hy2Client c(s.port, [](Hysteria2SessionOptions& o) { o.up_bps = 100 * 125000; });
+    int fd = c.socks_to(t.echo->port());
+    CHECK(echo_transfer(fd, 1000, 23, false));
+    const Cc before = cc_of(c);
+    REQUIRE(before.brutal);
+    CHECK_FALSE(before.fallen_back);
+    CHECK(before.rate == 10 * 125000);
+    CHECK(echo_transfer(fd, 1u << 20, 24));
+    ::close(fd);
+    CHECK(cc_of(c).sent > before.sent + (1u << 20));
+  }
 }

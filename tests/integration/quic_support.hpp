@@ -280,6 +280,9 @@ struct LossyRelay {
   bool have_client = false;
   int drop_pct;
   int reorder_every;
+  // max_size: datagrams longer than this are dropped, as by a path whose MTU
+  // is max_size + 28 (IPv4 + UDP headers); 0 = no limit.
+  size_t max_size = 0;
   std::mt19937 rng{12345};
   uint64_t forwarded = 0, dropped = 0, reordered = 0;
   struct Held {
@@ -330,7 +333,7 @@ struct LossyRelay {
       have_client = true;
       std::memcpy(&to, &server, sizeof server);
     }
-    if (static_cast<int>(rng() % 100) < drop_pct) {
+    if (static_cast<int>(rng() % 100) < drop_pct || (max_size > 0 && n > max_size)) {
       dropped++;
       return;
     }

@@ -74,7 +74,9 @@ Bytes der_of(const std::string& pem) {
 }
 
 // Target is the real site: openssl s_server with a certificate for kSni
-// issued by a test CA.
+// issued by a test CA, or (|rsa_bits|) a self-signed RSA one made by the
+// openssl program (RSA-PSS signatures have one length: records of fixed
+// size, for the record-mirroring test).
 struct Target {
   TempDir dir{"sluice_reality_"};
   Pki pki = make_pki(kSni);
@@ -83,11 +85,18 @@ struct Target {
   uint16_t port = 0;
   Bytes leaf_der;
 
-  Target() {
+  explicit Target(int rsa_bits = 0) {
     const std::string openssl = openssl_or_skip();
     ca_path = dir.write("ca.pem", pki.ca.certificate);
     cert_path = dir.write("cert.pem", pki.leaf.certificate);
     key_path = dir.write("key.pem", pki.leaf.private_key);
+    if (rsa_bits != 0) {
+      const std::string cmd = openssl + " req -x509 -newkey rsa:" + std::to_string(rsa_bits) +
+                              " -nodes -keyout " + key_path + " -out " + cert_path +
+                              " -subj /CN=" + kSni + " -days 1 >/dev/null 2>&1";
+      REQUIRE(std::system(cmd.c_str()) == 0);
+      pki.leaf.certificate = slurp(cert_path);
+    }
     leaf_der = der_of(pki.leaf.certificate);
     std::vector<uint16_t> ports;
     peer = start_peer(
@@ -113,7 +122,8 @@ struct RealityRig {
   // |flow|: the client's flow and the user's ("" or xtls-rprx-vision).
   explicit RealityRig(const std::string& client_reality_extra = "",
                       const std::string& server_reality_extra = "", const std::string& flow = "",
-                      uint16_t target_port = 0) {
+                      uint16_t target_port = 0, int target_rsa_bits = 0)
+      : target(target_rsa_bits) {
     servers = std::move(*Engine::create());
     echo = std::make_unique<TestServer>(*servers, TestServer::Mode::echo);
     REQUIRE(servers->start());
@@ -510,4 +520,151 @@ TEST_CASE("reality: the client against the real site is refused, no VLESS sent",
       if (!trusted) CHECK(seen.empty());
     }
   }
+}
+
+namespace {
+
+struct WireRecord {
+  uint8_t type = 0;
+  size_t length = 0;  // with the header
+  bool operator==(const WireRecord&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const WireRecord& r) {
+  return os << "{" << int(r.type) << ", " << r.length << "}";
+}
+
+// capture runs a Chrome-shaped engine client against 127.0.0.1:|port|
+// (with a REALITY token when |co| is set) and returns the records the
+// server sent, types and wire lengths, until 600 ms pass without more after
+// the handshake.
+std::vector<WireRecord> capture(uint16_t port, const reality::ClientOptions* co,
+                                bool* verified = nullptr) {
+  std::shared_ptr<reality::ClientAuth> auth;
+  tls13::ClientConfig cfg;
+  cfg.server_name = kSni;
+  const tls13::CertificateVerifier any = [](std::span<const tls13::CertificateEntry>,
+                                            std::string_view) { return tls13::Outcome::success(); };
+  if (co) {
+    auth = std::make_shared<reality::ClientAuth>(*co, now_s());
+    reality::install(auth, cfg, any);
+  } else {
+    cfg.verifier = any;
+  }
+  tls13::Client c(std::move(cfg));
+  const int fd = tcp_connect(port);
+  REQUIRE(c.start().ok());
+  Bytes wire;
+  auto quiet_since = std::chrono::steady_clock::now();
+  for (int i = 0; i < 400 && !c.failed(); ++i) {
+    auto out = c.output();
+    if (!out.empty()) {
+      REQUIRE(send_all(fd, out.data(), out.size()));
+      c.drain(out.size());
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 25) <= 0) {
+      if (c.connected() &&
+          std::chrono::steady_clock::now() - quiet_since > std::chrono::milliseconds(600))
+        break;
+      continue;
+    }
+    uint8_t buf[16384];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    wire.insert(wire.end(), buf, buf + n);
+    quiet_since = std::chrono::steady_clock::now();
+    REQUIRE(c.receive({buf, static_cast<size_t>(n)}));
+  }
+  ::close(fd);
+  INFO(c.error().what());
+  CHECK(c.connected());
+  if (verified) *verified = auth && auth->verified();
+  std::vector<WireRecord> records;
+  std::span<const uint8_t> rest(wire);
+  while (rest.size() >= 5) {
+    const size_t len = 5 + (size_t{rest[3]} << 8 | rest[4]);
+    records.push_back({rest[0], len});
+    if (rest.size() < len) break;
+    rest = rest.subspan(len);
+  }
+  return records;
+}
+
+}  // namespace
+
+TEST_CASE("reality: the client sees the target's records, length for length",
+          "[integration][reality][mirror]") {
+  std::vector<size_t> cert_records;
+  for (const int bits : {2048, 3072}) {
+    DYNAMIC_SECTION("RSA-" << bits << " target certificate") {
+      RealityRig rig("", "", "", 0, bits);
+      const auto direct = capture(rig.target.port, nullptr);
+      const reality::ClientOptions co = good_options();
+      bool verified = false;
+      const auto mirrored = capture(rig.server->port("in"), &co, &verified);
+      CHECK(verified);
+      INFO("direct: " << Catch::Detail::stringify(direct));
+      INFO("REALITY: " << Catch::Detail::stringify(mirrored));
+      // ServerHello, CCS, EncryptedExtensions, Certificate, CertificateVerify,
+      // Finished, and OpenSSL's two NewSessionTickets after the client Finished.
+      REQUIRE(direct.size() == 8);
+      CHECK(mirrored == direct);
+      std::string lengths;
+      for (const WireRecord& r : direct) lengths += " " + std::to_string(r.length);
+      std::printf("RSA-%d target, record lengths (direct and through REALITY):%s\n", bits,
+                  lengths.c_str());
+      cert_records.push_back(direct[3].length);
+      const auto post = on_loop(*rig.server->engine, [&] {
+        return rig.server->instance->vless_inbound("in")->reality()->post_handshake_lengths(
+            kSni, reality::AlpnClass::h2);
+      });
+      CHECK(post == std::vector<size_t>{direct[6].length, direct[7].length});
+      CHECK(rig.gate().authenticated == 1);
+    }
+  }
+  if (cert_records.size() == 2) CHECK(cert_records[0] != cert_records[1]);
+}
+
+TEST_CASE("reality: fallback rate limits slow relayed connections to their rate",
+          "[integration][reality][limit]") {
+  std::unique_ptr<Engine> e = std::move(*Engine::create());
+  auto echo_target = std::make_unique<TestServer>(*e, TestServer::Mode::echo);
+  REQUIRE(e->start());
+  {
+    // 1 MiB each way; the first 64 KiB free, then a bucket of 512 KiB (the
+    // 64 KiB burst is raised to a second's worth, as Xray does) at 512 KiB/s:
+    // the limited direction needs about (1 MiB - 576 KiB) / 512 KiB/s.
+    const size_t total = 1u << 20;
+    const std::string limit =
+        R"({"afterBytes":65536,"bytesPerSec":524288,"burstBytesPerSec":65536})";
+    for (const char* dir : {"", "limitFallbackUpload", "limitFallbackDownload"}) {
+      DYNAMIC_SECTION("limited: " << (*dir ? dir : "none")) {
+        const std::string extra = *dir ? std::string(",\"") + dir + "\":" + limit : "";
+        RealityRig rig("", extra, "", echo_target->port());
+        int fd = tcp_connect(rig.server->port("in"));
+        // Not TLS: relayed to the (echo) target at once.
+        REQUIRE(send_all(fd, "hello\n", 6));
+        char back[6];
+        REQUIRE(recv_exact(fd, back, sizeof back));
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK(echo_transfer(fd, total, 21));
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        ::close(fd);
+        std::printf("fallback limit %s: 1 MiB echoed in %.2f s\n", *dir ? dir : "none", s);
+        // The last read's debt is waited out after its bytes went on, so
+        // up to one read (64 KiB, 0.125 s) less than the figure above.
+        if (*dir) {
+          CHECK(s > 0.6);
+          CHECK(s < 4.0);
+        } else {
+          CHECK(s < 0.3);
+        }
+        CHECK(rig.gate().relayed == 1);
+      }
+    }
+  }
+  REQUIRE(e->stop());
+  echo_target.reset();
 }

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <mutex>
 
@@ -282,4 +284,82 @@ TEST_CASE("splice: pipes are reused from the loop thread's cache", "[integration
     CHECK(live >= 1);
     CHECK(live <= 2);
   }
+}
+
+TEST_CASE("splice: a pipe out of slots with a blocked reader does not spin the loop",
+          "[integration][relay][splice]") {
+  // A 16 KiB pipe has 4 slots, one per page fragment spliced into it.
+  // The client sends 2000-byte pieces of distinct pages (vmsplice + splice,
+  // so the segments keep their own fragments and cannot be merged): the
+  // relay's pipe runs out of slots with 8000 bytes in it. The server's
+  // small receive buffer makes the relay's writes stop soon. With the reader
+  // blocked, the client's socket stays readable while every splice into
+  // the pipe fails; the relay must wait for the pipe to drain, not retry
+  // each time the loop comes round.
+  RelayOptions o;
+  o.high_watermark = 16 * 1024;
+  o.low_watermark = 4 * 1024;
+  Rig rig(o);
+  REQUIRE(rig.splicing);
+  const int one = 1, small = 32 * 1024;
+  REQUIRE(::setsockopt(rig.client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
+  REQUIRE(::setsockopt(rig.server, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  const int fl = ::fcntl(rig.client, F_GETFL);
+  REQUIRE(::fcntl(rig.client, F_SETFL, fl | O_NONBLOCK) == 0);
+  int p[2];
+  REQUIRE(::pipe2(p, O_NONBLOCK) == 0);
+  constexpr size_t kPage = 4096, kPages = 256, kPiece = 2000;
+  std::vector<uint8_t> pages(kPage * kPages);
+  Pattern(12).fill(pages.data(), pages.size());
+  std::string sent;
+  size_t i = 0;
+  auto stalled_since = std::chrono::steady_clock::now();
+  const auto give_up = stalled_since + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() - stalled_since < std::chrono::milliseconds(200)) {
+    REQUIRE(std::chrono::steady_clock::now() < give_up);
+    uint8_t* piece = pages.data() + (i % kPages) * kPage;
+    iovec iov{piece, kPiece};
+    // The piece stays in the client's pipe until the socket takes it.
+    const ssize_t v = ::vmsplice(p[1], &iov, 1, SPLICE_F_NONBLOCK);
+    if (v > 0) {  // all of it, or what the pipe had room for
+      sent.append(reinterpret_cast<const char*>(piece), static_cast<size_t>(v));
+      ++i;
+    } else {
+      REQUIRE(v < 0);
+      REQUIRE(errno == EAGAIN);
+    }
+    const ssize_t n = ::splice(p[0], nullptr, rig.client, nullptr, kPiece * 16,
+                               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    if (n > 0) {
+      stalled_since = std::chrono::steady_clock::now();
+      continue;
+    }
+    REQUIRE(errno == EAGAIN);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // Stalled for 200 ms; another 200 ms of nothing moving costs the relay
+  // almost no failed splices (a spinning loop makes thousands).
+  const uint64_t before = on_loop(*rig.engine, [] { return Relay::splice_eagain_for_test(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const uint64_t after = on_loop(*rig.engine, [] { return Relay::splice_eagain_for_test(); });
+  CHECK(after - before < 20);
+  // The reader catches up: every byte arrives in order and is counted.
+  REQUIRE(::fcntl(rig.client, F_SETFL, fl) == 0);
+  std::thread flusher([&] {
+    while (true) {
+      const ssize_t n = ::splice(p[0], nullptr, rig.client, nullptr, 1 << 20, SPLICE_F_MOVE);
+      if (n <= 0) break;
+    }
+  });
+  ::close(p[1]);
+  CHECK(recv_n(rig.server, sent.size()) == sent);
+  flusher.join();
+  ::close(p[0]);
+  ::shutdown(rig.client, SHUT_WR);
+  CHECK(wait_eof(rig.server));
+  ::shutdown(rig.server, SHUT_WR);
+  CHECK(wait_eof(rig.client));
+  const RelayResult r = rig.result();
+  CHECK(r.error == Errc::ok);
+  CHECK(r.bytes_a_to_b == sent.size());
 }

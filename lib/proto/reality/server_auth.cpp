@@ -93,15 +93,7 @@ Decision ServerAuth::inspect(const tls13::ClientHello& hello, uint64_t now_unix_
       v13 = v13 || (versions[i] == 0x03 && versions[i + 1] == 0x04);
   if (!v13) return refuse("unsupported TLS version");
 
-  std::string_view sni;
-  if (const tls13::Extension* sn = hello.extensions.find(tls13::ext::server_name)) {
-    tls13::Reader r(sn->data);
-    tls13::Reader list(r.vec16());
-    const uint8_t type = list.u8();
-    const auto name = list.vec16();
-    if (r.ok() && r.empty() && list.ok() && type == 0)
-      sni = {reinterpret_cast<const char*>(name.data()), name.size()};
-  }
+  const std::string_view sni = hello_server_name(hello);
   if (std::find(options_.server_names.begin(), options_.server_names.end(), sni) ==
       options_.server_names.end())
     return refuse("server name mismatch");
@@ -136,6 +128,27 @@ Decision ServerAuth::inspect(const tls13::ClientHello& hello, uint64_t now_unix_
   if (!remember(r, now_unix_ms)) return refuse("replayed ClientHello");
   d.authenticated = true;
   return d;
+}
+
+std::string_view hello_server_name(const tls13::ClientHello& hello) noexcept {
+  const tls13::Extension* sn = hello.extensions.find(tls13::ext::server_name);
+  if (sn == nullptr) return {};
+  tls13::Reader r(sn->data);
+  tls13::Reader list(r.vec16());
+  const uint8_t type = list.u8();
+  const auto name = list.vec16();
+  if (!r.ok() || !r.empty() || !list.ok() || type != 0) return {};
+  return {reinterpret_cast<const char*>(name.data()), name.size()};
+}
+
+AlpnClass hello_alpn_class(const tls13::ClientHello& hello) noexcept {
+  const tls13::Extension* al = hello.extensions.find(tls13::ext::alpn);
+  if (al == nullptr) return AlpnClass::none;
+  tls13::Reader r(al->data);
+  tls13::Reader list(r.vec16());
+  const auto first = list.vec8();
+  if (!r.ok() || !list.ok() || first.empty()) return AlpnClass::none;
+  return first.size() == 2 && first[0] == 'h' && first[1] == '2' ? AlpnClass::h2 : AlpnClass::other;
 }
 
 }  // namespace sluice::reality

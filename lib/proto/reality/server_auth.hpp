@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -81,6 +82,15 @@ struct Decision {
   AuthKey auth_key{};
   SessionPlaintext plaintext;
 };
+
+// hello_server_name is the hello's SNI ("" if none or malformed).
+std::string_view hello_server_name(const tls13::ClientHello& hello) noexcept;
+
+// AlpnClass sorts hellos as Xray's post-handshake record detection does: no
+// ALPN, a first protocol other than h2, or h2 first (a target may send
+// different records after the handshake, e.g. an HTTP/2 SETTINGS frame).
+enum class AlpnClass : uint8_t { none = 0, other = 1, h2 = 2 };
+AlpnClass hello_alpn_class(const tls13::ClientHello& hello) noexcept;
 
 class ServerAuth {
  public:

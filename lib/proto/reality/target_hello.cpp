@@ -49,6 +49,8 @@ TargetHelloReader::State TargetHelloReader::read(std::span<const uint8_t> in) {
       return fail("target's ServerHello has an extension REALITY cannot mirror");
     hello_.extension_order.push_back(e.type);
   }
+  if (sh.random.size() != hello_.random.size()) return fail("target sent incorrect server hello");
+  std::copy(sh.random.begin(), sh.random.end(), hello_.random.begin());
   hello_.cipher_suite = sh.cipher_suite;
   hello_.group = share.group;
   at = tls13::kRecordHeaderLen + sh_len;
@@ -73,7 +75,14 @@ TargetHelloReader::State TargetHelloReader::read(std::span<const uint8_t> in) {
     if (hello_.record_lengths.size() == 1 && len > kSingleRecordFlight) return State::done;
   }
   if (hello_.record_lengths.empty()) return State::need_more;
-  return hello_.record_lengths.size() >= kFlightRecords ? State::done : State::partial;
+  if (hello_.record_lengths.size() < kFlightRecords) return State::partial;
+  // A fifth record whose header came along (Xray looks in the same read).
+  if (in.size() - at > tls13::kRecordHeaderLen &&
+      in[at] == static_cast<uint8_t>(tls13::ContentType::application_data)) {
+    const size_t len = static_cast<size_t>(in[at + 3] << 8 | in[at + 4]);
+    if (len > 0 && len <= tls13::kMaxCiphertext) hello_.extra_record_length = 5 + len;
+  }
+  return State::done;
 }
 
 size_t TargetHelloReader::flight_record_length() const noexcept {
@@ -84,18 +93,24 @@ size_t TargetHelloReader::flight_record_length() const noexcept {
 }
 
 tls13::ServerConfig server_config(const TargetHelloReader& target,
-                                  const TemporaryCertificate& certificate,
-                                  const AuthKey& auth_key) {
+                                  const TemporaryCertificate& certificate, const AuthKey& auth_key,
+                                  std::span<const size_t> post_handshake) {
   const TargetHello& t = target.hello();
   tls13::ServerConfig c;
   c.certificate_chain = {certificate.signed_for(auth_key)};
   c.key = certificate.key();
   c.cipher_suites = {t.cipher_suite};
   c.groups = {t.group};
+  c.hello_template.random = t.random;
   c.hello_template.cipher_suite = t.cipher_suite;
   c.hello_template.extension_order = t.extension_order;
   c.signature_scheme = tls13::kSigEd25519;
   c.flight_record_length = target.flight_record_length();
+  if (t.record_lengths.size() == kFlightRecords) {
+    c.flight_record_lengths = t.record_lengths;
+    c.flight_extra_record_length = t.extra_record_length;
+  }
+  c.post_handshake_record_lengths.assign(post_handshake.begin(), post_handshake.end());
   return c;
 }
 

@@ -11,14 +11,24 @@
 // middlebox-compatibility CCS (14 03 03 00 01 01) right after it; anything
 // else is unusable and the connection is closed with that reason.
 //
-// Record lengths: the engine sends EncryptedExtensions..Finished in one
-// record. When the target's first encrypted record is over 512 bytes it
-// carried the whole flight too, and ours is padded to its length; otherwise
-// ours is padded to the wire length of the target's first (up to four)
-// encrypted records together (headers included), so the byte count matches
-// even though the record count does not.
+// Records, mirrored one for one as Xray's REALITY server does: our
+// ServerHello is the target's (its random, suite, session id echo and
+// extension order) with our key share; then the CCS; then, when the target
+// sent EncryptedExtensions, Certificate, CertificateVerify and Finished in
+// four records, ours go in four records padded to the same wire lengths.
+// When the target's first encrypted record is over 512 bytes it carried the
+// whole flight, and ours goes in one record padded to its length. A target
+// whose flight is shorter than four small records (seen once the gate's
+// wait for more ran out) gets one record padded to the wire length of its
+// records together, so the byte count matches though the record count does
+// not. A fifth encrypted record already received with the fourth (a
+// NewSessionTicket sent before the client Finished, as Go servers do) is
+// answered with an empty application_data record of its length. Records a
+// target sends after the client Finished are learned by a separate probe
+// connection (inbound/reality_source.hpp) and passed to server_config.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -40,10 +50,14 @@ inline constexpr size_t kSingleRecordFlight = 512;
 inline constexpr size_t kFlightRecords = 4;
 
 struct TargetHello {
+  std::array<uint8_t, 32> random{};  // of the target's ServerHello
   uint16_t cipher_suite = 0;
   uint16_t group = 0;
   std::vector<uint16_t> extension_order;  // of the target's ServerHello
   std::vector<size_t> record_lengths;     // encrypted records seen, wire length with header
+  // extra_record_length: the wire length of a fifth encrypted record whose
+  // header came with the flight's fourth (0: none).
+  size_t extra_record_length = 0;
 };
 
 class TargetHelloReader {
@@ -74,10 +88,13 @@ class TargetHelloReader {
 };
 
 // server_config builds the engine configuration that answers an
-// authenticated client on the target's template: the target's suite, group
-// and extension order, our temporary certificate signed for |auth_key|,
-// ed25519 CertificateVerify, no ALPN, the flight padded to the target's.
+// authenticated client on the target's template: the target's random,
+// suite, group and extension order, our temporary certificate signed for
+// |auth_key|, ed25519 CertificateVerify, no ALPN, the flight's records
+// padded to the target's (see above), and empty records of
+// |post_handshake| wire lengths after the client Finished.
 tls13::ServerConfig server_config(const TargetHelloReader& target,
-                                  const TemporaryCertificate& certificate, const AuthKey& auth_key);
+                                  const TemporaryCertificate& certificate, const AuthKey& auth_key,
+                                  std::span<const size_t> post_handshake = {});
 
 }  // namespace sluice::reality

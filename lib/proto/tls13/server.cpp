@@ -546,7 +546,11 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
 
   // ServerHello.
   ServerHelloFields f;
-  draw(f.random);
+  if (cfg_.hello_template.random)
+    std::copy(cfg_.hello_template.random->begin(), cfg_.hello_template.random->end(),
+              f.random.begin());
+  else
+    draw(f.random);
   f.legacy_session_id_echo.assign(ch.legacy_session_id.begin(), ch.legacy_session_id.end());
   f.cipher_suite = suite_->id;
   for (uint16_t type : cfg_.hello_template.extension_order) {
@@ -589,8 +593,10 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
   if (st) st = io_.write.init(*suite_, ks_->server_handshake_traffic().span());
   if (!st) return Outcome::fail(Alert::internal_error, "handshake key derivation failed");
 
-  // EncryptedExtensions, Certificate, CertificateVerify, Finished.
+  // EncryptedExtensions, Certificate, CertificateVerify, Finished; ends[i]
+  // is where each message ends in |flight| (for one record per message).
   std::vector<uint8_t> flight;
+  std::array<size_t, 4> ends{};
   {
     std::vector<uint8_t> body;
     Writer w(body);
@@ -604,6 +610,7 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     (void)w.close_prefix(l);
     (void)encode_handshake(HandshakeType::encrypted_extensions, body, flight);
   }
+  ends[0] = flight.size();
   if (!resumed_) {
     std::vector<uint8_t> body;
     Writer w(body);
@@ -632,6 +639,7 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
       (void)encode_handshake(HandshakeType::certificate, body, flight);
     }
   }
+  ends[1] = flight.size();
   transcript_->update(flight);
   if (!resumed_) {
     std::vector<uint8_t> content(64, 0x20);
@@ -649,6 +657,7 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     (void)encode_handshake(HandshakeType::certificate_verify, body, flight);
     transcript_->update(std::span(flight).subspan(at));
   }
+  ends[2] = flight.size();
   {
     Secret verify;
     if (!finished_verify_data(*suite_, ks_->server_handshake_traffic().span(), transcript_hash(),
@@ -658,12 +667,27 @@ Outcome Server::on_client_hello(const HandshakeView& msg) {
     (void)encode_finished(verify.span(), flight);
     transcript_->update(std::span(flight).subspan(at));
   }
-  if (!io_.queue_protected(ContentType::handshake, flight,
-                           padding_for(cfg_.flight_record_length, flight.size())))
+  ends[3] = flight.size();
+  if (cfg_.flight_record_lengths.size() == ends.size() && !resumed_) {
+    size_t at = 0;
+    for (size_t i = 0; i < ends.size(); ++i) {
+      const auto msg = std::span(flight).subspan(at, ends[i] - at);
+      if (!io_.queue_protected(ContentType::handshake, msg,
+                               padding_for(cfg_.flight_record_lengths[i], msg.size())))
+        return Outcome::fail(Alert::internal_error, "cannot seal the server flight");
+      at = ends[i];
+    }
+  } else if (!io_.queue_protected(ContentType::handshake, flight,
+                                  padding_for(cfg_.flight_record_length, flight.size()))) {
     return Outcome::fail(Alert::internal_error, "cannot seal the server flight");
+  }
   if (!ks_->master(transcript_hash()) ||
       !io_.write.init(*suite_, ks_->server_application_traffic().span()))
     return Outcome::fail(Alert::internal_error, "master secret derivation failed");
+  if (cfg_.flight_extra_record_length != 0 &&
+      !io_.queue_protected(ContentType::application_data, {},
+                           padding_for(cfg_.flight_extra_record_length, 0)))
+    return Outcome::fail(Alert::internal_error, "cannot seal the flight's extra record");
   state_ = State::wait_finished;
   return Outcome::success();
 }
@@ -682,6 +706,9 @@ Outcome Server::on_finished(const HandshakeView& msg) {
       !io_.read.init(*suite_, ks_->client_application_traffic().span()))
     return Outcome::fail(Alert::internal_error, "traffic key derivation failed");
   state_ = State::connected;
+  for (size_t len : cfg_.post_handshake_record_lengths)
+    if (!io_.queue_protected(ContentType::application_data, {}, padding_for(len, 0)))
+      return Outcome::fail(Alert::internal_error, "cannot seal a post-handshake record");
   return send_tickets();
 }
 

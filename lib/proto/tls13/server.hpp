@@ -46,6 +46,9 @@ namespace sluice::tls13 {
 struct ServerHelloTemplate {
   uint16_t cipher_suite = 0;
   std::vector<uint16_t> extension_order = {ext::supported_versions, ext::key_share};
+  // random, when set, is the ServerHello's random (REALITY sends the real
+  // site's, as Xray does); otherwise it is drawn.
+  std::optional<std::array<uint8_t, 32>> random;
   // The HelloRetryRequest's extension order; extensions it needs but does
   // not list follow in this default order.
   std::vector<uint16_t> retry_extension_order = {ext::supported_versions, ext::key_share,
@@ -77,6 +80,20 @@ struct ServerConfig {
   // short for the content is not padded.
   size_t flight_record_length = 0;
   size_t first_app_record_length = 0;
+  // flight_record_lengths, when it holds four lengths, overrides
+  // flight_record_length: EncryptedExtensions, Certificate,
+  // CertificateVerify and Finished each go in their own record padded to
+  // these wire lengths (REALITY mirrors the real site's records one for
+  // one); a length too short for its message is not padded.
+  std::vector<size_t> flight_record_lengths;
+  // flight_extra_record_length (nonzero): an empty application_data record
+  // of this wire length follows the flight, under the application keys (the
+  // shape of a NewSessionTicket a site sends before the client Finished).
+  size_t flight_extra_record_length = 0;
+  // post_handshake_record_lengths: empty application_data records of these
+  // wire lengths, sent once the client Finished is in (the shape of the
+  // records a site sends then: tickets, an HTTP/2 SETTINGS frame).
+  std::vector<size_t> post_handshake_record_lengths;
   CertificateCompressor certificate_compressor;  // optional
 
   // Session tickets. With a 32-byte ticket_key the server sends

@@ -19,7 +19,7 @@ Result<Config> parse(const std::string& json, std::string* error = nullptr) {
 TEST_CASE("hysteria2 outbound: every field", "[config][hysteria2]") {
   std::string err;
   auto c = parse(R"({"outbounds":[{"type":"hysteria2","tag":"h","server":"h.example",
-      "server_port":443,"server_ports":["20000:30000","40000"],"hop_interval":"10s",
+      "server_port":443,"server_ports":["20000:30000","40000"],"hop_interval":"10s","hop_interval_max":"20s",
       "up_mbps":100,"down_mbps":200,"obfs":{"type":"salamander","password":"cry me a river"},
       "password":"pw","network":"tcp","brutal_debug":true,
       "tls":{"enabled":true,"server_name":"sni.example","insecure":true}}]})",
@@ -34,6 +34,7 @@ TEST_CASE("hysteria2 outbound: every field", "[config][hysteria2]") {
   CHECK(h.endpoint.server_port == 443);
   CHECK(h.server_ports == std::vector<std::string>{"20000:30000", "40000"});
   CHECK(h.hop_interval == std::chrono::seconds(10));
+  CHECK(h.hop_interval_max == std::chrono::seconds(20));
   CHECK(h.up_mbps == 100);
   CHECK(h.down_mbps == 200);
   CHECK(h.obfs.type == "salamander");
@@ -64,6 +65,18 @@ TEST_CASE("hysteria2 outbound: malformed", "[config][hysteria2]") {
   CHECK(
       !parse(head + R"("tls":{"enabled":true},"server_ports":"1:2","hop_interval":"1s"}]})", &err));
   CHECK(err.find("hop_interval") != std::string::npos);
+  CHECK(!parse(head + R"("tls":{"enabled":true},"server_ports":"1:2","hop_interval":"10s",)"
+                      R"("hop_interval_max":"9s"}]})",
+               &err));
+  CHECK(err.find("hop_interval_max: must not be below hop_interval") != std::string::npos);
+  // server_port: required without server_ports, optional with them.
+  CHECK(!parse(R"({"outbounds":[{"type":"hysteria2","server":"h","password":"p",)"
+               R"("tls":{"enabled":true}}]})",
+               &err));
+  CHECK(err.find("server_port") != std::string::npos);
+  CHECK(parse(R"({"outbounds":[{"type":"hysteria2","server":"h","password":"p",)"
+              R"("server_ports":"2000:3000","tls":{"enabled":true}}]})",
+              &err));
   CHECK(!parse(head + R"("tls":{"enabled":true},"up_mbps":-1}]})", &err));
 }
 
@@ -74,7 +87,7 @@ TEST_CASE("hysteria2 inbound: users, bandwidth, obfs, masquerade", "[config][hys
       "up_mbps":50,"down_mbps":60,"ignore_client_bandwidth":true,
       "obfs":{"type":"salamander","password":"secret"},
       "masquerade":{"type":"string","status_code":503,"headers":{"Content-Type":"text/plain"},
-      "content":"down for maintenance"},
+      "content":"down for maintenance"},"listen_ports":["20000:20010","8444"],
       "tls":{"enabled":true,"certificate_path":"c.pem","key_path":"k.pem"}}]})",
                  &err);
   INFO(err);
@@ -95,6 +108,7 @@ TEST_CASE("hysteria2 inbound: users, bandwidth, obfs, masquerade", "[config][hys
   REQUIRE(h.masquerade.headers.size() == 1);
   CHECK(h.masquerade.headers[0].first == "content-type");
   CHECK(h.masquerade.content == "down for maintenance");
+  CHECK(h.listen_ports == std::vector<std::string>{"20000:20010", "8444"});
 
   auto f = parse(R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],
       "masquerade":"file:///srv/www","tls":{"enabled":true,"certificate":"x","key":"y"}}]})",
@@ -104,6 +118,28 @@ TEST_CASE("hysteria2 inbound: users, bandwidth, obfs, masquerade", "[config][hys
   const auto& m = std::get<Hysteria2InboundOptions>(f->inbounds[0].options).masquerade;
   CHECK(m.type == Hysteria2MasqueradeOptions::Type::file);
   CHECK(m.directory == "/srv/www");
+
+  // A reverse proxy: the URL string form, and the object with its options.
+  auto px = parse(R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],
+      "masquerade":"https://example.com/base","tls":{"enabled":true,"certificate":"x","key":"y"}}]})",
+                  &err);
+  INFO(err);
+  REQUIRE(px);
+  const auto& pm = std::get<Hysteria2InboundOptions>(px->inbounds[0].options).masquerade;
+  CHECK(pm.type == Hysteria2MasqueradeOptions::Type::proxy);
+  CHECK(pm.url == "https://example.com/base");
+  CHECK_FALSE(pm.rewrite_host);
+  auto po = parse(R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],
+      "masquerade":{"type":"proxy","url":"http://127.0.0.1:8080","rewrite_host":true,
+      "insecure":true},"tls":{"enabled":true,"certificate":"x","key":"y"}}]})",
+                  &err);
+  INFO(err);
+  REQUIRE(po);
+  const auto& om = std::get<Hysteria2InboundOptions>(po->inbounds[0].options).masquerade;
+  CHECK(om.type == Hysteria2MasqueradeOptions::Type::proxy);
+  CHECK(om.url == "http://127.0.0.1:8080");
+  CHECK(om.rewrite_host);
+  CHECK(om.insecure);
 }
 
 TEST_CASE("hysteria2 inbound: malformed", "[config][hysteria2]") {
@@ -119,14 +155,22 @@ TEST_CASE("hysteria2 inbound: malformed", "[config][hysteria2]") {
       &err));
   const std::string base =
       R"({"inbounds":[{"type":"hysteria2","listen_port":1,"users":[{"password":"p"}],)" + tls;
-  CHECK(!parse(base + R"(,"masquerade":"https://example.com"}]})", &err));
-  CHECK(err.find("reverse-proxy masquerade is not supported") != std::string::npos);
-  CHECK(!parse(base + R"(,"masquerade":{"type":"proxy","url":"http://x"}}]})", &err));
+  CHECK(!parse(base + R"(,"masquerade":{"type":"proxy"}}]})", &err));
+  CHECK(err.find("url") != std::string::npos);
+  CHECK(!parse(base + R"(,"masquerade":{"type":"proxy","url":"ftp://x"}}]})", &err));
+  CHECK(err.find("expected an http:// or https:// URL") != std::string::npos);
+  CHECK(!parse(base + R"(,"masquerade":{"type":"proxy","url":"http://u:p@x/"}}]})", &err));
+  CHECK(err.find("user information") != std::string::npos);
+  CHECK(!parse(base + R"(,"masquerade":"https:///nohost"}]})", &err));
+  CHECK(err.find("no host") != std::string::npos);
   CHECK(!parse(base + R"(,"masquerade":{"type":"string","status_code":233}}]})", &err));
   CHECK(err.find("status_code") != std::string::npos);
   CHECK(!parse(base + R"(,"masquerade":{"type":"file"}}]})", &err));
   CHECK(!parse(base + R"(,"masquerade":"gopher://x"}]})", &err));
   CHECK(!parse(base + R"(,"masquerade":{"type":"string","headers":{"x":1}}}]})", &err));
+  CHECK(!parse(base + R"(,"listen_ports":["20000:19999"]}]})", &err));
+  CHECK(err.find("listen_ports[0]") != std::string::npos);
+  CHECK(!parse(base + R"(,"listen_ports":"0"}]})", &err));
 }
 
 TEST_CASE("hysteria2 links: hysteria2:// and hy2://, ports, obfs, pins", "[config][hysteria2]") {

@@ -86,6 +86,22 @@ TEST_CASE("reality inbound: handshake, keys, ids, clock, versions", "[config][re
   CHECK(xr.handshake_server_port == 8443);
   CHECK(xr.short_id == std::vector<std::string>{"aa"});
   CHECK(xr.max_time_difference == std::chrono::milliseconds(1500));
+  CHECK(xr.limit_fallback_upload.bytes_per_sec == 0);
+
+  auto lim = parse_config(
+      inbound(std::string(R"({"enabled":true,"target":"h:1","privateKey":")") + kPriv +
+              R"(","limitFallbackUpload":{"afterBytes":1024,"bytesPerSec":2048,)"
+              R"("burstBytesPerSec":4096},"limitFallbackDownload":{"bytesPerSec":8192}})"),
+      &d);
+  INFO(d.error);
+  REQUIRE(lim);
+  const auto& lr = std::get<VlessInboundOptions>(lim->inbounds[0].options).tls.reality;
+  CHECK(lr.limit_fallback_upload.after_bytes == 1024);
+  CHECK(lr.limit_fallback_upload.bytes_per_sec == 2048);
+  CHECK(lr.limit_fallback_upload.burst_bytes_per_sec == 4096);
+  CHECK(lr.limit_fallback_download.after_bytes == 0);
+  CHECK(lr.limit_fallback_download.bytes_per_sec == 8192);
+  CHECK(lr.limit_fallback_download.burst_bytes_per_sec == 0);
   auto port_only = parse_config(
       inbound(std::string(R"({"enabled":true,"dest":"8443","privateKey":")") + kPriv + "\"}"), &d);
   REQUIRE(port_only);
@@ -138,6 +154,16 @@ TEST_CASE("reality config errors name the field", "[config][reality][malformed]"
       {inbound(R"({"enabled":true,"target":"h:1","private_key":")" + priv +
                R"(","max_time_difference":"1m","maxTimeDiff":1000})"),
        "inbounds[0].tls.reality.maxTimeDiff: conflicts with max_time_difference"},
+      {inbound(R"({"enabled":true,"target":"h:1","private_key":")" + priv +
+               R"(","limitFallbackUpload":{"afterBytes":10}})"),
+       "inbounds[0].tls.reality.limitFallbackUpload.bytesPerSec: is 0 (no limit) while "
+       "afterBytes or burstBytesPerSec is set"},
+      {inbound(R"({"enabled":true,"target":"h:1","private_key":")" + priv +
+               R"(","limitFallbackDownload":{"bytesPerSec":-1}})"),
+       "inbounds[0].tls.reality.limitFallbackDownload.bytesPerSec"},
+      {inbound(R"({"enabled":true,"target":"h:1","private_key":")" + priv +
+               R"(","limitFallbackUpload":1000})"),
+       "inbounds[0].tls.reality.limitFallbackUpload"},
       {inbound(R"({"enabled":true,"target":"h:1","private_key":")" + priv + R"(","xver":1})"),
        "inbounds[0].tls.reality.xver: PROXY protocol to the target is not supported"},
       {inbound(R"({"enabled":true,"target":"h:1","private_key":")" + priv + "\"}",

@@ -103,3 +103,24 @@ TEST_CASE("trim_idle_memory: free slabs go back, chunks in use stay", "[core][tr
   CHECK(pool.stats().slab_bytes == 0);
 #endif
 }
+
+TEST_CASE("trim policy: a periodic small buffer is noise, a creep is load", "[core][trim]") {
+  // A TUIC client's heartbeat every 10 s left a datagram buffer out at every
+  // other 5 s tick; with any rise counted as growth, the quiet count never
+  // reached 2 and 16 MiB of free slabs stayed after 1,000 streams closed.
+  IdleTrimPolicy p;
+  CHECK_FALSE(p.on_tick(sample(20 * MiB, 24 * MiB)));
+  const uint64_t idle = 64 << 10, blip = idle + (16 << 10);
+  CHECK_FALSE(p.on_tick(sample(idle, 24 * MiB)));  // first quiet tick
+  CHECK(p.on_tick(sample(blip, 24 * MiB)));        // the blip does not reset it
+  CHECK_FALSE(p.on_tick(sample(idle, MiB * 3 / 2)));
+  CHECK(p.on_tick(sample(blip, MiB * 3 / 2)));
+  // A slow creep (200 KiB a tick, each under the slack) is growth once it
+  // passes the slack over the lowest use since the last growth.
+  IdleTrimPolicy q;
+  CHECK_FALSE(q.on_tick(sample(MiB, 8 * MiB)));
+  CHECK_FALSE(q.on_tick(sample(MiB + (200 << 10), 8 * MiB)));  // quiet 1
+  CHECK_FALSE(q.on_tick(sample(MiB + (400 << 10), 8 * MiB)));  // grew: reset
+  CHECK_FALSE(q.on_tick(sample(MiB + (600 << 10), 8 * MiB)));  // quiet 1
+  CHECK_FALSE(q.on_tick(sample(MiB + (800 << 10), 8 * MiB)));  // grew: reset
+}

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <memory>
+#include <ostream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "proto/reality/auth.hpp"
 #include "proto/reality/certificate.hpp"
 #include "proto/reality/client_auth.hpp"
+#include "proto/reality/rate_limit.hpp"
 #include "proto/reality/server_auth.hpp"
 #include "proto/reality/spider.hpp"
 #include "proto/reality/target_hello.hpp"
@@ -483,6 +486,113 @@ void reality_handshake(tls13::KeySharePolicy policy, uint16_t target_group) {
 
 }  // namespace
 
+namespace {
+
+struct WireRecord {
+  uint8_t type = 0;
+  size_t length = 0;  // with the header
+  bool operator==(const WireRecord&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const WireRecord& r) {
+  return os << "{" << int(r.type) << ", " << r.length << "}";
+}
+
+// records_of splits |wire| into whole TLS records.
+std::vector<WireRecord> records_of(std::span<const uint8_t> wire) {
+  std::vector<WireRecord> out;
+  while (wire.size() >= 5) {
+    const size_t len = 5 + (size_t{wire[3]} << 8 | wire[4]);
+    REQUIRE(wire.size() >= len);
+    out.push_back({wire[0], len});
+    wire = wire.subspan(len);
+  }
+  CHECK(wire.empty());
+  return out;
+}
+
+// mirror runs an authenticated hello against a server shaped by
+// |target_answer| and |post| and checks that what the client receives has
+// the target's record types and lengths (|post| after the client Finished).
+void mirror(const Bytes& target_answer, const std::vector<size_t>& post,
+            tls13::KeySharePolicy policy, size_t expect_flight_records) {
+  auto cert = TemporaryCertificate::generate();
+  REQUIRE(cert.has_value());
+  ServerOptions so;
+  so.private_key = key_of(kServerPrivate);
+  so.server_names = {"www.example.com"};
+  so.short_ids = {*parse_short_id("abcd")};
+  ServerAuth server_auth(so);
+  ClientOptions co;
+  co.server_public_key = key_of(kServerPublic);
+  co.short_id = *parse_short_id("abcd");
+  auto auth = std::make_shared<ClientAuth>(co, kVectorTime);
+  tls13::ClientConfig cc;
+  cc.server_name = "www.example.com";
+  cc.key_shares = policy;
+  install(auth, cc, {});
+  tls13::Client client(std::move(cc));
+  REQUIRE(client.start());
+  const Bytes hello(client.output().begin(), client.output().end());
+  client.drain(hello.size());
+  ClientHelloReader reader;
+  REQUIRE(reader.read(hello) == ClientHelloReader::State::done);
+  const Decision d = server_auth.inspect(reader.hello(), uint64_t{kVectorTime} * 1000);
+  REQUIRE(d.authenticated);
+
+  TargetHelloReader target;
+  REQUIRE(target.read(target_answer) == TargetHelloReader::State::done);
+  tls13::Server server(server_config(target, *cert, d.auth_key, post));
+  REQUIRE(server.receive(hello));
+  const Bytes flight(server.output().begin(), server.output().end());
+  server.drain(flight.size());
+
+  // Our ServerHello is the target's but for the key share: same random.
+  REQUIRE(flight.size() > 43);
+  CHECK(std::equal(flight.begin() + 11, flight.begin() + 43, target_answer.begin() + 11));
+  CHECK(records_of(flight) == records_of(target_answer));
+  CHECK(records_of(flight).size() == expect_flight_records);
+
+  REQUIRE(client.receive(flight));
+  INFO(client.error().what());
+  REQUIRE(client.connected());
+  CHECK(auth->verified());
+  const Bytes fin(client.output().begin(), client.output().end());
+  client.drain(fin.size());
+  REQUIRE(server.receive(fin));
+  REQUIRE(server.connected());
+  const Bytes after(server.output().begin(), server.output().end());
+  server.drain(after.size());
+  std::vector<WireRecord> want;
+  for (size_t n : post) want.push_back({0x17, n});
+  CHECK(records_of(after) == want);
+  // The client drops the empty records and the data flows.
+  REQUIRE(client.receive(after));
+  CHECK(client.take_application_data().empty());
+  const Bytes ping = {'p', 'i', 'n', 'g'};
+  REQUIRE(server.send(ping));
+  REQUIRE(client.receive(server.output()));
+  CHECK(client.take_application_data() == ping);
+}
+
+}  // namespace
+
+TEST_CASE("REALITY server mirrors the target's records one for one", "[reality][target]") {
+  SECTION("four records, a fifth with them, two after the client Finished") {
+    // EE, Certificate, CertificateVerify, Finished (SHA-256), then a ticket.
+    mirror(target_flight(0x1301, tls13::kGroupX25519Mlkem768, {40, 1500, 280, 53, 250}), {259, 259},
+           tls13::KeySharePolicy::hybrid_and_x25519, 7);
+  }
+  SECTION("four records, X25519, AES-256-GCM-SHA384, no post-handshake records") {
+    mirror(target_flight(0x1302, tls13::kGroupX25519, {27, 900, 100, 69}), {},
+           tls13::KeySharePolicy::x25519_only, 6);
+  }
+  SECTION("a first record over 512 bytes holds the whole flight") {
+    mirror(target_flight(0x1303, tls13::kGroupX25519, {2600}), {120},
+           tls13::KeySharePolicy::x25519_only, 3);
+  }
+}
+
 TEST_CASE("REALITY handshake on the engine, X25519MLKEM768", "[reality][handshake]") {
   reality_handshake(tls13::KeySharePolicy::hybrid_and_x25519, tls13::kGroupX25519Mlkem768);
 }
@@ -706,4 +816,83 @@ TEST_CASE("REALITY client refuses a certificate check before sealing", "[reality
   auth.seal(short_view);
   CHECK_FALSE(auth.sealed());
   CHECK(to_hex(ch) == to_hex(kHelloZeroSid));
+}
+
+TEST_CASE("REALITY fallback rate limit: after-bytes, burst, then the rate", "[reality][limit]") {
+  SECTION("no rate: never waits") {
+    TokenBucket b(FallbackLimit{}, 0);
+    CHECK(b.take(size_t{1} << 30, 0) == 0);
+  }
+  SECTION("after_bytes pass, the bucket starts full, debts are waited out") {
+    FallbackLimit l;
+    l.after_bytes = 1000;
+    l.bytes_per_sec = 1000;  // 1 byte per ms
+    l.burst_bytes_per_sec = 2000;
+    TokenBucket b(l, 0);
+    CHECK(b.take(600, 0) == 0);    // after_bytes: 400 left
+    CHECK(b.take(400, 0) == 0);    // after_bytes used up
+    CHECK(b.take(2000, 0) == 0);   // the whole bucket
+    CHECK(b.take(500, 0) == 500);  // 500 bytes of debt at 1 byte/ms
+    CHECK(b.take(0, 500) == 0);    // repaid
+    CHECK(b.tokens() == Approx(0));
+    // Refill is capped at the bucket's size.
+    CHECK(b.take(2000, 100'000) == 0);
+    CHECK(b.take(1, 100'000) == 1);
+  }
+  SECTION("a burst below the rate is raised to it") {
+    FallbackLimit l;
+    l.bytes_per_sec = 10'000;
+    l.burst_bytes_per_sec = 1;
+    TokenBucket b(l, 50);
+    CHECK(b.take(10'000, 50) == 0);
+    CHECK(b.take(10'000, 50) == 1000);
+  }
+  SECTION("a long transfer runs at the rate") {
+    FallbackLimit l;
+    l.bytes_per_sec = 1 << 20;
+    l.burst_bytes_per_sec = 64 << 10;
+    TokenBucket b(l, 0);
+    uint64_t now = 0;
+    for (int i = 0; i < 64 * 16; ++i) now += b.take(16 << 10, now);  // 16 MiB in 16 KiB reads
+    // The bucket holds at least a second's worth (1 MiB, as Xray's): the
+    // other 15 MiB at 1 MiB/s, within a millisecond per read of rounding.
+    CHECK(now >= 15'000);
+    CHECK(now <= 15'000 + 64 * 16);
+  }
+}
+
+TEST_CASE("REALITY hello SNI and ALPN class, for the post-handshake probes", "[reality][server]") {
+  struct Case {
+    std::vector<std::string> alpn;
+    AlpnClass want;
+  } cases[] = {
+      {{}, AlpnClass::none},
+      {{"http/1.1"}, AlpnClass::other},
+      {{"http/1.1", "h2"}, AlpnClass::other},
+      {{"h2", "http/1.1"}, AlpnClass::h2},
+  };
+  for (const Case& c : cases) {
+    tls13::ClientConfig cc;
+    cc.server_name = "www.example.com";
+    cc.alpn = c.alpn;
+    cc.verifier = [](std::span<const tls13::CertificateEntry>, std::string_view) {
+      return tls13::Outcome::success();
+    };
+    tls13::Client client(std::move(cc));
+    REQUIRE(client.start());
+    ClientHelloReader reader;
+    REQUIRE(reader.read(client.output()) == ClientHelloReader::State::done);
+    CHECK(hello_server_name(reader.hello()) == "www.example.com");
+    CHECK(hello_alpn_class(reader.hello()) == c.want);
+  }
+  // No SNI at all.
+  tls13::ClientConfig cc;
+  cc.verifier = [](std::span<const tls13::CertificateEntry>, std::string_view) {
+    return tls13::Outcome::success();
+  };
+  tls13::Client client(std::move(cc));
+  REQUIRE(client.start());
+  ClientHelloReader reader;
+  REQUIRE(reader.read(client.output()) == ClientHelloReader::State::done);
+  CHECK(hello_server_name(reader.hello()).empty());
 }

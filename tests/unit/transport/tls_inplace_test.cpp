@@ -291,6 +291,50 @@ TEST_CASE("in place: KeyUpdate from a BoringSSL peer mid-transfer, answered",
   CHECK(p.client->record_stats().key_updates_sent == 2);
 }
 
+TEST_CASE("in place: a KeyUpdate between the records of one read, opened in one batch",
+          "[transport][tls][inplace]") {
+  // Both ends on the in-place path: the server's records before and after
+  // its KeyUpdate arrive in one Slice and are opened in one open_records
+  // call, the ones after it under the next key, all where they lie.
+  Pair p(cctx(), sctx());
+  REQUIRE(p.handshake().first == HandshakeProgress::done);
+  move_output(*p.server, *p.client);  // the tickets
+  REQUIRE(p.client->read());
+  const std::string a = pattern(20000, 4), b = pattern(20000, 5);
+  REQUIRE(p.server->write(bytes(a)));
+  REQUIRE(p.server->key_update(true));
+  REQUIRE(p.server->write(bytes(b)));
+  Chain wire = p.server->take_output();
+  std::string w(wire.size(), '\0');
+  wire.copy_out(w.data(), w.size());
+  REQUIRE(w.size() < 65536);
+  auto one = p.pool.copy_from(w.data(), w.size());
+  REQUIRE(one);
+  REQUIRE(p.client->feed(std::move(*one)));
+  Chain got;
+  auto n = p.client->open_records(got, 8);
+  REQUIRE(n);
+  CHECK(*n == a.size() + b.size());
+  CHECK(got.count() == 4);  // two records each side of the KeyUpdate
+  std::string back(got.size(), '\0');
+  got.copy_out(back.data(), back.size());
+  CHECK(back == a + b);
+  CHECK(p.client->record_stats().key_updates_received == 1);
+  CHECK(p.client->record_stats().opened_gathered == 0);
+  CHECK(p.client->record_stats().opened_moved == 0);
+  // The client answered the request before its next data; the server
+  // reads both under the client's next key.
+  CHECK(p.client->record_stats().key_updates_sent == 1);
+  REQUIRE(p.client->write(bytes("after")));
+  move_output(*p.client, *p.server);
+  Chain back_to_server;
+  auto m = p.server->open_records(back_to_server, 8);
+  REQUIRE(m);
+  CHECK(*m == 5);
+  CHECK(back_to_server.size() == 5);
+  CHECK(p.server->record_stats().key_updates_received == 1);
+}
+
 TEST_CASE("in place: tickets sent after the switch reach the cache through BoringSSL",
           "[transport][tls][inplace]") {
   auto sc = sctx();

@@ -1,0 +1,57 @@
+/* sluice_ext.h: two fixes to ngtcp2 0.12.1's loss recovery that need its
+ * internals, compiled with its sources and internal headers (sluice_ext.c).
+ * This build pins ngtcp2 to 0.12.1 (meson.build checks the version), so the
+ * internal layout they touch is fixed.
+ *
+ * Copyright 2026 the sluice authors. Apache-2.0.
+ *
+ * 1. Path MTU black holes. 0.12.1's Path MTU Discovery only ever raises a
+ *    path's UDP payload size (dcid.current.max_udp_payload_size); nothing
+ *    lowers it when the path shrinks afterwards (a tunnel comes up, a route
+ *    changes). Every full-sized packet is then lost while small ones (ACKs,
+ *    PINGs) still pass, so the connection neither delivers nor idles out.
+ *    RFC 8899 section 4.3 calls for black-hole detection; ngtcp2 has no
+ *    public setter for the path's size.
+ *
+ * 2. DATAGRAM-only packets are not PTO-eliciting in 0.12.1 (ngtcp2 issue
+ *    697, fixed upstream in 0.14 by making them so). When every packet in
+ *    flight carries only DATAGRAM frames and they are all lost, no probe
+ *    timeout is armed, nothing after them is acknowledged, so they are never
+ *    declared lost: their bytes stay in flight above the congestion window
+ *    and the connection sends nothing more (not even its keep-alive) until
+ *    the idle timeout. RFC 9002 section 6.2 and RFC 9221 section 5.2: a
+ *    DATAGRAM is ack-eliciting like any other frame and may be probed for.
+ */
+#pragma once
+
+#include <ngtcp2/ngtcp2.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* sluice_ngtcp2_pmtu_black_hole checks |conn| for signs of a PMTU black
+ * hole and, when it finds them while the path's UDP payload size is above
+ * NGTCP2_MAX_UDP_PAYLOAD_SIZE (1200, which every QUIC path carries: RFC 9000
+ * section 14), lowers it to 1200 and restarts PMTUD from there, which then
+ * finds the path's new size. The signs: |pto_threshold| or more consecutive
+ * probe timeouts, or a persistent congestion declared since the last RTT
+ * sample (ngtcp2 then forgets first_rtt_sample_ts), both after the handshake
+ * completed. Returns 1 when it lowered the size, 0 when nothing was due, or
+ * a negative ngtcp2 error (out of memory) from restarting PMTUD. Must not be
+ * called from inside an ngtcp2 callback. Reads a few fields: cheap enough to
+ * call before every write. */
+int sluice_ngtcp2_pmtu_black_hole(ngtcp2_conn* conn, size_t pto_threshold);
+
+/* sluice_ngtcp2_datagrams_pto_eliciting makes the 1-RTT packets sent since
+ * the last call (packet numbers above *|marked|, which it advances; start
+ * it at -1) that carry DATAGRAM frames PTO-eliciting, as ngtcp2 0.14 does
+ * when it builds them, and re-arms the loss detection timer at |ts| if it
+ * changed any. Call it after writing packets that may hold DATAGRAM frames,
+ * outside ngtcp2's callbacks. It visits only the packets sent since the last
+ * call. */
+void sluice_ngtcp2_datagrams_pto_eliciting(ngtcp2_conn* conn, int64_t* marked, ngtcp2_tstamp ts);
+
+#ifdef __cplusplus
+}
+#endif
