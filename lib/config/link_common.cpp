@@ -90,6 +90,13 @@ bool split_share_link(std::string_view link, std::string_view scheme, std::strin
     link = link.substr(0, q);
   }
   if (!link.empty() && link.back() == '/') link.remove_suffix(1);
+  // The authority ends at the first '/' (RFC 3986, as Go's url.Parse reads
+  // these links): "pw@host:443/x@evil:1" must not connect to evil:1.
+  if (link.find('/') != std::string_view::npos) {
+    *error = "unexpected '/' (links carry no path; escape a '/' in the " + std::string(user_name) +
+             " as %2F)";
+    return false;
+  }
   const size_t at = link.rfind('@');
   if (user_name.empty()) {  // no user part in this scheme
     if (at != std::string_view::npos) {

@@ -238,6 +238,20 @@ TEST_CASE("share links refuse an IPv6 host without brackets", "[config][link]") 
   CHECK(parse_trojan_link("trojan://pw@[2001:db8::1]:443", &why));
 }
 
+// Found by the same target: the user part ran up to the last '@' before the
+// query, across a path, so "pw@host:443/x@evil.example:1" dialled
+// evil.example:1 where Go-based clients (url.Parse) see host:443.
+TEST_CASE("share links end the host at the first '/'", "[config][link]") {
+  std::string why;
+  CHECK(!parse_trojan_link("trojan://pw@host.example:443/x@evil.example:1", &why));
+  CHECK(why.find("unexpected '/'") != std::string::npos);
+  CHECK(!parse_vless_link("vless://b831381d-6324-4d53-ad4f-8cda48b30811@h:443/p@e:1", &why));
+  CHECK(!parse_hysteria2_link("hysteria2://a@b:1/x@c:2", &why));
+  CHECK(!parse_trojan_link("trojan://p/w@host.example:443", &why));
+  CHECK(parse_trojan_link("trojan://p%2Fw@host.example:443/?sni=a.example", &why));
+  CHECK(parse_trojan_link("trojan://pw@host.example:443/", &why));
+}
+
 TEST_CASE("hysteria2 links: malformed", "[config][hysteria2]") {
   std::string why;
   CHECK(!parse_hysteria2_link("tuic://pw@h:1", &why));
