@@ -225,11 +225,28 @@ Result<std::unique_ptr<Session>> make_hysteria2_session(Engine& e, const Outboun
 // Hysteria2Session
 // ---------------------------------------------------------------------------
 
+namespace {
+
+// ports_text names the server's port for log and error prefixes: the hop
+// ranges when hopping ("20000-20010,443"), else server_port.
+std::string ports_text(const Hysteria2SessionOptions& o) {
+  if (o.server_ports.empty()) return std::to_string(o.server_port);
+  std::string t;
+  for (const auto& [first, last] : o.server_ports) {
+    if (!t.empty()) t += ',';
+    t += std::to_string(first);
+    if (last != first) t += '-' + std::to_string(last);
+  }
+  return t;
+}
+
+}  // namespace
+
 Hysteria2Session::Hysteria2Session(Engine& e, std::string tag, const Hysteria2SessionOptions& o,
                                    std::shared_ptr<quic::QuicTlsContext> tls)
     : QuicSharedSession(e, std::move(tag),
-                        "hysteria2 server " + o.server + ":" + std::to_string(o.server_port) + ": ",
-                        o.server, o.server_port, o.handshake_timeout_ms, std::move(tls)),
+                        "hysteria2 server " + o.server + ":" + ports_text(o) + ": ", o.server,
+                        o.server_port, o.handshake_timeout_ms, std::move(tls)),
       opts_(o) {}
 
 Result<std::unique_ptr<Hysteria2Session>> Hysteria2Session::create(Engine& e, std::string tag,

@@ -20,32 +20,6 @@ using namespace sluice::test;
 
 namespace {
 
-// LogCapture keeps the warning lines logged while it lives.
-struct LogCapture {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  LogCapture() {
-    set_log_level(LogLevel::warn);
-    set_log_sink(
-        [](void* u, LogLevel, const char* msg, size_t len) {
-          auto* self = static_cast<LogCapture*>(u);
-          std::lock_guard<std::mutex> l(self->mu);
-          self->lines.emplace_back(msg, len);
-        },
-        this);
-  }
-  ~LogCapture() {
-    set_log_sink(nullptr, nullptr);
-    set_log_level(LogLevel::info);
-  }
-  bool contains(const std::string& needle) {
-    std::lock_guard<std::mutex> l(mu);
-    for (const std::string& s : lines)
-      if (s.find(needle) != std::string::npos) return true;
-    return false;
-  }
-};
-
 std::unique_ptr<Engine> capped_engine(uint64_t max_bytes) {
   EngineOptions o;
   o.pool.max_bytes = max_bytes;

@@ -19,12 +19,15 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "net/tcp_listener.hpp"
 #include "sluice/engine.hpp"
+
+#include "sluice/log.hpp"
 
 namespace sluice {
 class Instance;
@@ -196,6 +199,35 @@ struct Side {
   // The stats of the Trojan / VLESS inbound tagged |tag|, read on the loop.
   TrojanInboundStats trojan_stats(const char* tag = "in");
   VlessInboundStats vless_stats(const char* tag = "in");
+};
+
+// LogCapture keeps the warning (and worse) lines logged while it lives, from
+// any thread; the level returns to info when it goes.
+struct LogCapture {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  LogCapture() {
+    set_log_level(LogLevel::warn);
+    set_log_sink(
+        [](void* u, LogLevel, const char* msg, size_t len) {
+          auto* self = static_cast<LogCapture*>(u);
+          std::lock_guard<std::mutex> l(self->mu);
+          self->lines.emplace_back(msg, len);
+        },
+        this);
+  }
+  ~LogCapture() {
+    set_log_sink(nullptr, nullptr);
+    set_log_level(LogLevel::info);
+  }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  bool contains(const std::string& needle) {
+    std::lock_guard<std::mutex> l(mu);
+    for (const std::string& s : lines)
+      if (s.find(needle) != std::string::npos) return true;
+    return false;
+  }
 };
 
 }  // namespace sluice::test

@@ -22,32 +22,6 @@ using namespace sluice::test;
 
 namespace {
 
-// Warnings logged while it lives.
-struct LogCapture {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  LogCapture() {
-    set_log_level(LogLevel::warn);
-    set_log_sink(
-        [](void* u, LogLevel, const char* msg, size_t len) {
-          auto* self = static_cast<LogCapture*>(u);
-          std::lock_guard<std::mutex> l(self->mu);
-          self->lines.emplace_back(msg, len);
-        },
-        this);
-  }
-  ~LogCapture() {
-    set_log_sink(nullptr, nullptr);
-    set_log_level(LogLevel::info);
-  }
-  bool contains(const std::string& needle) {
-    std::lock_guard<std::mutex> l(mu);
-    for (const std::string& s : lines)
-      if (s.find(needle) != std::string::npos) return true;
-    return false;
-  }
-};
-
 // CappedInstance is a config-built Instance on its own Engine (capped or not).
 struct CappedInstance {
   std::unique_ptr<Engine> engine;
