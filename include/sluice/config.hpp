@@ -467,11 +467,13 @@ struct Hysteria2OutboundOptions {
 // Rates are bytes per second ("up"/"down" strings or "up_mbps"/"down_mbps").
 struct HysteriaOutboundOptions {
   ServerEndpoint endpoint;
-  std::vector<std::string> server_ports;  // port hopping ranges: refused when built
-  Duration hop_interval = std::chrono::seconds(30);
-  uint64_t up_bps = 0;            // required: the client's send rate
-  uint64_t down_bps = 0;          // required: the client's receive rate
-  std::string obfs;               // XPlus password; "" = none
+  // server_ports: port hopping ranges ("20000:30000" or "443"); empty =
+  // server_port only (set: server_port is ignored, as sing-box).
+  std::vector<std::string> server_ports;
+  Duration hop_interval = std::chrono::seconds(30);  // at least 5 s with server_ports
+  uint64_t up_bps = 0;                               // required: the client's send rate
+  uint64_t down_bps = 0;                             // required: the client's receive rate
+  std::string obfs;                                  // XPlus password; "" = none
   std::string auth;               // raw bytes ("auth_str", or the base64-decoded "auth")
   uint64_t recv_window_conn = 0;  // QUIC stream receive window; 0 = 16 MiB
   uint64_t recv_window = 0;       // QUIC connection receive window; 0 = 40 MiB

@@ -37,15 +37,6 @@ bool parse_port_text(std::string_view s, uint16_t* out) {
   return true;
 }
 
-// check_port_range accepts "443", "20000:30000" (sing-box) and "20000-30000"
-// (the official client's form).
-bool check_port_range(std::string_view s) {
-  const size_t sep = s.find_first_of(":-");
-  uint16_t a = 0, b = 0;
-  if (sep == std::string_view::npos) return parse_port_text(s, &a);
-  return parse_port_text(s.substr(0, sep), &a) && parse_port_text(s.substr(sep + 1), &b) && a <= b;
-}
-
 // check_proxy_url: a masquerade proxy's URL is http:// or https:// with a
 // host; the inbound parses the rest (inbound/hysteria2_masquerade.hpp).
 Status check_proxy_url(ConfigCtx& ctx, const std::string& path, std::string_view url) {
@@ -137,6 +128,13 @@ Status parse_masquerade(ObjectReader& r, Hysteria2MasqueradeOptions* m) {
 }
 
 }  // namespace
+
+bool check_port_range(std::string_view s) {
+  const size_t sep = s.find_first_of(":-");
+  uint16_t a = 0, b = 0;
+  if (sep == std::string_view::npos) return parse_port_text(s, &a);
+  return parse_port_text(s.substr(0, sep), &a) && parse_port_text(s.substr(sep + 1), &b) && a <= b;
+}
 
 Status parse_hysteria2_outbound(ObjectReader& r, Hysteria2OutboundOptions* o) {
   SLUICE_TRY(r.listable("server_ports", &o->server_ports));

@@ -425,6 +425,7 @@ Result<std::unique_ptr<Hysteria1Inbound>> Hysteria1Inbound::create(Engine& e,
   quic::EndpointOptions eo;
   eo.bind_host = o.listen;
   eo.bind_port = o.port;
+  eo.extra_ports = o.extra_ports;
   quic::ConnectionOptions& co = eo.connection;
   co.idle_timeout_ms = o.idle_timeout_ms;
   co.handshake_timeout_ms = o.handshake_timeout_ms;

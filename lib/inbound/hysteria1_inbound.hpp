@@ -52,6 +52,9 @@ struct Hysteria1InboundConfig {
   std::string tag;
   std::string listen = "127.0.0.1";
   uint16_t port = 0;  // 0 = ephemeral
+  // extra_ports: more ports listened on for port-hopping clients
+  // (quic/endpoint.hpp, EndpointOptions::extra_ports); 0 = ephemeral.
+  std::vector<uint16_t> extra_ports;
   std::vector<Hysteria1User> users;
   // tls: a server context's options; alpn defaults to "hysteria".
   quic::QuicTlsOptions tls;

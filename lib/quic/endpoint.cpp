@@ -58,6 +58,16 @@ Status parse_port_ranges(const std::vector<std::string>& items, const char* what
   return {};
 }
 
+std::string format_port_ranges(const std::vector<std::pair<uint16_t, uint16_t>>& ranges) {
+  std::string t;
+  for (const auto& [first, last] : ranges) {
+    if (!t.empty()) t += ',';
+    t += std::to_string(first);
+    if (last != first) t += '-' + std::to_string(last);
+  }
+  return t;
+}
+
 uint16_t random_port(const std::vector<std::pair<uint16_t, uint16_t>>& ranges) noexcept {
   uint64_t total = 0;
   for (const auto& [first, last] : ranges) total += uint64_t{last} - first + 1;

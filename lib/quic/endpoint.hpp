@@ -153,6 +153,10 @@ struct EndpointOptions {
 Status parse_port_ranges(const std::vector<std::string>& items, const char* what,
                          std::vector<std::pair<uint16_t, uint16_t>>* out, std::string* why);
 
+// format_port_ranges writes |ranges| back as text for logs and errors:
+// "20000-20010,443".
+std::string format_port_ranges(const std::vector<std::pair<uint16_t, uint16_t>>& ranges);
+
 // random_port picks a port uniformly from inclusive |ranges| (not empty).
 uint16_t random_port(const std::vector<std::pair<uint16_t, uint16_t>>& ranges) noexcept;
 

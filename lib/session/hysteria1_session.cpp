@@ -237,10 +237,9 @@ Result<Hysteria1SessionOptions> hysteria1_session_options(const HysteriaOutbound
                                                           const DialOptions& dial,
                                                           std::string* why) {
   Hysteria1SessionOptions s;
-  if (!o.server_ports.empty()) {
-    if (why) *why = "server_ports: port hopping is not supported yet";
-    return Errc::not_supported;
-  }
+  SLUICE_TRY(quic::parse_port_ranges(o.server_ports, "server_ports", &s.server_ports, why));
+  s.hop_interval_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.hop_interval).count());
   s.server = o.endpoint.server;
   s.server_port = o.endpoint.server_port;
   s.auth = o.auth;
@@ -275,7 +274,10 @@ Result<std::unique_ptr<Session>> make_hysteria1_session(Engine& e, const Outboun
 Hysteria1Session::Hysteria1Session(Engine& e, std::string tag, const Hysteria1SessionOptions& o,
                                    std::shared_ptr<quic::QuicTlsContext> tls)
     : QuicSharedSession(e, std::move(tag),
-                        "hysteria server " + o.server + ":" + std::to_string(o.server_port) + ": ",
+                        "hysteria server " + o.server + ":" +
+                            (o.server_ports.empty() ? std::to_string(o.server_port)
+                                                    : quic::format_port_ranges(o.server_ports)) +
+                            ": ",
                         o.server, o.server_port, o.handshake_timeout_ms, std::move(tls)),
       opts_(o) {}
 
@@ -286,8 +288,8 @@ Result<std::unique_ptr<Hysteria1Session>> Hysteria1Session::create(Engine& e, st
     if (why) *why = w;
     return Errc::config_invalid;
   };
-  if (o.server.empty() || o.server_port == 0)
-    return bad("hysteria: server and server_port are required");
+  if (o.server.empty() || (o.server_port == 0 && o.server_ports.empty()))
+    return bad("hysteria: server and server_port (or server_ports) are required");
   if (o.up_bps < hysteria1::kMinRate || o.down_bps < hysteria1::kMinRate)
     return bad("hysteria: up and down are required, at least 16384 bytes/s (0.131 Mbps)");
   if (o.auth.size() > 0xffff) return bad("hysteria: auth over 65535 bytes");
@@ -365,6 +367,11 @@ Status Hysteria1Session::configure_dial(quic::QuicDialOptions& d, std::string* w
     }
     d.endpoint.transform = std::move(x);
     co.max_tx_udp_payload_size -= hysteria1::XPlus::kSaltLen;
+  }
+  if (!opts_.server_ports.empty()) {
+    d.endpoint.hop.ranges = opts_.server_ports;
+    d.endpoint.hop.interval_min_ms = opts_.hop_interval_ms;
+    d.endpoint.hop.interval_max_ms = 0;
   }
   return {};
 }

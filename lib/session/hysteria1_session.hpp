@@ -49,7 +49,12 @@ namespace sluice {
 
 struct Hysteria1SessionOptions {
   std::string server;
-  uint16_t server_port = 0;
+  uint16_t server_port = 0;  // not dialled when server_ports is set
+  // server_ports: port hopping (inclusive ranges): the connection starts on
+  // a random port of them and moves to another every hop_interval_ms,
+  // without a new handshake.
+  std::vector<std::pair<uint16_t, uint16_t>> server_ports;
+  uint64_t hop_interval_ms = 30000;
   std::string auth;  // raw auth bytes (auth_str, or the base64-decoded auth)
   // tls: client options (server_name, verification, pins); alpn defaults
   // to "hysteria".

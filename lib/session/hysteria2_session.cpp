@@ -231,13 +231,7 @@ namespace {
 // ranges when hopping ("20000-20010,443"), else server_port.
 std::string ports_text(const Hysteria2SessionOptions& o) {
   if (o.server_ports.empty()) return std::to_string(o.server_port);
-  std::string t;
-  for (const auto& [first, last] : o.server_ports) {
-    if (!t.empty()) t += ',';
-    t += std::to_string(first);
-    if (last != first) t += '-' + std::to_string(last);
-  }
-  return t;
+  return quic::format_port_ranges(o.server_ports);
 }
 
 }  // namespace

@@ -501,29 +501,6 @@ TEST_CASE("hysteria2: a config the outbound cannot use fails with a reason",
   CHECK(why.find("tls.ech: no config") != std::string::npos);
 }
 
-namespace {
-
-// free_udp_ports finds |n| distinct UDP ports free on 127.0.0.1 just now.
-std::vector<uint16_t> free_udp_ports(size_t n) {
-  std::vector<int> fds;
-  std::vector<uint16_t> ports;
-  for (size_t i = 0; i < n; ++i) {
-    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ports.push_back(ntohs(a.sin_port));
-    fds.push_back(fd);
-  }
-  for (int fd : fds) ::close(fd);
-  return ports;
-}
-
-}  // namespace
-
 TEST_CASE("hysteria2: port hopping across >= 3 hops during a transfer, one connection",
           "[integration][hysteria2][hopping]") {
   SelfSigned cert = make_self_signed();
