@@ -14,6 +14,7 @@
 #include "proto/hysteria2/server.hpp"
 #include "proto/hysteria2/udp_message.hpp"
 #include "quic/brutal.hpp"
+#include "quic/cc_hook.hpp"
 #include "quic/h3_connection.hpp"
 #include "quic/quic_stream.hpp"
 #include "quic/salamander.hpp"
@@ -317,11 +318,18 @@ void Hysteria2Inbound::ServerConn::on_request(quic::H3Connection& h, quic::H3Str
       } catch (...) {
       }
       in_.stats_.authenticated++;
-      // Brutal's rate: the client's receive rate, under our own send limit.
-      const uint64_t rx = parse_rate(s.field("hysteria-cc-rx"));
-      if (auto* b = dynamic_cast<quic::Brutal*>(c_.rate_controller());
-          b != nullptr && !in_.opts_.ignore_client_bandwidth && rx > 0 && rx < in_.opts_.up_bps)
-        b->set_rate(rx);
+      // As the official server: Brutal at the client's receive rate, under
+      // our own send limit; BBR (in charge since the handshake) when the
+      // client does not know its rate or we ignore it.
+      uint64_t tx = parse_rate(s.field("hysteria-cc-rx"));
+      if (in_.opts_.up_bps > 0 && tx > in_.opts_.up_bps) tx = in_.opts_.up_bps;
+      if (auto* b = dynamic_cast<quic::Brutal*>(c_.rate_controller()); b != nullptr && tx > 0) {
+        b->set_rate(tx);
+        if (quic::cc_hook::take_over(b)) {
+          in_.stats_.brutal++;
+          in_.stats_.brutal_rate = tx;
+        }
+      }
       answer_auth(s);
       return;
     }
@@ -435,13 +443,17 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   co.conn_window = 20u << 20;
   co.max_conn_window = 20u << 20;
   co.max_streams_bidi = 1024;
-  if (o.up_bps > 0) {
-    const quic::BrutalOptions bo{o.up_bps, o.disable_loss_compensation};
+  // BBR until authentication; then Brutal when the client announced its
+  // receive rate (ServerConn::on_request), unless the client's bandwidth is
+  // ignored.
+  co.cc = quic::CongestionControl::bbr;
+  if (!o.ignore_client_bandwidth) {
+    // The rate is set at take_over; until then Brutal hears nothing.
+    const quic::BrutalOptions bo{o.up_bps > 0 ? o.up_bps : 1, o.disable_loss_compensation};
     co.rate_controller = [bo] {
       return std::unique_ptr<quic::RateController>(new (std::nothrow) quic::Brutal(bo));
     };
-  } else {
-    co.cc = quic::CongestionControl::bbr;
+    co.rate_controller_deferred = true;
   }
   if (!o.obfs_password.empty()) {
     auto s = quic::Salamander::create(o.obfs_password);

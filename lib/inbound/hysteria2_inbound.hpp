@@ -23,11 +23,12 @@
 // datagram is dropped, never closing the connection. Replies carry the
 // source address and are fragmented to the client's DATAGRAM limit.
 //
-// Congestion: with up_bps set the connection runs Brutal at up_bps,
-// lowered after authentication to the client's `hysteria-cc-rx` when that
-// is smaller and ignore_client_bandwidth is off; without up_bps, BBR
-// (ngtcp2 fixes the controller when the connection is created, before the
-// client names its rate: docs/protocols/hysteria2.md).
+// Congestion, as the official server: BBR until authentication; then, when
+// the client announced a receive rate (`hysteria-cc-rx` > 0) and
+// ignore_client_bandwidth is off, Brutal at that rate capped by up_bps
+// (when set), else BBR stays. Brutal sits deferred on the connection from
+// its creation and takes over through the congestion-control hook
+// (cc_hook::take_over).
 //
 // Ownership and closing as the other ServerDrivers: close() closes the
 // Endpoint (every connection, their UDP sessions) and the streams still in
@@ -60,7 +61,7 @@ struct Hysteria2InboundConfig {
   // tls: a server context's options (certificate and key PEM); alpn
   // defaults to "h3".
   quic::QuicTlsOptions tls;
-  uint64_t up_bps = 0;    // server's max send rate, bytes/s (0: no Brutal)
+  uint64_t up_bps = 0;    // server's max send rate, bytes/s (0: no limit)
   uint64_t down_bps = 0;  // server's max receive rate, sent as hysteria-cc-rx (0: unlimited)
   bool ignore_client_bandwidth = false;  // reply cc-rx "auto", never Brutal
   bool disable_loss_compensation = false;
@@ -83,6 +84,8 @@ struct Hysteria2UserStats {
 struct Hysteria2InboundStats {
   uint64_t connections = 0;        // QUIC connections accepted
   uint64_t authenticated = 0;      // successful /auth (not counting repeats)
+  uint64_t brutal = 0;             // ... of which sent with Brutal (the rest BBR)
+  uint64_t brutal_rate = 0;        // the last one's Brutal rate, bytes/s
   uint64_t auth_failures = 0;      // /auth with a wrong password (masquerade served)
   uint64_t masquerade = 0;         // requests answered by the masquerade
   uint64_t tcp_streams = 0;        // 0x401 streams handed to the driver

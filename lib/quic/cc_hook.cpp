@@ -317,6 +317,7 @@ RateController* started(void* cc, ngtcp2_conn_stat* cs, ngtcp2_tstamp now) noexc
   if (a == nullptr || a->controller == nullptr) return nullptr;
   if (!a->started) {
     a->started = true;
+    cs->congestion_recovery_start_ts = UINT64_MAX;  // the library's recovery is not ours
     a->controller->on_start(*cs, now);
   }
   return a->controller;
@@ -431,6 +432,7 @@ void attach(void* cc, Algo algo) noexcept {
   t_table.last_key = nullptr;
   if (ctl != nullptr) {
     a.controller = ctl;
+    a.fallen_back = s->deferred();
     for (size_t r = 0; r < n_roles; ++r) a.lib[r] = table[l.slot[r]];
     table[l.slot[pkt_acked]] = as_fn(&ctl_pkt_acked);
     table[l.slot[congestion_event]] = as_fn(&ctl_congestion_event);
@@ -453,8 +455,8 @@ void attach(void* cc, Algo algo) noexcept {
 
 bool available() noexcept { return layout().ok; }
 
-Scope::Scope(CwndCeiling ceiling, RateController* controller) noexcept
-    : ceiling_(ceiling), controller_(controller), prev_(t_scope) {
+Scope::Scope(CwndCeiling ceiling, RateController* controller, bool deferred) noexcept
+    : ceiling_(ceiling), controller_(controller), deferred_(deferred), prev_(t_scope) {
   t_scope = this;
 }
 
@@ -469,6 +471,20 @@ bool fall_back(const RateController* c) noexcept {
   for (auto& [cc, a] : t_table.by_cc) {
     if (a.controller != c) continue;
     if (!a.fallen_back) a.fallback_pending = true;
+    return true;
+  }
+  return false;
+}
+
+bool take_over(const RateController* c) noexcept {
+  if (c == nullptr) return false;
+  for (auto& [cc, a] : t_table.by_cc) {
+    if (a.controller != c) continue;
+    if (a.fallen_back || a.fallback_pending) {
+      a.fallback_pending = false;
+      a.fallen_back = false;
+      a.started = false;  // on_start at the next event, from the live statistics
+    }
     return true;
   }
   return false;

@@ -102,7 +102,9 @@ bool available() noexcept;
 // installs. Construct one around that call only.
 class Scope {
  public:
-  Scope(CwndCeiling ceiling, RateController* controller) noexcept;
+  // deferred: the library's algorithm is in charge from the start and
+  // |controller| hears nothing until take_over().
+  Scope(CwndCeiling ceiling, RateController* controller, bool deferred = false) noexcept;
   ~Scope();
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
@@ -114,10 +116,12 @@ class Scope {
   void mark_installed() noexcept { installed_ = true; }
   CwndCeiling ceiling() const noexcept { return ceiling_; }
   RateController* controller() const noexcept { return controller_; }
+  bool deferred() const noexcept { return deferred_; }
 
  private:
   CwndCeiling ceiling_;
   RateController* controller_;
+  bool deferred_;
   Scope* prev_;
   bool installed_ = false;
 };
@@ -131,8 +135,16 @@ size_t live_connections() noexcept;
 // congestion-control event on; |c| hears nothing more. false when no live
 // connection has |c|. Idempotent.
 bool fall_back(const RateController* c) noexcept;
-// fallen_back: fall_back() was called for |c|'s connection.
+// fallen_back: the library's algorithm is (or is about to be) in charge of
+// |c|'s connection: fall_back() was called, or the controller was deferred
+// and take_over() was not.
 bool fallen_back(const RateController* c) noexcept;
+// take_over hands the connection whose controller is |c| (on this thread)
+// to |c| from its next congestion-control event on, starting it afresh
+// (on_start with the connection's current statistics); the library's
+// algorithm hears nothing more. For a controller created deferred, or one
+// that fell back. false when no live connection has |c|. Idempotent.
+bool take_over(const RateController* c) noexcept;
 
 }  // namespace cc_hook
 }  // namespace sluice::quic

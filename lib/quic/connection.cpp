@@ -182,7 +182,7 @@ Status Connection::init_client(const sockaddr* remote, const QuicTlsContext& tls
   ngtcp2_callbacks cb{};
   fill_callbacks(cb);
   if (Status st = make_rate_controller(); !st) return st;
-  cc_hook::Scope cc_scope(opts_.cwnd_ceiling, rate_ctl_.get());
+  cc_hook::Scope cc_scope(opts_.cwnd_ceiling, rate_ctl_.get(), opts_.rate_controller_deferred);
   int rv = ngtcp2_conn_client_new(&conn_, &dcid, &scid, &path_, NGTCP2_PROTO_VER_V1, &cb, &s, &p,
                                   nullptr, this);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;
@@ -249,7 +249,7 @@ Status Connection::init_server(const sockaddr* remote, const ngtcp2_pkt_hd& hd,
   fill_callbacks(cb);
   tls_.assume_peer_max_datagram_frame_size = opts_.assume_peer_max_datagram_frame_size;
   if (Status st = make_rate_controller(); !st) return st;
-  cc_hook::Scope cc_scope(opts_.cwnd_ceiling, rate_ctl_.get());
+  cc_hook::Scope cc_scope(opts_.cwnd_ceiling, rate_ctl_.get(), opts_.rate_controller_deferred);
   int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid, &path_, hd.version, &cb, &s, &p, nullptr,
                                   this);
   if (rv != 0) return rv == NGTCP2_ERR_NOMEM ? Errc::no_memory : Errc::internal;

@@ -62,6 +62,10 @@ struct ConnectionOptions {
   // it, which then owns cwnd and pacing (`cc` is ignored). Creating the
   // connection fails with Errc::not_supported if the hook is unavailable.
   std::function<std::unique_ptr<RateController>()> rate_controller;
+  // rate_controller_deferred: the library's `cc` is in charge from the
+  // start and the controller hears nothing until cc_hook::take_over() (a
+  // Hysteria server learns the client's rate only after the handshake).
+  bool rate_controller_deferred = false;
   uint64_t idle_timeout_ms = 30000;  // max_idle_timeout TP (RFC 9000 §10.1)
   uint64_t keep_alive_ms = 0;        // PING after this much quiet; 0 = off
   uint64_t handshake_timeout_ms = 10000;

@@ -1246,3 +1246,41 @@ TEST_CASE("hysteria2: the server's cc-rx auto hands a Brutal client to BBR; a lo
     CHECK(cc_of(c).sent > before.sent + (1u << 20));
   }
 }
+
+TEST_CASE("hysteria2: the server sends with Brutal at the client's announced rate, else BBR",
+          "[integration][hysteria2][brutal]") {
+  // The official server's rule (core/server/server.go): Brutal at the
+  // client's hysteria-cc-rx capped by the server's own up limit; BBR when
+  // the client announces 0 or the server ignores client bandwidth.
+  SelfSigned cert = make_self_signed();
+  Targets t;
+  struct Row {
+    const char* what;
+    uint64_t server_up, client_down;
+    bool ignore;
+    uint64_t want_rate;  // 0 = BBR
+  };
+  const Row rows[] = {
+      {"no server limit: the client's rate", 0, 50 * 125000, false, 50 * 125000},
+      {"a lower server limit caps it", 20 * 125000, 50 * 125000, false, 20 * 125000},
+      {"a higher server limit: the client's rate", 200 * 125000, 50 * 125000, false, 50 * 125000},
+      {"the client announces 0: BBR", 20 * 125000, 0, false, 0},
+      {"ignore_client_bandwidth: BBR", 20 * 125000, 50 * 125000, true, 0},
+  };
+  for (const Row& r : rows) {
+    INFO(r.what);
+    Hy2Server s(cert, [&](Hysteria2InboundConfig& c) {
+      c.up_bps = r.server_up;
+      c.ignore_client_bandwidth = r.ignore;
+    });
+    Hy2Client c(s.port, [&](Hysteria2SessionOptions& o) { o.down_bps = r.client_down; });
+    int fd = c.socks_to(t.echo->port());
+    // Both directions carry data under whichever controller was chosen.
+    CHECK(echo_transfer(fd, 1u << 20, 31, false));
+    ::close(fd);
+    const auto st = s.stats();
+    CHECK(st.authenticated == 1);
+    CHECK(st.brutal == (r.want_rate != 0 ? 1u : 0u));
+    CHECK(st.brutal_rate == r.want_rate);
+  }
+}
