@@ -131,18 +131,7 @@ Result<uint64_t> parse_hysteria_rate(std::string_view s, std::string* why) {
 }
 
 Status parse_hysteria_outbound(ObjectReader& r, HysteriaOutboundOptions* o) {
-  SLUICE_TRY(r.listable("server_ports", &o->server_ports));
-  for (size_t i = 0; i < o->server_ports.size(); ++i) {
-    if (!check_port_range(o->server_ports[i]))
-      return r.ctx().fail(Errc::config_invalid, index_path(r.path("server_ports"), i),
-                          "expected a port or a range \"first:last\"");
-  }
-  // With server_ports, server_port is optional and not dialled (sing-box).
-  SLUICE_TRY(r.string("server", &o->endpoint.server, true));
-  SLUICE_TRY(r.port("server_port", &o->endpoint.server_port, o->server_ports.empty(), 1));
-  SLUICE_TRY(r.duration("hop_interval", &o->hop_interval));
-  if (!o->server_ports.empty() && o->hop_interval < std::chrono::seconds(5))
-    return r.ctx().fail(Errc::config_invalid, r.path("hop_interval"), "must be at least 5s");
+  SLUICE_TRY(parse_hopping_server(r, &o->endpoint, &o->server_ports, &o->hop_interval));
   SLUICE_TRY(parse_rate(r, "up", "up_mbps", true, &o->up_bps));
   SLUICE_TRY(parse_rate(r, "down", "down_mbps", true, &o->down_bps));
   SLUICE_TRY(r.string("obfs", &o->obfs));

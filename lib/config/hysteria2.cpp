@@ -127,8 +127,8 @@ Status parse_masquerade(ObjectReader& r, Hysteria2MasqueradeOptions* m) {
   return {};
 }
 
-}  // namespace
-
+// check_port_range accepts "443", "20000:30000" (sing-box) and "20000-30000"
+// (the official clients' form).
 bool check_port_range(std::string_view s) {
   const size_t sep = s.find_first_of(":-");
   uint16_t a = 0, b = 0;
@@ -136,19 +136,27 @@ bool check_port_range(std::string_view s) {
   return parse_port_text(s.substr(0, sep), &a) && parse_port_text(s.substr(sep + 1), &b) && a <= b;
 }
 
-Status parse_hysteria2_outbound(ObjectReader& r, Hysteria2OutboundOptions* o) {
-  SLUICE_TRY(r.listable("server_ports", &o->server_ports));
-  for (size_t i = 0; i < o->server_ports.size(); ++i) {
-    if (!check_port_range(o->server_ports[i]))
+}  // namespace
+
+Status parse_hopping_server(ObjectReader& r, ServerEndpoint* endpoint,
+                            std::vector<std::string>* server_ports, Duration* hop_interval) {
+  SLUICE_TRY(r.listable("server_ports", server_ports));
+  for (size_t i = 0; i < server_ports->size(); ++i) {
+    if (!check_port_range((*server_ports)[i]))
       return r.ctx().fail(Errc::config_invalid, index_path(r.path("server_ports"), i),
                           "expected a port or a range \"first:last\"");
   }
   // server_port is ignored, so optional, with server_ports (sing-box).
-  SLUICE_TRY(r.string("server", &o->endpoint.server, true));
-  SLUICE_TRY(r.port("server_port", &o->endpoint.server_port, o->server_ports.empty(), 1));
-  SLUICE_TRY(r.duration("hop_interval", &o->hop_interval));
-  if (!o->server_ports.empty() && o->hop_interval < std::chrono::seconds(5))
+  SLUICE_TRY(r.string("server", &endpoint->server, true));
+  SLUICE_TRY(r.port("server_port", &endpoint->server_port, server_ports->empty(), 1));
+  SLUICE_TRY(r.duration("hop_interval", hop_interval));
+  if (!server_ports->empty() && *hop_interval < std::chrono::seconds(5))
     return r.ctx().fail(Errc::config_invalid, r.path("hop_interval"), "must be at least 5s");
+  return {};
+}
+
+Status parse_hysteria2_outbound(ObjectReader& r, Hysteria2OutboundOptions* o) {
+  SLUICE_TRY(parse_hopping_server(r, &o->endpoint, &o->server_ports, &o->hop_interval));
   SLUICE_TRY(r.duration("hop_interval_max", &o->hop_interval_max));
   if (o->hop_interval_max.count() != 0 && o->hop_interval_max < o->hop_interval)
     return r.ctx().fail(Errc::config_invalid, r.path("hop_interval_max"),

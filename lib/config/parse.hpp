@@ -49,9 +49,12 @@ Status parse_hysteria2_inbound(ObjectReader& r, Hysteria2InboundOptions* o);
 // fields (config/hysteria.cpp).
 Status parse_hysteria_outbound(ObjectReader& r, HysteriaOutboundOptions* o);
 Status parse_hysteria_inbound(ObjectReader& r, HysteriaInboundOptions* o);
-// check_port_range accepts a port hopping item: "443", "20000:30000"
-// (sing-box) or "20000-30000" (the official clients' form).
-bool check_port_range(std::string_view s);
+// parse_hopping_server reads a Hysteria client's "server", "server_port",
+// "server_ports" (port hopping: "443", "20000:30000" as sing-box, or
+// "20000-30000" as the official clients; with them server_port is optional
+// and not dialled) and "hop_interval" (at least 5 s with server_ports).
+Status parse_hopping_server(ObjectReader& r, ServerEndpoint* endpoint,
+                            std::vector<std::string>* server_ports, Duration* hop_interval);
 // parse_hysteria_rate reads a Hysteria rate such as "100 Mbps" (an integer,
 // optional spaces, a case-sensitive unit bps/Bps/Kbps/.../TBps; b = bits,
 // B = bytes, K = 1000) into bytes per second; config_invalid with |why|.
