@@ -30,6 +30,8 @@ The target speaks a one-line command, then data:
   RST n      sends n/2 bytes of pattern(n), then resets (SO_LINGER 0)
   HALFDOWN n sends n bytes, shuts down its write side, then reads until EOF
              and logs how many bytes arrived after its FIN ("halfdown-rx N")
+  IDLE n     logs "idle-ready", answers "ready" and a newline, then reads
+             until EOF (an established flow that carries nothing)
 Payloads are pattern(n): SHA-256 counter blocks, so both ends derive them.
 """
 import asyncio
@@ -87,6 +89,12 @@ def serve_one(conn, log):
             conn.sendall(pattern(n)[: n // 2])
             time.sleep(0.3)
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif cmd == "IDLE":
+            log.write("idle-ready\n")
+            log.flush()
+            conn.sendall(b"ready\n")
+            while conn.recv(CHUNK):
+                pass
         elif cmd == "HALFDOWN":
             conn.sendall(pattern(n))
             conn.shutdown(socket.SHUT_WR)
@@ -223,9 +231,19 @@ def gen(socks_port, target_port, mode, size, timeout):
             if not r["ok"]:
                 r["error"] = "got %d of %d bytes%s" % (got, size, "" if got != size else ", hash mismatch")
         elif mode == "idle":
-            # An established flow that carries nothing: the harness blackholes
-            # the path; the flow must end (keep-alive) before our timeout.
-            s.sendall(b"UP %d\n" % (1 << 30))
+            # An established flow that carries nothing: once the target has
+            # answered (so no byte of the setup is still in flight), the
+            # harness blackholes the path; the flow must end (keep-alive)
+            # before our timeout.
+            s.sendall(b"IDLE 0\n")
+            line = b""
+            while not line.endswith(b"\n"):
+                s.settimeout(max(0.1, deadline - time.monotonic()))
+                b = s.recv(16)
+                if not b:
+                    raise EOFError("eof before the target was ready")
+                line += b
+            r["ready_s"] = round(time.monotonic() - t0, 3)
             s.settimeout(max(0.1, deadline - time.monotonic()))
             b = s.recv(1)
             r["end"] = "eof" if not b else "data"
