@@ -337,6 +337,19 @@ class Chain {
   Status push_front(Slice&& s) noexcept;
   // append moves every Slice of |o| to the end of this Chain.
   Status append(Chain&& o) noexcept;
+  // push_back_compact appends |s| as push_back does, except that a small |s|
+  // (at most kCompactMax bytes) is copied into the last Slice's tailroom
+  // when that Slice is unique and keeps kTailroom free after the copy; |s|
+  // is then released. For Chains that gather received bytes until a frame
+  // is whole, or queue writes: a peer that dribbles bytes one read at a
+  // time then pins about one chunk per chunk of bytes rather than a chunk
+  // per read (16 KiB for each byte). Pointers into bytes already in the
+  // Chain stay valid; never use it where the caller keeps a pointer into
+  // |s| itself.
+  static constexpr size_t kCompactMax = 1024;
+  Status push_back_compact(Slice&& s) noexcept;
+  // append_compact moves every Slice of |o| here with push_back_compact.
+  Status append_compact(Chain&& o) noexcept;
   // push_back_framed appends |payload| with |n| header bytes in front and
   // returns where the caller writes them: the payload's own headroom when it
   // is unique and has room (one Slice, nothing copied), else a small Slice

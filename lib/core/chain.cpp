@@ -1,5 +1,6 @@
 // chain.cpp: Chain, a sequence of Slices with an iovec view.
 #include <algorithm>
+#include <cstring>
 #include <new>
 
 #include "core/check.hpp"
@@ -122,6 +123,27 @@ Status Chain::push_front(Slice&& s) noexcept {
   SLUICE_TRY(reserve_front());
   bytes_ += s.size();
   slots_[--head_] = std::move(s);
+  return {};
+}
+
+Status Chain::push_back_compact(Slice&& s) noexcept {
+  if (!s.empty() && s.size() <= kCompactMax && tail_ > head_) {
+    Slice& b = slots_[tail_ - 1];
+    if (b.unique() && b.tailroom() >= s.size() + kTailroom) {
+      std::memcpy(b.append(s.size()), s.data(), s.size());
+      bytes_ += s.size();
+      s.reset();
+      return {};
+    }
+  }
+  return push_back(std::move(s));
+}
+
+Status Chain::append_compact(Chain&& o) noexcept {
+  while (o.count() > 0) {
+    Status st = push_back_compact(o.pop_front());
+    if (!st) return st;
+  }
   return {};
 }
 

@@ -200,7 +200,9 @@ TlsConnection::~TlsConnection() {
   }
 }
 
-Status TlsConnection::feed(Slice&& raw) noexcept { return raw_in_.push_back(std::move(raw)); }
+Status TlsConnection::feed(Slice&& raw) noexcept {
+  return raw_in_.push_back_compact(std::move(raw));
+}
 
 int TlsConnection::bio_read(char* out, int len) noexcept {
   BIO* b = SSL_get_rbio(ssl_);

@@ -26,7 +26,7 @@ class QuicStreamPeeks::Peek final : private TransportHandler {
 
  private:
   void on_data(Slice&& d) override {
-    if (!got_.push_back(std::move(d))) {
+    if (!got_.push_back_compact(std::move(d))) {
       fail();
       return;
     }

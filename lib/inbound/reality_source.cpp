@@ -469,7 +469,7 @@ class RealitySource::Gate final : net::DialHandler, TlsHandshakeHandler {
     if (phase_ != Phase::reading) return;  // reading is stopped after the decision
     const auto bytes = data.span();
     client_linear_.insert(client_linear_.end(), bytes.begin(), bytes.end());
-    if (!client_in_.push_back(std::move(data))) {
+    if (!client_in_.push_back_compact(std::move(data))) {
       finish(false, false, "out of memory");
       return;
     }

@@ -187,7 +187,7 @@ void ServerDriver::Conn::on_timeout() {
 void ServerDriver::Conn::on_data(Slice&& data) {
   switch (state_) {
     case State::request:
-      if (!in_.push_back(std::move(data))) {
+      if (!in_.push_back_compact(std::move(data))) {
         close_now();
         return;
       }
@@ -195,7 +195,7 @@ void ServerDriver::Conn::on_data(Slice&& data) {
       return;
     case State::opening:
     case State::fallback:
-      (void)in_.push_back(std::move(data));  // kept for the stream
+      (void)in_.push_back_compact(std::move(data));  // kept for the stream
       return;
     default:
       return;  // flushing a last reply: the client has nothing more to say

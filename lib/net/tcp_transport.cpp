@@ -141,7 +141,7 @@ Status TcpTransport::write(Chain&& data) noexcept {
       return error_;
     }
   }
-  SLUICE_TRY(queued_.append(std::move(data)));
+  SLUICE_TRY(queued_.append_compact(std::move(data)));
   if (!writing_) start_write();
   if (!above_high_ && write_buffered() > high_) {
     above_high_ = true;

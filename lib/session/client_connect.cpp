@@ -164,7 +164,7 @@ void ClientConnect::hand_over(std::unique_ptr<Transport> t, Slice&& request) noe
 }
 
 void ClientConnect::on_data(Slice&& data) {
-  if (!in_.push_back(std::move(data))) {
+  if (!in_.push_back_compact(std::move(data))) {
     cancel();
     failed(Errc::no_memory, "out of memory");  // may delete this
     return;

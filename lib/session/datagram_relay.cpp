@@ -37,7 +37,7 @@ void FramedStreamPort::start(Handler* h) noexcept {
 
 void FramedStreamPort::on_data(Slice&& data) {
   if (ended_) return;
-  if (!in_.push_back(std::move(data))) {
+  if (!in_.push_back_compact(std::move(data))) {
     end(Errc::no_memory, "out of memory");
     return;
   }

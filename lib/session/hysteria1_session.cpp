@@ -177,7 +177,7 @@ class Hysteria1Session::Flow final : public DatagramFlow, private TransportHandl
   }
   void on_data(Slice&& d) override {
     if (has_sid_) return;  // the stream carries nothing after the response
-    if (!in_.push_back(std::move(d))) {
+    if (!in_.push_back_compact(std::move(d))) {
       fail(Errc::no_memory);
       return;
     }

@@ -126,7 +126,7 @@ void QuicSharedSession::StreamOpen::answer(Result<std::unique_ptr<Stream>> r,
 }
 
 void QuicSharedSession::StreamOpen::on_data(Slice&& d) {
-  if (!in_.push_back(std::move(d))) {
+  if (!in_.push_back_compact(std::move(d))) {
     answer(Errc::no_memory, "out of memory");
     return;
   }

@@ -215,7 +215,7 @@ Status StreamDatagramFlow::send(const Endpoint& to, Slice&& payload) noexcept {
 }
 
 void StreamDatagramFlow::received(Leg* l, Slice&& data) noexcept {
-  if (!l->in.push_back(std::move(data))) {
+  if (!l->in.push_back_compact(std::move(data))) {
     lost(l, Errc::no_memory, "out of memory");
     return;
   }

@@ -170,7 +170,7 @@ void UniReader::on_data(Slice&& d) {
     finish_error(Errc::frame_too_large);
     return;
   }
-  if (!buf_.push_back(std::move(d))) {
+  if (!buf_.push_back_compact(std::move(d))) {
     finish_error(Errc::no_memory);
     return;
   }

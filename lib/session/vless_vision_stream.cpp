@@ -348,7 +348,7 @@ void VisionStream::on_data(Slice&& data) {
       handler_->on_data(std::move(data));
       return;
     }
-    if (!pending_.push_back(std::move(data))) fail(Errc::no_memory, "out of memory");
+    if (!pending_.push_back_compact(std::move(data))) fail(Errc::no_memory, "out of memory");
     return;
   }
   Status st = conn_->feed(std::move(data));

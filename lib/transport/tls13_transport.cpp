@@ -583,7 +583,7 @@ void Tls13Transport::on_data(Slice&& data) {
   if (closing_) return;
   if (!records_) {
     if (!handshaking_) {
-      if (!pending_.push_back(std::move(data))) fail(Errc::no_memory, "out of memory");
+      if (!pending_.push_back_compact(std::move(data))) fail(Errc::no_memory, "out of memory");
       return;
     }
     Chain c;

@@ -98,7 +98,7 @@ class Tls13Records {
       : pool_(pool), read_(std::move(read)), write_(std::move(write)), server_(server) {}
 
   // feed appends raw bytes received; feed_eof marks the raw end of stream.
-  Status feed(Slice&& raw) noexcept { return raw_.push_back(std::move(raw)); }
+  Status feed(Slice&& raw) noexcept { return raw_.push_back_compact(std::move(raw)); }
   Status feed(Chain&& raw) noexcept { return raw_.append(std::move(raw)); }
   void feed_eof() noexcept { raw_eof_ = true; }
 

@@ -2,6 +2,8 @@
 // 127.0.0.1 through the Instance (JSON config -> sessions and inbounds).
 #include <catch2/catch.hpp>
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 
 #include <cerrno>
@@ -250,6 +252,92 @@ TEST_CASE("Trojan: a request with an upper-case password hash goes to the fallba
     CHECK(wait_until([&] { return server.trojan_stats().fallbacks == 1; }));
     CHECK(server.trojan_stats().relayed == 0);
     REQUIRE(client->stop());
+  }
+  for (const std::string& p : {cert, key}) std::remove(p.c_str());
+}
+
+namespace {
+
+// chunks_out: the pool chunks |side|'s Engine has handed out just now.
+uint64_t chunks_out(Side& side) {
+  return on_loop(*side.engine, [&] { return side.engine->stats().pool.chunks_outstanding; });
+}
+
+// dribble writes |bytes| to |fd| one byte per send, pausing so that each
+// byte tends to arrive in a read of its own (TCP_NODELAY).
+void dribble(int fd, const std::string& bytes) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  for (char c : bytes) {
+    REQUIRE(send_all(fd, &c, 1));
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a peer dribbling an HTTP head one byte per read pins a bounded number of chunks",
+          "[integration][reliability][dribble]") {
+  // Each read lands in a fresh 16 KiB chunk; the head is gathered until it
+  // is whole. Kept one chunk per read, 3,000 reads would pin 3,000 chunks
+  // (47 MiB); gathered, the head fits one.
+  Side proxy(
+      R"({"log":{"level":"fatal"},"inbounds":[{"type":"mixed","tag":"in","listen":"127.0.0.1","listen_port":0}],
+      "outbounds":[{"type":"direct","tag":"direct"}]})");
+  const uint64_t before = chunks_out(proxy);
+  int fd = tcp_connect(proxy.port("in"));
+  dribble(fd, "CONNECT 127.0.0.1:9 HTTP/1.1\r\nX-Pad: " + std::string(3000, 'p'));
+  const uint64_t during = chunks_out(proxy);
+  std::printf("dribbled HTTP head: pool chunks out %llu before, %llu after 3,030 bytes\n",
+              static_cast<unsigned long long>(before), static_cast<unsigned long long>(during));
+  CHECK(during <= before + 4);
+  ::close(fd);
+}
+
+TEST_CASE("a peer dribbling a TLS record one byte per read pins a bounded number of chunks",
+          "[integration][reliability][dribble]") {
+  // A real TLS client (BoringSSL on a blocking socket) completes its
+  // handshake with a Trojan inbound, then seals one 12,000-byte record into
+  // memory and sends its bytes one at a time: the server gathers the record
+  // before it can open it.
+  Pki pki = make_pki("dribble.test");
+  const std::string cert = write_temp("reliability_test", "dribble_cert.pem", pki.leaf.certificate);
+  const std::string key = write_temp("reliability_test", "dribble_key.pem", pki.leaf.private_key);
+  {
+    Side server(
+        R"({"log":{"level":"fatal"},"inbounds":[{"type":"trojan","tag":"in","listen":"127.0.0.1","listen_port":0,
+        "users":[{"name":"u","password":"pw"}],
+        "tls":{"enabled":true,"server_name":"dribble.test","certificate_path":")" +
+        cert + R"(","key_path":")" + key +
+        R"("}}],"outbounds":[{"type":"direct","tag":"direct"}]})");
+    const uint64_t before = chunks_out(server);
+    bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+    REQUIRE(ctx);
+    bssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+    REQUIRE(ssl);
+    int fd = tcp_connect(server.port("in"));
+    SSL_set_fd(ssl.get(), fd);
+    SSL_set_tlsext_host_name(ssl.get(), "dribble.test");
+    REQUIRE(SSL_connect(ssl.get()) == 1);  // the certificate is not checked: not the point
+    // Seal the record into memory instead of the socket.
+    BIO* mem = BIO_new(BIO_s_mem());
+    REQUIRE(mem != nullptr);
+    SSL_set0_wbio(ssl.get(), mem);
+    const std::string plain(12000, 'r');
+    REQUIRE(SSL_write(ssl.get(), plain.data(), static_cast<int>(plain.size())) ==
+            static_cast<int>(plain.size()));
+    const uint8_t* wire = nullptr;
+    size_t wire_len = 0;
+    REQUIRE(BIO_mem_contents(mem, &wire, &wire_len));
+    REQUIRE(wire_len > plain.size());
+    // All but the last byte: the record stays incomplete on the server.
+    dribble(fd, std::string(reinterpret_cast<const char*>(wire), wire_len - 1));
+    const uint64_t during = chunks_out(server);
+    std::printf("dribbled TLS record: pool chunks out %llu before, %llu after %zu bytes\n",
+                static_cast<unsigned long long>(before), static_cast<unsigned long long>(during),
+                wire_len - 1);
+    CHECK(during <= before + 6);
+    ::close(fd);
   }
   for (const std::string& p : {cert, key}) std::remove(p.c_str());
 }

@@ -157,3 +157,66 @@ TEST_CASE("push_back_framed writes a header into headroom, or in a Slice of its 
   **h = '!';
   CHECK(flatten(c) == "HDRpayload<>shared!");
 }
+
+TEST_CASE("push_back_compact gathers small Slices into the last one's tailroom", "[core][chain]") {
+  BufferPool pool;
+  Chain c;
+  // A first byte in a 16 KiB read buffer, then 3,000 one-byte reads: one
+  // chunk holds them all, with kTailroom still free after them.
+  auto first = pool.get(SizeClass::k16K);
+  REQUIRE(first);
+  *first->append(1) = 'a';
+  REQUIRE(c.push_back_compact(std::move(*first)));
+  std::string want = "a";
+  for (int i = 0; i < 3000; ++i) {
+    const char ch = static_cast<char>('b' + i % 20);
+    want.push_back(ch);
+    REQUIRE(c.push_back_compact(make(pool, std::string(1, ch))));
+  }
+  CHECK(c.count() == 1);
+  CHECK(c.size() == 3001);
+  CHECK(flatten(c) == want);
+  CHECK(c[0].tailroom() >= kTailroom);
+  // The 2 KiB chunks of the small reads came and went: one chunk is out.
+  CHECK(pool.stats().chunks_outstanding == 1);
+  CHECK(pool.stats().bytes_outstanding == 16384);
+}
+
+TEST_CASE("push_back_compact keeps Slices that are large, shared or would eat the tailroom",
+          "[core][chain]") {
+  BufferPool pool;
+  Chain c;
+  REQUIRE(c.push_back_compact(make(pool, "head")));
+  // Over kCompactMax: appended as its own Slice, no copy.
+  const std::string big(Chain::kCompactMax + 1, 'B');
+  REQUIRE(c.push_back_compact(make(pool, big)));
+  CHECK(c.count() == 2);
+  // The last Slice shared with someone else: never written into.
+  Slice shared = c[1].sub(0, 4);
+  REQUIRE(c.push_back_compact(make(pool, "x")));
+  CHECK(c.count() == 3);
+  shared.reset();
+  // A 2 KiB chunk filled up to its tailroom reserve: the next byte goes
+  // in a Slice of its own.
+  Chain d;
+  auto s = pool.get(SizeClass::k2K);
+  REQUIRE(s);
+  const size_t fill = s->tailroom() - kTailroom;
+  std::memset(s->append(fill), 'f', fill);
+  REQUIRE(d.push_back_compact(std::move(*s)));
+  REQUIRE(d.push_back_compact(make(pool, "y")));
+  CHECK(d.count() == 2);
+  CHECK(d[0].tailroom() == kTailroom);
+  // append_compact: a whole Chain of small Slices lands in one.
+  Chain e, src;
+  auto t = pool.get(SizeClass::k16K);
+  REQUIRE(t);
+  *t->append(1) = '0';
+  REQUIRE(e.push_back(std::move(*t)));
+  for (int i = 1; i <= 9; ++i) REQUIRE(src.push_back(make(pool, std::to_string(i))));
+  REQUIRE(e.append_compact(std::move(src)));
+  CHECK(src.empty());
+  CHECK(e.count() == 1);
+  CHECK(flatten(e) == "0123456789");
+  CHECK(flatten(c) == "head" + big + "x");
+}
