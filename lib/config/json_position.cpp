@@ -23,7 +23,10 @@ TextPosition position_of_offset(std::string_view text, size_t offset) noexcept {
 
 namespace {
 
-// Scanner walks text that is known to be valid JSON (with comments).
+// Scanner walks text that the JSON parser accepted (with comments). It
+// reads comments as that parser does (`//` ends at a line feed or a
+// carriage return) and, should it still meet something it cannot read,
+// gives up rather than loop: every step consumes a byte or fails.
 class Scanner {
  public:
   explicit Scanner(std::string_view t) noexcept : t_(t) {}
@@ -40,7 +43,7 @@ class Scanner {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
         ++i_;
       } else if (c == '/' && i_ + 1 < t_.size() && t_[i_ + 1] == '/') {
-        while (!at_end() && t_[i_] != '\n') ++i_;
+        while (!at_end() && t_[i_] != '\n' && t_[i_] != '\r') ++i_;
       } else if (c == '/' && i_ + 1 < t_.size() && t_[i_ + 1] == '*') {
         const size_t end = t_.find("*/", i_ + 2);
         i_ = end == std::string_view::npos ? t_.size() : end + 2;
@@ -111,8 +114,11 @@ class Scanner {
       } else if (c == ',' || c == ':') {
         ++i_;
       } else {
+        // A scalar; a '/' that starts no comment is not one.
+        const size_t from = i_;
         while (!at_end() && std::string_view(",]} \t\r\n/").find(t_[i_]) == std::string_view::npos)
           ++i_;
+        if (i_ == from) return false;
       }
     } while (depth > 0);
     return true;
@@ -132,6 +138,8 @@ bool starts_component(std::string_view path, std::string_view prefix) {
 }  // namespace
 
 bool locate_path(std::string_view text, std::string_view path, TextPosition* out) noexcept {
+  // The parser reads a NUL byte as the end of the document.
+  text = text.substr(0, text.find('\0'));
   try {
     Scanner s(text);
     std::string cur;  // the path of the value at s.pos()

@@ -92,6 +92,17 @@ TEST_CASE("locate_path: paths, comments, escapes, deep nesting skipped", "[confi
   CHECK_FALSE(locate_path(text, "a.b\"c[2]", &p));
   CHECK_FALSE(locate_path(text, "(document)", &p));
   CHECK_FALSE(locate_path(text, "a.b", &p));  // "a.b" is not a prefix component of a.b"c
+  // Text the parser reads differently from a naive scan ends, never loops
+  // (found by config_fuzz: a "//" comment the parser ends at a carriage
+  // return, a NUL that ends the document, then a stray '/' in a value).
+  const std::string odd = std::string("[51,5,//\r\"\",5]\0\x1f\0\n{\"a\":[1 / 2]}", 31);
+  CHECK_FALSE(locate_path(odd, "[4]", &p));
+  CHECK_FALSE(locate_path("{\"a\": [1, / 2], \"b\": 3}", "b", &p));
+  REQUIRE(locate_path("[1, // one\r 2]", "[1]", &p));
+  CHECK(p.column == 13);
+  ConfigDiagnostics d;
+  CHECK_FALSE(parse_config(odd, &d));
+  CHECK(!d.error.empty());
   // A million nested arrays beside the path cost no recursion.
   std::string deep =
       "{\"x\": " + std::string(1000000, '[') + std::string(1000000, ']') + ",\n\"y\": 1}";
