@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/file.hpp"
+#include "proto/base64.hpp"
 #include "sluice/log.hpp"
 
 namespace sluice {
@@ -51,6 +52,54 @@ bool split_pem(const std::string& text, std::vector<std::string>* out, std::stri
   }
   if (out->empty()) *why = "no key (expected \"-----BEGIN OPENSSH PRIVATE KEY-----\" or PEM)";
   return !out->empty();
+}
+
+// kMaxKdfRounds bounds the bcrypt rounds of an encrypted OpenSSH key:
+// ssh-keygen's default is 16 and `-a 100` a common hardening; each round
+// costs about 10 ms, so a key claiming 131,088 rounds (the OpenSSH format
+// allows 2^32) would hold the loop thread for twenty minutes.
+constexpr uint32_t kMaxKdfRounds = 1000;
+
+// openssh_kdf_rounds reads the bcrypt rounds of an OpenSSH-format key block
+// ("openssh-key-v1", cipher, kdfname "bcrypt", kdfoptions = salt, rounds);
+// 0 when the block is not encrypted with bcrypt or cannot be read this far
+// (libssh then judges it).
+uint32_t openssh_kdf_rounds(const std::string& block) {
+  static constexpr std::string_view kBegin = "-----BEGIN OPENSSH PRIVATE KEY-----";
+  static constexpr std::string_view kEnd = "-----END OPENSSH PRIVATE KEY-----";
+  if (block.rfind(kBegin, 0) != 0) return 0;
+  const size_t end = block.find(kEnd);
+  if (end == std::string::npos) return 0;
+  std::string body;
+  for (size_t i = kBegin.size(); i < end; ++i)
+    if (!std::isspace(static_cast<unsigned char>(block[i]))) body.push_back(block[i]);
+  auto raw = base64_decode(body);
+  if (!raw) return 0;
+  std::string_view d(*raw);
+  static constexpr std::string_view kMagic("openssh-key-v1\0", 15);
+  if (d.substr(0, kMagic.size()) != kMagic) return 0;
+  d.remove_prefix(kMagic.size());
+  auto u32 = [&](uint32_t* v) {
+    if (d.size() < 4) return false;
+    *v = (uint32_t{static_cast<uint8_t>(d[0])} << 24) |
+         (uint32_t{static_cast<uint8_t>(d[1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(d[2])} << 8) | uint32_t{static_cast<uint8_t>(d[3])};
+    d.remove_prefix(4);
+    return true;
+  };
+  auto str = [&](std::string_view* s) {
+    uint32_t n = 0;
+    if (!u32(&n) || n > d.size()) return false;
+    *s = d.substr(0, n);
+    d.remove_prefix(n);
+    return true;
+  };
+  std::string_view cipher, kdf, options, salt;
+  if (!str(&cipher) || !str(&kdf) || !str(&options) || kdf != "bcrypt") return 0;
+  d = options;
+  uint32_t rounds = 0;
+  if (!str(&salt) || !u32(&rounds)) return 0;
+  return rounds;
 }
 
 // hostkey_algorithms_for maps a pinned key type to the signature
@@ -204,6 +253,13 @@ Result<std::unique_ptr<SshKeys>> SshKeys::create(const SshKeyOptions& o, std::st
                     where +
                         "PKCS#8 keys are not supported by libssh's gcrypt build; convert it "
                         "to the OpenSSH format with `ssh-keygen -p -f <file>`");
+      }
+      if (const uint32_t rounds = openssh_kdf_rounds(b); rounds > kMaxKdfRounds) {
+        return fail(Errc::bad_key,
+                    where + "the key is encrypted with " + std::to_string(rounds) +
+                        " bcrypt rounds, over sluice's limit of " + std::to_string(kMaxKdfRounds) +
+                        " (decrypting it would stall the engine); re-encrypt it with fewer: "
+                        "`ssh-keygen -p -a 100 -f <file>`");
       }
       ssh_key key = nullptr;
       const char* pass =

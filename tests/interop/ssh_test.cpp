@@ -38,6 +38,7 @@
 #include "../support/peer_process.hpp"
 #include "inbound/instance.hpp"
 #include "net/host_hooks.hpp"
+#include "proto/base64.hpp"
 #include "session/ssh_session.hpp"
 #include "sluice/config.hpp"
 
@@ -723,6 +724,34 @@ TEST_CASE("ssh: malformed keys and pins are refused with the field named", "[int
     auto [e, why] = make(o);
     CHECK(e == Errc::bad_key);
     CHECK_THAT(why, Catch::Contains("wrong private_key_passphrase"));
+  }
+  {
+    // The encrypted key with its bcrypt rounds raised from ssh-keygen's 16
+    // to 131,088 (found by the ssh_keys fuzz target: libssh would spend
+    // some twenty minutes on it): refused at once, naming the count.
+    std::string pem = slurp(k.user_ecdsa_enc);
+    const std::string begin = "-----BEGIN OPENSSH PRIVATE KEY-----";
+    const std::string end = "-----END OPENSSH PRIVATE KEY-----";
+    std::string body;
+    for (size_t i = begin.size(); i < pem.find(end); ++i)
+      if (!std::isspace(static_cast<unsigned char>(pem[i]))) body.push_back(pem[i]);
+    auto raw = base64_decode(body);
+    REQUIRE(raw);
+    // magic (15), "aes256-ctr" (4 + 10), "bcrypt" (4 + 6), kdfoptions
+    // length (4), salt (4 + 16), then the rounds.
+    const size_t at = 15 + 14 + 10 + 4 + 20;
+    REQUIRE(raw->size() > at + 4);
+    REQUIRE(raw->substr(15 + 4, 10) == "aes256-ctr");
+    REQUIRE((*raw)[at + 3] == 16);
+    (*raw)[at + 1] = 2, (*raw)[at + 2] = 0, (*raw)[at + 3] = 16;  // 0x00020010
+    auto o = base;
+    o.keys.private_key = begin + "\n" + base64_encode(*raw) + "\n" + end + "\n";
+    o.keys.private_key_passphrase = "sesame";
+    const auto t0 = std::chrono::steady_clock::now();
+    auto [e, why] = make(o);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+    CHECK(e == Errc::bad_key);
+    CHECK_THAT(why, Catch::Contains("131088 bcrypt rounds"));
   }
   {
     auto o = base;
