@@ -509,9 +509,9 @@ void Connection::maybe_compact() noexcept {
   send_queue_.shrink_to(held);  // each false only when out of memory: kept as is
   rx_ready_.shrink_to(held);
   low_ready_.shrink_to(held);
+  stats_.compactions++;
+  stats_.compacted_bytes += st.bytes_freed;
   if (st.bytes_freed != 0) {
-    stats_.compactions++;
-    stats_.compacted_bytes += st.bytes_freed;
     SLUICE_LOG_DEBUG(
         "quic: %zu bytes of closed streams freed (%zu blocks, %zu kept), %llu streams left",
         st.bytes_freed, st.blocks_freed, st.blocks_kept, static_cast<unsigned long long>(kept));

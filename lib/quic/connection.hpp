@@ -101,8 +101,8 @@ struct ConnectionStats {
   uint64_t timer_immediate = 0;  // armed for a deadline already due after a write
   uint64_t timer_idle = 0;       // timer fires after which nothing was sent
   uint64_t stream_blocked = 0;   // a stream's send stopped at the peer's flow-control limit
-  // compactions: times the memory of closed streams went back to the
-  // allocator (maybe_compact), and the bytes it gave back in all.
+  // compactions: times enough streams had closed for maybe_compact to give
+  // their memory back to the allocator; compacted_bytes: what it gave back.
   uint64_t compactions = 0;
   uint64_t compacted_bytes = 0;
   // pmtu_black_holes: the path stopped carrying the size PMTUD had found
