@@ -498,7 +498,13 @@ void Connection::write() noexcept {
 void Connection::maybe_compact() noexcept {
   if (streams_closed_ == 0) return;
   const uint64_t kept = sluice_ngtcp2_num_streams(conn_);
-  if (kept != 0 && (streams_closed_ < kCompactMinClosed || streams_closed_ < 2 * kept)) return;
+  // Due after kCompactMinClosed closes, twice the streams kept; or, to take
+  // the last of a burst too, when none is left and the stream pool had
+  // grown: it grows only with more than 64 streams at once, so neither
+  // rule can make a compaction per packet (TUIC's UDP over one stream per
+  // packet closes streams at packet rate).
+  const bool many = streams_closed_ >= kCompactMinClosed && streams_closed_ >= 2 * kept;
+  if (!many && !(kept == 0 && sluice_ngtcp2_stream_pool_grown(conn_))) return;
   streams_closed_ = 0;
   sluice_ngtcp2_compact_stats st;
   sluice_ngtcp2_compact(conn_, &st);

@@ -284,9 +284,10 @@ class Connection {
   // maybe_compact gives the memory of closed streams back to the allocator
   // (ngtcp2's object pools and stream table, our stream tables and queues)
   // once enough of them closed: at least kCompactMinClosed and twice the
-  // streams still kept, or every stream. Counted since the last compaction,
-  // so its cost (a walk of what was freed) is spread over the closes that
-  // made it due. Outside ngtcp2's callbacks only (end of write()).
+  // streams still kept, or every stream after more than 64 were open at
+  // once. Counted since the last compaction, so its cost (a walk of what
+  // was freed) is spread over the streams that made it due, never paid per
+  // packet. Outside ngtcp2's callbacks only (end of write()).
   void maybe_compact() noexcept;
   Result<std::unique_ptr<QuicStream>> adopt_stream(int64_t id) noexcept;
 

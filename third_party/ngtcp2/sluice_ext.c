@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "ngtcp2_conn.h"
+#include "ngtcp2_ksl.h"
 #include "ngtcp2_map.h"
 #include "ngtcp2_mem.h"
 #include "ngtcp2_objalloc.h"
@@ -173,6 +174,19 @@ static size_t objalloc_trim(ngtcp2_objalloc* oa, size_t objlen, size_t entoff,
   return freed;
 }
 
+/* objalloc_capacity returns how many objects of |objlen| |oa|'s blocks
+ * hold. */
+static size_t objalloc_capacity(ngtcp2_objalloc* oa, size_t objlen) {
+  const size_t stride = (objlen + 0xfu) & ~(size_t)0xfu;
+  const ngtcp2_memblock_hd* hd;
+  size_t n = 0;
+
+  for (hd = oa->balloc.head; hd; hd = hd->next) {
+    ++n;
+  }
+  return n * (oa->balloc.blklen / stride);
+}
+
 /* map_shrink rebuilds |map|'s table at the smallest power-of-two length
  * (16 at least, ngtcp2's first) that holds its entries at a load of at most
  * 3/8, half ngtcp2's growth threshold of 3/4, so that a few more inserts do
@@ -212,15 +226,27 @@ static size_t map_shrink(ngtcp2_map* map) {
 
 size_t sluice_ngtcp2_num_streams(ngtcp2_conn* conn) { return ngtcp2_map_size(&conn->strms); }
 
+int sluice_ngtcp2_stream_pool_grown(ngtcp2_conn* conn) {
+  const ngtcp2_memblock_hd* head = conn->strm_objalloc.balloc.head;
+  return head != NULL && head->next != NULL;
+}
+
 size_t sluice_ngtcp2_compact(ngtcp2_conn* conn, sluice_ngtcp2_compact_stats* stats) {
   sluice_ngtcp2_compact_stats st = {0, 0, 0};
 
   st.bytes_freed +=
       objalloc_trim(&conn->strm_objalloc, sizeof(ngtcp2_strm), offsetof(ngtcp2_strm, oplent), &st);
-  st.bytes_freed += objalloc_trim(&conn->frc_objalloc, sizeof(ngtcp2_frame_chain),
-                                  offsetof(ngtcp2_frame_chain, oplent), &st);
-  st.bytes_freed += objalloc_trim(&conn->rtb_entry_objalloc, sizeof(ngtcp2_rtb_entry),
-                                  offsetof(ngtcp2_rtb_entry, oplent), &st);
+  /* The packet pools are the data path's: under load most of their blocks
+   * are in use and a freed one would soon be allocated again. Trim them only
+   * once the packets in flight fill a quarter of the sent-packet pool or
+   * less (the load that grew it is over), which also spares the walk. */
+  if (ngtcp2_ksl_len(&conn->pktns.rtb.ents) * 4 <=
+      objalloc_capacity(&conn->rtb_entry_objalloc, sizeof(ngtcp2_rtb_entry))) {
+    st.bytes_freed += objalloc_trim(&conn->frc_objalloc, sizeof(ngtcp2_frame_chain),
+                                    offsetof(ngtcp2_frame_chain, oplent), &st);
+    st.bytes_freed += objalloc_trim(&conn->rtb_entry_objalloc, sizeof(ngtcp2_rtb_entry),
+                                    offsetof(ngtcp2_rtb_entry, oplent), &st);
+  }
   st.bytes_freed += map_shrink(&conn->strms);
   if (stats) {
     *stats = st;

@@ -73,10 +73,17 @@ typedef struct sluice_ngtcp2_compact_stats {
  * keeps (open, or closed by the application and not yet acknowledged). */
 size_t sluice_ngtcp2_num_streams(ngtcp2_conn* conn);
 
+/* sluice_ngtcp2_stream_pool_grown returns 1 when |conn|'s stream pool has
+ * more than one block (more than 64 streams were allocated at once since
+ * it last shrank), else 0. O(1). */
+int sluice_ngtcp2_stream_pool_grown(ngtcp2_conn* conn);
+
 /* sluice_ngtcp2_compact gives |conn|'s unused object memory back to its
- * allocator: every block of the stream, frame-chain and sent-packet object
- * pools whose objects are all free (except each pool's current block, so a
- * new stream or packet right after does not allocate), and the stream hash
+ * allocator: every block of the stream pool whose objects are all free,
+ * the same in the frame-chain and sent-packet pools once the packets in
+ * flight fill a quarter of that pool or less (the data path's: a busy
+ * connection keeps them), each pool's current block excepted so that a new
+ * stream or packet right after does not allocate; and the stream hash
  * table when a quarter of its length or less would hold the streams left
  * (rebuilt at a load of 3/8, 16 buckets at least). It never moves
  * or frees an object in use. Returns the bytes freed and fills |stats| if
