@@ -226,6 +226,8 @@ static size_t map_shrink(ngtcp2_map* map) {
 
 size_t sluice_ngtcp2_num_streams(ngtcp2_conn* conn) { return ngtcp2_map_size(&conn->strms); }
 
+size_t sluice_ngtcp2_stream_table_len(ngtcp2_conn* conn) { return conn->strms.tablelen; }
+
 int sluice_ngtcp2_stream_pool_grown(ngtcp2_conn* conn) {
   const ngtcp2_memblock_hd* head = conn->strm_objalloc.balloc.head;
   return head != NULL && head->next != NULL;

@@ -73,6 +73,11 @@ typedef struct sluice_ngtcp2_compact_stats {
  * keeps (open, or closed by the application and not yet acknowledged). */
 size_t sluice_ngtcp2_num_streams(ngtcp2_conn* conn);
 
+/* sluice_ngtcp2_stream_table_len returns the length (buckets) of |conn|'s
+ * stream hash table: 0 before the first stream, then 16, doubled whenever
+ * the streams would fill more than 3/4 of it. */
+size_t sluice_ngtcp2_stream_table_len(ngtcp2_conn* conn);
+
 /* sluice_ngtcp2_stream_pool_grown returns 1 when |conn|'s stream pool has
  * more than one block (more than 64 streams were allocated at once since
  * it last shrank), else 0. O(1). */
