@@ -6,7 +6,8 @@
 // boundary, so a queue that stays short but sees one push and one pop per
 // packet allocates every few dozen packets forever. A Ring allocates only
 // when it grows past its largest size so far (doubling, moving its
-// elements), and never shrinks: in a steady state it does not allocate.
+// elements), and shrinks only when asked (shrink_to): in a steady state it
+// does not allocate.
 // push_back reports allocation failure instead of throwing.
 //
 // Threads: none of its own; like any container.
@@ -75,6 +76,19 @@ class Ring {
     while (n_ > 0) pop_front();
   }
 
+  // shrink_to gives back capacity beyond what |n| elements (and those held)
+  // need: the capacity becomes the smallest of 8, 16, 32, ... that fits,
+  // if that is at most half the current one. An owner calls it when a burst
+  // that grew the Ring is over; false only when the smaller array could not
+  // be allocated (the Ring is unchanged).
+  bool shrink_to(size_t n) noexcept {
+    if (n < n_) n = n_;
+    size_t cap = 8;
+    while (cap < n) cap *= 2;
+    if (cap_ == 0 || cap * 2 > cap_) return true;
+    return move_to(cap);
+  }
+
  private:
   struct alignas(T) Storage {
     unsigned char bytes[sizeof(T)];
@@ -82,8 +96,10 @@ class Ring {
   T& raw(size_t pos) noexcept { return *std::launder(reinterpret_cast<T*>(&buf_[pos % cap_])); }
   T& slot(size_t i) noexcept { return raw(head_ + i); }
 
-  bool grow() noexcept {
-    const size_t cap = cap_ ? cap_ * 2 : 8;
+  bool grow() noexcept { return move_to(cap_ ? cap_ * 2 : 8); }
+
+  // move_to moves the elements to a new array of |cap| (at least n_) slots.
+  bool move_to(size_t cap) noexcept {
     std::unique_ptr<Storage[]> b(new (std::nothrow) Storage[cap]);
     if (!b) return false;
     for (size_t i = 0; i < n_; ++i) {

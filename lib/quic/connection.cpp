@@ -24,6 +24,22 @@ uint64_t now_ns() noexcept { return uv_hrtime(); }
 // Probe timeouts in a row after which full-sized packets count as lost to a
 // shrunken path: the third PTO comes 7 PTOs after the last acknowledgement.
 constexpr size_t kBlackHolePtos = 3;
+// kCompactMinClosed: stream closes before maybe_compact looks at memory
+// while other streams are still open: one block of ngtcp2's stream pool
+// (64 streams) at least, so a handful of short flows beside long ones costs
+// no walks.
+constexpr uint64_t kCompactMinClosed = 64;
+
+// shrink_table gives back an unordered_map's buckets when it holds a
+// quarter of them or less (after a burst of streams), keeping small ones.
+template <typename Map>
+void shrink_table(Map& m) noexcept {
+  if (m.bucket_count() <= 64 || m.bucket_count() < 4 * m.size()) return;
+  try {
+    m.rehash(0);
+  } catch (...) {  // std::bad_alloc: keep the larger table
+  }
+}
 
 Connection* self(void* user) noexcept { return static_cast<Connection*>(user); }
 
@@ -474,8 +490,38 @@ void Connection::write() noexcept {
     }
     ngtcp2_conn_update_pkt_tx_time(conn_, now);
     arm_timer();
+    maybe_compact();
   }
   flush_low();  // last: an owner may end the connection from on_write_low
+}
+
+void Connection::maybe_compact() noexcept {
+  if (streams_closed_ == 0) return;
+  const uint64_t kept = sluice_ngtcp2_num_streams(conn_);
+  // Due after kCompactMinClosed closes, twice the streams kept; or, to take
+  // the last of a burst too, when none is left and the stream pool had
+  // grown: it grows only with more than 64 streams at once, so neither
+  // rule can make a compaction per packet (TUIC's UDP over one stream per
+  // packet closes streams at packet rate).
+  const bool many = streams_closed_ >= kCompactMinClosed && streams_closed_ >= 2 * kept;
+  if (!many && !(kept == 0 && sluice_ngtcp2_stream_pool_grown(conn_))) return;
+  streams_closed_ = 0;
+  sluice_ngtcp2_compact_stats st;
+  sluice_ngtcp2_compact(conn_, &st);
+  shrink_table(streams_);
+  shrink_table(orphans_);
+  // Every stream we hold may be in each queue once (adopt_stream).
+  const size_t held = streams_.size() + early_streams_.size();
+  send_queue_.shrink_to(held);  // each false only when out of memory: kept as is
+  rx_ready_.shrink_to(held);
+  low_ready_.shrink_to(held);
+  stats_.compactions++;
+  stats_.compacted_bytes += st.bytes_freed;
+  if (st.bytes_freed != 0) {
+    SLUICE_LOG_DEBUG(
+        "quic: %zu bytes of closed streams freed (%zu blocks, %zu kept), %llu streams left",
+        st.bytes_freed, st.blocks_freed, st.blocks_kept, static_cast<unsigned long long>(kept));
+  }
 }
 
 bool Connection::write_batch(uint64_t now, bool* more) noexcept {
@@ -1067,6 +1113,7 @@ int Connection::cb_stream_close(ngtcp2_conn*, uint32_t flags, int64_t id, uint64
     s->on_stream_closed();
   }
   c->orphans_.erase(id);
+  c->streams_closed_++;
   // Give the peer its stream back (RFC 9000 §4.6): ngtcp2 leaves MAX_STREAMS to us.
   if (!ngtcp2_conn_is_local_stream(c->conn_, id)) {
     if (ngtcp2_is_bidi_stream(id)) {

@@ -105,6 +105,10 @@ struct ConnectionStats {
   uint64_t timer_immediate = 0;  // armed for a deadline already due after a write
   uint64_t timer_idle = 0;       // timer fires after which nothing was sent
   uint64_t stream_blocked = 0;   // a stream's send stopped at the peer's flow-control limit
+  // compactions: times enough streams had closed for maybe_compact to give
+  // their memory back to the allocator; compacted_bytes: what it gave back.
+  uint64_t compactions = 0;
+  uint64_t compacted_bytes = 0;
   // pmtu_black_holes: the path stopped carrying the size PMTUD had found
   // (probe timeouts in a row or a persistent congestion), so the packet size
   // went back to 1200 bytes and PMTUD started over (RFC 8899 §4.3).
@@ -281,6 +285,14 @@ class Connection {
   void forget_queued(QuicStream* s) noexcept;
   void stream_closing(QuicStream* s) noexcept;
   void extend_credit(QuicStream* s, size_t n) noexcept;
+  // maybe_compact gives the memory of closed streams back to the allocator
+  // (ngtcp2's object pools and stream table, our stream tables and queues)
+  // once enough of them closed: at least kCompactMinClosed and twice the
+  // streams still kept, or every stream after more than 64 were open at
+  // once. Counted since the last compaction, so its cost (a walk of what
+  // was freed) is spread over the streams that made it due, never paid per
+  // packet. Outside ngtcp2's callbacks only (end of write()).
+  void maybe_compact() noexcept;
   Result<std::unique_ptr<QuicStream>> adopt_stream(int64_t id) noexcept;
 
   // ngtcp2 callbacks
@@ -356,6 +368,7 @@ class Connection {
   bool in_read_ = false;          // inside ngtcp2_conn_read_pkt (its callbacks)
   bool close_deferred_ = false;   // close() called while in_read_
   uint64_t peer_bidi_limit_ = 0;  // see peer_bidi_stream_limit()
+  uint64_t streams_closed_ = 0;   // streams ngtcp2 closed since the last maybe_compact
   bool write_scheduled_ = false;
   bool handshake_reported_ = false;
   bool teardown_done_ = false;

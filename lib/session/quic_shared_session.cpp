@@ -197,7 +197,10 @@ void QuicSharedSession::open_stream(std::string_view host, uint16_t port, OpenHa
   }
   StreamOpen* o = made->get();
   try {
-    waiting_.reserve(waiting_.size() + 1);
+    // Doubling, as push_back would: reserving one more each time would copy
+    // the whole list for every open that waits.
+    if (waiting_.size() == waiting_.capacity())
+      waiting_.reserve(std::max<size_t>(8, 2 * waiting_.size()));
   } catch (...) {
     h->on_open(Errc::no_memory, "out of memory");
     return;
@@ -313,6 +316,12 @@ void QuicSharedSession::start_waiting() noexcept {
       return;
     }
   }
+  release_waiting();
+}
+
+void QuicSharedSession::release_waiting() noexcept {
+  if (waiting_.empty() && waiting_.capacity() > kKeptWaiting)
+    std::vector<StreamOpen*>().swap(waiting_);
 }
 
 void QuicSharedSession::fail_waiting(Errc e, const std::string& why) noexcept {
@@ -322,6 +331,7 @@ void QuicSharedSession::fail_waiting(Errc e, const std::string& why) noexcept {
     waiting_.pop_back();
     o->answer(e, why);
   }
+  release_waiting();
 }
 
 void QuicSharedSession::lost(Errc e, const std::string& why) noexcept {

@@ -179,6 +179,10 @@ class QuicSharedSession : public Session,
   void retire_endpoint() noexcept;
   void close_endpoint(quic::Endpoint* ep) noexcept;
   void maybe_closed() noexcept;
+  // release_waiting frees waiting_'s array once it is empty and larger than
+  // kKeptWaiting: a burst of opens over the stream limit does not keep it.
+  void release_waiting() noexcept;
+  static constexpr size_t kKeptWaiting = 64;
   static void on_backoff(void* self);
   static void on_deadline(void* self);
 

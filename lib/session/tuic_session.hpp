@@ -144,6 +144,10 @@ class TuicSession final : public Session,
   bool authenticate() noexcept;
   void open_now(OpenHandler* h, const TargetAddress& t) noexcept;
   void drain_pending() noexcept;
+  // release_pending frees pending_'s array once it is empty and larger
+  // than kKeptPending entries.
+  void release_pending() noexcept;
+  static constexpr size_t kKeptPending = 16;
   void fail_pending(Errc e, const char* why) noexcept;
   void connection_gone(Errc e, const std::string& why) noexcept;
   static void on_heartbeat(void* self);

@@ -184,8 +184,10 @@ struct EchoServer final : quic::AcceptHandler, quic::ConnectionHandler {
   std::atomic<int> closed{0};
   std::atomic<int> datagrams{0};
   Errc last_close = Errc::ok;
+  quic::Connection* last = nullptr;  // the newest connection (loop thread; until it closes)
   void on_connection(quic::Connection& c) override {
     accepted++;
+    last = &c;
     c.set_handler(this);
   }
   void on_handshake_done(quic::Connection&) override { handshakes++; }
@@ -196,8 +198,9 @@ struct EchoServer final : quic::AcceptHandler, quic::ConnectionHandler {
     datagrams++;
     (void)c.send_datagram(d, n);
   }
-  void on_closed(quic::Connection&, Errc e, uint64_t, const char*) override {
+  void on_closed(quic::Connection& c, Errc e, uint64_t, const char*) override {
     last_close = e;
+    if (last == &c) last = nullptr;
     closed++;
   }
 };

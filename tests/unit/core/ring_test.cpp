@@ -63,3 +63,32 @@ TEST_CASE("Ring: erase_at keeps order, find_index, move-only elements", "[core][
   CHECK(q.empty());
   CHECK(q.find_index(4) == 0);  // == size()
 }
+
+TEST_CASE("Ring: shrink_to gives back capacity, keeps elements and order", "[core][ring]") {
+  Ring<std::unique_ptr<int>> r;
+  for (int i = 0; i < 1024; ++i) REQUIRE(r.push_back(std::make_unique<int>(i)));
+  CHECK(r.capacity() == 1024);
+  // Leave 10 elements across the wrap point of the array: 1020..1029.
+  for (int i = 0; i < 1020; ++i) r.pop_front();
+  for (int i = 1024; i < 1030; ++i) REQUIRE(r.push_back(std::make_unique<int>(i)));
+  REQUIRE(r.capacity() == 1024);
+  REQUIRE(r.size() == 10);
+  REQUIRE(r.shrink_to(0));  // never below what it holds
+  CHECK(r.capacity() == 16);
+  for (size_t i = 0; i < r.size(); ++i) CHECK(*r[i] == 1020 + static_cast<int>(i));
+  // Room for 100 asked: 128; not worth it when it would save less than half.
+  REQUIRE(r.reserve(100));
+  CHECK(r.capacity() == 128);
+  REQUIRE(r.shrink_to(100));
+  CHECK(r.capacity() == 128);
+  REQUIRE(r.shrink_to(40));
+  CHECK(r.capacity() == 64);
+  r.clear();
+  REQUIRE(r.shrink_to(0));
+  CHECK(r.capacity() == 8);
+  REQUIRE(r.push_back(std::make_unique<int>(7)));
+  CHECK(*r.front() == 7);
+  Ring<int> never;
+  REQUIRE(never.shrink_to(0));  // nothing allocated: stays so
+  CHECK(never.capacity() == 0);
+}
