@@ -924,6 +924,7 @@ Result<std::unique_ptr<QuicStream>> Connection::adopt_stream(int64_t id) noexcep
   std::unique_ptr<QuicStream> s(new (std::nothrow) QuicStream(this, id));
   if (!s) return Errc::no_memory;
   s->engine_ = &ep_.engine();
+  s->count_unacked_ = opts_.watermarks_count_unacked;
   streams_[id] = s.get();
   ngtcp2_conn_set_stream_user_data(conn_, id, s.get());
   return s;

@@ -34,6 +34,16 @@ bool port_number(std::string_view s, uint16_t* out) noexcept {
 
 }  // namespace
 
+void bound_for_pool_cap(ConnectionOptions& o, uint64_t max_bytes) noexcept {
+  if (max_bytes == 0) return;
+  o.watermarks_count_unacked = true;
+  o.stream_window = std::min(o.stream_window, kCappedStreamWindow);
+  o.max_stream_window = std::min(o.max_stream_window, kCappedStreamWindow);
+  const uint64_t conn = std::max(kCappedStreamWindow, max_bytes / 4);
+  o.conn_window = std::min(o.conn_window, conn);
+  o.max_conn_window = std::min(o.max_conn_window, conn);
+}
+
 Status parse_port_ranges(const std::vector<std::string>& items, const char* what,
                          std::vector<std::pair<uint16_t, uint16_t>>* out, std::string* why) {
   for (size_t i = 0; i < items.size(); ++i) {
@@ -81,6 +91,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   if (!o.token_key.empty() && o.token_key.size() != 32) return Errc::invalid_argument;
   std::unique_ptr<Endpoint> ep(new (std::nothrow) Endpoint(e, o));
   if (!ep) return Errc::no_memory;
+  bound_for_pool_cap(ep->opts_.connection, e.pool().max_bytes());
   ep->tls_ = std::move(tls);
   ep->acceptor_ = acceptor;
   if (!o.token_key.empty() && !ep->retry_key_.set_key(o.token_key)) return Errc::crypto_failure;
@@ -149,6 +160,7 @@ Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, Co
     return Errc::invalid_argument;
   }
   ConnectionOptions co = o ? *o : opts_.connection;
+  bound_for_pool_cap(co, engine().pool().max_bytes());
   if (co.initial_token.empty() && token_store_) {
     // The newest NEW_TOKEN from this server, spent once (RFC 9000 §8.1.3:
     // a token reused on several connections would let them be linked).

@@ -153,6 +153,22 @@ struct EndpointOptions {
 Status parse_port_ranges(const std::vector<std::string>& items, const char* what,
                          std::vector<std::pair<uint16_t, uint16_t>>* out, std::string* why);
 
+// Under a pool cap (EngineOptions::pool.max_bytes) every byte a stream
+// holds is a pool chunk counted against the cap, where on TCP the kernel's
+// socket buffers would hold it. Without bounds a single relayed stream on
+// a fast path pins what the peer's window and the congestion window allow
+// (measured on 127.0.0.1: 1.9 MB of a 2 MiB cap for one 4 MiB echo, its
+// send side alone holding 1.3 MB unacknowledged), so it fails its own
+// reads at the cap. bound_for_pool_cap makes a connection's buffering
+// follow the Relay's watermarks instead: the write watermarks count
+// unacknowledged bytes (ConnectionOptions::watermarks_count_unacked), a
+// stream's receive window is at most kCappedStreamWindow (what a paused
+// owner leaves queued) and a connection's at most a quarter of the cap
+// (but not below one stream's). Endpoint applies it to every connection on
+// a capped Engine; a cap of 0 changes nothing.
+inline constexpr uint64_t kCappedStreamWindow = 512 * 1024;
+void bound_for_pool_cap(ConnectionOptions& o, uint64_t max_bytes) noexcept;
+
 // random_port picks a port uniformly from inclusive |ranges| (not empty).
 uint16_t random_port(const std::vector<std::pair<uint16_t, uint16_t>>& ranges) noexcept;
 
