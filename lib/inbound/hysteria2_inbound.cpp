@@ -163,7 +163,7 @@ class Hysteria2Inbound::ServerConn final : public QuicServerConn,
   // a 0x401 TCP request (kind 1) or HTTP/3 (kind 0).
   int classify(const uint8_t* b, size_t n) noexcept override;
   void on_peeked(std::unique_ptr<quic::QuicStream> s, int kind) noexcept override;
-  void on_handshake_done(quic::Connection& c) override;
+  void handshake_done(quic::Connection& c) override;
   void on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) override;
   void on_datagram(quic::Connection& c, const uint8_t* data, size_t len) override;
   void on_closed(quic::Connection& c, Errc e, uint64_t app_error, const char* reason) override;
@@ -213,7 +213,7 @@ int Hysteria2Inbound::ServerConn::classify(const uint8_t* b, size_t n) noexcept 
 void Hysteria2Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s,
                                              int kind) noexcept {
   if (kind == 1) {
-    in_.hand_stream(std::unique_ptr<Transport>(s.release()), user_);
+    in_.hand_stream(std::unique_ptr<Transport>(s.release()), user_, stream_info());
     return;
   }
   if (h3_) {
@@ -223,7 +223,7 @@ void Hysteria2Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s
   }
 }
 
-void Hysteria2Inbound::ServerConn::on_handshake_done(quic::Connection& c) {
+void Hysteria2Inbound::ServerConn::handshake_done(quic::Connection& c) {
   auto h = quic::H3Connection::create(c, this);
   if (!h) {
     SLUICE_LOG_INFO("%s: http/3 setup failed: %s", in_.log_prefix().c_str(),
@@ -385,6 +385,7 @@ Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
       if (p != listen.listen_port) c.extra_ports.push_back(static_cast<uint16_t>(p));
   }
   c.users = o.users;
+  c.limits = {listen.max_connections, listen.max_connections_per_ip};
   c.up_bps = uint64_t{o.up_mbps} * 125000;
   c.down_bps = uint64_t{o.down_mbps} * 125000;
   c.ignore_client_bandwidth = o.ignore_client_bandwidth;
@@ -457,12 +458,14 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   d.handshake_timeout_ms = o.handshake_timeout_ms;
   d.deadline_covers_open = true;
   d.relay = o.relay;
+  d.max_connections = o.limits.max_connections;
+  d.max_connections_per_ip = o.limits.max_connections_per_ip;
   std::unique_ptr<Hysteria2Inbound> in(new (std::nothrow)
                                            Hysteria2Inbound(e, o, std::move(d), router));
   if (!in) return Errc::no_memory;
   if (Status st = in->masq_.init(&why); !st) return fail(st.error(), why);
   std::unique_ptr<QuicConnListener> l(
-      new (std::nothrow) QuicConnListener(*in, quic::kH3NoError, quic::kH3InternalError));
+      new (std::nothrow) QuicConnListener(*in, quic::kH3NoError, quic::kH3InternalError, in.get()));
   if (!l) return Errc::no_memory;
   if (Status st = l->open(e, eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
     return fail(st.error(), std::string("cannot listen on ") + o.listen + ":" +
@@ -518,10 +521,11 @@ const Hysteria2User* Hysteria2Inbound::check_auth(std::string_view auth) const n
   return found;
 }
 
-void Hysteria2Inbound::hand_stream(std::unique_ptr<Transport> t, const std::string& user) {
+void Hysteria2Inbound::hand_stream(std::unique_ptr<Transport> t, const std::string& user,
+                                   const AcceptInfo& info) {
   stats_.tcp_streams++;
   accepting_user_ = &user;
-  accept(std::move(t), AcceptInfo{});
+  accept(std::move(t), info);
   accepting_user_ = nullptr;
 }
 

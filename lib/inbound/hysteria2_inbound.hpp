@@ -72,6 +72,9 @@ struct Hysteria2InboundConfig {
   uint64_t idle_timeout_ms = 30000;
   uint64_t handshake_timeout_ms = 10000;  // QUIC handshake; each TCP request
   RelayOptions relay;
+  // limits: max_connections and max_connections_per_ip (0 = none), counted
+  // per QUIC connection (a connection's streams are its flows).
+  ConnectionLimit::Options limits;
 };
 
 struct Hysteria2UserStats {
@@ -128,7 +131,7 @@ class Hysteria2Inbound final : public ServerDriver, private QuicConnListener::Fa
   QuicServerConn* make_conn(quic::Connection& c, QuicConnListener& l) noexcept override;
   void on_event(DriverEvent ev, const ServerDecision* d, const DatagramRelayResult* r) override;
   // hand_stream gives an authenticated 0x401 stream to the driver.
-  void hand_stream(std::unique_ptr<Transport> t, const std::string& user);
+  void hand_stream(std::unique_ptr<Transport> t, const std::string& user, const AcceptInfo& info);
   // check_auth returns the user an auth string names, or nullptr.
   const Hysteria2User* check_auth(std::string_view auth) const noexcept;
 

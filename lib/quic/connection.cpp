@@ -783,8 +783,10 @@ void Connection::start_draining(Errc e) noexcept {
   close_error_ = e;
   close_app_error_ = ccerr.error_code;
   if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT && ccerr.error_code != 0)
-    close_error_ = ccerr.error_code >= 0x100 && ccerr.error_code < 0x200 ? Errc::tls_alert
-                                                                         : Errc::protocol_violation;
+    close_error_ = ccerr.error_code == NGTCP2_CONNECTION_REFUSED ? Errc::connection_refused
+                   : ccerr.error_code >= 0x100 && ccerr.error_code < 0x200
+                       ? Errc::tls_alert
+                       : Errc::protocol_violation;
   close_reason_.assign(reinterpret_cast<const char*>(ccerr.reason), ccerr.reasonlen);
   state_ = State::draining;
   detach_streams(Errc::connection_reset, "peer closed the connection");
