@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "inbound/quic_stream_peeks.hpp"
+#include "net/timer.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
 #include "proto/hysteria2/server.hpp"
 #include "proto/hysteria2/udp_message.hpp"
@@ -153,7 +154,7 @@ class Hysteria2Inbound::ServerConn final : public QuicServerConn,
                                            private QuicStreamPeeks::Owner {
  public:
   ServerConn(Hysteria2Inbound& in, QuicConnListener& l, quic::Connection& c) noexcept
-      : in_(in), listener_(l), c_(c), peeks_(*this) {}
+      : in_(in), listener_(l), c_(c), auth_timer_(in.engine()), peeks_(*this) {}
   ~ServerConn() override;
 
   void forget_session(uint32_t sid) noexcept { udp_.erase(sid); }
@@ -174,10 +175,12 @@ class Hysteria2Inbound::ServerConn final : public QuicServerConn,
     return in_.router()->open_datagram(in_.tag(), target, h);
   }
   void answer_auth(quic::H3Stream& s) noexcept;
+  static void on_auth_timeout(void* self) noexcept;
 
   Hysteria2Inbound& in_;
   QuicConnListener& listener_;
   quic::Connection& c_;
+  net::Timer auth_timer_;  // armed while not authenticated (auth_timeout_ms)
   std::unique_ptr<quic::H3Connection> h3_;
   bool authed_ = false;
   std::string user_;
@@ -195,6 +198,7 @@ void Hysteria2Inbound::UdpSession::on_datagram_relay_done(const DatagramRelayRes
 }
 
 Hysteria2Inbound::ServerConn::~ServerConn() {
+  auth_timer_.stop();
   for (auto& [sid, s] : udp_) {
     (void)sid;
     s->close();
@@ -223,7 +227,19 @@ void Hysteria2Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s
   }
 }
 
+void Hysteria2Inbound::ServerConn::on_auth_timeout(void* self) noexcept {
+  auto* s = static_cast<ServerConn*>(self);
+  if (s->authed_) return;
+  s->in_.stats_.auth_timeouts++;
+  SLUICE_LOG_INFO("%s: not authenticated within %llu ms: closing the connection",
+                  s->in_.log_prefix().c_str(),
+                  static_cast<unsigned long long>(s->in_.opts_.auth_timeout_ms));
+  // As an HTTP/3 server ends a connection it no longer wants: no error.
+  s->c_.close(quic::kH3NoError, "");
+}
+
 void Hysteria2Inbound::ServerConn::handshake_done(quic::Connection& c) {
+  auth_timer_.start(in_.opts_.auth_timeout_ms, &on_auth_timeout, this);
   auto h = quic::H3Connection::create(c, this);
   if (!h) {
     SLUICE_LOG_INFO("%s: http/3 setup failed: %s", in_.log_prefix().c_str(),
@@ -311,6 +327,7 @@ void Hysteria2Inbound::ServerConn::on_request(quic::H3Connection& h, quic::H3Str
     const Hysteria2User* u = in_.check_auth(s.field("hysteria-auth"));
     if (u != nullptr) {
       authed_ = true;
+      auth_timer_.stop();
       try {
         user_ = u->name;
         in_.stats_.users[user_].connections++;
@@ -328,6 +345,9 @@ void Hysteria2Inbound::ServerConn::on_request(quic::H3Connection& h, quic::H3Str
     in_.stats_.auth_failures++;
     SLUICE_LOG_DEBUG("%s: authentication failed; serving the masquerade", in_.log_prefix().c_str());
   }
+  // A live HTTP/3 client (a visitor of the masquerade) gets the deadline
+  // anew with each request.
+  if (!authed_) auth_timer_.start(in_.opts_.auth_timeout_ms, &on_auth_timeout, this);
   in_.stats_.masquerade++;
   in_.masq_.serve(s, in_.engine());
 }
@@ -353,6 +373,7 @@ void Hysteria2Inbound::ServerConn::on_closed(quic::Connection& c, Errc e, uint64
   (void)app_error;
   (void)reason;
   c.set_handler(nullptr);
+  auth_timer_.stop();
   h3_.reset();
   listener_.forget(&c);  // deletes this
 }
