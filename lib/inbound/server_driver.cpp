@@ -100,6 +100,8 @@ class ServerDriver::Conn final : TransportHandler,
   // is admitted only as far as the cap has room for them.
   PoolReservation admission_;
   bool flush_then_close_ = false;
+  bool in_write_ = false;      // flush_output is inside t_->write
+  bool write_failed_ = false;  // on_error came during it
   bool closed_ = false;
   int parts_ = 0;  // this close_now and the DatagramRelay still closing
 };
@@ -224,7 +226,16 @@ void ServerDriver::Conn::on_eof() {
   close_now();
 }
 
-void ServerDriver::Conn::on_error(Errc) { close_now(); }
+void ServerDriver::Conn::on_error(Errc) {
+  // From inside flush_output's write (a transport fails a write at once):
+  // flush_output closes once the write returned, or this Conn would be
+  // freed under it.
+  if (in_write_) {
+    write_failed_ = true;
+    return;
+  }
+  close_now();
+}
 
 void ServerDriver::Conn::on_drained() {
   if (flush_then_close_) close_now();
@@ -236,7 +247,10 @@ bool ServerDriver::Conn::flush_output() {
   if (out.empty()) return true;
   auto s = engine_.pool().copy_from(out.data(), out.size());
   core_->clear_output();
-  if (!s || !t_->write(std::move(*s))) {
+  in_write_ = true;
+  const bool written = s && t_->write(std::move(*s));
+  in_write_ = false;
+  if (!written || write_failed_) {
     close_now();
     return false;
   }
