@@ -484,6 +484,7 @@ const char* TuicSource::admit(const sockaddr* from) noexcept {
 void TuicSource::on_connection(quic::Connection& c) {
   Conn* conn = new (std::nothrow) Conn(*this, c, std::move(pending_));
   if (conn == nullptr) {
+    pending_.reset();
     c.close(0, "out of memory");
     return;
   }
