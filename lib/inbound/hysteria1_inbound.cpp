@@ -137,7 +137,7 @@ class Hysteria1Inbound::ServerConn final : public QuicServerConn,
   ~ServerConn() override;
 
   void start() noexcept override {
-    timer_.start(hysteria1::kControlTimeoutMs, &on_control_timeout, this);
+    timer_.start(in_.opts_.auth_timeout_ms, &on_control_timeout, this);
   }
   void forget_session(uint32_t sid) noexcept { udp_.erase(sid); }
 
@@ -280,7 +280,7 @@ void Hysteria1Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s
     return;
   }
   // TCP, and UDP with UDP disabled (the core answers "UDP disabled").
-  in_.hand_stream(std::unique_ptr<Transport>(s.release()), user_);
+  in_.hand_stream(std::unique_ptr<Transport>(s.release()), user_, stream_info());
 }
 
 void Hysteria1Inbound::ServerConn::start_udp(std::unique_ptr<quic::QuicStream> s) noexcept {
@@ -459,11 +459,13 @@ Result<std::unique_ptr<Hysteria1Inbound>> Hysteria1Inbound::create(Engine& e,
   d.handshake_timeout_ms = o.handshake_timeout_ms;
   d.deadline_covers_open = true;
   d.relay = o.relay;
+  d.max_connections = o.limits.max_connections;
+  d.max_connections_per_ip = o.limits.max_connections_per_ip;
   std::unique_ptr<Hysteria1Inbound> in(new (std::nothrow)
                                            Hysteria1Inbound(e, o, std::move(d), router));
   if (!in) return Errc::no_memory;
   std::unique_ptr<QuicConnListener> l(new (std::nothrow) QuicConnListener(
-      *in, hysteria1::kCloseOk, hysteria1::kCloseProtocolError));
+      *in, hysteria1::kCloseOk, hysteria1::kCloseProtocolError, in.get()));
   if (!l) return Errc::no_memory;
   if (Status st = l->open(e, eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
     return fail(st.error(), std::string("cannot listen on ") + o.listen + ":" +
@@ -482,6 +484,7 @@ Result<Hysteria1InboundConfig> hysteria1_inbound_config(const std::string& tag,
   c.listen = listen.listen;
   c.port = listen.listen_port;
   for (const HysteriaUser& u : o.users) c.users.push_back({u.name, u.auth});
+  c.limits = {listen.max_connections, listen.max_connections_per_ip};
   c.up_bps = o.up_bps;
   c.down_bps = o.down_bps;
   c.obfs = o.obfs;
@@ -519,10 +522,11 @@ const Hysteria1InboundStats& Hysteria1Inbound::stats() noexcept {
   return stats_;
 }
 
-void Hysteria1Inbound::hand_stream(std::unique_ptr<Transport> t, const std::string& user) {
+void Hysteria1Inbound::hand_stream(std::unique_ptr<Transport> t, const std::string& user,
+                                   const AcceptInfo& info) {
   stats_.tcp_streams++;
   accepting_user_ = &user;
-  accept(std::move(t), AcceptInfo{});
+  accept(std::move(t), info);
   accepting_user_ = nullptr;
 }
 

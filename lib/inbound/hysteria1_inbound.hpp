@@ -10,9 +10,9 @@
 // negotiated rates (the min of the client's and the server's own limits);
 // a wrong auth is answered "auth error" and the connection closed with
 // application code 2 once the answer is delivered; a bad version, a zero
-// rate or no control stream within 10 s closes with code 1 "protocol
-// error". Brutal (v1 variant) runs at up_bps from the start and is lowered
-// to the negotiated send rate; without up_bps the connection runs BBR.
+// rate or no answered ClientHello within auth_timeout_ms (10 s) of accept
+// closes with code 1 "protocol error". Brutal (v1 variant) runs at up_bps from the start and is
+// lowered to the negotiated send rate; without up_bps the connection runs BBR.
 //
 // Every later bidirectional stream is a request. A TCP request goes to the
 // ServerDriver with hysteria1::ServerCore (Router open, ServerResponse,
@@ -37,6 +37,7 @@
 #include "inbound/quic_conn_listener.hpp"
 #include "inbound/router.hpp"
 #include "inbound/server_driver.hpp"
+#include "proto/hysteria1/hysteria1.hpp"
 #include "quic/endpoint.hpp"
 #include "quic/quic_tls.hpp"
 #include "session/relay.hpp"
@@ -68,8 +69,15 @@ struct Hysteria1InboundConfig {
   bool disable_mtu_discovery = false;
   uint64_t udp_timeout_ms = 60000;  // UDP session idle expiry
   uint64_t idle_timeout_ms = 60000;
-  uint64_t handshake_timeout_ms = 10000;  // QUIC handshake; control stream; each request
+  uint64_t handshake_timeout_ms = 10000;  // QUIC handshake; each request
+  // auth_timeout_ms: the control stream's ClientHello must have been
+  // answered this long after the connection was accepted, or the connection
+  // is closed with code 1 "protocol error" (the official server's 10 s).
+  uint64_t auth_timeout_ms = hysteria1::kControlTimeoutMs;
   RelayOptions relay;
+  // limits: max_connections and max_connections_per_ip (0 = none), counted
+  // per QUIC connection (a connection's streams are its flows).
+  ConnectionLimit::Options limits;
 };
 
 struct Hysteria1InboundStats {
@@ -119,7 +127,7 @@ class Hysteria1Inbound final : public ServerDriver, private QuicConnListener::Fa
   std::unique_ptr<ServerCore> make_core(TlsTransport* tls) override;
   QuicServerConn* make_conn(quic::Connection& c, QuicConnListener& l) noexcept override;
   void on_event(DriverEvent ev, const ServerDecision* d, const DatagramRelayResult* r) override;
-  void hand_stream(std::unique_ptr<Transport> t, const std::string& user);
+  void hand_stream(std::unique_ptr<Transport> t, const std::string& user, const AcceptInfo& info);
 
   Hysteria1InboundConfig opts_;
   std::vector<std::string> auths_;

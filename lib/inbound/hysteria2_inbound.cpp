@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "inbound/quic_stream_peeks.hpp"
+#include "net/timer.hpp"
 #include "proto/hysteria2/hysteria2.hpp"
 #include "proto/hysteria2/server.hpp"
 #include "proto/hysteria2/udp_message.hpp"
@@ -154,7 +155,7 @@ class Hysteria2Inbound::ServerConn final : public QuicServerConn,
                                            private QuicStreamPeeks::Owner {
  public:
   ServerConn(Hysteria2Inbound& in, QuicConnListener& l, quic::Connection& c) noexcept
-      : in_(in), listener_(l), c_(c), peeks_(*this) {}
+      : in_(in), listener_(l), c_(c), auth_timer_(in.engine()), peeks_(*this) {}
   ~ServerConn() override;
 
   void forget_session(uint32_t sid) noexcept { udp_.erase(sid); }
@@ -164,7 +165,7 @@ class Hysteria2Inbound::ServerConn final : public QuicServerConn,
   // a 0x401 TCP request (kind 1) or HTTP/3 (kind 0).
   int classify(const uint8_t* b, size_t n) noexcept override;
   void on_peeked(std::unique_ptr<quic::QuicStream> s, int kind) noexcept override;
-  void on_handshake_done(quic::Connection& c) override;
+  void handshake_done(quic::Connection& c) override;
   void on_stream(quic::Connection& c, std::unique_ptr<quic::QuicStream> s) override;
   void on_datagram(quic::Connection& c, const uint8_t* data, size_t len) override;
   void on_closed(quic::Connection& c, Errc e, uint64_t app_error, const char* reason) override;
@@ -175,10 +176,12 @@ class Hysteria2Inbound::ServerConn final : public QuicServerConn,
     return in_.router()->open_datagram(in_.tag(), target, h);
   }
   void answer_auth(quic::H3Stream& s) noexcept;
+  static void on_auth_timeout(void* self) noexcept;
 
   Hysteria2Inbound& in_;
   QuicConnListener& listener_;
   quic::Connection& c_;
+  net::Timer auth_timer_;  // armed while not authenticated (auth_timeout_ms)
   std::unique_ptr<quic::H3Connection> h3_;
   bool authed_ = false;
   std::string user_;
@@ -196,6 +199,7 @@ void Hysteria2Inbound::UdpSession::on_datagram_relay_done(const DatagramRelayRes
 }
 
 Hysteria2Inbound::ServerConn::~ServerConn() {
+  auth_timer_.stop();
   for (auto& [sid, s] : udp_) {
     (void)sid;
     s->close();
@@ -214,7 +218,7 @@ int Hysteria2Inbound::ServerConn::classify(const uint8_t* b, size_t n) noexcept 
 void Hysteria2Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s,
                                              int kind) noexcept {
   if (kind == 1) {
-    in_.hand_stream(std::unique_ptr<Transport>(s.release()), user_);
+    in_.hand_stream(std::unique_ptr<Transport>(s.release()), user_, stream_info());
     return;
   }
   if (h3_) {
@@ -224,7 +228,19 @@ void Hysteria2Inbound::ServerConn::on_peeked(std::unique_ptr<quic::QuicStream> s
   }
 }
 
-void Hysteria2Inbound::ServerConn::on_handshake_done(quic::Connection& c) {
+void Hysteria2Inbound::ServerConn::on_auth_timeout(void* self) noexcept {
+  auto* s = static_cast<ServerConn*>(self);
+  if (s->authed_) return;
+  s->in_.stats_.auth_timeouts++;
+  SLUICE_LOG_INFO("%s: not authenticated within %llu ms: closing the connection",
+                  s->in_.log_prefix().c_str(),
+                  static_cast<unsigned long long>(s->in_.opts_.auth_timeout_ms));
+  // As an HTTP/3 server ends a connection it no longer wants: no error.
+  s->c_.close(quic::kH3NoError, "");
+}
+
+void Hysteria2Inbound::ServerConn::handshake_done(quic::Connection& c) {
+  auth_timer_.start(in_.opts_.auth_timeout_ms, &on_auth_timeout, this);
   auto h = quic::H3Connection::create(c, this);
   if (!h) {
     SLUICE_LOG_INFO("%s: http/3 setup failed: %s", in_.log_prefix().c_str(),
@@ -312,6 +328,7 @@ void Hysteria2Inbound::ServerConn::on_request(quic::H3Connection& h, quic::H3Str
     const Hysteria2User* u = in_.check_auth(s.field("hysteria-auth"));
     if (u != nullptr) {
       authed_ = true;
+      auth_timer_.stop();
       try {
         user_ = u->name;
         in_.stats_.users[user_].connections++;
@@ -336,6 +353,9 @@ void Hysteria2Inbound::ServerConn::on_request(quic::H3Connection& h, quic::H3Str
     in_.stats_.auth_failures++;
     SLUICE_LOG_DEBUG("%s: authentication failed; serving the masquerade", in_.log_prefix().c_str());
   }
+  // A live HTTP/3 client (a visitor of the masquerade) gets the deadline
+  // anew with each request.
+  if (!authed_) auth_timer_.start(in_.opts_.auth_timeout_ms, &on_auth_timeout, this);
   in_.stats_.masquerade++;
   in_.masq_.serve(s, in_.engine());
 }
@@ -361,6 +381,7 @@ void Hysteria2Inbound::ServerConn::on_closed(quic::Connection& c, Errc e, uint64
   (void)app_error;
   (void)reason;
   c.set_handler(nullptr);
+  auth_timer_.stop();
   h3_.reset();
   listener_.forget(&c);  // deletes this
 }
@@ -393,6 +414,7 @@ Result<Hysteria2InboundConfig> hysteria2_inbound_config(const std::string& tag,
       if (p != listen.listen_port) c.extra_ports.push_back(static_cast<uint16_t>(p));
   }
   c.users = o.users;
+  c.limits = {listen.max_connections, listen.max_connections_per_ip};
   c.up_bps = uint64_t{o.up_mbps} * 125000;
   c.down_bps = uint64_t{o.down_mbps} * 125000;
   c.ignore_client_bandwidth = o.ignore_client_bandwidth;
@@ -469,12 +491,14 @@ Result<std::unique_ptr<Hysteria2Inbound>> Hysteria2Inbound::create(Engine& e,
   d.handshake_timeout_ms = o.handshake_timeout_ms;
   d.deadline_covers_open = true;
   d.relay = o.relay;
+  d.max_connections = o.limits.max_connections;
+  d.max_connections_per_ip = o.limits.max_connections_per_ip;
   std::unique_ptr<Hysteria2Inbound> in(new (std::nothrow)
                                            Hysteria2Inbound(e, o, std::move(d), router));
   if (!in) return Errc::no_memory;
   if (Status st = in->masq_.init(&why); !st) return fail(st.error(), why);
   std::unique_ptr<QuicConnListener> l(
-      new (std::nothrow) QuicConnListener(*in, quic::kH3NoError, quic::kH3InternalError));
+      new (std::nothrow) QuicConnListener(*in, quic::kH3NoError, quic::kH3InternalError, in.get()));
   if (!l) return Errc::no_memory;
   if (Status st = l->open(e, eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*tls))); !st)
     return fail(st.error(), std::string("cannot listen on ") + o.listen + ":" +
@@ -530,10 +554,11 @@ const Hysteria2User* Hysteria2Inbound::check_auth(std::string_view auth) const n
   return found;
 }
 
-void Hysteria2Inbound::hand_stream(std::unique_ptr<Transport> t, const std::string& user) {
+void Hysteria2Inbound::hand_stream(std::unique_ptr<Transport> t, const std::string& user,
+                                   const AcceptInfo& info) {
   stats_.tcp_streams++;
   accepting_user_ = &user;
-  accept(std::move(t), AcceptInfo{});
+  accept(std::move(t), info);
   accepting_user_ = nullptr;
 }
 

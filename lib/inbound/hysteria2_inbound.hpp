@@ -13,7 +13,11 @@
 // peeked: one starting with the frame type 0x401 is a proxied TCP flow and
 // goes to the ServerDriver with hysteria2::ServerCore (request, Router
 // open, TCPResponse, Relay); any other stays HTTP/3. Before authentication
-// every stream is HTTP/3 (spec pitfall 7).
+// every stream is HTTP/3 (spec pitfall 7). A connection that has not
+// authenticated auth_timeout_ms (10 s) after its handshake or after its
+// latest request is closed with H3_NO_ERROR, so a client that completes
+// QUIC and stays silent (or only PINGs) holds no state for long, while one
+// browsing the masquerade goes on.
 //
 // UDP (unless disable_udp): DATAGRAM frames of an authenticated connection
 // are UDPMessages; each session ID gets a session (up to
@@ -72,7 +76,16 @@ struct Hysteria2InboundConfig {
   size_t max_udp_sessions = 1024;   // per connection
   uint64_t idle_timeout_ms = 30000;
   uint64_t handshake_timeout_ms = 10000;  // QUIC handshake; each TCP request
+  // auth_timeout_ms: a connection not authenticated this long after its
+  // handshake, or after its latest HTTP/3 request, is closed (H3_NO_ERROR).
+  // The official server has none (an idle client lasts until the QUIC idle
+  // timeout, and one that sends PINGs for ever); 10 s is sluice's TCP
+  // handshake deadline.
+  uint64_t auth_timeout_ms = 10000;
   RelayOptions relay;
+  // limits: max_connections and max_connections_per_ip (0 = none), counted
+  // per QUIC connection (a connection's streams are its flows).
+  ConnectionLimit::Options limits;
 };
 
 struct Hysteria2UserStats {
@@ -87,6 +100,7 @@ struct Hysteria2InboundStats {
   uint64_t brutal = 0;             // ... of which sent with Brutal (the rest BBR)
   uint64_t brutal_rate = 0;        // the last one's Brutal rate, bytes/s
   uint64_t auth_failures = 0;      // /auth with a wrong password (masquerade served)
+  uint64_t auth_timeouts = 0;      // connections closed by auth_timeout_ms
   uint64_t masquerade = 0;         // requests answered by the masquerade
   uint64_t tcp_streams = 0;        // 0x401 streams handed to the driver
   uint64_t tcp_relayed = 0;        // ... opened and relayed
@@ -131,7 +145,7 @@ class Hysteria2Inbound final : public ServerDriver, private QuicConnListener::Fa
   QuicServerConn* make_conn(quic::Connection& c, QuicConnListener& l) noexcept override;
   void on_event(DriverEvent ev, const ServerDecision* d, const DatagramRelayResult* r) override;
   // hand_stream gives an authenticated 0x401 stream to the driver.
-  void hand_stream(std::unique_ptr<Transport> t, const std::string& user);
+  void hand_stream(std::unique_ptr<Transport> t, const std::string& user, const AcceptInfo& info);
   // check_auth returns the user an auth string names, or nullptr.
   const Hysteria2User* check_auth(std::string_view auth) const noexcept;
 

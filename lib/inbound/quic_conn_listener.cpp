@@ -4,6 +4,8 @@
 // Copyright 2026 the sluice authors. Apache-2.0.
 #include "inbound/quic_conn_listener.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <new>
 
 #include "crypto/tls_pem.hpp"
@@ -59,7 +61,13 @@ void QuicConnListener::forget(quic::Connection* c) noexcept {
   delete s;
 }
 
+const char* QuicConnListener::admit(const sockaddr* from) noexcept {
+  if (admitter_ == nullptr) return nullptr;
+  return admitter_->admit_connection(from, &pending_);
+}
+
 void QuicConnListener::on_connection(quic::Connection& c) {
+  ConnectionAdmission admission = std::move(pending_);
   if (closing_) {
     c.close(close_ok_);
     return;
@@ -69,6 +77,11 @@ void QuicConnListener::on_connection(quic::Connection& c) {
     c.close(close_error_);
     return;
   }
+  s->admission_ = std::move(admission);
+  const ngtcp2_path* path = ngtcp2_conn_get_path(c.native());
+  std::memcpy(&s->info_.peer, path->remote.addr,
+              std::min<size_t>(path->remote.addrlen, sizeof s->info_.peer));
+  s->info_.in_admitted_connection = true;
   try {
     conns_.emplace(&c, s);
   } catch (...) {

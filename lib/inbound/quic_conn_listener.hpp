@@ -5,6 +5,14 @@
 //
 // Copyright 2026 the sluice authors. Apache-2.0.
 //
+// Admission: with an |admitter| (the inbound's ServerDriver) a new
+// connection is admitted before its first Initial makes any state
+// (ServerDriver::admit_connection: the connection limits, the pool cap); a
+// refused client gets CONNECTION_REFUSED (quic/endpoint.hpp). The handler
+// holds the admission for the connection's life (the pool reservation only
+// until the handshake is done) and hands its streams to the driver with
+// stream_info() (the client's address; not counted under the limits again).
+//
 // For each new connection the Factory makes a QuicServerConn; the listener
 // owns it, installs it as the connection's handler and calls its start().
 // The handler calls forget() from its on_closed, which deletes it. After
@@ -18,6 +26,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "inbound/server_driver.hpp"
 #include "inbound/source.hpp"
 #include "quic/connection.hpp"
 #include "quic/endpoint.hpp"
@@ -36,6 +45,22 @@ class QuicServerConn : public quic::ConnectionHandler {
  public:
   // start: the connection is accepted and this is its handler.
   virtual void start() noexcept {}
+  // on_handshake_done ends the admission's pool reservation, then calls
+  // handshake_done.
+  void on_handshake_done(quic::Connection& c) final {
+    admission_.handshake_done();
+    handshake_done(c);
+  }
+
+ protected:
+  virtual void handshake_done(quic::Connection& c) { (void)c; }
+  // stream_info: the AcceptInfo for this connection's streams.
+  const AcceptInfo& stream_info() const noexcept { return info_; }
+
+ private:
+  friend class QuicConnListener;
+  ConnectionAdmission admission_;
+  AcceptInfo info_;
 };
 
 class QuicConnListener final : public TransportSource, private quic::AcceptHandler {
@@ -47,8 +72,9 @@ class QuicConnListener final : public TransportSource, private quic::AcceptHandl
     virtual QuicServerConn* make_conn(quic::Connection& c, QuicConnListener& l) noexcept = 0;
   };
 
-  QuicConnListener(Factory& f, uint64_t close_ok, uint64_t close_error) noexcept
-      : factory_(f), close_ok_(close_ok), close_error_(close_error) {}
+  QuicConnListener(Factory& f, uint64_t close_ok, uint64_t close_error,
+                   ServerDriver* admitter = nullptr) noexcept
+      : factory_(f), close_ok_(close_ok), close_error_(close_error), admitter_(admitter) {}
   ~QuicConnListener() override;
 
   // open binds the Endpoint (o.bind_host:o.bind_port) with |tls|.
@@ -62,11 +88,16 @@ class QuicConnListener final : public TransportSource, private quic::AcceptHandl
   uint64_t accepted() const noexcept { return accepted_; }
 
  private:
+  const char* admit(const sockaddr* from) noexcept override;
+  void admit_dropped() noexcept override { pending_.reset(); }
   void on_connection(quic::Connection& c) override;
 
   Factory& factory_;
   uint64_t close_ok_;
   uint64_t close_error_;
+  ServerDriver* admitter_;
+  // pending_: what admit() took for the connection on_connection() makes next.
+  ConnectionAdmission pending_;
   std::unique_ptr<quic::Endpoint> ep_;
   std::unordered_map<quic::Connection*, QuicServerConn*> conns_;
   uint64_t accepted_ = 0;

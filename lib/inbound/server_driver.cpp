@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 
 #include "core/check.hpp"
@@ -99,6 +100,8 @@ class ServerDriver::Conn final : TransportHandler,
   // is admitted only as far as the cap has room for them.
   PoolReservation admission_;
   bool flush_then_close_ = false;
+  bool in_write_ = false;      // flush_output is inside t_->write
+  bool write_failed_ = false;  // on_error came during it
   bool closed_ = false;
   int parts_ = 0;  // this close_now and the DatagramRelay still closing
 };
@@ -223,7 +226,16 @@ void ServerDriver::Conn::on_eof() {
   close_now();
 }
 
-void ServerDriver::Conn::on_error(Errc) { close_now(); }
+void ServerDriver::Conn::on_error(Errc) {
+  // From inside flush_output's write (a transport fails a write at once):
+  // flush_output closes once the write returned, or this Conn would be
+  // freed under it.
+  if (in_write_) {
+    write_failed_ = true;
+    return;
+  }
+  close_now();
+}
 
 void ServerDriver::Conn::on_drained() {
   if (flush_then_close_) close_now();
@@ -235,7 +247,10 @@ bool ServerDriver::Conn::flush_output() {
   if (out.empty()) return true;
   auto s = engine_.pool().copy_from(out.data(), out.size());
   core_->clear_output();
-  if (!s || !t_->write(std::move(*s))) {
+  in_write_ = true;
+  const bool written = s && t_->write(std::move(*s));
+  in_write_ = false;
+  if (!written || write_failed_) {
     close_now();
     return false;
   }
@@ -612,17 +627,14 @@ void ServerDriver::on_accept_error(Errc e) {
   }
 }
 
-void ServerDriver::on_accepted(std::unique_ptr<Transport> t, const AcceptInfo& info) {
-  if (closing_) {
-    close_and_delete(t.release());
-    return;
-  }
-  on_event(DriverEvent::accepted, nullptr, nullptr);
-  ConnectionLimit::Slot* slot = nullptr;
-  if (limit_ != nullptr) {
+const char* ServerDriver::admit(const sockaddr_storage& peer, bool limits, SizeClass cls,
+                                uint32_t blocks, ConnectionLimit::Slot** slot,
+                                PoolReservation* res) noexcept {
+  *slot = nullptr;
+  if (limits && limit_ != nullptr) {
     ConnectionLimit::Refusal why;
-    slot = limit_->admit(info.peer, &why);
-    if (slot == nullptr) {
+    *slot = limit_->admit(peer, &why);
+    if (*slot == nullptr) {
       counters_.refused_by_limit++;
       net::count_refused(engine());
       uint64_t skipped = 0;
@@ -630,23 +642,18 @@ void ServerDriver::on_accepted(std::unique_ptr<Transport> t, const AcceptInfo& i
         SLUICE_LOG_WARN(
             "%s: connection from %s refused: %s (%llu more refused since the last "
             "report)",
-            prefix_.c_str(), peer_text(info.peer).c_str(), ConnectionLimit::refusal_name(why),
+            prefix_.c_str(), peer_text(peer).c_str(), ConnectionLimit::refusal_name(why),
             static_cast<unsigned long long>(skipped));
       }
-      t->set_handler(nullptr);
-      close_and_delete(t.release());
-      return;
+      return ConnectionLimit::refusal_name(why);
     }
   }
   // With a pool cap, new work is admitted only while the pool has room for
-  // its first buffer beside what running flows hold and earlier handshakes
-  // were promised (BufferPool::reserve); past it the connection (a TCP
-  // connection, or a stream of a QUIC inbound) is closed at once. A TLS
-  // inbound's handshake makes its own, larger reservation (TlsTransport).
-  PoolReservation admission;
-  if (engine().pool().max_bytes() != 0 && !dopts_.tls) {
+  // its first buffers beside what running flows hold and earlier
+  // handshakes were promised (BufferPool::reserve).
+  if (blocks != 0 && engine().pool().max_bytes() != 0) {
     std::string why;
-    auto r = engine().pool().reserve(SizeClass::k16K, 1, &why);
+    auto r = engine().pool().reserve(cls, blocks, &why);
     if (!r) {
       counters_.refused_by_pool++;
       net::count_refused(engine());
@@ -654,15 +661,48 @@ void ServerDriver::on_accepted(std::unique_ptr<Transport> t, const AcceptInfo& i
       if (limit_log_.allow(engine().now_ms(), &skipped)) {
         SLUICE_LOG_WARN(
             "%s: connection from %s refused: %s (%llu more refused since the last report)",
-            prefix_.c_str(), peer_text(info.peer).c_str(), why.c_str(),
+            prefix_.c_str(), peer_text(peer).c_str(), why.c_str(),
             static_cast<unsigned long long>(skipped));
       }
-      delete slot;
-      t->set_handler(nullptr);
-      close_and_delete(t.release());
-      return;
+      delete std::exchange(*slot, nullptr);
+      return "server busy: buffer pool cap reached";
     }
-    admission = std::move(*r);
+    *res = std::move(*r);
+  }
+  return nullptr;
+}
+
+const char* ServerDriver::admit_connection(const sockaddr* peer,
+                                           ConnectionAdmission* out) noexcept {
+  out->reset();
+  if (closing_) return "server closing";
+  sockaddr_storage ss{};
+  if (peer != nullptr && peer->sa_family == AF_INET)
+    std::memcpy(&ss, peer, sizeof(sockaddr_in));
+  else if (peer != nullptr && peer->sa_family == AF_INET6)
+    std::memcpy(&ss, peer, sizeof(sockaddr_in6));
+  // The connection's send buffer is one 64 KiB block (quic::Connection).
+  return admit(ss, true, SizeClass::k64K, 1, &out->slot_, &out->pool_);
+}
+
+void ServerDriver::on_accepted(std::unique_ptr<Transport> t, const AcceptInfo& info) {
+  if (closing_) {
+    close_and_delete(t.release());
+    return;
+  }
+  on_event(DriverEvent::accepted, nullptr, nullptr);
+  // Past the limits or the pool cap the connection (a TCP connection, or a
+  // stream of a QUIC inbound) is closed at once. A stream counts under the
+  // limits through its connection. Without TLS the first buffer is one
+  // 16 KiB block; a TLS inbound's handshake makes its own, larger
+  // reservation (TlsTransport).
+  ConnectionLimit::Slot* slot = nullptr;
+  PoolReservation admission;
+  if (admit(info.peer, !info.in_admitted_connection, SizeClass::k16K, dopts_.tls ? 0 : 1, &slot,
+            &admission) != nullptr) {
+    t->set_handler(nullptr);
+    close_and_delete(t.release());
+    return;
   }
   auto* c = new (std::nothrow) Conn(this, std::move(t), info, slot, std::move(admission));
   if (!c) {

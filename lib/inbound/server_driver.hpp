@@ -82,6 +82,43 @@ struct ServerDriverOptions {
   uint32_t max_connections_per_ip = 0;
 };
 
+// ConnectionAdmission is what one admitted QUIC connection holds
+// (ServerDriver::admit_connection): its place under the inbound's
+// connection limits, for the connection's life, and with a pool cap a
+// reservation of one 64 KiB block (the connection's send buffer) until its
+// handshake is done. Move-only; destroy it on the loop thread.
+class ConnectionAdmission {
+ public:
+  ConnectionAdmission() noexcept = default;
+  ConnectionAdmission(ConnectionAdmission&& o) noexcept
+      : slot_(std::exchange(o.slot_, nullptr)), pool_(std::move(o.pool_)) {}
+  ConnectionAdmission& operator=(ConnectionAdmission&& o) noexcept {
+    if (this != &o) {
+      reset();
+      slot_ = std::exchange(o.slot_, nullptr);
+      pool_ = std::move(o.pool_);
+    }
+    return *this;
+  }
+  ConnectionAdmission(const ConnectionAdmission&) = delete;
+  ConnectionAdmission& operator=(const ConnectionAdmission&) = delete;
+  ~ConnectionAdmission() { reset(); }
+
+  // handshake_done gives the pool reservation back (the buffers it stood
+  // for are taken by now); the place under the limits stays.
+  void handshake_done() noexcept { pool_.reset(); }
+  // reset gives everything back.
+  void reset() noexcept {
+    delete std::exchange(slot_, nullptr);
+    pool_.reset();
+  }
+
+ private:
+  friend class ServerDriver;
+  ConnectionLimit::Slot* slot_ = nullptr;
+  PoolReservation pool_;
+};
+
 // DriverCounters are what the driver counts for every protocol.
 struct DriverCounters {
   uint64_t accept_errors = 0;     // accept failed (e.g. EMFILE: out of descriptors)
@@ -125,6 +162,15 @@ class ServerDriver : public EngineObject, private TransportSource::Sink {
   void accept(std::unique_ptr<Transport> t, const AcceptInfo& info) {
     on_accepted(std::move(t), info);
   }
+
+  // admit_connection is the admission of a connection that does not come
+  // through a source's on_accepted (a QUIC connection, whose streams then
+  // do): the inbound's connection limits for |peer| and, with a pool cap,
+  // room for the connection's first buffers (ConnectionAdmission). A
+  // refusal is counted (DriverCounters, EngineStats::connections_refused)
+  // and logged like a refused TCP connection, and its reason returned (a
+  // static phrase for the peer); nullptr when admitted, with |*out| set.
+  const char* admit_connection(const sockaddr* peer, ConnectionAdmission* out) noexcept;
 
   DriverCounters counters() const noexcept;
   // kLimitLogIntervalMs: at most one accept-error and one limit line per
@@ -173,6 +219,13 @@ class ServerDriver : public EngineObject, private TransportSource::Sink {
   void on_accepted(std::unique_ptr<Transport> t, const AcceptInfo& info) override;
   void on_accept_error(Errc e) override;
   void conn_closed(Conn* c) noexcept;
+  // admit runs the admission of one connection from |peer|: the limits
+  // unless |limits| is false, then with a pool cap a reservation of
+  // |blocks| blocks of |cls| (none when |blocks| is 0). Refusals are
+  // counted and logged; the refusal's phrase for the peer is returned,
+  // nullptr when admitted (|*slot| and |*res| then hold what it took).
+  const char* admit(const sockaddr_storage& peer, bool limits, SizeClass cls, uint32_t blocks,
+                    ConnectionLimit::Slot** slot, PoolReservation* res) noexcept;
 
   // RateLimitedLog lets one line through per kLimitLogIntervalMs and counts
   // the rest, so a flood cannot flood the log.

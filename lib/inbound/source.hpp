@@ -29,6 +29,10 @@ namespace sluice {
 // AcceptInfo is what a source knows about an accepted Transport.
 struct AcceptInfo {
   sockaddr_storage peer{};  // the peer's address (ss_family 0 if unknown)
+  // in_admitted_connection: a stream of a connection the inbound admitted
+  // already (QUIC: ServerDriver::admit_connection), so the connection
+  // limits do not count it again; the pool cap still does.
+  bool in_admitted_connection = false;
 };
 
 class TransportSource {

@@ -156,6 +156,7 @@ Result<std::unique_ptr<TuicInbound>> make_tuic_inbound(Engine& e, const InboundO
   }
   c.auth_timeout_ms = std::max<uint64_t>(1, ms(ti.auth_timeout));
   c.udp_timeout_ms = std::max<uint64_t>(1, ms(in.listen.udp_timeout));
+  c.limits = {in.listen.max_connections, in.listen.max_connections_per_ip};
   if (!server_tls(ti.tls, &c.tls, why)) return Errc::config_invalid;
   c.tls.enable_early_data = ti.zero_rtt_handshake;
   return TuicInbound::create(e, c, router, why);

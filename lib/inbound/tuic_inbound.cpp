@@ -40,6 +40,8 @@ Result<std::unique_ptr<TuicInbound>> TuicInbound::create(Engine& e, const TuicIn
   d.handshake_timeout_ms = o.header_timeout_ms;
   d.deadline_covers_open = true;
   d.relay = o.relay;
+  d.max_connections = o.limits.max_connections;
+  d.max_connections_per_ip = o.limits.max_connections_per_ip;
   std::unique_ptr<TuicInbound> in(new (std::nothrow) TuicInbound(e, std::move(d), router));
   if (!in) return Errc::no_memory;
   quic::EndpointOptions eo = tuic::endpoint_options(o.congestion_control, o.idle_timeout_ms);
@@ -53,7 +55,7 @@ Result<std::unique_ptr<TuicInbound>> TuicInbound::create(Engine& e, const TuicIn
   so.udp_timeout_ms = o.udp_timeout_ms;
   so.max_udp_associations = o.max_udp_associations;
   auto src = TuicSource::create(e, eo, std::shared_ptr<quic::QuicTlsContext>(std::move(*ctx)),
-                                std::move(so), router, in->sink());
+                                std::move(so), router, in->sink(), in.get());
   if (!src) {
     if (reason) *reason = std::string("listen: ") + errc_message(src.error());
     return src.error();

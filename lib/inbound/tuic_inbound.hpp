@@ -44,6 +44,9 @@ struct TuicInboundConfig {
   size_t max_udp_associations = 128;
   uint64_t idle_timeout_ms = 30000;  // QUIC max_idle_timeout
   RelayOptions relay;
+  // limits: max_connections and max_connections_per_ip (0 = none), counted
+  // per QUIC connection (a connection's streams are its flows).
+  ConnectionLimit::Options limits;
 };
 
 class TuicInbound final : public ServerDriver {

@@ -5,6 +5,7 @@
 #include "inbound/tuic_source.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <unordered_map>
 
@@ -28,8 +29,15 @@ void delete_stream(void* u) { delete static_cast<quic::QuicStream*>(u); }
 
 class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::UniReaderOwner {
  public:
-  Conn(TuicSource& src, quic::Connection& c)
-      : src_(src), c_(&c), auth_timer_(src.engine_), sweep_timer_(src.engine_) {
+  Conn(TuicSource& src, quic::Connection& c, ConnectionAdmission&& admission)
+      : src_(src),
+        c_(&c),
+        admission_(std::move(admission)),
+        auth_timer_(src.engine_),
+        sweep_timer_(src.engine_) {
+    const ngtcp2_path* path = ngtcp2_conn_get_path(c.native());
+    const auto* peer = reinterpret_cast<const sockaddr*>(path->remote.addr);
+    std::memcpy(&peer_, peer, std::min<size_t>(path->remote.addrlen, sizeof peer_));
     c.set_handler(this);
   }
 
@@ -66,6 +74,7 @@ class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::Un
 
   // --- ConnectionHandler ---
   void on_handshake_done(quic::Connection&) override {
+    admission_.handshake_done();
     auth_timer_.start(src_.opts_.auth_timeout_ms, &Conn::on_auth_timeout, this);
   }
 
@@ -269,7 +278,10 @@ class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::Un
   void to_driver(std::unique_ptr<quic::QuicStream> s) {
     if (src_.sink_ == nullptr) return;  // closing: dropping resets it
     src_.stats_.streams++;
-    src_.sink_->on_accepted(std::unique_ptr<Transport>(s.release()), AcceptInfo{});
+    AcceptInfo info;
+    info.peer = peer_;
+    info.in_admitted_connection = true;
+    src_.sink_->on_accepted(std::unique_ptr<Transport>(s.release()), info);
   }
 
   void packet(const tuic::PacketHeader& h, Slice&& payload, RelayMode mode) {
@@ -424,6 +436,10 @@ class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::Un
 
   TuicSource& src_;
   quic::Connection* c_;  // null after on_closed
+  // admission_: the connection's place under the inbound's limits and its
+  // pool reservation until the handshake is done (ServerDriver).
+  ConnectionAdmission admission_;
+  sockaddr_storage peer_{};  // the client's address at accept
   bool authed_ = false;
   const TuicServerUser* user_ = nullptr;
   net::Timer auth_timer_;
@@ -439,17 +455,18 @@ class TuicSource::Conn final : private quic::ConnectionHandler, private tuic::Un
   std::unordered_map<uint16_t, std::unique_ptr<Assoc>> assocs_;
 };
 
-TuicSource::TuicSource(Engine& e, TuicSourceOptions o, Router* r, Sink* s)
-    : engine_(e), opts_(std::move(o)), router_(r), sink_(s) {}
+TuicSource::TuicSource(Engine& e, TuicSourceOptions o, Router* r, Sink* s, ServerDriver* a)
+    : engine_(e), opts_(std::move(o)), router_(r), sink_(s), admitter_(a) {}
 
 TuicSource::~TuicSource() = default;
 
 Result<std::unique_ptr<TuicSource>> TuicSource::create(Engine& e, const quic::EndpointOptions& eo,
                                                        std::shared_ptr<quic::QuicTlsContext> tls,
                                                        TuicSourceOptions o, Router* router,
-                                                       Sink* sink) {
+                                                       Sink* sink, ServerDriver* admitter) {
   if (router == nullptr) return Errc::invalid_argument;
-  std::unique_ptr<TuicSource> s(new (std::nothrow) TuicSource(e, std::move(o), router, sink));
+  std::unique_ptr<TuicSource> s(new (std::nothrow)
+                                    TuicSource(e, std::move(o), router, sink, admitter));
   if (!s) return Errc::no_memory;
   auto ep = quic::Endpoint::create(e, eo, std::move(tls), s.get());
   if (!ep) return ep.error();
@@ -459,9 +476,15 @@ Result<std::unique_ptr<TuicSource>> TuicSource::create(Engine& e, const quic::En
 
 uint16_t TuicSource::port() const noexcept { return endpoint_ ? endpoint_->port() : 0; }
 
+const char* TuicSource::admit(const sockaddr* from) noexcept {
+  if (admitter_ == nullptr) return nullptr;
+  return admitter_->admit_connection(from, &pending_);
+}
+
 void TuicSource::on_connection(quic::Connection& c) {
-  Conn* conn = new (std::nothrow) Conn(*this, c);
+  Conn* conn = new (std::nothrow) Conn(*this, c, std::move(pending_));
   if (conn == nullptr) {
+    pending_.reset();
     c.close(0, "out of memory");
     return;
   }

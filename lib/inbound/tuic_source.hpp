@@ -35,6 +35,12 @@
 //              the server sends none (tuic-server's choice: official
 //              clients log an error for a server heartbeat).
 //
+// Admission: a new connection is admitted by the driver given to create()
+// (ServerDriver::admit_connection: the inbound's connection limits and the
+// pool cap) before its first Initial makes any state; a refused client gets
+// CONNECTION_REFUSED (quic/endpoint.hpp). Its Connect streams then count
+// under the pool cap each, not under the limits again.
+//
 // Ownership: the source owns the Endpoint and every per-connection object.
 // close() closes the Endpoint (and with it every connection, association
 // and held stream); exactly one callback. Threads: the Engine's loop thread.
@@ -45,6 +51,7 @@
 #include <vector>
 
 #include "inbound/router.hpp"
+#include "inbound/server_driver.hpp"
 #include "inbound/source.hpp"
 #include "proto/tuic/tuic.hpp"
 #include "quic/endpoint.hpp"
@@ -92,11 +99,12 @@ class TuicSource final : public TransportSource, private quic::AcceptHandler {
   class Conn;  // one QUIC connection (internal)
 
   // create opens a server Endpoint with |tls| (a server context, ALPN set)
-  // and |eo|; Connect streams go to |sink|, UDP through |router|.
+  // and |eo|; Connect streams go to |sink|, UDP through |router|; new
+  // connections are admitted by |admitter| (null: all are).
   static Result<std::unique_ptr<TuicSource>> create(Engine& e, const quic::EndpointOptions& eo,
                                                     std::shared_ptr<quic::QuicTlsContext> tls,
-                                                    TuicSourceOptions o, Router* router,
-                                                    Sink* sink);
+                                                    TuicSourceOptions o, Router* router, Sink* sink,
+                                                    ServerDriver* admitter = nullptr);
   ~TuicSource() override;
 
   uint16_t port() const noexcept override;
@@ -110,7 +118,9 @@ class TuicSource final : public TransportSource, private quic::AcceptHandler {
 
  private:
   friend class Conn;
-  TuicSource(Engine& e, TuicSourceOptions o, Router* r, Sink* s);
+  TuicSource(Engine& e, TuicSourceOptions o, Router* r, Sink* s, ServerDriver* a);
+  const char* admit(const sockaddr* from) noexcept override;
+  void admit_dropped() noexcept override { pending_.reset(); }
   void on_connection(quic::Connection& c) override;
   void conn_done(Conn* c) noexcept;
 
@@ -118,6 +128,9 @@ class TuicSource final : public TransportSource, private quic::AcceptHandler {
   TuicSourceOptions opts_;
   Router* router_;
   Sink* sink_;
+  ServerDriver* admitter_;
+  // pending_: what admit() took for the connection on_connection() makes next.
+  ConnectionAdmission pending_;
   std::unique_ptr<quic::Endpoint> endpoint_;
   std::vector<Conn*> conns_;
   TuicSourceStats stats_;

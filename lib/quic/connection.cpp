@@ -829,8 +829,10 @@ void Connection::start_draining(Errc e) noexcept {
   close_error_ = e;
   close_app_error_ = ccerr.error_code;
   if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT && ccerr.error_code != 0)
-    close_error_ = ccerr.error_code >= 0x100 && ccerr.error_code < 0x200 ? Errc::tls_alert
-                                                                         : Errc::protocol_violation;
+    close_error_ = ccerr.error_code == NGTCP2_CONNECTION_REFUSED ? Errc::connection_refused
+                   : ccerr.error_code >= 0x100 && ccerr.error_code < 0x200
+                       ? Errc::tls_alert
+                       : Errc::protocol_violation;
   close_reason_.assign(reinterpret_cast<const char*>(ccerr.reason), ccerr.reasonlen);
   state_ = State::draining;
   detach_streams(Errc::connection_reset, "peer closed the connection");
@@ -970,6 +972,7 @@ Result<std::unique_ptr<QuicStream>> Connection::adopt_stream(int64_t id) noexcep
   std::unique_ptr<QuicStream> s(new (std::nothrow) QuicStream(this, id));
   if (!s) return Errc::no_memory;
   s->engine_ = &ep_.engine();
+  s->count_unacked_ = opts_.watermarks_count_unacked;
   streams_[id] = s.get();
   ngtcp2_conn_set_stream_user_data(conn_, id, s.get());
   return s;

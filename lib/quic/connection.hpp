@@ -77,6 +77,14 @@ struct ConnectionOptions {
   uint64_t max_stream_window = 16u << 20;  // auto-tuning ceiling
   uint64_t conn_window = 8u << 20;         // initial_max_data
   uint64_t max_conn_window = 32u << 20;
+  // watermarks_count_unacked: a stream's write watermarks count every byte
+  // it holds (unsent and sent-but-unacknowledged) instead of the unsent
+  // ones only (quic_stream.hpp), so an owner such as a Relay stops feeding
+  // it once that much waits for the peer's acknowledgement. Costs
+  // throughput on paths whose bandwidth-delay product exceeds the high
+  // watermark; Endpoint sets it on an Engine with a pool cap, where every
+  // held byte counts against the cap (endpoint.hpp).
+  bool watermarks_count_unacked = false;
   uint64_t max_streams_bidi = 1024;
   uint64_t max_streams_uni = 64;
   size_t max_tx_udp_payload_size = 1452;  // ngtcp2's default; PMTUD probes up to it

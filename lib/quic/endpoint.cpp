@@ -34,6 +34,16 @@ bool port_number(std::string_view s, uint16_t* out) noexcept {
 
 }  // namespace
 
+void bound_for_pool_cap(ConnectionOptions& o, uint64_t max_bytes) noexcept {
+  if (max_bytes == 0) return;
+  o.watermarks_count_unacked = true;
+  o.stream_window = std::min(o.stream_window, kCappedStreamWindow);
+  o.max_stream_window = std::min(o.max_stream_window, kCappedStreamWindow);
+  const uint64_t conn = std::max(kCappedStreamWindow, max_bytes / 4);
+  o.conn_window = std::min(o.conn_window, conn);
+  o.max_conn_window = std::min(o.max_conn_window, conn);
+}
+
 Status parse_port_ranges(const std::vector<std::string>& items, const char* what,
                          std::vector<std::pair<uint16_t, uint16_t>>* out, std::string* why) {
   for (size_t i = 0; i < items.size(); ++i) {
@@ -91,6 +101,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(Engine& e, const EndpointOpti
   if (!o.token_key.empty() && o.token_key.size() != 32) return Errc::invalid_argument;
   std::unique_ptr<Endpoint> ep(new (std::nothrow) Endpoint(e, o));
   if (!ep) return Errc::no_memory;
+  bound_for_pool_cap(ep->opts_.connection, e.pool().max_bytes());
   ep->tls_ = std::move(tls);
   ep->acceptor_ = acceptor;
   if (!o.token_key.empty() && !ep->retry_key_.set_key(o.token_key)) return Errc::crypto_failure;
@@ -159,6 +170,7 @@ Result<Connection*> Endpoint::connect(const std::string& host, uint16_t port, Co
     return Errc::invalid_argument;
   }
   ConnectionOptions co = o ? *o : opts_.connection;
+  bound_for_pool_cap(co, engine().pool().max_bytes());
   if (co.initial_token.empty() && token_store_) {
     // The newest NEW_TOKEN from this server, spent once (RFC 9000 §8.1.3:
     // a token reused on several connections would let them be linked).
@@ -266,7 +278,7 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
       // Our Retry token, but forged, from another address or expired: the
       // client will not accept a second Retry (RFC 9000 §8.1.2).
       stats_.invalid_tokens++;
-      send_invalid_token(from, hd);
+      send_stateless_close(from, hd, NGTCP2_INVALID_TOKEN, "invalid Retry token");
       return;
     }
     retry.original_dcid = *odcid;
@@ -280,14 +292,23 @@ void Endpoint::accept(const sockaddr* from, const uint8_t* data, size_t len) noe
     stats_.connections_refused++;
     return;
   }
+  if (const char* refusal = acceptor_->admit(from); refusal != nullptr) {
+    stats_.admissions_refused++;
+    send_stateless_close(from, hd, NGTCP2_CONNECTION_REFUSED, refusal);
+    return;
+  }
   std::unique_ptr<Connection> c(new (std::nothrow) Connection(*this, true, opts_.connection));
-  if (!c) return;
+  if (!c) {
+    acceptor_->admit_dropped();
+    return;
+  }
   Connection* raw = c.get();
   conns_.push_back(std::move(c));
   half_open_++;
   Status st = raw->init_server(from, hd, *tls_, retried ? &retry : nullptr, validated);
   if (!st) {
     stats_.connections_refused++;
+    acceptor_->admit_dropped();
     raw->teardown();
     return;
   }
@@ -319,10 +340,13 @@ void Endpoint::send_retry(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept 
   }
 }
 
-void Endpoint::send_invalid_token(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept {
-  // RFC 9000 §8.1.2: close at once with INVALID_TOKEN rather than let the
-  // client time out. One Initial packet under the Initial keys of the DCID
-  // the client used, no connection state kept.
+void Endpoint::send_stateless_close(const sockaddr* to, const ngtcp2_pkt_hd& hd, uint64_t code,
+                                    std::string_view reason) noexcept {
+  // Close at once rather than let the client time out (INVALID_TOKEN: RFC
+  // 9000 §8.1.2; CONNECTION_REFUSED: §20.1). One Initial packet under the
+  // Initial keys of the DCID the client used, no connection state kept. The
+  // phrase is cut to what fits the packet buffer.
+  reason = reason.substr(0, std::min<size_t>(reason.size(), 128));
   uint8_t cs[kInitialSecretLen], ss[kInitialSecretLen];
   PacketKeys tx;
   const bool ok = derive_initial_secrets({hd.dcid.data, hd.dcid.datalen}, cs, ss).has_value() &&
@@ -336,12 +360,11 @@ void Endpoint::send_invalid_token(const sockaddr* to, const ngtcp2_pkt_hd& hd) n
   ngtcp2_crypto_cipher_ctx hp{};
   if (make_aead_ctx(kSuiteAes128Gcm, {tx.key, tx.key_len}, aead) &&
       make_cipher_ctx(kSuiteAes128Gcm, {tx.hp, tx.key_len}, hp)) {
-    static const char kReason[] = "invalid Retry token";
-    uint8_t buf[256];
+    uint8_t buf[kControlMax];
     ngtcp2_ssize n = ngtcp2_pkt_write_connection_close(
-        buf, sizeof buf, hd.version, &hd.scid, &hd.dcid, NGTCP2_INVALID_TOKEN,
-        reinterpret_cast<const uint8_t*>(kReason), sizeof kReason - 1, encrypt_cb, &ctx.aead, &aead,
-        tx.iv, hp_mask_cb, &ctx.hp, &hp);
+        buf, sizeof buf, hd.version, &hd.scid, &hd.dcid, code,
+        reinterpret_cast<const uint8_t*>(reason.data()), reason.size(), encrypt_cb, &ctx.aead,
+        &aead, tx.iv, hp_mask_cb, &ctx.hp, &hp);
     if (n > 0) send_control(to, buf, static_cast<size_t>(n));
   }
   free_aead_ctx(aead);

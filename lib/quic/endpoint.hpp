@@ -157,21 +157,56 @@ Status parse_port_ranges(const std::vector<std::string>& items, const char* what
 // "20000-20010,443".
 std::string format_port_ranges(const std::vector<std::pair<uint16_t, uint16_t>>& ranges);
 
+// Under a pool cap (EngineOptions::pool.max_bytes) every byte a stream
+// holds is a pool chunk counted against the cap, where on TCP the kernel's
+// socket buffers would hold it. Without bounds a single relayed stream on
+// a fast path pins what the peer's window and the congestion window allow
+// (measured on 127.0.0.1: 1.9 MB of a 2 MiB cap for one 4 MiB echo, its
+// send side alone holding 1.3 MB unacknowledged), so it fails its own
+// reads at the cap. bound_for_pool_cap makes a connection's buffering
+// follow the Relay's watermarks instead: the write watermarks count
+// unacknowledged bytes (ConnectionOptions::watermarks_count_unacked), a
+// stream's receive window is at most kCappedStreamWindow (what a paused
+// owner leaves queued) and a connection's at most a quarter of the cap
+// (but not below one stream's). Endpoint applies it to every connection on
+// a capped Engine; a cap of 0 changes nothing.
+inline constexpr uint64_t kCappedStreamWindow = 512 * 1024;
+void bound_for_pool_cap(ConnectionOptions& o, uint64_t max_bytes) noexcept;
+
 // random_port picks a port uniformly from inclusive |ranges| (not empty).
 uint16_t random_port(const std::vector<std::pair<uint16_t, uint16_t>>& ranges) noexcept;
 
 // AcceptHandler receives a server Endpoint's new connections right after
 // their first Initial; the handler usually installs a ConnectionHandler and
 // waits for on_handshake_done.
+//
+// Admission: before a client's Initial makes any state (after a Retry has
+// validated the address, when |retry| is on), admit() is asked. nullptr
+// admits it; then exactly one of on_connection() (the connection exists)
+// or admit_dropped() (it could not be made: no memory, a bad Initial)
+// follows before accept returns, so a handler may keep what it took for
+// the connection (a place under a limit, a pool reservation) in between.
+// A reason refuses it: the client gets a stateless CONNECTION_CLOSE with
+// CONNECTION_REFUSED (RFC 9000 §20.1) and the reason as its phrase, in an
+// Initial packet (as for an invalid token), and nothing is kept; its
+// retransmitted Initials are asked about again.
 class AcceptHandler {
  public:
   virtual ~AcceptHandler() = default;
+  // admit: nullptr to admit, else the reason phrase of the refusal (a
+  // string that outlives the call).
+  virtual const char* admit(const sockaddr* from) noexcept {
+    (void)from;
+    return nullptr;
+  }
+  virtual void admit_dropped() noexcept {}
   virtual void on_connection(Connection& c) = 0;
 };
 
 struct EndpointStats {
   uint64_t connections_accepted = 0;
   uint64_t connections_refused = 0;  // over the half-open bound or bad Initial
+  uint64_t admissions_refused = 0;   // Initials the AcceptHandler refused (CONNECTION_REFUSED)
   uint64_t version_negotiations = 0;
   uint64_t stateless_resets = 0;
   uint64_t unroutable = 0;  // dropped: no connection, no reply due
@@ -247,7 +282,11 @@ class Endpoint final : public EngineObject,
   void on_writable() override;
   void accept(const sockaddr* from, const uint8_t* data, size_t len) noexcept;
   void send_retry(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept;
-  void send_invalid_token(const sockaddr* to, const ngtcp2_pkt_hd& hd) noexcept;
+  // send_stateless_close answers the client Initial |hd| with a
+  // CONNECTION_CLOSE of transport error |code| and |reason|, in an Initial
+  // packet under the keys of the client's DCID, keeping no state.
+  void send_stateless_close(const sockaddr* to, const ngtcp2_pkt_hd& hd, uint64_t code,
+                            std::string_view reason) noexcept;
   void send_version_negotiation(const sockaddr* to, const ngtcp2_version_cid& vc) noexcept;
   void send_stateless_reset(const sockaddr* to, const ngtcp2_version_cid& vc, size_t len) noexcept;
   // send_control sends one endpoint-built packet, or queues it while the

@@ -32,7 +32,7 @@ Status QuicStream::write(Chain&& data) noexcept {
   if (data.empty()) return {};
   SLUICE_TRY(send_.append(std::move(data)));
   conn_->stream_wants_send(this);
-  if (!above_high_ && unsent() > high_) {
+  if (!above_high_ && watermarked() > high_) {
     above_high_ = true;
     if (handler_) handler_->on_write_high();
   }
@@ -64,7 +64,7 @@ void QuicStream::on_sent(size_t n, bool fin_sent) noexcept {
   stats_.bytes_written += n;
   if (fin_sent) fin_sent_ = true;
   // Inside the connection's write loop: on_write_low comes after it.
-  if (above_high_ && unsent() <= low_ && conn_) conn_->stream_low_ready(this);
+  if (above_high_ && watermarked() <= low_ && conn_) conn_->stream_low_ready(this);
 }
 
 void QuicStream::on_acked(uint64_t n) noexcept {
@@ -92,7 +92,7 @@ void QuicStream::on_acked(uint64_t n) noexcept {
 }
 
 void QuicStream::check_low() noexcept {
-  if (above_high_ && unsent() <= low_) {
+  if (above_high_ && watermarked() <= low_) {
     above_high_ = false;
     if (handler_ && !closing_ && !failed_) handler_->on_write_low();
   }

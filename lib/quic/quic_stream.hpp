@@ -13,6 +13,11 @@
 // high-watermark bytes per round trip (512 KiB per RTT with the relay's
 // defaults: ~10 MB/s on a 50 ms path) whatever the path could carry.
 // write_buffered() still reports every byte held (unsent + unacknowledged).
+// On a connection with ConnectionOptions::watermarks_count_unacked (an
+// Engine with a pool cap) the watermarks count every byte held instead:
+// there the pool, not the path, is the limit, and a fast path's congestion
+// window would otherwise let one stream pin megabytes of pool chunks until
+// they are acknowledged.
 // shutdown() sends FIN after the last byte; on_drained fires once every byte
 // and a requested FIN have been sent and the bytes acknowledged. close()
 // before both directions have ended resets the stream (RESET_STREAM and
@@ -101,6 +106,8 @@ class QuicStream final : public Transport {
     return !failed_ && !closing_ && (unsent() > 0 || (fin_wanted_ && !fin_sent_));
   }
   size_t unsent() const noexcept { return send_.size() - unsent_off_; }
+  // watermarked: what the write watermarks compare (see the file comment).
+  size_t watermarked() const noexcept { return count_unacked_ ? send_.size() : unsent(); }
   void deliver() noexcept;
   // take_tail moves rx_tail_ to the end of rx_ (copied if small).
   bool take_tail() noexcept;
@@ -124,6 +131,7 @@ class QuicStream final : public Transport {
   size_t low_ = 256 * 1024;
   size_t high_ = 1024 * 1024;
   bool above_high_ = false;
+  bool count_unacked_ = false;  // the watermarks count unacknowledged bytes too
   bool reading_ = false;
   bool rx_fin_ = false;  // the peer's FIN arrived (after rx_)
   bool eof_delivered_ = false;

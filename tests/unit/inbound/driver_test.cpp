@@ -64,6 +64,9 @@ struct Record {
   bool shut = false;
   bool closed = false;
   size_t buffered = 0;  // what write_buffered() reports
+  // fail_writes: write() fails at once and reports on_error from inside,
+  // as TcpTransport does for a peer that is gone (EPIPE).
+  bool fail_writes = false;
   TransportHandler* handler = nullptr;
 };
 
@@ -73,6 +76,10 @@ class MemTransport final : public Transport {
   void set_handler(TransportHandler* h) noexcept override { r_->handler = h; }
   Status write(Chain&& data) noexcept override {
     if (r_->closed || r_->shut) return Errc::closed;
+    if (r_->fail_writes) {
+      if (r_->handler) r_->handler->on_error(Errc::connection_reset);
+      return Errc::connection_reset;
+    }
     r_->written += text_of(data);
     data.clear();
     return {};
@@ -476,6 +483,24 @@ TEST_CASE("driver: a pending open at the deadline is answered (SOCKS5 REP 6), no
   REQUIRE(c->written.size() >= 4);
   CHECK(c->written[2] == 0x05);  // VER
   CHECK(c->written[3] == 0x06);  // REP TTL expired: the timeout code
+  CHECK(rig.driver->saw(DriverEvent::timed_out));
+}
+
+TEST_CASE("driver: a reply whose write fails at once (on_error inside write) closes once",
+          "[inbound][driver]") {
+  // The client went away while its open was pending: the deadline's REP 6
+  // fails inside write() and the transport reports on_error from there.
+  // The connection closes once (it was freed under the write before).
+  Rig rig(fast_options(),
+          [] { return std::make_unique<socks5::ServerCore>(std::span<const UserPass>(), true); });
+  auto c = rig.accept();
+  const uint8_t hs[] = {5, 1, 0, 5, 1, 0, 1, 10, 0, 0, 1, 0, 80};
+  rig.give(*c, {reinterpret_cast<const char*>(hs), sizeof hs});
+  REQUIRE(rig.session->pending != nullptr);
+  c->fail_writes = true;
+  rig.advance(40);
+  REQUIRE(rig.run_until([&] { return c->closed; }));
+  CHECK(rig.session->cancels == 1);
   CHECK(rig.driver->saw(DriverEvent::timed_out));
 }
 
