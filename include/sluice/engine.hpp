@@ -55,7 +55,8 @@ struct EngineStats {
   uint64_t connections_accepted = 0;
   // accept_errors: accepts that failed (out of descriptors: EMFILE/ENFILE);
   // connections_refused: accepted connections an inbound's max_connections
-  // or max_connections_per_ip closed at once.
+  // or max_connections_per_ip, or the pool cap, closed at once (QUIC
+  // connections refused before their handshake included).
   uint64_t accept_errors = 0;
   uint64_t connections_refused = 0;
   uint64_t objects = 0;  // live EngineObjects

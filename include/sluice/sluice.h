@@ -338,7 +338,8 @@ typedef struct sluice_engine_stats {
    * listener backs off and retries). v3 */
   uint64_t accept_errors;
   /* Accepted connections closed at once by an inbound's max_connections or
-   * max_connections_per_ip. v3 */
+   * max_connections_per_ip, or by the pool cap (QUIC connections refused
+   * before their handshake included). v3 */
   uint64_t connections_refused;
 } sluice_engine_stats;
 
