@@ -312,7 +312,9 @@ void QuicSharedSession::start_waiting() noexcept {
     if (std::find(waiting_.begin(), waiting_.end(), o) == waiting_.end()) continue;
     waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), o), waiting_.end());
     if (!o->start(*conn_)) {
-      waiting_.push_back(o);  // the stream limit: wait for on_streams_available
+      // The stream limit: first in line again, until on_streams_available.
+      // (insert cannot throw: erase just left room for it.)
+      waiting_.insert(waiting_.begin(), o);
       return;
     }
   }

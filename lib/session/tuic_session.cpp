@@ -363,8 +363,9 @@ void TuicSession::dial_failed(Errc e, const std::string& why) noexcept {
 }
 
 void TuicSession::fail_pending(Errc e, const char* why) noexcept {
-  std::vector<PendingOpen> p = std::move(pending_);
+  std::deque<PendingOpen> p = std::move(pending_);
   pending_.clear();
+  release_pending();
   for (PendingOpen& o : p) o.h->on_open(e, why);
 }
 
@@ -393,6 +394,7 @@ void TuicSession::open_stream(std::string_view host, uint16_t port, OpenHandler*
     return;
   }
   pending_.push_back({h, *t});
+  pending_peak_ = std::max(pending_peak_, pending_.size());
   ensure_connecting();
 }
 
@@ -405,9 +407,11 @@ void TuicSession::cancel_open(OpenHandler* h) noexcept {
 
 void TuicSession::release_pending() noexcept {
   // A PendingOpen holds a whole TargetAddress (~270 bytes): 4,096 opens that
-  // waited for streams leave a 1 MiB array behind.
-  if (pending_.empty() && pending_.capacity() > kKeptPending)
-    std::vector<PendingOpen>().swap(pending_);
+  // waited for streams leave a 1 MiB block map behind.
+  if (pending_.empty() && pending_peak_ > kKeptPending) {
+    std::deque<PendingOpen>().swap(pending_);
+    pending_peak_ = 0;
+  }
 }
 
 void TuicSession::open_now(OpenHandler* h, const TargetAddress& t) noexcept {
@@ -415,7 +419,7 @@ void TuicSession::open_now(OpenHandler* h, const TargetAddress& t) noexcept {
   if (!s) {
     if (s.error() == Errc::limit_exceeded) {
       // The server's stream limit: wait for MAX_STREAMS (on_streams_available).
-      pending_.insert(pending_.begin(), {h, t});
+      pending_.push_front({h, t});
       return;
     }
     h->on_open(s.error(), "cannot open a QUIC stream");
@@ -446,8 +450,8 @@ void TuicSession::open_now(OpenHandler* h, const TargetAddress& t) noexcept {
 
 void TuicSession::drain_pending() noexcept {
   while (conn_ != nullptr && !pending_.empty()) {
-    PendingOpen o = pending_.front();
-    pending_.erase(pending_.begin());
+    PendingOpen o = std::move(pending_.front());
+    pending_.pop_front();
     const size_t before = pending_.size();
     open_now(o.h, o.target);
     if (pending_.size() > before) return;  // stream limit: put back, wait

@@ -34,6 +34,7 @@
 // Threads: the Engine's loop thread.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -144,8 +145,8 @@ class TuicSession final : public Session,
   bool authenticate() noexcept;
   void open_now(OpenHandler* h, const TargetAddress& t) noexcept;
   void drain_pending() noexcept;
-  // release_pending frees pending_'s array once it is empty and larger
-  // than kKeptPending entries.
+  // release_pending frees pending_'s blocks once it is empty after having
+  // held more than kKeptPending entries.
   void release_pending() noexcept;
   static constexpr size_t kKeptPending = 16;
   void fail_pending(Errc e, const char* why) noexcept;
@@ -181,7 +182,11 @@ class TuicSession final : public Session,
   std::unique_ptr<quic::Endpoint> endpoint_;
   quic::Connection* conn_ = nullptr;  // up and authenticated
   std::shared_ptr<Fate> fate_;        // the current connection's, shared with its streams
-  std::vector<PendingOpen> pending_;
+  // A deque: drained from the front, put back at the front, up to
+  // max_pending_opens long (a vector's front erase made draining 4,096
+  // quadratic).
+  std::deque<PendingOpen> pending_;
+  size_t pending_peak_ = 0;  // most entries since the last release
   net::Timer backoff_timer_;
   net::Timer heartbeat_timer_;
   uint64_t failures_ = 0;      // consecutive failed dials
