@@ -247,18 +247,29 @@ struct Session {
 
   // peer_read lets the peer read what the client sent; with |expect|, it
   // must be exactly that.
+  // The client's output goes to the peer 4 KiB at a time, each piece read
+  // before the next: BoringSSL's memory BIO moves its unread bytes to the
+  // front on every read, so one large write of many small records made this
+  // loop quadratic (a 242-byte input took 1.75 s, over 10 s under ASan).
   void peer_read(const std::string* expect) {
-    to_peer();
+    Chain out = client->take_output();
     std::string got_peer;
     char buf[16384];
     for (;;) {
-      const int k = SSL_read(peer, buf, sizeof buf);
-      if (k <= 0) {
-        if (SSL_get_error(peer, k) != SSL_ERROR_WANT_READ) peer_dead = true;
-        ERR_clear_error();
-        break;
+      const size_t n = out.copy_out(buf, std::min<size_t>(out.size(), 4096));
+      out.advance(n);
+      if (n > 0)
+        require(BIO_write(SSL_get_rbio(peer), buf, static_cast<int>(n)) == static_cast<int>(n));
+      for (;;) {
+        const int k = SSL_read(peer, buf, sizeof buf);
+        if (k <= 0) {
+          if (SSL_get_error(peer, k) != SSL_ERROR_WANT_READ) peer_dead = true;
+          ERR_clear_error();
+          break;
+        }
+        got_peer.append(buf, static_cast<size_t>(k));
       }
-      got_peer.append(buf, static_cast<size_t>(k));
+      if (out.empty() || peer_dead) break;
     }
     // A KeyUpdate from the client is not answered (request_update 0), so
     // the peer itself writes nothing the forger would not know of.
